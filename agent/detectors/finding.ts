@@ -1,0 +1,26 @@
+import type { EventType } from '../../shared/events.js';
+import type { Severity } from '../../shared/levels.js';
+import type { Policy } from '../../shared/policy.js';
+import type { Observations } from '../probes/observations.js';
+
+/**
+ * What a detector reports: a condition that holds now. The differ turns the appearance of a
+ * finding into a `raised` event and its disappearance into a `cleared` one, matched by `key`.
+ */
+export interface Finding {
+  type: EventType;
+  /** Names the condition, e.g. `net.wireless.present:wlp2s0`; stable while the condition lasts. */
+  key: string;
+  severity: Severity;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A detector is a pure function of the host observations and the policy. It never reads the host
+ * itself (probes do), so it is tested with plain objects.
+ */
+export interface Detector {
+  /** The event type(s) it produces, for enabling and listing. */
+  name: string;
+  detect(observations: Observations, policy: Policy): Finding[];
+}

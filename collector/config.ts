@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { loadConfig } from '../shared/config/load.js';
+import { durationSchema } from '../shared/duration.js';
+
+export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'a host:port such as 127.0.0.1:8080');
+
+/** Collector configuration (SPEC §4). Defaults listen on loopback only and keep data in ./data. */
+export const collectorConfigSchema = z.strictObject({
+  unit: z.string().min(1).default('本单位'),
+  level: z.enum(COLLECTOR_LEVELS).default('unit'),
+  http: z
+    .strictObject({
+      listen: hostPort.default('127.0.0.1:8080'),
+      /** The URL agents and children use to reach this collector; derived from listen when unset. */
+      publicUrl: z.url().optional(),
+    })
+    .default({ listen: '127.0.0.1:8080' }),
+  broker: z
+    .strictObject({
+      /** The embedded aedes broker's listener; ignored when `url` names an external broker. */
+      listen: hostPort.default('127.0.0.1:1883'),
+      /** An external MQTT broker (Mosquitto, EMQX) instead of the embedded one. */
+      url: z.string().optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      /** The broker URL handed to agents at enrollment; defaults to the one the collector uses. */
+      publicUrl: z.string().optional(),
+    })
+    .default({ listen: '127.0.0.1:1883' }),
+  store: z
+    .strictObject({ url: z.string().default('sqlite:./data/smew.db') })
+    .default({ url: 'sqlite:./data/smew.db' }),
+  identity: z
+    .strictObject({ dir: z.string().default('./data/collector') })
+    .default({ dir: './data/collector' }),
+  ingest: z
+    .strictObject({
+      maxSkew: durationSchema.default(300_000),
+      /** Events are acknowledged in small batches: one signed ack per agent per this delay. */
+      ackDelay: durationSchema.default(50),
+    })
+    .default({ maxSkew: 300_000, ackDelay: 50 }),
+  parent: z.strictObject({ url: z.url().optional() }).default({}),
+  notify: z.strictObject({ channels: z.array(z.unknown()).default([]) }).default({ channels: [] }),
+});
+export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
+
+export function loadCollectorConfig(file?: string, env?: NodeJS.ProcessEnv): CollectorConfig {
+  return loadConfig(collectorConfigSchema, { file, env, what: 'collector' }).config;
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { canonicalBytes } from './canonical-json.js';
+import { SIGNATURE_ALGS, type Signer, type Verifier } from './crypto/suite.js';
+import { EVENT_DATA_SCHEMAS, EVENT_TYPE_PATTERN, isKnownEventType } from './events.js';
+import { AGENT_ID_PATTERN } from './identity.js';
+import { severitySchema } from './levels.js';
+
+/**
+ * The signed messages of SPEC §5. Unknown top-level fields are kept (not stripped) because the
+ * signature covers them; verification always runs on the object as received.
+ */
+export const ENVELOPE_VERSION = 1;
+/** Larger payloads are refused before parsing: an event is a few hundred bytes. */
+export const MAX_ENVELOPE_BYTES = 64 * 1024;
+
+const isoTimestamp = z.iso.datetime({ offset: true });
+const agentId = z.string().regex(AGENT_ID_PATTERN, 'expected an agent id: ag- and 20 base32 characters');
+const signature = {
+  alg: z.enum(SIGNATURE_ALGS),
+  sig: z.string().min(1).max(512),
+};
+
+export const eventEnvelopeSchema = z.looseObject({
+  v: z.literal(ENVELOPE_VERSION),
+  agent: agentId,
+  seq: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  ts: isoTimestamp,
+  type: z.string().regex(EVENT_TYPE_PATTERN, 'expected an event type such as net.wireless.present'),
+  state: z.enum(['raised', 'cleared']),
+  key: z.string().min(1).max(1024),
+  severity: severitySchema,
+  data: z.record(z.string(), z.unknown()),
+  ...signature,
+});
+export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
+export type UnsignedEvent = Omit<EventEnvelope, 'sig'>;
+
+/** Heartbeats are signed but take no `seq`: they carry the last one sent, so gaps show. */
+export const heartbeatSchema = z.looseObject({
+  v: z.literal(ENVELOPE_VERSION),
+  agent: agentId,
+  ts: isoTimestamp,
+  type: z.literal('agent.heartbeat'),
+  lastSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  ...signature,
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+/** The collector's signed statement: every event of `agent` up to `ack` is stored. */
+export const ackSchema = z.looseObject({
+  v: z.literal(ENVELOPE_VERSION),
+  agent: agentId,
+  ack: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  ts: isoTimestamp,
+  collector: z.string().min(1),
+  ...signature,
+});
+export type Ack = z.infer<typeof ackSchema>;
+
+/** Checks an event's `data` against the catalogue; unknown types pass (a newer agent). */
+export function checkEventData(type: string, data: unknown): z.ZodError | undefined {
+  if (!isKnownEventType(type)) return undefined;
+  const result = EVENT_DATA_SCHEMAS[type].safeParse(data);
+  return result.success ? undefined : result.error;
+}
+
+/** The bytes a signature covers: the JCS form of the object without `sig`. */
+export function signingBytes(message: Record<string, unknown>): Buffer {
+  const { sig: _sig, ...unsigned } = message;
+  return canonicalBytes(unsigned);
+}
+
+export function signMessage<T extends Record<string, unknown>>(
+  unsigned: T,
+  sign: Signer,
+): T & { sig: string } {
+  return { ...unsigned, sig: sign(signingBytes(unsigned)) };
+}
+
+export function verifyMessage(message: Record<string, unknown>, verify: Verifier): boolean {
+  return typeof message.sig === 'string' && verify(signingBytes(message), message.sig);
+}
