@@ -43,12 +43,14 @@ export function loadConfig<S extends z.ZodType>(
   const overridden = applyEnvOverrides(schema, raw as Record<string, unknown>, env);
   const result = schema.safeParse(overridden.value);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const path = issue.path.join('.') || '(top level)';
-    const fromEnv = overridden.fromEnv.get(path);
-    const where = fromEnv ? `environment variable ${fromEnv}` : source;
-    const found = describe(valueAt(overridden.value, issue.path));
-    throw new UserError(`${where}: key ${path}: found ${found}; ${expectation(issue)}`);
+    const lines = result.error.issues.map((issue) => {
+      const path = issue.path.join('.') || '(top level)';
+      const fromEnv = overridden.fromEnv.get(path);
+      const where = fromEnv ? `environment variable ${fromEnv}` : source;
+      const found = describe(valueAt(overridden.value, issue.path));
+      return `${where}: key ${path}: found ${found}; ${expectation(issue)}`;
+    });
+    throw new UserError(lines.join('\n'));
   }
   return { config: result.data, file: options.file };
 }
@@ -60,8 +62,7 @@ function applyEnvOverrides(
   env: NodeJS.ProcessEnv,
 ): { value: Record<string, unknown>; fromEnv: Map<string, string> } {
   const fromEnv = new Map<string, string>();
-  const defaults = schema.safeParse({});
-  const leaves = defaults.success ? leafPaths(defaults.data) : [];
+  const leaves = leafPaths(schema);
   const value = structuredClone(raw);
   for (const path of leaves) {
     const name = `SMEW_${path
@@ -82,11 +83,19 @@ function applyEnvOverrides(
   return { value, fromEnv };
 }
 
-function leafPaths(value: unknown, prefix: string[] = []): string[][] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [prefix];
-  const out: string[][] = [];
-  for (const [key, child] of Object.entries(value)) out.push(...leafPaths(child, [...prefix, key]));
-  return out;
+/** Every key path the schema declares, looking through defaults, optionals and transforms. */
+function leafPaths(schema: z.ZodType, prefix: string[] = []): string[][] {
+  let node = schema as unknown as { _zod: { def: Record<string, unknown> } };
+  for (;;) {
+    const def = node._zod.def;
+    if (def.type === 'object') {
+      const shape = def.shape as Record<string, z.ZodType>;
+      return Object.entries(shape).flatMap(([key, child]) => leafPaths(child, [...prefix, key]));
+    }
+    const inner = (def.innerType ?? (def.type === 'pipe' ? def.in : undefined)) as typeof node | undefined;
+    if (!inner) return [prefix];
+    node = inner;
+  }
 }
 
 function setAt(target: Record<string, unknown>, path: string[], leaf: unknown): void {
@@ -121,9 +130,11 @@ function expectation(issue: z.core.$ZodIssue): string {
       return `unknown key(s) ${issue.keys.join(', ')}; check the spelling against config/ examples`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'url' ? 'expected a URL such as http://host:8080' : `expected a ${issue.format}`;
     case 'invalid_type':
       return `expected ${issue.expected}`;
     default:
-      return `expected ${issue.message.replace(/^Invalid input: /, '')}`;
+      return `expected ${issue.message.replace(/^Invalid input: /, '').replace(/^expected /, '')}`;
   }
 }
