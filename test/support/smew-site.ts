@@ -1,0 +1,120 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { eventually } from './eventually.js';
+import { freePort } from './ports.js';
+import { runSmew, startSmew, type Running } from './processes.js';
+
+/**
+ * A collector and agents as real `smew` processes in a temp dir, on free ports: what an operator
+ * would run, driven the way an operator would drive it.
+ */
+export interface Site {
+  dir: string;
+  httpUrl: string;
+  collectorConfig: string;
+  apiKey: string;
+  collector?: Running;
+  startCollector(): Promise<Running>;
+  stopCollector(signal?: NodeJS.Signals): Promise<void>;
+  api<T = unknown>(path: string): Promise<T>;
+  token(unit?: string): Promise<string>;
+}
+
+export async function createSite(options: { brokerUrl?: string; extra?: Record<string, unknown> } = {}): Promise<Site> {
+  const dir = mkdtempSync(join(tmpdir(), 'smew-site-'));
+  const httpPort = await freePort();
+  const brokerPort = await freePort();
+  const collectorConfig = join(dir, 'collector.yaml');
+  writeFileSync(
+    collectorConfig,
+    stringify({
+      unit: '测试单位',
+      http: { listen: `127.0.0.1:${httpPort}` },
+      broker: options.brokerUrl ? { url: options.brokerUrl } : { listen: `127.0.0.1:${brokerPort}` },
+      store: { url: `sqlite:${join(dir, 'smew.db')}` },
+      identity: { dir: join(dir, 'collector-identity') },
+      ...options.extra,
+    }),
+  );
+  const httpUrl = `http://127.0.0.1:${httpPort}`;
+  const created = await runSmew(['apikey', 'create', '--name', 'e2e', '--role', 'admin', '--config', collectorConfig]);
+  if (created.code !== 0) throw new Error(`apikey create failed: ${created.stderr}`);
+  const apiKey = created.stdout.trim();
+  const site: Site = {
+    dir,
+    httpUrl,
+    collectorConfig,
+    apiKey,
+    async startCollector() {
+      const collector = startSmew(['collector', '--config', collectorConfig]);
+      site.collector = collector;
+      await eventually(
+        async () => {
+          if (collector.child.exitCode !== null) throw new Error(`collector exited: ${collector.stderr()}`);
+          return (await fetch(`${httpUrl}/healthz`)).ok;
+        },
+        { what: 'collector /healthz' },
+      );
+      return collector;
+    },
+    async stopCollector(signal = 'SIGTERM') {
+      await site.collector?.stop(signal);
+      site.collector = undefined;
+    },
+    async api<T>(path: string): Promise<T> {
+      const response = await fetch(`${httpUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    },
+    async token(unit = '测试单位') {
+      const result = await runSmew(['token', 'create', '--unit', unit, '--config', collectorConfig]);
+      if (result.code !== 0) throw new Error(`token create failed: ${result.stderr}`);
+      return result.stdout.trim();
+    },
+  };
+  return site;
+}
+
+export interface AgentHandle {
+  config: string;
+  identityDir: string;
+  agentId: string;
+  process?: Running;
+  run(): Running;
+}
+
+export async function enrollAgent(
+  site: Site,
+  host: { sysfs: string; procfs: string; devfs: string },
+  overrides: Record<string, unknown> = {},
+): Promise<AgentHandle> {
+  const identityDir = mkdtempSync(join(site.dir, 'agent-'));
+  const config = join(identityDir, 'agent.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      collector: { url: site.httpUrl },
+      identity: { dir: identityDir },
+      scan: { interval: '50ms' },
+      heartbeat: { interval: '1s' },
+      ack: { timeout: '2s' },
+      paths: { sysfs: host.sysfs, procfs: host.procfs, devfs: host.devfs },
+      ...overrides,
+    }),
+  );
+  const enrolled = await runSmew(['agent', 'enroll', '--token', await site.token(), '--config', config]);
+  if (enrolled.code !== 0) throw new Error(`agent enroll failed (${enrolled.code}): ${enrolled.stderr}`);
+  const agentId = enrolled.stdout.trim();
+  const handle: AgentHandle = {
+    config,
+    identityDir,
+    agentId,
+    run() {
+      handle.process = startSmew(['agent', 'run', '--config', config]);
+      return handle.process;
+    },
+  };
+  return handle;
+}
