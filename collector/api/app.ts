@@ -1,0 +1,77 @@
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyError } from 'fastify';
+import type { Logger } from '../../shared/log.js';
+import { SMEW_VERSION } from '../../shared/version.js';
+import type { EnrollmentDeps } from '../enrollment.js';
+import type { CollectorMetrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { agentRoutes } from './agents.js';
+import { requireBearer } from './bearer-auth.js';
+import { enrollRoutes } from './enroll.js';
+import { eventRoutes } from './events.js';
+import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
+import { openapiRoutes } from './openapi.js';
+
+/**
+ * The collector's HTTP API (SPEC §8): one Fastify plugin per resource, every route with a
+ * schema. Open routes (health, metrics, enroll, the OpenAPI document) sit at the root; the
+ * rest are registered inside a scope that requires a bearer key. Errors are `{error}` JSON.
+ */
+export interface ApiDeps {
+  store: Store;
+  metrics: CollectorMetrics;
+  logger: Logger;
+  enrollment: EnrollmentDeps;
+  collectorId: string;
+}
+
+export async function buildApi(deps: ApiDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    // Request lines at info would drown the log of a busy collector; errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'smew collector API',
+        description: '保密监测预警 — secrecy monitoring and early warning',
+        version: SMEW_VERSION,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      return reply.code(400).send({ error: error.message });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error, url: request.url }, 'request failed');
+      return reply.code(500).send({ error: 'internal error; see the collector log' });
+    }
+    return reply.code(status).send({ error: error.message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+  app.decorateRequest('principal', null);
+
+  await app.register(
+    healthRoutes({ collectorId: deps.collectorId, checkStore: () => deps.store.schemaVersion() }),
+  );
+  await app.register(metricsRoutes(deps.metrics));
+  await app.register(openapiRoutes);
+  await app.register(enrollRoutes(deps.enrollment));
+  await app.register(async (secured) => {
+    requireBearer(secured, deps.store);
+    await secured.register(agentRoutes(deps.store));
+    await secured.register(eventRoutes(deps.store));
+  });
+  return app;
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateApiKey, type Principal } from '../auth/api-keys.js';
+import type { Store } from '../store/store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the bearer check on every authenticated route. */
+    principal: Principal | null;
+  }
+}
+
+/**
+ * Requires `Authorization: Bearer <api key>` on every route registered inside `scope`
+ * (SPEC §8: everything but health, metrics and enroll). Dashboard sessions join here later.
+ */
+export function requireBearer(scope: FastifyInstance, store: Store): void {
+  scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const header = request.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'authorization required: send Authorization: Bearer <api key>' });
+    }
+    const principal = await authenticateApiKey(store, match[1]!);
+    if (!principal) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'unknown or revoked api key' });
+    }
+    request.principal = principal;
+  });
+}
+
+/** The units a principal may see: undefined = all (no unit on the key). Sub-units come with the hierarchy. */
+export function visibleUnits(principal: Principal | null): string[] | undefined {
+  if (!principal) return [];
+  return principal.unit === null ? undefined : [principal.unit];
+}

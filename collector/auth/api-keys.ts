@@ -1,0 +1,36 @@
+import type { Clock } from '../../shared/clock.js';
+import { systemClock } from '../../shared/clock.js';
+import type { Store } from '../store/store.js';
+import type { Role } from './roles.js';
+import { API_KEY_PREFIX, generateSecret, hashSecret } from './secrets.js';
+
+/** Who is calling the API, after authentication. `unit` null = every unit (a national admin). */
+export interface Principal {
+  kind: 'api-key' | 'user';
+  name: string;
+  role: Role;
+  unit: string | null;
+}
+
+/** Creates a bearer key for the HTTP API; only its hash is stored, the key is returned once. */
+export async function createApiKey(
+  store: Store,
+  options: { name: string; role: Role; unit?: string; clock?: Clock },
+): Promise<string> {
+  const key = generateSecret(API_KEY_PREFIX);
+  await store.createApiKey({
+    keyHash: hashSecret(key),
+    name: options.name,
+    role: options.role,
+    unit: options.unit ?? null,
+    createdAt: (options.clock ?? systemClock).now().toISOString(),
+  });
+  return key;
+}
+
+export async function authenticateApiKey(store: Store, key: string): Promise<Principal | undefined> {
+  // The lookup is by hash, so the comparison never touches the secret itself.
+  const record = await store.findApiKey(hashSecret(key));
+  if (!record || record.revokedAt !== null) return undefined;
+  return { kind: 'api-key', name: record.name, role: record.role, unit: record.unit };
+}

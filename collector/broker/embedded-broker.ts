@@ -1,0 +1,132 @@
+import { createServer, type Server } from 'node:net';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { AGENT_ID_PATTERN } from '../../shared/identity.js';
+import type { Logger } from '../../shared/log.js';
+import { generateSecret } from '../auth/secrets.js';
+import { formatHostPort, listenOrExplain, parseListenAddress, reachableHost } from '../listen-address.js';
+import type { Store } from '../store/store.js';
+import { mayPublish, maySubscribe, type BrokerIdentity } from './access-control.js';
+import { AgentCredentials } from './agent-credentials.js';
+
+/**
+ * The aedes broker inside the collector (SPEC §2: one machine needs nothing else). It admits
+ * enrolled agents by their broker secret and the collector's own client by a secret made at
+ * start, and enforces the topic rules of access-control.ts itself.
+ */
+export interface EmbeddedBroker {
+  /** mqtt://host:port as bound (the real port when `broker.listen` asked for port 0). */
+  url: string;
+  /** Credentials of the collector's own ingest client; valid for this process only. */
+  internalCredentials: { username: string; password: string };
+  credentials: AgentCredentials;
+  close(): Promise<void>;
+}
+
+export const INTERNAL_USERNAME = 'smew-collector';
+
+// MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum, unusable at run time).
+const BAD_USERNAME_OR_PASSWORD = 4;
+const SERVER_UNAVAILABLE = 3;
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export async function startEmbeddedBroker(options: {
+  listen: string;
+  store: Store;
+  logger: Logger;
+}): Promise<EmbeddedBroker> {
+  const log = options.logger.child({ component: 'broker' });
+  const address = parseListenAddress(options.listen, 'broker.listen');
+  const credentials = new AgentCredentials(options.store);
+  const internalPassword = generateSecret('smew-internal-');
+  const identities = new WeakMap<Client, BrokerIdentity>();
+
+  const aedes = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const secret = password?.toString('utf8');
+      if (!username || !secret) {
+        log.info({ clientId: client.id }, 'refused a connection without credentials');
+        return done(authError(BAD_USERNAME_OR_PASSWORD, 'credentials required'), null);
+      }
+      if (username === INTERNAL_USERNAME) {
+        if (secret !== internalPassword) {
+          log.warn({ clientId: client.id }, 'refused the collector username with a wrong secret');
+          return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
+        }
+        identities.set(client, { kind: 'collector' });
+        return done(null, true);
+      }
+      // Agents connect as themselves: clientId = username = agent id, so no one can take another's session.
+      if (!AGENT_ID_PATTERN.test(username) || client.id !== username) {
+        log.info({ clientId: client.id, username }, 'refused a connection: clientId must equal the agent id');
+        return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
+      }
+      credentials.verify(username, secret).then(
+        (ok) => {
+          if (!ok) {
+            log.info({ agent: username }, 'refused an agent connection: unknown, revoked or wrong secret');
+            return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
+          }
+          identities.set(client, { kind: 'agent', agentId: username });
+          done(null, true);
+        },
+        (err: unknown) => {
+          log.error({ err, agent: username }, 'could not check agent credentials');
+          done(authError(SERVER_UNAVAILABLE, 'credential check failed'), null);
+        },
+      );
+    },
+    authorizePublish(client, packet, done) {
+      // client is null for the broker's own publications (there are none but wills, which carry their client).
+      if (client === null) return done(null);
+      const identity = identities.get(client);
+      if (identity && mayPublish(identity, packet.topic)) return done(null);
+      log.warn(
+        { clientId: client.id, topic: packet.topic },
+        'refused a publication outside the client’s topics',
+      );
+      done(new Error(`not allowed to publish on ${packet.topic}`));
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const identity = identities.get(client);
+      if (identity && maySubscribe(identity, subscription.topic)) return done(null, subscription);
+      log.warn(
+        { clientId: client.id, topic: subscription.topic },
+        'refused a subscription outside the client’s topics',
+      );
+      // A null subscription answers SUBACK 0x80 (failure) for this filter and keeps the connection.
+      done(null, null);
+    },
+  });
+
+  aedes.on('clientError', (client, err) =>
+    log.debug({ clientId: client.id, err: err.message }, 'client error'),
+  );
+  aedes.on('connectionError', (client, err) =>
+    log.debug({ clientId: client?.id, err: err.message }, 'connection error'),
+  );
+
+  const server: Server = createServer(aedes.handle);
+  let port: number;
+  try {
+    port = await listenOrExplain(server, address, 'broker.listen');
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  const url = `mqtt://${formatHostPort(reachableHost(address.host), port)}`;
+  log.info({ url }, 'embedded MQTT broker listening');
+
+  return {
+    url,
+    internalCredentials: { username: INTERNAL_USERNAME, password: internalPassword },
+    credentials,
+    async close() {
+      // aedes.close ends every client connection; the server then closes once idle.
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

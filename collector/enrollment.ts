@@ -1,0 +1,121 @@
+import { createPublicKey } from 'node:crypto';
+import type { Clock } from '../shared/clock.js';
+import type { SignatureAlg } from '../shared/crypto/suite.js';
+import { hasSuite, suiteFor } from '../shared/crypto/suites.js';
+import { agentIdFromPublicKey } from '../shared/identity.js';
+import type { Logger } from '../shared/log.js';
+import { BROKER_SECRET_PREFIX, generateSecret, hashSecret } from './auth/secrets.js';
+import type { CollectorIdentity } from './identity.js';
+import type { CollectorMetrics } from './metrics.js';
+import type { Store } from './store/store.js';
+
+/**
+ * Enrollment: a one-time token and the agent's public key become an agent record and fresh
+ * broker credentials. The id comes from the key, so re-enrolling a known key keeps its history.
+ */
+export interface EnrollRequest {
+  token: string;
+  publicKey: string;
+  alg: SignatureAlg;
+  hostname?: string;
+  version?: string;
+}
+
+export interface EnrollResponse {
+  agentId: string;
+  unit: string;
+  collector: { id: string; alg: SignatureAlg; publicKey: string };
+  broker: { url: string; username: string; password: string };
+}
+
+export type EnrollResult =
+  { ok: true; response: EnrollResponse } | { ok: false; status: number; error: string };
+
+export interface EnrollmentDeps {
+  store: Store;
+  identity: CollectorIdentity;
+  clock: Clock;
+  metrics: CollectorMetrics;
+  logger: Logger;
+  /** The broker URL agents should use (broker.publicUrl, or the one in use). */
+  brokerUrl: string;
+  /** Drops a cached broker credential so the new secret takes effect at the next connect. */
+  onCredentialsChanged(agentId: string): void;
+}
+
+const REFUSALS = {
+  'token-unknown': { status: 401, error: 'enrollment token is not valid' },
+  'token-used': { status: 401, error: 'enrollment token has already been used; ask for a new one' },
+  'token-expired': { status: 401, error: 'enrollment token has expired; ask for a new one' },
+  'agent-revoked': {
+    status: 403,
+    error: 'this agent key has been revoked; make a new key pair to enroll again',
+  },
+  'key-mismatch': { status: 409, error: 'an agent with this id is enrolled with a different key' },
+} as const;
+
+export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest): Promise<EnrollResult> {
+  const refuse = (status: number, error: string, result: string): EnrollResult => {
+    deps.metrics.enrollments.inc({ result });
+    return { ok: false, status, error };
+  };
+  if (!hasSuite(request.alg)) {
+    return refuse(400, `this collector cannot verify ${request.alg} signatures`, 'unsupported-alg');
+  }
+  const keyProblem = checkPublicKey(request.publicKey, request.alg);
+  if (keyProblem) return refuse(400, keyProblem, 'bad-key');
+
+  const agentId = agentIdFromPublicKey(request.publicKey);
+  const brokerSecret = generateSecret(BROKER_SECRET_PREFIX);
+  const result = await deps.store.enrollAgent({
+    tokenHash: hashSecret(request.token),
+    agentId,
+    alg: request.alg,
+    publicKey: request.publicKey,
+    hostname: request.hostname,
+    version: request.version,
+    brokerSecretHash: hashSecret(brokerSecret),
+    now: deps.clock.now().toISOString(),
+  });
+  if (!result.ok) {
+    const refusal = REFUSALS[result.reason];
+    deps.logger.info({ agent: agentId, reason: result.reason }, 'refused an enrollment');
+    return refuse(refusal.status, refusal.error, result.reason);
+  }
+  deps.onCredentialsChanged(agentId);
+  deps.metrics.enrollments.inc({ result: result.reenrolled ? 'reenrolled' : 'enrolled' });
+  deps.logger.info(
+    { agent: agentId, unit: result.agent.unit, hostname: request.hostname, reenrolled: result.reenrolled },
+    'enrolled an agent',
+  );
+  return {
+    ok: true,
+    response: {
+      agentId,
+      unit: result.agent.unit,
+      collector: { id: deps.identity.id, alg: deps.identity.alg, publicKey: deps.identity.publicKey },
+      broker: { url: deps.brokerUrl, username: agentId, password: brokerSecret },
+    },
+  };
+}
+
+/** The key must parse as SPKI DER of the algorithm claimed, or no signature will ever verify. */
+function checkPublicKey(publicKey: string, alg: SignatureAlg): string | undefined {
+  const der = Buffer.from(publicKey, 'base64');
+  if (der.length === 0 || der.toString('base64') !== publicKey.replace(/\s+/g, '')) {
+    return 'publicKey must be base64 of the SubjectPublicKeyInfo DER';
+  }
+  try {
+    if (alg === 'ed25519') {
+      const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+      if (key.asymmetricKeyType !== 'ed25519') {
+        return `publicKey is a ${key.asymmetricKeyType ?? 'unknown'} key, but alg is ${alg}`;
+      }
+    }
+    // Other suites (SM2) parse their own keys; a suite refuses a key it cannot use by throwing.
+    suiteFor(alg).verifier(publicKey);
+  } catch (err) {
+    return `publicKey is not a usable ${alg} SubjectPublicKeyInfo: ${(err as Error).message}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,173 @@
+import type { Clock } from '../../shared/clock.js';
+import { eventEnvelopeSchema, heartbeatSchema } from '../../shared/envelope.js';
+import type { Logger } from '../../shared/log.js';
+import { parseAgentTopic } from '../../shared/topics.js';
+import type { CollectorMetrics } from '../metrics.js';
+import { QUARANTINE_PAYLOAD_BYTES, type Store } from '../store/store.js';
+import type { AckPublisher } from './ack-publisher.js';
+import { checkTopicAgent, resolveAgent, SignatureCheck } from './authenticate.js';
+import { checkCatalogue } from './catalogue.js';
+import { checkSchema, checkSize, parseJson } from './decode.js';
+import { persistEvent } from './persist.js';
+import { Rejection, type RejectReason } from './rejection.js';
+
+/**
+ * Ingest (SPEC §5): every message an agent publishes passes the stages in order — size, JSON,
+ * schema, topic, agent, signature, catalogue, store — and each stage has one job. A stage
+ * refuses by throwing a Rejection; this class counts it, quarantines the message and moves on.
+ * `handle` never throws: no input may crash or stall the collector.
+ */
+export type IngestOutcome =
+  | { kind: 'event'; agentId: string; seq: number; skewed: boolean }
+  | { kind: 'duplicate'; agentId: string; seq: number }
+  | { kind: 'heartbeat'; agentId: string }
+  | { kind: 'status'; agentId: string; online: boolean }
+  /** Nothing to do: e.g. an empty retained message that clears a topic. */
+  | { kind: 'ignored' }
+  | { kind: 'rejected'; reason: RejectReason; detail: string };
+
+export interface IngestOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics: CollectorMetrics;
+  acks: AckPublisher;
+  maxSkewMs: number;
+}
+
+export class IngestPipeline {
+  private readonly signatures = new SignatureCheck();
+  private readonly log: Logger;
+
+  constructor(private readonly options: IngestOptions) {
+    this.log = options.logger.child({ component: 'ingest' });
+  }
+
+  async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
+    const receivedAt = this.options.clock.now();
+    try {
+      return await this.route(topic, payload, receivedAt);
+    } catch (err) {
+      const rejection =
+        err instanceof Rejection
+          ? err
+          : new Rejection('internal-error', (err as Error)?.message ?? String(err));
+      if (rejection.reason === 'internal-error') this.log.error({ err, topic }, 'ingest failed');
+      await this.quarantine(topic, payload, receivedAt, rejection);
+      return { kind: 'rejected', reason: rejection.reason, detail: rejection.detail };
+    }
+  }
+
+  private async route(topic: string, payload: Buffer, receivedAt: Date): Promise<IngestOutcome> {
+    const parsed = parseAgentTopic(topic);
+    if (!parsed) throw new Rejection('bad-topic', `not a smew agent topic`);
+    switch (parsed.channel) {
+      case 'events':
+        return this.handleEvent(parsed.agentId, payload, receivedAt);
+      case 'heartbeat':
+        return this.handleHeartbeat(parsed.agentId, payload, receivedAt);
+      case 'status':
+        return this.handleStatus(parsed.agentId, payload, receivedAt);
+      default:
+        throw new Rejection('bad-topic', `the collector does not read ${parsed.channel} topics`);
+    }
+  }
+
+  private async handleEvent(topicAgentId: string, payload: Buffer, receivedAt: Date): Promise<IngestOutcome> {
+    const { store, acks, metrics, maxSkewMs } = this.options;
+    checkSize(payload);
+    const signed = parseJson(payload) as Record<string, unknown>;
+    const envelope = checkSchema(eventEnvelopeSchema, signed);
+    checkTopicAgent(topicAgentId, envelope.agent);
+    const agent = await resolveAgent(store, envelope.agent);
+    this.signatures.verify(agent, signed as Record<string, unknown> & { alg: typeof envelope.alg });
+    checkCatalogue(envelope);
+    const outcome = await persistEvent(
+      store,
+      { envelope, signed, text: payload.toString('utf8') },
+      { receivedAt, maxSkewMs },
+    );
+    // A resend means the agent has not seen an ack covering it: answer both cases.
+    acks.schedule(agent.id);
+    if (outcome.kind === 'duplicate') {
+      metrics.duplicates.inc();
+      return { kind: 'duplicate', agentId: agent.id, seq: envelope.seq };
+    }
+    metrics.eventsAccepted.inc();
+    if (outcome.skewed) {
+      metrics.skewed.inc();
+      this.log.info(
+        { agent: agent.id, seq: envelope.seq, ts: envelope.ts },
+        'stored an event with a skewed clock',
+      );
+    }
+    return { kind: 'event', agentId: agent.id, seq: envelope.seq, skewed: outcome.skewed };
+  }
+
+  private async handleHeartbeat(
+    topicAgentId: string,
+    payload: Buffer,
+    receivedAt: Date,
+  ): Promise<IngestOutcome> {
+    const { store, metrics } = this.options;
+    checkSize(payload);
+    const signed = parseJson(payload) as Record<string, unknown>;
+    const heartbeat = checkSchema(heartbeatSchema, signed);
+    checkTopicAgent(topicAgentId, heartbeat.agent);
+    const agent = await resolveAgent(store, heartbeat.agent);
+    this.signatures.verify(agent, signed as Record<string, unknown> & { alg: typeof heartbeat.alg });
+    await store.recordHeartbeat(agent.id, receivedAt.toISOString(), heartbeat.lastSeq);
+    metrics.heartbeatsAccepted.inc();
+    return { kind: 'heartbeat', agentId: agent.id };
+  }
+
+  /**
+   * `online` / `offline` (the Last Will) are plain, unsigned words: the broker vouches for the
+   * sender, since only the agent itself may publish on its status topic.
+   */
+  private async handleStatus(
+    topicAgentId: string,
+    payload: Buffer,
+    receivedAt: Date,
+  ): Promise<IngestOutcome> {
+    const { store, metrics } = this.options;
+    if (payload.length === 0) return { kind: 'ignored' };
+    checkSize(payload);
+    const word = payload.toString('utf8').trim();
+    if (word !== 'online' && word !== 'offline') {
+      throw new Rejection(
+        'schema',
+        `status must be "online" or "offline", found ${JSON.stringify(word.slice(0, 40))}`,
+      );
+    }
+    const agent = await resolveAgent(store, topicAgentId);
+    const online = word === 'online';
+    await store.setAgentOnline(agent.id, online, receivedAt.toISOString());
+    metrics.statusUpdates.inc({ status: word });
+    return { kind: 'status', agentId: agent.id, online };
+  }
+
+  private async quarantine(
+    topic: string,
+    payload: Buffer,
+    receivedAt: Date,
+    rejection: Rejection,
+  ): Promise<void> {
+    this.options.metrics.rejected.inc({ reason: rejection.reason });
+    this.log.info({ topic, reason: rejection.reason, detail: rejection.detail }, 'quarantined a message');
+    try {
+      await this.options.store.addQuarantine({
+        receivedAt: receivedAt.toISOString(),
+        topic: topic.slice(0, 512),
+        reason: rejection.reason,
+        detail: rejection.detail.slice(0, 1000),
+        claimedAgentId: parseAgentTopic(topic)?.agentId.slice(0, 64) ?? null,
+        payload: payload.subarray(0, QUARANTINE_PAYLOAD_BYTES),
+        payloadBytes: payload.length,
+      });
+    } catch (err) {
+      // Keep going: the count above still records the rejection.
+      this.log.error({ err, topic, reason: rejection.reason }, 'could not write to the quarantine');
+    }
+  }
+}

@@ -1,0 +1,487 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import { UserError } from '../../shared/errors.js';
+import type { Role } from '../auth/roles.js';
+import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+import type {
+  AgentRecord,
+  ApiKeyRecord,
+  EnrollAgentRequest,
+  EnrollAgentResult,
+  EventFilter,
+  InsertEventResult,
+  NewEnrollmentToken,
+  NewEvent,
+  NewQuarantineEntry,
+  QuarantineEntry,
+  Store,
+  StoredEvent,
+  UserRecord,
+} from './store.js';
+
+/**
+ * SQLite behind the async Store interface. better-sqlite3 is synchronous, so each method is one
+ * atomic step; WAL and a busy timeout let `smew token create` and friends write while a
+ * collector process has the same file open.
+ */
+export interface SqliteStoreOptions {
+  /** For tests of the migration runner; production uses SQLITE_MIGRATIONS. */
+  migrations?: readonly Migration[];
+  busyTimeoutMs?: number;
+}
+
+interface AgentRow {
+  id: string;
+  unit: string;
+  alg: string;
+  public_key: string;
+  hostname: string | null;
+  version: string | null;
+  enrolled_at: string;
+  last_seen: string | null;
+  online: number;
+  broker_secret_hash: string;
+  revoked_at: string | null;
+  acked_seq: number;
+  reported_seq: number;
+}
+
+interface EventRow {
+  id: number;
+  agent_id: string;
+  unit: string;
+  seq: number;
+  ts: string;
+  received_at: string;
+  type: string;
+  state: string;
+  key: string;
+  severity: string;
+  data: string;
+  envelope: string;
+  skewed: number;
+}
+
+interface TokenRow {
+  token_hash: string;
+  unit: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+const AGENT_COLUMNS = `id, unit, alg, public_key, hostname, version, enrolled_at, last_seen, online,
+  broker_secret_hash, revoked_at, acked_seq, reported_seq`;
+
+/** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
+const WATERMARK_PAGE = 512;
+
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new UserError(`store.url: cannot open SQLite database ${path}: ${(err as Error).message}`);
+  }
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db, options.migrations ?? SQLITE_MIGRATIONS, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteStore(db);
+}
+
+function applyMigrations(db: Database.Database, migrations: readonly Migration[], path: string): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  // IMMEDIATE takes the write lock first, so two processes opening a new file migrate once.
+  db.transaction(() => {
+    const applied = new Set(
+      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
+    );
+    const known = Math.max(0, ...migrations.map((m) => m.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > known) {
+      throw new UserError(
+        `store.url: ${path} has schema version ${newest}, but this smew knows only up to ${known}; ` +
+          'use the newer smew that wrote it',
+      );
+    }
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+    }
+  }).immediate();
+}
+
+function toAgent(row: AgentRow): AgentRecord {
+  return {
+    id: row.id,
+    unit: row.unit,
+    alg: row.alg as SignatureAlg,
+    publicKey: row.public_key,
+    hostname: row.hostname,
+    version: row.version,
+    enrolledAt: row.enrolled_at,
+    lastSeen: row.last_seen,
+    online: row.online === 1,
+    brokerSecretHash: row.broker_secret_hash,
+    revokedAt: row.revoked_at,
+    ackedSeq: row.acked_seq,
+    reportedSeq: row.reported_seq,
+  };
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    unit: row.unit,
+    seq: row.seq,
+    ts: row.ts,
+    receivedAt: row.received_at,
+    type: row.type,
+    state: row.state as 'raised' | 'cleared',
+    key: row.key,
+    severity: row.severity,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    envelope: row.envelope,
+    skewed: row.skewed === 1,
+  };
+}
+
+function unitClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {
+  if (units === undefined) return '';
+  if (units.length === 0) return ' AND 0';
+  params.push(...units);
+  return ` AND ${column} IN (${units.map(() => '?').join(', ')})`;
+}
+
+export class SqliteStore implements Store {
+  constructor(private readonly db: Database.Database) {}
+
+  async schemaVersion(): Promise<number> {
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {
+      v: number | null;
+    };
+    return row.v ?? 0;
+  }
+
+  async createEnrollmentToken(token: NewEnrollmentToken): Promise<void> {
+    this.db
+      .prepare('INSERT INTO enrollment_tokens (token_hash, unit, created_at, expires_at) VALUES (?, ?, ?, ?)')
+      .run(token.tokenHash, token.unit, token.createdAt, token.expiresAt);
+  }
+
+  async enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult> {
+    const enroll = this.db.transaction((): EnrollAgentResult => {
+      const token = this.db
+        .prepare('SELECT token_hash, unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
+        .get(request.tokenHash) as TokenRow | undefined;
+      if (!token) return { ok: false, reason: 'token-unknown' };
+      if (token.used_at !== null) return { ok: false, reason: 'token-used' };
+      if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+
+      const existing = this.db
+        .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`)
+        .get(request.agentId) as AgentRow | undefined;
+      if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
+      // A revoked key stays revoked: no token, however fresh, undoes a revocation.
+      if (existing && existing.revoked_at !== null) return { ok: false, reason: 'agent-revoked' };
+
+      if (existing) {
+        this.db
+          .prepare(
+            `UPDATE agents SET unit = ?, hostname = ?, version = ?, broker_secret_hash = ?, reenrolled_at = ?
+             WHERE id = ?`,
+          )
+          .run(
+            token.unit,
+            request.hostname ?? existing.hostname,
+            request.version ?? existing.version,
+            request.brokerSecretHash,
+            request.now,
+            request.agentId,
+          );
+      } else {
+        this.db
+          .prepare(
+            `INSERT INTO agents (id, unit, alg, public_key, hostname, version, enrolled_at, broker_secret_hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            request.agentId,
+            token.unit,
+            request.alg,
+            request.publicKey,
+            request.hostname ?? null,
+            request.version ?? null,
+            request.now,
+            request.brokerSecretHash,
+          );
+      }
+      this.db
+        .prepare('UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?')
+        .run(request.now, request.agentId, request.tokenHash);
+      const agent = this.db
+        .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`)
+        .get(request.agentId) as AgentRow;
+      return { ok: true, agent: toAgent(agent), reenrolled: existing !== undefined };
+    });
+    return enroll.immediate();
+  }
+
+  async getAgent(agentId: string): Promise<AgentRecord | undefined> {
+    const row = this.db.prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`).get(agentId) as
+      AgentRow | undefined;
+    return row ? toAgent(row) : undefined;
+  }
+
+  async listAgents(filter: { units?: readonly string[] }): Promise<AgentRecord[]> {
+    const params: unknown[] = [];
+    const where = unitClause(filter.units, 'unit', params);
+    const rows = this.db
+      .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE 1${where} ORDER BY unit, hostname, id`)
+      .all(...params) as AgentRow[];
+    return rows.map(toAgent);
+  }
+
+  async countAgents(): Promise<{ enrolled: number; online: number }> {
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS enrolled, COALESCE(SUM(online), 0) AS online FROM agents WHERE revoked_at IS NULL`,
+      )
+      .get() as { enrolled: number; online: number };
+    return row;
+  }
+
+  async recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE agents SET last_seen = MAX(COALESCE(last_seen, ''), ?), online = 1,
+           reported_seq = MAX(reported_seq, ?) WHERE id = ?`,
+      )
+      .run(at, reportedSeq, agentId);
+  }
+
+  async setAgentOnline(agentId: string, online: boolean, at: string): Promise<void> {
+    this.db
+      .prepare(`UPDATE agents SET online = ?, last_seen = MAX(COALESCE(last_seen, ''), ?) WHERE id = ?`)
+      .run(online ? 1 : 0, at, agentId);
+  }
+
+  async markAllAgentsOffline(): Promise<void> {
+    this.db.prepare('UPDATE agents SET online = 0 WHERE online = 1').run();
+  }
+
+  async revokeAgent(agentId: string, at: string): Promise<boolean> {
+    const result = this.db
+      .prepare('UPDATE agents SET revoked_at = ?, online = 0 WHERE id = ? AND revoked_at IS NULL')
+      .run(at, agentId);
+    return result.changes === 1;
+  }
+
+  async insertEvent(event: NewEvent): Promise<InsertEventResult> {
+    const result = this.db
+      .prepare(
+        `INSERT INTO events (agent_id, seq, ts, received_at, type, state, key, severity, data, envelope, skewed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (agent_id, seq) DO NOTHING`,
+      )
+      .run(
+        event.agentId,
+        event.seq,
+        event.ts,
+        event.receivedAt,
+        event.type,
+        event.state,
+        event.key,
+        event.severity,
+        JSON.stringify(event.data),
+        event.envelope,
+        event.skewed ? 1 : 0,
+      );
+    if (result.changes === 1) return { outcome: 'inserted', id: Number(result.lastInsertRowid) };
+    const stored = this.db
+      .prepare('SELECT envelope FROM events WHERE agent_id = ? AND seq = ?')
+      .get(event.agentId, event.seq) as { envelope: string };
+    return { outcome: 'exists', envelope: stored.envelope };
+  }
+
+  async advanceAckedSeq(agentId: string): Promise<number> {
+    const advance = this.db.transaction((): number => {
+      const agent = this.db.prepare('SELECT acked_seq FROM agents WHERE id = ?').get(agentId) as
+        { acked_seq: number } | undefined;
+      if (!agent) return 0;
+      let watermark = agent.acked_seq;
+      const page = this.db.prepare(
+        'SELECT seq FROM events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      );
+      for (;;) {
+        const seqs = (page.all(agentId, watermark, WATERMARK_PAGE) as { seq: number }[]).map((r) => r.seq);
+        let contiguous = 0;
+        while (contiguous < seqs.length && seqs[contiguous] === watermark + 1) {
+          watermark += 1;
+          contiguous += 1;
+        }
+        if (contiguous < WATERMARK_PAGE) break;
+      }
+      if (watermark !== agent.acked_seq) {
+        this.db.prepare('UPDATE agents SET acked_seq = ? WHERE id = ?').run(watermark, agentId);
+      }
+      return watermark;
+    });
+    return advance.immediate();
+  }
+
+  async listEvents(filter: EventFilter): Promise<StoredEvent[]> {
+    const params: unknown[] = [];
+    let where = '';
+    if (filter.agentId !== undefined) {
+      where += ' AND e.agent_id = ?';
+      params.push(filter.agentId);
+    }
+    if (filter.type !== undefined) {
+      where += ' AND e.type = ?';
+      params.push(filter.type);
+    }
+    if (filter.since !== undefined) {
+      where += ' AND e.ts >= ?';
+      params.push(filter.since);
+    }
+    where += unitClause(filter.units, 'a.unit', params);
+    params.push(filter.limit);
+    const rows = this.db
+      .prepare(
+        `SELECT e.*, a.unit FROM events e JOIN agents a ON a.id = e.agent_id
+         WHERE 1${where} ORDER BY e.ts DESC, e.id DESC LIMIT ?`,
+      )
+      .all(...params) as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  async addQuarantine(entry: NewQuarantineEntry): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO quarantine (received_at, topic, reason, detail, claimed_agent_id, payload, payload_bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        entry.receivedAt,
+        entry.topic,
+        entry.reason,
+        entry.detail,
+        entry.claimedAgentId,
+        entry.payload,
+        entry.payloadBytes,
+      );
+  }
+
+  async listQuarantine(filter: { limit: number }): Promise<QuarantineEntry[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT id, received_at, topic, reason, detail, claimed_agent_id, payload, payload_bytes
+         FROM quarantine ORDER BY id DESC LIMIT ?`,
+      )
+      .all(filter.limit) as {
+      id: number;
+      received_at: string;
+      topic: string;
+      reason: string;
+      detail: string;
+      claimed_agent_id: string | null;
+      payload: Buffer;
+      payload_bytes: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      receivedAt: r.received_at,
+      topic: r.topic,
+      reason: r.reason,
+      detail: r.detail,
+      claimedAgentId: r.claimed_agent_id,
+      payload: r.payload,
+      payloadBytes: r.payload_bytes,
+    }));
+  }
+
+  async createApiKey(key: Omit<ApiKeyRecord, 'revokedAt'>): Promise<void> {
+    this.db
+      .prepare('INSERT INTO api_keys (key_hash, name, role, unit, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(key.keyHash, key.name, key.role, key.unit, key.createdAt);
+  }
+
+  async findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT key_hash, name, role, unit, created_at, revoked_at FROM api_keys WHERE key_hash = ?')
+      .get(keyHash) as
+      | {
+          key_hash: string;
+          name: string;
+          role: Role;
+          unit: string | null;
+          created_at: string;
+          revoked_at: string | null;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      keyHash: row.key_hash,
+      name: row.name,
+      role: row.role,
+      unit: row.unit,
+      createdAt: row.created_at,
+      revokedAt: row.revoked_at,
+    };
+  }
+
+  async addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean> {
+    const result = this.db
+      .prepare(
+        `INSERT INTO users (name, password_hash, role, unit, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING`,
+      )
+      .run(user.name, user.passwordHash, user.role, user.unit, user.createdAt);
+    return result.changes === 1;
+  }
+
+  async getUser(name: string): Promise<UserRecord | undefined> {
+    const row = this.db
+      .prepare('SELECT name, password_hash, role, unit, created_at, disabled_at FROM users WHERE name = ?')
+      .get(name) as
+      | {
+          name: string;
+          password_hash: string;
+          role: Role;
+          unit: string | null;
+          created_at: string;
+          disabled_at: string | null;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      name: row.name,
+      passwordHash: row.password_hash,
+      role: row.role,
+      unit: row.unit,
+      createdAt: row.created_at,
+      disabledAt: row.disabled_at,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

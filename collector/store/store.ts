@@ -1,0 +1,163 @@
+/**
+ * The collector's persistence contract. Every method returns a Promise so a PostgreSQL store
+ * can stand behind the same interface (and the same contract tests) as SQLite. Times cross this
+ * boundary as ISO 8601 UTC strings, which sort and compare as text in both databases.
+ */
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import type { Role } from '../auth/roles.js';
+
+export interface NewEnrollmentToken {
+  tokenHash: string;
+  unit: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface EnrollAgentRequest {
+  tokenHash: string;
+  agentId: string;
+  alg: SignatureAlg;
+  publicKey: string;
+  hostname: string | undefined;
+  version: string | undefined;
+  brokerSecretHash: string;
+  now: string;
+}
+
+export type EnrollAgentResult =
+  | { ok: true; agent: AgentRecord; reenrolled: boolean }
+  | {
+      ok: false;
+      reason: 'token-unknown' | 'token-used' | 'token-expired' | 'agent-revoked' | 'key-mismatch';
+    };
+
+export interface AgentRecord {
+  id: string;
+  unit: string;
+  alg: SignatureAlg;
+  publicKey: string;
+  hostname: string | null;
+  version: string | null;
+  enrolledAt: string;
+  lastSeen: string | null;
+  online: boolean;
+  brokerSecretHash: string;
+  revokedAt: string | null;
+  /** Highest seq such that every event 1..ackedSeq is stored. */
+  ackedSeq: number;
+  /** The last seq the agent says it sent (from heartbeats); above ackedSeq means a gap or in-flight. */
+  reportedSeq: number;
+}
+
+export interface NewEvent {
+  agentId: string;
+  seq: number;
+  /** The agent's timestamp, normalised to UTC. */
+  ts: string;
+  receivedAt: string;
+  type: string;
+  state: 'raised' | 'cleared';
+  key: string;
+  severity: string;
+  data: Record<string, unknown>;
+  /** The envelope exactly as received, so anyone can verify its signature again. */
+  envelope: string;
+  skewed: boolean;
+}
+
+export type InsertEventResult =
+  | { outcome: 'inserted'; id: number }
+  /** (agent, seq) is already stored; `envelope` is what was stored, for the caller to compare. */
+  | { outcome: 'exists'; envelope: string };
+
+export interface StoredEvent extends NewEvent {
+  id: number;
+  unit: string;
+}
+
+export interface EventFilter {
+  agentId?: string;
+  type?: string;
+  /** Events with ts at or after this instant. */
+  since?: string;
+  /** Only events of agents in these units; undefined = every unit. */
+  units?: readonly string[];
+  limit: number;
+}
+
+export interface NewQuarantineEntry {
+  receivedAt: string;
+  topic: string;
+  reason: string;
+  detail: string;
+  /** The agent id the topic claims; not trusted, kept to help the investigation. */
+  claimedAgentId: string | null;
+  /** The first bytes of the payload (see QUARANTINE_PAYLOAD_BYTES). */
+  payload: Buffer;
+  payloadBytes: number;
+}
+
+export interface QuarantineEntry extends NewQuarantineEntry {
+  id: number;
+}
+
+export interface ApiKeyRecord {
+  keyHash: string;
+  name: string;
+  role: Role;
+  unit: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface UserRecord {
+  name: string;
+  passwordHash: string;
+  role: Role;
+  unit: string | null;
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+/** Quarantine keeps evidence, not a copy of every flood: payloads are cut to this size. */
+export const QUARANTINE_PAYLOAD_BYTES = 4096;
+
+export interface Store {
+  /** The highest migration applied, for diagnostics and tests. */
+  schemaVersion(): Promise<number>;
+
+  createEnrollmentToken(token: NewEnrollmentToken): Promise<void>;
+  /**
+   * Consumes the token and creates or re-enrolls the agent in one transaction: a refused
+   * enrollment leaves the token unused. Re-enrolling a known key keeps the id, history and
+   * watermark, moves it to the token's unit and replaces the broker secret.
+   */
+  enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult>;
+
+  getAgent(agentId: string): Promise<AgentRecord | undefined>;
+  listAgents(filter: { units?: readonly string[] }): Promise<AgentRecord[]>;
+  countAgents(): Promise<{ enrolled: number; online: number }>;
+  /** A signed heartbeat: the agent is alive; `reportedSeq` is the last seq it says it sent. */
+  recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void>;
+  setAgentOnline(agentId: string, online: boolean, at: string): Promise<void>;
+  /** Marks every agent offline, e.g. when an embedded broker starts and nobody is connected yet. */
+  markAllAgentsOffline(): Promise<void>;
+  revokeAgent(agentId: string, at: string): Promise<boolean>;
+
+  insertEvent(event: NewEvent): Promise<InsertEventResult>;
+  /** Moves the agent's watermark over every contiguous stored seq and returns it. */
+  advanceAckedSeq(agentId: string): Promise<number>;
+  listEvents(filter: EventFilter): Promise<StoredEvent[]>;
+
+  addQuarantine(entry: NewQuarantineEntry): Promise<void>;
+  listQuarantine(filter: { limit: number }): Promise<QuarantineEntry[]>;
+
+  createApiKey(key: Omit<ApiKeyRecord, 'revokedAt'>): Promise<void>;
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
+
+  /** Returns false when a user of that name exists. */
+  addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean>;
+  getUser(name: string): Promise<UserRecord | undefined>;
+
+  close(): Promise<void>;
+}
