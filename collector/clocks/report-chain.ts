@@ -1,0 +1,282 @@
+import { z } from 'zod';
+import { instantSchema } from '../../shared/calendar.js';
+import { COLLECTOR_LEVELS } from '../config.js';
+
+/**
+ * The 第61条 leak-report chain, as pure functions of an incident and its recorded reports: the
+ * hops with their deadlines and states, and the deadline rows the scheduler stores. Readings:
+ *
+ * - ¶1: the unit reports within 24 h of discovery to two recipients, the same-level secrecy
+ *   administration and its superior department (上级主管部门). The superior department is an
+ *   end point: 第61条 gives it no onward duty, so no chain continues from it.
+ * - "Same-level" for a unit below county level is the county administration: administrations
+ *   exist from county level up (第3条: 县级以上地方各级保密行政管理部门).
+ * - ¶2: 地方各级保密行政管理部门接到泄密报告的，应当在24小时内逐级报至国家保密行政管理部门. Read,
+ *   as SPEC §7 does, as 24 h per level counted from that administration's own receipt. The
+ *   stricter reading (the whole remaining chain within 24 h of the first receipt) can be checked
+ *   against `endToEndMs`, which is reported for that reason.
+ * - A hop's clock starts at receipt (`receivedAt`) of the report that reached its sender; with
+ *   no recorded receipt the next hop has no deadline yet (state `unstarted`). With several
+ *   reports on one hop (a phone call, then the paper), the earliest report meets the duty and
+ *   the earliest receipt starts the next clock: the administration knew from then.
+ * - "24小时内" includes the 24th hour (以内 counts the bound itself), so a report at exactly
+ *   T = start + 24 h is on time and a hop is late only after T.
+ * - Lateness is judged by `reportedAt` (what the reporter controls), not by when it arrived.
+ */
+
+export type ChainLevel = (typeof COLLECTOR_LEVELS)[number];
+export const ADMIN_LEVELS = [
+  'county',
+  'city',
+  'province',
+  'national',
+] as const satisfies readonly ChainLevel[];
+export type AdminLevel = (typeof ADMIN_LEVELS)[number];
+
+export const REPORT_CHANNELS = ['system', 'paper', 'phone', 'in-person'] as const;
+export type ReportChannel = (typeof REPORT_CHANNELS)[number];
+
+export const HOUR_MS = 3_600_000;
+/** The legal time for every hop; fixed by 第61条, so not configurable. */
+export const HOP_DEADLINE_MS = 24 * HOUR_MS;
+export const DEFAULT_HOP_REMINDERS_MS: readonly number[] = [12 * HOUR_MS, 2 * HOUR_MS];
+
+export const incidentClockSchema = z.object({
+  discoveredAt: instantSchema,
+  unitLevel: z.enum(COLLECTOR_LEVELS),
+});
+
+export const chainReportSchema = z
+  .object({
+    fromLevel: z.enum(COLLECTOR_LEVELS),
+    to: z.union([z.enum(['same-level-admin', 'superior-dept']), z.enum(ADMIN_LEVELS)]),
+    reportedAt: instantSchema,
+    receivedAt: instantSchema.optional(),
+    channel: z.enum(REPORT_CHANNELS),
+    by: z.string().min(1),
+    /** What confirms receipt: a receipt number, the name of who took the call, a signature. */
+    receipt: z.string().optional(),
+  })
+  .refine((r) => r.receivedAt === undefined || r.receivedAt.getTime() >= r.reportedAt.getTime(), {
+    message: 'receivedAt cannot be before reportedAt',
+    path: ['receivedAt'],
+  });
+
+export type IncidentClock = z.infer<typeof incidentClockSchema>;
+export type ChainReport = z.infer<typeof chainReportSchema>;
+
+/** `unit` is the reporting unit itself (机关、单位), whatever its administrative level. */
+export type HopFrom = 'unit' | AdminLevel;
+export type HopTo = AdminLevel | 'superior-dept';
+export type HopId = `${HopFrom}>${HopTo}`;
+
+/** `unstarted`: the sender's receipt is not recorded, so the hop's 24 hours have no start yet. */
+export type HopState = 'unstarted' | 'pending' | 'done' | 'overdue';
+
+export interface Hop {
+  id: HopId;
+  from: HopFrom;
+  to: HopTo;
+  /** Discovery for the unit's hops, the sender's receipt for an administration's. */
+  startedAt: Date | null;
+  dueAt: Date | null;
+  reportedAt: Date | null;
+  receivedAt: Date | null;
+  /** Reported after dueAt, or still unreported after it. */
+  late: boolean;
+  /** How late: at the report, or so far when still unreported; null when not late. */
+  lateByMs: number | null;
+  state: HopState;
+  /** The administration where a missed deadline becomes a warning: the next level up. */
+  escalatesTo: AdminLevel;
+  reports: ChainReport[];
+}
+
+export interface ReportChain {
+  hops: Hop[];
+  /** When the national administration received it; null until it has. */
+  nationalReceivedAt: Date | null;
+  /** Discovery → national receipt; null until complete. */
+  endToEndMs: number | null;
+  /** Reports that fit no hop of this incident (wrong level or recipient); kept visible, not dropped. */
+  unmatched: ChainReport[];
+}
+
+export type HopDeadlineKind = `reminder-${string}` | 'missed';
+
+/**
+ * One row for the scheduler. `forDue` is the hop deadline the row serves; if a corrected receipt
+ * moves the deadline, rows with the old `forDue` are stale and are replaced.
+ */
+export interface HopDeadline {
+  hopId: HopId;
+  kind: HopDeadlineKind;
+  dueAt: Date;
+  forDue: Date;
+  escalatesTo: AdminLevel;
+}
+
+export interface ReportChainOptions {
+  /** How long before each deadline to remind, in ms; each must be under 24 h. */
+  remindersMs?: readonly number[];
+}
+
+/** The administration a unit at this level reports to as "same-level". */
+export function sameLevelAdministration(unitLevel: ChainLevel): AdminLevel {
+  return unitLevel === 'unit' ? 'county' : unitLevel;
+}
+
+function nextAdmin(level: AdminLevel): AdminLevel | undefined {
+  return ADMIN_LEVELS[ADMIN_LEVELS.indexOf(level) + 1];
+}
+
+function isAdminLevel(level: string): level is AdminLevel {
+  return (ADMIN_LEVELS as readonly string[]).includes(level);
+}
+
+/** The hops this incident's chain consists of, in order: the unit's two, then level by level. */
+export function chainHops(unitLevel: ChainLevel): { id: HopId; from: HopFrom; to: HopTo }[] {
+  const first = sameLevelAdministration(unitLevel);
+  const hops: { id: HopId; from: HopFrom; to: HopTo }[] = [
+    { id: `unit>${first}`, from: 'unit', to: first },
+    { id: 'unit>superior-dept', from: 'unit', to: 'superior-dept' },
+  ];
+  for (let from: AdminLevel = first, to = nextAdmin(from); to; from = to, to = nextAdmin(from)) {
+    hops.push({ id: `${from}>${to}`, from, to });
+  }
+  return hops;
+}
+
+/**
+ * Which hop a report records, or undefined when it fits none (the API refuses those). A unit's
+ * report to its same-level administration may name it as `same-level-admin` or by level.
+ */
+export function hopIdForReport(incident: IncidentClock, report: ChainReport): HopId | undefined {
+  const first = sameLevelAdministration(incident.unitLevel);
+  if (report.fromLevel === incident.unitLevel) {
+    if (report.to === 'superior-dept') return 'unit>superior-dept';
+    if (report.to === 'same-level-admin' || report.to === first) return `unit>${first}`;
+  }
+  const from = report.fromLevel;
+  if (!isAdminLevel(from) || ADMIN_LEVELS.indexOf(from) < ADMIN_LEVELS.indexOf(first)) return undefined;
+  const to = nextAdmin(from);
+  return to !== undefined && report.to === to ? `${from}>${to}` : undefined;
+}
+
+function earliest(dates: (Date | undefined)[]): Date | null {
+  let min: Date | null = null;
+  for (const d of dates) if (d && (min === null || d.getTime() < min.getTime())) min = d;
+  return min;
+}
+
+/** The chain as it stands at `now`. */
+export function reportChain(
+  incident: IncidentClock,
+  reports: readonly ChainReport[],
+  now: Date,
+): ReportChain {
+  const first = sameLevelAdministration(incident.unitLevel);
+  const byHop = new Map<HopId, ChainReport[]>();
+  const unmatched: ChainReport[] = [];
+  for (const report of reports) {
+    const id = hopIdForReport(incident, report);
+    if (id === undefined) unmatched.push(report);
+    else byHop.set(id, [...(byHop.get(id) ?? []), report]);
+  }
+
+  const receivedBy = new Map<AdminLevel, Date | null>();
+  const hops: Hop[] = [];
+  // chainHops lists each administration's incoming hop before its onward one.
+  for (const { id, from, to } of chainHops(incident.unitLevel)) {
+    const hopReports = byHop.get(id) ?? [];
+    const startedAt = from === 'unit' ? incident.discoveredAt : (receivedBy.get(from) ?? null);
+    const dueAt = startedAt && new Date(startedAt.getTime() + HOP_DEADLINE_MS);
+    const reportedAt = earliest(hopReports.map((r) => r.reportedAt));
+    const receivedAt = earliest(hopReports.map((r) => r.receivedAt));
+    if (to !== 'superior-dept') receivedBy.set(to, receivedAt);
+
+    let state: HopState;
+    let lateByMs: number | null = null;
+    if (reportedAt) {
+      state = 'done';
+      if (dueAt && reportedAt.getTime() > dueAt.getTime()) lateByMs = reportedAt.getTime() - dueAt.getTime();
+    } else if (!dueAt) {
+      state = 'unstarted';
+    } else if (now.getTime() > dueAt.getTime()) {
+      state = 'overdue';
+      lateByMs = now.getTime() - dueAt.getTime();
+    } else {
+      state = 'pending';
+    }
+    hops.push({
+      id,
+      from,
+      to,
+      startedAt,
+      dueAt,
+      reportedAt,
+      receivedAt,
+      late: lateByMs !== null,
+      lateByMs,
+      state,
+      escalatesTo: from === 'unit' ? first : (to as AdminLevel),
+      reports: hopReports,
+    });
+  }
+
+  const nationalReceivedAt = receivedBy.get('national') ?? null;
+  return {
+    hops,
+    nationalReceivedAt,
+    endToEndMs: nationalReceivedAt && nationalReceivedAt.getTime() - incident.discoveredAt.getTime(),
+    unmatched,
+  };
+}
+
+/** `reminder-12h`, `reminder-90m`: the offset in the largest unit that divides it. */
+function reminderKind(ms: number): `reminder-${string}` {
+  for (const [unit, size] of [
+    ['h', HOUR_MS],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `reminder-${ms / size}${unit}`;
+  }
+  return `reminder-${ms}ms`;
+}
+
+/**
+ * The deadline rows for every unreported hop whose clock has started: reminders before T and
+ * `missed` at T + 1 ms, the first instant that is late (T itself is still on time), so the row
+ * fires exactly when the hop turns `overdue`. A function of the recorded facts, not of now:
+ * rows already past when stored fire at once and the scheduler marks them late.
+ */
+export function reportChainDeadlines(
+  incident: IncidentClock,
+  reports: readonly ChainReport[],
+  options: ReportChainOptions = {},
+): HopDeadline[] {
+  const reminders = [...new Set(options.remindersMs ?? DEFAULT_HOP_REMINDERS_MS)].sort((a, b) => b - a);
+  for (const ms of reminders) {
+    if (!Number.isInteger(ms) || ms <= 0 || ms >= HOP_DEADLINE_MS) {
+      throw new RangeError(`a hop reminder must be a whole number of ms between 0 and 24 h: ${ms}`);
+    }
+  }
+  // The state at the epoch is irrelevant here: only dueAt and reportedAt are read.
+  const { hops } = reportChain(incident, reports, new Date(0));
+  return hops.flatMap((hop) => {
+    const due = hop.dueAt;
+    if (hop.reportedAt || !due) return [];
+    const row = (kind: HopDeadlineKind, at: number): HopDeadline => ({
+      hopId: hop.id,
+      kind,
+      dueAt: new Date(at),
+      forDue: due,
+      escalatesTo: hop.escalatesTo,
+    });
+    return [
+      ...reminders.map((ms) => row(reminderKind(ms), due.getTime() - ms)),
+      row('missed', due.getTime() + 1),
+    ];
+  });
+}
