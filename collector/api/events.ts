@@ -16,7 +16,7 @@ interface EventsQuery {
   limit: number;
 }
 
-export const MAX_EVENTS_PER_PAGE = 1000;
+export const MAX_EVENTS_PER_PAGE = 10_000;
 
 const eventSchema = {
   type: 'object',

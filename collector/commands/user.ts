@@ -58,6 +58,7 @@ async function readStdin(): Promise<string> {
     process.stderr.write('password (end with Enter, then Ctrl-D): ');
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of process.stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { allAgentsTopic } from '../../shared/topics.js';
 import type { IngestPipeline } from './pipeline.js';
@@ -31,11 +32,16 @@ export async function subscribeIngest(
       },
     );
   };
-  const granted = await client.subscribeAsync(INGEST_TOPICS, { qos: 1 });
+  const granted = await client.subscribeAsync(INGEST_TOPICS, { qos: 1 }).catch((err: Error) => {
+    throw new UserError(
+      `the MQTT broker refused the collector's subscription to ${INGEST_TOPICS.join(', ')} (${err.message}); ` +
+        'its ACL must let broker.username read them',
+    );
+  });
   const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
   if (refused.length > 0) {
-    throw new Error(
-      `the broker refused the collector's subscription to ${refused.join(', ')}; check its ACL`,
+    throw new UserError(
+      `the MQTT broker refused the collector's subscription to ${refused.join(', ')}; its ACL must let broker.username read them`,
     );
   }
 }

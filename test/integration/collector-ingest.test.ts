@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
@@ -46,6 +46,19 @@ if (!mosquittoUp && !inCi) {
 }
 
 /**
+ * The collector keeps a persistent session on an external broker (so events wait while it
+ * restarts); a test collector will never come back, so its session is dropped.
+ */
+async function discardSession(clientId: string): Promise<void> {
+  const client = await mqtt.connectAsync(`mqtt://${MOSQUITTO.host}:${MOSQUITTO.port}`, {
+    clientId,
+    clean: true,
+    reconnectPeriod: 0,
+  });
+  await client.endAsync();
+}
+
+/**
  * The walking skeleton, collector half: enroll over HTTP with a real token, publish a
  * hand-signed envelope with the issued credentials, then find it in the API and receive the
  * collector's signed ack — against the embedded aedes and against a real Mosquitto.
@@ -67,6 +80,7 @@ describe.each(variants)('collector ingest through $name', ({ external, run }) =>
   afterEach(async () => {
     await agentClient?.endAsync();
     await collector?.stop();
+    if (external && collector) await discardSession(`smew-${collector.collectorId}`);
     dir.remove();
   });
 
