@@ -1,7 +1,7 @@
 import type { EventType } from '../../shared/events.js';
 import type { Severity } from '../../shared/levels.js';
 import type { Policy } from '../../shared/policy.js';
-import type { Observations } from '../probes/observations.js';
+import type { ObservationPart, Observations } from '../probes/observations.js';
 
 /**
  * What a detector reports: a condition that holds now. The differ turns the appearance of a
@@ -12,6 +12,7 @@ export interface Finding {
   /** Names the condition, e.g. `net.wireless.present:wlp2s0`; stable while the condition lasts. */
   key: string;
   severity: Severity;
+  /** Only values that stay put while the condition lasts: a change is reported as a new `raised`. */
   data: Record<string, unknown>;
 }
 
@@ -20,7 +21,11 @@ export interface Finding {
  * itself (probes do), so it is tested with plain objects.
  */
 export interface Detector {
-  /** The event type(s) it produces, for enabling and listing. */
+  /** The detector's name, for logs and listings. */
   name: string;
+  /** The event types it produces: when it cannot run, open conditions of these types stay open. */
+  types: readonly EventType[];
+  /** The observation parts it reads; when one is missing (its probe failed) it is skipped. */
+  needs: readonly ObservationPart[];
   detect(observations: Observations, policy: Policy): Finding[];
 }

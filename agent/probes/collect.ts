@@ -1,0 +1,33 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import type { Observations } from './observations.js';
+import type { HostPaths, Probe } from './probe.js';
+import { PROBES } from './registry.js';
+
+/**
+ * Runs every probe once and merges what they read. A probe that fails leaves its parts
+ * undefined (and says so in the log) instead of failing the pass: the other sources still count.
+ */
+export async function collectObservations(
+  paths: HostPaths,
+  options: { clock: Clock; logger?: Logger; probes?: readonly Probe[] },
+): Promise<Observations> {
+  const observations: Observations = { at: options.clock.now().toISOString() };
+  const probes = options.probes ?? PROBES;
+  const results = await Promise.allSettled(probes.map((probe) => probe.collect(paths)));
+  results.forEach((result, i) => {
+    const probe = probes[i]!;
+    if (result.status === 'fulfilled') {
+      for (const part of probe.provides) {
+        // Only the parts a probe declares, so one probe cannot overwrite another's.
+        if (result.value[part] !== undefined) Object.assign(observations, { [part]: result.value[part] });
+      }
+    } else {
+      options.logger?.warn(
+        { err: result.reason, probe: probe.name },
+        'probe failed; its detectors skip this pass',
+      );
+    }
+  });
+  return observations;
+}
