@@ -116,6 +116,13 @@ export async function startCollector(
     await subscribeIngest(client, ingest, logger);
 
     const agentBrokerUrl = config.broker.publicUrl ?? brokerUrl;
+    if (embedded && !config.broker.publicUrl && /^(0\.0\.0\.0|\[?::\]?):/.test(config.broker.listen)) {
+      logger.warn(
+        { agentBrokerUrl },
+        'broker.listen binds every address but broker.publicUrl is unset: agents on other hosts will be told ' +
+          'a loopback URL; set broker.publicUrl to the address they can reach',
+      );
+    }
     const enrollment: EnrollmentDeps = {
       store,
       identity,
