@@ -1,0 +1,19 @@
+import { optionalString, untilSignal, type Command } from '../../shared/cli.js';
+import { loadAgentConfig } from '../config.js';
+import { startAgent } from '../runner.js';
+
+export const agentRunCommand: Command = {
+  name: 'agent run',
+  summary: 'runs the agent: scans, records events durably and sends them to the collector',
+  usage: 'agent run [--config F]',
+  options: { config: { type: 'string' } },
+  async run(args) {
+    const config = loadAgentConfig(optionalString(args, 'config'));
+    // Listen before starting, so a signal during start-up still stops the agent cleanly.
+    const signalled = untilSignal();
+    const agent = await startAgent(config);
+    await signalled;
+    await agent.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,79 @@
+import { optionalString, type Command } from '../../shared/cli.js';
+import { systemClock } from '../../shared/clock.js';
+import { createLogger } from '../../shared/log.js';
+import { loadAgentConfig } from '../config.js';
+import type { Finding } from '../detectors/finding.js';
+import { runDetectors } from '../detectors/run-detectors.js';
+import { readStoredPolicy } from '../policy-store.js';
+import { collectObservations } from '../probes/collect.js';
+
+export const agentScanCommand: Command = {
+  name: 'agent scan',
+  summary: 'one pass of every detector; prints the findings and sends nothing (exit 0 clean, 1 findings)',
+  usage: 'agent scan [--json] [--config F]',
+  options: { json: { type: 'boolean' }, config: { type: 'string' } },
+  async run(args) {
+    const config = loadAgentConfig(optionalString(args, 'config'));
+    const logger = createLogger('agent-scan', process.env.SMEW_LOG_LEVEL ?? 'warn');
+    // The same policy `agent run` would apply: the collector's if this host is enrolled.
+    const policy = readStoredPolicy(config.identity.dir)?.policy ?? config.policy;
+    const observations = await collectObservations(config.paths, { clock: systemClock, logger });
+    const { findings, unobservedTypes } = runDetectors(observations, policy, { logger });
+    if (unobservedTypes.size > 0) {
+      process.stderr.write(
+        `could not check (host source unreadable): ${[...unobservedTypes].sort().join(', ')}\n`,
+      );
+    }
+    process.stdout.write(args.values.json === true ? `${findingsJson(findings)}\n` : findingsTable(findings));
+    return findings.length > 0 ? 1 : 0;
+  },
+};
+
+/** Exactly `{"findings":[{type,key,severity,data}]}`, sorted by key (runDetectors sorts). */
+export function findingsJson(findings: readonly Finding[]): string {
+  return JSON.stringify({
+    findings: findings.map(({ type, key, severity, data }) => ({ type, key, severity, data })),
+  });
+}
+
+/**
+ * A table for people. Values are JSON-quoted, so a hostile interface name or alias with
+ * newlines or escape sequences prints as visible text and cannot forge rows or drive the terminal.
+ */
+export function findingsTable(findings: readonly Finding[]): string {
+  if (findings.length === 0) return 'no findings\n';
+  const rows = findings.map((f) => [f.severity, f.type, visible(f.key), describeData(f.data)]);
+  const header = ['SEVERITY', 'TYPE', 'KEY', 'DATA'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n${findings.length} finding(s)\n`;
+}
+
+function describeData(data: Record<string, unknown>): string {
+  return Object.entries(data)
+    .map(([k, v]) => `${visible(k)}=${escapeForTerminal(JSON.stringify(v) ?? 'null')}`)
+    .join(' ');
+}
+
+/**
+ * Characters a terminal acts on (C0 and C1 controls, which include ESC and CSI) or that reorder
+ * text (bidi overrides, line separators).
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+
+function escapeForTerminal(text: string): string {
+  return text.replace(
+    new RegExp(UNSAFE_FOR_TERMINAL.source, 'g'),
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Plain text as is; text with unsafe characters JSON-quoted with those characters escaped. */
+export function visible(text: string): string {
+  return UNSAFE_FOR_TERMINAL.test(text) ? escapeForTerminal(JSON.stringify(text)) : text;
+}

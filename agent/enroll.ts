@@ -1,0 +1,160 @@
+import { existsSync, renameSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../shared/clock.js';
+import { SIGNATURE_ALGS } from '../shared/crypto/suite.js';
+import { suiteFor } from '../shared/crypto/suites.js';
+import { UserError } from '../shared/errors.js';
+import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../shared/identity.js';
+import { policySchema } from '../shared/policy.js';
+import { SMEW_VERSION } from '../shared/version.js';
+import { loadKeyPair, writeIdentity, type AgentIdentity, type AgentKeyPair } from './identity.js';
+import { OUTBOX_FILE } from './outbox.js';
+import { writeStoredPolicy } from './policy-store.js';
+
+const enrollResponseSchema = z.object({
+  agentId: z.string(),
+  unit: z.string(),
+  collector: z.object({ id: z.string().min(1), alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1) }),
+  broker: z.object({ url: z.string().min(1), username: z.string(), password: z.string() }),
+  policy: z.unknown().optional(),
+});
+
+export interface EnrollOptions {
+  /** identity.dir */
+  dir: string;
+  collectorUrl: string;
+  token: string;
+  clock: Clock;
+  hostname?: string;
+  /** For tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export interface EnrollOutcome {
+  identity: AgentIdentity;
+  /** A key pair already in identity.dir was reused: the id and the seq counter carry on. */
+  reusedKey: boolean;
+  /** An outbox of a previous key was moved aside to this path. */
+  movedOutbox?: string;
+}
+
+/**
+ * Registers this agent's key with a collector (POST /api/v1/enroll) and writes its identity.
+ * An existing key pair is reused, so re-enrolling keeps the agent id and its seq numbering; the
+ * key is written before the request, so a retry after a failed attempt uses the same key.
+ */
+export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome> {
+  const base = options.collectorUrl.replace(/\/+$/, '');
+  const endpoint = `${base}/api/v1/enroll`;
+  let keyPair = loadKeyPair(options.dir);
+  const reusedKey = keyPair !== undefined;
+  let movedOutbox: string | undefined;
+  if (!keyPair) {
+    const generated = suiteFor('ed25519').generateKeyPair();
+    keyPair = { agentId: agentIdFromPublicKey(generated.publicKey), ...generated } satisfies AgentKeyPair;
+    movedOutbox = moveForeignOutbox(options.dir, options.clock);
+    writeIdentity(options.dir, keyPair);
+  }
+
+  let response: Response;
+  try {
+    response = await (options.fetch ?? fetch)(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        token: options.token,
+        publicKey: keyPair.publicKey,
+        alg: keyPair.alg,
+        hostname: options.hostname ?? osHostname(),
+        version: SMEW_VERSION,
+      }),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    });
+  } catch (err) {
+    throw new UserError(`cannot reach the collector at ${endpoint}: ${describeFetchError(err)}`);
+  }
+  const text = await response.text().catch(() => '');
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const reason =
+      typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
+        ? (body as { error: string }).error
+        : text.slice(0, 200) || response.statusText;
+    throw new UserError(
+      `the collector at ${endpoint} refused enrollment (HTTP ${response.status}): ${reason}`,
+    );
+  }
+  const parsed = enrollResponseSchema.safeParse(body);
+  if (!parsed.success) {
+    throw new UserError(
+      `the collector at ${endpoint} answered with something that is not an enrollment response`,
+    );
+  }
+  const answer = parsed.data;
+  if (answer.agentId !== keyPair.agentId) {
+    throw new UserError(
+      `the collector at ${endpoint} assigned agent id ${answer.agentId}, but our key makes ${keyPair.agentId}; refusing it`,
+    );
+  }
+  if (answer.collector.id !== collectorIdFromPublicKey(answer.collector.publicKey)) {
+    throw new UserError(
+      `the collector at ${endpoint} calls itself ${answer.collector.id}, which does not match its public key; refusing it`,
+    );
+  }
+  // Fails now, not at the first ack, if the collector's key is unusable for its algorithm.
+  try {
+    suiteFor(answer.collector.alg).verifier(answer.collector.publicKey);
+  } catch (err) {
+    throw new UserError(
+      `the collector at ${endpoint} sent an unusable ${answer.collector.alg} key: ${(err as Error).message}`,
+    );
+  }
+  if (answer.policy !== undefined) {
+    const policy = policySchema.safeParse(answer.policy);
+    if (!policy.success) {
+      throw new UserError(
+        `the collector at ${endpoint} sent a policy this agent cannot read: ${policy.error.message}`,
+      );
+    }
+    writeStoredPolicy(options.dir, policy.data, 'enrollment');
+  }
+
+  const identity: AgentIdentity = {
+    ...keyPair,
+    collectorUrl: base,
+    unit: answer.unit,
+    collector: answer.collector,
+    broker: answer.broker,
+    enrolledAt: options.clock.now().toISOString(),
+  };
+  writeIdentity(options.dir, identity);
+  return { identity, reusedKey, ...(movedOutbox ? { movedOutbox } : {}) };
+}
+
+/**
+ * An outbox.db without a key beside it belongs to a key that is gone. Its events can never be
+ * delivered under the new id, and its seq counter is not ours; keep it as evidence, out of the way.
+ */
+function moveForeignOutbox(dir: string, clock: Clock): string | undefined {
+  const outbox = join(dir, OUTBOX_FILE);
+  if (!existsSync(outbox)) return undefined;
+  const aside = join(dir, `outbox.before-${clock.now().toISOString().replace(/[:.]/g, '-')}.db`);
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (existsSync(outbox + suffix)) renameSync(outbox + suffix, aside + suffix);
+  }
+  return aside;
+}
+
+function describeFetchError(err: unknown): string {
+  const error = err as Error & { cause?: { code?: string; message?: string } };
+  if (error.name === 'TimeoutError') return 'no answer in time';
+  return error.cause?.code ?? error.cause?.message ?? error.message;
+}

@@ -1,0 +1,274 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Clock } from '../shared/clock.js';
+import type { SignatureAlg, Signer } from '../shared/crypto/suite.js';
+import { ENVELOPE_VERSION, signMessage, type Heartbeat } from '../shared/envelope.js';
+import type { Logger } from '../shared/log.js';
+import { agentTopic } from '../shared/topics.js';
+import type { AckOutcome, Outbox } from './outbox.js';
+
+/**
+ * Carries the outbox to the broker (SPEC §5): persistent session under the agent's id, QoS 1,
+ * `online`/`offline` (Last Will) retained on the status topic, signed heartbeats, and the
+ * collector's acks and policies in. It never decides what is delivered — only the collector's
+ * signed ack removes an event from the outbox — so anything lost in flight is simply sent again.
+ */
+export interface PublisherOptions {
+  agentId: string;
+  alg: SignatureAlg;
+  sign: Signer;
+  brokerUrl: string;
+  username: string;
+  password: string;
+  outbox: Outbox;
+  clock: Clock;
+  logger: Logger;
+  /** Unacknowledged events are sent again after this long. */
+  ackTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  backoff?: BackoffPolicy;
+  /** A message arrived on our policy topic (not yet checked). */
+  onPolicyMessage?(payload: Buffer): void;
+  onAck?(outcome: AckOutcome): void;
+  /** Defaults to Math.random; tests pin the jitter. */
+  random?: () => number;
+}
+
+export interface BackoffPolicy {
+  initialMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000 };
+/** A connection that lasted this long was a real one: the next failure starts the backoff afresh. */
+const STABLE_CONNECTION_MS = 10_000;
+/** Events handed to the MQTT client and not yet PUBACKed, so a long backlog does not all sit in memory. */
+const MAX_IN_FLIGHT = 100;
+
+/**
+ * Exponential backoff with "equal jitter": half the window fixed, half random. Many agents that
+ * lost one broker then come back spread out instead of knocking at the same instant.
+ */
+export function reconnectDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  const window = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(window / 2 + random() * (window / 2));
+}
+
+export class Publisher {
+  private client: MqttClient | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private resendTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private connectedAt: number | undefined;
+  /** Bumped per connection, so a late callback from a dead connection cannot touch the count. */
+  private connection = 0;
+  private inFlight = 0;
+  private stopping = false;
+
+  constructor(private readonly options: PublisherOptions) {}
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.openConnection();
+    const resendEvery = Math.max(100, Math.min(this.options.ackTimeoutMs / 4, 5_000));
+    this.resendTimer = setInterval(() => this.flush(), resendEvery);
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), this.options.heartbeatIntervalMs);
+  }
+
+  /** Hands every due outbox row (new, or unacknowledged past the timeout) to the broker client. */
+  flush(): void {
+    const client = this.client;
+    if (!client?.connected || this.inFlight >= MAX_IN_FLIGHT) return;
+    const now = this.options.clock.now().getTime();
+    const rows = this.options.outbox.dueForSending(
+      now,
+      this.options.ackTimeoutMs,
+      MAX_IN_FLIGHT - this.inFlight,
+    );
+    if (rows.length === 0) return;
+    const connection = this.connection;
+    const topic = agentTopic(this.options.agentId, 'events');
+    for (const row of rows) {
+      this.inFlight += 1;
+      client.publish(topic, row.payload, { qos: 1 }, (err) => {
+        if (connection !== this.connection) return;
+        this.inFlight -= 1;
+        if (err) {
+          this.options.logger.debug({ err, seq: row.seq }, 'publish not confirmed; it will be sent again');
+        } else if (this.inFlight === 0) {
+          // A backlog larger than one window goes out as soon as the window drains.
+          this.flush();
+        }
+      });
+    }
+    this.options.outbox.markSent(
+      rows.map((row) => row.seq),
+      now,
+    );
+    this.options.logger.debug({ from: rows[0]!.seq, to: rows.at(-1)!.seq }, 'sent events');
+  }
+
+  /**
+   * Stops within about `graceMs`: sends what is due, waits for the broker to take it, marks the
+   * agent offline and disconnects. Whatever did not make it stays in the outbox for next time.
+   */
+  async stop(graceMs = 2_000): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.resendTimer);
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    if (!client) return;
+    const statusTopic = agentTopic(this.options.agentId, 'status');
+    const deadline = Date.now() + graceMs;
+    if (client.connected) {
+      this.flush();
+      while (this.inFlight > 0 && client.connected && Date.now() < deadline) await sleep(20);
+    }
+    // The connection may have dropped while we waited; then the Last Will says offline instead.
+    if (client.connected) {
+      await withTimeout(
+        new Promise<void>((resolve) => {
+          try {
+            client.publish(statusTopic, 'offline', { qos: 1, retain: true }, () => resolve());
+          } catch {
+            resolve();
+          }
+        }),
+        Math.max(0, deadline - Date.now()),
+      );
+    }
+    this.client = undefined;
+    this.connection += 1;
+    const ended = await withTimeout(
+      client.endAsync(!client.connected).then(
+        () => true,
+        () => true,
+      ),
+      Math.max(100, deadline - Date.now()),
+    );
+    // A broker that never answered the DISCONNECT must not keep the process alive.
+    if (ended !== true) client.stream?.destroy();
+  }
+
+  private openConnection(): void {
+    const { agentId, brokerUrl, username, password, logger } = this.options;
+    const statusTopic = agentTopic(agentId, 'status');
+    const clientOptions: IClientOptions = {
+      clientId: agentId,
+      clean: false,
+      username,
+      password,
+      protocolVersion: 4,
+      keepalive: 30,
+      connectTimeout: 10_000,
+      // We reconnect ourselves, with backoff and jitter, through a fresh client each time.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+    };
+    const client = connect(brokerUrl, clientOptions);
+    this.client = client;
+    this.connection += 1;
+    this.inFlight = 0;
+    let closed = false;
+
+    client.on('connect', (connack) => {
+      this.connectedAt = Date.now();
+      logger.info({ broker: brokerUrl, sessionPresent: connack.sessionPresent }, 'connected to the broker');
+      client.publish(statusTopic, 'online', { qos: 1, retain: true });
+      client.subscribe([agentTopic(agentId, 'ack'), agentTopic(agentId, 'policy')], { qos: 1 }, (err) => {
+        if (err) logger.error({ err }, 'could not subscribe to our ack and policy topics');
+      });
+      // Anything in flight before may have died with the old connection or the broker's queue.
+      this.options.outbox.markAllUnsent();
+      this.flush();
+      this.sendHeartbeat();
+    });
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('error', (err) => {
+      logger.warn({ err: err.message, broker: brokerUrl }, 'broker connection error');
+    });
+    client.on('close', () => {
+      if (closed || this.client !== client) return;
+      closed = true;
+      client.end(true);
+      if (this.stopping) return;
+      if (this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_CONNECTION_MS)
+        this.attempt = 0;
+      this.connectedAt = undefined;
+      const delay = reconnectDelay(
+        this.attempt,
+        this.options.backoff ?? DEFAULT_BACKOFF,
+        this.options.random,
+      );
+      this.attempt += 1;
+      logger.info({ broker: brokerUrl, inMs: delay, attempt: this.attempt }, 'disconnected; reconnecting');
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = undefined;
+        if (!this.stopping) this.openConnection();
+      }, delay);
+    });
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const { agentId, outbox, logger } = this.options;
+    if (topic === agentTopic(agentId, 'ack')) {
+      const outcome = outbox.acceptAck(payload);
+      if (!outcome.accepted) {
+        logger.warn({ reason: outcome.reason }, 'ignored a message on our ack topic');
+      } else if (outcome.advancedSeq) {
+        logger.warn(
+          { ack: outcome.ack },
+          'the collector holds seqs beyond ours; numbering continues after them',
+        );
+      } else {
+        logger.debug({ ack: outcome.ack, removed: outcome.removed }, 'acknowledged');
+      }
+      this.options.onAck?.(outcome);
+    } else if (topic === agentTopic(agentId, 'policy')) {
+      this.options.onPolicyMessage?.(payload);
+    }
+  }
+
+  private sendHeartbeat(): void {
+    const client = this.client;
+    if (!client?.connected) return;
+    const heartbeat: Heartbeat = signMessage(
+      {
+        v: ENVELOPE_VERSION,
+        agent: this.options.agentId,
+        ts: this.options.clock.now().toISOString(),
+        type: 'agent.heartbeat' as const,
+        lastSeq: this.options.outbox.lastSeq(),
+        alg: this.options.alg,
+      },
+      this.options.sign,
+    );
+    // QoS 0: a lost heartbeat is replaced by the next one; queuing stale ones helps nobody.
+    client.publish(agentTopic(this.options.agentId, 'heartbeat'), JSON.stringify(heartbeat), { qos: 0 });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The promise's value, or undefined when it has not settled within `ms`. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
