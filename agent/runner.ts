@@ -76,6 +76,10 @@ export async function startAgent(
     'agent started',
   );
 
+  let stopped = false;
+  let scanTimer: NodeJS.Timeout | undefined;
+  let scanning: Promise<EventDraft[]> = Promise.resolve([]);
+
   const publisher = new Publisher({
     agentId: identity.agentId,
     alg: identity.alg,
@@ -90,6 +94,7 @@ export async function startAgent(
     heartbeatIntervalMs: Math.max(100, config.heartbeat.interval),
     ...(options.backoff ? { backoff: options.backoff } : {}),
     onPolicyMessage(payload) {
+      if (stopped) return;
       const outcome = acceptPolicyMessage(payload, {
         agentId: identity.agentId,
         collectorId: identity.collector.id,
@@ -117,10 +122,6 @@ export async function startAgent(
       void scanNow();
     },
   });
-
-  let stopped = false;
-  let scanTimer: NodeJS.Timeout | undefined;
-  let scanning: Promise<EventDraft[]> = Promise.resolve([]);
 
   async function scanOnce(): Promise<EventDraft[]> {
     try {
