@@ -38,7 +38,152 @@ export interface Observations {
   /** When the probes ran (ISO 8601). */
   at: string;
   interfaces?: NetInterface[];
+  /** /sys/class/rfkill switches (rfkill probe) */
+  rfkill?: RfkillSwitch[];
+  /** /sys/class/bluetooth hci adapters (bluetooth probe) */
+  bluetooth?: BluetoothAdapter[];
+  /** /proc/net/wireless lines: wireless interfaces with link statistics (wireless-link probe) */
+  wirelessLinks?: WirelessLink[];
+  /** /sys/class/wwan, /sys/class/usbmisc cdc-wdm and /dev modem control nodes (wwan probe) */
+  wwan?: WwanDevice[];
+  /** /sys/bus/usb/devices with their interfaces and what hangs below them (usb probe) */
+  usb?: UsbDevice[];
+  /** /dev/disk/by-id/usb-* links (usb probe) */
+  usbDiskLinks?: UsbDiskLink[];
+  /** /proc/net/route and /proc/net/ipv6_route (routes probe) */
+  routes?: Route[];
+  /** /proc/net/if_inet6 (routes probe); IPv4 addresses show as connected routes instead */
+  addresses?: InterfaceAddress[];
+  /** /proc/net/{tcp,tcp6,udp,udp6} sockets with a peer, and their owners (sockets probe) */
+  sockets?: SocketEntry[];
 }
 
 /** The parts of Observations a probe can fill, which detectors name as their inputs. */
 export type ObservationPart = Exclude<keyof Observations, 'at'>;
+
+/** One rfkill switch. A soft- or hard-blocked radio is still a radio that exists. */
+export interface RfkillSwitch {
+  /** rfkill0… */
+  id: string;
+  /** wlan, bluetooth, wwan, gps, fm, nfc, uwb, wimax… */
+  type: string;
+  /** the `name` attribute: phy0, hci0, or a platform switch such as tpacpi_bluetooth_sw */
+  label: string;
+  soft: boolean;
+  hard: boolean;
+  /** the device the switch belongs to (phy0, hci0, thinkpad_acpi…) from its sysfs path */
+  parent?: string;
+  /** the USB device (port path such as 1-10) it sits under, when it does */
+  usbPort?: string;
+}
+
+export interface BluetoothAdapter {
+  /** hci0… */
+  name: string;
+  /** BD address, only where the kernel exposes it without a management socket (see the probe) */
+  address?: string;
+  bus?: string;
+  usbPort?: string;
+}
+
+export interface WirelessLink {
+  iface: string;
+  /** hex status word of /proc/net/wireless */
+  status: string;
+  /** link quality, signal level and noise as printed (a trailing `.` means "updated") */
+  quality: number;
+  level: number;
+  noise: number;
+  /** Not in /proc or sysfs; only an nl80211 (netlink) reader can fill these. */
+  ssid?: string;
+  bssid?: string;
+}
+
+export interface WwanDevice {
+  /** wwan0, wwan0qmi0, cdc-wdm0… */
+  name: string;
+  /** class-wwan: /sys/class/wwan; usbmisc: a cdc-wdm control node in sysfs; devfs: a node in /dev only */
+  source: 'class-wwan' | 'usbmisc' | 'devfs';
+  usbPort?: string;
+}
+
+export interface UsbDevice {
+  /** sysfs name = port path, e.g. 1-2 or 3-1.4 */
+  port: string;
+  /** lowercase 4-digit hex idVendor / idProduct */
+  vendor: string;
+  product: string;
+  /** the device's own strings: attacker-controllable, carried as data */
+  manufacturer?: string;
+  productName?: string;
+  serial?: string;
+  interfaces: UsbInterface[];
+}
+
+export interface UsbInterface {
+  /** 1-2:1.0 */
+  name: string;
+  /** lowercase 2-digit hex bInterfaceClass / SubClass / Protocol */
+  class: string;
+  subclass: string;
+  protocol: string;
+  driver?: string;
+  /** class devices found below the interface */
+  blocks: UsbBlock[];
+  nets: string[];
+  ttys: string[];
+  usbmisc: string[];
+  wwan: string[];
+  bluetooth: string[];
+}
+
+export interface UsbBlock {
+  /** sdb, sr0 */
+  name: string;
+  removable?: boolean;
+  /** size in 512-byte sectors */
+  sectors?: number;
+}
+
+export interface UsbDiskLink {
+  /** usb-Kingston_DataTraveler_3.0_…-0:0 */
+  link: string;
+  /** block device it points at (sdb, sdb1) */
+  target: string;
+}
+
+export interface Route {
+  family: 4 | 6;
+  iface: string;
+  /** network/prefix, e.g. 0.0.0.0/0 or 2001:db8::/32 */
+  dest: string;
+  prefix: number;
+  /** next hop, only when the route goes through a gateway */
+  gateway?: string;
+  flags: number;
+  metric: number;
+}
+
+export interface InterfaceAddress {
+  iface: string;
+  address: string;
+  prefix: number;
+  /** kernel scope: global, link, host, site */
+  scope: 'global' | 'link' | 'host' | 'site' | 'other';
+}
+
+export interface SocketEntry {
+  proto: 'tcp' | 'udp';
+  family: 4 | 6;
+  local: string;
+  localPort: number;
+  /** IPv4-mapped IPv6 peers are shown as IPv4 */
+  remote: string;
+  remotePort: number;
+  /** kernel TCP state name: established, syn-sent…; UDP sockets with a peer show "established" */
+  state: string;
+  inode: number;
+  pid?: number;
+  /** /proc/<pid>/comm: the process chooses it, so it is data, never trusted */
+  process?: string;
+}
