@@ -99,14 +99,17 @@ describe('runDetectors', () => {
   it('sorts findings by key', () => {
     const b = nic({ name: 'wlb', wirelessEvidence: ['phy80211'] });
     const a = nic({ name: 'wla', wirelessEvidence: ['phy80211'] });
-    expect(runDetectors(observed([b, a]), policy()).findings.map((f) => f.key)).toEqual([
-      'net.wireless.present:wla',
-      'net.wireless.present:wlb',
-    ]);
+    expect(
+      runDetectors(observed([b, a]), policy(), { detectors: [wirelessPresentDetector] }).findings.map(
+        (f) => f.key,
+      ),
+    ).toEqual(['net.wireless.present:wla', 'net.wireless.present:wlb']);
   });
 
   it('skips a detector whose observations are missing and names its types as unobserved', () => {
-    const pass = runDetectors({ at: '2026-01-01T00:00:00Z' }, policy());
+    const pass = runDetectors({ at: '2026-01-01T00:00:00Z' }, policy(), {
+      detectors: [wirelessPresentDetector],
+    });
     expect(pass.findings).toEqual([]);
     expect(pass.unobservedTypes).toEqual(new Set(['net.wireless.present']));
   });
