@@ -1,8 +1,12 @@
 import { UserError } from '../errors.js';
 import { ed25519Suite } from './ed25519.js';
+import { sm2Suite } from './sm2.js';
 import type { SignatureAlg, SignatureSuite } from './suite.js';
 
-const SUITES = new Map<string, SignatureSuite>([[ed25519Suite.alg, ed25519Suite]]);
+const SUITES = new Map<string, SignatureSuite>([
+  [ed25519Suite.alg, ed25519Suite],
+  [sm2Suite.alg, sm2Suite],
+]);
 
 /** Lets an optional suite (SM2) register itself without the core importing it. */
 export function registerSuite(suite: SignatureSuite): void {
