@@ -116,6 +116,14 @@ function valueAt(value: unknown, path: PropertyKey[]): unknown {
   return node;
 }
 
+/**
+ * What was found at `path` and what the schema expected, in this loader's words, for other YAML
+ * files (rule files) that must report their mistakes the same way.
+ */
+export function explainIssue(root: unknown, issue: z.core.$ZodIssue): { found: string; expected: string } {
+  return { found: describe(valueAt(root, issue.path)), expected: expectation(issue) };
+}
+
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
