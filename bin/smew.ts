@@ -4,14 +4,12 @@ import { agentRunCommand } from '../agent/commands/run.js';
 import { agentScanCommand } from '../agent/commands/scan.js';
 import { apikeyCreateCommand } from '../collector/commands/apikey.js';
 import { collectorCommand } from '../collector/commands/collector.js';
-import { demoCommand } from '../collector/commands/demo.js';
 import { tokenCreateCommand } from '../collector/commands/token.js';
 import { userAddCommand } from '../collector/commands/user.js';
 import { parseCommandArgs, type Command } from '../shared/cli.js';
 import { isUserError } from '../shared/errors.js';
 
 const COMMANDS: Command[] = [
-  demoCommand,
   collectorCommand,
   tokenCreateCommand,
   agentEnrollCommand,
