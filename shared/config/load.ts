@@ -139,7 +139,9 @@ function expectation(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_format':
-      return issue.format === 'url' ? 'expected a URL such as http://host:8080' : `expected a ${issue.format}`;
+      return issue.format === 'url'
+        ? 'expected a URL such as http://host:8080'
+        : `expected a ${issue.format}`;
     case 'invalid_type':
       return `expected ${issue.expected}`;
     default:

@@ -42,7 +42,9 @@ try {
   const idleRss = rssMb(agentProcess.child.pid!);
   latencies.sort((a, b) => a - b);
   console.log(`fixture change → event in API, ${ROUNDS} changes, scan.interval ${SCAN_INTERVAL}`);
-  console.log(`  median ${percentile(latencies, 50).toFixed(1)} ms   p95 ${percentile(latencies, 95).toFixed(1)} ms   max ${latencies.at(-1)!.toFixed(1)} ms`);
+  console.log(
+    `  median ${percentile(latencies, 50).toFixed(1)} ms   p95 ${percentile(latencies, 95).toFixed(1)} ms   max ${latencies.at(-1)!.toFixed(1)} ms`,
+  );
   console.log(`agent idle RSS ${idleRss.toFixed(1)} MB`);
 } finally {
   await agentProcess.stop();

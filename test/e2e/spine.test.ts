@@ -46,7 +46,9 @@ describe('a signed event from a real agent to a collector, end to end', () => {
 
     const raised = await eventually(
       async () =>
-        (await eventsOf(site, agent.agentId)).find((e) => e.type === 'net.wireless.present' && e.state === 'raised'),
+        (await eventsOf(site, agent.agentId)).find(
+          (e) => e.type === 'net.wireless.present' && e.state === 'raised',
+        ),
       { what: 'net.wireless.present raised in the API' },
     );
     expect(raised.envelope.data).toMatchObject({ iface: 'wlp2s0' });
@@ -62,7 +64,9 @@ describe('a signed event from a real agent to a collector, end to end', () => {
     host.unplug('wlp2s0');
     const cleared = await eventually(
       async () =>
-        (await eventsOf(site, agent.agentId)).find((e) => e.type === 'net.wireless.present' && e.state === 'cleared'),
+        (await eventsOf(site, agent.agentId)).find(
+          (e) => e.type === 'net.wireless.present' && e.state === 'cleared',
+        ),
       { what: 'net.wireless.present cleared in the API' },
     );
     expect(cleared.envelope.key).toBe(raised.envelope.key);

@@ -14,7 +14,11 @@ export interface Running {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | null>;
 }
 
-export function start(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Running {
+export function start(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Running {
   const child = spawn(command, args, {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },

@@ -22,7 +22,9 @@ export interface Site {
   token(unit?: string): Promise<string>;
 }
 
-export async function createSite(options: { brokerUrl?: string; extra?: Record<string, unknown> } = {}): Promise<Site> {
+export async function createSite(
+  options: { brokerUrl?: string; extra?: Record<string, unknown> } = {},
+): Promise<Site> {
   const dir = mkdtempSync(join(tmpdir(), 'smew-site-'));
   const httpPort = await freePort();
   const brokerPort = await freePort();
@@ -39,7 +41,16 @@ export async function createSite(options: { brokerUrl?: string; extra?: Record<s
     }),
   );
   const httpUrl = `http://127.0.0.1:${httpPort}`;
-  const created = await runSmew(['apikey', 'create', '--name', 'e2e', '--role', 'admin', '--config', collectorConfig]);
+  const created = await runSmew([
+    'apikey',
+    'create',
+    '--name',
+    'e2e',
+    '--role',
+    'admin',
+    '--config',
+    collectorConfig,
+  ]);
   if (created.code !== 0) throw new Error(`apikey create failed: ${created.stderr}`);
   const apiKey = created.stdout.trim();
   const site: Site = {

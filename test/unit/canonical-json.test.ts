@@ -27,7 +27,9 @@ describe('RFC 8785 canonical JSON', () => {
     );
     const keys = Object.keys(JSON.parse(canonicalize(input)) as object);
     // Object.keys puts integer-like keys first, so read the order from the text itself.
-    const order = [...canonicalize(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) => JSON.parse(`"${m[1]}"`));
+    const order = [...canonicalize(input).matchAll(/"((?:[^"\\]|\\.)*)":/g)].map((m) =>
+      JSON.parse(`"${m[1]}"`),
+    );
     expect(order).toEqual(['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33']);
     expect(keys).toHaveLength(7);
   });
@@ -68,6 +70,8 @@ describe('RFC 8785 canonical JSON', () => {
 
   it('nests, drops undefined members and keeps hostile text as data', () => {
     const value = { b: [1, { z: 'x', a: undefined }], a: '<script>alert("$(rm -rf /)")</script>\n' };
-    expect(canonicalize(value)).toBe('{"a":"<script>alert(\\"$(rm -rf /)\\")</script>\\n","b":[1,{"z":"x"}]}');
+    expect(canonicalize(value)).toBe(
+      '{"a":"<script>alert(\\"$(rm -rf /)\\")</script>\\n","b":[1,{"z":"x"}]}',
+    );
   });
 });

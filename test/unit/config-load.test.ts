@@ -38,7 +38,10 @@ describe('config loading', () => {
   });
 
   it('reads YAML with durations and the legal level words', () => {
-    const path = file('agent.yaml', 'scan:\n  interval: 250ms\npolicy:\n  level: 绝密\n  wireless:\n    approved: [wlan9]\n');
+    const path = file(
+      'agent.yaml',
+      'scan:\n  interval: 250ms\npolicy:\n  level: 绝密\n  wireless:\n    approved: [wlan9]\n',
+    );
     const config = loadAgentConfig(path, {});
     expect(config.scan.interval).toBe(250);
     expect(config.policy.level).toBe('绝密');
@@ -52,23 +55,37 @@ describe('config loading', () => {
     expect(err.message).toContain('http.listen');
     expect(err.message).toContain('8080');
     expect(err.message).toMatch(/expected/);
-    const level = errorOf(() => loadAgentConfig(file('bad-level.yaml', 'policy:\n  level: top-secret\n'), {}));
+    const level = errorOf(() =>
+      loadAgentConfig(file('bad-level.yaml', 'policy:\n  level: top-secret\n'), {}),
+    );
     expect(level.message).toContain('policy.level');
     expect(level.message).toContain('绝密');
-    const duration = errorOf(() => loadAgentConfig(file('bad-duration.yaml', 'scan:\n  interval: soon\n'), {}));
+    const duration = errorOf(() =>
+      loadAgentConfig(file('bad-duration.yaml', 'scan:\n  interval: soon\n'), {}),
+    );
     expect(duration.message).toContain('scan.interval');
     expect(duration.message).toContain('30s');
   });
 
   it('refuses unknown keys, bad YAML and missing files clearly', () => {
-    expect(errorOf(() => loadCollectorConfig(file('typo.yaml', 'htp:\n  listen: x\n'), {})).message).toContain('htp');
-    expect(errorOf(() => loadCollectorConfig(file('broken.yaml', 'http: [\n'), {})).message).toMatch(/not valid YAML/);
-    expect(errorOf(() => loadCollectorConfig(join(dir, 'absent.yaml'), {})).message).toMatch(/does not exist/);
+    expect(
+      errorOf(() => loadCollectorConfig(file('typo.yaml', 'htp:\n  listen: x\n'), {})).message,
+    ).toContain('htp');
+    expect(errorOf(() => loadCollectorConfig(file('broken.yaml', 'http: [\n'), {})).message).toMatch(
+      /not valid YAML/,
+    );
+    expect(errorOf(() => loadCollectorConfig(join(dir, 'absent.yaml'), {})).message).toMatch(
+      /does not exist/,
+    );
     expect(errorOf(() => loadCollectorConfig(file('list.yaml', '- a\n'), {})).message).toMatch(/mapping/);
   });
 
   it('lets SMEW_ environment variables override single keys, and names them in errors', () => {
-    const env = { SMEW_HTTP_LISTEN: '127.0.0.1:9999', SMEW_INGEST_MAX_SKEW: '1m', SMEW_STORE_URL: 'sqlite:/tmp/x.db' };
+    const env = {
+      SMEW_HTTP_LISTEN: '127.0.0.1:9999',
+      SMEW_INGEST_MAX_SKEW: '1m',
+      SMEW_STORE_URL: 'sqlite:/tmp/x.db',
+    };
     const config = loadCollectorConfig(undefined, env);
     expect(config.http.listen).toBe('127.0.0.1:9999');
     expect(config.ingest.maxSkew).toBe(60_000);

@@ -82,13 +82,16 @@ describe('signed envelopes', () => {
       { ...event(), type: 'Net Wireless' },
       { ...event(), alg: 'rsa' },
     ];
-    for (const envelope of bad) expect(eventEnvelopeSchema.safeParse(envelope).success, JSON.stringify(envelope)).toBe(false);
+    for (const envelope of bad)
+      expect(eventEnvelopeSchema.safeParse(envelope).success, JSON.stringify(envelope)).toBe(false);
   });
 
   it('checks event data against the catalogue and lets unknown types through', () => {
     expect(checkEventData('net.wireless.present', { iface: 'wlan0' })).toBeUndefined();
     expect(checkEventData('net.wireless.present', { mac: 'x' })).toBeDefined();
-    expect(checkEventData('net.connection.prohibited', { remote: '203.0.113.5', port: 99999, proto: 'tcp' })).toBeDefined();
+    expect(
+      checkEventData('net.connection.prohibited', { remote: '203.0.113.5', port: 99999, proto: 'tcp' }),
+    ).toBeDefined();
     expect(checkEventData('net.future.thing', { anything: true })).toBeUndefined();
   });
 
