@@ -3,7 +3,7 @@ import { eventually } from '../support/eventually.js';
 import { copyFixtureHost } from '../support/fixture-host.js';
 import { startOwnMosquitto, type OwnMosquitto } from '../support/mosquitto.js';
 import type { Running } from '../support/processes.js';
-import { createSite, enrollAgent } from '../support/smew-site.js';
+import { createSite, enrollAgent, loggedChanges, toggleNic } from '../support/smew-site.js';
 
 const running: Running[] = [];
 let mosquitto: OwnMosquitto | undefined;
@@ -19,18 +19,15 @@ describe('through a real Mosquitto restarted while events flow', () => {
     running.push(await site.startCollector());
     const host = copyFixtureHost('sys-wireless');
     const agent = await enrollAgent(site, host);
-    running.push(agent.run());
+    const agentProcess = agent.run();
+    running.push(agentProcess);
 
-    const toggles = 20;
-    for (let i = 0; i < toggles; i++) {
-      if (i % 2 === 0) host.unplug('wlp2s0');
-      else host.plug('wlp2s0');
-      // Restart the broker in the middle of the stream, without waiting for it to settle.
-      if (i === toggles / 2) void mosquitto.restart();
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    // started + initial raised + one event per toggle
-    const expected = 2 + toggles;
+    // Restart the broker in the middle of the stream, without waiting for it to settle.
+    await toggleNic(host, agentProcess, 'wlp2s0', 20, (i) => {
+      if (i === 10) void mosquitto?.restart();
+    });
+    // agent.started plus every change the agent recorded
+    const expected = 1 + loggedChanges(agentProcess).length;
     const events = await eventually(
       async () => {
         const { items } = await site.api<{ items: { seq: number; type: string }[] }>(

@@ -129,3 +129,39 @@ export async function enrollAgent(
   };
   return handle;
 }
+
+/** The condition changes an agent process has logged so far (each one is in its outbox). */
+export function loggedChanges(agent: Running, key?: string): { key: string; state: string }[] {
+  return agent
+    .stderr()
+    .split('\n')
+    .filter((line) => line.includes('"condition changed"'))
+    .map((line) => JSON.parse(line) as { key: string; state: string })
+    .filter((change) => key === undefined || change.key === key);
+}
+
+/**
+ * Unplugs and replugs `netdev` `times` times, waiting after each move until the agent has
+ * recorded the change, so the test knows exactly which events exist without racing the scan.
+ */
+export async function toggleNic(
+  host: { unplug(netdev: string): void; plug(netdev: string): void },
+  agent: Running,
+  netdev: string,
+  times: number,
+  between: (index: number) => void | Promise<void> = () => undefined,
+): Promise<void> {
+  const key = `net.wireless.present:${netdev}`;
+  await eventually(() => loggedChanges(agent, key).length > 0, {
+    what: `the agent's first scan of ${netdev}`,
+  });
+  for (let i = 0; i < times; i++) {
+    const before = loggedChanges(agent, key).length;
+    if (i % 2 === 0) host.unplug(netdev);
+    else host.plug(netdev);
+    await eventually(() => loggedChanges(agent, key).length > before, {
+      what: `the agent to record toggle ${i + 1} of ${netdev}`,
+    });
+    await between(i);
+  }
+}
