@@ -8,49 +8,46 @@ import type { Store } from './store/store.js';
 export class CollectorMetrics {
   readonly registry = new Registry();
 
-  readonly eventsAccepted = new Counter({
-    name: 'smew_ingest_events_accepted_total',
-    help: 'Event envelopes verified and stored',
-    registers: [this.registry],
-  });
-  readonly heartbeatsAccepted = new Counter({
-    name: 'smew_ingest_heartbeats_accepted_total',
-    help: 'Signed heartbeats verified',
-    registers: [this.registry],
-  });
-  readonly statusUpdates = new Counter({
-    name: 'smew_ingest_status_total',
-    help: 'Online/offline status messages applied',
-    labelNames: ['status'],
-    registers: [this.registry],
-  });
-  readonly rejected = new Counter({
-    name: 'smew_ingest_rejected_total',
-    help: 'Messages refused by ingest and kept in quarantine, by reason',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
-  readonly duplicates = new Counter({
-    name: 'smew_ingest_duplicates_total',
-    help: 'Identical repeats of stored events, dropped (agents resend until acknowledged)',
-    registers: [this.registry],
-  });
-  readonly skewed = new Counter({
-    name: 'smew_ingest_skewed_total',
-    help: 'Events stored with a timestamp off the collector clock by more than ingest.maxSkew',
-    registers: [this.registry],
-  });
-  readonly acksPublished = new Counter({
-    name: 'smew_acks_published_total',
-    help: 'Signed acknowledgements published to agents',
-    registers: [this.registry],
-  });
-  readonly enrollments = new Counter({
-    name: 'smew_enrollments_total',
-    help: 'Enrollment requests, by result',
-    labelNames: ['result'],
-    registers: [this.registry],
-  });
+  /** Every counter is registered on this collector's own registry. */
+  private counter<L extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+  ): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  readonly eventsAccepted = this.counter(
+    'smew_ingest_events_accepted_total',
+    'Event envelopes verified and stored',
+  );
+  readonly heartbeatsAccepted = this.counter(
+    'smew_ingest_heartbeats_accepted_total',
+    'Signed heartbeats verified',
+  );
+  readonly statusUpdates = this.counter(
+    'smew_ingest_status_total',
+    'Online/offline status messages applied',
+    ['status'],
+  );
+  readonly rejected = this.counter(
+    'smew_ingest_rejected_total',
+    'Messages refused by ingest and kept in quarantine, by reason',
+    ['reason'],
+  );
+  readonly duplicates = this.counter(
+    'smew_ingest_duplicates_total',
+    'Identical repeats of stored events, dropped (agents resend until acknowledged)',
+  );
+  readonly skewed = this.counter(
+    'smew_ingest_skewed_total',
+    'Events stored with a timestamp off the collector clock by more than ingest.maxSkew',
+  );
+  readonly acksPublished = this.counter(
+    'smew_acks_published_total',
+    'Signed acknowledgements published to agents',
+  );
+  readonly enrollments = this.counter('smew_enrollments_total', 'Enrollment requests, by result', ['result']);
 
   constructor(store: Store) {
     // Read from the store at scrape time, so the figure is right whichever process changed it.
