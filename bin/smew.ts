@@ -8,8 +8,10 @@ import { tokenCreateCommand } from '../collector/commands/token.js';
 import { userAddCommand } from '../collector/commands/user.js';
 import { parseCommandArgs, type Command } from '../shared/cli.js';
 import { isUserError } from '../shared/errors.js';
+import { demoCommand } from './demo.js';
 
 const COMMANDS: Command[] = [
+  demoCommand,
   collectorCommand,
   tokenCreateCommand,
   agentEnrollCommand,
