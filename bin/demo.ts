@@ -5,13 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { agentConfigSchema } from '../agent/config.js';
 import { enrollAgent } from '../agent/enroll.js';
-import { startAgent } from '../agent/runner.js';
 import { createApiKey } from '../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../collector/auth/enrollment-tokens.js';
 import { addUser } from '../collector/auth/users.js';
 import { collectorConfigSchema } from '../collector/config.js';
 import { formatHostPort, parseListenAddress, type ListenAddress } from '../collector/listen-address.js';
-import { startCollector } from '../collector/server.js';
 import { optionalString, untilSignal, type Command } from '../shared/cli.js';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/log.js';
@@ -39,6 +37,9 @@ export const demoCommand: Command = {
   async run(args) {
     const dir = resolve(optionalString(args, 'dir') ?? mkdtempSync(join(tmpdir(), 'smew-demo-')));
     const logger = createLogger('demo');
+    // Loaded on use, so `smew agent run` from the same bin does not carry the collector's modules.
+    const { startCollector } = await import('../collector/server.js');
+    const { startAgent } = await import('../agent/runner.js');
     const http = await listenOrFree(optionalString(args, 'http') ?? '127.0.0.1:8080', '--http');
     const mqtt = await listenOrFree(optionalString(args, 'mqtt') ?? '127.0.0.1:1883', '--mqtt');
     const config = collectorConfigSchema.parse({

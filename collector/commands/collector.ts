@@ -1,6 +1,5 @@
 import { untilSignal, type Command } from '../../shared/cli.js';
 import { createLogger } from '../../shared/log.js';
-import { startCollector } from '../server.js';
 import { CONFIG_OPTION, readConfig } from './open-config.js';
 
 export const collectorCommand: Command = {
@@ -11,6 +10,8 @@ export const collectorCommand: Command = {
   async run(args) {
     const config = readConfig(args);
     const logger = createLogger('collector');
+    // Loaded on use: the agent runs from the same bin and should not carry the collector's modules.
+    const { startCollector } = await import('../server.js');
     const collector = await startCollector(config, { logger });
     process.stderr.write(
       `smew collector ${collector.collectorId}\n` +
