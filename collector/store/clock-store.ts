@@ -1,0 +1,251 @@
+/**
+ * Persistence of the legal clocks (SPEC §7): the 第35条 register of classified information
+ * systems with their assessments and change history, the 第61条 incidents with their reports,
+ * and the clocks themselves — one row per deadline with its due time, a fire record for each
+ * time a row fires (which doubles as the outbox of conditions to deliver), and a record of each
+ * scheduler pass. Dates are `YYYY-MM-DD` (Asia/Shanghai civil dates), times ISO 8601 UTC text.
+ */
+import type { AssessmentResult, ChangeKind, SystemLevel } from '../clocks/assessment-schedule.js';
+import type { ReportChannel } from '../clocks/report-chain.js';
+import type { CollectorCondition } from '../warnings/conditions.js';
+
+export type SystemStatus = 'in-use' | 'decommissioned';
+
+export interface NewSystem {
+  id: string;
+  name: string;
+  level: SystemLevel;
+  unit: string;
+  scope: string | null;
+  environment: string | null;
+  commissionedAt: string;
+  /** 第33条: the test-and-review approval that allowed the system into use. */
+  approvalRef: string | null;
+  approvedBy: string | null;
+  approvedAt: string | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface AssessmentEntry {
+  id: number;
+  completedAt: string;
+  assessor: string;
+  result: AssessmentResult;
+  note: string | null;
+  recordedAt: string;
+  recordedBy: string;
+}
+
+/** One field changed on the register; `status` changes are kept too, though they start no clock. */
+export interface SystemChangeEntry {
+  id: number;
+  kind: ChangeKind | 'status';
+  at: string;
+  from: string | null;
+  to: string | null;
+  by: string;
+}
+
+export interface SystemRecord extends NewSystem {
+  status: SystemStatus;
+  /** The filing (备案) date of a decommissioned system (第35条 ¶3). */
+  filedAt: string | null;
+  assessments: AssessmentEntry[];
+  changes: SystemChangeEntry[];
+}
+
+export interface SystemPatch {
+  level?: SystemLevel;
+  scope?: string | null;
+  environment?: string | null;
+  status?: SystemStatus;
+  filedAt?: string | null;
+}
+
+export interface NewAssessment {
+  completedAt: string;
+  assessor: string;
+  result: AssessmentResult;
+  note: string | null;
+  recordedAt: string;
+  recordedBy: string;
+}
+
+export interface NewIncident {
+  id: string;
+  title: string;
+  level: SystemLevel;
+  unit: string;
+  /** The reporting unit's place in the hierarchy; fixes the chain's hops. */
+  unitLevel: string;
+  discoveredAt: string;
+  discoverySource: 'evidence' | 'manual';
+  description: string | null;
+  measures: string | null;
+  evidence: number[];
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface NewReport {
+  fromLevel: string;
+  to: string;
+  reportedAt: string;
+  receivedAt: string | null;
+  channel: ReportChannel;
+  by: string;
+  receipt: string | null;
+  recordedAt: string;
+  recordedBy: string;
+}
+
+export interface ReportEntry extends NewReport {
+  id: number;
+}
+
+export interface IncidentRecord extends NewIncident {
+  reports: ReportEntry[];
+}
+
+export type ClockSubjectType = 'system' | 'incident';
+
+export interface ClockSubject {
+  type: ClockSubjectType;
+  id: string;
+}
+
+/** A deadline as the pure clocks compute it. `target` names the hop of an incident, '' for a system. */
+export interface DeadlineSpec {
+  target: string;
+  kind: string;
+  forDue: string;
+  dueAt: string;
+  /** Overdue warnings repeat daily until the matter is resolved. */
+  repeats: boolean;
+  escalatesTo: string | null;
+}
+
+export interface DeadlineRow extends DeadlineSpec {
+  id: number;
+  subject: ClockSubject;
+  firedCount: number;
+  lastFiredAt: string | null;
+  /** Set when the row will not fire again: fired (not repeating) or superseded. */
+  doneAt: string | null;
+  superseded: boolean;
+}
+
+export type FireOutcome = 'fired' | 'stale' | 'cleared';
+
+/** One firing of a deadline row, and the condition it reported (the outbox entry). */
+export interface FireRecord {
+  id: number;
+  deadlineId: number;
+  subject: ClockSubject;
+  target: string;
+  kind: string;
+  dueAt: string;
+  firedAt: string;
+  late: boolean;
+  lateByMs: number;
+  outcome: FireOutcome;
+  condition: CollectorCondition | null;
+  deliveredAt: string | null;
+}
+
+export interface CompleteDeadline {
+  deadlineId: number;
+  owner: string;
+  /** The due time the row was claimed at; one fire per (row, dueAt). */
+  dueAt: string;
+  firedAt: string;
+  outcome: 'fired' | 'stale';
+  lateByMs: number;
+  late: boolean;
+  condition: CollectorCondition | null;
+  /** Next due time of a repeating row; null ends the row. */
+  nextDueAt: string | null;
+}
+
+export interface RunRecord {
+  id: number;
+  trigger: string;
+  owner: string;
+  startedAt: string;
+  finishedAt: string | null;
+  fired: number;
+  late: number;
+  stale: number;
+  delivered: number;
+  error: string | null;
+}
+
+export interface RunSummary {
+  finishedAt: string;
+  fired: number;
+  late: number;
+  stale: number;
+  delivered: number;
+  error: string | null;
+}
+
+export interface ClockStore {
+  createSystem(system: NewSystem): Promise<SystemRecord>;
+  getSystem(id: string): Promise<SystemRecord | undefined>;
+  /** units undefined = every unit. */
+  listSystems(filter: { units?: readonly string[] }): Promise<SystemRecord[]>;
+  /** Applies the patch and records each changed field in the history, in one transaction. */
+  updateSystem(id: string, patch: SystemPatch, at: string, by: string): Promise<SystemRecord | undefined>;
+  addAssessment(systemId: string, assessment: NewAssessment): Promise<AssessmentEntry | undefined>;
+
+  createIncident(incident: NewIncident): Promise<IncidentRecord>;
+  getIncident(id: string): Promise<IncidentRecord | undefined>;
+  listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]>;
+  addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined>;
+  /** Records the receipt of an earlier report; false when there is no such report. */
+  setReportReceipt(
+    incidentId: string,
+    reportId: number,
+    receivedAt: string,
+    receipt: string | null,
+  ): Promise<boolean>;
+
+  /**
+   * Makes the subject's pending rows equal `specs`: rows no longer wanted — pending, or fired and
+   * still standing — are superseded (kept, never fire again), new ones are added, and rows that already exist keep their state — so a
+   * reminder that fired is not fired again when the record is saved twice. For each superseded
+   * row that had fired, `clearing` may return a condition that is recorded in the same
+   * transaction as a `cleared` fire, for the scheduler to deliver.
+   */
+  replaceDeadlines(
+    subject: ClockSubject,
+    specs: readonly DeadlineSpec[],
+    now: string,
+    clearing: (row: DeadlineRow) => CollectorCondition | null,
+  ): Promise<{ added: number; superseded: number; clears: FireRecord[] }>;
+  /**
+   * Leases due rows to `owner` until `leaseUntil`; a row leased by another owner whose lease has
+   * not expired is skipped, so two collectors never handle the same row at once.
+   */
+  claimDueDeadlines(claim: {
+    now: string;
+    owner: string;
+    leaseUntil: string;
+    limit: number;
+  }): Promise<DeadlineRow[]>;
+  /**
+   * Records the fire and moves the row on (next repeat, or done) in one transaction. Returns
+   * null, recording nothing, when this (row, dueAt) has already fired.
+   */
+  completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null>;
+  listDeadlines(subject: ClockSubject): Promise<DeadlineRow[]>;
+  listFires(subject: ClockSubject): Promise<FireRecord[]>;
+  /** Fires whose condition has not reached the sink yet (the collector stopped in between). */
+  listUndelivered(limit: number): Promise<FireRecord[]>;
+  markDelivered(fireId: number, at: string): Promise<void>;
+
+  startRun(run: { trigger: string; owner: string; startedAt: string }): Promise<number>;
+  finishRun(id: number, summary: RunSummary): Promise<void>;
+  lastRun(): Promise<RunRecord | undefined>;
+}

@@ -1,0 +1,756 @@
+import type Database from 'better-sqlite3';
+import type { AssessmentResult, ChangeKind, SystemLevel } from '../clocks/assessment-schedule.js';
+import type { ReportChannel } from '../clocks/report-chain.js';
+import type { CollectorCondition } from '../warnings/conditions.js';
+import type {
+  AssessmentEntry,
+  ClockStore,
+  ClockSubject,
+  ClockSubjectType,
+  CompleteDeadline,
+  DeadlineRow,
+  DeadlineSpec,
+  FireOutcome,
+  FireRecord,
+  IncidentRecord,
+  NewAssessment,
+  NewIncident,
+  NewReport,
+  NewSystem,
+  ReportEntry,
+  RunRecord,
+  RunSummary,
+  SystemChangeEntry,
+  SystemPatch,
+  SystemRecord,
+  SystemStatus,
+} from './clock-store.js';
+
+/** Migration 3 (see sqlite-migrations.ts): the register, incidents and the clock rows. */
+export const CLOCKS_MIGRATION_SQL = `
+  CREATE TABLE info_systems (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    level           TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit            TEXT NOT NULL,
+    scope           TEXT,
+    environment     TEXT,
+    commissioned_at TEXT NOT NULL,
+    approval_ref    TEXT,
+    approved_by     TEXT,
+    approved_at     TEXT,
+    status          TEXT NOT NULL DEFAULT 'in-use' CHECK (status IN ('in-use', 'decommissioned')),
+    filed_at        TEXT,
+    created_at      TEXT NOT NULL,
+    created_by      TEXT NOT NULL,
+    CHECK (status = 'in-use' OR filed_at IS NOT NULL)
+  );
+  CREATE INDEX info_systems_unit ON info_systems (unit);
+
+  CREATE TABLE info_system_changes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    system_id  TEXT NOT NULL REFERENCES info_systems (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('level', 'scope', 'environment', 'status')),
+    at         TEXT NOT NULL,
+    from_value TEXT,
+    to_value   TEXT,
+    by         TEXT NOT NULL
+  );
+  CREATE INDEX info_system_changes_system ON info_system_changes (system_id);
+
+  CREATE TABLE assessments (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    system_id    TEXT NOT NULL REFERENCES info_systems (id),
+    completed_at TEXT NOT NULL,
+    assessor     TEXT NOT NULL,
+    result       TEXT NOT NULL CHECK (result IN ('pass', 'pass-with-findings', 'fail')),
+    note         TEXT,
+    recorded_at  TEXT NOT NULL,
+    recorded_by  TEXT NOT NULL
+  );
+  CREATE INDEX assessments_system ON assessments (system_id);
+
+  CREATE TABLE incidents (
+    id               TEXT PRIMARY KEY,
+    title            TEXT NOT NULL,
+    level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit             TEXT NOT NULL,
+    unit_level       TEXT NOT NULL,
+    discovered_at    TEXT NOT NULL,
+    discovery_source TEXT NOT NULL CHECK (discovery_source IN ('evidence', 'manual')),
+    description      TEXT,
+    measures         TEXT,
+    evidence         TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    created_by       TEXT NOT NULL
+  );
+  CREATE INDEX incidents_unit ON incidents (unit);
+
+  CREATE TABLE incident_reports (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    from_level  TEXT NOT NULL,
+    to_recipient TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    received_at TEXT,
+    channel     TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
+    by          TEXT NOT NULL,
+    receipt     TEXT,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL
+  );
+  CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
+
+  CREATE TABLE clock_deadlines (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident')),
+    subject_id    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    for_due       TEXT NOT NULL,
+    due_at        TEXT NOT NULL,
+    repeats       INTEGER NOT NULL,
+    escalates_to  TEXT,
+    fired_count   INTEGER NOT NULL DEFAULT 0,
+    last_fired_at TEXT,
+    done_at       TEXT,
+    superseded    INTEGER NOT NULL DEFAULT 0,
+    claimed_by    TEXT,
+    claimed_until TEXT,
+    UNIQUE (subject_type, subject_id, target, kind, for_due)
+  );
+  -- The scheduler reads only pending rows by due time; done rows stay as history.
+  CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at) WHERE done_at IS NULL;
+  CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
+
+  CREATE TABLE clock_fires (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    deadline_id  INTEGER NOT NULL REFERENCES clock_deadlines (id),
+    due_at       TEXT NOT NULL,
+    fired_at     TEXT NOT NULL,
+    late         INTEGER NOT NULL,
+    late_by_ms   INTEGER NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
+    condition    TEXT,
+    delivered_at TEXT,
+    UNIQUE (deadline_id, due_at, outcome)
+  );
+  CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
+
+  CREATE TABLE clock_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    fired       INTEGER NOT NULL DEFAULT 0,
+    late        INTEGER NOT NULL DEFAULT 0,
+    stale       INTEGER NOT NULL DEFAULT 0,
+    delivered   INTEGER NOT NULL DEFAULT 0,
+    error       TEXT
+  );
+`;
+
+interface SystemRow {
+  id: string;
+  name: string;
+  level: string;
+  unit: string;
+  scope: string | null;
+  environment: string | null;
+  commissioned_at: string;
+  approval_ref: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  status: string;
+  filed_at: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+interface IncidentRow {
+  id: string;
+  title: string;
+  level: string;
+  unit: string;
+  unit_level: string;
+  discovered_at: string;
+  discovery_source: string;
+  description: string | null;
+  measures: string | null;
+  evidence: string;
+  created_at: string;
+  created_by: string;
+}
+
+interface DeadlineDbRow {
+  id: number;
+  subject_type: string;
+  subject_id: string;
+  target: string;
+  kind: string;
+  for_due: string;
+  due_at: string;
+  repeats: number;
+  escalates_to: string | null;
+  fired_count: number;
+  last_fired_at: string | null;
+  done_at: string | null;
+  superseded: number;
+}
+
+interface FireDbRow {
+  id: number;
+  deadline_id: number;
+  subject_type: string;
+  subject_id: string;
+  target: string;
+  kind: string;
+  due_at: string;
+  fired_at: string;
+  late: number;
+  late_by_ms: number;
+  outcome: string;
+  condition: string | null;
+  delivered_at: string | null;
+}
+
+const FIRE_SELECT = `SELECT f.id, f.deadline_id, d.subject_type, d.subject_id, d.target, d.kind, f.due_at,
+  f.fired_at, f.late, f.late_by_ms, f.outcome, f.condition, f.delivered_at
+  FROM clock_fires f JOIN clock_deadlines d ON d.id = f.deadline_id`;
+
+function toDeadline(row: DeadlineDbRow): DeadlineRow {
+  return {
+    id: row.id,
+    subject: { type: row.subject_type as ClockSubjectType, id: row.subject_id },
+    target: row.target,
+    kind: row.kind,
+    forDue: row.for_due,
+    dueAt: row.due_at,
+    repeats: row.repeats === 1,
+    escalatesTo: row.escalates_to,
+    firedCount: row.fired_count,
+    lastFiredAt: row.last_fired_at,
+    doneAt: row.done_at,
+    superseded: row.superseded === 1,
+  };
+}
+
+function toFire(row: FireDbRow): FireRecord {
+  return {
+    id: row.id,
+    deadlineId: row.deadline_id,
+    subject: { type: row.subject_type as ClockSubjectType, id: row.subject_id },
+    target: row.target,
+    kind: row.kind,
+    dueAt: row.due_at,
+    firedAt: row.fired_at,
+    late: row.late === 1,
+    lateByMs: row.late_by_ms,
+    outcome: row.outcome as FireOutcome,
+    condition: row.condition === null ? null : (JSON.parse(row.condition) as CollectorCondition),
+    deliveredAt: row.delivered_at,
+  };
+}
+
+function unitClause(units: readonly string[] | undefined, params: unknown[]): string {
+  if (units === undefined) return '';
+  if (units.length === 0) return ' AND 0';
+  params.push(...units);
+  return ` AND unit IN (${units.map(() => '?').join(', ')})`;
+}
+
+export class SqliteClockStore implements ClockStore {
+  constructor(private readonly db: Database.Database) {}
+
+  private readSystem(row: SystemRow): SystemRecord {
+    const assessments = (
+      this.db
+        .prepare(
+          `SELECT id, completed_at, assessor, result, note, recorded_at, recorded_by FROM assessments
+           WHERE system_id = ? ORDER BY completed_at, id`,
+        )
+        .all(row.id) as {
+        id: number;
+        completed_at: string;
+        assessor: string;
+        result: string;
+        note: string | null;
+        recorded_at: string;
+        recorded_by: string;
+      }[]
+    ).map((a): AssessmentEntry => ({
+      id: a.id,
+      completedAt: a.completed_at,
+      assessor: a.assessor,
+      result: a.result as AssessmentResult,
+      note: a.note,
+      recordedAt: a.recorded_at,
+      recordedBy: a.recorded_by,
+    }));
+    const changes = (
+      this.db
+        .prepare(
+          `SELECT id, kind, at, from_value, to_value, by FROM info_system_changes
+           WHERE system_id = ? ORDER BY at, id`,
+        )
+        .all(row.id) as {
+        id: number;
+        kind: string;
+        at: string;
+        from_value: string | null;
+        to_value: string | null;
+        by: string;
+      }[]
+    ).map((c): SystemChangeEntry => ({
+      id: c.id,
+      kind: c.kind as ChangeKind | 'status',
+      at: c.at,
+      from: c.from_value,
+      to: c.to_value,
+      by: c.by,
+    }));
+    return {
+      id: row.id,
+      name: row.name,
+      level: row.level as SystemLevel,
+      unit: row.unit,
+      scope: row.scope,
+      environment: row.environment,
+      commissionedAt: row.commissioned_at,
+      approvalRef: row.approval_ref,
+      approvedBy: row.approved_by,
+      approvedAt: row.approved_at,
+      status: row.status as SystemStatus,
+      filedAt: row.filed_at,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      assessments,
+      changes,
+    };
+  }
+
+  private systemRow(id: string): SystemRow | undefined {
+    return this.db.prepare('SELECT * FROM info_systems WHERE id = ?').get(id) as SystemRow | undefined;
+  }
+
+  async createSystem(system: NewSystem): Promise<SystemRecord> {
+    this.db
+      .prepare(
+        `INSERT INTO info_systems (id, name, level, unit, scope, environment, commissioned_at, approval_ref,
+           approved_by, approved_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        system.id,
+        system.name,
+        system.level,
+        system.unit,
+        system.scope,
+        system.environment,
+        system.commissionedAt,
+        system.approvalRef,
+        system.approvedBy,
+        system.approvedAt,
+        system.createdAt,
+        system.createdBy,
+      );
+    return this.readSystem(this.systemRow(system.id)!);
+  }
+
+  async getSystem(id: string): Promise<SystemRecord | undefined> {
+    const row = this.systemRow(id);
+    return row && this.readSystem(row);
+  }
+
+  async listSystems(filter: { units?: readonly string[] }): Promise<SystemRecord[]> {
+    const params: unknown[] = [];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM info_systems WHERE 1${unitClause(filter.units, params)} ORDER BY unit, name, id`,
+      )
+      .all(...params) as SystemRow[];
+    return rows.map((row) => this.readSystem(row));
+  }
+
+  async updateSystem(
+    id: string,
+    patch: SystemPatch,
+    at: string,
+    by: string,
+  ): Promise<SystemRecord | undefined> {
+    const update = this.db.transaction((): SystemRecord | undefined => {
+      const row = this.systemRow(id);
+      if (!row) return undefined;
+      const record = this.db.prepare(
+        'INSERT INTO info_system_changes (system_id, kind, at, from_value, to_value, by) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      const fields = [
+        ['level', 'level'],
+        ['scope', 'scope'],
+        ['environment', 'environment'],
+        ['status', 'status'],
+      ] as const;
+      if (patch.filedAt !== undefined) {
+        this.db.prepare('UPDATE info_systems SET filed_at = ? WHERE id = ?').run(patch.filedAt, id);
+      }
+      for (const [key, column] of fields) {
+        const next = patch[key];
+        if (next === undefined || next === row[column]) continue;
+        record.run(id, key, at, row[column], next, by);
+        this.db.prepare(`UPDATE info_systems SET ${column} = ? WHERE id = ?`).run(next, id);
+      }
+      return this.readSystem(this.systemRow(id)!);
+    });
+    return update.immediate();
+  }
+
+  async addAssessment(systemId: string, assessment: NewAssessment): Promise<AssessmentEntry | undefined> {
+    if (!this.systemRow(systemId)) return undefined;
+    const result = this.db
+      .prepare(
+        `INSERT INTO assessments (system_id, completed_at, assessor, result, note, recorded_at, recorded_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        systemId,
+        assessment.completedAt,
+        assessment.assessor,
+        assessment.result,
+        assessment.note,
+        assessment.recordedAt,
+        assessment.recordedBy,
+      );
+    return { id: Number(result.lastInsertRowid), ...assessment };
+  }
+
+  private readIncident(row: IncidentRow): IncidentRecord {
+    const reports = (
+      this.db
+        .prepare('SELECT * FROM incident_reports WHERE incident_id = ? ORDER BY reported_at, id')
+        .all(row.id) as {
+        id: number;
+        from_level: string;
+        to_recipient: string;
+        reported_at: string;
+        received_at: string | null;
+        channel: string;
+        by: string;
+        receipt: string | null;
+        recorded_at: string;
+        recorded_by: string;
+      }[]
+    ).map((r): ReportEntry => ({
+      id: r.id,
+      fromLevel: r.from_level,
+      to: r.to_recipient,
+      reportedAt: r.reported_at,
+      receivedAt: r.received_at,
+      channel: r.channel as ReportChannel,
+      by: r.by,
+      receipt: r.receipt,
+      recordedAt: r.recorded_at,
+      recordedBy: r.recorded_by,
+    }));
+    return {
+      id: row.id,
+      title: row.title,
+      level: row.level as SystemLevel,
+      unit: row.unit,
+      unitLevel: row.unit_level,
+      discoveredAt: row.discovered_at,
+      discoverySource: row.discovery_source as 'evidence' | 'manual',
+      description: row.description,
+      measures: row.measures,
+      evidence: JSON.parse(row.evidence) as number[],
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      reports,
+    };
+  }
+
+  async createIncident(incident: NewIncident): Promise<IncidentRecord> {
+    this.db
+      .prepare(
+        `INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
+           measures, evidence, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        incident.id,
+        incident.title,
+        incident.level,
+        incident.unit,
+        incident.unitLevel,
+        incident.discoveredAt,
+        incident.discoverySource,
+        incident.description,
+        incident.measures,
+        JSON.stringify(incident.evidence),
+        incident.createdAt,
+        incident.createdBy,
+      );
+    return (await this.getIncident(incident.id))!;
+  }
+
+  async getIncident(id: string): Promise<IncidentRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as IncidentRow | undefined;
+    return row && this.readIncident(row);
+  }
+
+  async listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]> {
+    const params: unknown[] = [];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM incidents WHERE 1${unitClause(filter.units, params)} ORDER BY discovered_at DESC, id`,
+      )
+      .all(...params) as IncidentRow[];
+    return rows.map((row) => this.readIncident(row));
+  }
+
+  async addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined> {
+    if (!this.db.prepare('SELECT 1 FROM incidents WHERE id = ?').get(incidentId)) return undefined;
+    const result = this.db
+      .prepare(
+        `INSERT INTO incident_reports (incident_id, from_level, to_recipient, reported_at, received_at, channel, by,
+           receipt, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        incidentId,
+        report.fromLevel,
+        report.to,
+        report.reportedAt,
+        report.receivedAt,
+        report.channel,
+        report.by,
+        report.receipt,
+        report.recordedAt,
+        report.recordedBy,
+      );
+    return { id: Number(result.lastInsertRowid), ...report };
+  }
+
+  async setReportReceipt(
+    incidentId: string,
+    reportId: number,
+    receivedAt: string,
+    receipt: string | null,
+  ): Promise<boolean> {
+    const result = this.db
+      .prepare(
+        'UPDATE incident_reports SET received_at = ?, receipt = COALESCE(?, receipt) WHERE id = ? AND incident_id = ?',
+      )
+      .run(receivedAt, receipt, reportId, incidentId);
+    return result.changes === 1;
+  }
+
+  async replaceDeadlines(
+    subject: ClockSubject,
+    specs: readonly DeadlineSpec[],
+    now: string,
+    clearing: (row: DeadlineRow) => CollectorCondition | null,
+  ): Promise<{ added: number; superseded: number; clears: FireRecord[] }> {
+    const keyOf = (s: { target: string; kind: string; forDue: string }) =>
+      `${s.target}\u0000${s.kind}\u0000${s.forDue}`;
+    const wanted = new Set(specs.map(keyOf));
+    const replace = this.db.transaction(() => {
+      // Pending rows, and fired rows whose condition still stands (not yet superseded).
+      const live = (
+        this.db
+          .prepare(
+            `SELECT * FROM clock_deadlines WHERE subject_type = ? AND subject_id = ?
+               AND (done_at IS NULL OR (superseded = 0 AND fired_count > 0))`,
+          )
+          .all(subject.type, subject.id) as DeadlineDbRow[]
+      ).map(toDeadline);
+      const supersede = this.db.prepare(
+        `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), superseded = 1, claimed_by = NULL,
+           claimed_until = NULL WHERE id = ?`,
+      );
+      const clearFire = this.db.prepare(
+        `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+         VALUES (?, ?, ?, 0, 0, 'cleared', ?) ON CONFLICT DO NOTHING`,
+      );
+      const clearIds: number[] = [];
+      let superseded = 0;
+      for (const row of live) {
+        if (wanted.has(keyOf(row))) continue;
+        supersede.run(now, row.id);
+        superseded += 1;
+        if (row.firedCount === 0) continue;
+        const condition = clearing(row);
+        if (!condition) continue;
+        const result = clearFire.run(row.id, now, now, JSON.stringify(condition));
+        if (result.changes === 1) clearIds.push(Number(result.lastInsertRowid));
+      }
+      // An existing row keeps its state; a superseded one comes back only if it never fired, or
+      // repeats (an overdue warning that was cleared and is due again).
+      const upsert = this.db.prepare(
+        `INSERT INTO clock_deadlines (subject_type, subject_id, target, kind, for_due, due_at, repeats, escalates_to)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (subject_type, subject_id, target, kind, for_due) DO UPDATE
+           SET done_at = NULL, superseded = 0, due_at = excluded.due_at
+           WHERE superseded = 1 AND (fired_count = 0 OR repeats = 1)`,
+      );
+      let added = 0;
+      for (const spec of specs) {
+        added += upsert.run(
+          subject.type,
+          subject.id,
+          spec.target,
+          spec.kind,
+          spec.forDue,
+          spec.dueAt,
+          spec.repeats ? 1 : 0,
+          spec.escalatesTo,
+        ).changes;
+      }
+      const clears = clearIds.map((id) =>
+        toFire(this.db.prepare(`${FIRE_SELECT} WHERE f.id = ?`).get(id) as FireDbRow),
+      );
+      return { added, superseded, clears };
+    });
+    return replace.immediate();
+  }
+
+  async claimDueDeadlines(claim: {
+    now: string;
+    owner: string;
+    leaseUntil: string;
+    limit: number;
+  }): Promise<DeadlineRow[]> {
+    const rows = this.db
+      .prepare(
+        `UPDATE clock_deadlines SET claimed_by = ?, claimed_until = ?
+         WHERE id IN (
+           SELECT id FROM clock_deadlines
+           WHERE done_at IS NULL AND due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
+           ORDER BY due_at, id LIMIT ?)
+         RETURNING *`,
+      )
+      .all(claim.owner, claim.leaseUntil, claim.now, claim.now, claim.limit) as DeadlineDbRow[];
+    return rows
+      .map(toDeadline)
+      .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : a.id - b.id));
+  }
+
+  async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
+    const run = this.db.transaction((): FireRecord | null => {
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .run(
+          complete.deadlineId,
+          complete.dueAt,
+          complete.firedAt,
+          complete.late ? 1 : 0,
+          complete.lateByMs,
+          complete.outcome,
+          complete.condition === null ? null : JSON.stringify(complete.condition),
+        );
+      if (complete.nextDueAt !== null && complete.outcome === 'fired') {
+        this.db
+          .prepare(
+            `UPDATE clock_deadlines SET due_at = ?, fired_count = fired_count + ?, last_fired_at = ?,
+               claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
+          )
+          .run(complete.nextDueAt, inserted.changes, complete.firedAt, complete.deadlineId);
+      } else {
+        this.db
+          .prepare(
+            `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), fired_count = fired_count + ?,
+               last_fired_at = CASE WHEN ? = 'fired' THEN ? ELSE last_fired_at END,
+               claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
+          )
+          .run(complete.firedAt, inserted.changes, complete.outcome, complete.firedAt, complete.deadlineId);
+      }
+      if (inserted.changes === 0) return null;
+      return toFire(
+        this.db.prepare(`${FIRE_SELECT} WHERE f.id = ?`).get(Number(inserted.lastInsertRowid)) as FireDbRow,
+      );
+    });
+    return run.immediate();
+  }
+
+  async listDeadlines(subject: ClockSubject): Promise<DeadlineRow[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM clock_deadlines WHERE subject_type = ? AND subject_id = ? ORDER BY due_at, id')
+      .all(subject.type, subject.id) as DeadlineDbRow[];
+    return rows.map(toDeadline);
+  }
+
+  async listFires(subject: ClockSubject): Promise<FireRecord[]> {
+    const rows = this.db
+      .prepare(`${FIRE_SELECT} WHERE d.subject_type = ? AND d.subject_id = ? ORDER BY f.id`)
+      .all(subject.type, subject.id) as FireDbRow[];
+    return rows.map(toFire);
+  }
+
+  async listUndelivered(limit: number): Promise<FireRecord[]> {
+    const rows = this.db
+      .prepare(
+        `${FIRE_SELECT} WHERE f.delivered_at IS NULL AND f.condition IS NOT NULL ORDER BY f.id LIMIT ?`,
+      )
+      .all(limit) as FireDbRow[];
+    return rows.map(toFire);
+  }
+
+  async markDelivered(fireId: number, at: string): Promise<void> {
+    this.db
+      .prepare('UPDATE clock_fires SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL')
+      .run(at, fireId);
+  }
+
+  async startRun(run: { trigger: string; owner: string; startedAt: string }): Promise<number> {
+    const result = this.db
+      .prepare('INSERT INTO clock_runs (trigger, owner, started_at) VALUES (?, ?, ?)')
+      .run(run.trigger, run.owner, run.startedAt);
+    return Number(result.lastInsertRowid);
+  }
+
+  async finishRun(id: number, summary: RunSummary): Promise<void> {
+    this.db
+      .prepare(
+        `UPDATE clock_runs SET finished_at = ?, fired = ?, late = ?, stale = ?, delivered = ?, error = ? WHERE id = ?`,
+      )
+      .run(
+        summary.finishedAt,
+        summary.fired,
+        summary.late,
+        summary.stale,
+        summary.delivered,
+        summary.error,
+        id,
+      );
+  }
+
+  async lastRun(): Promise<RunRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1').get() as
+      | {
+          id: number;
+          trigger: string;
+          owner: string;
+          started_at: string;
+          finished_at: string | null;
+          fired: number;
+          late: number;
+          stale: number;
+          delivered: number;
+          error: string | null;
+        }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      trigger: row.trigger,
+      owner: row.owner,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+      fired: row.fired,
+      late: row.late,
+      stale: row.stale,
+      delivered: row.delivered,
+      error: row.error,
+    };
+  }
+}

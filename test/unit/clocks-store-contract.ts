@@ -1,0 +1,340 @@
+/**
+ * The ClockStore contract, as a suite any implementation runs (SQLite here; PostgreSQL later):
+ * the register and its history, incidents and reports, and the deadline rows — replaced
+ * idempotently, leased to one owner, fired once per due time.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ClockStore, DeadlineSpec, NewIncident, NewSystem } from '../../collector/store/clock-store.js';
+import type { CollectorCondition } from '../../collector/warnings/conditions.js';
+
+export interface ClockStoreFixture {
+  store: ClockStore;
+  close(): Promise<void>;
+}
+
+const T0 = '2026-03-01T00:00:00.000Z';
+
+function system(overrides: Partial<NewSystem> = {}): NewSystem {
+  return {
+    id: 'sys-1',
+    name: '办公内网',
+    level: '机密',
+    unit: '一处',
+    scope: '本单位',
+    environment: '机房A',
+    commissionedAt: '2025-03-01',
+    approvalRef: '审查〔2025〕7号',
+    approvedBy: '市保密局',
+    approvedAt: '2025-02-20',
+    createdAt: T0,
+    createdBy: 'admin',
+    ...overrides,
+  };
+}
+
+function incident(overrides: Partial<NewIncident> = {}): NewIncident {
+  return {
+    id: 'inc-1',
+    title: '涉密文件外发',
+    level: '秘密',
+    unit: '一处',
+    unitLevel: 'unit',
+    discoveredAt: T0,
+    discoverySource: 'manual',
+    description: null,
+    measures: '断网、收回',
+    evidence: [3, 5],
+    createdAt: T0,
+    createdBy: 'officer',
+    ...overrides,
+  };
+}
+
+function spec(kind: string, dueAt: string, overrides: Partial<DeadlineSpec> = {}): DeadlineSpec {
+  return {
+    target: '',
+    kind,
+    forDue: '2026-03-10',
+    dueAt,
+    repeats: kind === 'overdue',
+    escalatesTo: null,
+    ...overrides,
+  };
+}
+
+const condition = (key: string): CollectorCondition => ({
+  type: 'assessment.overdue',
+  state: 'raised',
+  key,
+  unit: '一处',
+  severity: 'high',
+  data: {},
+  at: T0,
+});
+
+export function describeClockStoreContract(name: string, open: () => Promise<ClockStoreFixture>): void {
+  describe(`ClockStore contract: ${name}`, () => {
+    let fixture: ClockStoreFixture;
+    let store: ClockStore;
+    beforeEach(async () => {
+      fixture = await open();
+      store = fixture.store;
+    });
+    afterEach(async () => fixture.close());
+
+    it('keeps the register, each changed field in the history, and the filing date', async () => {
+      const created = await store.createSystem(system());
+      expect(created).toMatchObject({
+        id: 'sys-1',
+        status: 'in-use',
+        filedAt: null,
+        assessments: [],
+        changes: [],
+      });
+      await store.createSystem(system({ id: 'sys-2', unit: '二处', name: '档案系统' }));
+      expect((await store.listSystems({ units: ['二处'] })).map((s) => s.id)).toEqual(['sys-2']);
+      expect(await store.listSystems({ units: [] })).toEqual([]);
+      expect(await store.listSystems({})).toHaveLength(2);
+
+      const raised = await store.updateSystem(
+        'sys-1',
+        { level: '绝密', scope: '本单位' },
+        '2026-03-02T01:00:00.000Z',
+        'admin',
+      );
+      expect(raised?.level).toBe('绝密');
+      expect(raised?.changes).toEqual([
+        {
+          id: expect.any(Number),
+          kind: 'level',
+          at: '2026-03-02T01:00:00.000Z',
+          from: '机密',
+          to: '绝密',
+          by: 'admin',
+        },
+      ]);
+      const retired = await store.updateSystem(
+        'sys-1',
+        { status: 'decommissioned', filedAt: '2026-04-01' },
+        '2026-04-01T02:00:00.000Z',
+        'admin',
+      );
+      expect(retired).toMatchObject({ status: 'decommissioned', filedAt: '2026-04-01' });
+      expect(retired?.changes.map((c) => c.kind)).toEqual(['level', 'status']);
+      expect(await store.updateSystem('nope', { level: '秘密' }, T0, 'admin')).toBeUndefined();
+      // The store refuses a decommission without its filing date, whatever the caller checked.
+      await expect(store.updateSystem('sys-2', { status: 'decommissioned' }, T0, 'admin')).rejects.toThrow();
+      expect((await store.getSystem('sys-2'))?.status).toBe('in-use');
+    });
+
+    it('keeps assessments in date order and refuses them for an unknown system', async () => {
+      await store.createSystem(system());
+      const entry = {
+        assessor: '测评中心',
+        result: 'pass' as const,
+        note: null,
+        recordedAt: T0,
+        recordedBy: 'admin',
+      };
+      await store.addAssessment('sys-1', { ...entry, completedAt: '2026-02-01' });
+      await store.addAssessment('sys-1', { ...entry, completedAt: '2025-02-01', result: 'fail' });
+      expect((await store.getSystem('sys-1'))?.assessments.map((a) => [a.completedAt, a.result])).toEqual([
+        ['2025-02-01', 'fail'],
+        ['2026-02-01', 'pass'],
+      ]);
+      expect(await store.addAssessment('nope', { ...entry, completedAt: '2026-02-01' })).toBeUndefined();
+    });
+
+    it('keeps incidents with their evidence, reports and receipts', async () => {
+      await store.createIncident(incident());
+      await store.createIncident(
+        incident({ id: 'inc-2', unit: '二处', discoveredAt: '2026-03-02T00:00:00.000Z' }),
+      );
+      const report = await store.addReport('inc-1', {
+        fromLevel: 'unit',
+        to: 'same-level-admin',
+        reportedAt: '2026-03-01T05:00:00.000Z',
+        receivedAt: null,
+        channel: 'phone',
+        by: '张保密',
+        receipt: null,
+        recordedAt: '2026-03-01T05:01:00.000Z',
+        recordedBy: 'officer',
+      });
+      expect(report?.id).toEqual(expect.any(Number));
+      expect(await store.setReportReceipt('inc-1', report!.id, '2026-03-01T05:30:00.000Z', '回执001')).toBe(
+        true,
+      );
+      expect(await store.setReportReceipt('inc-2', report!.id, '2026-03-01T05:30:00.000Z', null)).toBe(false);
+      const stored = await store.getIncident('inc-1');
+      expect(stored).toMatchObject({ evidence: [3, 5], measures: '断网、收回', unitLevel: 'unit' });
+      expect(stored?.reports).toEqual([
+        expect.objectContaining({
+          channel: 'phone',
+          receivedAt: '2026-03-01T05:30:00.000Z',
+          receipt: '回执001',
+        }),
+      ]);
+      expect((await store.listIncidents({})).map((i) => i.id)).toEqual(['inc-2', 'inc-1']);
+      expect((await store.listIncidents({ units: ['一处'] })).map((i) => i.id)).toEqual(['inc-1']);
+      expect(await store.addReport('nope', { ...report!, recordedBy: 'x' })).toBeUndefined();
+    });
+
+    it('replaces a subject’s rows idempotently: saving twice adds nothing, a fired row never comes back', async () => {
+      const subject = { type: 'system' as const, id: 'sys-1' };
+      const specs = [
+        spec('reminder-7', '2026-03-02T16:00:00.000Z'),
+        spec('overdue', '2026-03-10T16:00:00.000Z'),
+      ];
+      expect(await store.replaceDeadlines(subject, specs, T0, () => null)).toMatchObject({
+        added: 2,
+        superseded: 0,
+      });
+      expect(await store.replaceDeadlines(subject, specs, T0, () => null)).toMatchObject({
+        added: 0,
+        superseded: 0,
+      });
+
+      const [reminder] = await store.claimDueDeadlines({
+        now: '2026-03-03T00:00:00.000Z',
+        owner: 'a',
+        leaseUntil: '2026-03-03T00:05:00.000Z',
+        limit: 10,
+      });
+      expect(reminder?.kind).toBe('reminder-7');
+      await store.completeDeadline({
+        deadlineId: reminder!.id,
+        owner: 'a',
+        dueAt: reminder!.dueAt,
+        firedAt: '2026-03-03T00:00:00.000Z',
+        outcome: 'fired',
+        late: true,
+        lateByMs: 28_800_000,
+        condition: condition('assessment.reminder:sys-1'),
+        nextDueAt: null,
+      });
+      // Saved again: the fired reminder stays done.
+      expect(await store.replaceDeadlines(subject, specs, T0, () => null)).toMatchObject({ added: 0 });
+      expect(
+        await store.claimDueDeadlines({
+          now: '2026-03-03T00:00:00.000Z',
+          owner: 'a',
+          leaseUntil: '2026-03-03T00:05:00.000Z',
+          limit: 10,
+        }),
+      ).toEqual([]);
+
+      // A new due date supersedes the old rows; only the fired one asks for a clear.
+      const asked: number[] = [];
+      const moved = [spec('reminder-7', '2027-03-02T16:00:00.000Z', { forDue: '2027-03-10' })];
+      const result = await store.replaceDeadlines(subject, moved, '2026-03-04T00:00:00.000Z', (row) => {
+        asked.push(row.id);
+        return { ...condition('assessment.reminder:sys-1'), state: 'cleared' };
+      });
+      expect(result).toMatchObject({ added: 1, superseded: 2 });
+      expect(asked).toEqual([reminder!.id]);
+      expect(result.clears).toEqual([
+        expect.objectContaining({
+          outcome: 'cleared',
+          deliveredAt: null,
+          condition: expect.objectContaining({ state: 'cleared' }),
+        }),
+      ]);
+      const rows = await store.listDeadlines(subject);
+      expect(rows.filter((r) => r.doneAt === null).map((r) => r.forDue)).toEqual(['2027-03-10']);
+      expect(rows.filter((r) => r.superseded)).toHaveLength(2);
+    });
+
+    it('leases due rows to one owner until the lease runs out', async () => {
+      const subject = { type: 'incident' as const, id: 'inc-1' };
+      await store.replaceDeadlines(
+        subject,
+        [
+          spec('missed', '2026-03-02T00:00:00.001Z', { target: 'unit>county', escalatesTo: 'county' }),
+          spec('reminder-2h', '2026-03-01T22:00:00.000Z', { target: 'unit>county' }),
+          spec('missed', '2026-03-05T00:00:00.001Z', { target: 'county>city' }),
+        ],
+        T0,
+        () => null,
+      );
+      const now = '2026-03-02T01:00:00.000Z';
+      const first = await store.claimDueDeadlines({
+        now,
+        owner: 'a',
+        leaseUntil: '2026-03-02T01:05:00.000Z',
+        limit: 10,
+      });
+      expect(first.map((r) => r.kind)).toEqual(['reminder-2h', 'missed']);
+      expect(first[1]).toMatchObject({ target: 'unit>county', escalatesTo: 'county', subject });
+      expect(
+        await store.claimDueDeadlines({ now, owner: 'b', leaseUntil: '2026-03-02T01:05:00.000Z', limit: 10 }),
+      ).toEqual([]);
+      const later = await store.claimDueDeadlines({
+        now: '2026-03-02T01:05:00.000Z',
+        owner: 'b',
+        leaseUntil: '2026-03-02T01:10:00.000Z',
+        limit: 1,
+      });
+      expect(later.map((r) => r.kind)).toEqual(['reminder-2h']);
+    });
+
+    it('fires a row once per due time; a repeating row moves on; undelivered fires wait for delivery', async () => {
+      const subject = { type: 'system' as const, id: 'sys-1' };
+      await store.replaceDeadlines(subject, [spec('overdue', '2026-03-10T16:00:00.000Z')], T0, () => null);
+      const [row] = await store.claimDueDeadlines({
+        now: '2026-03-11T00:00:00.000Z',
+        owner: 'a',
+        leaseUntil: '2026-03-11T00:05:00.000Z',
+        limit: 5,
+      });
+      const complete = {
+        deadlineId: row!.id,
+        owner: 'a',
+        dueAt: row!.dueAt,
+        firedAt: '2026-03-11T00:00:00.000Z',
+        outcome: 'fired' as const,
+        late: false,
+        lateByMs: 28_800_000,
+        condition: condition('assessment.overdue:sys-1'),
+        nextDueAt: '2026-03-11T16:00:00.000Z',
+      };
+      const fire = await store.completeDeadline(complete);
+      expect(fire).toMatchObject({
+        kind: 'overdue',
+        dueAt: '2026-03-10T16:00:00.000Z',
+        outcome: 'fired',
+        deliveredAt: null,
+      });
+      // Another process that held a stale claim on the same (row, dueAt) records nothing.
+      expect(await store.completeDeadline({ ...complete, owner: 'b' })).toBeNull();
+      const [moved] = await store.listDeadlines(subject);
+      expect(moved).toMatchObject({ dueAt: '2026-03-11T16:00:00.000Z', firedCount: 1, doneAt: null });
+
+      expect((await store.listUndelivered(10)).map((f) => f.id)).toEqual([fire!.id]);
+      await store.markDelivered(fire!.id, '2026-03-11T00:00:01.000Z');
+      expect(await store.listUndelivered(10)).toEqual([]);
+      expect(await store.listFires(subject)).toEqual([
+        expect.objectContaining({
+          id: fire!.id,
+          deliveredAt: '2026-03-11T00:00:01.000Z',
+          condition: condition('assessment.overdue:sys-1'),
+        }),
+      ]);
+    });
+
+    it('records scheduler passes', async () => {
+      expect(await store.lastRun()).toBeUndefined();
+      const id = await store.startRun({ trigger: 'startup', owner: 'a', startedAt: T0 });
+      expect(await store.lastRun()).toMatchObject({ id, trigger: 'startup', finishedAt: null });
+      await store.finishRun(id, { finishedAt: T0, fired: 3, late: 2, stale: 1, delivered: 3, error: null });
+      expect(await store.lastRun()).toMatchObject({
+        id,
+        fired: 3,
+        late: 2,
+        stale: 1,
+        delivered: 3,
+        finishedAt: T0,
+      });
+    });
+  });
+}
