@@ -1,0 +1,91 @@
+import type { Migration } from './sqlite-migrations.js';
+
+/**
+ * The PostgreSQL schema as numbered migrations, the twin of SQLITE_MIGRATIONS: the same tables,
+ * columns and constraints, so both stores pass one contract suite. Applied in order at open under
+ * an advisory lock (several collectors may start at once) and recorded in `schema_migrations`.
+ * Never edit a released migration: add the next number instead. Times stay ISO 8601 UTC text, as
+ * in SQLite, with byte-order collation so they compare the same way in both; ids and seqs are BIGINT.
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'agents, events, quarantine, credentials',
+    sql: `
+      CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        unit       TEXT NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        expires_at TEXT COLLATE "C" NOT NULL,
+        used_at    TEXT COLLATE "C",
+        used_by    TEXT
+      );
+
+      CREATE TABLE agents (
+        id                 TEXT PRIMARY KEY,
+        unit               TEXT NOT NULL,
+        alg                TEXT NOT NULL,
+        public_key         TEXT NOT NULL UNIQUE,
+        hostname           TEXT,
+        version            TEXT,
+        enrolled_at        TEXT COLLATE "C" NOT NULL,
+        reenrolled_at      TEXT COLLATE "C",
+        last_seen          TEXT COLLATE "C",
+        online             BOOLEAN NOT NULL DEFAULT FALSE,
+        broker_secret_hash TEXT NOT NULL,
+        revoked_at         TEXT COLLATE "C",
+        acked_seq          BIGINT NOT NULL DEFAULT 0,
+        reported_seq       BIGINT NOT NULL DEFAULT 0
+      );
+      CREATE INDEX agents_unit ON agents (unit);
+
+      CREATE TABLE events (
+        id          BIGSERIAL PRIMARY KEY,
+        agent_id    TEXT NOT NULL REFERENCES agents (id),
+        seq         BIGINT NOT NULL,
+        ts          TEXT COLLATE "C" NOT NULL,
+        received_at TEXT COLLATE "C" NOT NULL,
+        type        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        severity    TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        envelope    TEXT NOT NULL,
+        skewed      BOOLEAN NOT NULL DEFAULT FALSE,
+        UNIQUE (agent_id, seq)
+      );
+      CREATE INDEX events_ts ON events (ts);
+      CREATE INDEX events_type_ts ON events (type, ts);
+
+      CREATE TABLE quarantine (
+        id               BIGSERIAL PRIMARY KEY,
+        received_at      TEXT COLLATE "C" NOT NULL,
+        topic            TEXT NOT NULL,
+        reason           TEXT NOT NULL,
+        detail           TEXT NOT NULL,
+        claimed_agent_id TEXT,
+        payload          BYTEA NOT NULL,
+        payload_bytes    INTEGER NOT NULL
+      );
+      CREATE INDEX quarantine_received_at ON quarantine (received_at);
+
+      CREATE TABLE api_keys (
+        key_hash   TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'viewer')),
+        unit       TEXT,
+        created_at TEXT COLLATE "C" NOT NULL,
+        revoked_at TEXT COLLATE "C"
+      );
+
+      CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'viewer')),
+        unit          TEXT,
+        created_at    TEXT COLLATE "C" NOT NULL,
+        disabled_at   TEXT COLLATE "C"
+      );
+    `,
+  },
+];
