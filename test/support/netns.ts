@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { start, SMEW_BIN, type Running } from './processes.js';
+
+/**
+ * Network namespaces for tests that need real kernel interfaces (veth pairs, routes, sockets).
+ * Every namespace a lab creates is named `smewt<pid>-<n>` and deleted by `cleanup()`, and also
+ * when the test process exits; a lab's first use sweeps namespaces left by test processes that
+ * died without cleaning up. Addresses come only from 10.200.0.0/16 and the documentation ranges
+ * (192.0.2/24, 198.51.100/24, 203.0.113/24), and nothing is ever connected to the host's own
+ * namespace, so no test traffic can leave the machine.
+ */
+const PREFIX = 'smewt';
+const NETNS_DIR = '/run/netns';
+
+/** Runs `ip …` with arguments (never a shell) and returns its stdout; throws with stderr on failure. */
+export function ip(args: readonly string[]): string {
+  try {
+    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`ip ${args.join(' ')} failed: ${stderr.trim() || (err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Why namespaces cannot be used here, or undefined when they can. */
+export function netnsUnavailableReason(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root (network namespaces need CAP_SYS_ADMIN)';
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return 'the ip command (iproute2) is not installed';
+  }
+  const probe = `${PREFIX}${process.pid}-probe`;
+  try {
+    ip(['netns', 'add', probe]);
+    ip(['netns', 'del', probe]);
+  } catch (err) {
+    return `ip netns add failed: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+/**
+ * True when the namespace tests can run. In CI (CI=true) a machine that cannot is a failure, not
+ * a skip, so a green run means the kernel was really exercised.
+ */
+export function requireNetns(): boolean {
+  const reason = netnsUnavailableReason();
+  if (reason === undefined) return true;
+  const message = `network namespace tests cannot run: ${reason}`;
+  if (process.env.CI === 'true') throw new Error(`${message}; CI must run them as root with iproute2`);
+  console.warn(`SKIP: ${message}`);
+  return false;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Deletes namespaces whose creating test process is gone (a crash or a SIGKILL mid-test). */
+function sweepStale(): void {
+  if (!existsSync(NETNS_DIR)) return;
+  for (const name of readdirSync(NETNS_DIR)) {
+    const match = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
+    if (match === null || pidAlive(Number(match[1]))) continue;
+    try {
+      ip(['netns', 'del', name]);
+    } catch {
+      // Someone else swept it first.
+    }
+  }
+}
+
+export interface Namespace {
+  name: string;
+  /** `ip -n NS …` */
+  ip(args: readonly string[]): string;
+  /** Runs a program inside the namespace (via `ip netns exec`, which also remounts /sys for it). */
+  spawn(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Running;
+  /** Runs `smew …` from dist/ inside the namespace to completion. */
+  smew(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Starts a long-running `smew …` inside the namespace. */
+  startSmew(args: readonly string[], env?: NodeJS.ProcessEnv): Running;
+}
+
+export class NetnsLab {
+  private readonly namespaces: string[] = [];
+  private readonly children: Running[] = [];
+  private count = 0;
+  private readonly onExit = () => this.deleteNamespaces();
+
+  constructor() {
+    sweepStale();
+    process.once('exit', this.onExit);
+  }
+
+  /** A new empty namespace with its loopback up. */
+  namespace(label: string): Namespace {
+    const name = `${PREFIX}${process.pid}-${this.count++}-${label}`;
+    ip(['netns', 'add', name]);
+    this.namespaces.push(name);
+    ip(['-n', name, 'link', 'set', 'lo', 'up']);
+    const children = this.children;
+    return {
+      name,
+      ip: (args) => ip(['-n', name, ...args]),
+      spawn(command, args, env) {
+        const running = start('ip', ['netns', 'exec', name, command, ...args], env ? { env } : {});
+        children.push(running);
+        return running;
+      },
+      async smew(args) {
+        const running = this.spawn(process.execPath, [SMEW_BIN, ...args]);
+        running.child.stdin?.end();
+        const code = await running.exited;
+        return { code, stdout: running.stdout(), stderr: running.stderr() };
+      },
+      startSmew(args, env) {
+        return this.spawn(process.execPath, [SMEW_BIN, ...args], env);
+      },
+    };
+  }
+
+  /**
+   * A veth pair with one end in each namespace, created directly inside them: the host namespace
+   * never holds either end. Both ends stay down until the test sets them up.
+   */
+  veth(a: Namespace, aName: string, b: Namespace, bName: string): void {
+    a.ip(['link', 'add', aName, 'type', 'veth', 'peer', 'name', bName, 'netns', b.name]);
+  }
+
+  /** Stops the children it started, then deletes every namespace (which removes their veths). */
+  async cleanup(): Promise<void> {
+    await Promise.all(this.children.splice(0).map((child) => child.stop('SIGKILL', 2000)));
+    this.deleteNamespaces();
+    process.off('exit', this.onExit);
+  }
+
+  private deleteNamespaces(): void {
+    for (const name of this.namespaces.splice(0)) {
+      try {
+        ip(['netns', 'del', name]);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
