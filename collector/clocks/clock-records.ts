@@ -1,0 +1,235 @@
+import { shanghaiDate } from '../../shared/calendar.js';
+import { severityForLevel } from '../../shared/levels.js';
+import type {
+  ClockSubject,
+  DeadlineRow,
+  DeadlineSpec,
+  IncidentRecord,
+  SystemRecord,
+} from '../store/clock-store.js';
+import type { CollectorCondition } from '../warnings/conditions.js';
+import {
+  type AssessedSystem,
+  type AssessmentClockOptions,
+  type AssessmentSchedule,
+  assessmentDeadlines,
+  assessmentSchedule,
+  type SystemChange,
+  type SystemLevel,
+} from './assessment-schedule.js';
+import {
+  type ChainLevel,
+  type ChainReport,
+  type IncidentClock,
+  type ReportChain,
+  type ReportChainOptions,
+  reportChain,
+  reportChainDeadlines,
+} from './report-chain.js';
+
+/**
+ * The bridge between stored records and the pure clocks: records become the clocks' inputs,
+ * the clocks' deadlines become rows, and a fired row becomes the condition the warnings see.
+ * Pure, so the scheduler and the API read the same answers from the same facts.
+ */
+
+export interface ClockOptions {
+  assessment: AssessmentClockOptions;
+  chain: ReportChainOptions;
+}
+
+export function assessedSystem(record: SystemRecord): AssessedSystem {
+  return {
+    level: record.level,
+    commissionedAt: record.commissionedAt,
+    status: record.status,
+    filedAt: record.filedAt ?? undefined,
+    assessments: record.assessments.map((a) => ({ completedAt: a.completedAt, result: a.result })),
+    changes: record.changes.flatMap((c): SystemChange[] => {
+      if (c.kind === 'status') return [];
+      if (c.kind === 'level') {
+        return [
+          {
+            kind: 'level' as const,
+            at: new Date(c.at),
+            from: (c.from ?? undefined) as SystemLevel | undefined,
+            to: (c.to ?? undefined) as SystemLevel | undefined,
+          },
+        ];
+      }
+      return [{ kind: c.kind, at: new Date(c.at), from: c.from ?? undefined, to: c.to ?? undefined }];
+    }),
+  };
+}
+
+export function systemSchedule(record: SystemRecord, now: Date, options: ClockOptions): AssessmentSchedule {
+  return assessmentSchedule(assessedSystem(record), shanghaiDate(now), options.assessment);
+}
+
+export function systemDeadlineSpecs(record: SystemRecord, options: ClockOptions): DeadlineSpec[] {
+  return assessmentDeadlines(assessedSystem(record), options.assessment).map((row) => ({
+    target: '',
+    kind: row.kind,
+    forDue: row.forDue,
+    dueAt: row.dueAt.toISOString(),
+    repeats: row.kind === 'overdue' || row.kind === 'reassess',
+    escalatesTo: null,
+  }));
+}
+
+export function incidentClock(record: IncidentRecord): IncidentClock {
+  return { discoveredAt: new Date(record.discoveredAt), unitLevel: record.unitLevel as ChainLevel };
+}
+
+export function chainReports(record: IncidentRecord): ChainReport[] {
+  return record.reports.map((r) => ({
+    fromLevel: r.fromLevel as ChainLevel,
+    to: r.to as ChainReport['to'],
+    reportedAt: new Date(r.reportedAt),
+    receivedAt: r.receivedAt === null ? undefined : new Date(r.receivedAt),
+    channel: r.channel,
+    by: r.by,
+    receipt: r.receipt ?? undefined,
+  }));
+}
+
+export function incidentChain(record: IncidentRecord, now: Date): ReportChain {
+  return reportChain(incidentClock(record), chainReports(record), now);
+}
+
+export function incidentDeadlineSpecs(record: IncidentRecord, options: ClockOptions): DeadlineSpec[] {
+  return reportChainDeadlines(incidentClock(record), chainReports(record), options.chain).map((row) => ({
+    target: row.hopId,
+    kind: row.kind,
+    forDue: row.forDue.toISOString(),
+    dueAt: row.dueAt.toISOString(),
+    repeats: false,
+    escalatesTo: row.escalatesTo,
+  }));
+}
+
+export function subjectOf(record: SystemRecord | IncidentRecord): ClockSubject {
+  return 'commissionedAt' in record ? { type: 'system', id: record.id } : { type: 'incident', id: record.id };
+}
+
+/** Condition types the clocks report; the rules decide which become warnings. */
+export const CLOCK_CONDITION_TYPES = {
+  assessmentReminder: 'assessment.reminder',
+  assessmentReassess: 'assessment.reassess',
+  assessmentOverdue: 'assessment.overdue',
+  reportReminder: 'incident.report.reminder',
+  reportLate: 'incident.report.late',
+} as const;
+
+function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind'>): string {
+  if (row.subject.type === 'system') {
+    if (row.kind === 'overdue') return CLOCK_CONDITION_TYPES.assessmentOverdue;
+    if (row.kind === 'reassess') return CLOCK_CONDITION_TYPES.assessmentReassess;
+    return CLOCK_CONDITION_TYPES.assessmentReminder;
+  }
+  return row.kind === 'missed' ? CLOCK_CONDITION_TYPES.reportLate : CLOCK_CONDITION_TYPES.reportReminder;
+}
+
+/** One key per system (or hop) and type, so `cleared` finds what `raised` opened. */
+export function conditionKey(row: Pick<DeadlineRow, 'subject' | 'kind' | 'target'>): string {
+  const type = conditionTypeOf(row);
+  return row.subject.type === 'system'
+    ? `${type}:${row.subject.id}`
+    : `${type}:${row.subject.id}:${row.target}`;
+}
+
+export interface Lateness {
+  late: boolean;
+  lateByMs: number;
+}
+
+export function systemCondition(
+  record: SystemRecord,
+  row: DeadlineRow,
+  schedule: AssessmentSchedule,
+  at: Date,
+  lateness: Lateness,
+): CollectorCondition {
+  const type = conditionTypeOf(row);
+  const severity =
+    type === CLOCK_CONDITION_TYPES.assessmentOverdue
+      ? severityForLevel('high', record.level)
+      : type === CLOCK_CONDITION_TYPES.assessmentReassess
+        ? 'high'
+        : 'medium';
+  return {
+    type,
+    state: 'raised',
+    key: conditionKey(row),
+    unit: record.unit,
+    severity,
+    data: {
+      systemId: record.id,
+      name: record.name,
+      level: record.level,
+      nextDue: schedule.nextDue,
+      daysLeft: schedule.daysLeft,
+      state: schedule.state,
+      basis: schedule.basis,
+      deadline: row.kind,
+      dueAt: row.dueAt,
+      ...lateness,
+    },
+    at: at.toISOString(),
+  };
+}
+
+export function incidentCondition(
+  record: IncidentRecord,
+  row: DeadlineRow,
+  chain: ReportChain,
+  at: Date,
+  lateness: Lateness,
+): CollectorCondition {
+  const type = conditionTypeOf(row);
+  const hop = chain.hops.find((h) => h.id === row.target);
+  return {
+    type,
+    state: 'raised',
+    key: conditionKey(row),
+    unit: record.unit,
+    severity: type === CLOCK_CONDITION_TYPES.reportLate ? 'critical' : 'high',
+    data: {
+      incidentId: record.id,
+      title: record.title,
+      level: record.level,
+      hop: row.target,
+      from: hop?.from ?? null,
+      to: hop?.to ?? null,
+      hopDueAt: row.forDue,
+      deadline: row.kind,
+      dueAt: row.dueAt,
+      /** A missed deadline is a warning at the next level up (第61条 chain, SPEC §7). */
+      escalatesTo: row.escalatesTo,
+      ...lateness,
+    },
+    at: at.toISOString(),
+  };
+}
+
+/** The `cleared` twin of a condition a fired row raised; the record's unit is not at hand, so it is passed. */
+export function clearedCondition(
+  row: DeadlineRow,
+  unit: string,
+  at: Date,
+  reason: string,
+): CollectorCondition {
+  return {
+    type: conditionTypeOf(row),
+    state: 'cleared',
+    key: conditionKey(row),
+    unit,
+    severity: 'info',
+    data: {
+      [row.subject.type === 'system' ? 'systemId' : 'incidentId']: row.subject.id,
+      hop: row.target || undefined,
+      reason,
+    },
+    at: at.toISOString(),
+  };
+}
