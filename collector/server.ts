@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { buildApi } from './api/app.js';
+import { LiveFeed, publishIngest } from './api/stream.js';
 import { connectCollectorClient } from './broker/collector-client.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { CollectorConfig } from './config.js';
@@ -113,6 +114,8 @@ export async function startCollector(
       acks,
       maxSkewMs: config.ingest.maxSkew,
     });
+    const live = new LiveFeed();
+    publishIngest(ingest, live, store, logger);
     await subscribeIngest(client, ingest, logger);
 
     const agentBrokerUrl = config.broker.publicUrl ?? brokerUrl;
@@ -132,7 +135,7 @@ export async function startCollector(
       brokerUrl: agentBrokerUrl,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
     };
-    const api = await buildApi({ store, metrics, logger, enrollment, collectorId: identity.id });
+    const api = await buildApi({ store, metrics, logger, enrollment, collectorId: identity.id, live });
     cleanups.push(() => api.close());
     try {
       await api.listen({ host: httpAddress.host, port: httpAddress.port });

@@ -6,12 +6,17 @@ import type { EnrollmentDeps } from '../enrollment.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { agentRoutes } from './agents.js';
+import { auditActions, auditRoutes } from './audit.js';
 import { requireBearer } from './bearer-auth.js';
 import { enrollRoutes } from './enroll.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { loginRoutes } from './login.js';
 import { metricsRoutes } from './metrics.js';
 import { openapiRoutes } from './openapi.js';
+import { sessionRoutes } from './session.js';
+import { addSecurityHeaders, dashboardRoutes } from './static.js';
+import { LiveFeed, streamRoutes } from './stream.js';
 
 /**
  * The collector's HTTP API (SPEC §8): one Fastify plugin per resource, every route with a
@@ -24,6 +29,10 @@ export interface ApiDeps {
   logger: Logger;
   enrollment: EnrollmentDeps;
   collectorId: string;
+  /** What the live stream forwards; the collector publishes ingest on it. */
+  live?: LiveFeed;
+  /** The built dashboard; default dist/dashboard. */
+  dashboardDir?: string;
 }
 
 export async function buildApi(deps: ApiDeps) {
@@ -61,6 +70,8 @@ export async function buildApi(deps: ApiDeps) {
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
   app.decorateRequest('principal', null);
+  app.addHook('onSend', addSecurityHeaders);
+  const clock = deps.enrollment.clock;
 
   await app.register(
     healthRoutes({ collectorId: deps.collectorId, checkStore: () => deps.store.schemaVersion() }),
@@ -68,8 +79,14 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(metricsRoutes(deps.metrics));
   await app.register(openapiRoutes);
   await app.register(enrollRoutes(deps.enrollment));
+  await app.register(dashboardRoutes(deps.dashboardDir));
+  await app.register(loginRoutes(deps.store, clock));
   await app.register(async (secured) => {
-    requireBearer(secured, deps.store);
+    requireBearer(secured, deps.store, clock);
+    auditActions(secured, deps.store, clock);
+    await secured.register(sessionRoutes(deps.store, clock));
+    await secured.register(auditRoutes(deps.store));
+    await secured.register(streamRoutes(deps.live ?? new LiveFeed()));
     await secured.register(agentRoutes(deps.store));
     await secured.register(eventRoutes(deps.store));
   });

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { systemClock, type Clock } from '../../shared/clock.js';
 import { authenticateApiKey, type Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
+import { authenticateSessionCookie } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,17 +13,26 @@ declare module 'fastify' {
 
 /**
  * Requires `Authorization: Bearer <api key>` on every route registered inside `scope`
- * (SPEC §8: everything but health, metrics and enroll). Dashboard sessions join here later.
+ * (SPEC §8: everything but health, metrics and enroll), or a dashboard session cookie (with the
+ * session's CSRF token on state-changing requests) when no Authorization header is sent.
  */
-export function requireBearer(scope: FastifyInstance, store: Store): void {
+export function requireBearer(scope: FastifyInstance, store: Store, clock: Clock = systemClock): void {
   scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
+    if (!header) {
+      const cookie = await authenticateSessionCookie(store, request, clock);
+      if (cookie.outcome === 'refused') return reply.code(cookie.status).send({ error: cookie.error });
+      if (cookie.outcome === 'ok') {
+        request.principal = cookie.principal;
+        return;
+      }
+    }
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer')
-        .send({ error: 'authorization required: send Authorization: Bearer <api key>' });
+        .send({ error: 'authorization required: send Authorization: Bearer <api key>, or log in' });
     }
     const principal = await authenticateApiKey(store, match[1]!);
     if (!principal) {

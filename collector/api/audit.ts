@@ -1,0 +1,104 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../../shared/clock.js';
+import type { Store } from '../store/store.js';
+import { visibleUnits } from './bearer-auth.js';
+import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
+
+/**
+ * The audit log (who, what, when, from where): every state-changing request in the
+ * authenticated scope is recorded when its response goes out, with the outcome; logins and
+ * logouts are recorded by their routes. `GET /api/v1/audit` shows it to admins.
+ */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Request bodies are kept as the record of what was asked, up to this many characters. */
+const MAX_DETAIL = 2000;
+const SECRET_FIELDS = new Set(['password', 'token', 'secret']);
+
+export function auditActions(scope: FastifyInstance, store: Store, clock: Clock): void {
+  scope.addHook('onResponse', async (request, reply) => {
+    if (READ_METHODS.has(request.method)) return;
+    const principal = request.principal;
+    try {
+      await store.sessions.addAudit({
+        at: clock.now().toISOString(),
+        actor: principal?.name ?? 'anonymous',
+        actorKind: principal?.kind ?? 'anonymous',
+        role: principal?.role ?? null,
+        unit: principal?.unit ?? null,
+        action: `${request.method} ${request.url.split('?')[0]}`,
+        status: reply.statusCode,
+        ip: request.ip,
+        detail: describeBody(request),
+      });
+    } catch (err) {
+      request.log.error({ err }, 'could not write the audit log');
+    }
+  });
+}
+
+function describeBody(request: FastifyRequest): string {
+  if (request.body === undefined || request.body === null) return '';
+  const text = JSON.stringify(request.body, (key, value: unknown) =>
+    SECRET_FIELDS.has(key) ? '[redacted]' : value,
+  );
+  return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text;
+}
+
+const auditEntrySchema = {
+  type: 'object',
+  required: ['id', 'at', 'actor', 'actorKind', 'role', 'unit', 'action', 'status', 'ip', 'detail'],
+  properties: {
+    id: { type: 'integer' },
+    at: isoTime,
+    actor: { type: 'string' },
+    actorKind: { type: 'string', enum: ['user', 'api-key', 'anonymous'] },
+    role: { type: ['string', 'null'] },
+    unit: { type: ['string', 'null'] },
+    action: { type: 'string' },
+    status: { type: ['integer', 'null'] },
+    ip: { type: 'string' },
+    detail: { type: 'string' },
+  },
+} as const;
+
+interface AuditQuery {
+  actor?: string;
+  before?: number;
+  limit: number;
+}
+
+export function auditRoutes(store: Store) {
+  return async (app: FastifyInstance) => {
+    app.get<{ Querystring: AuditQuery }>(
+      '/api/v1/audit',
+      {
+        schema: {
+          summary: 'The audit log, newest first (admins only)',
+          tags: ['audit'],
+          security: [{ bearer: [] }],
+          querystring: {
+            type: 'object',
+            properties: {
+              actor: { type: 'string', maxLength: 128 },
+              before: { type: 'integer', minimum: 1, description: 'entries with a smaller id (paging)' },
+              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            },
+          },
+          response: { 200: listOf(auditEntrySchema), 400: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        if (request.principal?.role !== 'admin') {
+          return reply.code(403).send({ error: 'only an admin may read the audit log' });
+        }
+        const items = await store.sessions.listAudit({
+          units: visibleUnits(request.principal),
+          actor: request.query.actor,
+          beforeId: request.query.before,
+          limit: request.query.limit,
+        });
+        return { items };
+      },
+    );
+  };
+}

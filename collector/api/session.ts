@@ -1,0 +1,133 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Clock } from '../../shared/clock.js';
+import type { Principal } from '../auth/api-keys.js';
+import {
+  CSRF_HEADER,
+  findSession,
+  logout,
+  parseCookies,
+  SESSION_COOKIE,
+  sessionCookie,
+  sessionPrincipal,
+} from '../auth/sessions.js';
+import type { Store } from '../store/store.js';
+import { authErrorResponses, errorSchema } from './schemas.js';
+
+/**
+ * The dashboard session seen from the API: the cookie check bearer-auth calls when a request
+ * carries no bearer key, `GET /api/v1/session` (who am I, and the CSRF token for this session)
+ * and `DELETE /api/v1/session` (log out). Logging in is `POST /api/v1/session` in login.ts.
+ */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export type CookieAuthentication =
+  | { outcome: 'none' }
+  | { outcome: 'ok'; principal: Principal }
+  | { outcome: 'refused'; status: 401 | 403; error: string };
+
+export async function authenticateSessionCookie(
+  store: Store,
+  request: FastifyRequest,
+  clock: Clock,
+): Promise<CookieAuthentication> {
+  const sessionId = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
+  if (sessionId === undefined) return { outcome: 'none' };
+  const session = await findSession(store, sessionId, clock);
+  if (!session) {
+    return { outcome: 'refused', status: 401, error: 'the session has ended or is unknown; log in again' };
+  }
+  if (!SAFE_METHODS.has(request.method)) {
+    // A browser sends the cookie on its own, even for a request another site makes it send; only
+    // our page knows the per-session token, so a matching header proves the request came from it.
+    const presented = request.headers[CSRF_HEADER];
+    const expected = Buffer.from(session.csrfToken);
+    if (typeof presented !== 'string' || !sameBytes(Buffer.from(presented), expected)) {
+      return {
+        outcome: 'refused',
+        status: 403,
+        error: `CSRF check failed: a state-changing request with a session cookie must send the session's token in the ${CSRF_HEADER} header`,
+      };
+    }
+  }
+  return { outcome: 'ok', principal: sessionPrincipal(session) };
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export const sessionUserSchema = {
+  type: 'object',
+  required: ['name', 'role', 'unit', 'kind'],
+  properties: {
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['admin', 'officer', 'viewer'] },
+    unit: { type: ['string', 'null'], description: 'null: every unit' },
+    kind: { type: 'string', enum: ['user', 'api-key'] },
+  },
+} as const;
+
+export function sessionRoutes(store: Store, clock: Clock) {
+  return async (app: FastifyInstance) => {
+    app.get(
+      '/api/v1/session',
+      {
+        schema: {
+          summary: 'Who is calling, and the CSRF token of their dashboard session',
+          tags: ['session'],
+          security: [{ bearer: [] }],
+          response: {
+            200: {
+              type: 'object',
+              required: ['user'],
+              properties: {
+                user: sessionUserSchema,
+                csrfToken: { type: 'string', description: `send in ${CSRF_HEADER} on POST, PATCH, DELETE` },
+                expiresAt: { type: 'string', format: 'date-time' },
+              },
+            },
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const principal = request.principal!;
+        const sessionId = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
+        const session =
+          principal.kind === 'user' && sessionId ? await findSession(store, sessionId, clock) : undefined;
+        return {
+          user: { name: principal.name, role: principal.role, unit: principal.unit, kind: principal.kind },
+          ...(session ? { csrfToken: session.csrfToken, expiresAt: session.expiresAt } : {}),
+        };
+      },
+    );
+
+    app.delete(
+      '/api/v1/session',
+      {
+        schema: {
+          summary: 'Log out: end this dashboard session',
+          tags: ['session'],
+          security: [{ bearer: [] }],
+          response: {
+            200: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } },
+            400: errorSchema,
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const sessionId = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
+        if (!sessionId)
+          return reply.code(400).send({ error: 'no dashboard session to end (an api key has none)' });
+        await logout(store, sessionId);
+        reply.header(
+          'set-cookie',
+          sessionCookie('', { maxAgeSeconds: 0, secure: request.protocol === 'https' }),
+        );
+        return { ok: true };
+      },
+    );
+  };
+}

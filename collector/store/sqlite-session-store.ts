@@ -1,0 +1,163 @@
+import type Database from 'better-sqlite3';
+import type { Role } from '../auth/roles.js';
+import type {
+  AuditEntry,
+  AuditFilter,
+  FailureCount,
+  NewAuditEntry,
+  SessionRecord,
+  SessionStore,
+} from './session-store.js';
+
+/** Sessions, audit log and login failures on the SQLite store's handle (migration 5). */
+interface SessionRow {
+  id_hash: string;
+  user_name: string;
+  role: Role;
+  unit: string | null;
+  csrf_token: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  ip: string;
+  user_agent: string;
+}
+
+interface AuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  actor_kind: NewAuditEntry['actorKind'];
+  role: Role | null;
+  unit: string | null;
+  action: string;
+  status: number | null;
+  ip: string;
+  detail: string;
+}
+
+export class SqliteSessionStore implements SessionStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async createSession(s: SessionRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO sessions (id_hash, user_name, role, unit, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        s.idHash,
+        s.user,
+        s.role,
+        s.unit,
+        s.csrfToken,
+        s.createdAt,
+        s.lastSeenAt,
+        s.expiresAt,
+        s.ip,
+        s.userAgent,
+      );
+  }
+
+  async getSession(idHash: string): Promise<SessionRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM sessions WHERE id_hash = ?').get(idHash) as
+      SessionRow | undefined;
+    if (!row) return undefined;
+    return {
+      idHash: row.id_hash,
+      user: row.user_name,
+      role: row.role,
+      unit: row.unit,
+      csrfToken: row.csrf_token,
+      createdAt: row.created_at,
+      lastSeenAt: row.last_seen_at,
+      expiresAt: row.expires_at,
+      ip: row.ip,
+      userAgent: row.user_agent,
+    };
+  }
+
+  async touchSession(idHash: string, at: string): Promise<void> {
+    this.db
+      .prepare('UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id_hash = ?')
+      .run(at, idHash);
+  }
+
+  async deleteSession(idHash: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash).changes === 1;
+  }
+
+  async deleteStaleSessions(now: string, idleBefore: string): Promise<number> {
+    return this.db
+      .prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?')
+      .run(now, idleBefore).changes;
+  }
+
+  async addAudit(e: NewAuditEntry): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(e.at, e.actor, e.actorKind, e.role, e.unit, e.action, e.status, e.ip, e.detail);
+  }
+
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const params: unknown[] = [];
+    let where = '';
+    if (filter.units !== undefined) {
+      if (filter.units.length === 0) where += ' AND 0';
+      else {
+        where += ` AND unit IN (${filter.units.map(() => '?').join(', ')})`;
+        params.push(...filter.units);
+      }
+    }
+    if (filter.actor !== undefined) {
+      where += ' AND actor = ?';
+      params.push(filter.actor);
+    }
+    if (filter.beforeId !== undefined) {
+      where += ' AND id < ?';
+      params.push(filter.beforeId);
+    }
+    params.push(filter.limit);
+    const rows = this.db
+      .prepare(`SELECT * FROM audit_log WHERE 1${where} ORDER BY id DESC LIMIT ?`)
+      .all(...params) as AuditRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      actor: r.actor,
+      actorKind: r.actor_kind,
+      role: r.role,
+      unit: r.unit,
+      action: r.action,
+      status: r.status,
+      ip: r.ip,
+      detail: r.detail,
+    }));
+  }
+
+  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<void> {
+    this.db.prepare('INSERT INTO login_failures (name, ip, at) VALUES (?, ?, ?)').run(a.name, a.ip, a.at);
+  }
+
+  async countFailedLogins(q: { name: string; ip: string; since: string }): Promise<{
+    pair: FailureCount;
+    ip: FailureCount;
+  }> {
+    const pair = this.db
+      .prepare(
+        'SELECT COUNT(*) AS count, MIN(at) AS oldest FROM login_failures WHERE name = ? AND ip = ? AND at >= ?',
+      )
+      .get(q.name, q.ip, q.since) as FailureCount;
+    const ip = this.db
+      .prepare('SELECT COUNT(*) AS count, MIN(at) AS oldest FROM login_failures WHERE ip = ? AND at >= ?')
+      .get(q.ip, q.since) as FailureCount;
+    return { pair, ip };
+  }
+
+  async clearFailedLogins(q: { name: string; ip: string }): Promise<void> {
+    this.db.prepare('DELETE FROM login_failures WHERE name = ? AND ip = ?').run(q.name, q.ip);
+  }
+}
