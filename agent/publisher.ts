@@ -26,6 +26,8 @@ export interface PublisherOptions {
   ackTimeoutMs: number;
   heartbeatIntervalMs: number;
   backoff?: BackoffPolicy;
+  /** How fast a backlog goes out; unlimited when absent. */
+  drain?: DrainPolicy;
   /** A message arrived on our policy topic (not yet checked). */
   onPolicyMessage?(payload: Buffer): void;
   onAck?(outcome: AckOutcome): void;
@@ -36,6 +38,50 @@ export interface PublisherOptions {
 export interface BackoffPolicy {
   initialMs: number;
   maxMs: number;
+}
+
+export interface DrainPolicy {
+  /** Events per second, averaged; bursts up to one second's worth. */
+  ratePerSec: number;
+  /** After a (re)connect with a backlog, sending starts after a random delay up to this. */
+  jitterMs: number;
+}
+
+/**
+ * A token bucket: `ratePerSec` tokens a second, holding at most one second's worth, so a
+ * returning agent sends its backlog at a steady rate instead of all at once.
+ */
+export class DrainBucket {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly ratePerSec: number,
+    nowMs: number,
+  ) {
+    this.tokens = this.capacity;
+    this.refilledAt = nowMs;
+  }
+
+  get capacity(): number {
+    return Math.max(1, this.ratePerSec);
+  }
+
+  /** Whole tokens available now. */
+  available(nowMs: number): number {
+    this.tokens = Math.min(this.capacity, this.tokens + ((nowMs - this.refilledAt) / 1000) * this.ratePerSec);
+    this.refilledAt = nowMs;
+    return Math.floor(this.tokens);
+  }
+
+  take(count: number): void {
+    this.tokens -= count;
+  }
+
+  /** Milliseconds until one more token is available. */
+  msUntilNext(): number {
+    return Math.max(1, Math.ceil(((1 - (this.tokens % 1)) / this.ratePerSec) * 1000));
+  }
 }
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000 };
@@ -68,8 +114,14 @@ export class Publisher {
   private connection = 0;
   private inFlight = 0;
   private stopping = false;
+  private readonly bucket: DrainBucket | undefined;
+  /** Wall-clock ms before which a backlog is not sent (the jitter after a reconnect). */
+  private drainNotBefore = 0;
+  private drainTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: PublisherOptions) {}
+  constructor(private readonly options: PublisherOptions) {
+    if (options.drain) this.bucket = new DrainBucket(options.drain.ratePerSec, Date.now());
+  }
 
   get connected(): boolean {
     return this.client?.connected === true;
@@ -87,13 +139,18 @@ export class Publisher {
   flush(): void {
     const client = this.client;
     if (!client?.connected || this.inFlight >= MAX_IN_FLIGHT) return;
+    // The rate limit runs on wall time (timers), the ack timeout on the agent's clock.
+    const wallNow = Date.now();
+    if (wallNow < this.drainNotBefore) return this.flushLater(this.drainNotBefore - wallNow);
+    let window = MAX_IN_FLIGHT - this.inFlight;
+    if (this.bucket) {
+      window = Math.min(window, this.bucket.available(wallNow));
+      if (window === 0) return this.flushLater(this.bucket.msUntilNext());
+    }
     const now = this.options.clock.now().getTime();
-    const rows = this.options.outbox.dueForSending(
-      now,
-      this.options.ackTimeoutMs,
-      MAX_IN_FLIGHT - this.inFlight,
-    );
+    const rows = this.options.outbox.dueForSending(now, this.options.ackTimeoutMs, window);
     if (rows.length === 0) return;
+    this.bucket?.take(rows.length);
     const connection = this.connection;
     const topic = agentTopic(this.options.agentId, 'events');
     for (const row of rows) {
@@ -114,6 +171,16 @@ export class Publisher {
       now,
     );
     this.options.logger.debug({ from: rows[0]!.seq, to: rows.at(-1)!.seq }, 'sent events');
+    if (this.bucket && rows.length === window) this.flushLater(this.bucket.msUntilNext());
+  }
+
+  /** One pending flush at a time; it runs when the rate limit or the jitter allows. */
+  private flushLater(ms: number): void {
+    if (this.drainTimer || this.stopping) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      this.flush();
+    }, ms);
   }
 
   /**
@@ -125,6 +192,9 @@ export class Publisher {
     clearInterval(this.resendTimer);
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    this.drainNotBefore = 0;
     const client = this.client;
     if (!client) return;
     const statusTopic = agentTopic(this.options.agentId, 'status');
@@ -190,6 +260,13 @@ export class Publisher {
       });
       // Anything in flight before may have died with the old connection or the broker's queue.
       this.options.outbox.markAllUnsent();
+      // A backlog larger than one second's worth waits a random while first, so agents that
+      // come back together after an outage spread out.
+      const drain = this.options.drain;
+      if (drain && this.bucket && this.options.outbox.pendingCount() > this.bucket.capacity) {
+        this.drainNotBefore =
+          Date.now() + Math.round((this.options.random ?? Math.random)() * drain.jitterMs);
+      }
       this.flush();
       this.sendHeartbeat();
     });
@@ -249,6 +326,8 @@ export class Publisher {
         ts: this.options.clock.now().toISOString(),
         type: 'agent.heartbeat' as const,
         lastSeq: this.options.outbox.lastSeq(),
+        // The collector counts missed heartbeats against this (SPEC §5 liveness).
+        intervalMs: this.options.heartbeatIntervalMs,
         alg: this.options.alg,
       },
       this.options.sign,
