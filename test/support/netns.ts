@@ -1,5 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { writeIdentity } from '../../agent/identity.js';
+import { ed25519Suite } from '../../shared/crypto/ed25519.js';
+import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
 import { start, SMEW_BIN, type Running } from './processes.js';
 
 /**
@@ -154,4 +160,72 @@ export class NetnsLab {
       }
     }
   }
+}
+
+/**
+ * An agent identity and config for `smew agent run` inside a namespace with no collector: the
+ * identity names a broker on a closed loopback port, so events stay in the outbox and the agent's
+ * log ("condition changed") is what a test watches. The periodic scan is an hour away, so only a
+ * change notice can explain a prompt event.
+ */
+export function offlineAgentConfig(overrides: Record<string, unknown> = {}): { file: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'smew-netns-agent-'));
+  const keys = ed25519Suite.generateKeyPair();
+  const collectorKeys = ed25519Suite.generateKeyPair();
+  const agentId = agentIdFromPublicKey(keys.publicKey);
+  writeIdentity(join(dir, 'identity'), {
+    agentId,
+    ...keys,
+    collectorUrl: 'http://127.0.0.1:1',
+    unit: 'test',
+    collector: {
+      id: collectorIdFromPublicKey(collectorKeys.publicKey),
+      alg: 'ed25519',
+      publicKey: collectorKeys.publicKey,
+    },
+    broker: { url: 'mqtt://127.0.0.1:1', username: agentId, password: 'unused' },
+    enrolledAt: '2026-01-01T00:00:00Z',
+  });
+  const file = join(dir, 'agent.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      identity: { dir: join(dir, 'identity') },
+      scan: { interval: '1h' },
+      heartbeat: { interval: '1h' },
+      ...overrides,
+    }),
+  );
+  return { file, dir };
+}
+
+export interface LoggedChange {
+  type: string;
+  state: string;
+  key: string;
+  /** performance.now() in the test process when the line arrived */
+  seenAt: number;
+}
+
+/** Follows an agent's stderr log and collects its "condition changed" lines as they arrive. */
+export function followChanges(running: Running): LoggedChange[] {
+  const changes: LoggedChange[] = [];
+  let buffer = '';
+  running.child.stderr?.on('data', (chunk: Buffer) => {
+    const seenAt = performance.now();
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; type?: string; state?: string; key?: string };
+        if (entry.msg === 'condition changed' && entry.type && entry.state && entry.key) {
+          changes.push({ type: entry.type, state: entry.state, key: entry.key, seenAt });
+        }
+      } catch {
+        // Not a log line (a crash trace): the test's own assertions report it.
+      }
+    }
+  });
+  return changes;
 }

@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
+import { followChanges, NetnsLab, offlineAgentConfig, requireNetns } from '../support/netns.js';
+
+/**
+ * The running agent (`smew agent run` inside a namespace) turns kernel changes into events within
+ * a second, from rtnetlink notices alone: its periodic scan is an hour away.
+ */
+const canRun = requireNetns();
+
+let lab: NetnsLab;
+afterEach(async () => {
+  await lab?.cleanup();
+});
+
+describe.runIf(canRun)('event-driven detection in a network namespace', () => {
+  it('a veth coming up, a default route through it and its removal each become an event within 1 s', async () => {
+    lab = new NetnsLab();
+    const agentNs = lab.namespace('agent');
+    const internet = lab.namespace('inet');
+    const { file } = offlineAgentConfig({ watch: { uevent: false } });
+    const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
+    const changes = followChanges(agent);
+    await eventually(() => agent.stderr().includes('"msg":"change sources"'), {
+      what: `agent start (${agent.stderr()})`,
+    });
+
+    lab.veth(agentNs, 'a0', internet, 'n0');
+    agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
+    const up = performance.now();
+    agentNs.ip(['link', 'set', 'a0', 'up']);
+    internet.ip(['link', 'set', 'n0', 'up']);
+    const link = await eventually(
+      () => changes.find((c) => c.key === 'net.link.unapproved:a0' && c.state === 'raised'),
+      { what: 'net.link.unapproved:a0 raised', timeoutMs: 5000 },
+    );
+    expect(link.seenAt - up).toBeLessThan(1000);
+
+    const routed = performance.now();
+    agentNs.ip(['route', 'add', 'default', 'via', '203.0.113.10', 'dev', 'a0']);
+    const route = await eventually(
+      () => changes.find((c) => c.key === 'net.route.unapproved:a0:0.0.0.0/0@203.0.113.10'),
+      { what: 'default route raised', timeoutMs: 5000 },
+    );
+    expect(route.state).toBe('raised');
+    expect(route.seenAt - routed).toBeLessThan(1000);
+
+    const removed = performance.now();
+    agentNs.ip(['link', 'del', 'a0']);
+    const cleared = await eventually(
+      () => changes.find((c) => c.key === 'net.link.unapproved:a0' && c.state === 'cleared'),
+      { what: 'net.link.unapproved:a0 cleared', timeoutMs: 5000 },
+    );
+    expect(cleared.seenAt - removed).toBeLessThan(1000);
+    expect(agent.stderr()).toContain('"netlink":"event"');
+  });
+
+  it('with the change sources off, the same veth waits for the periodic scan (the notices are what make it prompt)', async () => {
+    lab = new NetnsLab();
+    const agentNs = lab.namespace('agent');
+    const internet = lab.namespace('inet');
+    const { file } = offlineAgentConfig({ watch: { netlink: false, uevent: false } });
+    const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
+    const changes = followChanges(agent);
+    await eventually(() => agent.stderr().includes('"msg":"change sources"'), { what: 'agent start' });
+    expect(agent.stderr()).toContain('"netlink":"off"');
+
+    lab.veth(agentNs, 'a0', internet, 'n0');
+    agentNs.ip(['link', 'set', 'a0', 'up']);
+    internet.ip(['link', 'set', 'n0', 'up']);
+    // The event-driven agent reports this within a second; give this one twice that.
+    const waited = performance.now();
+    await expect(
+      eventually(() => changes.find((c) => c.key === 'net.link.unapproved:a0'), { timeoutMs: 2000 }),
+    ).rejects.toThrow(/timed out/);
+    expect(performance.now() - waited).toBeGreaterThanOrEqual(2000);
+  });
+});
