@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../shared/duration.js';
 import { EVENT_TYPES } from '../../shared/events.js';
 import { SEVERITIES, severitySchema } from '../../shared/levels.js';
+import { COLLECTOR_CONDITION_TYPES } from '../warnings/conditions.js';
 
 /**
  * The rule file of 第64条 early warning (config/rules.yaml): which events become warnings, how
@@ -30,16 +31,19 @@ export function typeGlobToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** What a rule can match: the agents' event catalogue and the collector's own conditions. */
+const RULE_TYPES: readonly string[] = [...EVENT_TYPES, ...COLLECTOR_CONDITION_TYPES];
+
 const typeGlob = textLike(
   TYPE_GLOB_PATTERN,
   'an event type such as net.wireless.present, or a glob such as net.*',
 ).superRefine((glob, ctx) => {
   // A misspelt type would match nothing and silently never warn: refuse it instead.
   const re = typeGlobToRegExp(glob);
-  if (!EVENT_TYPES.some((type) => re.test(type))) {
+  if (!RULE_TYPES.some((type) => re.test(type))) {
     ctx.addIssue({
       code: 'custom',
-      message: `an event type of the catalogue (${EVENT_TYPES.join(', ')}) or a glob matching one`,
+      message: `an event type of the catalogue or a collector condition (${RULE_TYPES.join(', ')}) or a glob matching one`,
     });
   }
 });

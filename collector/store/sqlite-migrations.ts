@@ -90,4 +90,128 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: '第64条 warnings: rule state, warnings, evidence, transitions, silences, notices, notifications',
+    sql: `
+      CREATE TABLE warnings (
+        id          TEXT PRIMARY KEY,
+        rule        TEXT NOT NULL,
+        slot        TEXT NOT NULL,
+        unit        TEXT NOT NULL,
+        agent       TEXT,
+        state       TEXT NOT NULL,
+        severity    TEXT NOT NULL,
+        level       TEXT,
+        count       INTEGER NOT NULL,
+        first_seen  TEXT NOT NULL,
+        last_seen   TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        resolved_at TEXT,
+        updated_at  TEXT NOT NULL,
+        doc         TEXT NOT NULL
+      );
+      CREATE INDEX warnings_unit_last_seen ON warnings (unit, last_seen);
+      CREATE INDEX warnings_state ON warnings (state);
+
+      CREATE TABLE warning_evidence (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        warning_id   TEXT NOT NULL REFERENCES warnings (id),
+        event_id     INTEGER,
+        condition_id INTEGER,
+        agent        TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        ts           TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        UNIQUE (warning_id, agent, seq)
+      );
+
+      CREATE TABLE warning_transitions (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        warning_id TEXT NOT NULL REFERENCES warnings (id),
+        action     TEXT NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state   TEXT NOT NULL,
+        by_name    TEXT NOT NULL,
+        by_role    TEXT NOT NULL,
+        by_unit    TEXT,
+        at         TEXT NOT NULL,
+        note       TEXT NOT NULL
+      );
+      CREATE INDEX warning_transitions_warning ON warning_transitions (warning_id, id);
+
+      CREATE TABLE rule_open (slot TEXT PRIMARY KEY, row TEXT NOT NULL);
+      CREATE TABLE rule_windows (slot TEXT PRIMARY KEY, row TEXT NOT NULL);
+      CREATE TABLE rule_correlations (slot TEXT PRIMARY KEY, row TEXT NOT NULL);
+      CREATE TABLE rule_conditions (cond TEXT NOT NULL, slot TEXT NOT NULL, PRIMARY KEY (cond, slot));
+      -- The highest event id the rules have seen; moved in the same transaction as their effects.
+      CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), event_id INTEGER NOT NULL);
+      INSERT INTO rule_cursor (id, event_id) VALUES (1, 0);
+
+      CREATE TABLE collector_conditions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        type        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        unit        TEXT NOT NULL,
+        agent       TEXT,
+        severity    TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+
+      CREATE TABLE silences (
+        id          TEXT PRIMARY KEY,
+        matcher     TEXT NOT NULL,
+        starts_at   TEXT NOT NULL,
+        ends_at     TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        approved_by TEXT,
+        expired_by  TEXT
+      );
+      CREATE INDEX silences_ends_at ON silences (ends_at);
+
+      CREATE TABLE notices (
+        id              TEXT PRIMARY KEY,
+        title           TEXT NOT NULL,
+        text            TEXT NOT NULL,
+        required_action TEXT NOT NULL,
+        deadline        TEXT NOT NULL,
+        issuer_unit     TEXT,
+        issued_by       TEXT NOT NULL,
+        issued_at       TEXT NOT NULL,
+        warning_id      TEXT
+      );
+      CREATE TABLE notice_recipients (
+        notice_id       TEXT NOT NULL REFERENCES notices (id),
+        unit            TEXT NOT NULL,
+        acknowledged_at TEXT,
+        acknowledged_by TEXT,
+        result          TEXT,
+        result_at       TEXT,
+        result_by       TEXT,
+        PRIMARY KEY (notice_id, unit)
+      );
+      CREATE INDEX notice_recipients_unit ON notice_recipients (unit);
+
+      -- The notification outbox: one row per warning and channel, so each goes out once.
+      CREATE TABLE notifications (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        warning_id      TEXT NOT NULL REFERENCES warnings (id),
+        channel         TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        done_at         TEXT,
+        muted_by        TEXT,
+        UNIQUE (warning_id, channel)
+      );
+      CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { UserError } from '../../shared/errors.js';
 import type { Role } from '../auth/roles.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+import { SqliteWarningStore } from './sqlite-warning-store.js';
 import type {
   AgentRecord,
   ApiKeyRecord,
@@ -170,7 +171,10 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 }
 
 export class SqliteStore implements Store {
-  constructor(private readonly db: Database.Database) {}
+  readonly warnings: SqliteWarningStore;
+  constructor(private readonly db: Database.Database) {
+    this.warnings = new SqliteWarningStore(db);
+  }
 
   async schemaVersion(): Promise<number> {
     const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as {

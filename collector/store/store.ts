@@ -5,6 +5,7 @@
  */
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import type { Role } from '../auth/roles.js';
+import type { WarningStore } from './warning-store.js';
 
 export interface NewEnrollmentToken {
   tokenHash: string;
@@ -123,6 +124,8 @@ export interface UserRecord {
 export const QUARANTINE_PAYLOAD_BYTES = 4096;
 
 export interface Store {
+  /** 第64条 early warning: rule state, warnings, silences, notices, the notification outbox. */
+  readonly warnings: WarningStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

@@ -1,6 +1,21 @@
 import type { Severity } from '../../shared/levels.js';
 
 /**
+ * The condition types the collector itself reports. Rules may match them like event types; an
+ * agent's event never does (the rules stage skips agent events bearing one of these types).
+ */
+export const COLLECTOR_CONDITION_TYPES = [
+  'agent.offline',
+  'agent.events.lost',
+  'assessment.overdue',
+  'incident.report.late',
+] as const;
+
+export function isCollectorConditionType(type: string): boolean {
+  return (COLLECTOR_CONDITION_TYPES as readonly string[]).includes(type);
+}
+
+/**
  * A condition the collector observes itself rather than receives from an agent: an agent gone
  * silent (`agent.offline`), a gap in its seq (`agent.events.lost`), an overdue risk assessment
  * (`assessment.overdue`), a missed 第61条 deadline (`incident.report.late`). It enters the same

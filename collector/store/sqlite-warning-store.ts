@@ -1,0 +1,748 @@
+import type Database from 'better-sqlite3';
+import type { Level, Severity } from '../../shared/levels.js';
+import { emptyRuleState, releaseWarning, type RowChange, type RuleState } from '../rules/evaluate.js';
+import { applyRuleEffect } from '../warnings/apply-effects.js';
+import type { Notice, NoticeRecipient, NoticeResult } from '../warnings/notices.js';
+import type { Silence, SilenceResult } from '../warnings/silences.js';
+import type { Actor, EvidenceRef, TransitionRecord, Warning, WarningState } from '../warnings/warning.js';
+import {
+  type EvaluateStep,
+  type EvidenceRecord,
+  type NotificationOutcome,
+  type NotificationRecord,
+  type RulesInput,
+  type RulesRunOptions,
+  type RulesRunResult,
+  type SilenceFilter,
+  type StoredSilence,
+  type WarningFilter,
+  type WarningStep,
+  type WarningStore,
+} from './warning-store.js';
+
+/** SQLite implementation of WarningStore on the collector's better-sqlite3 handle. */
+
+interface WarningRow {
+  id: string;
+  rule: string;
+  slot: string;
+  unit: string;
+  agent: string | null;
+  state: string;
+  severity: string;
+  level: string | null;
+  count: number;
+  first_seen: string;
+  last_seen: string;
+  created_at: string;
+  resolved_at: string | null;
+  doc: string;
+}
+
+/** The parts of a warning without a column of their own. */
+interface WarningDoc {
+  title: Warning['title'];
+  key: string;
+  labels: Record<string, string>;
+  origin: Warning['origin'];
+  agents: string[];
+  type: string;
+  sample: Warning['sample'];
+}
+
+interface TransitionRow {
+  action: string;
+  from_state: string;
+  to_state: string;
+  by_name: string;
+  by_role: string;
+  by_unit: string | null;
+  at: string;
+  note: string;
+}
+
+interface SilenceRow {
+  id: string;
+  matcher: string;
+  starts_at: string;
+  ends_at: string;
+  author: string;
+  reason: string;
+  created_at: string;
+  approved_by: string | null;
+  expired_by: string | null;
+}
+
+interface NoticeRow {
+  id: string;
+  title: string;
+  text: string;
+  required_action: string;
+  deadline: string;
+  issuer_unit: string | null;
+  issued_by: string;
+  issued_at: string;
+  warning_id: string | null;
+}
+
+interface RecipientRow {
+  notice_id: string;
+  unit: string;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  result: string | null;
+  result_at: string | null;
+  result_by: string | null;
+}
+
+interface NotificationRow {
+  id: number;
+  warning_id: string;
+  channel: string;
+  state: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  done_at: string | null;
+  muted_by: string | null;
+}
+
+const WARNING_COLUMNS = `id, rule, slot, unit, agent, state, severity, level, count, first_seen, last_seen,
+  created_at, resolved_at, doc`;
+
+function placeholders(values: readonly unknown[]): string {
+  return values.map(() => '?').join(', ');
+}
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+function toSilence(row: SilenceRow): StoredSilence {
+  return {
+    id: row.id,
+    matcher: JSON.parse(row.matcher) as Silence['matcher'],
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    author: JSON.parse(row.author) as Actor,
+    reason: row.reason,
+    createdAt: row.created_at,
+    approvedBy: parseJson<Silence['approvedBy']>(row.approved_by),
+    expiredBy: parseJson<StoredSilence['expiredBy']>(row.expired_by),
+  };
+}
+
+function toNotification(row: NotificationRow): NotificationRecord {
+  return {
+    id: row.id,
+    warningId: row.warning_id,
+    channel: row.channel,
+    state: row.state as NotificationRecord['state'],
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    doneAt: row.done_at,
+    mutedBy: row.muted_by,
+  };
+}
+
+export class SqliteWarningStore implements WarningStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async runRules(
+    input: RulesInput,
+    evaluate: EvaluateStep,
+    options: RulesRunOptions,
+  ): Promise<RulesRunResult | undefined> {
+    const run = this.db.transaction((): RulesRunResult | undefined => {
+      let conditionId: number | undefined;
+      if (input.kind === 'event') {
+        const cursor = this.rulesCursor();
+        if (input.eventId <= cursor) return undefined;
+        this.db.prepare('UPDATE rule_cursor SET event_id = ? WHERE id = 1').run(input.eventId);
+      } else {
+        const c = input.condition;
+        const result = this.db
+          .prepare(
+            `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            c.type,
+            c.state,
+            c.key,
+            c.unit,
+            c.agent ?? null,
+            c.severity,
+            JSON.stringify(c.data),
+            c.at,
+            options.now,
+          );
+        conditionId = Number(result.lastInsertRowid);
+      }
+      const evaluation = evaluate(
+        this.loadRuleState(input.needed.slots, input.needed.condition),
+        conditionId,
+      );
+      for (const change of evaluation.changes) this.writeRowChange(change);
+      const opened: string[] = [];
+      const updated = new Set<string>();
+      for (const effect of evaluation.effects) {
+        const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
+        const current = this.readWarning(id);
+        const next = applyRuleEffect(current, effect);
+        if (!next) continue;
+        if (!current) {
+          this.insertWarning(next, options.now);
+          opened.push(next.id);
+          for (const channel of options.channels) {
+            this.db
+              .prepare(
+                `INSERT INTO notifications (warning_id, channel, state, next_attempt_at, created_at)
+                 VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (warning_id, channel) DO NOTHING`,
+              )
+              .run(next.id, channel, options.now, options.now);
+          }
+        } else {
+          this.updateWarningRow(next, options.now);
+          updated.add(next.id);
+        }
+        const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
+        for (const ref of refs) this.insertEvidence(id, ref);
+      }
+      return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
+    });
+    return run.immediate();
+  }
+
+  async eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]> {
+    return this.db
+      .prepare(
+        `SELECT e.id, a.unit, e.envelope FROM events e JOIN agents a ON a.id = e.agent_id
+         WHERE e.id > (SELECT event_id FROM rule_cursor WHERE id = 1) ORDER BY e.id LIMIT ?`,
+      )
+      .all(limit) as { id: number; unit: string; envelope: string }[];
+  }
+
+  async getWarning(id: string): Promise<Warning | undefined> {
+    return this.readWarning(id);
+  }
+
+  async listWarnings(filter: WarningFilter): Promise<Warning[]> {
+    const params: unknown[] = [];
+    let where = '';
+    const inList = (column: string, values: readonly string[] | undefined) => {
+      if (values === undefined) return;
+      if (values.length === 0) {
+        where += ' AND 0';
+        return;
+      }
+      where += ` AND ${column} IN (${placeholders(values)})`;
+      params.push(...values);
+    };
+    inList('state', filter.states);
+    inList('severity', filter.severities);
+    inList('unit', filter.units);
+    params.push(filter.limit, filter.offset ?? 0);
+    const rows = this.db
+      .prepare(
+        `SELECT ${WARNING_COLUMNS} FROM warnings WHERE 1${where}
+         ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`,
+      )
+      .all(...params) as WarningRow[];
+    return rows.map((row) => this.toWarning(row));
+  }
+
+  async listEvidence(warningId: string, limit: number): Promise<EvidenceRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT w.event_id, w.condition_id, w.agent, w.seq, w.ts, w.state, e.envelope,
+                c.type AS c_type, c.key AS c_key, c.data AS c_data, c.at AS c_at
+         FROM warning_evidence w
+         LEFT JOIN events e ON e.id = w.event_id
+         LEFT JOIN collector_conditions c ON c.id = w.condition_id
+         WHERE w.warning_id = ? ORDER BY w.id LIMIT ?`,
+      )
+      .all(warningId, limit) as {
+      event_id: number | null;
+      condition_id: number | null;
+      agent: string;
+      seq: number;
+      ts: string;
+      state: string;
+      envelope: string | null;
+      c_type: string | null;
+      c_key: string | null;
+      c_data: string | null;
+      c_at: string | null;
+    }[];
+    return rows.map((row) => {
+      const record: EvidenceRecord = {
+        agent: row.agent,
+        seq: row.seq,
+        ts: row.ts,
+        state: row.state as EvidenceRef['state'],
+      };
+      if (row.event_id !== null) record.eventId = row.event_id;
+      if (row.envelope !== null) record.envelope = row.envelope;
+      if (row.condition_id !== null && row.c_type !== null) {
+        record.condition = {
+          id: row.condition_id,
+          type: row.c_type,
+          key: row.c_key ?? '',
+          data: JSON.parse(row.c_data ?? '{}') as Record<string, unknown>,
+          at: row.c_at ?? row.ts,
+        };
+      }
+      return record;
+    });
+  }
+
+  async updateWarning<R extends WarningStep>(
+    id: string,
+    decide: (warning: Warning) => R,
+  ): Promise<R | undefined> {
+    const step = this.db.transaction((): R | undefined => {
+      const warning = this.readWarning(id);
+      if (!warning) return undefined;
+      const result = decide(warning);
+      if (!result.ok) return result;
+      const record = result.record;
+      this.db
+        .prepare(
+          `INSERT INTO warning_transitions (warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          id,
+          record.action,
+          record.from,
+          record.to,
+          record.by.name,
+          record.by.role,
+          record.by.unit,
+          record.at,
+          record.note,
+        );
+      this.db
+        .prepare('UPDATE warnings SET state = ?, updated_at = ? WHERE id = ?')
+        .run(result.warning.state, record.at, id);
+      if ('release' in result && result.release) {
+        const state = this.loadRuleState([warning.slot], '');
+        for (const change of releaseWarning(state, warning).changes) this.writeRowChange(change);
+      }
+      return result;
+    });
+    return step.immediate();
+  }
+
+  async addSilence(silence: Silence): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO silences (id, matcher, starts_at, ends_at, author, reason, created_at, approved_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        silence.id,
+        JSON.stringify(silence.matcher),
+        silence.startsAt,
+        silence.endsAt,
+        JSON.stringify(silence.author),
+        silence.reason,
+        silence.createdAt,
+        silence.approvedBy === null ? null : JSON.stringify(silence.approvedBy),
+      );
+  }
+
+  async getSilence(id: string): Promise<StoredSilence | undefined> {
+    const row = this.db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
+    return row ? toSilence(row) : undefined;
+  }
+
+  async listSilences(filter: SilenceFilter): Promise<StoredSilence[]> {
+    const params: unknown[] = [];
+    let where = '';
+    if (filter.activeAt !== undefined) {
+      where = ' AND ends_at > ? AND expired_by IS NULL';
+      params.push(filter.activeAt);
+    }
+    params.push(filter.limit);
+    const rows = this.db
+      .prepare(`SELECT * FROM silences WHERE 1${where} ORDER BY created_at DESC, id LIMIT ?`)
+      .all(...params) as SilenceRow[];
+    return rows.map(toSilence);
+  }
+
+  async updateSilence(
+    id: string,
+    decide: (silence: StoredSilence) => SilenceResult,
+  ): Promise<SilenceResult | undefined> {
+    const step = this.db.transaction((): SilenceResult | undefined => {
+      const row = this.db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
+      if (!row) return undefined;
+      const result = decide(toSilence(row));
+      if (result.ok) {
+        const s = result.silence;
+        this.db
+          .prepare(
+            'UPDATE silences SET matcher = ?, starts_at = ?, ends_at = ?, reason = ?, approved_by = ? WHERE id = ?',
+          )
+          .run(
+            JSON.stringify(s.matcher),
+            s.startsAt,
+            s.endsAt,
+            s.reason,
+            s.approvedBy === null ? null : JSON.stringify(s.approvedBy),
+            id,
+          );
+      }
+      return result;
+    });
+    return step.immediate();
+  }
+
+  async expireSilence(
+    id: string,
+    by: { name: string; role: string; unit: string | null },
+    at: string,
+  ): Promise<boolean> {
+    const result = this.db
+      .prepare(
+        `UPDATE silences SET expired_by = ?, ends_at = MIN(ends_at, ?)
+         WHERE id = ? AND expired_by IS NULL AND ends_at > ?`,
+      )
+      .run(JSON.stringify({ ...by, at }), at, id, at);
+    return result.changes === 1;
+  }
+
+  async addNotice(notice: Notice): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO notices (id, title, text, required_action, deadline, issuer_unit, issued_by, issued_at, warning_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          notice.id,
+          notice.title,
+          notice.text,
+          notice.requiredAction,
+          notice.deadline,
+          notice.issuerUnit,
+          JSON.stringify(notice.issuedBy),
+          notice.issuedAt,
+          notice.warningId,
+        );
+      for (const recipient of notice.recipients) this.writeRecipient(notice.id, recipient, true);
+    })();
+  }
+
+  async getNotice(id: string): Promise<Notice | undefined> {
+    return this.readNotice(id);
+  }
+
+  async listNotices(filter: { units?: readonly string[]; limit: number }): Promise<Notice[]> {
+    let ids: { id: string }[];
+    if (filter.units === undefined) {
+      ids = this.db
+        .prepare('SELECT id FROM notices ORDER BY issued_at DESC, id LIMIT ?')
+        .all(filter.limit) as {
+        id: string;
+      }[];
+    } else if (filter.units.length === 0) {
+      ids = [];
+    } else {
+      const units = filter.units;
+      ids = this.db
+        .prepare(
+          `SELECT id FROM notices WHERE issuer_unit IN (${placeholders(units)})
+             OR id IN (SELECT notice_id FROM notice_recipients WHERE unit IN (${placeholders(units)}))
+           ORDER BY issued_at DESC, id LIMIT ?`,
+        )
+        .all(...units, ...units, filter.limit) as { id: string }[];
+    }
+    return ids.map(({ id }) => this.readNotice(id)!);
+  }
+
+  async updateNotice(
+    id: string,
+    decide: (notice: Notice) => NoticeResult,
+  ): Promise<NoticeResult | undefined> {
+    const step = this.db.transaction((): NoticeResult | undefined => {
+      const notice = this.readNotice(id);
+      if (!notice) return undefined;
+      const result = decide(notice);
+      if (result.ok)
+        for (const recipient of result.notice.recipients) this.writeRecipient(id, recipient, false);
+      return result;
+    });
+    return step.immediate();
+  }
+
+  async dueNotifications(now: string, limit: number): Promise<NotificationRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ?
+         ORDER BY next_attempt_at, id LIMIT ?`,
+      )
+      .all(now, limit) as NotificationRow[];
+    return rows.map(toNotification);
+  }
+
+  async nextNotificationDue(): Promise<string | undefined> {
+    const row = this.db
+      .prepare(`SELECT MIN(next_attempt_at) AS due FROM notifications WHERE state = 'pending'`)
+      .get() as { due: string | null };
+    return row.due ?? undefined;
+  }
+
+  async finishNotification(id: number, outcome: NotificationOutcome): Promise<void> {
+    if (outcome.state === 'sent') {
+      this.db
+        .prepare(`UPDATE notifications SET state = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?`)
+        .run(outcome.at, id);
+    } else if (outcome.state === 'muted') {
+      this.db
+        .prepare(`UPDATE notifications SET state = 'muted', muted_by = ?, done_at = ? WHERE id = ?`)
+        .run(outcome.silenceId, outcome.at, id);
+    } else if (outcome.nextAttemptAt === null) {
+      this.db
+        .prepare(
+          `UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?`,
+        )
+        .run(outcome.error.slice(0, 1000), outcome.at, id);
+    } else {
+      this.db
+        .prepare(
+          `UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+        )
+        .run(outcome.error.slice(0, 1000), outcome.nextAttemptAt, id);
+    }
+  }
+
+  async listNotifications(filter: { warningId?: string; limit: number }): Promise<NotificationRecord[]> {
+    const rows = (
+      filter.warningId === undefined
+        ? this.db.prepare('SELECT * FROM notifications ORDER BY id LIMIT ?').all(filter.limit)
+        : this.db
+            .prepare('SELECT * FROM notifications WHERE warning_id = ? ORDER BY id LIMIT ?')
+            .all(filter.warningId, filter.limit)
+    ) as NotificationRow[];
+    return rows.map(toNotification);
+  }
+
+  // ── rows ────────────────────────────────────────────────────────────────────────────────
+
+  private rulesCursor(): number {
+    return (this.db.prepare('SELECT event_id FROM rule_cursor WHERE id = 1').get() as { event_id: number })
+      .event_id;
+  }
+
+  /** The snapshot an evaluation needs: the slots' rows, the condition's pairs and their slots' rows. */
+  private loadRuleState(slots: readonly string[], condition: string): RuleState {
+    const state = emptyRuleState();
+    const pairs = this.db.prepare('SELECT slot FROM rule_conditions WHERE cond = ?').all(condition) as {
+      slot: string;
+    }[];
+    if (pairs.length > 0) state.conditions[condition] = pairs.map((p) => p.slot);
+    const all = [...new Set([...slots, ...pairs.map((p) => p.slot)])];
+    const open = this.db.prepare('SELECT row FROM rule_open WHERE slot = ?');
+    const windows = this.db.prepare('SELECT row FROM rule_windows WHERE slot = ?');
+    const correlations = this.db.prepare('SELECT row FROM rule_correlations WHERE slot = ?');
+    for (const slot of all) {
+      const o = open.get(slot) as { row: string } | undefined;
+      if (o) state.open[slot] = JSON.parse(o.row) as RuleState['open'][string];
+      const w = windows.get(slot) as { row: string } | undefined;
+      if (w) state.windows[slot] = JSON.parse(w.row) as RuleState['windows'][string];
+      const c = correlations.get(slot) as { row: string } | undefined;
+      if (c) state.correlations[slot] = JSON.parse(c.row) as RuleState['correlations'][string];
+    }
+    return state;
+  }
+
+  private writeRowChange(change: RowChange): void {
+    if (change.table === 'conditions') {
+      if (change.row === null) {
+        this.db
+          .prepare('DELETE FROM rule_conditions WHERE cond = ? AND slot = ?')
+          .run(change.id, change.slot);
+      } else {
+        this.db
+          .prepare('INSERT INTO rule_conditions (cond, slot) VALUES (?, ?) ON CONFLICT DO NOTHING')
+          .run(change.id, change.slot);
+      }
+      return;
+    }
+    const table = { open: 'rule_open', windows: 'rule_windows', correlations: 'rule_correlations' }[
+      change.table
+    ];
+    if (change.row === null) this.db.prepare(`DELETE FROM ${table} WHERE slot = ?`).run(change.id);
+    else {
+      this.db
+        .prepare(
+          `INSERT INTO ${table} (slot, row) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET row = excluded.row`,
+        )
+        .run(change.id, JSON.stringify(change.row));
+    }
+  }
+
+  private readWarning(id: string): Warning | undefined {
+    const row = this.db.prepare(`SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = ?`).get(id) as
+      WarningRow | undefined;
+    return row ? this.toWarning(row) : undefined;
+  }
+
+  private toWarning(row: WarningRow): Warning {
+    const doc = JSON.parse(row.doc) as WarningDoc;
+    const history = (
+      this.db
+        .prepare(
+          `SELECT action, from_state, to_state, by_name, by_role, by_unit, at, note
+           FROM warning_transitions WHERE warning_id = ? ORDER BY id`,
+        )
+        .all(row.id) as TransitionRow[]
+    ).map((t): TransitionRecord => ({
+      action: t.action as TransitionRecord['action'],
+      from: t.from_state as WarningState,
+      to: t.to_state as WarningState,
+      by: { name: t.by_name, role: t.by_role, unit: t.by_unit },
+      at: t.at,
+      note: t.note,
+    }));
+    return {
+      id: row.id,
+      rule: row.rule,
+      title: doc.title,
+      slot: row.slot,
+      key: doc.key,
+      labels: doc.labels,
+      origin: doc.origin,
+      state: row.state as WarningState,
+      severity: row.severity as Severity,
+      count: row.count,
+      firstSeen: row.first_seen,
+      lastSeen: row.last_seen,
+      createdAt: row.created_at,
+      unit: row.unit,
+      agent: row.agent,
+      agents: doc.agents,
+      level: row.level as Level | null,
+      type: doc.type,
+      sample: doc.sample,
+      resolvedAt: row.resolved_at,
+      history,
+    };
+  }
+
+  private insertWarning(w: Warning, now: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        w.id,
+        w.rule,
+        w.slot,
+        w.unit,
+        w.agent,
+        w.state,
+        w.severity,
+        w.level,
+        w.count,
+        w.firstSeen,
+        w.lastSeen,
+        w.createdAt,
+        w.resolvedAt,
+        JSON.stringify(docOf(w)),
+        now,
+      );
+  }
+
+  private updateWarningRow(w: Warning, now: string): void {
+    this.db
+      .prepare(
+        `UPDATE warnings SET severity = ?, level = ?, count = ?, last_seen = ?, resolved_at = ?, doc = ?,
+           updated_at = ? WHERE id = ?`,
+      )
+      .run(w.severity, w.level, w.count, w.lastSeen, w.resolvedAt, JSON.stringify(docOf(w)), now, w.id);
+  }
+
+  private insertEvidence(warningId: string, ref: EvidenceRef): void {
+    // A negative seq is a collector condition's row id (conditionSeq), not an agent's event.
+    const conditionId = ref.seq < 0 ? -ref.seq : null;
+    this.db
+      .prepare(
+        `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warning_id, agent, seq) DO NOTHING`,
+      )
+      .run(warningId, ref.eventId ?? null, conditionId, ref.agent, ref.seq, ref.ts, ref.state);
+  }
+
+  private readNotice(id: string): Notice | undefined {
+    const row = this.db.prepare('SELECT * FROM notices WHERE id = ?').get(id) as NoticeRow | undefined;
+    if (!row) return undefined;
+    const recipients = (
+      this.db
+        .prepare('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY unit')
+        .all(id) as RecipientRow[]
+    ).map((r): NoticeRecipient => ({
+      unit: r.unit,
+      acknowledgedAt: r.acknowledged_at,
+      acknowledgedBy: parseJson<Actor>(r.acknowledged_by),
+      result: r.result,
+      resultAt: r.result_at,
+      resultBy: parseJson<Actor>(r.result_by),
+    }));
+    return {
+      id: row.id,
+      title: row.title,
+      text: row.text,
+      requiredAction: row.required_action,
+      deadline: row.deadline,
+      issuerUnit: row.issuer_unit,
+      issuedBy: JSON.parse(row.issued_by) as Actor,
+      issuedAt: row.issued_at,
+      warningId: row.warning_id,
+      recipients,
+    };
+  }
+
+  private writeRecipient(noticeId: string, r: NoticeRecipient, insert: boolean): void {
+    const values = [
+      r.acknowledgedAt,
+      r.acknowledgedBy === null ? null : JSON.stringify(r.acknowledgedBy),
+      r.result,
+      r.resultAt,
+      r.resultBy === null ? null : JSON.stringify(r.resultBy),
+    ];
+    if (insert) {
+      this.db
+        .prepare(
+          `INSERT INTO notice_recipients (notice_id, unit, acknowledged_at, acknowledged_by, result, result_at, result_by)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(noticeId, r.unit, ...values);
+    } else {
+      this.db
+        .prepare(
+          `UPDATE notice_recipients SET acknowledged_at = ?, acknowledged_by = ?, result = ?, result_at = ?, result_by = ?
+           WHERE notice_id = ? AND unit = ?`,
+        )
+        .run(...values, noticeId, r.unit);
+    }
+  }
+}
+
+function docOf(w: Warning): WarningDoc {
+  return {
+    title: w.title,
+    key: w.key,
+    labels: w.labels,
+    origin: w.origin,
+    agents: w.agents,
+    type: w.type,
+    sample: w.sample,
+  };
+}

@@ -1,0 +1,323 @@
+/**
+ * The WarningStore contract as a suite any implementation runs (SQLite now, PostgreSQL later):
+ * `describeWarningStoreContract(name, open)` where `open` gives a fresh, migrated store.
+ * Decisions come from the real pure rules and lifecycle, so these tests pin what the store
+ * must keep: rule state between calls, folded counts, evidence, the audit trail, outbox rows.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { evaluate, rowsNeeded } from '../../collector/rules/evaluate.js';
+import { parseRules } from '../../collector/rules/load.js';
+import type { RuleEvent } from '../../collector/rules/match.js';
+import type { Store } from '../../collector/store/store.js';
+import { conditionSeq } from '../../collector/store/warning-store.js';
+import { transition } from '../../collector/warnings/lifecycle.js';
+import { acknowledgeNotice, issueNotice, reportNoticeResult } from '../../collector/warnings/notices.js';
+import { approveSilence, createSilence } from '../../collector/warnings/silences.js';
+import type { Actor } from '../../collector/warnings/warning.js';
+
+const T0 = Date.parse('2026-11-26T00:00:00.000Z');
+const MIN = 60_000;
+const at = (minutes: number) => new Date(T0 + minutes * MIN).toISOString();
+
+const RULES = parseRules(
+  `rules:
+  - name: wireless
+    title: { zh: 无线网卡, en: Wireless adapter }
+    match: { type: net.wireless.present }
+    severity: { base: high }
+  - name: restarts
+    title: { zh: 频繁重启, en: Restarts }
+    match: { type: agent.started }
+    severity: medium
+    group_by: [agent, type]
+    threshold: { count: 3, within: 1h }
+  - name: wireless-many
+    title: { zh: 多台无线, en: Wireless on many hosts }
+    match: { type: net.wireless.present }
+    severity: high
+    correlate: { hosts: 3, within: 1h, by: [unit] }
+  - name: offline
+    title: { zh: 终端离线, en: Agent offline }
+    match: { type: agent.offline }
+    severity: medium
+`,
+  'contract.yaml',
+);
+
+const officer: Actor = { name: 'alice', role: 'officer', unit: 'u1' };
+const other: Actor = { name: 'bob', role: 'officer', unit: 'u1' };
+
+export function describeWarningStoreContract(
+  name: string,
+  open: () => Promise<{ store: Store; close(): Promise<void> }>,
+) {
+  describe(`WarningStore contract: ${name}`, () => {
+    let store: Store;
+    let close: () => Promise<void>;
+    let seq = 0;
+
+    beforeEach(async () => {
+      ({ store, close } = await open());
+      seq = 0;
+    });
+    afterEach(async () => close());
+
+    function ev(
+      spec: { agent?: string; type?: string; state?: 'raised' | 'cleared'; at?: number; unit?: string } = {},
+    ) {
+      const type = spec.type ?? 'net.wireless.present';
+      seq += 1;
+      const event: RuleEvent = {
+        eventId: seq,
+        envelope: {
+          agent: spec.agent ?? 'ag-a',
+          seq,
+          ts: at(spec.at ?? 0),
+          type,
+          state: spec.state ?? 'raised',
+          key: `${type}:wlan0`,
+          severity: 'high',
+          data: { iface: 'wlan0' },
+        },
+        unit: spec.unit ?? 'u1',
+      };
+      return event;
+    }
+
+    async function feed(event: RuleEvent, channels: string[] = ['hook']) {
+      return store.warnings.runRules(
+        { kind: 'event', eventId: event.eventId!, needed: rowsNeeded(event, RULES) },
+        (state) => evaluate(state, event, RULES, new Date(Date.parse(event.envelope.ts) + 1000)),
+        { now: new Date(Date.parse(event.envelope.ts) + 1000).toISOString(), channels },
+      );
+    }
+
+    it('opens a warning, folds repeats into its count and keeps every event as evidence', async () => {
+      const first = await feed(ev());
+      expect(first?.opened).toHaveLength(1);
+      const id = first!.opened[0]!;
+      for (let i = 1; i <= 4; i++) expect((await feed(ev({ at: i })))?.updated).toContain(id);
+      const warnings = await store.warnings.listWarnings({ limit: 10, units: ['u1'] });
+      expect(warnings.map((w) => [w.rule, w.count])).toEqual([['wireless', 5]]);
+      expect(warnings[0]!.lastSeen).toBe(at(4));
+      const evidence = await store.warnings.listEvidence(id, 100);
+      expect(evidence.map((e) => e.eventId)).toEqual([1, 2, 3, 4, 5]);
+      // One outbox row per channel and warning, however often it repeats.
+      expect(
+        (await store.warnings.listNotifications({ warningId: id, limit: 10 })).map((n) => n.channel),
+      ).toEqual(['hook']);
+    });
+
+    it('evaluates an event once: the cursor refuses a replay', async () => {
+      const event = ev();
+      expect(await feed(event)).toBeDefined();
+      expect(await feed(event)).toBeUndefined();
+      const [warning] = await store.warnings.listWarnings({ limit: 10 });
+      expect(warning!.count).toBe(1);
+    });
+
+    it('a cleared event resolves the warning without deleting it; raising again reopens the condition', async () => {
+      const id = (await feed(ev()))!.opened[0]!;
+      await feed(ev({ state: 'cleared', at: 1 }));
+      let warning = await store.warnings.getWarning(id);
+      expect(warning).toMatchObject({ state: 'discovered', resolvedAt: at(1), count: 1 });
+      expect((await store.warnings.listEvidence(id, 10)).map((e) => e.state)).toEqual(['raised', 'cleared']);
+      await feed(ev({ at: 2 }));
+      warning = await store.warnings.getWarning(id);
+      expect(warning).toMatchObject({ resolvedAt: null, count: 2 });
+    });
+
+    it('keeps threshold windows between calls', async () => {
+      const started = (agent: string, minute: number) => ev({ agent, type: 'agent.started', at: minute });
+      expect((await feed(started('ag-a', 0)))!.opened).toEqual([]);
+      expect((await feed(started('ag-a', 10)))!.opened).toEqual([]);
+      const third = await feed(started('ag-a', 20));
+      expect(third!.opened).toHaveLength(1);
+      const warning = await store.warnings.getWarning(third!.opened[0]!);
+      expect(warning).toMatchObject({ origin: 'threshold', count: 3, rule: 'restarts' });
+      expect(await store.warnings.listEvidence(warning!.id, 10)).toHaveLength(3);
+    });
+
+    it('correlates hosts of one unit, not of different units', async () => {
+      await feed(ev({ agent: 'ag-a' }));
+      await feed(ev({ agent: 'ag-b', unit: 'u2' }));
+      await feed(ev({ agent: 'ag-c', at: 1 }));
+      const unitLevel = async () =>
+        (await store.warnings.listWarnings({ limit: 50 })).filter((w) => w.rule === 'wireless-many');
+      expect(await unitLevel()).toEqual([]);
+      await feed(ev({ agent: 'ag-d', at: 2 }));
+      const [warning] = await unitLevel();
+      expect(warning).toMatchObject({ origin: 'correlation', unit: 'u1', agent: null });
+      expect([...warning!.agents].sort()).toEqual(['ag-a', 'ag-c', 'ag-d']);
+    });
+
+    it('records transitions with who, when and note; a final state frees the rule slot', async () => {
+      const id = (await feed(ev()))!.opened[0]!;
+      const step = (to: 'identified' | 'handling' | 'closed', minute: number) =>
+        store.warnings.updateWarning(id, (w) =>
+          transition(w, { to, note: `→ ${to}`, actor: officer }, new Date(at(minute))),
+        );
+      expect((await step('identified', 1))?.ok).toBe(true);
+      // Refused steps write nothing.
+      expect(await step('closed', 2)).toMatchObject({ ok: false, reason: 'illegal-transition' });
+      expect((await step('handling', 3))?.ok).toBe(true);
+      expect((await step('closed', 4))?.ok).toBe(true);
+      const warning = await store.warnings.getWarning(id);
+      expect(warning!.state).toBe('closed');
+      expect(warning!.history.map((h) => [h.from, h.to, h.by.name, h.at, h.note])).toEqual([
+        ['discovered', 'identified', 'alice', at(1), '→ identified'],
+        ['identified', 'handling', 'alice', at(3), '→ handling'],
+        ['handling', 'closed', 'alice', at(4), '→ closed'],
+      ]);
+      // The next occurrence opens a new warning instead of reviving the closed one.
+      const next = await feed(ev({ at: 5 }));
+      expect(next!.opened).toHaveLength(1);
+      expect(next!.opened[0]).not.toBe(id);
+      expect(
+        await store.warnings.updateWarning('w-nope', (w) =>
+          transition(w, { to: 'identified', actor: officer }, new Date()),
+        ),
+      ).toBeUndefined();
+    });
+
+    it('feeds collector conditions through the same rules, with the condition as evidence', async () => {
+      const condition = {
+        type: 'agent.offline',
+        state: 'raised' as const,
+        key: 'agent.offline:ag-a',
+        unit: 'u1',
+        agent: 'ag-a',
+        severity: 'medium' as const,
+        data: { lastSeen: at(0) },
+        at: at(5),
+      };
+      const event: RuleEvent = {
+        envelope: {
+          agent: 'ag-a',
+          seq: 0,
+          ts: condition.at,
+          type: condition.type,
+          state: 'raised',
+          key: condition.key,
+          severity: 'medium',
+          data: condition.data,
+        },
+        unit: 'u1',
+      };
+      const result = await store.warnings.runRules(
+        { kind: 'condition', condition, needed: rowsNeeded(event, RULES) },
+        (state, conditionId) =>
+          evaluate(
+            state,
+            { ...event, envelope: { ...event.envelope, seq: conditionSeq(conditionId!) } },
+            RULES,
+            new Date(at(6)),
+          ),
+        { now: at(6), channels: [] },
+      );
+      expect(result!.opened).toHaveLength(1);
+      const [evidence] = await store.warnings.listEvidence(result!.opened[0]!, 10);
+      expect(evidence!.condition).toMatchObject({
+        type: 'agent.offline',
+        key: 'agent.offline:ag-a',
+        data: { lastSeen: at(0) },
+      });
+      expect(evidence!.eventId).toBeUndefined();
+    });
+
+    it('filters warnings by state, severity and unit', async () => {
+      await feed(ev({ agent: 'ag-a' }));
+      await feed(ev({ agent: 'ag-b', unit: 'u2' }));
+      expect(await store.warnings.listWarnings({ limit: 10, units: ['u2'] })).toHaveLength(1);
+      expect(await store.warnings.listWarnings({ limit: 10, units: [] })).toHaveLength(0);
+      expect(await store.warnings.listWarnings({ limit: 10, states: ['closed'] })).toHaveLength(0);
+      expect(await store.warnings.listWarnings({ limit: 10, severities: ['high'] })).toHaveLength(2);
+      expect(await store.warnings.listWarnings({ limit: 1, offset: 1 })).toHaveLength(1);
+    });
+
+    it('keeps silences, their approval and early expiry', async () => {
+      const created = createSilence(
+        {
+          id: 's-1',
+          matcher: { rule: 'wireless' },
+          startsAt: at(0),
+          endsAt: at(60),
+          author: officer,
+          reason: '检修',
+        },
+        new Date(at(0)),
+      );
+      if (!created.ok) throw new Error(created.message);
+      await store.warnings.addSilence(created.silence);
+      expect((await store.warnings.listSilences({ activeAt: at(30), limit: 10 })).map((s) => s.id)).toEqual([
+        's-1',
+      ]);
+      expect(
+        await store.warnings.updateSilence('s-1', (s) => approveSilence(s, officer, new Date(at(1)))),
+      ).toMatchObject({
+        ok: false,
+        reason: 'same-person',
+      });
+      await store.warnings.updateSilence('s-1', (s) => approveSilence(s, other, new Date(at(1))));
+      expect((await store.warnings.getSilence('s-1'))!.approvedBy).toMatchObject({ name: 'bob', at: at(1) });
+      expect(await store.warnings.expireSilence('s-1', other, at(2))).toBe(true);
+      expect(await store.warnings.expireSilence('s-1', other, at(3))).toBe(false);
+      expect(await store.warnings.listSilences({ activeAt: at(30), limit: 10 })).toEqual([]);
+      expect((await store.warnings.getSilence('s-1'))!.expiredBy).toMatchObject({ name: 'bob', at: at(2) });
+    });
+
+    it('keeps notices with each recipient’s acknowledgement and 排查 result', async () => {
+      const issued = issueNotice(
+        {
+          id: 'n-1',
+          title: '无线排查',
+          text: '发现无线网卡',
+          requiredAction: '全面排查',
+          deadline: at(600),
+          units: ['u1', 'u2'],
+          issuedBy: { ...officer, unit: null },
+        },
+        new Date(at(0)),
+      );
+      if (!issued.ok) throw new Error(issued.message);
+      await store.warnings.addNotice(issued.notice);
+      await store.warnings.updateNotice('n-1', (n) => acknowledgeNotice(n, 'u1', officer, new Date(at(1))));
+      await store.warnings.updateNotice('n-1', (n) =>
+        reportNoticeResult(n, 'u1', officer, '已排查，无异常', new Date(at(2))),
+      );
+      const notice = await store.warnings.getNotice('n-1');
+      expect(notice!.recipients).toMatchObject([
+        { unit: 'u1', acknowledgedAt: at(1), result: '已排查，无异常', resultAt: at(2) },
+        { unit: 'u2', acknowledgedAt: null, result: null },
+      ]);
+      expect((await store.warnings.listNotices({ units: ['u2'], limit: 10 })).map((n) => n.id)).toEqual([
+        'n-1',
+      ]);
+      expect(await store.warnings.listNotices({ units: ['u3'], limit: 10 })).toEqual([]);
+    });
+
+    it('keeps the notification outbox: retry later, then sent or muted, never due twice', async () => {
+      const id = (await feed(ev(), ['hook', 'mail']))!.opened[0]!;
+      const due = await store.warnings.dueNotifications(at(1), 10);
+      expect(due.map((n) => n.channel)).toEqual(['hook', 'mail']);
+      await store.warnings.finishNotification(due[0]!.id, {
+        state: 'retry',
+        error: 'refused',
+        nextAttemptAt: at(5),
+        at: at(1),
+      });
+      await store.warnings.finishNotification(due[1]!.id, { state: 'muted', silenceId: 's-1', at: at(1) });
+      expect(await store.warnings.dueNotifications(at(2), 10)).toEqual([]);
+      expect(await store.warnings.nextNotificationDue()).toBe(at(5));
+      const retry = await store.warnings.dueNotifications(at(5), 10);
+      expect(retry).toMatchObject([{ channel: 'hook', attempts: 1, lastError: 'refused' }]);
+      await store.warnings.finishNotification(retry[0]!.id, { state: 'sent', at: at(5) });
+      const all = await store.warnings.listNotifications({ warningId: id, limit: 10 });
+      expect(all.map((n) => [n.channel, n.state])).toEqual([
+        ['hook', 'sent'],
+        ['mail', 'muted'],
+      ]);
+      expect(await store.warnings.nextNotificationDue()).toBeUndefined();
+    });
+  });
+}
