@@ -1,0 +1,85 @@
+/**
+ * Detection latency per change source, with a real `smew agent run` inside a network namespace
+ * (periodic scan an hour away, so only change notices count): from the `ip` command that makes a
+ * change to the agent's "condition changed" log line for it (the event is in the outbox by then).
+ * Also the cost of one full scan on this host (wall ms and CPU ms, in this process).
+ * Run as root: npm run build && npx tsx test/bench/detection-latency.bench.ts  (ROUNDS=50 default)
+ */
+import { DETECTORS } from '../../agent/detectors/registry.js';
+import { runDetectors } from '../../agent/detectors/run-detectors.js';
+import { collectObservations } from '../../agent/probes/collect.js';
+import { systemClock } from '../../shared/clock.js';
+import { defaultPolicy } from '../../shared/policy.js';
+import { eventually } from '../support/eventually.js';
+import { followChanges, NetnsLab, offlineAgentConfig, requireNetns } from '../support/netns.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 50);
+
+function summary(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return `n=${sorted.length} median ${at(50).toFixed(1)} ms  p99 ${at(99).toFixed(1)} ms  max ${sorted.at(-1)!.toFixed(1)} ms`;
+}
+
+if (!requireNetns()) process.exit(0);
+const lab = new NetnsLab();
+try {
+  const agentNs = lab.namespace('agent');
+  const internet = lab.namespace('inet');
+  const { file } = offlineAgentConfig({ watch: { uevent: false } });
+  const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
+  const changes = followChanges(agent);
+  await eventually(() => agent.stderr().includes('"msg":"change sources"'), { what: 'agent start' });
+
+  const appear: number[] = [];
+  const route: number[] = [];
+  const vanish: number[] = [];
+  const waitFor = async (key: string, state: string, since: number) =>
+    (
+      await eventually(() => changes.find((c) => c.key === key && c.state === state && c.seenAt >= since), {
+        intervalMs: 1,
+        timeoutMs: 10_000,
+        what: `${key} ${state}`,
+      })
+    ).seenAt - since;
+
+  for (let i = 0; i < ROUNDS; i++) {
+    lab.veth(agentNs, 'a0', internet, 'n0');
+    agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
+    internet.ip(['link', 'set', 'n0', 'up']);
+    let t0 = performance.now();
+    agentNs.ip(['link', 'set', 'a0', 'up']);
+    appear.push(await waitFor('net.link.unapproved:a0', 'raised', t0));
+
+    t0 = performance.now();
+    agentNs.ip(['route', 'add', 'default', 'via', '203.0.113.10', 'dev', 'a0']);
+    route.push(await waitFor('net.route.unapproved:a0:0.0.0.0/0@203.0.113.10', 'raised', t0));
+
+    t0 = performance.now();
+    agentNs.ip(['link', 'del', 'a0']);
+    vanish.push(await waitFor('net.link.unapproved:a0', 'cleared', t0));
+  }
+  console.log(`veth up → net.link.unapproved raised      ${summary(appear)}`);
+  console.log(`default route → net.route.unapproved      ${summary(route)}`);
+  console.log(`veth deleted → net.link.unapproved cleared ${summary(vanish)}`);
+} finally {
+  await lab.cleanup();
+}
+
+// One full scan of this host (every probe and detector), in process.
+const walls: number[] = [];
+const cpus: number[] = [];
+for (let i = 0; i < 20; i++) {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const observations = await collectObservations(
+    { sysfs: '/sys', procfs: '/proc', devfs: '/dev' },
+    { clock: systemClock },
+  );
+  runDetectors(observations, defaultPolicy, { detectors: DETECTORS });
+  walls.push(performance.now() - t0);
+  const cpu = process.cpuUsage(cpu0);
+  cpus.push((cpu.user + cpu.system) / 1000);
+}
+console.log(`full scan of this host (wall)              ${summary(walls)}`);
+console.log(`full scan of this host (CPU)               ${summary(cpus)}`);
