@@ -1,0 +1,228 @@
+/**
+ * The page talks to the collector only through its HTTP API, with the session cookie (sent by
+ * the browser, HttpOnly) and the session's CSRF token on anything that changes state.
+ */
+export interface SessionUser {
+  name: string;
+  role: 'admin' | 'officer' | 'viewer';
+  unit: string | null;
+  kind: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    /** The route does not exist on this collector (a feature not landed or not enabled). */
+    readonly missingRoute: boolean,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = '';
+let onUnauthorized: () => void = () => {};
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const method = init.method ?? 'GET';
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    credentials: 'same-origin',
+  });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const message = (body as { error?: string } | undefined)?.error ?? `HTTP ${response.status}`;
+    if (response.status === 401 && path !== '/api/v1/session') onUnauthorized();
+    throw new ApiError(response.status, message, response.status === 404 && message.startsWith('no route '));
+  }
+  return body as T;
+}
+
+export async function login(name: string, password: string): Promise<SessionUser> {
+  const reply = await api<{ user: SessionUser; csrfToken: string }>('/api/v1/session', {
+    method: 'POST',
+    body: { name, password },
+  });
+  setCsrfToken(reply.csrfToken);
+  return reply.user;
+}
+
+/** The session this browser already has (after a reload), or undefined. */
+export async function currentSession(): Promise<SessionUser | undefined> {
+  try {
+    const reply = await api<{ user: SessionUser; csrfToken?: string }>('/api/v1/session');
+    setCsrfToken(reply.csrfToken ?? '');
+    return reply.user;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return undefined;
+    throw err;
+  }
+}
+
+export async function logout(): Promise<void> {
+  await api('/api/v1/session', { method: 'DELETE' }).catch(() => undefined);
+  setCsrfToken('');
+}
+
+/** List endpoints may wrap items in {items} (SPEC §8) or return an array. */
+export function itemsOf<T>(reply: unknown): T[] {
+  if (Array.isArray(reply)) return reply as T[];
+  const items = (reply as { items?: unknown } | undefined)?.items;
+  return Array.isArray(items) ? (items as T[]) : [];
+}
+
+// Shapes of SPEC §8, with the optional extras the collector may add.
+export interface Agent {
+  id: string;
+  unit: string;
+  alg: string;
+  publicKey: string;
+  hostname: string | null;
+  version?: string | null;
+  lastSeen: string | null;
+  online: boolean;
+  enrolledAt: string;
+  revokedAt?: string | null;
+  ackedSeq?: number;
+  reportedSeq?: number;
+}
+
+export interface StoredEvent {
+  id: number;
+  agent: string;
+  unit: string;
+  seq: number;
+  ts: string;
+  receivedAt: string;
+  type: string;
+  state: 'raised' | 'cleared';
+  key: string;
+  severity: string;
+  data: Record<string, unknown>;
+  skewed: boolean;
+  envelope: Record<string, unknown>;
+}
+
+export interface Transition {
+  action?: string;
+  from: string;
+  to: string;
+  by: { name: string; role?: string; unit?: string | null } | string;
+  at: string;
+  note: string;
+}
+
+export interface Warning {
+  id: string;
+  state: string;
+  severity: string;
+  rule: string;
+  key: string;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  unit: string;
+  agent: string | null;
+  title?: { zh: string; en: string } | string;
+  type?: string;
+  sample?: { type: string; key: string; data: Record<string, unknown> };
+  history?: Transition[];
+  evidence?: { eventId?: number; agent: string; seq: number; ts: string; state: string }[];
+}
+
+export interface System {
+  id: string;
+  name: string;
+  level: string;
+  unit?: string;
+  commissionedAt: string;
+  status?: string;
+  nextDue?: string;
+  decommissionedAt?: string | null;
+}
+
+export interface AssessmentDue {
+  systemId: string;
+  name: string;
+  level: string;
+  nextDue: string;
+  daysLeft: number;
+  state: string;
+}
+
+export interface Hop {
+  from: string;
+  to: string;
+  dueAt: string | null;
+  reportedAt: string | null;
+  receivedAt: string | null;
+  late: boolean | number | null;
+  state?: string;
+}
+
+export interface Incident {
+  id: string;
+  title: string;
+  level: string;
+  discoveredAt: string;
+  unit?: string;
+  state?: string;
+  hops: Hop[];
+}
+
+export interface Notice {
+  id: string;
+  title: string;
+  text?: string;
+  deadline: string;
+  issuedAt: string;
+  issuedBy?: string;
+  recipients?: {
+    unit: string;
+    acknowledgedAt?: string | null;
+    result?: string | null;
+    resultAt?: string | null;
+  }[];
+}
+
+export interface Silence {
+  id: string;
+  matcher: unknown;
+  startsAt: string;
+  endsAt: string;
+  author: string;
+  reason: string;
+  state?: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  actorKind: string;
+  role: string | null;
+  unit: string | null;
+  action: string;
+  status: number | null;
+  ip: string;
+  detail: string;
+}

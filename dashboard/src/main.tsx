@@ -1,0 +1,296 @@
+import { render } from 'preact';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import {
+  api,
+  currentSession,
+  itemsOf,
+  login,
+  logout,
+  whenUnauthorized,
+  type SessionUser,
+  type Warning,
+} from './api.js';
+import { LiveTick } from './components/data.js';
+import { LangContext, saveLang, savedLang, translator, useI18n, type Lang, type MessageKey } from './i18n.js';
+import { beep, openLiveStream } from './live.js';
+import { AgentDetail, AgentsPage } from './pages/agents.js';
+import { IncidentsPage, SystemsPage } from './pages/clocks.js';
+import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
+import { Overview } from './pages/overview.js';
+import { WarningDetail, WarningsPage, warningTitle } from './pages/warnings.js';
+
+/** Pages are addressed by the URL fragment (#/warnings/ID), so the collector serves one page. */
+function useRoute(): { path: string[]; query: URLSearchParams } {
+  const read = () => {
+    const [path = '', query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+    return {
+      path: path.split('/').filter(Boolean).map(decodeURIComponent),
+      query: new URLSearchParams(query),
+    };
+  };
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+const NAV: [string, MessageKey][] = [
+  ['', 'overview'],
+  ['warnings', 'warnings'],
+  ['agents', 'agents'],
+  ['systems', 'systems'],
+  ['incidents', 'incidents'],
+  ['notices', 'notices'],
+  ['silences', 'silences'],
+];
+
+function LoginForm(props: { onLogin: (user: SessionUser) => void; onLang: () => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError('');
+    try {
+      props.onLogin(await login(name, password));
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="login">
+      <form onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
+        <h1 id="login-title">{t('appTitle')}</h1>
+        <label>
+          {t('userName')}
+          <input
+            name="name"
+            autoComplete="username"
+            required
+            autoFocus
+            value={name}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          {t('password')}
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <button type="submit" disabled={busy}>
+          {busy ? t('loggingIn') : t('login')}
+        </button>
+        {error ? (
+          <p class="error" role="alert" data-testid="login-error">
+            {error}
+          </p>
+        ) : null}
+        <button type="button" class="link" onClick={props.onLang}>
+          {t('switchLang')}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+const SOUND_KEY = 'smew.sound';
+
+function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => void }) {
+  const { t, lang } = useI18n();
+  const route = useRoute();
+  const [tick, setTick] = useState(0);
+  const [connected, setConnected] = useState(false);
+  const [alerts, setAlerts] = useState<Warning[]>([]);
+  const [sound, setSound] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
+  const known = useRef<Set<string> | null>(null);
+  const pending = useRef<number | undefined>(undefined);
+
+  // Changes arrive in bursts (an agent reconnecting resends its outbox): refetch once per burst.
+  const refresh = useCallback(() => {
+    if (pending.current !== undefined) return;
+    pending.current = window.setTimeout(() => {
+      pending.current = undefined;
+      setTick((n) => n + 1);
+    }, 300);
+  }, []);
+
+  useEffect(() => {
+    const close = openLiveStream({ onMessage: refresh, onState: setConnected });
+    // Rules may open a warning a moment after the event that caused it; a slow poll catches it, and anything missed.
+    const poll = window.setInterval(refresh, 15_000);
+    window.addEventListener('smew:refresh', refresh);
+    return () => {
+      close();
+      window.clearInterval(poll);
+      window.removeEventListener('smew:refresh', refresh);
+    };
+  }, [refresh]);
+
+  // A new critical warning draws attention: a banner (and a beep when sound is on).
+  useEffect(() => {
+    let cancelled = false;
+    api<unknown>('/api/v1/warnings').then(
+      (reply) => {
+        if (cancelled) return;
+        const list = itemsOf<Warning>(reply);
+        const seen = known.current;
+        known.current = new Set(list.map((w) => w.id));
+        if (seen === null) return;
+        const fresh = list.filter((w) => w.severity === 'critical' && !seen.has(w.id));
+        if (fresh.length > 0) {
+          setAlerts((old) => [...fresh, ...old].slice(0, 5));
+          if (sound) beep();
+        }
+      },
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [tick, sound]);
+
+  const page = (() => {
+    const [top, id] = route.path;
+    switch (top) {
+      case undefined:
+        return <Overview />;
+      case 'warnings':
+        return id ? <WarningDetail id={id} user={props.user} /> : <WarningsPage query={route.query} />;
+      case 'agents':
+        return id ? <AgentDetail id={id} /> : <AgentsPage />;
+      case 'systems':
+        return <SystemsPage />;
+      case 'incidents':
+        return <IncidentsPage id={id} />;
+      case 'notices':
+        return <NoticesPage />;
+      case 'silences':
+        return <SilencesPage />;
+      case 'audit':
+        return <AuditPage />;
+      default:
+        return <Overview />;
+    }
+  })();
+
+  const nav = props.user.role === 'admin' ? [...NAV, ['audit', 'audit'] as [string, MessageKey]] : NAV;
+  return (
+    <LiveTick.Provider value={tick}>
+      <header class="top">
+        <a class="brand" href="#/">
+          {t('appTitle')}
+        </a>
+        <nav aria-label="main">
+          {nav.map(([path, key]) => (
+            <a
+              key={path}
+              href={`#/${path}`}
+              aria-current={(route.path[0] ?? '') === path ? 'page' : undefined}
+            >
+              {t(key)}
+            </a>
+          ))}
+        </nav>
+        <span
+          class={connected ? 'live on' : 'live off'}
+          data-testid="live-state"
+          title={connected ? '' : t('liveDown')}
+        >
+          ● {connected ? t('live') : t('liveDown')}
+        </span>
+        <label class="sound">
+          <input
+            type="checkbox"
+            checked={sound}
+            onChange={(e) => {
+              const on = (e.target as HTMLInputElement).checked;
+              setSound(on);
+              localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
+            }}
+          />{' '}
+          {t('sound')}
+        </label>
+        <button type="button" class="link" onClick={props.onLang} data-testid="switch-lang">
+          {t('switchLang')}
+        </button>
+        <span class="user">
+          {props.user.name} · {t(`role_${props.user.role}` as MessageKey)}
+          {props.user.unit ? ` · ${props.user.unit}` : ''}
+        </span>
+        <button type="button" class="link" onClick={props.onLogout}>
+          {t('logout')}
+        </button>
+      </header>
+      {alerts.length > 0 ? (
+        <div class="critical-alert" role="alert" data-testid="critical-alert">
+          <strong>{t('newCritical')}</strong>
+          <ul>
+            {alerts.map((w) => (
+              <li key={w.id}>
+                <a href={`#/warnings/${encodeURIComponent(w.id)}`}>{warningTitle(w, lang)}</a> · {w.unit} ·{' '}
+                {w.agent ?? ''}
+              </li>
+            ))}
+          </ul>
+          <button type="button" onClick={() => setAlerts([])}>
+            {t('dismiss')}
+          </button>
+        </div>
+      ) : null}
+      <main class="page">{page}</main>
+    </LiveTick.Provider>
+  );
+}
+
+function App() {
+  const [lang, setLang] = useState<Lang>(savedLang);
+  const [user, setUser] = useState<SessionUser | null | undefined>(undefined);
+  const i18n = useMemo(() => ({ lang, t: translator(lang) }), [lang]);
+  useEffect(() => {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = `${i18n.t('appTitle')} · smew`;
+  }, [lang, i18n]);
+  useEffect(() => {
+    whenUnauthorized(() => setUser(null));
+    currentSession().then(
+      (u) => setUser(u ?? null),
+      () => setUser(null),
+    );
+  }, []);
+  const switchLang = () => {
+    const next = lang === 'zh' ? 'en' : 'zh';
+    saveLang(next);
+    setLang(next);
+  };
+  return (
+    <LangContext.Provider value={i18n}>
+      {user === undefined ? null : user === null ? (
+        <LoginForm onLogin={setUser} onLang={switchLang} />
+      ) : (
+        <Shell
+          user={user}
+          onLang={switchLang}
+          onLogout={() => {
+            void logout().then(() => setUser(null));
+          }}
+        />
+      )}
+    </LangContext.Provider>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

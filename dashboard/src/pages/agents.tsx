@@ -1,0 +1,110 @@
+import { itemsOf, type Agent } from '../api.js';
+import { Time } from '../components/bits.js';
+import { Show, useApi } from '../components/data.js';
+import { useI18n } from '../i18n.js';
+import { RecentEvents } from './overview.js';
+
+export function AgentsPage() {
+  const { t } = useI18n();
+  const agents = useApi<unknown>('/api/v1/agents');
+  return (
+    <section>
+      <h1>{t('agents')}</h1>
+      <Show loaded={agents}>
+        {(reply) => {
+          const list = itemsOf<Agent>(reply);
+          if (list.length === 0) return <p class="muted">{t('none')}</p>;
+          return (
+            <table data-testid="agents">
+              <thead>
+                <tr>
+                  <th>{t('status')}</th>
+                  <th>{t('hostname')}</th>
+                  <th>{t('agent')}</th>
+                  <th>{t('unit')}</th>
+                  <th>{t('lastSeen')}</th>
+                  <th>{t('version')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((a) => (
+                  <tr key={a.id} data-agent={a.id}>
+                    <td>
+                      <span class={a.online ? 'badge ok' : 'badge off'}>
+                        {a.online ? t('online') : t('offline')}
+                      </span>
+                    </td>
+                    <td>{a.hostname ?? '—'}</td>
+                    <td>
+                      <a href={`#/agents/${encodeURIComponent(a.id)}`}>{a.id}</a>
+                    </td>
+                    <td>{a.unit}</td>
+                    <td>
+                      <Time iso={a.lastSeen} seconds />
+                    </td>
+                    <td>{a.version ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          );
+        }}
+      </Show>
+    </section>
+  );
+}
+
+export function AgentDetail(props: { id: string }) {
+  const { t } = useI18n();
+  const agents = useApi<unknown>('/api/v1/agents');
+  const events = useApi<unknown>(`/api/v1/events?agent=${encodeURIComponent(props.id)}&limit=100`);
+  return (
+    <section>
+      <p>
+        <a href="#/agents">← {t('back')}</a>
+      </p>
+      <Show loaded={agents}>
+        {(reply) => {
+          const a = itemsOf<Agent>(reply).find((x) => x.id === props.id);
+          if (!a) return <p class="error">{props.id}?</p>;
+          return (
+            <>
+              <h1>
+                {a.hostname ?? a.id}{' '}
+                <span class={a.online ? 'badge ok' : 'badge off'}>
+                  {a.online ? t('online') : t('offline')}
+                </span>
+              </h1>
+              <dl class="facts">
+                <dt>{t('agent')}</dt>
+                <dd>{a.id}</dd>
+                <dt>{t('unit')}</dt>
+                <dd>{a.unit}</dd>
+                <dt>{t('lastSeen')}</dt>
+                <dd>
+                  <Time iso={a.lastSeen} seconds />
+                </dd>
+                <dt>{t('enrolledAt')}</dt>
+                <dd>
+                  <Time iso={a.enrolledAt} />
+                </dd>
+                <dt>{t('version')}</dt>
+                <dd>{a.version ?? '—'}</dd>
+                <dt>{t('ackedSeq')}</dt>
+                <dd>
+                  {a.ackedSeq ?? '—'} / {a.reportedSeq ?? '—'}
+                </dd>
+                <dt>{t('publicKey')}</dt>
+                <dd class="mono small">
+                  {a.alg} {a.publicKey}
+                </dd>
+              </dl>
+            </>
+          );
+        }}
+      </Show>
+      <h2>{t('events')}</h2>
+      <Show loaded={events}>{(reply) => <RecentEvents events={itemsOf(reply)} />}</Show>
+    </section>
+  );
+}

@@ -1,0 +1,296 @@
+import { useState } from 'preact/hooks';
+import {
+  api,
+  ApiError,
+  itemsOf,
+  type Agent,
+  type SessionUser,
+  type StoredEvent,
+  type Warning,
+} from '../api.js';
+import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
+import { Show, useApi } from '../components/data.js';
+import { translateWord, useI18n, type MessageKey } from '../i18n.js';
+import { verifyEnvelope, type VerifyResult } from '../verify.js';
+
+const STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'];
+/** 第64条 发现 → 识别 → 处置 → 关闭, or 误报 from any open step (collector/warnings/lifecycle.ts). */
+const NEXT: Record<string, string[]> = {
+  discovered: ['identified', 'false-positive'],
+  identified: ['handling', 'false-positive'],
+  handling: ['closed', 'false-positive'],
+};
+const ACTION_LABEL: Record<string, MessageKey> = {
+  identified: 'toIdentified',
+  handling: 'toHandling',
+  closed: 'toClosed',
+  'false-positive': 'toFalsePositive',
+};
+
+export function warningTitle(w: Warning, lang: 'zh' | 'en'): string {
+  if (typeof w.title === 'string') return w.title;
+  if (w.title) return w.title[lang];
+  return w.rule;
+}
+
+export function WarningsPage(props: { query: URLSearchParams }) {
+  const { t, lang } = useI18n();
+  const [state, setState] = useState(props.query.get('state') ?? 'open');
+  const severity = props.query.get('severity');
+  const warnings = useApi<unknown>('/api/v1/warnings');
+  return (
+    <section>
+      <h1>{t('warnings')}</h1>
+      <label class="filter">
+        {t('filterState')}{' '}
+        <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)}>
+          <option value="open">{`${t('st_discovered')} / ${t('st_identified')} / ${t('st_handling')}`}</option>
+          <option value="all">{t('all')}</option>
+          {STATES.map((s) => (
+            <option key={s} value={s}>
+              {translateWord(t, 'st_', s)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <Show loaded={warnings}>
+        {(reply) => {
+          const list = itemsOf<Warning>(reply).filter(
+            (w) =>
+              (state === 'all' ||
+                (state === 'open' ? !['closed', 'false-positive'].includes(w.state) : w.state === state)) &&
+              (!severity || w.severity === severity),
+          );
+          if (list.length === 0) return <p class="muted">{t('none')}</p>;
+          return (
+            <table data-testid="warnings">
+              <thead>
+                <tr>
+                  <th>{t('severity')}</th>
+                  <th>{t('title')}</th>
+                  <th>{t('state')}</th>
+                  <th>{t('unit')}</th>
+                  <th>{t('agent')}</th>
+                  <th>{t('count')}</th>
+                  <th>{t('lastSeen')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((w) => (
+                  <tr key={w.id} class={`sev-row-${w.severity}`}>
+                    <td>
+                      <SeverityBadge severity={w.severity} />
+                    </td>
+                    <td>
+                      <a href={`#/warnings/${encodeURIComponent(w.id)}`}>{warningTitle(w, lang)}</a>
+                      <div class="muted small">{w.key}</div>
+                    </td>
+                    <td>
+                      <StateBadge state={w.state} />
+                    </td>
+                    <td>{w.unit}</td>
+                    <td>{w.agent ?? '—'}</td>
+                    <td>{w.count}</td>
+                    <td>
+                      <Time iso={w.lastSeen} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          );
+        }}
+      </Show>
+    </section>
+  );
+}
+
+export function WarningDetail(props: { id: string; user: SessionUser }) {
+  const { t, lang } = useI18n();
+  const warning = useApi<Warning>(`/api/v1/warnings/${encodeURIComponent(props.id)}`);
+  return (
+    <section>
+      <p>
+        <a href="#/warnings">← {t('back')}</a>
+      </p>
+      <Show loaded={warning}>
+        {(w) => (
+          <>
+            <h1>
+              <SeverityBadge severity={w.severity} /> {warningTitle(w, lang)}
+            </h1>
+            <dl class="facts">
+              <dt>{t('state')}</dt>
+              <dd>
+                <StateBadge state={w.state} />
+              </dd>
+              <dt>{t('rule')}</dt>
+              <dd>{w.rule}</dd>
+              <dt>{t('key')}</dt>
+              <dd>{w.key}</dd>
+              <dt>{t('unit')}</dt>
+              <dd>{w.unit}</dd>
+              <dt>{t('agent')}</dt>
+              <dd>{w.agent ? <a href={`#/agents/${encodeURIComponent(w.agent)}`}>{w.agent}</a> : '—'}</dd>
+              <dt>{t('count')}</dt>
+              <dd>{w.count}</dd>
+              <dt>{t('firstSeen')}</dt>
+              <dd>
+                <Time iso={w.firstSeen} seconds />
+              </dd>
+              <dt>{t('lastSeen')}</dt>
+              <dd>
+                <Time iso={w.lastSeen} seconds />
+              </dd>
+            </dl>
+            {w.sample ? <DataList data={w.sample.data} /> : null}
+            <Actions warning={w} user={props.user} />
+            <h2>{t('history')}</h2>
+            <History warning={w} />
+            <h2>{t('evidence')}</h2>
+            <Evidence warning={w} />
+          </>
+        )}
+      </Show>
+    </section>
+  );
+}
+
+function Actions(props: { warning: Warning; user: SessionUser }) {
+  const { t } = useI18n();
+  const [note, setNote] = useState('');
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const next = NEXT[props.warning.state] ?? [];
+  if (next.length === 0) return null;
+  if (props.user.role === 'viewer') return <p class="muted">{t('viewerCannotAct')}</p>;
+  const act = async (to: string) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      await api(`/api/v1/warnings/${encodeURIComponent(props.warning.id)}/transitions`, {
+        method: 'POST',
+        body: { to, note },
+      });
+      setNote('');
+      setMessage({ ok: true, text: t('actionDone') });
+      // The live stream may not carry warning changes; ask the pages to refetch now.
+      window.dispatchEvent(new Event('smew:refresh'));
+    } catch (err) {
+      setMessage({ ok: false, text: err instanceof ApiError ? err.message : String(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="actions" onSubmit={(e) => e.preventDefault()}>
+      <h2>{t('actions')}</h2>
+      <label>
+        {t('note')}
+        <textarea
+          value={note}
+          maxLength={4000}
+          rows={3}
+          onInput={(e) => setNote((e.target as HTMLTextAreaElement).value)}
+        />
+      </label>
+      <div class="buttons">
+        {next.map((to) => (
+          <button
+            key={to}
+            type="button"
+            disabled={busy}
+            class={to === 'false-positive' ? 'secondary' : ''}
+            onClick={() => void act(to)}
+          >
+            {t(ACTION_LABEL[to]!)}
+          </button>
+        ))}
+      </div>
+      {message ? (
+        <p class={message.ok ? 'ok' : 'error'} role="status">
+          {message.text}
+        </p>
+      ) : null}
+    </form>
+  );
+}
+
+function History(props: { warning: Warning }) {
+  const { t } = useI18n();
+  const history = props.warning.history ?? [];
+  if (history.length === 0) return <p class="muted">{t('none')}</p>;
+  return (
+    <ol class="timeline">
+      {history.map((h, i) => (
+        <li key={i}>
+          <Time iso={h.at} seconds /> <StateBadge state={h.from} /> → <StateBadge state={h.to} />{' '}
+          <strong>{typeof h.by === 'string' ? h.by : h.by.name}</strong>
+          {h.note ? <p class="note">{h.note}</p> : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** The signed events behind the warning, each re-verifiable against the agent's key. */
+function Evidence(props: { warning: Warning }) {
+  const { t } = useI18n();
+  const w = props.warning;
+  const type = w.sample?.type ?? w.type;
+  const query = new URLSearchParams({ limit: '50' });
+  if (w.agent) query.set('agent', w.agent);
+  if (type) query.set('type', type);
+  const events = useApi<unknown>(w.agent ? `/api/v1/events?${query}` : null);
+  const agents = useApi<unknown>('/api/v1/agents');
+  if (!w.agent) return <p class="muted">{t('none')}</p>;
+  return (
+    <Show loaded={events}>
+      {(reply) => {
+        const list = itemsOf<StoredEvent>(reply);
+        const key =
+          agents.status === 'ok'
+            ? itemsOf<Agent>(agents.data).find((a) => a.id === w.agent)?.publicKey
+            : undefined;
+        if (list.length === 0) return <p class="muted">{t('none')}</p>;
+        return (
+          <ul class="evidence">
+            {list.map((e) => (
+              <li key={e.id}>
+                <Time iso={e.ts} seconds /> #{e.seq} {e.type} <span class="muted">{t(e.state)}</span>
+                <pre>{JSON.stringify(e.envelope, null, 2)}</pre>
+                {key ? <VerifyButton envelope={e.envelope} publicKey={key} /> : null}
+              </li>
+            ))}
+          </ul>
+        );
+      }}
+    </Show>
+  );
+}
+
+export function VerifyButton(props: { envelope: Record<string, unknown>; publicKey: string }) {
+  const { t } = useI18n();
+  const [result, setResult] = useState<VerifyResult | null>(null);
+  const label: Record<VerifyResult, MessageKey> = {
+    valid: 'verified',
+    invalid: 'verifyFailed',
+    unsupported: 'verifyUnsupported',
+  };
+  return (
+    <span class="verify">
+      <button
+        type="button"
+        class="secondary"
+        onClick={() => void verifyEnvelope(props.envelope, props.publicKey).then(setResult)}
+      >
+        {t('verify')}
+      </button>{' '}
+      {result ? (
+        <span class={result === 'valid' ? 'ok' : 'error'} role="status">
+          {t(label[result])}
+        </span>
+      ) : null}
+    </span>
+  );
+}
