@@ -118,17 +118,19 @@ export class ClockScheduler {
     await this.replace(record, incidentDeadlineSpecs(record, this.options), record.unit, 'reported');
   }
 
+  /** Stores the record's rows, less reminders already overtaken (never stored, so never stale). */
   private async replace(
     record: SystemRecord | IncidentRecord,
-    specs: ReturnType<typeof systemDeadlineSpecs>,
+    specs: DeadlineSpec[],
     unit: string,
     reason: string,
   ): Promise<void> {
     const now = this.clock.now();
     const clearedKeys = new Set<string>();
+    const wanted = specs.filter((spec) => !overtaken(spec, specs, now));
     const { clears } = await this.store.replaceDeadlines(
       subjectOf(record),
-      specs,
+      wanted,
       now.toISOString(),
       (row) => {
         const condition = clearedCondition(row, unit, now, reason);
@@ -207,8 +209,12 @@ export class ClockScheduler {
 
   /** Fires one claimed row: recomputes the record's clock, and records a condition or `stale`. */
   private async fire(row: DeadlineRow, now: Date): Promise<FireRecord | null> {
-    const lateByMs = Math.max(0, now.getTime() - new Date(row.dueAt).getTime());
-    const lateness = { late: lateByMs > this.lateAfterMs, lateByMs };
+    const dueMs = new Date(row.dueAt).getTime();
+    const lateByMs = Math.max(0, now.getTime() - dueMs);
+    // Late only if the scheduler could have fired it earlier: not for a row stored already past
+    // due (a system registered years after commissioning), only for one that waited on downtime.
+    const firstChance = Math.max(dueMs, new Date(row.createdAt).getTime());
+    const lateness = { late: now.getTime() - firstChance > this.lateAfterMs, lateByMs };
     let condition: CollectorCondition | null = null;
     let nextDueAt: string | null = null;
 
@@ -271,7 +277,7 @@ export class ClockScheduler {
  * A reminder whose later deadline (a nearer reminder, or the deadline itself) is also due by now
  * is overtaken: after downtime the collector sends the one that matters, not the whole backlog.
  */
-function overtaken(row: DeadlineRow, current: readonly DeadlineSpec[], now: Date): boolean {
+function overtaken(row: DeadlineSpec, current: readonly DeadlineSpec[], now: Date): boolean {
   if (!row.kind.startsWith('reminder-')) return false;
   return current.some(
     (s) =>

@@ -129,6 +129,8 @@ export interface DeadlineSpec {
 export interface DeadlineRow extends DeadlineSpec {
   id: number;
   subject: ClockSubject;
+  /** When the row was stored: a row stored after its due time (a record entered late) is not fired late. */
+  createdAt: string;
   firedCount: number;
   lastFiredAt: string | null;
   /** Set when the row will not fire again: fired (not repeating) or superseded. */
@@ -147,7 +149,9 @@ export interface FireRecord {
   kind: string;
   dueAt: string;
   firedAt: string;
+  /** Fired well after it could have been: the collector was not running when it fell due. */
   late: boolean;
+  /** From the due time to the firing. */
   lateByMs: number;
   outcome: FireOutcome;
   condition: CollectorCondition | null;
@@ -202,6 +206,8 @@ export interface ClockStore {
   createIncident(incident: NewIncident): Promise<IncidentRecord>;
   getIncident(id: string): Promise<IncidentRecord | undefined>;
   listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]>;
+  /** The stored events an incident names as evidence, with their attested time and unit. */
+  evidenceEvents(ids: readonly number[]): Promise<{ id: number; ts: string; unit: string; type: string }[]>;
   addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined>;
   /** Records the receipt of an earlier report; false when there is no such report. */
   setReportReceipt(

@@ -111,6 +111,7 @@ export const CLOCKS_MIGRATION_SQL = `
     due_at        TEXT NOT NULL,
     repeats       INTEGER NOT NULL,
     escalates_to  TEXT,
+    created_at    TEXT NOT NULL,
     fired_count   INTEGER NOT NULL DEFAULT 0,
     last_fired_at TEXT,
     done_at       TEXT,
@@ -193,6 +194,7 @@ interface DeadlineDbRow {
   due_at: string;
   repeats: number;
   escalates_to: string | null;
+  created_at: string;
   fired_count: number;
   last_fired_at: string | null;
   done_at: string | null;
@@ -229,6 +231,7 @@ function toDeadline(row: DeadlineDbRow): DeadlineRow {
     dueAt: row.due_at,
     repeats: row.repeats === 1,
     escalatesTo: row.escalates_to,
+    createdAt: row.created_at,
     firedCount: row.fired_count,
     lastFiredAt: row.last_fired_at,
     doneAt: row.done_at,
@@ -506,6 +509,18 @@ export class SqliteClockStore implements ClockStore {
     return rows.map((row) => this.readIncident(row));
   }
 
+  async evidenceEvents(
+    ids: readonly number[],
+  ): Promise<{ id: number; ts: string; unit: string; type: string }[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .prepare(
+        `SELECT e.id, e.ts, a.unit, e.type FROM events e JOIN agents a ON a.id = e.agent_id
+         WHERE e.id IN (${ids.map(() => '?').join(', ')}) ORDER BY e.ts, e.id`,
+      )
+      .all(...ids) as { id: number; ts: string; unit: string; type: string }[];
+  }
+
   async addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined> {
     if (!this.db.prepare('SELECT 1 FROM incidents WHERE id = ?').get(incidentId)) return undefined;
     const result = this.db
@@ -584,10 +599,10 @@ export class SqliteClockStore implements ClockStore {
       // An existing row keeps its state; a superseded one comes back only if it never fired, or
       // repeats (an overdue warning that was cleared and is due again).
       const upsert = this.db.prepare(
-        `INSERT INTO clock_deadlines (subject_type, subject_id, target, kind, for_due, due_at, repeats, escalates_to)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO clock_deadlines (subject_type, subject_id, target, kind, for_due, due_at, repeats, escalates_to,
+           created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (subject_type, subject_id, target, kind, for_due) DO UPDATE
-           SET done_at = NULL, superseded = 0, due_at = excluded.due_at
+           SET done_at = NULL, superseded = 0, due_at = excluded.due_at, created_at = excluded.created_at
            WHERE superseded = 1 AND (fired_count = 0 OR repeats = 1)`,
       );
       let added = 0;
@@ -601,6 +616,7 @@ export class SqliteClockStore implements ClockStore {
           spec.dueAt,
           spec.repeats ? 1 : 0,
           spec.escalatesTo,
+          now,
         ).changes;
       }
       const clears = clearIds.map((id) =>

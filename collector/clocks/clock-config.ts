@@ -1,0 +1,52 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { durationSchema } from '../../shared/duration.js';
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * `clocks:` in the collector config. Reminder offsets are durations before the deadline:
+ * whole days for 第35条 (its rows fall on Shanghai midnights), under 24 h for 第61条 hops.
+ */
+export const clockConfigSchema = z
+  .strictObject({
+    /** node-cron expression for the periodic pass; a pass also runs at startup and after each change. */
+    schedule: z
+      .string()
+      .refine((expression) => cron.validate(expression), {
+        message: 'expected a cron expression such as "* * * * *" (every minute)',
+      })
+      .default('* * * * *'),
+    assessmentReminders: z
+      .array(
+        durationSchema.refine((ms) => ms > 0 && ms % DAY_MS === 0, {
+          message: 'expected a whole number of days such as 30d',
+        }),
+      )
+      .default([30 * DAY_MS, 7 * DAY_MS, DAY_MS]),
+    reportReminders: z
+      .array(
+        durationSchema.refine((ms) => ms > 0 && ms < 24 * HOUR_MS, {
+          message: 'expected a duration under the 24 h deadline, such as 12h or 2h',
+        }),
+      )
+      .default([12 * HOUR_MS, 2 * HOUR_MS]),
+    /** A row fired more than this after its due time is marked late: the collector was not running. */
+    lateAfter: durationSchema.default(2 * 60_000),
+  })
+  .default({
+    schedule: '* * * * *',
+    assessmentReminders: [30 * DAY_MS, 7 * DAY_MS, DAY_MS],
+    reportReminders: [12 * HOUR_MS, 2 * HOUR_MS],
+    lateAfter: 2 * 60_000,
+  });
+
+export type ClockConfig = z.infer<typeof clockConfigSchema>;
+
+export function clockOptionsFromConfig(config: ClockConfig) {
+  return {
+    assessment: { reminderDays: config.assessmentReminders.map((ms) => ms / DAY_MS) },
+    chain: { remindersMs: config.reportReminders },
+  };
+}
