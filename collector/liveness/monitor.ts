@@ -1,0 +1,122 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import type { Store } from '../store/store.js';
+import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
+import { assess, onHeartbeat, onOfflineStatus, type LivenessChange, type LivenessPolicy } from './assess.js';
+
+/**
+ * Liveness at the collector (issue 4): an agent is offline after `missedHeartbeats` missed
+ * heartbeats or its Last Will, and a gap between the seq its heartbeats report and the stored
+ * watermark that stands still for `lostGraceMs` is a loss. Each change is reported to the
+ * ConditionSink (`agent.offline`, `agent.events.lost`, raised and cleared). The state lives in
+ * the store, so a restarted collector neither forgets an open condition nor raises it twice.
+ */
+export interface LivenessOptions extends LivenessPolicy {
+  store: Store;
+  sink: ConditionSink;
+  clock: Clock;
+  logger: Logger;
+  /** Used until an agent announces its heartbeat interval. */
+  defaultIntervalMs: number;
+  /** How often check() runs on its own once start() is called. */
+  checkIntervalMs: number;
+}
+
+export class LivenessMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> = Promise.resolve();
+  private readonly log: Logger;
+
+  constructor(private readonly options: LivenessOptions) {
+    this.log = options.logger.child({ component: 'liveness' });
+  }
+
+  /** A verified heartbeat. */
+  async heartbeat(
+    agentId: string,
+    heartbeat: { at: string; lastSeq: number; intervalMs?: number },
+  ): Promise<void> {
+    await this.serial(async () => {
+      const transport = this.options.store.transport;
+      const previous = await transport.getLiveness(agentId);
+      const { record, changes } = onHeartbeat(
+        previous,
+        agentId,
+        { at: heartbeat.at, lastSeq: heartbeat.lastSeq, intervalMs: heartbeat.intervalMs },
+        this.options.defaultIntervalMs,
+      );
+      await this.report(agentId, changes, heartbeat.at);
+      await transport.putLiveness(record);
+    });
+  }
+
+  /** The agent's status topic said `offline`: judged at once. */
+  async offline(agentId: string, at: string): Promise<void> {
+    await this.serial(async () => {
+      const transport = this.options.store.transport;
+      const previous = await transport.getLiveness(agentId);
+      await transport.putLiveness(onOfflineStatus(previous, agentId, at, this.options.defaultIntervalMs));
+    });
+    await this.check();
+  }
+
+  /** Looks at every agent once. Runs one at a time; a failure is logged and retried next time. */
+  check(): Promise<void> {
+    return this.serial(async () => {
+      const { store, clock } = this.options;
+      const now = clock.now();
+      const agents = new Map((await store.listAgents({})).map((a) => [a.id, a]));
+      for (const record of await store.transport.listLiveness()) {
+        const agent = agents.get(record.agentId);
+        if (!agent || agent.revokedAt !== null) continue;
+        const { record: next, changes } = assess(record, agent.ackedSeq, now, this.options);
+        if (changes.length === 0 && JSON.stringify(next) === JSON.stringify(record)) continue;
+        await this.report(agent.id, changes, now.toISOString());
+        await store.transport.putLiveness(next);
+      }
+    });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), this.options.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.checking;
+  }
+
+  /** Reports before the state is stored: a crash between the two repeats a report, never loses one. */
+  private async report(agentId: string, changes: readonly LivenessChange[], at: string): Promise<void> {
+    if (changes.length === 0) return;
+    const agent = await this.options.store.getAgent(agentId);
+    if (!agent) return;
+    for (const change of changes) {
+      const condition: CollectorCondition = {
+        type: change.type,
+        state: change.state,
+        key: `${change.type}:${agentId}`,
+        unit: agent.unit,
+        agent: agentId,
+        // A silenced agent can be a tampered one; lost evidence is as serious.
+        severity: 'high',
+        data: { ...change.data, hostname: agent.hostname },
+        at,
+      };
+      await this.options.sink.report(condition);
+      this.log.info(
+        { agent: agentId, type: change.type, state: change.state, data: change.data },
+        'liveness condition',
+      );
+    }
+  }
+
+  private serial(work: () => Promise<void>): Promise<void> {
+    const next = this.checking.then(work).catch((err: unknown) => {
+      this.log.error({ err }, 'liveness step failed; it is retried at the next check');
+    });
+    this.checking = next;
+    return next;
+  }
+}

@@ -1,0 +1,274 @@
+import type Database from 'better-sqlite3';
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import type {
+  AgentKeyRecord,
+  BrokerAccount,
+  DeclaredDrop,
+  LivenessRecord,
+  TransportStore,
+} from './transport-store.js';
+
+/** Migration 4: liveness, declared drops, key history, Mosquitto password hashes. */
+export const TRANSPORT_MIGRATION_SQL = `
+  CREATE TABLE agent_liveness (
+    agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
+    interval_ms       INTEGER NOT NULL,
+    last_heartbeat_at TEXT,
+    will_at           TEXT,
+    reported_seq      INTEGER NOT NULL DEFAULT 0,
+    offline_since     TEXT,
+    gap_since         TEXT,
+    gap_watermark     INTEGER NOT NULL DEFAULT 0,
+    lost_since        TEXT
+  );
+
+  CREATE TABLE agent_declared_drops (
+    agent_id        TEXT NOT NULL REFERENCES agents (id),
+    from_seq        INTEGER NOT NULL,
+    to_seq          INTEGER NOT NULL,
+    declared_by_seq INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, from_seq, to_seq)
+  );
+
+  -- Keys an agent used before a rotation; the current key stays in agents.public_key.
+  CREATE TABLE agent_keys (
+    agent_id   TEXT NOT NULL REFERENCES agents (id),
+    alg        TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to   TEXT NOT NULL,
+    PRIMARY KEY (agent_id, public_key)
+  );
+
+  ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
+  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT;
+`;
+
+interface LivenessRow {
+  agent_id: string;
+  interval_ms: number;
+  last_heartbeat_at: string | null;
+  will_at: string | null;
+  reported_seq: number;
+  offline_since: string | null;
+  gap_since: string | null;
+  gap_watermark: number;
+  lost_since: string | null;
+}
+
+function toLiveness(row: LivenessRow): LivenessRecord {
+  return {
+    agentId: row.agent_id,
+    intervalMs: row.interval_ms,
+    lastHeartbeatAt: row.last_heartbeat_at,
+    willAt: row.will_at,
+    reportedSeq: row.reported_seq,
+    offlineSince: row.offline_since,
+    gapSince: row.gap_since,
+    gapWatermark: row.gap_watermark,
+    lostSince: row.lost_since,
+  };
+}
+
+/** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
+const WATERMARK_PAGE = 512;
+
+export class SqliteTransportStore implements TransportStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async getLiveness(agentId: string): Promise<LivenessRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM agent_liveness WHERE agent_id = ?').get(agentId) as
+      LivenessRow | undefined;
+    return row ? toLiveness(row) : undefined;
+  }
+
+  async listLiveness(): Promise<LivenessRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM agent_liveness ORDER BY agent_id').all() as LivenessRow[];
+    return rows.map(toLiveness);
+  }
+
+  async putLiveness(r: LivenessRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO agent_liveness (agent_id, interval_ms, last_heartbeat_at, will_at, reported_seq,
+           offline_since, gap_since, gap_watermark, lost_since)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (agent_id) DO UPDATE SET interval_ms = excluded.interval_ms,
+           last_heartbeat_at = excluded.last_heartbeat_at, will_at = excluded.will_at,
+           reported_seq = excluded.reported_seq, offline_since = excluded.offline_since,
+           gap_since = excluded.gap_since, gap_watermark = excluded.gap_watermark,
+           lost_since = excluded.lost_since`,
+      )
+      .run(
+        r.agentId,
+        r.intervalMs,
+        r.lastHeartbeatAt,
+        r.willAt,
+        r.reportedSeq,
+        r.offlineSince,
+        r.gapSince,
+        r.gapWatermark,
+        r.lostSince,
+      );
+  }
+
+  async addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void> {
+    const insert = this.db.prepare(
+      `INSERT INTO agent_declared_drops (agent_id, from_seq, to_seq, declared_by_seq) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    );
+    this.db.transaction(() => {
+      for (const d of drops) insert.run(d.agentId, d.fromSeq, d.toSeq, d.declaredBySeq);
+    })();
+  }
+
+  async skipDeclaredDrops(agentId: string): Promise<number> {
+    const skip = this.db.transaction((): number => {
+      const agent = this.db.prepare('SELECT acked_seq FROM agents WHERE id = ?').get(agentId) as
+        { acked_seq: number } | undefined;
+      if (!agent) return 0;
+      let watermark = agent.acked_seq;
+      const declared = this.db.prepare(
+        `SELECT MAX(to_seq) AS to_seq FROM agent_declared_drops
+         WHERE agent_id = ? AND from_seq <= ? AND to_seq > ?`,
+      );
+      const page = this.db.prepare(
+        'SELECT seq FROM events WHERE agent_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      );
+      for (;;) {
+        const range = declared.get(agentId, watermark + 1, watermark) as { to_seq: number | null };
+        if (range.to_seq !== null) {
+          watermark = range.to_seq;
+          continue;
+        }
+        const seqs = (page.all(agentId, watermark, WATERMARK_PAGE) as { seq: number }[]).map((r) => r.seq);
+        let contiguous = 0;
+        while (contiguous < seqs.length && seqs[contiguous] === watermark + 1) {
+          watermark += 1;
+          contiguous += 1;
+        }
+        if (contiguous === 0) break;
+      }
+      if (watermark !== agent.acked_seq) {
+        this.db
+          .prepare('UPDATE agents SET acked_seq = ? WHERE id = ? AND acked_seq < ?')
+          .run(watermark, agentId, watermark);
+      }
+      return watermark;
+    });
+    return skip.immediate();
+  }
+
+  async listDeclaredDrops(agentId: string): Promise<DeclaredDrop[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT agent_id, from_seq, to_seq, declared_by_seq FROM agent_declared_drops
+         WHERE agent_id = ? ORDER BY from_seq`,
+      )
+      .all(agentId) as { agent_id: string; from_seq: number; to_seq: number; declared_by_seq: number }[];
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      fromSeq: r.from_seq,
+      toSeq: r.to_seq,
+      declaredBySeq: r.declared_by_seq,
+    }));
+  }
+
+  async rotateKey(request: {
+    agentId: string;
+    alg: SignatureAlg;
+    publicKey: string;
+    at: string;
+  }): Promise<boolean> {
+    const rotate = this.db.transaction((): boolean => {
+      const agent = this.db
+        .prepare('SELECT alg, public_key, enrolled_at, key_rotated_at, revoked_at FROM agents WHERE id = ?')
+        .get(request.agentId) as
+        | {
+            alg: string;
+            public_key: string;
+            enrolled_at: string;
+            key_rotated_at: string | null;
+            revoked_at: string | null;
+          }
+        | undefined;
+      if (!agent || agent.revoked_at !== null) return false;
+      this.db
+        .prepare(
+          `INSERT INTO agent_keys (agent_id, alg, public_key, valid_from, valid_to) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+        )
+        .run(
+          request.agentId,
+          agent.alg,
+          agent.public_key,
+          agent.key_rotated_at ?? agent.enrolled_at,
+          request.at,
+        );
+      this.db
+        .prepare('UPDATE agents SET alg = ?, public_key = ?, key_rotated_at = ? WHERE id = ?')
+        .run(request.alg, request.publicKey, request.at, request.agentId);
+      return true;
+    });
+    return rotate.immediate();
+  }
+
+  async listKeys(agentId: string): Promise<AgentKeyRecord[]> {
+    const old = this.db
+      .prepare(
+        `SELECT agent_id, alg, public_key, valid_from, valid_to FROM agent_keys
+         WHERE agent_id = ? ORDER BY valid_from`,
+      )
+      .all(agentId) as {
+      agent_id: string;
+      alg: SignatureAlg;
+      public_key: string;
+      valid_from: string;
+      valid_to: string;
+    }[];
+    const current = this.db
+      .prepare('SELECT alg, public_key, enrolled_at, key_rotated_at FROM agents WHERE id = ?')
+      .get(agentId) as
+      | { alg: SignatureAlg; public_key: string; enrolled_at: string; key_rotated_at: string | null }
+      | undefined;
+    if (!current) return [];
+    return [
+      ...old.map((r) => ({
+        agentId: r.agent_id,
+        alg: r.alg,
+        publicKey: r.public_key,
+        validFrom: r.valid_from,
+        validTo: r.valid_to as string | null,
+      })),
+      {
+        agentId,
+        alg: current.alg,
+        publicKey: current.public_key,
+        validFrom: current.key_rotated_at ?? current.enrolled_at,
+        validTo: null,
+      },
+    ];
+  }
+
+  async setBrokerPasswordHash(agentId: string, passwordHash: string): Promise<void> {
+    this.db.prepare('UPDATE agents SET broker_password_hash = ? WHERE id = ?').run(passwordHash, agentId);
+  }
+
+  async listBrokerAccounts(): Promise<BrokerAccount[]> {
+    const rows = this.db
+      .prepare('SELECT id, broker_password_hash, revoked_at FROM agents ORDER BY id')
+      .all() as { id: string; broker_password_hash: string | null; revoked_at: string | null }[];
+    return rows.map((r) => ({
+      agentId: r.id,
+      passwordHash: r.broker_password_hash,
+      revoked: r.revoked_at !== null,
+    }));
+  }
+
+  async listRevokedSince(since: string): Promise<{ agentId: string; revokedAt: string }[]> {
+    const rows = this.db
+      .prepare('SELECT id, revoked_at FROM agents WHERE revoked_at >= ? ORDER BY revoked_at')
+      .all(since) as { id: string; revoked_at: string }[];
+    return rows.map((r) => ({ agentId: r.id, revokedAt: r.revoked_at }));
+  }
+}
