@@ -14,6 +14,19 @@ export const agentConfigSchema = z.strictObject({
   scan: z.strictObject({ interval: durationSchema.default(60_000) }).default({ interval: 60_000 }),
   heartbeat: z.strictObject({ interval: durationSchema.default(30_000) }).default({ interval: 30_000 }),
   ack: z.strictObject({ timeout: durationSchema.default(30_000) }).default({ timeout: 30_000 }),
+  /** A one-time token (`smew token create`): an agent not yet enrolled enrolls with it on start. */
+  enroll: z.strictObject({ token: z.string().min(1).optional() }).default({}),
+  /**
+   * Self-limits (agent/self-limits.ts): measured over `window`, above either one the agent scans
+   * less often and reports agent.limits.exceeded, instead of slowing the workstation down.
+   */
+  limits: z
+    .strictObject({
+      maxRssMb: z.number().positive().default(200),
+      maxCpuPercent: z.number().positive().default(10),
+      window: durationSchema.default(60_000),
+    })
+    .default({ maxRssMb: 200, maxCpuPercent: 10, window: 60_000 }),
   paths: z
     .strictObject({
       sysfs: z.string().default('/sys'),

@@ -13,6 +13,7 @@ import { acceptPolicyMessage, policyHash, readStoredPolicy, writeStoredPolicy } 
 import { collectObservations } from './probes/collect.js';
 import type { Probe } from './probes/probe.js';
 import { Publisher, type BackoffPolicy } from './publisher.js';
+import { SelfLimiter, type UsageSample } from './self-limits.js';
 
 export interface StartAgentOptions {
   clock?: Clock;
@@ -25,6 +26,8 @@ export interface StartAgentOptions {
   detectors?: readonly Detector[];
   /** Instead of every registered probe. */
   probes?: readonly Probe[];
+  /** Instead of the process's own memory and CPU figures; tests inject readings. */
+  readUsage?: () => UsageSample;
 }
 
 export interface RunningAgent {
@@ -63,6 +66,17 @@ export async function startAgent(
     sign,
     collector: identity.collector,
     clock,
+  });
+
+  // Above its own memory or CPU limits the agent scans less often and says so (agent/self-limits.ts).
+  const limiter = new SelfLimiter(config.limits, {
+    clock,
+    logger,
+    record(events) {
+      outbox.append(events);
+      publisher.flush();
+    },
+    ...(options.readUsage ? { read: options.readUsage } : {}),
   });
 
   let stored = readStoredPolicy(dir);
@@ -162,7 +176,7 @@ export async function startAgent(
       () => {
         void scanNow().then(scheduleScan);
       },
-      Math.max(10, config.scan.interval),
+      limiter.nextDelay(Math.max(10, config.scan.interval)),
     );
   }
 

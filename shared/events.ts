@@ -34,6 +34,12 @@ export const EVENT_DATA_SCHEMAS = {
   'agent.config.changed': z.looseObject({ what: str, hash: opt }),
   'agent.tamper': z.looseObject({ what: str, hash: opt }),
   'agent.queue.overflow': z.looseObject({ dropped: z.number().int().nonnegative() }),
+  /** The agent's own RSS (MiB) or CPU (% of a core) over its self-limit; it scans less often meanwhile. */
+  'agent.limits.exceeded': z.looseObject({
+    resource: z.enum(['rss', 'cpu']),
+    value: z.number(),
+    limit: z.number(),
+  }),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;

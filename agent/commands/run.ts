@@ -1,5 +1,6 @@
 import { optionalString, untilSignal, type Command } from '../../shared/cli.js';
 import { loadAgentConfig } from '../config.js';
+import { enrollOnFirstStart } from '../first-start.js';
 import { startAgent } from '../runner.js';
 
 export const agentRunCommand: Command = {
@@ -11,6 +12,7 @@ export const agentRunCommand: Command = {
     const config = loadAgentConfig(optionalString(args, 'config'));
     // Listen before starting, so a signal during start-up still stops the agent cleanly.
     const signalled = untilSignal();
+    if (!(await enrollOnFirstStart(config, { stopped: signalled }))) return 0;
     const agent = await startAgent(config);
     await signalled;
     await agent.stop();
