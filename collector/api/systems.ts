@@ -9,7 +9,7 @@ import type { ChainLevel } from '../clocks/report-chain.js';
 import type { FireRecord, SystemPatch, SystemRecord } from '../store/clock-store.js';
 import type { Store } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
+import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
 
 /**
  * The 第35条 register (SPEC §8): `GET|POST /api/v1/systems`, `GET|PATCH /api/v1/systems/{id}`.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
 import { tempDir } from './collector-harness.js';
-import { apiClient, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
+import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
 
 /**
  * The 第35条 register and the due list through the HTTP API of a real collector, on a ManualClock
@@ -68,7 +68,7 @@ describe('clocks API: systems, assessments, due list', () => {
 
     const due = await call('GET', '/api/v1/assessments/due', viewer);
     expect(due.status).toBe(200);
-    expect(due.body.items.map((i: any) => [i.name, i.level, i.nextDue, i.daysLeft, i.state])).toEqual([
+    expect(due.body.items.map((i: Json) => [i.name, i.level, i.nextDue, i.daysLeft, i.state])).toEqual([
       ['E', '绝密', '2025-02-28', -366, 'overdue'],
       ['A', '绝密', '2026-02-28', -1, 'overdue'],
       ['B', '机密', '2026-02-28', -1, 'overdue'],
@@ -181,7 +181,7 @@ describe('clocks API: systems, assessments, due list', () => {
       }),
     ]);
     const due = await call('GET', '/api/v1/assessments/due', officer);
-    expect(due.body.items.map((i: any) => i.name)).not.toContain('G');
+    expect(due.body.items.map((i: Json) => i.name)).not.toContain('G');
 
     // Past what would have been its reminders and overdue date: nothing fires for it.
     const later = new ManualClock('2026-04-01T00:00:00Z');
@@ -273,7 +273,7 @@ describe('clocks API: systems, assessments, due list', () => {
     expect(elsewhere.status).toBe(201);
     expect(elsewhere.body.unit).toBe('二处');
     const mine = await call('GET', '/api/v1/systems', officer);
-    expect(mine.body.items.map((s: any) => s.unit)).not.toContain('二处');
+    expect(mine.body.items.map((s: Json) => s.unit)).not.toContain('二处');
     expect((await call('GET', `/api/v1/systems/${elsewhere.body.id}`, officer)).status).toBe(404);
     const foreign = await call('POST', '/api/v1/systems', officer, {
       name: 'x',
@@ -283,7 +283,7 @@ describe('clocks API: systems, assessments, due list', () => {
     });
     expect(foreign.status).toBe(403);
     const all = await call('GET', '/api/v1/systems', admin);
-    expect(new Set(all.body.items.map((s: any) => s.unit))).toEqual(new Set(['一处', '二处']));
+    expect(new Set(all.body.items.map((s: Json) => s.unit))).toEqual(new Set(['一处', '二处']));
   });
 
   it('lists the clock routes in the OpenAPI document', async () => {

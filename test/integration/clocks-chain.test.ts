@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningCollector } from '../../collector/server.js';
+import { ManualClock } from '../../shared/clock.js';
+import { tempDir } from './collector-harness.js';
+import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
+
+/**
+ * The 第61条 chain through the API of a real collector, in simulated time (ManualClock). A unit
+ * (below county level) discovers a leak at D = 2026-03-01T02:00Z (10:00 Shanghai).
+ *
+ * | hop                | starts               | due (UTC)     | reported      | received      | result              |
+ * | unit>county        | D                    | 03-02 02:00   | 03-01 20:00   | 03-01 20:30   | on time             |
+ * | unit>superior-dept | D                    | 03-02 02:00   | 03-02 05:00   | —             | late 3h00m, warned  |
+ * | county>city        | 03-01 20:30 receipt  | 03-02 20:30   | 03-02 19:00   | 03-02 19:10 * | on time             |
+ * | city>province      | 03-02 19:10 receipt  | 03-03 19:10   | 03-03 21:00   | 03-03 21:30   | late 1h50m, warned  |
+ * | province>national  | 03-03 21:30 receipt  | 03-04 21:30   | 03-04 08:00   | 03-04 08:05   | on time             |
+ * * receipt recorded after the report, through …/reports/{id}/receipt.
+ * End to end: D → national receipt 03-04 08:05 = 78h05m.
+ */
+describe('clocks API: the 24 h report chain', () => {
+  const clock = new ManualClock('2026-03-01T02:10:00Z');
+  const sink = new RecordingSink();
+  let dir: ReturnType<typeof tempDir>;
+  let collector: RunningCollector;
+  let call: ReturnType<typeof apiClient>;
+  let officer: string;
+  let viewer: string;
+
+  beforeAll(async () => {
+    dir = tempDir('smew-clocks-chain-');
+    collector = await startClockCollector(dir.path, clock, sink);
+    call = apiClient(collector);
+    officer = await keyFor(collector, 'officer', '一处');
+    viewer = await keyFor(collector, 'viewer', '一处');
+  });
+  afterAll(async () => {
+    await collector.stop();
+    dir.remove();
+  });
+
+  /** What node-cron does in production: a pass at the clock's current time. */
+  async function at(time: string) {
+    clock.set(time);
+    await collector.clocks.runPass('test');
+    return sink.take();
+  }
+
+  const hopsOf = (incident: Json) =>
+    incident.hops.map((h: Json) => [h.id, h.dueAt, h.reportedAt, h.receivedAt, h.state, h.late, h.lateByMs]);
+
+  it('runs county → city → province → national with two hops late, each late one warned and measured', async () => {
+    const created = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密文件经互联网邮箱外发',
+      level: '机密',
+      discoveredAt: '2026-03-01T10:00:00+08:00',
+      measures: '断开网络，收回文件，封存终端',
+      description: '办公室终端向外部邮箱发送标有机密的文件',
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect(created.body).toMatchObject({
+      discoveredAt: '2026-03-01T02:00:00.000Z',
+      discoverySource: 'manual',
+      unitLevel: 'unit',
+      measures: '断开网络，收回文件，封存终端',
+      endToEndMs: null,
+      endToEnd: null,
+    });
+    // Both first hops are due 24 h after discovery; the onward hops wait for receipts.
+    expect(hopsOf(created.body)).toEqual([
+      ['unit>county', '2026-03-02T02:00:00.000Z', null, null, 'pending', false, null],
+      ['unit>superior-dept', '2026-03-02T02:00:00.000Z', null, null, 'pending', false, null],
+      ['county>city', null, null, null, 'unstarted', false, null],
+      ['city>province', null, null, null, 'unstarted', false, null],
+      ['province>national', null, null, null, 'unstarted', false, null],
+    ]);
+
+    expect((await at('2026-03-01T13:59:59Z')).length).toBe(0);
+    expect((await at('2026-03-01T14:00:00Z')).map((c) => [c.type, c.data.hop, c.severity])).toEqual([
+      ['incident.report.reminder', 'unit>county', 'high'],
+      ['incident.report.reminder', 'unit>superior-dept', 'high'],
+    ]);
+
+    clock.set('2026-03-01T20:30:00Z');
+    const toCounty = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'same-level-admin',
+      reportedAt: '2026-03-01T20:00:00Z',
+      receivedAt: '2026-03-01T20:30:00Z',
+      channel: 'system',
+      receipt: '县保密局回执 001',
+    });
+    expect(toCounty.status).toBe(201);
+    expect(toCounty.body.hops[2]).toMatchObject({
+      id: 'county>city',
+      startedAt: '2026-03-01T20:30:00.000Z',
+      dueAt: '2026-03-02T20:30:00.000Z',
+      state: 'pending',
+    });
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
+      ['incident.report.reminder', 'cleared', 'unit>county'],
+    ]);
+
+    // The superior department was not told in time: a critical warning for the county.
+    const missed = await at('2026-03-02T02:00:30Z');
+    expect(missed).toEqual([
+      expect.objectContaining({
+        type: 'incident.report.late',
+        state: 'raised',
+        severity: 'critical',
+        key: `incident.report.late:${id}:unit>superior-dept`,
+        unit: '一处',
+        data: expect.objectContaining({ hop: 'unit>superior-dept', escalatesTo: 'county', late: false }),
+      }),
+    ]);
+    const overdue = await call('GET', `/api/v1/incidents/${id}`, viewer);
+    expect(overdue.body.hops[1]).toMatchObject({ state: 'overdue', late: true, lateByMs: 30_000 });
+
+    clock.set('2026-03-02T05:10:00Z');
+    const toDept = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'superior-dept',
+      reportedAt: '2026-03-02T05:00:00Z',
+      channel: 'paper',
+      by: '李主任',
+    });
+    expect(toDept.body.hops[1]).toMatchObject({ state: 'done', late: true, lateByMs: 3 * 3_600_000 });
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
+      ['incident.report.reminder', 'cleared', 'unit>superior-dept'],
+      ['incident.report.late', 'cleared', 'unit>superior-dept'],
+    ]);
+
+    clock.set('2026-03-02T19:05:00Z');
+    const toCity = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      from: 'county',
+      to: 'city',
+      reportedAt: '2026-03-02T19:00:00Z',
+      channel: 'phone',
+    });
+    expect(toCity.body.hops[3]).toMatchObject({ id: 'city>province', state: 'unstarted', dueAt: null });
+    const reportId = toCity.body.hops[2].reportIds[0] as number;
+    clock.set('2026-03-02T19:20:00Z');
+    const receipt = await call('POST', `/api/v1/incidents/${id}/reports/${reportId}/receipt`, officer, {
+      receivedAt: '2026-03-02T19:10:00Z',
+      receipt: '市保密局 王值班',
+    });
+    expect(receipt.status).toBe(200);
+    expect(receipt.body.hops[3]).toMatchObject({ dueAt: '2026-03-03T19:10:00.000Z', state: 'pending' });
+
+    const cityLate = await at('2026-03-03T19:11:00Z');
+    expect(cityLate.map((c) => [c.type, c.data.hop, c.data.escalatesTo])).toEqual([
+      ['incident.report.late', 'city>province', 'province'],
+    ]);
+
+    clock.set('2026-03-03T21:40:00Z');
+    await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      from: 'city',
+      to: 'province',
+      reportedAt: '2026-03-03T21:00:00Z',
+      receivedAt: '2026-03-03T21:30:00Z',
+      channel: 'system',
+    });
+    clock.set('2026-03-04T09:00:00Z');
+    const done = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      from: 'province',
+      to: 'national',
+      reportedAt: '2026-03-04T08:00:00Z',
+      receivedAt: '2026-03-04T08:05:00Z',
+      channel: 'system',
+      receipt: '国家保密局 签收',
+    });
+    expect(hopsOf(done.body)).toEqual([
+      [
+        'unit>county',
+        '2026-03-02T02:00:00.000Z',
+        '2026-03-01T20:00:00.000Z',
+        '2026-03-01T20:30:00.000Z',
+        'done',
+        false,
+        null,
+      ],
+      [
+        'unit>superior-dept',
+        '2026-03-02T02:00:00.000Z',
+        '2026-03-02T05:00:00.000Z',
+        null,
+        'done',
+        true,
+        3 * 3_600_000,
+      ],
+      [
+        'county>city',
+        '2026-03-02T20:30:00.000Z',
+        '2026-03-02T19:00:00.000Z',
+        '2026-03-02T19:10:00.000Z',
+        'done',
+        false,
+        null,
+      ],
+      [
+        'city>province',
+        '2026-03-03T19:10:00.000Z',
+        '2026-03-03T21:00:00.000Z',
+        '2026-03-03T21:30:00.000Z',
+        'done',
+        true,
+        110 * 60_000,
+      ],
+      [
+        'province>national',
+        '2026-03-04T21:30:00.000Z',
+        '2026-03-04T08:00:00.000Z',
+        '2026-03-04T08:05:00.000Z',
+        'done',
+        false,
+        null,
+      ],
+    ]);
+    expect(done.body).toMatchObject({
+      nationalReceivedAt: '2026-03-04T08:05:00.000Z',
+      endToEndMs: 78 * 3_600_000 + 5 * 60_000,
+      endToEnd: '78h05m',
+    });
+    expect(done.body.reports.map((r: Json) => [r.from, r.to, r.channel, r.receipt])).toEqual([
+      ['unit', 'same-level-admin', 'system', '县保密局回执 001'],
+      ['unit', 'superior-dept', 'paper', null],
+      ['county', 'city', 'phone', '市保密局 王值班'],
+      ['city', 'province', 'system', null],
+      ['province', 'national', 'system', '国家保密局 签收'],
+    ]);
+    // Each warning fired exactly once.
+    const fires = done.body.reminders.filter((r: Json) => r.outcome === 'fired');
+    expect(fires.map((r: Json) => [r.hop, r.kind])).toEqual([
+      ['unit>county', 'reminder-12h'],
+      ['unit>superior-dept', 'reminder-12h'],
+      ['unit>superior-dept', 'missed'],
+      ['city>province', 'missed'],
+    ]);
+    expect((await call('GET', '/api/v1/incidents', viewer)).body.items.map((i: Json) => i.id)).toEqual([id]);
+  });
+
+  it('refuses reports that fit no hop, come before discovery or from the future', async () => {
+    clock.set('2026-03-04T09:00:00Z');
+    const created = await call('POST', '/api/v1/incidents', officer, {
+      title: '存储介质丢失',
+      level: '秘密',
+      discoveredAt: '2026-03-04T08:00:00Z',
+    });
+    const id = created.body.id as string;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { from: 'city', to: 'national', reportedAt: '2026-03-04T08:30:00Z', channel: 'system' },
+        /^to: a report from city to national is no hop/,
+      ],
+      [
+        { to: 'same-level-admin', reportedAt: '2026-03-04T07:00:00Z', channel: 'system' },
+        /^reportedAt: .* before the discovery/,
+      ],
+      [
+        { to: 'same-level-admin', reportedAt: '2026-03-05T08:00:00Z', channel: 'system' },
+        /^reportedAt: .* in the future/,
+      ],
+      [
+        {
+          to: 'same-level-admin',
+          reportedAt: '2026-03-04T08:30:00Z',
+          receivedAt: '2026-03-04T08:00:00Z',
+          channel: 'system',
+        },
+        /^receivedAt: cannot be before/,
+      ],
+      [{ to: 'same-level-admin', reportedAt: '2026-03-04T08:30:00Z', channel: 'email' }, /channel/],
+      [{ to: 'same-level-admin', reportedAt: 'yesterday', channel: 'system' }, /reportedAt/],
+    ];
+    for (const [body, message] of cases) {
+      const reply = await call('POST', `/api/v1/incidents/${id}/reports`, officer, body);
+      expect(reply.status, JSON.stringify(body)).toBe(400);
+      expect(reply.body.error).toMatch(message);
+    }
+    const denied = await call('POST', `/api/v1/incidents/${id}/reports`, viewer, {
+      to: 'same-level-admin',
+      reportedAt: '2026-03-04T08:30:00Z',
+      channel: 'system',
+    });
+    expect(denied.status).toBe(403);
+    expect((await call('GET', '/api/v1/incidents/inc-nope', viewer)).status).toBe(404);
+  });
+});
