@@ -17,7 +17,7 @@ export const agentScanCommand: Command = {
     const logger = createLogger('agent-scan', process.env.SMEW_LOG_LEVEL ?? 'warn');
     // The same policy `agent run` would apply: the collector's if this host is enrolled.
     const policy = readStoredPolicy(config.identity.dir)?.policy ?? config.policy;
-    const observations = await collectObservations(config.paths, { clock: systemClock, logger });
+    const observations = await collectObservations(config.paths, { clock: systemClock, logger, policy });
     const { findings, unobservedTypes } = runDetectors(observations, policy, { logger });
     if (unobservedTypes.size > 0) {
       process.stderr.write(

@@ -2,6 +2,7 @@ import type { Detector } from './finding.js';
 import { wirelessPresentDetector } from './wireless-present.js';
 import { bluetoothPresentDetector } from './bluetooth-present.js';
 import { connectionProhibitedDetector } from './connection-prohibited.js';
+import { fileMarkedDetector } from './file-marked.js';
 import { linkUnapprovedDetector } from './link-unapproved.js';
 import { modemPresentDetector } from './modem-present.js';
 import { multihomedDetector } from './multihomed.js';
@@ -20,4 +21,5 @@ export const DETECTORS: readonly Detector[] = [
   multihomedDetector,
   routeUnapprovedDetector,
   connectionProhibitedDetector,
+  fileMarkedDetector,
 ];

@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
+import { defaultPolicy, type Policy } from '../../shared/policy.js';
 import type { Observations } from './observations.js';
 import type { HostPaths, Probe } from './probe.js';
 import { PROBES } from './registry.js';
@@ -10,11 +11,12 @@ import { PROBES } from './registry.js';
  */
 export async function collectObservations(
   paths: HostPaths,
-  options: { clock: Clock; logger?: Logger; probes?: readonly Probe[] },
+  options: { clock: Clock; logger?: Logger; probes?: readonly Probe[]; policy?: Policy },
 ): Promise<Observations> {
   const observations: Observations = { at: options.clock.now().toISOString() };
   const probes = options.probes ?? PROBES;
-  const results = await Promise.allSettled(probes.map((probe) => probe.collect(paths)));
+  const context = { policy: options.policy ?? defaultPolicy };
+  const results = await Promise.allSettled(probes.map((probe) => probe.collect(paths, context)));
   results.forEach((result, i) => {
     const probe = probes[i]!;
     if (result.status === 'fulfilled') {

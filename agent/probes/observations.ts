@@ -56,6 +56,20 @@ export interface Observations {
   addresses?: InterfaceAddress[];
   /** /proc/net/{tcp,tcp6,udp,udp6} sockets with a peer, and their owners (sockets probe) */
   sockets?: SocketEntry[];
+  /** files bearing a classification marking in the policy's watched directories (marked-files probe) */
+  markedFiles?: MarkedFile[];
+}
+
+/** A file whose content bears a 国家秘密标志; the highest marking in it decides. */
+export interface MarkedFile {
+  /** as found under the watched directory: any bytes a user chose, carried as data */
+  path: string;
+  level: '绝密' | '机密' | '秘密';
+  /** the marking as written, e.g. 机密★10年 */
+  marking: string;
+  /** 保密期限, when the marking states one */
+  term?: string;
+  format: 'utf-8' | 'utf-16le' | 'utf-16be' | 'gb18030' | 'ooxml';
 }
 
 /** The parts of Observations a probe can fill, which detectors name as their inputs. */

@@ -1,3 +1,4 @@
+import type { Policy } from '../../shared/policy.js';
 import type { ObservationPart, Observations } from './observations.js';
 
 /** Where the host's trees are mounted (SPEC §4 `paths.*`), so fixtures and containers work alike. */
@@ -14,5 +15,13 @@ export interface HostPaths {
 export interface Probe {
   name: string;
   provides: readonly ObservationPart[];
-  collect(paths: HostPaths): Promise<Partial<Omit<Observations, 'at'>>>;
+  collect(paths: HostPaths, context?: ProbeContext): Promise<Partial<Omit<Observations, 'at'>>>;
+}
+
+/**
+ * What a few probes need beyond the host paths: the policy names where to look (watched
+ * directories) and what to probe (beacon targets). Probes still judge nothing.
+ */
+export interface ProbeContext {
+  policy: Policy;
 }

@@ -1,4 +1,5 @@
 import { bluetoothProbe } from './bluetooth.js';
+import { markedFilesProbe } from './marked-files.js';
 import { netdevProbe } from './netdev.js';
 import { rfkillProbe } from './rfkill.js';
 import { routesProbe } from './routes.js';
@@ -18,4 +19,5 @@ export const PROBES: readonly Probe[] = [
   usbProbe,
   routesProbe,
   socketsProbe,
+  markedFilesProbe,
 ];
