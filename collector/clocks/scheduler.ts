@@ -133,6 +133,8 @@ export class ClockScheduler {
       wanted,
       now.toISOString(),
       (row) => {
+        // Still due for the same deadline (a reminder overtaken by a nearer one): not resolved.
+        if (wanted.some((spec) => spec.target === row.target && spec.forDue === row.forDue)) return null;
         const condition = clearedCondition(row, unit, now, reason);
         if (clearedKeys.has(condition.key)) return null;
         clearedKeys.add(condition.key);
