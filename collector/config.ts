@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.js';
 import { durationSchema } from '../shared/duration.js';
+import { notifyConfigSchema } from './notify/config.js';
 
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 
@@ -45,7 +46,10 @@ export const collectorConfigSchema = z.strictObject({
     })
     .default({ maxSkew: 300_000, ackDelay: 50 }),
   parent: z.strictObject({ url: z.url().optional() }).default({}),
-  notify: z.strictObject({ channels: z.array(z.unknown()).default([]) }).default({ channels: [] }),
+  /** Where warnings are announced (webhook, email) and how deliveries are retried. */
+  notify: notifyConfigSchema,
+  /** The 第64条 rule file; default the shipped config/rules.yaml. */
+  rules: z.strictObject({ file: z.string().min(1).optional() }).default({}),
 });
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 

@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Clock } from '../../shared/clock.js';
+import type { Principal } from '../auth/api-keys.js';
+import type { Store } from '../store/store.js';
+import {
+  acknowledgeNotice,
+  issueNotice,
+  recipientStatus,
+  reportNoticeResult,
+  type Notice,
+  type NoticeRefusal,
+} from '../warnings/notices.js';
+import { visibleUnits } from './bearer-auth.js';
+import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
+import { actorOf, refusalSchema } from './warnings.js';
+
+/**
+ * Warning notices (预警通报) over HTTP: issue, list, acknowledge, report the 排查 result. Each
+ * recipient shows its state and whether it is overdue, so late answers stand out. Notices to
+ * subordinate collectors travel through the hierarchy once it exists; here the recipients are
+ * units of this collector.
+ */
+const actorSchema = {
+  type: ['object', 'null'],
+  properties: { name: { type: 'string' }, role: { type: 'string' }, unit: { type: ['string', 'null'] } },
+} as const;
+
+const recipientSchema = {
+  type: 'object',
+  required: ['unit', 'state', 'overdue'],
+  properties: {
+    unit: { type: 'string' },
+    state: { type: 'string', enum: ['pending', 'acknowledged', 'reported'] },
+    overdue: { type: 'boolean', description: 'no result by the deadline, or a result after it' },
+    acknowledgedAt: nullableIsoTime,
+    acknowledgedBy: actorSchema,
+    result: { type: ['string', 'null'], description: '排查结果' },
+    resultAt: nullableIsoTime,
+    resultBy: actorSchema,
+  },
+} as const;
+
+const noticeSchema = {
+  type: 'object',
+  required: ['id', 'title', 'text', 'requiredAction', 'deadline', 'issuedBy', 'issuedAt', 'recipients'],
+  properties: {
+    id: { type: 'string' },
+    title: { type: 'string' },
+    text: { type: 'string' },
+    requiredAction: { type: 'string' },
+    deadline: isoTime,
+    issuerUnit: { type: ['string', 'null'] },
+    issuedBy: actorSchema,
+    issuedAt: isoTime,
+    warningId: { type: ['string', 'null'] },
+    overdue: { type: 'integer', description: 'recipients past the deadline' },
+    recipients: { type: 'array', items: recipientSchema },
+  },
+} as const;
+
+function toApi(notice: Notice, now: Date) {
+  const recipients = notice.recipients.map((r) => ({ ...r, ...recipientStatus(notice, r, now) }));
+  return { ...notice, recipients, overdue: recipients.filter((r) => r.overdue).length };
+}
+
+function canSeeNotice(principal: Principal | null, notice: Notice): boolean {
+  const units = visibleUnits(principal);
+  if (units === undefined) return true;
+  return (
+    (notice.issuerUnit !== null && units.includes(notice.issuerUnit)) ||
+    notice.recipients.some((r) => units.includes(r.unit))
+  );
+}
+
+const REFUSAL_STATUS: Record<NoticeRefusal['reason'], number> = {
+  role: 403,
+  scope: 403,
+  invalid: 400,
+  'not-recipient': 409,
+  done: 409,
+};
+
+function refused(reply: FastifyReply, refusal: NoticeRefusal) {
+  return reply.code(REFUSAL_STATUS[refusal.reason]).send({ error: refusal.message, reason: refusal.reason });
+}
+
+const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
+const answerResponses = {
+  200: noticeSchema,
+  400: refusalSchema,
+  403: refusalSchema,
+  404: errorSchema,
+  409: refusalSchema,
+  401: authErrorResponses[401],
+} as const;
+
+export function noticeRoutes(deps: { store: Store; clock: Clock }) {
+  const { store, clock } = deps;
+  return async (app: FastifyInstance) => {
+    app.get<{ Querystring: { limit: number } }>(
+      '/api/v1/notices',
+      {
+        schema: {
+          summary: 'Warning notices (预警通报) issued by or sent to the caller’s units, newest first',
+          tags: ['notices'],
+          security: [{ bearer: [] }],
+          querystring: {
+            type: 'object',
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          },
+          response: { 200: listOf(noticeSchema), 400: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request) => {
+        const now = clock.now();
+        const notices = await store.warnings.listNotices({
+          units: visibleUnits(request.principal),
+          limit: request.query.limit,
+        });
+        return { items: notices.map((n) => toApi(n, now)) };
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/v1/notices/:id',
+      {
+        schema: {
+          summary: 'One notice with each recipient’s acknowledgement and 排查 result',
+          tags: ['notices'],
+          security: [{ bearer: [] }],
+          params: idParams,
+          response: { 200: noticeSchema, 404: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const notice = await store.warnings.getNotice(request.params.id);
+        if (!notice || !canSeeNotice(request.principal, notice)) {
+          return reply.code(404).send({ error: `no notice ${request.params.id}` });
+        }
+        return toApi(notice, clock.now());
+      },
+    );
+
+    app.post<{
+      Body: {
+        title: string;
+        text: string;
+        requiredAction: string;
+        deadline: string;
+        units: string[];
+        warningId?: string;
+      };
+    }>(
+      '/api/v1/notices',
+      {
+        schema: {
+          summary: 'Issue a warning notice (预警通报) to units, with a deadline for their answer',
+          tags: ['notices'],
+          security: [{ bearer: [] }],
+          body: {
+            type: 'object',
+            required: ['title', 'text', 'requiredAction', 'deadline', 'units'],
+            additionalProperties: false,
+            properties: {
+              title: { type: 'string', maxLength: 1000 },
+              text: { type: 'string', maxLength: 20_000 },
+              requiredAction: { type: 'string', maxLength: 20_000 },
+              deadline: isoTime,
+              units: { type: 'array', minItems: 1, maxItems: 500, items: { type: 'string', maxLength: 200 } },
+              warningId: { type: 'string', maxLength: 64 },
+            },
+          },
+          response: {
+            201: noticeSchema,
+            400: refusalSchema,
+            403: refusalSchema,
+            401: authErrorResponses[401],
+          },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request.principal);
+        const visible = visibleUnits(request.principal);
+        const outside = visible === undefined ? [] : request.body.units.filter((u) => !visible.includes(u));
+        if (outside.length > 0) {
+          return reply.code(403).send({
+            error: `${actor.name} may send notices only to ${visible!.join(', ')}, not ${outside.join(', ')}`,
+            errorZh: '只能向本单位及下级单位发布预警通报',
+            reason: 'scope',
+          });
+        }
+        const now = clock.now();
+        const result = issueNotice({ id: `n-${randomUUID()}`, ...request.body, issuedBy: actor }, now);
+        if (!result.ok) return refused(reply, result);
+        await store.warnings.addNotice(result.notice);
+        return reply.code(201).send(toApi(result.notice, now));
+      },
+    );
+
+    const answer = (path: string, summary: string, withResult: boolean) =>
+      app.post<{ Params: { id: string }; Body: { unit?: string; result?: string } }>(
+        path,
+        {
+          schema: {
+            summary,
+            tags: ['notices'],
+            security: [{ bearer: [] }],
+            params: idParams,
+            body: {
+              type: 'object',
+              additionalProperties: false,
+              ...(withResult && { required: ['result'] }),
+              properties: {
+                unit: { type: 'string', maxLength: 200, description: 'default the caller’s unit' },
+                ...(withResult && { result: { type: 'string', maxLength: 20_000 } }),
+              },
+            },
+            response: answerResponses,
+          },
+        },
+        async (request, reply) => {
+          const { id } = request.params;
+          const actor = actorOf(request.principal);
+          const existing = await store.warnings.getNotice(id);
+          if (!existing || !canSeeNotice(request.principal, existing)) {
+            return reply.code(404).send({ error: `no notice ${id}` });
+          }
+          const unit = request.body?.unit ?? actor.unit;
+          if (unit === null) {
+            return reply
+              .code(400)
+              .send({ error: 'unit: name the recipient unit you answer for', reason: 'invalid' });
+          }
+          const now = clock.now();
+          const result = await store.warnings.updateNotice(id, (notice) =>
+            withResult
+              ? reportNoticeResult(notice, unit, actor, request.body.result ?? '', now)
+              : acknowledgeNotice(notice, unit, actor, now),
+          );
+          if (!result) return reply.code(404).send({ error: `no notice ${id}` });
+          if (!result.ok) return refused(reply, result);
+          return toApi(result.notice, now);
+        },
+      );
+    answer('/api/v1/notices/:id/acknowledgements', 'A recipient unit acknowledges the notice', false);
+    answer('/api/v1/notices/:id/results', 'A recipient unit reports its investigation (排查) result', true);
+  };
+}

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Clock } from '../../shared/clock.js';
+import { SEVERITIES } from '../../shared/levels.js';
+import type { Principal } from '../auth/api-keys.js';
+import type { Store } from '../store/store.js';
+import type { StoredSilence } from '../store/warning-store.js';
+import { HANDLING_ROLES } from '../warnings/lifecycle.js';
+import { approveSilence, createSilence, type SilenceMatcher } from '../warnings/silences.js';
+import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
+import { actorOf, canSee, refusalSchema } from './warnings.js';
+
+/**
+ * Silences over HTTP: they mute notifications for a matcher and a time window, with author and
+ * reason. They never hide a warning nor stop a legal clock; muting a critical warning of a 绝密
+ * host needs a second person's approval (POST …/approval). A unit's officer silences only
+ * within the unit: the matcher's unit is theirs.
+ */
+const actorSchema = {
+  type: 'object',
+  required: ['name', 'role', 'unit'],
+  properties: { name: { type: 'string' }, role: { type: 'string' }, unit: { type: ['string', 'null'] } },
+} as const;
+
+const matcherSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rule: { type: 'string', maxLength: 64 },
+    severity: { type: 'string', enum: [...SEVERITIES] },
+    agent: { type: 'string', maxLength: 64 },
+    unit: { type: 'string', maxLength: 200 },
+    key: { type: 'string', maxLength: 1000 },
+    data: {
+      type: 'object',
+      maxProperties: 16,
+      additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
+    },
+  },
+} as const;
+
+const silenceSchema = {
+  type: 'object',
+  required: ['id', 'matcher', 'startsAt', 'endsAt', 'author', 'reason', 'createdAt', 'approvedBy'],
+  properties: {
+    id: { type: 'string' },
+    matcher: matcherSchema,
+    startsAt: isoTime,
+    endsAt: isoTime,
+    author: actorSchema,
+    reason: { type: 'string' },
+    createdAt: isoTime,
+    approvedBy: {
+      type: ['object', 'null'],
+      properties: { ...actorSchema.properties, at: isoTime },
+      description: 'the second person; needed before it mutes a critical warning of a 绝密 host',
+    },
+    expiredBy: { type: ['object', 'null'], properties: { ...actorSchema.properties, at: isoTime } },
+    active: { type: 'boolean' },
+  },
+} as const;
+
+function toApi(silence: StoredSilence, now: Date) {
+  const t = now.toISOString();
+  return { ...silence, active: silence.expiredBy === null && silence.startsAt <= t && t < silence.endsAt };
+}
+
+/** Collector-wide silences (no unit in the matcher) belong to collector-wide accounts. */
+function canSeeSilence(principal: Principal | null, silence: StoredSilence): boolean {
+  if (silence.matcher.unit === undefined) return principal?.unit === null;
+  return canSee(principal, silence.matcher.unit);
+}
+
+const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
+
+function notFound(reply: FastifyReply, id: string) {
+  return reply.code(404).send({ error: `no silence ${id}` });
+}
+
+export function silenceRoutes(deps: { store: Store; clock: Clock }) {
+  const { store, clock } = deps;
+  return async (app: FastifyInstance) => {
+    app.get<{ Querystring: { active?: boolean; limit: number } }>(
+      '/api/v1/silences',
+      {
+        schema: {
+          summary: 'List silences (newest first); active=true for those muting now or later',
+          tags: ['silences'],
+          security: [{ bearer: [] }],
+          querystring: {
+            type: 'object',
+            properties: {
+              active: { type: 'boolean' },
+              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            },
+          },
+          response: { 200: listOf(silenceSchema), 400: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request) => {
+        const now = clock.now();
+        const silences = await store.warnings.listSilences({
+          ...(request.query.active && { activeAt: now.toISOString() }),
+          limit: request.query.limit,
+        });
+        return {
+          items: silences.filter((s) => canSeeSilence(request.principal, s)).map((s) => toApi(s, now)),
+        };
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/v1/silences/:id',
+      {
+        schema: {
+          summary: 'One silence',
+          tags: ['silences'],
+          security: [{ bearer: [] }],
+          params: idParams,
+          response: { 200: silenceSchema, 404: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const silence = await store.warnings.getSilence(request.params.id);
+        if (!silence || !canSeeSilence(request.principal, silence)) return notFound(reply, request.params.id);
+        return toApi(silence, clock.now());
+      },
+    );
+
+    app.post<{ Body: { matcher: SilenceMatcher; startsAt?: string; endsAt: string; reason: string } }>(
+      '/api/v1/silences',
+      {
+        schema: {
+          summary: 'Mute notifications of matching warnings for a time window (warnings and clocks go on)',
+          tags: ['silences'],
+          security: [{ bearer: [] }],
+          body: {
+            type: 'object',
+            required: ['matcher', 'endsAt', 'reason'],
+            additionalProperties: false,
+            properties: {
+              matcher: matcherSchema,
+              startsAt: { ...isoTime, description: 'default now' },
+              endsAt: isoTime,
+              reason: { type: 'string', maxLength: 20_000 },
+            },
+          },
+          response: {
+            201: silenceSchema,
+            400: refusalSchema,
+            403: refusalSchema,
+            401: authErrorResponses[401],
+          },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request.principal);
+        const matcher = { ...request.body.matcher };
+        if (actor.unit !== null) {
+          if (matcher.unit !== undefined && matcher.unit !== actor.unit) {
+            return reply.code(403).send({
+              error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit}`,
+              errorZh: '只能屏蔽本单位预警的通知',
+              reason: 'scope',
+            });
+          }
+          matcher.unit = actor.unit;
+        }
+        const now = clock.now();
+        const result = createSilence(
+          {
+            id: `s-${randomUUID()}`,
+            matcher,
+            startsAt: request.body.startsAt ?? now.toISOString(),
+            endsAt: request.body.endsAt,
+            author: actor,
+            reason: request.body.reason,
+          },
+          now,
+        );
+        if (!result.ok) {
+          return reply
+            .code(result.reason === 'role' ? 403 : 400)
+            .send({ error: result.message, reason: result.reason });
+        }
+        await store.warnings.addSilence(result.silence);
+        return reply.code(201).send(toApi({ ...result.silence, expiredBy: null }, now));
+      },
+    );
+
+    app.post<{ Params: { id: string } }>(
+      '/api/v1/silences/:id/approval',
+      {
+        schema: {
+          summary: 'Second approval of a silence, by another person (needed for critical 绝密 warnings)',
+          tags: ['silences'],
+          security: [{ bearer: [] }],
+          params: idParams,
+          response: {
+            200: silenceSchema,
+            403: refusalSchema,
+            404: errorSchema,
+            409: refusalSchema,
+            401: authErrorResponses[401],
+          },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const existing = await store.warnings.getSilence(id);
+        if (!existing || !canSeeSilence(request.principal, existing)) return notFound(reply, id);
+        const now = clock.now();
+        const result = await store.warnings.updateSilence(id, (s) =>
+          approveSilence(s, actorOf(request.principal), now),
+        );
+        if (!result) return notFound(reply, id);
+        if (!result.ok) {
+          const status = result.reason === 'approved' ? 409 : 403;
+          return reply.code(status).send({ error: result.message, reason: result.reason });
+        }
+        return toApi((await store.warnings.getSilence(id))!, now);
+      },
+    );
+
+    app.delete<{ Params: { id: string } }>(
+      '/api/v1/silences/:id',
+      {
+        schema: {
+          summary: 'End a silence now (it stays on record)',
+          tags: ['silences'],
+          security: [{ bearer: [] }],
+          params: idParams,
+          response: {
+            200: silenceSchema,
+            403: refusalSchema,
+            404: errorSchema,
+            409: errorSchema,
+            401: authErrorResponses[401],
+          },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const existing = await store.warnings.getSilence(id);
+        if (!existing || !canSeeSilence(request.principal, existing)) return notFound(reply, id);
+        const actor = actorOf(request.principal);
+        if (!HANDLING_ROLES.includes(actor.role)) {
+          return reply.code(403).send({
+            error: `role ${actor.role} may not end silences`,
+            errorZh: '只读角色不能解除屏蔽',
+            reason: 'role',
+          });
+        }
+        const now = clock.now();
+        if (!(await store.warnings.expireSilence(id, actor, now.toISOString()))) {
+          return reply.code(409).send({ error: `silence ${id} has already ended` });
+        }
+        return toApi((await store.warnings.getSilence(id))!, now);
+      },
+    );
+  };
+}

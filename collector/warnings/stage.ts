@@ -1,0 +1,158 @@
+import type { Clock } from '../../shared/clock.js';
+import type { EventEnvelope } from '../../shared/envelope.js';
+import type { Logger } from '../../shared/log.js';
+import type { IngestPipeline } from '../ingest/pipeline.js';
+import { evaluate, rowsNeeded } from '../rules/evaluate.js';
+import type { RuleEvent } from '../rules/match.js';
+import type { Rule } from '../rules/schema.js';
+import type { Store } from '../store/store.js';
+import { conditionSeq, type RulesRunResult } from '../store/warning-store.js';
+import { isCollectorConditionType, type CollectorCondition, type ConditionSink } from './conditions.js';
+
+/**
+ * The rules stage (ingest → store → rules → warnings → notify). It reads stored events past the
+ * store's rules cursor, so it needs no message of its own from ingest: a stored event is
+ * evaluated exactly once, whether the collector saw it a moment ago or crashed before its turn.
+ * Ingest only nudges it (`kick`) so it runs at once; a slow poll covers anything else.
+ *
+ * It is also the ConditionSink: liveness and the clocks report their conditions here and they go
+ * through the same rules, recorded with the evidence they carry.
+ */
+export interface WarningStageOptions {
+  store: Store;
+  rules: readonly Rule[];
+  clock: Clock;
+  logger: Logger;
+  /** Names of the notification channels: each new warning gets one outbox row per channel. */
+  channels: readonly string[];
+  /** Told after warnings opened or changed, e.g. to wake the notifier or the live feed. */
+  onChange?: (result: RulesRunResult) => void;
+  pollMs?: number;
+}
+
+const BATCH = 256;
+
+export class WarningStage implements ConditionSink {
+  private readonly log: Logger;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: WarningStageOptions) {
+    this.log = options.logger.child({ component: 'warnings' });
+  }
+
+  /** Evaluates what the last run left behind, then keeps up with new events. */
+  async start(): Promise<void> {
+    await this.drain();
+    this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Wakes the stage after ingest stored events; runs coalesce, never overlap. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Resolves when every event stored so far has been evaluated. */
+  async drain(): Promise<void> {
+    this.kick();
+    while (this.running) await this.running;
+  }
+
+  /** Nudges the stage whenever ingest stores a new event (wraps handle, as the live feed does). */
+  follow(pipeline: IngestPipeline): void {
+    const handle = pipeline.handle.bind(pipeline);
+    pipeline.handle = async (topic, payload) => {
+      const outcome = await handle(topic, payload);
+      if (outcome.kind === 'event') this.kick();
+      return outcome;
+    };
+  }
+
+  async report(condition: CollectorCondition): Promise<void> {
+    const { rules, clock, channels } = this.options;
+    const event: RuleEvent = {
+      envelope: {
+        agent: condition.agent ?? '',
+        seq: 0,
+        ts: condition.at,
+        type: condition.type,
+        state: condition.state,
+        key: condition.key,
+        severity: condition.severity,
+        data: condition.data,
+      },
+      unit: condition.unit,
+    };
+    const now = clock.now();
+    const result = await this.options.store.warnings.runRules(
+      { kind: 'condition', condition, needed: rowsNeeded(event, rules) },
+      (state, conditionId) =>
+        evaluate(
+          state,
+          { ...event, envelope: { ...event.envelope, seq: conditionSeq(conditionId!) } },
+          rules,
+          now,
+        ),
+      { now: now.toISOString(), channels },
+    );
+    if (result) this.changed(result);
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        while (!this.stopped) {
+          const batch = await this.options.store.warnings.eventsAfterRulesCursor(BATCH);
+          for (const row of batch) await this.evaluateStored(row);
+          if (batch.length < BATCH) break;
+        }
+      } catch (err) {
+        // The cursor did not move past the failed event: the next kick or poll tries it again.
+        this.log.error({ err }, 'rules stage failed');
+        return;
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async evaluateStored(row: { id: number; unit: string; envelope: string }): Promise<void> {
+    const { rules, clock, channels, store } = this.options;
+    const envelope = JSON.parse(row.envelope) as EventEnvelope;
+    const event: RuleEvent = { eventId: row.id, envelope, unit: row.unit };
+    // Collector conditions come only from the collector: an agent naming one is not believed.
+    const applicable = isCollectorConditionType(envelope.type) ? [] : rules;
+    const now = clock.now();
+    const result = await store.warnings.runRules(
+      { kind: 'event', eventId: row.id, needed: rowsNeeded(event, applicable) },
+      (state) => evaluate(state, event, applicable, now),
+      { now: now.toISOString(), channels },
+    );
+    if (result) this.changed(result);
+  }
+
+  private changed(result: RulesRunResult): void {
+    if (result.opened.length === 0 && result.updated.length === 0) return;
+    if (result.opened.length > 0) this.log.info({ opened: result.opened }, 'warnings opened');
+    try {
+      this.options.onChange?.(result);
+    } catch (err) {
+      this.log.warn({ err }, 'a warnings listener failed');
+    }
+  }
+}
