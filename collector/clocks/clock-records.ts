@@ -112,10 +112,14 @@ export function subjectOf(record: SystemRecord | IncidentRecord): ClockSubject {
   return 'commissionedAt' in record ? { type: 'system', id: record.id } : { type: 'incident', id: record.id };
 }
 
-/** Condition types the clocks report; the rules decide which become warnings. */
+/**
+ * Condition types the clocks report; the rules decide which become warnings. A reassessment due
+ * after a change is reported as `assessment.overdue` (data.deadline `reassess`): it is due at once,
+ * so the system runs unassessed from the change on. Reminders have types of their own, which
+ * become warnings only once the warnings stage lists them among the collector's conditions.
+ */
 export const CLOCK_CONDITION_TYPES = {
   assessmentReminder: 'assessment.reminder',
-  assessmentReassess: 'assessment.reassess',
   assessmentOverdue: 'assessment.overdue',
   reportReminder: 'incident.report.reminder',
   reportLate: 'incident.report.late',
@@ -123,8 +127,7 @@ export const CLOCK_CONDITION_TYPES = {
 
 function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind'>): string {
   if (row.subject.type === 'system') {
-    if (row.kind === 'overdue') return CLOCK_CONDITION_TYPES.assessmentOverdue;
-    if (row.kind === 'reassess') return CLOCK_CONDITION_TYPES.assessmentReassess;
+    if (row.kind === 'overdue' || row.kind === 'reassess') return CLOCK_CONDITION_TYPES.assessmentOverdue;
     return CLOCK_CONDITION_TYPES.assessmentReminder;
   }
   return row.kind === 'missed' ? CLOCK_CONDITION_TYPES.reportLate : CLOCK_CONDITION_TYPES.reportReminder;
@@ -152,11 +155,7 @@ export function systemCondition(
 ): CollectorCondition {
   const type = conditionTypeOf(row);
   const severity =
-    type === CLOCK_CONDITION_TYPES.assessmentOverdue
-      ? severityForLevel('high', record.level)
-      : type === CLOCK_CONDITION_TYPES.assessmentReassess
-        ? 'high'
-        : 'medium';
+    type === CLOCK_CONDITION_TYPES.assessmentOverdue ? severityForLevel('high', record.level) : 'medium';
   return {
     type,
     state: 'raised',

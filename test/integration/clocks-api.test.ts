@@ -119,14 +119,16 @@ describe('clocks API: systems, assessments, due list', () => {
         kind: 'reassess',
         outcome: 'fired',
         late: false,
-        condition: 'assessment.reassess',
+        condition: 'assessment.overdue',
       }),
     );
     expect(sink.take()).toEqual([
       expect.objectContaining({
-        type: 'assessment.reassess',
+        type: 'assessment.overdue',
         state: 'raised',
-        key: `assessment.reassess:${system.id}`,
+        key: `assessment.overdue:${system.id}`,
+        severity: 'critical',
+        data: expect.objectContaining({ deadline: 'reassess', state: 'reassess' }),
       }),
     ]);
 
@@ -136,7 +138,7 @@ describe('clocks API: systems, assessments, due list', () => {
       result: 'pass-with-findings',
     });
     expect(reassessed.body.schedule).toMatchObject({ state: 'ok', nextDue: '2027-03-01', interval: 1 });
-    expect(sink.take()).toEqual([expect.objectContaining({ type: 'assessment.reassess', state: 'cleared' })]);
+    expect(sink.take()).toEqual([expect.objectContaining({ type: 'assessment.overdue', state: 'cleared' })]);
 
     // A change on the day of an assessment counts as covered by it; the next day it is not.
     const sameDay = await call('PATCH', `/api/v1/systems/${system.id}`, officer, { scope: '全局' });
