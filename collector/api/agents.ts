@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from '../../shared/clock.js';
+import { revokeAgent } from '../revocation.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, isoTime, listOf, nullableIsoTime } from './schemas.js';
+import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
 
 /** `GET /api/v1/agents`: enrolled agents of the caller's units, with their keys and liveness. */
 const agentSchema = {
@@ -40,8 +42,61 @@ function toApi(agent: AgentRecord) {
   };
 }
 
-export function agentRoutes(store: Store) {
+export interface AgentRouteOptions {
+  clock?: Clock;
+  /** Called after a revocation is stored: the running collector cuts the agent off at once. */
+  onRevoked?(agentId: string): void;
+}
+
+const agentIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
+} as const;
+
+export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
+  const clock = options.clock ?? systemClock;
   return async (app: FastifyInstance) => {
+    app.post<{ Params: { id: string } }>(
+      '/api/v1/agents/:id/revoke',
+      {
+        schema: {
+          summary: 'Revoke an agent: disconnect it now and quarantine whatever it sends later',
+          description:
+            'Admins only. Irreversible for this key: the agent must make a new key pair and enroll again. ' +
+            'Its stored events stay. Also available offline as `smew agents revoke ID`.',
+          tags: ['agents'],
+          security: [{ bearer: [] }],
+          params: agentIdParams,
+          response: {
+            200: agentSchema,
+            404: { description: 'no such agent in the caller’s units', ...errorSchema },
+            409: { description: 'already revoked', ...errorSchema },
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (request.principal?.role !== 'admin') {
+          return reply.code(403).send({ error: 'only an admin may revoke an agent' });
+        }
+        const units = visibleUnits(request.principal);
+        const agent = await store.getAgent(request.params.id);
+        if (!agent || (units !== undefined && !units.includes(agent.unit))) {
+          return reply.code(404).send({ error: `no agent ${request.params.id} in your units` });
+        }
+        const outcome = await revokeAgent(store, agent.id, clock.now().toISOString());
+        if (outcome === 'already-revoked') {
+          return reply
+            .code(409)
+            .send({ error: `agent ${agent.id} was already revoked at ${agent.revokedAt}` });
+        }
+        options.onRevoked?.(agent.id);
+        request.log.warn({ agent: agent.id, by: request.principal.name }, 'revoked an agent');
+        return toApi((await store.getAgent(agent.id))!);
+      },
+    );
+
     app.get(
       '/api/v1/agents',
       {

@@ -19,6 +19,11 @@ export interface EmbeddedBroker {
   /** Credentials of the collector's own ingest client; valid for this process only. */
   internalCredentials: { username: string; password: string };
   credentials: AgentCredentials;
+  /**
+   * Forgets the agent's cached credential and closes its connection, if any (revocation). The
+   * broker then publishes its Last Will; a reconnect is refused by the credential check.
+   */
+  disconnect(agentId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -101,6 +106,13 @@ export async function startEmbeddedBroker(options: {
     },
   });
 
+  // Live connections by client id (= agent id), so a revoked agent can be cut off.
+  const connected = new Map<string, Client>();
+  aedes.on('client', (client) => connected.set(client.id, client));
+  aedes.on('clientDisconnect', (client) => {
+    if (connected.get(client.id) === client) connected.delete(client.id);
+  });
+
   aedes.on('clientError', (client, err) =>
     log.debug({ clientId: client.id, err: err.message }, 'client error'),
   );
@@ -123,6 +135,14 @@ export async function startEmbeddedBroker(options: {
     url,
     internalCredentials: { username: INTERNAL_USERNAME, password: internalPassword },
     credentials,
+    disconnect(agentId) {
+      credentials.invalidate(agentId);
+      const client = connected.get(agentId);
+      if (!client) return false;
+      log.warn({ agent: agentId }, 'disconnected a revoked agent');
+      client.close();
+      return true;
+    },
     async close() {
       // aedes.close ends every client connection; the server then closes once idle.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -1,0 +1,62 @@
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/log.js';
+import type { Store } from './store/store.js';
+
+/**
+ * Revoking an agent (issue 4): the store marks it revoked (its later messages are quarantined
+ * with reason `revoked`, its broker credentials stop working, no enrollment token revives it),
+ * and a running collector disconnects it from the embedded broker at once. Revocation from the
+ * API does that in-process; `smew agents revoke` writes the store directly (it works with the
+ * collector stopped), and a running collector's RevocationWatcher finds it within `intervalMs`.
+ */
+export type RevokeOutcome = 'revoked' | 'already-revoked' | 'unknown';
+
+export async function revokeAgent(store: Store, agentId: string, at: string): Promise<RevokeOutcome> {
+  if (await store.revokeAgent(agentId, at)) return 'revoked';
+  return (await store.getAgent(agentId)) ? 'already-revoked' : 'unknown';
+}
+
+export interface RevocationWatcherOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** Drops any cached credential and live connection of the agent. */
+  enforce(agentId: string): void;
+  intervalMs: number;
+}
+
+export class RevocationWatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private since: string;
+  private polling: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: RevocationWatcherOptions) {
+    this.since = options.clock.now().toISOString();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.poll(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.polling;
+  }
+
+  /** Enforces every revocation made since the last poll (by any process sharing the store). */
+  poll(): Promise<void> {
+    this.polling = this.polling.then(async () => {
+      try {
+        const revoked = await this.options.store.transport.listRevokedSince(this.since);
+        for (const { agentId, revokedAt } of revoked) {
+          this.options.enforce(agentId);
+          if (revokedAt > this.since) this.since = revokedAt;
+        }
+      } catch (err) {
+        this.options.logger.error({ err }, 'could not read revocations; retrying at the next poll');
+      }
+    });
+    return this.polling;
+  }
+}
