@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollector, type RunningCollector } from '../../collector/server.js';
+import { ManualClock } from '../../shared/clock.js';
+import { createLogger } from '../../shared/log.js';
+import { tempDir, testCollectorConfig } from './collector-harness.js';
+import { apiClient, type Json, keyFor } from './clocks-harness.js';
+
+/**
+ * The clocks' conditions through the collector's own warnings stage (no test sink): an overdue
+ * assessment and a missed 24 h deadline become warnings by the shipped rules, and clear.
+ */
+describe('clocks → warnings', () => {
+  const clock = new ManualClock('2026-03-01T02:00:00Z');
+  let dir: ReturnType<typeof tempDir>;
+  let collector: RunningCollector;
+  let call: ReturnType<typeof apiClient>;
+  let officer: string;
+
+  beforeAll(async () => {
+    dir = tempDir('smew-clocks-warnings-');
+    collector = await startCollector(testCollectorConfig(dir.path, { unit: '一处' }), {
+      clock,
+      logger: createLogger('test', 'silent'),
+    });
+    call = apiClient(collector);
+    officer = await keyFor(collector, 'officer', '一处');
+  });
+  afterAll(async () => {
+    await collector.stop();
+    dir.remove();
+  });
+
+  const warnings = async () => ((await call('GET', '/api/v1/warnings', officer)).body.items as Json[]) ?? [];
+
+  it('an overdue assessment and a missed report deadline become warnings', async () => {
+    const system = await call('POST', '/api/v1/systems', officer, {
+      name: '财务系统',
+      level: '绝密',
+      commissionedAt: '2025-01-10',
+    });
+    await call('POST', `/api/v1/systems/${system.body.id}/assessments`, officer, {
+      completedAt: '2025-01-10',
+      assessor: '测评中心',
+      result: 'pass',
+    });
+    const overdue = (await warnings()).filter((w) => w.rule === 'assessment-overdue');
+    expect(overdue).toEqual([
+      expect.objectContaining({
+        key: `assessment.overdue:${system.body.id}`,
+        severity: 'critical',
+        unit: '一处',
+      }),
+    ]);
+
+    const incident = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密载体丢失',
+      level: '秘密',
+      discoveredAt: '2026-03-01T01:00:00Z',
+    });
+    clock.set('2026-03-02T01:00:30Z');
+    await collector.clocks.runPass('test');
+    const late = (await warnings()).filter((w) => w.rule === 'incident-report-late');
+    expect(late.map((w) => [w.key, w.severity])).toEqual(
+      expect.arrayContaining([
+        [`incident.report.late:${incident.body.id}:unit>county`, 'critical'],
+        [`incident.report.late:${incident.body.id}:unit>superior-dept`, 'critical'],
+      ]),
+    );
+  });
+});
