@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clockOptionsFromConfig } from '../../collector/clocks/clock-config.js';
+import { loadCollectorConfig } from '../../collector/config.js';
+import { UserError } from '../../shared/errors.js';
+import { tempDir } from '../integration/collector-harness.js';
+
+describe('clocks config', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    dir = tempDir('smew-clocks-config-');
+  });
+  afterEach(() => dir.remove());
+
+  const load = (yaml: string) => {
+    const file = join(dir.path, 'collector.yaml');
+    writeFileSync(file, yaml);
+    return loadCollectorConfig(file, {});
+  };
+
+  it('defaults to 30/7/1 days and T−12 h/T−2 h, a pass every minute', () => {
+    const config = load('unit: 一处\n');
+    expect(config.clocks).toEqual({
+      schedule: '* * * * *',
+      assessmentReminders: [30 * 86_400_000, 7 * 86_400_000, 86_400_000],
+      reportReminders: [12 * 3_600_000, 2 * 3_600_000],
+      lateAfter: 120_000,
+    });
+    expect(clockOptionsFromConfig(config.clocks)).toEqual({
+      assessment: { reminderDays: [30, 7, 1] },
+      chain: { remindersMs: [12 * 3_600_000, 2 * 3_600_000] },
+    });
+  });
+
+  it('takes reminders as durations', () => {
+    const config = load(
+      'clocks:\n  assessmentReminders: [60d, 14d]\n  reportReminders: [6h, 30m]\n  schedule: "*/5 * * * *"\n',
+    );
+    expect(clockOptionsFromConfig(config.clocks)).toEqual({
+      assessment: { reminderDays: [60, 14] },
+      chain: { remindersMs: [6 * 3_600_000, 30 * 60_000] },
+    });
+  });
+
+  it('names the key, what was found and what is expected', () => {
+    const attempt = () =>
+      load(
+        'clocks:\n  assessmentReminders: [30d, 36h]\n  reportReminders: [25h]\n  schedule: "every minute"\n',
+      );
+    expect(attempt).toThrow(UserError);
+    expect(attempt).toThrow(
+      /key clocks\.schedule: found "every minute" \(string\); expected a cron expression/,
+    );
+    expect(attempt).toThrow(
+      /key clocks\.assessmentReminders\.1: found "36h" \(string\); expected a whole number of days/,
+    );
+    expect(attempt).toThrow(
+      /key clocks\.reportReminders\.0: found "25h" \(string\); expected a duration under the 24 h deadline/,
+    );
+  });
+});
