@@ -3,6 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import { SEVERITIES, type Severity } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
+import type { LiveFeed } from './stream.js';
 import type { EvidenceRecord } from '../store/warning-store.js';
 import { allowedTransitions, transition, type RefusalReason } from '../warnings/lifecycle.js';
 import {
@@ -172,6 +173,23 @@ export function warningToApi(warning: Warning, actor?: Actor) {
     sample: warning.sample,
     ...(actor && { allowedTransitions: allowedTransitions(warning, actor) }),
   };
+}
+
+/** Tells the dashboards that these warnings changed (each stream filters by its caller's units). */
+export async function announceWarnings(feed: LiveFeed, store: Store, ids: readonly string[]): Promise<void> {
+  if (feed.subscribers === 0) return;
+  for (const id of ids) {
+    const warning = await store.warnings.getWarning(id);
+    if (warning) {
+      feed.publish({
+        type: 'warning',
+        unit: warning.unit,
+        id,
+        severity: warning.severity,
+        state: warning.state,
+      });
+    }
+  }
 }
 
 function evidenceToApi(record: EvidenceRecord) {

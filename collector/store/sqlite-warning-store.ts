@@ -685,7 +685,7 @@ export class SqliteWarningStore implements WarningStore {
     if (!row) return undefined;
     const recipients = (
       this.db
-        .prepare('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY unit')
+        .prepare('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY rowid')
         .all(id) as RecipientRow[]
     ).map((r): NoticeRecipient => ({
       unit: r.unit,

@@ -38,6 +38,7 @@ export class WarningStage implements ConditionSink {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly listeners = new Set<(result: RulesRunResult) => void>();
 
   constructor(private readonly options: WarningStageOptions) {
     this.log = options.logger.child({ component: 'warnings' });
@@ -54,6 +55,12 @@ export class WarningStage implements ConditionSink {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+  }
+
+  /** Calls `listener` after warnings opened or changed (e.g. the dashboard's live feed). */
+  subscribe(listener: (result: RulesRunResult) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Wakes the stage after ingest stored events; runs coalesce, never overlap. */
@@ -149,10 +156,13 @@ export class WarningStage implements ConditionSink {
   private changed(result: RulesRunResult): void {
     if (result.opened.length === 0 && result.updated.length === 0) return;
     if (result.opened.length > 0) this.log.info({ opened: result.opened }, 'warnings opened');
-    try {
-      this.options.onChange?.(result);
-    } catch (err) {
-      this.log.warn({ err }, 'a warnings listener failed');
+    const listeners = [...(this.options.onChange ? [this.options.onChange] : []), ...this.listeners];
+    for (const listener of listeners) {
+      try {
+        listener(result);
+      } catch (err) {
+        this.log.warn({ err }, 'a warnings listener failed');
+      }
     }
   }
 }
