@@ -91,7 +91,18 @@ export class ClockScheduler {
   async start(schedule: string): Promise<PassSummary> {
     await this.reconcile();
     const summary = await this.runPass('startup');
-    this.task = cron.schedule(schedule, () => this.runPass('cron'), { name: 'smew-clocks', noOverlap: true });
+    const log = this.logger;
+    this.task = cron.schedule(schedule, () => this.runPass('cron'), {
+      name: 'smew-clocks',
+      noOverlap: true,
+      // node-cron's own messages (a missed tick under load) go to our log, not the console.
+      logger: {
+        info: (message) => log.debug(message),
+        warn: (message) => log.warn(message),
+        error: (message, err) => log.error({ err }, String(message)),
+        debug: (message) => log.debug(String(message)),
+      },
+    });
     return summary;
   }
 

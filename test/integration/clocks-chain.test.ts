@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
-import { tempDir } from './collector-harness.js';
+import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
+import { agentTopic } from '../../shared/topics.js';
+import {
+  connectAsAgent,
+  enrollOverHttp,
+  makeTestAgent,
+  nextAck,
+  signedEvent,
+  tempDir,
+} from './collector-harness.js';
 import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
 
 /**
@@ -282,5 +291,51 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(denied.status).toBe(403);
     expect((await call('GET', '/api/v1/incidents/inc-nope', viewer)).status).toBe(404);
+  });
+
+  it('takes discovery from the attested time of a signed evidence event', async () => {
+    clock.set('2026-03-04T09:00:00Z');
+    const { token } = await createEnrollmentToken(collector.store, { unit: '一处', clock });
+    const agent = makeTestAgent();
+    const enrolled = await enrollOverHttp(collector.httpUrl, agent, token);
+    const client = await connectAsAgent(
+      enrolled.broker.url,
+      enrolled.broker.username,
+      enrolled.broker.password,
+    );
+    try {
+      const acked = nextAck(client, agent.id, (ack) => ack.ack >= 1);
+      const envelope = signedEvent(agent, 1, { ts: '2026-03-04T07:30:00.000Z' });
+      await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(envelope), { qos: 1 });
+      await acked;
+    } finally {
+      await client.endAsync();
+    }
+    const events = await call('GET', `/api/v1/events?agent=${agent.id}`, officer);
+    const eventId = events.body.items[0].id as number;
+
+    const created = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密终端接入无线网卡',
+      level: '秘密',
+      evidence: [eventId],
+      measures: '拔除网卡',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      discoveredAt: '2026-03-04T07:30:00.000Z',
+      discoverySource: 'evidence',
+      evidence: [eventId],
+    });
+    expect(created.body.hops[0].dueAt).toBe('2026-03-05T07:30:00.000Z');
+
+    // Another unit cannot cite this unit's evidence.
+    const other = await keyFor(collector, 'officer', '二处');
+    const refused = await call('POST', '/api/v1/incidents', other, {
+      title: 'x',
+      level: '秘密',
+      evidence: [eventId],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe(`evidence: no stored event ${eventId}`);
   });
 });
