@@ -15,6 +15,8 @@ export class ApiError extends Error {
     message: string,
     /** The route does not exist on this collector (a feature not landed or not enabled). */
     readonly missingRoute: boolean,
+    /** Seconds, from Retry-After on a 429. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -52,7 +54,13 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   if (!response.ok) {
     const message = (body as { error?: string } | undefined)?.error ?? `HTTP ${response.status}`;
     if (response.status === 401 && path !== '/api/v1/session') onUnauthorized();
-    throw new ApiError(response.status, message, response.status === 404 && message.startsWith('no route '));
+    const retryAfter = Number(response.headers.get('retry-after')) || undefined;
+    throw new ApiError(
+      response.status,
+      message,
+      response.status === 404 && message.startsWith('no route '),
+      retryAfter,
+    );
   }
   return body as T;
 }
@@ -126,7 +134,7 @@ export interface Transition {
   action?: string;
   from: string;
   to: string;
-  by: { name: string; role?: string; unit?: string | null } | string;
+  by: Actor | string;
   at: string;
   note: string;
 }
@@ -146,7 +154,17 @@ export interface Warning {
   type?: string;
   sample?: { type: string; key: string; data: Record<string, unknown> };
   history?: Transition[];
-  evidence?: { eventId?: number; agent: string; seq: number; ts: string; state: string }[];
+  evidence?: {
+    eventId?: number;
+    agent: string;
+    seq: number;
+    ts: string;
+    state: string;
+    envelope?: Record<string, unknown>;
+    condition?: Record<string, unknown>;
+  }[];
+  /** The steps the caller may take now (the collector decides by role, scope and state). */
+  allowedTransitions?: string[];
 }
 
 export interface System {
@@ -156,8 +174,8 @@ export interface System {
   unit?: string;
   commissionedAt: string;
   status?: string;
-  nextDue?: string;
-  decommissionedAt?: string | null;
+  filedAt?: string | null;
+  schedule?: { state: string; nextDue: string | null; daysLeft: number | null };
 }
 
 export interface AssessmentDue {
@@ -176,6 +194,7 @@ export interface Hop {
   reportedAt: string | null;
   receivedAt: string | null;
   late: boolean | number | null;
+  lateByMs?: number | null;
   state?: string;
 }
 
@@ -186,18 +205,31 @@ export interface Incident {
   discoveredAt: string;
   unit?: string;
   state?: string;
+  measures?: string | null;
+  endToEnd?: string | null;
   hops: Hop[];
+}
+
+export interface Actor {
+  name: string;
+  role?: string;
+  unit?: string | null;
 }
 
 export interface Notice {
   id: string;
   title: string;
   text?: string;
+  requiredAction?: string;
   deadline: string;
   issuedAt: string;
-  issuedBy?: string;
+  issuedBy?: Actor | string | null;
+  /** How many recipients are past the deadline. */
+  overdue?: number;
   recipients?: {
     unit: string;
+    state?: string;
+    overdue?: boolean;
     acknowledgedAt?: string | null;
     result?: string | null;
     resultAt?: string | null;
@@ -209,9 +241,9 @@ export interface Silence {
   matcher: unknown;
   startsAt: string;
   endsAt: string;
-  author: string;
+  author: Actor | string;
   reason: string;
-  state?: string;
+  active?: boolean;
 }
 
 export interface AuditEntry {
@@ -225,4 +257,9 @@ export interface AuditEntry {
   status: number | null;
   ip: string;
   detail: string;
+}
+
+export function actorName(actor: Actor | string | null | undefined): string {
+  if (!actor) return '—';
+  return typeof actor === 'string' ? actor : actor.name;
 }

@@ -12,6 +12,8 @@ const zh = {
   password: '密码',
   loggingIn: '正在登录…',
   loginFailed: '登录失败',
+  wrongPassword: '用户名或密码错误',
+  throttled: '登录失败次数过多，请 {seconds} 秒后再试',
   switchLang: 'English',
   overview: '总览',
   warnings: '预警',
@@ -127,6 +129,8 @@ const zh = {
   raised: '出现',
   cleared: '消除',
   skewed: '时钟偏差',
+  decommissioned: '已停用，备案',
+  endToEnd: '全程用时',
 };
 
 export type MessageKey = keyof typeof zh;
@@ -139,6 +143,8 @@ const en: Record<MessageKey, string> = {
   password: 'Password',
   loggingIn: 'Logging in…',
   loginFailed: 'Login failed',
+  wrongPassword: 'Wrong user name or password',
+  throttled: 'Too many failed logins; try again in {seconds} s',
   switchLang: '中文',
   overview: 'Overview',
   warnings: 'Warnings',
@@ -254,6 +260,8 @@ const en: Record<MessageKey, string> = {
   raised: 'raised',
   cleared: 'cleared',
   skewed: 'clock skew',
+  decommissioned: 'decommissioned, filed',
+  endToEnd: 'end to end',
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { zh, en };

@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   api,
+  ApiError,
   currentSession,
   itemsOf,
   login,
@@ -60,7 +61,14 @@ function LoginForm(props: { onLogin: (user: SessionUser) => void; onLang: () => 
     try {
       props.onLogin(await login(name, password));
     } catch (err) {
-      setError((err as Error).message);
+      const status = err instanceof ApiError ? err.status : 0;
+      setError(
+        status === 401
+          ? t('wrongPassword')
+          : status === 429
+            ? t('throttled', { seconds: err instanceof ApiError ? (err.retryAfter ?? '') : '' })
+            : (err as Error).message,
+      );
     } finally {
       setBusy(false);
     }
@@ -143,7 +151,7 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
   // A new critical warning draws attention: a banner (and a beep when sound is on).
   useEffect(() => {
     let cancelled = false;
-    api<unknown>('/api/v1/warnings').then(
+    api<unknown>('/api/v1/warnings?severity=critical&limit=1000').then(
       (reply) => {
         if (cancelled) return;
         const list = itemsOf<Warning>(reply);

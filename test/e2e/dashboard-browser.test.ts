@@ -54,18 +54,14 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
       logger: createLogger('test', 'silent'),
       dashboardDir,
     });
-    await addUser(collector.store, {
-      name: '李四',
-      password: 'officer-pass',
-      role: 'officer',
-      unit: '测试单位',
-    });
-    await addUser(collector.store, {
-      name: 'guard',
-      password: 'guard-pass',
-      role: 'viewer',
-      unit: '测试单位',
-    });
+    for (const [name, password, role, unit] of [
+      ['李四', 'officer-pass', 'officer', '测试单位'],
+      ['guard', 'guard-pass', 'viewer', '测试单位'],
+      ['watcher', 'watcher-pass', 'viewer', '测试单位'],
+      ['王五', 'sibling-pass', 'officer', '兄弟单位'],
+    ] as const) {
+      await addUser(collector.store, { name, password, role, unit });
+    }
     agent = makeTestAgent();
     const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位' });
     const enrolled = await enrollOverHttp(collector.httpUrl, agent, token);
@@ -104,6 +100,32 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
       JSON.stringify(signedEvent(agent, seq, overrides)),
       { qos: 1 },
     );
+  };
+  const hasRoute = async (path: string) => {
+    const doc = (await (await fetch(`${collector.httpUrl}/api/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    return path in doc.paths;
+  };
+  const loggedInPage = async (name: string, password: string) => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const other = await context.newPage();
+    other.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await other.goto(collector.httpUrl);
+    await other.getByLabel('用户名').fill(name);
+    await other.getByLabel('密码').fill(password);
+    await other.getByRole('button', { name: '登录' }).click();
+    await other
+      .getByRole('heading', { name: '未关闭的预警' })
+      .waitFor()
+      .catch(async (err: unknown) => {
+        await other.screenshot({ path: join(ARTIFACTS, `dashboard-login-failed-${name}.png`) });
+        throw err;
+      });
+    return other;
   };
   const shot = (name: string) =>
     page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
@@ -153,10 +175,91 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     expect(await page.locator('#app script').count()).toBe(0);
     await shot('overview');
     // Give an injected handler every chance to run before checking that none did.
-    await page.evaluate(
-      () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 200))),
-    );
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 200)))');
     expect(dialogs).toEqual([]);
+  });
+
+  it('draws attention to the new critical warning live, and moves it through its lifecycle with verifiable evidence', async () => {
+    if (!(await hasRoute('/api/v1/warnings'))) {
+      await page.goto(`${collector.httpUrl}/#/warnings`);
+      await page.getByTestId('unavailable').getByText('/api/v1/warnings').waitFor();
+      return;
+    }
+    const alert = page.getByTestId('critical-alert');
+    await alert.waitFor({ timeout: 5000 });
+    await alert.getByRole('link').first().click();
+    await page.getByTestId('evidence').waitFor();
+    // The hostile SSID inside the signed envelope is text too, and the signature checks out in the browser.
+    await page.getByTestId('evidence').getByText(HOSTILE_SSID, { exact: false }).first().waitFor();
+    await page.getByRole('button', { name: '验证签名' }).first().click();
+    await page.getByText('签名有效').first().waitFor();
+    await shot('warning-detail');
+
+    const state = page.locator('dl.facts .badge').first();
+    for (const [button, reached] of [
+      ['确认识别', '识别'],
+      ['开始处置', '处置'],
+      ['关闭', '关闭'],
+    ] as const) {
+      await page.getByLabel('备注').fill(`${button}：已核实 <b>不是HTML</b>`);
+      await page.getByRole('button', { name: button, exact: true }).click();
+      await state.getByText(reached, { exact: true }).waitFor();
+    }
+    await page.locator('ol.timeline').getByText('关闭：已核实 <b>不是HTML</b>').waitFor();
+    expect(await page.locator('ol.timeline b').count()).toBe(0);
+    await shot('warning-closed');
+  });
+
+  it('lets a viewer read but not act, and hides a sibling unit from its officer', async () => {
+    if (!(await hasRoute('/api/v1/warnings'))) return;
+    const viewer = await loggedInPage('watcher', 'watcher-pass');
+    await viewer.goto(`${collector.httpUrl}/#/warnings`);
+    await viewer.getByTestId('warnings').getByRole('link').first().click();
+    await viewer.getByTestId('cannot-act').waitFor();
+    expect(await viewer.getByRole('button', { name: '确认识别' }).count()).toBe(0);
+    await shot('viewer');
+    await viewer.context().close();
+
+    const sibling = await loggedInPage('王五', 'sibling-pass');
+    await sibling.goto(`${collector.httpUrl}/#/agents`);
+    await sibling.getByRole('heading', { name: '终端' }).waitFor();
+    await sibling.getByText('暂无').waitFor();
+    await sibling.goto(`${collector.httpUrl}/#/warnings?state=all`);
+    await sibling.getByText('暂无').waitFor();
+    expect(await sibling.getByText(agent.id).count()).toBe(0);
+    await sibling.context().close();
+  });
+
+  it('shows a running 24-hour report clock counting down on the overview', async () => {
+    if (!(await hasRoute('/api/v1/incidents'))) {
+      await page.goto(`${collector.httpUrl}/#/incidents`);
+      await page.getByTestId('unavailable').getByText('/api/v1/incidents').waitFor();
+      return;
+    }
+    const created = await page.evaluate(
+      async (discoveredAt) => {
+        const session = (await (await fetch('/api/v1/session')).json()) as { csrfToken: string };
+        const response = await fetch('/api/v1/incidents', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+          body: JSON.stringify({ title: '涉密文件疑似外泄', level: '机密', discoveredAt }),
+        });
+        return response.status;
+      },
+      new Date(Date.now() - 3600_000).toISOString(),
+    );
+    expect(created).toBe(201);
+    await page.goto(`${collector.httpUrl}/#/`);
+    const clocks = page.getByTestId('running-clocks');
+    await clocks.getByText('涉密文件疑似外泄').first().waitFor();
+    const timer = clocks.getByRole('timer').first();
+    const first = await timer.textContent();
+    expect(first).toMatch(/^剩余 2[23]:\d\d:\d\d$/);
+    await expect.poll(() => timer.textContent(), { timeout: 5000 }).not.toBe(first);
+    await shot('overview-clock');
+    await page.goto(`${collector.httpUrl}/#/incidents`);
+    await page.getByTestId('incidents').locator('ol.timeline li').first().waitFor();
+    await shot('incidents-timeline');
   });
 
   it('shows each page, with a clear state for features this collector lacks', async () => {

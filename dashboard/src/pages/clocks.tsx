@@ -33,7 +33,11 @@ export function SystemsPage() {
                     <td>{s.level}</td>
                     <td>{s.unit ?? '—'}</td>
                     <td>{s.commissionedAt}</td>
-                    <td>{s.nextDue ?? '—'}</td>
+                    <td class={`as-${s.schedule?.state ?? ''}`}>
+                      {s.status === 'decommissioned'
+                        ? `${t('decommissioned')} ${s.filedAt ?? ''}`
+                        : `${s.schedule?.nextDue ?? '—'} ${s.schedule ? translateWord(t, 'as_', s.schedule.state) : ''}`}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -110,11 +114,19 @@ export function IncidentsPage(props: { id?: string }) {
                   </h2>
                   <p>
                     {t('discoveredAt')}: <Time iso={incident.discoveredAt} seconds />
+                    {incident.unit ? ` · ${incident.unit}` : ''}
+                    {incident.endToEnd ? ` · ${t('endToEnd')} ${incident.endToEnd}` : ''}
                   </p>
+                  {incident.measures ? <p class="note">{incident.measures}</p> : null}
                   <h3>{t('hops')}</h3>
                   <ol class="timeline">
                     {(incident.hops ?? []).map((hop, i) => (
-                      <li key={i} class={hop.late ? 'late' : hop.reportedAt ? 'done' : 'pending'}>
+                      <li
+                        key={i}
+                        class={
+                          hop.late ? 'late' : hop.reportedAt ? 'done' : hop.dueAt ? 'pending' : 'unstarted'
+                        }
+                      >
                         <strong>
                           {hop.from} → {hop.to}
                         </strong>

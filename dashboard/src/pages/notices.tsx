@@ -1,4 +1,4 @@
-import { itemsOf, type AuditEntry, type Notice, type Silence } from '../api.js';
+import { actorName, itemsOf, type AuditEntry, type Notice, type Silence } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { useI18n } from '../i18n.js';
@@ -20,8 +20,11 @@ export function NoticesPage() {
                 <article key={n.id} class="notice">
                   <h2>{n.title}</h2>
                   <p class="muted">
-                    {t('issuedAt')}: <Time iso={n.issuedAt} /> · {t('deadline')}: <Time iso={n.deadline} />
+                    {t('issuedAt')}: <Time iso={n.issuedAt} /> · {actorName(n.issuedBy)} · {t('deadline')}:{' '}
+                    <Time iso={n.deadline} />
+                    {n.overdue ? <span class="badge sev-high">{`${t('late')} ${n.overdue}`}</span> : null}
                   </p>
+                  {n.requiredAction ? <p>{n.requiredAction}</p> : null}
                   {n.text ? <p class="note">{n.text}</p> : null}
                   {n.recipients && n.recipients.length > 0 ? (
                     <table>
@@ -34,7 +37,7 @@ export function NoticesPage() {
                       </thead>
                       <tbody>
                         {n.recipients.map((r) => (
-                          <tr key={r.unit}>
+                          <tr key={r.unit} class={r.overdue ? 'as-overdue' : ''}>
                             <td>{r.unit}</td>
                             <td>
                               <Time iso={r.acknowledgedAt} />
@@ -80,7 +83,7 @@ export function SilencesPage() {
               </thead>
               <tbody>
                 {list.map((s) => (
-                  <tr key={s.id}>
+                  <tr key={s.id} class={s.active === false ? 'muted' : ''}>
                     <td class="mono small">
                       {typeof s.matcher === 'string' ? s.matcher : JSON.stringify(s.matcher)}
                     </td>
@@ -90,7 +93,7 @@ export function SilencesPage() {
                     <td>
                       <Time iso={s.endsAt} />
                     </td>
-                    <td>{s.author}</td>
+                    <td>{actorName(s.author)}</td>
                     <td>{s.reason}</td>
                   </tr>
                 ))}

@@ -13,13 +13,15 @@ import { translateWord, useI18n } from '../i18n.js';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
 const OPEN = (w: Warning) => w.state !== 'closed' && w.state !== 'false-positive';
+/** Open warnings only, as many as one page holds; the collector filters, the page counts. */
+const OPEN_QUERY = 'state=discovered&state=identified&state=handling&limit=1000';
 
 /** What needs the officer now: open warnings, agents, running clocks, assessments, the trend. */
 export function Overview() {
   const { t } = useI18n();
   const now = useNow(60_000);
   const since = new Date(Math.floor(now / 60_000) * 60_000 - 24 * 3600_000).toISOString();
-  const warnings = useApi<unknown>('/api/v1/warnings');
+  const warnings = useApi<unknown>(`/api/v1/warnings?${OPEN_QUERY}`);
   const agents = useApi<unknown>('/api/v1/agents');
   const incidents = useApi<unknown>('/api/v1/incidents');
   const due = useApi<unknown>('/api/v1/assessments/due');

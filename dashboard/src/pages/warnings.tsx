@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import {
+  actorName,
   api,
   ApiError,
   itemsOf,
@@ -14,6 +15,7 @@ import { translateWord, useI18n, type MessageKey } from '../i18n.js';
 import { verifyEnvelope, type VerifyResult } from '../verify.js';
 
 const STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'];
+const OPEN_STATES = ['discovered', 'identified', 'handling'];
 /** 第64条 发现 → 识别 → 处置 → 关闭, or 误报 from any open step (collector/warnings/lifecycle.ts). */
 const NEXT: Record<string, string[]> = {
   discovered: ['identified', 'false-positive'],
@@ -37,7 +39,10 @@ export function WarningsPage(props: { query: URLSearchParams }) {
   const { t, lang } = useI18n();
   const [state, setState] = useState(props.query.get('state') ?? 'open');
   const severity = props.query.get('severity');
-  const warnings = useApi<unknown>('/api/v1/warnings');
+  const query = new URLSearchParams({ limit: '1000' });
+  for (const s of state === 'open' ? OPEN_STATES : state === 'all' ? [] : [state]) query.append('state', s);
+  if (severity) query.append('severity', severity);
+  const warnings = useApi<unknown>(`/api/v1/warnings?${query}`);
   return (
     <section>
       <h1>{t('warnings')}</h1>
@@ -161,9 +166,16 @@ function Actions(props: { warning: Warning; user: SessionUser }) {
   const [note, setNote] = useState('');
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const next = NEXT[props.warning.state] ?? [];
-  if (next.length === 0) return null;
-  if (props.user.role === 'viewer') return <p class="muted">{t('viewerCannotAct')}</p>;
+  const possible = NEXT[props.warning.state] ?? [];
+  if (possible.length === 0) return null;
+  // The collector says which steps this caller may take; an older one does not, so fall back to the role.
+  const next = props.warning.allowedTransitions ?? (props.user.role === 'viewer' ? [] : possible);
+  if (next.length === 0)
+    return (
+      <p class="muted" data-testid="cannot-act">
+        {t('viewerCannotAct')}
+      </p>
+    );
   const act = async (to: string) => {
     setBusy(true);
     setMessage(null);
@@ -225,7 +237,7 @@ function History(props: { warning: Warning }) {
       {history.map((h, i) => (
         <li key={i}>
           <Time iso={h.at} seconds /> <StateBadge state={h.from} /> → <StateBadge state={h.to} />{' '}
-          <strong>{typeof h.by === 'string' ? h.by : h.by.name}</strong>
+          <strong>{actorName(h.by)}</strong>
           {h.note ? <p class="note">{h.note}</p> : null}
         </li>
       ))}
@@ -241,30 +253,45 @@ function Evidence(props: { warning: Warning }) {
   const query = new URLSearchParams({ limit: '50' });
   if (w.agent) query.set('agent', w.agent);
   if (type) query.set('type', type);
-  const events = useApi<unknown>(w.agent ? `/api/v1/events?${query}` : null);
+  // A collector that lists evidence with the warning needs no second look-up.
+  const events = useApi<unknown>(w.evidence || !w.agent ? null : `/api/v1/events?${query}`);
   const agents = useApi<unknown>('/api/v1/agents');
+  const keys = new Map(
+    agents.status === 'ok' ? itemsOf<Agent>(agents.data).map((a) => [a.id, a.publicKey]) : [],
+  );
+  const rows = (
+    list: {
+      key: string | number;
+      ts: string;
+      seq: number;
+      agent: string;
+      state: string;
+      envelope?: Record<string, unknown>;
+      condition?: Record<string, unknown>;
+    }[],
+  ) =>
+    list.length === 0 ? (
+      <p class="muted">{t('none')}</p>
+    ) : (
+      <ul class="evidence" data-testid="evidence">
+        {list.map((e) => {
+          const key = keys.get(e.agent);
+          return (
+            <li key={e.key}>
+              <Time iso={e.ts} seconds /> {e.agent} #{e.seq}{' '}
+              <span class="muted">{t(e.state === 'cleared' ? 'cleared' : 'raised')}</span>
+              <pre>{JSON.stringify(e.envelope ?? e.condition ?? {}, null, 2)}</pre>
+              {key && e.envelope ? <VerifyButton envelope={e.envelope} publicKey={key} /> : null}
+            </li>
+          );
+        })}
+      </ul>
+    );
+  if (w.evidence) return rows(w.evidence.map((e, i) => ({ ...e, key: e.eventId ?? `c${i}` })));
   if (!w.agent) return <p class="muted">{t('none')}</p>;
   return (
     <Show loaded={events}>
-      {(reply) => {
-        const list = itemsOf<StoredEvent>(reply);
-        const key =
-          agents.status === 'ok'
-            ? itemsOf<Agent>(agents.data).find((a) => a.id === w.agent)?.publicKey
-            : undefined;
-        if (list.length === 0) return <p class="muted">{t('none')}</p>;
-        return (
-          <ul class="evidence">
-            {list.map((e) => (
-              <li key={e.id}>
-                <Time iso={e.ts} seconds /> #{e.seq} {e.type} <span class="muted">{t(e.state)}</span>
-                <pre>{JSON.stringify(e.envelope, null, 2)}</pre>
-                {key ? <VerifyButton envelope={e.envelope} publicKey={key} /> : null}
-              </li>
-            ))}
-          </ul>
-        );
-      }}
+      {(reply) => rows(itemsOf<StoredEvent>(reply).map((e) => ({ ...e, key: e.id })))}
     </Show>
   );
 }
