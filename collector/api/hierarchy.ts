@@ -1,0 +1,517 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js';
+import type { Principal } from '../auth/api-keys.js';
+import { COLLECTOR_LEVELS } from '../config.js';
+import type { Hierarchy } from '../hierarchy/hierarchy.js';
+import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
+import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
+import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
+import { visibleUnits } from './bearer-auth.js';
+import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
+
+/**
+ * The hierarchy's HTTP routes. Collector-to-collector routes (enroll with a token; reports and
+ * pulls signed by an enrolled child's key) are open to the network like agent enrollment; the
+ * views for people need a bearer key and show a unit-scoped key only what passed through its unit.
+ */
+export interface HierarchyApiDeps {
+  hierarchy: Hierarchy;
+  /** This collector's own unit: a key for it sees the whole tree below. */
+  unit: string;
+}
+
+/** A batch holds up to 200 reports, each with up to 100 agent envelopes as evidence. */
+const BATCH_BODY_LIMIT = 16 * 1024 * 1024;
+
+const security = [{ bearer: [] }];
+
+function send<T>(reply: FastifyReply, answer: Answer<T>) {
+  if (!answer.ok) return reply.code(answer.status).send({ error: answer.error });
+  return answer.body;
+}
+
+/** undefined = every unit; a key for this collector's own unit is not limited either. */
+function scope(principal: Principal | null, ownUnit: string): string[] | undefined {
+  const units = visibleUnits(principal);
+  return units?.length === 1 && units[0] === ownUnit ? undefined : units;
+}
+
+function mayWrite(request: FastifyRequest, reply: FastifyReply): Principal | undefined {
+  const principal = request.principal;
+  if (!principal || principal.role === 'viewer') {
+    void reply.code(403).send({ error: 'a viewer key cannot do this; use an officer or admin key' });
+    return undefined;
+  }
+  return principal;
+}
+
+const subordinateSchema = {
+  type: 'object',
+  required: ['id', 'unit', 'level', 'parent', 'direct', 'enrolledAt', 'lastSeenAt'],
+  properties: {
+    id: { type: 'string' },
+    unit: { type: 'string' },
+    level: { type: 'string', enum: [...COLLECTOR_LEVELS] },
+    alg: { type: 'string' },
+    publicKey: { type: 'string' },
+    parent: { type: 'string' },
+    direct: { type: 'boolean' },
+    enrolledAt: isoTime,
+    lastSeenAt: nullableIsoTime,
+  },
+} as const;
+
+const reportViewSchema = {
+  type: 'object',
+  required: ['id', 'origin', 'seq', 'unit', 'level', 'type', 'key', 'via', 'path', 'receivedAt', 'report'],
+  properties: {
+    id: { type: 'integer' },
+    origin: { type: 'string' },
+    seq: { type: 'integer' },
+    unit: { type: 'string' },
+    level: { type: 'string' },
+    type: { type: 'string' },
+    key: { type: 'string' },
+    via: { type: 'string', description: 'the direct child it came through' },
+    path: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'units from the origin up to the direct child',
+    },
+    receivedAt: isoTime,
+    report: { ...openObject, description: 'the report as its origin signed it' },
+    chain: {
+      type: 'array',
+      items: openObject,
+      description: 'certificates from the origin up to the direct child',
+    },
+  },
+} as const;
+
+const noticeViewSchema = {
+  type: 'object',
+  required: ['id', 'source', 'notice', 'receivedAt'],
+  properties: {
+    id: { type: 'string' },
+    source: { type: 'string', enum: ['issued', 'received'] },
+    notice: openObject,
+    receivedAt: isoTime,
+    ackedAt: nullableIsoTime,
+    result: { type: ['string', 'null'] },
+    resultAt: nullableIsoTime,
+    responses: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          collector: { type: 'string' },
+          unit: { type: 'string' },
+          level: { type: 'string' },
+          direct: { type: 'boolean' },
+          ackedAt: nullableIsoTime,
+          result: { type: ['string', 'null'] },
+          resultAt: nullableIsoTime,
+        },
+      },
+    },
+    unanswered: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'units that have not sent a 排查 result',
+    },
+    unacknowledged: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'units that have not acknowledged',
+    },
+  },
+} as const;
+
+function subordinateView(s: SubordinateRecord) {
+  return {
+    id: s.id,
+    unit: s.unit,
+    level: s.level,
+    alg: s.alg,
+    publicKey: s.publicKey,
+    parent: s.parent,
+    direct: s.direct,
+    enrolledAt: s.enrolledAt,
+    lastSeenAt: s.lastSeenAt,
+  };
+}
+
+function reportView(r: StoredReport) {
+  return {
+    id: r.id,
+    origin: r.origin,
+    seq: r.seq,
+    unit: r.unit,
+    level: r.level,
+    type: r.type,
+    key: r.key,
+    via: r.via,
+    path: r.pathUnits,
+    receivedAt: r.receivedAt,
+    report: r.report,
+    chain: r.chain,
+  };
+}
+
+function noticeView(n: StoredNotice) {
+  return {
+    id: n.id,
+    source: n.source,
+    notice: n.notice,
+    receivedAt: n.receivedAt,
+    ackedAt: n.ackedAt,
+    result: n.result,
+    resultAt: n.resultAt,
+  };
+}
+
+/** Routes children call; their own authentication is the token or the signature. */
+export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
+  return async (app: FastifyInstance) => {
+    const side = deps.hierarchy.parentSide;
+    app.post<{
+      Body: { token: string; publicKey: string; alg: SignatureAlg; unit: string; level: CollectorLevel };
+    }>(
+      '/api/v1/hierarchy/enroll',
+      {
+        schema: {
+          summary: 'Enroll a child collector with a one-time token (smew collector enroll)',
+          tags: ['hierarchy'],
+          body: {
+            type: 'object',
+            required: ['token', 'publicKey', 'alg', 'unit', 'level'],
+            additionalProperties: false,
+            properties: {
+              token: { type: 'string', minLength: 1, maxLength: 256 },
+              publicKey: { type: 'string', minLength: 1, maxLength: 4096, description: 'base64 SPKI DER' },
+              alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
+              unit: { type: 'string', minLength: 1, maxLength: 200 },
+              level: { type: 'string', enum: [...COLLECTOR_LEVELS] },
+            },
+          },
+          response: {
+            200: {
+              type: 'object',
+              required: ['child', 'parent', 'cert'],
+              properties: { child: openObject, parent: openObject, cert: openObject },
+            },
+            400: errorSchema,
+            401: errorSchema,
+            409: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => send(reply, await enrollChild(side, request.body)),
+    );
+
+    app.post(
+      '/api/v1/hierarchy/reports',
+      {
+        bodyLimit: BATCH_BODY_LIMIT,
+        schema: {
+          summary: 'A child collector’s signed batch of reports; answered with a signed receipt',
+          tags: ['hierarchy'],
+          body: { ...openObject, description: 'smew.hierarchy.batch, signed by the child' },
+          response: {
+            200: { ...openObject, description: 'smew.hierarchy.receipt, signed by this collector' },
+            400: errorSchema,
+            401: errorSchema,
+            403: errorSchema,
+            409: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => send(reply, await receiveBatch(side, request.body)),
+    );
+
+    app.post(
+      '/api/v1/hierarchy/pull',
+      {
+        schema: {
+          summary: 'A child collector asks for the notices it has not acknowledged',
+          tags: ['hierarchy'],
+          body: { ...openObject, description: 'smew.hierarchy.pull, signed by the child' },
+          response: {
+            200: { ...openObject, description: 'smew.hierarchy.notices, signed by this collector' },
+            400: errorSchema,
+            401: errorSchema,
+            403: errorSchema,
+            409: errorSchema,
+          },
+        },
+      },
+      async (request, reply) => send(reply, await answerPull(side, request.body)),
+    );
+  };
+}
+
+/** Views and actions for people; registered inside the bearer-key scope. */
+export function hierarchyRoutes(deps: HierarchyApiDeps) {
+  return async (app: FastifyInstance) => {
+    const { hierarchy } = deps;
+    const store = hierarchy.parentSide.store;
+
+    app.get(
+      '/api/v1/hierarchy/status',
+      {
+        schema: {
+          summary: 'This collector’s parent link and upward backlog',
+          tags: ['hierarchy'],
+          security,
+          response: {
+            200: {
+              type: 'object',
+              required: ['collector', 'unit', 'level', 'parent', 'outbox'],
+              properties: {
+                collector: { type: 'string' },
+                unit: { type: 'string' },
+                level: { type: 'string' },
+                parent: {
+                  type: ['object', 'null'],
+                  properties: {
+                    id: { type: 'string' },
+                    url: { type: 'string' },
+                    unit: { type: 'string' },
+                    level: { type: 'string' },
+                    enrolledAt: isoTime,
+                    lastContactAt: nullableIsoTime,
+                    lastError: { type: ['string', 'null'] },
+                  },
+                },
+                outbox: {
+                  type: 'object',
+                  properties: {
+                    pending: { type: 'integer' },
+                    delivered: { type: 'integer' },
+                    rejected: { type: 'integer' },
+                    oldestPendingAt: nullableIsoTime,
+                    lastReceiptAt: nullableIsoTime,
+                  },
+                },
+              },
+            },
+            ...authErrorResponses,
+          },
+        },
+      },
+      async () => {
+        const parent = await store.getParent();
+        return {
+          collector: hierarchy.parentSide.identity.id,
+          unit: hierarchy.parentSide.unit,
+          level: hierarchy.parentSide.level,
+          parent: parent
+            ? {
+                id: parent.id,
+                url: parent.url,
+                unit: parent.unit,
+                level: parent.level,
+                enrolledAt: parent.enrolledAt,
+                lastContactAt: parent.lastContactAt,
+                lastError: parent.lastError,
+              }
+            : null,
+          outbox: await store.outboxStats(),
+        };
+      },
+    );
+
+    app.get(
+      '/api/v1/hierarchy/collectors',
+      {
+        schema: {
+          summary: 'Subordinate collectors (direct children and those below them), scoped by unit',
+          tags: ['hierarchy'],
+          security,
+          response: { 200: listOf(subordinateSchema), ...authErrorResponses },
+        },
+      },
+      async (request) => ({
+        items: (await store.listSubordinates({ units: scope(request.principal, deps.unit) })).map(
+          subordinateView,
+        ),
+      }),
+    );
+
+    app.get<{ Querystring: { unit?: string; type?: string; origin?: string; limit: number } }>(
+      '/api/v1/hierarchy/reports',
+      {
+        schema: {
+          summary: 'Reports received from subordinate collectors, newest first, each as its origin signed it',
+          tags: ['hierarchy'],
+          security,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              unit: {
+                type: 'string',
+                minLength: 1,
+                maxLength: 200,
+                description: 'only reports that passed through this unit',
+              },
+              type: { type: 'string', enum: [...REPORT_TYPES] },
+              origin: { type: 'string', pattern: '^co-[a-z2-7]{20}$' },
+              limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 },
+            },
+          },
+          response: { 200: listOf(reportViewSchema), 400: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request) => {
+        const { unit, type, origin, limit } = request.query;
+        const allowed = scope(request.principal, deps.unit);
+        let units: string[] | undefined = allowed;
+        if (unit !== undefined) units = allowed === undefined || allowed.includes(unit) ? [unit] : [];
+        return { items: (await store.listReports({ units, type, origin, limit })).map(reportView) };
+      },
+    );
+
+    app.get(
+      '/api/v1/hierarchy/notices',
+      {
+        schema: {
+          summary: 'Notices (预警通报) and policy updates issued here or received from above, newest first',
+          tags: ['hierarchy'],
+          security,
+          response: { 200: listOf(noticeViewSchema), ...authErrorResponses },
+        },
+      },
+      async () => ({ items: (await store.listNotices(500)).map(noticeView) }),
+    );
+
+    app.post<{
+      Body: {
+        type: 'notice' | 'policy';
+        title: string;
+        body: string;
+        severity?: string;
+        dueAt?: string;
+        policy?: Record<string, unknown>;
+      };
+    }>(
+      '/api/v1/hierarchy/notices',
+      {
+        schema: {
+          summary: 'Issue a notice (预警通报) or a policy update to every subordinate collector',
+          tags: ['hierarchy'],
+          security,
+          body: {
+            type: 'object',
+            required: ['type', 'title', 'body'],
+            additionalProperties: false,
+            properties: {
+              type: { type: 'string', enum: [...NOTICE_TYPES] },
+              title: { type: 'string', minLength: 1, maxLength: 500 },
+              body: { type: 'string', maxLength: 20_000 },
+              severity: { type: 'string', maxLength: 20 },
+              dueAt: { ...isoTime, description: 'when the 排查 results are due' },
+              policy: openObject,
+            },
+          },
+          response: { 201: noticeViewSchema, 400: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const principal = mayWrite(request, reply);
+        if (!principal) return reply;
+        if (principal.unit !== null && principal.unit !== deps.unit) {
+          return reply
+            .code(403)
+            .send({ error: `a key for unit ${principal.unit} cannot issue notices of ${deps.unit}` });
+        }
+        if (request.body.type === 'policy' && request.body.policy === undefined) {
+          return reply.code(400).send({ error: 'policy: a policy update needs the policy object' });
+        }
+        const notice = await hierarchy.issueNotice(request.body);
+        const stored = await store.getNotice(notice.id);
+        return reply.code(201).send(noticeView(stored!));
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/api/v1/hierarchy/notices/:id',
+      {
+        schema: {
+          summary:
+            'One notice with each subordinate’s acknowledgement and 排查 result, and who has not answered',
+          tags: ['hierarchy'],
+          security,
+          params: {
+            type: 'object',
+            required: ['id'],
+            properties: { id: { type: 'string', maxLength: 100 } },
+          },
+          response: { 200: noticeViewSchema, 404: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const notice = await store.getNotice(request.params.id);
+        if (!notice) return reply.code(404).send({ error: `no notice ${request.params.id}` });
+        const units = scope(request.principal, deps.unit);
+        const subordinates = await store.listSubordinates({ units });
+        const answers = new Map((await store.listResponses(notice.id)).map((r) => [r.collector, r]));
+        const responses = subordinates.map((s) => {
+          const a = answers.get(s.id);
+          return {
+            collector: s.id,
+            unit: s.unit,
+            level: s.level,
+            direct: s.direct,
+            ackedAt: a?.ackedAt ?? null,
+            result: a?.result ?? null,
+            resultAt: a?.resultAt ?? null,
+          };
+        });
+        return {
+          ...noticeView(notice),
+          responses,
+          unacknowledged: responses.filter((r) => r.ackedAt === null).map((r) => r.unit),
+          unanswered: responses.filter((r) => r.result === null).map((r) => r.unit),
+        };
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { result: string } }>(
+      '/api/v1/hierarchy/notices/:id/result',
+      {
+        schema: {
+          summary: 'Send this collector’s 排查 result for a notice from above to the parent',
+          tags: ['hierarchy'],
+          security,
+          params: {
+            type: 'object',
+            required: ['id'],
+            properties: { id: { type: 'string', maxLength: 100 } },
+          },
+          body: {
+            type: 'object',
+            required: ['result'],
+            additionalProperties: false,
+            properties: { result: { type: 'string', minLength: 1, maxLength: 20_000 } },
+          },
+          response: { 202: noticeViewSchema, 404: errorSchema, 409: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const principal = mayWrite(request, reply);
+        if (!principal) return reply;
+        const notice = await store.getNotice(request.params.id);
+        if (!notice || notice.source !== 'received') {
+          return reply.code(404).send({ error: `no notice ${request.params.id} received from above` });
+        }
+        if (!(await hierarchy.recordResult(notice.id, request.body.result, principal.name))) {
+          return reply
+            .code(409)
+            .send({ error: `the 排查 result for ${notice.id} was already sent at ${notice.resultAt}` });
+        }
+        return reply.code(202).send(noticeView((await store.getNotice(notice.id))!));
+      },
+    );
+  };
+}

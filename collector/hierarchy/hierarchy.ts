@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import { incidentClock, type ClockOptions } from '../clocks/clock-records.js';
+import { chainReportSchema, hopIdForReport } from '../clocks/report-chain.js';
+import type { ClockScheduler } from '../clocks/scheduler.js';
+import type { CollectorIdentity } from '../identity.js';
+import type { DeliveredEntry, ParentState } from '../store/hierarchy-store.js';
+import type { Store } from '../store/store.js';
+import type { ParentConfig } from './hierarchy-config.js';
+import { HIERARCHY_VERSION, sign, type CollectorLevel, type Notice, type RelayedNotice } from './messages.js';
+import { ParentLink } from './parent-link.js';
+import type { ParentSideDeps } from './parent-side.js';
+import { ReportProducers } from './producers.js';
+import { ownReport } from './reports.js';
+
+/**
+ * One collector's place in the hierarchy: the link to its parent (reports up, notices down),
+ * the producers that find what must go up, the parent side its children talk to, and the
+ * hooks between them and the legal clocks (a receipt closes a 第61条 hop).
+ */
+export interface HierarchyDeps {
+  store: Store;
+  identity: CollectorIdentity;
+  clock: Clock;
+  logger: Logger;
+  unit: string;
+  level: CollectorLevel;
+  config: ParentConfig;
+  /** The legal clocks, when running: a receipt for an own incident records its hop there. */
+  scheduler?: ClockScheduler;
+  clockOptions: ClockOptions;
+  /** Hook: a notice or policy update has arrived from above (policy distribution is not wired yet). */
+  onNotice?: (notice: RelayedNotice) => Promise<void>;
+  random?: () => number;
+}
+
+export interface NewNotice {
+  type: Notice['type'];
+  title: string;
+  body: string;
+  severity?: string;
+  dueAt?: string;
+  policy?: Record<string, unknown>;
+}
+
+export class Hierarchy {
+  readonly link: ParentLink;
+  readonly producers: ReportProducers;
+  readonly parentSide: ParentSideDeps;
+  private timer: NodeJS.Timeout | undefined;
+  private passing: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: HierarchyDeps) {
+    const { store, identity, clock, logger, unit, level } = deps;
+    const log = logger.child({ component: 'hierarchy' });
+    this.parentSide = { store: store.hierarchy, identity, clock, logger: log, unit, level };
+    this.link = new ParentLink({
+      store: store.hierarchy,
+      identity,
+      clock,
+      logger: log,
+      unit,
+      level,
+      config: deps.config,
+      random: deps.random,
+      onDelivered: (entries, parent) => this.onDelivered(entries, parent),
+      onNotice: deps.onNotice,
+    });
+    this.producers = new ReportProducers({
+      store,
+      origin: { identity, unit, level },
+      clock,
+      logger: log,
+      minSeverity: deps.config.minSeverity,
+      clockOptions: deps.clockOptions,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.scan();
+    this.link.start();
+    this.timer = setInterval(() => void this.scan(), this.deps.config.scanInterval);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.passing;
+    await this.link.stop();
+  }
+
+  /** A producer pass now (tests and API changes call it); new reports wake the link. */
+  scan(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.passing ??= this.producers
+      .pass()
+      .then((queued) => {
+        if (queued > 0) this.link.wake();
+      })
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'hierarchy: a producer pass failed'))
+      .finally(() => {
+        this.passing = undefined;
+      });
+    return this.passing;
+  }
+
+  /** 预警通报 or a policy update from this administration to every subordinate collector. */
+  async issueNotice(input: NewNotice): Promise<Notice> {
+    const { identity, clock, unit, level } = this.deps;
+    const notice = sign(
+      {
+        v: HIERARCHY_VERSION,
+        kind: 'smew.hierarchy.notice' as const,
+        id: `nt-${randomUUID().replaceAll('-', '').slice(0, 16)}`,
+        type: input.type,
+        issuer: identity.id,
+        issuerUnit: unit,
+        issuerLevel: level,
+        ts: clock.now().toISOString(),
+        title: input.title,
+        body: input.body,
+        ...(input.severity === undefined ? {} : { severity: input.severity }),
+        ...(input.dueAt === undefined ? {} : { dueAt: input.dueAt }),
+        ...(input.policy === undefined ? {} : { policy: input.policy }),
+      },
+      identity,
+    );
+    await this.deps.store.hierarchy.addNotice(
+      { notice, issuerAlg: identity.alg, issuerPublicKey: identity.publicKey },
+      'issued',
+      notice.ts,
+    );
+    return notice;
+  }
+
+  /** This collector's 排查 result for a notice from above; false when one was already sent. */
+  async recordResult(noticeId: string, result: string, by: string): Promise<boolean> {
+    const at = this.deps.clock.now().toISOString();
+    const sent = await this.deps.store.hierarchy.setOwnResult(noticeId, result, at, (seq) =>
+      ownReport(this.origin(), seq, at, 'notice.result', `notice:${noticeId}`, {
+        notice: noticeId,
+        result,
+        by,
+      }),
+    );
+    if (sent) this.link.wake();
+    return sent;
+  }
+
+  private origin() {
+    return { identity: this.deps.identity, unit: this.deps.unit, level: this.deps.level };
+  }
+
+  /**
+   * The parent's receipt is the receipt of the 第61条 report: for an incident of this collector
+   * it is recorded as the hop to the parent, with the parent's receipt time; for one forwarded
+   * from below, this collector's hop is reported upward in turn, so the top sees every hop.
+   */
+  private async onDelivered(entries: DeliveredEntry[], parent: ParentState): Promise<void> {
+    for (const entry of entries) {
+      if (entry.report.type !== 'incident') continue;
+      const incidentId = typeof entry.report.data.id === 'string' ? entry.report.data.id : undefined;
+      if (!incidentId) continue;
+      const reportedAt = entry.firstSentAt ?? entry.receivedAt;
+      const receipt = `smew receipt ${parent.id} ${entry.report.origin}#${entry.report.seq}`;
+      if (entry.report.origin === this.deps.identity.id) {
+        await this.closeOwnHop(incidentId, parent, reportedAt, entry.receivedAt, receipt);
+      } else {
+        const at = this.deps.clock.now().toISOString();
+        await this.deps.store.hierarchy.enqueueOwn(
+          `incident.hop:${entry.report.origin}:${incidentId}`,
+          at,
+          (seq) =>
+            ownReport(this.origin(), seq, at, 'incident.hop', `incident:${incidentId}`, {
+              incident: incidentId,
+              origin: entry.report.origin,
+              from: this.deps.level,
+              to: parent.level,
+              reportedAt,
+              receivedAt: entry.receivedAt,
+              channel: 'system',
+              by: this.deps.identity.id,
+              receipt,
+            }),
+        );
+        this.link.wake();
+      }
+    }
+  }
+
+  private async closeOwnHop(
+    incidentId: string,
+    parent: ParentState,
+    reportedAt: string,
+    receivedAt: string,
+    receipt: string,
+  ): Promise<void> {
+    const { store, logger, identity } = this.deps;
+    const incident = await store.clocks.getIncident(incidentId);
+    if (!incident || incident.reports.some((r) => r.receipt === receipt)) return;
+    const report = {
+      fromLevel: this.deps.level,
+      to: parent.level,
+      reportedAt,
+      receivedAt,
+      channel: 'system' as const,
+      by: identity.id,
+      receipt,
+    };
+    const parsed = chainReportSchema.safeParse(report);
+    if (!parsed.success || !hopIdForReport(incidentClock(incident), parsed.data)) {
+      logger.warn(
+        { incident: incidentId, from: report.fromLevel, to: report.to },
+        'hierarchy: the receipt fits no hop of this incident',
+      );
+      return;
+    }
+    await store.clocks.addReport(incidentId, {
+      ...report,
+      recordedAt: this.deps.clock.now().toISOString(),
+      recordedBy: 'smew hierarchy',
+    });
+    const updated = await store.clocks.getIncident(incidentId);
+    if (updated && this.deps.scheduler) await this.deps.scheduler.refreshIncident(updated);
+    // The hop just recorded goes up too (as incident.hop), on the next producer pass.
+    void this.scan();
+  }
+}

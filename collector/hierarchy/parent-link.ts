@@ -1,0 +1,278 @@
+import type { Clock } from '../../shared/clock.js';
+import type { Logger } from '../../shared/log.js';
+import type { CollectorIdentity } from '../identity.js';
+import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy-store.js';
+import { retryDelay } from './backoff.js';
+import type { ParentConfig } from './hierarchy-config.js';
+import {
+  HIERARCHY_VERSION,
+  MAX_BATCH_RECORDS,
+  pullReplySchema,
+  receiptSchema,
+  sign,
+  verifiedBy,
+  type CollectorLevel,
+  type RelayedNotice,
+} from './messages.js';
+import { ownReport } from './reports.js';
+
+/**
+ * The child's side of the link: the outbox goes up in signed batches over HTTPS POST, the
+ * parent's signed receipt marks each record delivered with the parent's receipt time, then the
+ * child pulls the notices it has not acknowledged. Every step is driven by the store, so a
+ * crash or a parent away for days loses nothing: the next try sends what has no receipt yet.
+ */
+export interface ParentLinkDeps {
+  store: HierarchyStore;
+  identity: CollectorIdentity;
+  clock: Clock;
+  logger: Logger;
+  unit: string;
+  level: CollectorLevel;
+  config: ParentConfig;
+  /** Hook: records the parent has confirmed (e.g. a 第61条 hop closes with the receipt time). */
+  onDelivered?: (entries: DeliveredEntry[], parent: ParentState) => Promise<void>;
+  /** Hook: a notice or policy update newly received from the parent. */
+  onNotice?: (notice: RelayedNotice) => Promise<void>;
+  random?: () => number;
+}
+
+export class LinkError extends Error {
+  override readonly name = 'LinkError';
+}
+
+export interface LinkRound {
+  sent: number;
+  delivered: number;
+  rejected: number;
+  notices: number;
+  /** A full batch went: send again without waiting. */
+  more: boolean;
+}
+
+const BATCH = MAX_BATCH_RECORDS;
+
+export class ParentLink {
+  private failures = 0;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pendingWake = false;
+
+  constructor(private readonly deps: ParentLinkDeps) {}
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** Sends now instead of at the next interval (new reports are queued). */
+  wake(): void {
+    this.pendingWake = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const { config, logger } = this.deps;
+    while (!this.stopped) {
+      let delay = config.interval;
+      try {
+        const round = await this.runOnce();
+        if (this.failures > 0) logger.info({ after: this.failures }, 'parent collector reachable again');
+        this.failures = 0;
+        if (round.more) delay = 0;
+      } catch (err) {
+        this.failures += 1;
+        delay = retryDelay(
+          this.failures,
+          { baseMs: Math.min(1000, config.interval), maxMs: config.retryMax },
+          this.deps.random,
+        );
+        const message = (err as Error).message;
+        await this.deps.store
+          .recordParentContact(this.deps.clock.now().toISOString(), message)
+          .catch(() => undefined);
+        const log =
+          this.failures === 1 || this.failures % 20 === 0
+            ? logger.warn.bind(logger)
+            : logger.debug.bind(logger);
+        log(
+          { failures: this.failures, retryInMs: delay, err: message },
+          'cannot reach the parent collector; will retry',
+        );
+      }
+      await this.sleep(delay);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.pendingWake && this.failures === 0) {
+      this.pendingWake = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(this.timer);
+        this.wakeUp = undefined;
+        this.pendingWake = false;
+        resolve();
+      };
+      this.wakeUp = () => {
+        // While the parent is failing, a wake does not cut the backoff short.
+        if (this.stopped || this.failures === 0) done();
+      };
+      this.timer = setTimeout(done, ms);
+    });
+  }
+
+  /** One round: send a batch, pull notices. Throws LinkError when the parent cannot be reached or answers wrongly. */
+  async runOnce(): Promise<LinkRound> {
+    const parent = await this.deps.store.getParent();
+    if (!parent) return { sent: 0, delivered: 0, rejected: 0, notices: 0, more: false };
+    const url = (this.deps.config.url ?? parent.url).replace(/\/+$/, '');
+    const pushed = await this.push(url, parent);
+    const notices = await this.pull(url, parent);
+    return { ...pushed, notices, more: pushed.sent === BATCH || notices > 0 };
+  }
+
+  private async post(url: string, body: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.deps.config.timeout),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      throw new LinkError(`POST ${url}: ${cause ?? (err as Error).message}`);
+    }
+    const text = await response.text().catch(() => '');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new LinkError(`POST ${url}: ${response.status}, not JSON`);
+    }
+    if (response.status !== 200) {
+      const error = (parsed as { error?: unknown }).error;
+      throw new LinkError(`POST ${url}: ${response.status} ${typeof error === 'string' ? error : ''}`.trim());
+    }
+    return parsed;
+  }
+
+  private async push(url: string, parent: ParentState): Promise<Omit<LinkRound, 'notices' | 'more'>> {
+    const { store, identity, clock } = this.deps;
+    const entries = await store.pendingOutbox(BATCH);
+    if (entries.length === 0) return { sent: 0, delivered: 0, rejected: 0 };
+    const now = clock.now().toISOString();
+    await store.markAttempt(
+      entries.map((e) => e.linkSeq),
+      now,
+    );
+    const batch = sign(
+      {
+        v: HIERARCHY_VERSION,
+        kind: 'smew.hierarchy.batch' as const,
+        child: identity.id,
+        parent: parent.id,
+        ts: now,
+        records: entries.map((e) => e.record),
+      },
+      identity,
+    );
+    const answer = await this.post(`${url}/api/v1/hierarchy/reports`, batch);
+    const receipt = receiptSchema.safeParse(answer);
+    if (!receipt.success) throw new LinkError('the parent answered with something that is not a receipt');
+    if (
+      receipt.data.child !== identity.id ||
+      receipt.data.parent !== parent.id ||
+      !verifiedBy(receipt.data, parent.alg, parent.publicKey)
+    ) {
+      throw new LinkError(
+        `the receipt does not verify with the key of parent ${parent.id}; was the parent re-keyed?`,
+      );
+    }
+    const sent = new Set(entries.map((e) => e.linkSeq));
+    const delivered = await store.applyReceipt(
+      receipt.data.accepted.filter((a) => sent.has(a.linkSeq)),
+      receipt.data.rejected.filter((r) => sent.has(r.linkSeq)),
+      clock.now().toISOString(),
+    );
+    for (const r of receipt.data.rejected) {
+      this.deps.logger.error(
+        { linkSeq: r.linkSeq, reason: r.reason },
+        'the parent collector refused a report',
+      );
+    }
+    if (delivered.length > 0 && this.deps.onDelivered) {
+      await this.deps
+        .onDelivered(delivered, parent)
+        .catch((err: unknown) => this.deps.logger.error({ err }, 'a receipt hook failed'));
+    }
+    return { sent: entries.length, delivered: delivered.length, rejected: receipt.data.rejected.length };
+  }
+
+  private async pull(url: string, parent: ParentState): Promise<number> {
+    const { store, identity, clock, logger } = this.deps;
+    const request = sign(
+      {
+        v: HIERARCHY_VERSION,
+        kind: 'smew.hierarchy.pull' as const,
+        child: identity.id,
+        parent: parent.id,
+        ts: clock.now().toISOString(),
+      },
+      identity,
+    );
+    const answer = await this.post(`${url}/api/v1/hierarchy/pull`, request);
+    const reply = pullReplySchema.safeParse(answer);
+    if (!reply.success)
+      throw new LinkError('the parent answered a pull with something that is not a notice list');
+    if (
+      reply.data.child !== identity.id ||
+      reply.data.parent !== parent.id ||
+      !verifiedBy(reply.data, parent.alg, parent.publicKey)
+    ) {
+      throw new LinkError(`the notice list does not verify with the key of parent ${parent.id}`);
+    }
+    let added = 0;
+    for (const relayed of reply.data.notices) {
+      const { notice } = relayed;
+      // The parent vouches for the issuer's key by signing the list; the notice must verify with it.
+      if (!verifiedBy(notice, relayed.issuerAlg, relayed.issuerPublicKey)) {
+        logger.error(
+          { notice: notice.id, issuer: notice.issuer },
+          'a notice from the parent does not verify; not acknowledged',
+        );
+        continue;
+      }
+      const at = clock.now().toISOString();
+      const isNew = await store.addNotice(relayed, 'received', at, (seq) =>
+        ownReport(this.deps, seq, at, 'notice.ack', `notice:${notice.id}`, {
+          notice: notice.id,
+          ackedAt: at,
+        }),
+      );
+      if (isNew) {
+        added += 1;
+        logger.info(
+          { notice: notice.id, type: notice.type, issuer: notice.issuerUnit },
+          'received a notice from above',
+        );
+        await this.deps
+          .onNotice?.(relayed)
+          .catch((err: unknown) => logger.error({ err }, 'a notice hook failed'));
+      }
+    }
+    return added;
+  }
+}

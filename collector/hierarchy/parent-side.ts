@@ -1,0 +1,298 @@
+import { createPublicKey } from 'node:crypto';
+import type { Clock } from '../../shared/clock.js';
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import { hasSuite, suiteFor } from '../../shared/crypto/suites.js';
+import { collectorIdFromPublicKey } from '../../shared/identity.js';
+import type { Logger } from '../../shared/log.js';
+import { hashSecret } from '../auth/secrets.js';
+import type { CollectorIdentity } from '../identity.js';
+import type { HierarchyStore, ReceivedRecord } from '../store/hierarchy-store.js';
+import {
+  HIERARCHY_VERSION,
+  batchSchema,
+  childCertSchema,
+  isAbove,
+  pullRequestSchema,
+  sign,
+  verifiedBy,
+  verifyRecord,
+  type ChildCert,
+  type CollectorLevel,
+  type KnownCollector,
+  type PullReply,
+  type Receipt,
+} from './messages.js';
+import { ownReport } from './reports.js';
+
+/**
+ * The parent's side of the link: enrolling a child collector with a token, taking its batches
+ * of reports (verify, store once, forward, sign a receipt), and answering its pulls for notices.
+ * Collector-to-collector routes authenticate by signature, not by a bearer key.
+ */
+export interface ParentSideDeps {
+  store: HierarchyStore;
+  identity: CollectorIdentity;
+  clock: Clock;
+  logger: Logger;
+  unit: string;
+  level: CollectorLevel;
+}
+
+export type Answer<T> = { ok: true; body: T } | { ok: false; status: number; error: string };
+
+/** A pull is accepted only this close to the parent's clock, so a captured one cannot be replayed later. */
+export const PULL_MAX_SKEW_MS = 15 * 60_000;
+const PULL_LIMIT = 100;
+
+export interface ChildEnrollRequest {
+  token: string;
+  publicKey: string;
+  alg: SignatureAlg;
+  unit: string;
+  level: CollectorLevel;
+}
+
+export interface ChildEnrollResponse {
+  child: { id: string; unit: string; level: CollectorLevel };
+  parent: { id: string; alg: SignatureAlg; publicKey: string; unit: string; level: CollectorLevel };
+  cert: ChildCert;
+}
+
+const ENROLL_REFUSALS = {
+  'token-unknown': { status: 401, error: 'enrollment token is not valid' },
+  'token-used': { status: 401, error: 'enrollment token has already been used; ask for a new one' },
+  'token-expired': { status: 401, error: 'enrollment token has expired; ask for a new one' },
+  'key-mismatch': { status: 409, error: 'a collector with this id is enrolled with a different key' },
+} as const;
+
+export async function enrollChild(
+  deps: ParentSideDeps,
+  request: ChildEnrollRequest,
+): Promise<Answer<ChildEnrollResponse>> {
+  if (!hasSuite(request.alg))
+    return { ok: false, status: 400, error: `this collector cannot verify ${request.alg} signatures` };
+  if (!isAbove(deps.level, request.level)) {
+    return {
+      ok: false,
+      status: 400,
+      error: `level: a ${request.level} collector cannot report to this ${deps.level} collector; its parent must sit higher (unit < county < city < province < national)`,
+    };
+  }
+  const keyProblem = checkCollectorKey(request.publicKey, request.alg);
+  if (keyProblem) return { ok: false, status: 400, error: keyProblem };
+  const id = collectorIdFromPublicKey(request.publicKey);
+  if (id === deps.identity.id)
+    return { ok: false, status: 400, error: 'a collector cannot enroll at itself' };
+  const now = deps.clock.now().toISOString();
+  const result = await deps.store.enrollChild({
+    tokenHash: hashSecret(request.token),
+    now,
+    id,
+    alg: request.alg,
+    publicKey: request.publicKey,
+    level: request.level,
+    unit: request.unit,
+    certify: (unit) =>
+      sign(
+        {
+          v: HIERARCHY_VERSION,
+          kind: 'smew.hierarchy.child' as const,
+          parent: deps.identity.id,
+          child: id,
+          unit,
+          level: request.level,
+          childAlg: request.alg,
+          publicKey: request.publicKey,
+          enrolledAt: now,
+        },
+        deps.identity,
+      ),
+  });
+  if (!result.ok) {
+    deps.logger.info({ child: id, reason: result.reason }, 'refused a child collector enrollment');
+    if (result.reason === 'unit-mismatch') {
+      return {
+        ok: false,
+        status: 409,
+        error: `unit: the token is for unit ${result.unit ?? '?'}, but the child collector is configured for ${request.unit}; set unit in its config or ask for a token for its unit`,
+      };
+    }
+    return { ok: false, ...ENROLL_REFUSALS[result.reason] };
+  }
+  const { child } = result;
+  // Tell the ancestors, so the top knows every subordinate (and who has not answered a notice).
+  await deps.store.enqueueOwn(`collector.enrolled:${child.id}:${child.enrolledAt}`, now, (seq) =>
+    ownReport(deps, seq, now, 'collector.enrolled', child.id, { cert: child.cert }),
+  );
+  deps.logger.info(
+    { child: child.id, unit: child.unit, level: child.level, reenrolled: result.reenrolled },
+    'enrolled a child collector',
+  );
+  return {
+    ok: true,
+    body: {
+      child: { id: child.id, unit: child.unit, level: child.level },
+      parent: {
+        id: deps.identity.id,
+        alg: deps.identity.alg,
+        publicKey: deps.identity.publicKey,
+        unit: deps.unit,
+        level: deps.level,
+      },
+      cert: child.cert,
+    },
+  };
+}
+
+function checkCollectorKey(publicKey: string, alg: SignatureAlg): string | undefined {
+  const der = Buffer.from(publicKey, 'base64');
+  if (der.length === 0 || der.toString('base64') !== publicKey.replace(/\s+/g, '')) {
+    return 'publicKey must be base64 of the SubjectPublicKeyInfo DER';
+  }
+  try {
+    if (
+      alg === 'ed25519' &&
+      createPublicKey({ key: der, format: 'der', type: 'spki' }).asymmetricKeyType !== 'ed25519'
+    ) {
+      return `publicKey is not an ${alg} key`;
+    }
+    suiteFor(alg).verifier(publicKey);
+  } catch (err) {
+    return `publicKey is not a usable ${alg} SubjectPublicKeyInfo: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+async function directChild(deps: ParentSideDeps, id: string): Promise<KnownCollector | undefined> {
+  const child = await deps.store.getSubordinate(id);
+  return child?.direct ? child : undefined;
+}
+
+function zodMessage(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  return issue ? `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` : 'invalid body';
+}
+
+/** A batch of reports from a direct child → a signed receipt for the records it took. */
+export async function receiveBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Receipt>> {
+  const parsed = batchSchema.safeParse(body);
+  if (!parsed.success)
+    return { ok: false, status: 400, error: `not a report batch: ${zodMessage(parsed.error)}` };
+  const batch = parsed.data;
+  if (batch.parent !== deps.identity.id) {
+    return {
+      ok: false,
+      status: 409,
+      error: `this batch is addressed to ${batch.parent}, not to this collector (${deps.identity.id})`,
+    };
+  }
+  const sender = await directChild(deps, batch.child);
+  if (!sender) {
+    return {
+      ok: false,
+      status: 403,
+      error: `${batch.child} is not a child of this collector; enroll it with smew collector enroll`,
+    };
+  }
+  if (!verifiedBy(batch, sender.alg, sender.publicKey)) {
+    return { ok: false, status: 401, error: `the batch signature does not verify with ${sender.id}'s key` };
+  }
+  const rejected: Receipt['rejected'] = [];
+  const records: ReceivedRecord[] = [];
+  for (const record of batch.records) {
+    const verdict = verifyRecord(record, sender);
+    let reason = verdict.ok ? undefined : verdict.reason;
+    if (verdict.ok && record.report.type === 'collector.enrolled')
+      reason = checkEnrolledReport(record.report.data, verdict.path[0]!);
+    if (reason !== undefined || !verdict.ok) {
+      deps.logger.warn(
+        { child: sender.id, linkSeq: record.linkSeq, reason },
+        'refused a report from a child collector',
+      );
+      rejected.push({ linkSeq: record.linkSeq, reason: reason ?? 'invalid' });
+      continue;
+    }
+    records.push({
+      linkSeq: record.linkSeq,
+      report: record.report,
+      chain: record.chain,
+      pathUnits: verdict.path.map((c) => c.unit),
+    });
+  }
+  const now = deps.clock.now().toISOString();
+  const accepted = await deps.store.receive(sender.id, records, now);
+  const receipt = sign(
+    {
+      v: HIERARCHY_VERSION,
+      kind: 'smew.hierarchy.receipt' as const,
+      parent: deps.identity.id,
+      child: sender.id,
+      ts: now,
+      accepted: accepted.map((a) => ({
+        linkSeq: a.linkSeq,
+        origin: a.origin,
+        seq: a.seq,
+        receivedAt: a.receivedAt,
+      })),
+      rejected,
+    },
+    deps.identity,
+  );
+  return { ok: true, body: receipt };
+}
+
+/** A `collector.enrolled` report carries a certificate that its origin (the new one's parent) must have signed. */
+function checkEnrolledReport(data: Record<string, unknown>, origin: KnownCollector): string | undefined {
+  const cert = childCertSchema.safeParse(data.cert);
+  if (!cert.success) return 'collector.enrolled: data.cert is not a child certificate';
+  if (cert.data.parent !== origin.id || !verifiedBy(cert.data, origin.alg, origin.publicKey)) {
+    return `collector.enrolled: the certificate is not signed by ${origin.id}`;
+  }
+  if (collectorIdFromPublicKey(cert.data.publicKey) !== cert.data.child)
+    return 'collector.enrolled: the certificate names a key of another collector';
+  return undefined;
+}
+
+/** A child's signed pull → the notices it has not acknowledged, signed by this collector. */
+export async function answerPull(deps: ParentSideDeps, body: unknown): Promise<Answer<PullReply>> {
+  const parsed = pullRequestSchema.safeParse(body);
+  if (!parsed.success)
+    return { ok: false, status: 400, error: `not a pull request: ${zodMessage(parsed.error)}` };
+  const pull = parsed.data;
+  if (pull.parent !== deps.identity.id) {
+    return {
+      ok: false,
+      status: 409,
+      error: `this pull is addressed to ${pull.parent}, not to this collector (${deps.identity.id})`,
+    };
+  }
+  const sender = await directChild(deps, pull.child);
+  if (!sender) return { ok: false, status: 403, error: `${pull.child} is not a child of this collector` };
+  if (!verifiedBy(pull, sender.alg, sender.publicKey)) {
+    return { ok: false, status: 401, error: `the pull signature does not verify with ${sender.id}'s key` };
+  }
+  const now = deps.clock.now();
+  const skew = Math.abs(now.getTime() - new Date(pull.ts).getTime());
+  if (skew > PULL_MAX_SKEW_MS) {
+    return {
+      ok: false,
+      status: 401,
+      error: `ts: the pull is dated ${pull.ts}, ${Math.round(skew / 60_000)} min from this collector's clock (${now.toISOString()}); at most 15 min is accepted — check the child's clock`,
+    };
+  }
+  const notices = await deps.store.noticesFor(sender.id, PULL_LIMIT);
+  return {
+    ok: true,
+    body: sign(
+      {
+        v: HIERARCHY_VERSION,
+        kind: 'smew.hierarchy.notices' as const,
+        parent: deps.identity.id,
+        child: sender.id,
+        ts: now.toISOString(),
+        notices,
+      },
+      deps.identity,
+    ),
+  };
+}

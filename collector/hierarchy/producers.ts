@@ -1,0 +1,230 @@
+import type { Clock } from '../../shared/clock.js';
+import { SEVERITIES, severityRank, type Severity } from '../../shared/levels.js';
+import type { Logger } from '../../shared/log.js';
+import { systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
+import type { Store } from '../store/store.js';
+import type { ReportType } from './messages.js';
+import { ownReport, type ReportEvidence, type ReportOrigin } from './reports.js';
+
+/**
+ * What goes up, found by looking at the store rather than by catching events in flight: a pass
+ * reads warnings, incidents and their recorded hops, overdue assessments, agent health and the
+ * subordinate register, and queues each item under a producer key, so a crash between a change
+ * and its report only delays the report to the next pass, and a repeat pass queues nothing twice.
+ */
+export interface ProducerDeps {
+  store: Store;
+  origin: ReportOrigin;
+  clock: Clock;
+  logger: Logger;
+  minSeverity: Severity;
+  /** The clocks' options (reminder offsets), for the assessment schedule. */
+  clockOptions: ClockOptions;
+}
+
+interface Item {
+  producerKey: string;
+  type: ReportType;
+  key: string;
+  data: Record<string, unknown>;
+  evidenceIds?: number[];
+}
+
+const EVIDENCE_LIMIT = 20;
+
+export class ReportProducers {
+  /** Domain stores that are absent on this store (e.g. PostgreSQL) are skipped and said once. */
+  private readonly unavailable = new Set<string>();
+
+  constructor(private readonly deps: ProducerDeps) {}
+
+  /** One pass; returns how many new reports it queued (0 when no parent is enrolled). */
+  async pass(): Promise<number> {
+    if (!(await this.deps.store.hierarchy.getParent())) return 0;
+    let queued = 0;
+    for (const [name, produce] of [
+      ['warnings', () => this.warnings()],
+      ['incidents', () => this.incidents()],
+      ['assessments', () => this.overdueAssessments()],
+      ['agent health', () => this.agentHealth()],
+      ['subordinates', () => this.subordinates()],
+    ] as const) {
+      let items: Item[];
+      try {
+        items = await produce();
+      } catch (err) {
+        if (!this.unavailable.has(name)) {
+          this.unavailable.add(name);
+          this.deps.logger.warn(
+            { err: (err as Error).message },
+            `hierarchy: cannot read ${name} to report them upward`,
+          );
+        }
+        continue;
+      }
+      for (const item of items) if (await this.enqueue(item)) queued += 1;
+    }
+    return queued;
+  }
+
+  private async enqueue(item: Item): Promise<boolean> {
+    const { store, origin, clock } = this.deps;
+    const evidence = await this.evidence(item.evidenceIds ?? []);
+    const now = clock.now().toISOString();
+    const result = await store.hierarchy.enqueueOwn(item.producerKey, now, (seq) =>
+      ownReport(origin, seq, now, item.type, item.key, item.data, evidence),
+    );
+    return result?.created ?? false;
+  }
+
+  private async evidence(ids: readonly number[]): Promise<ReportEvidence> {
+    if (ids.length === 0) return {};
+    const rows = await this.deps.store.hierarchy.evidenceEnvelopes(ids.slice(0, EVIDENCE_LIMIT));
+    const agents = new Map(rows.map((r) => [r.agent.id, r.agent]));
+    return {
+      evidence: rows.map((r) => JSON.parse(r.envelope) as Record<string, unknown>),
+      agents: [...agents.values()],
+    };
+  }
+
+  /** Warnings at or above parent.minSeverity, once per state they reach. */
+  private async warnings(): Promise<Item[]> {
+    const min = severityRank(this.deps.minSeverity);
+    const severities = SEVERITIES.filter((s) => severityRank(s) >= min);
+    const warnings = await this.deps.store.warnings.listWarnings({ severities, limit: 1000 });
+    const items: Item[] = [];
+    for (const w of warnings) {
+      const producerKey = `warning:${w.id}:${w.state}`;
+      if (await this.deps.store.hierarchy.ownReport(producerKey)) continue;
+      const evidence = await this.deps.store.warnings.listEvidence(w.id, EVIDENCE_LIMIT);
+      items.push({
+        producerKey,
+        type: 'warning',
+        key: `warning:${w.id}`,
+        data: {
+          id: w.id,
+          rule: w.rule,
+          title: w.title,
+          state: w.state,
+          severity: w.severity,
+          count: w.count,
+          firstSeen: w.firstSeen,
+          lastSeen: w.lastSeen,
+          unit: w.unit,
+          agent: w.agent,
+          agents: w.agents,
+          level: w.level,
+          type: w.type,
+          sample: w.sample,
+        },
+        evidenceIds: evidence.flatMap((e) => (e.eventId === undefined ? [] : [e.eventId])),
+      });
+    }
+    return items;
+  }
+
+  /** Each incident once (with its evidence), then each hop recorded on it (by hand or by a receipt). */
+  private async incidents(): Promise<Item[]> {
+    const items: Item[] = [];
+    for (const incident of await this.deps.store.clocks.listIncidents({})) {
+      items.push({
+        producerKey: `incident:${incident.id}`,
+        type: 'incident',
+        key: `incident:${incident.id}`,
+        data: {
+          id: incident.id,
+          title: incident.title,
+          level: incident.level,
+          unit: incident.unit,
+          unitLevel: incident.unitLevel,
+          discoveredAt: incident.discoveredAt,
+          discoverySource: incident.discoverySource,
+          measures: incident.measures,
+          createdAt: incident.createdAt,
+        },
+        evidenceIds: incident.evidence,
+      });
+      for (const report of incident.reports) {
+        items.push({
+          producerKey: `incident.hop:${incident.id}:${report.id}`,
+          type: 'incident.hop',
+          key: `incident:${incident.id}`,
+          data: {
+            incident: incident.id,
+            origin: this.deps.origin.identity.id,
+            from: report.fromLevel,
+            to: report.to,
+            reportedAt: report.reportedAt,
+            receivedAt: report.receivedAt,
+            channel: report.channel,
+            by: report.by,
+            receipt: report.receipt,
+          },
+        });
+      }
+    }
+    return items;
+  }
+
+  /** Overdue 第35条 assessments, once per due date (the daily repeat stays with the local warning). */
+  private async overdueAssessments(): Promise<Item[]> {
+    const now = this.deps.clock.now();
+    const items: Item[] = [];
+    for (const system of await this.deps.store.clocks.listSystems({})) {
+      const schedule = systemSchedule(system, now, this.deps.clockOptions);
+      if (schedule.state !== 'overdue') continue;
+      items.push({
+        producerKey: `assessment.overdue:${system.id}:${schedule.nextDue}`,
+        type: 'assessment.overdue',
+        key: `system:${system.id}`,
+        data: {
+          systemId: system.id,
+          name: system.name,
+          level: system.level,
+          unit: system.unit,
+          nextDue: schedule.nextDue,
+          daysLeft: schedule.daysLeft,
+          lastAssessedAt: schedule.lastAssessedAt,
+        },
+      });
+    }
+    return items;
+  }
+
+  /** One summary per UTC hour: how many agents, how many online, how many with unacknowledged events. */
+  private async agentHealth(): Promise<Item[]> {
+    const hour = this.deps.clock.now().toISOString().slice(0, 13);
+    const producerKey = `agent.health:${hour}`;
+    if (await this.deps.store.hierarchy.ownReport(producerKey)) return [];
+    const agents = await this.deps.store.listAgents({});
+    const live = agents.filter((a) => a.revokedAt === null);
+    return [
+      {
+        producerKey,
+        type: 'agent.health',
+        key: 'agent.health',
+        data: {
+          hour: `${hour}:00:00.000Z`,
+          enrolled: live.length,
+          online: live.filter((a) => a.online).length,
+          offline: live.filter((a) => !a.online).length,
+          revoked: agents.length - live.length,
+          behind: live.filter((a) => a.reportedSeq > a.ackedSeq).length,
+        },
+      },
+    ];
+  }
+
+  /** Direct children, so every level above knows the whole tree below it. */
+  private async subordinates(): Promise<Item[]> {
+    const children = await this.deps.store.hierarchy.listSubordinates({});
+    return children
+      .filter((c) => c.direct)
+      .map((c) => ({
+        producerKey: `collector.enrolled:${c.id}:${c.enrolledAt}`,
+        type: 'collector.enrolled' as const,
+        key: `collector:${c.id}`,
+        data: { cert: c.cert },
+      }));
+  }
+}

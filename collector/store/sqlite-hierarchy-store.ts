@@ -1,0 +1,757 @@
+import type Database from 'better-sqlite3';
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import type {
+  ChildCert,
+  CollectorLevel,
+  RelayedNotice,
+  Report,
+  ReportRecord,
+} from '../hierarchy/messages.js';
+import type {
+  Acceptance,
+  DeliveredEntry,
+  EnrollChildRequest,
+  EnrollChildResult,
+  HierarchyStore,
+  NoticeResponse,
+  OutboxEntry,
+  OutboxStats,
+  ParentRecord,
+  ParentState,
+  ReceivedRecord,
+  ReportBuilder,
+  StoredNotice,
+  StoredReport,
+  SubordinateRecord,
+} from './hierarchy-store.js';
+
+/** SQLite migration 6. Outbox rows are never deleted, so an origin's seq is never reused. */
+export const HIERARCHY_MIGRATION_SQL = `
+  CREATE TABLE hierarchy_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+  CREATE TABLE hierarchy_parent (
+    one             INTEGER PRIMARY KEY CHECK (one = 1),
+    url             TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    alg             TEXT NOT NULL,
+    public_key      TEXT NOT NULL,
+    unit            TEXT NOT NULL,
+    level           TEXT NOT NULL,
+    cert            TEXT NOT NULL,
+    enrolled_at     TEXT NOT NULL,
+    last_contact_at TEXT,
+    last_error      TEXT
+  );
+
+  CREATE TABLE hierarchy_collectors (
+    id           TEXT PRIMARY KEY,
+    unit         TEXT NOT NULL,
+    level        TEXT NOT NULL,
+    alg          TEXT NOT NULL,
+    public_key   TEXT NOT NULL UNIQUE,
+    parent       TEXT NOT NULL,
+    direct       INTEGER NOT NULL,
+    cert         TEXT NOT NULL,
+    enrolled_at  TEXT NOT NULL,
+    last_seen_at TEXT,
+    path_units   TEXT NOT NULL
+  );
+
+  CREATE TABLE hierarchy_outbox (
+    link_seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin        TEXT NOT NULL,
+    origin_seq    INTEGER NOT NULL,
+    type          TEXT NOT NULL,
+    producer_key  TEXT UNIQUE,
+    report        TEXT NOT NULL,
+    chain         TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    first_sent_at TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    received_at   TEXT,
+    rejected      TEXT,
+    done_at       TEXT,
+    UNIQUE (origin, origin_seq)
+  );
+  CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (done_at, link_seq);
+
+  CREATE TABLE hierarchy_reports (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    unit        TEXT NOT NULL,
+    level       TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    via         TEXT NOT NULL,
+    path_units  TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    report      TEXT NOT NULL,
+    chain       TEXT NOT NULL,
+    UNIQUE (origin, seq)
+  );
+  CREATE INDEX hierarchy_reports_type ON hierarchy_reports (type, id);
+
+  CREATE TABLE hierarchy_notices (
+    n                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                TEXT NOT NULL UNIQUE,
+    source            TEXT NOT NULL,
+    notice            TEXT NOT NULL,
+    issuer_alg        TEXT NOT NULL,
+    issuer_public_key TEXT NOT NULL,
+    received_at       TEXT NOT NULL,
+    acked_at          TEXT,
+    result            TEXT,
+    result_at         TEXT
+  );
+
+  CREATE TABLE hierarchy_notice_responses (
+    notice_id TEXT NOT NULL,
+    collector TEXT NOT NULL,
+    unit      TEXT NOT NULL,
+    level     TEXT NOT NULL,
+    acked_at  TEXT,
+    result    TEXT,
+    result_at TEXT,
+    PRIMARY KEY (notice_id, collector)
+  );
+`;
+
+interface ParentRow {
+  url: string;
+  id: string;
+  alg: string;
+  public_key: string;
+  unit: string;
+  level: string;
+  cert: string;
+  enrolled_at: string;
+  last_contact_at: string | null;
+  last_error: string | null;
+}
+
+interface CollectorRow {
+  id: string;
+  unit: string;
+  level: string;
+  alg: string;
+  public_key: string;
+  parent: string;
+  direct: number;
+  cert: string;
+  enrolled_at: string;
+  last_seen_at: string | null;
+  path_units: string;
+}
+
+interface ReportRow {
+  id: number;
+  origin: string;
+  seq: number;
+  unit: string;
+  level: string;
+  type: string;
+  key: string;
+  via: string;
+  path_units: string;
+  received_at: string;
+  report: string;
+  chain: string;
+}
+
+interface NoticeRow {
+  id: string;
+  source: string;
+  notice: string;
+  issuer_alg: string;
+  issuer_public_key: string;
+  received_at: string;
+  acked_at: string | null;
+  result: string | null;
+  result_at: string | null;
+}
+
+function toSubordinate(row: CollectorRow): SubordinateRecord {
+  return {
+    id: row.id,
+    unit: row.unit,
+    level: row.level as CollectorLevel,
+    alg: row.alg as SignatureAlg,
+    publicKey: row.public_key,
+    parent: row.parent,
+    direct: row.direct === 1,
+    cert: JSON.parse(row.cert) as ChildCert,
+    enrolledAt: row.enrolled_at,
+    lastSeenAt: row.last_seen_at,
+  };
+}
+
+function toNotice(row: NoticeRow): StoredNotice {
+  const relayed = JSON.parse(row.notice) as RelayedNotice;
+  return {
+    id: row.id,
+    source: row.source as 'issued' | 'received',
+    notice: relayed.notice,
+    issuerAlg: row.issuer_alg as SignatureAlg,
+    issuerPublicKey: row.issuer_public_key,
+    receivedAt: row.received_at,
+    ackedAt: row.acked_at,
+    result: row.result,
+    resultAt: row.result_at,
+  };
+}
+
+/** ` AND <column's JSON array> shares a unit with units`; no clause for undefined (every unit). */
+function pathClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {
+  if (units === undefined) return '';
+  if (units.length === 0) return ' AND 0';
+  params.push(...units);
+  return ` AND EXISTS (SELECT 1 FROM json_each(${column}) WHERE value IN (${units.map(() => '?').join(', ')}))`;
+}
+
+export class SqliteHierarchyStore implements HierarchyStore {
+  constructor(private readonly db: Database.Database) {}
+
+  async getParent(): Promise<ParentState | undefined> {
+    const row = this.db.prepare('SELECT * FROM hierarchy_parent WHERE one = 1').get() as
+      ParentRow | undefined;
+    if (!row) return undefined;
+    return {
+      url: row.url,
+      id: row.id,
+      alg: row.alg as SignatureAlg,
+      publicKey: row.public_key,
+      unit: row.unit,
+      level: row.level as CollectorLevel,
+      cert: JSON.parse(row.cert) as ChildCert,
+      enrolledAt: row.enrolled_at,
+      lastContactAt: row.last_contact_at,
+      lastError: row.last_error,
+    };
+  }
+
+  async setParent(parent: ParentRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO hierarchy_parent (one, url, id, alg, public_key, unit, level, cert, enrolled_at)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (one) DO UPDATE SET url = excluded.url, id = excluded.id, alg = excluded.alg,
+           public_key = excluded.public_key, unit = excluded.unit, level = excluded.level,
+           cert = excluded.cert, enrolled_at = excluded.enrolled_at, last_error = NULL`,
+      )
+      .run(
+        parent.url,
+        parent.id,
+        parent.alg,
+        parent.publicKey,
+        parent.unit,
+        parent.level,
+        JSON.stringify(parent.cert),
+        parent.enrolledAt,
+      );
+  }
+
+  async recordParentContact(at: string, error: string | null): Promise<void> {
+    if (error === null) {
+      this.db
+        .prepare('UPDATE hierarchy_parent SET last_contact_at = ?, last_error = NULL WHERE one = 1')
+        .run(at);
+    } else {
+      this.db.prepare('UPDATE hierarchy_parent SET last_error = ? WHERE one = 1').run(error);
+    }
+  }
+
+  async enrollChild(request: EnrollChildRequest): Promise<EnrollChildResult> {
+    return this.db
+      .transaction((): EnrollChildResult => {
+        const token = this.db
+          .prepare('SELECT unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
+          .get(request.tokenHash) as { unit: string; expires_at: string; used_at: string | null } | undefined;
+        if (!token) return { ok: false, reason: 'token-unknown' };
+        if (token.used_at !== null) return { ok: false, reason: 'token-used' };
+        if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+        if (token.unit !== request.unit) return { ok: false, reason: 'unit-mismatch', unit: token.unit };
+        const existing = this.db
+          .prepare('SELECT * FROM hierarchy_collectors WHERE id = ?')
+          .get(request.id) as CollectorRow | undefined;
+        if (existing && existing.public_key !== request.publicKey)
+          return { ok: false, reason: 'key-mismatch' };
+        const cert = request.certify(token.unit);
+        this.db
+          .prepare('UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?')
+          .run(request.now, request.id, request.tokenHash);
+        this.db
+          .prepare(
+            `INSERT INTO hierarchy_collectors
+               (id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, path_units)
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET unit = excluded.unit, level = excluded.level,
+               parent = excluded.parent, direct = 1, cert = excluded.cert,
+               enrolled_at = excluded.enrolled_at, path_units = excluded.path_units`,
+          )
+          .run(
+            request.id,
+            token.unit,
+            request.level,
+            request.alg,
+            request.publicKey,
+            cert.parent,
+            JSON.stringify(cert),
+            request.now,
+            JSON.stringify([token.unit]),
+          );
+        const row = this.db
+          .prepare('SELECT * FROM hierarchy_collectors WHERE id = ?')
+          .get(request.id) as CollectorRow;
+        return { ok: true, child: toSubordinate(row), reenrolled: existing !== undefined };
+      })
+      .immediate();
+  }
+
+  async getSubordinate(id: string): Promise<SubordinateRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM hierarchy_collectors WHERE id = ?').get(id) as
+      CollectorRow | undefined;
+    return row ? toSubordinate(row) : undefined;
+  }
+
+  async listSubordinates(filter: { units?: readonly string[] }): Promise<SubordinateRecord[]> {
+    const params: unknown[] = [];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM hierarchy_collectors WHERE 1${pathClause(filter.units, 'path_units', params)}
+         ORDER BY direct DESC, unit, id`,
+      )
+      .all(...params) as CollectorRow[];
+    return rows.map(toSubordinate);
+  }
+
+  private hasParent(): boolean {
+    return this.db.prepare('SELECT 1 FROM hierarchy_parent WHERE one = 1').get() !== undefined;
+  }
+
+  /** Inside a transaction: the next seq of this collector's own reports, never reused. */
+  private nextOwnSeq(): number {
+    const row = this.db
+      .prepare(
+        `INSERT INTO hierarchy_state (name, value) VALUES ('report_seq', 1)
+         ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`,
+      )
+      .get() as { value: number };
+    return row.value;
+  }
+
+  private enqueueOwnInTx(
+    producerKey: string,
+    now: string,
+    build: ReportBuilder,
+  ): { linkSeq: number; created: boolean } {
+    const existing = this.db
+      .prepare('SELECT link_seq FROM hierarchy_outbox WHERE producer_key = ?')
+      .get(producerKey) as { link_seq: number } | undefined;
+    if (existing) return { linkSeq: existing.link_seq, created: false };
+    const report = build(this.nextOwnSeq());
+    const info = this.db
+      .prepare(
+        `INSERT INTO hierarchy_outbox (origin, origin_seq, type, producer_key, report, chain, created_at)
+         VALUES (?, ?, ?, ?, ?, '[]', ?)`,
+      )
+      .run(report.origin, report.seq, report.type, producerKey, JSON.stringify(report), now);
+    return { linkSeq: Number(info.lastInsertRowid), created: true };
+  }
+
+  async enqueueOwn(
+    producerKey: string,
+    now: string,
+    build: ReportBuilder,
+  ): Promise<{ linkSeq: number; created: boolean } | undefined> {
+    return this.db
+      .transaction(() => (this.hasParent() ? this.enqueueOwnInTx(producerKey, now, build) : undefined))
+      .immediate();
+  }
+
+  async pendingOutbox(limit: number): Promise<OutboxEntry[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT link_seq, type, report, chain, created_at, first_sent_at, attempts FROM hierarchy_outbox
+         WHERE done_at IS NULL ORDER BY link_seq LIMIT ?`,
+      )
+      .all(limit) as {
+      link_seq: number;
+      type: string;
+      report: string;
+      chain: string;
+      created_at: string;
+      first_sent_at: string | null;
+      attempts: number;
+    }[];
+    return rows.map((row) => ({
+      linkSeq: row.link_seq,
+      type: row.type,
+      record: {
+        linkSeq: row.link_seq,
+        report: JSON.parse(row.report) as Report,
+        chain: JSON.parse(row.chain) as ChildCert[],
+      } satisfies ReportRecord,
+      createdAt: row.created_at,
+      firstSentAt: row.first_sent_at,
+      attempts: row.attempts,
+    }));
+  }
+
+  async markAttempt(linkSeqs: readonly number[], at: string): Promise<void> {
+    const update = this.db.prepare(
+      `UPDATE hierarchy_outbox SET attempts = attempts + 1, first_sent_at = COALESCE(first_sent_at, ?)
+       WHERE link_seq = ?`,
+    );
+    this.db.transaction(() => {
+      for (const seq of linkSeqs) update.run(at, seq);
+    })();
+  }
+
+  async applyReceipt(
+    accepted: readonly { linkSeq: number; receivedAt: string }[],
+    rejected: readonly { linkSeq: number; reason: string }[],
+    at: string,
+  ): Promise<DeliveredEntry[]> {
+    return this.db.transaction(() => {
+      const delivered: DeliveredEntry[] = [];
+      const accept = this.db.prepare(
+        `UPDATE hierarchy_outbox SET received_at = ?, done_at = ? WHERE link_seq = ? AND done_at IS NULL
+         RETURNING link_seq, report, first_sent_at`,
+      );
+      for (const a of accepted) {
+        const row = accept.get(a.receivedAt, at, a.linkSeq) as
+          { link_seq: number; report: string; first_sent_at: string | null } | undefined;
+        if (row) {
+          delivered.push({
+            linkSeq: row.link_seq,
+            report: JSON.parse(row.report) as Report,
+            firstSentAt: row.first_sent_at,
+            receivedAt: a.receivedAt,
+          });
+        }
+      }
+      const reject = this.db.prepare(
+        'UPDATE hierarchy_outbox SET rejected = ?, done_at = ? WHERE link_seq = ? AND done_at IS NULL',
+      );
+      for (const r of rejected) reject.run(r.reason, at, r.linkSeq);
+      this.db
+        .prepare('UPDATE hierarchy_parent SET last_contact_at = ?, last_error = NULL WHERE one = 1')
+        .run(at);
+      return delivered;
+    })();
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    const row = this.db
+      .prepare(
+        `SELECT
+           SUM(CASE WHEN done_at IS NULL THEN 1 ELSE 0 END) AS pending,
+           SUM(CASE WHEN received_at IS NOT NULL THEN 1 ELSE 0 END) AS delivered,
+           SUM(CASE WHEN rejected IS NOT NULL THEN 1 ELSE 0 END) AS rejected,
+           MIN(CASE WHEN done_at IS NULL THEN created_at END) AS oldest,
+           MAX(done_at) AS last_receipt
+         FROM hierarchy_outbox`,
+      )
+      .get() as {
+      pending: number | null;
+      delivered: number | null;
+      rejected: number | null;
+      oldest: string | null;
+      last_receipt: string | null;
+    };
+    return {
+      pending: row.pending ?? 0,
+      delivered: row.delivered ?? 0,
+      rejected: row.rejected ?? 0,
+      oldestPendingAt: row.oldest,
+      lastReceiptAt: row.last_receipt,
+    };
+  }
+
+  async ownReport(
+    producerKey: string,
+  ): Promise<{ report: Report; receivedAt: string | null; firstSentAt: string | null } | undefined> {
+    const row = this.db
+      .prepare('SELECT report, received_at, first_sent_at FROM hierarchy_outbox WHERE producer_key = ?')
+      .get(producerKey) as
+      { report: string; received_at: string | null; first_sent_at: string | null } | undefined;
+    return row
+      ? {
+          report: JSON.parse(row.report) as Report,
+          receivedAt: row.received_at,
+          firstSentAt: row.first_sent_at,
+        }
+      : undefined;
+  }
+
+  async receive(
+    sender: string,
+    records: readonly ReceivedRecord[],
+    receivedAt: string,
+  ): Promise<Acceptance[]> {
+    return this.db
+      .transaction(() => {
+        const senderRow = this.db
+          .prepare('SELECT cert FROM hierarchy_collectors WHERE id = ?')
+          .get(sender) as { cert: string } | undefined;
+        const senderCert = senderRow ? (JSON.parse(senderRow.cert) as ChildCert) : undefined;
+        const forward = this.hasParent() && senderCert !== undefined;
+        const find = this.db.prepare(
+          'SELECT received_at FROM hierarchy_reports WHERE origin = ? AND seq = ?',
+        );
+        const insert = this.db.prepare(
+          `INSERT INTO hierarchy_reports (origin, seq, unit, level, type, key, via, path_units, received_at, report, chain)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        const queue = this.db.prepare(
+          `INSERT INTO hierarchy_outbox (origin, origin_seq, type, report, chain, created_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        );
+        const out: Acceptance[] = [];
+        for (const record of records) {
+          const { report } = record;
+          const seen = find.get(report.origin, report.seq) as { received_at: string } | undefined;
+          if (seen) {
+            out.push({
+              linkSeq: record.linkSeq,
+              origin: report.origin,
+              seq: report.seq,
+              receivedAt: seen.received_at,
+              duplicate: true,
+            });
+            continue;
+          }
+          insert.run(
+            report.origin,
+            report.seq,
+            report.unit,
+            report.level,
+            report.type,
+            report.key,
+            sender,
+            JSON.stringify(record.pathUnits),
+            receivedAt,
+            JSON.stringify(report),
+            JSON.stringify(record.chain),
+          );
+          this.applyReport(record);
+          if (forward) {
+            queue.run(
+              report.origin,
+              report.seq,
+              report.type,
+              JSON.stringify(report),
+              JSON.stringify([...record.chain, senderCert]),
+              receivedAt,
+            );
+          }
+          out.push({
+            linkSeq: record.linkSeq,
+            origin: report.origin,
+            seq: report.seq,
+            receivedAt,
+            duplicate: false,
+          });
+        }
+        this.db
+          .prepare('UPDATE hierarchy_collectors SET last_seen_at = ? WHERE id = ?')
+          .run(receivedAt, sender);
+        return out;
+      })
+      .immediate();
+  }
+
+  /** What a report changes here besides being stored: a notice's answers, the subordinate register. */
+  private applyReport(record: ReceivedRecord): void {
+    const { report } = record;
+    const noticeId = typeof report.data.notice === 'string' ? report.data.notice : undefined;
+    if (report.type === 'notice.ack' && noticeId) {
+      const ackedAt = typeof report.data.ackedAt === 'string' ? report.data.ackedAt : report.ts;
+      this.db
+        .prepare(
+          `INSERT INTO hierarchy_notice_responses (notice_id, collector, unit, level, acked_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (notice_id, collector) DO UPDATE SET acked_at = COALESCE(acked_at, excluded.acked_at)`,
+        )
+        .run(noticeId, report.origin, report.unit, report.level, ackedAt);
+    } else if (report.type === 'notice.result' && noticeId) {
+      const result =
+        typeof report.data.result === 'string' ? report.data.result : JSON.stringify(report.data.result);
+      this.db
+        .prepare(
+          `INSERT INTO hierarchy_notice_responses (notice_id, collector, unit, level, acked_at, result, result_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (notice_id, collector) DO UPDATE SET acked_at = COALESCE(acked_at, excluded.acked_at),
+             result = excluded.result, result_at = excluded.result_at`,
+        )
+        .run(noticeId, report.origin, report.unit, report.level, report.ts, result, report.ts);
+    } else if (report.type === 'collector.enrolled') {
+      // The caller checked that the certificate is signed by the report's origin (its parent).
+      const cert = report.data.cert as ChildCert;
+      this.db
+        .prepare(
+          `INSERT INTO hierarchy_collectors (id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, path_units)
+           VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET unit = excluded.unit, level = excluded.level, parent = excluded.parent,
+             cert = excluded.cert, enrolled_at = excluded.enrolled_at, path_units = excluded.path_units
+           WHERE direct = 0`,
+        )
+        .run(
+          cert.child,
+          cert.unit,
+          cert.level,
+          cert.childAlg,
+          cert.publicKey,
+          cert.parent,
+          JSON.stringify(cert),
+          cert.enrolledAt,
+          JSON.stringify([cert.unit, ...record.pathUnits]),
+        );
+    }
+  }
+
+  async listReports(filter: {
+    units?: readonly string[];
+    type?: string;
+    origin?: string;
+    limit: number;
+  }): Promise<StoredReport[]> {
+    const params: unknown[] = [];
+    let where = pathClause(filter.units, 'path_units', params);
+    if (filter.type !== undefined) {
+      where += ' AND type = ?';
+      params.push(filter.type);
+    }
+    if (filter.origin !== undefined) {
+      where += ' AND origin = ?';
+      params.push(filter.origin);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM hierarchy_reports WHERE 1${where} ORDER BY id DESC LIMIT ?`)
+      .all(...params, filter.limit) as ReportRow[];
+    return rows.map((row) => ({
+      id: row.id,
+      origin: row.origin,
+      seq: row.seq,
+      unit: row.unit,
+      level: row.level as CollectorLevel,
+      type: row.type,
+      key: row.key,
+      via: row.via,
+      pathUnits: JSON.parse(row.path_units) as string[],
+      receivedAt: row.received_at,
+      report: JSON.parse(row.report) as Report,
+      chain: JSON.parse(row.chain) as ChildCert[],
+    }));
+  }
+
+  async addNotice(
+    relayed: RelayedNotice,
+    source: 'issued' | 'received',
+    at: string,
+    ack?: ReportBuilder,
+  ): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO hierarchy_notices (id, source, notice, issuer_alg, issuer_public_key, received_at, acked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+          )
+          .run(
+            relayed.notice.id,
+            source,
+            JSON.stringify(relayed),
+            relayed.issuerAlg,
+            relayed.issuerPublicKey,
+            at,
+            ack ? at : null,
+          );
+        if (info.changes === 0) return false;
+        if (ack && this.hasParent()) this.enqueueOwnInTx(`notice.ack:${relayed.notice.id}`, at, ack);
+        return true;
+      })
+      .immediate();
+  }
+
+  async getNotice(id: string): Promise<StoredNotice | undefined> {
+    const row = this.db.prepare('SELECT * FROM hierarchy_notices WHERE id = ?').get(id) as
+      NoticeRow | undefined;
+    return row ? toNotice(row) : undefined;
+  }
+
+  async listNotices(limit: number): Promise<StoredNotice[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM hierarchy_notices ORDER BY n DESC LIMIT ?')
+      .all(limit) as NoticeRow[];
+    return rows.map(toNotice);
+  }
+
+  async noticesFor(childId: string, limit: number): Promise<RelayedNotice[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT notice FROM hierarchy_notices n
+         WHERE NOT EXISTS (SELECT 1 FROM hierarchy_notice_responses r
+                           WHERE r.notice_id = n.id AND r.collector = ? AND r.acked_at IS NOT NULL)
+         ORDER BY n.n LIMIT ?`,
+      )
+      .all(childId, limit) as { notice: string }[];
+    return rows.map((row) => JSON.parse(row.notice) as RelayedNotice);
+  }
+
+  async setOwnResult(noticeId: string, result: string, at: string, build: ReportBuilder): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare(
+            `UPDATE hierarchy_notices SET result = ?, result_at = ?
+             WHERE id = ? AND source = 'received' AND result IS NULL`,
+          )
+          .run(result, at, noticeId);
+        if (info.changes === 0) return false;
+        if (this.hasParent()) this.enqueueOwnInTx(`notice.result:${noticeId}`, at, build);
+        return true;
+      })
+      .immediate();
+  }
+
+  async listResponses(noticeId: string): Promise<NoticeResponse[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT collector, unit, level, acked_at, result, result_at FROM hierarchy_notice_responses
+         WHERE notice_id = ? ORDER BY unit, collector`,
+      )
+      .all(noticeId) as {
+      collector: string;
+      unit: string;
+      level: string;
+      acked_at: string | null;
+      result: string | null;
+      result_at: string | null;
+    }[];
+    return rows.map((row) => ({
+      collector: row.collector,
+      unit: row.unit,
+      level: row.level as CollectorLevel,
+      ackedAt: row.acked_at,
+      result: row.result,
+      resultAt: row.result_at,
+    }));
+  }
+
+  async evidenceEnvelopes(
+    eventIds: readonly number[],
+  ): Promise<{ envelope: string; agent: { id: string; alg: SignatureAlg; publicKey: string } }[]> {
+    if (eventIds.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT e.envelope, a.id, a.alg, a.public_key FROM events e JOIN agents a ON a.id = e.agent_id
+         WHERE e.id IN (${eventIds.map(() => '?').join(', ')}) ORDER BY e.id`,
+      )
+      .all(...eventIds) as { envelope: string; id: string; alg: string; public_key: string }[];
+    return rows.map((row) => ({
+      envelope: row.envelope,
+      agent: { id: row.id, alg: row.alg as SignatureAlg, publicKey: row.public_key },
+    }));
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * Three (and a sibling: four) real collectors chained on loopback, in process: 甲单位 (unit) →
+ * 某县 (county) → 某市 (city), plus 乙单位 beside 甲单位. Real SQLite, real HTTP, real embedded
+ * brokers and a real agent key signing the evidence; nothing mocked.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../collector/auth/api-keys.js';
+import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
+import { enrollAtParent } from '../../collector/hierarchy/enroll-at-parent.js';
+import { HIERARCHY_VERSION, sign, verifiedBy } from '../../collector/hierarchy/messages.js';
+import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
+import { startCollector, type RunningCollector } from '../../collector/server.js';
+import { createLogger } from '../../shared/log.js';
+import { eventually } from '../support/eventually.js';
+import { freePort } from '../support/ports.js';
+import {
+  connectAsAgent,
+  enrollOverHttp,
+  makeTestAgent,
+  signedEvent,
+  tempDir,
+  testCollectorConfig,
+} from './collector-harness.js';
+import { agentTopic } from '../../shared/topics.js';
+import type { CollectorConfig } from '../../collector/config.js';
+
+const logger = createLogger('test', 'silent');
+
+interface Node {
+  name: string;
+  config: CollectorConfig;
+  running?: RunningCollector;
+  dir: { path: string; remove(): void };
+}
+
+async function makeNode(name: string, unit: string, level: string): Promise<Node> {
+  const dir = tempDir(`smew-hier-${name}-`);
+  const port = await freePort();
+  const config = testCollectorConfig(dir.path, {
+    unit,
+    level,
+    http: { listen: `127.0.0.1:${port}` },
+    ingest: { ackDelay: 10, verifyWorkers: 0 },
+    parent: { interval: '100ms', scanInterval: '200ms', retryMax: '500ms', timeout: '2s' },
+  });
+  return { name, config, dir };
+}
+
+async function start(node: Node): Promise<RunningCollector> {
+  node.running = await startCollector(node.config, { logger });
+  return node.running;
+}
+
+function run(node: Node): RunningCollector {
+  if (!node.running) throw new Error(`${node.name} is not running`);
+  return node.running;
+}
+
+async function enroll(child: Node, parent: Node): Promise<void> {
+  const { token } = await createEnrollmentToken(run(parent).store, { unit: child.config.unit });
+  await enrollAtParent({
+    parentUrl: run(parent).httpUrl,
+    token,
+    identity: loadOrCreateCollectorIdentity(child.config.identity.dir),
+    unit: child.config.unit,
+    level: child.config.level,
+    store: run(child).store.hierarchy,
+  });
+}
+
+async function reports(node: Node, type: string, origin?: string) {
+  return run(node).store.hierarchy.listReports({ type, origin, limit: 10_000 });
+}
+
+async function api<T>(node: Node, key: string, path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${run(node).httpUrl}${path}`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+describe('a chain of collectors: unit → county → city', () => {
+  let unit: Node;
+  let sibling: Node;
+  let county: Node;
+  let city: Node;
+  let eventId: number;
+
+  beforeAll(async () => {
+    city = await makeNode('city', '某市保密局', 'city');
+    county = await makeNode('county', '某县保密局', 'county');
+    unit = await makeNode('unit', '甲单位', 'unit');
+    sibling = await makeNode('sibling', '乙单位', 'unit');
+    for (const node of [city, county, unit, sibling]) await start(node);
+    await enroll(county, city);
+    await enroll(unit, county);
+    await enroll(sibling, county);
+
+    // A real agent at the unit sends a signed event; it becomes a warning and an incident's evidence.
+    const agent = makeTestAgent();
+    const { token } = await createEnrollmentToken(run(unit).store, { unit: '甲单位' });
+    const enrolled = await enrollOverHttp(run(unit).httpUrl, agent, token);
+    const client = await connectAsAgent(
+      enrolled.broker.url,
+      enrolled.broker.username,
+      enrolled.broker.password,
+    );
+    await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(signedEvent(agent, 1)), {
+      qos: 1,
+    });
+    await client.endAsync();
+    const [event] = await eventually(
+      async () => {
+        const events = await run(unit).store.listEvents({ limit: 10 });
+        return events.length > 0 ? events : undefined;
+      },
+      { what: 'the event stored at the unit' },
+    );
+    eventId = event!.id;
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const node of [unit, sibling, county, city]) await node.running?.stop();
+    for (const node of [unit, sibling, county, city]) node.dir.remove();
+  });
+
+  it('knows the tree at every level', async () => {
+    const atCity = await eventually(
+      async () => {
+        const subs = await run(city).store.hierarchy.listSubordinates({});
+        return subs.length === 3 ? subs : undefined;
+      },
+      { what: 'the city to know county, 甲单位 and 乙单位' },
+    );
+    expect(atCity.map((s) => [s.unit, s.level, s.direct]).sort()).toEqual([
+      ['乙单位', 'unit', false],
+      ['某县保密局', 'county', true],
+      ['甲单位', 'unit', false],
+    ]);
+    const parent = await run(unit).store.hierarchy.getParent();
+    expect(parent?.unit).toBe('某县保密局');
+    expect(parent?.publicKey).toBe(loadOrCreateCollectorIdentity(county.config.identity.dir).publicKey);
+  });
+
+  it('an incident raised at the unit arrives at county and city once, signed by the unit, agent evidence intact', async () => {
+    const now = new Date().toISOString();
+    await run(unit).store.clocks.createIncident({
+      id: 'inc-chain-1',
+      title: '涉密计算机疑似泄密',
+      level: '机密',
+      unit: '甲单位',
+      unitLevel: 'unit',
+      discoveredAt: now,
+      discoverySource: 'evidence',
+      description: null,
+      measures: '已断网',
+      evidence: [eventId],
+      createdAt: now,
+      createdBy: 'test',
+    });
+    await run(unit).hierarchy.scan();
+    const unitId = run(unit).collectorId;
+    const [atCity] = await eventually(
+      async () => {
+        const found = await reports(city, 'incident', unitId);
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'the incident at the city' },
+    );
+    expect(await reports(county, 'incident', unitId)).toHaveLength(1);
+    expect(await reports(city, 'incident', unitId)).toHaveLength(1);
+
+    // Signed by the unit: verify with the key the county's certificate (in the chain) vouches for.
+    const report = atCity!.report;
+    expect(report.origin).toBe(unitId);
+    expect(atCity!.chain).toHaveLength(1);
+    const cert = atCity!.chain[0]!;
+    const countyKey = loadOrCreateCollectorIdentity(county.config.identity.dir);
+    expect(verifiedBy(cert, countyKey.alg, countyKey.publicKey)).toBe(true);
+    expect(verifiedBy(report, cert.childAlg, cert.publicKey)).toBe(true);
+    expect(verifiedBy({ ...report, key: 'tampered' }, cert.childAlg, cert.publicKey)).toBe(false);
+    expect(atCity!.pathUnits).toEqual(['甲单位', '某县保密局']);
+    // The agent's envelope travelled as signed.
+    expect(report.evidence).toHaveLength(1);
+    expect(report.agents?.[0]?.id).toBe((report.evidence![0] as { agent: string }).agent);
+
+    // The county's receipt closed the unit's 第61条 hop with the county's receipt time…
+    const hop = await eventually(
+      async () => {
+        const incident = await run(unit).store.clocks.getIncident('inc-chain-1');
+        return incident?.reports.find((r) => r.channel === 'system');
+      },
+      { what: 'the unit→county hop recorded from the receipt' },
+    );
+    const atCounty = (await reports(county, 'incident', unitId))[0]!;
+    expect(hop.receivedAt).toBe(atCounty.receivedAt);
+    expect(hop.fromLevel).toBe('unit');
+    expect(hop.to).toBe('county');
+    // …and both hops (unit→county, county→city) show at the top.
+    const hops = await eventually(
+      async () => {
+        const found = await reports(city, 'incident.hop');
+        return found.length >= 2 ? found : undefined;
+      },
+      { what: 'both hops at the city' },
+    );
+    expect(hops.map((h) => `${h.report.data.from}>${h.report.data.to}`).sort()).toEqual([
+      'county>city',
+      'unit>county',
+    ]);
+    const countyHop = hops.find((h) => h.report.data.from === 'county')!;
+    expect(countyHop.report.data.receivedAt).toBe(atCity!.receivedAt);
+  });
+
+  it('the warning from the agent event goes up too (severity high ≥ parent.minSeverity)', async () => {
+    await run(unit).hierarchy.scan();
+    const warnings = await eventually(
+      async () => {
+        const found = await reports(city, 'warning', run(unit).collectorId);
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'the warning at the city' },
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.report.data.severity).toBe('high');
+    expect(warnings[0]!.report.evidence).toHaveLength(1);
+  });
+
+  it('the county stopped for a while and restarted: nothing lost, nothing doubled', async () => {
+    const unitId = run(unit).collectorId;
+    const before = (await reports(city, 'incident', unitId)).length;
+    await run(county).stop();
+    county.running = undefined;
+    const N = 30;
+    for (let i = 0; i < N; i++) {
+      const now = new Date().toISOString();
+      await run(unit).store.clocks.createIncident({
+        id: `inc-outage-${i}`,
+        title: `断链期间的事件 ${i}`,
+        level: '秘密',
+        unit: '甲单位',
+        unitLevel: 'unit',
+        discoveredAt: now,
+        discoverySource: 'manual',
+        description: null,
+        measures: null,
+        evidence: [],
+        createdAt: now,
+        createdBy: 'test',
+      });
+    }
+    await run(unit).hierarchy.scan();
+    // The unit has tried and failed: the backlog waits in its outbox.
+    await eventually(async () => (await run(unit).store.hierarchy.getParent())?.lastError ?? undefined, {
+      what: 'the unit to notice the county is gone',
+    });
+    expect((await run(unit).store.hierarchy.outboxStats()).pending).toBeGreaterThanOrEqual(N);
+    await start(county);
+    const all = await eventually(
+      async () => {
+        const found = await reports(city, 'incident', unitId);
+        return found.length >= before + N ? found : undefined;
+      },
+      { what: 'every incident at the city after the restart', timeoutMs: 30_000 },
+    );
+    expect(all).toHaveLength(before + N);
+    expect(new Set(all.map((r) => r.report.key)).size).toBe(before + N);
+    expect(new Set(all.map((r) => r.seq)).size).toBe(before + N);
+    await eventually(async () => (await run(unit).store.hierarchy.outboxStats()).pending === 0, {
+      what: 'the unit outbox drained',
+    });
+    const stats = await run(unit).store.hierarchy.outboxStats();
+    expect(stats.rejected).toBe(0);
+  }, 60_000);
+
+  it('a notice from the city reaches both levels below; acknowledgements and 排查 results come back', async () => {
+    const notice = await run(city).hierarchy.issueNotice({
+      type: 'notice',
+      title: '关于开展无线网卡专项排查的预警通报',
+      body: '请各单位于三日内完成排查并报送结果。',
+      severity: 'high',
+    });
+    for (const node of [county, unit, sibling]) {
+      await eventually(() => run(node).store.hierarchy.getNotice(notice.id), {
+        what: `the notice at ${node.name}`,
+      });
+    }
+    const unitId = run(unit).collectorId;
+    const countyId = run(county).collectorId;
+    const siblingId = run(sibling).collectorId;
+    await eventually(
+      async () => {
+        const responses = await run(city).store.hierarchy.listResponses(notice.id);
+        return responses.filter((r) => r.ackedAt !== null).length === 3 ? responses : undefined;
+      },
+      { what: 'three acknowledgements at the city' },
+    );
+
+    expect(await run(unit).hierarchy.recordResult(notice.id, '已排查，未发现无线网卡', 'officer')).toBe(true);
+    expect(await run(unit).hierarchy.recordResult(notice.id, 'again', 'officer')).toBe(false);
+    const key = await createApiKey(run(city).store, { name: 'city-admin', role: 'admin' });
+    const view = await eventually(
+      async () => {
+        const { body } = await api<{
+          responses: { collector: string; result: string | null }[];
+          unanswered: string[];
+        }>(city, key, `/api/v1/hierarchy/notices/${notice.id}`);
+        return body.responses.find((r) => r.collector === unitId)?.result ? body : undefined;
+      },
+      { what: "the unit's result at the city" },
+    );
+    expect(view.unanswered.sort()).toEqual(['乙单位', '某县保密局']);
+    expect(view.responses.map((r) => r.collector).sort()).toEqual([countyId, siblingId, unitId].sort());
+  });
+
+  it('a sibling never sees another unit’s data', async () => {
+    const unitId = run(unit).collectorId;
+    // Nothing of 甲单位 ever reaches 乙单位's collector: notices go down, reports only up.
+    expect(await run(sibling).store.hierarchy.listReports({ limit: 1000 })).toHaveLength(0);
+    // At the county, a key scoped to 乙单位 sees none of 甲单位's reports; one scoped to 甲单位 does.
+    const siblingKey = await createApiKey(run(county).store, { name: 'yi', role: 'viewer', unit: '乙单位' });
+    const unitKey = await createApiKey(run(county).store, { name: 'jia', role: 'viewer', unit: '甲单位' });
+    const seenBySibling = await api<{ items: { origin: string }[] }>(
+      county,
+      siblingKey,
+      '/api/v1/hierarchy/reports',
+    );
+    expect(seenBySibling.status).toBe(200);
+    expect(seenBySibling.body.items.filter((r) => r.origin === unitId)).toHaveLength(0);
+    const asked = await api<{ items: unknown[] }>(
+      county,
+      siblingKey,
+      '/api/v1/hierarchy/reports?unit=甲单位',
+    );
+    expect(asked.body.items).toHaveLength(0);
+    const seenByUnit = await api<{ items: { origin: string }[] }>(
+      county,
+      unitKey,
+      '/api/v1/hierarchy/reports',
+    );
+    expect(seenByUnit.body.items.length).toBeGreaterThan(0);
+    expect(seenByUnit.body.items.every((r) => r.origin === unitId)).toBe(true);
+    const subs = await api<{ items: { unit: string }[] }>(county, siblingKey, '/api/v1/hierarchy/collectors');
+    expect(subs.body.items.map((s) => s.unit)).toEqual(['乙单位']);
+
+    // 乙单位's collector cannot pull or post as 甲单位: its key does not verify for that id.
+    const siblingIdentity = loadOrCreateCollectorIdentity(sibling.config.identity.dir);
+    const forged = sign(
+      {
+        v: HIERARCHY_VERSION,
+        kind: 'smew.hierarchy.pull' as const,
+        child: unitId,
+        parent: run(county).collectorId,
+        ts: new Date().toISOString(),
+      },
+      siblingIdentity,
+    );
+    const pull = await fetch(`${run(county).httpUrl}/api/v1/hierarchy/pull`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(forged),
+    });
+    expect(pull.status).toBe(401);
+    expect(((await pull.json()) as { error: string }).error).toMatch(/does not verify/);
+  });
+});
