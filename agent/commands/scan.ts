@@ -1,6 +1,7 @@
 import { optionalString, type Command } from '../../shared/cli.js';
 import { systemClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
+import { beaconSignerFromIdentity } from '../beacon/signer.js';
 import { loadAgentConfig } from '../config.js';
 import type { Finding } from '../detectors/finding.js';
 import { runDetectors } from '../detectors/run-detectors.js';
@@ -17,7 +18,12 @@ export const agentScanCommand: Command = {
     const logger = createLogger('agent-scan', process.env.SMEW_LOG_LEVEL ?? 'warn');
     // The same policy `agent run` would apply: the collector's if this host is enrolled.
     const policy = readStoredPolicy(config.identity.dir)?.policy ?? config.policy;
-    const observations = await collectObservations(config.paths, { clock: systemClock, logger, policy });
+    const observations = await collectObservations(config.paths, {
+      clock: systemClock,
+      logger,
+      policy,
+      beacon: beaconSignerFromIdentity(config.identity.dir),
+    });
     const { findings, unobservedTypes } = runDetectors(observations, policy, { logger });
     if (unobservedTypes.size > 0) {
       process.stderr.write(

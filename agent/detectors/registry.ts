@@ -3,6 +3,7 @@ import { wirelessPresentDetector } from './wireless-present.js';
 import { bluetoothPresentDetector } from './bluetooth-present.js';
 import { connectionProhibitedDetector } from './connection-prohibited.js';
 import { fileMarkedDetector } from './file-marked.js';
+import { internetReachableDetector } from './internet-reachable.js';
 import { linkUnapprovedDetector } from './link-unapproved.js';
 import { modemPresentDetector } from './modem-present.js';
 import { multihomedDetector } from './multihomed.js';
@@ -22,4 +23,5 @@ export const DETECTORS: readonly Detector[] = [
   routeUnapprovedDetector,
   connectionProhibitedDetector,
   fileMarkedDetector,
+  internetReachableDetector,
 ];

@@ -2,7 +2,8 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { defaultPolicy, type Policy } from '../../shared/policy.js';
 import type { Observations } from './observations.js';
-import type { HostPaths, Probe } from './probe.js';
+import type { BeaconSigner } from '../beacon/message.js';
+import type { HostPaths, Probe, ProbeContext } from './probe.js';
 import { PROBES } from './registry.js';
 
 /**
@@ -11,11 +12,18 @@ import { PROBES } from './registry.js';
  */
 export async function collectObservations(
   paths: HostPaths,
-  options: { clock: Clock; logger?: Logger; probes?: readonly Probe[]; policy?: Policy },
+  options: {
+    clock: Clock;
+    logger?: Logger;
+    probes?: readonly Probe[];
+    policy?: Policy;
+    beacon?: BeaconSigner | undefined;
+  },
 ): Promise<Observations> {
   const observations: Observations = { at: options.clock.now().toISOString() };
   const probes = options.probes ?? PROBES;
-  const context = { policy: options.policy ?? defaultPolicy };
+  const context: ProbeContext = { policy: options.policy ?? defaultPolicy };
+  if (options.beacon !== undefined) context.beacon = options.beacon;
   const results = await Promise.allSettled(probes.map((probe) => probe.collect(paths, context)));
   results.forEach((result, i) => {
     const probe = probes[i]!;

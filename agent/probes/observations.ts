@@ -58,6 +58,16 @@ export interface Observations {
   sockets?: SocketEntry[];
   /** files bearing a classification marking in the policy's watched directories (marked-files probe) */
   markedFiles?: MarkedFile[];
+  /** beacon probes to the policy's targets, this pass (beacon probe) */
+  beaconProbes?: BeaconProbeResult[];
+}
+
+export interface BeaconProbeResult {
+  method: 'tcp' | 'http' | 'dns';
+  target: string;
+  reached: boolean;
+  /** the receiver's reply, an HTTP status or an error code; for logs, not for keys */
+  detail: string;
 }
 
 /** A file whose content bears a 国家秘密标志; the highest marking in it decides. */

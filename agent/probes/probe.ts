@@ -1,4 +1,5 @@
 import type { Policy } from '../../shared/policy.js';
+import type { BeaconSigner } from '../beacon/message.js';
 import type { ObservationPart, Observations } from './observations.js';
 
 /** Where the host's trees are mounted (SPEC §4 `paths.*`), so fixtures and containers work alike. */
@@ -24,4 +25,6 @@ export interface Probe {
  */
 export interface ProbeContext {
   policy: Policy;
+  /** the agent's key, to sign the beacon each reachability probe carries */
+  beacon?: BeaconSigner;
 }

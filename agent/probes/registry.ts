@@ -1,3 +1,4 @@
+import { beaconProbe } from './beacon.js';
 import { bluetoothProbe } from './bluetooth.js';
 import { markedFilesProbe } from './marked-files.js';
 import { netdevProbe } from './netdev.js';
@@ -20,4 +21,5 @@ export const PROBES: readonly Probe[] = [
   routesProbe,
   socketsProbe,
   markedFilesProbe,
+  beaconProbe,
 ];
