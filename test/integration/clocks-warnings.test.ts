@@ -67,4 +67,19 @@ describe('clocks → warnings', () => {
       ]),
     );
   });
+
+  it('reminders reach the warnings stage too (no rule turns them into warnings yet)', async () => {
+    clock.set('2026-03-02T02:00:00Z');
+    const system = await call('POST', '/api/v1/systems', officer, {
+      name: '邮件系统',
+      level: '机密',
+      commissionedAt: '2026-03-20',
+    });
+    expect(system.body.schedule).toMatchObject({ state: 'due-soon', nextDue: '2026-03-20' });
+    const fires = (await collector.store.clocks.listFires({ type: 'system', id: system.body.id })).filter(
+      (f) => f.outcome === 'fired',
+    );
+    expect(fires.map((f) => [f.kind, f.deliveredAt !== null])).toEqual([['reminder-30', true]]);
+    expect(await collector.store.clocks.listUndelivered(10)).toEqual([]);
+  });
 });
