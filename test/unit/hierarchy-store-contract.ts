@@ -1,0 +1,303 @@
+/**
+ * The HierarchyStore contract, written against the Store interface so a PostgreSQL store can run
+ * the same suite when it implements the hierarchy.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../collector/auth/secrets.js';
+import {
+  HIERARCHY_VERSION,
+  sign,
+  type ChildCert,
+  type SigningKey,
+} from '../../collector/hierarchy/messages.js';
+import { ownReport } from '../../collector/hierarchy/reports.js';
+import type { ParentRecord } from '../../collector/store/hierarchy-store.js';
+import type { Store } from '../../collector/store/store.js';
+import { ed25519Suite } from '../../shared/crypto/ed25519.js';
+import { collectorIdFromPublicKey } from '../../shared/identity.js';
+
+export interface HierarchyStoreFixture {
+  store: Store;
+  close(): Promise<void>;
+}
+
+function key(): SigningKey & { publicKey: string } {
+  const pair = ed25519Suite.generateKeyPair();
+  return {
+    id: collectorIdFromPublicKey(pair.publicKey),
+    alg: 'ed25519',
+    publicKey: pair.publicKey,
+    sign: ed25519Suite.signer(pair.privateKey),
+  };
+}
+
+function cert(parent: SigningKey, child: SigningKey & { publicKey: string }, unit: string): ChildCert {
+  return sign(
+    {
+      v: HIERARCHY_VERSION,
+      kind: 'smew.hierarchy.child' as const,
+      parent: parent.id,
+      child: child.id,
+      unit,
+      level: 'unit' as const,
+      childAlg: 'ed25519' as const,
+      publicKey: child.publicKey,
+      enrolledAt: '2026-11-27T00:00:00.000Z',
+    },
+    parent,
+  );
+}
+
+const T0 = '2026-11-27T00:00:00.000Z';
+const T1 = '2026-11-27T01:00:00.000Z';
+const T2 = '2026-11-27T02:00:00.000Z';
+
+export function describeHierarchyStoreContract(
+  name: string,
+  open: () => Promise<HierarchyStoreFixture>,
+): void {
+  describe(`HierarchyStore contract: ${name}`, () => {
+    let fixture: HierarchyStoreFixture;
+    let store: Store;
+    const self = key();
+    const parentKey = key();
+    const origin = { identity: self, unit: '某县', level: 'county' as const };
+    const parent: ParentRecord = {
+      url: 'http://127.0.0.1:1',
+      id: parentKey.id,
+      alg: 'ed25519',
+      publicKey: parentKey.publicKey,
+      unit: '某市',
+      level: 'city',
+      cert: cert(parentKey, self, '某县'),
+      enrolledAt: T0,
+    };
+
+    beforeEach(async () => {
+      fixture = await open();
+      store = fixture.store;
+    });
+    afterEach(async () => fixture.close());
+
+    it('queues own reports only with a parent, once per producer key, with seqs never reused', async () => {
+      const h = store.hierarchy;
+      expect(
+        await h.enqueueOwn('a', T0, (seq) => ownReport(origin, seq, T0, 'agent.health', 'a', {})),
+      ).toBeUndefined();
+      await h.setParent(parent);
+      const a = await h.enqueueOwn('a', T0, (seq) => ownReport(origin, seq, T0, 'agent.health', 'a', {}));
+      const again = await h.enqueueOwn('a', T1, () => {
+        throw new Error('must not build a report twice');
+      });
+      const b = await h.enqueueOwn('b', T0, (seq) => ownReport(origin, seq, T0, 'agent.health', 'b', {}));
+      expect(a).toEqual({ linkSeq: expect.any(Number), created: true });
+      expect(again).toEqual({ linkSeq: a!.linkSeq, created: false });
+      const pending = await h.pendingOutbox(10);
+      expect(pending.map((p) => p.record.report.seq)).toEqual([1, 2]);
+      expect(pending.map((p) => p.linkSeq)).toEqual([a!.linkSeq, b!.linkSeq]);
+      expect(pending[0]!.record.chain).toEqual([]);
+    });
+
+    it('a receipt delivers each entry once and keeps the parent’s receipt time', async () => {
+      const h = store.hierarchy;
+      await h.setParent(parent);
+      for (const k of ['x', 'y', 'z'])
+        await h.enqueueOwn(k, T0, (seq) => ownReport(origin, seq, T0, 'agent.health', k, {}));
+      const pending = await h.pendingOutbox(10);
+      await h.markAttempt(
+        pending.map((p) => p.linkSeq),
+        T1,
+      );
+      await h.markAttempt([pending[0]!.linkSeq], T2);
+      const delivered = await h.applyReceipt(
+        [{ linkSeq: pending[0]!.linkSeq, receivedAt: T1 }],
+        [{ linkSeq: pending[1]!.linkSeq, reason: 'refused' }],
+        T2,
+      );
+      expect(delivered).toEqual([
+        expect.objectContaining({ linkSeq: pending[0]!.linkSeq, firstSentAt: T1, receivedAt: T1 }),
+      ]);
+      expect(await h.applyReceipt([{ linkSeq: pending[0]!.linkSeq, receivedAt: T2 }], [], T2)).toEqual([]);
+      expect((await h.pendingOutbox(10)).map((p) => p.linkSeq)).toEqual([pending[2]!.linkSeq]);
+      expect(await h.outboxStats()).toMatchObject({ pending: 1, delivered: 1, rejected: 1 });
+      expect((await h.ownReport('x'))?.receivedAt).toBe(T1);
+    });
+
+    it('enrolls a child with a one-time token for its unit', async () => {
+      const h = store.hierarchy;
+      const child = key();
+      await store.createEnrollmentToken({
+        tokenHash: hashSecret('tok-1'),
+        unit: '甲单位',
+        createdAt: T0,
+        expiresAt: T2,
+      });
+      const request = {
+        tokenHash: hashSecret('tok-1'),
+        now: T1,
+        id: child.id,
+        alg: 'ed25519' as const,
+        publicKey: child.publicKey,
+        level: 'unit' as const,
+        certify: (unit: string) => cert(self, child, unit),
+      };
+      expect(await h.enrollChild({ ...request, unit: '乙单位' })).toEqual({
+        ok: false,
+        reason: 'unit-mismatch',
+        unit: '甲单位',
+      });
+      const enrolled = await h.enrollChild({ ...request, unit: '甲单位' });
+      expect(enrolled).toMatchObject({
+        ok: true,
+        reenrolled: false,
+        child: { id: child.id, unit: '甲单位', direct: true },
+      });
+      expect(await h.enrollChild({ ...request, unit: '甲单位' })).toEqual({
+        ok: false,
+        reason: 'token-used',
+      });
+      await store.createEnrollmentToken({
+        tokenHash: hashSecret('tok-old'),
+        unit: '甲单位',
+        createdAt: T0,
+        expiresAt: T0,
+      });
+      expect(await h.enrollChild({ ...request, tokenHash: hashSecret('tok-old'), unit: '甲单位' })).toEqual({
+        ok: false,
+        reason: 'token-expired',
+      });
+      expect((await h.getSubordinate(child.id))?.cert.child).toBe(child.id);
+    });
+
+    it('stores received reports once, forwards them with the sender’s certificate, and scopes them by unit', async () => {
+      const h = store.hierarchy;
+      const child = key();
+      const other = key();
+      await store.createEnrollmentToken({
+        tokenHash: hashSecret('t1'),
+        unit: '甲单位',
+        createdAt: T0,
+        expiresAt: T2,
+      });
+      await store.createEnrollmentToken({
+        tokenHash: hashSecret('t2'),
+        unit: '乙单位',
+        createdAt: T0,
+        expiresAt: T2,
+      });
+      const common = { now: T1, alg: 'ed25519' as const, level: 'unit' as const };
+      await h.enrollChild({
+        ...common,
+        tokenHash: hashSecret('t1'),
+        id: child.id,
+        publicKey: child.publicKey,
+        unit: '甲单位',
+        certify: (u) => cert(self, child, u),
+      });
+      await h.enrollChild({
+        ...common,
+        tokenHash: hashSecret('t2'),
+        id: other.id,
+        publicKey: other.publicKey,
+        unit: '乙单位',
+        certify: (u) => cert(self, other, u),
+      });
+      await h.setParent(parent);
+
+      const childOrigin = { identity: child, unit: '甲单位', level: 'unit' as const };
+      const r1 = ownReport(childOrigin, 1, T0, 'incident', 'incident:1', { id: '1' });
+      const first = await h.receive(
+        child.id,
+        [{ linkSeq: 5, report: r1, chain: [], pathUnits: ['甲单位'] }],
+        T1,
+      );
+      const repeat = await h.receive(
+        child.id,
+        [{ linkSeq: 9, report: r1, chain: [], pathUnits: ['甲单位'] }],
+        T2,
+      );
+      expect(first).toEqual([{ linkSeq: 5, origin: child.id, seq: 1, receivedAt: T1, duplicate: false }]);
+      expect(repeat).toEqual([{ linkSeq: 9, origin: child.id, seq: 1, receivedAt: T1, duplicate: true }]);
+      const forwarded = await h.pendingOutbox(10);
+      expect(forwarded).toHaveLength(1);
+      expect(forwarded[0]!.record.report).toEqual(r1);
+      expect(forwarded[0]!.record.chain.map((c) => c.child)).toEqual([child.id]);
+
+      const r2 = ownReport({ identity: other, unit: '乙单位', level: 'unit' }, 1, T0, 'warning', 'w', {});
+      await h.receive(other.id, [{ linkSeq: 1, report: r2, chain: [], pathUnits: ['乙单位'] }], T1);
+      expect((await h.listReports({ limit: 10 })).map((r) => r.unit).sort()).toEqual(['乙单位', '甲单位']);
+      expect((await h.listReports({ units: ['甲单位'], limit: 10 })).map((r) => r.origin)).toEqual([
+        child.id,
+      ]);
+      expect(await h.listReports({ units: ['丙单位'], limit: 10 })).toEqual([]);
+      expect((await h.listReports({ type: 'warning', limit: 10 })).map((r) => r.origin)).toEqual([other.id]);
+      expect((await h.listSubordinates({ units: ['乙单位'] })).map((s) => s.id)).toEqual([other.id]);
+    });
+
+    it('keeps notices, acknowledges a received one upward in the same step, and tracks answers', async () => {
+      const h = store.hierarchy;
+      await h.setParent(parent);
+      const notice = sign(
+        {
+          v: HIERARCHY_VERSION,
+          kind: 'smew.hierarchy.notice' as const,
+          id: 'nt-1',
+          type: 'notice' as const,
+          issuer: parentKey.id,
+          issuerUnit: '某市',
+          issuerLevel: 'city' as const,
+          ts: T0,
+          title: '预警通报',
+          body: '请排查',
+        },
+        parentKey,
+      );
+      const relayed = { notice, issuerAlg: 'ed25519' as const, issuerPublicKey: parentKey.publicKey };
+      const ack = (seq: number) =>
+        ownReport(origin, seq, T1, 'notice.ack', 'notice:nt-1', { notice: 'nt-1', ackedAt: T1 });
+      expect(await h.addNotice(relayed, 'received', T1, ack)).toBe(true);
+      expect(await h.addNotice(relayed, 'received', T2, ack)).toBe(false);
+      expect((await h.pendingOutbox(10)).map((p) => p.type)).toEqual(['notice.ack']);
+      expect(await h.getNotice('nt-1')).toMatchObject({ source: 'received', ackedAt: T1, result: null });
+
+      const result = (seq: number) =>
+        ownReport(origin, seq, T2, 'notice.result', 'notice:nt-1', { notice: 'nt-1', result: '无' });
+      expect(await h.setOwnResult('nt-1', '无', T2, result)).toBe(true);
+      expect(await h.setOwnResult('nt-1', '再次', T2, result)).toBe(false);
+      expect((await h.getNotice('nt-1'))?.result).toBe('无');
+
+      // As a parent: the child is offered the notice until its acknowledgement arrives.
+      const child = key();
+      await store.createEnrollmentToken({
+        tokenHash: hashSecret('tc'),
+        unit: '甲单位',
+        createdAt: T0,
+        expiresAt: T2,
+      });
+      await h.enrollChild({
+        tokenHash: hashSecret('tc'),
+        now: T1,
+        id: child.id,
+        alg: 'ed25519',
+        publicKey: child.publicKey,
+        level: 'unit',
+        unit: '甲单位',
+        certify: (u) => cert(self, child, u),
+      });
+      expect((await h.noticesFor(child.id, 10)).map((n) => n.notice.id)).toEqual(['nt-1']);
+      const childAck = ownReport(
+        { identity: child, unit: '甲单位', level: 'unit' },
+        1,
+        T2,
+        'notice.ack',
+        'notice:nt-1',
+        { notice: 'nt-1', ackedAt: T2 },
+      );
+      await h.receive(child.id, [{ linkSeq: 1, report: childAck, chain: [], pathUnits: ['甲单位'] }], T2);
+      expect(await h.noticesFor(child.id, 10)).toEqual([]);
+      expect(await h.listResponses('nt-1')).toEqual([
+        { collector: child.id, unit: '甲单位', level: 'unit', ackedAt: T2, result: null, resultAt: null },
+      ]);
+    });
+  });
+}
