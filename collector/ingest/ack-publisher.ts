@@ -27,6 +27,7 @@ export class AckPublisher {
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private readonly sending = new Set<Promise<void>>();
 
   constructor(private readonly options: AckPublisherOptions) {}
 
@@ -50,6 +51,11 @@ export class AckPublisher {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
+    // A broker that stopped answering must not hold up the shutdown: agents resend what stays unacked.
+    await Promise.race([
+      Promise.all(this.sending),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
   }
 
   private async publishPending(): Promise<void> {
@@ -73,8 +79,15 @@ export class AckPublisher {
         },
         identity.sign,
       );
-      await publish(agentTopic(agentId, 'ack'), JSON.stringify(ack));
-      metrics.acksPublished.inc();
+      // Not awaited: the broker's PUBACK queues behind every message it is delivering to this
+      // client, and the next flush must not wait for it (its acks carry the newer watermark).
+      const sent = publish(agentTopic(agentId, 'ack'), JSON.stringify(ack))
+        .then(
+          () => metrics.acksPublished.inc(),
+          (err: unknown) => logger.warn({ err, agent: agentId }, 'could not publish an ack'),
+        )
+        .finally(() => this.sending.delete(sent));
+      this.sending.add(sent);
     } catch (err) {
       // The agent resends what stays unacknowledged, and the next stored event schedules a new ack.
       logger.warn({ err, agent: agentId }, 'could not publish an ack');

@@ -3,6 +3,7 @@ import { hasSuite, suiteFor } from '../../shared/crypto/suites.js';
 import { verifyMessage } from '../../shared/envelope.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { Rejection } from './rejection.js';
+import type { VerifyPool } from './verify-pool.js';
 
 /** Stages that establish who sent a message: the topic, the enrolled agent, its signature. */
 
@@ -21,13 +22,21 @@ export async function resolveAgent(store: Store, agentId: string): Promise<Agent
 }
 
 /**
- * Verifies signatures with the agent's enrolled key. Parsing a public key costs more than a
- * verification, so verifiers are kept per (agent, key); a re-enrolled key gets a new entry.
+ * Verifies signatures with the agent's enrolled key: on worker threads when given a pool (the
+ * collector's ingest), else on this thread. Parsing a public key costs more than a verification,
+ * so verifiers are kept per (agent, key); a re-enrolled key gets a new entry.
  */
 export class SignatureCheck {
   private readonly verifiers = new Map<string, { publicKey: string; verify: Verifier }>();
 
-  verify(agent: AgentRecord, message: Record<string, unknown> & { alg: SignatureAlg }): void {
+  constructor(private readonly pool?: VerifyPool) {}
+
+  /** `text` is the message as received, which `message` was parsed from. */
+  async verify(
+    agent: AgentRecord,
+    message: Record<string, unknown> & { alg: SignatureAlg },
+    text: string,
+  ): Promise<void> {
     if (message.alg !== agent.alg) {
       throw new Rejection(
         'bad-signature',
@@ -37,7 +46,10 @@ export class SignatureCheck {
     if (!hasSuite(agent.alg)) {
       throw new Rejection('bad-signature', `this collector cannot verify ${agent.alg} signatures`);
     }
-    if (!verifyMessage(message, this.verifierFor(agent))) {
+    const valid = this.pool
+      ? await this.pool.verify({ alg: agent.alg, publicKey: agent.publicKey, text })
+      : verifyMessage(message, this.verifierFor(agent));
+    if (!valid) {
       throw new Rejection('bad-signature', `signature does not verify with ${agent.id}'s key`);
     }
   }

@@ -10,7 +10,7 @@ import { Rejection } from './rejection.js';
 export type PersistOutcome = { kind: 'stored'; id: number; skewed: boolean } | { kind: 'duplicate' };
 
 export async function persistEvent(
-  store: Store,
+  store: Pick<Store, 'insertEvent'>,
   event: { envelope: EventEnvelope; signed: Record<string, unknown>; text: string },
   options: { receivedAt: Date; maxSkewMs: number },
 ): Promise<PersistOutcome> {

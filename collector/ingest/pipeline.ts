@@ -8,8 +8,10 @@ import type { AckPublisher } from './ack-publisher.js';
 import { checkTopicAgent, resolveAgent, SignatureCheck } from './authenticate.js';
 import { checkCatalogue } from './catalogue.js';
 import { checkSchema, checkSize, parseJson } from './decode.js';
+import { EventWriter } from './event-writer.js';
 import { persistEvent } from './persist.js';
 import { Rejection, type RejectReason } from './rejection.js';
+import type { VerifyPool } from './verify-pool.js';
 
 /**
  * Ingest (SPEC §5): every message an agent publishes passes the stages in order — size, JSON,
@@ -33,14 +35,20 @@ export interface IngestOptions {
   metrics: CollectorMetrics;
   acks: AckPublisher;
   maxSkewMs: number;
+  /** Verifies signatures on worker threads; without it, on the event loop. */
+  verifyPool?: VerifyPool;
 }
 
 export class IngestPipeline {
-  private readonly signatures = new SignatureCheck();
+  private readonly signatures: SignatureCheck;
+  /** Events handled at the same time are written in one batch. */
+  private readonly events: EventWriter;
   private readonly log: Logger;
 
   constructor(private readonly options: IngestOptions) {
     this.log = options.logger.child({ component: 'ingest' });
+    this.signatures = new SignatureCheck(options.verifyPool);
+    this.events = new EventWriter(options.store);
   }
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
@@ -80,13 +88,14 @@ export class IngestPipeline {
     const envelope = checkSchema(eventEnvelopeSchema, signed);
     checkTopicAgent(topicAgentId, envelope.agent);
     const agent = await resolveAgent(store, envelope.agent);
-    this.signatures.verify(agent, signed as Record<string, unknown> & { alg: typeof envelope.alg });
-    checkCatalogue(envelope);
-    const outcome = await persistEvent(
-      store,
-      { envelope, signed, text: payload.toString('utf8') },
-      { receivedAt, maxSkewMs },
+    const text = payload.toString('utf8');
+    await this.signatures.verify(
+      agent,
+      signed as Record<string, unknown> & { alg: typeof envelope.alg },
+      text,
     );
+    checkCatalogue(envelope);
+    const outcome = await persistEvent(this.events, { envelope, signed, text }, { receivedAt, maxSkewMs });
     // A resend means the agent has not seen an ack covering it: answer both cases.
     acks.schedule(agent.id);
     if (outcome.kind === 'duplicate') {
@@ -115,7 +124,11 @@ export class IngestPipeline {
     const heartbeat = checkSchema(heartbeatSchema, signed);
     checkTopicAgent(topicAgentId, heartbeat.agent);
     const agent = await resolveAgent(store, heartbeat.agent);
-    this.signatures.verify(agent, signed as Record<string, unknown> & { alg: typeof heartbeat.alg });
+    await this.signatures.verify(
+      agent,
+      signed as Record<string, unknown> & { alg: typeof heartbeat.alg },
+      payload.toString('utf8'),
+    );
     await store.recordHeartbeat(agent.id, receivedAt.toISOString(), heartbeat.lastSeq);
     metrics.heartbeatsAccepted.inc();
     return { kind: 'heartbeat', agentId: agent.id };

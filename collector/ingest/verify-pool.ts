@@ -1,0 +1,114 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { VerifyAnswer, VerifyBatch, VerifyRequest } from './verify-worker.js';
+
+/**
+ * Signature verification across the cores: a few worker threads, each verifying whole batches.
+ * Requests made in one turn of the event loop travel together (one message per worker rather
+ * than one per signature), which keeps the thread hand-off small beside the verification.
+ */
+export class VerifyPool {
+  private workers: { worker: Worker; outstanding: number }[] = [];
+  private readonly waiting = new Map<
+    number,
+    { resolve: (valid: boolean[]) => void; reject: (err: Error) => void }
+  >();
+  private queued: {
+    request: VerifyRequest;
+    resolve: (valid: boolean) => void;
+    reject: (err: Error) => void;
+  }[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(size: number = availableParallelism()) {
+    const url = workerUrl();
+    for (let i = 0; i < Math.max(1, size); i++) {
+      const worker = url.pathname.endsWith('.ts') ? sourceWorker(url) : new Worker(url);
+      worker.unref();
+      worker.on('message', (answer: VerifyAnswer) => this.answered(answer));
+      worker.on('error', (err) => this.failAll(err));
+      worker.on('exit', () => {
+        if (this.closed) return;
+        // Fail what it held (the pipeline quarantines those as internal errors) and carry on without it.
+        this.workers = this.workers.filter((w) => w.worker !== worker);
+        if (this.workers.length === 0) this.closed = true;
+        this.failAll(new Error('a verification thread exited'));
+      });
+      this.workers.push({ worker, outstanding: 0 });
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Whether `text` (signed JSON) carries a valid signature by `publicKey`. */
+  verify(request: VerifyRequest): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error('the verification pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queued.push({ request, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failAll(new Error('the verification pool closed'));
+    await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const queued = this.queued;
+    this.queued = [];
+    if (queued.length === 0) return;
+    // Split the turn's requests evenly over the threads, least busy first.
+    const targets = [...this.workers].sort((a, b) => a.outstanding - b.outstanding);
+    const share = Math.ceil(queued.length / targets.length);
+    for (let start = 0, t = 0; start < queued.length; start += share, t++) {
+      const part = queued.slice(start, start + share);
+      const target = targets[t]!;
+      const id = this.nextId++;
+      target.outstanding += part.length;
+      this.waiting.set(id, {
+        resolve: (valid) => {
+          target.outstanding -= part.length;
+          part.forEach((q, i) => q.resolve(valid[i] === true));
+        },
+        reject: (err) => part.forEach((q) => q.reject(err)),
+      });
+      const batch: VerifyBatch = { id, requests: part.map((q) => q.request) };
+      target.worker.postMessage(batch);
+    }
+  }
+
+  private answered(answer: VerifyAnswer): void {
+    const waiter = this.waiting.get(answer.id);
+    this.waiting.delete(answer.id);
+    waiter?.resolve(answer.valid);
+  }
+
+  private failAll(err: Error): void {
+    for (const waiter of this.waiting.values()) waiter.reject(err);
+    this.waiting.clear();
+    for (const q of this.queued.splice(0)) q.reject(err);
+  }
+}
+
+/** From source, the thread registers tsx itself before loading the worker (execArgv hooks do not reach it). */
+function sourceWorker(url: URL): Worker {
+  const code = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(code, { eval: true });
+}
+
+/** The worker's own module: .js when built, .ts when run from source (tests, benchmarks via tsx). */
+function workerUrl(): URL {
+  const here = new URL(import.meta.url);
+  const ext = here.pathname.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./verify-worker${ext}`, here);
+}
