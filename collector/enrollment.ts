@@ -41,6 +41,11 @@ export interface EnrollmentDeps {
   brokerUrl: string;
   /** Drops a cached broker credential so the new secret takes effect at the next connect. */
   onCredentialsChanged(agentId: string): void;
+  /**
+   * The one moment the broker secret exists in clear at the collector: an external broker's
+   * login (Mosquitto's `$7$` hash) is derived here (collector/broker/mosquitto-access.ts).
+   */
+  onEnrolled?(agentId: string, brokerSecret: string): Promise<void>;
 }
 
 const REFUSALS = {
@@ -83,6 +88,7 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
     return refuse(refusal.status, refusal.error, result.reason);
   }
   deps.onCredentialsChanged(agentId);
+  await deps.onEnrolled?.(agentId, brokerSecret);
   deps.metrics.enrollments.inc({ result: result.reenrolled ? 'reenrolled' : 'enrolled' });
   deps.logger.info(
     { agent: agentId, unit: result.agent.unit, hostname: request.hostname, reenrolled: result.reenrolled },

@@ -2,6 +2,8 @@ import type { Command } from '../../shared/cli.js';
 import { systemClock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
+import { createLogger } from '../../shared/log.js';
+import { MosquittoAccess, mosquittoCollectorLogin } from '../broker/mosquitto-access.js';
 import { revokeAgent } from '../revocation.js';
 import { CONFIG_OPTION, readConfig, withStore } from './open-config.js';
 
@@ -25,7 +27,19 @@ export const agentsRevokeCommand: Command = {
     }
     const config = readConfig(args);
     const at = systemClock.now().toISOString();
-    const outcome = await withStore(config, (store) => revokeAgent(store, agentId, at));
+    const outcome = await withStore(config, async (store) => {
+      const result = await revokeAgent(store, agentId, at);
+      // With Mosquitto the login goes too, whether or not the collector runs.
+      if (result === 'revoked' && config.broker.mosquitto) {
+        await new MosquittoAccess({
+          config: config.broker.mosquitto,
+          store,
+          collector: mosquittoCollectorLogin(config),
+          logger: createLogger('agents-revoke'),
+        }).sync();
+      }
+      return result;
+    });
     if (outcome === 'unknown') {
       throw new UserError(`smew agents revoke: no agent ${agentId} is enrolled in ${config.store.url}`);
     }
