@@ -80,8 +80,8 @@ export const MAX_STREAMS = 500;
 export function streamRoutes(feed: LiveFeed) {
   return async (app: FastifyInstance) => {
     const open = new Set<ServerResponse>();
-    // Fastify's close waits for open connections; a stream never goes idle, so end them first.
-    app.addHook('onClose', async () => {
+    // Fastify's close waits for open connections and a stream never goes idle: end them before it does.
+    app.addHook('preClose', async () => {
       for (const res of open) res.end();
     });
 

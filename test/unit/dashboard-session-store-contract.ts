@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SessionRecord } from '../../collector/store/session-store.js';
+import type { Store } from '../../collector/store/store.js';
+
+/**
+ * The SessionStore contract (sessions, audit log, login failures), written once so every store
+ * implementation runs the same tests: `describeSessionStoreContract('SQLite', openSqlite)`.
+ */
+export function describeSessionStoreContract(
+  name: string,
+  open: () => Promise<{ store: Store; dispose(): Promise<void> }>,
+): void {
+  describe(`SessionStore contract (${name})`, () => {
+    let store: Store;
+    let dispose: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, dispose } = await open());
+    });
+    afterEach(async () => {
+      await dispose();
+    });
+
+    const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+      idHash: 'a'.repeat(64),
+      user: '张三',
+      role: 'officer',
+      unit: '一处',
+      csrfToken: 'csrf-1',
+      createdAt: '2026-11-26T12:00:00.000Z',
+      lastSeenAt: '2026-11-26T12:00:00.000Z',
+      expiresAt: '2026-11-27T00:00:00.000Z',
+      ip: '10.200.0.5',
+      userAgent: 'Chromium',
+      ...overrides,
+    });
+
+    it('creates, reads, touches and deletes a session', async () => {
+      await store.sessions.createSession(session());
+      expect(await store.sessions.getSession('a'.repeat(64))).toEqual(session());
+      await store.sessions.touchSession('a'.repeat(64), '2026-11-26T13:00:00.000Z');
+      // Touching never moves the clock back (two requests finishing out of order).
+      await store.sessions.touchSession('a'.repeat(64), '2026-11-26T12:30:00.000Z');
+      expect((await store.sessions.getSession('a'.repeat(64)))?.lastSeenAt).toBe('2026-11-26T13:00:00.000Z');
+      expect(await store.sessions.deleteSession('a'.repeat(64))).toBe(true);
+      expect(await store.sessions.deleteSession('a'.repeat(64))).toBe(false);
+      expect(await store.sessions.getSession('a'.repeat(64))).toBeUndefined();
+    });
+
+    it('removes expired and idle sessions, keeping live ones', async () => {
+      await store.sessions.createSession(
+        session({ idHash: 'expired', expiresAt: '2026-11-26T12:30:00.000Z' }),
+      );
+      await store.sessions.createSession(session({ idHash: 'idle', lastSeenAt: '2026-11-26T09:00:00.000Z' }));
+      await store.sessions.createSession(session({ idHash: 'live', lastSeenAt: '2026-11-26T12:59:00.000Z' }));
+      const removed = await store.sessions.deleteStaleSessions(
+        '2026-11-26T13:00:00.000Z',
+        '2026-11-26T11:00:00.000Z',
+      );
+      expect(removed).toBe(2);
+      expect(await store.sessions.getSession('live')).toBeDefined();
+      expect(await store.sessions.getSession('idle')).toBeUndefined();
+    });
+
+    it('keeps the audit log newest first, filtered by unit and actor, paged by id', async () => {
+      const entry = (actor: string, unit: string | null, at: string) => ({
+        at,
+        actor,
+        actorKind: 'user' as const,
+        role: 'officer' as const,
+        unit,
+        action: 'POST /api/v1/warnings/w-1/transitions',
+        status: 200,
+        ip: '10.200.0.5',
+        detail: '{"to":"identified"}',
+      });
+      await store.sessions.addAudit(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
+      await store.sessions.addAudit(entry('李四', '二处', '2026-11-26T12:01:00.000Z'));
+      await store.sessions.addAudit(entry('root', null, '2026-11-26T12:02:00.000Z'));
+      const all = await store.sessions.listAudit({ limit: 10 });
+      expect(all.map((e) => e.actor)).toEqual(['root', '李四', '张三']);
+      expect(all[2]).toMatchObject(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
+      expect((await store.sessions.listAudit({ units: ['一处'], limit: 10 })).map((e) => e.actor)).toEqual([
+        '张三',
+      ]);
+      expect(await store.sessions.listAudit({ units: [], limit: 10 })).toEqual([]);
+      expect((await store.sessions.listAudit({ actor: '李四', limit: 10 })).map((e) => e.unit)).toEqual([
+        '二处',
+      ]);
+      const page = await store.sessions.listAudit({ beforeId: all[0]!.id, limit: 1 });
+      expect(page.map((e) => e.actor)).toEqual(['李四']);
+    });
+
+    it('counts failed logins per name and address and per address inside a window', async () => {
+      const fail = (name: string, ip: string, at: string) =>
+        store.sessions.recordFailedLogin({ name, ip, at });
+      await fail('张三', '10.0.0.1', '2026-11-26T11:00:00.000Z');
+      await fail('张三', '10.0.0.1', '2026-11-26T12:00:00.000Z');
+      await fail('张三', '10.0.0.1', '2026-11-26T12:05:00.000Z');
+      await fail('李四', '10.0.0.1', '2026-11-26T12:06:00.000Z');
+      await fail('张三', '10.0.0.2', '2026-11-26T12:07:00.000Z');
+      const since = '2026-11-26T11:50:00.000Z';
+      expect(await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).toEqual({
+        pair: { count: 2, oldest: '2026-11-26T12:00:00.000Z' },
+        ip: { count: 3, oldest: '2026-11-26T12:00:00.000Z' },
+      });
+      await store.sessions.clearFailedLogins({ name: '张三', ip: '10.0.0.1' });
+      expect(await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).toEqual({
+        pair: { count: 0, oldest: null },
+        ip: { count: 1, oldest: '2026-11-26T12:06:00.000Z' },
+      });
+    });
+  });
+}
