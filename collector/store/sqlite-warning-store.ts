@@ -149,81 +149,99 @@ function toNotification(row: NotificationRow): NotificationRecord {
 }
 
 export class SqliteWarningStore implements WarningStore {
+  /** Prepared once: the rules stage runs these statements for every event. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(private readonly db: Database.Database) {}
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   async runRules(
     input: RulesInput,
     evaluate: EvaluateStep,
     options: RulesRunOptions,
   ): Promise<RulesRunResult | undefined> {
-    const run = this.db.transaction((): RulesRunResult | undefined => {
-      let conditionId: number | undefined;
-      if (input.kind === 'event') {
-        const cursor = this.rulesCursor();
-        if (input.eventId <= cursor) return undefined;
-        this.db.prepare('UPDATE rule_cursor SET event_id = ? WHERE id = 1').run(input.eventId);
-      } else {
-        const c = input.condition;
-        const result = this.db
-          .prepare(
-            `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
+    return this.db.transaction(() => this.runOne(input, evaluate, options)).immediate();
+  }
+
+  async runRulesBatch(
+    steps: readonly { input: RulesInput; evaluate: EvaluateStep }[],
+    options: RulesRunOptions,
+  ): Promise<(RulesRunResult | undefined)[]> {
+    return this.db
+      .transaction(() => steps.map((step) => this.runOne(step.input, step.evaluate, options)))
+      .immediate();
+  }
+
+  private runOne(
+    input: RulesInput,
+    evaluate: EvaluateStep,
+    options: RulesRunOptions,
+  ): RulesRunResult | undefined {
+    let conditionId: number | undefined;
+    if (input.kind === 'event') {
+      const cursor = this.rulesCursor();
+      if (input.eventId <= cursor) return undefined;
+      this.sql('UPDATE rule_cursor SET event_id = ? WHERE id = 1').run(input.eventId);
+    } else {
+      const c = input.condition;
+      const result = this.sql(
+        `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            c.type,
-            c.state,
-            c.key,
-            c.unit,
-            c.agent ?? null,
-            c.severity,
-            JSON.stringify(c.data),
-            c.at,
-            options.now,
-          );
-        conditionId = Number(result.lastInsertRowid);
-      }
-      const evaluation = evaluate(
-        this.loadRuleState(input.needed.slots, input.needed.condition),
-        conditionId,
+      ).run(
+        c.type,
+        c.state,
+        c.key,
+        c.unit,
+        c.agent ?? null,
+        c.severity,
+        JSON.stringify(c.data),
+        c.at,
+        options.now,
       );
-      for (const change of evaluation.changes) this.writeRowChange(change);
-      const opened: string[] = [];
-      const updated = new Set<string>();
-      for (const effect of evaluation.effects) {
-        const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
-        const current = this.readWarning(id);
-        const next = applyRuleEffect(current, effect);
-        if (!next) continue;
-        if (!current) {
-          this.insertWarning(next, options.now);
-          opened.push(next.id);
-          for (const channel of options.channels) {
-            this.db
-              .prepare(
-                `INSERT INTO notifications (warning_id, channel, state, next_attempt_at, created_at)
+      conditionId = Number(result.lastInsertRowid);
+    }
+    const evaluation = evaluate(this.loadRuleState(input.needed.slots, input.needed.condition), conditionId);
+    for (const change of evaluation.changes) this.writeRowChange(change);
+    const opened: string[] = [];
+    const updated = new Set<string>();
+    for (const effect of evaluation.effects) {
+      const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
+      // The rules never touch the audit trail: skip reading it on this hot path.
+      const current = this.readWarning(id, false);
+      const next = applyRuleEffect(current, effect);
+      if (!next) continue;
+      if (!current) {
+        this.insertWarning(next, options.now);
+        opened.push(next.id);
+        for (const channel of options.channels) {
+          this.sql(
+            `INSERT INTO notifications (warning_id, channel, state, next_attempt_at, created_at)
                  VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (warning_id, channel) DO NOTHING`,
-              )
-              .run(next.id, channel, options.now, options.now);
-          }
-        } else {
-          this.updateWarningRow(next, options.now);
-          updated.add(next.id);
+          ).run(next.id, channel, options.now, options.now);
         }
-        const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
-        for (const ref of refs) this.insertEvidence(id, ref);
+      } else {
+        this.updateWarningRow(next, options.now);
+        updated.add(next.id);
       }
-      return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
-    });
-    return run.immediate();
+      const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
+      for (const ref of refs) this.insertEvidence(id, ref);
+    }
+    return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
   }
 
   async eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]> {
-    return this.db
-      .prepare(
-        `SELECT e.id, a.unit, e.envelope FROM events e JOIN agents a ON a.id = e.agent_id
+    return this.sql(
+      `SELECT e.id, a.unit, e.envelope FROM events e JOIN agents a ON a.id = e.agent_id
          WHERE e.id > (SELECT event_id FROM rule_cursor WHERE id = 1) ORDER BY e.id LIMIT ?`,
-      )
-      .all(limit) as { id: number; unit: string; envelope: string }[];
+    ).all(limit) as { id: number; unit: string; envelope: string }[];
   }
 
   async getWarning(id: string): Promise<Warning | undefined> {
@@ -246,26 +264,22 @@ export class SqliteWarningStore implements WarningStore {
     inList('severity', filter.severities);
     inList('unit', filter.units);
     params.push(filter.limit, filter.offset ?? 0);
-    const rows = this.db
-      .prepare(
-        `SELECT ${WARNING_COLUMNS} FROM warnings WHERE 1${where}
+    const rows = this.sql(
+      `SELECT ${WARNING_COLUMNS} FROM warnings WHERE 1${where}
          ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`,
-      )
-      .all(...params) as WarningRow[];
+    ).all(...params) as WarningRow[];
     return rows.map((row) => this.toWarning(row));
   }
 
   async listEvidence(warningId: string, limit: number): Promise<EvidenceRecord[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT w.event_id, w.condition_id, w.agent, w.seq, w.ts, w.state, e.envelope,
+    const rows = this.sql(
+      `SELECT w.event_id, w.condition_id, w.agent, w.seq, w.ts, w.state, e.envelope,
                 c.type AS c_type, c.key AS c_key, c.data AS c_data, c.at AS c_at
          FROM warning_evidence w
          LEFT JOIN events e ON e.id = w.event_id
          LEFT JOIN collector_conditions c ON c.id = w.condition_id
          WHERE w.warning_id = ? ORDER BY w.id LIMIT ?`,
-      )
-      .all(warningId, limit) as {
+    ).all(warningId, limit) as {
       event_id: number | null;
       condition_id: number | null;
       agent: string;
@@ -310,25 +324,25 @@ export class SqliteWarningStore implements WarningStore {
       const result = decide(warning);
       if (!result.ok) return result;
       const record = result.record;
-      this.db
-        .prepare(
-          `INSERT INTO warning_transitions (warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note)
+      this.sql(
+        `INSERT INTO warning_transitions (warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          record.action,
-          record.from,
-          record.to,
-          record.by.name,
-          record.by.role,
-          record.by.unit,
-          record.at,
-          record.note,
-        );
-      this.db
-        .prepare('UPDATE warnings SET state = ?, updated_at = ? WHERE id = ?')
-        .run(result.warning.state, record.at, id);
+      ).run(
+        id,
+        record.action,
+        record.from,
+        record.to,
+        record.by.name,
+        record.by.role,
+        record.by.unit,
+        record.at,
+        record.note,
+      );
+      this.sql('UPDATE warnings SET state = ?, updated_at = ? WHERE id = ?').run(
+        result.warning.state,
+        record.at,
+        id,
+      );
       if ('release' in result && result.release) {
         const state = this.loadRuleState([warning.slot], '');
         for (const change of releaseWarning(state, warning).changes) this.writeRowChange(change);
@@ -339,25 +353,23 @@ export class SqliteWarningStore implements WarningStore {
   }
 
   async addSilence(silence: Silence): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO silences (id, matcher, starts_at, ends_at, author, reason, created_at, approved_by)
+    this.sql(
+      `INSERT INTO silences (id, matcher, starts_at, ends_at, author, reason, created_at, approved_by)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        silence.id,
-        JSON.stringify(silence.matcher),
-        silence.startsAt,
-        silence.endsAt,
-        JSON.stringify(silence.author),
-        silence.reason,
-        silence.createdAt,
-        silence.approvedBy === null ? null : JSON.stringify(silence.approvedBy),
-      );
+    ).run(
+      silence.id,
+      JSON.stringify(silence.matcher),
+      silence.startsAt,
+      silence.endsAt,
+      JSON.stringify(silence.author),
+      silence.reason,
+      silence.createdAt,
+      silence.approvedBy === null ? null : JSON.stringify(silence.approvedBy),
+    );
   }
 
   async getSilence(id: string): Promise<StoredSilence | undefined> {
-    const row = this.db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
+    const row = this.sql('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
     return row ? toSilence(row) : undefined;
   }
 
@@ -369,9 +381,9 @@ export class SqliteWarningStore implements WarningStore {
       params.push(filter.activeAt);
     }
     params.push(filter.limit);
-    const rows = this.db
-      .prepare(`SELECT * FROM silences WHERE 1${where} ORDER BY created_at DESC, id LIMIT ?`)
-      .all(...params) as SilenceRow[];
+    const rows = this.sql(`SELECT * FROM silences WHERE 1${where} ORDER BY created_at DESC, id LIMIT ?`).all(
+      ...params,
+    ) as SilenceRow[];
     return rows.map(toSilence);
   }
 
@@ -380,23 +392,21 @@ export class SqliteWarningStore implements WarningStore {
     decide: (silence: StoredSilence) => SilenceResult,
   ): Promise<SilenceResult | undefined> {
     const step = this.db.transaction((): SilenceResult | undefined => {
-      const row = this.db.prepare('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
+      const row = this.sql('SELECT * FROM silences WHERE id = ?').get(id) as SilenceRow | undefined;
       if (!row) return undefined;
       const result = decide(toSilence(row));
       if (result.ok) {
         const s = result.silence;
-        this.db
-          .prepare(
-            'UPDATE silences SET matcher = ?, starts_at = ?, ends_at = ?, reason = ?, approved_by = ? WHERE id = ?',
-          )
-          .run(
-            JSON.stringify(s.matcher),
-            s.startsAt,
-            s.endsAt,
-            s.reason,
-            s.approvedBy === null ? null : JSON.stringify(s.approvedBy),
-            id,
-          );
+        this.sql(
+          'UPDATE silences SET matcher = ?, starts_at = ?, ends_at = ?, reason = ?, approved_by = ? WHERE id = ?',
+        ).run(
+          JSON.stringify(s.matcher),
+          s.startsAt,
+          s.endsAt,
+          s.reason,
+          s.approvedBy === null ? null : JSON.stringify(s.approvedBy),
+          id,
+        );
       }
       return result;
     });
@@ -408,33 +418,29 @@ export class SqliteWarningStore implements WarningStore {
     by: { name: string; role: string; unit: string | null },
     at: string,
   ): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE silences SET expired_by = ?, ends_at = MIN(ends_at, ?)
+    const result = this.sql(
+      `UPDATE silences SET expired_by = ?, ends_at = MIN(ends_at, ?)
          WHERE id = ? AND expired_by IS NULL AND ends_at > ?`,
-      )
-      .run(JSON.stringify({ ...by, at }), at, id, at);
+    ).run(JSON.stringify({ ...by, at }), at, id, at);
     return result.changes === 1;
   }
 
   async addNotice(notice: Notice): Promise<void> {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO notices (id, title, text, required_action, deadline, issuer_unit, issued_by, issued_at, warning_id)
+      this.sql(
+        `INSERT INTO notices (id, title, text, required_action, deadline, issuer_unit, issued_by, issued_at, warning_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          notice.id,
-          notice.title,
-          notice.text,
-          notice.requiredAction,
-          notice.deadline,
-          notice.issuerUnit,
-          JSON.stringify(notice.issuedBy),
-          notice.issuedAt,
-          notice.warningId,
-        );
+      ).run(
+        notice.id,
+        notice.title,
+        notice.text,
+        notice.requiredAction,
+        notice.deadline,
+        notice.issuerUnit,
+        JSON.stringify(notice.issuedBy),
+        notice.issuedAt,
+        notice.warningId,
+      );
       for (const recipient of notice.recipients) this.writeRecipient(notice.id, recipient, true);
     })();
   }
@@ -446,22 +452,18 @@ export class SqliteWarningStore implements WarningStore {
   async listNotices(filter: { units?: readonly string[]; limit: number }): Promise<Notice[]> {
     let ids: { id: string }[];
     if (filter.units === undefined) {
-      ids = this.db
-        .prepare('SELECT id FROM notices ORDER BY issued_at DESC, id LIMIT ?')
-        .all(filter.limit) as {
+      ids = this.sql('SELECT id FROM notices ORDER BY issued_at DESC, id LIMIT ?').all(filter.limit) as {
         id: string;
       }[];
     } else if (filter.units.length === 0) {
       ids = [];
     } else {
       const units = filter.units;
-      ids = this.db
-        .prepare(
-          `SELECT id FROM notices WHERE issuer_unit IN (${placeholders(units)})
+      ids = this.sql(
+        `SELECT id FROM notices WHERE issuer_unit IN (${placeholders(units)})
              OR id IN (SELECT notice_id FROM notice_recipients WHERE unit IN (${placeholders(units)}))
            ORDER BY issued_at DESC, id LIMIT ?`,
-        )
-        .all(...units, ...units, filter.limit) as { id: string }[];
+      ).all(...units, ...units, filter.limit) as { id: string }[];
     }
     return ids.map(({ id }) => this.readNotice(id)!);
   }
@@ -482,53 +484,50 @@ export class SqliteWarningStore implements WarningStore {
   }
 
   async dueNotifications(now: string, limit: number): Promise<NotificationRecord[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ?
+    const rows = this.sql(
+      `SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ?
          ORDER BY next_attempt_at, id LIMIT ?`,
-      )
-      .all(now, limit) as NotificationRow[];
+    ).all(now, limit) as NotificationRow[];
     return rows.map(toNotification);
   }
 
   async nextNotificationDue(): Promise<string | undefined> {
-    const row = this.db
-      .prepare(`SELECT MIN(next_attempt_at) AS due FROM notifications WHERE state = 'pending'`)
-      .get() as { due: string | null };
+    const row = this.sql(
+      `SELECT MIN(next_attempt_at) AS due FROM notifications WHERE state = 'pending'`,
+    ).get() as { due: string | null };
     return row.due ?? undefined;
   }
 
   async finishNotification(id: number, outcome: NotificationOutcome): Promise<void> {
     if (outcome.state === 'sent') {
-      this.db
-        .prepare(`UPDATE notifications SET state = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?`)
-        .run(outcome.at, id);
+      this.sql(
+        `UPDATE notifications SET state = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?`,
+      ).run(outcome.at, id);
     } else if (outcome.state === 'muted') {
-      this.db
-        .prepare(`UPDATE notifications SET state = 'muted', muted_by = ?, done_at = ? WHERE id = ?`)
-        .run(outcome.silenceId, outcome.at, id);
+      this.sql(`UPDATE notifications SET state = 'muted', muted_by = ?, done_at = ? WHERE id = ?`).run(
+        outcome.silenceId,
+        outcome.at,
+        id,
+      );
     } else if (outcome.nextAttemptAt === null) {
-      this.db
-        .prepare(
-          `UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?`,
-        )
-        .run(outcome.error.slice(0, 1000), outcome.at, id);
+      this.sql(
+        `UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?`,
+      ).run(outcome.error.slice(0, 1000), outcome.at, id);
     } else {
-      this.db
-        .prepare(
-          `UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
-        )
-        .run(outcome.error.slice(0, 1000), outcome.nextAttemptAt, id);
+      this.sql(
+        `UPDATE notifications SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+      ).run(outcome.error.slice(0, 1000), outcome.nextAttemptAt, id);
     }
   }
 
   async listNotifications(filter: { warningId?: string; limit: number }): Promise<NotificationRecord[]> {
     const rows = (
       filter.warningId === undefined
-        ? this.db.prepare('SELECT * FROM notifications ORDER BY id LIMIT ?').all(filter.limit)
-        : this.db
-            .prepare('SELECT * FROM notifications WHERE warning_id = ? ORDER BY id LIMIT ?')
-            .all(filter.warningId, filter.limit)
+        ? this.sql('SELECT * FROM notifications ORDER BY id LIMIT ?').all(filter.limit)
+        : this.sql('SELECT * FROM notifications WHERE warning_id = ? ORDER BY id LIMIT ?').all(
+            filter.warningId,
+            filter.limit,
+          )
     ) as NotificationRow[];
     return rows.map(toNotification);
   }
@@ -536,21 +535,20 @@ export class SqliteWarningStore implements WarningStore {
   // ── rows ────────────────────────────────────────────────────────────────────────────────
 
   private rulesCursor(): number {
-    return (this.db.prepare('SELECT event_id FROM rule_cursor WHERE id = 1').get() as { event_id: number })
-      .event_id;
+    return (this.sql('SELECT event_id FROM rule_cursor WHERE id = 1').get() as { event_id: number }).event_id;
   }
 
   /** The snapshot an evaluation needs: the slots' rows, the condition's pairs and their slots' rows. */
   private loadRuleState(slots: readonly string[], condition: string): RuleState {
     const state = emptyRuleState();
-    const pairs = this.db.prepare('SELECT slot FROM rule_conditions WHERE cond = ?').all(condition) as {
+    const pairs = this.sql('SELECT slot FROM rule_conditions WHERE cond = ?').all(condition) as {
       slot: string;
     }[];
     if (pairs.length > 0) state.conditions[condition] = pairs.map((p) => p.slot);
     const all = [...new Set([...slots, ...pairs.map((p) => p.slot)])];
-    const open = this.db.prepare('SELECT row FROM rule_open WHERE slot = ?');
-    const windows = this.db.prepare('SELECT row FROM rule_windows WHERE slot = ?');
-    const correlations = this.db.prepare('SELECT row FROM rule_correlations WHERE slot = ?');
+    const open = this.sql('SELECT row FROM rule_open WHERE slot = ?');
+    const windows = this.sql('SELECT row FROM rule_windows WHERE slot = ?');
+    const correlations = this.sql('SELECT row FROM rule_correlations WHERE slot = ?');
     for (const slot of all) {
       const o = open.get(slot) as { row: string } | undefined;
       if (o) state.open[slot] = JSON.parse(o.row) as RuleState['open'][string];
@@ -565,52 +563,49 @@ export class SqliteWarningStore implements WarningStore {
   private writeRowChange(change: RowChange): void {
     if (change.table === 'conditions') {
       if (change.row === null) {
-        this.db
-          .prepare('DELETE FROM rule_conditions WHERE cond = ? AND slot = ?')
-          .run(change.id, change.slot);
+        this.sql('DELETE FROM rule_conditions WHERE cond = ? AND slot = ?').run(change.id, change.slot);
       } else {
-        this.db
-          .prepare('INSERT INTO rule_conditions (cond, slot) VALUES (?, ?) ON CONFLICT DO NOTHING')
-          .run(change.id, change.slot);
+        this.sql('INSERT INTO rule_conditions (cond, slot) VALUES (?, ?) ON CONFLICT DO NOTHING').run(
+          change.id,
+          change.slot,
+        );
       }
       return;
     }
     const table = { open: 'rule_open', windows: 'rule_windows', correlations: 'rule_correlations' }[
       change.table
     ];
-    if (change.row === null) this.db.prepare(`DELETE FROM ${table} WHERE slot = ?`).run(change.id);
+    if (change.row === null) this.sql(`DELETE FROM ${table} WHERE slot = ?`).run(change.id);
     else {
-      this.db
-        .prepare(
-          `INSERT INTO ${table} (slot, row) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET row = excluded.row`,
-        )
-        .run(change.id, JSON.stringify(change.row));
+      this.sql(
+        `INSERT INTO ${table} (slot, row) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET row = excluded.row`,
+      ).run(change.id, JSON.stringify(change.row));
     }
   }
 
-  private readWarning(id: string): Warning | undefined {
-    const row = this.db.prepare(`SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = ?`).get(id) as
+  private readWarning(id: string, withHistory = true): Warning | undefined {
+    const row = this.sql(`SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = ?`).get(id) as
       WarningRow | undefined;
-    return row ? this.toWarning(row) : undefined;
+    return row ? this.toWarning(row, withHistory) : undefined;
   }
 
-  private toWarning(row: WarningRow): Warning {
+  private toWarning(row: WarningRow, withHistory = true): Warning {
     const doc = JSON.parse(row.doc) as WarningDoc;
-    const history = (
-      this.db
-        .prepare(
-          `SELECT action, from_state, to_state, by_name, by_role, by_unit, at, note
+    const history = !withHistory
+      ? []
+      : (
+          this.sql(
+            `SELECT action, from_state, to_state, by_name, by_role, by_unit, at, note
            FROM warning_transitions WHERE warning_id = ? ORDER BY id`,
-        )
-        .all(row.id) as TransitionRow[]
-    ).map((t): TransitionRecord => ({
-      action: t.action as TransitionRecord['action'],
-      from: t.from_state as WarningState,
-      to: t.to_state as WarningState,
-      by: { name: t.by_name, role: t.by_role, unit: t.by_unit },
-      at: t.at,
-      note: t.note,
-    }));
+          ).all(row.id) as TransitionRow[]
+        ).map((t): TransitionRecord => ({
+          action: t.action as TransitionRecord['action'],
+          from: t.from_state as WarningState,
+          to: t.to_state as WarningState,
+          by: { name: t.by_name, role: t.by_role, unit: t.by_unit },
+          at: t.at,
+          note: t.note,
+        }));
     return {
       id: row.id,
       rule: row.rule,
@@ -637,56 +632,48 @@ export class SqliteWarningStore implements WarningStore {
   }
 
   private insertWarning(w: Warning, now: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        w.id,
-        w.rule,
-        w.slot,
-        w.unit,
-        w.agent,
-        w.state,
-        w.severity,
-        w.level,
-        w.count,
-        w.firstSeen,
-        w.lastSeen,
-        w.createdAt,
-        w.resolvedAt,
-        JSON.stringify(docOf(w)),
-        now,
-      );
+    this.sql(
+      `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      w.id,
+      w.rule,
+      w.slot,
+      w.unit,
+      w.agent,
+      w.state,
+      w.severity,
+      w.level,
+      w.count,
+      w.firstSeen,
+      w.lastSeen,
+      w.createdAt,
+      w.resolvedAt,
+      JSON.stringify(docOf(w)),
+      now,
+    );
   }
 
   private updateWarningRow(w: Warning, now: string): void {
-    this.db
-      .prepare(
-        `UPDATE warnings SET severity = ?, level = ?, count = ?, last_seen = ?, resolved_at = ?, doc = ?,
+    this.sql(
+      `UPDATE warnings SET severity = ?, level = ?, count = ?, last_seen = ?, resolved_at = ?, doc = ?,
            updated_at = ? WHERE id = ?`,
-      )
-      .run(w.severity, w.level, w.count, w.lastSeen, w.resolvedAt, JSON.stringify(docOf(w)), now, w.id);
+    ).run(w.severity, w.level, w.count, w.lastSeen, w.resolvedAt, JSON.stringify(docOf(w)), now, w.id);
   }
 
   private insertEvidence(warningId: string, ref: EvidenceRef): void {
     // A negative seq is a collector condition's row id (conditionSeq), not an agent's event.
     const conditionId = ref.seq < 0 ? -ref.seq : null;
-    this.db
-      .prepare(
-        `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
+    this.sql(
+      `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warning_id, agent, seq) DO NOTHING`,
-      )
-      .run(warningId, ref.eventId ?? null, conditionId, ref.agent, ref.seq, ref.ts, ref.state);
+    ).run(warningId, ref.eventId ?? null, conditionId, ref.agent, ref.seq, ref.ts, ref.state);
   }
 
   private readNotice(id: string): Notice | undefined {
-    const row = this.db.prepare('SELECT * FROM notices WHERE id = ?').get(id) as NoticeRow | undefined;
+    const row = this.sql('SELECT * FROM notices WHERE id = ?').get(id) as NoticeRow | undefined;
     if (!row) return undefined;
     const recipients = (
-      this.db
-        .prepare('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY rowid')
-        .all(id) as RecipientRow[]
+      this.sql('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY rowid').all(id) as RecipientRow[]
     ).map((r): NoticeRecipient => ({
       unit: r.unit,
       acknowledgedAt: r.acknowledged_at,
@@ -718,19 +705,15 @@ export class SqliteWarningStore implements WarningStore {
       r.resultBy === null ? null : JSON.stringify(r.resultBy),
     ];
     if (insert) {
-      this.db
-        .prepare(
-          `INSERT INTO notice_recipients (notice_id, unit, acknowledged_at, acknowledged_by, result, result_at, result_by)
+      this.sql(
+        `INSERT INTO notice_recipients (notice_id, unit, acknowledged_at, acknowledged_by, result, result_at, result_by)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(noticeId, r.unit, ...values);
+      ).run(noticeId, r.unit, ...values);
     } else {
-      this.db
-        .prepare(
-          `UPDATE notice_recipients SET acknowledged_at = ?, acknowledged_by = ?, result = ?, result_at = ?, result_by = ?
+      this.sql(
+        `UPDATE notice_recipients SET acknowledged_at = ?, acknowledged_by = ?, result = ?, result_at = ?, result_by = ?
            WHERE notice_id = ? AND unit = ?`,
-        )
-        .run(...values, noticeId, r.unit);
+      ).run(...values, noticeId, r.unit);
     }
   }
 }

@@ -108,6 +108,14 @@ export interface WarningStore {
     evaluate: EvaluateStep,
     options: RulesRunOptions,
   ): Promise<RulesRunResult | undefined>;
+  /**
+   * Several runRules steps in one transaction, in order (each sees the rows the previous wrote):
+   * the rules stage catching up with a burst pays for one commit, not one per event.
+   */
+  runRulesBatch(
+    steps: readonly { input: RulesInput; evaluate: EvaluateStep }[],
+    options: RulesRunOptions,
+  ): Promise<(RulesRunResult | undefined)[]>;
   /** Stored events the rules have not seen yet, oldest first (after a crash or while behind). */
   eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]>;
 

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
 import type { Logger } from '../../shared/log.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
-import { evaluate, rowsNeeded } from '../rules/evaluate.js';
+import { evaluate, rowsNeeded, type RuleState } from '../rules/evaluate.js';
 import type { RuleEvent } from '../rules/match.js';
 import type { Rule } from '../rules/schema.js';
 import type { Store } from '../store/store.js';
@@ -127,7 +127,7 @@ export class WarningStage implements ConditionSink {
       try {
         while (!this.stopped) {
           const batch = await this.options.store.warnings.eventsAfterRulesCursor(BATCH);
-          for (const row of batch) await this.evaluateStored(row);
+          await this.evaluateStored(batch);
           if (batch.length < BATCH) break;
         }
       } catch (err) {
@@ -138,19 +138,26 @@ export class WarningStage implements ConditionSink {
     } while (this.again && !this.stopped);
   }
 
-  private async evaluateStored(row: { id: number; unit: string; envelope: string }): Promise<void> {
+  private async evaluateStored(rows: { id: number; unit: string; envelope: string }[]): Promise<void> {
+    if (rows.length === 0) return;
     const { rules, clock, channels, store } = this.options;
-    const envelope = JSON.parse(row.envelope) as EventEnvelope;
-    const event: RuleEvent = { eventId: row.id, envelope, unit: row.unit };
-    // Collector conditions come only from the collector: an agent naming one is not believed.
-    const applicable = isCollectorConditionType(envelope.type) ? [] : rules;
     const now = clock.now();
-    const result = await store.warnings.runRules(
-      { kind: 'event', eventId: row.id, needed: rowsNeeded(event, applicable) },
-      (state) => evaluate(state, event, applicable, now),
-      { now: now.toISOString(), channels },
+    const steps = rows.map((row) => {
+      const envelope = JSON.parse(row.envelope) as EventEnvelope;
+      const event: RuleEvent = { eventId: row.id, envelope, unit: row.unit };
+      // Collector conditions come only from the collector: an agent naming one is not believed.
+      const applicable = isCollectorConditionType(envelope.type) ? [] : rules;
+      return {
+        input: { kind: 'event' as const, eventId: row.id, needed: rowsNeeded(event, applicable) },
+        evaluate: (state: RuleState) => evaluate(state, event, applicable, now),
+      };
+    });
+    const results = await store.warnings.runRulesBatch(steps, { now: now.toISOString(), channels });
+    const opened = results.flatMap((r) => r?.opened ?? []);
+    const updated = [...new Set(results.flatMap((r) => r?.updated ?? []))].filter(
+      (id) => !opened.includes(id),
     );
-    if (result) this.changed(result);
+    this.changed({ opened, updated });
   }
 
   private changed(result: RulesRunResult): void {
