@@ -213,7 +213,7 @@ function requireTool(name) {
 }
 
 /** The tree both packages share: the app, its runtime dependencies and the bundled Node.js. */
-function stageCommon(stage, pkg, closure) {
+function stageCommon(stage, pkg, lock, closure) {
   const app = join(stage, 'app');
   const dist = join(REPO, 'dist');
   if (!existsSync(join(dist, 'bin/smew.js'))) {
@@ -236,6 +236,8 @@ function stageCommon(stage, pkg, closure) {
   for (const entry of closure) {
     const source = join(REPO, entry);
     if (!existsSync(join(source, 'package.json'))) {
+      // An optional dependency for another platform is legitimately absent.
+      if (lock.packages[entry].optional) continue;
       throw new PackagingError(`${entry} is in package-lock.json but not installed: run npm ci`);
     }
     copyTree(source, join(app, entry), (rel) => keepModuleFile(source, rel));
@@ -355,7 +357,7 @@ export function buildPackages(argv) {
   const work = mkdtempSync(join(tmpdir(), 'smew-package-'));
   try {
     const common = join(work, 'common');
-    stageCommon(common, { ...pkg, version: opts.version ?? pkg.version }, productionClosure(lock));
+    stageCommon(common, { ...pkg, version: opts.version ?? pkg.version }, lock, productionClosure(lock));
     const roles = opts.only ? [opts.only] : Object.keys(ROLES);
     return roles.map((role) =>
       buildPackage(role, {

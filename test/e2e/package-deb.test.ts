@@ -124,6 +124,22 @@ function passwdEntry(root: string, name: string): string[] | undefined {
     .find((fields) => fields[0] === name);
 }
 
+describe('scripts/package.mjs, misused', () => {
+  it('names the option, what it found and what it expects, and exits 2', async () => {
+    const failed = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'scripts/package.mjs'), '--compression', 'rar'],
+      {
+        cwd: REPO_ROOT,
+      },
+    ).catch((err: { code: number; stderr: string }) => err);
+    expect(failed).toMatchObject({
+      code: 2,
+      stderr: 'package: --compression: found "rar"; expected xz, gzip, zstd or none\n',
+    });
+  });
+});
+
 describePackages('the Debian packages', () => {
   beforeAll(async () => {
     arch = (await run('dpkg', ['--print-architecture'])).stdout.trim();
@@ -200,12 +216,14 @@ describePackages('the Debian packages', () => {
 
       // The production closure of package-lock.json, and not a single devDependency.
       const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
-        packages: Record<string, { dev?: boolean }>;
+        packages: Record<string, { dev?: boolean; optional?: boolean }>;
       };
       for (const [entry, meta] of Object.entries(lock.packages)) {
         if (!entry) continue;
         const packaged = paths.has(`${prefix}/app/${entry}/package.json`);
-        expect(packaged, `${entry} (${meta.dev ? 'dev' : 'production'})`).toBe(!meta.dev);
+        // An optional dependency is shipped when it is installed here (it may be for another platform).
+        const expected = !meta.dev && (!meta.optional || existsSync(join(REPO_ROOT, entry, 'package.json')));
+        expect(packaged, `${entry} (${meta.dev ? 'dev' : 'production'})`).toBe(expected);
       }
       // Build leftovers of the native module stay out.
       expect([...paths].some((p) => p.includes('better-sqlite3/deps/') || p.includes('obj.target'))).toBe(
