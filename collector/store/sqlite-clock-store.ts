@@ -264,16 +264,26 @@ function unitClause(units: readonly string[] | undefined, params: unknown[]): st
 }
 
 export class SqliteClockStore implements ClockStore {
+  private readonly statements = new Map<string, Database.Statement>();
   constructor(private readonly db: Database.Database) {}
+
+  /** Prepared once per SQL text: preparing dominated a scheduler pass otherwise. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      // IN lists vary in length; a bound keeps odd ones from growing the cache without end.
+      if (this.statements.size < 256) this.statements.set(text, statement);
+    }
+    return statement;
+  }
 
   private readSystem(row: SystemRow): SystemRecord {
     const assessments = (
-      this.db
-        .prepare(
-          `SELECT id, completed_at, assessor, result, note, recorded_at, recorded_by FROM assessments
+      this.sql(
+        `SELECT id, completed_at, assessor, result, note, recorded_at, recorded_by FROM assessments
            WHERE system_id = ? ORDER BY completed_at, id`,
-        )
-        .all(row.id) as {
+      ).all(row.id) as {
         id: number;
         completed_at: string;
         assessor: string;
@@ -292,12 +302,10 @@ export class SqliteClockStore implements ClockStore {
       recordedBy: a.recorded_by,
     }));
     const changes = (
-      this.db
-        .prepare(
-          `SELECT id, kind, at, from_value, to_value, by FROM info_system_changes
+      this.sql(
+        `SELECT id, kind, at, from_value, to_value, by FROM info_system_changes
            WHERE system_id = ? ORDER BY at, id`,
-        )
-        .all(row.id) as {
+      ).all(row.id) as {
         id: number;
         kind: string;
         at: string;
@@ -334,29 +342,27 @@ export class SqliteClockStore implements ClockStore {
   }
 
   private systemRow(id: string): SystemRow | undefined {
-    return this.db.prepare('SELECT * FROM info_systems WHERE id = ?').get(id) as SystemRow | undefined;
+    return this.sql('SELECT * FROM info_systems WHERE id = ?').get(id) as SystemRow | undefined;
   }
 
   async createSystem(system: NewSystem): Promise<SystemRecord> {
-    this.db
-      .prepare(
-        `INSERT INTO info_systems (id, name, level, unit, scope, environment, commissioned_at, approval_ref,
+    this.sql(
+      `INSERT INTO info_systems (id, name, level, unit, scope, environment, commissioned_at, approval_ref,
            approved_by, approved_at, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        system.id,
-        system.name,
-        system.level,
-        system.unit,
-        system.scope,
-        system.environment,
-        system.commissionedAt,
-        system.approvalRef,
-        system.approvedBy,
-        system.approvedAt,
-        system.createdAt,
-        system.createdBy,
-      );
+    ).run(
+      system.id,
+      system.name,
+      system.level,
+      system.unit,
+      system.scope,
+      system.environment,
+      system.commissionedAt,
+      system.approvalRef,
+      system.approvedBy,
+      system.approvedAt,
+      system.createdAt,
+      system.createdBy,
+    );
     return this.readSystem(this.systemRow(system.id)!);
   }
 
@@ -367,11 +373,9 @@ export class SqliteClockStore implements ClockStore {
 
   async listSystems(filter: { units?: readonly string[] }): Promise<SystemRecord[]> {
     const params: unknown[] = [];
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM info_systems WHERE 1${unitClause(filter.units, params)} ORDER BY unit, name, id`,
-      )
-      .all(...params) as SystemRow[];
+    const rows = this.sql(
+      `SELECT * FROM info_systems WHERE 1${unitClause(filter.units, params)} ORDER BY unit, name, id`,
+    ).all(...params) as SystemRow[];
     return rows.map((row) => this.readSystem(row));
   }
 
@@ -384,7 +388,7 @@ export class SqliteClockStore implements ClockStore {
     const update = this.db.transaction((): SystemRecord | undefined => {
       const row = this.systemRow(id);
       if (!row) return undefined;
-      const record = this.db.prepare(
+      const record = this.sql(
         'INSERT INTO info_system_changes (system_id, kind, at, from_value, to_value, by) VALUES (?, ?, ?, ?, ?, ?)',
       );
       const fields = [
@@ -394,13 +398,13 @@ export class SqliteClockStore implements ClockStore {
         ['status', 'status'],
       ] as const;
       if (patch.filedAt !== undefined) {
-        this.db.prepare('UPDATE info_systems SET filed_at = ? WHERE id = ?').run(patch.filedAt, id);
+        this.sql('UPDATE info_systems SET filed_at = ? WHERE id = ?').run(patch.filedAt, id);
       }
       for (const [key, column] of fields) {
         const next = patch[key];
         if (next === undefined || next === row[column]) continue;
         record.run(id, key, at, row[column], next, by);
-        this.db.prepare(`UPDATE info_systems SET ${column} = ? WHERE id = ?`).run(next, id);
+        this.sql(`UPDATE info_systems SET ${column} = ? WHERE id = ?`).run(next, id);
       }
       return this.readSystem(this.systemRow(id)!);
     });
@@ -409,28 +413,26 @@ export class SqliteClockStore implements ClockStore {
 
   async addAssessment(systemId: string, assessment: NewAssessment): Promise<AssessmentEntry | undefined> {
     if (!this.systemRow(systemId)) return undefined;
-    const result = this.db
-      .prepare(
-        `INSERT INTO assessments (system_id, completed_at, assessor, result, note, recorded_at, recorded_by)
+    const result = this.sql(
+      `INSERT INTO assessments (system_id, completed_at, assessor, result, note, recorded_at, recorded_by)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        systemId,
-        assessment.completedAt,
-        assessment.assessor,
-        assessment.result,
-        assessment.note,
-        assessment.recordedAt,
-        assessment.recordedBy,
-      );
+    ).run(
+      systemId,
+      assessment.completedAt,
+      assessment.assessor,
+      assessment.result,
+      assessment.note,
+      assessment.recordedAt,
+      assessment.recordedBy,
+    );
     return { id: Number(result.lastInsertRowid), ...assessment };
   }
 
   private readIncident(row: IncidentRow): IncidentRecord {
     const reports = (
-      this.db
-        .prepare('SELECT * FROM incident_reports WHERE incident_id = ? ORDER BY reported_at, id')
-        .all(row.id) as {
+      this.sql('SELECT * FROM incident_reports WHERE incident_id = ? ORDER BY reported_at, id').all(
+        row.id,
+      ) as {
         id: number;
         from_level: string;
         to_recipient: string;
@@ -472,40 +474,36 @@ export class SqliteClockStore implements ClockStore {
   }
 
   async createIncident(incident: NewIncident): Promise<IncidentRecord> {
-    this.db
-      .prepare(
-        `INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
+    this.sql(
+      `INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
            measures, evidence, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        incident.id,
-        incident.title,
-        incident.level,
-        incident.unit,
-        incident.unitLevel,
-        incident.discoveredAt,
-        incident.discoverySource,
-        incident.description,
-        incident.measures,
-        JSON.stringify(incident.evidence),
-        incident.createdAt,
-        incident.createdBy,
-      );
+    ).run(
+      incident.id,
+      incident.title,
+      incident.level,
+      incident.unit,
+      incident.unitLevel,
+      incident.discoveredAt,
+      incident.discoverySource,
+      incident.description,
+      incident.measures,
+      JSON.stringify(incident.evidence),
+      incident.createdAt,
+      incident.createdBy,
+    );
     return (await this.getIncident(incident.id))!;
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM incidents WHERE id = ?').get(id) as IncidentRow | undefined;
+    const row = this.sql('SELECT * FROM incidents WHERE id = ?').get(id) as IncidentRow | undefined;
     return row && this.readIncident(row);
   }
 
   async listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]> {
     const params: unknown[] = [];
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM incidents WHERE 1${unitClause(filter.units, params)} ORDER BY discovered_at DESC, id`,
-      )
-      .all(...params) as IncidentRow[];
+    const rows = this.sql(
+      `SELECT * FROM incidents WHERE 1${unitClause(filter.units, params)} ORDER BY discovered_at DESC, id`,
+    ).all(...params) as IncidentRow[];
     return rows.map((row) => this.readIncident(row));
   }
 
@@ -513,33 +511,29 @@ export class SqliteClockStore implements ClockStore {
     ids: readonly number[],
   ): Promise<{ id: number; ts: string; unit: string; type: string }[]> {
     if (ids.length === 0) return [];
-    return this.db
-      .prepare(
-        `SELECT e.id, e.ts, a.unit, e.type FROM events e JOIN agents a ON a.id = e.agent_id
+    return this.sql(
+      `SELECT e.id, e.ts, a.unit, e.type FROM events e JOIN agents a ON a.id = e.agent_id
          WHERE e.id IN (${ids.map(() => '?').join(', ')}) ORDER BY e.ts, e.id`,
-      )
-      .all(...ids) as { id: number; ts: string; unit: string; type: string }[];
+    ).all(...ids) as { id: number; ts: string; unit: string; type: string }[];
   }
 
   async addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined> {
-    if (!this.db.prepare('SELECT 1 FROM incidents WHERE id = ?').get(incidentId)) return undefined;
-    const result = this.db
-      .prepare(
-        `INSERT INTO incident_reports (incident_id, from_level, to_recipient, reported_at, received_at, channel, by,
+    if (!this.sql('SELECT 1 FROM incidents WHERE id = ?').get(incidentId)) return undefined;
+    const result = this.sql(
+      `INSERT INTO incident_reports (incident_id, from_level, to_recipient, reported_at, received_at, channel, by,
            receipt, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        incidentId,
-        report.fromLevel,
-        report.to,
-        report.reportedAt,
-        report.receivedAt,
-        report.channel,
-        report.by,
-        report.receipt,
-        report.recordedAt,
-        report.recordedBy,
-      );
+    ).run(
+      incidentId,
+      report.fromLevel,
+      report.to,
+      report.reportedAt,
+      report.receivedAt,
+      report.channel,
+      report.by,
+      report.receipt,
+      report.recordedAt,
+      report.recordedBy,
+    );
     return { id: Number(result.lastInsertRowid), ...report };
   }
 
@@ -549,11 +543,9 @@ export class SqliteClockStore implements ClockStore {
     receivedAt: string,
     receipt: string | null,
   ): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        'UPDATE incident_reports SET received_at = ?, receipt = COALESCE(?, receipt) WHERE id = ? AND incident_id = ?',
-      )
-      .run(receivedAt, receipt, reportId, incidentId);
+    const result = this.sql(
+      'UPDATE incident_reports SET received_at = ?, receipt = COALESCE(?, receipt) WHERE id = ? AND incident_id = ?',
+    ).run(receivedAt, receipt, reportId, incidentId);
     return result.changes === 1;
   }
 
@@ -569,18 +561,16 @@ export class SqliteClockStore implements ClockStore {
     const replace = this.db.transaction(() => {
       // Pending rows, and fired rows whose condition still stands (not yet superseded).
       const live = (
-        this.db
-          .prepare(
-            `SELECT * FROM clock_deadlines WHERE subject_type = ? AND subject_id = ?
+        this.sql(
+          `SELECT * FROM clock_deadlines WHERE subject_type = ? AND subject_id = ?
                AND (done_at IS NULL OR (superseded = 0 AND fired_count > 0))`,
-          )
-          .all(subject.type, subject.id) as DeadlineDbRow[]
+        ).all(subject.type, subject.id) as DeadlineDbRow[]
       ).map(toDeadline);
-      const supersede = this.db.prepare(
+      const supersede = this.sql(
         `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), superseded = 1, claimed_by = NULL,
            claimed_until = NULL WHERE id = ?`,
       );
-      const clearFire = this.db.prepare(
+      const clearFire = this.sql(
         `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
          VALUES (?, ?, ?, 0, 0, 'cleared', ?) ON CONFLICT DO NOTHING`,
       );
@@ -598,7 +588,7 @@ export class SqliteClockStore implements ClockStore {
       }
       // An existing row keeps its state; a superseded one comes back only if it never fired, or
       // repeats (an overdue warning that was cleared and is due again).
-      const upsert = this.db.prepare(
+      const upsert = this.sql(
         `INSERT INTO clock_deadlines (subject_type, subject_id, target, kind, for_due, due_at, repeats, escalates_to,
            created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (subject_type, subject_id, target, kind, for_due) DO UPDATE
@@ -620,7 +610,7 @@ export class SqliteClockStore implements ClockStore {
         ).changes;
       }
       const clears = clearIds.map((id) =>
-        toFire(this.db.prepare(`${FIRE_SELECT} WHERE f.id = ?`).get(id) as FireDbRow),
+        toFire(this.sql(`${FIRE_SELECT} WHERE f.id = ?`).get(id) as FireDbRow),
       );
       return { added, superseded, clears };
     });
@@ -633,16 +623,14 @@ export class SqliteClockStore implements ClockStore {
     leaseUntil: string;
     limit: number;
   }): Promise<DeadlineRow[]> {
-    const rows = this.db
-      .prepare(
-        `UPDATE clock_deadlines SET claimed_by = ?, claimed_until = ?
+    const rows = this.sql(
+      `UPDATE clock_deadlines SET claimed_by = ?, claimed_until = ?
          WHERE id IN (
            SELECT id FROM clock_deadlines
            WHERE done_at IS NULL AND due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)
            ORDER BY due_at, id LIMIT ?)
          RETURNING *`,
-      )
-      .all(claim.owner, claim.leaseUntil, claim.now, claim.now, claim.limit) as DeadlineDbRow[];
+    ).all(claim.owner, claim.leaseUntil, claim.now, claim.now, claim.limit) as DeadlineDbRow[];
     return rows
       .map(toDeadline)
       .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : a.id - b.id));
@@ -650,98 +638,89 @@ export class SqliteClockStore implements ClockStore {
 
   async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
     const run = this.db.transaction((): FireRecord | null => {
-      const inserted = this.db
-        .prepare(
-          `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+      const inserted = this.sql(
+        `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
            VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        )
-        .run(
-          complete.deadlineId,
-          complete.dueAt,
-          complete.firedAt,
-          complete.late ? 1 : 0,
-          complete.lateByMs,
-          complete.outcome,
-          complete.condition === null ? null : JSON.stringify(complete.condition),
-        );
+      ).run(
+        complete.deadlineId,
+        complete.dueAt,
+        complete.firedAt,
+        complete.late ? 1 : 0,
+        complete.lateByMs,
+        complete.outcome,
+        complete.condition === null ? null : JSON.stringify(complete.condition),
+      );
       if (complete.nextDueAt !== null && complete.outcome === 'fired') {
-        this.db
-          .prepare(
-            `UPDATE clock_deadlines SET due_at = ?, fired_count = fired_count + ?, last_fired_at = ?,
+        this.sql(
+          `UPDATE clock_deadlines SET due_at = ?, fired_count = fired_count + ?, last_fired_at = ?,
                claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
-          )
-          .run(complete.nextDueAt, inserted.changes, complete.firedAt, complete.deadlineId);
+        ).run(complete.nextDueAt, inserted.changes, complete.firedAt, complete.deadlineId);
       } else {
-        this.db
-          .prepare(
-            `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), fired_count = fired_count + ?,
+        this.sql(
+          `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), fired_count = fired_count + ?,
                last_fired_at = CASE WHEN ? = 'fired' THEN ? ELSE last_fired_at END,
                claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
-          )
-          .run(complete.firedAt, inserted.changes, complete.outcome, complete.firedAt, complete.deadlineId);
+        ).run(complete.firedAt, inserted.changes, complete.outcome, complete.firedAt, complete.deadlineId);
       }
       if (inserted.changes === 0) return null;
       return toFire(
-        this.db.prepare(`${FIRE_SELECT} WHERE f.id = ?`).get(Number(inserted.lastInsertRowid)) as FireDbRow,
+        this.sql(`${FIRE_SELECT} WHERE f.id = ?`).get(Number(inserted.lastInsertRowid)) as FireDbRow,
       );
     });
     return run.immediate();
   }
 
   async listDeadlines(subject: ClockSubject): Promise<DeadlineRow[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM clock_deadlines WHERE subject_type = ? AND subject_id = ? ORDER BY due_at, id')
-      .all(subject.type, subject.id) as DeadlineDbRow[];
+    const rows = this.sql(
+      'SELECT * FROM clock_deadlines WHERE subject_type = ? AND subject_id = ? ORDER BY due_at, id',
+    ).all(subject.type, subject.id) as DeadlineDbRow[];
     return rows.map(toDeadline);
   }
 
   async listFires(subject: ClockSubject): Promise<FireRecord[]> {
-    const rows = this.db
-      .prepare(`${FIRE_SELECT} WHERE d.subject_type = ? AND d.subject_id = ? ORDER BY f.id`)
-      .all(subject.type, subject.id) as FireDbRow[];
+    const rows = this.sql(`${FIRE_SELECT} WHERE d.subject_type = ? AND d.subject_id = ? ORDER BY f.id`).all(
+      subject.type,
+      subject.id,
+    ) as FireDbRow[];
     return rows.map(toFire);
   }
 
   async listUndelivered(limit: number): Promise<FireRecord[]> {
-    const rows = this.db
-      .prepare(
-        `${FIRE_SELECT} WHERE f.delivered_at IS NULL AND f.condition IS NOT NULL ORDER BY f.id LIMIT ?`,
-      )
-      .all(limit) as FireDbRow[];
+    const rows = this.sql(
+      `${FIRE_SELECT} WHERE f.delivered_at IS NULL AND f.condition IS NOT NULL ORDER BY f.id LIMIT ?`,
+    ).all(limit) as FireDbRow[];
     return rows.map(toFire);
   }
 
   async markDelivered(fireId: number, at: string): Promise<void> {
-    this.db
-      .prepare('UPDATE clock_fires SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL')
-      .run(at, fireId);
+    this.sql('UPDATE clock_fires SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL').run(at, fireId);
   }
 
   async startRun(run: { trigger: string; owner: string; startedAt: string }): Promise<number> {
-    const result = this.db
-      .prepare('INSERT INTO clock_runs (trigger, owner, started_at) VALUES (?, ?, ?)')
-      .run(run.trigger, run.owner, run.startedAt);
+    const result = this.sql('INSERT INTO clock_runs (trigger, owner, started_at) VALUES (?, ?, ?)').run(
+      run.trigger,
+      run.owner,
+      run.startedAt,
+    );
     return Number(result.lastInsertRowid);
   }
 
   async finishRun(id: number, summary: RunSummary): Promise<void> {
-    this.db
-      .prepare(
-        `UPDATE clock_runs SET finished_at = ?, fired = ?, late = ?, stale = ?, delivered = ?, error = ? WHERE id = ?`,
-      )
-      .run(
-        summary.finishedAt,
-        summary.fired,
-        summary.late,
-        summary.stale,
-        summary.delivered,
-        summary.error,
-        id,
-      );
+    this.sql(
+      `UPDATE clock_runs SET finished_at = ?, fired = ?, late = ?, stale = ?, delivered = ?, error = ? WHERE id = ?`,
+    ).run(
+      summary.finishedAt,
+      summary.fired,
+      summary.late,
+      summary.stale,
+      summary.delivered,
+      summary.error,
+      id,
+    );
   }
 
   async lastRun(): Promise<RunRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1').get() as
+    const row = this.sql('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1').get() as
       | {
           id: number;
           trigger: string;
