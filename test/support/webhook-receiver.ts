@@ -9,6 +9,8 @@ export interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   body: string;
   json: unknown;
+  /** performance.now() when the body had arrived. */
+  at: number;
 }
 
 export interface WebhookReceiver {
@@ -49,7 +51,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       } catch {
         json = undefined;
       }
-      receiver.received.push({ headers: request.headers, body, json });
+      receiver.received.push({ headers: request.headers, body, json, at: performance.now() });
       const answer = () => {
         response.writeHead(receiver.status, { 'content-type': 'text/plain' });
         response.end('ok');
