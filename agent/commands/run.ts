@@ -13,7 +13,8 @@ export const agentRunCommand: Command = {
     // Listen before starting, so a signal during start-up still stops the agent cleanly.
     const signalled = untilSignal();
     if (!(await enrollOnFirstStart(config, { stopped: signalled }))) return 0;
-    const agent = await startAgent(config);
+    const configFile = optionalString(args, 'config');
+    const agent = await startAgent(config, configFile ? { configFile } : {});
     await signalled;
     await agent.stop();
     return 0;

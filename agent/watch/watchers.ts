@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Policy } from '../../shared/policy.js';
 import { startLineMonitor, type LineMonitor } from './line-monitor.js';
 import { createScanTrigger } from './scan-trigger.js';
+import { startSelfWatch, type SelfChange, type SelfFile } from './self-watch.js';
 
 /**
  * What makes the agent scan between its periodic passes: the kernel's own change notices.
@@ -49,6 +50,9 @@ export function startWatchers(options: {
   policy: () => Policy;
   scan: () => Promise<unknown>;
   logger: Logger;
+  /** the agent's own files: a change is reported through onSelfChange, as is a clock jump */
+  selfFiles?: readonly SelfFile[];
+  onSelfChange?: (change: SelfChange) => void;
 }): Watchers {
   const { logger } = options;
   const trigger = createScanTrigger(options.scan, options.watch.quietMs);
@@ -114,6 +118,10 @@ export function startWatchers(options: {
   }
   void watchFiles();
 
+  const self = options.onSelfChange
+    ? startSelfWatch({ files: options.selfFiles ?? [], onChange: options.onSelfChange, logger })
+    : undefined;
+
   const sources = (): Record<string, SourceState> => {
     const now = { ...state };
     for (const [name, monitor] of monitors) now[name] = monitor.active() ? 'event' : 'polling';
@@ -125,6 +133,7 @@ export function startWatchers(options: {
     policyChanged: () => void watchFiles(),
     async stop() {
       trigger.cancel();
+      self?.stop();
       for (const monitor of monitors.values()) monitor.stop();
       await files?.close();
     },

@@ -1,3 +1,5 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { followChanges, NetnsLab, offlineAgentConfig, requireNetns } from '../support/netns.js';
@@ -74,5 +76,33 @@ describe.runIf(canRun)('event-driven detection in a network namespace', () => {
       eventually(() => changes.find((c) => c.key === 'net.link.unapproved:a0'), { timeoutMs: 2000 }),
     ).rejects.toThrow(/timed out/);
     expect(performance.now() - waited).toBeGreaterThanOrEqual(2000);
+  });
+
+  it('the running agent records agent.config.changed and agent.tamper when its own files change', async () => {
+    lab = new NetnsLab();
+    const agentNs = lab.namespace('agent');
+    const { file, dir } = offlineAgentConfig({ watch: { uevent: false } });
+    const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
+    await eventually(() => agent.stderr().includes('"msg":"change sources"'), { what: 'agent start' });
+    const selfChanges = () =>
+      agent
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('own files or clock changed'))
+        .map((line) => JSON.parse(line) as { type: string; what: string; hash: string });
+
+    appendFileSync(file, '# edited by hand\n');
+    await eventually(() => selfChanges().length === 1, { what: 'config change', timeoutMs: 3000 });
+    expect(selfChanges()[0]).toMatchObject({ type: 'agent.config.changed', what: 'config' });
+    expect(selfChanges()[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
+
+    const identity = join(dir, 'identity', 'identity.json');
+    const record = JSON.parse(readFileSync(identity, 'utf8')) as Record<string, unknown>;
+    writeFileSync(identity, JSON.stringify({ ...record, unit: 'another' }));
+    const tamper = await eventually(() => selfChanges().find((c) => c.type === 'agent.tamper'), {
+      what: `identity change (${JSON.stringify(selfChanges())})`,
+      timeoutMs: 3000,
+    });
+    expect(tamper).toMatchObject({ type: 'agent.tamper', what: 'identity' });
   });
 });
