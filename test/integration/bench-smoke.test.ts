@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { tempDir } from './collector-harness.js';
+
+/**
+ * `npm run bench -- --short` end to end, as a smoke test: every benchmark with a short mode runs
+ * on small inputs and the figures reach the JSON file. Never timed: the figures only need to exist.
+ */
+it('runs the short benchmarks and writes their figures as JSON', { timeout: 600_000 }, () => {
+  const dir = tempDir('smew-bench-smoke-');
+  try {
+    const out = join(dir.path, 'bench-results.json');
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/bench.ts', '--short', '--out', out],
+      {
+        encoding: 'utf8',
+        timeout: 590_000,
+      },
+    );
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as {
+      short: boolean;
+      ingest: { eventsPerSecond: number; verifyCeilingPerSecond: number; byScenario: Record<string, number> };
+      runs: { bench: string; exitCode: number | null }[];
+    };
+    expect(results.short).toBe(true);
+    expect(results.ingest.eventsPerSecond).toBeGreaterThan(0);
+    expect(results.ingest.verifyCeilingPerSecond).toBeGreaterThan(0);
+    expect(Object.keys(results.ingest.byScenario)).toEqual(
+      expect.arrayContaining(['embeddedSqlite', 'mosquittoSqlite']),
+    );
+    expect(results.runs.find((r) => r.bench === 'ingest.bench.ts')?.exitCode).toBe(0);
+  } finally {
+    dir.remove();
+  }
+});
