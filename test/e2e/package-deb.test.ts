@@ -232,7 +232,7 @@ describePackages('the Debian packages', () => {
       const bytes = statSync(deb).size;
       console.log(`${role}: ${(bytes / 1048576).toFixed(1)} MiB (gzip -1), ${lines.length} entries`);
     }
-  });
+  }, 300_000);
 
   it('ships systemd units that systemd-analyze verify accepts without a word', async () => {
     const systemdAnalyze = existsSync('/usr/bin/systemd-analyze');
@@ -264,7 +264,7 @@ describePackages('the Debian packages', () => {
     expect(readFileSync(join(root, 'lib/systemd/system/smew-collector.service'), 'utf8')).toMatch(
       /^CapabilityBoundingSet=$/m,
     );
-  });
+  }, 300_000);
 
   it('installs with dpkg: smew user, private data dir, config, /usr/bin/smew; runs on the bundled Node.js', async () => {
     const root = scratchRoot('install');
@@ -294,6 +294,17 @@ describePackages('the Debian packages', () => {
     // The bundled runtime, run directly, is the one the launcher picked (the PATH's node is v18).
     const bundled = await run(join(root, 'usr/lib/smew-agent/node/bin/node'), ['--version']);
     expect(bundled.stdout.trim()).toBe(process.version);
+    // A host node that is new enough and speaks the packaged native ABI (this one) is preferred.
+    const hostBin = join(work, 'host-node-bin');
+    mkdirSync(hostBin);
+    const calls = join(work, 'host-node-calls');
+    writeFileSync(join(hostBin, 'node'), `#!/bin/sh\necho "$*" >> ${calls}\nexec ${process.execPath} "$@"\n`);
+    chmodSync(join(hostBin, 'node'), 0o755);
+    const onHost = await packagedOnce(root, 'agent', ['--version'], { PATH: `${hostBin}:/usr/bin:/bin` });
+    expect(onHost.stdout.trim()).toBe(VERSION);
+    expect(readFileSync(calls, 'utf8')).toContain(
+      `${root}/usr/lib/smew-agent/app/dist/bin/smew.js --version`,
+    );
 
     // smew agent scan --json from the installed tree over a fixture host, against its golden file.
     const host = join(REPO_ROOT, 'test/fixtures/hosts/laptop-wifi-bt');
@@ -318,7 +329,7 @@ describePackages('the Debian packages', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/missing\.yaml does not exist/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 300_000);
 
   it('enrolls a preseeded agent on first start, and an upgrade keeps identity, seq and outbox; purge deletes them', async () => {
     const root = scratchRoot('site');
