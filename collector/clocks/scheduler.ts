@@ -300,12 +300,3 @@ function overtaken(row: DeadlineSpec, current: readonly DeadlineSpec[], now: Dat
       new Date(s.dueAt).getTime() <= now.getTime(),
   );
 }
-
-/** Until the warnings stage is wired, the clocks' conditions are logged (they stay in the fire records). */
-export function loggingConditionSink(logger: Logger): ConditionSink {
-  return {
-    report: async (condition) => {
-      logger.warn({ condition }, `clock condition ${condition.type} ${condition.state}: ${condition.key}`);
-    },
-  };
-}
