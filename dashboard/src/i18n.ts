@@ -131,6 +131,7 @@ const zh = {
   skewed: '时钟偏差',
   decommissioned: '已停用，备案',
   endToEnd: '全程用时',
+  newest: '仅统计最近',
 };
 
 export type MessageKey = keyof typeof zh;
@@ -262,6 +263,7 @@ const en: Record<MessageKey, string> = {
   skewed: 'clock skew',
   decommissioned: 'decommissioned, filed',
   endToEnd: 'end to end',
+  newest: 'newest',
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { zh, en };

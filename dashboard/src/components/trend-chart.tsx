@@ -1,7 +1,8 @@
 import { useI18n } from '../i18n.js';
 
 /** Bars of counts per hour for the last 24 hours, drawn in SVG (no chart library, nothing inline). */
-export function TrendChart(props: { times: string[]; now: number }) {
+/** `capped`: the times are only the newest page of a busier day; the caption says so. */
+export function TrendChart(props: { times: string[]; now: number; capped?: boolean }) {
   const { t } = useI18n();
   const hour = 3600_000;
   const end = Math.floor(props.now / hour) * hour + hour;
@@ -41,7 +42,8 @@ export function TrendChart(props: { times: string[]; now: number }) {
         </text>
       </svg>
       <figcaption>
-        {t('trend')} · {t('eventsPerHour')} · {props.times.length}
+        {t('trend')} · {t('eventsPerHour')} ·{' '}
+        {props.capped ? `${t('newest')} ${props.times.length}` : props.times.length}
       </figcaption>
     </figure>
   );

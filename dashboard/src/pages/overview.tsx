@@ -7,47 +7,58 @@ import {
   type Warning,
 } from '../api.js';
 import { Countdown, DataList, SeverityBadge, Time, useNow } from '../components/bits.js';
-import { Show, useApi } from '../components/data.js';
+import { Show, Unavailable, useApi } from '../components/data.js';
 import { TrendChart } from '../components/trend-chart.js';
 import { translateWord, useI18n } from '../i18n.js';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
-const OPEN = (w: Warning) => w.state !== 'closed' && w.state !== 'false-positive';
-/** Open warnings only, as many as one page holds; the collector filters, the page counts. */
-const OPEN_QUERY = 'state=discovered&state=identified&state=handling&limit=1000';
+/** The trend is drawn from at most this many events (each carries its signed envelope), newest first. */
+const TREND_LIMIT = 2000;
+
+/** Counted from one page of open warnings per severity; a full page shows as "1000+". */
+const PAGE = 1000;
+const OPEN_QUERY = 'state=discovered&state=identified&state=handling';
+
+function SeverityCard(props: { severity: string }) {
+  const { t } = useI18n();
+  const loaded = useApi<unknown>(`/api/v1/warnings?${OPEN_QUERY}&severity=${props.severity}&limit=${PAGE}`);
+  if (loaded.status === 'unavailable') {
+    return props.severity === 'critical' ? (
+      <li>
+        <Unavailable path={loaded.path} />
+      </li>
+    ) : null;
+  }
+  const count = loaded.status === 'ok' ? itemsOf<Warning>(loaded.data).length : null;
+  return (
+    <li class={`card sev-${props.severity}`}>
+      <a href={`#/warnings?severity=${props.severity}`}>
+        <span class="card-number">{count === null ? '…' : count >= PAGE ? `${PAGE}+` : count}</span>
+        <span>{translateWord(t, 'sev_', props.severity)}</span>
+      </a>
+    </li>
+  );
+}
 
 /** What needs the officer now: open warnings, agents, running clocks, assessments, the trend. */
 export function Overview() {
   const { t } = useI18n();
   const now = useNow(60_000);
   const since = new Date(Math.floor(now / 60_000) * 60_000 - 24 * 3600_000).toISOString();
-  const warnings = useApi<unknown>(`/api/v1/warnings?${OPEN_QUERY}`);
   const agents = useApi<unknown>('/api/v1/agents');
   const incidents = useApi<unknown>('/api/v1/incidents');
   const due = useApi<unknown>('/api/v1/assessments/due');
-  const events = useApi<unknown>(`/api/v1/events?since=${encodeURIComponent(since)}&limit=10000`);
+  const events = useApi<unknown>(`/api/v1/events?since=${encodeURIComponent(since)}&limit=${TREND_LIMIT}`);
 
   return (
     <div class="overview">
       <section class="panel" aria-labelledby="ov-warnings">
         <h2 id="ov-warnings">{t('openWarnings')}</h2>
-        <Show loaded={warnings}>
-          {(reply) => {
-            const open = itemsOf<Warning>(reply).filter(OPEN);
-            return (
-              <ul class="cards" data-testid="open-by-severity">
-                {SEVERITY_ORDER.map((sev) => (
-                  <li key={sev} class={`card sev-${sev}`}>
-                    <a href={`#/warnings?severity=${sev}`}>
-                      <span class="card-number">{open.filter((w) => w.severity === sev).length}</span>
-                      <span>{translateWord(t, 'sev_', sev)}</span>
-                    </a>
-                  </li>
-                ))}
-              </ul>
-            );
-          }}
-        </Show>
+        <ul class="cards" data-testid="open-by-severity">
+          {SEVERITY_ORDER.map((sev) => (
+            <SeverityCard key={sev} severity={sev} />
+          ))}
+        </ul>
       </section>
 
       <section class="panel" aria-labelledby="ov-agents">
@@ -136,7 +147,11 @@ export function Overview() {
             const list = itemsOf<StoredEvent>(reply);
             return (
               <>
-                <TrendChart times={list.map((e) => e.receivedAt)} now={now} />
+                <TrendChart
+                  times={list.map((e) => e.receivedAt)}
+                  now={now}
+                  capped={list.length >= TREND_LIMIT}
+                />
                 <h3>{t('events')}</h3>
                 <RecentEvents events={list.slice(0, 8)} />
               </>
