@@ -93,12 +93,13 @@ export function startWatchers(options: {
 
   let files: FSWatcher | undefined;
   let watchedKey = '';
-  async function watchFiles(): Promise<void> {
+  /** Synchronous, so the sources logged at start already say whether files are watched. */
+  function watchFiles(): void {
     const dirs = [...options.policy().files.watch].sort();
     const key = JSON.stringify(dirs);
     if (key === watchedKey) return;
     watchedKey = key;
-    await files?.close();
+    void files?.close();
     files = undefined;
     state.files = 'off';
     if (dirs.length === 0) return;
@@ -116,7 +117,7 @@ export function startWatchers(options: {
     files = watcher;
     state.files = 'event';
   }
-  void watchFiles();
+  watchFiles();
 
   const self = options.onSelfChange
     ? startSelfWatch({ files: options.selfFiles ?? [], onChange: options.onSelfChange, logger })
@@ -130,7 +131,7 @@ export function startWatchers(options: {
   logger.info({ sources: sources() }, 'change sources');
   return {
     sources,
-    policyChanged: () => void watchFiles(),
+    policyChanged: watchFiles,
     async stop() {
       trigger.cancel();
       self?.stop();

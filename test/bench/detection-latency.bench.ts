@@ -5,6 +5,9 @@
  * Also the cost of one full scan on this host (wall ms and CPU ms, in this process).
  * Run as root: npm run build && npx tsx test/bench/detection-latency.bench.ts  (ROUNDS=50 default)
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DETECTORS } from '../../agent/detectors/registry.js';
 import { runDetectors } from '../../agent/detectors/run-detectors.js';
 import { collectObservations } from '../../agent/probes/collect.js';
@@ -26,10 +29,13 @@ const lab = new NetnsLab();
 try {
   const agentNs = lab.namespace('agent');
   const internet = lab.namespace('inet');
-  const { file } = offlineAgentConfig({ watch: { uevent: false } });
+  const watched = mkdtempSync(join(tmpdir(), 'smew-bench-watched-'));
+  const { file } = offlineAgentConfig({ policy: { files: { watch: [watched] } } });
   const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
   const changes = followChanges(agent);
   await eventually(() => agent.stderr().includes('"msg":"change sources"'), { what: 'agent start' });
+  const sources = /"sources":(\{[^}]*\})/.exec(agent.stderr())?.[1];
+  console.log(`change sources on this machine: ${sources}`);
 
   const appear: number[] = [];
   const route: number[] = [];
@@ -59,9 +65,19 @@ try {
     agentNs.ip(['link', 'del', 'a0']);
     vanish.push(await waitFor('net.link.unapproved:a0', 'cleared', t0));
   }
+  const marked: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const path = join(watched, `notice-${i}.txt`);
+    const t0 = performance.now();
+    writeFileSync(path, '关于某事的通知\n秘密★1年\n');
+    marked.push(await waitFor(`file.marked:${path}`, 'raised', t0));
+    rmSync(path);
+    await waitFor(`file.marked:${path}`, 'cleared', t0);
+  }
   console.log(`veth up → net.link.unapproved raised      ${summary(appear)}`);
   console.log(`default route → net.route.unapproved      ${summary(route)}`);
   console.log(`veth deleted → net.link.unapproved cleared ${summary(vanish)}`);
+  console.log(`marked file written → file.marked raised   ${summary(marked)}`);
 } finally {
   await lab.cleanup();
 }
