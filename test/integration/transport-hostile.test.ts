@@ -1,0 +1,330 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../collector/auth/api-keys.js';
+import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
+import { startCollector, type RunningCollector } from '../../collector/server.js';
+import { ed25519Suite } from '../../shared/crypto/ed25519.js';
+import { signMessage } from '../../shared/envelope.js';
+import { createLogger } from '../../shared/log.js';
+import { agentTopic } from '../../shared/topics.js';
+import { eventually } from '../support/eventually.js';
+import {
+  enrollOverHttp,
+  makeTestAgent,
+  signedEvent,
+  tempDir,
+  testCollectorConfig,
+  type TestAgent,
+} from './collector-harness.js';
+
+/**
+ * Hostile input through the real embedded broker and ingest: each message is rejected with its
+ * quarantine reason (or, for a replay, dropped as a duplicate), counted by reason in /metrics,
+ * and after each one the collector still answers /healthz and stores the agent's next valid
+ * event. The table at the end of the run is printed for the report.
+ */
+const logger = createLogger('test', 'silent');
+
+interface Row {
+  name: string;
+  /** The payload to publish on `topic` (default: the agent's events topic). */
+  payload(ctx: Ctx): Buffer | string;
+  topic?(ctx: Ctx): string;
+  /**
+   * The embedded broker refuses these topics to this client (and closes it): they are handed to
+   * ingest as an external broker without ACLs would deliver them.
+   */
+  direct?: true;
+  expect: { quarantine: string } | { duplicate: true } | { stored: true };
+}
+
+interface Ctx {
+  agent: TestAgent;
+  other: TestAgent;
+  revoked: TestAgent;
+  seq: number;
+}
+
+const ROWS: Row[] = [
+  { name: 'malformed JSON', payload: () => '{"v":1,"agent":', expect: { quarantine: 'malformed-json' } },
+  {
+    name: 'invalid UTF-8',
+    payload: () =>
+      Buffer.concat([Buffer.from('{"v":1,"key":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]),
+    expect: { quarantine: 'malformed-json' },
+  },
+  {
+    name: '10 MB payload',
+    payload: () => Buffer.alloc(10 * 1024 * 1024, 0x20),
+    expect: { quarantine: 'oversized' },
+  },
+  {
+    name: 'unsigned envelope',
+    payload: ({ agent, seq }) => {
+      const { sig: _sig, ...unsigned } = signedEvent(agent, seq);
+      return JSON.stringify(unsigned);
+    },
+    expect: { quarantine: 'schema' },
+  },
+  {
+    name: 'wrong types (seq as a string)',
+    payload: ({ agent, seq }) => JSON.stringify(signedEvent(agent, seq, { seq: String(seq) })),
+    expect: { quarantine: 'schema' },
+  },
+  {
+    name: 'signature by another key',
+    payload: ({ agent, seq }) =>
+      JSON.stringify({ ...signedEvent(agent, seq), sig: signedEvent(makeTestAgent(), seq).sig }),
+    expect: { quarantine: 'bad-signature' },
+  },
+  {
+    name: 'signed content altered after signing',
+    payload: ({ agent, seq }) => JSON.stringify({ ...signedEvent(agent, seq), severity: 'info' }),
+    expect: { quarantine: 'bad-signature' },
+  },
+  {
+    name: 'envelope naming another agent on its own topic (spoofed sender)',
+    payload: ({ other, seq }) => JSON.stringify(signedEvent(other, seq)),
+    expect: { quarantine: 'topic-mismatch' },
+  },
+  {
+    name: '<script> as the event type',
+    payload: ({ agent, seq }) =>
+      JSON.stringify(signedEvent(agent, seq, { type: '<script>alert(1)</script>' })),
+    expect: { quarantine: 'schema' },
+  },
+  {
+    name: 'unknown agent',
+    payload: ({ seq }) => JSON.stringify(signedEvent(unknownAgent, seq)),
+    topic: () => agentTopic(unknownAgent.id, 'events'),
+    direct: true,
+    expect: { quarantine: 'unknown-agent' },
+  },
+  {
+    name: 'valid envelope of a revoked agent',
+    payload: ({ revoked }) => JSON.stringify(signedEvent(revoked, 1)),
+    topic: ({ revoked }) => agentTopic(revoked.id, 'events'),
+    direct: true,
+    expect: { quarantine: 'revoked' },
+  },
+  {
+    name: 'heartbeat with a forged signature',
+    payload: ({ agent }) =>
+      JSON.stringify({
+        ...signMessage(
+          {
+            v: 1,
+            agent: agent.id,
+            ts: new Date().toISOString(),
+            type: 'agent.heartbeat',
+            lastSeq: 5,
+            alg: 'ed25519',
+          },
+          ed25519Suite.signer(ed25519Suite.generateKeyPair().privateKey),
+        ),
+      }),
+    topic: ({ agent }) => agentTopic(agent.id, 'heartbeat'),
+    expect: { quarantine: 'bad-signature' },
+  },
+  {
+    name: 'status other than online/offline',
+    payload: () => '<script>alert(1)</script>',
+    topic: ({ agent }) => agentTopic(agent.id, 'status'),
+    expect: { quarantine: 'schema' },
+  },
+  {
+    name: 'a different event under an already stored seq',
+    payload: ({ agent }) => JSON.stringify(signedEvent(agent, 1, { key: 'net.wireless.present:other' })),
+    expect: { quarantine: 'seq-conflict' },
+  },
+  {
+    name: 'a stored envelope replayed',
+    payload: ({ agent }) => JSON.stringify(firstEvent(agent)),
+    expect: { duplicate: true },
+  },
+];
+
+const unknownAgent = makeTestAgent();
+const firstEvents = new Map<string, ReturnType<typeof signedEvent>>();
+function firstEvent(agent: TestAgent) {
+  if (!firstEvents.has(agent.id)) firstEvents.set(agent.id, signedEvent(agent, 1));
+  return firstEvents.get(agent.id)!;
+}
+
+describe('hostile input', () => {
+  const dir = tempDir('smew-hostile-');
+  let collector: RunningCollector;
+  let client: MqttClient;
+  let adminKey: string;
+  const ctx = {} as Ctx;
+  let nextSeq = 2;
+  const table: string[] = [];
+
+  async function enroll(): Promise<{ agent: TestAgent; password: string }> {
+    const agent = makeTestAgent();
+    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
+    const reply = await enrollOverHttp(collector.httpUrl, agent, token);
+    return { agent, password: reply.broker.password };
+  }
+
+  async function connect(agent: TestAgent, password: string): Promise<MqttClient> {
+    return mqtt.connectAsync(
+      collector.brokerUrl,
+      { clientId: agent.id, username: agent.id, password, reconnectPeriod: 0, protocolVersion: 4 },
+      false,
+    );
+  }
+
+  async function metric(name: string, labels = ''): Promise<number> {
+    const text = await (await fetch(`${collector.httpUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
+    return line ? Number(line.split(' ')[1]) : 0;
+  }
+
+  beforeAll(async () => {
+    collector = await startCollector(
+      testCollectorConfig(dir.path, { ingest: { ackDelay: 10, verifyWorkers: 0 } }),
+      {
+        logger,
+      },
+    );
+    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    const main = await enroll();
+    const other = await enroll();
+    const revoked = await enroll();
+    Object.assign(ctx, { agent: main.agent, other: other.agent, revoked: revoked.agent });
+    await collector.store.revokeAgent(revoked.agent.id, new Date().toISOString());
+    client = await connect(main.agent, main.password);
+    await client.publishAsync(agentTopic(main.agent.id, 'events'), JSON.stringify(firstEvent(main.agent)), {
+      qos: 1,
+    });
+    await eventually(async () => (await collector.store.getAgent(main.agent.id))?.ackedSeq === 1, {
+      what: 'the first valid event',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    console.log(`\nhostile input — outcome per message\n${table.join('\n')}\n`);
+    await client?.endAsync(true);
+    await collector?.stop();
+    dir.remove();
+  });
+
+  it.each(ROWS)('$name', async (row) => {
+    ctx.seq = nextSeq;
+    const reason = 'quarantine' in row.expect ? row.expect.quarantine : undefined;
+    const before = reason ? await metric('smew_ingest_rejected_total', `{reason="${reason}"}`) : 0;
+    const duplicatesBefore = await metric('smew_ingest_duplicates_total');
+    const quarantinedBefore = (await collector.store.listQuarantine({ limit: 1000 })).length;
+    const topic = row.topic?.(ctx) ?? agentTopic(ctx.agent.id, 'events');
+    const payload = row.payload(ctx);
+    if (row.direct) await collector.ingest.handle(topic, Buffer.from(payload));
+    else await client.publishAsync(topic, payload as Buffer, { qos: 1 });
+
+    if (reason) {
+      await eventually(
+        async () => (await metric('smew_ingest_rejected_total', `{reason="${reason}"}`)) === before + 1,
+        {
+          what: `smew_ingest_rejected_total{reason="${reason}"} to count it`,
+        },
+      );
+      const [latest] = await collector.store.listQuarantine({ limit: 1 });
+      expect(latest!.reason).toBe(reason);
+      expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore + 1);
+      table.push(
+        `| ${row.name}${row.direct ? ' (handed to ingest)' : ''} | rejected: ${reason} | quarantined, counted |`,
+      );
+    } else {
+      await eventually(async () => (await metric('smew_ingest_duplicates_total')) === duplicatesBefore + 1, {
+        what: 'the replay to be counted as a duplicate',
+      });
+      expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore);
+      table.push(
+        `| ${row.name} | dropped as a repeat (idempotent) | counted in smew_ingest_duplicates_total |`,
+      );
+    }
+
+    // Still serving: health, and the next valid event is stored and acknowledged.
+    expect((await fetch(`${collector.httpUrl}/healthz`)).status).toBe(200);
+    const seq = nextSeq++;
+    await client.publishAsync(
+      agentTopic(ctx.agent.id, 'events'),
+      JSON.stringify(signedEvent(ctx.agent, seq)),
+      {
+        qos: 1,
+      },
+    );
+    await eventually(async () => (await collector.store.getAgent(ctx.agent.id))?.ackedSeq === seq, {
+      what: `valid event ${seq} after "${row.name}"`,
+    });
+  });
+
+  it('a publish on another agent’s topic is refused by the broker and never reaches ingest', async () => {
+    const quarantinedBefore = (await collector.store.listQuarantine({ limit: 1000 })).length;
+    const forged = signedEvent(ctx.agent, 1, { agent: ctx.other.id });
+    // aedes answers a refused QoS 1 publish by closing the connection.
+    const spoofer = await connect(ctx.agent, (await enrollAgain()).password);
+    const closed = new Promise<void>((resolve) => spoofer.once('close', () => resolve()));
+    spoofer.publish(agentTopic(ctx.other.id, 'events'), JSON.stringify(forged), { qos: 1 });
+    await closed;
+    await spoofer.endAsync(true);
+    expect(await collector.store.listEvents({ agentId: ctx.other.id, limit: 10 })).toEqual([]);
+    expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore);
+    table.push(
+      '| publish on another agent’s topic | refused by the broker (connection closed) | never reaches ingest |',
+    );
+    // The real connection was taken over by the spoofer's login (same client id); reconnect it.
+    client = await connect(ctx.agent, currentPassword);
+  });
+
+  it('an unauthenticated or wrong-password connect is refused', async () => {
+    await expect(
+      mqtt.connectAsync(
+        collector.brokerUrl,
+        { clientId: 'x', reconnectPeriod: 0, protocolVersion: 4 },
+        false,
+      ),
+    ).rejects.toThrow(/Bad username or password|Not authorized/i);
+    await expect(connect(ctx.agent, 'smew-bs-wrong')).rejects.toThrow(
+      /Bad username or password|Not authorized/i,
+    );
+    table.push('| connect without or with wrong credentials | CONNACK refused | — |');
+  });
+
+  it('<script> inside event data is stored as data and served as JSON, never as markup', async () => {
+    const seq = nextSeq++;
+    const evil = '<script>alert(1)</script>';
+    await client.publishAsync(
+      agentTopic(ctx.agent.id, 'events'),
+      JSON.stringify(
+        signedEvent(ctx.agent, seq, {
+          type: 'file.marked',
+          key: 'file.marked:x',
+          data: { path: evil, marking: '秘密' },
+        }),
+      ),
+      { qos: 1 },
+    );
+    await eventually(async () => (await collector.store.getAgent(ctx.agent.id))?.ackedSeq === seq, {
+      what: 'stored',
+    });
+    const response = await fetch(`${collector.httpUrl}/api/v1/events?type=file.marked`, {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await response.json()) as { items: { data: { path: string } }[] };
+    expect(body.items[0]!.data.path).toBe(evil);
+    table.push(
+      '| <script> in event data | stored verbatim as data (signed evidence) | served as application/json |',
+    );
+  });
+
+  let currentPassword = '';
+  async function enrollAgain(): Promise<{ password: string }> {
+    // Re-enrolling the same key issues a fresh broker secret for the spoofing connection.
+    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
+    const reply = await enrollOverHttp(collector.httpUrl, ctx.agent, token);
+    currentPassword = reply.broker.password;
+    return { password: currentPassword };
+  }
+});
