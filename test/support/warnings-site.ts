@@ -29,6 +29,8 @@ export interface SiteAgent {
   unit: string;
   /** Signs and publishes the next event; returns its seq. */
   publish(overrides?: Record<string, unknown>): Promise<number>;
+  /** Publishes `online` or `offline` on its status topic, as its connect or Last Will does. */
+  status(word: 'online' | 'offline'): Promise<void>;
 }
 
 interface Enrolled {
@@ -108,21 +110,26 @@ export class WarningsSite {
       seq: 0,
     };
     this.agents.push(enrolled);
+    // The broker's port changes with each start: connect to the current one.
+    const connected = async () =>
+      (enrolled.client ??= await connectAsAgent(
+        this.collector.brokerUrl,
+        enrolled.username,
+        enrolled.password,
+      ));
     return {
       agent,
       unit,
+      status: async (word) => {
+        await (
+          await connected()
+        ).publishAsync(agentTopic(agent.id, 'status'), word, { qos: 1, retain: true });
+      },
       publish: async (overrides = {}) => {
-        // The broker's port changes with each start: connect to the current one.
-        enrolled.client ??= await connectAsAgent(
-          this.collector.brokerUrl,
-          enrolled.username,
-          enrolled.password,
-        );
+        const client = await connected();
         enrolled.seq += 1;
         const envelope = signedEvent(agent, enrolled.seq, overrides);
-        await enrolled.client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(envelope), {
-          qos: 1,
-        });
+        await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(envelope), { qos: 1 });
         return enrolled.seq;
       },
     };
