@@ -39,9 +39,9 @@ function cpuSeconds(pid: number): number {
 
 const site = await createSite();
 const host = copyFixtureHost('sys-wireless');
-await site.startCollector();
 let running: ReturnType<AgentHandle['run']> | undefined;
 try {
+  await site.startCollector();
   const agent = await enrollAgent(site, host, { scan: { interval: '60s' }, heartbeat: { interval: '30s' } });
   running = agent.run();
   const pid = running.child.pid!;

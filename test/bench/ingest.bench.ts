@@ -197,7 +197,7 @@ async function postgresIngest(brokerUrl: string): Promise<Target> {
 const ceiling = verifyRate();
 const rows: Record<string, string | number>[] = [];
 const results: Record<string, number | null> = {};
-const pgUp = await portOpen(5432);
+const pgUp = await portOpen(5432, '127.0.0.1', 5000);
 
 async function scenario(name: string, key: string, make: () => Promise<Target>): Promise<void> {
   const target = await make();
