@@ -1,6 +1,12 @@
 import type Database from 'better-sqlite3';
 import type { Level, Severity } from '../../shared/levels.js';
-import { emptyRuleState, releaseWarning, type RowChange, type RuleState } from '../rules/evaluate.js';
+import {
+  emptyRuleState,
+  releaseWarning,
+  type Evaluation,
+  type RowChange,
+  type RuleState,
+} from '../rules/evaluate.js';
 import { applyRuleEffect } from '../warnings/apply-effects.js';
 import type { Notice, NoticeRecipient, NoticeResult } from '../warnings/notices.js';
 import type { Silence, SilenceResult } from '../warnings/silences.js';
@@ -235,6 +241,30 @@ export class SqliteWarningStore implements WarningStore {
       for (const ref of refs) this.insertEvidence(id, ref);
     }
     return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
+  }
+
+  async sweepRuleState(sweep: (state: RuleState) => Evaluation): Promise<number> {
+    return this.db
+      .transaction(() => {
+        const state = emptyRuleState();
+        const load = <T>(table: string) =>
+          (this.sql(`SELECT slot, row FROM ${table}`).all() as { slot: string; row: string }[]).map(
+            (r): [string, T] => [r.slot, JSON.parse(r.row) as T],
+          );
+        state.windows = Object.fromEntries(load<RuleState['windows'][string]>('rule_windows'));
+        state.correlations = Object.fromEntries(load<RuleState['correlations'][string]>('rule_correlations'));
+        state.open = Object.fromEntries(load<RuleState['open'][string]>('rule_open'));
+        for (const { cond, slot } of this.sql('SELECT cond, slot FROM rule_conditions').all() as {
+          cond: string;
+          slot: string;
+        }[]) {
+          (state.conditions[cond] ??= []).push(slot);
+        }
+        const { changes } = sweep(state);
+        for (const change of changes) this.writeRowChange(change);
+        return changes.length;
+      })
+      .immediate();
   }
 
   async eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]> {

@@ -116,6 +116,11 @@ export interface WarningStore {
     steps: readonly { input: RulesInput; evaluate: EvaluateStep }[],
     options: RulesRunOptions,
   ): Promise<(RulesRunResult | undefined)[]>;
+  /**
+   * Housekeeping: loads every window, correlation and condition pair (and the open rows they
+   * refer to), calls `sweep` (expireWindows) and writes its changes, in one transaction.
+   */
+  sweepRuleState(sweep: (state: RuleState) => Evaluation): Promise<number>;
   /** Stored events the rules have not seen yet, oldest first (after a crash or while behind). */
   eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]>;
 

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
 import type { Logger } from '../../shared/log.js';
 import type { IngestPipeline } from '../ingest/pipeline.js';
-import { evaluate, rowsNeeded, type RuleState } from '../rules/evaluate.js';
+import { evaluate, expireWindows, rowsNeeded, type RuleState } from '../rules/evaluate.js';
 import type { RuleEvent } from '../rules/match.js';
 import type { Rule } from '../rules/schema.js';
 import type { Store } from '../store/store.js';
@@ -28,6 +28,8 @@ export interface WarningStageOptions {
   /** Told after warnings opened or changed, e.g. to wake the notifier or the live feed. */
   onChange?: (result: RulesRunResult) => void;
   pollMs?: number;
+  /** How often expired windows are dropped (housekeeping; evaluation is right without it). */
+  sweepMs?: number;
 }
 
 const BATCH = 256;
@@ -37,6 +39,7 @@ export class WarningStage implements ConditionSink {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly listeners = new Set<(result: RulesRunResult) => void>();
 
@@ -49,11 +52,27 @@ export class WarningStage implements ConditionSink {
     await this.drain();
     this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 1000);
     this.timer.unref();
+    this.sweeper = setInterval(() => void this.sweep(), this.options.sweepMs ?? 600_000);
+    this.sweeper.unref();
+  }
+
+  /** Drops threshold and correlation windows whose hits are all too old to count. */
+  async sweep(): Promise<number> {
+    try {
+      const now = this.options.clock.now();
+      return await this.options.store.warnings.sweepRuleState((state) =>
+        expireWindows(state, this.options.rules, now),
+      );
+    } catch (err) {
+      this.log.warn({ err }, 'rule-state sweep failed');
+      return 0;
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.sweeper) clearInterval(this.sweeper);
     await this.running;
   }
 

@@ -5,7 +5,7 @@
  * must keep: rule state between calls, folded counts, evidence, the audit trail, outbox rows.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { evaluate, rowsNeeded } from '../../collector/rules/evaluate.js';
+import { evaluate, expireWindows, rowsNeeded } from '../../collector/rules/evaluate.js';
 import { parseRules } from '../../collector/rules/load.js';
 import type { RuleEvent } from '../../collector/rules/match.js';
 import type { Store } from '../../collector/store/store.js';
@@ -136,6 +136,24 @@ export function describeWarningStoreContract(
       const warning = await store.warnings.getWarning(third!.opened[0]!);
       expect(warning).toMatchObject({ origin: 'threshold', count: 3, rule: 'restarts' });
       expect(await store.warnings.listEvidence(warning!.id, 10)).toHaveLength(3);
+    });
+
+    it('sweeps expired windows away; a window still counting stays', async () => {
+      const started = (agent: string, minute: number) => ev({ agent, type: 'agent.started', at: minute });
+      await feed(started('ag-a', 0));
+      await feed(started('ag-b', 50));
+      // At 0:70 ag-a's start is outside the hour, ag-b's is not: ag-a's window and condition pair go.
+      expect(
+        await store.warnings.sweepRuleState((state) => expireWindows(state, RULES, new Date(at(70)))),
+      ).toBe(2);
+      expect(
+        await store.warnings.sweepRuleState((state) => expireWindows(state, RULES, new Date(at(70)))),
+      ).toBe(0);
+      // ag-b's window survived: two more starts within the hour cross the threshold.
+      await feed(started('ag-b', 60));
+      expect((await feed(started('ag-b', 65)))!.opened).toHaveLength(1);
+      // ag-a's window was dropped: its next start is a first again.
+      expect((await feed(started('ag-a', 71)))!.opened).toEqual([]);
     });
 
     it('correlates hosts of one unit, not of different units', async () => {
