@@ -400,9 +400,16 @@ describePackages('the Debian packages', () => {
       // This test counts events exactly; the self-limits have tests of their own.
       limits: { window: '1h' },
     });
-    writeFileSync(join(root, 'etc/smew/agent.yaml'), preseed);
+    // An administrator's file readable by root alone: the service user must still read it.
+    writeFileSync(join(root, 'etc/smew/agent.yaml'), preseed, { mode: 0o600 });
     await dpkg(root, '-i', agentDeb);
     expect(readFileSync(join(root, 'etc/smew/agent.yaml'), 'utf8')).toBe(preseed);
+    const preseedStat = statSync(join(root, 'etc/smew/agent.yaml'));
+    expect([preseedStat.mode & 0o777, preseedStat.uid, preseedStat.gid]).toEqual([
+      0o640,
+      0,
+      Number(passwdEntry(root, 'smew')![3]),
+    ]);
     expect(existsSync(join(agentDir, 'identity.json'))).toBe(false);
 
     // First start before the collector is up: the agent waits for it, then enrolls by itself.
