@@ -173,7 +173,9 @@ describe('deduplication', () => {
       10_000,
     );
     expect(Object.keys(state.open)).toHaveLength(1);
-    expect(elapsed).toBeLessThan(1_000);
+    // Linear, not quadratic: ~0.3 s idle; the bound leaves room for a loaded CI box, while folding
+    // by rescanning the evidence (10 000² steps) would take minutes.
+    expect(elapsed).toBeLessThan(10_000);
   });
 
   it('gives a warning the same id whenever the same events are evaluated', () => {
