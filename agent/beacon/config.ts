@@ -18,7 +18,9 @@ const hostPort = z
 
 export const beaconConfigSchema = z.strictObject({
   /** Where to listen; at least one is needed to receive (exporting needs neither). */
-  listen: z.strictObject({ tcp: hostPort.optional(), http: hostPort.optional() }).default({}),
+  listen: z
+    .strictObject({ tcp: hostPort.optional(), http: hostPort.optional(), dns: hostPort.optional() })
+    .default({}),
   agents: z.string().min(1).default('./agents.json'),
   data: z.strictObject({ dir: z.string().default('./data/beacon') }).default({ dir: './data/beacon' }),
   /** Beacons stamped further than this from the receiver's clock are refused as stale or forged. */

@@ -1,30 +1,36 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createSocket } from 'node:dgram';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { AgentKeys } from './agent-keys.js';
+import { answer, beaconFromName, parseQuery } from './dns.js';
 import { parseHostPort } from './send.js';
 import { checkBeacon, MAX_BEACON_BYTES, type BeaconCheck } from './message.js';
 import type { SightingLog } from './sightings.js';
 
 /**
  * The listeners of `smew beacon`: a TCP port that takes one beacon line per connection and an
- * HTTP endpoint that takes one beacon per POST. Both are exposed to the internet, so every input
+ * HTTP endpoint that takes one beacon per POST, and a DNS (UDP) server that reads a beacon from
+ * each query name and answers with a documentation address. All are exposed to the internet, so every input
  * is bounded (size, time, connections), every refusal is counted by reason, and nothing a sender
  * writes reaches a shell, a log format string or a file name.
  */
 const IDLE_MS = 5000;
 const MAX_CONNECTIONS = 256;
+/** What a DNS beacon resolves to: a documentation address, so nothing ever connects to it. */
+const DNS_ANSWER = '192.0.2.53';
 
 export interface BeaconReceiver {
   tcpPort?: number;
   httpPort?: number;
+  dnsPort?: number;
   counts: Record<string, number>;
   close(): Promise<void>;
 }
 
 export async function startReceiver(options: {
-  listen: { tcp?: string; http?: string };
+  listen: { tcp?: string; http?: string; dns?: string };
   keys: AgentKeys;
   log: SightingLog;
   clock: Clock;
@@ -34,7 +40,7 @@ export async function startReceiver(options: {
   const counts: Record<string, number> = { accepted: 0 };
   const { logger } = options;
 
-  function receive(text: string, from: string, via: 'tcp' | 'http'): BeaconCheck {
+  function receive(text: string, from: string, via: 'tcp' | 'http' | 'dns'): BeaconCheck {
     const now = options.clock.now();
     const result = checkBeacon(text, {
       verifierFor: (id, alg) => options.keys.verifierFor(id, alg),
@@ -133,6 +139,37 @@ export async function startReceiver(options: {
           server.close(() => resolve());
         }),
     );
+  }
+
+  if (options.listen.dns !== undefined) {
+    const endpoint = parseHostPort(options.listen.dns)!;
+    const socket = createSocket(endpoint.host.includes(':') ? 'udp6' : 'udp4');
+    socket.on('message', (packet, rinfo) => {
+      const query = parseQuery(packet);
+      if (query === undefined) {
+        counts.malformed = (counts.malformed ?? 0) + 1;
+        return;
+      }
+      const beacon = beaconFromName(query.name);
+      let known = false;
+      if (beacon === undefined) counts.malformed = (counts.malformed ?? 0) + 1;
+      else {
+        const result = receive(JSON.stringify(beacon), rinfo.address, 'dns');
+        // Resolvers retry: a replay of a beacon already kept is answered too.
+        known = result.ok || result.reason === 'replayed';
+      }
+      socket.send(answer(packet, query, known ? DNS_ANSWER : undefined), rinfo.port, rinfo.address);
+    });
+    socket.on('error', (err) => logger.warn({ err }, 'dns listener error'));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(endpoint.port, endpoint.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    receiver.dnsPort = socket.address().port;
+    closers.push(() => new Promise((resolve) => socket.close(() => resolve())));
   }
 
   receiver.close = async () => {

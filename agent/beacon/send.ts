@@ -1,6 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { Resolver } from 'node:dns/promises';
 import { connect } from 'node:net';
+import { beaconToName } from './dns.js';
 import type { Beacon } from './message.js';
 
 /**
@@ -15,10 +17,32 @@ export interface SendResult {
   detail: string;
 }
 
-export function sendBeacon(beacon: Beacon, timeoutMs: number): Promise<SendResult> {
+/**
+ * `dnsServer` (host:port) asks that server directly instead of the system's resolvers; the policy
+ * writes it as `zone@host:port`.
+ */
+export function sendBeacon(beacon: Beacon, timeoutMs: number, dnsServer?: string): Promise<SendResult> {
   if (beacon.method === 'tcp') return sendTcp(beacon, timeoutMs);
   if (beacon.method === 'http') return sendHttp(beacon, timeoutMs);
-  return Promise.resolve({ reached: false, detail: 'dns beacons are not implemented yet' });
+  return sendDns(beacon, timeoutMs, dnsServer);
+}
+
+/** A dns target: `zone` (system resolvers) or `zone@host:port`; the zone is compared lowercase. */
+export function parseDnsTarget(target: string): { zone: string; server?: string } {
+  const at = target.lastIndexOf('@');
+  const zone = (at < 0 ? target : target.slice(0, at)).toLowerCase().replace(/\.$/, '');
+  return at < 0 ? { zone } : { zone, server: target.slice(at + 1) };
+}
+
+async function sendDns(beacon: Beacon, timeoutMs: number, server?: string): Promise<SendResult> {
+  const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+  try {
+    if (server !== undefined) resolver.setServers([server]);
+    const addresses = await resolver.resolve4(beaconToName(beacon));
+    return { reached: addresses.length > 0, detail: `resolved ${addresses.join(',')}` };
+  } catch (err) {
+    return { reached: false, detail: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
 }
 
 /** `host:port`, `[v6]:port` (port 0 only makes sense to listen on: any free port). */

@@ -25,7 +25,7 @@ export const sightingSchema = z.strictObject({
   receivedAt: z.string(),
   /** where it came from, as the receiver saw it: the host's address or its NAT's */
   from: z.string(),
-  via: z.enum(['tcp', 'http']),
+  via: z.enum(['tcp', 'http', 'dns']),
   beacon: beaconSchema,
 });
 export type Sighting = z.infer<typeof sightingSchema>;

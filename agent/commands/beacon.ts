@@ -31,9 +31,13 @@ export const beaconCommand: Command = {
       process.stderr.write(`wrote ${file.sightings.length} sighting(s) signed by ${key.id} to ${out}\n`);
       return 0;
     }
-    if (config.listen.tcp === undefined && config.listen.http === undefined) {
+    if (
+      config.listen.tcp === undefined &&
+      config.listen.http === undefined &&
+      config.listen.dns === undefined
+    ) {
       throw new UserError(
-        'beacon config: key listen: found neither listen.tcp nor listen.http; expected at least one host:port',
+        'beacon config: key listen: found none of listen.tcp, listen.http, listen.dns; expected at least one host:port',
       );
     }
     const logger = createLogger('beacon');

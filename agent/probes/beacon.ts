@@ -1,5 +1,5 @@
 import { createBeacon } from '../beacon/message.js';
-import { sendBeacon } from '../beacon/send.js';
+import { parseDnsTarget, sendBeacon } from '../beacon/send.js';
 import type { BeaconProbeResult } from './observations.js';
 import type { Probe } from './probe.js';
 
@@ -23,7 +23,10 @@ export const beaconProbe: Probe = {
       throw new Error('beacon targets are set but this agent has no key to sign beacons');
     const results = await Promise.all(
       targets.map(async ({ method, target }): Promise<BeaconProbeResult> => {
-        const { reached, detail } = await sendBeacon(createBeacon(signer, method, target), BEACON_TIMEOUT_MS);
+        // A DNS beacon names the zone it is for; the server part only says whom to ask.
+        const dns = method === 'dns' ? parseDnsTarget(target) : undefined;
+        const beacon = createBeacon(signer, method, dns?.zone ?? target);
+        const { reached, detail } = await sendBeacon(beacon, BEACON_TIMEOUT_MS, dns?.server);
         return { method, target, reached, detail };
       }),
     );

@@ -29,6 +29,7 @@ afterEach(async () => {
 const TARGETS = [
   { method: 'tcp', target: '203.0.113.10:7443' },
   { method: 'http', target: 'http://203.0.113.10:8080/beacon' },
+  { method: 'dns', target: 'beacon.example.test@203.0.113.10:53' },
 ];
 
 interface Identity {
@@ -67,7 +68,7 @@ async function setUp(): Promise<{
   writeFileSync(
     beaconConfig,
     stringify({
-      listen: { tcp: '203.0.113.10:7443', http: '203.0.113.10:8080' },
+      listen: { tcp: '203.0.113.10:7443', http: '203.0.113.10:8080', dns: '203.0.113.10:53' },
       agents: agentsFile,
       data: { dir: beaconDir },
     }),
@@ -106,6 +107,12 @@ describe.runIf(canRun)('net.internet.reachable and smew beacon in network namesp
     expect(findings).toEqual([
       {
         type: 'net.internet.reachable',
+        key: 'net.internet.reachable:dns:beacon.example.test@203.0.113.10:53',
+        severity: 'critical',
+        data: { target: 'beacon.example.test@203.0.113.10:53', method: 'dns' },
+      },
+      {
+        type: 'net.internet.reachable',
         key: 'net.internet.reachable:http:http://203.0.113.10:8080/beacon',
         severity: 'critical',
         data: { target: 'http://203.0.113.10:8080/beacon', method: 'http' },
@@ -134,7 +141,7 @@ describe.runIf(canRun)('net.internet.reachable and smew beacon in network namesp
     const out = join(beaconConfig, '..', 'export.json');
     const exported = await internet.smew(['beacon', '--config', beaconConfig, '--export', out]);
     expect(exported.code).toBe(0);
-    expect(exported.stderr).toMatch(/^wrote 2 sighting\(s\) signed by bc-[a-z2-7]{20} to /);
+    expect(exported.stderr).toMatch(/^wrote 3 sighting\(s\) signed by bc-[a-z2-7]{20} to /);
     const file = JSON.parse(readFileSync(out, 'utf8')) as {
       kind: string;
       publicKey: string;
@@ -151,6 +158,7 @@ describe.runIf(canRun)('net.internet.reachable and smew beacon in network namesp
     ).toBe(false);
     const agentVerify = ed25519Suite.verifier(identity.publicKey);
     expect(file.sightings.map((s) => [s.beacon.method, s.via, s.from, s.beacon.agent]).sort()).toEqual([
+      ['dns', 'dns', '203.0.113.2', identity.agentId],
       ['http', 'http', '203.0.113.2', identity.agentId],
       ['tcp', 'tcp', '203.0.113.2', identity.agentId],
     ]);

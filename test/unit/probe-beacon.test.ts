@@ -9,10 +9,12 @@ import { checkBeacon, createBeacon, type BeaconSigner } from '../../agent/beacon
 import { startReceiver, type BeaconReceiver } from '../../agent/beacon/receiver.js';
 import { sendBeacon } from '../../agent/beacon/send.js';
 import { SightingLog } from '../../agent/beacon/sightings.js';
+import { beaconFromName, beaconToName } from '../../agent/beacon/dns.js';
 import { beaconProbe } from '../../agent/probes/beacon.js';
-import { ManualClock } from '../../shared/clock.js';
+import { ManualClock, systemClock, type Clock } from '../../shared/clock.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { agentIdFromPublicKey } from '../../shared/identity.js';
+import { verifyMessage } from '../../shared/envelope.js';
 import { policySchema } from '../../shared/policy.js';
 
 /** Beacons on loopback: signing, the receiver's checks, and the probe that sends them. */
@@ -70,7 +72,9 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-async function startLoopbackReceiver(): Promise<{ receiver: BeaconReceiver; log: SightingLog; dir: string }> {
+async function startLoopbackReceiver(
+  clock: Clock = new ManualClock(NOW),
+): Promise<{ receiver: BeaconReceiver; log: SightingLog; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'smew-beacon-'));
   writeFileSync(
     join(dir, 'agents.json'),
@@ -78,10 +82,10 @@ async function startLoopbackReceiver(): Promise<{ receiver: BeaconReceiver; log:
   );
   const log = new SightingLog(join(dir, 'data'));
   receiver = await startReceiver({
-    listen: { tcp: '127.0.0.1:0', http: '127.0.0.1:0' },
+    listen: { tcp: '127.0.0.1:0', http: '127.0.0.1:0', dns: '127.0.0.1:0' },
     keys: new AgentKeys(join(dir, 'agents.json')),
     log,
-    clock: new ManualClock(NOW),
+    clock,
     maxSkewMs: 600_000,
     logger: pino({ level: 'silent' }),
   });
@@ -142,5 +146,35 @@ describe('beacon probe and net.internet.reachable', () => {
         data: { target: `127.0.0.1:${receiver.tcpPort}`, method: 'tcp' },
       },
     ]);
+  });
+});
+
+describe('DNS beacons', () => {
+  it('a beacon survives the trip through a DNS name (any letter case) with its signature intact', () => {
+    const beacon = createBeacon(signer, 'dns', 'beacon.example.org', NOW);
+    const name = beaconToName(beacon);
+    expect(name.length).toBeLessThanOrEqual(253);
+    expect(name.split('.').every((label) => label.length <= 63)).toBe(true);
+    expect(beaconFromName(name.toUpperCase())).toEqual(beacon);
+    expect(check(JSON.stringify(beaconFromName(name)))).toEqual({ ok: true, beacon });
+    expect(beaconFromName('www.example.org')).toBeUndefined();
+  });
+
+  it('the probe resolves through the receiver, which keeps the verified beacon', async () => {
+    // The probe stamps its beacons with the real time.
+    const { receiver, log } = await startLoopbackReceiver(systemClock);
+    const target = `Beacon.Example.ORG@127.0.0.1:${receiver.dnsPort}`;
+    const policy = policySchema.parse({ beacon: { targets: [{ method: 'dns', target }] } });
+    const observed = await beaconProbe.collect(
+      { sysfs: '/sys', procfs: '/proc', devfs: '/dev' },
+      { policy, beacon: signer },
+    );
+    expect(observed.beaconProbes).toEqual([
+      { method: 'dns', target, reached: true, detail: 'resolved 192.0.2.53' },
+    ]);
+    expect(log.all().map((s) => [s.via, s.beacon.method, s.beacon.target])).toEqual([
+      ['dns', 'dns', 'beacon.example.org'],
+    ]);
+    expect(verifyMessage(log.all()[0]!.beacon, verify)).toBe(true);
   });
 });
