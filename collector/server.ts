@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../shared/clock.js';
+import { UserError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { buildApi } from './api/app.js';
 import { LiveFeed, publishIngest } from './api/stream.js';
@@ -10,7 +12,8 @@ import type { EnrollmentDeps } from './enrollment.js';
 import { loadOrCreateCollectorIdentity } from './identity.js';
 import { AckPublisher } from './ingest/ack-publisher.js';
 import { IngestPipeline } from './ingest/pipeline.js';
-import { subscribeIngest } from './ingest/subscription.js';
+import { ingestClientSession, subscribeIngest } from './ingest/subscription.js';
+import { VerifyPool } from './ingest/verify-pool.js';
 import { explainListenError, formatHostPort, parseListenAddress, reachableHost } from './listen-address.js';
 import { CollectorMetrics } from './metrics.js';
 import { openStore } from './store/open-store.js';
@@ -60,11 +63,22 @@ export async function startCollector(
     cleanups.push(() => store.close());
     const identity = loadOrCreateCollectorIdentity(config.identity.dir);
     const metrics = new CollectorMetrics(store);
+    // Closed after the broker connection, so messages still in flight are checked, not failed.
+    const verifyWorkers = config.ingest.verifyWorkers ?? availableParallelism();
+    const verifyPool = verifyWorkers > 0 ? new VerifyPool(verifyWorkers) : undefined;
+    if (verifyPool) cleanups.push(() => verifyPool.close());
 
     let embedded: EmbeddedBroker | undefined;
     let brokerUrl: string;
     let client: MqttClient;
-    const clientId = `smew-${identity.id}`;
+    const { sharedGroup } = config.ingest;
+    if (sharedGroup !== undefined && !config.broker.url) {
+      throw new UserError(
+        'ingest.sharedGroup: needs broker.url (an external broker such as Mosquitto); the embedded broker serves one collector',
+      );
+    }
+    const session = ingestClientSession(identity.id, sharedGroup);
+    const clientId = session.clientId;
     if (config.broker.url) {
       brokerUrl = config.broker.url;
       client = await connectCollectorClient({
@@ -72,7 +86,7 @@ export async function startCollector(
         username: config.broker.username,
         password: config.broker.password,
         clientId,
-        clean: false,
+        clean: session.clean,
         urlKey: 'broker.url',
         logger,
       });
@@ -113,10 +127,11 @@ export async function startCollector(
       metrics,
       acks,
       maxSkewMs: config.ingest.maxSkew,
+      verifyPool,
     });
     const live = new LiveFeed();
     publishIngest(ingest, live, store, logger);
-    await subscribeIngest(client, ingest, logger);
+    await subscribeIngest(client, ingest, logger, { sharedGroup, maxInFlight: config.ingest.maxInFlight });
 
     const agentBrokerUrl = config.broker.publicUrl ?? brokerUrl;
     if (embedded && !config.broker.publicUrl && /^(0\.0\.0\.0|\[?::\]?):/.test(config.broker.listen)) {

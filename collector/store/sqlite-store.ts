@@ -298,6 +298,14 @@ export class SqliteStore implements Store {
   }
 
   async insertEvent(event: NewEvent): Promise<InsertEventResult> {
+    return this.insertOne(event);
+  }
+
+  async insertEvents(events: readonly NewEvent[]): Promise<InsertEventResult[]> {
+    return this.db.transaction(() => events.map((event) => this.insertOne(event))).immediate();
+  }
+
+  private insertOne(event: NewEvent): InsertEventResult {
     const result = this.db
       .prepare(
         `INSERT INTO events (agent_id, seq, ts, received_at, type, state, key, severity, data, envelope, skewed)

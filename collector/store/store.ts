@@ -148,6 +148,8 @@ export interface Store {
   revokeAgent(agentId: string, at: string): Promise<boolean>;
 
   insertEvent(event: NewEvent): Promise<InsertEventResult>;
+  /** insertEvent for many at once (one transaction / statement), results in the same order. */
+  insertEvents(events: readonly NewEvent[]): Promise<InsertEventResult[]>;
   /** Moves the agent's watermark over every contiguous stored seq and returns it. */
   advanceAckedSeq(agentId: string): Promise<number>;
   listEvents(filter: EventFilter): Promise<StoredEvent[]>;
