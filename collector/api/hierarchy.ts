@@ -3,6 +3,7 @@ import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js'
 import type { Principal } from '../auth/api-keys.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { Hierarchy } from '../hierarchy/hierarchy.js';
+import { incidentChain, type HopFact } from '../hierarchy/incident-chain.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
@@ -126,6 +127,16 @@ const noticeViewSchema = {
     },
   },
 } as const;
+
+function hopFact(data: Record<string, unknown>): HopFact {
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  return {
+    from: String(data.from),
+    to: String(data.to),
+    reportedAt: text(data.reportedAt),
+    receivedAt: text(data.receivedAt),
+  };
+}
 
 function subordinateView(s: SubordinateRecord) {
   return {
@@ -369,6 +380,83 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         let units: string[] | undefined = allowed;
         if (unit !== undefined) units = allowed === undefined || allowed.includes(unit) ? [unit] : [];
         return { items: (await store.listReports({ units, type, origin, limit })).map(reportView) };
+      },
+    );
+
+    app.get(
+      '/api/v1/hierarchy/incidents',
+      {
+        schema: {
+          summary:
+            'Incidents reported from below with their 第61条 hops and deadlines, including this level’s own',
+          tags: ['hierarchy'],
+          security,
+          response: {
+            200: listOf({
+              type: 'object',
+              required: ['origin', 'unit', 'id', 'title', 'discoveredAt', 'receivedAt', 'hops'],
+              properties: {
+                origin: { type: 'string' },
+                unit: { type: 'string' },
+                id: { type: 'string' },
+                title: { type: 'string' },
+                level: { type: 'string' },
+                discoveredAt: isoTime,
+                receivedAt: isoTime,
+                hops: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['from', 'to', 'dueAt', 'reportedAt', 'receivedAt', 'late'],
+                    properties: {
+                      from: { type: 'string' },
+                      to: { type: 'string' },
+                      dueAt: isoTime,
+                      reportedAt: nullableIsoTime,
+                      receivedAt: nullableIsoTime,
+                      late: { type: 'boolean' },
+                    },
+                  },
+                },
+              },
+            }),
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const units = scope(request.principal, deps.unit);
+        const incidents = await store.listReports({ units, type: 'incident', limit: 10_000 });
+        const hops = await store.listReports({ units, type: 'incident.hop', limit: 10_000 });
+        const parent = await store.getParent();
+        const now = hierarchy.parentSide.clock.now();
+        const items = [];
+        for (const incident of incidents) {
+          const id = String(incident.report.data.id);
+          const facts = hops
+            .filter((h) => h.report.data.incident === id && h.report.data.origin === incident.origin)
+            .map((h) => hopFact(h.report.data));
+          const own = await store.ownReport(`incident.hop:${incident.origin}:${id}`);
+          items.push({
+            origin: incident.origin,
+            unit: incident.unit,
+            id,
+            title: String(incident.report.data.title),
+            level: String(incident.report.data.level),
+            discoveredAt: String(incident.report.data.discoveredAt),
+            receivedAt: incident.receivedAt,
+            hops: incidentChain({
+              discoveredAt: String(incident.report.data.discoveredAt),
+              receivedHere: incident.receivedAt,
+              here: hierarchy.parentSide.level,
+              hops: facts,
+              ownHop: own ? hopFact(own.report.data) : undefined,
+              parentLevel: parent?.level,
+              now,
+            }),
+          });
+        }
+        return { items };
       },
     );
 

@@ -210,6 +210,23 @@ describe('a chain of collectors: unit → county → city', () => {
     ]);
     const countyHop = hops.find((h) => h.report.data.from === 'county')!;
     expect(countyHop.report.data.receivedAt).toBe(atCity!.receivedAt);
+
+    // The city's view: every hop with its deadline, and its own onward hop open for 24 h.
+    const key = await createApiKey(run(city).store, { name: 'city-incidents', role: 'viewer' });
+    const { body } = await api<{
+      items: {
+        id: string;
+        hops: { from: string; to: string; dueAt: string; receivedAt: string | null; late: boolean }[];
+      }[];
+    }>(city, key, '/api/v1/hierarchy/incidents');
+    const chain = body.items.find((i) => i.id === 'inc-chain-1')!.hops;
+    const plus24h = (iso: string) => new Date(Date.parse(iso) + 24 * 3_600_000).toISOString();
+    expect(chain.map((h) => `${h.from}>${h.to}`)).toEqual(['unit>county', 'county>city', 'city>province']);
+    expect(chain[0]!.dueAt).toBe(plus24h(now));
+    expect(chain[1]!.dueAt).toBe(plus24h(atCounty.receivedAt));
+    expect(chain[1]!.receivedAt).toBe(atCity!.receivedAt);
+    expect(chain[2]).toMatchObject({ dueAt: plus24h(atCity!.receivedAt), receivedAt: null, late: false });
+    expect(chain.every((h) => !h.late)).toBe(true);
   });
 
   it('the warning from the agent event goes up too (severity high ≥ parent.minSeverity)', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { retryDelay } from '../../collector/hierarchy/backoff.js';
+import { incidentChain } from '../../collector/hierarchy/incident-chain.js';
 import {
   HIERARCHY_VERSION,
   isAbove,
@@ -187,5 +188,40 @@ describe('retryDelay: exponential backoff with full jitter', () => {
     const delays = Array.from({ length: 200 }, () => retryDelay(10, { baseMs: 1000, maxMs: 60_000 }));
     expect(Math.max(...delays)).toBeLessThan(60_000);
     expect(new Set(delays).size).toBeGreaterThan(150);
+  });
+});
+
+describe('incidentChain: 第61条 hops as a parent sees them', () => {
+  const discoveredAt = '2026-11-27T00:00:00.000Z';
+  it('starts each administration’s 24 h at its own receipt and flags a late or overdue hop', () => {
+    const hops = incidentChain({
+      discoveredAt,
+      receivedHere: '2026-11-28T06:00:00.000Z',
+      here: 'city',
+      hops: [
+        {
+          from: 'county',
+          to: 'city',
+          reportedAt: '2026-11-28T05:00:00.000Z',
+          receivedAt: '2026-11-28T06:00:00.000Z',
+        },
+        {
+          from: 'unit',
+          to: 'county',
+          reportedAt: '2026-11-27T03:00:00.000Z',
+          receivedAt: '2026-11-27T04:00:00.000Z',
+        },
+        { from: 'unit', to: 'superior-dept', reportedAt: '2026-11-28T01:00:00.000Z', receivedAt: null },
+      ],
+      ownHop: undefined,
+      parentLevel: undefined,
+      now: new Date('2026-11-29T07:00:00.000Z'),
+    });
+    expect(hops.map((h) => [`${h.from}>${h.to}`, h.dueAt, h.late])).toEqual([
+      ['unit>county', '2026-11-28T00:00:00.000Z', false],
+      ['unit>superior-dept', '2026-11-28T00:00:00.000Z', true],
+      ['county>city', '2026-11-28T04:00:00.000Z', true],
+      ['city>province', '2026-11-29T06:00:00.000Z', true],
+    ]);
   });
 });
