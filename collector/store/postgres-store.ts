@@ -38,9 +38,6 @@ export interface PostgresStoreOptions {
 /** Any fixed number: every smew migrating the same database takes this advisory lock first. */
 const MIGRATION_LOCK = 0x736d6577; // "smew"
 
-/** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
-const WATERMARK_PAGE = 512;
-
 const AGENT_COLUMNS = `id, unit, alg, public_key, hostname, version, enrolled_at, last_seen, online,
   broker_secret_hash, revoked_at, acked_seq, reported_seq`;
 
@@ -414,33 +411,29 @@ export class PostgresStore implements Store {
     return results as InsertEventResult[];
   }
 
+  /**
+   * One statement, one round trip: rows after the watermark whose seq minus their rank equals the
+   * watermark form the contiguous run. GREATEST and the guard keep it monotonic when another
+   * collector moved it meanwhile (the row lock orders the two updates).
+   */
   async advanceAckedSeq(agentId: string): Promise<number> {
-    return transaction(this.pool, async (db) => {
-      // The lock orders concurrent collectors: each sees the other's watermark and only moves it up.
-      const agent = (
-        await db.query<{ acked_seq: number }>('SELECT acked_seq FROM agents WHERE id = $1 FOR UPDATE', [
-          agentId,
-        ])
-      ).rows[0];
-      if (!agent) return 0;
-      let watermark = agent.acked_seq;
-      for (;;) {
-        const { rows } = await db.query<{ seq: number }>(
-          'SELECT seq FROM events WHERE agent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
-          [agentId, watermark, WATERMARK_PAGE],
-        );
-        let contiguous = 0;
-        while (contiguous < rows.length && rows[contiguous]!.seq === watermark + 1) {
-          watermark += 1;
-          contiguous += 1;
-        }
-        if (contiguous < WATERMARK_PAGE) break;
-      }
-      if (watermark !== agent.acked_seq) {
-        await db.query('UPDATE agents SET acked_seq = $1 WHERE id = $2', [watermark, agentId]);
-      }
-      return watermark;
-    });
+    const { rows } = await this.pool.query<{ acked: number | null }>(
+      `WITH cur AS (SELECT acked_seq FROM agents WHERE id = $1),
+       run AS (
+         SELECT MAX(s.seq) AS top FROM (
+           SELECT seq, seq - ROW_NUMBER() OVER (ORDER BY seq) AS base
+           FROM events WHERE agent_id = $1 AND seq > (SELECT acked_seq FROM cur)
+         ) s WHERE s.base = (SELECT acked_seq FROM cur)
+       ),
+       moved AS (
+         UPDATE agents SET acked_seq = GREATEST(acked_seq, (SELECT top FROM run))
+         WHERE id = $1 AND acked_seq < (SELECT top FROM run)
+         RETURNING acked_seq
+       )
+       SELECT COALESCE((SELECT acked_seq FROM moved), (SELECT top FROM run), (SELECT acked_seq FROM cur)) AS acked`,
+      [agentId],
+    );
+    return rows[0]?.acked ?? 0;
   }
 
   async listEvents(filter: EventFilter): Promise<StoredEvent[]> {
