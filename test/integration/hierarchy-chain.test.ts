@@ -3,6 +3,7 @@
  * 某县 (county) → 某市 (city), plus 乙单位 beside 甲单位. Real SQLite, real HTTP, real embedded
  * brokers and a real agent key signing the evidence; nothing mocked.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
@@ -379,5 +380,72 @@ describe('a chain of collectors: unit → county → city', () => {
     });
     expect(pull.status).toBe(401);
     expect(((await pull.json()) as { error: string }).error).toMatch(/does not verify/);
+  });
+  it('refuses bad and hostile input with clear JSON errors', async () => {
+    const post = async (path: string, body: unknown, key?: string) => {
+      const response = await fetch(`${run(county).httpUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as { error: string } };
+    };
+    expect(await post('/api/v1/hierarchy/reports', { hello: 1 })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^not a report batch: /) },
+    });
+    expect((await post('/api/v1/hierarchy/reports', '{"v":')).status).toBe(400);
+    const stranger = loadOrCreateCollectorIdentity(join(unit.dir.path, 'stranger'));
+    const batch = sign(
+      {
+        v: HIERARCHY_VERSION,
+        kind: 'smew.hierarchy.batch' as const,
+        child: stranger.id,
+        parent: run(county).collectorId,
+        ts: new Date().toISOString(),
+        records: [],
+      },
+      stranger,
+    );
+    expect(await post('/api/v1/hierarchy/reports', batch)).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/is not a child of this collector/) },
+    });
+    expect(
+      await post('/api/v1/hierarchy/enroll', {
+        token: 'smew-et-x',
+        publicKey: stranger.publicKey,
+        alg: 'ed25519',
+        unit: '某市保密局',
+        level: 'city',
+      }),
+    ).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/a city collector cannot report to this county collector/) },
+    });
+    const anonymous = await fetch(`${run(county).httpUrl}/api/v1/hierarchy/reports`);
+    expect(anonymous.status).toBe(401);
+    const viewer = await createApiKey(run(county).store, { name: 'v', role: 'viewer' });
+    expect(
+      (await post('/api/v1/hierarchy/notices', { type: 'notice', title: 't', body: 'b' }, viewer)).status,
+    ).toBe(403);
+    const openapi = (await (await fetch(`${run(county).httpUrl}/api/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(
+      Object.keys(openapi.paths)
+        .filter((p) => p.startsWith('/api/v1/hierarchy/'))
+        .sort(),
+    ).toEqual([
+      '/api/v1/hierarchy/collectors',
+      '/api/v1/hierarchy/enroll',
+      '/api/v1/hierarchy/incidents',
+      '/api/v1/hierarchy/notices',
+      '/api/v1/hierarchy/notices/{id}',
+      '/api/v1/hierarchy/notices/{id}/result',
+      '/api/v1/hierarchy/pull',
+      '/api/v1/hierarchy/reports',
+      '/api/v1/hierarchy/status',
+    ]);
   });
 });
