@@ -138,6 +138,13 @@ const ROWS: Row[] = [
     expect: { quarantine: 'seq-conflict' },
   },
   {
+    // Stored (it is validly signed evidence) but it opens a gap the watermark never crosses:
+    // heartbeats reporting it raise agent.events.lost (test/integration/transport-liveness.test.ts).
+    name: 'a huge seq jump',
+    payload: ({ agent }) => JSON.stringify(signedEvent(agent, HUGE_SEQ)),
+    expect: { stored: true },
+  },
+  {
     name: 'a stored envelope replayed',
     payload: ({ agent }) => JSON.stringify(firstEvent(agent)),
     expect: { duplicate: true },
@@ -145,6 +152,7 @@ const ROWS: Row[] = [
 ];
 
 const unknownAgent = makeTestAgent();
+const HUGE_SEQ = Number.MAX_SAFE_INTEGER - 1;
 const firstEvents = new Map<string, ReturnType<typeof signedEvent>>();
 function firstEvent(agent: TestAgent) {
   if (!firstEvents.has(agent.id)) firstEvents.set(agent.id, signedEvent(agent, 1));
@@ -233,6 +241,19 @@ describe('hostile input', () => {
       expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore + 1);
       table.push(
         `| ${row.name}${row.direct ? ' (handed to ingest)' : ''} | rejected: ${reason} | quarantined, counted |`,
+      );
+    } else if ('stored' in row.expect) {
+      const ackedBefore = (await collector.store.getAgent(ctx.agent.id))!.ackedSeq;
+      await eventually(
+        async () =>
+          (await collector.store.listEvents({ agentId: ctx.agent.id, limit: 1000 })).some(
+            (e) => e.seq === HUGE_SEQ,
+          ),
+        { what: 'the far-ahead event to be stored' },
+      );
+      expect((await collector.store.getAgent(ctx.agent.id))!.ackedSeq).toBe(ackedBefore);
+      table.push(
+        `| ${row.name} | stored; the watermark stays, the gap shows | agent.events.lost once heartbeats report it |`,
       );
     } else {
       await eventually(async () => (await metric('smew_ingest_duplicates_total')) === duplicatesBefore + 1, {
