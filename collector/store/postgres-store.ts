@@ -354,7 +354,12 @@ export class PostgresStore implements Store {
     if (events.length === 0) return [];
     const columns = 11;
     const params: unknown[] = [];
-    const tuples = events.map((event, i) => {
+    // Rows go in (agent, seq) order: two collectors inserting overlapping batches then take the
+    // unique-index locks in the same order and cannot deadlock each other.
+    const ordered = [...events].sort((a, b) =>
+      a.agentId === b.agentId ? a.seq - b.seq : a.agentId < b.agentId ? -1 : 1,
+    );
+    const tuples = ordered.map((event, i) => {
       params.push(
         event.agentId,
         event.seq,
