@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.js';
+import { byteSizeSchema } from '../shared/byte-size.js';
 import { durationSchema } from '../shared/duration.js';
 import { policySchema } from '../shared/policy.js';
+import { MIN_OUTBOX_BYTES, OVERFLOW_POLICIES } from './outbox.js';
+
+const OUTBOX_DEFAULTS = {
+  maxBytes: 64 * 1024 * 1024,
+  overflow: 'drop-lowest-severity' as const,
+  drainRate: 50,
+  drainJitter: 10_000,
+};
 
 /** Agent configuration (SPEC §4). Every default is safe: no probe targets, nothing approved. */
 export const agentConfigSchema = z.strictObject({
@@ -27,6 +36,33 @@ export const agentConfigSchema = z.strictObject({
       window: durationSchema.default(60_000),
     })
     .default({ maxRssMb: 200, maxCpuPercent: 10, window: 60_000 }),
+  /**
+   * Change notices that trigger a scan at once (agent/watch): rtnetlink via `ip monitor`, kernel
+   * uevents via `udevadm monitor`; `quiet` gathers a burst of notices into one scan.
+   */
+  watch: z
+    .strictObject({
+      netlink: z.boolean().default(true),
+      uevent: z.boolean().default(true),
+      quiet: durationSchema.default(30),
+    })
+    .default({ netlink: true, uevent: true, quiet: 30 }),
+  /**
+   * The durable outbox: at most `maxBytes` of unacknowledged events; when full, `overflow` picks
+   * what to drop (always reported as agent.queue.overflow). A backlog drains at `drainRate`
+   * events/s, starting after a random delay up to `drainJitter`, so agents returning together
+   * after an outage do not all arrive at once.
+   */
+  outbox: z
+    .strictObject({
+      maxBytes: byteSizeSchema
+        .default(OUTBOX_DEFAULTS.maxBytes)
+        .refine((n) => n >= MIN_OUTBOX_BYTES, `expected at least ${MIN_OUTBOX_BYTES / 1024}KiB`),
+      overflow: z.enum(OVERFLOW_POLICIES).default(OUTBOX_DEFAULTS.overflow),
+      drainRate: z.number().positive().default(OUTBOX_DEFAULTS.drainRate),
+      drainJitter: durationSchema.default(OUTBOX_DEFAULTS.drainJitter),
+    })
+    .default(OUTBOX_DEFAULTS),
   paths: z
     .strictObject({
       sysfs: z.string().default('/sys'),

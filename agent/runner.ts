@@ -7,13 +7,15 @@ import type { AgentConfig } from './config.js';
 import type { Detector } from './detectors/finding.js';
 import { runDetectors } from './detectors/run-detectors.js';
 import { recordDetectorPass } from './differ.js';
-import { loadIdentity, type AgentIdentity } from './identity.js';
+import { identityFile, loadIdentity, type AgentIdentity } from './identity.js';
 import { Outbox, type EventDraft } from './outbox.js';
 import { acceptPolicyMessage, policyHash, readStoredPolicy, writeStoredPolicy } from './policy-store.js';
 import { collectObservations } from './probes/collect.js';
 import type { Probe } from './probes/probe.js';
 import { Publisher, type BackoffPolicy } from './publisher.js';
 import { SelfLimiter, type UsageSample } from './self-limits.js';
+import { selfChangeDraft } from './watch/self-watch.js';
+import { startWatchers, type Watchers } from './watch/watchers.js';
 
 export interface StartAgentOptions {
   clock?: Clock;
@@ -26,6 +28,8 @@ export interface StartAgentOptions {
   detectors?: readonly Detector[];
   /** Instead of every registered probe. */
   probes?: readonly Probe[];
+  /** The config file the agent was started with, watched for changes (agent.config.changed). */
+  configFile?: string;
   /** Instead of the process's own memory and CPU figures; tests inject readings. */
   readUsage?: () => UsageSample;
 }
@@ -66,6 +70,7 @@ export async function startAgent(
     sign,
     collector: identity.collector,
     clock,
+    limits: { maxBytes: config.outbox.maxBytes, overflow: config.outbox.overflow },
   });
 
   // Above its own memory or CPU limits the agent scans less often and says so (agent/self-limits.ts).
@@ -92,6 +97,9 @@ export async function startAgent(
 
   let stopped = false;
   let scanTimer: NodeJS.Timeout | undefined;
+  // Assigned once the publisher and scan loop exist; the policy handler above may run first.
+  // eslint-disable-next-line prefer-const
+  let watchers: Watchers | undefined;
   let scanning: Promise<EventDraft[]> = Promise.resolve([]);
 
   const publisher = new Publisher({
@@ -106,6 +114,7 @@ export async function startAgent(
     logger,
     ackTimeoutMs: config.ack.timeout,
     heartbeatIntervalMs: Math.max(100, config.heartbeat.interval),
+    drain: { ratePerSec: config.outbox.drainRate, jitterMs: config.outbox.drainJitter },
     ...(options.backoff ? { backoff: options.backoff } : {}),
     onPolicyMessage(payload) {
       if (stopped) return;
@@ -133,6 +142,7 @@ export async function startAgent(
         },
       ]);
       logger.info({ policyHash: policyHash(policy) }, 'applied a policy from the collector');
+      watchers?.policyChanged();
       void scanNow();
     },
   });
@@ -142,6 +152,8 @@ export async function startAgent(
       const observations = await collectObservations(config.paths, {
         clock,
         logger,
+        policy,
+        beacon: { agentId: identity.agentId, alg: identity.alg, sign },
         ...(options.probes ? { probes: options.probes } : {}),
       });
       if (stopped) return [];
@@ -183,6 +195,26 @@ export async function startAgent(
   publisher.start();
   await scanNow();
   scheduleScan();
+  // Kernel and file change notices scan at once; the periodic scan above is the net under them.
+  watchers = startWatchers({
+    watch: { netlink: config.watch.netlink, uevent: config.watch.uevent, quietMs: config.watch.quiet },
+    policy: () => policy,
+    scan: scanNow,
+    logger,
+    selfFiles: [
+      ...(options.configFile ? [{ what: 'config', path: options.configFile, tamper: false }] : []),
+      { what: 'identity', path: identityFile(dir), tamper: true },
+    ],
+    onSelfChange(change) {
+      if (stopped) return;
+      outbox.append([selfChangeDraft(change)]);
+      logger.warn(
+        { type: change.type, what: change.what, hash: change.hash },
+        'the agent’s own files or clock changed',
+      );
+      publisher.flush();
+    },
+  });
 
   return {
     agentId: identity.agentId,
@@ -195,6 +227,7 @@ export async function startAgent(
       if (stopped) return;
       stopped = true;
       clearTimeout(scanTimer);
+      await watchers?.stop();
       await scanning;
       try {
         outbox.append([

@@ -2,8 +2,11 @@
 import { agentEnrollCommand } from '../agent/commands/enroll.js';
 import { agentRunCommand } from '../agent/commands/run.js';
 import { agentScanCommand } from '../agent/commands/scan.js';
+import { beaconCommand } from '../agent/commands/beacon.js';
+import { agentsListCommand, agentsRevokeCommand } from '../collector/commands/agent-admin.js';
 import { apikeyCreateCommand } from '../collector/commands/apikey.js';
 import { collectorCommand } from '../collector/commands/collector.js';
+import { collectorEnrollCommand } from '../collector/commands/collector-enroll.js';
 import { tokenCreateCommand } from '../collector/commands/token.js';
 import { userAddCommand } from '../collector/commands/user.js';
 import { parseCommandArgs, type Command } from '../shared/cli.js';
@@ -13,12 +16,16 @@ import { demoCommand } from './demo.js';
 const COMMANDS: Command[] = [
   demoCommand,
   collectorCommand,
+  collectorEnrollCommand,
   tokenCreateCommand,
   agentEnrollCommand,
   agentRunCommand,
   agentScanCommand,
+  beaconCommand,
   userAddCommand,
   apikeyCreateCommand,
+  agentsListCommand,
+  agentsRevokeCommand,
 ];
 
 function overview(): string {

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.js';
 import { durationSchema } from '../shared/duration.js';
 import { notifyConfigSchema } from './notify/config.js';
+import { clockConfigSchema } from './clocks/clock-config.js';
+import { parentConfigSchema } from './hierarchy/hierarchy-config.js';
+import { livenessConfigSchema } from './liveness/liveness-config.js';
+import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
 
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 
@@ -30,6 +34,8 @@ export const collectorConfigSchema = z.strictObject({
       password: z.string().optional(),
       /** The broker URL handed to agents at enrollment; defaults to the one the collector uses. */
       publicUrl: z.string().optional(),
+      /** With an external Mosquitto: where the collector writes its password and ACL files. */
+      mosquitto: mosquittoConfigSchema.optional(),
     })
     .default({ listen: '127.0.0.1:1883' }),
   store: z
@@ -58,11 +64,15 @@ export const collectorConfigSchema = z.strictObject({
       verifyWorkers: z.int().min(0).max(64).optional(),
     })
     .default({ maxSkew: 300_000, ackDelay: 50, maxInFlight: 1000 }),
-  parent: z.strictObject({ url: z.url().optional() }).default({}),
+  parent: parentConfigSchema,
   /** Where warnings are announced (webhook, email) and how deliveries are retried. */
   notify: notifyConfigSchema,
   /** The 第64条 rule file; default the shipped config/rules.yaml. */
   rules: z.strictObject({ file: z.string().min(1).optional() }).default({}),
+  /** The legal clocks (第35条, 第61条): reminder offsets and the pass schedule. */
+  clocks: clockConfigSchema,
+  /** Agent liveness: missed heartbeats, Last Will, lost-seq grace (issue 4). */
+  liveness: livenessConfigSchema,
 });
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 

@@ -4,8 +4,12 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { buildApi } from './api/app.js';
+import { announceWarnings } from './api/warnings.js';
 import { LiveFeed, publishIngest } from './api/stream.js';
 import { connectCollectorClient } from './broker/collector-client.js';
+import { clockOptionsFromConfig } from './clocks/clock-config.js';
+import { Hierarchy } from './hierarchy/hierarchy.js';
+import { ClockScheduler } from './clocks/scheduler.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import type { CollectorConfig } from './config.js';
 import type { EnrollmentDeps } from './enrollment.js';
@@ -15,9 +19,19 @@ import { IngestPipeline } from './ingest/pipeline.js';
 import { ingestClientSession, subscribeIngest } from './ingest/subscription.js';
 import { VerifyPool } from './ingest/verify-pool.js';
 import { explainListenError, formatHostPort, parseListenAddress, reachableHost } from './listen-address.js';
+import { LivenessMonitor } from './liveness/monitor.js';
+import { observeIngest } from './liveness/observe-ingest.js';
 import { CollectorMetrics } from './metrics.js';
+import { RevocationWatcher } from './revocation.js';
+import { MosquittoAccess, mosquittoCollectorLogin } from './broker/mosquitto-access.js';
+import { mosquittoPasswordHash } from './broker/mosquitto-passwd.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
+import type { ConditionSink } from './warnings/conditions.js';
+import { Notifier } from './notify/notifier.js';
+import { senderFor } from './notify/sender.js';
+import { defaultRulesFile, loadRules } from './rules/load.js';
+import { WarningStage } from './warnings/stage.js';
 
 /**
  * Composes a collector: store → identity → broker (embedded aedes, or `broker.url`) → the
@@ -34,12 +48,25 @@ export interface RunningCollector {
   collectorId: string;
   store: Store;
   ingest: IngestPipeline;
+  /** The legal clocks' scheduler (第35条, 第61条). */
+  clocks: ClockScheduler;
+  /** The 第64条 rules stage; also the ConditionSink of liveness and the clocks. */
+  warnings: WarningStage;
+  notifier: Notifier;
+  /** Agent liveness: agent.offline and agent.events.lost (issue 4). */
+  liveness: LivenessMonitor;
+  /** Collectors in a hierarchy (issue 7): the parent link, report producers, notices. */
+  hierarchy: Hierarchy;
   stop(): Promise<void>;
 }
 
 export interface CollectorRuntime {
   clock?: Clock;
   logger?: Logger;
+  /** The built dashboard to serve at /; default dist/dashboard. */
+  dashboardDir?: string;
+  /** Where liveness and the clocks report conditions; default the 第64条 warnings stage. */
+  conditionSink?: ConditionSink;
 }
 
 export async function startCollector(
@@ -59,10 +86,37 @@ export async function startCollector(
   };
 
   try {
+    // Whole or not at all: a bad rule file stops the start before anything opens (exit 2).
+    const rules = loadRules(config.rules.file ?? defaultRulesFile());
     const store = await openStore(config.store.url);
     cleanups.push(() => store.close());
     const identity = loadOrCreateCollectorIdentity(config.identity.dir);
     const metrics = new CollectorMetrics(store);
+    const notifier = new Notifier({
+      store,
+      senders: new Map(config.notify.channels.map((channel) => [channel.name, senderFor(channel)])),
+      retry: config.notify.retry,
+      clock,
+      logger,
+    });
+    cleanups.push(() => notifier.stop());
+    const warnings = new WarningStage({
+      store,
+      rules,
+      clock,
+      logger,
+      channels: config.notify.channels.map((channel) => channel.name),
+      onChange: () => notifier.kick(),
+    });
+    cleanups.push(() => warnings.stop());
+    const clocks = new ClockScheduler({
+      store: store.clocks,
+      clock,
+      logger,
+      sink: runtime.conditionSink ?? warnings,
+      options: clockOptionsFromConfig(config.clocks),
+      lateAfterMs: config.clocks.lateAfter,
+    });
     // Closed after the broker connection, so messages still in flight are checked, not failed.
     const verifyWorkers = config.ingest.verifyWorkers ?? availableParallelism();
     const verifyPool = verifyWorkers > 0 ? new VerifyPool(verifyWorkers) : undefined;
@@ -79,6 +133,16 @@ export async function startCollector(
     }
     const session = ingestClientSession(identity.id, sharedGroup);
     const clientId = session.clientId;
+    const mosquitto = config.broker.mosquitto
+      ? new MosquittoAccess({
+          config: config.broker.mosquitto,
+          store,
+          collector: mosquittoCollectorLogin(config),
+          logger,
+        })
+      : undefined;
+    // The files must hold the collector's own login before it connects.
+    await mosquitto?.sync();
     if (config.broker.url) {
       brokerUrl = config.broker.url;
       client = await connectCollectorClient({
@@ -131,6 +195,30 @@ export async function startCollector(
     });
     const live = new LiveFeed();
     publishIngest(ingest, live, store, logger);
+    warnings.follow(ingest);
+    const announce = (ids: readonly string[]) =>
+      announceWarnings(live, store, ids).catch((err: unknown) =>
+        logger.warn({ err }, 'live feed publish failed'),
+      );
+    warnings.subscribe((result) => void announce([...result.opened, ...result.updated]));
+    const liveness = new LivenessMonitor({
+      store,
+      sink: runtime.conditionSink ?? warnings,
+      clock,
+      logger,
+      missedHeartbeats: config.liveness.missedHeartbeats,
+      lostGraceMs: config.liveness.lostGrace,
+      defaultIntervalMs: config.liveness.defaultInterval,
+      checkIntervalMs: config.liveness.checkInterval,
+    });
+    observeIngest({
+      pipeline: ingest,
+      store,
+      monitor: liveness,
+      clock,
+      logger,
+      scheduleAck: (id) => acks.schedule(id),
+    });
     await subscribeIngest(client, ingest, logger, { sharedGroup, maxInFlight: config.ingest.maxInFlight });
 
     const agentBrokerUrl = config.broker.publicUrl ?? brokerUrl;
@@ -149,8 +237,54 @@ export async function startCollector(
       logger,
       brokerUrl: agentBrokerUrl,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
+      onEnrolled: async (agentId, brokerSecret) => {
+        try {
+          await store.transport.setBrokerPasswordHash(agentId, mosquittoPasswordHash(brokerSecret));
+        } catch (err) {
+          // A store without the transport domain (PostgreSQL, for now) matters only with Mosquitto.
+          if (mosquitto) throw err;
+          logger.debug({ err }, 'no Mosquitto login kept for this agent');
+        }
+        await mosquitto?.sync();
+      },
     };
-    const api = await buildApi({ store, metrics, logger, enrollment, collectorId: identity.id, live });
+    const enforceRevocation = (agentId: string) => {
+      embedded?.disconnect(agentId);
+      mosquitto
+        ?.sync()
+        .catch((err: unknown) => logger.error({ err }, 'could not rewrite the Mosquitto files'));
+    };
+    const revocations = new RevocationWatcher({
+      store,
+      clock,
+      logger,
+      enforce: enforceRevocation,
+      intervalMs: config.liveness.revocationPoll,
+    });
+    const hierarchy = new Hierarchy({
+      store,
+      identity,
+      clock,
+      logger,
+      unit: config.unit,
+      level: config.level,
+      config: config.parent,
+      scheduler: clocks,
+      clockOptions: clocks.options,
+    });
+    const api = await buildApi({
+      hierarchy: { hierarchy, unit: config.unit },
+      onAgentRevoked: enforceRevocation,
+      store,
+      metrics,
+      logger,
+      enrollment,
+      collectorId: identity.id,
+      live,
+      dashboardDir: runtime.dashboardDir,
+      clocks: { store, scheduler: clocks, unit: config.unit, level: config.level },
+      warnings: { store, clock, onChange: (id) => void announce([id]) },
+    });
     cleanups.push(() => api.close());
     try {
       await api.listen({ host: httpAddress.host, port: httpAddress.port });
@@ -160,6 +294,18 @@ export async function startCollector(
     const bound = api.server.address();
     const httpPort = typeof bound === 'object' && bound !== null ? bound.port : httpAddress.port;
     const httpUrl = `http://${formatHostPort(reachableHost(httpAddress.host), httpPort)}`;
+    // Startup pass first: what fell due while the collector was down fires now, marked late.
+    // Events stored before a crash but not yet evaluated are evaluated now; the outbox resumes.
+    await warnings.start();
+    notifier.start();
+    cleanups.push(() => clocks.stop());
+    await clocks.start(config.clocks.schedule);
+    cleanups.push(() => liveness.stop());
+    liveness.start();
+    cleanups.push(() => revocations.stop());
+    revocations.start();
+    cleanups.push(() => hierarchy.stop());
+    await hierarchy.start();
     logger.info(
       { httpUrl, brokerUrl, agentBrokerUrl, collector: identity.id, store: config.store.url },
       'collector running',
@@ -173,6 +319,11 @@ export async function startCollector(
       collectorId: identity.id,
       store,
       ingest,
+      clocks,
+      warnings,
+      notifier,
+      liveness,
+      hierarchy,
       stop: () => (stopping ??= unwind()),
     };
   } catch (err) {

@@ -6,17 +6,25 @@ import type { EnrollmentDeps } from '../enrollment.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { agentRoutes } from './agents.js';
+import { assessmentRoutes } from './assessments.js';
 import { auditActions, auditRoutes } from './audit.js';
 import { requireBearer } from './bearer-auth.js';
 import { enrollRoutes } from './enroll.js';
+import { keyRotationRoutes } from './key-rotation.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { type HierarchyApiDeps, hierarchyLinkRoutes, hierarchyRoutes } from './hierarchy.js';
+import { incidentRoutes } from './incidents.js';
 import { loginRoutes } from './login.js';
 import { metricsRoutes } from './metrics.js';
+import { noticeRoutes } from './notices.js';
 import { openapiRoutes } from './openapi.js';
 import { sessionRoutes } from './session.js';
+import { silenceRoutes } from './silences.js';
 import { addSecurityHeaders, dashboardRoutes } from './static.js';
+import { type ClockApiDeps, systemRoutes } from './systems.js';
 import { LiveFeed, streamRoutes } from './stream.js';
+import { warningRoutes, type WarningApiDeps } from './warnings.js';
 
 /**
  * The collector's HTTP API (SPEC §8): one Fastify plugin per resource, every route with a
@@ -25,6 +33,8 @@ import { LiveFeed, streamRoutes } from './stream.js';
  */
 export interface ApiDeps {
   store: Store;
+  /** A revoked agent is cut off from the broker at once (issue 4). */
+  onAgentRevoked?(agentId: string): void;
   metrics: CollectorMetrics;
   logger: Logger;
   enrollment: EnrollmentDeps;
@@ -33,6 +43,12 @@ export interface ApiDeps {
   live?: LiveFeed;
   /** The built dashboard; default dist/dashboard. */
   dashboardDir?: string;
+  /** The legal clocks' routes (systems, assessments, incidents); absent in tests of other routes. */
+  clocks?: ClockApiDeps;
+  /** Collectors in a hierarchy: the link routes children call and the scoped views. */
+  hierarchy?: HierarchyApiDeps;
+  /** 第64条 warnings, silences and notices; absent in tests of other routes. */
+  warnings?: WarningApiDeps;
 }
 
 export async function buildApi(deps: ApiDeps) {
@@ -79,6 +95,8 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(metricsRoutes(deps.metrics));
   await app.register(openapiRoutes);
   await app.register(enrollRoutes(deps.enrollment));
+  await app.register(keyRotationRoutes(deps.store, { clock: deps.enrollment.clock }));
+  if (deps.hierarchy) await app.register(hierarchyLinkRoutes(deps.hierarchy));
   await app.register(dashboardRoutes(deps.dashboardDir));
   await app.register(loginRoutes(deps.store, clock));
   await app.register(async (secured) => {
@@ -87,8 +105,19 @@ export async function buildApi(deps: ApiDeps) {
     await secured.register(sessionRoutes(deps.store, clock));
     await secured.register(auditRoutes(deps.store));
     await secured.register(streamRoutes(deps.live ?? new LiveFeed()));
-    await secured.register(agentRoutes(deps.store));
+    await secured.register(agentRoutes(deps.store, { onRevoked: (id) => deps.onAgentRevoked?.(id) }));
     await secured.register(eventRoutes(deps.store));
+    if (deps.hierarchy) await secured.register(hierarchyRoutes(deps.hierarchy));
+    if (deps.warnings) {
+      await secured.register(warningRoutes(deps.warnings));
+      await secured.register(silenceRoutes(deps.warnings));
+      await secured.register(noticeRoutes(deps.warnings));
+    }
+    if (deps.clocks) {
+      await secured.register(systemRoutes(deps.clocks));
+      await secured.register(assessmentRoutes(deps.clocks));
+      await secured.register(incidentRoutes(deps.clocks));
+    }
   });
   return app;
 }

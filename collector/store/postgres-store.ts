@@ -6,6 +6,8 @@ import type { ClockStore } from './clock-store.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { SessionStore } from './session-store.js';
 import type { Migration } from './sqlite-migrations.js';
+import type { TransportStore } from './transport-store.js';
+import type { HierarchyStore } from './hierarchy-store.js';
 import type {
   AgentRecord,
   ApiKeyRecord,
@@ -206,6 +208,14 @@ export class PostgresStore implements Store {
 
   get sessions(): SessionStore {
     throw notPorted('dashboard sessions and the audit log (sessions)');
+  }
+
+  get transport(): TransportStore {
+    throw notPorted('agent liveness, declared drops and key history (transport)');
+  }
+
+  get hierarchy(): HierarchyStore {
+    throw notPorted('the collector hierarchy (hierarchy)');
   }
 
   async schemaVersion(): Promise<number> {

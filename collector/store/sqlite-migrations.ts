@@ -1,3 +1,6 @@
+import { CLOCKS_MIGRATION_SQL } from './sqlite-clock-store.js';
+import { HIERARCHY_MIGRATION_SQL } from './sqlite-hierarchy-store.js';
+import { TRANSPORT_MIGRATION_SQL } from './sqlite-transport-store.js';
 /**
  * The SQLite schema as numbered migrations, applied in order at open and recorded in
  * `schema_migrations`. Never edit a released migration: add the next number instead.
@@ -213,5 +216,61 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
     `,
+  },
+  {
+    version: 3,
+    name: 'legal clocks: systems register, assessments, incidents, reports, deadline rows, fires, runs',
+    sql: CLOCKS_MIGRATION_SQL,
+  },
+  {
+    version: 4,
+    name: 'transport: agent liveness, declared outbox drops, key history, Mosquitto password hashes',
+    sql: TRANSPORT_MIGRATION_SQL,
+  },
+  {
+    version: 5,
+    name: 'dashboard: sessions, audit log, login failures',
+    sql: `
+      CREATE TABLE sessions (
+        id_hash      TEXT PRIMARY KEY,
+        user_name    TEXT NOT NULL,
+        role         TEXT NOT NULL,
+        unit         TEXT,
+        csrf_token   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        ip           TEXT NOT NULL,
+        user_agent   TEXT NOT NULL
+      );
+      CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+      CREATE TABLE audit_log (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        actor_kind TEXT NOT NULL,
+        role       TEXT,
+        unit       TEXT,
+        action     TEXT NOT NULL,
+        status     INTEGER,
+        ip         TEXT NOT NULL,
+        detail     TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_actor ON audit_log (actor, id);
+
+      CREATE TABLE login_failures (
+        id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        ip   TEXT NOT NULL,
+        at   TEXT NOT NULL
+      );
+      CREATE INDEX login_failures_ip_at ON login_failures (ip, at);
+    `,
+  },
+  {
+    version: 6,
+    name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
+    sql: HIERARCHY_MIGRATION_SQL,
   },
 ];

@@ -4,7 +4,11 @@ import Database from 'better-sqlite3';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { UserError } from '../../shared/errors.js';
 import type { Role } from '../auth/roles.js';
+import { SqliteClockStore } from './sqlite-clock-store.js';
+import { SqliteHierarchyStore } from './sqlite-hierarchy-store.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+import { SqliteSessionStore } from './sqlite-session-store.js';
+import { SqliteTransportStore } from './sqlite-transport-store.js';
 import { SqliteWarningStore } from './sqlite-warning-store.js';
 import type {
   AgentRecord,
@@ -171,8 +175,16 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 }
 
 export class SqliteStore implements Store {
+  readonly clocks: SqliteClockStore;
   readonly warnings: SqliteWarningStore;
+  readonly sessions: SqliteSessionStore;
+  readonly transport: SqliteTransportStore;
+  readonly hierarchy: SqliteHierarchyStore;
   constructor(private readonly db: Database.Database) {
+    this.hierarchy = new SqliteHierarchyStore(db);
+    this.transport = new SqliteTransportStore(db);
+    this.sessions = new SqliteSessionStore(db);
+    this.clocks = new SqliteClockStore(db);
     this.warnings = new SqliteWarningStore(db);
   }
 

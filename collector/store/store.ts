@@ -5,6 +5,10 @@
  */
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import type { Role } from '../auth/roles.js';
+import type { ClockStore } from './clock-store.js';
+import type { HierarchyStore } from './hierarchy-store.js';
+import type { SessionStore } from './session-store.js';
+import type { TransportStore } from './transport-store.js';
 import type { WarningStore } from './warning-store.js';
 
 export interface NewEnrollmentToken {
@@ -124,8 +128,16 @@ export interface UserRecord {
 export const QUARANTINE_PAYLOAD_BYTES = 4096;
 
 export interface Store {
+  /** The legal clocks (第35条, 第61条): register, incidents, deadline rows. */
+  readonly clocks: ClockStore;
   /** 第64条 early warning: rule state, warnings, silences, notices, the notification outbox. */
   readonly warnings: WarningStore;
+  /** Dashboard logins: sessions, the audit log, failed login attempts. */
+  readonly sessions: SessionStore;
+  /** Transport trust (issue 4): liveness, declared drops, key history, broker password hashes. */
+  readonly transport: TransportStore;
+  /** Collectors in a hierarchy (issue 7): parent, subordinates, the upward outbox, notices. */
+  readonly hierarchy: HierarchyStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

@@ -66,7 +66,7 @@ export async function createSite(
           if (collector.child.exitCode !== null) throw new Error(`collector exited: ${collector.stderr()}`);
           return (await fetch(`${httpUrl}/healthz`)).ok;
         },
-        { what: 'collector /healthz' },
+        { what: 'collector /healthz', timeoutMs: 60_000 },
       );
       return collector;
     },
