@@ -8,7 +8,9 @@ export const COLLECTOR_CONDITION_TYPES = [
   'agent.offline',
   'agent.events.lost',
   'assessment.overdue',
+  'assessment.reminder',
   'incident.report.late',
+  'incident.report.reminder',
 ] as const;
 
 export function isCollectorConditionType(type: string): boolean {

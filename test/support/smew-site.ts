@@ -111,6 +111,8 @@ export async function enrollAgent(
       scan: { interval: '50ms' },
       heartbeat: { interval: '1s' },
       ack: { timeout: '2s' },
+      // Test agents scan every 50 ms on a loaded machine: the self-limit would slow them and add events.
+      limits: { maxCpuPercent: 100 },
       paths: { sysfs: host.sysfs, procfs: host.procfs, devfs: host.devfs },
       ...overrides,
     }),
