@@ -6,10 +6,10 @@ import type { SignatureAlg, Signer, Verifier } from '../shared/crypto/suite.js';
 import { suiteFor } from '../shared/crypto/suites.js';
 import {
   ackSchema,
+  checkCollectorMessage,
   ENVELOPE_VERSION,
   MAX_ENVELOPE_BYTES,
   signMessage,
-  verifyMessage,
   type EventEnvelope,
 } from '../shared/envelope.js';
 import { SEVERITIES, severityRank, type Severity } from '../shared/levels.js';
@@ -454,25 +454,14 @@ export class Outbox {
    * Anything else is refused with a reason and changes nothing.
    */
   acceptAck(payload: string | Buffer): AckOutcome {
-    if (payload.length > MAX_ENVELOPE_BYTES) return { accepted: false, reason: 'too large' };
-    let message: unknown;
-    try {
-      message = JSON.parse(payload.toString());
-    } catch {
-      return { accepted: false, reason: 'not JSON' };
-    }
-    const parsed = ackSchema.safeParse(message);
-    if (!parsed.success) return { accepted: false, reason: 'not an ack' };
-    const ack = parsed.data;
-    if (ack.agent !== this.options.agentId)
-      return { accepted: false, reason: `for another agent (${ack.agent})` };
-    if (ack.collector !== this.options.collector.id || ack.alg !== this.options.collector.alg) {
-      return { accepted: false, reason: `not from our collector (${ack.collector})` };
-    }
-    // Verify the object as received: unknown fields are covered by the signature too.
-    if (!verifyMessage(message as Record<string, unknown>, this.verifyCollector)) {
-      return { accepted: false, reason: 'bad signature' };
-    }
+    const checked = checkCollectorMessage(payload, ackSchema, 'an ack', {
+      agentId: this.options.agentId,
+      collectorId: this.options.collector.id,
+      collectorAlg: this.options.collector.alg,
+      verify: this.verifyCollector,
+    });
+    if (!checked.ok) return { accepted: false, reason: checked.reason };
+    const ack = checked.message;
     return this.transaction(() => {
       this.bytes -= this.statements.bytesUpTo.get(ack.ack)!.n;
       const removed = this.statements.removeUpTo.run(ack.ack).changes;

@@ -3,8 +3,11 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalize } from '../shared/canonical-json.js';
-import { SIGNATURE_ALGS, type Verifier } from '../shared/crypto/suite.js';
-import { ENVELOPE_VERSION, MAX_ENVELOPE_BYTES, verifyMessage } from '../shared/envelope.js';
+import {
+  checkCollectorMessage,
+  policyMessageSchema,
+  type CollectorMessageExpectation,
+} from '../shared/envelope.js';
 import { policySchema, type Policy } from '../shared/policy.js';
 
 /**
@@ -25,20 +28,6 @@ const storedPolicySchema = z.object({
   source: z.enum(['enrollment', 'pushed']),
   issuedAt: z.string().optional(),
   policy: policySchema,
-});
-
-/**
- * The pushed policy message: `{v, agent, ts, collector, policy, alg, sig}`, signed by the
- * collector like an ack (JCS of everything but `sig`).
- */
-export const policyMessageSchema = z.looseObject({
-  v: z.literal(ENVELOPE_VERSION),
-  agent: z.string(),
-  ts: z.iso.datetime({ offset: true }),
-  collector: z.string().min(1),
-  policy: z.unknown(),
-  alg: z.enum(SIGNATURE_ALGS),
-  sig: z.string().min(1),
 });
 
 /** A short fingerprint of a policy, for `agent.started` and `agent.config.changed`. */
@@ -77,36 +66,16 @@ export type PolicyMessageOutcome =
 /** Checks a message from our policy topic: for us, from our collector, signed, newer than ours. */
 export function acceptPolicyMessage(
   payload: string | Buffer,
-  expected: {
-    agentId: string;
-    collectorId: string;
-    collectorAlg: string;
-    verify: Verifier;
-    newerThan?: string;
-  },
+  expected: CollectorMessageExpectation & { newerThan?: string },
 ): PolicyMessageOutcome {
   if (payload.length === 0) return { accepted: false, reason: 'empty (retained policy removed)' };
-  if (payload.length > MAX_ENVELOPE_BYTES) return { accepted: false, reason: 'too large' };
-  let message: unknown;
-  try {
-    message = JSON.parse(payload.toString());
-  } catch {
-    return { accepted: false, reason: 'not JSON' };
-  }
-  const parsed = policyMessageSchema.safeParse(message);
-  if (!parsed.success) return { accepted: false, reason: 'not a policy message' };
-  const { agent, collector, alg, ts } = parsed.data;
-  if (agent !== expected.agentId) return { accepted: false, reason: `for another agent (${agent})` };
-  if (collector !== expected.collectorId || alg !== expected.collectorAlg) {
-    return { accepted: false, reason: `not from our collector (${collector})` };
-  }
-  if (!verifyMessage(message as Record<string, unknown>, expected.verify)) {
-    return { accepted: false, reason: 'bad signature' };
-  }
+  const checked = checkCollectorMessage(payload, policyMessageSchema, 'a policy message', expected);
+  if (!checked.ok) return { accepted: false, reason: checked.reason };
+  const { ts } = checked.message;
   if (expected.newerThan !== undefined && Date.parse(ts) <= Date.parse(expected.newerThan)) {
     return { accepted: false, reason: 'not newer than the policy in force' };
   }
-  const policy = policySchema.safeParse(parsed.data.policy);
+  const policy = policySchema.safeParse(checked.message.policy);
   if (!policy.success) return { accepted: false, reason: `invalid policy: ${policy.error.message}` };
   return { accepted: true, policy: policy.data, issuedAt: ts };
 }

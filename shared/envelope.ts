@@ -57,6 +57,62 @@ export const ackSchema = z.looseObject({
 });
 export type Ack = z.infer<typeof ackSchema>;
 
+/**
+ * The collector's pushed policy for `agent`, on the retained `policy` topic. `policy` is checked
+ * against the policy schema only after the signature, by the agent that applies it.
+ */
+export const policyMessageSchema = z.looseObject({
+  v: z.literal(ENVELOPE_VERSION),
+  agent: z.string(),
+  ts: isoTimestamp,
+  collector: z.string().min(1),
+  policy: z.unknown(),
+  alg: z.enum(SIGNATURE_ALGS),
+  sig: z.string().min(1),
+});
+export type PolicyMessage = z.infer<typeof policyMessageSchema>;
+
+/** Who must have signed a collector message, and for whom: what the agent learned at enrollment. */
+export interface CollectorMessageExpectation {
+  agentId: string;
+  collectorId: string;
+  collectorAlg: string;
+  verify: Verifier;
+}
+
+export type CollectorMessageCheck<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+/**
+ * Checks a collector-signed message (ack, pushed policy) received by an agent: bounded, JSON,
+ * shaped like `schema` (else `not <what>`), for this agent, from our collector, and signed.
+ */
+export function checkCollectorMessage<T extends { agent: string; collector: string; alg: string }>(
+  payload: string | Buffer,
+  schema: z.ZodType<T>,
+  what: string,
+  expected: CollectorMessageExpectation,
+): CollectorMessageCheck<T> {
+  if (payload.length > MAX_ENVELOPE_BYTES) return { ok: false, reason: 'too large' };
+  let message: unknown;
+  try {
+    message = JSON.parse(payload.toString());
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  const parsed = schema.safeParse(message);
+  if (!parsed.success) return { ok: false, reason: `not ${what}` };
+  const { agent, collector, alg } = parsed.data;
+  if (agent !== expected.agentId) return { ok: false, reason: `for another agent (${agent})` };
+  if (collector !== expected.collectorId || alg !== expected.collectorAlg) {
+    return { ok: false, reason: `not from our collector (${collector})` };
+  }
+  // Verify the object as received: unknown fields are covered by the signature too.
+  if (!verifyMessage(message as Record<string, unknown>, expected.verify)) {
+    return { ok: false, reason: 'bad signature' };
+  }
+  return { ok: true, message: parsed.data };
+}
+
 /** Checks an event's `data` against the catalogue; unknown types pass (a newer agent). */
 export function checkEventData(type: string, data: unknown): z.ZodError | undefined {
   if (!isKnownEventType(type)) return undefined;
