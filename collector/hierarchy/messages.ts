@@ -24,6 +24,16 @@ const isoTime = z.iso.datetime({ offset: true });
 const level = z.enum(COLLECTOR_LEVELS);
 export type CollectorLevel = (typeof COLLECTOR_LEVELS)[number];
 const signed = { alg: z.enum(SIGNATURE_ALGS), sig: z.string().min(1).max(512) };
+/** The head every message on a child–parent link starts with, whichever way it goes. */
+function linkHead<K extends string>(kind: K) {
+  return {
+    v: z.literal(HIERARCHY_VERSION),
+    kind: z.literal(kind),
+    child: collectorId,
+    parent: collectorId,
+    ts: isoTime,
+  };
+}
 
 /** A parent's statement of its child's key, unit and level, made at enrollment. */
 export const childCertSchema = z.looseObject({
@@ -89,22 +99,14 @@ export type ReportRecord = z.infer<typeof reportRecordSchema>;
 
 export const MAX_BATCH_RECORDS = 200;
 export const batchSchema = z.looseObject({
-  v: z.literal(HIERARCHY_VERSION),
-  kind: z.literal('smew.hierarchy.batch'),
-  child: collectorId,
-  parent: collectorId,
-  ts: isoTime,
+  ...linkHead('smew.hierarchy.batch'),
   records: z.array(reportRecordSchema).max(MAX_BATCH_RECORDS),
   ...signed,
 });
 export type Batch = z.infer<typeof batchSchema>;
 
 export const receiptSchema = z.looseObject({
-  v: z.literal(HIERARCHY_VERSION),
-  kind: z.literal('smew.hierarchy.receipt'),
-  parent: collectorId,
-  child: collectorId,
-  ts: isoTime,
+  ...linkHead('smew.hierarchy.receipt'),
   /** `receivedAt` is the first receipt: a repeat gets the same time back, so a hop closes once. */
   accepted: z.array(
     z.object({ linkSeq: z.number().int(), origin: z.string(), seq: z.number().int(), receivedAt: isoTime }),
@@ -143,21 +145,13 @@ export const relayedNoticeSchema = z.object({
 export type RelayedNotice = z.infer<typeof relayedNoticeSchema>;
 
 export const pullRequestSchema = z.looseObject({
-  v: z.literal(HIERARCHY_VERSION),
-  kind: z.literal('smew.hierarchy.pull'),
-  child: collectorId,
-  parent: collectorId,
-  ts: isoTime,
+  ...linkHead('smew.hierarchy.pull'),
   ...signed,
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 
 export const pullReplySchema = z.looseObject({
-  v: z.literal(HIERARCHY_VERSION),
-  kind: z.literal('smew.hierarchy.notices'),
-  parent: collectorId,
-  child: collectorId,
-  ts: isoTime,
+  ...linkHead('smew.hierarchy.notices'),
   notices: z.array(relayedNoticeSchema),
   ...signed,
 });
