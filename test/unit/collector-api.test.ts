@@ -1,47 +1,27 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApi } from '../../collector/api/app.js';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
-import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
-import { CollectorMetrics } from '../../collector/metrics.js';
-import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
+import type { SqliteStore } from '../../collector/store/sqlite-store.js';
 import { ManualClock } from '../../shared/clock.js';
-import { createLogger } from '../../shared/log.js';
-import { makeTestAgent, tempDir } from '../integration/collector-harness.js';
+import { openApiFixture, type TestApi } from '../support/api-fixture.js';
+import { makeTestAgent, tempDir } from '../support/collector-harness.js';
 import { generateKeyPairSync } from 'node:crypto';
-
-type Api = Awaited<ReturnType<typeof buildApi>>;
 
 describe('collector HTTP API', () => {
   let dir: ReturnType<typeof tempDir>;
   let store: SqliteStore;
-  let api: Api;
+  let api: TestApi;
   let clock: ManualClock;
   const invalidated: string[] = [];
 
   beforeEach(async () => {
     dir = tempDir('smew-api-');
-    store = openSqliteStore(join(dir.path, 'smew.db'));
     clock = new ManualClock('2026-11-26T12:00:00Z');
-    const identity = loadOrCreateCollectorIdentity(join(dir.path, 'identity'));
-    const metrics = new CollectorMetrics(store);
-    const logger = createLogger('test', 'silent');
-    api = await buildApi({
-      store,
-      metrics,
-      logger,
-      collectorId: identity.id,
-      enrollment: {
-        store,
-        identity,
-        clock,
-        metrics,
-        logger,
-        brokerUrl: 'mqtt://broker.example:1883',
-        onCredentialsChanged: (id) => invalidated.push(id),
-      },
-    });
+    ({ store, api } = await openApiFixture(dir.path, {
+      clock,
+      brokerUrl: 'mqtt://broker.example:1883',
+      onCredentialsChanged: (id) => invalidated.push(id),
+    }));
   });
   afterEach(async () => {
     await api.close();

@@ -1,48 +1,27 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApi } from '../../collector/api/app.js';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { hashSecret } from '../../collector/auth/secrets.js';
 import { addUser } from '../../collector/auth/users.js';
-import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
-import { CollectorMetrics } from '../../collector/metrics.js';
-import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
+import type { SqliteStore } from '../../collector/store/sqlite-store.js';
 import { ManualClock } from '../../shared/clock.js';
-import { createLogger } from '../../shared/log.js';
-import { tempDir } from '../integration/collector-harness.js';
-
-type Api = Awaited<ReturnType<typeof buildApi>>;
+import { openApiFixture, type TestApi } from '../support/api-fixture.js';
+import { tempDir } from '../support/collector-harness.js';
 
 /** Login, session cookie, CSRF, throttle and audit through the real Fastify app and SQLite store. */
 describe('dashboard sessions', () => {
   let dir: ReturnType<typeof tempDir>;
   let store: SqliteStore;
-  let api: Api;
+  let api: TestApi;
   let clock: ManualClock;
 
   beforeEach(async () => {
     dir = tempDir('smew-session-');
-    store = openSqliteStore(join(dir.path, 'smew.db'));
     clock = new ManualClock('2026-11-26T12:00:00Z');
-    const identity = loadOrCreateCollectorIdentity(join(dir.path, 'identity'));
-    const metrics = new CollectorMetrics(store);
-    const logger = createLogger('test', 'silent');
-    api = await buildApi({
-      store,
-      metrics,
-      logger,
-      collectorId: identity.id,
+    ({ store, api } = await openApiFixture(dir.path, {
+      clock,
       dashboardDir: join(dir.path, 'no-dashboard'),
-      enrollment: {
-        store,
-        identity,
-        clock,
-        metrics,
-        logger,
-        brokerUrl: 'mqtt://x:1883',
-        onCredentialsChanged: () => {},
-      },
-    });
+    }));
     await addUser(store, { name: '张三', password: 'correct horse', role: 'officer', unit: '一处', clock });
     await addUser(store, { name: 'root', password: 'admin pass', role: 'admin', clock });
   });

@@ -1,23 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildApi } from '../../collector/api/app.js';
 import { LiveFeed } from '../../collector/api/stream.js';
 import { addUser } from '../../collector/auth/users.js';
-import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
-import { CollectorMetrics } from '../../collector/metrics.js';
-import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
+import type { SqliteStore } from '../../collector/store/sqlite-store.js';
 import { systemClock } from '../../shared/clock.js';
-import { createLogger } from '../../shared/log.js';
-import { tempDir } from '../integration/collector-harness.js';
-
-type Api = Awaited<ReturnType<typeof buildApi>>;
+import { openApiFixture, type TestApi } from '../support/api-fixture.js';
+import { tempDir } from '../support/collector-harness.js';
 
 /** The SSE stream's scoping and lifecycle, and the static dashboard files, over a real socket. */
 describe('dashboard stream and static files', () => {
   let dir: ReturnType<typeof tempDir>;
   let store: SqliteStore;
-  let api: Api;
+  let api: TestApi;
   let url: string;
   const feed = new LiveFeed();
 
@@ -31,27 +26,11 @@ describe('dashboard stream and static files', () => {
     );
     writeFileSync(join(dashboard, 'assets', 'app.js'), 'console.log(1)');
     writeFileSync(join(dir.path, 'secret.txt'), 'not for the web');
-    store = openSqliteStore(join(dir.path, 'smew.db'));
-    const identity = loadOrCreateCollectorIdentity(join(dir.path, 'identity'));
-    const metrics = new CollectorMetrics(store);
-    const logger = createLogger('test', 'silent');
-    api = await buildApi({
-      store,
-      metrics,
-      logger,
-      collectorId: identity.id,
+    ({ store, api } = await openApiFixture(dir.path, {
+      clock: systemClock,
       live: feed,
       dashboardDir: dashboard,
-      enrollment: {
-        store,
-        identity,
-        clock: systemClock,
-        metrics,
-        logger,
-        brokerUrl: 'mqtt://x:1883',
-        onCredentialsChanged: () => {},
-      },
-    });
+    }));
     await api.listen({ host: '127.0.0.1', port: 0 });
     const address = api.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
