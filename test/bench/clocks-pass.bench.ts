@@ -12,7 +12,7 @@ import { ClockScheduler } from '../../collector/clocks/scheduler.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 function argValue(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);

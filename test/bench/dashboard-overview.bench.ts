@@ -21,7 +21,7 @@ import {
   signedEvent,
   tempDir,
   testCollectorConfig,
-} from '../integration/collector-harness.js';
+} from '../support/collector-harness.js';
 import { eventually } from '../support/eventually.js';
 
 interface PageDocument {

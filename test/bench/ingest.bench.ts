@@ -26,7 +26,7 @@ import {
   tempDir,
   testCollectorConfig,
   type TestAgent,
-} from '../integration/collector-harness.js';
+} from '../support/collector-harness.js';
 import { eventually } from '../support/eventually.js';
 import { startIngestMember } from '../support/ingest-member.js';
 import { startOwnMosquitto } from '../support/mosquitto.js';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { tempDir } from './collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 /**
  * `npm run bench -- --short` end to end, as a smoke test: every benchmark with a short mode runs

@@ -10,7 +10,7 @@ import {
   nextAck,
   signedEvent,
   tempDir,
-} from './collector-harness.js';
+} from '../support/collector-harness.js';
 import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
 
 /**

@@ -8,7 +8,7 @@ import { startCollector, type RunningCollector } from '../../collector/server.js
 import type { CollectorCondition, ConditionSink } from '../../collector/warnings/conditions.js';
 import type { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
-import { testCollectorConfig } from './collector-harness.js';
+import { testCollectorConfig } from '../support/collector-harness.js';
 
 /** Records conditions as the warnings stage would receive them. */
 export class RecordingSink implements ConditionSink {

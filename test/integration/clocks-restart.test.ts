@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
-import { tempDir } from './collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
 
 /**

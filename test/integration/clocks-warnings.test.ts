@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
-import { tempDir, testCollectorConfig } from './collector-harness.js';
+import { tempDir, testCollectorConfig } from '../support/collector-harness.js';
 import { apiClient, type Json, keyFor } from './clocks-harness.js';
 
 /**

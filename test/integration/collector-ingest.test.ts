@@ -16,7 +16,7 @@ import {
   signedEvent,
   tempDir,
   testCollectorConfig,
-} from './collector-harness.js';
+} from '../support/collector-harness.js';
 
 const MOSQUITTO = { host: '127.0.0.1', port: 1883 };
 

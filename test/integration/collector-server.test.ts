@@ -7,7 +7,7 @@ import { startCollector, type RunningCollector } from '../../collector/server.js
 import { UserError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
-import { enrollOverHttp, makeTestAgent, tempDir, testCollectorConfig } from './collector-harness.js';
+import { enrollOverHttp, makeTestAgent, tempDir, testCollectorConfig } from '../support/collector-harness.js';
 
 const quiet = { logger: createLogger('test', 'silent') };
 

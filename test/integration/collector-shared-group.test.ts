@@ -18,7 +18,7 @@ import {
   tempDir,
   testCollectorConfig,
   type TestAgent,
-} from './collector-harness.js';
+} from '../support/collector-harness.js';
 
 const AGENTS = 12;
 const EVENTS_PER_AGENT = 60;

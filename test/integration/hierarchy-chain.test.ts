@@ -21,7 +21,7 @@ import {
   signedEvent,
   tempDir,
   testCollectorConfig,
-} from './collector-harness.js';
+} from '../support/collector-harness.js';
 import { agentTopic } from '../../shared/topics.js';
 import type { CollectorConfig } from '../../collector/config.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'vitest';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { createTestSchema, postgresAvailable } from '../support/postgres.js';
-import { tempDir } from './collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 import { describeStoreContract } from '../unit/store-contract.js';
 
 /** One contract, two databases: SQLite in a temp file and the machine's PostgreSQL in a fresh schema. */

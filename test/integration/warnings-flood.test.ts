@@ -4,7 +4,7 @@ import { loadRules, defaultRulesFile } from '../../collector/rules/load.js';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
 import { WarningStage } from '../../collector/warnings/stage.js';
 import { createLogger } from '../../shared/log.js';
-import { tempDir } from './collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 /**
  * A flood of 10 000 identical events (one host repeating one violation) makes one warning with

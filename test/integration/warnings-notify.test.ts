@@ -7,7 +7,7 @@ import { createLogger } from '../../shared/log.js';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/ports.js';
 import { WarningsSite } from '../support/warnings-site.js';
-import { tempDir, testCollectorConfig } from './collector-harness.js';
+import { tempDir, testCollectorConfig } from '../support/collector-harness.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -12,7 +12,9 @@ import type { KeyPairText } from '../../shared/crypto/suite.js';
 import { signMessage, type Ack } from '../../shared/envelope.js';
 import { agentIdFromPublicKey } from '../../shared/identity.js';
 import { agentTopic } from '../../shared/topics.js';
+import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { collectorConfigSchema, type CollectorConfig } from '../../collector/config.js';
+import type { Store } from '../../collector/store/store.js';
 
 export function tempDir(prefix = 'smew-collector-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
@@ -59,6 +61,20 @@ export async function enrollOverHttp(httpUrl: string, agent: TestAgent, token: s
   const body = (await response.json()) as EnrollReply & { error?: string };
   if (response.status !== 200) throw new Error(`enroll failed: ${response.status} ${body.error}`);
   return body;
+}
+
+/**
+ * Enrolls `agent` (by default a fresh key pair) over HTTP at a running collector with a one-hour
+ * token for `unit` (by default the test config's unit), as `smew agent enroll` would.
+ */
+export async function enrollAgent(
+  collector: { store: Store; httpUrl: string },
+  options: { unit?: string; agent?: TestAgent } = {},
+): Promise<{ agent: TestAgent; reply: EnrollReply }> {
+  const agent = options.agent ?? makeTestAgent();
+  const unit = options.unit ?? '测试单位';
+  const { token } = await createEnrollmentToken(collector.store, { unit, ttlMs: 3_600_000 });
+  return { agent, reply: await enrollOverHttp(collector.httpUrl, agent, token) };
 }
 
 export function signedEvent(agent: TestAgent, seq: number, overrides: Record<string, unknown> = {}) {

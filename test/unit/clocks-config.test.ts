@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clockOptionsFromConfig } from '../../collector/clocks/clock-config.js';
 import { loadCollectorConfig } from '../../collector/config.js';
 import { UserError } from '../../shared/errors.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 describe('clocks config', () => {
   let dir: ReturnType<typeof tempDir>;

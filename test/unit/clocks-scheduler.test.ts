@@ -6,7 +6,7 @@ import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-
 import type { CollectorCondition } from '../../collector/warnings/conditions.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 /**
  * The scheduler on a real SQLite store with a ManualClock: rows fire when the clock passes them,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 import { describeClockStoreContract } from './clocks-store-contract.js';
 
 describeClockStoreContract('SQLite', async () => {

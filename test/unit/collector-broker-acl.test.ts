@@ -9,7 +9,7 @@ import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-
 import { UserError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 const A = 'ag-aaaaaaaaaaaaaaaaaaaa';
 const B = 'ag-bbbbbbbbbbbbbbbbbbbb';

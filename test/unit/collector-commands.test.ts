@@ -10,7 +10,7 @@ import { userAddCommand } from '../../collector/commands/user.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { parseCommandArgs, type Command } from '../../shared/cli.js';
 import { UserError } from '../../shared/errors.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 
 describe('collector data commands', () => {
   let dir: ReturnType<typeof tempDir>;

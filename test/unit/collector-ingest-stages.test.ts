@@ -12,7 +12,7 @@ import { ackSchema, MAX_ENVELOPE_BYTES, signMessage, verifyMessage } from '../..
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
-import { makeTestAgent, signedEvent, tempDir, type TestAgent } from '../integration/collector-harness.js';
+import { makeTestAgent, signedEvent, tempDir, type TestAgent } from '../support/collector-harness.js';
 
 const START = '2026-11-26T14:30:00.000Z';
 /** Never enrolled: publishes under its own id, which the collector does not know. */

@@ -4,7 +4,7 @@ import { SQLITE_MIGRATIONS } from '../../collector/store/sqlite-migrations.js';
 import type { EnrollAgentRequest } from '../../collector/store/store.js';
 import { openStore } from '../../collector/store/open-store.js';
 import { UserError } from '../../shared/errors.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 

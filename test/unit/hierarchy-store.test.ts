@@ -5,7 +5,7 @@ import { ownReport } from '../../collector/hierarchy/reports.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 import { describeHierarchyStoreContract } from './hierarchy-store-contract.js';
 
 describeHierarchyStoreContract('SQLite', async () => {

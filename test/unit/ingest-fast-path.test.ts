@@ -10,7 +10,7 @@ import { sm2Suite } from '../../shared/crypto/sm2.js';
 import { signMessage } from '../../shared/envelope.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
-import { makeTestAgent, signedEvent } from '../integration/collector-harness.js';
+import { makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import { eventually } from '../support/eventually.js';
 import { AGENT, enrollment, event } from './store-contract.js';
 

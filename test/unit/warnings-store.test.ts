@@ -1,5 +1,5 @@
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
-import { tempDir } from '../integration/collector-harness.js';
+import { tempDir } from '../support/collector-harness.js';
 import { describeWarningStoreContract } from '../support/warning-store-contract.js';
 import { join } from 'node:path';
 
