@@ -12,11 +12,11 @@ import {
   type ClockApiDeps,
   idParams,
   optionalText,
-  requireWriter,
   sendClockError,
   systemSchema,
   systemView,
-  visibleSystem,
+  systemChangeErrors,
+  writableSystem,
 } from './systems.js';
 
 /**
@@ -75,19 +75,12 @@ export function assessmentRoutes(deps: ClockApiDeps) {
               note: optionalText(2000),
             },
           },
-          response: {
-            201: systemSchema,
-            400: errorSchema,
-            404: errorSchema,
-            409: errorSchema,
-            ...authErrorResponses,
-          },
+          response: { 201: systemSchema, ...systemChangeErrors },
         },
       },
       async (request, reply) => {
         try {
-          const principal = requireWriter(request.principal);
-          const system = await visibleSystem(deps, request, request.params.id);
+          const { principal, system } = await writableSystem(deps, request);
           const body = request.body;
           checkDate(body.completedAt, 'completedAt');
           const now = deps.scheduler.now();

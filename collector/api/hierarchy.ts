@@ -8,6 +8,7 @@ import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/me
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
 import { visibleUnits } from './bearer-auth.js';
+import { notFound } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
 
 /**
@@ -25,6 +26,11 @@ export interface HierarchyApiDeps {
 const BATCH_BODY_LIMIT = 16 * 1024 * 1024;
 
 const security = [{ bearer: [] }];
+const noticeIdParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 100 } },
+} as const;
 
 function send<T>(reply: FastifyReply, answer: Answer<T>) {
   if (!answer.ok) return reply.code(answer.status).send({ error: answer.error });
@@ -220,43 +226,45 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       async (request, reply) => send(reply, await enrollChild(side, request.body)),
     );
 
-    app.post(
+    /** A signed message from an enrolled child, answered with one signed by this collector. */
+    const signedExchange = (
+      path: string,
+      summary: string,
+      message: { asked: string; answered: string },
+      answer: (body: unknown) => Promise<Answer<unknown>>,
+      options: { bodyLimit?: number } = {},
+    ) =>
+      app.post(
+        path,
+        {
+          ...options,
+          schema: {
+            summary,
+            tags: ['hierarchy'],
+            body: { ...openObject, description: `${message.asked}, signed by the child` },
+            response: {
+              200: { ...openObject, description: `${message.answered}, signed by this collector` },
+              400: errorSchema,
+              401: errorSchema,
+              403: errorSchema,
+              409: errorSchema,
+            },
+          },
+        },
+        async (request, reply) => send(reply, await answer(request.body)),
+      );
+    signedExchange(
       '/api/v1/hierarchy/reports',
-      {
-        bodyLimit: BATCH_BODY_LIMIT,
-        schema: {
-          summary: 'A child collector’s signed batch of reports; answered with a signed receipt',
-          tags: ['hierarchy'],
-          body: { ...openObject, description: 'smew.hierarchy.batch, signed by the child' },
-          response: {
-            200: { ...openObject, description: 'smew.hierarchy.receipt, signed by this collector' },
-            400: errorSchema,
-            401: errorSchema,
-            403: errorSchema,
-            409: errorSchema,
-          },
-        },
-      },
-      async (request, reply) => send(reply, await receiveBatch(side, request.body)),
+      'A child collector’s signed batch of reports; answered with a signed receipt',
+      { asked: 'smew.hierarchy.batch', answered: 'smew.hierarchy.receipt' },
+      (body) => receiveBatch(side, body),
+      { bodyLimit: BATCH_BODY_LIMIT },
     );
-
-    app.post(
+    signedExchange(
       '/api/v1/hierarchy/pull',
-      {
-        schema: {
-          summary: 'A child collector asks for the notices it has not acknowledged',
-          tags: ['hierarchy'],
-          body: { ...openObject, description: 'smew.hierarchy.pull, signed by the child' },
-          response: {
-            200: { ...openObject, description: 'smew.hierarchy.notices, signed by this collector' },
-            400: errorSchema,
-            401: errorSchema,
-            403: errorSchema,
-            409: errorSchema,
-          },
-        },
-      },
-      async (request, reply) => send(reply, await answerPull(side, request.body)),
+      'A child collector asks for the notices it has not acknowledged',
+      { asked: 'smew.hierarchy.pull', answered: 'smew.hierarchy.notices' },
+      (body) => answerPull(side, body),
     );
   };
 }
@@ -530,17 +538,13 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
             'One notice with each subordinate’s acknowledgement and 排查 result, and who has not answered',
           tags: ['hierarchy'],
           security,
-          params: {
-            type: 'object',
-            required: ['id'],
-            properties: { id: { type: 'string', maxLength: 100 } },
-          },
+          params: noticeIdParams,
           response: { 200: noticeViewSchema, 404: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
         const notice = await store.getNotice(request.params.id);
-        if (!notice) return reply.code(404).send({ error: `no notice ${request.params.id}` });
+        if (!notice) return notFound(reply, 'notice', request.params.id);
         const units = scope(request.principal, deps.unit);
         const subordinates = await store.listSubordinates({ units });
         const answers = new Map((await store.listResponses(notice.id)).map((r) => [r.collector, r]));
@@ -572,11 +576,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           summary: 'Send this collector’s 排查 result for a notice from above to the parent',
           tags: ['hierarchy'],
           security,
-          params: {
-            type: 'object',
-            required: ['id'],
-            properties: { id: { type: 'string', maxLength: 100 } },
-          },
+          params: noticeIdParams,
           body: {
             type: 'object',
             required: ['result'],

@@ -12,8 +12,9 @@ import {
   type NoticeRefusal,
 } from '../warnings/notices.js';
 import { visibleUnits } from './bearer-auth.js';
+import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
-import { actorOf, refusalSchema } from './warnings.js';
+import { actorOf } from './warnings.js';
 
 /**
  * Warning notices (预警通报) over HTTP: issue, list, acknowledge, report the 排查 result. Each
@@ -82,18 +83,10 @@ const REFUSAL_STATUS: Record<NoticeRefusal['reason'], number> = {
 };
 
 function refused(reply: FastifyReply, refusal: NoticeRefusal) {
-  return reply.code(REFUSAL_STATUS[refusal.reason]).send({ error: refusal.message, reason: refusal.reason });
+  return sendRefusal(reply, REFUSAL_STATUS[refusal.reason], refusal);
 }
 
-const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
-const answerResponses = {
-  200: noticeSchema,
-  400: refusalSchema,
-  403: refusalSchema,
-  404: errorSchema,
-  409: refusalSchema,
-  401: authErrorResponses[401],
-} as const;
+const answerResponses = { ...actionResponses(noticeSchema), 400: refusalSchema } as const;
 
 export function noticeRoutes(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
@@ -136,7 +129,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
       async (request, reply) => {
         const notice = await store.warnings.getNotice(request.params.id);
         if (!notice || !canSeeNotice(request.principal, notice)) {
-          return reply.code(404).send({ error: `no notice ${request.params.id}` });
+          return notFound(reply, 'notice', request.params.id);
         }
         return toApi(notice, clock.now());
       },
@@ -224,7 +217,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
           const actor = actorOf(request.principal);
           const existing = await store.warnings.getNotice(id);
           if (!existing || !canSeeNotice(request.principal, existing)) {
-            return reply.code(404).send({ error: `no notice ${id}` });
+            return notFound(reply, 'notice', id);
           }
           const unit = request.body?.unit ?? actor.unit;
           if (unit === null) {
@@ -238,7 +231,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
               ? reportNoticeResult(notice, unit, actor, request.body.result ?? '', now)
               : acknowledgeNotice(notice, unit, actor, now),
           );
-          if (!result) return reply.code(404).send({ error: `no notice ${id}` });
+          if (!result) return notFound(reply, 'notice', id);
           if (!result.ok) return refused(reply, result);
           return toApi(result.notice, now);
         },

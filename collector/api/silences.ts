@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
 import { SEVERITIES } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
@@ -7,8 +7,9 @@ import type { Store } from '../store/store.js';
 import type { StoredSilence } from '../store/warning-store.js';
 import { HANDLING_ROLES } from '../warnings/lifecycle.js';
 import { approveSilence, createSilence, type SilenceMatcher } from '../warnings/silences.js';
+import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
-import { actorOf, canSee, refusalSchema } from './warnings.js';
+import { actorOf, canSee } from './warnings.js';
 
 /**
  * Silences over HTTP: they mute notifications for a matcher and a time window, with author and
@@ -71,14 +72,12 @@ function canSeeSilence(principal: Principal | null, silence: StoredSilence): boo
   return canSee(principal, silence.matcher.unit);
 }
 
-const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
-
-function notFound(reply: FastifyReply, id: string) {
-  return reply.code(404).send({ error: `no silence ${id}` });
-}
-
 export function silenceRoutes(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
+  async function visibleSilence(principal: Principal | null, id: string) {
+    const silence = await store.warnings.getSilence(id);
+    return silence && canSeeSilence(principal, silence) ? silence : undefined;
+  }
   return async (app: FastifyInstance) => {
     app.get<{ Querystring: { active?: boolean; limit: number } }>(
       '/api/v1/silences',
@@ -121,8 +120,8 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
         },
       },
       async (request, reply) => {
-        const silence = await store.warnings.getSilence(request.params.id);
-        if (!silence || !canSeeSilence(request.principal, silence)) return notFound(reply, request.params.id);
+        const silence = await visibleSilence(request.principal, request.params.id);
+        if (!silence) return notFound(reply, 'silence', request.params.id);
         return toApi(silence, clock.now());
       },
     );
@@ -179,9 +178,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
           now,
         );
         if (!result.ok) {
-          return reply
-            .code(result.reason === 'role' ? 403 : 400)
-            .send({ error: result.message, reason: result.reason });
+          return sendRefusal(reply, result.reason === 'role' ? 403 : 400, result);
         }
         await store.warnings.addSilence(result.silence);
         return reply.code(201).send(toApi({ ...result.silence, expiredBy: null }, now));
@@ -196,27 +193,19 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
           tags: ['silences'],
           security: [{ bearer: [] }],
           params: idParams,
-          response: {
-            200: silenceSchema,
-            403: refusalSchema,
-            404: errorSchema,
-            409: refusalSchema,
-            401: authErrorResponses[401],
-          },
+          response: actionResponses(silenceSchema),
         },
       },
       async (request, reply) => {
         const { id } = request.params;
-        const existing = await store.warnings.getSilence(id);
-        if (!existing || !canSeeSilence(request.principal, existing)) return notFound(reply, id);
+        if (!(await visibleSilence(request.principal, id))) return notFound(reply, 'silence', id);
         const now = clock.now();
         const result = await store.warnings.updateSilence(id, (s) =>
           approveSilence(s, actorOf(request.principal), now),
         );
-        if (!result) return notFound(reply, id);
+        if (!result) return notFound(reply, 'silence', id);
         if (!result.ok) {
-          const status = result.reason === 'approved' ? 409 : 403;
-          return reply.code(status).send({ error: result.message, reason: result.reason });
+          return sendRefusal(reply, result.reason === 'approved' ? 409 : 403, result);
         }
         return toApi((await store.warnings.getSilence(id))!, now);
       },
@@ -230,19 +219,12 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
           tags: ['silences'],
           security: [{ bearer: [] }],
           params: idParams,
-          response: {
-            200: silenceSchema,
-            403: refusalSchema,
-            404: errorSchema,
-            409: errorSchema,
-            401: authErrorResponses[401],
-          },
+          response: { ...actionResponses(silenceSchema), 409: errorSchema },
         },
       },
       async (request, reply) => {
         const { id } = request.params;
-        const existing = await store.warnings.getSilence(id);
-        if (!existing || !canSeeSilence(request.principal, existing)) return notFound(reply, id);
+        if (!(await visibleSilence(request.principal, id))) return notFound(reply, 'silence', id);
         const actor = actorOf(request.principal);
         if (!HANDLING_ROLES.includes(actor.role)) {
           return reply.code(403).send({

@@ -254,6 +254,23 @@ export async function visibleSystem(
   return record;
 }
 
+/** A change to one system: a key that may write, and the system, which it must be able to see. */
+export async function writableSystem(
+  deps: ClockApiDeps,
+  request: FastifyRequest<{ Params: { id: string } }>,
+) {
+  const principal = requireWriter(request.principal);
+  return { principal, system: await visibleSystem(deps, request, request.params.id) };
+}
+
+/** The refusals of a change to one system: bad input, unknown, decommissioned, or the key. */
+export const systemChangeErrors = {
+  400: errorSchema,
+  404: errorSchema,
+  409: errorSchema,
+  ...authErrorResponses,
+} as const;
+
 /** Rebuilds the system's rows and runs a pass, so what the change made due fires now. */
 export async function afterSystemChange(deps: ClockApiDeps, id: string): Promise<SystemRecord> {
   const record = (await deps.store.clocks.getSystem(id))!;
@@ -384,19 +401,12 @@ export function systemRoutes(deps: ClockApiDeps) {
               filedAt: { ...nullableCalendarDate, description: '备案 date; required to decommission' },
             },
           },
-          response: {
-            200: systemSchema,
-            400: errorSchema,
-            404: errorSchema,
-            409: errorSchema,
-            ...authErrorResponses,
-          },
+          response: { 200: systemSchema, ...systemChangeErrors },
         },
       },
       async (request, reply) => {
         try {
-          const principal = requireWriter(request.principal);
-          const current = await visibleSystem(deps, request, request.params.id);
+          const { principal, system: current } = await writableSystem(deps, request);
           const body = request.body;
           if (current.status === 'decommissioned') {
             throw new ClockApiError(

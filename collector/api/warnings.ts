@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
 import { SEVERITIES, type Severity } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
@@ -14,6 +14,7 @@ import {
   type WarningState,
 } from '../warnings/warning.js';
 import { visibleUnits } from './bearer-auth.js';
+import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
 
 /**
@@ -41,13 +42,6 @@ export function canSee(principal: Principal | null, unit: string): boolean {
   const units = visibleUnits(principal);
   return units === undefined || units.includes(unit);
 }
-
-/** A refusal's body: `error` in English, `errorZh` in Chinese, `reason` for programs. */
-export const refusalSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'string' }, errorZh: { type: 'string' }, reason: { type: 'string' } },
-} as const;
 
 const REFUSAL_STATUS: Record<RefusalReason, number> = {
   role: 403,
@@ -212,10 +206,6 @@ function evidenceToApi(record: EvidenceRecord) {
   };
 }
 
-function notFound(reply: FastifyReply, id: string) {
-  return reply.code(404).send({ error: `no warning ${id}` });
-}
-
 interface ListQuery {
   state?: WarningState[];
   severity?: Severity[];
@@ -271,13 +261,14 @@ export function warningRoutes(deps: WarningApiDeps) {
           summary: 'One warning with its evidence (signed envelopes) and transition history',
           tags: ['warnings'],
           security: [{ bearer: [] }],
-          params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+          params: idParams,
           response: { 200: warningDetailSchema, 404: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
         const warning = await store.warnings.getWarning(request.params.id);
-        if (!warning || !canSee(request.principal, warning.unit)) return notFound(reply, request.params.id);
+        if (!warning || !canSee(request.principal, warning.unit))
+          return notFound(reply, 'warning', request.params.id);
         const [evidence, notifications] = await Promise.all([
           store.warnings.listEvidence(warning.id, MAX_EVIDENCE),
           store.warnings.listNotifications({ warningId: warning.id, limit: 100 }),
@@ -298,7 +289,7 @@ export function warningRoutes(deps: WarningApiDeps) {
           summary: 'Move a warning on: identified, handling, closed, or false-positive (with a reason)',
           tags: ['warnings'],
           security: [{ bearer: [] }],
-          params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } },
+          params: idParams,
           body: {
             type: 'object',
             required: ['to'],
@@ -308,29 +299,20 @@ export function warningRoutes(deps: WarningApiDeps) {
               note: { type: 'string', maxLength: 20_000 },
             },
           },
-          response: {
-            200: warningDetailSchema,
-            400: refusalSchema,
-            403: refusalSchema,
-            404: errorSchema,
-            409: refusalSchema,
-            401: authErrorResponses[401],
-          },
+          response: { ...actionResponses(warningDetailSchema), 400: refusalSchema },
         },
       },
       async (request, reply) => {
         const { id } = request.params;
         const visible = await store.warnings.getWarning(id);
-        if (!visible || !canSee(request.principal, visible.unit)) return notFound(reply, id);
+        if (!visible || !canSee(request.principal, visible.unit)) return notFound(reply, 'warning', id);
         const actor = actorOf(request.principal);
         const result = await store.warnings.updateWarning(id, (warning) =>
           transition(warning, { to: request.body.to, note: request.body.note, actor }, clock.now()),
         );
-        if (!result) return notFound(reply, id);
+        if (!result) return notFound(reply, 'warning', id);
         if (!result.ok) {
-          return reply
-            .code(REFUSAL_STATUS[result.reason])
-            .send({ error: result.message, errorZh: result.messageZh, reason: result.reason });
+          return sendRefusal(reply, REFUSAL_STATUS[result.reason], result);
         }
         deps.onChange?.(id);
         const warning = (await store.warnings.getWarning(id))!;

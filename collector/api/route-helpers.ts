@@ -1,0 +1,43 @@
+import type { FastifyReply } from 'fastify';
+import { authErrorResponses, errorSchema } from './schemas.js';
+
+/**
+ * Reply shapes the warning, silence and notice routes share: a refusal from a pure decision
+ * function, a record the caller cannot see, and the responses of an action on one record.
+ */
+
+/** A refusal's body: `error` in English, `errorZh` in Chinese, `reason` for programs. */
+export const refusalSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' }, errorZh: { type: 'string' }, reason: { type: 'string' } },
+} as const;
+
+/** `:id` of one warning, silence or notice. */
+export const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
+
+/** An action on one record: done, refused by role or scope (403) or by its state (409), or not found. */
+export function actionResponses<T extends object>(ok: T) {
+  return {
+    200: ok,
+    403: refusalSchema,
+    404: errorSchema,
+    409: refusalSchema,
+    401: authErrorResponses[401],
+  } as const;
+}
+
+/** Unknown and out of the caller's scope answer alike, so a key learns nothing of other units. */
+export function notFound(reply: FastifyReply, what: string, id: string) {
+  return reply.code(404).send({ error: `no ${what} ${id}` });
+}
+
+export function sendRefusal(
+  reply: FastifyReply,
+  status: number,
+  refusal: { reason: string; message: string; messageZh?: string },
+) {
+  return reply
+    .code(status)
+    .send({ error: refusal.message, errorZh: refusal.messageZh, reason: refusal.reason });
+}
