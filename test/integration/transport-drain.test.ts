@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from '../../agent/outbox.js';
 import { Publisher } from '../../agent/publisher.js';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { systemClock } from '../../shared/clock.js';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { createLogger } from '../../shared/log.js';
 import { eventually } from '../support/eventually.js';
-import { enrollOverHttp, makeTestAgent, tempDir, testCollectorConfig } from './collector-harness.js';
+import { enrollAgent, tempDir, testCollectorConfig } from '../support/collector-harness.js';
 
 /**
  * A backlog after an outage drains at outbox.drainRate, after the jitter delay, through the real
@@ -36,9 +35,7 @@ describe('draining a backlog', () => {
         logger,
       },
     );
-    const agent = makeTestAgent();
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    const reply = await enrollOverHttp(collector.httpUrl, agent, token);
+    const { agent, reply } = await enrollAgent(collector);
     outbox = Outbox.open({
       dir: `${dir.path}/agent`,
       agentId: agent.id,

@@ -1,7 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { signMessage } from '../../shared/envelope.js';
@@ -9,13 +8,14 @@ import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
 import {
-  enrollOverHttp,
+  connectAsAgent,
+  enrollAgent,
   makeTestAgent,
   signedEvent,
   tempDir,
-  testCollectorConfig,
   type TestAgent,
-} from './collector-harness.js';
+  testCollectorConfig,
+} from '../support/collector-harness.js';
 
 /**
  * Hostile input through the real embedded broker and ingest: each message is rejected with its
@@ -169,19 +169,12 @@ describe('hostile input', () => {
   const table: string[] = [];
 
   async function enroll(): Promise<{ agent: TestAgent; password: string }> {
-    const agent = makeTestAgent();
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    const reply = await enrollOverHttp(collector.httpUrl, agent, token);
+    const { agent, reply } = await enrollAgent(collector);
     return { agent, password: reply.broker.password };
   }
 
-  async function connect(agent: TestAgent, password: string): Promise<MqttClient> {
-    return mqtt.connectAsync(
-      collector.brokerUrl,
-      { clientId: agent.id, username: agent.id, password, reconnectPeriod: 0, protocolVersion: 4 },
-      false,
-    );
-  }
+  const connect = (agent: TestAgent, password: string) =>
+    connectAsAgent(collector.brokerUrl, agent.id, password);
 
   async function metric(name: string, labels = ''): Promise<number> {
     const text = await (await fetch(`${collector.httpUrl}/metrics`)).text();
@@ -343,8 +336,7 @@ describe('hostile input', () => {
   let currentPassword = '';
   async function enrollAgain(): Promise<{ password: string }> {
     // Re-enrolling the same key issues a fresh broker secret for the spoofing connection.
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    const reply = await enrollOverHttp(collector.httpUrl, ctx.agent, token);
+    const { reply } = await enrollAgent(collector, { agent: ctx.agent });
     currentPassword = reply.broker.password;
     return { password: currentPassword };
   }

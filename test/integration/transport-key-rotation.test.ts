@@ -1,6 +1,5 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { signingBytes, signMessage, verifyMessage } from '../../shared/envelope.js';
@@ -8,12 +7,12 @@ import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
 import {
-  enrollOverHttp,
+  enrollAgent,
   makeTestAgent,
   signedEvent,
   tempDir,
   testCollectorConfig,
-} from './collector-harness.js';
+} from '../support/collector-harness.js';
 
 /**
  * Key rotation through the real API and ingest: the old key signs the new, the agent keeps its
@@ -64,9 +63,7 @@ describe('agent key rotation', () => {
   }
 
   it('keeps the id and history; the new key signs from then on, the old one no longer', async () => {
-    const agent = makeTestAgent();
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    const reply = await enrollOverHttp(collector.httpUrl, agent, token);
+    const { agent, reply } = await enrollAgent(collector);
     const client = await mqtt.connectAsync(
       collector.brokerUrl,
       { clientId: agent.id, username: agent.id, password: reply.broker.password, reconnectPeriod: 0 },

@@ -1,6 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import type { CollectorCondition, ConditionSink } from '../../collector/warnings/conditions.js';
 import { ManualClock } from '../../shared/clock.js';
@@ -9,13 +8,12 @@ import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
 import {
-  enrollOverHttp,
-  makeTestAgent,
+  enrollAgent,
   signedEvent,
   tempDir,
-  testCollectorConfig,
   type TestAgent,
-} from './collector-harness.js';
+  testCollectorConfig,
+} from '../support/collector-harness.js';
 
 /**
  * Liveness through the real collector: embedded aedes, SQLite, the ingest pipeline and the
@@ -62,9 +60,7 @@ describe('liveness at the collector', () => {
   }
 
   async function enroll(running: RunningCollector): Promise<{ agent: TestAgent; password: string }> {
-    const agent = makeTestAgent();
-    const { token } = await createEnrollmentToken(running.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    const reply = await enrollOverHttp(running.httpUrl, agent, token);
+    const { agent, reply } = await enrollAgent(running);
     return { agent, password: reply.broker.password };
   }
 

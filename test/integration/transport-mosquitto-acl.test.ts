@@ -2,21 +2,18 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
-import { startOwnMosquitto, type OwnMosquitto } from '../support/mosquitto.js';
+import { requireMosquittoBinary, startOwnMosquitto, type OwnMosquitto } from '../support/mosquitto.js';
 import {
-  enrollOverHttp,
-  makeTestAgent,
+  enrollAgent,
   signedEvent,
   tempDir,
-  testCollectorConfig,
   type TestAgent,
-} from './collector-harness.js';
-import { execFileSync } from 'node:child_process';
+  testCollectorConfig,
+} from '../support/collector-harness.js';
 
 /**
  * A real Mosquitto of the test's own, run with the password and ACL files the collector writes
@@ -26,18 +23,7 @@ import { execFileSync } from 'node:child_process';
  */
 const logger = createLogger('test', 'silent');
 
-function mosquittoInstalled(): boolean {
-  try {
-    execFileSync('mosquitto', ['-h'], { stdio: 'ignore' });
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
-}
-const installed = mosquittoInstalled();
-if (!installed && process.env.CI === 'true')
-  throw new Error('mosquitto is not installed; CI must install it');
-if (!installed) console.warn('SKIP transport-mosquitto-acl: mosquitto is not installed');
+const installed = requireMosquittoBinary('transport-mosquitto-acl');
 
 describe.skipIf(!installed)('Mosquitto access control written by the collector', () => {
   const dir = tempDir('smew-mosquitto-acl-');
@@ -80,9 +66,7 @@ describe.skipIf(!installed)('Mosquitto access control written by the collector',
       { logger },
     );
     for (let i = 0; i < 2; i++) {
-      const agent = makeTestAgent();
-      const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-      const reply = await enrollOverHttp(collector.httpUrl, agent, token);
+      const { agent, reply } = await enrollAgent(collector);
       agents.push({ agent, password: reply.broker.password });
     }
   }, 60_000);

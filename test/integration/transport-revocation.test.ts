@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { agentsRevokeCommand } from '../../collector/commands/agent-admin.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { parseCommandArgs } from '../../shared/cli.js';
@@ -11,13 +10,13 @@ import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
 import {
-  enrollOverHttp,
-  makeTestAgent,
+  connectAsAgent,
+  enrollAgent,
   signedEvent,
   tempDir,
-  testCollectorConfig,
   type TestAgent,
-} from './collector-harness.js';
+  testCollectorConfig,
+} from '../support/collector-harness.js';
 
 /**
  * Revocation with the collector running: through the API (cut off at once) and through
@@ -48,19 +47,13 @@ describe('agent revocation', () => {
   });
 
   async function enrolledAndConnected(): Promise<{ agent: TestAgent; password: string; client: MqttClient }> {
-    const agent = makeTestAgent();
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    const reply = await enrollOverHttp(collector.httpUrl, agent, token);
+    const { agent, reply } = await enrollAgent(collector);
     const client = await connect(agent, reply.broker.password);
     return { agent, password: reply.broker.password, client };
   }
 
   async function connect(agent: TestAgent, password: string): Promise<MqttClient> {
-    const client = await mqtt.connectAsync(
-      collector.brokerUrl,
-      { clientId: agent.id, username: agent.id, password, reconnectPeriod: 0, protocolVersion: 4 },
-      false,
-    );
+    const client = await connectAsAgent(collector.brokerUrl, agent.id, password);
     clients.push(client);
     return client;
   }
@@ -110,8 +103,7 @@ describe('agent revocation', () => {
     const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/smew_ingest_rejected_total\{reason="revoked"\} [1-9]/);
     // Enrollment does not revive a revoked key.
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
-    await expect(enrollOverHttp(collector.httpUrl, agent, token)).rejects.toThrow(/403/);
+    await expect(enrollAgent(collector, { agent })).rejects.toThrow(/403/);
   });
 
   it('smew agents revoke, from another process’s point of view: the running collector cuts the agent off within the poll', async () => {

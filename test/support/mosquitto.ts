@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,4 +51,20 @@ export async function startOwnMosquitto(extraConfig = ''): Promise<OwnMosquitto>
       await running?.stop('SIGTERM');
     },
   };
+}
+
+/**
+ * Whether the mosquitto binary is installed, for tests that run a Mosquitto of their own. In CI
+ * (CI=true) a missing binary is a failure, not a skip; elsewhere the skip is announced.
+ */
+export function requireMosquittoBinary(testName: string): boolean {
+  try {
+    execFileSync('mosquitto', ['-h'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return true;
+  }
+  if (process.env.CI === 'true') throw new Error('mosquitto is not installed; CI must install it');
+  console.warn(`SKIP ${testName}: mosquitto is not installed`);
+  return false;
 }

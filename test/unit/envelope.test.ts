@@ -9,30 +9,15 @@ import {
   verifyMessage,
 } from '../../shared/envelope.js';
 import { agentIdFromPublicKey, base32Lower } from '../../shared/identity.js';
+import { makeTestAgent, signedEvent } from '../support/collector-harness.js';
 
-const keys = ed25519Suite.generateKeyPair();
-const agent = agentIdFromPublicKey(keys.publicKey);
-const sign = ed25519Suite.signer(keys.privateKey);
+const testAgent = makeTestAgent();
+const { keys, id: agent, sign } = testAgent;
 const verify = ed25519Suite.verifier(keys.publicKey);
 
-function event(overrides: Record<string, unknown> = {}) {
-  return signMessage(
-    {
-      v: 1,
-      agent,
-      seq: 42,
-      ts: '2026-11-26T14:30:00.123Z',
-      type: 'net.wireless.present',
-      state: 'raised',
-      key: 'net.wireless.present:wlp2s0',
-      severity: 'high',
-      data: { iface: 'wlp2s0', mac: '00:11:22:33:44:55', driver: 'iwlwifi' },
-      alg: 'ed25519',
-      ...overrides,
-    },
-    sign,
-  );
-}
+/** The harness's signed event, pinned to a fixed seq and time so the wire form is checked exactly. */
+const event = (overrides: Record<string, unknown> = {}) =>
+  signedEvent(testAgent, 42, { ts: '2026-11-26T14:30:00.123Z', ...overrides });
 
 describe('agent identity', () => {
   it('derives ag- plus 20 base32 characters from the key', () => {
