@@ -90,6 +90,10 @@ const answerResponses = { ...actionResponses(noticeSchema), 400: refusalSchema }
 
 export function noticeRoutes(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
+  async function visibleNotice(principal: Principal | null, id: string) {
+    const notice = await store.warnings.getNotice(id);
+    return notice && canSeeNotice(principal, notice) ? notice : undefined;
+  }
   return async (app: FastifyInstance) => {
     app.get<{ Querystring: { limit: number } }>(
       '/api/v1/notices',
@@ -127,10 +131,8 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
         },
       },
       async (request, reply) => {
-        const notice = await store.warnings.getNotice(request.params.id);
-        if (!notice || !canSeeNotice(request.principal, notice)) {
-          return notFound(reply, 'notice', request.params.id);
-        }
+        const notice = await visibleNotice(request.principal, request.params.id);
+        if (!notice) return notFound(reply, 'notice', request.params.id);
         return toApi(notice, clock.now());
       },
     );
@@ -215,10 +217,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
         async (request, reply) => {
           const { id } = request.params;
           const actor = actorOf(request.principal);
-          const existing = await store.warnings.getNotice(id);
-          if (!existing || !canSeeNotice(request.principal, existing)) {
-            return notFound(reply, 'notice', id);
-          }
+          if (!(await visibleNotice(request.principal, id))) return notFound(reply, 'notice', id);
           const unit = request.body?.unit ?? actor.unit;
           if (unit === null) {
             return reply

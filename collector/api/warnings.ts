@@ -216,6 +216,10 @@ interface ListQuery {
 
 export function warningRoutes(deps: WarningApiDeps) {
   const { store, clock } = deps;
+  async function visibleWarning(principal: Principal | null, id: string) {
+    const warning = await store.warnings.getWarning(id);
+    return warning && canSee(principal, warning.unit) ? warning : undefined;
+  }
   return async (app: FastifyInstance) => {
     app.get<{ Querystring: ListQuery }>(
       '/api/v1/warnings',
@@ -266,9 +270,8 @@ export function warningRoutes(deps: WarningApiDeps) {
         },
       },
       async (request, reply) => {
-        const warning = await store.warnings.getWarning(request.params.id);
-        if (!warning || !canSee(request.principal, warning.unit))
-          return notFound(reply, 'warning', request.params.id);
+        const warning = await visibleWarning(request.principal, request.params.id);
+        if (!warning) return notFound(reply, 'warning', request.params.id);
         const [evidence, notifications] = await Promise.all([
           store.warnings.listEvidence(warning.id, MAX_EVIDENCE),
           store.warnings.listNotifications({ warningId: warning.id, limit: 100 }),
@@ -304,8 +307,7 @@ export function warningRoutes(deps: WarningApiDeps) {
       },
       async (request, reply) => {
         const { id } = request.params;
-        const visible = await store.warnings.getWarning(id);
-        if (!visible || !canSee(request.principal, visible.unit)) return notFound(reply, 'warning', id);
+        if (!(await visibleWarning(request.principal, id))) return notFound(reply, 'warning', id);
         const actor = actorOf(request.principal);
         const result = await store.warnings.updateWarning(id, (warning) =>
           transition(warning, { to: request.body.to, note: request.body.note, actor }, clock.now()),
