@@ -9,20 +9,18 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { addUser } from '../../collector/auth/users.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import {
   connectAsAgent,
-  enrollOverHttp,
-  makeTestAgent,
+  enrollAgent,
   signedEvent,
   tempDir,
-  testCollectorConfig,
   type TestAgent,
-} from '../integration/collector-harness.js';
+  testCollectorConfig,
+} from '../support/collector-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
@@ -62,10 +60,13 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     ] as const) {
       await addUser(collector.store, { name, password, role, unit });
     }
-    agent = makeTestAgent();
-    const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位' });
-    const enrolled = await enrollOverHttp(collector.httpUrl, agent, token);
-    mqtt = await connectAsAgent(collector.brokerUrl, enrolled.broker.username, enrolled.broker.password);
+    const enrolled = await enrollAgent(collector);
+    agent = enrolled.agent;
+    mqtt = await connectAsAgent(
+      collector.brokerUrl,
+      enrolled.reply.broker.username,
+      enrolled.reply.broker.password,
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

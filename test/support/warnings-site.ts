@@ -6,19 +6,17 @@
  */
 import type { MqttClient } from 'mqtt';
 import { createApiKey } from '../../collector/auth/api-keys.js';
-import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import {
   connectAsAgent,
-  enrollOverHttp,
-  makeTestAgent,
+  enrollAgent,
   signedEvent,
   tempDir,
-  testCollectorConfig,
   type TestAgent,
-} from '../integration/collector-harness.js';
+  testCollectorConfig,
+} from './collector-harness.js';
 import { eventually } from './eventually.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
@@ -99,9 +97,7 @@ export class WarningsSite {
   }
 
   async addAgent(unit = UNIT): Promise<SiteAgent> {
-    const { token } = await createEnrollmentToken(this.collector.store, { unit });
-    const agent = makeTestAgent();
-    const reply = await enrollOverHttp(this.collector.httpUrl, agent, token);
+    const { agent, reply } = await enrollAgent(this.collector, { unit });
     const enrolled: Enrolled = {
       agent,
       unit,
