@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runFaults } from '../fault/run-faults.js';
+import { requireMosquittoBinary } from '../support/mosquitto.js';
 
 /**
  * The short fault run of npm test (the long one: `npx tsx test/fault/run-faults.ts --events
@@ -8,17 +8,7 @@ import { runFaults } from '../fault/run-faults.js';
  * the collector SIGKILLed and restarted while events flow (and Mosquitto restarted in its
  * variant); the store must hold every seq exactly once.
  */
-function mosquittoInstalled(): boolean {
-  try {
-    execFileSync('mosquitto', ['-h'], { stdio: 'ignore' });
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
-}
-const withMosquitto = mosquittoInstalled();
-if (!withMosquitto && process.env.CI === 'true')
-  throw new Error('mosquitto is not installed; CI must install it');
+const withMosquitto = requireMosquittoBinary('fault-transport (mosquitto variant)');
 
 const variants = [
   { broker: 'embedded' as const, run: true },
