@@ -38,15 +38,17 @@ export const agentConfigSchema = z.strictObject({
     .default({ maxRssMb: 200, maxCpuPercent: 10, window: 60_000 }),
   /**
    * Change notices that trigger a scan at once (agent/watch): rtnetlink via `ip monitor`, kernel
-   * uevents via `udevadm monitor`; `quiet` gathers a burst of notices into one scan.
+   * uevents via `udevadm monitor`; `quiet` gathers a burst of notices into one scan. `sockets`:
+   * how often the socket tables are read for new prohibited peers (no kernel notice exists); 0 = off.
    */
   watch: z
     .strictObject({
       netlink: z.boolean().default(true),
       uevent: z.boolean().default(true),
       quiet: durationSchema.default(30),
+      sockets: durationSchema.default(500),
     })
-    .default({ netlink: true, uevent: true, quiet: 30 }),
+    .default({ netlink: true, uevent: true, quiet: 30, sockets: 500 }),
   /**
    * The durable outbox: at most `maxBytes` of unacknowledged events; when full, `overflow` picks
    * what to drop (always reported as agent.queue.overflow). A backlog drains at `drainRate`

@@ -197,7 +197,13 @@ export async function startAgent(
   scheduleScan();
   // Kernel and file change notices scan at once; the periodic scan above is the net under them.
   watchers = startWatchers({
-    watch: { netlink: config.watch.netlink, uevent: config.watch.uevent, quietMs: config.watch.quiet },
+    watch: {
+      netlink: config.watch.netlink,
+      uevent: config.watch.uevent,
+      quietMs: config.watch.quiet,
+      socketsMs: config.watch.sockets,
+      procfs: config.paths.procfs,
+    },
     policy: () => policy,
     scan: scanNow,
     logger,

@@ -6,7 +6,9 @@ import {
   parseCidr,
   parseIp,
   type Cidr,
+  type IpAddress,
 } from '../../shared/net/cidr.js';
+import type { Policy } from '../../shared/policy.js';
 import type { SocketEntry } from '../probes/observations.js';
 import type { Detector, Finding } from './finding.js';
 
@@ -32,15 +34,12 @@ export const connectionProhibitedDetector: Detector = {
   types: ['net.connection.prohibited'],
   needs: ['sockets'],
   detect(observations, policy) {
-    const allowed = policy.network.allowedCidrs
-      .map((entry) => parseCidr(entry))
-      .filter((cidr): cidr is Cidr => cidr !== undefined);
+    const allowed = allowedCidrs(policy);
     const severity = severityForLevel('high', policy.level);
     const findings = new Map<string, Finding>();
     for (const socket of sortSockets(observations.sockets ?? [])) {
-      const remote = parseIp(socket.remote);
-      if (remote === undefined || isLoopback(remote) || isUnspecified(remote)) continue;
-      if (allowed.some((cidr) => cidrContains(cidr, remote))) continue;
+      const remote = prohibitedPeer(socket.remote, allowed);
+      if (remote === undefined) continue;
       const endpoint =
         remote.family === 6
           ? `[${socket.remote}]:${socket.remotePort}`
@@ -60,6 +59,20 @@ export const connectionProhibitedDetector: Detector = {
     return [...findings.values()];
   },
 };
+
+/** The policy's allowed ranges; entries that are not valid CIDRs allow nothing. */
+export function allowedCidrs(policy: Policy): Cidr[] {
+  return policy.network.allowedCidrs
+    .map((entry) => parseCidr(entry))
+    .filter((cidr): cidr is Cidr => cidr !== undefined);
+}
+
+/** The peer address when it is prohibited: not loopback, not unspecified, in no allowed range. */
+export function prohibitedPeer(remoteText: string, allowed: readonly Cidr[]): IpAddress | undefined {
+  const remote = parseIp(remoteText);
+  if (remote === undefined || isLoopback(remote) || isUnspecified(remote)) return undefined;
+  return allowed.some((cidr) => cidrContains(cidr, remote)) ? undefined : remote;
+}
 
 function sortSockets(sockets: readonly SocketEntry[]): SocketEntry[] {
   const text = (s: SocketEntry) =>

@@ -47,13 +47,7 @@ export async function readSockets(
   procfs: string,
   byteOrder: 'LE' | 'BE' = endianness(),
 ): Promise<SocketEntry[]> {
-  const tables = await Promise.all(
-    (['tcp', 'tcp6', 'udp', 'udp6'] as const).map(async (table) => {
-      const text = await readText(join(procfs, 'net', table));
-      return parseSocketTable(text ?? '', table, byteOrder);
-    }),
-  );
-  const sockets = tables.flat();
+  const sockets = await readSocketTables(procfs, byteOrder);
   const wanted = new Set(
     sockets.filter((s) => !isLoopback(parseIp(s.remote) ?? { family: 4, value: 0n })).map((s) => s.inode),
   );
@@ -68,6 +62,23 @@ export async function readSockets(
     }
   }
   return sockets;
+}
+
+/**
+ * The four kernel tables, parsed, without owners: cheap enough to read several times a second
+ * (the socket watch, agent/watch/socket-watch.ts). A table that cannot be read counts as empty.
+ */
+export async function readSocketTables(
+  procfs: string,
+  byteOrder: 'LE' | 'BE' = endianness(),
+): Promise<SocketEntry[]> {
+  const tables = await Promise.all(
+    (['tcp', 'tcp6', 'udp', 'udp6'] as const).map(async (table) => {
+      const text = await readText(join(procfs, 'net', table));
+      return parseSocketTable(text ?? '', table, byteOrder);
+    }),
+  );
+  return tables.flat();
 }
 
 /**

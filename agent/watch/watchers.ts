@@ -4,6 +4,7 @@ import type { Policy } from '../../shared/policy.js';
 import { startLineMonitor, type LineMonitor } from './line-monitor.js';
 import { createScanTrigger } from './scan-trigger.js';
 import { startSelfWatch, type SelfChange, type SelfFile } from './self-watch.js';
+import { startSocketWatch, type SocketWatch } from './socket-watch.js';
 
 /**
  * What makes the agent scan between its periodic passes: the kernel's own change notices.
@@ -12,6 +13,8 @@ import { startSelfWatch, type SelfChange, type SelfFile } from './self-watch.js'
  * - uevent: `udevadm monitor --kernel` prints the kernel's uevents (USB, block, net, bluetooth,
  *   rfkill, wwan, tty) without needing udevd; sysfs itself cannot be watched (no inotify there).
  * - files: chokidar on the policy's watched directories, for file.marked.
+ * - sockets: no kernel notice exists for new connections, so the socket tables are read every
+ *   `socketsMs` (cheap, no owner walk) and a change in prohibited peers counts as a notice.
  * Each notice only triggers a full scan (debounced); the scan reads the host afresh, so a notice
  * carries no data that could be wrong or hostile. The periodic scan stays as the net under all of
  * them, and a source that cannot start here is reported as falling back to polling.
@@ -21,6 +24,10 @@ export interface WatchOptions {
   uevent: boolean;
   /** quiet window that gathers a burst of notices into one scan (ms) */
   quietMs: number;
+  /** how often the socket tables are read for prohibited peers (ms); 0 turns that off */
+  socketsMs: number;
+  /** where the socket tables are read (`paths.procfs`) */
+  procfs: string;
 }
 
 export type SourceState = 'event' | 'polling' | 'off';
@@ -56,7 +63,12 @@ export function startWatchers(options: {
 }): Watchers {
   const { logger } = options;
   const trigger = createScanTrigger(options.scan, options.watch.quietMs);
-  const state: Record<string, SourceState> = { netlink: 'off', uevent: 'off', files: 'off' };
+  const state: Record<string, SourceState> = {
+    netlink: 'off',
+    uevent: 'off',
+    files: 'off',
+    sockets: 'off',
+  };
   const monitors = new Map<string, LineMonitor>();
   const unavailable = (source: string) => (reason: string) => {
     logger.warn({ source, reason }, 'change source unavailable; falling back to the periodic scan');
@@ -89,6 +101,17 @@ export function startWatchers(options: {
         logger,
       }),
     );
+  }
+
+  let sockets: SocketWatch | undefined;
+  if (options.watch.socketsMs > 0) {
+    sockets = startSocketWatch({
+      procfs: options.watch.procfs,
+      intervalMs: options.watch.socketsMs,
+      policy: options.policy,
+      onChange: trigger.fire,
+      logger,
+    });
   }
 
   let files: FSWatcher | undefined;
@@ -126,6 +149,7 @@ export function startWatchers(options: {
   const sources = (): Record<string, SourceState> => {
     const now = { ...state };
     for (const [name, monitor] of monitors) now[name] = monitor.active() ? 'event' : 'polling';
+    if (sockets) now.sockets = sockets.active() ? 'event' : 'polling';
     return now;
   };
   logger.info({ sources: sources() }, 'change sources');
@@ -135,6 +159,7 @@ export function startWatchers(options: {
     async stop() {
       trigger.cancel();
       self?.stop();
+      sockets?.stop();
       for (const monitor of monitors.values()) monitor.stop();
       await files?.close();
     },

@@ -1,7 +1,8 @@
 /**
  * Detection latency per change source, with a real `smew agent run` inside a network namespace
  * (periodic scan an hour away, so only change notices count): from the `ip` command that makes a
- * change to the agent's "condition changed" log line for it (the event is in the outbox by then).
+ * change (or the write that opens a TCP connection) to the agent's "condition changed" log line for
+ * it (the event is in the outbox by then).
  * Also the cost of one full scan on this host (wall ms and CPU ms, in this process).
  * Run as root: npm run build && npx tsx test/bench/detection-latency.bench.ts  (ROUNDS=50 default)
  */
@@ -74,10 +75,43 @@ try {
     rmSync(path);
     await waitFor(`file.marked:${path}`, 'cleared', t0);
   }
+  // A TCP connection from the agent's namespace to a listener in the other one: no kernel notice
+  // exists for it, so this measures the socket watch (watch.sockets) and the scan it triggers.
+  lab.veth(agentNs, 'a0', internet, 'n0');
+  agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
+  internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
+  agentNs.ip(['link', 'set', 'a0', 'up']);
+  internet.ip(['link', 'set', 'n0', 'up']);
+  const listener = internet.spawn(process.execPath, [
+    '-e',
+    `require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
+  ]);
+  await eventually(() => listener.stdout().includes('listening'), { what: 'listener in inet' });
+  // Each stdin line opens a connection, the next one closes it.
+  const client = agentNs.spawn(process.execPath, [
+    '-e',
+    `let s;
+     process.stdin.on('data', () => {
+       if (s) { s.destroy(); s = undefined; return; }
+       s = require('node:net').connect(8443, '203.0.113.10');
+       s.on('error', () => process.exit(3));
+     });`,
+  ]);
+  const connectionKey = `net.connection.prohibited:tcp:203.0.113.10:8443:${client.child.pid}`;
+  const connection: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    let t0 = performance.now();
+    client.child.stdin!.write('open\n');
+    connection.push(await waitFor(connectionKey, 'raised', t0));
+    t0 = performance.now();
+    client.child.stdin!.write('close\n');
+    await waitFor(connectionKey, 'cleared', t0);
+  }
   console.log(`veth up → net.link.unapproved raised      ${summary(appear)}`);
   console.log(`default route → net.route.unapproved      ${summary(route)}`);
   console.log(`veth deleted → net.link.unapproved cleared ${summary(vanish)}`);
   console.log(`marked file written → file.marked raised   ${summary(marked)}`);
+  console.log(`TCP connect → net.connection.prohibited    ${summary(connection)}`);
 } finally {
   await lab.cleanup();
 }

@@ -78,6 +78,91 @@ describe.runIf(canRun)('event-driven detection in a network namespace', () => {
     expect(performance.now() - waited).toBeGreaterThanOrEqual(2000);
   });
 
+  it('a TCP connection to 203.0.113.10 becomes net.connection.prohibited within 1 s (socket watch), and its close clears it', async () => {
+    lab = new NetnsLab();
+    const agentNs = lab.namespace('agent');
+    const internet = lab.namespace('inet');
+    lab.veth(agentNs, 'a0', internet, 'n0');
+    agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
+    internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
+    agentNs.ip(['link', 'set', 'a0', 'up']);
+    internet.ip(['link', 'set', 'n0', 'up']);
+    const listener = internet.spawn(process.execPath, [
+      '-e',
+      `require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
+    ]);
+    await eventually(() => listener.stdout().includes('listening'), { what: 'listener in inet' });
+    // The link is approved, so the only thing to report is the connection itself.
+    const { file } = offlineAgentConfig({
+      watch: { uevent: false },
+      policy: { network: { allowedCidrs: ['10.200.0.0/16'] }, interfaces: { approved: ['a0'] } },
+    });
+    const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
+    const changes = followChanges(agent);
+    await eventually(() => agent.stderr().includes('"msg":"change sources"'), { what: 'agent start' });
+    expect(agent.stderr()).toContain('"sockets":"event"');
+
+    // The client connects when told to (a line on stdin) and closes on the next one.
+    const client = agentNs.spawn(process.execPath, [
+      '-e',
+      `let s;
+       process.stdin.on('data', () => {
+         if (s) { s.destroy(); console.log('closed'); return; }
+         s = require('node:net').connect(8443, '203.0.113.10', () => console.log('connected'));
+         s.on('error', (e) => { console.error(e.message); process.exit(3); });
+       });`,
+    ]);
+    const key = `net.connection.prohibited:tcp:203.0.113.10:8443:${client.child.pid}`;
+    const connected = performance.now();
+    client.child.stdin!.write('connect\n');
+    const raised = await eventually(() => changes.find((c) => c.key === key && c.state === 'raised'), {
+      what: `${key} raised (${JSON.stringify(changes)}; client: ${client.stderr()})`,
+      timeoutMs: 5000,
+    });
+    expect(raised.seenAt - connected).toBeLessThan(1000);
+
+    const closed = performance.now();
+    client.child.stdin!.write('close\n');
+    const cleared = await eventually(() => changes.find((c) => c.key === key && c.state === 'cleared'), {
+      what: `${key} cleared`,
+      timeoutMs: 5000,
+    });
+    expect(cleared.seenAt - closed).toBeLessThan(1000);
+  });
+
+  it('with watch.sockets 0, the same connection waits for the periodic scan', async () => {
+    lab = new NetnsLab();
+    const agentNs = lab.namespace('agent');
+    const internet = lab.namespace('inet');
+    lab.veth(agentNs, 'a0', internet, 'n0');
+    agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
+    internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
+    agentNs.ip(['link', 'set', 'a0', 'up']);
+    internet.ip(['link', 'set', 'n0', 'up']);
+    const listener = internet.spawn(process.execPath, [
+      '-e',
+      `require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
+    ]);
+    await eventually(() => listener.stdout().includes('listening'), { what: 'listener in inet' });
+    const { file } = offlineAgentConfig({
+      watch: { uevent: false, sockets: 0 },
+      policy: { network: { allowedCidrs: ['10.200.0.0/16'] }, interfaces: { approved: ['a0'] } },
+    });
+    const agent = agentNs.startSmew(['agent', 'run', '--config', file], { SMEW_LOG_LEVEL: 'info' });
+    const changes = followChanges(agent);
+    await eventually(() => agent.stderr().includes('"msg":"change sources"'), { what: 'agent start' });
+    expect(agent.stderr()).toContain('"sockets":"off"');
+
+    const client = agentNs.spawn(process.execPath, [
+      '-e',
+      `require('node:net').connect(8443, '203.0.113.10', () => console.log('connected')).on('error', () => process.exit(3));`,
+    ]);
+    await eventually(() => client.stdout().includes('connected'), { what: 'connection' });
+    await expect(
+      eventually(() => changes.find((c) => c.type === 'net.connection.prohibited'), { timeoutMs: 2000 }),
+    ).rejects.toThrow(/timed out/);
+  });
+
   it('the running agent records agent.config.changed and agent.tamper when its own files change', async () => {
     lab = new NetnsLab();
     const agentNs = lab.namespace('agent');
