@@ -15,7 +15,13 @@ import { collectObservations } from '../../agent/probes/collect.js';
 import { systemClock } from '../../shared/clock.js';
 import { defaultPolicy } from '../../shared/policy.js';
 import { eventually } from '../support/eventually.js';
-import { followChanges, NetnsLab, offlineAgentConfig, requireNetns } from '../support/netns.js';
+import {
+  followChanges,
+  listenOnInternet,
+  NetnsLab,
+  offlineAgentConfig,
+  requireNetns,
+} from '../support/netns.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 50);
 
@@ -82,11 +88,7 @@ try {
   internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
   agentNs.ip(['link', 'set', 'a0', 'up']);
   internet.ip(['link', 'set', 'n0', 'up']);
-  const listener = internet.spawn(process.execPath, [
-    '-e',
-    `require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
-  ]);
-  await eventually(() => listener.stdout().includes('listening'), { what: 'listener in inet' });
+  await listenOnInternet(internet, 8443);
   // Each stdin line opens a connection, the next one closes it.
   const client = agentNs.spawn(process.execPath, [
     '-e',

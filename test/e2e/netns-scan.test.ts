@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { NetnsLab, requireNetns, type Namespace } from '../support/netns.js';
+import { listenOnInternet, NetnsLab, requireNetns, type Namespace } from '../support/netns.js';
 import { eventually } from '../support/eventually.js';
 
 /**
@@ -45,17 +45,9 @@ function ofType(findings: Finding[], type: string): Finding[] {
   return findings.filter((f) => f.type === type);
 }
 
-/** The agent's namespace joined to an "internet" namespace by veth a0 ⇄ n0, both up. */
 function agentAndInternet(): { agent: Namespace; internet: Namespace } {
   lab = new NetnsLab();
-  const agent = lab.namespace('agent');
-  const internet = lab.namespace('inet');
-  lab.veth(agent, 'a0', internet, 'n0');
-  agent.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
-  internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
-  agent.ip(['link', 'set', 'a0', 'up']);
-  internet.ip(['link', 'set', 'n0', 'up']);
-  return { agent, internet };
+  return lab.agentAndInternet();
 }
 
 describe.runIf(canRun)('network detectors in real network namespaces', () => {
@@ -134,14 +126,7 @@ describe.runIf(canRun)('network detectors in real network namespaces', () => {
 
   it('net.connection.prohibited: a TCP connection to 203.0.113.10 in the other namespace, with pid and process', async () => {
     const { agent, internet } = agentAndInternet();
-    const listener = internet.spawn(process.execPath, [
-      '-e',
-      `process.title = 'smew-inet-srv';
-       require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
-    ]);
-    await eventually(() => listener.stdout().includes('listening'), {
-      what: 'listener in the internet namespace',
-    });
+    await listenOnInternet(internet, 8443);
     const client = agent.spawn(process.execPath, [
       '-e',
       `process.title = 'smew-leaker';

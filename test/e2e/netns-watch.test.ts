@@ -2,7 +2,13 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
-import { followChanges, NetnsLab, offlineAgentConfig, requireNetns } from '../support/netns.js';
+import {
+  followChanges,
+  listenOnInternet,
+  NetnsLab,
+  offlineAgentConfig,
+  requireNetns,
+} from '../support/netns.js';
 
 /**
  * The running agent (`smew agent run` inside a namespace) turns kernel changes into events within
@@ -80,18 +86,8 @@ describe.runIf(canRun)('event-driven detection in a network namespace', () => {
 
   it('a TCP connection to 203.0.113.10 becomes net.connection.prohibited within 1 s (socket watch), and its close clears it', async () => {
     lab = new NetnsLab();
-    const agentNs = lab.namespace('agent');
-    const internet = lab.namespace('inet');
-    lab.veth(agentNs, 'a0', internet, 'n0');
-    agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
-    internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
-    agentNs.ip(['link', 'set', 'a0', 'up']);
-    internet.ip(['link', 'set', 'n0', 'up']);
-    const listener = internet.spawn(process.execPath, [
-      '-e',
-      `require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
-    ]);
-    await eventually(() => listener.stdout().includes('listening'), { what: 'listener in inet' });
+    const { agent: agentNs, internet } = lab.agentAndInternet();
+    await listenOnInternet(internet, 8443);
     // The link is approved, so the only thing to report is the connection itself.
     const { file } = offlineAgentConfig({
       watch: { uevent: false },
@@ -132,18 +128,8 @@ describe.runIf(canRun)('event-driven detection in a network namespace', () => {
 
   it('with watch.sockets 0, the same connection waits for the periodic scan', async () => {
     lab = new NetnsLab();
-    const agentNs = lab.namespace('agent');
-    const internet = lab.namespace('inet');
-    lab.veth(agentNs, 'a0', internet, 'n0');
-    agentNs.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
-    internet.ip(['addr', 'add', '203.0.113.10/24', 'dev', 'n0']);
-    agentNs.ip(['link', 'set', 'a0', 'up']);
-    internet.ip(['link', 'set', 'n0', 'up']);
-    const listener = internet.spawn(process.execPath, [
-      '-e',
-      `require('node:net').createServer((s) => s.on('error', () => {})).listen(8443, '203.0.113.10', () => console.log('listening'));`,
-    ]);
-    await eventually(() => listener.stdout().includes('listening'), { what: 'listener in inet' });
+    const { agent: agentNs, internet } = lab.agentAndInternet();
+    await listenOnInternet(internet, 8443);
     const { file } = offlineAgentConfig({
       watch: { uevent: false, sockets: 0 },
       policy: { network: { allowedCidrs: ['10.200.0.0/16'] }, interfaces: { approved: ['a0'] } },

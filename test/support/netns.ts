@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { writeIdentity } from '../../agent/identity.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
+import { eventually } from './eventually.js';
 import { start, SMEW_BIN, type Running } from './processes.js';
 
 /**
@@ -98,6 +99,26 @@ export interface Namespace {
   startSmew(args: readonly string[], env?: NodeJS.ProcessEnv): Running;
 }
 
+/** The stand-in for an internet host (documentation range 203.0.113.0/24). */
+export const INTERNET_HOST = '203.0.113.10';
+
+/** A TCP listener on INTERNET_HOST:port in `internet`, resolved once it accepts connections. */
+export async function listenOnInternet(
+  internet: Namespace,
+  port: number,
+  title = 'smew-inet-srv',
+): Promise<Running> {
+  const listener = internet.spawn(process.execPath, [
+    '-e',
+    `process.title = ${JSON.stringify(title)};
+     require('node:net').createServer((s) => s.on('error', () => {})).listen(${port}, '${INTERNET_HOST}', () => console.log('listening'));`,
+  ]);
+  await eventually(() => listener.stdout().includes('listening'), {
+    what: 'listener in the internet namespace',
+  });
+  return listener;
+}
+
 export class NetnsLab {
   private readonly namespaces: string[] = [];
   private readonly children: Running[] = [];
@@ -142,6 +163,25 @@ export class NetnsLab {
    */
   veth(a: Namespace, aName: string, b: Namespace, bName: string): void {
     a.ip(['link', 'add', aName, 'type', 'veth', 'peer', 'name', bName, 'netns', b.name]);
+  }
+
+  /**
+   * The agent's namespace joined to an "internet" namespace by veth a0 (203.0.113.2) ⇄ n0
+   * (203.0.113.10), both up; neither has a route anywhere else.
+   */
+  agentAndInternet(): { agent: Namespace; internet: Namespace } {
+    const agent = this.namespace('agent');
+    const internet = this.namespace('inet');
+    this.veth(agent, 'a0', internet, 'n0');
+    agent.ip(['addr', 'add', '203.0.113.2/24', 'dev', 'a0']);
+    internet.ip(['addr', 'add', `${INTERNET_HOST}/24`, 'dev', 'n0']);
+    // No IPv6 link-local addresses: their duplicate-address detection ends a second or two after
+    // the link comes up, and that late address notice would trigger a scan the test did not ask for.
+    agent.ip(['link', 'set', 'a0', 'addrgenmode', 'none']);
+    internet.ip(['link', 'set', 'n0', 'addrgenmode', 'none']);
+    agent.ip(['link', 'set', 'a0', 'up']);
+    internet.ip(['link', 'set', 'n0', 'up']);
+    return { agent, internet };
   }
 
   /** Stops the children it started, then deletes every namespace (which removes their veths). */
