@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { UserError } from '../../shared/errors.js';
 import type { Role } from '../auth/roles.js';
 import type { ClockStore } from './clock-store.js';
+import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { SessionStore } from './session-store.js';
 import type { Migration } from './sqlite-migrations.js';
@@ -40,9 +40,6 @@ export interface PostgresStoreOptions {
 /** Any fixed number: every smew migrating the same database takes this advisory lock first. */
 const MIGRATION_LOCK = 0x736d6577; // "smew"
 
-const AGENT_COLUMNS = `id, unit, alg, public_key, hostname, version, enrolled_at, last_seen, online,
-  broker_secret_hash, revoked_at, acked_seq, reported_seq`;
-
 const INT8_OID = 20;
 
 /** BIGINT comes back as a JS number: seqs and ids stay far below 2^53. */
@@ -52,38 +49,6 @@ const types = {
       ? (value: string) => Number(value)
       : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
-
-interface AgentRow {
-  id: string;
-  unit: string;
-  alg: string;
-  public_key: string;
-  hostname: string | null;
-  version: string | null;
-  enrolled_at: string;
-  last_seen: string | null;
-  online: boolean;
-  broker_secret_hash: string;
-  revoked_at: string | null;
-  acked_seq: number;
-  reported_seq: number;
-}
-
-interface EventRow {
-  id: number;
-  agent_id: string;
-  unit: string;
-  seq: number;
-  ts: string;
-  received_at: string;
-  type: string;
-  state: string;
-  key: string;
-  severity: string;
-  data: string;
-  envelope: string;
-  skewed: boolean;
-}
 
 export async function openPostgresStore(
   url: string,
@@ -155,42 +120,6 @@ async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Pr
   } finally {
     client.release();
   }
-}
-
-function toAgent(row: AgentRow): AgentRecord {
-  return {
-    id: row.id,
-    unit: row.unit,
-    alg: row.alg as SignatureAlg,
-    publicKey: row.public_key,
-    hostname: row.hostname,
-    version: row.version,
-    enrolledAt: row.enrolled_at,
-    lastSeen: row.last_seen,
-    online: row.online,
-    brokerSecretHash: row.broker_secret_hash,
-    revokedAt: row.revoked_at,
-    ackedSeq: row.acked_seq,
-    reportedSeq: row.reported_seq,
-  };
-}
-
-function toEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    unit: row.unit,
-    seq: row.seq,
-    ts: row.ts,
-    receivedAt: row.received_at,
-    type: row.type,
-    state: row.state as 'raised' | 'cleared',
-    key: row.key,
-    severity: row.severity,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    envelope: row.envelope,
-    skewed: row.skewed,
-  };
 }
 
 export class PostgresStore implements Store {

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { UserError } from '../../shared/errors.js';
 import type { Role } from '../auth/roles.js';
 import { SqliteClockStore } from './sqlite-clock-store.js';
 import { SqliteHierarchyStore } from './sqlite-hierarchy-store.js';
+import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
@@ -37,47 +37,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-interface AgentRow {
-  id: string;
-  unit: string;
-  alg: string;
-  public_key: string;
-  hostname: string | null;
-  version: string | null;
-  enrolled_at: string;
-  last_seen: string | null;
-  online: number;
-  broker_secret_hash: string;
-  revoked_at: string | null;
-  acked_seq: number;
-  reported_seq: number;
-}
-
-interface EventRow {
-  id: number;
-  agent_id: string;
-  unit: string;
-  seq: number;
-  ts: string;
-  received_at: string;
-  type: string;
-  state: string;
-  key: string;
-  severity: string;
-  data: string;
-  envelope: string;
-  skewed: number;
-}
-
 interface TokenRow {
   token_hash: string;
   unit: string;
   expires_at: string;
   used_at: string | null;
 }
-
-const AGENT_COLUMNS = `id, unit, alg, public_key, hostname, version, enrolled_at, last_seen, online,
-  broker_secret_hash, revoked_at, acked_seq, reported_seq`;
 
 /** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
 const WATERMARK_PAGE = 512;
@@ -129,42 +94,6 @@ function applyMigrations(db: Database.Database, migrations: readonly Migration[]
       record.run(migration.version, migration.name, new Date().toISOString());
     }
   }).immediate();
-}
-
-function toAgent(row: AgentRow): AgentRecord {
-  return {
-    id: row.id,
-    unit: row.unit,
-    alg: row.alg as SignatureAlg,
-    publicKey: row.public_key,
-    hostname: row.hostname,
-    version: row.version,
-    enrolledAt: row.enrolled_at,
-    lastSeen: row.last_seen,
-    online: row.online === 1,
-    brokerSecretHash: row.broker_secret_hash,
-    revokedAt: row.revoked_at,
-    ackedSeq: row.acked_seq,
-    reportedSeq: row.reported_seq,
-  };
-}
-
-function toEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    unit: row.unit,
-    seq: row.seq,
-    ts: row.ts,
-    receivedAt: row.received_at,
-    type: row.type,
-    state: row.state as 'raised' | 'cleared',
-    key: row.key,
-    severity: row.severity,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    envelope: row.envelope,
-    skewed: row.skewed === 1,
-  };
 }
 
 function unitClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {
