@@ -1,30 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../collector/store/sqlite-migrations.js';
-import type { EnrollAgentRequest } from '../../collector/store/store.js';
+import { enrollment, LATER, NOW } from './store-contract.js';
 import { openStore } from '../../collector/store/open-store.js';
 import { UserError } from '../../shared/errors.js';
 import { tempDir } from '../support/collector-harness.js';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-
-const NOW = '2026-11-26T12:00:00.000Z';
-const LATER = '2026-11-27T12:00:00.000Z';
-const AGENT = 'ag-aaaaaaaaaaaaaaaaaaaa';
-
-function enrollment(overrides: Partial<EnrollAgentRequest> = {}): EnrollAgentRequest {
-  return {
-    tokenHash: 'token-1',
-    agentId: AGENT,
-    alg: 'ed25519',
-    publicKey: 'PUBKEY',
-    hostname: 'ws-01',
-    version: '0.1.0',
-    brokerSecretHash: 'secret-1',
-    now: NOW,
-    ...overrides,
-  };
-}
 
 /** SQLite-only behaviour; what every store does is in store-contract.ts, run on SQLite and PostgreSQL. */
 describe('SQLite store', () => {
