@@ -79,6 +79,7 @@ export class Hierarchy {
   }
 
   async start(): Promise<void> {
+    await this.followUpReceipts();
     await this.scan();
     this.link.start();
     this.timer = setInterval(() => void this.scan(), this.deps.config.scanInterval);
@@ -148,6 +149,18 @@ export class Hierarchy {
     );
     if (sent) this.link.wake();
     return sent;
+  }
+
+  /**
+   * A receipt is stored before its follow-up (the hop it closes or reports up) is: a crash between
+   * the two would lose the hop. Both steps are idempotent, so every start redoes them for every
+   * delivered incident.
+   */
+  private async followUpReceipts(): Promise<void> {
+    const parent = await this.deps.store.hierarchy.getParent();
+    if (!parent) return;
+    const delivered = await this.deps.store.hierarchy.deliveredOutbox('incident');
+    if (delivered.length > 0) await this.onDelivered(delivered, parent);
   }
 
   private origin() {

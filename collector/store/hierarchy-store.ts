@@ -173,6 +173,8 @@ export interface HierarchyStore {
     at: string,
   ): Promise<DeliveredEntry[]>;
   outboxStats(): Promise<OutboxStats>;
+  /** Every report of `type` the parent has received, oldest first (to redo a receipt's follow-up after a crash). */
+  deliveredOutbox(type: string): Promise<DeliveredEntry[]>;
   /** The delivered own report for `producerKey`, if any (e.g. to find an incident's receipt). */
   ownReport(
     producerKey: string,

@@ -442,6 +442,21 @@ export class SqliteHierarchyStore implements HierarchyStore {
     })();
   }
 
+  async deliveredOutbox(type: string): Promise<DeliveredEntry[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT link_seq, report, first_sent_at, received_at FROM hierarchy_outbox
+         WHERE type = ? AND received_at IS NOT NULL ORDER BY link_seq`,
+      )
+      .all(type) as { link_seq: number; report: string; first_sent_at: string | null; received_at: string }[];
+    return rows.map((row) => ({
+      linkSeq: row.link_seq,
+      report: JSON.parse(row.report) as Report,
+      firstSentAt: row.first_sent_at,
+      receivedAt: row.received_at,
+    }));
+  }
+
   async outboxStats(): Promise<OutboxStats> {
     const row = this.db
       .prepare(

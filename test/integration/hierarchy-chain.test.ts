@@ -4,6 +4,7 @@
  * brokers and a real agent key signing the evidence; nothing mocked.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
@@ -289,6 +290,55 @@ describe('a chain of collectors: unit → county → city', () => {
     });
     const stats = await run(unit).store.hierarchy.outboxStats();
     expect(stats.rejected).toBe(0);
+  }, 60_000);
+
+  it('a receipt whose hop a crash cut off is followed up at the next start', async () => {
+    const unitId = run(unit).collectorId;
+    await run(city).stop();
+    city.running = undefined;
+    const now = new Date().toISOString();
+    await run(unit).store.clocks.createIncident({
+      id: 'inc-crash-window',
+      title: '收据之后崩溃',
+      level: '秘密',
+      unit: '甲单位',
+      unitLevel: 'unit',
+      discoveredAt: now,
+      discoverySource: 'manual',
+      description: null,
+      measures: null,
+      evidence: [],
+      createdAt: now,
+      createdBy: 'test',
+    });
+    await run(unit).hierarchy.scan();
+    await eventually(
+      async () =>
+        (await reports(county, 'incident', unitId)).some((r) => r.report.data.id === 'inc-crash-window'),
+      { what: 'the incident at the county' },
+    );
+    await run(county).stop();
+    county.running = undefined;
+    // The state a SIGKILL between storing the city's receipt and queueing the county's hop leaves.
+    const db = new Database(join(county.dir.path, 'smew.db'));
+    const marked = db
+      .prepare(
+        `UPDATE hierarchy_outbox SET received_at = ?, done_at = ?
+         WHERE type = 'incident' AND origin = ? AND report LIKE '%inc-crash-window%'`,
+      )
+      .run(now, now, unitId);
+    db.close();
+    expect(marked.changes).toBe(1);
+    await start(city);
+    await start(county);
+    const hop = await eventually(
+      async () =>
+        (await reports(city, 'incident.hop')).find(
+          (r) => r.report.data.incident === 'inc-crash-window' && r.report.data.from === 'county',
+        ),
+      { what: 'the county’s hop of the incident at the city', timeoutMs: 30_000 },
+    );
+    expect(hop.report.data.origin).toBe(unitId);
   }, 60_000);
 
   it('a notice from the city reaches both levels below; acknowledgements and 排查 results come back', async () => {
