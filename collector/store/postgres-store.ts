@@ -4,6 +4,7 @@ import type { Role } from '../auth/roles.js';
 import type { ClockStore } from './clock-store.js';
 import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { transaction } from './postgres-transaction.js';
 import type { SessionStore } from './session-store.js';
 import type { Migration } from './sqlite-migrations.js';
 import type { TransportStore } from './transport-store.js';
@@ -105,21 +106,6 @@ async function applyMigrations(pool: pg.Pool, migrations: readonly Migration[], 
       ]);
     }
   });
-}
-
-async function transaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 export class PostgresStore implements Store {
