@@ -1,87 +1,19 @@
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { startCollector } from '../../collector/server.js';
 import { openPostgresStore, type PostgresStore } from '../../collector/store/postgres-store.js';
-import { ed25519Suite } from '../../shared/crypto/ed25519.js';
-import { ackSchema, verifyMessage } from '../../shared/envelope.js';
 import { createLogger } from '../../shared/log.js';
-import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
 import { startIngestMember, type IngestMember } from '../support/ingest-member.js';
+import { SimulatedAgent } from '../support/simulated-agent.js';
 import { startOwnMosquitto, type OwnMosquitto } from '../support/mosquitto.js';
 import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
-import {
-  makeTestAgent,
-  signedEvent,
-  tempDir,
-  testCollectorConfig,
-  type TestAgent,
-} from '../support/collector-harness.js';
+import { makeTestAgent, tempDir, testCollectorConfig } from '../support/collector-harness.js';
 
 const AGENTS = 12;
 const EVENTS_PER_AGENT = 60;
 const TOTAL = AGENTS * EVENTS_PER_AGENT;
-
-/**
- * A hand-built agent of the wire contract: publishes signed events at QoS 1, reads the collector's
- * signed acks, and resends whatever no ack covers yet — what the real agent's outbox does, so
- * an event the broker handed to a collector that then died comes around again.
- */
-class SimulatedAgent {
-  acked = 0;
-  private readonly events: string[] = [];
-  private readonly sentAt: number[] = [];
-  private resendTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly agent: TestAgent,
-    private readonly client: MqttClient,
-    private readonly collectorKey: string,
-  ) {}
-
-  static async connect(url: string, agent: TestAgent, collectorKey: string): Promise<SimulatedAgent> {
-    const client = await mqtt.connectAsync(url, {
-      clientId: agent.id,
-      reconnectPeriod: 200,
-      protocolVersion: 4,
-    });
-    const sim = new SimulatedAgent(agent, client, collectorKey);
-    const verify = ed25519Suite.verifier(collectorKey);
-    client.on('message', (_topic, payload) => {
-      const ack = ackSchema.parse(JSON.parse(payload.toString('utf8')));
-      if (!verifyMessage(ack as unknown as Record<string, unknown>, verify)) throw new Error('ack signature');
-      sim.acked = Math.max(sim.acked, ack.ack);
-    });
-    await client.subscribeAsync(agentTopic(agent.id, 'ack'), { qos: 1 });
-    return sim;
-  }
-
-  async publish(seq: number): Promise<void> {
-    const text = JSON.stringify(signedEvent(this.agent, seq));
-    this.events[seq - 1] = text;
-    this.sentAt[seq - 1] = Date.now();
-    await this.client.publishAsync(agentTopic(this.agent.id, 'events'), text, { qos: 1 });
-  }
-
-  /** Like the agent's outbox: an event no ack covered within `ackTimeoutMs` of its sending goes again. */
-  startResending(ackTimeoutMs: number): void {
-    this.resendTimer = setInterval(() => {
-      const due = Date.now() - ackTimeoutMs;
-      for (let seq = this.acked + 1; seq <= this.events.length; seq++) {
-        if (this.sentAt[seq - 1]! > due) continue;
-        this.sentAt[seq - 1] = Date.now();
-        this.client.publish(agentTopic(this.agent.id, 'events'), this.events[seq - 1]!, { qos: 1 });
-      }
-    }, ackTimeoutMs / 4);
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.resendTimer);
-    await this.client.endAsync(true);
-  }
-}
 
 // The broker is the test's own Mosquitto (always installed, like in the e2e tests); PostgreSQL is the machine's.
 describe.runIf(await postgresAvailable())(
