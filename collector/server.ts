@@ -116,6 +116,7 @@ export async function startCollector(
       sink: runtime.conditionSink ?? warnings,
       options: clockOptionsFromConfig(config.clocks),
       lateAfterMs: config.clocks.lateAfter,
+      leaseMs: config.clocks.lease,
     });
     // Closed after the broker connection, so messages still in flight are checked, not failed.
     const verifyWorkers = config.ingest.verifyWorkers ?? availableParallelism();

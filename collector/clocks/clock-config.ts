@@ -34,12 +34,18 @@ export const clockConfigSchema = z
       .default([12 * HOUR_MS, 2 * HOUR_MS]),
     /** A row fired more than this after its due time is marked late: the collector was not running. */
     lateAfter: durationSchema.default(2 * 60_000),
+    /**
+     * How long a claimed row stays with the collector that claimed it: when several share one
+     * PostgreSQL and one dies mid-pass, another fires its rows after this.
+     */
+    lease: durationSchema.refine((ms) => ms >= 1000, { message: 'expected at least 1s' }).default(5 * 60_000),
   })
   .default({
     schedule: '* * * * *',
     assessmentReminders: [30 * DAY_MS, 7 * DAY_MS, DAY_MS],
     reportReminders: [12 * HOUR_MS, 2 * HOUR_MS],
     lateAfter: 2 * 60_000,
+    lease: 5 * 60_000,
   });
 
 export type ClockConfig = z.infer<typeof clockConfigSchema>;
