@@ -3,7 +3,7 @@
  * synthetic `file.marked` events instead of detectors, so a run can push thousands of events.
  * It appends until the outbox has numbered `--events` of them (a restart carries on from the
  * persisted seq), then waits until the collector has acknowledged every one, prints
- * `drained <lastSeq>` and exits 0. Killed with SIGKILL at any point, nothing is lost: that is
+ * `drained <lastSeq>` and exits 0. Every second it prints `progress <lastSeq> <pending>`. Killed with SIGKILL at any point, nothing is lost: that is
  * what the fault run checks.
  *
  *   tsx test/fault/load-agent.ts --config agent.yaml --events 10000 --rate 500
@@ -49,6 +49,11 @@ const publisher = new Publisher({
   backoff: { initialMs: 100, maxMs: 1_000 },
 });
 publisher.start();
+
+setInterval(
+  () => process.stdout.write(`progress ${outbox.lastSeq()} ${outbox.pendingCount()}\n`),
+  1000,
+).unref();
 
 const batch = Math.max(1, Math.round(ratePerSec / 20));
 const timer = setInterval(() => {

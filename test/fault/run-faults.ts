@@ -76,7 +76,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(
+export async function until<T>(
   probe: () => Promise<T | undefined> | T | undefined,
   what: string,
   ms = 60_000,
@@ -94,7 +94,7 @@ async function until<T>(
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runFaults(options: FaultOptions): Promise<FaultReport> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
