@@ -1,7 +1,8 @@
 /**
- * The ClockStore contract, as a suite any implementation runs (SQLite here; PostgreSQL later):
- * the register and its history, incidents and reports, and the deadline rows — replaced
- * idempotently, leased to one owner, fired once per due time.
+ * The ClockStore contract, as a suite every implementation runs (clocks-store.test.ts for SQLite,
+ * clocks-store-postgres.test.ts for PostgreSQL): the register and its history, incidents and
+ * reports, and the deadline rows — replaced idempotently, leased to one owner, fired once per due
+ * time, also when several collectors claim, fire and replace at the same moment.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClockStore, DeadlineSpec, NewIncident, NewSystem } from '../../collector/store/clock-store.js';
@@ -9,6 +10,11 @@ import type { CollectorCondition } from '../../collector/warnings/conditions.js'
 
 export interface ClockStoreFixture {
   store: ClockStore;
+  /**
+   * Another handle on the same database, as a second collector has (closed by `close`); a store
+   * without one is its own second handle, and concurrent calls on it must agree all the same.
+   */
+  another?(): Promise<ClockStore>;
   close(): Promise<void>;
 }
 
@@ -320,6 +326,156 @@ export function describeClockStoreContract(name: string, open: () => Promise<Clo
           condition: condition('assessment.overdue:sys-1'),
         }),
       ]);
+    });
+
+    describe('several collectors at once', () => {
+      let other: ClockStore;
+      beforeEach(async () => {
+        other = fixture.another ? await fixture.another() : store;
+      });
+
+      /** `count` incidents with one overdue row each, due one minute apart from T0. */
+      async function dueRows(count: number): Promise<void> {
+        for (let i = 0; i < count; i++) {
+          const due = new Date(Date.parse(T0) + i * 60_000).toISOString();
+          await store.replaceDeadlines(
+            { type: 'incident', id: `inc-${String(i).padStart(3, '0')}` },
+            [spec('missed', due, { target: 'unit>county', forDue: due })],
+            T0,
+            () => null,
+          );
+        }
+      }
+
+      it('claims every due row exactly once when collectors claim at the same moment', async () => {
+        await dueRows(60);
+        const now = '2026-03-02T00:00:00.000Z';
+        const claimed = new Map<number, string>();
+        const collector = async (owner: string, handle: ClockStore) => {
+          for (;;) {
+            const rows = await handle.claimDueDeadlines({
+              now,
+              owner,
+              leaseUntil: '2026-03-02T00:05:00.000Z',
+              limit: 7,
+            });
+            expect(rows.length).toBeLessThanOrEqual(7);
+            // Each batch comes in firing order: due time, then id.
+            expect(rows.map((r) => r.dueAt)).toEqual(rows.map((r) => r.dueAt).sort());
+            for (const row of rows) {
+              expect(claimed.get(row.id), `row ${row.id} claimed by ${owner} too`).toBeUndefined();
+              claimed.set(row.id, owner);
+            }
+            if (rows.length === 0) return;
+          }
+        };
+        await Promise.all([
+          collector('a', store),
+          collector('b', other),
+          collector('c', store),
+          collector('d', other),
+        ]);
+        expect(claimed.size).toBe(60);
+        // Leased rows stay with their owner, whoever asks (the owner itself included) …
+        for (const [owner, handle] of [
+          ['a', store],
+          ['e', other],
+        ] as const) {
+          expect(
+            await handle.claimDueDeadlines({
+              now,
+              owner,
+              leaseUntil: '2026-03-02T00:10:00.000Z',
+              limit: 100,
+            }),
+          ).toEqual([]);
+        }
+        // … until the lease runs out: then another collector takes them all over, once.
+        const takeover = await other.claimDueDeadlines({
+          now: '2026-03-02T00:05:00.000Z',
+          owner: 'e',
+          leaseUntil: '2026-03-02T00:10:00.000Z',
+          limit: 100,
+        });
+        expect(takeover.map((r) => r.id).sort((x, y) => x - y)).toEqual(
+          [...claimed.keys()].sort((x, y) => x - y),
+        );
+      });
+
+      it('records one fire when two collectors complete the same row and due time at once', async () => {
+        await dueRows(1);
+        const [row] = await store.claimDueDeadlines({
+          now: '2026-03-02T00:00:00.000Z',
+          owner: 'a',
+          leaseUntil: '2026-03-02T00:05:00.000Z',
+          limit: 1,
+        });
+        const complete = (owner: string, handle: ClockStore) =>
+          handle.completeDeadline({
+            deadlineId: row!.id,
+            owner,
+            dueAt: row!.dueAt,
+            firedAt: '2026-03-02T00:00:00.000Z',
+            outcome: 'fired',
+            late: false,
+            lateByMs: 0,
+            condition: condition(`incident.report.late:${owner}`),
+            nextDueAt: null,
+          });
+        const fires = await Promise.all([complete('a', store), complete('b', other), complete('a', store)]);
+        expect(fires.filter((f) => f !== null)).toHaveLength(1);
+        const [done] = await store.listDeadlines(row!.subject);
+        expect(done).toMatchObject({ firedCount: 1, doneAt: '2026-03-02T00:00:00.000Z' });
+        expect(await store.listFires(row!.subject)).toHaveLength(1);
+        // A done row is never claimed again, however late it gets.
+        expect(
+          await other.claimDueDeadlines({
+            now: '2027-01-01T00:00:00.000Z',
+            owner: 'b',
+            leaseUntil: '2027-01-01T00:05:00.000Z',
+            limit: 10,
+          }),
+        ).toEqual([]);
+      });
+
+      it('supersedes and clears a fired row once when two collectors replace its subject at once', async () => {
+        const subject = { type: 'system' as const, id: 'sys-1' };
+        await store.replaceDeadlines(subject, [spec('overdue', '2026-03-10T16:00:00.000Z')], T0, () => null);
+        const [row] = await store.claimDueDeadlines({
+          now: '2026-03-11T00:00:00.000Z',
+          owner: 'a',
+          leaseUntil: '2026-03-11T00:05:00.000Z',
+          limit: 1,
+        });
+        await store.completeDeadline({
+          deadlineId: row!.id,
+          owner: 'a',
+          dueAt: row!.dueAt,
+          firedAt: '2026-03-11T00:00:00.000Z',
+          outcome: 'fired',
+          late: false,
+          lateByMs: 0,
+          condition: condition('assessment.overdue:sys-1'),
+          nextDueAt: '2026-03-11T16:00:00.000Z',
+        });
+        // Both collectors saw the new assessment and moved the due date, a moment apart.
+        const moved = [spec('reminder-30', '2028-01-30T16:00:00.000Z', { forDue: '2028-03-01' })];
+        const cleared = { ...condition('assessment.overdue:sys-1'), state: 'cleared' as const };
+        const results = await Promise.all([
+          store.replaceDeadlines(subject, moved, '2026-03-12T00:00:00.000Z', () => cleared),
+          other.replaceDeadlines(subject, moved, '2026-03-12T00:00:01.000Z', () => cleared),
+        ]);
+        expect(results.map((r) => r.superseded).sort()).toEqual([0, 1]);
+        expect(results.map((r) => r.added).sort()).toEqual([0, 1]);
+        expect(results.flatMap((r) => r.clears)).toHaveLength(1);
+        const fires = await store.listFires(subject);
+        expect(fires.map((f) => f.outcome)).toEqual(['fired', 'cleared']);
+        const rows = await store.listDeadlines(subject);
+        expect(rows.map((r) => [r.kind, r.superseded, r.doneAt === null])).toEqual([
+          ['overdue', true, false],
+          ['reminder-30', false, true],
+        ]);
+      });
     });
 
     it('records scheduler passes', async () => {

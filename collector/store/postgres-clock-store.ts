@@ -1,0 +1,617 @@
+import type pg from 'pg';
+import type { CollectorCondition } from '../warnings/conditions.js';
+import type {
+  AssessmentEntry,
+  ClockStore,
+  ClockSubject,
+  CompleteDeadline,
+  DeadlineRow,
+  DeadlineSpec,
+  FireRecord,
+  IncidentRecord,
+  NewAssessment,
+  NewIncident,
+  NewReport,
+  NewSystem,
+  ReportEntry,
+  RunRecord,
+  RunSummary,
+  SystemPatch,
+  SystemRecord,
+} from './clock-store.js';
+import {
+  ASSESSMENT_COLUMNS,
+  byDueTime,
+  FIRE_COLUMNS,
+  FIRE_SELECT,
+  SYSTEM_CHANGE_COLUMNS,
+  toAssessment,
+  toDeadline,
+  toFire,
+  toIncident,
+  toReport,
+  toRun,
+  toSystem,
+  toSystemChange,
+  type AssessmentRow,
+  type DeadlineDbRow,
+  type FireDbRow,
+  type IncidentRow,
+  type ReportRow,
+  type RunRow,
+  type SystemChangeRow,
+  type SystemRow,
+} from './clock-rows.js';
+import { transaction } from './postgres-transaction.js';
+
+/**
+ * Migration 3 (see postgres-migrations.ts), the twin of the SQLite CLOCKS_MIGRATION_SQL: the
+ * register, incidents and the clock rows. Times and dates are text in byte order (COLLATE "C")
+ * so they compare as in SQLite; flags are BOOLEAN; JSON (evidence, conditions) stays text.
+ */
+export const CLOCKS_POSTGRES_MIGRATION_SQL = `
+  CREATE TABLE info_systems (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    level           TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit            TEXT NOT NULL,
+    scope           TEXT,
+    environment     TEXT,
+    commissioned_at TEXT COLLATE "C" NOT NULL,
+    approval_ref    TEXT,
+    approved_by     TEXT,
+    approved_at     TEXT COLLATE "C",
+    status          TEXT NOT NULL DEFAULT 'in-use' CHECK (status IN ('in-use', 'decommissioned')),
+    filed_at        TEXT COLLATE "C",
+    created_at      TEXT COLLATE "C" NOT NULL,
+    created_by      TEXT NOT NULL,
+    CHECK (status = 'in-use' OR filed_at IS NOT NULL)
+  );
+  CREATE INDEX info_systems_unit ON info_systems (unit);
+
+  CREATE TABLE info_system_changes (
+    id         BIGSERIAL PRIMARY KEY,
+    system_id  TEXT NOT NULL REFERENCES info_systems (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('level', 'scope', 'environment', 'status')),
+    at         TEXT COLLATE "C" NOT NULL,
+    from_value TEXT,
+    to_value   TEXT,
+    by         TEXT NOT NULL
+  );
+  CREATE INDEX info_system_changes_system ON info_system_changes (system_id);
+
+  CREATE TABLE assessments (
+    id           BIGSERIAL PRIMARY KEY,
+    system_id    TEXT NOT NULL REFERENCES info_systems (id),
+    completed_at TEXT COLLATE "C" NOT NULL,
+    assessor     TEXT NOT NULL,
+    result       TEXT NOT NULL CHECK (result IN ('pass', 'pass-with-findings', 'fail')),
+    note         TEXT,
+    recorded_at  TEXT COLLATE "C" NOT NULL,
+    recorded_by  TEXT NOT NULL
+  );
+  CREATE INDEX assessments_system ON assessments (system_id);
+
+  CREATE TABLE incidents (
+    id               TEXT PRIMARY KEY,
+    title            TEXT NOT NULL,
+    level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit             TEXT NOT NULL,
+    unit_level       TEXT NOT NULL,
+    discovered_at    TEXT COLLATE "C" NOT NULL,
+    discovery_source TEXT NOT NULL CHECK (discovery_source IN ('evidence', 'manual')),
+    description      TEXT,
+    measures         TEXT,
+    evidence         TEXT NOT NULL,
+    created_at       TEXT COLLATE "C" NOT NULL,
+    created_by       TEXT NOT NULL
+  );
+  CREATE INDEX incidents_unit ON incidents (unit);
+
+  CREATE TABLE incident_reports (
+    id           BIGSERIAL PRIMARY KEY,
+    incident_id  TEXT NOT NULL REFERENCES incidents (id),
+    from_level   TEXT NOT NULL,
+    to_recipient TEXT NOT NULL,
+    reported_at  TEXT COLLATE "C" NOT NULL,
+    received_at  TEXT COLLATE "C",
+    channel      TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
+    by           TEXT NOT NULL,
+    receipt      TEXT,
+    recorded_at  TEXT COLLATE "C" NOT NULL,
+    recorded_by  TEXT NOT NULL
+  );
+  CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
+
+  CREATE TABLE clock_deadlines (
+    id            BIGSERIAL PRIMARY KEY,
+    subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident')),
+    subject_id    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    for_due       TEXT COLLATE "C" NOT NULL,
+    due_at        TEXT COLLATE "C" NOT NULL,
+    repeats       BOOLEAN NOT NULL,
+    escalates_to  TEXT,
+    created_at    TEXT COLLATE "C" NOT NULL,
+    fired_count   INTEGER NOT NULL DEFAULT 0,
+    last_fired_at TEXT COLLATE "C",
+    done_at       TEXT COLLATE "C",
+    superseded    BOOLEAN NOT NULL DEFAULT FALSE,
+    claimed_by    TEXT,
+    claimed_until TEXT COLLATE "C",
+    UNIQUE (subject_type, subject_id, target, kind, for_due)
+  );
+  -- The scheduler reads only pending rows, in (due time, id) order; done rows stay as history.
+  CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at, id) WHERE done_at IS NULL;
+  CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
+
+  CREATE TABLE clock_fires (
+    id           BIGSERIAL PRIMARY KEY,
+    deadline_id  BIGINT NOT NULL REFERENCES clock_deadlines (id),
+    due_at       TEXT COLLATE "C" NOT NULL,
+    fired_at     TEXT COLLATE "C" NOT NULL,
+    late         BOOLEAN NOT NULL,
+    late_by_ms   BIGINT NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
+    condition    TEXT,
+    delivered_at TEXT COLLATE "C",
+    UNIQUE (deadline_id, due_at, outcome)
+  );
+  CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
+
+  CREATE TABLE clock_runs (
+    id          BIGSERIAL PRIMARY KEY,
+    trigger     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    started_at  TEXT COLLATE "C" NOT NULL,
+    finished_at TEXT COLLATE "C",
+    fired       INTEGER NOT NULL DEFAULT 0,
+    late        INTEGER NOT NULL DEFAULT 0,
+    stale       INTEGER NOT NULL DEFAULT 0,
+    delivered   INTEGER NOT NULL DEFAULT 0,
+    error       TEXT
+  );
+`;
+
+/** pg_advisory_xact_lock(space, key): the space keeps subject locks apart from other smew locks. */
+const SUBJECT_LOCK_SPACE = 0x636c6b; // "clk"
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** `units` undefined = every unit: bound as NULL, so each listing is one fixed statement. */
+const unitsParam = (units: readonly string[] | undefined): string[] | null =>
+  units === undefined ? null : [...units];
+
+/**
+ * The legal clocks on PostgreSQL, shared by every collector on the database. Claims lease rows
+ * with `FOR UPDATE SKIP LOCKED`, so collectors passing at once each take different rows and never
+ * wait on each other; a dead collector's lease runs out and its rows are claimed again. Replacing
+ * a subject's rows takes a lock on that subject, so two collectors reconciling the same record at
+ * startup supersede (and clear) each row once.
+ */
+export class PostgresClockStore implements ClockStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Systems with their assessments and history: three queries however many systems. */
+  private async readSystems(db: Queryable, rows: SystemRow[]): Promise<SystemRecord[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const assessments = await db.query<AssessmentRow & { system_id: string }>(
+      `SELECT system_id, ${ASSESSMENT_COLUMNS} FROM assessments WHERE system_id = ANY($1::text[])
+       ORDER BY completed_at, id`,
+      [ids],
+    );
+    const changes = await db.query<SystemChangeRow & { system_id: string }>(
+      `SELECT system_id, ${SYSTEM_CHANGE_COLUMNS} FROM info_system_changes WHERE system_id = ANY($1::text[])
+       ORDER BY at, id`,
+      [ids],
+    );
+    const assessmentsOf = groupBy(assessments.rows, (a) => a.system_id);
+    const changesOf = groupBy(changes.rows, (c) => c.system_id);
+    return rows.map((row) =>
+      toSystem(
+        row,
+        (assessmentsOf.get(row.id) ?? []).map(toAssessment),
+        (changesOf.get(row.id) ?? []).map(toSystemChange),
+      ),
+    );
+  }
+
+  private async readIncidents(rows: IncidentRow[]): Promise<IncidentRecord[]> {
+    if (rows.length === 0) return [];
+    const { rows: reports } = await this.pool.query<ReportRow & { incident_id: string }>(
+      'SELECT * FROM incident_reports WHERE incident_id = ANY($1::text[]) ORDER BY reported_at, id',
+      [rows.map((r) => r.id)],
+    );
+    const reportsOf = groupBy(reports, (r) => r.incident_id);
+    return rows.map((row) => toIncident(row, (reportsOf.get(row.id) ?? []).map(toReport)));
+  }
+
+  private async system(db: Queryable, id: string): Promise<SystemRecord | undefined> {
+    const { rows } = await db.query<SystemRow>('SELECT * FROM info_systems WHERE id = $1', [id]);
+    return (await this.readSystems(db, rows))[0];
+  }
+
+  async createSystem(system: NewSystem): Promise<SystemRecord> {
+    const { rows } = await this.pool.query<SystemRow>(
+      `INSERT INTO info_systems (id, name, level, unit, scope, environment, commissioned_at, approval_ref,
+         approved_by, approved_at, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       RETURNING *`,
+      [
+        system.id,
+        system.name,
+        system.level,
+        system.unit,
+        system.scope,
+        system.environment,
+        system.commissionedAt,
+        system.approvalRef,
+        system.approvedBy,
+        system.approvedAt,
+        system.createdAt,
+        system.createdBy,
+      ],
+    );
+    return toSystem(rows[0]!, [], []);
+  }
+
+  async getSystem(id: string): Promise<SystemRecord | undefined> {
+    return this.system(this.pool, id);
+  }
+
+  async listSystems(filter: { units?: readonly string[] }): Promise<SystemRecord[]> {
+    // COLLATE "C": code-point order, as SQLite sorts, whatever the database's locale.
+    const { rows } = await this.pool.query<SystemRow>(
+      `SELECT * FROM info_systems WHERE ($1::text[] IS NULL OR unit = ANY($1::text[]))
+       ORDER BY unit COLLATE "C", name COLLATE "C", id COLLATE "C"`,
+      [unitsParam(filter.units)],
+    );
+    return this.readSystems(this.pool, rows);
+  }
+
+  async updateSystem(
+    id: string,
+    patch: SystemPatch,
+    at: string,
+    by: string,
+  ): Promise<SystemRecord | undefined> {
+    return transaction(this.pool, async (db) => {
+      // The row lock orders two officers editing one system: each change is recorded against
+      // the value the other left, never against a stale read.
+      const row = (await db.query<SystemRow>('SELECT * FROM info_systems WHERE id = $1 FOR UPDATE', [id]))
+        .rows[0];
+      if (!row) return undefined;
+      if (patch.filedAt !== undefined) {
+        await db.query('UPDATE info_systems SET filed_at = $1 WHERE id = $2', [patch.filedAt, id]);
+      }
+      const fields = [
+        ['level', 'level'],
+        ['scope', 'scope'],
+        ['environment', 'environment'],
+        ['status', 'status'],
+      ] as const;
+      for (const [key, column] of fields) {
+        const next = patch[key];
+        if (next === undefined || next === row[column]) continue;
+        await db.query(
+          'INSERT INTO info_system_changes (system_id, kind, at, from_value, to_value, by) VALUES ($1, $2, $3, $4, $5, $6)',
+          [id, key, at, row[column], next, by],
+        );
+        await db.query(`UPDATE info_systems SET ${column} = $1 WHERE id = $2`, [next, id]);
+      }
+      return this.system(db, id);
+    });
+  }
+
+  async addAssessment(systemId: string, assessment: NewAssessment): Promise<AssessmentEntry | undefined> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      `INSERT INTO assessments (system_id, completed_at, assessor, result, note, recorded_at, recorded_by)
+       SELECT id, $2, $3, $4, $5, $6, $7 FROM info_systems WHERE id = $1
+       RETURNING id`,
+      [
+        systemId,
+        assessment.completedAt,
+        assessment.assessor,
+        assessment.result,
+        assessment.note,
+        assessment.recordedAt,
+        assessment.recordedBy,
+      ],
+    );
+    return rows[0] && { id: rows[0].id, ...assessment };
+  }
+
+  async createIncident(incident: NewIncident): Promise<IncidentRecord> {
+    const { rows } = await this.pool.query<IncidentRow>(
+      `INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
+         measures, evidence, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       RETURNING *`,
+      [
+        incident.id,
+        incident.title,
+        incident.level,
+        incident.unit,
+        incident.unitLevel,
+        incident.discoveredAt,
+        incident.discoverySource,
+        incident.description,
+        incident.measures,
+        JSON.stringify(incident.evidence),
+        incident.createdAt,
+        incident.createdBy,
+      ],
+    );
+    return toIncident(rows[0]!, []);
+  }
+
+  async getIncident(id: string): Promise<IncidentRecord | undefined> {
+    const { rows } = await this.pool.query<IncidentRow>('SELECT * FROM incidents WHERE id = $1', [id]);
+    return (await this.readIncidents(rows))[0];
+  }
+
+  async listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]> {
+    const { rows } = await this.pool.query<IncidentRow>(
+      `SELECT * FROM incidents WHERE ($1::text[] IS NULL OR unit = ANY($1::text[]))
+       ORDER BY discovered_at DESC, id COLLATE "C"`,
+      [unitsParam(filter.units)],
+    );
+    return this.readIncidents(rows);
+  }
+
+  async evidenceEvents(
+    ids: readonly number[],
+  ): Promise<{ id: number; ts: string; unit: string; type: string }[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<{ id: number; ts: string; unit: string; type: string }>(
+      `SELECT e.id, e.ts, a.unit, e.type FROM events e JOIN agents a ON a.id = e.agent_id
+       WHERE e.id = ANY($1::bigint[]) ORDER BY e.ts, e.id`,
+      [[...ids]],
+    );
+    return rows;
+  }
+
+  async addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      `INSERT INTO incident_reports (incident_id, from_level, to_recipient, reported_at, received_at, channel, by,
+         receipt, recorded_at, recorded_by)
+       SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM incidents WHERE id = $1
+       RETURNING id`,
+      [
+        incidentId,
+        report.fromLevel,
+        report.to,
+        report.reportedAt,
+        report.receivedAt,
+        report.channel,
+        report.by,
+        report.receipt,
+        report.recordedAt,
+        report.recordedBy,
+      ],
+    );
+    return rows[0] && { id: rows[0].id, ...report };
+  }
+
+  async setReportReceipt(
+    incidentId: string,
+    reportId: number,
+    receivedAt: string,
+    receipt: string | null,
+  ): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE incident_reports SET received_at = $1, receipt = COALESCE($2, receipt)
+       WHERE id = $3 AND incident_id = $4`,
+      [receivedAt, receipt, reportId, incidentId],
+    );
+    return result.rowCount === 1;
+  }
+
+  async replaceDeadlines(
+    subject: ClockSubject,
+    specs: readonly DeadlineSpec[],
+    now: string,
+    clearing: (row: DeadlineRow) => CollectorCondition | null,
+  ): Promise<{ added: number; superseded: number; clears: FireRecord[] }> {
+    const keyOf = (s: { target: string; kind: string; forDue: string }) =>
+      `${s.target}\u0000${s.kind}\u0000${s.forDue}`;
+    // One row per key: an upsert may not touch a row twice in one statement.
+    const wanted = new Map(specs.map((spec) => [keyOf(spec), spec] as const));
+    return transaction(this.pool, async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+        SUBJECT_LOCK_SPACE,
+        `${subject.type}:${subject.id}`,
+      ]);
+      // Pending rows, and fired rows whose condition still stands (not yet superseded); locked
+      // so a collector completing one of them waits until this replacement is decided.
+      const live = (
+        await db.query<DeadlineDbRow>(
+          `SELECT * FROM clock_deadlines WHERE subject_type = $1 AND subject_id = $2
+             AND (done_at IS NULL OR (NOT superseded AND fired_count > 0))
+           ORDER BY id FOR UPDATE`,
+          [subject.type, subject.id],
+        )
+      ).rows.map(toDeadline);
+      const stale = live.filter((row) => !wanted.has(keyOf(row)));
+      const clears: { id: number; condition: string }[] = [];
+      for (const row of stale) {
+        if (row.firedCount === 0) continue;
+        const condition = clearing(row);
+        if (condition) clears.push({ id: row.id, condition: JSON.stringify(condition) });
+      }
+      if (stale.length > 0) {
+        await db.query(
+          `UPDATE clock_deadlines SET done_at = COALESCE(done_at, $1), superseded = TRUE, claimed_by = NULL,
+             claimed_until = NULL WHERE id = ANY($2::bigint[])`,
+          [now, stale.map((row) => row.id)],
+        );
+      }
+      let clearFires: FireRecord[] = [];
+      if (clears.length > 0) {
+        const { rows } = await db.query<FireDbRow>(
+          `WITH inserted AS (
+             INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+             SELECT c.deadline_id, $1, $1, FALSE, 0, 'cleared', c.condition
+             FROM UNNEST($2::bigint[], $3::text[]) WITH ORDINALITY AS c (deadline_id, condition, n)
+             ORDER BY c.n
+             ON CONFLICT DO NOTHING RETURNING *)
+           SELECT ${FIRE_COLUMNS} FROM inserted f JOIN clock_deadlines d ON d.id = f.deadline_id ORDER BY f.id`,
+          [now, clears.map((c) => c.id), clears.map((c) => c.condition)],
+        );
+        clearFires = rows.map(toFire);
+      }
+      // An existing row keeps its state; a superseded one comes back only if it never fired, or
+      // repeats (an overdue warning that was cleared and is due again).
+      const specList = [...wanted.values()];
+      const upserted =
+        specList.length === 0
+          ? 0
+          : ((
+              await db.query(
+                `INSERT INTO clock_deadlines (subject_type, subject_id, target, kind, for_due, due_at, repeats,
+                   escalates_to, created_at)
+                 SELECT $1, $2, s.target, s.kind, s.for_due, s.due_at, s.repeats, s.escalates_to, $3
+                 FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::text[])
+                   AS s (target, kind, for_due, due_at, repeats, escalates_to)
+                 ON CONFLICT (subject_type, subject_id, target, kind, for_due) DO UPDATE
+                   SET done_at = NULL, superseded = FALSE, due_at = EXCLUDED.due_at, created_at = EXCLUDED.created_at
+                   WHERE clock_deadlines.superseded
+                     AND (clock_deadlines.fired_count = 0 OR clock_deadlines.repeats)`,
+                [
+                  subject.type,
+                  subject.id,
+                  now,
+                  specList.map((s) => s.target),
+                  specList.map((s) => s.kind),
+                  specList.map((s) => s.forDue),
+                  specList.map((s) => s.dueAt),
+                  specList.map((s) => s.repeats),
+                  specList.map((s) => s.escalatesTo),
+                ],
+              )
+            ).rowCount ?? 0);
+      return { added: upserted, superseded: stale.length, clears: clearFires };
+    });
+  }
+
+  /**
+   * One statement, so one transaction: the due rows are locked `FOR UPDATE SKIP LOCKED` — rows
+   * another collector is claiming at this instant are passed over, not waited for — and leased.
+   * A row claimed and committed by another collector since this statement's snapshot is
+   * re-checked against the lease condition and dropped, so no row is ever leased twice.
+   */
+  async claimDueDeadlines(claim: {
+    now: string;
+    owner: string;
+    leaseUntil: string;
+    limit: number;
+  }): Promise<DeadlineRow[]> {
+    const { rows } = await this.pool.query<DeadlineDbRow>(
+      `WITH due AS (
+         SELECT id FROM clock_deadlines
+         WHERE done_at IS NULL AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+         ORDER BY due_at, id LIMIT $2
+         FOR UPDATE SKIP LOCKED)
+       UPDATE clock_deadlines d SET claimed_by = $3, claimed_until = $4
+       FROM due WHERE d.id = due.id
+       RETURNING d.*`,
+      [claim.now, claim.limit, claim.owner, claim.leaseUntil],
+    );
+    return rows.map(toDeadline).sort(byDueTime);
+  }
+
+  /**
+   * One statement: the fire is inserted unless this (row, dueAt, outcome) already has one, and the
+   * row moves on in the same snapshot, counting the fire only if it was inserted.
+   */
+  async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
+    const { rows } = await this.pool.query<FireDbRow>(
+      `WITH fire AS (
+         INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *),
+       moved AS (
+         UPDATE clock_deadlines SET
+           due_at = CASE WHEN $8::text IS NOT NULL AND $6::text = 'fired' THEN $8::text ELSE due_at END,
+           done_at = CASE WHEN $8::text IS NOT NULL AND $6::text = 'fired' THEN done_at
+                          ELSE COALESCE(done_at, $3::text) END,
+           fired_count = fired_count + (SELECT COUNT(*) FROM fire)::int,
+           last_fired_at = CASE WHEN $6::text = 'fired' THEN $3::text ELSE last_fired_at END,
+           claimed_by = NULL, claimed_until = NULL
+         WHERE id = $1 RETURNING *)
+       SELECT ${FIRE_COLUMNS} FROM fire f JOIN moved d ON d.id = f.deadline_id`,
+      [
+        complete.deadlineId,
+        complete.dueAt,
+        complete.firedAt,
+        complete.late,
+        complete.lateByMs,
+        complete.outcome,
+        complete.condition === null ? null : JSON.stringify(complete.condition),
+        complete.nextDueAt,
+      ],
+    );
+    return rows[0] ? toFire(rows[0]) : null;
+  }
+
+  async listDeadlines(subject: ClockSubject): Promise<DeadlineRow[]> {
+    const { rows } = await this.pool.query<DeadlineDbRow>(
+      'SELECT * FROM clock_deadlines WHERE subject_type = $1 AND subject_id = $2 ORDER BY due_at, id',
+      [subject.type, subject.id],
+    );
+    return rows.map(toDeadline);
+  }
+
+  async listFires(subject: ClockSubject): Promise<FireRecord[]> {
+    const { rows } = await this.pool.query<FireDbRow>(
+      `${FIRE_SELECT} WHERE d.subject_type = $1 AND d.subject_id = $2 ORDER BY f.id`,
+      [subject.type, subject.id],
+    );
+    return rows.map(toFire);
+  }
+
+  async listUndelivered(limit: number): Promise<FireRecord[]> {
+    const { rows } = await this.pool.query<FireDbRow>(
+      `${FIRE_SELECT} WHERE f.delivered_at IS NULL AND f.condition IS NOT NULL ORDER BY f.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toFire);
+  }
+
+  async markDelivered(fireId: number, at: string): Promise<void> {
+    await this.pool.query('UPDATE clock_fires SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL', [
+      at,
+      fireId,
+    ]);
+  }
+
+  async startRun(run: { trigger: string; owner: string; startedAt: string }): Promise<number> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      'INSERT INTO clock_runs (trigger, owner, started_at) VALUES ($1, $2, $3) RETURNING id',
+      [run.trigger, run.owner, run.startedAt],
+    );
+    return rows[0]!.id;
+  }
+
+  async finishRun(id: number, summary: RunSummary): Promise<void> {
+    await this.pool.query(
+      `UPDATE clock_runs SET finished_at = $1, fired = $2, late = $3, stale = $4, delivered = $5, error = $6
+       WHERE id = $7`,
+      [summary.finishedAt, summary.fired, summary.late, summary.stale, summary.delivered, summary.error, id],
+    );
+  }
+
+  async lastRun(): Promise<RunRecord | undefined> {
+    const { rows } = await this.pool.query<RunRow>('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1');
+    return rows[0] && toRun(rows[0]);
+  }
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
