@@ -3,6 +3,7 @@ import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js'
 import type { Principal } from '../auth/api-keys.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { Hierarchy } from '../hierarchy/hierarchy.js';
+import { shanghaiYear } from '../hierarchy/annual-figures.js';
 import { incidentChain, type HopFact } from '../hierarchy/incident-chain.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
@@ -465,6 +466,124 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           });
         }
         return { items };
+      },
+    );
+
+    const figuresSchema = {
+      type: 'object',
+      additionalProperties: { type: 'object', additionalProperties: { type: 'number' } },
+      description:
+        'section → name → count (systems, assessments, incidents, warnings, warningTypes, notices, agents)',
+    } as const;
+    const yearSchema = { type: 'integer', minimum: 2000, maximum: 9999 } as const;
+    app.get<{ Querystring: { year?: number } }>(
+      '/api/v1/hierarchy/annual',
+      {
+        schema: {
+          summary:
+            '第56条 annual figures of this unit and of each subordinate unit for a year, with totals (default: last year)',
+          tags: ['hierarchy'],
+          security,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { year: yearSchema },
+          },
+          response: {
+            200: {
+              type: 'object',
+              required: ['year', 'items', 'totals', 'missing'],
+              properties: {
+                year: { type: 'integer' },
+                items: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['unit', 'level', 'origin', 'own', 'final', 'takenAt', 'receivedAt', 'figures'],
+                    properties: {
+                      unit: { type: 'string' },
+                      level: { type: 'string' },
+                      origin: { type: 'string' },
+                      own: { type: 'boolean', description: 'this collector’s own figures' },
+                      final: { type: 'boolean', description: 'taken after the year ended' },
+                      takenAt: isoTime,
+                      receivedAt: nullableIsoTime,
+                      figures: figuresSchema,
+                    },
+                  },
+                },
+                totals: figuresSchema,
+                missing: {
+                  type: 'array',
+                  items: { type: 'string' },
+                  description: 'subordinate units whose figures for the year have not arrived',
+                },
+              },
+            },
+            400: errorSchema,
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const year = request.query.year ?? shanghaiYear(hierarchy.parentSide.clock.now()) - 1;
+        return hierarchy.annualView(year, scope(request.principal, deps.unit));
+      },
+    );
+
+    app.post<{ Body: { year: number } }>(
+      '/api/v1/hierarchy/annual',
+      {
+        schema: {
+          summary:
+            'Send this unit’s 第56条 annual figures for a finished year to the parent now (once per year)',
+          tags: ['hierarchy'],
+          security,
+          body: {
+            type: 'object',
+            required: ['year'],
+            additionalProperties: false,
+            properties: { year: yearSchema },
+          },
+          response: {
+            202: {
+              type: 'object',
+              required: ['created', 'report'],
+              properties: {
+                created: {
+                  type: 'boolean',
+                  description: 'false: the figures of that year had already been queued',
+                },
+                report: { ...openObject, description: 'the figures as queued for the parent' },
+              },
+            },
+            400: errorSchema,
+            409: errorSchema,
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = mayWrite(request, reply);
+        if (!principal) return reply;
+        if (principal.unit !== null && principal.unit !== deps.unit) {
+          return reply
+            .code(403)
+            .send({ error: `a key for unit ${principal.unit} cannot report the figures of ${deps.unit}` });
+        }
+        const { year } = request.body;
+        const answer = await hierarchy.produceAnnual(year);
+        if (!answer.ok) {
+          return answer.reason === 'unfinished'
+            ? reply.code(400).send({
+                error: `year: ${year} is not over yet (Asia/Shanghai); annual figures go up for a finished year`,
+              })
+            : reply.code(409).send({
+                error:
+                  'this collector has no parent; enroll it with smew collector enroll --parent URL --token T',
+              });
+        }
+        return reply.code(202).send({ created: answer.created, report: answer.data });
       },
     );
 

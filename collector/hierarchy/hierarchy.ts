@@ -13,6 +13,14 @@ import { ParentLink } from './parent-link.js';
 import type { ParentSideDeps } from './parent-side.js';
 import { ReportProducers } from './producers.js';
 import { ownReport } from './reports.js';
+import {
+  shanghaiYear,
+  subordinateFigures,
+  sumFigures,
+  takeAnnualFigures,
+  type Figures,
+  type UnitFigures,
+} from './annual-figures.js';
 
 /**
  * One collector's place in the hierarchy: the link to its parent (reports up, notices down),
@@ -135,6 +143,66 @@ export class Hierarchy {
       notice.ts,
     );
     return notice;
+  }
+
+  /**
+   * 第56条: this collector's figures for a finished year, queued for the parent once per unit and
+   * year (a repeat answers with the report already queued). A year not over yet, or no parent to
+   * send to, is refused with the reason.
+   */
+  async produceAnnual(
+    year: number,
+  ): Promise<
+    | { ok: true; created: boolean; data: Record<string, unknown> }
+    | { ok: false; reason: 'unfinished' | 'no-parent' }
+  > {
+    if (year >= shanghaiYear(this.deps.clock.now())) return { ok: false, reason: 'unfinished' };
+    const produced = await this.producers.produceAnnual(year);
+    if (!produced) return { ok: false, reason: 'no-parent' };
+    if (produced.created) this.link.wake();
+    return { ok: true, created: produced.created, data: produced.report.data };
+  }
+
+  /**
+   * The figures of `year` by unit as this administration sees them: its own (as reported upward
+   * when they were, else taken now) and each subordinate's latest report, within `units`; with totals.
+   */
+  async annualView(
+    year: number,
+    units: readonly string[] | undefined,
+  ): Promise<{ year: number; items: UnitFigures[]; totals: Figures; missing: string[] }> {
+    const { store, unit, level, identity, clock } = this.deps;
+    const items: UnitFigures[] = [];
+    if (units === undefined || units.includes(unit)) {
+      const reported = await store.hierarchy.ownReport(`annual:${year}`);
+      const data = reported
+        ? (reported.report.data as { final?: unknown; takenAt?: unknown; figures?: unknown })
+        : await takeAnnualFigures({
+            store,
+            unit,
+            level,
+            year,
+            now: clock.now(),
+            clockOptions: this.deps.clockOptions,
+          });
+      items.push({
+        unit,
+        level,
+        origin: identity.id,
+        own: true,
+        final: data.final === true,
+        takenAt: String(data.takenAt),
+        receivedAt: null,
+        figures: data.figures as Figures,
+      });
+    }
+    const below = await subordinateFigures(store, year, units);
+    items.push(...below);
+    const reported = new Set(below.map((b) => b.unit));
+    const missing = [...new Set((await store.hierarchy.listSubordinates({ units })).map((s) => s.unit))]
+      .filter((u) => !reported.has(u))
+      .sort((a, b) => a.localeCompare(b, 'zh'));
+    return { year, items, totals: sumFigures(items.map((i) => i.figures)), missing };
   }
 
   /** This collector's 排查 result for a notice from above; false when one was already sent. */

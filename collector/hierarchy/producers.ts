@@ -3,6 +3,7 @@ import { SEVERITIES, severityRank, type Severity } from '../../shared/levels.js'
 import type { Logger } from '../../shared/log.js';
 import { systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
 import type { Store } from '../store/store.js';
+import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
 import { ownReport, type ReportEvidence, type ReportOrigin } from './reports.js';
 
@@ -48,6 +49,7 @@ export class ReportProducers {
       ['assessments', () => this.overdueAssessments()],
       ['agent health', () => this.agentHealth()],
       ['subordinates', () => this.subordinates()],
+      ['annual figures', () => this.lastYear()],
     ] as const) {
       let items: Item[];
       try {
@@ -213,6 +215,48 @@ export class ReportProducers {
         },
       },
     ];
+  }
+
+  /**
+   * 第56条: last year's figures, on the first pass after the year ends (Asia/Shanghai), for a year
+   * this collector was enrolled at its parent in; other years go up on demand (produceAnnual).
+   */
+  private async lastYear(): Promise<Item[]> {
+    const parent = await this.deps.store.hierarchy.getParent();
+    const year = shanghaiYear(this.deps.clock.now()) - 1;
+    if (!parent || Date.parse(parent.enrolledAt) >= yearBounds(year).to.getTime()) return [];
+    const item = await this.annualItem(year);
+    return item ? [item] : [];
+  }
+
+  private async annualItem(year: number): Promise<Item | undefined> {
+    const producerKey = `annual:${year}`;
+    if (await this.deps.store.hierarchy.ownReport(producerKey)) return undefined;
+    const { store, origin, clock, clockOptions } = this.deps;
+    const data = await annualReportData({
+      store,
+      unit: origin.unit,
+      level: origin.level,
+      year,
+      now: clock.now(),
+      clockOptions,
+    });
+    return { producerKey, type: 'annual', key: `annual:${origin.unit}:${year}`, data };
+  }
+
+  /**
+   * The annual figures of `year` queued for the parent now, once per unit and year: a repeat
+   * returns the report already queued. Undefined when no parent is enrolled.
+   */
+  async produceAnnual(
+    year: number,
+  ): Promise<{ created: boolean; report: { data: Record<string, unknown> } } | undefined> {
+    const hierarchy = this.deps.store.hierarchy;
+    if (!(await hierarchy.getParent())) return undefined;
+    const item = await this.annualItem(year);
+    const created = item ? await this.enqueue(item) : false;
+    const stored = await hierarchy.ownReport(`annual:${year}`);
+    return stored ? { created, report: stored.report } : undefined;
   }
 
   /** Direct children, so every level above knows the whole tree below it. */

@@ -8,84 +8,26 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
-import { enrollAtParent } from '../../collector/hierarchy/enroll-at-parent.js';
 import { HIERARCHY_VERSION, sign, verifiedBy } from '../../collector/hierarchy/messages.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
-import { startCollector, type RunningCollector } from '../../collector/server.js';
-import { createLogger } from '../../shared/log.js';
 import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/ports.js';
+import { connectAsAgent, enrollOverHttp, makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import {
-  connectAsAgent,
-  enrollOverHttp,
-  makeTestAgent,
-  signedEvent,
-  tempDir,
-  testCollectorConfig,
-} from '../support/collector-harness.js';
+  callApi,
+  enrollNode,
+  makeNode,
+  receivedReports,
+  run,
+  startNode,
+  type ChainNode,
+} from '../support/collector-chain.js';
 import { agentTopic } from '../../shared/topics.js';
-import type { CollectorConfig } from '../../collector/config.js';
-
-const logger = createLogger('test', 'silent');
-
-interface Node {
-  name: string;
-  config: CollectorConfig;
-  running?: RunningCollector;
-  dir: { path: string; remove(): void };
-}
-
-async function makeNode(name: string, unit: string, level: string): Promise<Node> {
-  const dir = tempDir(`smew-hier-${name}-`);
-  const port = await freePort();
-  const config = testCollectorConfig(dir.path, {
-    unit,
-    level,
-    http: { listen: `127.0.0.1:${port}` },
-    ingest: { ackDelay: 10, verifyWorkers: 0 },
-    parent: { interval: '100ms', scanInterval: '200ms', retryMax: '500ms', timeout: '2s' },
-  });
-  return { name, config, dir };
-}
-
-async function start(node: Node): Promise<RunningCollector> {
-  node.running = await startCollector(node.config, { logger });
-  return node.running;
-}
-
-function run(node: Node): RunningCollector {
-  if (!node.running) throw new Error(`${node.name} is not running`);
-  return node.running;
-}
-
-async function enroll(child: Node, parent: Node): Promise<void> {
-  const { token } = await createEnrollmentToken(run(parent).store, { unit: child.config.unit });
-  await enrollAtParent({
-    parentUrl: run(parent).httpUrl,
-    token,
-    identity: loadOrCreateCollectorIdentity(child.config.identity.dir),
-    unit: child.config.unit,
-    level: child.config.level,
-    store: run(child).store.hierarchy,
-  });
-}
-
-async function reports(node: Node, type: string, origin?: string) {
-  return run(node).store.hierarchy.listReports({ type, origin, limit: 10_000 });
-}
-
-async function api<T>(node: Node, key: string, path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${run(node).httpUrl}${path}`, {
-    headers: { authorization: `Bearer ${key}` },
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
 
 describe('a chain of collectors: unit → county → city', () => {
-  let unit: Node;
-  let sibling: Node;
-  let county: Node;
-  let city: Node;
+  let unit: ChainNode;
+  let sibling: ChainNode;
+  let county: ChainNode;
+  let city: ChainNode;
   let eventId: number;
 
   beforeAll(async () => {
@@ -93,10 +35,10 @@ describe('a chain of collectors: unit → county → city', () => {
     county = await makeNode('county', '某县保密局', 'county');
     unit = await makeNode('unit', '甲单位', 'unit');
     sibling = await makeNode('sibling', '乙单位', 'unit');
-    for (const node of [city, county, unit, sibling]) await start(node);
-    await enroll(county, city);
-    await enroll(unit, county);
-    await enroll(sibling, county);
+    for (const node of [city, county, unit, sibling]) await startNode(node);
+    await enrollNode(county, city);
+    await enrollNode(unit, county);
+    await enrollNode(sibling, county);
 
     // A real agent at the unit sends a signed event; it becomes a warning and an incident's evidence.
     const agent = makeTestAgent();
@@ -164,13 +106,13 @@ describe('a chain of collectors: unit → county → city', () => {
     const unitId = run(unit).collectorId;
     const [atCity] = await eventually(
       async () => {
-        const found = await reports(city, 'incident', unitId);
+        const found = await receivedReports(city, 'incident', unitId);
         return found.length > 0 ? found : undefined;
       },
       { what: 'the incident at the city' },
     );
-    expect(await reports(county, 'incident', unitId)).toHaveLength(1);
-    expect(await reports(city, 'incident', unitId)).toHaveLength(1);
+    expect(await receivedReports(county, 'incident', unitId)).toHaveLength(1);
+    expect(await receivedReports(city, 'incident', unitId)).toHaveLength(1);
 
     // Signed by the unit: verify with the key the county's certificate (in the chain) vouches for.
     const report = atCity!.report;
@@ -194,14 +136,14 @@ describe('a chain of collectors: unit → county → city', () => {
       },
       { what: 'the unit→county hop recorded from the receipt' },
     );
-    const atCounty = (await reports(county, 'incident', unitId))[0]!;
+    const atCounty = (await receivedReports(county, 'incident', unitId))[0]!;
     expect(hop.receivedAt).toBe(atCounty.receivedAt);
     expect(hop.fromLevel).toBe('unit');
     expect(hop.to).toBe('county');
     // …and both hops (unit→county, county→city) show at the top.
     const hops = await eventually(
       async () => {
-        const found = await reports(city, 'incident.hop');
+        const found = await receivedReports(city, 'incident.hop');
         return found.length >= 2 ? found : undefined;
       },
       { what: 'both hops at the city' },
@@ -215,7 +157,7 @@ describe('a chain of collectors: unit → county → city', () => {
 
     // The city's view: every hop with its deadline, and its own onward hop open for 24 h.
     const key = await createApiKey(run(city).store, { name: 'city-incidents', role: 'viewer' });
-    const { body } = await api<{
+    const { body } = await callApi<{
       items: {
         id: string;
         hops: { from: string; to: string; dueAt: string; receivedAt: string | null; late: boolean }[];
@@ -235,7 +177,7 @@ describe('a chain of collectors: unit → county → city', () => {
     await run(unit).hierarchy.scan();
     const warnings = await eventually(
       async () => {
-        const found = await reports(city, 'warning', run(unit).collectorId);
+        const found = await receivedReports(city, 'warning', run(unit).collectorId);
         return found.length > 0 ? found : undefined;
       },
       { what: 'the warning at the city' },
@@ -247,7 +189,7 @@ describe('a chain of collectors: unit → county → city', () => {
 
   it('the county stopped for a while and restarted: nothing lost, nothing doubled', async () => {
     const unitId = run(unit).collectorId;
-    const before = (await reports(city, 'incident', unitId)).length;
+    const before = (await receivedReports(city, 'incident', unitId)).length;
     await run(county).stop();
     county.running = undefined;
     const N = 30;
@@ -274,10 +216,10 @@ describe('a chain of collectors: unit → county → city', () => {
       what: 'the unit to notice the county is gone',
     });
     expect((await run(unit).store.hierarchy.outboxStats()).pending).toBeGreaterThanOrEqual(N);
-    await start(county);
+    await startNode(county);
     const all = await eventually(
       async () => {
-        const found = await reports(city, 'incident', unitId);
+        const found = await receivedReports(city, 'incident', unitId);
         return found.length >= before + N ? found : undefined;
       },
       { what: 'every incident at the city after the restart', timeoutMs: 30_000 },
@@ -314,7 +256,9 @@ describe('a chain of collectors: unit → county → city', () => {
     await run(unit).hierarchy.scan();
     await eventually(
       async () =>
-        (await reports(county, 'incident', unitId)).some((r) => r.report.data.id === 'inc-crash-window'),
+        (await receivedReports(county, 'incident', unitId)).some(
+          (r) => r.report.data.id === 'inc-crash-window',
+        ),
       { what: 'the incident at the county' },
     );
     await run(county).stop();
@@ -329,11 +273,11 @@ describe('a chain of collectors: unit → county → city', () => {
       .run(now, now, unitId);
     db.close();
     expect(marked.changes).toBe(1);
-    await start(city);
-    await start(county);
+    await startNode(city);
+    await startNode(county);
     const hop = await eventually(
       async () =>
-        (await reports(city, 'incident.hop')).find(
+        (await receivedReports(city, 'incident.hop')).find(
           (r) => r.report.data.incident === 'inc-crash-window' && r.report.data.from === 'county',
         ),
       { what: 'the county’s hop of the incident at the city', timeoutMs: 30_000 },
@@ -369,7 +313,7 @@ describe('a chain of collectors: unit → county → city', () => {
     const key = await createApiKey(run(city).store, { name: 'city-admin', role: 'admin' });
     const view = await eventually(
       async () => {
-        const { body } = await api<{
+        const { body } = await callApi<{
           responses: { collector: string; result: string | null }[];
           unanswered: string[];
         }>(city, key, `/api/v1/hierarchy/notices/${notice.id}`);
@@ -388,27 +332,31 @@ describe('a chain of collectors: unit → county → city', () => {
     // At the county, a key scoped to 乙单位 sees none of 甲单位's reports; one scoped to 甲单位 does.
     const siblingKey = await createApiKey(run(county).store, { name: 'yi', role: 'viewer', unit: '乙单位' });
     const unitKey = await createApiKey(run(county).store, { name: 'jia', role: 'viewer', unit: '甲单位' });
-    const seenBySibling = await api<{ items: { origin: string }[] }>(
+    const seenBySibling = await callApi<{ items: { origin: string }[] }>(
       county,
       siblingKey,
       '/api/v1/hierarchy/reports',
     );
     expect(seenBySibling.status).toBe(200);
     expect(seenBySibling.body.items.filter((r) => r.origin === unitId)).toHaveLength(0);
-    const asked = await api<{ items: unknown[] }>(
+    const asked = await callApi<{ items: unknown[] }>(
       county,
       siblingKey,
       '/api/v1/hierarchy/reports?unit=甲单位',
     );
     expect(asked.body.items).toHaveLength(0);
-    const seenByUnit = await api<{ items: { origin: string }[] }>(
+    const seenByUnit = await callApi<{ items: { origin: string }[] }>(
       county,
       unitKey,
       '/api/v1/hierarchy/reports',
     );
     expect(seenByUnit.body.items.length).toBeGreaterThan(0);
     expect(seenByUnit.body.items.every((r) => r.origin === unitId)).toBe(true);
-    const subs = await api<{ items: { unit: string }[] }>(county, siblingKey, '/api/v1/hierarchy/collectors');
+    const subs = await callApi<{ items: { unit: string }[] }>(
+      county,
+      siblingKey,
+      '/api/v1/hierarchy/collectors',
+    );
     expect(subs.body.items.map((s) => s.unit)).toEqual(['乙单位']);
 
     // 乙单位's collector cannot pull or post as 甲单位: its key does not verify for that id.
@@ -487,6 +435,7 @@ describe('a chain of collectors: unit → county → city', () => {
         .filter((p) => p.startsWith('/api/v1/hierarchy/'))
         .sort(),
     ).toEqual([
+      '/api/v1/hierarchy/annual',
       '/api/v1/hierarchy/collectors',
       '/api/v1/hierarchy/enroll',
       '/api/v1/hierarchy/incidents',

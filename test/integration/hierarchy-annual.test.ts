@@ -1,0 +1,179 @@
+/**
+ * 第56条 annual figures in a real chain (甲单位 → 某县 → 某市, in process, real SQLite, HTTP and
+ * brokers). One clock for the three, moved over the turn of the year in Asia/Shanghai: each
+ * collector's figures go up once, the city shows each unit's and their totals.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../collector/auth/api-keys.js';
+import { ManualClock } from '../../shared/clock.js';
+import { agentTopic } from '../../shared/topics.js';
+import { eventually } from '../support/eventually.js';
+import { connectAsAgent, enrollAgent, signedEvent } from '../support/collector-harness.js';
+import {
+  callApi,
+  enrollNode,
+  makeNode,
+  receivedReports,
+  run,
+  startNode,
+  stopAndRemove,
+  type ChainNode,
+} from '../support/collector-chain.js';
+
+type Figures = Record<string, Record<string, number>>;
+interface AnnualView {
+  year: number;
+  items: { unit: string; own: boolean; final: boolean; figures: Figures }[];
+  totals: Figures;
+  missing: string[];
+}
+
+describe('第56条 annual figures up a chain', () => {
+  const clock = new ManualClock(new Date());
+  const year = clock.now().getUTCFullYear();
+  let unit: ChainNode;
+  let county: ChainNode;
+  let city: ChainNode;
+  const keys = new Map<ChainNode, string>();
+  // Producer passes only when the test runs them, so the order of the year-end reports is known.
+  const manualScans = { parent: { interval: '100ms', scanInterval: '1h', retryMax: '500ms', timeout: '2s' } };
+
+  beforeAll(async () => {
+    city = await makeNode('city', '某市保密局', 'city', manualScans);
+    county = await makeNode('county', '某县保密局', 'county', manualScans);
+    unit = await makeNode('unit', '甲单位', 'unit', manualScans);
+    for (const node of [city, county, unit]) {
+      await startNode(node, { clock });
+      keys.set(node, await createApiKey(run(node).store, { name: `${node.name}-admin`, role: 'admin' }));
+    }
+    await enrollNode(county, city);
+    await enrollNode(unit, county);
+
+    // This year at the unit: one 机密 system never assessed, one incident, one agent and its warning.
+    const post = (path: string, body: unknown) => callApi<{ id: string }>(unit, keys.get(unit)!, path, body);
+    expect(
+      (await post('/api/v1/systems', { name: '办公网', level: '机密', commissionedAt: `${year}-01-05` }))
+        .status,
+    ).toBe(201);
+    const discoveredAt = new Date(clock.now().getTime() - 3_600_000).toISOString();
+    expect((await post('/api/v1/incidents', { title: '疑似泄密', level: '秘密', discoveredAt })).status).toBe(
+      201,
+    );
+    const { agent, reply } = await enrollAgent(run(unit), { unit: '甲单位' });
+    const client = await connectAsAgent(reply.broker.url, reply.broker.username, reply.broker.password);
+    await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(signedEvent(agent, 1)), {
+      qos: 1,
+    });
+    await client.endAsync();
+    await eventually(
+      async () => (await run(unit).store.warnings.listWarnings({ limit: 10 })).length > 0 || undefined,
+      {
+        what: 'the warning at the unit',
+      },
+    );
+    // The incident goes up and the county's receipt closes the unit's first hop, on time.
+    await run(unit).hierarchy.scan();
+    await eventually(
+      async () => {
+        const [incident] = await run(unit).store.clocks.listIncidents({});
+        return incident && incident.reports.length > 0 ? incident : undefined;
+      },
+      { what: 'the county’s receipt recorded as the unit’s hop' },
+    );
+  }, 60_000);
+
+  afterAll(() => stopAndRemove([unit, county, city]));
+
+  it('before the year ends: preliminary own figures, nothing sent, and a refusal to send', async () => {
+    const { status, body } = await callApi<AnnualView>(
+      unit,
+      keys.get(unit)!,
+      `/api/v1/hierarchy/annual?year=${year}`,
+    );
+    expect(status).toBe(200);
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({ unit: '甲单位', own: true, final: false });
+    const refused = await callApi<{ error: string }>(unit, keys.get(unit)!, '/api/v1/hierarchy/annual', {
+      year,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatch(/not over yet/);
+    expect(await receivedReports(county, 'annual')).toHaveLength(0);
+  });
+
+  it('at the turn of the year each collector reports once; the city shows each unit and the totals', async () => {
+    // 00:30 on 1 January in Shanghai: 16:30 UTC on 31 December.
+    clock.set(`${year}-12-31T16:30:00Z`);
+    await run(unit).hierarchy.scan();
+    await eventually(async () => (await receivedReports(county, 'annual')).length === 1 || undefined, {
+      what: 'the unit’s figures at the county',
+    });
+    await run(county).hierarchy.scan();
+    await eventually(async () => (await receivedReports(city, 'annual')).length === 2 || undefined, {
+      what: 'the unit’s and the county’s figures at the city',
+    });
+
+    // A repeat pass and an explicit request send nothing twice.
+    await run(unit).hierarchy.scan();
+    const again = await callApi<{ created: boolean; report: { year: number } }>(
+      unit,
+      keys.get(unit)!,
+      '/api/v1/hierarchy/annual',
+      { year },
+    );
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ created: false, report: { year } });
+    await new Promise((r) => setTimeout(r, 400));
+    const atCity = await receivedReports(city, 'annual');
+    expect(atCity.map((r) => r.unit).sort()).toEqual(['某县保密局', '甲单位']);
+
+    const fromUnit = atCity.find((r) => r.unit === '甲单位')!.report.data as {
+      final: boolean;
+      figures: Figures;
+    };
+    expect(fromUnit.final).toBe(true);
+    expect(fromUnit.figures.systems).toMatchObject({ 机密: 1, inUse: 1, commissioned: 1 });
+    expect(fromUnit.figures.assessments).toMatchObject({ completed: 0, overdue: 1 });
+    expect(fromUnit.figures.incidents).toMatchObject({
+      discovered: 1,
+      秘密: 1,
+      reportedOnTime: 1,
+      unreported: 0,
+    });
+    // The agent's event and the overdue assessment each opened a warning.
+    expect(fromUnit.figures.warningTypes).toEqual({ 'net.wireless.present': 1, 'assessment.overdue': 1 });
+    expect(fromUnit.figures.warnings).toMatchObject({ opened: 2, open: 2, closed: 0 });
+    expect(fromUnit.figures.agents).toMatchObject({ enrolled: 1, enrolledInYear: 1, revokedInYear: 0 });
+    // The county's report carries its region: itself and 甲单位, nobody missing.
+    const fromCounty = atCity.find((r) => r.unit === '某县保密局')!.report.data as {
+      region: { units: number; missing: string[]; figures: Figures };
+    };
+    expect(fromCounty.region).toMatchObject({ units: 2, missing: [] });
+    expect(fromCounty.region.figures.incidents!.discovered).toBe(1);
+
+    const { body } = await callApi<AnnualView>(
+      city,
+      keys.get(city)!,
+      `/api/v1/hierarchy/annual?year=${year}`,
+    );
+    expect(body.items.map((i) => [i.unit, i.own]).sort()).toEqual([
+      ['某县保密局', false],
+      ['某市保密局', true],
+      ['甲单位', false],
+    ]);
+    expect(body.missing).toEqual([]);
+    expect(body.totals.systems!.机密).toBe(1);
+    expect(body.totals.incidents!.discovered).toBe(1);
+    // The county's incident view counts the one it received, not its own: totals add units, not regions.
+    expect(body.totals.agents!.enrolled).toBe(1);
+  });
+
+  it('a key for 甲单位 at the county sees 甲单位’s figures only', async () => {
+    const jia = await createApiKey(run(county).store, { name: 'jia', role: 'viewer', unit: '甲单位' });
+    const { body } = await callApi<AnnualView>(county, jia, '/api/v1/hierarchy/annual');
+    expect(body.year).toBe(year);
+    expect(body.items.map((i) => i.unit)).toEqual(['甲单位']);
+    const refused = await callApi<{ error: string }>(county, jia, '/api/v1/hierarchy/annual', { year });
+    expect(refused.status).toBe(403);
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Real collectors chained in one process for the hierarchy tests: each with its own SQLite,
+ * HTTP port and embedded broker; `enroll` makes one the child of another as `smew collector
+ * enroll` does, over HTTP with a one-time token.
+ */
+import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
+import type { CollectorConfig } from '../../collector/config.js';
+import { enrollAtParent } from '../../collector/hierarchy/enroll-at-parent.js';
+import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
+import { startCollector, type CollectorRuntime, type RunningCollector } from '../../collector/server.js';
+import { createLogger } from '../../shared/log.js';
+import { tempDir, testCollectorConfig } from './collector-harness.js';
+import { freePort } from './ports.js';
+
+export interface ChainNode {
+  name: string;
+  config: CollectorConfig;
+  running?: RunningCollector;
+  dir: { path: string; remove(): void };
+}
+
+const logger = createLogger('test', 'silent');
+
+/** A collector of `unit` at `level`, with a quick link (100 ms) unless `overrides` say otherwise. */
+export async function makeNode(
+  name: string,
+  unit: string,
+  level: string,
+  overrides: Record<string, unknown> = {},
+): Promise<ChainNode> {
+  const dir = tempDir(`smew-hier-${name}-`);
+  const port = await freePort();
+  const config = testCollectorConfig(dir.path, {
+    unit,
+    level,
+    http: { listen: `127.0.0.1:${port}` },
+    ingest: { ackDelay: 10, verifyWorkers: 0 },
+    parent: { interval: '100ms', scanInterval: '200ms', retryMax: '500ms', timeout: '2s' },
+    ...overrides,
+  });
+  return { name, config, dir };
+}
+
+export async function startNode(node: ChainNode, runtime: CollectorRuntime = {}): Promise<RunningCollector> {
+  node.running = await startCollector(node.config, { logger, ...runtime });
+  return node.running;
+}
+
+export function run(node: ChainNode): RunningCollector {
+  if (!node.running) throw new Error(`${node.name} is not running`);
+  return node.running;
+}
+
+export async function enrollNode(child: ChainNode, parent: ChainNode): Promise<void> {
+  const { token } = await createEnrollmentToken(run(parent).store, { unit: child.config.unit });
+  await enrollAtParent({
+    parentUrl: run(parent).httpUrl,
+    token,
+    identity: loadOrCreateCollectorIdentity(child.config.identity.dir),
+    unit: child.config.unit,
+    level: child.config.level,
+    store: run(child).store.hierarchy,
+  });
+}
+
+export async function receivedReports(node: ChainNode, type: string, origin?: string) {
+  return run(node).store.hierarchy.listReports({ type, origin, limit: 10_000 });
+}
+
+/** A bearer-key request to a node's API; `body` is sent as JSON. */
+export async function callApi<T>(
+  node: ChainNode,
+  key: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(`${run(node).httpUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+export async function stopAndRemove(nodes: readonly ChainNode[]): Promise<void> {
+  for (const node of nodes) await node.running?.stop();
+  for (const node of nodes) node.dir.remove();
+}
