@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../../shared/duration.js';
+import { severitySchema } from '../../shared/levels.js';
+import { NOTIFY_ON } from './occasion.js';
 
 /**
  * `notify` in the collector config (SPEC §4 `notify.channels`): where warnings are announced.
@@ -11,6 +13,15 @@ const channelName = z
   .string({ error: 'a channel name of letters, digits, - and _' })
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a channel name of letters, digits, - and _');
 const lang = z.enum(['zh', 'en']).default('zh');
+/**
+ * What a channel announces: a new warning (`opened`), a resolved warning raised again
+ * (`reraised`), and any lifecycle steps listed by the state reached; only warnings of at least
+ * `minSeverity` at that moment.
+ */
+const routing = {
+  on: z.array(z.enum(NOTIFY_ON, { error: `one of ${NOTIFY_ON.join(', ')}` })).default(['opened', 'reraised']),
+  minSeverity: severitySchema.default('info'),
+};
 
 const webhookChannel = z.strictObject({
   name: channelName,
@@ -20,6 +31,7 @@ const webhookChannel = z.strictObject({
   /** Extra request headers, e.g. an Authorization the receiver expects. */
   headers: z.record(z.string(), z.string()).default({}),
   timeout: durationSchema.default(10_000),
+  ...routing,
 });
 
 const emailChannel = z.strictObject({
@@ -35,6 +47,7 @@ const emailChannel = z.strictObject({
   to: z.array(z.email('a recipient address'), { error: 'a list of recipient addresses' }).min(1),
   lang,
   timeout: durationSchema.default(10_000),
+  ...routing,
 });
 
 export const notifyChannelSchema = z.discriminatedUnion('type', [webhookChannel, emailChannel], {

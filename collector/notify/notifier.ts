@@ -4,6 +4,7 @@ import type { NotificationRecord } from '../store/warning-store.js';
 import type { Store } from '../store/store.js';
 import { silenceStatus } from '../warnings/silences.js';
 import { renderWarning } from '../warnings/templates.js';
+import { parseOccasionKey } from './occasion.js';
 import type { NotifyConfig } from './config.js';
 import type { Sender } from './sender.js';
 
@@ -24,6 +25,15 @@ export interface NotifierOptions {
 }
 
 const BATCH = 32;
+
+/** Names one notification across resends; a new warning keeps the key it had before occasions existed. */
+function idempotencyKey(notification: NotificationRecord): string {
+  const base = `smew-${notification.warningId}-${notification.channel}`;
+  // Only atext, so it also makes a valid Message-ID: reraised:2026-…T07:00:00Z → reraised-2026-…T07-00-00Z.
+  return notification.occasion === 'opened'
+    ? base
+    : `${base}-${notification.occasion.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+}
 
 export class Notifier {
   private readonly log: Logger;
@@ -130,13 +140,11 @@ export class Notifier {
     const rendered = renderWarning(warning, {
       channel: sender.channel,
       lang: sender.lang,
+      occasion: parseOccasionKey(notification.occasion),
       ...(this.options.link && { link: this.options.link(warning.id) }),
     });
     try {
-      await sender.send(
-        { rendered, idempotencyKey: `smew-${warning.id}-${notification.channel}` },
-        this.abort.signal,
-      );
+      await sender.send({ rendered, idempotencyKey: idempotencyKey(notification) }, this.abort.signal);
       await warnings.finishNotification(notification.id, { state: 'sent', at: clock.now().toISOString() });
     } catch (err) {
       if (this.stopped) return; // Still pending: the next start sends it.

@@ -5,6 +5,7 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import { evaluate, expireWindows, rowsNeeded, type RuleState } from '../rules/evaluate.js';
 import type { RuleEvent } from '../rules/match.js';
 import type { Rule } from '../rules/schema.js';
+import type { NotifyRoute } from '../notify/occasion.js';
 import type { Store } from '../store/store.js';
 import { conditionSeq, type RulesRunResult } from '../store/warning-store.js';
 import { isCollectorConditionType, type CollectorCondition, type ConditionSink } from './conditions.js';
@@ -23,8 +24,8 @@ export interface WarningStageOptions {
   rules: readonly Rule[];
   clock: Clock;
   logger: Logger;
-  /** Names of the notification channels: each new warning gets one outbox row per channel. */
-  channels: readonly string[];
+  /** Which channels hear of a new or re-raised warning (notifyRoute of notify.channels). */
+  notify: NotifyRoute;
   /** Told after warnings opened or changed, e.g. to wake the notifier or the live feed. */
   onChange?: (result: RulesRunResult) => void;
   pollMs?: number;
@@ -111,7 +112,7 @@ export class WarningStage implements ConditionSink {
   }
 
   async report(condition: CollectorCondition): Promise<void> {
-    const { rules, clock, channels } = this.options;
+    const { rules, clock, notify } = this.options;
     const event: RuleEvent = {
       envelope: {
         agent: condition.agent ?? '',
@@ -135,7 +136,7 @@ export class WarningStage implements ConditionSink {
           rules,
           now,
         ),
-      { now: now.toISOString(), channels },
+      { now: now.toISOString(), notify },
     );
     if (result) this.changed(result);
   }
@@ -159,7 +160,7 @@ export class WarningStage implements ConditionSink {
 
   private async evaluateStored(rows: { id: number; unit: string; envelope: string }[]): Promise<void> {
     if (rows.length === 0) return;
-    const { rules, clock, channels, store } = this.options;
+    const { rules, clock, notify, store } = this.options;
     const now = clock.now();
     const steps = rows.map((row) => {
       const envelope = JSON.parse(row.envelope) as EventEnvelope;
@@ -171,7 +172,7 @@ export class WarningStage implements ConditionSink {
         evaluate: (state: RuleState) => evaluate(state, event, applicable, now),
       };
     });
-    const results = await store.warnings.runRulesBatch(steps, { now: now.toISOString(), channels });
+    const results = await store.warnings.runRulesBatch(steps, { now: now.toISOString(), notify });
     const opened = results.flatMap((r) => r?.opened ?? []);
     const updated = [...new Set(results.flatMap((r) => r?.updated ?? []))].filter(
       (id) => !opened.includes(id),

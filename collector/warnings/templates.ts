@@ -1,4 +1,5 @@
 import type { Severity } from '../../shared/levels.js';
+import type { NotifyOccasion } from '../notify/occasion.js';
 import { WARNING_STATE_NAMES, type Warning } from './warning.js';
 
 /**
@@ -26,6 +27,8 @@ export interface RenderOptions {
   lang?: Lang;
   /** The dashboard page of the warning, when the collector knows its public URL. */
   link?: string;
+  /** Why it goes out; default a new warning. */
+  occasion?: NotifyOccasion;
 }
 
 export const SEVERITY_NAMES: Record<Severity, { zh: string; en: string }> = {
@@ -47,9 +50,22 @@ const INVISIBLE =
 
 export function renderWarning(warning: Warning, options: RenderOptions): RenderedNotification {
   const lang = options.lang ?? 'zh';
+  const occasion = options.occasion ?? { kind: 'opened' };
   return options.channel === 'webhook'
-    ? { channel: 'webhook', contentType: 'application/json', body: webhookBody(warning, lang, options.link) }
-    : { channel: 'email', ...email(warning, lang, options.link) };
+    ? {
+        channel: 'webhook',
+        contentType: 'application/json',
+        body: webhookBody(warning, lang, occasion, options.link),
+      }
+    : { channel: 'email', ...email(warning, lang, occasion, options.link) };
+}
+
+/** "新预警", "再次触发", "状态变更：识别" — what happened, ahead of the warning itself. */
+export function occasionName(occasion: NotifyOccasion, lang: Lang): string {
+  if (occasion.kind === 'opened') return lang === 'zh' ? '新预警' : 'new warning';
+  if (occasion.kind === 'reraised') return lang === 'zh' ? '再次触发' : 'raised again';
+  const state = WARNING_STATE_NAMES[occasion.to][lang];
+  return lang === 'zh' ? `状态变更：${state}` : `state changed: ${state}`;
 }
 
 /** "2026-11-26 22:30:00" in Beijing time. */
@@ -89,12 +105,18 @@ function oneLine(text: string): string {
   return text.replace(INVISIBLE, ' ').replace(/\s+/g, ' ').trim();
 }
 
-function webhookBody(warning: Warning, lang: Lang, link: string | undefined): string {
+function webhookBody(
+  warning: Warning,
+  lang: Lang,
+  occasion: NotifyOccasion,
+  link: string | undefined,
+): string {
   const payload = {
     version: 1,
     kind: 'smew.warning',
     lang,
-    summary: summary(warning, lang),
+    occasion: { ...occasion, name: occasionName(occasion, lang) },
+    summary: summary(warning, lang, occasion),
     warning: {
       id: warning.id,
       rule: warning.rule,
@@ -130,22 +152,34 @@ function webhookBody(warning: Warning, lang: Lang, link: string | undefined): st
   return escapeInvisible(JSON.stringify(payload));
 }
 
-function summary(warning: Warning, lang: Lang): string {
+function summary(warning: Warning, lang: Lang, occasion: NotifyOccasion): string {
   const title = oneLine(warning.title[lang]);
   const severity = SEVERITY_NAMES[warning.severity][lang];
   const unit = oneLine(warning.unit);
+  const what =
+    occasion.kind === 'opened'
+      ? ''
+      : lang === 'zh'
+        ? `【${occasionName(occasion, lang)}】`
+        : `[${occasionName(occasion, lang)}] `;
   return lang === 'zh'
-    ? `【${severity}】${title}（${unit}，${warning.count}次）`
-    : `[${severity}] ${title} (${unit}, ${warning.count} time${warning.count === 1 ? '' : 's'})`;
+    ? `${what}【${severity}】${title}（${unit}，${warning.count}次）`
+    : `${what}[${severity}] ${title} (${unit}, ${warning.count} time${warning.count === 1 ? '' : 's'})`;
 }
 
-function email(warning: Warning, lang: Lang, link: string | undefined): { subject: string; text: string } {
+function email(
+  warning: Warning,
+  lang: Lang,
+  occasion: NotifyOccasion,
+  link: string | undefined,
+): { subject: string; text: string } {
   const zh = lang === 'zh';
   const title = oneLine(warning.title[lang]);
   const severity = SEVERITY_NAMES[warning.severity][lang];
+  const what = occasion.kind === 'opened' ? '' : `[${occasionName(occasion, lang)}]`;
   const subject = zh
-    ? `[smew 预警][${severity}] ${title} — ${oneLine(warning.unit)}`
-    : `[smew warning][${severity}] ${title} — ${oneLine(warning.unit)}`;
+    ? `[smew 预警]${what}[${severity}] ${title} — ${oneLine(warning.unit)}`
+    : `[smew warning]${what}[${severity}] ${title} — ${oneLine(warning.unit)}`;
   const time = (iso: string) =>
     zh ? `${formatShanghai(iso)}（北京时间）` : `${formatShanghai(iso)} (Beijing time, UTC+8)`;
   const hosts = warning.agent ?? warning.agents.join(', ');
@@ -163,6 +197,7 @@ function email(warning: Warning, lang: Lang, link: string | undefined): { subjec
       ? '保密监测预警（《保守国家秘密法实施条例》第六十四条）'
       : 'Secrecy monitoring early warning (Regulation art. 64)',
     '',
+    label('通知事由', 'Occasion') + occasionName(occasion, lang),
     label('预警', 'Warning') + title,
     label('级别', 'Severity') + severity,
     label('状态', 'State') + WARNING_STATE_NAMES[warning.state][lang],

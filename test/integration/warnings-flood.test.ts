@@ -75,7 +75,7 @@ it(`${FLOOD} identical events make one warning`, async () => {
     rules: loadRules(defaultRulesFile()),
     clock: { now: () => new Date() },
     logger: createLogger('test', 'warn'),
-    channels: ['hook'],
+    notify: () => ['hook'],
   });
   const started = performance.now();
   await stage.start();

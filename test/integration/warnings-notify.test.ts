@@ -1,44 +1,17 @@
-import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectorConfigSchema } from '../../collector/config.js';
 import { startCollector } from '../../collector/server.js';
 import { UserError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/ports.js';
+import { startSmtpReceiver, type SmtpReceiver } from '../support/smtp-receiver.js';
 import { WarningsSite } from '../support/warnings-site.js';
 import { tempDir, testCollectorConfig } from '../support/collector-harness.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A real SMTP server on a free loopback port that keeps every message it accepts. */
-async function startSmtp() {
-  const messages: { from: string; to: string[]; raw: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    // No certificate here: plain SMTP on loopback, as an internal relay may be.
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        messages.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 let site: WarningsSite | undefined;
-let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
+let smtp: SmtpReceiver | undefined;
 afterEach(async () => {
   await site?.stop();
   await smtp?.close();
@@ -47,7 +20,7 @@ afterEach(async () => {
 
 describe('notification channels', () => {
   it('e-mails one Chinese notice per warning through a real SMTP server, across a restart', async () => {
-    smtp = await startSmtp();
+    smtp = await startSmtpReceiver();
     site = await WarningsSite.start({
       notify: {
         channels: [

@@ -57,9 +57,13 @@ export class WarningsSite {
     private readonly overrides: Record<string, unknown>,
   ) {}
 
-  static async start(overrides: Record<string, unknown> = {}): Promise<WarningsSite> {
+  /** `overrides` replace config keys; as a function it gets the webhook receiver's URL. */
+  static async start(
+    overrides: Record<string, unknown> | ((receiverUrl: string) => Record<string, unknown>) = {},
+  ): Promise<WarningsSite> {
     const receiver = await startWebhookReceiver();
-    const site = new WarningsSite(tempDir('smew-warnings-'), receiver, overrides);
+    const resolved = typeof overrides === 'function' ? overrides(receiver.url) : overrides;
+    const site = new WarningsSite(tempDir('smew-warnings-'), receiver, resolved);
     await site.startCollector();
     const store = site.collector.store;
     site.keys = {
