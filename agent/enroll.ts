@@ -12,6 +12,7 @@ import { SMEW_VERSION } from '../shared/version.js';
 import { loadKeyPair, writeIdentity, type AgentIdentity, type AgentKeyPair } from './identity.js';
 import { OUTBOX_FILE } from './outbox.js';
 import { writeStoredPolicy } from './policy-store.js';
+import { postJson, replyError, type CollectorTrust } from './collector-http.js';
 
 const enrollResponseSchema = z.object({
   agentId: z.string(),
@@ -28,8 +29,8 @@ export interface EnrollOptions {
   token: string;
   clock: Clock;
   hostname?: string;
-  /** For tests; the global fetch otherwise. */
-  fetch?: typeof fetch;
+  /** collector.ca: whom an https:// collector must verify against. */
+  trust?: CollectorTrust;
   timeoutMs?: number;
 }
 
@@ -59,39 +60,23 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
     writeIdentity(options.dir, keyPair);
   }
 
-  let response: Response;
-  try {
-    response = await (options.fetch ?? fetch)(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        token: options.token,
-        publicKey: keyPair.publicKey,
-        alg: keyPair.alg,
-        hostname: options.hostname ?? osHostname(),
-        version: SMEW_VERSION,
-      }),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
-    });
-  } catch (err) {
-    throw new UserError(`cannot reach the collector at ${endpoint}: ${describeFetchError(err)}`);
-  }
-  const text = await response.text().catch(() => '');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  if (!response.ok) {
-    const reason =
-      typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string'
-        ? (body as { error: string }).error
-        : text.slice(0, 200) || response.statusText;
+  const reply = await postJson(
+    endpoint,
+    {
+      token: options.token,
+      publicKey: keyPair.publicKey,
+      alg: keyPair.alg,
+      hostname: options.hostname ?? osHostname(),
+      version: SMEW_VERSION,
+    },
+    { ...(options.trust ? { trust: options.trust } : {}), timeoutMs: options.timeoutMs ?? 15_000 },
+  );
+  if (reply.status < 200 || reply.status >= 300) {
     throw new UserError(
-      `the collector at ${endpoint} refused enrollment (HTTP ${response.status}): ${reason}`,
+      `the collector at ${endpoint} refused enrollment (HTTP ${reply.status}): ${replyError(reply)}`,
     );
   }
+  const body = reply.body;
   const parsed = enrollResponseSchema.safeParse(body);
   if (!parsed.success) {
     throw new UserError(
@@ -151,10 +136,4 @@ function moveForeignOutbox(dir: string, clock: Clock): string | undefined {
     if (existsSync(outbox + suffix)) renameSync(outbox + suffix, aside + suffix);
   }
   return aside;
-}
-
-function describeFetchError(err: unknown): string {
-  const error = err as Error & { cause?: { code?: string; message?: string } };
-  if (error.name === 'TimeoutError') return 'no answer in time';
-  return error.cause?.code ?? error.cause?.message ?? error.message;
 }

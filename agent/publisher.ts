@@ -4,6 +4,7 @@ import type { SignatureAlg, Signer } from '../shared/crypto/suite.js';
 import { ENVELOPE_VERSION, signMessage, type Heartbeat } from '../shared/envelope.js';
 import type { Logger } from '../shared/log.js';
 import { agentTopic } from '../shared/topics.js';
+import { certificateRefusal, explainCertificateRefusal } from '../shared/tls.js';
 import type { AckOutcome, Outbox } from './outbox.js';
 
 /**
@@ -33,6 +34,8 @@ export interface PublisherOptions {
   onAck?(outcome: AckOutcome): void;
   /** Defaults to Math.random; tests pin the jitter. */
   random?: () => number;
+  /** collector.ca for an mqtts:// broker: its PEM bytes and file (else the system's CAs). */
+  trust?: { ca: Buffer; caFile: string };
 }
 
 export interface BackoffPolicy {
@@ -244,6 +247,9 @@ export class Publisher {
       reconnectPeriod: 0,
       resubscribe: false,
       will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      // mqtts:// verifies the broker's certificate, never otherwise.
+      rejectUnauthorized: true,
+      ...(this.options.trust ? { ca: this.options.trust.ca } : {}),
     };
     const client = connect(brokerUrl, clientOptions);
     this.client = client;
@@ -272,6 +278,18 @@ export class Publisher {
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => {
+      const refusal = certificateRefusal(err);
+      if (refusal) {
+        // Not a passing network fault: nothing will be sent until the CA or the certificate is fixed.
+        logger.error(
+          { code: refusal, broker: brokerUrl },
+          explainCertificateRefusal(`broker ${brokerUrl}`, refusal, {
+            key: 'collector.ca',
+            file: this.options.trust?.caFile,
+          }),
+        );
+        return;
+      }
       logger.warn({ err: err.message, broker: brokerUrl }, 'broker connection error');
     });
     client.on('close', () => {

@@ -16,7 +16,13 @@ export const agentEnrollCommand: Command = {
     const token = requireOption(agentEnrollCommand, args, 'token');
     const config = loadAgentConfig(optionalString(args, 'config'));
     const collectorUrl = optionalString(args, 'collector') ?? config.collector.url;
-    const outcome = await enrollAgent({ dir: config.identity.dir, collectorUrl, token, clock: systemClock });
+    const outcome = await enrollAgent({
+      dir: config.identity.dir,
+      collectorUrl,
+      token,
+      clock: systemClock,
+      trust: { caFile: config.collector.ca },
+    });
     const { identity } = outcome;
     // stdout carries the id alone, so scripts can capture it; the story goes to stderr.
     process.stdout.write(`${identity.agentId}\n`);

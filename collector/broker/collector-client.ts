@@ -1,6 +1,9 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import { X509Certificate } from 'node:crypto';
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
+import { certificateRefusal, explainCertificateRefusal } from '../../shared/tls.js';
 
 /**
  * The collector's own MQTT connection, to the embedded broker or an external one. It reads
@@ -18,6 +21,31 @@ export interface CollectorClientOptions {
   urlKey: string;
   logger: Logger;
   connectTimeoutMs?: number;
+  /** For mqtts://: the CA to trust instead of the system's, and the config key that named it. */
+  tls?: { ca?: Buffer; caKey: string; caFile?: string; pinnedCert?: Buffer; unsetTrusts?: string };
+}
+
+/**
+ * TLS options for the collector's client. With `pinnedCert` (its own embedded broker) the name
+ * check is replaced by "the server shows exactly this certificate": the collector dials its own
+ * listener by whatever address it bound, which the certificate need not name.
+ */
+function tlsClientOptions(
+  tls: NonNullable<CollectorClientOptions['tls']>,
+): Partial<IClientOptions> & Pick<ConnectionOptions, 'checkServerIdentity'> {
+  // mqtt.js hands its options to tls.connect, checkServerIdentity included.
+  const options: Partial<IClientOptions> & Pick<ConnectionOptions, 'checkServerIdentity'> = {
+    rejectUnauthorized: true,
+  };
+  if (tls.ca) options.ca = tls.ca;
+  if (tls.pinnedCert) {
+    const pinned = new X509Certificate(tls.pinnedCert).fingerprint256;
+    options.checkServerIdentity = (_host: string, peer: PeerCertificate) =>
+      peer.fingerprint256 === pinned
+        ? undefined
+        : new Error('the broker does not show the collector’s own certificate');
+  }
+  return options;
 }
 
 export async function connectCollectorClient(options: CollectorClientOptions): Promise<MqttClient> {
@@ -35,6 +63,7 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
       connectTimeout: timeoutMs,
       // After a reconnect to a broker that lost our session, subscribe again.
       resubscribe: true,
+      ...(options.tls ? tlsClientOptions(options.tls) : {}),
     });
   } catch (err) {
     throw new UserError(
@@ -46,6 +75,19 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
     const fail = (err: Error) => {
       cleanup();
       client.end(true);
+      const refusal = certificateRefusal(err);
+      if (refusal && options.tls) {
+        reject(
+          new UserError(
+            explainCertificateRefusal(`${options.urlKey} ${options.url}`, refusal, {
+              key: options.tls.caKey,
+              file: options.tls.caFile,
+              unsetTrusts: options.tls.unsetTrusts,
+            }),
+          ),
+        );
+        return;
+      }
       reject(
         new UserError(
           `${options.urlKey}: cannot connect to the MQTT broker at ${options.url}: ${err.message}; ` +

@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import type { Logger } from '../../shared/log.js';
+import type { TlsMaterial } from '../../shared/tls.js';
 import { generateSecret } from '../auth/secrets.js';
 import { formatHostPort, listenOrExplain, parseListenAddress, reachableHost } from '../listen-address.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +16,7 @@ import { AgentCredentials } from './agent-credentials.js';
  * start, and enforces the topic rules of access-control.ts itself.
  */
 export interface EmbeddedBroker {
-  /** mqtt://host:port as bound (the real port when `broker.listen` asked for port 0). */
+  /** mqtt:// (or mqtts:// with broker.tls) host:port as bound (the real port when `broker.listen` asked for port 0). */
   url: string;
   /** Credentials of the collector's own ingest client; valid for this process only. */
   internalCredentials: { username: string; password: string };
@@ -41,6 +43,8 @@ export async function startEmbeddedBroker(options: {
   listen: string;
   store: Store;
   logger: Logger;
+  /** broker.tls: the listener speaks MQTT over TLS only (no plain port beside it). */
+  tls?: TlsMaterial;
 }): Promise<EmbeddedBroker> {
   const log = options.logger.child({ component: 'broker' });
   const address = parseListenAddress(options.listen, 'broker.listen');
@@ -120,7 +124,13 @@ export async function startEmbeddedBroker(options: {
     log.debug({ clientId: client?.id, err: err.message }, 'connection error'),
   );
 
-  const server: Server = createServer(aedes.handle);
+  const server: Server = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, aedes.handle)
+    : createServer(aedes.handle);
+  if (options.tls) {
+    // A client that fails the handshake never reaches aedes; say so once at debug, not as a crash.
+    server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+  }
   let port: number;
   try {
     port = await listenOrExplain(server, address, 'broker.listen');
@@ -128,7 +138,7 @@ export async function startEmbeddedBroker(options: {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
   }
-  const url = `mqtt://${formatHostPort(reachableHost(address.host), port)}`;
+  const url = `${options.tls ? 'mqtts' : 'mqtt'}://${formatHostPort(reachableHost(address.host), port)}`;
   log.info({ url }, 'embedded MQTT broker listening');
 
   return {
