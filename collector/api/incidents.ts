@@ -12,7 +12,11 @@ import {
 } from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { FireRecord, IncidentRecord } from '../store/clock-store.js';
+import type { Principal } from '../auth/api-keys.js';
+import { requestIncident } from '../warnings/lifecycle.js';
 import { visibleUnits } from './bearer-auth.js';
+import { refusalSchema, sendRefusal } from './route-helpers.js';
+import { REFUSAL_STATUS } from './warnings.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
 import {
   ClockApiError,
@@ -197,7 +201,75 @@ function notInFuture(at: Date, now: Date, field: string): void {
   }
 }
 
+/** A warning with more signed events than this opens an incident with the first ones. */
+const MAX_INCIDENT_EVIDENCE = 1000;
+
+interface WarningIncidentBody {
+  title?: string;
+  level?: SystemLevel;
+  discoveredAt?: string;
+  description?: string | null;
+  measures?: string | null;
+  note?: string;
+}
+
 export function incidentRoutes(deps: ClockApiDeps) {
+  /**
+   * Stores a new incident after checking its evidence: every event must be stored and in the
+   * caller's scope. Discovery is the time given (manual) or else the attested time of the
+   * earliest evidence event. Returns the new id.
+   */
+  const createIncident = async (
+    principal: Principal,
+    input: {
+      title: string;
+      level: SystemLevel;
+      unit: string;
+      evidence: number[];
+      discoveredAt?: string;
+      description?: string | null;
+      measures?: string | null;
+    },
+  ): Promise<string> => {
+    const now = deps.scheduler.now();
+    const events = await deps.store.clocks.evidenceEvents(input.evidence);
+    const missing = input.evidence.filter(
+      (id) => !events.some((e) => e.id === id && inScope(principal, e.unit)),
+    );
+    if (missing.length > 0) throw new ClockApiError(400, `evidence: no stored event ${missing.join(', ')}`);
+    let discoveredAt: Date;
+    let source: 'evidence' | 'manual';
+    if (input.discoveredAt !== undefined) {
+      discoveredAt = new Date(input.discoveredAt);
+      source = 'manual';
+    } else if (events[0]) {
+      discoveredAt = new Date(events[0].ts);
+      source = 'evidence';
+    } else {
+      throw new ClockApiError(
+        400,
+        'discoveredAt: required (ISO 8601 time) unless evidence names stored events',
+      );
+    }
+    notInFuture(discoveredAt, now, 'discoveredAt');
+    const id = `inc-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    await deps.store.clocks.createIncident({
+      id,
+      title: input.title,
+      level: input.level,
+      unit: input.unit,
+      unitLevel: deps.level,
+      discoveredAt: discoveredAt.toISOString(),
+      discoverySource: source,
+      description: input.description ?? null,
+      measures: input.measures ?? null,
+      evidence: input.evidence,
+      createdAt: now.toISOString(),
+      createdBy: principal.name,
+    });
+    return id;
+  };
+
   const visibleIncident = async (request: FastifyRequest, id: string) => {
     const record = await deps.store.clocks.getIncident(id);
     if (!record || !inScope(request.principal, record.unit))
@@ -266,45 +338,103 @@ export function incidentRoutes(deps: ClockApiDeps) {
         try {
           const principal = requireWriter(request.principal);
           const body = request.body;
-          const now = deps.scheduler.now();
-          const unit = ownerUnit(principal, body.unit, deps.unit);
-          const evidenceIds = [...new Set(body.evidence ?? [])];
-          const events = await deps.store.clocks.evidenceEvents(evidenceIds);
-          const missing = evidenceIds.filter(
-            (id) => !events.some((e) => e.id === id && inScope(principal, e.unit)),
-          );
-          if (missing.length > 0)
-            throw new ClockApiError(400, `evidence: no stored event ${missing.join(', ')}`);
-          let discoveredAt: Date;
-          let source: 'evidence' | 'manual';
-          if (body.discoveredAt !== undefined) {
-            discoveredAt = new Date(body.discoveredAt);
-            source = 'manual';
-          } else if (events[0]) {
-            discoveredAt = new Date(events[0].ts);
-            source = 'evidence';
-          } else {
+          const id = await createIncident(principal, {
+            ...body,
+            unit: ownerUnit(principal, body.unit, deps.unit),
+            evidence: [...new Set(body.evidence ?? [])],
+          });
+          return reply.code(201).send(await afterChange(id));
+        } catch (err) {
+          return sendClockError(err, reply);
+        }
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: WarningIncidentBody }>(
+      '/api/v1/warnings/:id/incident',
+      {
+        schema: {
+          summary:
+            'Open a 第61条 incident from a warning: its signed events are the evidence, discovered at the earliest attested time',
+          tags: [...tags, 'warnings'],
+          security,
+          params: idParams,
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              title: { type: 'string', minLength: 1, maxLength: 200 },
+              level: {
+                type: 'string',
+                enum: SYSTEM_LEVELS,
+                description: 'default: the level of the warning’s hosts, when it is 绝密, 机密 or 秘密',
+              },
+              discoveredAt: {
+                ...isoTime,
+                description: 'only for a warning with no signed event (a condition the collector observed)',
+              },
+              description: optionalText(5000),
+              measures: optionalText(5000),
+              note: { type: 'string', maxLength: 4000 },
+            },
+          },
+          response: {
+            201: incidentSchema,
+            400: refusalSchema,
+            403: refusalSchema,
+            404: errorSchema,
+            409: refusalSchema,
+            401: authErrorResponses[401],
+          },
+        },
+      },
+      async (request, reply) => {
+        try {
+          const principal = requireWriter(request.principal);
+          const body = request.body;
+          const warning = await deps.store.warnings.getWarning(request.params.id);
+          if (!warning || !inScope(principal, warning.unit))
+            throw new ClockApiError(404, `no warning ${request.params.id}`);
+          const actor = { name: principal.name, role: principal.role, unit: principal.unit };
+          const scope = { inScope: (_mine: string, theirs: string) => inScope(principal, theirs) };
+          // Checked before the incident exists, so a refused step leaves no incident behind.
+          const check = requestIncident(warning, { actor, note: body.note }, deps.scheduler.now(), scope);
+          if (!check.ok) return sendRefusal(reply, REFUSAL_STATUS[check.reason], check);
+          const level = body.level ?? SYSTEM_LEVELS.find((l) => l === warning.level);
+          if (!level) {
             throw new ClockApiError(
               400,
-              'discoveredAt: required (ISO 8601 time) unless evidence names stored events',
+              `level: the warning’s hosts have no classified level on record; give 绝密, 机密 or 秘密`,
             );
           }
-          notInFuture(discoveredAt, now, 'discoveredAt');
-          const id = `inc-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-          await deps.store.clocks.createIncident({
-            id,
-            title: body.title,
-            level: body.level,
-            unit,
-            unitLevel: deps.level,
-            discoveredAt: discoveredAt.toISOString(),
-            discoverySource: source,
-            description: body.description ?? null,
-            measures: body.measures ?? null,
-            evidence: evidenceIds,
-            createdAt: now.toISOString(),
-            createdBy: principal.name,
+          const evidence = await deps.store.warnings.listEvidence(warning.id, MAX_INCIDENT_EVIDENCE);
+          const eventIds = [
+            ...new Set(evidence.flatMap((e) => (e.eventId === undefined ? [] : [e.eventId]))),
+          ];
+          if (eventIds.length > 0 && body.discoveredAt !== undefined) {
+            throw new ClockApiError(
+              400,
+              'discoveredAt: this warning has signed events; the discovery time is the earliest one’s attested time',
+            );
+          }
+          const id = await createIncident(principal, {
+            title: body.title ?? check.effect.title,
+            level,
+            unit: warning.unit,
+            evidence: eventIds,
+            discoveredAt: body.discoveredAt,
+            description: body.description,
+            measures: body.measures,
           });
+          const linked = await deps.store.warnings.updateWarning(warning.id, (current) =>
+            requestIncident(current, { actor, note: body.note, incidentId: id }, deps.scheduler.now(), scope),
+          );
+          if (!linked?.ok) {
+            request.log.warn(
+              { warning: warning.id, incident: id },
+              'incident opened, but the warning changed meanwhile and was not linked',
+            );
+          }
           return reply.code(201).send(await afterChange(id));
         } catch (err) {
           return sendClockError(err, reply);

@@ -4,9 +4,11 @@ import { SEVERITIES, type Severity } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
 import type { LiveFeed } from './stream.js';
+import type { NotifyRoute } from '../notify/occasion.js';
 import type { EvidenceRecord } from '../store/warning-store.js';
 import { allowedTransitions, transition, type RefusalReason } from '../warnings/lifecycle.js';
 import {
+  incidentsOf,
   WARNING_STATE_NAMES,
   WARNING_STATES,
   type Actor,
@@ -25,8 +27,10 @@ import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, open
 export interface WarningApiDeps {
   store: Store;
   clock: Clock;
-  /** Told after a warning changed, e.g. for the live feed. */
+  /** Told after a warning changed, e.g. for the live feed and the notifier. */
   onChange?: (warningId: string) => void;
+  /** Which channels announce a lifecycle step (notify.channels[].on); none when absent. */
+  notify?: NotifyRoute;
 }
 
 export const MAX_WARNINGS_PER_PAGE = 1000;
@@ -43,11 +47,12 @@ export function canSee(principal: Principal | null, unit: string): boolean {
   return units === undefined || units.includes(unit);
 }
 
-const REFUSAL_STATUS: Record<RefusalReason, number> = {
+export const REFUSAL_STATUS: Record<RefusalReason, number> = {
   role: 403,
   scope: 403,
   terminal: 409,
   'illegal-transition': 409,
+  'incident-exists': 409,
   'note-required': 400,
   'note-too-long': 400,
 };
@@ -66,6 +71,7 @@ const historySchema = {
     },
     at: isoTime,
     note: { type: 'string' },
+    incidentId: { type: 'string', description: 'on an open-incident step: the 第61条 incident it opened' },
   },
 } as const;
 
@@ -97,6 +103,7 @@ export const warningSchema = {
     level: { type: ['string', 'null'] },
     type: { type: 'string' },
     sample: openObject,
+    incidents: { type: 'array', items: { type: 'string' }, description: 'the 第61条 incidents it opened' },
     allowedTransitions: {
       type: 'array',
       items: { type: 'string' },
@@ -132,6 +139,7 @@ const warningDetailSchema = {
         type: 'object',
         properties: {
           channel: { type: 'string' },
+          occasion: { type: 'string', description: 'opened, reraised:<time> or state:<to>' },
           state: { type: 'string', enum: ['pending', 'sent', 'muted', 'failed'] },
           attempts: { type: 'integer' },
           lastError: { type: ['string', 'null'] },
@@ -165,6 +173,7 @@ export function warningToApi(warning: Warning, actor?: Actor) {
     level: warning.level,
     type: warning.type,
     sample: warning.sample,
+    incidents: incidentsOf(warning),
     ...(actor && { allowedTransitions: allowedTransitions(warning, actor) }),
   };
 }
@@ -309,8 +318,11 @@ export function warningRoutes(deps: WarningApiDeps) {
         const { id } = request.params;
         if (!(await visibleWarning(request.principal, id))) return notFound(reply, 'warning', id);
         const actor = actorOf(request.principal);
-        const result = await store.warnings.updateWarning(id, (warning) =>
-          transition(warning, { to: request.body.to, note: request.body.note, actor }, clock.now()),
+        const result = await store.warnings.updateWarning(
+          id,
+          (warning) =>
+            transition(warning, { to: request.body.to, note: request.body.note, actor }, clock.now()),
+          deps.notify,
         );
         if (!result) return notFound(reply, 'warning', id);
         if (!result.ok) {

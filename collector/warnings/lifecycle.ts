@@ -1,5 +1,6 @@
 import type { Level } from '../../shared/levels.js';
 import {
+  incidentsOf,
   isTerminalState,
   WARNING_STATE_NAMES,
   type Actor,
@@ -29,7 +30,13 @@ export const HANDLING_ROLES: readonly string[] = ['officer', 'admin'];
 export const MAX_NOTE_LENGTH = 4000;
 
 export type RefusalReason =
-  'role' | 'scope' | 'terminal' | 'illegal-transition' | 'note-required' | 'note-too-long';
+  | 'role'
+  | 'scope'
+  | 'terminal'
+  | 'illegal-transition'
+  | 'incident-exists'
+  | 'note-required'
+  | 'note-too-long';
 
 export interface Refusal {
   ok: false;
@@ -142,11 +149,12 @@ export type IncidentRequestResult =
 
 /**
  * Allowed from every state but false-positive: a warning closed after handling may still turn
- * out to be a leak. The step is recorded in the warning's history without changing its state.
+ * out to be a leak. The step is recorded in the warning's history without changing its state,
+ * with `incidentId` once the incident exists; a warning opens one incident, not one per click.
  */
 export function requestIncident(
   warning: Warning,
-  request: { actor: Actor; note?: string; title?: string },
+  request: { actor: Actor; note?: string; title?: string; incidentId?: string },
   now: Date,
   options: HandlingOptions = {},
 ): IncidentRequestResult {
@@ -160,6 +168,14 @@ export function requestIncident(
       '已判定为误报的预警不能启动泄密事件报告',
     );
   }
+  const opened = incidentsOf(warning);
+  if (opened.length > 0) {
+    return refuse(
+      'incident-exists',
+      `this warning already opened incident ${opened.join(', ')}`,
+      `该预警已启动泄密事件报告 ${opened.join('、')}`,
+    );
+  }
   const at = now.toISOString();
   const record: TransitionRecord = {
     action: 'open-incident',
@@ -168,6 +184,7 @@ export function requestIncident(
     by: { ...request.actor },
     at,
     note,
+    ...(request.incidentId !== undefined && { incidentId: request.incidentId }),
   };
   return {
     ok: true,

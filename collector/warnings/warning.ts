@@ -48,6 +48,13 @@ export interface TransitionRecord {
   by: Actor;
   at: string;
   note: string;
+  /** On an `open-incident` step: the 第61条 incident it opened. */
+  incidentId?: string;
+}
+
+/** The incidents this warning opened, oldest first. */
+export function incidentsOf(warning: Warning): string[] {
+  return warning.history.flatMap((h) => (h.action === 'open-incident' && h.incidentId ? [h.incidentId] : []));
 }
 
 export interface Warning {

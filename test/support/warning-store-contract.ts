@@ -10,7 +10,8 @@ import { parseRules } from '../../collector/rules/load.js';
 import type { RuleEvent } from '../../collector/rules/match.js';
 import type { Store } from '../../collector/store/store.js';
 import { conditionSeq } from '../../collector/store/warning-store.js';
-import { transition } from '../../collector/warnings/lifecycle.js';
+import type { NotifyRoute } from '../../collector/notify/occasion.js';
+import { requestIncident, transition } from '../../collector/warnings/lifecycle.js';
 import { acknowledgeNotice, issueNotice, reportNoticeResult } from '../../collector/warnings/notices.js';
 import { approveSilence, createSilence } from '../../collector/warnings/silences.js';
 import type { Actor } from '../../collector/warnings/warning.js';
@@ -43,6 +44,12 @@ const RULES = parseRules(
 `,
   'contract.yaml',
 );
+
+/** Every channel hears of every occasion (routing itself is collector/notify/occasion.ts's, tested apart). */
+const allTo =
+  (channels: readonly string[]): NotifyRoute =>
+  () =>
+    channels;
 
 const officer: Actor = { name: 'alice', role: 'officer', unit: 'u1' };
 const other: Actor = { name: 'bob', role: 'officer', unit: 'u1' };
@@ -88,7 +95,7 @@ export function describeWarningStoreContract(
       return store.warnings.runRules(
         { kind: 'event', eventId: event.eventId!, needed: rowsNeeded(event, RULES) },
         (state) => evaluate(state, event, RULES, new Date(Date.parse(event.envelope.ts) + 1000)),
-        { now: new Date(Date.parse(event.envelope.ts) + 1000).toISOString(), channels },
+        { now: new Date(Date.parse(event.envelope.ts) + 1000).toISOString(), notify: allTo(channels) },
       );
     }
 
@@ -125,6 +132,12 @@ export function describeWarningStoreContract(
       await feed(ev({ at: 2 }));
       warning = await store.warnings.getWarning(id);
       expect(warning).toMatchObject({ resolvedAt: null, count: 2 });
+      // Raised again after it had resolved: one more notification, with its own occasion; a repeat
+      // while still raised is folded in silently.
+      await feed(ev({ at: 3 }));
+      expect(
+        (await store.warnings.listNotifications({ warningId: id, limit: 10 })).map((n) => n.occasion),
+      ).toEqual(['opened', `reraised:${at(2)}`]);
     });
 
     it('keeps threshold windows between calls', async () => {
@@ -172,8 +185,11 @@ export function describeWarningStoreContract(
     it('records transitions with who, when and note; a final state frees the rule slot', async () => {
       const id = (await feed(ev()))!.opened[0]!;
       const step = (to: 'identified' | 'handling' | 'closed', minute: number) =>
-        store.warnings.updateWarning(id, (w) =>
-          transition(w, { to, note: `→ ${to}`, actor: officer }, new Date(at(minute))),
+        store.warnings.updateWarning(
+          id,
+          (w) => transition(w, { to, note: `→ ${to}`, actor: officer }, new Date(at(minute))),
+          // Only closing is announced in this test's routing.
+          (_w, occasion) => (occasion.kind === 'state' && occasion.to === 'closed' ? ['hook'] : []),
         );
       expect((await step('identified', 1))?.ok).toBe(true);
       // Refused steps write nothing.
@@ -182,6 +198,15 @@ export function describeWarningStoreContract(
       expect((await step('closed', 4))?.ok).toBe(true);
       const warning = await store.warnings.getWarning(id);
       expect(warning!.state).toBe('closed');
+      expect(
+        (await store.warnings.listNotifications({ warningId: id, limit: 10 })).map((n) => [
+          n.occasion,
+          n.createdAt,
+        ]),
+      ).toEqual([
+        ['opened', new Date(T0 + 1000).toISOString()],
+        ['state:closed', at(4)],
+      ]);
       expect(warning!.history.map((h) => [h.from, h.to, h.by.name, h.at, h.note])).toEqual([
         ['discovered', 'identified', 'alice', at(1), '→ identified'],
         ['identified', 'handling', 'alice', at(3), '→ handling'],
@@ -196,6 +221,24 @@ export function describeWarningStoreContract(
           transition(w, { to: 'identified', actor: officer }, new Date()),
         ),
       ).toBeUndefined();
+    });
+
+    it('records the incident a warning opened in its audit trail', async () => {
+      const id = (await feed(ev()))!.opened[0]!;
+      const opened = await store.warnings.updateWarning(id, (w) =>
+        requestIncident(w, { actor: officer, note: '疑似泄密', incidentId: 'inc-1' }, new Date(at(1))),
+      );
+      expect(opened?.ok).toBe(true);
+      const warning = await store.warnings.getWarning(id);
+      expect(warning!.state).toBe('discovered');
+      expect(warning!.history).toMatchObject([
+        { action: 'open-incident', incidentId: 'inc-1', note: '疑似泄密', at: at(1) },
+      ]);
+      expect(
+        await store.warnings.updateWarning(id, (w) =>
+          requestIncident(w, { actor: officer, incidentId: 'inc-2' }, new Date(at(2))),
+        ),
+      ).toMatchObject({ ok: false, reason: 'incident-exists' });
     });
 
     it('feeds collector conditions through the same rules, with the condition as evidence', async () => {
@@ -231,7 +274,7 @@ export function describeWarningStoreContract(
             RULES,
             new Date(at(6)),
           ),
-        { now: at(6), channels: [] },
+        { now: at(6), notify: allTo([]) },
       );
       expect(result!.opened).toHaveLength(1);
       const [evidence] = await store.warnings.listEvidence(result!.opened[0]!, 10);

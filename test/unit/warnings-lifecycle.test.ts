@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allowedTransitions, requestIncident, transition } from '../../collector/warnings/lifecycle.js';
 import {
+  incidentsOf,
   WARNING_STATES,
   type Actor,
   type Warning,
@@ -194,5 +195,16 @@ describe('opening a 第61条 incident', () => {
       reason: 'illegal-transition',
     });
     expect(requestIncident(sampleWarning('closed'), { actor: actor('admin') }, NOW).ok).toBe(true);
+  });
+
+  it('records the incident it opened, and opens no second one', () => {
+    const first = requestIncident(sampleWarning(), { actor: actor('officer'), incidentId: 'inc-1' }, NOW);
+    if (!first.ok) throw new Error(first.message);
+    expect(first.record.incidentId).toBe('inc-1');
+    expect(incidentsOf(first.warning)).toEqual(['inc-1']);
+    expect(requestIncident(first.warning, { actor: actor('officer') }, NOW)).toMatchObject({
+      ok: false,
+      reason: 'incident-exists',
+    });
   });
 });

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WarningsSite } from '../support/warnings-site.js';
+
+/**
+ * A 第64条 warning opens a 第61条 incident (issue 5): the warning's signed events become the
+ * incident's evidence, discovery is the earliest attested time (the 24 hours run from it), the
+ * warning links to the incident, only officers and admins of its units may do it, and the audit
+ * log records who did.
+ */
+let site: WarningsSite;
+beforeAll(async () => {
+  site = await WarningsSite.start();
+});
+afterAll(async () => site?.stop());
+
+interface Incident {
+  id: string;
+  title: string;
+  level: string;
+  unit: string;
+  discoveredAt: string;
+  discoverySource: string;
+  evidence: number[];
+  measures: string | null;
+  hops: { to: string; dueAt: string | null }[];
+}
+
+describe('opening an incident from a warning', () => {
+  it('takes the signed events as evidence and the earliest attested time as discovery', async () => {
+    const host = await site.addAgent();
+    const earliest = new Date(Date.now() - 10 * 60_000).toISOString();
+    await host.publish({ ts: earliest });
+    await host.publish();
+    await site.settled();
+    const [warning] = await site.warnings();
+    const path = `/api/v1/warnings/${warning!.id}/incident`;
+
+    expect((await site.api(path, { key: 'viewer', body: { level: '机密' } })).status).toBe(403);
+    expect((await site.api(path, { key: 'otherUnit', body: { level: '机密' } })).status).toBe(404);
+    // The test hosts have no level on record: the officer must say which secrets are concerned.
+    const noLevel = await site.api<{ error: string }>(path, { body: {} });
+    expect(noLevel.status).toBe(400);
+    expect(noLevel.body.error).toMatch(/^level: /);
+
+    const opened = await site.api<Incident>(path, {
+      body: { level: '机密', measures: '已断开无线网卡', note: '疑似泄密' },
+    });
+    expect(opened.status).toBe(201);
+    const incident = opened.body;
+    const events = await site.api<{ items: { id: number; ts: string }[] }>(
+      `/api/v1/events?agent=${host.agent.id}`,
+    );
+    expect([...incident.evidence].sort((a, b) => a - b)).toEqual(
+      events.body.items.map((e) => e.id).sort((a, b) => a - b),
+    );
+    expect(incident).toMatchObject({
+      level: '机密',
+      unit: warning!.unit,
+      discoveredAt: earliest,
+      discoverySource: 'evidence',
+      measures: '已断开无线网卡',
+    });
+    expect(incident.title).toContain('无线');
+    // The 24 hours run from the attested discovery, not from the click.
+    expect(Date.parse(incident.hops[0]!.dueAt!) - Date.parse(earliest)).toBe(24 * 3_600_000);
+
+    const detail = await site.api<{
+      incidents: string[];
+      state: string;
+      history: { action: string; incidentId?: string; note: string; by: { name: string } }[];
+    }>(`/api/v1/warnings/${warning!.id}`);
+    expect(detail.body.incidents).toEqual([incident.id]);
+    expect(detail.body.state).toBe('discovered');
+    expect(detail.body.history).toMatchObject([
+      { action: 'open-incident', incidentId: incident.id, note: '疑似泄密', by: { name: 'alice' } },
+    ]);
+
+    const again = await site.api<{ reason: string; errorZh: string }>(path, { body: { level: '机密' } });
+    expect(again.status).toBe(409);
+    expect(again.body.reason).toBe('incident-exists');
+
+    const audit = await site.api<{ items: { actor: string; action: string; status: number }[] }>(
+      '/api/v1/audit?limit=50',
+      { key: 'admin' },
+    );
+    expect(audit.body.items).toContainEqual(
+      expect.objectContaining({ actor: 'alice', action: `POST ${path}`, status: 201 }),
+    );
+  });
+
+  it('is refused for a false positive, and leaves no incident behind', async () => {
+    const host = await site.addAgent();
+    await host.publish();
+    await site.settled();
+    const warning = (await site.warnings()).find((w) => w.agent === host.agent.id)!;
+    expect(warning).toBeDefined();
+    const judged = await site.api(`/api/v1/warnings/${warning.id}/transitions`, {
+      body: { to: 'false-positive', note: '测试设备' },
+    });
+    expect(judged.status).toBe(200);
+    const before = (await site.api<{ items: unknown[] }>('/api/v1/incidents')).body.items.length;
+    const refused = await site.api<{ reason: string }>(`/api/v1/warnings/${warning.id}/incident`, {
+      body: { level: '秘密' },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.reason).toBe('illegal-transition');
+    expect((await site.api<{ items: unknown[] }>('/api/v1/incidents')).body.items).toHaveLength(before);
+  });
+});
