@@ -1,7 +1,10 @@
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { tempDir } from '../support/collector-harness.js';
+import { createTestSchema, postgresAvailable } from '../support/postgres.js';
 import { describeWarningStoreContract } from '../support/warning-store-contract.js';
-import { join } from 'node:path';
 
 describeWarningStoreContract('SQLite', async () => {
   const dir = tempDir('smew-warnings-');
@@ -14,3 +17,21 @@ describeWarningStoreContract('SQLite', async () => {
     },
   };
 });
+
+if (await postgresAvailable()) {
+  describeWarningStoreContract('PostgreSQL', async () => {
+    const schema = await createTestSchema();
+    const store = await openPostgresStore(schema.url);
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        await schema.drop();
+      },
+    };
+  });
+} else {
+  describe.skip('WarningStore contract: PostgreSQL (not running)', () => {
+    it('needs PostgreSQL on 127.0.0.1:5432', () => {});
+  });
+}

@@ -1,0 +1,798 @@
+import type pg from 'pg';
+import {
+  emptyRuleState,
+  releaseWarning,
+  type Evaluation,
+  type RowChange,
+  type RuleState,
+} from '../rules/evaluate.js';
+import {
+  ruleNotifications,
+  stepNotifications,
+  type NotifyRoute,
+  type OutboxEntry,
+} from '../notify/occasion.js';
+import { applyRuleEffect } from '../warnings/apply-effects.js';
+import type { Notice, NoticeResult } from '../warnings/notices.js';
+import type { Silence, SilenceResult } from '../warnings/silences.js';
+import type { EvidenceRef, Warning } from '../warnings/warning.js';
+import { transaction } from './postgres-transaction.js';
+import {
+  WARNING_COLUMNS,
+  docOf,
+  evidenceConditionId,
+  jsonOrNull,
+  recipientValues,
+  toEvidence,
+  toNotice,
+  toNotification,
+  toSilence,
+  toTransition,
+  toWarning,
+  warningValues,
+  type EvidenceRow,
+  type NoticeRow,
+  type NotificationRow,
+  type RecipientRow,
+  type SilenceRow,
+  type TransitionRow,
+  type WarningRow,
+} from './warning-rows.js';
+import type {
+  EvaluateStep,
+  EvidenceRecord,
+  NotificationOutcome,
+  NotificationRecord,
+  RulesInput,
+  RulesRunOptions,
+  RulesRunResult,
+  SilenceFilter,
+  StoredSilence,
+  WarningFilter,
+  WarningStep,
+  WarningStore,
+} from './warning-store.js';
+
+/**
+ * WarningStore on PostgreSQL, for several collectors sharing one database (migration 2).
+ *
+ * - Rule evaluation is serialised by the lock on the `rule_cursor` row: every transaction that
+ *   reads or writes rule state (runRules, sweeps, a final transition freeing a slot) takes it
+ *   first, so two collectors seeing the same condition fold it into one warning.
+ * - Event ids come from a sequence and commit out of order when collectors insert at once; a
+ *   cursor moved past an id whose row is not yet visible would skip that event for good. Every
+ *   insert into `events` holds a shared advisory lock from before it draws its id (a statement
+ *   trigger), and the rules stage reads past the cursor under the exclusive one, so it sees every
+ *   id below the highest it sees.
+ * - The notification outbox is claimed (`FOR UPDATE SKIP LOCKED`, due time pushed out by a
+ *   lease), so one collector delivers each row; a collector that dies mid-send leaves the row to
+ *   another once the lease ends.
+ */
+export const POSTGRES_WARNINGS_MIGRATION_SQL = `
+  CREATE TABLE warnings (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    rule        TEXT NOT NULL,
+    slot        TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    agent       TEXT,
+    state       TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    level       TEXT,
+    count       INTEGER NOT NULL,
+    first_seen  TEXT COLLATE "C" NOT NULL,
+    last_seen   TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    resolved_at TEXT COLLATE "C",
+    updated_at  TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL
+  );
+  CREATE INDEX warnings_unit_last_seen ON warnings (unit, last_seen);
+  CREATE INDEX warnings_state ON warnings (state);
+
+  CREATE TABLE warning_evidence (
+    id           BIGSERIAL PRIMARY KEY,
+    warning_id   TEXT NOT NULL REFERENCES warnings (id),
+    event_id     BIGINT,
+    condition_id BIGINT,
+    agent        TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    ts           TEXT COLLATE "C" NOT NULL,
+    state        TEXT NOT NULL,
+    UNIQUE (warning_id, agent, seq)
+  );
+
+  CREATE TABLE warning_transitions (
+    id         BIGSERIAL PRIMARY KEY,
+    warning_id TEXT NOT NULL REFERENCES warnings (id),
+    action     TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state   TEXT NOT NULL,
+    by_name    TEXT NOT NULL,
+    by_role    TEXT NOT NULL,
+    by_unit    TEXT,
+    at         TEXT COLLATE "C" NOT NULL,
+    note       TEXT NOT NULL,
+    incident_id TEXT
+  );
+  CREATE INDEX warning_transitions_warning ON warning_transitions (warning_id, id);
+
+  CREATE TABLE rule_open (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_windows (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_correlations (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_conditions (
+    cond TEXT COLLATE "C" NOT NULL,
+    slot TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (cond, slot)
+  );
+  -- The highest event id the rules have seen; moved in the same transaction as their effects.
+  -- Its row lock also serialises every change to rule state across collectors.
+  CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), event_id BIGINT NOT NULL);
+  INSERT INTO rule_cursor (id, event_id) VALUES (1, 0);
+
+  -- Taken before an insert draws event ids, held to its commit: see eventsAfterRulesCursor.
+  CREATE FUNCTION smew_events_rules_horizon() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_advisory_xact_lock_shared(${0x736d6572}, hashtext(current_schema()));
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER events_rules_horizon BEFORE INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION smew_events_rules_horizon();
+
+  CREATE TABLE collector_conditions (
+    id          BIGSERIAL PRIMARY KEY,
+    type        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    agent       TEXT,
+    severity    TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    at          TEXT COLLATE "C" NOT NULL,
+    received_at TEXT COLLATE "C" NOT NULL
+  );
+
+  CREATE TABLE silences (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    matcher     TEXT NOT NULL,
+    starts_at   TEXT COLLATE "C" NOT NULL,
+    ends_at     TEXT COLLATE "C" NOT NULL,
+    author      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    approved_by TEXT,
+    expired_by  TEXT
+  );
+  CREATE INDEX silences_ends_at ON silences (ends_at);
+
+  CREATE TABLE notices (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    title           TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    required_action TEXT NOT NULL,
+    deadline        TEXT COLLATE "C" NOT NULL,
+    issuer_unit     TEXT,
+    issued_by       TEXT NOT NULL,
+    issued_at       TEXT COLLATE "C" NOT NULL,
+    warning_id      TEXT
+  );
+  CREATE TABLE notice_recipients (
+    notice_id       TEXT NOT NULL REFERENCES notices (id),
+    unit            TEXT NOT NULL,
+    acknowledged_at TEXT COLLATE "C",
+    acknowledged_by TEXT,
+    result          TEXT,
+    result_at       TEXT COLLATE "C",
+    result_by       TEXT,
+    -- SQLite's rowid: recipients keep the order the notice named them in.
+    position        BIGSERIAL NOT NULL,
+    PRIMARY KEY (notice_id, unit)
+  );
+  CREATE INDEX notice_recipients_unit ON notice_recipients (unit);
+
+  -- The notification outbox: one row per warning, channel and occasion, so each goes out once.
+  CREATE TABLE notifications (
+    id              BIGSERIAL PRIMARY KEY,
+    warning_id      TEXT NOT NULL REFERENCES warnings (id),
+    channel         TEXT NOT NULL,
+    occasion        TEXT NOT NULL DEFAULT 'opened',
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT COLLATE "C" NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT COLLATE "C" NOT NULL,
+    done_at         TEXT COLLATE "C",
+    muted_by        TEXT,
+    UNIQUE (warning_id, channel, occasion)
+  );
+  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+`;
+
+/** The advisory lock the events trigger takes shared; its first key is in the migration above. */
+const RULES_HORIZON_LOCK = 0x736d6572;
+
+export interface PostgresWarningStoreOptions {
+  /** How long a claimed notification stays with its collector before another may send it. */
+  notificationLeaseMs?: number;
+}
+
+type Db = pg.Pool | pg.PoolClient;
+
+export class PostgresWarningStore implements WarningStore {
+  private readonly notificationLeaseMs: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: PostgresWarningStoreOptions = {},
+  ) {
+    this.notificationLeaseMs = options.notificationLeaseMs ?? 5 * 60_000;
+  }
+
+  async runRules(
+    input: RulesInput,
+    evaluate: EvaluateStep,
+    options: RulesRunOptions,
+  ): Promise<RulesRunResult | undefined> {
+    const [result] = await this.runRulesBatch([{ input, evaluate }], options);
+    return result;
+  }
+
+  async runRulesBatch(
+    steps: readonly { input: RulesInput; evaluate: EvaluateStep }[],
+    options: RulesRunOptions,
+  ): Promise<(RulesRunResult | undefined)[]> {
+    return transaction(this.pool, async (db) => {
+      const cursor = { eventId: await lockRules(db) };
+      const results: (RulesRunResult | undefined)[] = [];
+      for (const step of steps)
+        results.push(await this.runOne(db, cursor, step.input, step.evaluate, options));
+      return results;
+    });
+  }
+
+  private async runOne(
+    db: pg.PoolClient,
+    cursor: { eventId: number },
+    input: RulesInput,
+    evaluate: EvaluateStep,
+    options: RulesRunOptions,
+  ): Promise<RulesRunResult | undefined> {
+    let conditionId: number | undefined;
+    if (input.kind === 'event') {
+      if (input.eventId <= cursor.eventId) return undefined;
+      await db.query('UPDATE rule_cursor SET event_id = $1 WHERE id = 1', [input.eventId]);
+      cursor.eventId = input.eventId;
+    } else {
+      const c = input.condition;
+      const { rows } = await db.query<{ id: number }>(
+        `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+        [
+          c.type,
+          c.state,
+          c.key,
+          c.unit,
+          c.agent ?? null,
+          c.severity,
+          JSON.stringify(c.data),
+          c.at,
+          options.now,
+        ],
+      );
+      conditionId = rows[0]!.id;
+    }
+    const state = await loadRuleState(db, input.needed.slots, input.needed.condition);
+    const evaluation = evaluate(state, conditionId);
+    for (const change of evaluation.changes) await writeRowChange(db, change);
+    const opened: string[] = [];
+    const updated = new Set<string>();
+    for (const effect of evaluation.effects) {
+      const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
+      // The rules never touch the audit trail: skip reading it on this hot path.
+      const current = await readWarning(db, id, false);
+      const next = applyRuleEffect(current, effect);
+      if (!next) continue;
+      if (!current) {
+        await db.query(
+          `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+          warningValues(next, options.now),
+        );
+        opened.push(next.id);
+      } else {
+        await db.query(
+          `UPDATE warnings SET severity = $1, level = $2, count = $3, last_seen = $4, resolved_at = $5,
+             doc = $6, updated_at = $7 WHERE id = $8`,
+          [
+            next.severity,
+            next.level,
+            next.count,
+            next.lastSeen,
+            next.resolvedAt,
+            JSON.stringify(docOf(next)),
+            options.now,
+            next.id,
+          ],
+        );
+        updated.add(next.id);
+      }
+      await insertNotifications(db, next.id, ruleNotifications(current, next, options.notify), options.now);
+      const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
+      for (const ref of refs) await insertEvidence(db, id, ref);
+    }
+    return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
+  }
+
+  async sweepRuleState(sweep: (state: RuleState) => Evaluation): Promise<number> {
+    return transaction(this.pool, async (db) => {
+      await lockRules(db);
+      const state = emptyRuleState();
+      const { rows } = await db.query<{ kind: string; slot: string; row: string }>(
+        `SELECT 'windows' AS kind, slot, row FROM rule_windows
+         UNION ALL SELECT 'correlations', slot, row FROM rule_correlations
+         UNION ALL SELECT 'open', slot, row FROM rule_open
+         UNION ALL SELECT 'pair', slot, cond FROM rule_conditions
+         ORDER BY 2`,
+      );
+      for (const r of rows) {
+        if (r.kind === 'windows') state.windows[r.slot] = JSON.parse(r.row) as RuleState['windows'][string];
+        else if (r.kind === 'correlations')
+          state.correlations[r.slot] = JSON.parse(r.row) as RuleState['correlations'][string];
+        else if (r.kind === 'open') state.open[r.slot] = JSON.parse(r.row) as RuleState['open'][string];
+        else (state.conditions[r.row] ??= []).push(r.slot);
+      }
+      const { changes } = sweep(state);
+      for (const change of changes) await writeRowChange(db, change);
+      return changes.length;
+    });
+  }
+
+  /**
+   * Under the exclusive horizon lock no insert is between drawing an id and committing it, so
+   * every event id at or below the highest one read here is either visible or never will be.
+   */
+  async eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]> {
+    return transaction(this.pool, async (db) => {
+      await db.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [RULES_HORIZON_LOCK]);
+      // A statement after the lock: READ COMMITTED gives it a snapshot with every such insert done.
+      const { rows } = await db.query<{ id: number; unit: string; envelope: string }>(
+        `SELECT e.id, a.unit, e.envelope FROM events e JOIN agents a ON a.id = e.agent_id
+         WHERE e.id > (SELECT event_id FROM rule_cursor WHERE id = 1) ORDER BY e.id LIMIT $1`,
+        [limit],
+      );
+      return rows;
+    });
+  }
+
+  async getWarning(id: string): Promise<Warning | undefined> {
+    return readWarning(this.pool, id);
+  }
+
+  async listWarnings(filter: WarningFilter): Promise<Warning[]> {
+    const params: unknown[] = [];
+    const where =
+      anyOf('state', filter.states, params) +
+      anyOf('severity', filter.severities, params) +
+      anyOf('unit', filter.units, params);
+    params.push(filter.limit, filter.offset ?? 0);
+    const { rows } = await this.pool.query<WarningRow>(
+      `SELECT ${WARNING_COLUMNS} FROM warnings WHERE TRUE${where}
+       ORDER BY last_seen DESC, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    const history = await readHistory(
+      this.pool,
+      rows.map((r) => r.id),
+    );
+    return rows.map((row) => toWarning(row, history.get(row.id) ?? []));
+  }
+
+  async listEvidence(warningId: string, limit: number): Promise<EvidenceRecord[]> {
+    const { rows } = await this.pool.query<EvidenceRow>(
+      `SELECT w.event_id, w.condition_id, w.agent, w.seq, w.ts, w.state, e.envelope,
+              c.type AS c_type, c.key AS c_key, c.data AS c_data, c.at AS c_at
+       FROM warning_evidence w
+       LEFT JOIN events e ON e.id = w.event_id
+       LEFT JOIN collector_conditions c ON c.id = w.condition_id
+       WHERE w.warning_id = $1 ORDER BY w.id LIMIT $2`,
+      [warningId, limit],
+    );
+    return rows.map(toEvidence);
+  }
+
+  async updateWarning<R extends WarningStep>(
+    id: string,
+    decide: (warning: Warning) => R,
+    notify?: NotifyRoute,
+  ): Promise<R | undefined> {
+    return transaction(this.pool, async (db): Promise<R | undefined> => {
+      // Rules lock first, as runRules takes it before writing warnings: the same order everywhere
+      // rules out a deadlock, and a final state can free the slot without a second lock.
+      await lockRules(db);
+      const { rows } = await db.query<WarningRow>(
+        `SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      if (!rows[0]) return undefined;
+      const warning = toWarning(rows[0], (await readHistory(db, [id])).get(id) ?? []);
+      const result = decide(warning);
+      if (!result.ok) return result;
+      const record = result.record;
+      await db.query(
+        `INSERT INTO warning_transitions (warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note,
+           incident_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          id,
+          record.action,
+          record.from,
+          record.to,
+          record.by.name,
+          record.by.role,
+          record.by.unit,
+          record.at,
+          record.note,
+          record.incidentId ?? null,
+        ],
+      );
+      await db.query('UPDATE warnings SET state = $1, updated_at = $2 WHERE id = $3', [
+        result.warning.state,
+        record.at,
+        id,
+      ]);
+      await insertNotifications(db, id, stepNotifications(result, notify), record.at);
+      if ('release' in result && result.release) {
+        const state = await loadRuleState(db, [warning.slot], '');
+        for (const change of releaseWarning(state, warning).changes) await writeRowChange(db, change);
+      }
+      return result;
+    });
+  }
+
+  async addSilence(silence: Silence): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO silences (id, matcher, starts_at, ends_at, author, reason, created_at, approved_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        silence.id,
+        JSON.stringify(silence.matcher),
+        silence.startsAt,
+        silence.endsAt,
+        JSON.stringify(silence.author),
+        silence.reason,
+        silence.createdAt,
+        jsonOrNull(silence.approvedBy),
+      ],
+    );
+  }
+
+  async getSilence(id: string): Promise<StoredSilence | undefined> {
+    const { rows } = await this.pool.query<SilenceRow>('SELECT * FROM silences WHERE id = $1', [id]);
+    return rows[0] ? toSilence(rows[0]) : undefined;
+  }
+
+  async listSilences(filter: SilenceFilter): Promise<StoredSilence[]> {
+    const params: unknown[] = [];
+    let where = '';
+    if (filter.activeAt !== undefined) {
+      params.push(filter.activeAt);
+      where = ` AND ends_at > $${params.length} AND expired_by IS NULL`;
+    }
+    params.push(filter.limit);
+    const { rows } = await this.pool.query<SilenceRow>(
+      `SELECT * FROM silences WHERE TRUE${where} ORDER BY created_at DESC, id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toSilence);
+  }
+
+  async updateSilence(
+    id: string,
+    decide: (silence: StoredSilence) => SilenceResult,
+  ): Promise<SilenceResult | undefined> {
+    return transaction(this.pool, async (db): Promise<SilenceResult | undefined> => {
+      const { rows } = await db.query<SilenceRow>('SELECT * FROM silences WHERE id = $1 FOR UPDATE', [id]);
+      if (!rows[0]) return undefined;
+      const result = decide(toSilence(rows[0]));
+      if (result.ok) {
+        const s = result.silence;
+        await db.query(
+          'UPDATE silences SET matcher = $1, starts_at = $2, ends_at = $3, reason = $4, approved_by = $5 WHERE id = $6',
+          [JSON.stringify(s.matcher), s.startsAt, s.endsAt, s.reason, jsonOrNull(s.approvedBy), id],
+        );
+      }
+      return result;
+    });
+  }
+
+  async expireSilence(
+    id: string,
+    by: { name: string; role: string; unit: string | null },
+    at: string,
+  ): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE silences SET expired_by = $1, ends_at = LEAST(ends_at, $2)
+       WHERE id = $3 AND expired_by IS NULL AND ends_at > $2`,
+      [JSON.stringify({ ...by, at }), at, id],
+    );
+    return result.rowCount === 1;
+  }
+
+  async addNotice(notice: Notice): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      await db.query(
+        `INSERT INTO notices (id, title, text, required_action, deadline, issuer_unit, issued_by, issued_at, warning_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          notice.id,
+          notice.title,
+          notice.text,
+          notice.requiredAction,
+          notice.deadline,
+          notice.issuerUnit,
+          JSON.stringify(notice.issuedBy),
+          notice.issuedAt,
+          notice.warningId,
+        ],
+      );
+      for (const r of notice.recipients) {
+        await db.query(
+          `INSERT INTO notice_recipients (notice_id, unit, acknowledged_at, acknowledged_by, result, result_at, result_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [notice.id, r.unit, ...recipientValues(r)],
+        );
+      }
+    });
+  }
+
+  async getNotice(id: string): Promise<Notice | undefined> {
+    const [notice] = await readNotices(this.pool, [id]);
+    return notice;
+  }
+
+  async listNotices(filter: { units?: readonly string[]; limit: number }): Promise<Notice[]> {
+    const params: unknown[] = [];
+    let where = '';
+    if (filter.units !== undefined) {
+      if (filter.units.length === 0) return [];
+      params.push([...filter.units]);
+      where = ` WHERE issuer_unit = ANY($1::text[])
+        OR id IN (SELECT notice_id FROM notice_recipients WHERE unit = ANY($1::text[]))`;
+    }
+    params.push(filter.limit);
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM notices${where} ORDER BY issued_at DESC, id LIMIT $${params.length}`,
+      params,
+    );
+    return readNotices(
+      this.pool,
+      rows.map((r) => r.id),
+    );
+  }
+
+  async updateNotice(
+    id: string,
+    decide: (notice: Notice) => NoticeResult,
+  ): Promise<NoticeResult | undefined> {
+    return transaction(this.pool, async (db): Promise<NoticeResult | undefined> => {
+      // The notice row lock orders two units answering at once; each sees the other's answer.
+      const locked = await db.query('SELECT id FROM notices WHERE id = $1 FOR UPDATE', [id]);
+      if (locked.rowCount !== 1) return undefined;
+      const [notice] = await readNotices(db, [id]);
+      const result = decide(notice!);
+      if (result.ok) {
+        for (const r of result.notice.recipients) {
+          await db.query(
+            `UPDATE notice_recipients SET acknowledged_at = $1, acknowledged_by = $2, result = $3, result_at = $4,
+               result_by = $5 WHERE notice_id = $6 AND unit = $7`,
+            [...recipientValues(r), id, r.unit],
+          );
+        }
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Claims what is due: the rows come back with their due time moved out by the lease, so another
+   * collector asking meanwhile skips them (locked rows are skipped, not waited for).
+   */
+  async dueNotifications(now: string, limit: number): Promise<NotificationRecord[]> {
+    const leaseEnd = new Date(Date.parse(now) + this.notificationLeaseMs).toISOString();
+    const { rows } = await this.pool.query<NotificationRow>(
+      `WITH due AS (
+         SELECT id, next_attempt_at AS due_at FROM notifications
+         WHERE state = 'pending' AND next_attempt_at <= $1
+         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE notifications n SET next_attempt_at = $3 FROM due WHERE n.id = due.id
+         RETURNING n.*, due.due_at
+       )
+       SELECT * FROM claimed ORDER BY due_at, id`,
+      [now, limit, leaseEnd],
+    );
+    return rows.map(toNotification);
+  }
+
+  async nextNotificationDue(): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ due: string | null }>(
+      `SELECT MIN(next_attempt_at) AS due FROM notifications WHERE state = 'pending'`,
+    );
+    return rows[0]?.due ?? undefined;
+  }
+
+  /** Only a pending row changes: a late answer from a collector whose lease ran out changes nothing done. */
+  async finishNotification(id: number, outcome: NotificationOutcome): Promise<void> {
+    if (outcome.state === 'sent') {
+      await this.pool.query(
+        `UPDATE notifications SET state = 'sent', attempts = attempts + 1, done_at = $1
+         WHERE id = $2 AND state = 'pending'`,
+        [outcome.at, id],
+      );
+    } else if (outcome.state === 'muted') {
+      await this.pool.query(
+        `UPDATE notifications SET state = 'muted', muted_by = $1, done_at = $2 WHERE id = $3 AND state = 'pending'`,
+        [outcome.silenceId, outcome.at, id],
+      );
+    } else if (outcome.nextAttemptAt === null) {
+      await this.pool.query(
+        `UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_error = $1, done_at = $2
+         WHERE id = $3 AND state = 'pending'`,
+        [outcome.error.slice(0, 1000), outcome.at, id],
+      );
+    } else {
+      await this.pool.query(
+        `UPDATE notifications SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2
+         WHERE id = $3 AND state = 'pending'`,
+        [outcome.error.slice(0, 1000), outcome.nextAttemptAt, id],
+      );
+    }
+  }
+
+  async listNotifications(filter: { warningId?: string; limit: number }): Promise<NotificationRecord[]> {
+    const { rows } =
+      filter.warningId === undefined
+        ? await this.pool.query<NotificationRow>('SELECT * FROM notifications ORDER BY id LIMIT $1', [
+            filter.limit,
+          ])
+        : await this.pool.query<NotificationRow>(
+            'SELECT * FROM notifications WHERE warning_id = $1 ORDER BY id LIMIT $2',
+            [filter.warningId, filter.limit],
+          );
+    return rows.map(toNotification);
+  }
+}
+
+// ── rows ──────────────────────────────────────────────────────────────────────────────────
+
+/** Takes the rule-state lock for this transaction; returns the rules cursor. */
+async function lockRules(db: pg.PoolClient): Promise<number> {
+  const { rows } = await db.query<{ event_id: number }>(
+    'SELECT event_id FROM rule_cursor WHERE id = 1 FOR UPDATE',
+  );
+  return rows[0]!.event_id;
+}
+
+function anyOf(column: string, values: readonly string[] | undefined, params: unknown[]): string {
+  if (values === undefined) return '';
+  if (values.length === 0) return ' AND FALSE';
+  params.push([...values]);
+  return ` AND ${column} = ANY($${params.length}::text[])`;
+}
+
+/** The snapshot an evaluation needs: the slots' rows, the condition's pairs and their slots' rows, in one query. */
+async function loadRuleState(db: Db, slots: readonly string[], condition: string): Promise<RuleState> {
+  const state = emptyRuleState();
+  const { rows } = await db.query<{ kind: string; slot: string; row: string | null }>(
+    `WITH pairs AS (SELECT slot FROM rule_conditions WHERE cond = $2),
+          wanted AS (SELECT UNNEST($1::text[]) COLLATE "C" AS slot UNION SELECT slot FROM pairs)
+     SELECT 'pair' AS kind, slot, NULL AS row FROM pairs
+     UNION ALL SELECT 'open', slot, row FROM rule_open WHERE slot IN (SELECT slot FROM wanted)
+     UNION ALL SELECT 'windows', slot, row FROM rule_windows WHERE slot IN (SELECT slot FROM wanted)
+     UNION ALL SELECT 'correlations', slot, row FROM rule_correlations WHERE slot IN (SELECT slot FROM wanted)
+     ORDER BY 2`,
+    [[...slots], condition],
+  );
+  for (const r of rows) {
+    if (r.kind === 'pair') (state.conditions[condition] ??= []).push(r.slot);
+    else if (r.kind === 'open') state.open[r.slot] = JSON.parse(r.row!) as RuleState['open'][string];
+    else if (r.kind === 'windows') state.windows[r.slot] = JSON.parse(r.row!) as RuleState['windows'][string];
+    else state.correlations[r.slot] = JSON.parse(r.row!) as RuleState['correlations'][string];
+  }
+  return state;
+}
+
+async function writeRowChange(db: pg.PoolClient, change: RowChange): Promise<void> {
+  if (change.table === 'conditions') {
+    if (change.row === null) {
+      await db.query('DELETE FROM rule_conditions WHERE cond = $1 AND slot = $2', [change.id, change.slot]);
+    } else {
+      await db.query('INSERT INTO rule_conditions (cond, slot) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+        change.id,
+        change.slot,
+      ]);
+    }
+    return;
+  }
+  const table = { open: 'rule_open', windows: 'rule_windows', correlations: 'rule_correlations' }[
+    change.table
+  ];
+  if (change.row === null) await db.query(`DELETE FROM ${table} WHERE slot = $1`, [change.id]);
+  else {
+    await db.query(
+      `INSERT INTO ${table} (slot, row) VALUES ($1, $2) ON CONFLICT (slot) DO UPDATE SET row = EXCLUDED.row`,
+      [change.id, JSON.stringify(change.row)],
+    );
+  }
+}
+
+async function readWarning(db: Db, id: string, withHistory = true): Promise<Warning | undefined> {
+  const { rows } = await db.query<WarningRow>(`SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = $1`, [id]);
+  if (!rows[0]) return undefined;
+  const history = withHistory ? ((await readHistory(db, [id])).get(id) ?? []) : [];
+  return toWarning(rows[0], history);
+}
+
+/** The audit trails of several warnings in one query. */
+async function readHistory(
+  db: Db,
+  ids: readonly string[],
+): Promise<Map<string, ReturnType<typeof toTransition>[]>> {
+  const history = new Map<string, ReturnType<typeof toTransition>[]>();
+  if (ids.length === 0) return history;
+  const { rows } = await db.query<TransitionRow & { warning_id: string }>(
+    `SELECT warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note, incident_id
+     FROM warning_transitions WHERE warning_id = ANY($1::text[]) ORDER BY id`,
+    [[...ids]],
+  );
+  for (const row of rows) {
+    let list = history.get(row.warning_id);
+    if (!list) history.set(row.warning_id, (list = []));
+    list.push(toTransition(row));
+  }
+  return history;
+}
+
+async function insertNotifications(
+  db: pg.PoolClient,
+  warningId: string,
+  entries: readonly OutboxEntry[],
+  now: string,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `INSERT INTO notifications (warning_id, channel, occasion, state, next_attempt_at, created_at)
+     SELECT $1, entry.channel, entry.occasion, 'pending', $4, $4
+     FROM UNNEST($2::text[], $3::text[]) AS entry (channel, occasion)
+     ON CONFLICT (warning_id, channel, occasion) DO NOTHING`,
+    [warningId, entries.map((e) => e.channel), entries.map((e) => e.occasion), now],
+  );
+}
+
+async function insertEvidence(db: pg.PoolClient, warningId: string, ref: EvidenceRef): Promise<void> {
+  await db.query(
+    `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (warning_id, agent, seq) DO NOTHING`,
+    [warningId, ref.eventId ?? null, evidenceConditionId(ref), ref.agent, ref.seq, ref.ts, ref.state],
+  );
+}
+
+/** Notices with their recipients, in the order of `ids`; two queries whatever the number. */
+async function readNotices(db: Db, ids: readonly string[]): Promise<Notice[]> {
+  if (ids.length === 0) return [];
+  const notices = await db.query<NoticeRow>('SELECT * FROM notices WHERE id = ANY($1::text[])', [[...ids]]);
+  const recipients = await db.query<RecipientRow>(
+    'SELECT * FROM notice_recipients WHERE notice_id = ANY($1::text[]) ORDER BY position',
+    [[...ids]],
+  );
+  const byId = new Map(notices.rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row
+      ? [
+          toNotice(
+            row,
+            recipients.rows.filter((r) => r.notice_id === id),
+          ),
+        ]
+      : [];
+  });
+}
