@@ -184,6 +184,38 @@ const unitsParam = (units: readonly string[] | undefined): string[] | null =>
   units === undefined ? null : [...units];
 
 /**
+ * A system with its assessments and change history, in one round trip: the scheduler loads the
+ * record of every row it fires. JSON arrives parsed; its numbers are the BIGINT ids.
+ */
+const SYSTEM_SELECT = `SELECT s.*,
+    (SELECT COALESCE(json_agg(a ORDER BY a.completed_at, a.id), '[]')
+       FROM (SELECT ${ASSESSMENT_COLUMNS} FROM assessments WHERE system_id = s.id) a) AS assessment_rows,
+    (SELECT COALESCE(json_agg(c ORDER BY c.at, c.id), '[]')
+       FROM (SELECT ${SYSTEM_CHANGE_COLUMNS} FROM info_system_changes WHERE system_id = s.id) c) AS change_rows
+  FROM info_systems s`;
+
+interface SystemWithHistory extends SystemRow {
+  assessment_rows: AssessmentRow[];
+  change_rows: SystemChangeRow[];
+}
+
+const readSystem = (row: SystemWithHistory): SystemRecord =>
+  toSystem(row, row.assessment_rows.map(toAssessment), row.change_rows.map(toSystemChange));
+
+/** An incident with its reports, in one round trip. */
+const INCIDENT_SELECT = `SELECT i.*,
+    (SELECT COALESCE(json_agg(r ORDER BY r.reported_at, r.id), '[]')
+       FROM incident_reports r WHERE r.incident_id = i.id) AS report_rows
+  FROM incidents i`;
+
+interface IncidentWithReports extends IncidentRow {
+  report_rows: ReportRow[];
+}
+
+const readIncident = (row: IncidentWithReports): IncidentRecord =>
+  toIncident(row, row.report_rows.map(toReport));
+
+/**
  * The legal clocks on PostgreSQL, shared by every collector on the database. Claims lease rows
  * with `FOR UPDATE SKIP LOCKED`, so collectors passing at once each take different rows and never
  * wait on each other; a dead collector's lease runs out and its rows are claimed again. Replacing
@@ -193,44 +225,9 @@ const unitsParam = (units: readonly string[] | undefined): string[] | null =>
 export class PostgresClockStore implements ClockStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Systems with their assessments and history: three queries however many systems. */
-  private async readSystems(db: Queryable, rows: SystemRow[]): Promise<SystemRecord[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    const assessments = await db.query<AssessmentRow & { system_id: string }>(
-      `SELECT system_id, ${ASSESSMENT_COLUMNS} FROM assessments WHERE system_id = ANY($1::text[])
-       ORDER BY completed_at, id`,
-      [ids],
-    );
-    const changes = await db.query<SystemChangeRow & { system_id: string }>(
-      `SELECT system_id, ${SYSTEM_CHANGE_COLUMNS} FROM info_system_changes WHERE system_id = ANY($1::text[])
-       ORDER BY at, id`,
-      [ids],
-    );
-    const assessmentsOf = groupBy(assessments.rows, (a) => a.system_id);
-    const changesOf = groupBy(changes.rows, (c) => c.system_id);
-    return rows.map((row) =>
-      toSystem(
-        row,
-        (assessmentsOf.get(row.id) ?? []).map(toAssessment),
-        (changesOf.get(row.id) ?? []).map(toSystemChange),
-      ),
-    );
-  }
-
-  private async readIncidents(rows: IncidentRow[]): Promise<IncidentRecord[]> {
-    if (rows.length === 0) return [];
-    const { rows: reports } = await this.pool.query<ReportRow & { incident_id: string }>(
-      'SELECT * FROM incident_reports WHERE incident_id = ANY($1::text[]) ORDER BY reported_at, id',
-      [rows.map((r) => r.id)],
-    );
-    const reportsOf = groupBy(reports, (r) => r.incident_id);
-    return rows.map((row) => toIncident(row, (reportsOf.get(row.id) ?? []).map(toReport)));
-  }
-
   private async system(db: Queryable, id: string): Promise<SystemRecord | undefined> {
-    const { rows } = await db.query<SystemRow>('SELECT * FROM info_systems WHERE id = $1', [id]);
-    return (await this.readSystems(db, rows))[0];
+    const { rows } = await db.query<SystemWithHistory>(`${SYSTEM_SELECT} WHERE s.id = $1`, [id]);
+    return rows[0] && readSystem(rows[0]);
   }
 
   async createSystem(system: NewSystem): Promise<SystemRecord> {
@@ -262,12 +259,12 @@ export class PostgresClockStore implements ClockStore {
 
   async listSystems(filter: { units?: readonly string[] }): Promise<SystemRecord[]> {
     // COLLATE "C": code-point order, as SQLite sorts, whatever the database's locale.
-    const { rows } = await this.pool.query<SystemRow>(
-      `SELECT * FROM info_systems WHERE ($1::text[] IS NULL OR unit = ANY($1::text[]))
-       ORDER BY unit COLLATE "C", name COLLATE "C", id COLLATE "C"`,
+    const { rows } = await this.pool.query<SystemWithHistory>(
+      `${SYSTEM_SELECT} WHERE ($1::text[] IS NULL OR s.unit = ANY($1::text[]))
+       ORDER BY s.unit COLLATE "C", s.name COLLATE "C", s.id COLLATE "C"`,
       [unitsParam(filter.units)],
     );
-    return this.readSystems(this.pool, rows);
+    return rows.map(readSystem);
   }
 
   async updateSystem(
@@ -346,17 +343,17 @@ export class PostgresClockStore implements ClockStore {
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {
-    const { rows } = await this.pool.query<IncidentRow>('SELECT * FROM incidents WHERE id = $1', [id]);
-    return (await this.readIncidents(rows))[0];
+    const { rows } = await this.pool.query<IncidentWithReports>(`${INCIDENT_SELECT} WHERE i.id = $1`, [id]);
+    return rows[0] && readIncident(rows[0]);
   }
 
   async listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]> {
-    const { rows } = await this.pool.query<IncidentRow>(
-      `SELECT * FROM incidents WHERE ($1::text[] IS NULL OR unit = ANY($1::text[]))
-       ORDER BY discovered_at DESC, id COLLATE "C"`,
+    const { rows } = await this.pool.query<IncidentWithReports>(
+      `${INCIDENT_SELECT} WHERE ($1::text[] IS NULL OR i.unit = ANY($1::text[]))
+       ORDER BY i.discovered_at DESC, i.id COLLATE "C"`,
       [unitsParam(filter.units)],
     );
-    return this.readIncidents(rows);
+    return rows.map(readIncident);
   }
 
   async evidenceEvents(
@@ -604,14 +601,4 @@ export class PostgresClockStore implements ClockStore {
     const { rows } = await this.pool.query<RunRow>('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1');
     return rows[0] && toRun(rows[0]);
   }
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(key(item));
-    if (group) group.push(item);
-    else groups.set(key(item), [item]);
-  }
-  return groups;
 }

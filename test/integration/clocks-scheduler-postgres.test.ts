@@ -14,7 +14,7 @@ import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from
 import { RecordingSink } from './clocks-harness.js';
 
 const H = 3_600_000;
-const INCIDENTS = 60;
+const INCIDENTS = 40;
 const NOW = '2026-03-05T00:00:00.000Z';
 const LEASE_MS = 5 * 60_000;
 /** Two first hops per incident at this unit level (county, superior department), each one `missed` row. */
