@@ -6,6 +6,7 @@ import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import { shanghaiYear } from '../hierarchy/annual-figures.js';
 import { incidentChain, type HopFact } from '../hierarchy/incident-chain.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
+import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
 import { visibleUnits } from './bearer-auth.js';
@@ -588,6 +589,47 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
     );
 
     app.get(
+      '/api/v1/hierarchy/policy',
+      {
+        schema: {
+          summary:
+            'The policy this collector gives its agents: its own narrowed by every policy update from above (a lower level may tighten, never loosen)',
+          tags: ['hierarchy'],
+          security,
+          response: {
+            200: {
+              type: 'object',
+              required: ['policy'],
+              properties: {
+                policy: {
+                  ...openObject,
+                  type: ['object', 'null'],
+                  description: 'null: agents keep their local policy',
+                },
+                hash: { type: 'string' },
+                since: isoTime,
+                rulings: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      notice: { type: 'string' },
+                      issuerUnit: { type: 'string' },
+                      issuerLevel: { type: 'string' },
+                      ts: isoTime,
+                    },
+                  },
+                },
+              },
+            },
+            ...authErrorResponses,
+          },
+        },
+      },
+      async () => (await hierarchy.policy?.inForce()) ?? { policy: null, rulings: [] },
+    );
+
+    app.get(
       '/api/v1/hierarchy/notices',
       {
         schema: {
@@ -640,8 +682,16 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
             .code(403)
             .send({ error: `a key for unit ${principal.unit} cannot issue notices of ${deps.unit}` });
         }
-        if (request.body.type === 'policy' && request.body.policy === undefined) {
-          return reply.code(400).send({ error: 'policy: a policy update needs the policy object' });
+        if (request.body.type === 'policy') {
+          if (request.body.policy === undefined)
+            return reply.code(400).send({ error: 'policy: a policy update needs the policy object' });
+          const parsed = policyUpdateSchema.safeParse(request.body.policy);
+          if (!parsed.success) {
+            const issue = parsed.error.issues[0]!;
+            return reply.code(400).send({
+              error: `policy.${issue.path.map(String).join('.')}: ${issue.message} (the sections of SPEC §4: level, interfaces, wireless, bluetooth, network, usb, files, beacon)`,
+            });
+          }
         }
         const notice = await hierarchy.issueNotice(request.body);
         const stored = await store.getNotice(notice.id);

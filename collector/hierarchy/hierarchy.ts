@@ -12,6 +12,7 @@ import { HIERARCHY_VERSION, sign, type CollectorLevel, type Notice, type Relayed
 import { ParentLink } from './parent-link.js';
 import type { ParentSideDeps } from './parent-side.js';
 import { ReportProducers } from './producers.js';
+import { PolicyDistribution, type PolicyDistributionDeps } from './policy-distribution.js';
 import { ownReport } from './reports.js';
 import {
   shanghaiYear,
@@ -38,8 +39,10 @@ export interface HierarchyDeps {
   /** The legal clocks, when running: a receipt for an own incident records its hop there. */
   scheduler?: ClockScheduler;
   clockOptions: ClockOptions;
-  /** Hook: a notice or policy update has arrived from above (policy distribution is not wired yet). */
+  /** Hook: a notice or policy update has arrived from above (after a policy update is applied). */
   onNotice?: (notice: RelayedNotice) => Promise<void>;
+  /** Policy updates applied to this collector's agents; without it they are only relayed. */
+  policy?: Omit<PolicyDistributionDeps, 'store' | 'identity' | 'clock' | 'logger'>;
   random?: () => number;
 }
 
@@ -56,6 +59,7 @@ export class Hierarchy {
   readonly link: ParentLink;
   readonly producers: ReportProducers;
   readonly parentSide: ParentSideDeps;
+  readonly policy: PolicyDistribution | undefined;
   private timer: NodeJS.Timeout | undefined;
   private passing: Promise<void> | undefined;
   private stopped = false;
@@ -74,8 +78,13 @@ export class Hierarchy {
       config: deps.config,
       random: deps.random,
       onDelivered: (entries, parent) => this.onDelivered(entries, parent),
-      onNotice: deps.onNotice,
+      onNotice: async (relayed) => {
+        if (relayed.notice.type === 'policy') await this.distributePolicy();
+        await deps.onNotice?.(relayed);
+      },
     });
+    this.policy =
+      deps.policy && new PolicyDistribution({ store, identity, clock, logger: log, ...deps.policy });
     this.producers = new ReportProducers({
       store,
       origin: { identity, unit, level },
@@ -87,6 +96,7 @@ export class Hierarchy {
   }
 
   async start(): Promise<void> {
+    await this.distributePolicy();
     await this.followUpReceipts();
     await this.scan();
     this.link.start();
@@ -106,8 +116,10 @@ export class Hierarchy {
     if (this.stopped) return Promise.resolve();
     this.passing ??= this.producers
       .pass()
-      .then((queued) => {
+      .then(async (queued) => {
         if (queued > 0) this.link.wake();
+        // Agents enrolled since the last pass get the policy in force.
+        await this.distributePolicy();
       })
       .catch((err: unknown) => this.deps.logger.error({ err }, 'hierarchy: a producer pass failed'))
       .finally(() => {
@@ -142,7 +154,16 @@ export class Hierarchy {
       'issued',
       notice.ts,
     );
+    // An administration's ruling applies to its own agents as well as to its subordinates'.
+    if (notice.type === 'policy') await this.distributePolicy();
     return notice;
+  }
+
+  /** Publishes the policy in force to agents that lack it; a failure is logged and retried next pass. */
+  private async distributePolicy(): Promise<void> {
+    await this.policy
+      ?.refresh()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'hierarchy: could not distribute the policy'));
   }
 
   /**

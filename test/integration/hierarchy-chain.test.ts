@@ -442,6 +442,7 @@ describe('a chain of collectors: unit → county → city', () => {
       '/api/v1/hierarchy/notices',
       '/api/v1/hierarchy/notices/{id}',
       '/api/v1/hierarchy/notices/{id}/result',
+      '/api/v1/hierarchy/policy',
       '/api/v1/hierarchy/pull',
       '/api/v1/hierarchy/reports',
       '/api/v1/hierarchy/status',
