@@ -356,7 +356,7 @@ export class PostgresWarningStore implements WarningStore {
       // A statement after the lock: READ COMMITTED gives it a snapshot with every such insert done.
       const { rows } = await db.query<{ id: number; unit: string; envelope: string }>(
         `SELECT e.id, a.unit, e.envelope FROM events e JOIN agents a ON a.id = e.agent_id
-         WHERE e.id > (SELECT event_id FROM rule_cursor WHERE id = 1) ORDER BY e.id LIMIT $1`,
+         WHERE e.id > COALESCE((SELECT event_id FROM rule_cursor WHERE id = 1), 0) ORDER BY e.id LIMIT $1`,
         [limit],
       );
       return rows;
@@ -663,10 +663,14 @@ export class PostgresWarningStore implements WarningStore {
 
 // ── rows ──────────────────────────────────────────────────────────────────────────────────
 
-/** Takes the rule-state lock for this transaction; returns the rules cursor. */
+/**
+ * Takes the rule-state lock for this transaction and returns the rules cursor. An upsert rather
+ * than SELECT … FOR UPDATE: it locks the row just the same and recreates it should it be missing.
+ */
 async function lockRules(db: pg.PoolClient): Promise<number> {
   const { rows } = await db.query<{ event_id: number }>(
-    'SELECT event_id FROM rule_cursor WHERE id = 1 FOR UPDATE',
+    `INSERT INTO rule_cursor (id, event_id) VALUES (1, 0)
+     ON CONFLICT (id) DO UPDATE SET event_id = rule_cursor.event_id RETURNING event_id`,
   );
   return rows[0]!.event_id;
 }

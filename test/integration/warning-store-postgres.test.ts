@@ -5,14 +5,15 @@
  * when ids commit out of order; each outbox row is delivered by one collector; dashboards agree.
  */
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evaluate, rowsNeeded } from '../../collector/rules/evaluate.js';
 import { parseRules } from '../../collector/rules/load.js';
 import type { RuleEvent } from '../../collector/rules/match.js';
 import { openPostgresStore, type PostgresStore } from '../../collector/store/postgres-store.js';
 import { conditionSeq } from '../../collector/store/warning-store.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
-import { createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { sharedTestSchema } from '../support/postgres-shared-schema.js';
 import { AGENT, enrollment, event, NOW } from '../unit/store-contract.js';
 
 const RULES = parseRules(
@@ -36,19 +37,21 @@ const toAll = (channels: readonly string[]) => () => channels;
 describe.runIf(await postgresAvailable())(
   'WarningStore and SessionStore: two collectors on one PostgreSQL',
   () => {
-    let schema: TestSchema;
+    const schema = sharedTestSchema();
+    let url: string;
     let a: PostgresStore;
     let b: PostgresStore;
 
     beforeEach(async () => {
-      schema = await createTestSchema();
+      url = await schema.url();
       // Both open at once, as two collectors starting together: the migration runs once.
-      [a, b] = await Promise.all([openPostgresStore(schema.url), openPostgresStore(schema.url)]);
+      [a, b] = await Promise.all([openPostgresStore(url), openPostgresStore(url)]);
     });
     afterEach(async () => {
       await Promise.all([a.close(), b.close()]);
-      await schema.drop();
+      await schema.empty();
     });
+    afterAll(() => schema.drop());
 
     async function enrollAgent() {
       await a.createEnrollmentToken({
@@ -161,7 +164,7 @@ describe.runIf(await postgresAvailable())(
     it('the rules stage never passes an event id whose insert has not committed yet', async () => {
       await enrollAgent();
       // An ingest transaction on another connection draws an id and is still open…
-      const slow = new pg.Client({ connectionString: schema.url });
+      const slow = new pg.Client({ connectionString: url });
       await slow.connect();
       try {
         await slow.query('BEGIN');
@@ -187,7 +190,7 @@ describe.runIf(await postgresAvailable())(
 
     it('both rules stages racing ingest from both collectors evaluate every event exactly once', async () => {
       await enrollAgent();
-      const total = 120;
+      const total = 80;
       let stopped = false;
       const evaluated: number[] = [];
       const stage = async (store: PostgresStore) => {

@@ -1,7 +1,8 @@
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
-import { createTestSchema, postgresAvailable } from '../support/postgres.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { sharedTestSchema } from '../support/postgres-shared-schema.js';
 import { describeSessionStoreContract } from './dashboard-session-store-contract.js';
 
 describeSessionStoreContract('SQLite', async () => {
@@ -10,14 +11,15 @@ describeSessionStoreContract('SQLite', async () => {
 });
 
 if (await postgresAvailable()) {
+  const schema = sharedTestSchema();
+  afterAll(() => schema.drop());
   describeSessionStoreContract('PostgreSQL', async () => {
-    const schema = await createTestSchema();
-    const store = await openPostgresStore(schema.url);
+    const store = await openPostgresStore(await schema.url());
     return {
       store,
       dispose: async () => {
         await store.close();
-        await schema.drop();
+        await schema.empty();
       },
     };
   });

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { tempDir } from '../support/collector-harness.js';
-import { createTestSchema, postgresAvailable } from '../support/postgres.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { sharedTestSchema } from '../support/postgres-shared-schema.js';
 import { describeWarningStoreContract } from '../support/warning-store-contract.js';
 
 describeWarningStoreContract('SQLite', async () => {
@@ -19,14 +20,15 @@ describeWarningStoreContract('SQLite', async () => {
 });
 
 if (await postgresAvailable()) {
+  const schema = sharedTestSchema();
+  afterAll(() => schema.drop());
   describeWarningStoreContract('PostgreSQL', async () => {
-    const schema = await createTestSchema();
-    const store = await openPostgresStore(schema.url);
+    const store = await openPostgresStore(await schema.url());
     return {
       store,
       close: async () => {
         await store.close();
-        await schema.drop();
+        await schema.empty();
       },
     };
   });
