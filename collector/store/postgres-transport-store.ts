@@ -1,0 +1,237 @@
+import type pg from 'pg';
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import { transaction } from './postgres-transaction.js';
+import {
+  LIVENESS_COLUMNS,
+  LIVENESS_UPSERT,
+  livenessValues,
+  toBrokerAccount,
+  toDeclaredDrop,
+  toKeyHistory,
+  toLiveness,
+  type CurrentKeyRow,
+  type DeclaredDropRow,
+  type LivenessRow,
+  type OldKeyRow,
+} from './transport-rows.js';
+import type {
+  AgentKeyRecord,
+  BrokerAccount,
+  DeclaredDrop,
+  LivenessRecord,
+  TransportStore,
+} from './transport-store.js';
+
+/**
+ * Agent liveness, declared drops, key history and Mosquitto password hashes on PostgreSQL
+ * (migration 4, the twin of SQLite's). Watermark moves and key rotations lock the agent's row
+ * (`FOR UPDATE`), so collectors sharing the database never move a watermark back nor lose a key
+ * from the history when two of them act on one agent at once.
+ */
+export const POSTGRES_TRANSPORT_MIGRATION_SQL = `
+  CREATE TABLE agent_liveness (
+    agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
+    interval_ms       BIGINT NOT NULL,
+    last_heartbeat_at TEXT COLLATE "C",
+    will_at           TEXT COLLATE "C",
+    reported_seq      BIGINT NOT NULL DEFAULT 0,
+    offline_since     TEXT COLLATE "C",
+    gap_since         TEXT COLLATE "C",
+    gap_watermark     BIGINT NOT NULL DEFAULT 0,
+    lost_since        TEXT COLLATE "C"
+  );
+
+  CREATE TABLE agent_declared_drops (
+    agent_id        TEXT NOT NULL REFERENCES agents (id),
+    from_seq        BIGINT NOT NULL,
+    to_seq          BIGINT NOT NULL,
+    declared_by_seq BIGINT NOT NULL,
+    PRIMARY KEY (agent_id, from_seq, to_seq)
+  );
+
+  -- Keys an agent used before a rotation; the current key stays in agents.public_key.
+  CREATE TABLE agent_keys (
+    agent_id   TEXT NOT NULL REFERENCES agents (id),
+    alg        TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    valid_from TEXT COLLATE "C" NOT NULL,
+    valid_to   TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (agent_id, public_key)
+  );
+
+  ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
+  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT COLLATE "C";
+  CREATE INDEX agents_revoked_at ON agents (revoked_at) WHERE revoked_at IS NOT NULL;
+`;
+
+/** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
+const WATERMARK_PAGE = 512;
+
+export class PostgresTransportStore implements TransportStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async getLiveness(agentId: string): Promise<LivenessRecord | undefined> {
+    const { rows } = await this.pool.query<LivenessRow>(
+      `SELECT ${LIVENESS_COLUMNS} FROM agent_liveness WHERE agent_id = $1`,
+      [agentId],
+    );
+    return rows[0] ? toLiveness(rows[0]) : undefined;
+  }
+
+  async listLiveness(): Promise<LivenessRecord[]> {
+    const { rows } = await this.pool.query<LivenessRow>(
+      `SELECT ${LIVENESS_COLUMNS} FROM agent_liveness ORDER BY agent_id COLLATE "C"`,
+    );
+    return rows.map(toLiveness);
+  }
+
+  async putLiveness(record: LivenessRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO agent_liveness (${LIVENESS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`,
+      livenessValues(record),
+    );
+  }
+
+  async addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void> {
+    if (drops.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO agent_declared_drops (agent_id, from_seq, to_seq, declared_by_seq)
+       SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+       ON CONFLICT DO NOTHING`,
+      [
+        drops.map((d) => d.agentId),
+        drops.map((d) => d.fromSeq),
+        drops.map((d) => d.toSeq),
+        drops.map((d) => d.declaredBySeq),
+      ],
+    );
+  }
+
+  async skipDeclaredDrops(agentId: string): Promise<number> {
+    return transaction(this.pool, async (db): Promise<number> => {
+      // The row lock orders this against advanceAckedSeq and another collector's skip.
+      const agent = (
+        await db.query<{ acked_seq: number }>('SELECT acked_seq FROM agents WHERE id = $1 FOR UPDATE', [
+          agentId,
+        ])
+      ).rows[0];
+      if (!agent) return 0;
+      let watermark = agent.acked_seq;
+      for (;;) {
+        const range = (
+          await db.query<{ to_seq: number | null }>(
+            `SELECT MAX(to_seq) AS to_seq FROM agent_declared_drops
+             WHERE agent_id = $1 AND from_seq <= $2 AND to_seq > $3`,
+            [agentId, watermark + 1, watermark],
+          )
+        ).rows[0]!;
+        if (range.to_seq !== null) {
+          watermark = range.to_seq;
+          continue;
+        }
+        const seqs = (
+          await db.query<{ seq: number }>(
+            'SELECT seq FROM events WHERE agent_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+            [agentId, watermark, WATERMARK_PAGE],
+          )
+        ).rows.map((r) => r.seq);
+        let contiguous = 0;
+        while (contiguous < seqs.length && seqs[contiguous] === watermark + 1) {
+          watermark += 1;
+          contiguous += 1;
+        }
+        if (contiguous === 0) break;
+      }
+      if (watermark !== agent.acked_seq) {
+        await db.query('UPDATE agents SET acked_seq = GREATEST(acked_seq, $1) WHERE id = $2', [
+          watermark,
+          agentId,
+        ]);
+      }
+      return watermark;
+    });
+  }
+
+  async listDeclaredDrops(agentId: string): Promise<DeclaredDrop[]> {
+    const { rows } = await this.pool.query<DeclaredDropRow>(
+      `SELECT agent_id, from_seq, to_seq, declared_by_seq FROM agent_declared_drops
+       WHERE agent_id = $1 ORDER BY from_seq`,
+      [agentId],
+    );
+    return rows.map(toDeclaredDrop);
+  }
+
+  async rotateKey(request: {
+    agentId: string;
+    alg: SignatureAlg;
+    publicKey: string;
+    at: string;
+  }): Promise<boolean> {
+    return transaction(this.pool, async (db): Promise<boolean> => {
+      // Locked, so two rotations at once both land in the history, one after the other.
+      const agent = (
+        await db.query<CurrentKeyRow & { revoked_at: string | null }>(
+          `SELECT alg, public_key, enrolled_at, key_rotated_at, revoked_at FROM agents WHERE id = $1 FOR UPDATE`,
+          [request.agentId],
+        )
+      ).rows[0];
+      if (!agent || agent.revoked_at !== null) return false;
+      await db.query(
+        `INSERT INTO agent_keys (agent_id, alg, public_key, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT DO NOTHING`,
+        [request.agentId, agent.alg, agent.public_key, agent.key_rotated_at ?? agent.enrolled_at, request.at],
+      );
+      await db.query('UPDATE agents SET alg = $1, public_key = $2, key_rotated_at = $3 WHERE id = $4', [
+        request.alg,
+        request.publicKey,
+        request.at,
+        request.agentId,
+      ]);
+      return true;
+    });
+  }
+
+  async listKeys(agentId: string): Promise<AgentKeyRecord[]> {
+    // One snapshot for both reads: a rotation in between would show a key twice or not at all.
+    return transaction(this.pool, async (db) => {
+      await db.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const old = await db.query<OldKeyRow>(
+        `SELECT agent_id, alg, public_key, valid_from, valid_to FROM agent_keys
+         WHERE agent_id = $1 ORDER BY valid_from`,
+        [agentId],
+      );
+      const current = (
+        await db.query<CurrentKeyRow>(
+          'SELECT alg, public_key, enrolled_at, key_rotated_at FROM agents WHERE id = $1',
+          [agentId],
+        )
+      ).rows[0];
+      return current ? toKeyHistory(agentId, old.rows, current) : [];
+    });
+  }
+
+  async setBrokerPasswordHash(agentId: string, passwordHash: string): Promise<void> {
+    await this.pool.query('UPDATE agents SET broker_password_hash = $1 WHERE id = $2', [
+      passwordHash,
+      agentId,
+    ]);
+  }
+
+  async listBrokerAccounts(): Promise<BrokerAccount[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      broker_password_hash: string | null;
+      revoked_at: string | null;
+    }>('SELECT id, broker_password_hash, revoked_at FROM agents ORDER BY id COLLATE "C"');
+    return rows.map(toBrokerAccount);
+  }
+
+  async listRevokedSince(since: string): Promise<{ agentId: string; revokedAt: string }[]> {
+    const { rows } = await this.pool.query<{ id: string; revoked_at: string }>(
+      'SELECT id, revoked_at FROM agents WHERE revoked_at >= $1 ORDER BY revoked_at, id COLLATE "C"',
+      [since],
+    );
+    return rows.map((r) => ({ agentId: r.id, revokedAt: r.revoked_at }));
+  }
+}

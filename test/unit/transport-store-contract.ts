@@ -1,0 +1,221 @@
+/**
+ * The TransportStore contract (liveness, declared drops, key history, broker accounts), run by
+ * test/unit/transport-store.test.ts against SQLite and PostgreSQL. A fixture opens handles on one
+ * fresh database; two handles are what two collectors sharing it have.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../collector/store/store.js';
+import type { LivenessRecord } from '../../collector/store/transport-store.js';
+import { enrollment, event, type StoreFixture } from './store-contract.js';
+
+const T0 = '2026-11-27T00:00:00.000Z';
+const T1 = '2026-11-27T01:00:00.000Z';
+const T2 = '2026-11-27T02:00:00.000Z';
+const T3 = '2026-11-27T03:00:00.000Z';
+const A = 'ag-aaaaaaaaaaaaaaaaaaaa';
+const B = 'ag-bbbbbbbbbbbbbbbbbbbb';
+const C = 'ag-cccccccccccccccccccc';
+
+function liveness(agentId: string, overrides: Partial<LivenessRecord> = {}): LivenessRecord {
+  return {
+    agentId,
+    intervalMs: 30_000,
+    lastHeartbeatAt: T0,
+    willAt: null,
+    reportedSeq: 0,
+    offlineSince: null,
+    gapSince: null,
+    gapWatermark: 0,
+    lostSince: null,
+    ...overrides,
+  };
+}
+
+export function describeTransportStoreContract(name: string, makeFixture: () => Promise<StoreFixture>): void {
+  describe(`TransportStore contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: Store;
+    const extra: Store[] = [];
+
+    /** Another handle on the same database (another collector), closed after the test. */
+    async function second(): Promise<Store> {
+      const handle = await fixture.open();
+      extra.push(handle);
+      return handle;
+    }
+
+    /** Enrolls agent `id` with key `PUB-<id>` at T0. */
+    async function enroll(id: string): Promise<void> {
+      await store.createEnrollmentToken({
+        tokenHash: `tok-${id}`,
+        unit: '一处',
+        createdAt: T0,
+        expiresAt: T3,
+      });
+      const result = await store.enrollAgent(
+        enrollment({ tokenHash: `tok-${id}`, agentId: id, publicKey: `PUB-${id}`, now: T0 }),
+      );
+      expect(result.ok).toBe(true);
+    }
+
+    beforeEach(async () => {
+      fixture = await makeFixture();
+      store = await fixture.open();
+    });
+    afterEach(async () => {
+      for (const handle of extra.splice(0)) await handle.close();
+      await store.close();
+      await fixture.dispose();
+    });
+
+    it('keeps one liveness row per agent, replaced whole, listed by agent', async () => {
+      await enroll(B);
+      await enroll(A);
+      const t = store.transport;
+      expect(await t.getLiveness(A)).toBeUndefined();
+      expect(await t.listLiveness()).toEqual([]);
+      await t.putLiveness(liveness(B));
+      const full = liveness(A, {
+        intervalMs: 45_000,
+        lastHeartbeatAt: T1,
+        willAt: T2,
+        reportedSeq: 9_007_199_254_740_000,
+        offlineSince: T2,
+        gapSince: T1,
+        gapWatermark: 41,
+        lostSince: T3,
+      });
+      await t.putLiveness(full);
+      expect(await t.getLiveness(A)).toEqual(full);
+      // Replacing clears what the new record leaves null.
+      await t.putLiveness(liveness(A, { lastHeartbeatAt: T3 }));
+      expect(await (await second()).transport.getLiveness(A)).toEqual(liveness(A, { lastHeartbeatAt: T3 }));
+      expect((await t.listLiveness()).map((r) => r.agentId)).toEqual([A, B]);
+    });
+
+    it('records declared drops once per range, listed by their start', async () => {
+      await enroll(A);
+      await enroll(B);
+      const t = store.transport;
+      const late = { agentId: A, fromSeq: 10, toSeq: 12, declaredBySeq: 20 };
+      const early = { agentId: A, fromSeq: 3, toSeq: 5, declaredBySeq: 6 };
+      await t.addDeclaredDrops([late, early]);
+      await t.addDeclaredDrops([early, { agentId: B, fromSeq: 1, toSeq: 1, declaredBySeq: 2 }]);
+      await t.addDeclaredDrops([]);
+      expect(await t.listDeclaredDrops(A)).toEqual([early, late]);
+      expect(await t.listDeclaredDrops(B)).toHaveLength(1);
+      expect(await t.listDeclaredDrops(C)).toEqual([]);
+    });
+
+    it('moves the watermark over declared drops and the stored run after each, never back', async () => {
+      await enroll(A);
+      const t = store.transport;
+      // Stored: 1-2, 6-7, 9-10, 12. Declared dropped: 3-5 and 8 (as two overlapping ranges).
+      await store.insertEvents([1, 2, 6, 7, 9, 10, 12].map((seq) => event(seq, { agentId: A })));
+      expect(await store.advanceAckedSeq(A)).toBe(2);
+      expect(await t.skipDeclaredDrops(A)).toBe(2);
+      await t.addDeclaredDrops([
+        { agentId: A, fromSeq: 3, toSeq: 4, declaredBySeq: 6 },
+        { agentId: A, fromSeq: 4, toSeq: 5, declaredBySeq: 6 },
+        { agentId: A, fromSeq: 8, toSeq: 8, declaredBySeq: 9 },
+      ]);
+      expect(await t.skipDeclaredDrops(A)).toBe(10);
+      expect((await store.getAgent(A))?.ackedSeq).toBe(10);
+      // 11 is neither stored nor declared: the watermark waits there, whoever asks.
+      expect(await (await second()).transport.skipDeclaredDrops(A)).toBe(10);
+      await t.addDeclaredDrops([{ agentId: A, fromSeq: 1, toSeq: 3, declaredBySeq: 4 }]);
+      expect(await t.skipDeclaredDrops(A)).toBe(10);
+      expect(await t.skipDeclaredDrops(C)).toBe(0);
+    });
+
+    it('follows a run of stored events longer than one page read', async () => {
+      await enroll(A);
+      const seqs = Array.from({ length: 1200 }, (_, i) => i + 1).filter((s) => s !== 5);
+      await store.insertEvents(seqs.map((seq) => event(seq, { agentId: A })));
+      await store.transport.addDeclaredDrops([{ agentId: A, fromSeq: 5, toSeq: 5, declaredBySeq: 6 }]);
+      expect(await store.transport.skipDeclaredDrops(A)).toBe(1200);
+      expect((await store.getAgent(A))?.ackedSeq).toBe(1200);
+    });
+
+    it('two collectors skipping at once agree on the watermark', async () => {
+      await enroll(A);
+      const other = await second();
+      await store.insertEvents([1, 2, 4, 5, 7].map((seq) => event(seq, { agentId: A })));
+      await store.transport.addDeclaredDrops([
+        { agentId: A, fromSeq: 3, toSeq: 3, declaredBySeq: 4 },
+        { agentId: A, fromSeq: 6, toSeq: 6, declaredBySeq: 7 },
+      ]);
+      const results = await Promise.all([
+        store.transport.skipDeclaredDrops(A),
+        other.transport.skipDeclaredDrops(A),
+        store.advanceAckedSeq(A),
+        other.transport.skipDeclaredDrops(A),
+      ]);
+      expect(results[0]).toBe(7);
+      expect(results[1]).toBe(7);
+      expect(results[3]).toBe(7);
+      expect((await store.getAgent(A))?.ackedSeq).toBe(7);
+    });
+
+    it('keeps every replaced key with the time it was valid, and refuses unknown or revoked agents', async () => {
+      await enroll(A);
+      const t = store.transport;
+      expect(await t.listKeys(A)).toEqual([
+        { agentId: A, alg: 'ed25519', publicKey: `PUB-${A}`, validFrom: T0, validTo: null },
+      ]);
+      expect(await t.rotateKey({ agentId: C, alg: 'ed25519', publicKey: 'K1', at: T1 })).toBe(false);
+      expect(await t.rotateKey({ agentId: A, alg: 'ed25519', publicKey: 'K1', at: T1 })).toBe(true);
+      expect(await t.rotateKey({ agentId: A, alg: 'ed25519', publicKey: 'K2', at: T2 })).toBe(true);
+      expect(await t.listKeys(A)).toEqual([
+        { agentId: A, alg: 'ed25519', publicKey: `PUB-${A}`, validFrom: T0, validTo: T1 },
+        { agentId: A, alg: 'ed25519', publicKey: 'K1', validFrom: T1, validTo: T2 },
+        { agentId: A, alg: 'ed25519', publicKey: 'K2', validFrom: T2, validTo: null },
+      ]);
+      expect((await store.getAgent(A))?.publicKey).toBe('K2');
+      expect(await t.listKeys(C)).toEqual([]);
+      expect(await store.revokeAgent(A, T3)).toBe(true);
+      expect(await t.rotateKey({ agentId: A, alg: 'ed25519', publicKey: 'K3', at: T3 })).toBe(false);
+      expect((await store.getAgent(A))?.publicKey).toBe('K2');
+    });
+
+    it('two collectors rotating one agent at once both land in an unbroken history', async () => {
+      await enroll(A);
+      const other = await second();
+      const done = await Promise.all([
+        store.transport.rotateKey({ agentId: A, alg: 'ed25519', publicKey: 'K1', at: T1 }),
+        other.transport.rotateKey({ agentId: A, alg: 'ed25519', publicKey: 'K2', at: T2 }),
+      ]);
+      expect(done).toEqual([true, true]);
+      const keys = await store.transport.listKeys(A);
+      expect(keys).toHaveLength(3);
+      expect(keys[0]!.publicKey).toBe(`PUB-${A}`);
+      expect(new Set(keys.map((k) => k.publicKey))).toEqual(new Set([`PUB-${A}`, 'K1', 'K2']));
+      // Each key's end is the next one's start; only the last is open.
+      for (let i = 0; i + 1 < keys.length; i += 1) expect(keys[i]!.validTo).toBe(keys[i + 1]!.validFrom);
+      expect(keys.at(-1)!.validTo).toBeNull();
+      expect((await store.getAgent(A))?.publicKey).toBe(keys.at(-1)!.publicKey);
+    });
+
+    it('lists broker accounts with their password hashes and revocation, and revocations since a time', async () => {
+      await enroll(B);
+      await enroll(A);
+      await enroll(C);
+      const t = store.transport;
+      await t.setBrokerPasswordHash(A, '$7$hash-a');
+      await t.setBrokerPasswordHash('ag-unknown', '$7$nobody');
+      expect(await store.revokeAgent(C, T1)).toBe(true);
+      expect(await store.revokeAgent(B, T2)).toBe(true);
+      expect(await (await second()).transport.listBrokerAccounts()).toEqual([
+        { agentId: A, passwordHash: '$7$hash-a', revoked: false },
+        { agentId: B, passwordHash: null, revoked: true },
+        { agentId: C, passwordHash: null, revoked: true },
+      ]);
+      expect(await t.listRevokedSince(T0)).toEqual([
+        { agentId: C, revokedAt: T1 },
+        { agentId: B, revokedAt: T2 },
+      ]);
+      expect(await t.listRevokedSince(T2)).toEqual([{ agentId: B, revokedAt: T2 }]);
+      expect(await t.listRevokedSince(T3)).toEqual([]);
+    });
+  });
+}
