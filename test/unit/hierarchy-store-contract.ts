@@ -1,6 +1,7 @@
 /**
- * The HierarchyStore contract, written against the Store interface so a PostgreSQL store can run
- * the same suite when it implements the hierarchy.
+ * The HierarchyStore contract, written against the Store interface and run by
+ * test/unit/hierarchy-store.test.ts for SQLite and PostgreSQL. `second()` is another handle on the
+ * same database: what a second collector sharing it has.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../collector/auth/secrets.js';
@@ -15,9 +16,12 @@ import type { ParentRecord } from '../../collector/store/hierarchy-store.js';
 import type { Store } from '../../collector/store/store.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
+import { enrollment, event } from './store-contract.js';
 
 export interface HierarchyStoreFixture {
   store: Store;
+  /** Another handle on the same database, closed by `close()`. */
+  second(): Promise<Store>;
   close(): Promise<void>;
 }
 
@@ -298,6 +302,243 @@ export function describeHierarchyStoreContract(
       expect(await h.listResponses('nt-1')).toEqual([
         { collector: child.id, unit: '甲单位', level: 'unit', ackedAt: T2, result: null, resultAt: null },
       ]);
+    });
+
+    /** Enrolls `child` directly below this collector for `unit`. */
+    async function enrollDirect(child: SigningKey & { publicKey: string }, unit: string): Promise<void> {
+      await store.createEnrollmentToken({
+        tokenHash: hashSecret(`tok-${child.id}`),
+        unit,
+        createdAt: T0,
+        expiresAt: T2,
+      });
+      const enrolled = await store.hierarchy.enrollChild({
+        tokenHash: hashSecret(`tok-${child.id}`),
+        now: T1,
+        id: child.id,
+        alg: 'ed25519',
+        publicKey: child.publicKey,
+        level: 'unit',
+        unit,
+        certify: (u) => cert(self, child, u),
+      });
+      expect(enrolled.ok).toBe(true);
+    }
+
+    it('keeps the parent’s last contact and last error', async () => {
+      const h = store.hierarchy;
+      expect(await h.getParent()).toBeUndefined();
+      await h.setParent(parent);
+      await h.recordParentContact(T1, null);
+      await h.recordParentContact(T2, 'connection refused');
+      expect(await h.getParent()).toEqual({ ...parent, lastContactAt: T1, lastError: 'connection refused' });
+      await h.setParent({ ...parent, url: 'http://127.0.0.1:2' });
+      expect(await (await fixture.second()).hierarchy.getParent()).toMatchObject({
+        url: 'http://127.0.0.1:2',
+        lastContactAt: T1,
+        lastError: null,
+      });
+    });
+
+    it('lists delivered reports of one type oldest first, and the outbox’s times', async () => {
+      const h = store.hierarchy;
+      await h.setParent(parent);
+      const queue = (k: string, type: 'incident' | 'agent.health', at: string) =>
+        h.enqueueOwn(k, at, (seq) => ownReport(origin, seq, at, type, k, {}));
+      const i1 = (await queue('i1', 'incident', T0))!;
+      const h1 = (await queue('h1', 'agent.health', T1))!;
+      const i2 = (await queue('i2', 'incident', T1))!;
+      expect(await h.outboxStats()).toEqual({
+        pending: 3,
+        delivered: 0,
+        rejected: 0,
+        oldestPendingAt: T0,
+        lastReceiptAt: null,
+      });
+      await h.applyReceipt([{ linkSeq: i2.linkSeq, receivedAt: T1 }], [], T1);
+      await h.applyReceipt([{ linkSeq: i1.linkSeq, receivedAt: T2 }], [], T2);
+      expect(
+        (await h.deliveredOutbox('incident')).map((d) => [d.linkSeq, d.report.key, d.receivedAt]),
+      ).toEqual([
+        [i1.linkSeq, 'i1', T2],
+        [i2.linkSeq, 'i2', T1],
+      ]);
+      expect(await h.deliveredOutbox('agent.health')).toEqual([]);
+      expect(await h.outboxStats()).toEqual({
+        pending: 1,
+        delivered: 2,
+        rejected: 0,
+        oldestPendingAt: T1,
+        lastReceiptAt: T2,
+      });
+      expect(await h.ownReport('h1')).toMatchObject({ receivedAt: null, firstSentAt: null });
+      expect((await h.ownReport('h1'))?.report.seq).toBe(2);
+      expect(await h.ownReport('nothing')).toBeUndefined();
+      expect(h1.created).toBe(true);
+    });
+
+    it('two collectors queueing the same producer keys at once queue each once, seqs 1…n without gaps', async () => {
+      const h = store.hierarchy;
+      await h.setParent(parent);
+      const other = (await fixture.second()).hierarchy;
+      const keys = Array.from({ length: 8 }, (_, i) => `same-${i}`);
+      let built = 0;
+      const build = (k: string) => (seq: number) => {
+        built += 1;
+        return ownReport(origin, seq, T0, 'agent.health', k, {});
+      };
+      const results = await Promise.all(
+        keys.flatMap((k) => [h.enqueueOwn(k, T0, build(k)), other.enqueueOwn(k, T0, build(k))]),
+      );
+      expect(built).toBe(keys.length);
+      expect(results.filter((r) => r?.created)).toHaveLength(keys.length);
+      for (let i = 0; i < keys.length; i += 1)
+        expect(results[2 * i]!.linkSeq).toBe(results[2 * i + 1]!.linkSeq);
+      const pending = await h.pendingOutbox(100);
+      expect(pending.map((p) => p.record.report.key).sort()).toEqual([...keys].sort());
+      expect(pending.map((p) => p.record.report.seq).sort((a, b) => a - b)).toEqual(
+        keys.map((_, i) => i + 1),
+      );
+    });
+
+    it('a batch two collectors receive at once is stored, applied and forwarded once', async () => {
+      const h = store.hierarchy;
+      const child = key();
+      await enrollDirect(child, '甲单位');
+      await h.setParent(parent);
+      const other = (await fixture.second()).hierarchy;
+      const childOrigin = { identity: child, unit: '甲单位', level: 'unit' as const };
+      const records = [1, 2, 3, 4, 5, 6].map((seq) => ({
+        linkSeq: seq,
+        report: ownReport(childOrigin, seq, T0, 'warning', `w${seq}`, {}),
+        chain: [],
+        pathUnits: ['甲单位'],
+      }));
+      const [mine, theirs] = await Promise.all([
+        h.receive(child.id, records, T1),
+        // The other collector got them in another order: no deadlock, the same answer per record.
+        other.receive(child.id, [...records].reverse(), T1),
+      ]);
+      expect(mine!.map((a) => a.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(theirs!.map((a) => a.seq)).toEqual([6, 5, 4, 3, 2, 1]);
+      for (const seq of [1, 2, 3, 4, 5, 6]) {
+        const answers = [...mine!, ...theirs!].filter((a) => a.seq === seq);
+        expect(answers.map((a) => a.duplicate).sort()).toEqual([false, true]);
+        expect(answers.every((a) => a.receivedAt === T1)).toBe(true);
+      }
+      expect(await h.listReports({ limit: 100 })).toHaveLength(6);
+      const forwarded = await h.pendingOutbox(100);
+      expect(forwarded.map((f) => f.record.report.seq).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+      expect((await h.getSubordinate(child.id))?.lastSeenAt).toBe(T1);
+    });
+
+    it('a receipt two collectors apply at once delivers each entry once', async () => {
+      const h = store.hierarchy;
+      await h.setParent(parent);
+      const other = (await fixture.second()).hierarchy;
+      for (const k of ['p', 'q', 'r'])
+        await h.enqueueOwn(k, T0, (seq) => ownReport(origin, seq, T0, 'agent.health', k, {}));
+      const accepted = (await h.pendingOutbox(10)).map((p) => ({ linkSeq: p.linkSeq, receivedAt: T1 }));
+      const [mine, theirs] = await Promise.all([
+        h.applyReceipt(accepted, [], T1),
+        other.applyReceipt([...accepted].reverse(), [], T1),
+      ]);
+      expect([...mine!, ...theirs!].map((d) => d.linkSeq).sort()).toEqual(
+        accepted.map((a) => a.linkSeq).sort(),
+      );
+      expect(await h.outboxStats()).toMatchObject({ pending: 0, delivered: 3 });
+    });
+
+    it('learns subordinates below a child and notice results from reports, never overriding a direct child', async () => {
+      const h = store.hierarchy;
+      const child = key();
+      const grandchild = key();
+      await enrollDirect(child, '甲单位');
+      const childOrigin = { identity: child, unit: '甲单位', level: 'unit' as const };
+      const enrolled = ownReport(childOrigin, 1, T1, 'collector.enrolled', grandchild.id, {
+        cert: cert(child, grandchild, '甲科'),
+      });
+      // A report claiming the direct child sits elsewhere changes nothing about it.
+      const claim = ownReport(childOrigin, 2, T1, 'collector.enrolled', child.id, {
+        cert: cert(grandchild, child, '伪单位'),
+      });
+      const answer = ownReport(childOrigin, 3, T2, 'notice.result', 'notice:nt-9', {
+        notice: 'nt-9',
+        result: '已排查',
+      });
+      await h.receive(
+        child.id,
+        [enrolled, claim, answer].map((report, i) => ({
+          linkSeq: i + 1,
+          report,
+          chain: [],
+          pathUnits: ['甲单位'],
+        })),
+        T2,
+      );
+      expect(await h.getSubordinate(grandchild.id)).toMatchObject({
+        unit: '甲科',
+        parent: child.id,
+        direct: false,
+      });
+      expect(await h.getSubordinate(child.id)).toMatchObject({ unit: '甲单位', direct: true });
+      expect((await h.listSubordinates({ units: ['甲单位'] })).map((s) => s.id)).toEqual([
+        child.id,
+        grandchild.id,
+      ]);
+      expect((await h.listSubordinates({ units: ['甲科'] })).map((s) => s.id)).toEqual([grandchild.id]);
+      expect(await h.listSubordinates({ units: [] })).toEqual([]);
+      expect(await h.listResponses('nt-9')).toEqual([
+        { collector: child.id, unit: '甲单位', level: 'unit', ackedAt: T2, result: '已排查', resultAt: T2 },
+      ]);
+      expect((await h.listReports({ origin: child.id, limit: 2 })).map((r) => r.seq)).toEqual([3, 2]);
+    });
+
+    it('stores a signed report whatever text it carries, NUL included', async () => {
+      const h = store.hierarchy;
+      const child = key();
+      await enrollDirect(child, '甲单位');
+      const report = ownReport(
+        { identity: child, unit: '甲单位', level: 'unit' },
+        1,
+        T0,
+        'warning',
+        'k\u0000x',
+        {
+          note: 'a\u0000b',
+        },
+      );
+      const [accepted] = await h.receive(
+        child.id,
+        [{ linkSeq: 1, report, chain: [], pathUnits: ['甲单位'] }],
+        T1,
+      );
+      expect(accepted).toMatchObject({ duplicate: false });
+      const [stored] = await h.listReports({ limit: 1 });
+      expect(stored!.report).toEqual(report);
+    });
+
+    it('gives the stored envelopes of events with their agents’ keys', async () => {
+      await store.createEnrollmentToken({
+        tokenHash: 'agent-tok',
+        unit: '甲单位',
+        createdAt: T0,
+        expiresAt: T2,
+      });
+      const agentId = 'ag-aaaaaaaaaaaaaaaaaaaa';
+      await store.enrollAgent(
+        enrollment({ tokenHash: 'agent-tok', agentId, publicKey: 'AGENTKEY', now: T0 }),
+      );
+      const [one, two] = await store.insertEvents([
+        event(1, { agentId, envelope: 'E1' }),
+        event(2, { agentId, envelope: 'E2' }),
+      ]);
+      const ids = [one, two].map((r) => (r!.outcome === 'inserted' ? r!.id : -1));
+      expect(await store.hierarchy.evidenceEnvelopes([ids[1]!, ids[0]!, 999_999])).toEqual([
+        { envelope: 'E1', agent: { id: agentId, alg: 'ed25519', publicKey: 'AGENTKEY' } },
+        { envelope: 'E2', agent: { id: agentId, alg: 'ed25519', publicKey: 'AGENTKEY' } },
+      ]);
+      expect(await store.hierarchy.evidenceEnvelopes([])).toEqual([]);
     });
   });
 }

@@ -1,24 +1,58 @@
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { HIERARCHY_VERSION, sign } from '../../collector/hierarchy/messages.js';
 import { ownReport } from '../../collector/hierarchy/reports.js';
+import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
 import { tempDir } from '../support/collector-harness.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { sharedTestSchema } from '../support/postgres-shared-schema.js';
 import { describeHierarchyStoreContract } from './hierarchy-store-contract.js';
 
 describeHierarchyStoreContract('SQLite', async () => {
   const dir = tempDir('smew-hierarchy-store-');
-  const store = openSqliteStore(join(dir.path, 'smew.db'));
+  const path = join(dir.path, 'smew.db');
+  const handles = [openSqliteStore(path)];
   return {
-    store,
+    store: handles[0]!,
+    second: async () => {
+      const handle = openSqliteStore(path);
+      handles.push(handle);
+      return handle;
+    },
     close: async () => {
-      await store.close();
+      for (const handle of handles) await handle.close();
       dir.remove();
     },
   };
 });
+
+if (await postgresAvailable()) {
+  const schema = sharedTestSchema();
+  afterAll(() => schema.drop());
+  describeHierarchyStoreContract('PostgreSQL', async () => {
+    const url = await schema.url();
+    const handles = [await openPostgresStore(url)];
+    return {
+      store: handles[0]!,
+      second: async () => {
+        const handle = await openPostgresStore(url);
+        handles.push(handle);
+        return handle;
+      },
+      close: async () => {
+        for (const handle of handles) await handle.close();
+        await schema.empty();
+      },
+    };
+  });
+} else {
+  describe.skip('HierarchyStore contract: PostgreSQL (not running)', () => {
+    it('needs PostgreSQL on 127.0.0.1:5432', () => {});
+  });
+}
 
 it('SQLite: the outbox and the seq counter survive closing and reopening the file', async () => {
   const dir = tempDir('smew-hierarchy-reopen-');
