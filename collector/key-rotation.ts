@@ -1,8 +1,11 @@
 import type { Clock } from '../shared/clock.js';
-import { SIGNATURE_ALGS, type SignatureAlg } from '../shared/crypto/suite.js';
+import { SIGNATURE_ALGS } from '../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../shared/crypto/suites.js';
 import { signingBytes, verifyMessage } from '../shared/envelope.js';
+import type { RotationStatement } from '../shared/key-rotation.js';
 import type { Store } from './store/store.js';
+
+export type { RotationStatement };
 
 /**
  * Key rotation that keeps the agent's history (issue 4): the agent signs a statement naming its
@@ -11,19 +14,6 @@ import type { Store } from './store/store.js';
  * in the key history, so events it signed can still be verified. Rotate with an empty outbox:
  * events signed by the old key that arrive afterwards are refused as bad signatures.
  */
-export interface RotationStatement {
-  v: 1;
-  type: 'agent.key.rotate';
-  agent: string;
-  /** The new key's algorithm and base64 SPKI DER. */
-  newAlg: SignatureAlg;
-  newPublicKey: string;
-  ts: string;
-  /** The current key's algorithm (it signs `sig`). */
-  alg: SignatureAlg;
-  sig: string;
-}
-
 export type RotationResult =
   | { ok: true; agentId: string; rotatedAt: string }
   | { ok: false; status: 400 | 403 | 404 | 409; error: string };
