@@ -4,7 +4,8 @@ import type { Principal } from '../auth/api-keys.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import { shanghaiYear } from '../hierarchy/annual-figures.js';
-import { incidentChain, type HopFact } from '../hierarchy/incident-chain.js';
+import { incidentChain } from '../hierarchy/incident-chain.js';
+import { receivedIncidents } from '../hierarchy/relay-duty.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
 import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
@@ -135,16 +136,6 @@ const noticeViewSchema = {
     },
   },
 } as const;
-
-function hopFact(data: Record<string, unknown>): HopFact {
-  const text = (v: unknown) => (typeof v === 'string' ? v : null);
-  return {
-    from: String(data.from),
-    to: String(data.to),
-    reportedAt: text(data.reportedAt),
-    receivedAt: text(data.receivedAt),
-  };
-}
 
 function subordinateView(s: SubordinateRecord) {
   return {
@@ -413,6 +404,21 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
                 level: { type: 'string' },
                 discoveredAt: isoTime,
                 receivedAt: isoTime,
+                duty: {
+                  type: ['object', 'null'],
+                  description:
+                    'this administration’s own 第61条 duty: pass it on within 24 h of its receipt here; done at the parent’s receipt (null at the top)',
+                  properties: {
+                    from: { type: 'string' },
+                    to: { type: 'string' },
+                    dueAt: isoTime,
+                    state: { type: 'string', enum: ['pending', 'done', 'overdue'] },
+                    reportedAt: nullableIsoTime,
+                    receivedAt: nullableIsoTime,
+                    late: { type: 'boolean' },
+                    lateByMs: { type: ['integer', 'null'] },
+                  },
+                },
                 hops: {
                   type: 'array',
                   items: {
@@ -435,37 +441,34 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         },
       },
       async (request) => {
-        const units = scope(request.principal, deps.unit);
-        const incidents = await store.listReports({ units, type: 'incident', limit: 10_000 });
-        const hops = await store.listReports({ units, type: 'incident.hop', limit: 10_000 });
         const parent = await store.getParent();
         const now = hierarchy.parentSide.clock.now();
-        const items = [];
-        for (const incident of incidents) {
-          const id = String(incident.report.data.id);
-          const facts = hops
-            .filter((h) => h.report.data.incident === id && h.report.data.origin === incident.origin)
-            .map((h) => hopFact(h.report.data));
-          const own = await store.ownReport(`incident.hop:${incident.origin}:${id}`);
-          items.push({
-            origin: incident.origin,
-            unit: incident.unit,
-            id,
-            title: String(incident.report.data.title),
-            level: String(incident.report.data.level),
+        const here = hierarchy.parentSide.level;
+        const received = await receivedIncidents(hierarchy.store, {
+          units: scope(request.principal, deps.unit),
+          here,
+          parentLevel: parent?.level,
+          now,
+        });
+        const items = received.map(({ incident, id, hops, ownHop, duty }) => ({
+          origin: incident.origin,
+          unit: incident.unit,
+          id,
+          title: String(incident.report.data.title),
+          level: String(incident.report.data.level),
+          discoveredAt: String(incident.report.data.discoveredAt),
+          receivedAt: incident.receivedAt,
+          hops: incidentChain({
             discoveredAt: String(incident.report.data.discoveredAt),
-            receivedAt: incident.receivedAt,
-            hops: incidentChain({
-              discoveredAt: String(incident.report.data.discoveredAt),
-              receivedHere: incident.receivedAt,
-              here: hierarchy.parentSide.level,
-              hops: facts,
-              ownHop: own ? hopFact(own.report.data) : undefined,
-              parentLevel: parent?.level,
-              now,
-            }),
-          });
-        }
+            receivedHere: incident.receivedAt,
+            here,
+            hops,
+            ownHop,
+            parentLevel: parent?.level,
+            now,
+          }),
+          duty: duty ?? null,
+        }));
         return { items };
       },
     );

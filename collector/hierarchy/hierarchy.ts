@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { incidentClock, type ClockOptions } from '../clocks/clock-records.js';
-import { chainReportSchema, hopIdForReport } from '../clocks/report-chain.js';
+import { chainReportSchema, DEFAULT_HOP_REMINDERS_MS, hopIdForReport } from '../clocks/report-chain.js';
 import type { ClockScheduler } from '../clocks/scheduler.js';
+import type { ConditionSink } from '../warnings/conditions.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { DeliveredEntry, ParentState } from '../store/hierarchy-store.js';
 import type { Store } from '../store/store.js';
@@ -12,6 +13,7 @@ import { HIERARCHY_VERSION, sign, type CollectorLevel, type Notice, type Relayed
 import { ParentLink } from './parent-link.js';
 import type { ParentSideDeps } from './parent-side.js';
 import { ReportProducers } from './producers.js';
+import { RelayDutyWatch } from './relay-duty.js';
 import { PolicyDistribution, type PolicyDistributionDeps } from './policy-distribution.js';
 import { ownReport } from './reports.js';
 import {
@@ -41,6 +43,8 @@ export interface HierarchyDeps {
   clockOptions: ClockOptions;
   /** Hook: a notice or policy update has arrived from above (after a policy update is applied). */
   onNotice?: (notice: RelayedNotice) => Promise<void>;
+  /** Where this administration's 第61条 relay reminders and misses go (the warnings stage). */
+  sink?: ConditionSink;
   /** Policy updates applied to this collector's agents; without it they are only relayed. */
   policy?: Omit<PolicyDistributionDeps, 'store' | 'identity' | 'clock' | 'logger'>;
   random?: () => number;
@@ -60,9 +64,15 @@ export class Hierarchy {
   readonly producers: ReportProducers;
   readonly parentSide: ParentSideDeps;
   readonly policy: PolicyDistribution | undefined;
+  private readonly relayDuties: RelayDutyWatch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private passing: Promise<void> | undefined;
   private stopped = false;
+
+  /** The collector's store, for views that read more than the hierarchy's own records. */
+  get store(): Store {
+    return this.deps.store;
+  }
 
   constructor(private readonly deps: HierarchyDeps) {
     const { store, identity, clock, logger, unit, level } = deps;
@@ -83,6 +93,17 @@ export class Hierarchy {
         await deps.onNotice?.(relayed);
       },
     });
+    this.relayDuties =
+      deps.sink &&
+      new RelayDutyWatch({
+        store,
+        sink: deps.sink,
+        clock,
+        logger: log,
+        unit,
+        level,
+        remindersMs: deps.clockOptions.chain.remindersMs ?? DEFAULT_HOP_REMINDERS_MS,
+      });
     this.policy =
       deps.policy && new PolicyDistribution({ store, identity, clock, logger: log, ...deps.policy });
     this.producers = new ReportProducers({
@@ -118,6 +139,7 @@ export class Hierarchy {
       .pass()
       .then(async (queued) => {
         if (queued > 0) this.link.wake();
+        await this.relayDuties?.pass();
         // Agents enrolled since the last pass get the policy in force.
         await this.distributePolicy();
       })

@@ -1,0 +1,136 @@
+/**
+ * 第61条 ¶2 at the county: an incident from 甲单位 starts the county's own 24 h to pass it to the
+ * city at the county's receipt. With the city away, the county is reminded and then warned that
+ * it is late; the city's receipt, once it is back, closes the duty and clears both. Real chain
+ * in process (SQLite, HTTP, brokers) on one clock that the test moves.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../collector/auth/api-keys.js';
+import { ManualClock } from '../../shared/clock.js';
+import { eventually } from '../support/eventually.js';
+import {
+  callApi,
+  enrollNode,
+  makeNode,
+  receivedReports,
+  run,
+  startNode,
+  stopAndRemove,
+  type ChainNode,
+} from '../support/collector-chain.js';
+
+interface Duty {
+  from: string;
+  to: string;
+  dueAt: string;
+  state: string;
+  reportedAt: string | null;
+  receivedAt: string | null;
+  late: boolean;
+  lateByMs: number | null;
+}
+interface IncidentView {
+  items: { id: string; receivedAt: string; duty: Duty | null; hops: { from: string; to: string }[] }[];
+}
+
+const HOUR = 3_600_000;
+
+describe('an administration’s own 24 h for an incident from below', () => {
+  const clock = new ManualClock(new Date());
+  let unit: ChainNode;
+  let county: ChainNode;
+  let city: ChainNode;
+  let countyKey: string;
+  let receivedAt: string;
+  const manualScans = { parent: { interval: '100ms', scanInterval: '1h', retryMax: '300ms', timeout: '2s' } };
+
+  const duty = async () => {
+    const { body } = await callApi<IncidentView>(county, countyKey, '/api/v1/hierarchy/incidents');
+    return body.items.find((i) => i.id === 'inc-relay-1')!.duty!;
+  };
+  const warning = async (rule: string) =>
+    (await run(county).store.warnings.listWarnings({ limit: 100 })).find((w) => w.rule === rule);
+
+  beforeAll(async () => {
+    city = await makeNode('city', '某市保密局', 'city', manualScans);
+    county = await makeNode('county', '某县保密局', 'county', manualScans);
+    unit = await makeNode('unit', '甲单位', 'unit', manualScans);
+    for (const node of [city, county, unit]) await startNode(node, { clock });
+    await enrollNode(county, city);
+    await enrollNode(unit, county);
+    countyKey = await createApiKey(run(county).store, { name: 'county-viewer', role: 'viewer' });
+    // The city goes away before the incident comes up.
+    await run(city).stop();
+    const now = clock.now().toISOString();
+    await run(unit).store.clocks.createIncident({
+      id: 'inc-relay-1',
+      title: '疑似泄密',
+      level: '机密',
+      unit: '甲单位',
+      unitLevel: 'unit',
+      discoveredAt: new Date(clock.now().getTime() - HOUR).toISOString(),
+      discoverySource: 'manual',
+      description: null,
+      measures: '已断网',
+      evidence: [],
+      createdAt: now,
+      createdBy: 'test',
+    });
+    await run(unit).hierarchy.scan();
+    const [atCounty] = await eventually(
+      async () => {
+        const found = await receivedReports(county, 'incident');
+        return found.length > 0 ? found : undefined;
+      },
+      { what: 'the incident at the county' },
+    );
+    receivedAt = atCounty!.receivedAt;
+  }, 60_000);
+
+  afterAll(() => stopAndRemove([unit, county, city]));
+
+  it('the duty starts at the county’s receipt and shows in its incident view', async () => {
+    expect(await duty()).toEqual({
+      from: 'county',
+      to: 'city',
+      dueAt: new Date(Date.parse(receivedAt) + 24 * HOUR).toISOString(),
+      state: 'pending',
+      reportedAt: null,
+      receivedAt: null,
+      late: false,
+      lateByMs: null,
+    });
+    await run(county).hierarchy.scan();
+    expect(await warning('incident-report-reminder')).toBeUndefined();
+  });
+
+  it('12 h before the deadline a reminder, after it a late warning at the county', async () => {
+    clock.set(new Date(Date.parse(receivedAt) + 13 * HOUR));
+    await run(county).hierarchy.scan();
+    const reminder = await warning('incident-report-reminder');
+    expect(reminder).toMatchObject({ unit: '某县保密局', severity: 'high' });
+    expect(reminder!.key).toContain('county>city');
+
+    clock.set(new Date(Date.parse(receivedAt) + 25 * HOUR));
+    await run(county).hierarchy.scan();
+    const late = await warning('incident-report-late');
+    expect(late).toMatchObject({ unit: '某县保密局', severity: 'critical', resolvedAt: null });
+    expect(await duty()).toMatchObject({ state: 'overdue', late: true, lateByMs: HOUR });
+  });
+
+  it('the city’s receipt closes the duty and clears the warnings', async () => {
+    await startNode(city, { clock });
+    const closed = await eventually(
+      async () => {
+        const current = await duty();
+        return current.state === 'done' ? current : undefined;
+      },
+      { what: 'the county’s duty done by the city’s receipt' },
+    );
+    const [atCity] = await receivedReports(city, 'incident');
+    expect(closed.receivedAt).toBe(atCity!.receivedAt);
+    await run(county).hierarchy.scan();
+    expect((await warning('incident-report-late'))!.resolvedAt).not.toBeNull();
+    expect((await warning('incident-report-reminder'))!.resolvedAt).not.toBeNull();
+  });
+});
