@@ -380,5 +380,107 @@ export function describeWarningStoreContract(
       ]);
       expect(await store.warnings.nextNotificationDue()).toBeUndefined();
     });
+
+    it('hands out due notifications oldest first; a row given up is failed, with its error, and never due again', async () => {
+      const older = (await feed(ev({ agent: 'ag-a' })))!.opened[0]!;
+      const newer = (await feed(ev({ agent: 'ag-b', at: 3 })))!.opened[0]!;
+      const [first] = await store.warnings.dueNotifications(at(10), 1);
+      expect(first).toMatchObject({ warningId: older, occasion: 'opened', state: 'pending', attempts: 0 });
+      await store.warnings.finishNotification(first!.id, {
+        state: 'retry',
+        error: 'x'.repeat(5000),
+        nextAttemptAt: null,
+        at: at(10),
+      });
+      const [failed] = await store.warnings.listNotifications({ warningId: older, limit: 10 });
+      expect(failed).toMatchObject({ state: 'failed', attempts: 1, doneAt: at(10) });
+      // Errors are kept bounded: a hostile receiver cannot fill the store through them.
+      expect(failed!.lastError).toHaveLength(1000);
+      expect((await store.warnings.dueNotifications(at(100), 10)).map((n) => n.warningId)).toEqual([newer]);
+    });
+
+    it('lists warnings most recently seen first', async () => {
+      await feed(ev({ agent: 'ag-a' }));
+      await feed(ev({ agent: 'ag-b', at: 5 }));
+      await feed(ev({ agent: 'ag-a', at: 10 }));
+      const listed = await store.warnings.listWarnings({ limit: 10, units: ['u1'] });
+      expect(listed.filter((w) => w.rule === 'wireless').map((w) => [w.agent, w.lastSeen])).toEqual([
+        ['ag-a', at(10)],
+        ['ag-b', at(5)],
+      ]);
+    });
+
+    it('hands the rules stage stored events past its cursor, oldest first, with the agent’s unit', async () => {
+      await store.createEnrollmentToken({
+        tokenHash: 'tok',
+        unit: 'u1',
+        createdAt: at(0),
+        expiresAt: at(60),
+      });
+      const enrolled = await store.enrollAgent({
+        tokenHash: 'tok',
+        agentId: 'ag-a',
+        alg: 'ed25519',
+        publicKey: 'KEY-A',
+        hostname: 'ws-a',
+        version: '1',
+        brokerSecretHash: 'secret',
+        now: at(0),
+      });
+      expect(enrolled.ok).toBe(true);
+      const envelopes = [1, 2, 3].map((minute) => ev({ at: minute }).envelope);
+      const stored = await store.insertEvents(
+        envelopes.map((e) => ({
+          agentId: e.agent,
+          seq: e.seq,
+          ts: e.ts,
+          receivedAt: e.ts,
+          type: e.type,
+          state: e.state,
+          key: e.key,
+          severity: e.severity,
+          data: e.data,
+          envelope: JSON.stringify(e),
+          skewed: false,
+        })),
+      );
+      const ids = stored.map((r) => (r.outcome === 'inserted' ? r.id : -1));
+      const pending = await store.warnings.eventsAfterRulesCursor(10);
+      expect(pending.map((p) => [p.id, p.unit, (JSON.parse(p.envelope) as { seq: number }).seq])).toEqual([
+        [ids[0], 'u1', 1],
+        [ids[1], 'u1', 2],
+        [ids[2], 'u1', 3],
+      ]);
+      const step = (row: (typeof pending)[number]) => {
+        const event: RuleEvent = {
+          eventId: row.id,
+          envelope: JSON.parse(row.envelope) as RuleEvent['envelope'],
+          unit: row.unit,
+        };
+        return {
+          input: { kind: 'event' as const, eventId: row.id, needed: rowsNeeded(event, RULES) },
+          evaluate: (state: Parameters<typeof evaluate>[0]) => evaluate(state, event, RULES, new Date(at(4))),
+        };
+      };
+      // One batch: the second step folds into the warning the first opened (it sees its writes);
+      // the same event twice in a batch is evaluated once.
+      const results = await store.warnings.runRulesBatch(
+        [step(pending[0]!), step(pending[1]!), step(pending[1]!)],
+        {
+          now: at(4),
+          notify: allTo([]),
+        },
+      );
+      expect(results[0]!.opened).toHaveLength(1);
+      expect(results[1]!.updated).toEqual(results[0]!.opened);
+      expect(results[2]).toBeUndefined();
+      expect((await store.warnings.eventsAfterRulesCursor(10)).map((p) => p.id)).toEqual([ids[2]]);
+      // Evidence of a stored event carries the envelope exactly as received.
+      const evidence = await store.warnings.listEvidence(results[0]!.opened[0]!, 10);
+      expect(evidence.map((e) => [e.eventId, e.envelope])).toEqual([
+        [ids[0], pending[0]!.envelope],
+        [ids[1], pending[1]!.envelope],
+      ]);
+    });
   });
 }

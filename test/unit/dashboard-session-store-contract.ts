@@ -59,6 +59,46 @@ export function describeSessionStoreContract(
       expect(removed).toBe(2);
       expect(await store.sessions.getSession('live')).toBeDefined();
       expect(await store.sessions.getSession('idle')).toBeUndefined();
+      // The edges: a session ends at expiresAt itself; one last seen exactly at the idle limit stays.
+      await store.sessions.createSession(
+        session({ idHash: 'ends-now', expiresAt: '2026-11-26T14:00:00.000Z' }),
+      );
+      await store.sessions.createSession(
+        session({ idHash: 'at-limit', lastSeenAt: '2026-11-26T12:00:00.000Z' }),
+      );
+      expect(
+        await store.sessions.deleteStaleSessions('2026-11-26T14:00:00.000Z', '2026-11-26T12:00:00.000Z'),
+      ).toBe(1);
+      expect(await store.sessions.getSession('ends-now')).toBeUndefined();
+      expect(await store.sessions.getSession('at-limit')).toBeDefined();
+    });
+
+    it('orders the audit log by when it was written, not by the time an entry claims', async () => {
+      // Collectors' clocks differ: the entry stored last is newest even with an earlier `at`.
+      const base = {
+        actorKind: 'anonymous' as const,
+        role: null,
+        unit: null,
+        status: null,
+        ip: '10.0.0.1',
+        detail: '',
+      };
+      await store.sessions.addAudit({
+        ...base,
+        at: '2026-11-26T12:05:00.000Z',
+        actor: 'first',
+        action: 'login.refused',
+      });
+      await store.sessions.addAudit({
+        ...base,
+        at: '2026-11-26T12:00:00.000Z',
+        actor: 'second',
+        action: 'login.refused',
+      });
+      const entries = await store.sessions.listAudit({ limit: 10 });
+      expect(entries.map((e) => e.actor)).toEqual(['second', 'first']);
+      expect(entries[0]!.id).toBeGreaterThan(entries[1]!.id);
+      expect(entries[0]).toMatchObject({ role: null, unit: null, status: null, actorKind: 'anonymous' });
     });
 
     it('keeps the audit log newest first, filtered by unit and actor, paged by id', async () => {
@@ -98,7 +138,13 @@ export function describeSessionStoreContract(
       await fail('张三', '10.0.0.1', '2026-11-26T12:05:00.000Z');
       await fail('李四', '10.0.0.1', '2026-11-26T12:06:00.000Z');
       await fail('张三', '10.0.0.2', '2026-11-26T12:07:00.000Z');
+      // An attempt exactly at the window's start still counts.
+      await fail('李四', '10.0.0.3', '2026-11-26T11:50:00.000Z');
       const since = '2026-11-26T11:50:00.000Z';
+      expect(await store.sessions.countFailedLogins({ name: '李四', ip: '10.0.0.3', since })).toEqual({
+        pair: { count: 1, oldest: since },
+        ip: { count: 1, oldest: since },
+      });
       expect(await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).toEqual({
         pair: { count: 2, oldest: '2026-11-26T12:00:00.000Z' },
         ip: { count: 3, oldest: '2026-11-26T12:00:00.000Z' },
