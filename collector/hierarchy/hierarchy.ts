@@ -13,6 +13,7 @@ import { HIERARCHY_VERSION, sign, type CollectorLevel, type Notice, type Relayed
 import { ParentLink } from './parent-link.js';
 import type { ParentSideDeps } from './parent-side.js';
 import { ReportProducers } from './producers.js';
+import type { HierarchyMetrics } from './hierarchy-metrics.js';
 import { RelayDutyWatch } from './relay-duty.js';
 import { PolicyDistribution, type PolicyDistributionDeps } from './policy-distribution.js';
 import { ownReport } from './reports.js';
@@ -48,6 +49,7 @@ export interface HierarchyDeps {
   /** Policy updates applied to this collector's agents; without it they are only relayed. */
   policy?: Omit<PolicyDistributionDeps, 'store' | 'identity' | 'clock' | 'logger'>;
   random?: () => number;
+  metrics?: HierarchyMetrics;
 }
 
 export interface NewNotice {
@@ -77,7 +79,15 @@ export class Hierarchy {
   constructor(private readonly deps: HierarchyDeps) {
     const { store, identity, clock, logger, unit, level } = deps;
     const log = logger.child({ component: 'hierarchy' });
-    this.parentSide = { store: store.hierarchy, identity, clock, logger: log, unit, level };
+    this.parentSide = {
+      store: store.hierarchy,
+      identity,
+      clock,
+      logger: log,
+      unit,
+      level,
+      metrics: deps.metrics,
+    };
     this.link = new ParentLink({
       store: store.hierarchy,
       identity,
@@ -87,6 +97,7 @@ export class Hierarchy {
       level,
       config: deps.config,
       random: deps.random,
+      metrics: deps.metrics,
       onDelivered: (entries, parent) => this.onDelivered(entries, parent),
       onNotice: async (relayed) => {
         if (relayed.notice.type === 'policy') await this.distributePolicy();

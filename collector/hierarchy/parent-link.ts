@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/log.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy-store.js';
 import { retryDelay } from './backoff.js';
+import type { HierarchyMetrics } from './hierarchy-metrics.js';
 import type { ParentConfig } from './hierarchy-config.js';
 import {
   HIERARCHY_VERSION,
@@ -35,6 +36,7 @@ export interface ParentLinkDeps {
   /** Hook: a notice or policy update newly received from the parent. */
   onNotice?: (notice: RelayedNotice) => Promise<void>;
   random?: () => number;
+  metrics?: HierarchyMetrics;
 }
 
 export class LinkError extends Error {
@@ -84,11 +86,15 @@ export class ParentLink {
       let delay = config.interval;
       try {
         const round = await this.runOnce();
+        // A receipt records the contact itself; a round of pulls alone records it here.
+        if (round.sent === 0)
+          await this.deps.store.recordParentContact(this.deps.clock.now().toISOString(), null);
         if (this.failures > 0) logger.info({ after: this.failures }, 'parent collector reachable again');
         this.failures = 0;
         if (round.more) delay = 0;
       } catch (err) {
         this.failures += 1;
+        this.deps.metrics?.linkFailures.inc();
         delay = retryDelay(
           this.failures,
           { baseMs: Math.min(1000, config.interval), maxMs: config.retryMax },
@@ -189,6 +195,7 @@ export class ParentLink {
       },
       identity,
     );
+    this.deps.metrics?.sent.inc(entries.length);
     const answer = await this.post(`${url}/api/v1/hierarchy/reports`, batch);
     const receipt = receiptSchema.safeParse(answer);
     if (!receipt.success) throw new LinkError('the parent answered with something that is not a receipt');
@@ -202,11 +209,14 @@ export class ParentLink {
       );
     }
     const sent = new Set(entries.map((e) => e.linkSeq));
+    const refused = receipt.data.rejected.filter((r) => sent.has(r.linkSeq));
     const delivered = await store.applyReceipt(
       receipt.data.accepted.filter((a) => sent.has(a.linkSeq)),
-      receipt.data.rejected.filter((r) => sent.has(r.linkSeq)),
+      refused,
       clock.now().toISOString(),
     );
+    this.deps.metrics?.delivered.inc(delivered.length);
+    this.deps.metrics?.refusedByParent.inc(refused.length);
     for (const r of receipt.data.rejected) {
       this.deps.logger.error(
         { linkSeq: r.linkSeq, reason: r.reason },

@@ -22,6 +22,7 @@ import {
   type PullReply,
   type Receipt,
 } from './messages.js';
+import type { HierarchyMetrics } from './hierarchy-metrics.js';
 import { ownReport } from './reports.js';
 
 /**
@@ -36,6 +37,7 @@ export interface ParentSideDeps {
   logger: Logger;
   unit: string;
   level: CollectorLevel;
+  metrics?: HierarchyMetrics;
 }
 
 export type Answer<T> = { ok: true; body: T } | { ok: false; status: number; error: string };
@@ -173,8 +175,18 @@ function zodMessage(error: { issues: { path: PropertyKey[]; message: string }[] 
   return issue ? `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` : 'invalid body';
 }
 
+/** Counts a child's message refused whole, by the status it is answered with. */
+function counted<T>(deps: ParentSideDeps, answer: Answer<T>): Answer<T> {
+  if (!answer.ok) deps.metrics?.refusedMessages.inc({ status: String(answer.status) });
+  return answer;
+}
+
 /** A batch of reports from a direct child → a signed receipt for the records it took. */
 export async function receiveBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Receipt>> {
+  return counted(deps, await takeBatch(deps, body));
+}
+
+async function takeBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Receipt>> {
   const parsed = batchSchema.safeParse(body);
   if (!parsed.success)
     return { ok: false, status: 400, error: `not a report batch: ${zodMessage(parsed.error)}` };
@@ -221,6 +233,10 @@ export async function receiveBatch(deps: ParentSideDeps, body: unknown): Promise
   }
   const now = deps.clock.now().toISOString();
   const accepted = await deps.store.receive(sender.id, records, now);
+  const duplicates = accepted.filter((a) => a.duplicate).length;
+  deps.metrics?.received.inc({ result: 'accepted' }, accepted.length - duplicates);
+  deps.metrics?.received.inc({ result: 'duplicate' }, duplicates);
+  deps.metrics?.received.inc({ result: 'rejected' }, rejected.length);
   const receipt = sign(
     {
       v: HIERARCHY_VERSION,
@@ -255,6 +271,10 @@ function checkEnrolledReport(data: Record<string, unknown>, origin: KnownCollect
 
 /** A child's signed pull → the notices it has not acknowledged, signed by this collector. */
 export async function answerPull(deps: ParentSideDeps, body: unknown): Promise<Answer<PullReply>> {
+  return counted(deps, await notices(deps, body));
+}
+
+async function notices(deps: ParentSideDeps, body: unknown): Promise<Answer<PullReply>> {
   const parsed = pullRequestSchema.safeParse(body);
   if (!parsed.success)
     return { ok: false, status: 400, error: `not a pull request: ${zodMessage(parsed.error)}` };

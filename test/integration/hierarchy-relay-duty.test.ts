@@ -2,7 +2,8 @@
  * 第61条 ¶2 at the county: an incident from 甲单位 starts the county's own 24 h to pass it to the
  * city at the county's receipt. With the city away, the county is reminded and then warned that
  * it is late; the city's receipt, once it is back, closes the duty and clears both. Real chain
- * in process (SQLite, HTTP, brokers) on one clock that the test moves.
+ * in process (SQLite, HTTP, brokers) on one clock that the test moves. /metrics shows the backlog
+ * and the link on the way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
@@ -34,6 +35,13 @@ interface IncidentView {
 }
 
 const HOUR = 3_600_000;
+
+/** One sample of a Prometheus text exposition, by name and labels as written; undefined when absent. */
+async function metric(node: ChainNode, sample: string): Promise<number | undefined> {
+  const text = await (await fetch(`${run(node).httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
 
 describe('an administration’s own 24 h for an incident from below', () => {
   const clock = new ManualClock(new Date());
@@ -118,6 +126,26 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(await duty()).toMatchObject({ state: 'overdue', late: true, lateByMs: HOUR });
   });
 
+  it('/metrics shows the backlog and the failing link while the city is away', async () => {
+    await eventually(
+      async () => ((await metric(county, 'smew_hierarchy_link_failures_total')) ?? 0) > 0 || undefined,
+      {
+        what: 'a failed round counted',
+      },
+    );
+    expect(await metric(county, 'smew_hierarchy_outbox_pending')).toBeGreaterThanOrEqual(1);
+    expect(await metric(county, 'smew_hierarchy_outbox_oldest_pending_age_seconds')).toBeGreaterThan(0);
+    expect(await metric(county, 'smew_hierarchy_parent_link_up')).toBe(0);
+    expect(await metric(county, 'smew_hierarchy_reports_sent_total')).toBeGreaterThanOrEqual(1);
+    // The unit's reports reached the county: counted there as received, and at the unit as delivered.
+    expect(
+      await metric(county, 'smew_hierarchy_reports_received_total{result="accepted"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await metric(unit, 'smew_hierarchy_reports_delivered_total')).toBeGreaterThanOrEqual(1);
+    expect(await metric(unit, 'smew_hierarchy_parent_link_up')).toBe(1);
+    expect(await metric(unit, 'smew_hierarchy_parent_last_contact_timestamp_seconds')).toBeGreaterThan(0);
+  });
+
   it('the city’s receipt closes the duty and clears the warnings', async () => {
     await startNode(city, { clock });
     const closed = await eventually(
@@ -132,5 +160,14 @@ describe('an administration’s own 24 h for an incident from below', () => {
     await run(county).hierarchy.scan();
     expect((await warning('incident-report-late'))!.resolvedAt).not.toBeNull();
     expect((await warning('incident-report-reminder'))!.resolvedAt).not.toBeNull();
+    // The backlog drained; the city counted what it took.
+    await eventually(async () => (await metric(county, 'smew_hierarchy_outbox_pending')) === 0 || undefined, {
+      what: 'the county’s backlog drained',
+    });
+    expect(await metric(county, 'smew_hierarchy_outbox_oldest_pending_age_seconds')).toBe(0);
+    expect(await metric(county, 'smew_hierarchy_parent_link_up')).toBe(1);
+    expect(
+      await metric(city, 'smew_hierarchy_reports_received_total{result="accepted"}'),
+    ).toBeGreaterThanOrEqual(1);
   });
 });
