@@ -38,6 +38,8 @@ export type SilenceResult =
       ok: false;
       reason: 'role' | 'reason-required' | 'matcher-empty' | 'window' | 'same-person' | 'approved';
       message: string;
+      /** The same refusal in Chinese, for the dashboard. */
+      messageZh?: string;
     };
 
 export interface NewSilence {
@@ -59,6 +61,7 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
       ok: false,
       reason: 'reason-required',
       message: `a silence needs a reason (1 to ${MAX_NOTE_LENGTH} characters)`,
+      messageZh: `静默必须填写原因（1至${MAX_NOTE_LENGTH}字）`,
     };
   }
   // An empty matcher would mute every warning of the collector: never what anyone means.
@@ -66,7 +69,12 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
   const given =
     Object.values(fields).filter((value) => value !== undefined).length + Object.keys(data ?? {}).length;
   if (given === 0)
-    return { ok: false, reason: 'matcher-empty', message: 'a silence must match at least one field' };
+    return {
+      ok: false,
+      reason: 'matcher-empty',
+      message: 'a silence must match at least one field',
+      messageZh: '静默至少要有一个匹配条件',
+    };
   if (input.matcher.severity !== undefined && !SEVERITIES.includes(input.matcher.severity)) {
     return {
       ok: false,
@@ -77,7 +85,12 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
   const starts = Date.parse(input.startsAt);
   const ends = Date.parse(input.endsAt);
   if (Number.isNaN(starts) || Number.isNaN(ends) || ends <= starts || ends <= now.getTime()) {
-    return { ok: false, reason: 'window', message: 'a silence must end after it starts, and in the future' };
+    return {
+      ok: false,
+      reason: 'window',
+      message: 'a silence must end after it starts, and in the future',
+      messageZh: '静默的结束时间必须晚于开始时间，且在将来',
+    };
   }
   return {
     ok: true,

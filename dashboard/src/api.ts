@@ -17,6 +17,8 @@ export class ApiError extends Error {
     readonly missingRoute: boolean,
     /** Seconds, from Retry-After on a 429. */
     readonly retryAfter?: number,
+    /** The collector's Chinese wording of a refusal, when it gives one. */
+    readonly messageZh?: string,
   ) {
     super(message);
   }
@@ -52,7 +54,8 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
     body = undefined;
   }
   if (!response.ok) {
-    const message = (body as { error?: string } | undefined)?.error ?? `HTTP ${response.status}`;
+    const reply = body as { error?: string; errorZh?: string } | undefined;
+    const message = reply?.error ?? `HTTP ${response.status}`;
     if (response.status === 401 && path !== '/api/v1/session') onUnauthorized();
     const retryAfter = Number(response.headers.get('retry-after')) || undefined;
     throw new ApiError(
@@ -60,6 +63,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
       message,
       response.status === 404 && message.startsWith('no route '),
       retryAfter,
+      reply?.errorZh,
     );
   }
   return body as T;
@@ -165,6 +169,9 @@ export interface Warning {
   }[];
   /** The steps the caller may take now (the collector decides by role, scope and state). */
   allowedTransitions?: string[];
+  /** The 第61条 incidents this warning opened. */
+  incidents?: string[];
+  level?: string | null;
 }
 
 export interface System {
@@ -176,6 +183,8 @@ export interface System {
   status?: string;
   filedAt?: string | null;
   schedule?: { state: string; nextDue: string | null; daysLeft: number | null };
+  scope?: string | null;
+  environment?: string | null;
 }
 
 export interface AssessmentDue {
@@ -244,6 +253,7 @@ export interface Silence {
   author: Actor | string;
   reason: string;
   active?: boolean;
+  expiredBy?: Actor | null;
 }
 
 export interface AuditEntry {
@@ -258,6 +268,9 @@ export interface AuditEntry {
   ip: string;
   detail: string;
 }
+
+/** Levels of classified systems and incidents (SPEC §8). */
+export const SECRET_LEVELS = ['绝密', '机密', '秘密'] as const;
 
 export function actorName(actor: Actor | string | null | undefined): string {
   if (!actor) return '—';

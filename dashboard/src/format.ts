@@ -49,3 +49,27 @@ export function formatCountdown(ms: number): string {
   const s = total % 60;
   return `${sign}${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}`;
 }
+
+const SHANGHAI_OFFSET_MS = 8 * 3600_000;
+
+/**
+ * A `datetime-local` value typed in Beijing time (China has no daylight saving) as ISO 8601 UTC;
+ * undefined for an empty or malformed value.
+ */
+export function shanghaiInputToIso(value: string): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!match) return undefined;
+  const [y, mo, d, h, mi, s] = match.slice(1).map((part) => Number(part ?? 0));
+  const utc = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!) - SHANGHAI_OFFSET_MS;
+  return Number.isNaN(utc) ? undefined : new Date(utc).toISOString();
+}
+
+/** The `datetime-local` value (Beijing time, to the minute) of an instant. */
+export function isoToShanghaiInput(iso: string | Date): string {
+  return new Date(new Date(iso).getTime() + SHANGHAI_OFFSET_MS).toISOString().slice(0, 16);
+}
+
+/** Today's date in Beijing, YYYY-MM-DD. */
+export function shanghaiToday(): string {
+  return isoToShanghaiInput(new Date()).slice(0, 10);
+}

@@ -181,13 +181,13 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
       case 'agents':
         return id ? <AgentDetail id={id} /> : <AgentsPage />;
       case 'systems':
-        return <SystemsPage />;
+        return <SystemsPage user={props.user} />;
       case 'incidents':
-        return <IncidentsPage id={id} />;
+        return <IncidentsPage id={id} user={props.user} />;
       case 'notices':
-        return <NoticesPage />;
+        return <NoticesPage user={props.user} />;
       case 'silences':
-        return <SilencesPage />;
+        return <SilencesPage user={props.user} />;
       case 'audit':
         return <AuditPage />;
       default:

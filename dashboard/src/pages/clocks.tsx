@@ -1,16 +1,56 @@
-import { itemsOf, type AssessmentDue, type Incident, type System } from '../api.js';
+import { useState } from 'preact/hooks';
+import {
+  api,
+  itemsOf,
+  SECRET_LEVELS,
+  type AssessmentDue,
+  type Incident,
+  type SessionUser,
+  type System,
+} from '../api.js';
 import { Countdown, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
+import {
+  Field,
+  FormPanel,
+  FormProblem,
+  requiredText,
+  Select,
+  TextInput,
+  useSubmit,
+} from '../components/form.js';
+import { isoToShanghaiInput, shanghaiInputToIso, shanghaiToday } from '../format.js';
 import { translateWord, useI18n } from '../i18n.js';
 
+const LEVEL_OPTIONS = SECRET_LEVELS.map((l) => [l, l] as const);
+
 /** 第35条: the register of classified information systems, and when each must next be assessed. */
-export function SystemsPage() {
+export function SystemsPage(props: { user: SessionUser }) {
   const { t } = useI18n();
   const systems = useApi<unknown>('/api/v1/systems');
   const due = useApi<unknown>('/api/v1/assessments/due');
+  const canWrite = props.user.role !== 'viewer';
+  /** The open form: a new system, or a change or an assessment of one. */
+  const [form, setForm] = useState<{ kind: 'new' } | { kind: 'edit' | 'assess'; system: System } | null>(
+    null,
+  );
   return (
     <section>
       <h1>{t('systems')}</h1>
+      {canWrite ? (
+        <p>
+          <button type="button" onClick={() => setForm({ kind: 'new' })}>
+            {t('newSystem')}
+          </button>
+        </p>
+      ) : null}
+      {form?.kind === 'new' ? <SystemForm onDone={() => setForm(null)} /> : null}
+      {form?.kind === 'edit' ? (
+        <SystemForm key={form.system.id} system={form.system} onDone={() => setForm(null)} />
+      ) : null}
+      {form?.kind === 'assess' ? (
+        <AssessmentForm key={form.system.id} system={form.system} onDone={() => setForm(null)} />
+      ) : null}
       <Show loaded={systems}>
         {(reply) => {
           const list = itemsOf<System>(reply);
@@ -24,11 +64,12 @@ export function SystemsPage() {
                   <th>{t('unit')}</th>
                   <th>{t('commissionedAt')}</th>
                   <th>{t('nextDue')}</th>
+                  {canWrite ? <th>{t('actions')}</th> : null}
                 </tr>
               </thead>
               <tbody>
                 {list.map((s) => (
-                  <tr key={s.id}>
+                  <tr key={s.id} data-system={s.id}>
                     <td>{s.name}</td>
                     <td>{s.level}</td>
                     <td>{s.unit ?? '—'}</td>
@@ -38,6 +79,28 @@ export function SystemsPage() {
                         ? `${t('decommissioned')} ${s.filedAt ?? ''}`
                         : `${s.schedule?.nextDue ?? '—'} ${s.schedule ? translateWord(t, 'as_', s.schedule.state) : ''}`}
                     </td>
+                    {canWrite ? (
+                      <td class="row-actions">
+                        {s.status === 'decommissioned' ? null : (
+                          <>
+                            <button
+                              type="button"
+                              class="secondary"
+                              onClick={() => setForm({ kind: 'edit', system: s })}
+                            >
+                              {t('editSystem')}
+                            </button>
+                            <button
+                              type="button"
+                              class="secondary"
+                              onClick={() => setForm({ kind: 'assess', system: s })}
+                            >
+                              {t('recordAssessment')}
+                            </button>
+                          </>
+                        )}
+                      </td>
+                    ) : null}
                   </tr>
                 ))}
               </tbody>
@@ -48,6 +111,123 @@ export function SystemsPage() {
       <h2>{t('calendar')}</h2>
       <Show loaded={due}>{(reply) => <AssessmentCalendar items={itemsOf<AssessmentDue>(reply)} />}</Show>
     </section>
+  );
+}
+
+/** Registers a system (第35条) or changes its level, scope or environment (a reassessment falls due). */
+function SystemForm(props: { system?: System; onDone: () => void }) {
+  const { t } = useI18n();
+  const editing = props.system;
+  const [name, setName] = useState(editing?.name ?? '');
+  const [level, setLevel] = useState(editing?.level ?? '机密');
+  const [commissionedAt, setCommissionedAt] = useState(editing?.commissionedAt ?? shanghaiToday());
+  const [scope, setScope] = useState(editing?.scope ?? '');
+  const [environment, setEnvironment] = useState(editing?.environment ?? '');
+  const submit = useSubmit();
+  const save = () =>
+    submit.run(async () => {
+      if (editing) {
+        const patch: Record<string, string | null> = {};
+        if (level !== editing.level) patch.level = level;
+        if (scope.trim() !== (editing.scope ?? '')) patch.scope = scope.trim() || null;
+        if (environment.trim() !== (editing.environment ?? ''))
+          patch.environment = environment.trim() || null;
+        if (Object.keys(patch).length === 0) throw new FormProblem(t('nothingChanged'));
+        await api(`/api/v1/systems/${encodeURIComponent(editing.id)}`, { method: 'PATCH', body: patch });
+        props.onDone();
+        return;
+      }
+      await api('/api/v1/systems', {
+        method: 'POST',
+        body: {
+          name: requiredText(name, t('name'), t),
+          level,
+          commissionedAt: requiredText(commissionedAt, t('commissionedAt'), t),
+          ...(scope.trim() && { scope: scope.trim() }),
+          ...(environment.trim() && { environment: environment.trim() }),
+        },
+      });
+      props.onDone();
+    });
+  return (
+    <FormPanel
+      title={editing ? `${t('editSystem')}：${editing.name}` : t('newSystem')}
+      testId="system-form"
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      {editing ? null : (
+        <Field label={t('name')}>
+          <TextInput name="name" value={name} onInput={setName} maxLength={200} />
+        </Field>
+      )}
+      <Field label={t('level')}>
+        <Select name="level" value={level} onChange={setLevel} options={LEVEL_OPTIONS} />
+      </Field>
+      {editing ? null : (
+        <Field label={t('commissionedAt')}>
+          <TextInput name="commissionedAt" type="date" value={commissionedAt} onInput={setCommissionedAt} />
+        </Field>
+      )}
+      <Field label={t('scope')}>
+        <TextInput name="scope" value={scope} onInput={setScope} maxLength={1000} />
+      </Field>
+      <Field label={t('environment')}>
+        <TextInput name="environment" value={environment} onInput={setEnvironment} maxLength={1000} />
+      </Field>
+    </FormPanel>
+  );
+}
+
+const RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+
+function AssessmentForm(props: { system: System; onDone: () => void }) {
+  const { t } = useI18n();
+  const [completedAt, setCompletedAt] = useState(shanghaiToday());
+  const [assessor, setAssessor] = useState('');
+  const [result, setResult] = useState<string>('pass');
+  const [note, setNote] = useState('');
+  const submit = useSubmit();
+  const save = () =>
+    submit.run(async () => {
+      await api(`/api/v1/systems/${encodeURIComponent(props.system.id)}/assessments`, {
+        method: 'POST',
+        body: {
+          completedAt: requiredText(completedAt, t('completedAt'), t),
+          assessor: requiredText(assessor, t('assessor'), t),
+          result,
+          ...(note.trim() && { note: note.trim() }),
+        },
+      });
+      props.onDone();
+    });
+  return (
+    <FormPanel
+      title={`${t('recordAssessment')}：${props.system.name}`}
+      testId="assessment-form"
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      <Field label={t('completedAt')}>
+        <TextInput name="completedAt" type="date" value={completedAt} onInput={setCompletedAt} />
+      </Field>
+      <Field label={t('assessor')}>
+        <TextInput name="assessor" value={assessor} onInput={setAssessor} maxLength={200} />
+      </Field>
+      <Field label={t('result')}>
+        <Select
+          name="result"
+          value={result}
+          onChange={setResult}
+          options={RESULTS.map((r) => [r, translateWord(t, 'res_', r)] as const)}
+        />
+      </Field>
+      <Field label={t('note')} wide>
+        <TextInput name="note" value={note} onInput={setNote} maxLength={2000} multiline />
+      </Field>
+    </FormPanel>
   );
 }
 
@@ -94,12 +274,21 @@ function AssessmentCalendar(props: { items: AssessmentDue[] }) {
 }
 
 /** 第61条: incidents and their report chains, each hop with its 24-hour clock. */
-export function IncidentsPage(props: { id?: string }) {
+export function IncidentsPage(props: { id?: string; user: SessionUser }) {
   const { t } = useI18n();
   const incidents = useApi<unknown>('/api/v1/incidents');
+  const [creating, setCreating] = useState(false);
   return (
     <section>
       <h1>{t('incidents')}</h1>
+      {props.user.role !== 'viewer' && !props.id ? (
+        <p>
+          <button type="button" onClick={() => setCreating(true)}>
+            {t('newIncident')}
+          </button>
+        </p>
+      ) : null}
+      {creating ? <IncidentForm onDone={() => setCreating(false)} /> : null}
       <Show loaded={incidents}>
         {(reply) => {
           const list = itemsOf<Incident>(reply).filter((i) => !props.id || i.id === props.id);
@@ -149,5 +338,64 @@ export function IncidentsPage(props: { id?: string }) {
         }}
       </Show>
     </section>
+  );
+}
+
+/** Records a leak or possible leak by hand; its 24-hour report deadlines start at discovery. */
+function IncidentForm(props: { onDone: () => void }) {
+  const { t } = useI18n();
+  const [title, setTitle] = useState('');
+  const [level, setLevel] = useState('机密');
+  const [discoveredAt, setDiscoveredAt] = useState(() => isoToShanghaiInput(new Date()));
+  const [description, setDescription] = useState('');
+  const [measures, setMeasures] = useState('');
+  const submit = useSubmit();
+  const save = () =>
+    submit.run(async () => {
+      const at = shanghaiInputToIso(requiredText(discoveredAt, t('discoveredAt'), t));
+      if (!at) throw new FormProblem(t('badTime', { field: t('discoveredAt') }));
+      const created = await api<{ id: string }>('/api/v1/incidents', {
+        method: 'POST',
+        body: {
+          title: requiredText(title, t('title'), t),
+          level,
+          discoveredAt: at,
+          ...(description.trim() && { description: description.trim() }),
+          ...(measures.trim() && { measures: measures.trim() }),
+        },
+      });
+      props.onDone();
+      location.hash = `#/incidents/${encodeURIComponent(created.id)}`;
+    });
+  return (
+    <FormPanel
+      title={t('newIncident')}
+      testId="incident-form"
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      <Field label={t('title')} wide>
+        <TextInput name="title" value={title} onInput={setTitle} maxLength={200} />
+      </Field>
+      <Field label={t('level')}>
+        <Select name="level" value={level} onChange={setLevel} options={LEVEL_OPTIONS} />
+      </Field>
+      <Field label={t('discoveredAtBeijing')}>
+        <TextInput name="discoveredAt" type="datetime-local" value={discoveredAt} onInput={setDiscoveredAt} />
+      </Field>
+      <Field label={t('description')} wide>
+        <TextInput
+          name="description"
+          value={description}
+          onInput={setDescription}
+          maxLength={5000}
+          multiline
+        />
+      </Field>
+      <Field label={t('measures')} wide>
+        <TextInput name="measures" value={measures} onInput={setMeasures} maxLength={5000} multiline />
+      </Field>
+    </FormPanel>
   );
 }

@@ -7,10 +7,12 @@ import {
   type Agent,
   type SessionUser,
   type StoredEvent,
+  SECRET_LEVELS,
   type Warning,
 } from '../api.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
+import { Field, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
 import { translateWord, useI18n, type MessageKey } from '../i18n.js';
 import { verifyEnvelope, type VerifyResult } from '../verify.js';
 
@@ -150,6 +152,7 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
             </dl>
             {w.sample ? <DataList data={w.sample.data} /> : null}
             <Actions warning={w} user={props.user} />
+            <OpenIncident warning={w} user={props.user} />
             <h2>{t('history')}</h2>
             <History warning={w} />
             <h2>{t('evidence')}</h2>
@@ -228,6 +231,86 @@ function Actions(props: { warning: Warning; user: SessionUser }) {
   );
 }
 
+/**
+ * 第61条: a warning that is a leak or possible leak opens an incident. Its signed events become
+ * the evidence and the 24 hours run from the earliest one's attested time (the collector sets it).
+ */
+function OpenIncident(props: { warning: Warning; user: SessionUser }) {
+  const { t, lang } = useI18n();
+  const w = props.warning;
+  const [open, setOpen] = useState(false);
+  const [level, setLevel] = useState<string>(SECRET_LEVELS.find((l) => l === w.level) ?? '机密');
+  const [title, setTitle] = useState(() => `${warningTitle(w, lang)}（${w.key}）`.slice(0, 200));
+  const [measures, setMeasures] = useState('');
+  const [note, setNote] = useState('');
+  const submit = useSubmit();
+  const opened = w.incidents ?? [];
+  if (opened.length > 0) {
+    return (
+      <p data-testid="warning-incidents">
+        {t('incidentOpened')}{' '}
+        {opened.map((id) => (
+          <a key={id} href={`#/incidents/${encodeURIComponent(id)}`}>
+            {id}
+          </a>
+        ))}
+      </p>
+    );
+  }
+  if (props.user.role === 'viewer' || w.state === 'false-positive') return null;
+  if (!open) {
+    return (
+      <p>
+        <button type="button" class="secondary" onClick={() => setOpen(true)} data-testid="open-incident">
+          {t('openIncident')}
+        </button>
+      </p>
+    );
+  }
+  const save = () =>
+    submit.run(async () => {
+      const created = await api<{ id: string }>(`/api/v1/warnings/${encodeURIComponent(w.id)}/incident`, {
+        method: 'POST',
+        body: {
+          level,
+          ...(title.trim() && { title: title.trim() }),
+          ...(measures.trim() && { measures: measures.trim() }),
+          ...(note.trim() && { note: note.trim() }),
+        },
+      });
+      location.hash = `#/incidents/${encodeURIComponent(created.id)}`;
+    });
+  return (
+    <FormPanel
+      title={t('openIncident')}
+      testId="warning-incident-form"
+      submit={submit}
+      submitLabel={t('openIncident')}
+      onSubmit={save}
+      onCancel={() => setOpen(false)}
+    >
+      <Field label={t('title')} wide>
+        <TextInput name="title" value={title} onInput={setTitle} maxLength={200} />
+      </Field>
+      <Field label={t('level')}>
+        <Select
+          name="level"
+          value={level}
+          onChange={setLevel}
+          options={SECRET_LEVELS.map((l) => [l, l] as const)}
+        />
+      </Field>
+      <Field label={t('measures')} wide>
+        <TextInput name="measures" value={measures} onInput={setMeasures} maxLength={5000} multiline />
+      </Field>
+      <Field label={t('note')} wide>
+        <TextInput name="note" value={note} onInput={setNote} maxLength={4000} multiline />
+      </Field>
+      <p class="muted small wide">{t('incidentFromWarningHint')}</p>
+    </FormPanel>
+  );
+}
+
 function History(props: { warning: Warning }) {
   const { t } = useI18n();
   const history = props.warning.history ?? [];
@@ -236,7 +319,14 @@ function History(props: { warning: Warning }) {
     <ol class="timeline">
       {history.map((h, i) => (
         <li key={i}>
-          <Time iso={h.at} seconds /> <StateBadge state={h.from} /> → <StateBadge state={h.to} />{' '}
+          <Time iso={h.at} seconds />{' '}
+          {h.action === 'open-incident' ? (
+            <span class="badge sev-high">{t('openIncident')}</span>
+          ) : (
+            <>
+              <StateBadge state={h.from} /> → <StateBadge state={h.to} />
+            </>
+          )}{' '}
           <strong>{actorName(h.by)}</strong>
           {h.note ? <p class="note">{h.note}</p> : null}
         </li>
