@@ -16,7 +16,7 @@ import type { Principal } from '../auth/api-keys.js';
 import { requestIncident } from '../warnings/lifecycle.js';
 import { visibleUnits } from './bearer-auth.js';
 import { refusalSchema, sendRefusal } from './route-helpers.js';
-import { REFUSAL_STATUS } from './warnings.js';
+import { handlingScope, REFUSAL_STATUS } from './warnings.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
 import {
   ClockApiError,
@@ -396,7 +396,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
           if (!warning || !inScope(principal, warning.unit))
             throw new ClockApiError(404, `no warning ${request.params.id}`);
           const actor = { name: principal.name, role: principal.role, unit: principal.unit };
-          const scope = { inScope: (_mine: string, theirs: string) => inScope(principal, theirs) };
+          const scope = handlingScope(principal);
           // Checked before the incident exists, so a refused step leaves no incident behind.
           const check = requestIncident(warning, { actor, note: body.note }, deps.scheduler.now(), scope);
           if (!check.ok) return sendRefusal(reply, REFUSAL_STATUS[check.reason], check);

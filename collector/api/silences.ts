@@ -156,14 +156,14 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
         const actor = actorOf(request.principal);
         const matcher = { ...request.body.matcher };
         if (actor.unit !== null) {
-          if (matcher.unit !== undefined && matcher.unit !== actor.unit) {
+          if (matcher.unit !== undefined && !canSee(request.principal, matcher.unit)) {
             return reply.code(403).send({
-              error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit}`,
-              errorZh: '只能屏蔽本单位预警的通知',
+              error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit} and the units below it`,
+              errorZh: '只能屏蔽本单位及下级单位预警的通知',
               reason: 'scope',
             });
           }
-          matcher.unit = actor.unit;
+          matcher.unit ??= actor.unit;
         }
         const now = clock.now();
         const result = createSilence(

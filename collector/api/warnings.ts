@@ -6,7 +6,12 @@ import type { Store } from '../store/store.js';
 import type { LiveFeed } from './stream.js';
 import type { NotifyRoute } from '../notify/occasion.js';
 import type { EvidenceRecord } from '../store/warning-store.js';
-import { allowedTransitions, transition, type RefusalReason } from '../warnings/lifecycle.js';
+import {
+  allowedTransitions,
+  transition,
+  type HandlingOptions,
+  type RefusalReason,
+} from '../warnings/lifecycle.js';
 import {
   incidentsOf,
   WARNING_STATE_NAMES,
@@ -45,6 +50,11 @@ export function actorOf(principal: Principal | null): Actor {
 export function canSee(principal: Principal | null, unit: string): boolean {
   const units = visibleUnits(principal);
   return units === undefined || units.includes(unit);
+}
+
+/** A caller handles the warnings of its unit and the units below it, as it sees them. */
+export function handlingScope(principal: Principal | null): HandlingOptions {
+  return { inScope: (_mine, theirs) => canSee(principal, theirs) };
 }
 
 export const REFUSAL_STATUS: Record<RefusalReason, number> = {
@@ -151,7 +161,7 @@ const warningDetailSchema = {
   },
 } as const;
 
-export function warningToApi(warning: Warning, actor?: Actor) {
+export function warningToApi(warning: Warning, actor?: Actor, scope?: HandlingOptions) {
   return {
     id: warning.id,
     state: warning.state,
@@ -174,7 +184,7 @@ export function warningToApi(warning: Warning, actor?: Actor) {
     type: warning.type,
     sample: warning.sample,
     incidents: incidentsOf(warning),
-    ...(actor && { allowedTransitions: allowedTransitions(warning, actor) }),
+    ...(actor && { allowedTransitions: allowedTransitions(warning, actor, scope) }),
   };
 }
 
@@ -263,7 +273,8 @@ export function warningRoutes(deps: WarningApiDeps) {
           offset,
         });
         const actor = actorOf(request.principal);
-        return { items: warnings.map((w) => warningToApi(w, actor)) };
+        const scope = handlingScope(request.principal);
+        return { items: warnings.map((w) => warningToApi(w, actor, scope)) };
       },
     );
 
@@ -286,7 +297,7 @@ export function warningRoutes(deps: WarningApiDeps) {
           store.warnings.listNotifications({ warningId: warning.id, limit: 100 }),
         ]);
         return {
-          ...warningToApi(warning, actorOf(request.principal)),
+          ...warningToApi(warning, actorOf(request.principal), handlingScope(request.principal)),
           history: warning.history,
           evidence: evidence.map(evidenceToApi),
           notifications,
@@ -321,7 +332,12 @@ export function warningRoutes(deps: WarningApiDeps) {
         const result = await store.warnings.updateWarning(
           id,
           (warning) =>
-            transition(warning, { to: request.body.to, note: request.body.note, actor }, clock.now()),
+            transition(
+              warning,
+              { to: request.body.to, note: request.body.note, actor },
+              clock.now(),
+              handlingScope(request.principal),
+            ),
           deps.notify,
         );
         if (!result) return notFound(reply, 'warning', id);
@@ -332,7 +348,7 @@ export function warningRoutes(deps: WarningApiDeps) {
         const warning = (await store.warnings.getWarning(id))!;
         const evidence = await store.warnings.listEvidence(id, MAX_EVIDENCE);
         return {
-          ...warningToApi(warning, actor),
+          ...warningToApi(warning, actor, handlingScope(request.principal)),
           history: warning.history,
           evidence: evidence.map(evidenceToApi),
         };
