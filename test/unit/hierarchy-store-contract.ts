@@ -449,6 +449,44 @@ export function describeHierarchyStoreContract(
       expect(await h.outboxStats()).toMatchObject({ pending: 0, delivered: 3 });
     });
 
+    it('two collectors pulling one notice and recording its result at once queue one ack and one result', async () => {
+      const h = store.hierarchy;
+      await h.setParent(parent);
+      const other = (await fixture.second()).hierarchy;
+      const notice = sign(
+        {
+          v: HIERARCHY_VERSION,
+          kind: 'smew.hierarchy.notice' as const,
+          id: 'nt-2',
+          type: 'notice' as const,
+          issuer: parentKey.id,
+          issuerUnit: '某市',
+          issuerLevel: 'city' as const,
+          ts: T0,
+          title: '预警通报',
+          body: '请排查',
+        },
+        parentKey,
+      );
+      const relayed = { notice, issuerAlg: 'ed25519' as const, issuerPublicKey: parentKey.publicKey };
+      const answer = (type: 'notice.ack' | 'notice.result') => (seq: number) =>
+        ownReport(origin, seq, T1, type, 'notice:nt-2', { notice: 'nt-2', ackedAt: T1, result: '无' });
+      const added = await Promise.all([
+        h.addNotice(relayed, 'received', T1, answer('notice.ack')),
+        other.addNotice(relayed, 'received', T1, answer('notice.ack')),
+      ]);
+      expect(added.sort()).toEqual([false, true]);
+      const recorded = await Promise.all([
+        h.setOwnResult('nt-2', '无', T2, answer('notice.result')),
+        other.setOwnResult('nt-2', '无异常', T2, answer('notice.result')),
+      ]);
+      expect(recorded.sort()).toEqual([false, true]);
+      const queued = await h.pendingOutbox(10);
+      expect(queued.map((q) => q.type)).toEqual(['notice.ack', 'notice.result']);
+      expect(queued.map((q) => q.record.report.seq)).toEqual([1, 2]);
+      expect(await h.listNotices(10)).toHaveLength(1);
+    });
+
     it('learns subordinates below a child and notice results from reports, never overriding a direct child', async () => {
       const h = store.hierarchy;
       const child = key();
