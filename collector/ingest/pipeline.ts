@@ -28,6 +28,12 @@ export type IngestOutcome =
   | { kind: 'ignored' }
   | { kind: 'rejected'; reason: RejectReason; detail: string };
 
+/** A message's place in its agent's queue: wait for `ahead`, then `pass` to let the next go. */
+interface Turn {
+  ahead: Promise<void>;
+  pass(): void;
+}
+
 export interface IngestOptions {
   store: Store;
   clock: Clock;
@@ -44,6 +50,12 @@ export class IngestPipeline {
   /** Events handled at the same time are written in one batch. */
   private readonly events: EventWriter;
   private readonly log: Logger;
+  /**
+   * Per agent, the turn of its latest message: one agent's events enter the writer in the order
+   * they arrived (the rules read stored events in insertion order), while their checks and
+   * signatures run side by side with everything else.
+   */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(private readonly options: IngestOptions) {
     this.log = options.logger.child({ component: 'ingest' });
@@ -53,9 +65,11 @@ export class IngestPipeline {
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
     const receivedAt = this.options.clock.now();
+    const turn = this.takeTurn(topic);
     try {
-      return await this.route(topic, payload, receivedAt);
+      return await this.route(topic, payload, receivedAt, turn);
     } catch (err) {
+      turn.pass();
       const rejection =
         err instanceof Rejection
           ? err
@@ -63,15 +77,33 @@ export class IngestPipeline {
       if (rejection.reason === 'internal-error') this.log.error({ err, topic }, 'ingest failed');
       await this.quarantine(topic, payload, receivedAt, rejection);
       return { kind: 'rejected', reason: rejection.reason, detail: rejection.detail };
+    } finally {
+      turn.pass();
     }
   }
 
-  private async route(topic: string, payload: Buffer, receivedAt: Date): Promise<IngestOutcome> {
+  /**
+   * Taken synchronously as the message arrives, so turns follow arrival order. A message that
+   * passes its turn before the one ahead did still lets the next go only after both have.
+   */
+  private takeTurn(topic: string): Turn {
+    const key = parseAgentTopic(topic)?.agentId ?? '';
+    const ahead = this.turns.get(key) ?? Promise.resolve();
+    let pass!: () => void;
+    const passed = new Promise<void>((resolve) => (pass = resolve));
+    const mine = Promise.all([ahead, passed]).then(() => {
+      if (this.turns.get(key) === mine) this.turns.delete(key);
+    });
+    this.turns.set(key, mine);
+    return { ahead, pass };
+  }
+
+  private async route(topic: string, payload: Buffer, receivedAt: Date, turn: Turn): Promise<IngestOutcome> {
     const parsed = parseAgentTopic(topic);
     if (!parsed) throw new Rejection('bad-topic', `not a smew agent topic`);
     switch (parsed.channel) {
       case 'events':
-        return this.handleEvent(parsed.agentId, payload, receivedAt);
+        return this.handleEvent(parsed.agentId, payload, receivedAt, turn);
       case 'heartbeat':
         return this.handleHeartbeat(parsed.agentId, payload, receivedAt);
       case 'status':
@@ -81,7 +113,12 @@ export class IngestPipeline {
     }
   }
 
-  private async handleEvent(topicAgentId: string, payload: Buffer, receivedAt: Date): Promise<IngestOutcome> {
+  private async handleEvent(
+    topicAgentId: string,
+    payload: Buffer,
+    receivedAt: Date,
+    turn: Turn,
+  ): Promise<IngestOutcome> {
     const { store, acks, metrics, maxSkewMs } = this.options;
     checkSize(payload);
     const signed = parseJson(payload) as Record<string, unknown>;
@@ -95,7 +132,11 @@ export class IngestPipeline {
       text,
     );
     checkCatalogue(envelope);
-    const outcome = await persistEvent(this.events, { envelope, signed, text }, { receivedAt, maxSkewMs });
+    await turn.ahead;
+    // persistEvent hands the row to the writer before its first await: the next event may follow.
+    const persisted = persistEvent(this.events, { envelope, signed, text }, { receivedAt, maxSkewMs });
+    turn.pass();
+    const outcome = await persisted;
     // A resend means the agent has not seen an ack covering it: answer both cases.
     acks.schedule(agent.id);
     if (outcome.kind === 'duplicate') {

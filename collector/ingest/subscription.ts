@@ -43,8 +43,10 @@ export function ingestTopics(group?: string): string[] {
 
 /**
  * Feeds the collector's MQTT client into the pipeline, up to `maxInFlight` messages at a time so
- * that signature checks run on every core and inserts batch. Messages of one agent stay in order
- * (an `offline` Last Will must not overtake the heartbeat before it). At the limit, the message
+ * that signature checks run on every core and inserts batch — one agent's backlog as well as many
+ * agents'. A heartbeat or status waits for everything its agent sent before (an `offline` Last
+ * Will must not overtake the heartbeat before it); events go at once, and the pipeline stores
+ * each agent's in the order they came. At the limit, the message
  * callback is held back: mqtt.js then stops reading, TCP pushes back to the broker, which queues
  * — memory stays bounded. A message is acknowledged to the broker when it is taken in; an event
  * lost in a crash is safe all the same, since agents resend until the collector's signed ack.
@@ -61,26 +63,35 @@ export async function subscribeIngest(
 
   client.handleMessage = (packet, done) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const key = parseAgentTopic(packet.topic)?.agentId ?? '';
-    const previous = perAgent.get(key) ?? Promise.resolve();
+    const topic = parseAgentTopic(packet.topic);
+    const key = topic?.agentId ?? '';
+    const previous = perAgent.get(key);
     inFlight += 1;
-    const current = previous
-      .then(() => pipeline.handle(packet.topic, payload))
-      .then(
-        () => undefined,
-        // handle() never rejects; if it did, dropping the message beats wedging the connection.
-        (err: unknown) => logger.error({ err, topic: packet.topic }, 'ingest pipeline failed'),
-      )
-      .finally(() => {
-        inFlight -= 1;
-        if (perAgent.get(key) === current) perAgent.delete(key);
-        if (held && inFlight < options.maxInFlight) {
-          const release = held;
-          held = undefined;
-          release();
-        }
-      });
-    perAgent.set(key, current);
+    // Events start at once (the pipeline keeps one agent's stores in order); a heartbeat or a
+    // status waits until everything before it from that agent is done.
+    const handled =
+      previous === undefined || topic?.channel === 'events'
+        ? pipeline.handle(packet.topic, payload)
+        : previous.then(() => pipeline.handle(packet.topic, payload));
+    const settled = handled.then(
+      () => undefined,
+      // handle() never rejects; if it did, dropping the message beats wedging the connection.
+      (err: unknown) => logger.error({ err, topic: packet.topic }, 'ingest pipeline failed'),
+    );
+    void settled.then(() => {
+      inFlight -= 1;
+      if (held && inFlight < options.maxInFlight) {
+        const release = held;
+        held = undefined;
+        release();
+      }
+    });
+    // The agent's tail: done once this message and every one before it are.
+    const tail: Promise<void> = previous ? Promise.all([previous, settled]).then(() => undefined) : settled;
+    perAgent.set(key, tail);
+    void tail.then(() => {
+      if (perAgent.get(key) === tail) perAgent.delete(key);
+    });
     if (inFlight < options.maxInFlight) done();
     else held = () => done();
   };

@@ -11,6 +11,13 @@ export function reportFigures(figures: Record<string, unknown>): void {
 
 export const isShort = (): boolean => process.argv.includes('--short');
 
+/** The positive number after `name` on the command line, else `fallback`. */
+export function argValue(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  const value = at >= 0 ? Number(process.argv[at + 1]) : NaN;
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

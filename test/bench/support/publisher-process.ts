@@ -1,9 +1,10 @@
 /**
- * The load generator of the ingest benchmark, on its own thread so that publishing does not
- * share the collector's event loop: one MQTT connection per simulated agent, each sending its
+ * The load generator of the ingest benchmark, in a process of its own so that publishing shares
+ * neither the collector's event loop nor its CPU account (the benchmark reads the collector's CPU
+ * time from its own process): one MQTT connection per simulated agent, each sending its
  * pre-signed events at QoS 1 with a bounded window, as an agent draining its outbox does.
+ * Started by startPublisher with the job over IPC; says `connected`, then `published`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 
 export interface PublisherAgent {
@@ -31,7 +32,9 @@ async function drain(client: mqtt.MqttClient, agent: PublisherAgent, window: num
   await Promise.all(Array.from({ length: window }, lane));
 }
 
-const job = workerData as PublisherJob;
+const job = await new Promise<PublisherJob>((resolve) =>
+  process.once('message', (job) => resolve(job as PublisherJob)),
+);
 const clients = await Promise.all(
   job.agents.map((agent) =>
     mqtt.connectAsync(job.url, {
@@ -43,7 +46,8 @@ const clients = await Promise.all(
     }),
   ),
 );
-parentPort!.postMessage({ kind: 'connected' });
+process.send!({ kind: 'connected' });
 await Promise.all(job.agents.map((agent, i) => drain(clients[i]!, agent, job.window)));
-parentPort!.postMessage({ kind: 'published' });
+process.send!({ kind: 'published' });
 await Promise.all(clients.map((c) => c.endAsync()));
+process.disconnect();
