@@ -8,6 +8,7 @@ import { incidentChain } from '../hierarchy/incident-chain.js';
 import { receivedIncidents } from '../hierarchy/relay-duty.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
 import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
+import { annualRefusal } from '../hierarchy/producers.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
 import { visibleUnits } from './bearer-auth.js';
@@ -578,14 +579,9 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         const { year } = request.body;
         const answer = await hierarchy.produceAnnual(year);
         if (!answer.ok) {
-          return answer.reason === 'unfinished'
-            ? reply.code(400).send({
-                error: `year: ${year} is not over yet (Asia/Shanghai); annual figures go up for a finished year`,
-              })
-            : reply.code(409).send({
-                error:
-                  'this collector has no parent; enroll it with smew collector enroll --parent URL --token T',
-              });
+          return reply
+            .code(answer.reason === 'unfinished' ? 400 : 409)
+            .send({ error: annualRefusal(answer.reason, year) });
         }
         return reply.code(202).send({ created: answer.created, report: answer.data });
       },

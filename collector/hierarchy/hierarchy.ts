@@ -12,13 +12,12 @@ import type { ParentConfig } from './hierarchy-config.js';
 import { HIERARCHY_VERSION, sign, type CollectorLevel, type Notice, type RelayedNotice } from './messages.js';
 import { ParentLink } from './parent-link.js';
 import type { ParentSideDeps } from './parent-side.js';
-import { ReportProducers } from './producers.js';
+import { ReportProducers, type AnnualAnswer } from './producers.js';
 import type { HierarchyMetrics } from './hierarchy-metrics.js';
 import { RelayDutyWatch } from './relay-duty.js';
 import { PolicyDistribution, type PolicyDistributionDeps } from './policy-distribution.js';
 import { ownReport } from './reports.js';
 import {
-  shanghaiYear,
   subordinateFigures,
   sumFigures,
   takeAnnualFigures,
@@ -204,17 +203,10 @@ export class Hierarchy {
    * year (a repeat answers with the report already queued). A year not over yet, or no parent to
    * send to, is refused with the reason.
    */
-  async produceAnnual(
-    year: number,
-  ): Promise<
-    | { ok: true; created: boolean; data: Record<string, unknown> }
-    | { ok: false; reason: 'unfinished' | 'no-parent' }
-  > {
-    if (year >= shanghaiYear(this.deps.clock.now())) return { ok: false, reason: 'unfinished' };
-    const produced = await this.producers.produceAnnual(year);
-    if (!produced) return { ok: false, reason: 'no-parent' };
-    if (produced.created) this.link.wake();
-    return { ok: true, created: produced.created, data: produced.report.data };
+  async produceAnnual(year: number): Promise<AnnualAnswer> {
+    const answer = await this.producers.produceAnnual(year);
+    if (answer.ok && answer.created) this.link.wake();
+    return answer;
   }
 
   /**

@@ -23,6 +23,17 @@ export interface ProducerDeps {
   clockOptions: ClockOptions;
 }
 
+export type AnnualAnswer =
+  | { ok: true; created: boolean; data: Record<string, unknown> }
+  | { ok: false; reason: 'unfinished' | 'no-parent' };
+
+/** Why annual figures cannot go up, for people (API and CLI). */
+export function annualRefusal(reason: 'unfinished' | 'no-parent', year: number): string {
+  return reason === 'unfinished'
+    ? `year: ${year} is not over yet (Asia/Shanghai); annual figures go up for a finished year`
+    : 'this collector has no parent; enroll it with smew collector enroll --parent URL --token T';
+}
+
 interface Item {
   producerKey: string;
   type: ReportType;
@@ -245,18 +256,18 @@ export class ReportProducers {
   }
 
   /**
-   * The annual figures of `year` queued for the parent now, once per unit and year: a repeat
-   * returns the report already queued. Undefined when no parent is enrolled.
+   * The annual figures of a finished `year` queued for the parent now, once per unit and year: a
+   * repeat answers with the report already queued. Refused for a year not over (Asia/Shanghai) or
+   * when no parent is enrolled.
    */
-  async produceAnnual(
-    year: number,
-  ): Promise<{ created: boolean; report: { data: Record<string, unknown> } } | undefined> {
+  async produceAnnual(year: number): Promise<AnnualAnswer> {
     const hierarchy = this.deps.store.hierarchy;
-    if (!(await hierarchy.getParent())) return undefined;
+    if (year >= shanghaiYear(this.deps.clock.now())) return { ok: false, reason: 'unfinished' };
+    if (!(await hierarchy.getParent())) return { ok: false, reason: 'no-parent' };
     const item = await this.annualItem(year);
     const created = item ? await this.enqueue(item) : false;
     const stored = await hierarchy.ownReport(`annual:${year}`);
-    return stored ? { created, report: stored.report } : undefined;
+    return stored ? { ok: true, created, data: stored.report.data } : { ok: false, reason: 'no-parent' };
   }
 
   /** Direct children, so every level above knows the whole tree below it. */

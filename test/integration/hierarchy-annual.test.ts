@@ -3,11 +3,14 @@
  * brokers). One clock for the three, moved over the turn of the year in Asia/Shanghai: each
  * collector's figures go up once, the city shows each unit's and their totals.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { ManualClock } from '../../shared/clock.js';
 import { agentTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
+import { runSmew } from '../support/processes.js';
 import { connectAsAgent, enrollAgent, signedEvent } from '../support/collector-harness.js';
 import {
   callApi,
@@ -176,4 +179,38 @@ describe('第56条 annual figures up a chain', () => {
     const refused = await callApi<{ error: string }>(county, jia, '/api/v1/hierarchy/annual', { year });
     expect(refused.status).toBe(403);
   });
+
+  it('smew collector annual queues an earlier year on demand, once, beside the running collector', async () => {
+    const file = join(unit.dir.path, 'annual.yaml');
+    const { unit: name, level, store, identity } = unit.config;
+    writeFileSync(file, JSON.stringify({ unit: name, level, store, identity }));
+    // The command reads the wall clock: the year before this one is over.
+    const earlier = new Date().getUTCFullYear() - 1;
+    const first = await runSmew(['collector', 'annual', '--year', String(earlier), '--config', file]);
+    expect(first.stderr).toMatch(/queued for the parent/);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ year: earlier, unit: '甲单位', final: true });
+    await eventually(
+      async () =>
+        (await receivedReports(county, 'annual')).some((r) => r.report.data.year === earlier) || undefined,
+      { what: `the ${earlier} figures at the county` },
+    );
+    const again = await runSmew(['collector', 'annual', '--year', String(earlier), '--config', file]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already queued/);
+    const unfinished = await runSmew([
+      'collector',
+      'annual',
+      '--year',
+      String(earlier + 1),
+      '--config',
+      file,
+    ]);
+    expect(unfinished.code).toBe(2);
+    expect(unfinished.stderr).toMatch(/not over yet/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      (await receivedReports(county, 'annual')).filter((r) => r.report.data.year === earlier),
+    ).toHaveLength(1);
+  }, 60_000);
 });
