@@ -20,6 +20,7 @@ const enrollResponseSchema = z.object({
   collector: z.object({ id: z.string().min(1), alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1) }),
   broker: z.object({ url: z.string().min(1), username: z.string(), password: z.string() }),
   policy: z.unknown().optional(),
+  approval: z.enum(['approved', 'pending']).optional(),
 });
 
 export interface EnrollOptions {
@@ -40,6 +41,8 @@ export interface EnrollOutcome {
   reusedKey: boolean;
   /** An outbox of a previous key was moved aside to this path. */
   movedOutbox?: string;
+  /** The collector admits the agent once an admin approves it; its events wait in the outbox till then. */
+  pendingApproval: boolean;
 }
 
 /**
@@ -121,7 +124,12 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
     enrolledAt: options.clock.now().toISOString(),
   };
   writeIdentity(options.dir, identity);
-  return { identity, reusedKey, ...(movedOutbox ? { movedOutbox } : {}) };
+  return {
+    identity,
+    reusedKey,
+    pendingApproval: answer.approval === 'pending',
+    ...(movedOutbox ? { movedOutbox } : {}),
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { SignatureAlg } from '../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../shared/crypto/suites.js';
 import { agentIdFromPublicKey } from '../shared/identity.js';
 import type { Logger } from '../shared/log.js';
+import { approvalStore, type ApprovalMode } from './approval.js';
 import { BROKER_SECRET_PREFIX, generateSecret, hashSecret } from './auth/secrets.js';
 import type { CollectorIdentity } from './identity.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -26,6 +27,8 @@ export interface EnrollResponse {
   unit: string;
   collector: { id: string; alg: SignatureAlg; publicKey: string };
   broker: { url: string; username: string; password: string };
+  /** pending: the broker admits the agent once an admin approves it (enroll.approval: manual). */
+  approval: 'approved' | 'pending';
 }
 
 export type EnrollResult =
@@ -46,6 +49,8 @@ export interface EnrollmentDeps {
    * login (Mosquitto's `$7$` hash) is derived here (collector/broker/mosquitto-access.ts).
    */
   onEnrolled?(agentId: string, brokerSecret: string): Promise<void>;
+  /** enroll.approval; default auto. */
+  approval?: ApprovalMode;
 }
 
 const REFUSALS = {
@@ -72,6 +77,11 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
 
   const agentId = agentIdFromPublicKey(request.publicKey);
   const brokerSecret = generateSecret(BROKER_SECRET_PREFIX);
+  const now = deps.clock.now().toISOString();
+  // Pending before the agent exists, so no crash in between leaves a new agent approved.
+  const approvals = deps.approval === 'manual' ? approvalStore(deps.store) : deps.store.approvals;
+  const requested = deps.approval === 'manual' && !(await deps.store.getAgent(agentId));
+  if (requested) await approvals!.requestApproval(agentId, now);
   const result = await deps.store.enrollAgent({
     tokenHash: hashSecret(request.token),
     agentId,
@@ -80,9 +90,10 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
     hostname: request.hostname,
     version: request.version,
     brokerSecretHash: hashSecret(brokerSecret),
-    now: deps.clock.now().toISOString(),
+    now,
   });
   if (!result.ok) {
+    if (requested) await approvals!.withdrawRequest(agentId);
     const refusal = REFUSALS[result.reason];
     deps.logger.info({ agent: agentId, reason: result.reason }, 'refused an enrollment');
     return refuse(refusal.status, refusal.error, result.reason);
@@ -90,9 +101,16 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
   deps.onCredentialsChanged(agentId);
   await deps.onEnrolled?.(agentId, brokerSecret);
   deps.metrics.enrollments.inc({ result: result.reenrolled ? 'reenrolled' : 'enrolled' });
+  const approval = (await approvals?.isApproved(agentId)) === false ? 'pending' : 'approved';
   deps.logger.info(
-    { agent: agentId, unit: result.agent.unit, hostname: request.hostname, reenrolled: result.reenrolled },
-    'enrolled an agent',
+    {
+      agent: agentId,
+      unit: result.agent.unit,
+      hostname: request.hostname,
+      reenrolled: result.reenrolled,
+      approval,
+    },
+    approval === 'pending' ? 'enrolled an agent; it waits for approval' : 'enrolled an agent',
   );
   return {
     ok: true,
@@ -101,6 +119,7 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
       unit: result.agent.unit,
       collector: { id: deps.identity.id, alg: deps.identity.alg, publicKey: deps.identity.publicKey },
       broker: { url: deps.brokerUrl, username: agentId, password: brokerSecret },
+      approval,
     },
   };
 }

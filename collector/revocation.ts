@@ -22,16 +22,22 @@ export interface RevocationWatcherOptions {
   logger: Logger;
   /** Drops any cached credential and live connection of the agent. */
   enforce(agentId: string): void;
+  /** An admin approved a pending agent (enroll.approval: manual), maybe from another process. */
+  onApproved?(agentId: string): void;
   intervalMs: number;
 }
 
 export class RevocationWatcher {
   private timer: NodeJS.Timeout | undefined;
   private since: string;
+  private approvalsSince: string;
+  /** Decisions at exactly approvalsSince already handled (the store lists "at or after"). */
+  private approvalsSeen = new Set<string>();
   private polling: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: RevocationWatcherOptions) {
     this.since = options.clock.now().toISOString();
+    this.approvalsSince = this.since;
   }
 
   start(): void {
@@ -44,7 +50,7 @@ export class RevocationWatcher {
     await this.polling;
   }
 
-  /** Enforces every revocation made since the last poll (by any process sharing the store). */
+  /** Enforces every revocation and approval made since the last poll (by any process sharing the store). */
   poll(): Promise<void> {
     this.polling = this.polling.then(async () => {
       try {
@@ -52,6 +58,17 @@ export class RevocationWatcher {
         for (const { agentId, revokedAt } of revoked) {
           this.options.enforce(agentId);
           if (revokedAt > this.since) this.since = revokedAt;
+        }
+        const approvals = this.options.onApproved ? this.options.store.approvals : undefined;
+        for (const decision of (await approvals?.listDecidedSince(this.approvalsSince)) ?? []) {
+          const at = decision.decidedAt!;
+          if (at === this.approvalsSince && this.approvalsSeen.has(decision.agentId)) continue;
+          if (at > this.approvalsSince) {
+            this.approvalsSince = at;
+            this.approvalsSeen = new Set();
+          }
+          this.approvalsSeen.add(decision.agentId);
+          if (decision.state === 'approved') this.options.onApproved!(decision.agentId);
         }
       } catch (err) {
         this.options.logger.error({ err }, 'could not read revocations; retrying at the next poll');

@@ -30,6 +30,12 @@ export const agentEnrollCommand: Command = {
       `enrolled ${identity.agentId} (unit ${JSON.stringify(identity.unit)}) with ${identity.collectorUrl}; ` +
         `${outcome.reusedKey ? 'kept the existing key pair' : 'made a new key pair'} in ${config.identity.dir}\n`,
     );
+    if (outcome.pendingApproval) {
+      process.stderr.write(
+        'the collector asks for approval: an administrator must run smew agents approve ' +
+          `${identity.agentId}; until then the agent keeps its events in its outbox\n`,
+      );
+    }
     if (outcome.movedOutbox) {
       process.stderr.write(`the outbox of the previous key was moved to ${outcome.movedOutbox}\n`);
     }

@@ -34,6 +34,7 @@ export const INTERNAL_USERNAME = 'smew-collector';
 // MQTT 3.1.1 CONNACK return codes (aedes' AuthErrorCode is a const enum, unusable at run time).
 const BAD_USERNAME_OR_PASSWORD = 4;
 const SERVER_UNAVAILABLE = 3;
+const NOT_AUTHORIZED = 5;
 
 function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -73,8 +74,12 @@ export async function startEmbeddedBroker(options: {
         return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
       }
       credentials.verify(username, secret).then(
-        (ok) => {
-          if (!ok) {
+        (check) => {
+          if (check === 'pending-approval') {
+            log.info({ agent: username }, 'refused an agent connection: it waits for approval');
+            return done(authError(NOT_AUTHORIZED, 'waiting for approval'), null);
+          }
+          if (check !== 'ok') {
             log.info({ agent: username }, 'refused an agent connection: unknown, revoked or wrong secret');
             return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
           }

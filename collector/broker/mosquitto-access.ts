@@ -106,7 +106,11 @@ export class MosquittoAccess {
 
   private async write(): Promise<void> {
     const { config, store, collector, logger } = this.options;
-    const accounts = await store.transport.listBrokerAccounts();
+    // Agents waiting for approval, or rejected, get no login yet (enroll.approval: manual).
+    const unapproved = new Set((await store.approvals?.listUnapproved()) ?? []);
+    const accounts = (await store.transport.listBrokerAccounts()).map((account) =>
+      unapproved.has(account.agentId) ? { ...account, revoked: true } : account,
+    );
     const mode = parseInt(config.fileMode, 8);
     writeAtomically(
       config.passwordFile,

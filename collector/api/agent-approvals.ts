@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from '../../shared/clock.js';
+import { decideApproval, decisionRefusal, type ApprovalDecision } from '../approval.js';
+import type { Store } from '../store/store.js';
+import { agentIdParams } from './agents.js';
+import { visibleUnits } from './bearer-auth.js';
+import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
+
+/**
+ * Manual enrollment approval (enroll.approval: manual): `GET /api/v1/agents/pending` lists the
+ * agents waiting, `POST /api/v1/agents/{id}/approval` approves (the broker admits it, its held
+ * events arrive) or rejects (it is revoked). Admins only decide; the same as `smew agents approve|reject`.
+ */
+const pendingAgentSchema = {
+  type: 'object',
+  required: ['id', 'unit', 'hostname', 'requestedAt'],
+  properties: {
+    id: { type: 'string' },
+    unit: { type: 'string' },
+    hostname: { type: ['string', 'null'] },
+    publicKey: { type: 'string' },
+    requestedAt: isoTime,
+  },
+} as const;
+
+export interface ApprovalRouteOptions {
+  clock?: Clock;
+  onApproved?(agentId: string): void;
+  onRevoked?(agentId: string): void;
+}
+
+export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions = {}) {
+  const clock = options.clock ?? systemClock;
+  return async (app: FastifyInstance) => {
+    app.get(
+      '/api/v1/agents/pending',
+      {
+        schema: {
+          summary: 'Agents enrolled under manual approval that wait for a decision',
+          tags: ['agents'],
+          security: [{ bearer: [] }],
+          response: { 200: listOf(pendingAgentSchema), ...authErrorResponses },
+        },
+      },
+      async (request) => {
+        const units = visibleUnits(request.principal);
+        const items = [];
+        for (const pending of (await store.approvals?.listPending()) ?? []) {
+          const agent = await store.getAgent(pending.agentId);
+          if (!agent || (units !== undefined && !units.includes(agent.unit))) continue;
+          items.push({
+            id: agent.id,
+            unit: agent.unit,
+            hostname: agent.hostname,
+            publicKey: agent.publicKey,
+            requestedAt: pending.requestedAt,
+          });
+        }
+        return { items };
+      },
+    );
+
+    app.post<{ Params: { id: string }; Body: { decision: ApprovalDecision; note?: string } }>(
+      '/api/v1/agents/:id/approval',
+      {
+        schema: {
+          summary: 'Approve or reject an agent that waits for approval',
+          description:
+            'Admins only. approve: the broker admits the agent and the events its outbox held arrive. ' +
+            'reject: the agent is revoked. Also `smew agents approve|reject ID`.',
+          tags: ['agents'],
+          security: [{ bearer: [] }],
+          params: agentIdParams,
+          body: {
+            type: 'object',
+            required: ['decision'],
+            additionalProperties: false,
+            properties: { decision: { type: 'string', enum: ['approve', 'reject'] } },
+          },
+          response: {
+            200: {
+              type: 'object',
+              required: ['id', 'state', 'decidedAt', 'decidedBy'],
+              properties: {
+                id: { type: 'string' },
+                state: { type: 'string', enum: ['approved', 'rejected'] },
+                decidedAt: isoTime,
+                decidedBy: { type: 'string' },
+              },
+            },
+            404: { description: 'no such agent in the caller’s units', ...errorSchema },
+            409: { description: 'the agent is not waiting for approval', ...errorSchema },
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (request.principal?.role !== 'admin') {
+          return reply.code(403).send({ error: 'only an admin may approve or reject an agent' });
+        }
+        const units = visibleUnits(request.principal);
+        const agent = await store.getAgent(request.params.id);
+        if (!agent || (units !== undefined && !units.includes(agent.unit))) {
+          return reply.code(404).send({ error: `no agent ${request.params.id} in your units` });
+        }
+        const at = clock.now().toISOString();
+        const by = request.principal.name;
+        const outcome = await decideApproval(store, agent.id, request.body.decision, by, at);
+        const refusal = decisionRefusal(agent.id, outcome);
+        if (refusal) return reply.code(outcome === 'unknown' ? 404 : 409).send({ error: refusal });
+        if (outcome === 'approved') options.onApproved?.(agent.id);
+        else options.onRevoked?.(agent.id);
+        request.log.warn({ agent: agent.id, by, outcome }, 'decided an agent’s approval');
+        return { id: agent.id, state: outcome, decidedAt: at, decidedBy: by };
+      },
+    );
+  };
+}
