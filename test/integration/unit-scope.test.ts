@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { hashSecret } from '../../collector/auth/secrets.js';
-import { HIERARCHY_VERSION, sign, type SigningKey } from '../../collector/hierarchy/messages.js';
 import { ownReport } from '../../collector/hierarchy/reports.js';
-import { ed25519Suite } from '../../shared/crypto/ed25519.js';
-import { collectorIdFromPublicKey } from '../../shared/identity.js';
+import { childCert, collectorKey } from '../support/hierarchy-keys.js';
 import { UNIT, WarningsSite } from '../support/warnings-site.js';
 
 /**
@@ -15,33 +13,6 @@ import { UNIT, WarningsSite } from '../support/warnings-site.js';
 const CHILD = '下级单位';
 const GRANDCHILD = '基层科室';
 const ELSEWHERE = '无关单位';
-
-function collectorKey(): SigningKey & { publicKey: string } {
-  const pair = ed25519Suite.generateKeyPair();
-  return {
-    id: collectorIdFromPublicKey(pair.publicKey),
-    alg: 'ed25519',
-    publicKey: pair.publicKey,
-    sign: ed25519Suite.signer(pair.privateKey),
-  };
-}
-
-function cert(parent: SigningKey, child: SigningKey & { publicKey: string }, unit: string) {
-  return sign(
-    {
-      v: HIERARCHY_VERSION,
-      kind: 'smew.hierarchy.child' as const,
-      parent: parent.id,
-      child: child.id,
-      unit,
-      level: 'unit' as const,
-      childAlg: 'ed25519' as const,
-      publicKey: child.publicKey,
-      enrolledAt: new Date().toISOString(),
-    },
-    parent,
-  );
-}
 
 let site: WarningsSite;
 const keys: Record<string, string> = {};
@@ -69,7 +40,7 @@ beforeAll(async () => {
     publicKey: child.publicKey,
     level: 'unit',
     unit: CHILD,
-    certify: (unit) => cert(self, child, unit),
+    certify: (unit) => childCert(self, child, unit),
   });
   expect(enrolled.ok).toBe(true);
   const report = ownReport(
@@ -79,7 +50,7 @@ beforeAll(async () => {
     'collector.enrolled',
     grandchild.id,
     {
-      cert: cert(child, grandchild, GRANDCHILD),
+      cert: childCert(child, grandchild, GRANDCHILD),
     },
   );
   await store.hierarchy.receive(child.id, [{ linkSeq: 1, report, chain: [], pathUnits: [CHILD] }], now);
