@@ -1,3 +1,8 @@
+import { CLOCKS_POSTGRES_MIGRATION_SQL } from './postgres-clock-store.js';
+import { POSTGRES_HIERARCHY_MIGRATION_SQL } from './postgres-hierarchy-store.js';
+import { POSTGRES_SESSIONS_MIGRATION_SQL } from './postgres-session-store.js';
+import { POSTGRES_TRANSPORT_MIGRATION_SQL } from './postgres-transport-store.js';
+import { POSTGRES_WARNINGS_MIGRATION_SQL } from './postgres-warning-store.js';
 import type { Migration } from './sqlite-migrations.js';
 
 /**
@@ -87,5 +92,30 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         disabled_at   TEXT COLLATE "C"
       );
     `,
+  },
+  {
+    version: 2,
+    name: '第64条 warnings: rule state, warnings, evidence, transitions, silences, notices, notifications',
+    sql: POSTGRES_WARNINGS_MIGRATION_SQL,
+  },
+  {
+    version: 3,
+    name: 'legal clocks: systems register, assessments, incidents, reports, deadline rows, fires, runs',
+    sql: CLOCKS_POSTGRES_MIGRATION_SQL,
+  },
+  {
+    version: 4,
+    name: 'transport: agent liveness, declared outbox drops, key history, Mosquitto password hashes',
+    sql: POSTGRES_TRANSPORT_MIGRATION_SQL,
+  },
+  {
+    version: 5,
+    name: 'dashboard: sessions, audit log, login failures',
+    sql: POSTGRES_SESSIONS_MIGRATION_SQL,
+  },
+  {
+    version: 6,
+    name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
+    sql: POSTGRES_HIERARCHY_MIGRATION_SQL,
   },
 ];

@@ -2,9 +2,15 @@ import pg from 'pg';
 import { UserError } from '../../shared/errors.js';
 import type { Role } from '../auth/roles.js';
 import type { ClockStore } from './clock-store.js';
+import { PostgresClockStore } from './postgres-clock-store.js';
 import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
+import { PostgresSessionStore } from './postgres-session-store.js';
+import { PostgresHierarchyStore } from './postgres-hierarchy-store.js';
+import { PostgresTransportStore } from './postgres-transport-store.js';
+import { PostgresWarningStore } from './postgres-warning-store.js';
 import type { SessionStore } from './session-store.js';
 import type { Migration } from './sqlite-migrations.js';
 import type { TransportStore } from './transport-store.js';
@@ -111,26 +117,30 @@ async function applyMigrations(pool: pg.Pool, migrations: readonly Migration[], 
 export class PostgresStore implements Store {
   constructor(private readonly pool: pg.Pool) {}
 
-  // The domain stores have SQLite implementations only so far (issue 9): asking for one here is a
-  // deployment mistake, reported as such rather than as a crash deep inside a query.
+  // The domain stores share this store's pool, each made on first use.
+  private clockStore: PostgresClockStore | undefined;
   get clocks(): ClockStore {
-    throw notPorted('the legal clocks (clocks)');
+    return (this.clockStore ??= new PostgresClockStore(this.pool));
   }
 
+  private warningStore: PostgresWarningStore | undefined;
   get warnings(): WarningStore {
-    throw notPorted('warnings, silences and notices (warnings)');
+    return (this.warningStore ??= new PostgresWarningStore(this.pool));
   }
 
+  private sessionStore: PostgresSessionStore | undefined;
   get sessions(): SessionStore {
-    throw notPorted('dashboard sessions and the audit log (sessions)');
+    return (this.sessionStore ??= new PostgresSessionStore(this.pool));
   }
 
+  private transportStore: PostgresTransportStore | undefined;
   get transport(): TransportStore {
-    throw notPorted('agent liveness, declared drops and key history (transport)');
+    return (this.transportStore ??= new PostgresTransportStore(this.pool));
   }
 
+  private hierarchyStore: PostgresHierarchyStore | undefined;
   get hierarchy(): HierarchyStore {
-    throw notPorted('the collector hierarchy (hierarchy)');
+    return (this.hierarchyStore ??= new PostgresHierarchyStore(this.pool));
   }
 
   async schemaVersion(): Promise<number> {
@@ -508,15 +518,4 @@ function unitClause(units: readonly string[] | undefined, column: string, params
   if (units.length === 0) return ' AND FALSE';
   params.push([...units]);
   return ` AND ${column} = ANY($${params.length}::text[])`;
-}
-
-function notPorted(what: string): UserError {
-  return new UserError(
-    `store.url: the PostgreSQL store holds agents, events, quarantine, keys and users, but not yet ${what}; ` +
-      'use sqlite:PATH for a collector that needs them',
-  );
-}
-
-function stripNul(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
 }

@@ -1,16 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { AssessmentResult, ChangeKind, SystemLevel } from '../clocks/assessment-schedule.js';
-import type { ReportChannel } from '../clocks/report-chain.js';
 import type { CollectorCondition } from '../warnings/conditions.js';
 import type {
   AssessmentEntry,
   ClockStore,
   ClockSubject,
-  ClockSubjectType,
   CompleteDeadline,
   DeadlineRow,
   DeadlineSpec,
-  FireOutcome,
   FireRecord,
   IncidentRecord,
   NewAssessment,
@@ -20,11 +16,31 @@ import type {
   ReportEntry,
   RunRecord,
   RunSummary,
-  SystemChangeEntry,
   SystemPatch,
   SystemRecord,
-  SystemStatus,
 } from './clock-store.js';
+import {
+  ASSESSMENT_COLUMNS,
+  byDueTime,
+  FIRE_SELECT,
+  SYSTEM_CHANGE_COLUMNS,
+  toAssessment,
+  toDeadline,
+  toFire,
+  toIncident,
+  toReport,
+  toRun,
+  toSystem,
+  toSystemChange,
+  type AssessmentRow,
+  type DeadlineDbRow,
+  type FireDbRow,
+  type IncidentRow,
+  type ReportRow,
+  type RunRow,
+  type SystemChangeRow,
+  type SystemRow,
+} from './clock-rows.js';
 
 /** Migration 3 (see sqlite-migrations.ts): the register, incidents and the clock rows. */
 export const CLOCKS_MIGRATION_SQL = `
@@ -152,110 +168,6 @@ export const CLOCKS_MIGRATION_SQL = `
   );
 `;
 
-interface SystemRow {
-  id: string;
-  name: string;
-  level: string;
-  unit: string;
-  scope: string | null;
-  environment: string | null;
-  commissioned_at: string;
-  approval_ref: string | null;
-  approved_by: string | null;
-  approved_at: string | null;
-  status: string;
-  filed_at: string | null;
-  created_at: string;
-  created_by: string;
-}
-
-interface IncidentRow {
-  id: string;
-  title: string;
-  level: string;
-  unit: string;
-  unit_level: string;
-  discovered_at: string;
-  discovery_source: string;
-  description: string | null;
-  measures: string | null;
-  evidence: string;
-  created_at: string;
-  created_by: string;
-}
-
-interface DeadlineDbRow {
-  id: number;
-  subject_type: string;
-  subject_id: string;
-  target: string;
-  kind: string;
-  for_due: string;
-  due_at: string;
-  repeats: number;
-  escalates_to: string | null;
-  created_at: string;
-  fired_count: number;
-  last_fired_at: string | null;
-  done_at: string | null;
-  superseded: number;
-}
-
-interface FireDbRow {
-  id: number;
-  deadline_id: number;
-  subject_type: string;
-  subject_id: string;
-  target: string;
-  kind: string;
-  due_at: string;
-  fired_at: string;
-  late: number;
-  late_by_ms: number;
-  outcome: string;
-  condition: string | null;
-  delivered_at: string | null;
-}
-
-const FIRE_SELECT = `SELECT f.id, f.deadline_id, d.subject_type, d.subject_id, d.target, d.kind, f.due_at,
-  f.fired_at, f.late, f.late_by_ms, f.outcome, f.condition, f.delivered_at
-  FROM clock_fires f JOIN clock_deadlines d ON d.id = f.deadline_id`;
-
-function toDeadline(row: DeadlineDbRow): DeadlineRow {
-  return {
-    id: row.id,
-    subject: { type: row.subject_type as ClockSubjectType, id: row.subject_id },
-    target: row.target,
-    kind: row.kind,
-    forDue: row.for_due,
-    dueAt: row.due_at,
-    repeats: row.repeats === 1,
-    escalatesTo: row.escalates_to,
-    createdAt: row.created_at,
-    firedCount: row.fired_count,
-    lastFiredAt: row.last_fired_at,
-    doneAt: row.done_at,
-    superseded: row.superseded === 1,
-  };
-}
-
-function toFire(row: FireDbRow): FireRecord {
-  return {
-    id: row.id,
-    deadlineId: row.deadline_id,
-    subject: { type: row.subject_type as ClockSubjectType, id: row.subject_id },
-    target: row.target,
-    kind: row.kind,
-    dueAt: row.due_at,
-    firedAt: row.fired_at,
-    late: row.late === 1,
-    lateByMs: row.late_by_ms,
-    outcome: row.outcome as FireOutcome,
-    condition: row.condition === null ? null : (JSON.parse(row.condition) as CollectorCondition),
-    deliveredAt: row.delivered_at,
-  };
-}
-
 function unitClause(units: readonly string[] | undefined, params: unknown[]): string {
   if (units === undefined) return '';
   if (units.length === 0) return ' AND 0';
@@ -279,66 +191,13 @@ export class SqliteClockStore implements ClockStore {
   }
 
   private readSystem(row: SystemRow): SystemRecord {
-    const assessments = (
-      this.sql(
-        `SELECT id, completed_at, assessor, result, note, recorded_at, recorded_by FROM assessments
-           WHERE system_id = ? ORDER BY completed_at, id`,
-      ).all(row.id) as {
-        id: number;
-        completed_at: string;
-        assessor: string;
-        result: string;
-        note: string | null;
-        recorded_at: string;
-        recorded_by: string;
-      }[]
-    ).map((a): AssessmentEntry => ({
-      id: a.id,
-      completedAt: a.completed_at,
-      assessor: a.assessor,
-      result: a.result as AssessmentResult,
-      note: a.note,
-      recordedAt: a.recorded_at,
-      recordedBy: a.recorded_by,
-    }));
-    const changes = (
-      this.sql(
-        `SELECT id, kind, at, from_value, to_value, by FROM info_system_changes
-           WHERE system_id = ? ORDER BY at, id`,
-      ).all(row.id) as {
-        id: number;
-        kind: string;
-        at: string;
-        from_value: string | null;
-        to_value: string | null;
-        by: string;
-      }[]
-    ).map((c): SystemChangeEntry => ({
-      id: c.id,
-      kind: c.kind as ChangeKind | 'status',
-      at: c.at,
-      from: c.from_value,
-      to: c.to_value,
-      by: c.by,
-    }));
-    return {
-      id: row.id,
-      name: row.name,
-      level: row.level as SystemLevel,
-      unit: row.unit,
-      scope: row.scope,
-      environment: row.environment,
-      commissionedAt: row.commissioned_at,
-      approvalRef: row.approval_ref,
-      approvedBy: row.approved_by,
-      approvedAt: row.approved_at,
-      status: row.status as SystemStatus,
-      filedAt: row.filed_at,
-      createdAt: row.created_at,
-      createdBy: row.created_by,
-      assessments,
-      changes,
-    };
+    const assessments = this.sql(
+      `SELECT ${ASSESSMENT_COLUMNS} FROM assessments WHERE system_id = ? ORDER BY completed_at, id`,
+    ).all(row.id) as AssessmentRow[];
+    const changes = this.sql(
+      `SELECT ${SYSTEM_CHANGE_COLUMNS} FROM info_system_changes WHERE system_id = ? ORDER BY at, id`,
+    ).all(row.id) as SystemChangeRow[];
+    return toSystem(row, assessments.map(toAssessment), changes.map(toSystemChange));
   }
 
   private systemRow(id: string): SystemRow | undefined {
@@ -429,48 +288,10 @@ export class SqliteClockStore implements ClockStore {
   }
 
   private readIncident(row: IncidentRow): IncidentRecord {
-    const reports = (
-      this.sql('SELECT * FROM incident_reports WHERE incident_id = ? ORDER BY reported_at, id').all(
-        row.id,
-      ) as {
-        id: number;
-        from_level: string;
-        to_recipient: string;
-        reported_at: string;
-        received_at: string | null;
-        channel: string;
-        by: string;
-        receipt: string | null;
-        recorded_at: string;
-        recorded_by: string;
-      }[]
-    ).map((r): ReportEntry => ({
-      id: r.id,
-      fromLevel: r.from_level,
-      to: r.to_recipient,
-      reportedAt: r.reported_at,
-      receivedAt: r.received_at,
-      channel: r.channel as ReportChannel,
-      by: r.by,
-      receipt: r.receipt,
-      recordedAt: r.recorded_at,
-      recordedBy: r.recorded_by,
-    }));
-    return {
-      id: row.id,
-      title: row.title,
-      level: row.level as SystemLevel,
-      unit: row.unit,
-      unitLevel: row.unit_level,
-      discoveredAt: row.discovered_at,
-      discoverySource: row.discovery_source as 'evidence' | 'manual',
-      description: row.description,
-      measures: row.measures,
-      evidence: JSON.parse(row.evidence) as number[],
-      createdAt: row.created_at,
-      createdBy: row.created_by,
-      reports,
-    };
+    const reports = this.sql(
+      'SELECT * FROM incident_reports WHERE incident_id = ? ORDER BY reported_at, id',
+    ).all(row.id) as ReportRow[];
+    return toIncident(row, reports.map(toReport));
   }
 
   async createIncident(incident: NewIncident): Promise<IncidentRecord> {
@@ -631,9 +452,7 @@ export class SqliteClockStore implements ClockStore {
            ORDER BY due_at, id LIMIT ?)
          RETURNING *`,
     ).all(claim.owner, claim.leaseUntil, claim.now, claim.now, claim.limit) as DeadlineDbRow[];
-    return rows
-      .map(toDeadline)
-      .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : a.id - b.id));
+    return rows.map(toDeadline).sort(byDueTime);
   }
 
   async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
@@ -720,32 +539,7 @@ export class SqliteClockStore implements ClockStore {
   }
 
   async lastRun(): Promise<RunRecord | undefined> {
-    const row = this.sql('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1').get() as
-      | {
-          id: number;
-          trigger: string;
-          owner: string;
-          started_at: string;
-          finished_at: string | null;
-          fired: number;
-          late: number;
-          stale: number;
-          delivered: number;
-          error: string | null;
-        }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      trigger: row.trigger,
-      owner: row.owner,
-      startedAt: row.started_at,
-      finishedAt: row.finished_at,
-      fired: row.fired,
-      late: row.late,
-      stale: row.stale,
-      delivered: row.delivered,
-      error: row.error,
-    };
+    const row = this.sql('SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+    return row && toRun(row);
   }
 }

@@ -1,12 +1,23 @@
 import type Database from 'better-sqlite3';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
-import type {
-  ChildCert,
-  CollectorLevel,
-  RelayedNotice,
-  Report,
-  ReportRecord,
-} from '../hierarchy/messages.js';
+import type { ChildCert, RelayedNotice, Report } from '../hierarchy/messages.js';
+import {
+  reportEffect,
+  toDelivered,
+  toNotice,
+  toOutboxEntry,
+  toParent,
+  toResponse,
+  toStoredReport,
+  toSubordinate,
+  type CollectorRow,
+  type DeliveredRow,
+  type NoticeRow,
+  type OutboxRow,
+  type ParentRow,
+  type ReportRow,
+  type ResponseRow,
+} from './hierarchy-rows.js';
 import type {
   Acceptance,
   DeliveredEntry,
@@ -117,90 +128,6 @@ export const HIERARCHY_MIGRATION_SQL = `
   );
 `;
 
-interface ParentRow {
-  url: string;
-  id: string;
-  alg: string;
-  public_key: string;
-  unit: string;
-  level: string;
-  cert: string;
-  enrolled_at: string;
-  last_contact_at: string | null;
-  last_error: string | null;
-}
-
-interface CollectorRow {
-  id: string;
-  unit: string;
-  level: string;
-  alg: string;
-  public_key: string;
-  parent: string;
-  direct: number;
-  cert: string;
-  enrolled_at: string;
-  last_seen_at: string | null;
-  path_units: string;
-}
-
-interface ReportRow {
-  id: number;
-  origin: string;
-  seq: number;
-  unit: string;
-  level: string;
-  type: string;
-  key: string;
-  via: string;
-  path_units: string;
-  received_at: string;
-  report: string;
-  chain: string;
-}
-
-interface NoticeRow {
-  id: string;
-  source: string;
-  notice: string;
-  issuer_alg: string;
-  issuer_public_key: string;
-  received_at: string;
-  acked_at: string | null;
-  result: string | null;
-  result_at: string | null;
-}
-
-function toSubordinate(row: CollectorRow): SubordinateRecord {
-  return {
-    id: row.id,
-    unit: row.unit,
-    level: row.level as CollectorLevel,
-    alg: row.alg as SignatureAlg,
-    publicKey: row.public_key,
-    parent: row.parent,
-    direct: row.direct === 1,
-    cert: JSON.parse(row.cert) as ChildCert,
-    enrolledAt: row.enrolled_at,
-    lastSeenAt: row.last_seen_at,
-  };
-}
-
-function toNotice(row: NoticeRow): StoredNotice {
-  const relayed = JSON.parse(row.notice) as RelayedNotice;
-  return {
-    id: row.id,
-    source: row.source as 'issued' | 'received',
-    notice: relayed.notice,
-    issuerAlg: row.issuer_alg as SignatureAlg,
-    issuerPublicKey: row.issuer_public_key,
-    receivedAt: row.received_at,
-    ackedAt: row.acked_at,
-    result: row.result,
-    resultAt: row.result_at,
-  };
-}
-
 /** ` AND <column's JSON array> shares a unit with units`; no clause for undefined (every unit). */
 function pathClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {
   if (units === undefined) return '';
@@ -215,19 +142,7 @@ export class SqliteHierarchyStore implements HierarchyStore {
   async getParent(): Promise<ParentState | undefined> {
     const row = this.db.prepare('SELECT * FROM hierarchy_parent WHERE one = 1').get() as
       ParentRow | undefined;
-    if (!row) return undefined;
-    return {
-      url: row.url,
-      id: row.id,
-      alg: row.alg as SignatureAlg,
-      publicKey: row.public_key,
-      unit: row.unit,
-      level: row.level as CollectorLevel,
-      cert: JSON.parse(row.cert) as ChildCert,
-      enrolledAt: row.enrolled_at,
-      lastContactAt: row.last_contact_at,
-      lastError: row.last_error,
-    };
+    return row ? toParent(row) : undefined;
   }
 
   async setParent(parent: ParentRecord): Promise<void> {
@@ -375,27 +290,8 @@ export class SqliteHierarchyStore implements HierarchyStore {
         `SELECT link_seq, type, report, chain, created_at, first_sent_at, attempts FROM hierarchy_outbox
          WHERE done_at IS NULL ORDER BY link_seq LIMIT ?`,
       )
-      .all(limit) as {
-      link_seq: number;
-      type: string;
-      report: string;
-      chain: string;
-      created_at: string;
-      first_sent_at: string | null;
-      attempts: number;
-    }[];
-    return rows.map((row) => ({
-      linkSeq: row.link_seq,
-      type: row.type,
-      record: {
-        linkSeq: row.link_seq,
-        report: JSON.parse(row.report) as Report,
-        chain: JSON.parse(row.chain) as ChildCert[],
-      } satisfies ReportRecord,
-      createdAt: row.created_at,
-      firstSentAt: row.first_sent_at,
-      attempts: row.attempts,
-    }));
+      .all(limit) as OutboxRow[];
+    return rows.map(toOutboxEntry);
   }
 
   async markAttempt(linkSeqs: readonly number[], at: string): Promise<void> {
@@ -420,16 +316,8 @@ export class SqliteHierarchyStore implements HierarchyStore {
          RETURNING link_seq, report, first_sent_at`,
       );
       for (const a of accepted) {
-        const row = accept.get(a.receivedAt, at, a.linkSeq) as
-          { link_seq: number; report: string; first_sent_at: string | null } | undefined;
-        if (row) {
-          delivered.push({
-            linkSeq: row.link_seq,
-            report: JSON.parse(row.report) as Report,
-            firstSentAt: row.first_sent_at,
-            receivedAt: a.receivedAt,
-          });
-        }
+        const row = accept.get(a.receivedAt, at, a.linkSeq) as Omit<DeliveredRow, 'received_at'> | undefined;
+        if (row) delivered.push(toDelivered({ ...row, received_at: a.receivedAt }));
       }
       const reject = this.db.prepare(
         'UPDATE hierarchy_outbox SET rejected = ?, done_at = ? WHERE link_seq = ? AND done_at IS NULL',
@@ -448,13 +336,8 @@ export class SqliteHierarchyStore implements HierarchyStore {
         `SELECT link_seq, report, first_sent_at, received_at FROM hierarchy_outbox
          WHERE type = ? AND received_at IS NOT NULL ORDER BY link_seq`,
       )
-      .all(type) as { link_seq: number; report: string; first_sent_at: string | null; received_at: string }[];
-    return rows.map((row) => ({
-      linkSeq: row.link_seq,
-      report: JSON.parse(row.report) as Report,
-      firstSentAt: row.first_sent_at,
-      receivedAt: row.received_at,
-    }));
+      .all(type) as DeliveredRow[];
+    return rows.map(toDelivered);
   }
 
   async outboxStats(): Promise<OutboxStats> {
@@ -579,19 +462,15 @@ export class SqliteHierarchyStore implements HierarchyStore {
 
   /** What a report changes here besides being stored: a notice's answers, the subordinate register. */
   private applyReport(record: ReceivedRecord): void {
-    const { report } = record;
-    const noticeId = typeof report.data.notice === 'string' ? report.data.notice : undefined;
-    if (report.type === 'notice.ack' && noticeId) {
-      const ackedAt = typeof report.data.ackedAt === 'string' ? report.data.ackedAt : report.ts;
+    const effect = reportEffect(record.report, record.pathUnits);
+    if (effect?.kind === 'ack') {
       this.db
         .prepare(
           `INSERT INTO hierarchy_notice_responses (notice_id, collector, unit, level, acked_at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (notice_id, collector) DO UPDATE SET acked_at = COALESCE(acked_at, excluded.acked_at)`,
         )
-        .run(noticeId, report.origin, report.unit, report.level, ackedAt);
-    } else if (report.type === 'notice.result' && noticeId) {
-      const result =
-        typeof report.data.result === 'string' ? report.data.result : JSON.stringify(report.data.result);
+        .run(effect.noticeId, effect.collector, effect.unit, effect.level, effect.ackedAt);
+    } else if (effect?.kind === 'result') {
       this.db
         .prepare(
           `INSERT INTO hierarchy_notice_responses (notice_id, collector, unit, level, acked_at, result, result_at)
@@ -599,10 +478,17 @@ export class SqliteHierarchyStore implements HierarchyStore {
            ON CONFLICT (notice_id, collector) DO UPDATE SET acked_at = COALESCE(acked_at, excluded.acked_at),
              result = excluded.result, result_at = excluded.result_at`,
         )
-        .run(noticeId, report.origin, report.unit, report.level, report.ts, result, report.ts);
-    } else if (report.type === 'collector.enrolled') {
-      // The caller checked that the certificate is signed by the report's origin (its parent).
-      const cert = report.data.cert as ChildCert;
+        .run(
+          effect.noticeId,
+          effect.collector,
+          effect.unit,
+          effect.level,
+          effect.at,
+          effect.result,
+          effect.at,
+        );
+    } else if (effect?.kind === 'subordinate') {
+      const { cert } = effect;
       this.db
         .prepare(
           `INSERT INTO hierarchy_collectors (id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, path_units)
@@ -620,7 +506,7 @@ export class SqliteHierarchyStore implements HierarchyStore {
           cert.parent,
           JSON.stringify(cert),
           cert.enrolledAt,
-          JSON.stringify([cert.unit, ...record.pathUnits]),
+          JSON.stringify(effect.pathUnits),
         );
     }
   }
@@ -644,20 +530,7 @@ export class SqliteHierarchyStore implements HierarchyStore {
     const rows = this.db
       .prepare(`SELECT * FROM hierarchy_reports WHERE 1${where} ORDER BY id DESC LIMIT ?`)
       .all(...params, filter.limit) as ReportRow[];
-    return rows.map((row) => ({
-      id: row.id,
-      origin: row.origin,
-      seq: row.seq,
-      unit: row.unit,
-      level: row.level as CollectorLevel,
-      type: row.type,
-      key: row.key,
-      via: row.via,
-      pathUnits: JSON.parse(row.path_units) as string[],
-      receivedAt: row.received_at,
-      report: JSON.parse(row.report) as Report,
-      chain: JSON.parse(row.chain) as ChildCert[],
-    }));
+    return rows.map(toStoredReport);
   }
 
   async addNotice(
@@ -736,22 +609,8 @@ export class SqliteHierarchyStore implements HierarchyStore {
         `SELECT collector, unit, level, acked_at, result, result_at FROM hierarchy_notice_responses
          WHERE notice_id = ? ORDER BY unit, collector`,
       )
-      .all(noticeId) as {
-      collector: string;
-      unit: string;
-      level: string;
-      acked_at: string | null;
-      result: string | null;
-      result_at: string | null;
-    }[];
-    return rows.map((row) => ({
-      collector: row.collector,
-      unit: row.unit,
-      level: row.level as CollectorLevel,
-      ackedAt: row.acked_at,
-      result: row.result,
-      resultAt: row.result_at,
-    }));
+      .all(noticeId) as ResponseRow[];
+    return rows.map(toResponse);
   }
 
   async evidenceEnvelopes(

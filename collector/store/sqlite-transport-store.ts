@@ -1,5 +1,18 @@
 import type Database from 'better-sqlite3';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import {
+  LIVENESS_COLUMNS,
+  LIVENESS_UPSERT,
+  livenessValues,
+  toBrokerAccount,
+  toDeclaredDrop,
+  toKeyHistory,
+  toLiveness,
+  type CurrentKeyRow,
+  type DeclaredDropRow,
+  type LivenessRow,
+  type OldKeyRow,
+} from './transport-rows.js';
 import type {
   AgentKeyRecord,
   BrokerAccount,
@@ -44,32 +57,6 @@ export const TRANSPORT_MIGRATION_SQL = `
   ALTER TABLE agents ADD COLUMN key_rotated_at TEXT;
 `;
 
-interface LivenessRow {
-  agent_id: string;
-  interval_ms: number;
-  last_heartbeat_at: string | null;
-  will_at: string | null;
-  reported_seq: number;
-  offline_since: string | null;
-  gap_since: string | null;
-  gap_watermark: number;
-  lost_since: string | null;
-}
-
-function toLiveness(row: LivenessRow): LivenessRecord {
-  return {
-    agentId: row.agent_id,
-    intervalMs: row.interval_ms,
-    lastHeartbeatAt: row.last_heartbeat_at,
-    willAt: row.will_at,
-    reportedSeq: row.reported_seq,
-    offlineSince: row.offline_since,
-    gapSince: row.gap_since,
-    gapWatermark: row.gap_watermark,
-    lostSince: row.lost_since,
-  };
-}
-
 /** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
 const WATERMARK_PAGE = 512;
 
@@ -90,26 +77,10 @@ export class SqliteTransportStore implements TransportStore {
   async putLiveness(r: LivenessRecord): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO agent_liveness (agent_id, interval_ms, last_heartbeat_at, will_at, reported_seq,
-           offline_since, gap_since, gap_watermark, lost_since)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (agent_id) DO UPDATE SET interval_ms = excluded.interval_ms,
-           last_heartbeat_at = excluded.last_heartbeat_at, will_at = excluded.will_at,
-           reported_seq = excluded.reported_seq, offline_since = excluded.offline_since,
-           gap_since = excluded.gap_since, gap_watermark = excluded.gap_watermark,
-           lost_since = excluded.lost_since`,
+        `INSERT INTO agent_liveness (${LIVENESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`,
       )
-      .run(
-        r.agentId,
-        r.intervalMs,
-        r.lastHeartbeatAt,
-        r.willAt,
-        r.reportedSeq,
-        r.offlineSince,
-        r.gapSince,
-        r.gapWatermark,
-        r.lostSince,
-      );
+      .run(...livenessValues(r));
   }
 
   async addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void> {
@@ -165,13 +136,8 @@ export class SqliteTransportStore implements TransportStore {
         `SELECT agent_id, from_seq, to_seq, declared_by_seq FROM agent_declared_drops
          WHERE agent_id = ? ORDER BY from_seq`,
       )
-      .all(agentId) as { agent_id: string; from_seq: number; to_seq: number; declared_by_seq: number }[];
-    return rows.map((r) => ({
-      agentId: r.agent_id,
-      fromSeq: r.from_seq,
-      toSeq: r.to_seq,
-      declaredBySeq: r.declared_by_seq,
-    }));
+      .all(agentId) as DeclaredDropRow[];
+    return rows.map(toDeclaredDrop);
   }
 
   async rotateKey(request: {
@@ -219,35 +185,11 @@ export class SqliteTransportStore implements TransportStore {
         `SELECT agent_id, alg, public_key, valid_from, valid_to FROM agent_keys
          WHERE agent_id = ? ORDER BY valid_from`,
       )
-      .all(agentId) as {
-      agent_id: string;
-      alg: SignatureAlg;
-      public_key: string;
-      valid_from: string;
-      valid_to: string;
-    }[];
+      .all(agentId) as OldKeyRow[];
     const current = this.db
       .prepare('SELECT alg, public_key, enrolled_at, key_rotated_at FROM agents WHERE id = ?')
-      .get(agentId) as
-      | { alg: SignatureAlg; public_key: string; enrolled_at: string; key_rotated_at: string | null }
-      | undefined;
-    if (!current) return [];
-    return [
-      ...old.map((r) => ({
-        agentId: r.agent_id,
-        alg: r.alg,
-        publicKey: r.public_key,
-        validFrom: r.valid_from,
-        validTo: r.valid_to as string | null,
-      })),
-      {
-        agentId,
-        alg: current.alg,
-        publicKey: current.public_key,
-        validFrom: current.key_rotated_at ?? current.enrolled_at,
-        validTo: null,
-      },
-    ];
+      .get(agentId) as CurrentKeyRow | undefined;
+    return current ? toKeyHistory(agentId, old, current) : [];
   }
 
   async setBrokerPasswordHash(agentId: string, passwordHash: string): Promise<void> {
@@ -258,11 +200,7 @@ export class SqliteTransportStore implements TransportStore {
     const rows = this.db
       .prepare('SELECT id, broker_password_hash, revoked_at FROM agents ORDER BY id')
       .all() as { id: string; broker_password_hash: string | null; revoked_at: string | null }[];
-    return rows.map((r) => ({
-      agentId: r.id,
-      passwordHash: r.broker_password_hash,
-      revoked: r.revoked_at !== null,
-    }));
+    return rows.map(toBrokerAccount);
   }
 
   async listRevokedSince(since: string): Promise<{ agentId: string; revokedAt: string }[]> {

@@ -16,7 +16,8 @@ describe.runIf(await postgresAvailable())('PostgreSQL store', () => {
 
   it('migrates once when several collectors start at the same moment', async () => {
     const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(schema.url)));
-    for (const store of stores) expect(await store.schemaVersion()).toBe(POSTGRES_MIGRATIONS.at(-1)!.version);
+    for (const store of stores)
+      expect(await store.schemaVersion()).toBe(Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)));
     await Promise.all(stores.map((s) => s.close()));
     const rows = await adminQuery(`SELECT version FROM ${schema.name}.schema_migrations`);
     expect(rows).toHaveLength(POSTGRES_MIGRATIONS.length);
@@ -33,20 +34,9 @@ describe.runIf(await postgresAvailable())('PostgreSQL store', () => {
     await expect(openPostgresStore(schema.url)).rejects.toThrow(/store\.url: .* schema version 999/);
   });
 
-  it('names the domain stores it does not hold yet instead of failing inside a query', async () => {
-    const store = await openPostgresStore(schema.url);
-    try {
-      expect(() => store.clocks).toThrow(/store\.url: the PostgreSQL store .* not yet the legal clocks/);
-      expect(() => store.warnings).toThrow(/not yet warnings/);
-      expect(() => store.sessions).toThrow(/not yet dashboard sessions/);
-    } finally {
-      await store.close();
-    }
-  });
-
   it('is what store.url postgres://… opens', async () => {
     const store = await openStore(schema.url);
-    expect(await store.schemaVersion()).toBe(POSTGRES_MIGRATIONS.at(-1)!.version);
+    expect(await store.schemaVersion()).toBe(Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)));
     await store.close();
     const tables = await adminQuery<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
