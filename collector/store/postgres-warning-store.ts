@@ -236,90 +236,27 @@ export class PostgresWarningStore implements WarningStore {
     return result;
   }
 
+  /**
+   * The batch reads the rule rows and open warnings of all its steps in one query each, runs the
+   * steps against that working copy (each sees the previous one's writes) and writes back once
+   * per table: a round trip costs as much as a whole evaluation, so per-event queries would cap
+   * the rules stage far below ingest.
+   */
   async runRulesBatch(
     steps: readonly { input: RulesInput; evaluate: EvaluateStep }[],
     options: RulesRunOptions,
   ): Promise<(RulesRunResult | undefined)[]> {
     return transaction(this.pool, async (db) => {
-      const cursor = { eventId: await lockRules(db) };
+      const batch = new RuleBatch(db, await lockRules(db), options);
+      await batch.load(
+        steps.flatMap((s) => s.input.needed.slots),
+        steps.map((s) => s.input.needed.condition),
+      );
       const results: (RulesRunResult | undefined)[] = [];
-      for (const step of steps)
-        results.push(await this.runOne(db, cursor, step.input, step.evaluate, options));
+      for (const step of steps) results.push(await batch.run(step.input, step.evaluate));
+      await batch.flush();
       return results;
     });
-  }
-
-  private async runOne(
-    db: pg.PoolClient,
-    cursor: { eventId: number },
-    input: RulesInput,
-    evaluate: EvaluateStep,
-    options: RulesRunOptions,
-  ): Promise<RulesRunResult | undefined> {
-    let conditionId: number | undefined;
-    if (input.kind === 'event') {
-      if (input.eventId <= cursor.eventId) return undefined;
-      await db.query('UPDATE rule_cursor SET event_id = $1 WHERE id = 1', [input.eventId]);
-      cursor.eventId = input.eventId;
-    } else {
-      const c = input.condition;
-      const { rows } = await db.query<{ id: number }>(
-        `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-        [
-          c.type,
-          c.state,
-          c.key,
-          c.unit,
-          c.agent ?? null,
-          c.severity,
-          JSON.stringify(c.data),
-          c.at,
-          options.now,
-        ],
-      );
-      conditionId = rows[0]!.id;
-    }
-    const state = await loadRuleState(db, input.needed.slots, input.needed.condition);
-    const evaluation = evaluate(state, conditionId);
-    for (const change of evaluation.changes) await writeRowChange(db, change);
-    const opened: string[] = [];
-    const updated = new Set<string>();
-    for (const effect of evaluation.effects) {
-      const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
-      // The rules never touch the audit trail: skip reading it on this hot path.
-      const current = await readWarning(db, id, false);
-      const next = applyRuleEffect(current, effect);
-      if (!next) continue;
-      if (!current) {
-        await db.query(
-          `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-          warningValues(next, options.now),
-        );
-        opened.push(next.id);
-      } else {
-        await db.query(
-          `UPDATE warnings SET severity = $1, level = $2, count = $3, last_seen = $4, resolved_at = $5,
-             doc = $6, updated_at = $7 WHERE id = $8`,
-          [
-            next.severity,
-            next.level,
-            next.count,
-            next.lastSeen,
-            next.resolvedAt,
-            JSON.stringify(docOf(next)),
-            options.now,
-            next.id,
-          ],
-        );
-        updated.add(next.id);
-      }
-      await insertNotifications(db, next.id, ruleNotifications(current, next, options.notify), options.now);
-      const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
-      for (const ref of refs) await insertEvidence(db, id, ref);
-    }
-    return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
   }
 
   async sweepRuleState(sweep: (state: RuleState) => Evaluation): Promise<number> {
@@ -661,6 +598,291 @@ export class PostgresWarningStore implements WarningStore {
   }
 }
 
+type RuleTable = 'open' | 'windows' | 'correlations';
+const RULE_TABLES: Record<RuleTable, string> = {
+  open: 'rule_open',
+  windows: 'rule_windows',
+  correlations: 'rule_correlations',
+};
+
+/** The working copy of one runRulesBatch: rule rows (as stored, JSON text), pairs and warnings. */
+class RuleBatch {
+  /** Slot → row text, null when the slot has none; a slot absent here is not loaded yet. */
+  private readonly rows: Record<RuleTable, Map<string, string | null>> = {
+    open: new Map(),
+    windows: new Map(),
+    correlations: new Map(),
+  };
+  private readonly dirty: Record<RuleTable, Set<string>> = {
+    open: new Set(),
+    windows: new Set(),
+    correlations: new Set(),
+  };
+  /** Condition → its slots, for the conditions loaded. */
+  private readonly pairs = new Map<string, string[]>();
+  /** Final state of each (condition, slot) pair changed, keyed by JSON [cond, slot]. */
+  private readonly pairChanges = new Map<string, boolean>();
+  private readonly warnings = new Map<string, Warning | undefined>();
+  private readonly inserted = new Set<string>();
+  private readonly updated = new Set<string>();
+  private readonly outbox: (OutboxEntry & { warningId: string })[] = [];
+  private readonly evidence: { warningId: string; ref: EvidenceRef }[] = [];
+  private readonly startCursor: number;
+
+  constructor(
+    private readonly db: pg.PoolClient,
+    private cursor: number,
+    private readonly options: RulesRunOptions,
+  ) {
+    this.startCursor = cursor;
+  }
+
+  /** Reads the rows of `slots`, the pairs of `conditions` and their slots' rows, and their open warnings. */
+  async load(slots: readonly string[], conditions: readonly string[]): Promise<void> {
+    const missingConds = [...new Set(conditions)].filter((c) => !this.pairs.has(c));
+    const missingSlots = [...new Set(slots)].filter((slot) => !this.rows.open.has(slot));
+    if (missingConds.length === 0 && missingSlots.length === 0) return;
+    const { rows } = await this.db.query<{ kind: string; slot: string; row: string }>(
+      `WITH pairs AS (SELECT cond, slot FROM rule_conditions WHERE cond = ANY($2::text[])),
+            wanted AS (SELECT UNNEST($1::text[]) COLLATE "C" AS slot UNION SELECT slot FROM pairs)
+       SELECT 'pair' AS kind, slot, cond AS row FROM pairs
+       UNION ALL SELECT 'slot', slot, NULL FROM wanted
+       UNION ALL SELECT 'open', slot, row FROM rule_open WHERE slot IN (SELECT slot FROM wanted)
+       UNION ALL SELECT 'windows', slot, row FROM rule_windows WHERE slot IN (SELECT slot FROM wanted)
+       UNION ALL SELECT 'correlations', slot, row FROM rule_correlations WHERE slot IN (SELECT slot FROM wanted)
+       ORDER BY 2`,
+      [missingSlots, missingConds],
+    );
+    for (const cond of missingConds) this.pairs.set(cond, []);
+    const fresh = new Set<string>();
+    for (const r of rows) {
+      if (r.kind === 'pair') this.pairs.get(r.row)!.push(r.slot);
+      // A slot this batch has read already keeps its working value.
+      else if (r.kind === 'slot' && !this.rows.open.has(r.slot)) {
+        fresh.add(r.slot);
+        for (const table of Object.keys(RULE_TABLES) as RuleTable[]) this.rows[table].set(r.slot, null);
+      }
+    }
+    for (const r of rows) {
+      if (r.kind in RULE_TABLES && fresh.has(r.slot)) this.rows[r.kind as RuleTable].set(r.slot, r.row);
+    }
+    // Pairs this batch changed before it read their condition.
+    for (const [key, present] of this.pairChanges) {
+      const [cond, slot] = JSON.parse(key) as [string, string];
+      if (missingConds.includes(cond)) this.applyPair(cond, slot, present);
+    }
+    const warningIds = [...fresh]
+      .map((slot) => this.rows.open.get(slot))
+      .flatMap((row) => (row ? [(JSON.parse(row) as RuleState['open'][string]).warningId] : []))
+      .filter((id) => !this.warnings.has(id));
+    await this.loadWarnings(warningIds);
+  }
+
+  private async loadWarnings(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const { rows } = await this.db.query<WarningRow>(
+      `SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = ANY($1::text[])`,
+      [[...ids]],
+    );
+    for (const id of ids) this.warnings.set(id, undefined);
+    // The rules never touch the audit trail: it is not read on this hot path.
+    for (const row of rows) this.warnings.set(row.id, toWarning(row, []));
+  }
+
+  async run(input: RulesInput, evaluate: EvaluateStep): Promise<RulesRunResult | undefined> {
+    let conditionId: number | undefined;
+    if (input.kind === 'event') {
+      if (input.eventId <= this.cursor) return undefined;
+      this.cursor = input.eventId;
+    } else {
+      const c = input.condition;
+      const { rows } = await this.db.query<{ id: number }>(
+        `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+        [
+          c.type,
+          c.state,
+          c.key,
+          c.unit,
+          c.agent ?? null,
+          c.severity,
+          JSON.stringify(c.data),
+          c.at,
+          this.options.now,
+        ],
+      );
+      conditionId = rows[0]!.id;
+    }
+    const evaluation = evaluate(await this.snapshot(input.needed.slots, input.needed.condition), conditionId);
+    for (const change of evaluation.changes) this.change(change);
+    const opened: string[] = [];
+    const updated = new Set<string>();
+    for (const effect of evaluation.effects) {
+      const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
+      if (!this.warnings.has(id)) await this.loadWarnings([id]);
+      const current = this.warnings.get(id);
+      const next = applyRuleEffect(current, effect);
+      if (!next) continue;
+      this.warnings.set(id, next);
+      if (!current) {
+        this.inserted.add(id);
+        opened.push(id);
+      } else {
+        if (!this.inserted.has(id)) this.updated.add(id);
+        updated.add(id);
+      }
+      for (const entry of ruleNotifications(current, next, this.options.notify))
+        this.outbox.push({ ...entry, warningId: id });
+      for (const ref of effect.kind === 'open' ? effect.evidence : [effect.evidence])
+        this.evidence.push({ warningId: id, ref });
+    }
+    return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
+  }
+
+  /** What loadRuleState would read from the database, read from the working copy. */
+  private async snapshot(slots: readonly string[], condition: string): Promise<RuleState> {
+    await this.load(slots, [condition]);
+    const pairs = this.pairs.get(condition)!;
+    await this.load(pairs, []);
+    const state = emptyRuleState();
+    if (pairs.length > 0) state.conditions[condition] = [...pairs];
+    for (const slot of new Set([...slots, ...pairs])) {
+      const open = this.rows.open.get(slot);
+      if (open) state.open[slot] = JSON.parse(open) as RuleState['open'][string];
+      const window = this.rows.windows.get(slot);
+      if (window) state.windows[slot] = JSON.parse(window) as RuleState['windows'][string];
+      const correlation = this.rows.correlations.get(slot);
+      if (correlation)
+        state.correlations[slot] = JSON.parse(correlation) as RuleState['correlations'][string];
+    }
+    return state;
+  }
+
+  private change(change: RowChange): void {
+    if (change.table === 'conditions') {
+      this.applyPair(change.id, change.slot, change.row !== null);
+      this.pairChanges.set(JSON.stringify([change.id, change.slot]), change.row !== null);
+      return;
+    }
+    this.rows[change.table].set(change.id, change.row === null ? null : JSON.stringify(change.row));
+    this.dirty[change.table].add(change.id);
+  }
+
+  private applyPair(cond: string, slot: string, present: boolean): void {
+    const slots = this.pairs.get(cond);
+    if (!slots) return;
+    const at = slots.indexOf(slot);
+    if (!present && at >= 0) slots.splice(at, 1);
+    else if (present && at < 0) slots.push(slot);
+  }
+
+  /** Writes the batch back: one statement per table, warnings before the rows that refer to them. */
+  async flush(): Promise<void> {
+    const db = this.db;
+    const now = this.options.now;
+    for (const table of Object.keys(RULE_TABLES) as RuleTable[]) {
+      const slots = [...this.dirty[table]];
+      const gone = slots.filter((slot) => this.rows[table].get(slot) === null);
+      const kept = slots.filter((slot) => this.rows[table].get(slot) !== null);
+      if (gone.length > 0)
+        await db.query(`DELETE FROM ${RULE_TABLES[table]} WHERE slot = ANY($1::text[])`, [gone]);
+      if (kept.length > 0) {
+        await db.query(
+          `INSERT INTO ${RULE_TABLES[table]} (slot, row) SELECT * FROM UNNEST($1::text[], $2::text[])
+           ON CONFLICT (slot) DO UPDATE SET row = EXCLUDED.row`,
+          [kept, kept.map((slot) => this.rows[table].get(slot))],
+        );
+      }
+    }
+    if (this.pairChanges.size > 0) {
+      const changes = [...this.pairChanges].map(([key, present]) => {
+        const [cond, slot] = JSON.parse(key) as [string, string];
+        return { cond, slot, present };
+      });
+      const gone = changes.filter((c) => !c.present);
+      const added = changes.filter((c) => c.present);
+      if (gone.length > 0) {
+        await db.query(
+          `DELETE FROM rule_conditions r USING UNNEST($1::text[], $2::text[]) AS g (cond, slot)
+           WHERE r.cond = g.cond AND r.slot = g.slot`,
+          [gone.map((c) => c.cond), gone.map((c) => c.slot)],
+        );
+      }
+      if (added.length > 0) {
+        await db.query(
+          `INSERT INTO rule_conditions (cond, slot) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+          [added.map((c) => c.cond), added.map((c) => c.slot)],
+        );
+      }
+    }
+    for (const id of this.inserted) {
+      await db.query(
+        `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        warningValues(this.warnings.get(id)!, now),
+      );
+    }
+    if (this.updated.size > 0) {
+      const changed = [...this.updated].map((id) => this.warnings.get(id)!);
+      await db.query(
+        `UPDATE warnings w SET severity = u.severity, level = u.level, count = u.count, last_seen = u.last_seen,
+           resolved_at = u.resolved_at, doc = u.doc, updated_at = $8
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
+           AS u (id, severity, level, count, last_seen, resolved_at, doc)
+         WHERE w.id = u.id`,
+        [
+          changed.map((w) => w.id),
+          changed.map((w) => w.severity),
+          changed.map((w) => w.level),
+          changed.map((w) => w.count),
+          changed.map((w) => w.lastSeen),
+          changed.map((w) => w.resolvedAt),
+          changed.map((w) => JSON.stringify(docOf(w))),
+          now,
+        ],
+      );
+    }
+    if (this.outbox.length > 0) {
+      await db.query(
+        `INSERT INTO notifications (warning_id, channel, occasion, state, next_attempt_at, created_at)
+         SELECT o.warning_id, o.channel, o.occasion, 'pending', $4, $4
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS o (warning_id, channel, occasion, n)
+         ORDER BY o.n
+         ON CONFLICT (warning_id, channel, occasion) DO NOTHING`,
+        [
+          this.outbox.map((o) => o.warningId),
+          this.outbox.map((o) => o.channel),
+          this.outbox.map((o) => o.occasion),
+          now,
+        ],
+      );
+    }
+    if (this.evidence.length > 0) {
+      const refs = this.evidence;
+      await db.query(
+        `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
+         SELECT e.warning_id, e.event_id, e.condition_id, e.agent, e.seq, e.ts, e.state
+         FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[])
+           WITH ORDINALITY AS e (warning_id, event_id, condition_id, agent, seq, ts, state, n)
+         ORDER BY e.n
+         ON CONFLICT (warning_id, agent, seq) DO NOTHING`,
+        [
+          refs.map((e) => e.warningId),
+          refs.map((e) => e.ref.eventId ?? null),
+          refs.map((e) => evidenceConditionId(e.ref)),
+          refs.map((e) => e.ref.agent),
+          refs.map((e) => e.ref.seq),
+          refs.map((e) => e.ref.ts),
+          refs.map((e) => e.ref.state),
+        ],
+      );
+    }
+    if (this.cursor !== this.startCursor) {
+      await db.query('UPDATE rule_cursor SET event_id = $1 WHERE id = 1', [this.cursor]);
+    }
+  }
+}
+
 // ── rows ──────────────────────────────────────────────────────────────────────────────────
 
 /**
@@ -728,11 +950,9 @@ async function writeRowChange(db: pg.PoolClient, change: RowChange): Promise<voi
   }
 }
 
-async function readWarning(db: Db, id: string, withHistory = true): Promise<Warning | undefined> {
+async function readWarning(db: Db, id: string): Promise<Warning | undefined> {
   const { rows } = await db.query<WarningRow>(`SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = $1`, [id]);
-  if (!rows[0]) return undefined;
-  const history = withHistory ? ((await readHistory(db, [id])).get(id) ?? []) : [];
-  return toWarning(rows[0], history);
+  return rows[0] ? toWarning(rows[0], (await readHistory(db, [id])).get(id) ?? []) : undefined;
 }
 
 /** The audit trails of several warnings in one query. */
@@ -768,14 +988,6 @@ async function insertNotifications(
      FROM UNNEST($2::text[], $3::text[]) AS entry (channel, occasion)
      ON CONFLICT (warning_id, channel, occasion) DO NOTHING`,
     [warningId, entries.map((e) => e.channel), entries.map((e) => e.occasion), now],
-  );
-}
-
-async function insertEvidence(db: pg.PoolClient, warningId: string, ref: EvidenceRef): Promise<void> {
-  await db.query(
-    `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (warning_id, agent, seq) DO NOTHING`,
-    [warningId, ref.eventId ?? null, evidenceConditionId(ref), ref.agent, ref.seq, ref.ts, ref.state],
   );
 }
 

@@ -410,6 +410,45 @@ export function describeWarningStoreContract(
       ]);
     });
 
+    it('decides a batch as it would the same events one by one: windows, correlations, folds, clears', async () => {
+      const events = [
+        ev({ agent: 'ag-a', type: 'agent.started', at: 0 }),
+        ev({ agent: 'ag-a' }),
+        ev({ agent: 'ag-a', type: 'agent.started', at: 10 }),
+        ev({ agent: 'ag-b', at: 1 }),
+        ev({ agent: 'ag-a', at: 2 }),
+        ev({ agent: 'ag-a', type: 'agent.started', at: 20 }),
+        ev({ agent: 'ag-c', at: 3 }),
+        ev({ agent: 'ag-b', state: 'cleared', at: 4 }),
+      ];
+      const now = new Date(at(30));
+      const results = await store.warnings.runRulesBatch(
+        events.map((event) => ({
+          input: { kind: 'event' as const, eventId: event.eventId!, needed: rowsNeeded(event, RULES) },
+          evaluate: (state: Parameters<typeof evaluate>[0]) => evaluate(state, event, RULES, now),
+        })),
+        { now: at(30), notify: allTo(['hook']) },
+      );
+      expect(results.map((r) => r!.opened.length)).toEqual([0, 1, 0, 1, 0, 1, 2, 0]);
+      const warnings = await store.warnings.listWarnings({ limit: 20 });
+      const summary = warnings.map((w) => [w.rule, w.agent, w.count, w.resolvedAt]);
+      summary.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+      expect(summary).toEqual([
+        ['restarts', 'ag-a', 3, null],
+        ['wireless', 'ag-a', 2, null],
+        ['wireless', 'ag-b', 1, at(4)],
+        ['wireless', 'ag-c', 1, null],
+        ['wireless-many', null, 3, null],
+      ]);
+      const restarts = warnings.find((w) => w.rule === 'restarts')!;
+      expect((await store.warnings.listEvidence(restarts.id, 10)).map((e) => e.seq)).toEqual([1, 3, 6]);
+      expect(await store.warnings.listNotifications({ limit: 20 })).toHaveLength(5);
+      // The batch left the rows a next event needs: a fourth start folds into the open warning.
+      expect((await feed(ev({ agent: 'ag-a', type: 'agent.started', at: 25 })))!.updated).toEqual([
+        restarts.id,
+      ]);
+    });
+
     it('hands the rules stage stored events past its cursor, oldest first, with the agent’s unit', async () => {
       await store.createEnrollmentToken({
         tokenHash: 'tok',
