@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema, type AgentConfig } from '../../agent/config.js';
@@ -39,7 +40,6 @@ describe('manual enrollment approval', () => {
       liveness: { revocationPoll: '100ms' },
     };
     configFile = join(dir.path, 'collector.yaml');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(configFile, JSON.stringify(raw));
     collector = await startCollector(testCollectorConfig(dir.path, raw), { logger: silent });
   });
@@ -175,6 +175,49 @@ describe('approval auto (the default)', () => {
         outcome.identity.broker.password,
       );
       await client.endAsync();
+    } finally {
+      await collector.stop();
+      dir.remove();
+    }
+  });
+});
+
+describe('manual approval with Mosquitto’s files', () => {
+  it('writes no login for a waiting agent and adds it once approved', async () => {
+    const dir = tempDir('smew-approval-mosquitto-');
+    const passwordFile = join(dir.path, 'passwd');
+    const collector = await startCollector(
+      testCollectorConfig(dir.path, {
+        ingest: { ackDelay: 10, verifyWorkers: 0 },
+        enroll: { approval: 'manual' },
+        broker: {
+          listen: '127.0.0.1:0',
+          username: 'smew-collector',
+          password: 'collector-secret-for-test',
+          mosquitto: { passwordFile, aclFile: join(dir.path, 'acl') },
+        },
+      }),
+      { logger: silent },
+    );
+    try {
+      const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位', ttlMs: 3_600_000 });
+      const { identity } = await enrollAgent({
+        dir: join(dir.path, 'agent'),
+        collectorUrl: collector.httpUrl,
+        token,
+        clock: systemClock,
+      });
+      const logins = () => readFileSync(passwordFile, 'utf8');
+      expect(logins()).toContain('smew-collector:');
+      expect(logins()).not.toContain(identity.agentId);
+      const admin = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+      const response = await fetch(`${collector.httpUrl}/api/v1/agents/${identity.agentId}/approval`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ decision: 'approve' }),
+      });
+      expect(response.status).toBe(200);
+      await eventually(() => logins().includes(`${identity.agentId}:$7$`), { what: 'the approved login' });
     } finally {
       await collector.stop();
       dir.remove();
