@@ -36,27 +36,27 @@ export class LivenessMonitor {
     agentId: string,
     heartbeat: { at: string; lastSeq: number; intervalMs?: number },
   ): Promise<void> {
-    await this.serial(async () => {
-      const transport = this.options.store.transport;
-      const previous = await transport.getLiveness(agentId);
-      const { record, changes } = onHeartbeat(
-        previous,
-        agentId,
-        { at: heartbeat.at, lastSeq: heartbeat.lastSeq, intervalMs: heartbeat.intervalMs },
-        this.options.defaultIntervalMs,
-      );
-      await this.report(agentId, changes, heartbeat.at);
-      await transport.putLiveness(record);
-    });
+    await this.serial(() =>
+      this.options.store.transport.updateLiveness(agentId, async (previous) => {
+        const { record, changes } = onHeartbeat(
+          previous,
+          agentId,
+          { at: heartbeat.at, lastSeq: heartbeat.lastSeq, intervalMs: heartbeat.intervalMs },
+          this.options.defaultIntervalMs,
+        );
+        await this.report(agentId, changes, heartbeat.at);
+        return record;
+      }),
+    );
   }
 
   /** The agent's status topic said `offline`: judged at once. */
   async offline(agentId: string, at: string): Promise<void> {
-    await this.serial(async () => {
-      const transport = this.options.store.transport;
-      const previous = await transport.getLiveness(agentId);
-      await transport.putLiveness(onOfflineStatus(previous, agentId, at, this.options.defaultIntervalMs));
-    });
+    await this.serial(() =>
+      this.options.store.transport.updateLiveness(agentId, async (previous) =>
+        onOfflineStatus(previous, agentId, at, this.options.defaultIntervalMs),
+      ),
+    );
     await this.check();
   }
 
@@ -66,13 +66,22 @@ export class LivenessMonitor {
       const { store, clock } = this.options;
       const now = clock.now();
       const agents = new Map((await store.listAgents({})).map((a) => [a.id, a]));
-      for (const record of await store.transport.listLiveness()) {
-        const agent = agents.get(record.agentId);
+      for (const listed of await store.transport.listLiveness()) {
+        const agent = agents.get(listed.agentId);
         if (!agent || agent.revokedAt !== null) continue;
-        const { record: next, changes } = assess(record, agent.ackedSeq, now, this.options);
-        if (changes.length === 0 && JSON.stringify(next) === JSON.stringify(record)) continue;
-        await this.report(agent.id, changes, now.toISOString());
-        await store.transport.putLiveness(next);
+        const { record: next } = assess(listed, agent.ackedSeq, now, this.options);
+        if (JSON.stringify(next) === JSON.stringify(listed)) continue;
+        // Judged again on the row as it is now: another collector may have moved it since the list.
+        await store.transport.updateLiveness(agent.id, async (record) => {
+          if (!record) return undefined;
+          const fresh = (await store.getAgent(agent.id))?.ackedSeq ?? agent.ackedSeq;
+          const judged = assess(record, fresh, now, this.options);
+          if (judged.changes.length === 0 && JSON.stringify(judged.record) === JSON.stringify(record)) {
+            return undefined;
+          }
+          await this.report(agent.id, judged.changes, now.toISOString());
+          return judged.record;
+        });
       }
     });
   }

@@ -93,6 +93,27 @@ export class PostgresTransportStore implements TransportStore {
     );
   }
 
+  async updateLiveness(
+    agentId: string,
+    change: (previous: LivenessRecord | undefined) => Promise<LivenessRecord | undefined>,
+  ): Promise<void> {
+    await transaction(this.pool, async (db) => {
+      // An advisory lock, not FOR UPDATE: it also orders collectors judging an agent with no row yet.
+      await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`smew.liveness:${agentId}`]);
+      const { rows } = await db.query<LivenessRow>(
+        `SELECT ${LIVENESS_COLUMNS} FROM agent_liveness WHERE agent_id = $1`,
+        [agentId],
+      );
+      const next = await change(rows[0] ? toLiveness(rows[0]) : undefined);
+      if (!next) return;
+      await db.query(
+        `INSERT INTO agent_liveness (${LIVENESS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`,
+        livenessValues(next),
+      );
+    });
+  }
+
   async addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void> {
     if (drops.length === 0) return;
     await this.pool.query(

@@ -60,6 +60,13 @@ export const TRANSPORT_MIGRATION_SQL = `
 /** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
 const WATERMARK_PAGE = 512;
 
+/**
+ * Liveness updates in flight per database file: better-sqlite3 cannot hold a transaction across
+ * the awaits of a judgement, so handles on one file in this process take turns instead. (Several
+ * collectors share PostgreSQL, never a SQLite file.)
+ */
+const livenessTurns = new Map<string, Promise<void>>();
+
 export class SqliteTransportStore implements TransportStore {
   constructor(private readonly db: Database.Database) {}
 
@@ -81,6 +88,23 @@ export class SqliteTransportStore implements TransportStore {
          ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`,
       )
       .run(...livenessValues(r));
+  }
+
+  async updateLiveness(
+    agentId: string,
+    change: (previous: LivenessRecord | undefined) => Promise<LivenessRecord | undefined>,
+  ): Promise<void> {
+    const file = this.db.name;
+    const turn = (livenessTurns.get(file) ?? Promise.resolve()).then(async () => {
+      const next = await change(await this.getLiveness(agentId));
+      if (next) await this.putLiveness(next);
+    });
+    const settled = turn.catch(() => undefined);
+    livenessTurns.set(file, settled);
+    void settled.then(() => {
+      if (livenessTurns.get(file) === settled) livenessTurns.delete(file);
+    });
+    await turn;
   }
 
   async addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void> {

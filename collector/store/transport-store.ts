@@ -56,6 +56,16 @@ export interface TransportStore {
   listLiveness(): Promise<LivenessRecord[]>;
   /** Creates or replaces the agent's liveness row. */
   putLiveness(record: LivenessRecord): Promise<void>;
+  /**
+   * Reads the agent's liveness, lets `change` judge it (and report what it decides), and stores
+   * what `change` returns (nothing when undefined), with no other update of that agent's row in
+   * between — also from another collector on the same database, which would otherwise write back
+   * a stale heartbeat and raise a false `agent.offline`.
+   */
+  updateLiveness(
+    agentId: string,
+    change: (previous: LivenessRecord | undefined) => Promise<LivenessRecord | undefined>,
+  ): Promise<void>;
 
   /** Records a declared drop (idempotent per agent and range). */
   addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void>;

@@ -93,6 +93,22 @@ export function describeTransportStoreContract(name: string, makeFixture: () => 
       expect((await t.listLiveness()).map((r) => r.agentId)).toEqual([A, B]);
     });
 
+    it('two collectors updating one agent’s liveness at once never write over each other', async () => {
+      await enroll(A);
+      const other = await second();
+      const bump = (handle: Store) =>
+        handle.transport.updateLiveness(A, async (previous) => {
+          // A judgement that takes a while (it reports to the warnings stage) between read and write.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          return liveness(A, { reportedSeq: (previous?.reportedSeq ?? 0) + 1 });
+        });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 === 0 ? store : other)));
+      expect((await store.transport.getLiveness(A))?.reportedSeq).toBe(20);
+      // Nothing returned: nothing written.
+      await other.transport.updateLiveness(B, async () => undefined);
+      expect(await store.transport.getLiveness(B)).toBeUndefined();
+    });
+
     it('records declared drops once per range, listed by their start', async () => {
       await enroll(A);
       await enroll(B);
