@@ -219,6 +219,8 @@ type Db = pg.Pool | pg.PoolClient;
 
 export class PostgresWarningStore implements WarningStore {
   private readonly notificationLeaseMs: number;
+  /** Outbox rows this collector claimed and has not finished: id → when it fell due, lease end. */
+  private readonly claims = new Map<number, { dueAt: string; leaseEnd: string }>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -534,7 +536,7 @@ export class PostgresWarningStore implements WarningStore {
    */
   async dueNotifications(now: string, limit: number): Promise<NotificationRecord[]> {
     const leaseEnd = new Date(Date.parse(now) + this.notificationLeaseMs).toISOString();
-    const { rows } = await this.pool.query<NotificationRow>(
+    const { rows } = await this.pool.query<NotificationRow & { due_at: string }>(
       `WITH due AS (
          SELECT id, next_attempt_at AS due_at FROM notifications
          WHERE state = 'pending' AND next_attempt_at <= $1
@@ -546,7 +548,25 @@ export class PostgresWarningStore implements WarningStore {
        SELECT * FROM claimed ORDER BY due_at, id`,
       [now, limit, leaseEnd],
     );
+    for (const row of rows) this.claims.set(row.id, { dueAt: row.due_at, leaseEnd });
     return rows.map(toNotification);
+  }
+
+  /**
+   * Hands back what this collector claimed and has not finished (a send aborted by a stop), so
+   * the next collector to look sends it at once instead of after the lease. A row whose lease
+   * ran out and that another collector claimed since keeps that claim.
+   */
+  async releaseClaims(): Promise<void> {
+    if (this.claims.size === 0) return;
+    const claims = [...this.claims];
+    this.claims.clear();
+    await this.pool.query(
+      `UPDATE notifications n SET next_attempt_at = c.due_at
+       FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS c (id, due_at, lease_end)
+       WHERE n.id = c.id AND n.state = 'pending' AND n.next_attempt_at = c.lease_end`,
+      [claims.map(([id]) => id), claims.map(([, c]) => c.dueAt), claims.map(([, c]) => c.leaseEnd)],
+    );
   }
 
   async nextNotificationDue(): Promise<string | undefined> {
@@ -558,6 +578,7 @@ export class PostgresWarningStore implements WarningStore {
 
   /** Only a pending row changes: a late answer from a collector whose lease ran out changes nothing done. */
   async finishNotification(id: number, outcome: NotificationOutcome): Promise<void> {
+    this.claims.delete(id);
     if (outcome.state === 'sent') {
       await this.pool.query(
         `UPDATE notifications SET state = 'sent', attempts = attempts + 1, done_at = $1

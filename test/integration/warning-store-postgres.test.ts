@@ -161,6 +161,20 @@ describe.runIf(await postgresAvailable())(
       ]);
     });
 
+    it('a collector that stops mid-send hands its claim back: the other sends it at once', async () => {
+      await a.warnings.runRules(
+        { kind: 'event', eventId: 1, needed: rowsNeeded(wireless(1, '一处'), RULES) },
+        (state) => evaluate(state, wireless(1, '一处'), RULES, new Date(at(1))),
+        { now: at(1), notify: toAll(['hook', 'mail']) },
+      );
+      const claimed = await a.warnings.dueNotifications(at(1), 10);
+      expect(claimed).toHaveLength(2);
+      await a.warnings.finishNotification(claimed[0]!.id, { state: 'sent', at: at(1) });
+      await a.close();
+      const taken = await b.warnings.dueNotifications(at(2), 10);
+      expect(taken.map((n) => [n.id, n.attempts])).toEqual([[claimed[1]!.id, 0]]);
+    });
+
     it('the rules stage never passes an event id whose insert has not committed yet', async () => {
       await enrollAgent();
       // An ingest transaction on another connection draws an id and is still open…
