@@ -15,7 +15,11 @@ const OUTBOX_DEFAULTS = {
 /** Agent configuration (SPEC §4). Every default is safe: no probe targets, nothing approved. */
 export const agentConfigSchema = z.strictObject({
   collector: z
-    .strictObject({ url: z.url().default('http://127.0.0.1:8080') })
+    .strictObject({
+      url: z.url().default('http://127.0.0.1:8080'),
+      /** A PEM CA file: https:// and mqtts:// servers must verify against it (else the system's CAs). */
+      ca: z.string().min(1).optional(),
+    })
     .default({ url: 'http://127.0.0.1:8080' }),
   identity: z.strictObject({ dir: z.string().default('./data/agent') }).default({ dir: './data/agent' }),
   /** Overrides the broker URL the collector handed out at enrollment. */

@@ -39,7 +39,13 @@ export async function enrollOnFirstStart(config: AgentConfig, options: FirstStar
   let delay = options.retryMs ?? 1_000;
   for (;;) {
     try {
-      const { identity } = await enrollAgent({ dir, collectorUrl: config.collector.url, token, clock });
+      const { identity } = await enrollAgent({
+        dir,
+        collectorUrl: config.collector.url,
+        token,
+        clock,
+        trust: { caFile: config.collector.ca },
+      });
       logger.info(
         { agent: identity.agentId, unit: identity.unit, collector: identity.collectorUrl },
         'enrolled on first start with enroll.token',

@@ -17,6 +17,8 @@ const keyPairFields = {
   alg: z.enum(SIGNATURE_ALGS),
   publicKey: z.string().min(1),
   privateKey: z.string().min(1),
+  /** After a key rotation (agent/rotate-key.ts): the enrolled key the id was derived from. */
+  idPublicKey: z.string().min(1).optional(),
 };
 
 /** A key pair written before enrollment finished, so a retry registers the same key. */
@@ -29,6 +31,11 @@ export const agentIdentitySchema = z.object({
   collector: z.object({ id: z.string().min(1), alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1) }),
   broker: z.object({ url: z.string().min(1), username: z.string(), password: z.string() }),
   enrolledAt: z.string(),
+  /** A rotation in progress: the new key, kept until the collector has taken it (agent/rotate-key.ts). */
+  pendingKey: z
+    .object({ alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1), privateKey: z.string().min(1) })
+    .optional(),
+  keyRotatedAt: z.string().optional(),
 });
 export type AgentIdentity = z.infer<typeof agentIdentitySchema>;
 export type AgentKeyPair = z.infer<typeof keyOnlySchema>;
@@ -69,6 +76,7 @@ export function loadKeyPair(dir: string): AgentKeyPair | undefined {
     alg: parsed.data.alg,
     publicKey: parsed.data.publicKey,
     privateKey: parsed.data.privateKey,
+    ...(parsed.data.idPublicKey ? { idPublicKey: parsed.data.idPublicKey } : {}),
   };
 }
 
@@ -105,8 +113,11 @@ function readIdentityJson(file: string): unknown {
   }
 }
 
-function checkIdDerivation(file: string, identity: { agentId: string; publicKey: string }): void {
-  const expected = agentIdFromPublicKey(identity.publicKey);
+function checkIdDerivation(
+  file: string,
+  identity: { agentId: string; publicKey: string; idPublicKey?: string },
+): void {
+  const expected = agentIdFromPublicKey(identity.idPublicKey ?? identity.publicKey);
   if (identity.agentId !== expected) {
     throw new UserError(
       `identity.dir: ${file}: agentId ${identity.agentId} does not match its public key (expected ${expected})`,

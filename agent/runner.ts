@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../shared/clock.js';
 import { suiteFor } from '../shared/crypto/suites.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy.js';
+import { readPemFile } from '../shared/tls.js';
 import { SMEW_VERSION } from '../shared/version.js';
 import type { AgentConfig } from './config.js';
 import type { Detector } from './detectors/finding.js';
@@ -61,6 +62,8 @@ export async function startAgent(
   const logger = options.logger ?? createLogger('agent');
   const dir = config.identity.dir;
   const identity = loadIdentity(dir);
+  const caFile = config.collector.ca;
+  const trust = caFile ? { ca: readPemFile(caFile, 'collector.ca', 'certificate'), caFile } : undefined;
   const sign = suiteFor(identity.alg).signer(identity.privateKey);
   const collectorVerify = suiteFor(identity.collector.alg).verifier(identity.collector.publicKey);
   const outbox = Outbox.open({
@@ -116,6 +119,7 @@ export async function startAgent(
     heartbeatIntervalMs: Math.max(100, config.heartbeat.interval),
     drain: { ratePerSec: config.outbox.drainRate, jitterMs: config.outbox.drainJitter },
     ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(trust ? { trust } : {}),
     onPolicyMessage(payload) {
       if (stopped) return;
       const outcome = acceptPolicyMessage(payload, {

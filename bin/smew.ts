@@ -1,41 +1,88 @@
 #!/usr/bin/env node
-import { agentEnrollCommand } from '../agent/commands/enroll.js';
-import { agentRunCommand } from '../agent/commands/run.js';
-import { agentScanCommand } from '../agent/commands/scan.js';
-import { beaconCommand } from '../agent/commands/beacon.js';
-import { agentsListCommand, agentsRevokeCommand } from '../collector/commands/agent-admin.js';
-import { apikeyCreateCommand } from '../collector/commands/apikey.js';
-import { collectorCommand } from '../collector/commands/collector.js';
-import { collectorEnrollCommand } from '../collector/commands/collector-enroll.js';
-import { tokenCreateCommand } from '../collector/commands/token.js';
-import { userAddCommand } from '../collector/commands/user.js';
 import { parseCommandArgs, type Command } from '../shared/cli.js';
 import { isUserError } from '../shared/errors.js';
-import { demoCommand } from './demo.js';
 
-const COMMANDS: Command[] = [
-  demoCommand,
-  collectorCommand,
-  collectorEnrollCommand,
-  tokenCreateCommand,
-  agentEnrollCommand,
-  agentRunCommand,
-  agentScanCommand,
-  beaconCommand,
-  userAddCommand,
-  apikeyCreateCommand,
-  agentsListCommand,
-  agentsRevokeCommand,
+/**
+ * Each command's module is imported only when that command runs, so `smew agent run` does not
+ * carry the collector's code (fastify, aedes, pg, nodemailer…) in its memory for weeks.
+ */
+interface CommandEntry {
+  name: string;
+  load(): Promise<Command>;
+}
+
+const COMMANDS: CommandEntry[] = [
+  { name: 'demo', load: async () => (await import('./demo.js')).demoCommand },
+  {
+    name: 'collector',
+    load: async () => (await import('../collector/commands/collector.js')).collectorCommand,
+  },
+  {
+    name: 'collector enroll',
+    load: async () => (await import('../collector/commands/collector-enroll.js')).collectorEnrollCommand,
+  },
+  {
+    name: 'collector annual',
+    load: async () => (await import('../collector/commands/collector-annual.js')).collectorAnnualCommand,
+  },
+  {
+    name: 'token create',
+    load: async () => (await import('../collector/commands/token.js')).tokenCreateCommand,
+  },
+  {
+    name: 'agent enroll',
+    load: async () => (await import('../agent/commands/enroll.js')).agentEnrollCommand,
+  },
+  { name: 'agent run', load: async () => (await import('../agent/commands/run.js')).agentRunCommand },
+  {
+    name: 'agent rotate-key',
+    load: async () => (await import('../agent/commands/rotate-key.js')).agentRotateKeyCommand,
+  },
+  { name: 'agent scan', load: async () => (await import('../agent/commands/scan.js')).agentScanCommand },
+  { name: 'beacon', load: async () => (await import('../agent/commands/beacon.js')).beaconCommand },
+  { name: 'user add', load: async () => (await import('../collector/commands/user.js')).userAddCommand },
+  {
+    name: 'apikey create',
+    load: async () => (await import('../collector/commands/apikey.js')).apikeyCreateCommand,
+  },
+  {
+    name: 'agents list',
+    load: async () => (await import('../collector/commands/agent-admin.js')).agentsListCommand,
+  },
+  {
+    name: 'agents revoke',
+    load: async () => (await import('../collector/commands/agent-admin.js')).agentsRevokeCommand,
+  },
+  {
+    name: 'agents pending',
+    load: async () => (await import('../collector/commands/agent-approval.js')).agentsPendingCommand,
+  },
+  {
+    name: 'agents approve',
+    load: async () => (await import('../collector/commands/agent-approval.js')).agentsApproveCommand,
+  },
+  {
+    name: 'agents reject',
+    load: async () => (await import('../collector/commands/agent-approval.js')).agentsRejectCommand,
+  },
 ];
 
-function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+async function loadCommand(entry: CommandEntry): Promise<Command> {
+  const command = await entry.load();
+  if (command.name !== entry.name)
+    throw new Error(`command table names "${entry.name}", its module "${command.name}"`);
+  return command;
+}
+
+async function overview(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map(loadCommand));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'smew — 保密监测预警 (secrecy monitoring and early warning)',
     '',
     'usage: smew <command> [options]',
     '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run "smew <command> --help" for the options of one command.',
   ].join('\n');
@@ -52,20 +99,20 @@ function commandHelp(command: Command): string {
 }
 
 /** Longest command name that prefixes argv wins: "collector enroll" before "collector". */
-function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+function findCommand(argv: string[]): { entry: CommandEntry; rest: string[] } | undefined {
   const words = argv.filter((a) => !a.startsWith('-'));
   const candidates = COMMANDS.filter((c) => {
     const parts = c.name.split(' ');
     return parts.every((p, i) => argv[i] === p && words[i] === p);
   }).sort((a, b) => b.name.length - a.name.length);
-  const command = candidates[0];
-  if (!command) return undefined;
-  return { command, rest: argv.slice(command.name.split(' ').length) };
+  const entry = candidates[0];
+  if (!entry) return undefined;
+  return { entry, rest: argv.slice(entry.name.split(' ').length) };
 }
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    process.stdout.write(`${overview()}\n`);
+    process.stdout.write(`${await overview()}\n`);
     return argv.length === 0 ? 2 : 0;
   }
   if (argv[0] === '--version') {
@@ -75,10 +122,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
-    process.stderr.write(`smew: unknown command "${argv.join(' ')}"\n\n${overview()}\n`);
+    process.stderr.write(`smew: unknown command "${argv.join(' ')}"\n\n${await overview()}\n`);
     return 2;
   }
-  const { command, rest } = found;
+  const { rest } = found;
+  const command = await loadCommand(found.entry);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${commandHelp(command)}\n`);
     return 0;

@@ -4,8 +4,11 @@ import { durationSchema } from '../shared/duration.js';
 import { notifyConfigSchema } from './notify/config.js';
 import { clockConfigSchema } from './clocks/clock-config.js';
 import { parentConfigSchema } from './hierarchy/hierarchy-config.js';
+import { policyUpdateSchema } from './hierarchy/policy-merge.js';
 import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
+import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
+import { APPROVAL_MODES } from './approval.js';
 
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 
@@ -22,6 +25,8 @@ export const collectorConfigSchema = z.strictObject({
       listen: hostPort.default('127.0.0.1:8080'),
       /** The URL agents and children use to reach this collector; derived from listen when unset. */
       publicUrl: z.url().optional(),
+      /** PEM files; when set the API and dashboard are served over HTTPS only (docs/tls.md). */
+      tls: tlsListenerSchema.optional(),
     })
     .default({ listen: '127.0.0.1:8080' }),
   broker: z
@@ -36,6 +41,8 @@ export const collectorConfigSchema = z.strictObject({
       publicUrl: z.string().optional(),
       /** With an external Mosquitto: where the collector writes its password and ACL files. */
       mosquitto: mosquittoConfigSchema.optional(),
+      /** cert/key: the embedded broker speaks MQTT over TLS; ca: whom the collector's client trusts (docs/tls.md). */
+      tls: brokerTlsSchema.optional(),
     })
     .default({ listen: '127.0.0.1:1883' }),
   store: z
@@ -64,7 +71,14 @@ export const collectorConfigSchema = z.strictObject({
       verifyWorkers: z.int().min(0).max(64).optional(),
     })
     .default({ maxSkew: 300_000, ackDelay: 50, maxInFlight: 1000 }),
+  /** manual: a newly enrolled agent waits for `smew agents approve` before the broker admits it. */
+  enroll: z.strictObject({ approval: z.enum(APPROVAL_MODES).default('auto') }).default({ approval: 'auto' }),
   parent: parentConfigSchema,
+  /**
+   * The policy this collector pushes to its agents (SPEC §4; sections left out keep the safe
+   * default); policy updates from above narrow it. Unset and none from above: agents keep theirs.
+   */
+  policy: policyUpdateSchema.optional(),
   /** Where warnings are announced (webhook, email) and how deliveries are retried. */
   notify: notifyConfigSchema,
   /** The 第64条 rule file; default the shipped config/rules.yaml. */

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { registerHierarchyMetrics, type HierarchyMetrics } from './hierarchy/hierarchy-metrics.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -49,7 +50,11 @@ export class CollectorMetrics {
   );
   readonly enrollments = this.counter('smew_enrollments_total', 'Enrollment requests, by result', ['result']);
 
+  /** Collectors in a hierarchy: the upward backlog, the parent link, reports to and from children. */
+  readonly hierarchy: HierarchyMetrics;
+
   constructor(store: Store) {
+    this.hierarchy = registerHierarchyMetrics(this.registry, store.hierarchy);
     // Read from the store at scrape time, so the figure is right whichever process changed it.
     const counts = async () => store.countAgents();
     new Gauge({

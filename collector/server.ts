@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import { readListenerTls, readPemFile } from '../shared/tls.js';
 import { buildApi } from './api/app.js';
 import { announceWarnings } from './api/warnings.js';
 import { LiveFeed, publishIngest } from './api/stream.js';
@@ -23,12 +24,14 @@ import { LivenessMonitor } from './liveness/monitor.js';
 import { observeIngest } from './liveness/observe-ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { RevocationWatcher } from './revocation.js';
+import { approvalStore } from './approval.js';
 import { MosquittoAccess, mosquittoCollectorLogin } from './broker/mosquitto-access.js';
 import { mosquittoPasswordHash } from './broker/mosquitto-passwd.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import type { ConditionSink } from './warnings/conditions.js';
 import { Notifier } from './notify/notifier.js';
+import { notifyRoute } from './notify/occasion.js';
 import { senderFor } from './notify/sender.js';
 import { defaultRulesFile, loadRules } from './rules/load.js';
 import { WarningStage } from './warnings/stage.js';
@@ -88,8 +91,17 @@ export async function startCollector(
   try {
     // Whole or not at all: a bad rule file stops the start before anything opens (exit 2).
     const rules = loadRules(config.rules.file ?? defaultRulesFile());
+    // TLS files are read before anything opens, so a missing one fails the start at once (exit 2).
+    const httpTls = config.http.tls ? readListenerTls(config.http.tls, 'http.tls') : undefined;
+    const { tls: brokerTls } = config.broker;
+    const brokerListenerTls =
+      brokerTls?.cert && brokerTls.key && !config.broker.url
+        ? readListenerTls({ cert: brokerTls.cert, key: brokerTls.key }, 'broker.tls')
+        : undefined;
+    const brokerCa = brokerTls?.ca ? readPemFile(brokerTls.ca, 'broker.tls.ca', 'certificate') : undefined;
     const store = await openStore(config.store.url);
     cleanups.push(() => store.close());
+    if (config.enroll.approval === 'manual') approvalStore(store);
     const identity = loadOrCreateCollectorIdentity(config.identity.dir);
     const metrics = new CollectorMetrics(store);
     const notifier = new Notifier({
@@ -105,7 +117,7 @@ export async function startCollector(
       rules,
       clock,
       logger,
-      channels: config.notify.channels.map((channel) => channel.name),
+      notify: notifyRoute(config.notify.channels),
       onChange: () => notifier.kick(),
     });
     cleanups.push(() => warnings.stop());
@@ -154,9 +166,15 @@ export async function startCollector(
         clean: session.clean,
         urlKey: 'broker.url',
         logger,
+        tls: { caKey: 'broker.tls.ca', caFile: brokerTls?.ca, ...(brokerCa ? { ca: brokerCa } : {}) },
       });
     } else {
-      embedded = await startEmbeddedBroker({ listen: config.broker.listen, store, logger });
+      embedded = await startEmbeddedBroker({
+        listen: config.broker.listen,
+        store,
+        logger,
+        ...(brokerListenerTls ? { tls: brokerListenerTls } : {}),
+      });
       const broker = embedded;
       cleanups.push(() => broker.close());
       // Nobody is connected to a broker that just started; retained `online` words died with the last one.
@@ -169,6 +187,18 @@ export async function startCollector(
         clean: true,
         urlKey: 'broker.listen',
         logger,
+        ...(brokerListenerTls
+          ? {
+              tls: {
+                caKey: 'broker.tls.ca',
+                caFile: brokerTls?.ca,
+                // A self-signed broker certificate is its own CA.
+                ca: brokerCa ?? brokerListenerTls.cert,
+                unsetTrusts: 'broker.tls.cert alone, as a self-signed certificate',
+                pinnedCert: brokerListenerTls.cert,
+              },
+            }
+          : {}),
       });
     }
     cleanups.push(() => client.endAsync());
@@ -237,6 +267,7 @@ export async function startCollector(
       metrics,
       logger,
       brokerUrl: agentBrokerUrl,
+      approval: config.enroll.approval,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
       onEnrolled: async (agentId, brokerSecret) => {
         try {
@@ -255,11 +286,18 @@ export async function startCollector(
         ?.sync()
         .catch((err: unknown) => logger.error({ err }, 'could not rewrite the Mosquitto files'));
     };
+    // An approved agent gets its Mosquitto login (the embedded broker never cached the pending one).
+    const enforceApproval = () => {
+      mosquitto
+        ?.sync()
+        .catch((err: unknown) => logger.error({ err }, 'could not rewrite the Mosquitto files'));
+    };
     const revocations = new RevocationWatcher({
       store,
       clock,
       logger,
       enforce: enforceRevocation,
+      onApproved: enforceApproval,
       intervalMs: config.liveness.revocationPoll,
     });
     const hierarchy = new Hierarchy({
@@ -272,10 +310,20 @@ export async function startCollector(
       config: config.parent,
       scheduler: clocks,
       clockOptions: clocks.options,
+      sink: runtime.conditionSink ?? warnings,
+      metrics: metrics.hierarchy,
+      policy: {
+        own: config.policy,
+        stateDir: config.identity.dir,
+        publish: async (topic, payload) => {
+          await client.publishAsync(topic, payload, { qos: 1, retain: true });
+        },
+      },
     });
     const api = await buildApi({
       hierarchy: { hierarchy, unit: config.unit },
       onAgentRevoked: enforceRevocation,
+      onAgentApproved: enforceApproval,
       store,
       metrics,
       logger,
@@ -283,8 +331,17 @@ export async function startCollector(
       collectorId: identity.id,
       live,
       dashboardDir: runtime.dashboardDir,
+      ...(httpTls ? { tls: httpTls } : {}),
       clocks: { store, scheduler: clocks, unit: config.unit, level: config.level },
-      warnings: { store, clock, onChange: (id) => void announce([id]) },
+      warnings: {
+        store,
+        clock,
+        notify: notifyRoute(config.notify.channels),
+        onChange: (id) => {
+          void announce([id]);
+          notifier.kick();
+        },
+      },
     });
     cleanups.push(() => api.close());
     try {
@@ -294,7 +351,7 @@ export async function startCollector(
     }
     const bound = api.server.address();
     const httpPort = typeof bound === 'object' && bound !== null ? bound.port : httpAddress.port;
-    const httpUrl = `http://${formatHostPort(reachableHost(httpAddress.host), httpPort)}`;
+    const httpUrl = `${httpTls ? 'https' : 'http'}://${formatHostPort(reachableHost(httpAddress.host), httpPort)}`;
     // Startup pass first: what fell due while the collector was down fires now, marked late.
     // Events stored before a crash but not yet evaluated are evaluated now; the outbox resumes.
     await warnings.start();

@@ -48,7 +48,7 @@ export interface AgentRouteOptions {
   onRevoked?(agentId: string): void;
 }
 
-const agentIdParams = {
+export const agentIdParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },

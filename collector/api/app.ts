@@ -1,10 +1,14 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyError } from 'fastify';
 import type { Logger } from '../../shared/log.js';
+import type { TlsMaterial } from '../../shared/tls.js';
 import { SMEW_VERSION } from '../../shared/version.js';
 import type { EnrollmentDeps } from '../enrollment.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { agentApprovalRoutes } from './agent-approvals.js';
 import { agentRoutes } from './agents.js';
 import { assessmentRoutes } from './assessments.js';
 import { auditActions, auditRoutes } from './audit.js';
@@ -35,6 +39,8 @@ export interface ApiDeps {
   store: Store;
   /** A revoked agent is cut off from the broker at once (issue 4). */
   onAgentRevoked?(agentId: string): void;
+  /** An admin approved a pending agent (enroll.approval: manual). */
+  onAgentApproved?(agentId: string): void;
   metrics: CollectorMetrics;
   logger: Logger;
   enrollment: EnrollmentDeps;
@@ -43,6 +49,8 @@ export interface ApiDeps {
   live?: LiveFeed;
   /** The built dashboard; default dist/dashboard. */
   dashboardDir?: string;
+  /** http.tls: serve HTTPS only. */
+  tls?: TlsMaterial;
   /** The legal clocks' routes (systems, assessments, incidents); absent in tests of other routes. */
   clocks?: ClockApiDeps;
   /** Collectors in a hierarchy: the link routes children call and the scoped views. */
@@ -57,6 +65,11 @@ export async function buildApi(deps: ApiDeps) {
     // Request lines at info would drown the log of a busy collector; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // An https.Server answers requests as an http.Server does; Fastify types its routes by the latter.
+    serverFactory: (handler) =>
+      deps.tls
+        ? (createHttpsServer({ cert: deps.tls.cert, key: deps.tls.key }, handler) as unknown as Server)
+        : createHttpServer(handler),
   });
 
   await app.register(swagger, {
@@ -100,12 +113,19 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(dashboardRoutes(deps.dashboardDir));
   await app.register(loginRoutes(deps.store, clock));
   await app.register(async (secured) => {
-    requireBearer(secured, deps.store, clock);
+    requireBearer(secured, deps.store, clock, deps.hierarchy?.unit ?? deps.clocks?.unit);
     auditActions(secured, deps.store, clock);
     await secured.register(sessionRoutes(deps.store, clock));
     await secured.register(auditRoutes(deps.store));
     await secured.register(streamRoutes(deps.live ?? new LiveFeed()));
     await secured.register(agentRoutes(deps.store, { onRevoked: (id) => deps.onAgentRevoked?.(id) }));
+    await secured.register(
+      agentApprovalRoutes(deps.store, {
+        clock,
+        onApproved: (id) => deps.onAgentApproved?.(id),
+        onRevoked: (id) => deps.onAgentRevoked?.(id),
+      }),
+    );
     await secured.register(eventRoutes(deps.store));
     if (deps.hierarchy) await secured.register(hierarchyRoutes(deps.hierarchy));
     if (deps.warnings) {

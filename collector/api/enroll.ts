@@ -57,6 +57,11 @@ export function enrollRoutes(deps: EnrollmentDeps) {
                   },
                 },
                 policy: { type: 'object', additionalProperties: true },
+                approval: {
+                  type: 'string',
+                  enum: ['approved', 'pending'],
+                  description: 'pending: the broker admits the agent once an admin approves it',
+                },
               },
             },
             400: errorSchema,

@@ -10,6 +10,8 @@ export interface Principal {
   name: string;
   role: Role;
   unit: string | null;
+  /** Its unit and the units below it, resolved when the request is authenticated (SPEC §8). */
+  units?: readonly string[];
 }
 
 /** Creates a bearer key for the HTTP API; only its hash is stored, the key is returned once. */

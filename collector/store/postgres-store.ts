@@ -508,7 +508,10 @@ export class PostgresStore implements Store {
   private closing: Promise<void> | undefined;
 
   async close(): Promise<void> {
-    this.closing ??= this.pool.end();
+    // Claimed notifications not sent go back first, so a restart does not wait out their lease.
+    this.closing ??= (this.warningStore?.releaseClaims() ?? Promise.resolve())
+      .catch(() => {})
+      .then(() => this.pool.end());
     await this.closing;
   }
 }

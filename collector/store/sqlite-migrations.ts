@@ -1,6 +1,7 @@
 import { CLOCKS_MIGRATION_SQL } from './sqlite-clock-store.js';
 import { HIERARCHY_MIGRATION_SQL } from './sqlite-hierarchy-store.js';
 import { TRANSPORT_MIGRATION_SQL } from './sqlite-transport-store.js';
+import { APPROVAL_MIGRATION_SQL } from './sqlite-approval-store.js';
 /**
  * The SQLite schema as numbered migrations, applied in order at open and recorded in
  * `schema_migrations`. Never edit a released migration: add the next number instead.
@@ -272,5 +273,40 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
     sql: HIERARCHY_MIGRATION_SQL,
+  },
+  {
+    version: 7,
+    name: 'manual enrollment approval: pending, approved and rejected agents',
+    sql: APPROVAL_MIGRATION_SQL,
+  },
+  {
+    version: 9,
+    name: '第64条: warnings link the incidents they open; notifications per occasion (opened, re-raised, state change)',
+    sql: `
+      ALTER TABLE warning_transitions ADD COLUMN incident_id TEXT;
+
+      -- SQLite cannot change a UNIQUE constraint: the outbox is rebuilt with the occasion in it.
+      CREATE TABLE notifications_v9 (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        warning_id      TEXT NOT NULL REFERENCES warnings (id),
+        channel         TEXT NOT NULL,
+        occasion        TEXT NOT NULL DEFAULT 'opened',
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        done_at         TEXT,
+        muted_by        TEXT,
+        UNIQUE (warning_id, channel, occasion)
+      );
+      INSERT INTO notifications_v9 (id, warning_id, channel, occasion, state, attempts, next_attempt_at, last_error,
+          created_at, done_at, muted_by)
+        SELECT id, warning_id, channel, 'opened', state, attempts, next_attempt_at, last_error, created_at, done_at,
+          muted_by FROM notifications;
+      DROP TABLE notifications;
+      ALTER TABLE notifications_v9 RENAME TO notifications;
+      CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+    `,
   },
 ];

@@ -1,5 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { Role } from '../auth/roles.js';
+import {
+  auditValues,
+  sessionValues,
+  toAudit,
+  toSession,
+  type AuditRow,
+  type SessionRow,
+} from './session-rows.js';
 import type {
   AuditEntry,
   AuditFilter,
@@ -10,32 +17,6 @@ import type {
 } from './session-store.js';
 
 /** Sessions, audit log and login failures on the SQLite store's handle (migration 5). */
-interface SessionRow {
-  id_hash: string;
-  user_name: string;
-  role: Role;
-  unit: string | null;
-  csrf_token: string;
-  created_at: string;
-  last_seen_at: string;
-  expires_at: string;
-  ip: string;
-  user_agent: string;
-}
-
-interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  actor_kind: NewAuditEntry['actorKind'];
-  role: Role | null;
-  unit: string | null;
-  action: string;
-  status: number | null;
-  ip: string;
-  detail: string;
-}
-
 export class SqliteSessionStore implements SessionStore {
   constructor(private readonly db: Database.Database) {}
 
@@ -45,36 +26,13 @@ export class SqliteSessionStore implements SessionStore {
         `INSERT INTO sessions (id_hash, user_name, role, unit, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        s.idHash,
-        s.user,
-        s.role,
-        s.unit,
-        s.csrfToken,
-        s.createdAt,
-        s.lastSeenAt,
-        s.expiresAt,
-        s.ip,
-        s.userAgent,
-      );
+      .run(...sessionValues(s));
   }
 
   async getSession(idHash: string): Promise<SessionRecord | undefined> {
     const row = this.db.prepare('SELECT * FROM sessions WHERE id_hash = ?').get(idHash) as
       SessionRow | undefined;
-    if (!row) return undefined;
-    return {
-      idHash: row.id_hash,
-      user: row.user_name,
-      role: row.role,
-      unit: row.unit,
-      csrfToken: row.csrf_token,
-      createdAt: row.created_at,
-      lastSeenAt: row.last_seen_at,
-      expiresAt: row.expires_at,
-      ip: row.ip,
-      userAgent: row.user_agent,
-    };
+    return row ? toSession(row) : undefined;
   }
 
   async touchSession(idHash: string, at: string): Promise<void> {
@@ -99,7 +57,7 @@ export class SqliteSessionStore implements SessionStore {
         `INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(e.at, e.actor, e.actorKind, e.role, e.unit, e.action, e.status, e.ip, e.detail);
+      .run(...auditValues(e));
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
@@ -124,18 +82,7 @@ export class SqliteSessionStore implements SessionStore {
     const rows = this.db
       .prepare(`SELECT * FROM audit_log WHERE 1${where} ORDER BY id DESC LIMIT ?`)
       .all(...params) as AuditRow[];
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      actor: r.actor,
-      actorKind: r.actor_kind,
-      role: r.role,
-      unit: r.unit,
-      action: r.action,
-      status: r.status,
-      ip: r.ip,
-      detail: r.detail,
-    }));
+    return rows.map(toAudit);
   }
 
   async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<void> {

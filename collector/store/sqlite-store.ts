@@ -9,6 +9,7 @@ import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from '.
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
+import { SqliteApprovalStore } from './sqlite-approval-store.js';
 import { SqliteWarningStore } from './sqlite-warning-store.js';
 import type {
   AgentRecord,
@@ -109,12 +110,26 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly transport: SqliteTransportStore;
   readonly hierarchy: SqliteHierarchyStore;
+  readonly approvals: SqliteApprovalStore;
   constructor(private readonly db: Database.Database) {
+    this.approvals = new SqliteApprovalStore(db);
     this.hierarchy = new SqliteHierarchyStore(db);
     this.transport = new SqliteTransportStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.clocks = new SqliteClockStore(db);
     this.warnings = new SqliteWarningStore(db);
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** The statements ingest runs per message are prepared once: preparing costs more than running. */
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async schemaVersion(): Promise<number> {
@@ -189,7 +204,7 @@ export class SqliteStore implements Store {
   }
 
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
-    const row = this.db.prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`).get(agentId) as
+    const row = this.prepared(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`).get(agentId) as
       AgentRow | undefined;
     return row ? toAgent(row) : undefined;
   }
@@ -213,12 +228,10 @@ export class SqliteStore implements Store {
   }
 
   async recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void> {
-    this.db
-      .prepare(
-        `UPDATE agents SET last_seen = MAX(COALESCE(last_seen, ''), ?), online = 1,
+    this.prepared(
+      `UPDATE agents SET last_seen = MAX(COALESCE(last_seen, ''), ?), online = 1,
            reported_seq = MAX(reported_seq, ?) WHERE id = ?`,
-      )
-      .run(at, reportedSeq, agentId);
+    ).run(at, reportedSeq, agentId);
   }
 
   async setAgentOnline(agentId: string, online: boolean, at: string): Promise<void> {
@@ -247,29 +260,28 @@ export class SqliteStore implements Store {
   }
 
   private insertOne(event: NewEvent): InsertEventResult {
-    const result = this.db
-      .prepare(
-        `INSERT INTO events (agent_id, seq, ts, received_at, type, state, key, severity, data, envelope, skewed)
+    const result = this.prepared(
+      `INSERT INTO events (agent_id, seq, ts, received_at, type, state, key, severity, data, envelope, skewed)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (agent_id, seq) DO NOTHING`,
-      )
-      .run(
-        event.agentId,
-        event.seq,
-        event.ts,
-        event.receivedAt,
-        event.type,
-        event.state,
-        event.key,
-        event.severity,
-        JSON.stringify(event.data),
-        event.envelope,
-        event.skewed ? 1 : 0,
-      );
+    ).run(
+      event.agentId,
+      event.seq,
+      event.ts,
+      event.receivedAt,
+      event.type,
+      event.state,
+      event.key,
+      event.severity,
+      JSON.stringify(event.data),
+      event.envelope,
+      event.skewed ? 1 : 0,
+    );
     if (result.changes === 1) return { outcome: 'inserted', id: Number(result.lastInsertRowid) };
-    const stored = this.db
-      .prepare('SELECT envelope FROM events WHERE agent_id = ? AND seq = ?')
-      .get(event.agentId, event.seq) as { envelope: string };
+    const stored = this.prepared('SELECT envelope FROM events WHERE agent_id = ? AND seq = ?').get(
+      event.agentId,
+      event.seq,
+    ) as { envelope: string };
     return { outcome: 'exists', envelope: stored.envelope };
   }
 

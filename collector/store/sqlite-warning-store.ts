@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import type { Level, Severity } from '../../shared/levels.js';
 import {
   emptyRuleState,
   releaseWarning,
@@ -7,151 +6,56 @@ import {
   type RowChange,
   type RuleState,
 } from '../rules/evaluate.js';
+import {
+  ruleNotifications,
+  stepNotifications,
+  type NotifyRoute,
+  type OutboxEntry,
+} from '../notify/occasion.js';
 import { applyRuleEffect } from '../warnings/apply-effects.js';
 import type { Notice, NoticeRecipient, NoticeResult } from '../warnings/notices.js';
 import type { Silence, SilenceResult } from '../warnings/silences.js';
-import type { Actor, EvidenceRef, TransitionRecord, Warning, WarningState } from '../warnings/warning.js';
+import type { EvidenceRef, Warning } from '../warnings/warning.js';
 import {
-  type EvaluateStep,
-  type EvidenceRecord,
-  type NotificationOutcome,
-  type NotificationRecord,
-  type RulesInput,
-  type RulesRunOptions,
-  type RulesRunResult,
-  type SilenceFilter,
-  type StoredSilence,
-  type WarningFilter,
-  type WarningStep,
-  type WarningStore,
+  WARNING_COLUMNS,
+  docOf,
+  evidenceConditionId,
+  jsonOrNull,
+  recipientValues,
+  toEvidence,
+  toNotice,
+  toNotification,
+  toSilence,
+  toTransition,
+  toWarning,
+  warningValues,
+  type EvidenceRow,
+  type NoticeRow,
+  type NotificationRow,
+  type RecipientRow,
+  type SilenceRow,
+  type TransitionRow,
+  type WarningRow,
+} from './warning-rows.js';
+import type {
+  EvaluateStep,
+  EvidenceRecord,
+  NotificationOutcome,
+  NotificationRecord,
+  RulesInput,
+  RulesRunOptions,
+  RulesRunResult,
+  SilenceFilter,
+  StoredSilence,
+  WarningFilter,
+  WarningStep,
+  WarningStore,
 } from './warning-store.js';
 
 /** SQLite implementation of WarningStore on the collector's better-sqlite3 handle. */
 
-interface WarningRow {
-  id: string;
-  rule: string;
-  slot: string;
-  unit: string;
-  agent: string | null;
-  state: string;
-  severity: string;
-  level: string | null;
-  count: number;
-  first_seen: string;
-  last_seen: string;
-  created_at: string;
-  resolved_at: string | null;
-  doc: string;
-}
-
-/** The parts of a warning without a column of their own. */
-interface WarningDoc {
-  title: Warning['title'];
-  key: string;
-  labels: Record<string, string>;
-  origin: Warning['origin'];
-  agents: string[];
-  type: string;
-  sample: Warning['sample'];
-}
-
-interface TransitionRow {
-  action: string;
-  from_state: string;
-  to_state: string;
-  by_name: string;
-  by_role: string;
-  by_unit: string | null;
-  at: string;
-  note: string;
-}
-
-interface SilenceRow {
-  id: string;
-  matcher: string;
-  starts_at: string;
-  ends_at: string;
-  author: string;
-  reason: string;
-  created_at: string;
-  approved_by: string | null;
-  expired_by: string | null;
-}
-
-interface NoticeRow {
-  id: string;
-  title: string;
-  text: string;
-  required_action: string;
-  deadline: string;
-  issuer_unit: string | null;
-  issued_by: string;
-  issued_at: string;
-  warning_id: string | null;
-}
-
-interface RecipientRow {
-  notice_id: string;
-  unit: string;
-  acknowledged_at: string | null;
-  acknowledged_by: string | null;
-  result: string | null;
-  result_at: string | null;
-  result_by: string | null;
-}
-
-interface NotificationRow {
-  id: number;
-  warning_id: string;
-  channel: string;
-  state: string;
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  created_at: string;
-  done_at: string | null;
-  muted_by: string | null;
-}
-
-const WARNING_COLUMNS = `id, rule, slot, unit, agent, state, severity, level, count, first_seen, last_seen,
-  created_at, resolved_at, doc`;
-
 function placeholders(values: readonly unknown[]): string {
   return values.map(() => '?').join(', ');
-}
-
-function parseJson<T>(text: string | null): T | null {
-  return text === null ? null : (JSON.parse(text) as T);
-}
-
-function toSilence(row: SilenceRow): StoredSilence {
-  return {
-    id: row.id,
-    matcher: JSON.parse(row.matcher) as Silence['matcher'],
-    startsAt: row.starts_at,
-    endsAt: row.ends_at,
-    author: JSON.parse(row.author) as Actor,
-    reason: row.reason,
-    createdAt: row.created_at,
-    approvedBy: parseJson<Silence['approvedBy']>(row.approved_by),
-    expiredBy: parseJson<StoredSilence['expiredBy']>(row.expired_by),
-  };
-}
-
-function toNotification(row: NotificationRow): NotificationRecord {
-  return {
-    id: row.id,
-    warningId: row.warning_id,
-    channel: row.channel,
-    state: row.state as NotificationRecord['state'],
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    doneAt: row.done_at,
-    mutedBy: row.muted_by,
-  };
 }
 
 export class SqliteWarningStore implements WarningStore {
@@ -227,16 +131,11 @@ export class SqliteWarningStore implements WarningStore {
       if (!current) {
         this.insertWarning(next, options.now);
         opened.push(next.id);
-        for (const channel of options.channels) {
-          this.sql(
-            `INSERT INTO notifications (warning_id, channel, state, next_attempt_at, created_at)
-                 VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (warning_id, channel) DO NOTHING`,
-          ).run(next.id, channel, options.now, options.now);
-        }
       } else {
         this.updateWarningRow(next, options.now);
         updated.add(next.id);
       }
+      this.insertNotifications(next.id, ruleNotifications(current, next, options.notify), options.now);
       const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
       for (const ref of refs) this.insertEvidence(id, ref);
     }
@@ -309,44 +208,14 @@ export class SqliteWarningStore implements WarningStore {
          LEFT JOIN events e ON e.id = w.event_id
          LEFT JOIN collector_conditions c ON c.id = w.condition_id
          WHERE w.warning_id = ? ORDER BY w.id LIMIT ?`,
-    ).all(warningId, limit) as {
-      event_id: number | null;
-      condition_id: number | null;
-      agent: string;
-      seq: number;
-      ts: string;
-      state: string;
-      envelope: string | null;
-      c_type: string | null;
-      c_key: string | null;
-      c_data: string | null;
-      c_at: string | null;
-    }[];
-    return rows.map((row) => {
-      const record: EvidenceRecord = {
-        agent: row.agent,
-        seq: row.seq,
-        ts: row.ts,
-        state: row.state as EvidenceRef['state'],
-      };
-      if (row.event_id !== null) record.eventId = row.event_id;
-      if (row.envelope !== null) record.envelope = row.envelope;
-      if (row.condition_id !== null && row.c_type !== null) {
-        record.condition = {
-          id: row.condition_id,
-          type: row.c_type,
-          key: row.c_key ?? '',
-          data: JSON.parse(row.c_data ?? '{}') as Record<string, unknown>,
-          at: row.c_at ?? row.ts,
-        };
-      }
-      return record;
-    });
+    ).all(warningId, limit) as EvidenceRow[];
+    return rows.map(toEvidence);
   }
 
   async updateWarning<R extends WarningStep>(
     id: string,
     decide: (warning: Warning) => R,
+    notify?: NotifyRoute,
   ): Promise<R | undefined> {
     const step = this.db.transaction((): R | undefined => {
       const warning = this.readWarning(id);
@@ -355,8 +224,8 @@ export class SqliteWarningStore implements WarningStore {
       if (!result.ok) return result;
       const record = result.record;
       this.sql(
-        `INSERT INTO warning_transitions (warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO warning_transitions (warning_id, action, from_state, to_state, by_name, by_role, by_unit, at, note,
+             incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         id,
         record.action,
@@ -367,12 +236,14 @@ export class SqliteWarningStore implements WarningStore {
         record.by.unit,
         record.at,
         record.note,
+        record.incidentId ?? null,
       );
       this.sql('UPDATE warnings SET state = ?, updated_at = ? WHERE id = ?').run(
         result.warning.state,
         record.at,
         id,
       );
+      this.insertNotifications(id, stepNotifications(result, notify), record.at);
       if ('release' in result && result.release) {
         const state = this.loadRuleState([warning.slot], '');
         for (const change of releaseWarning(state, warning).changes) this.writeRowChange(change);
@@ -394,7 +265,7 @@ export class SqliteWarningStore implements WarningStore {
       JSON.stringify(silence.author),
       silence.reason,
       silence.createdAt,
-      silence.approvedBy === null ? null : JSON.stringify(silence.approvedBy),
+      jsonOrNull(silence.approvedBy),
     );
   }
 
@@ -429,14 +300,7 @@ export class SqliteWarningStore implements WarningStore {
         const s = result.silence;
         this.sql(
           'UPDATE silences SET matcher = ?, starts_at = ?, ends_at = ?, reason = ?, approved_by = ? WHERE id = ?',
-        ).run(
-          JSON.stringify(s.matcher),
-          s.startsAt,
-          s.endsAt,
-          s.reason,
-          s.approvedBy === null ? null : JSON.stringify(s.approvedBy),
-          id,
-        );
+        ).run(JSON.stringify(s.matcher), s.startsAt, s.endsAt, s.reason, jsonOrNull(s.approvedBy), id);
       }
       return result;
     });
@@ -620,67 +484,21 @@ export class SqliteWarningStore implements WarningStore {
   }
 
   private toWarning(row: WarningRow, withHistory = true): Warning {
-    const doc = JSON.parse(row.doc) as WarningDoc;
     const history = !withHistory
       ? []
       : (
           this.sql(
-            `SELECT action, from_state, to_state, by_name, by_role, by_unit, at, note
+            `SELECT action, from_state, to_state, by_name, by_role, by_unit, at, note, incident_id
            FROM warning_transitions WHERE warning_id = ? ORDER BY id`,
           ).all(row.id) as TransitionRow[]
-        ).map((t): TransitionRecord => ({
-          action: t.action as TransitionRecord['action'],
-          from: t.from_state as WarningState,
-          to: t.to_state as WarningState,
-          by: { name: t.by_name, role: t.by_role, unit: t.by_unit },
-          at: t.at,
-          note: t.note,
-        }));
-    return {
-      id: row.id,
-      rule: row.rule,
-      title: doc.title,
-      slot: row.slot,
-      key: doc.key,
-      labels: doc.labels,
-      origin: doc.origin,
-      state: row.state as WarningState,
-      severity: row.severity as Severity,
-      count: row.count,
-      firstSeen: row.first_seen,
-      lastSeen: row.last_seen,
-      createdAt: row.created_at,
-      unit: row.unit,
-      agent: row.agent,
-      agents: doc.agents,
-      level: row.level as Level | null,
-      type: doc.type,
-      sample: doc.sample,
-      resolvedAt: row.resolved_at,
-      history,
-    };
+        ).map(toTransition);
+    return toWarning(row, history);
   }
 
   private insertWarning(w: Warning, now: string): void {
     this.sql(
       `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      w.id,
-      w.rule,
-      w.slot,
-      w.unit,
-      w.agent,
-      w.state,
-      w.severity,
-      w.level,
-      w.count,
-      w.firstSeen,
-      w.lastSeen,
-      w.createdAt,
-      w.resolvedAt,
-      JSON.stringify(docOf(w)),
-      now,
-    );
+    ).run(...warningValues(w, now));
   }
 
   private updateWarningRow(w: Warning, now: string): void {
@@ -690,50 +508,33 @@ export class SqliteWarningStore implements WarningStore {
     ).run(w.severity, w.level, w.count, w.lastSeen, w.resolvedAt, JSON.stringify(docOf(w)), now, w.id);
   }
 
+  private insertNotifications(warningId: string, entries: readonly OutboxEntry[], now: string): void {
+    for (const { channel, occasion } of entries) {
+      this.sql(
+        `INSERT INTO notifications (warning_id, channel, occasion, state, next_attempt_at, created_at)
+             VALUES (?, ?, ?, 'pending', ?, ?) ON CONFLICT (warning_id, channel, occasion) DO NOTHING`,
+      ).run(warningId, channel, occasion, now, now);
+    }
+  }
+
   private insertEvidence(warningId: string, ref: EvidenceRef): void {
-    // A negative seq is a collector condition's row id (conditionSeq), not an agent's event.
-    const conditionId = ref.seq < 0 ? -ref.seq : null;
     this.sql(
       `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (warning_id, agent, seq) DO NOTHING`,
-    ).run(warningId, ref.eventId ?? null, conditionId, ref.agent, ref.seq, ref.ts, ref.state);
+    ).run(warningId, ref.eventId ?? null, evidenceConditionId(ref), ref.agent, ref.seq, ref.ts, ref.state);
   }
 
   private readNotice(id: string): Notice | undefined {
     const row = this.sql('SELECT * FROM notices WHERE id = ?').get(id) as NoticeRow | undefined;
     if (!row) return undefined;
-    const recipients = (
-      this.sql('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY rowid').all(id) as RecipientRow[]
-    ).map((r): NoticeRecipient => ({
-      unit: r.unit,
-      acknowledgedAt: r.acknowledged_at,
-      acknowledgedBy: parseJson<Actor>(r.acknowledged_by),
-      result: r.result,
-      resultAt: r.result_at,
-      resultBy: parseJson<Actor>(r.result_by),
-    }));
-    return {
-      id: row.id,
-      title: row.title,
-      text: row.text,
-      requiredAction: row.required_action,
-      deadline: row.deadline,
-      issuerUnit: row.issuer_unit,
-      issuedBy: JSON.parse(row.issued_by) as Actor,
-      issuedAt: row.issued_at,
-      warningId: row.warning_id,
-      recipients,
-    };
+    const recipients = this.sql('SELECT * FROM notice_recipients WHERE notice_id = ? ORDER BY rowid').all(
+      id,
+    ) as RecipientRow[];
+    return toNotice(row, recipients);
   }
 
   private writeRecipient(noticeId: string, r: NoticeRecipient, insert: boolean): void {
-    const values = [
-      r.acknowledgedAt,
-      r.acknowledgedBy === null ? null : JSON.stringify(r.acknowledgedBy),
-      r.result,
-      r.resultAt,
-      r.resultBy === null ? null : JSON.stringify(r.resultBy),
-    ];
+    const values = recipientValues(r);
     if (insert) {
       this.sql(
         `INSERT INTO notice_recipients (notice_id, unit, acknowledged_at, acknowledged_by, result, result_at, result_by)
@@ -746,16 +547,4 @@ export class SqliteWarningStore implements WarningStore {
       ).run(...values, noticeId, r.unit);
     }
   }
-}
-
-function docOf(w: Warning): WarningDoc {
-  return {
-    title: w.title,
-    key: w.key,
-    labels: w.labels,
-    origin: w.origin,
-    agents: w.agents,
-    type: w.type,
-    sample: w.sample,
-  };
 }

@@ -10,6 +10,7 @@ import type { HierarchyStore } from './hierarchy-store.js';
 import type { SessionStore } from './session-store.js';
 import type { TransportStore } from './transport-store.js';
 import type { WarningStore } from './warning-store.js';
+import type { AgentApprovalStore } from './approval-store.js';
 
 export interface NewEnrollmentToken {
   tokenHash: string;
@@ -138,6 +139,8 @@ export interface Store {
   readonly transport: TransportStore;
   /** Collectors in a hierarchy (issue 7): parent, subordinates, the upward outbox, notices. */
   readonly hierarchy: HierarchyStore;
+  /** Manual enrollment approval (issue 4); absent where the store has no such domain yet (PostgreSQL). */
+  readonly approvals?: AgentApprovalStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

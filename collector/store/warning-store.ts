@@ -5,6 +5,7 @@ import type { Notice, NoticeResult } from '../warnings/notices.js';
 import type { Silence, SilenceResult } from '../warnings/silences.js';
 import type { EvidenceRef, Warning, WarningState } from '../warnings/warning.js';
 import type { Severity } from '../../shared/levels.js';
+import type { NotifyRoute } from '../notify/occasion.js';
 
 /**
  * Persistence of 第64条 early warning: the rules' state rows, warnings with their evidence and
@@ -26,8 +27,11 @@ export type RulesInput =
 
 export interface RulesRunOptions {
   now: string;
-  /** Notification channels: each new warning gets one outbox row per channel. */
-  channels: readonly string[];
+  /**
+   * The outbox rows owed (see ruleNotifications in collector/notify/occasion.ts): one row per
+   * routed channel when a warning opens and when a resolved warning is raised again.
+   */
+  notify: NotifyRoute;
 }
 
 export interface RulesRunResult {
@@ -81,6 +85,8 @@ export interface NotificationRecord {
   id: number;
   warningId: string;
   channel: string;
+  /** occasionKey: `opened`, `reraised:<time>` or `state:<to>`; one row per warning, channel and occasion. */
+  occasion: string;
   state: NotificationState;
   attempts: number;
   nextAttemptAt: string;
@@ -130,9 +136,14 @@ export interface WarningStore {
   /**
    * Reads the warning, calls `decide` (a pure lifecycle step) and, when it succeeds, records the
    * step in the audit trail and the new state; a final state also frees the warning's rule slot,
-   * so the next occurrence opens a new warning. Undefined when there is no such warning.
+   * so the next occurrence opens a new warning. With `notify`, the same transaction writes the
+   * outbox rows the step owes (stepNotifications). Undefined when there is no such warning.
    */
-  updateWarning<R extends WarningStep>(id: string, decide: (warning: Warning) => R): Promise<R | undefined>;
+  updateWarning<R extends WarningStep>(
+    id: string,
+    decide: (warning: Warning) => R,
+    notify?: NotifyRoute,
+  ): Promise<R | undefined>;
 
   addSilence(silence: Silence): Promise<void>;
   getSilence(id: string): Promise<StoredSilence | undefined>;

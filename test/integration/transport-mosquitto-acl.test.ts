@@ -140,4 +140,30 @@ describe.skipIf(!installed)('Mosquitto access control written by the collector',
       { what: 'the revoked agent’s login to be refused', timeoutMs: 10_000, intervalMs: 200 },
     );
   });
+
+  it('cuts a revoked agent’s open connection when Mosquitto reloads the rewritten files', async () => {
+    const { agent, reply } = await enrollAgent(collector);
+    const client = await eventually(() => connect(agent.id, reply.broker.password), {
+      what: 'the new agent to log in',
+      timeoutMs: 10_000,
+    });
+    const cut = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now())));
+    const { createApiKey } = await import('../../collector/auth/api-keys.js');
+    const admin = await createApiKey(collector.store, { name: 'admin-cut', role: 'admin' });
+    const revokedAt = Date.now();
+    const response = await fetch(`${collector.httpUrl}/api/v1/agents/${agent.id}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(response.status).toBe(200);
+    const closedAt = await Promise.race([
+      cut,
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000)),
+    ]);
+    expect(closedAt, 'the open connection of the revoked agent was not cut within 10 s').toBeDefined();
+    expect(client.connected).toBe(false);
+    process.stderr.write(
+      `mosquitto cut the revoked agent's connection ${closedAt! - revokedAt} ms after the revocation\n`,
+    );
+  });
 });
