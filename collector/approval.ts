@@ -1,6 +1,4 @@
-import { UserError } from '../shared/errors.js';
 import { revokeAgent } from './revocation.js';
-import type { AgentApprovalStore } from './store/approval-store.js';
 import type { Store } from './store/store.js';
 
 /**
@@ -15,16 +13,6 @@ export type ApprovalMode = (typeof APPROVAL_MODES)[number];
 export type ApprovalDecision = 'approve' | 'reject';
 export type DecisionOutcome = 'approved' | 'rejected' | 'not-pending' | 'unknown';
 
-/** The store's approval domain, or a UserError when it has none (PostgreSQL, for now). */
-export function approvalStore(store: Store, why = 'enroll.approval: manual'): AgentApprovalStore {
-  if (!store.approvals) {
-    throw new UserError(
-      `${why}: this store has no enrollment approvals yet; use a sqlite: store.url or approval auto`,
-    );
-  }
-  return store.approvals;
-}
-
 export async function decideApproval(
   store: Store,
   agentId: string,
@@ -32,10 +20,9 @@ export async function decideApproval(
   by: string,
   at: string,
 ): Promise<DecisionOutcome> {
-  const approvals = approvalStore(store, `agents ${decision}`);
   if (!(await store.getAgent(agentId))) return 'unknown';
   const state = decision === 'approve' ? 'approved' : 'rejected';
-  if (!(await approvals.decide(agentId, state, by, at))) return 'not-pending';
+  if (!(await store.approvals.decide(agentId, state, by, at))) return 'not-pending';
   // A rejected agent is revoked: no token revives its key, whatever it sends is quarantined.
   if (decision === 'reject') await revokeAgent(store, agentId, at);
   return state;

@@ -4,7 +4,7 @@ import type { SignatureAlg } from '../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../shared/crypto/suites.js';
 import { agentIdFromPublicKey } from '../shared/identity.js';
 import type { Logger } from '../shared/log.js';
-import { approvalStore, type ApprovalMode } from './approval.js';
+import type { ApprovalMode } from './approval.js';
 import { BROKER_SECRET_PREFIX, generateSecret, hashSecret } from './auth/secrets.js';
 import type { CollectorIdentity } from './identity.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -79,9 +79,9 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
   const brokerSecret = generateSecret(BROKER_SECRET_PREFIX);
   const now = deps.clock.now().toISOString();
   // Pending before the agent exists, so no crash in between leaves a new agent approved.
-  const approvals = deps.approval === 'manual' ? approvalStore(deps.store) : deps.store.approvals;
+  const approvals = deps.store.approvals;
   const requested = deps.approval === 'manual' && !(await deps.store.getAgent(agentId));
-  if (requested) await approvals!.requestApproval(agentId, now);
+  if (requested) await approvals.requestApproval(agentId, now);
   const result = await deps.store.enrollAgent({
     tokenHash: hashSecret(request.token),
     agentId,
@@ -93,7 +93,7 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
     now,
   });
   if (!result.ok) {
-    if (requested) await approvals!.withdrawRequest(agentId);
+    if (requested) await approvals.withdrawRequest(agentId);
     const refusal = REFUSALS[result.reason];
     deps.logger.info({ agent: agentId, reason: result.reason }, 'refused an enrollment');
     return refuse(refusal.status, refusal.error, result.reason);
@@ -101,7 +101,7 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
   deps.onCredentialsChanged(agentId);
   await deps.onEnrolled?.(agentId, brokerSecret);
   deps.metrics.enrollments.inc({ result: result.reenrolled ? 'reenrolled' : 'enrolled' });
-  const approval = (await approvals?.isApproved(agentId)) === false ? 'pending' : 'approved';
+  const approval = (await approvals.isApproved(agentId)) === false ? 'pending' : 'approved';
   deps.logger.info(
     {
       agent: agentId,

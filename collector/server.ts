@@ -24,7 +24,6 @@ import { LivenessMonitor } from './liveness/monitor.js';
 import { observeIngest } from './liveness/observe-ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { RevocationWatcher } from './revocation.js';
-import { approvalStore } from './approval.js';
 import { MosquittoAccess, mosquittoCollectorLogin } from './broker/mosquitto-access.js';
 import { mosquittoPasswordHash } from './broker/mosquitto-passwd.js';
 import { openStore } from './store/open-store.js';
@@ -101,7 +100,6 @@ export async function startCollector(
     const brokerCa = brokerTls?.ca ? readPemFile(brokerTls.ca, 'broker.tls.ca', 'certificate') : undefined;
     const store = await openStore(config.store.url);
     cleanups.push(() => store.close());
-    if (config.enroll.approval === 'manual') approvalStore(store);
     const identity = loadOrCreateCollectorIdentity(config.identity.dir);
     const metrics = new CollectorMetrics(store);
     const notifier = new Notifier({

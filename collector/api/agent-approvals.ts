@@ -45,7 +45,7 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
       async (request) => {
         const units = visibleUnits(request.principal);
         const items = [];
-        for (const pending of (await store.approvals?.listPending()) ?? []) {
+        for (const pending of await store.approvals.listPending()) {
           const agent = await store.getAgent(pending.agentId);
           if (!agent || (units !== undefined && !units.includes(agent.unit))) continue;
           items.push({

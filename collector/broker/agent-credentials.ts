@@ -28,7 +28,7 @@ export class AgentCredentials {
       if (!agent) return 'refused';
       credential = { brokerSecretHash: agent.brokerSecretHash, revoked: agent.revokedAt !== null };
       if (!credential.revoked && !secretMatchesHash(secret, credential.brokerSecretHash)) return 'refused';
-      if (!credential.revoked && (await this.store.approvals?.isApproved(agentId)) === false) {
+      if (!credential.revoked && !(await this.store.approvals.isApproved(agentId))) {
         return 'pending-approval';
       }
       this.cache.set(agentId, credential);

@@ -107,7 +107,7 @@ export class MosquittoAccess {
   private async write(): Promise<void> {
     const { config, store, collector, logger } = this.options;
     // Agents waiting for approval, or rejected, get no login yet (enroll.approval: manual).
-    const unapproved = new Set((await store.approvals?.listUnapproved()) ?? []);
+    const unapproved = new Set(await store.approvals.listUnapproved());
     const accounts = (await store.transport.listBrokerAccounts()).map((account) =>
       unapproved.has(account.agentId) ? { ...account, revoked: true } : account,
     );

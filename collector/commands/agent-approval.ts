@@ -4,7 +4,7 @@ import { systemClock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import { createLogger } from '../../shared/log.js';
-import { approvalStore, decideApproval, decisionRefusal, type ApprovalDecision } from '../approval.js';
+import { decideApproval, decisionRefusal, type ApprovalDecision } from '../approval.js';
 import { MosquittoAccess, mosquittoCollectorLogin } from '../broker/mosquitto-access.js';
 import { CONFIG_OPTION, readConfig, withStore } from './open-config.js';
 
@@ -71,7 +71,7 @@ export const agentsPendingCommand: Command = {
   async run(args) {
     const config = readConfig(args);
     const rows = await withStore(config, async (store) => {
-      const pending = await approvalStore(store, 'agents pending').listPending();
+      const pending = await store.approvals.listPending();
       return Promise.all(pending.map(async (p) => ({ pending: p, agent: await store.getAgent(p.agentId) })));
     });
     for (const { pending, agent } of rows) {

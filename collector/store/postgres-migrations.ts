@@ -1,3 +1,4 @@
+import { POSTGRES_APPROVAL_MIGRATION_SQL } from './postgres-approval-store.js';
 import { CLOCKS_POSTGRES_MIGRATION_SQL } from './postgres-clock-store.js';
 import { POSTGRES_HIERARCHY_MIGRATION_SQL } from './postgres-hierarchy-store.js';
 import { POSTGRES_SESSIONS_MIGRATION_SQL } from './postgres-session-store.js';
@@ -117,5 +118,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
     sql: POSTGRES_HIERARCHY_MIGRATION_SQL,
+  },
+  {
+    version: 7,
+    name: 'enrollment approval: agents waiting for an admin under enroll.approval manual',
+    sql: POSTGRES_APPROVAL_MIGRATION_SQL,
   },
 ];

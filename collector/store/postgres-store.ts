@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { UserError } from '../../shared/errors.js';
 import type { Role } from '../auth/roles.js';
+import type { AgentApprovalStore } from './approval-store.js';
 import type { ClockStore } from './clock-store.js';
+import { PostgresApprovalStore } from './postgres-approval-store.js';
 import { PostgresClockStore } from './postgres-clock-store.js';
 import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -136,6 +138,11 @@ export class PostgresStore implements Store {
   private transportStore: PostgresTransportStore | undefined;
   get transport(): TransportStore {
     return (this.transportStore ??= new PostgresTransportStore(this.pool));
+  }
+
+  private approvalStore: PostgresApprovalStore | undefined;
+  get approvals(): AgentApprovalStore {
+    return (this.approvalStore ??= new PostgresApprovalStore(this.pool));
   }
 
   private hierarchyStore: PostgresHierarchyStore | undefined;

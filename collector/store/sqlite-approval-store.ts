@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AgentApprovalStore, ApprovalRecord, ApprovalState } from './approval-store.js';
+import { APPROVAL_COLUMNS as COLUMNS, toApproval as toRecord, type ApprovalRow } from './approval-rows.js';
 
 /**
  * Migration 7: the approval of agents enrolled under `enroll.approval: manual`. No foreign key
@@ -15,26 +16,6 @@ export const APPROVAL_MIGRATION_SQL = `
   );
   CREATE INDEX agent_approvals_decided ON agent_approvals (decided_at);
 `;
-
-interface ApprovalRow {
-  agent_id: string;
-  state: ApprovalState;
-  requested_at: string;
-  decided_at: string | null;
-  decided_by: string | null;
-}
-
-const COLUMNS = 'agent_id, state, requested_at, decided_at, decided_by';
-
-function toRecord(row: ApprovalRow): ApprovalRecord {
-  return {
-    agentId: row.agent_id,
-    state: row.state,
-    requestedAt: row.requested_at,
-    decidedAt: row.decided_at,
-    decidedBy: row.decided_by,
-  };
-}
 
 export class SqliteApprovalStore implements AgentApprovalStore {
   constructor(private readonly db: Database.Database) {}

@@ -140,7 +140,7 @@ export interface Store {
   /** Collectors in a hierarchy (issue 7): parent, subordinates, the upward outbox, notices. */
   readonly hierarchy: HierarchyStore;
   /** Manual enrollment approval (issue 4); absent where the store has no such domain yet (PostgreSQL). */
-  readonly approvals?: AgentApprovalStore;
+  readonly approvals: AgentApprovalStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 
