@@ -235,18 +235,25 @@ export function verifyRecord(
   return { ok: true, path };
 }
 
-/** Each agent envelope must verify with the key it names, and that key must hash to the agent id. */
+/**
+ * Each agent envelope must verify with a key given for its agent, and one of the keys given for
+ * that agent must hash to its id (the key it enrolled with). An agent that rotated its key has
+ * several: the later ones are vouched for by the collector that signed the report, which checked
+ * each rotation statement against the key before it.
+ */
 export function checkEvidence(report: Pick<Report, 'evidence' | 'agents'>): string | undefined {
-  const keys = new Map((report.agents ?? []).map((a) => [a.id, a]));
+  const keys = new Map<string, NonNullable<Report['agents']>>();
+  for (const key of report.agents ?? []) keys.set(key.id, [...(keys.get(key.id) ?? []), key]);
   for (const [i, raw] of (report.evidence ?? []).entries()) {
     const envelope = eventEnvelopeSchema.safeParse(raw);
     if (!envelope.success) return `evidence[${i}] is not an agent event envelope`;
-    const key = keys.get(envelope.data.agent);
-    if (!key) return `evidence[${i}]: no key given for agent ${envelope.data.agent}`;
-    if (agentIdFromPublicKey(key.publicKey) !== key.id)
-      return `evidence[${i}]: the key given is not agent ${key.id}'s`;
-    if (!verifiedBy(raw, key.alg, key.publicKey))
-      return `evidence[${i}]: agent ${key.id}'s signature does not verify`;
+    const agent = envelope.data.agent;
+    const given = keys.get(agent);
+    if (!given) return `evidence[${i}]: no key given for agent ${agent}`;
+    if (!given.some((key) => agentIdFromPublicKey(key.publicKey) === agent))
+      return `evidence[${i}]: no key given is agent ${agent}'s`;
+    if (!given.some((key) => verifiedBy(raw, key.alg, key.publicKey)))
+      return `evidence[${i}]: agent ${agent}'s signature does not verify`;
   }
   return undefined;
 }

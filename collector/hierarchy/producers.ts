@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
+import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { SEVERITIES, severityRank, type Severity } from '../../shared/levels.js';
 import type { Logger } from '../../shared/log.js';
 import { systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
@@ -93,10 +94,17 @@ export class ReportProducers {
   private async evidence(ids: readonly number[]): Promise<ReportEvidence> {
     if (ids.length === 0) return {};
     const rows = await this.deps.store.hierarchy.evidenceEnvelopes(ids.slice(0, EVIDENCE_LIMIT));
-    const agents = new Map(rows.map((r) => [r.agent.id, r.agent]));
+    const current = new Map(rows.map((r) => [r.agent.id, r.agent]));
+    // Every key each agent has had: events signed before a rotation verify with the key of their time.
+    const agents: { id: string; alg: SignatureAlg; publicKey: string }[] = [];
+    for (const [id, key] of current) {
+      const history = await this.deps.store.transport.listKeys(id);
+      if (history.length === 0) agents.push(key);
+      for (const old of history) agents.push({ id, alg: old.alg, publicKey: old.publicKey });
+    }
     return {
       evidence: rows.map((r) => JSON.parse(r.envelope) as Record<string, unknown>),
-      agents: [...agents.values()],
+      agents,
     };
   }
 

@@ -163,7 +163,40 @@ describe('verifyRecord: a report forwarded up a chain of certificates', () => {
     );
     expect(verifyRecord({ report: withWrongKey, chain: [cert] }, county)).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/not agent/),
+      reason: expect.stringMatching(/no key given is agent/),
+    });
+  });
+
+  it('verifies evidence an agent signed after rotating its key, given its key history', () => {
+    // The agent enrolled with `agent.publicKey` (its id) and rotated to `rotated`.
+    const rotated = ed25519Suite.generateKeyPair();
+    const later = signMessage(
+      { ...(envelope as Record<string, unknown>), seq: 8, sig: undefined, alg: 'ed25519' },
+      ed25519Suite.signer(rotated.privateKey),
+    );
+    const history = [agent, { id: agent.id, alg: 'ed25519' as const, publicKey: rotated.publicKey }];
+    const build = (seq: number, agents: typeof history) =>
+      ownReport(
+        { identity: unit.key, unit: unit.unit, level: 'unit' },
+        seq,
+        report.ts,
+        'warning',
+        'k',
+        {},
+        {
+          evidence: [envelope, later],
+          agents,
+        },
+      );
+    expect(verifyRecord({ report: build(5, history), chain: [cert] }, county).ok).toBe(true);
+    // Without the key of its time, the later envelope does not verify; without the enrollment key, no key is the agent's.
+    expect(verifyRecord({ report: build(6, [agent]), chain: [cert] }, county)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/evidence\[1\]: agent .* signature does not verify/),
+    });
+    expect(verifyRecord({ report: build(7, [history[1]!]), chain: [cert] }, county)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no key given is agent/),
     });
   });
 
