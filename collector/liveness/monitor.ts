@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { Store } from '../store/store.js';
+import type { LivenessRecord } from '../store/transport-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
 import { assess, onHeartbeat, onOfflineStatus, type LivenessChange, type LivenessPolicy } from './assess.js';
 
@@ -31,12 +32,15 @@ export class LivenessMonitor {
     this.log = options.logger.child({ component: 'liveness' });
   }
 
-  /** A verified heartbeat. */
+  /**
+   * A verified heartbeat. Judged at once, not behind a sweep of the whole fleet: the store makes
+   * each agent's read-judge-write one turn (updateLiveness), so nothing else needs ordering.
+   */
   async heartbeat(
     agentId: string,
     heartbeat: { at: string; lastSeq: number; intervalMs?: number },
   ): Promise<void> {
-    await this.serial(() =>
+    await this.logged(
       this.options.store.transport.updateLiveness(agentId, async (previous) => {
         const { record, changes } = onHeartbeat(
           previous,
@@ -52,12 +56,16 @@ export class LivenessMonitor {
 
   /** The agent's status topic said `offline`: judged at once. */
   async offline(agentId: string, at: string): Promise<void> {
-    await this.serial(() =>
-      this.options.store.transport.updateLiveness(agentId, async (previous) =>
-        onOfflineStatus(previous, agentId, at, this.options.defaultIntervalMs),
-      ),
+    const { store, clock } = this.options;
+    await this.logged(
+      store.transport.updateLiveness(agentId, async (previous) => {
+        const agent = await store.getAgent(agentId);
+        const record = onOfflineStatus(previous, agentId, at, this.options.defaultIntervalMs);
+        if (!agent || agent.revokedAt !== null) return record;
+        // Judged at once, this agent only: a storm of Last Wills must not become a storm of sweeps.
+        return (await this.judge(record, agent.ackedSeq, clock.now())) ?? record;
+      }),
     );
-    await this.check();
   }
 
   /** Looks at every agent once. Runs one at a time; a failure is logged and retried next time. */
@@ -75,12 +83,7 @@ export class LivenessMonitor {
         await store.transport.updateLiveness(agent.id, async (record) => {
           if (!record) return undefined;
           const fresh = (await store.getAgent(agent.id))?.ackedSeq ?? agent.ackedSeq;
-          const judged = assess(record, fresh, now, this.options);
-          if (judged.changes.length === 0 && JSON.stringify(judged.record) === JSON.stringify(record)) {
-            return undefined;
-          }
-          await this.report(agent.id, judged.changes, now.toISOString());
-          return judged.record;
+          return this.judge(record, fresh, now);
         });
       }
     });
@@ -94,6 +97,19 @@ export class LivenessMonitor {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.checking;
+  }
+
+  /** The record as `now` finds it, after reporting what changed; undefined when nothing did. */
+  private async judge(
+    record: LivenessRecord,
+    ackedSeq: number,
+    now: Date,
+  ): Promise<LivenessRecord | undefined> {
+    const judged = assess(record, ackedSeq, now, this.options);
+    if (judged.changes.length === 0 && JSON.stringify(judged.record) === JSON.stringify(record))
+      return undefined;
+    await this.report(record.agentId, judged.changes, now.toISOString());
+    return judged.record;
   }
 
   /** Reports before the state is stored: a crash between the two repeats a report, never loses one. */
@@ -121,11 +137,16 @@ export class LivenessMonitor {
     }
   }
 
+  /** Sweeps run one at a time. */
   private serial(work: () => Promise<void>): Promise<void> {
-    const next = this.checking.then(work).catch((err: unknown) => {
-      this.log.error({ err }, 'liveness step failed; it is retried at the next check');
-    });
+    const next = this.logged(this.checking.then(work));
     this.checking = next;
     return next;
+  }
+
+  private logged(step: Promise<void>): Promise<void> {
+    return step.catch((err: unknown) => {
+      this.log.error({ err }, 'liveness step failed; it is retried at the next check');
+    });
   }
 }
