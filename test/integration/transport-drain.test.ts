@@ -84,9 +84,10 @@ describe('draining a backlog', () => {
       timeoutMs: 20_000,
     });
     const doneAt = Date.now();
-    // Jitter: nothing before 1 s. Rate: 50 go at once (one second's burst), 100 more take 2 s.
+    // Jitter: nothing before 1 s. Rate: 50 go at once (one second's burst), 100 more take 2 s —
+    // less the polling slack of seeing the first ack late (unlimited, all 150 take well under 1 s).
     expect(firstAt - started).toBeGreaterThanOrEqual(1_000);
-    expect(doneAt - firstAt).toBeGreaterThanOrEqual(1_900);
+    expect(doneAt - firstAt).toBeGreaterThanOrEqual(1_700);
     expect(doneAt - firstAt).toBeLessThan(10_000);
     const stored = await store.listEvents({ agentId: agent.id, limit: 1000 });
     expect(new Set(stored.map((e) => e.seq)).size).toBe(150);

@@ -26,6 +26,7 @@ describe('clocks config', () => {
       assessmentReminders: [30 * 86_400_000, 7 * 86_400_000, 86_400_000],
       reportReminders: [12 * 3_600_000, 2 * 3_600_000],
       lateAfter: 120_000,
+      lease: 300_000,
     });
     expect(clockOptionsFromConfig(config.clocks)).toEqual({
       assessment: { reminderDays: [30, 7, 1] },
