@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
+import { unitIncident } from '../support/collector-chain.js';
 import { eventually } from '../support/eventually.js';
 import { NetnsLab, requireNetns, type Namespace } from '../support/netns.js';
 import { runSmew, type Running } from '../support/processes.js';
@@ -104,21 +105,9 @@ describe.runIf(canRun)('the unit → county link cut and flapping in network nam
 
   async function raise(n: number, label: string): Promise<void> {
     for (let i = 0; i < n; i++) {
-      const now = new Date().toISOString();
-      await unitStore.clocks.createIncident({
-        id: `inc-${label}-${i}`,
-        title: `${label} ${i}`,
-        level: '秘密',
-        unit: '测试单位',
-        unitLevel: 'unit',
-        discoveredAt: now,
-        discoverySource: 'manual',
-        description: null,
-        measures: null,
-        evidence: [],
-        createdAt: now,
-        createdBy: 'test',
-      });
+      await unitStore.clocks.createIncident(
+        unitIncident(`inc-${label}-${i}`, `${label} ${i}`, { unit: '测试单位' }),
+      );
     }
   }
 

@@ -20,6 +20,7 @@ import {
   run,
   startNode,
   type ChainNode,
+  unitIncident,
 } from '../support/collector-chain.js';
 import { agentTopic } from '../../shared/topics.js';
 
@@ -88,20 +89,14 @@ describe('a chain of collectors: unit → county → city', () => {
 
   it('an incident raised at the unit arrives at county and city once, signed by the unit, agent evidence intact', async () => {
     const now = new Date().toISOString();
-    await run(unit).store.clocks.createIncident({
-      id: 'inc-chain-1',
-      title: '涉密计算机疑似泄密',
-      level: '机密',
-      unit: '甲单位',
-      unitLevel: 'unit',
-      discoveredAt: now,
-      discoverySource: 'evidence',
-      description: null,
-      measures: '已断网',
-      evidence: [eventId],
-      createdAt: now,
-      createdBy: 'test',
-    });
+    await run(unit).store.clocks.createIncident(
+      unitIncident('inc-chain-1', '涉密计算机疑似泄密', {
+        level: '机密',
+        discoverySource: 'evidence',
+        measures: '已断网',
+        evidence: [eventId],
+      }),
+    );
     await run(unit).hierarchy.scan();
     const unitId = run(unit).collectorId;
     const [atCity] = await eventually(
@@ -194,21 +189,7 @@ describe('a chain of collectors: unit → county → city', () => {
     county.running = undefined;
     const N = 30;
     for (let i = 0; i < N; i++) {
-      const now = new Date().toISOString();
-      await run(unit).store.clocks.createIncident({
-        id: `inc-outage-${i}`,
-        title: `断链期间的事件 ${i}`,
-        level: '秘密',
-        unit: '甲单位',
-        unitLevel: 'unit',
-        discoveredAt: now,
-        discoverySource: 'manual',
-        description: null,
-        measures: null,
-        evidence: [],
-        createdAt: now,
-        createdBy: 'test',
-      });
+      await run(unit).store.clocks.createIncident(unitIncident(`inc-outage-${i}`, `断链期间的事件 ${i}`));
     }
     await run(unit).hierarchy.scan();
     // The unit has tried and failed: the backlog waits in its outbox.
@@ -239,20 +220,7 @@ describe('a chain of collectors: unit → county → city', () => {
     await run(city).stop();
     city.running = undefined;
     const now = new Date().toISOString();
-    await run(unit).store.clocks.createIncident({
-      id: 'inc-crash-window',
-      title: '收据之后崩溃',
-      level: '秘密',
-      unit: '甲单位',
-      unitLevel: 'unit',
-      discoveredAt: now,
-      discoverySource: 'manual',
-      description: null,
-      measures: null,
-      evidence: [],
-      createdAt: now,
-      createdBy: 'test',
-    });
+    await run(unit).store.clocks.createIncident(unitIncident('inc-crash-window', '收据之后崩溃'));
     await run(unit).hierarchy.scan();
     await eventually(
       async () =>

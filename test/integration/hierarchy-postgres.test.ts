@@ -16,6 +16,7 @@ import {
   run,
   startNode,
   type ChainNode,
+  unitIncident,
 } from '../support/collector-chain.js';
 import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
 
@@ -93,21 +94,9 @@ describe.runIf(ready)('a unit run by two collectors on one PostgreSQL, below a c
     const unitId = run(unitA).collectorId;
     const N = 6;
     for (let i = 0; i < N; i++) {
-      const now = new Date().toISOString();
-      await run(unitA).store.clocks.createIncident({
-        id: `inc-pg-${i}`,
-        title: `共享数据库的事件 ${i}`,
-        level: '机密',
-        unit: '甲单位',
-        unitLevel: 'unit',
-        discoveredAt: now,
-        discoverySource: 'manual',
-        description: null,
-        measures: '已断网',
-        evidence: [],
-        createdAt: now,
-        createdBy: 'test',
-      });
+      await run(unitA).store.clocks.createIncident(
+        unitIncident(`inc-pg-${i}`, `共享数据库的事件 ${i}`, { level: '机密', measures: '已断网' }),
+      );
     }
     await Promise.all([run(unitA).hierarchy.scan(), run(unitB).hierarchy.scan()]);
     const atCity = await eventually(

@@ -18,6 +18,7 @@ import {
   startNode,
   stopAndRemove,
   type ChainNode,
+  unitIncident,
 } from '../support/collector-chain.js';
 
 interface Duty {
@@ -70,20 +71,14 @@ describe('an administration’s own 24 h for an incident from below', () => {
     // The city goes away before the incident comes up.
     await run(city).stop();
     const now = clock.now().toISOString();
-    await run(unit).store.clocks.createIncident({
-      id: 'inc-relay-1',
-      title: '疑似泄密',
-      level: '机密',
-      unit: '甲单位',
-      unitLevel: 'unit',
-      discoveredAt: new Date(clock.now().getTime() - HOUR).toISOString(),
-      discoverySource: 'manual',
-      description: null,
-      measures: '已断网',
-      evidence: [],
-      createdAt: now,
-      createdBy: 'test',
-    });
+    await run(unit).store.clocks.createIncident(
+      unitIncident('inc-relay-1', '疑似泄密', {
+        level: '机密',
+        discoveredAt: new Date(clock.now().getTime() - HOUR).toISOString(),
+        measures: '已断网',
+        createdAt: now,
+      }),
+    );
     await run(unit).hierarchy.scan();
     const [atCounty] = await eventually(
       async () => {

@@ -5,6 +5,7 @@
  */
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import type { CollectorConfig } from '../../collector/config.js';
+import type { NewIncident } from '../../collector/store/clock-store.js';
 import { enrollAtParent } from '../../collector/hierarchy/enroll-at-parent.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { startCollector, type CollectorRuntime, type RunningCollector } from '../../collector/server.js';
@@ -88,4 +89,24 @@ export async function callApi<T>(
 export async function stopAndRemove(nodes: readonly ChainNode[]): Promise<void> {
   for (const node of nodes) await node.running?.stop();
   for (const node of nodes) node.dir.remove();
+}
+
+/** A 第61条 incident entered by hand at 甲单位 (a unit), discovered now unless overridden. */
+export function unitIncident(id: string, title: string, overrides: Partial<NewIncident> = {}): NewIncident {
+  const now = new Date().toISOString();
+  return {
+    id,
+    title,
+    level: '秘密',
+    unit: '甲单位',
+    unitLevel: 'unit',
+    discoveredAt: now,
+    discoverySource: 'manual',
+    description: null,
+    measures: null,
+    evidence: [],
+    createdAt: now,
+    createdBy: 'test',
+    ...overrides,
+  };
 }
