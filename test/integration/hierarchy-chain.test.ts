@@ -95,6 +95,9 @@ describe('a chain of collectors: unit → county → city', () => {
         discoverySource: 'evidence',
         measures: '已断网',
         evidence: [eventId],
+        // The test's own time: the deadlines are checked against it.
+        discoveredAt: now,
+        createdAt: now,
       }),
     );
     await run(unit).hierarchy.scan();
