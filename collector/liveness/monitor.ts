@@ -26,6 +26,8 @@ export interface LivenessOptions extends LivenessPolicy {
 export class LivenessMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> = Promise.resolve();
+  /** Heartbeat and Last Will steps under way, for stop() to wait for. */
+  private readonly steps = new Set<Promise<void>>();
   private readonly log: Logger;
 
   constructor(private readonly options: LivenessOptions) {
@@ -96,7 +98,7 @@ export class LivenessMonitor {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.checking;
+    await Promise.all([this.checking, ...this.steps]);
   }
 
   /** The record as `now` finds it, after reporting what changed; undefined when nothing did. */
@@ -145,8 +147,11 @@ export class LivenessMonitor {
   }
 
   private logged(step: Promise<void>): Promise<void> {
-    return step.catch((err: unknown) => {
+    const settled = step.catch((err: unknown) => {
       this.log.error({ err }, 'liveness step failed; it is retried at the next check');
     });
+    this.steps.add(settled);
+    void settled.then(() => this.steps.delete(settled));
+    return settled;
   }
 }
