@@ -137,7 +137,10 @@ describe('an administration’s own 24 h for an incident from below', () => {
       await metric(county, 'smew_hierarchy_reports_received_total{result="accepted"}'),
     ).toBeGreaterThanOrEqual(1);
     expect(await metric(unit, 'smew_hierarchy_reports_delivered_total')).toBeGreaterThanOrEqual(1);
-    expect(await metric(unit, 'smew_hierarchy_parent_link_up')).toBe(1);
+    // A round of the unit's can time out on a loaded machine; the next one succeeds.
+    await eventually(async () => (await metric(unit, 'smew_hierarchy_parent_link_up')) === 1 || undefined, {
+      what: 'the unit’s link to the county up',
+    });
     expect(await metric(unit, 'smew_hierarchy_parent_last_contact_timestamp_seconds')).toBeGreaterThan(0);
   });
 
