@@ -70,7 +70,14 @@ describe.runIf(await postgresAvailable())('warnings and dashboard through a coll
       state: 'identified',
       history: [{ to: 'identified', by: { name: '张三' }, note: '已确认' }],
     });
-    const audit = await site.collector.store.sessions.listAudit({ actor: '张三', limit: 10 });
+    // The audit entry is written once the response has gone (an onResponse hook).
+    const audit = await eventually(
+      async () => {
+        const entries = await site.collector.store.sessions.listAudit({ actor: '张三', limit: 10 });
+        return entries.length >= 3 ? entries : undefined;
+      },
+      { what: 'the transition in the audit log' },
+    );
     expect(audit.map((e) => [e.action, e.status])).toEqual([
       [`POST /api/v1/warnings/${warning!.id}/transitions`, 200],
       ['login', 200],
