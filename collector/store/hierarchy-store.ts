@@ -175,7 +175,7 @@ export interface HierarchyStore {
   outboxStats(): Promise<OutboxStats>;
   /** Every report of `type` the parent has received, oldest first (to redo a receipt's follow-up after a crash). */
   deliveredOutbox(type: string): Promise<DeliveredEntry[]>;
-  /** The delivered own report for `producerKey`, if any (e.g. to find an incident's receipt). */
+  /** The own report queued under `producerKey`, delivered or not (`receivedAt` null until the parent has it). */
   ownReport(
     producerKey: string,
   ): Promise<{ report: Report; receivedAt: string | null; firstSentAt: string | null } | undefined>;
