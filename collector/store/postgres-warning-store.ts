@@ -6,17 +6,12 @@ import {
   type RowChange,
   type RuleState,
 } from '../rules/evaluate.js';
-import {
-  ruleNotifications,
-  stepNotifications,
-  type NotifyRoute,
-  type OutboxEntry,
-} from '../notify/occasion.js';
-import { applyRuleEffect } from '../warnings/apply-effects.js';
+import { stepNotifications, type NotifyRoute, type OutboxEntry } from '../notify/occasion.js';
 import type { Notice, NoticeResult } from '../warnings/notices.js';
 import type { Silence, SilenceResult } from '../warnings/silences.js';
-import type { EvidenceRef, Warning } from '../warnings/warning.js';
+import type { Warning } from '../warnings/warning.js';
 import { transaction } from './postgres-transaction.js';
+import { RULE_TABLES, RuleWorkingCopy, type LoadedRuleRow, type RuleTable } from './rule-working-copy.js';
 import {
   WARNING_COLUMNS,
   docOf,
@@ -619,50 +614,22 @@ export class PostgresWarningStore implements WarningStore {
   }
 }
 
-type RuleTable = 'open' | 'windows' | 'correlations';
-const RULE_TABLES: Record<RuleTable, string> = {
-  open: 'rule_open',
-  windows: 'rule_windows',
-  correlations: 'rule_correlations',
-};
-
-/** The working copy of one runRulesBatch: rule rows (as stored, JSON text), pairs and warnings. */
+/** Reads and writes one runRulesBatch's working copy (rule-working-copy.ts) on PostgreSQL. */
 class RuleBatch {
-  /** Slot → row text, null when the slot has none; a slot absent here is not loaded yet. */
-  private readonly rows: Record<RuleTable, Map<string, string | null>> = {
-    open: new Map(),
-    windows: new Map(),
-    correlations: new Map(),
-  };
-  private readonly dirty: Record<RuleTable, Set<string>> = {
-    open: new Set(),
-    windows: new Set(),
-    correlations: new Set(),
-  };
-  /** Condition → its slots, for the conditions loaded. */
-  private readonly pairs = new Map<string, string[]>();
-  /** Final state of each (condition, slot) pair changed, keyed by JSON [cond, slot]. */
-  private readonly pairChanges = new Map<string, boolean>();
-  private readonly warnings = new Map<string, Warning | undefined>();
-  private readonly inserted = new Set<string>();
-  private readonly updated = new Set<string>();
-  private readonly outbox: (OutboxEntry & { warningId: string })[] = [];
-  private readonly evidence: { warningId: string; ref: EvidenceRef }[] = [];
-  private readonly startCursor: number;
+  private readonly copy: RuleWorkingCopy;
 
   constructor(
     private readonly db: pg.PoolClient,
-    private cursor: number,
+    cursor: number,
     private readonly options: RulesRunOptions,
   ) {
-    this.startCursor = cursor;
+    this.copy = new RuleWorkingCopy(cursor, options);
   }
 
-  /** Reads the rows of `slots`, the pairs of `conditions` and their slots' rows, and their open warnings. */
+  /** Reads the rows of `slots`, the pairs of `conditions` and their slots' rows, and their open warnings, in one query. */
   async load(slots: readonly string[], conditions: readonly string[]): Promise<void> {
-    const missingConds = [...new Set(conditions)].filter((c) => !this.pairs.has(c));
-    const missingSlots = [...new Set(slots)].filter((slot) => !this.rows.open.has(slot));
-    if (missingConds.length === 0 && missingSlots.length === 0) return;
+    const asked = this.copy.missing(slots, conditions);
+    if (!asked) return;
     const { rows } = await this.db.query<{ kind: string; slot: string; row: string }>(
       `WITH pairs AS (SELECT cond, slot FROM rule_conditions WHERE cond = ANY($2::text[])),
             wanted AS (SELECT UNNEST($1::text[]) COLLATE "C" AS slot UNION SELECT slot FROM pairs)
@@ -672,31 +639,14 @@ class RuleBatch {
        UNION ALL SELECT 'windows', slot, row FROM rule_windows WHERE slot IN (SELECT slot FROM wanted)
        UNION ALL SELECT 'correlations', slot, row FROM rule_correlations WHERE slot IN (SELECT slot FROM wanted)
        ORDER BY 2`,
-      [missingSlots, missingConds],
+      [asked.slots, asked.conditions],
     );
-    for (const cond of missingConds) this.pairs.set(cond, []);
-    const fresh = new Set<string>();
-    for (const r of rows) {
-      if (r.kind === 'pair') this.pairs.get(r.row)!.push(r.slot);
-      // A slot this batch has read already keeps its working value.
-      else if (r.kind === 'slot' && !this.rows.open.has(r.slot)) {
-        fresh.add(r.slot);
-        for (const table of Object.keys(RULE_TABLES) as RuleTable[]) this.rows[table].set(r.slot, null);
-      }
-    }
-    for (const r of rows) {
-      if (r.kind in RULE_TABLES && fresh.has(r.slot)) this.rows[r.kind as RuleTable].set(r.slot, r.row);
-    }
-    // Pairs this batch changed before it read their condition.
-    for (const [key, present] of this.pairChanges) {
-      const [cond, slot] = JSON.parse(key) as [string, string];
-      if (missingConds.includes(cond)) this.applyPair(cond, slot, present);
-    }
-    const warningIds = [...fresh]
-      .map((slot) => this.rows.open.get(slot))
-      .flatMap((row) => (row ? [(JSON.parse(row) as RuleState['open'][string]).warningId] : []))
-      .filter((id) => !this.warnings.has(id));
-    await this.loadWarnings(warningIds);
+    const loaded = rows.map((r): LoadedRuleRow => {
+      if (r.kind === 'pair') return { kind: 'pair', cond: r.row, slot: r.slot };
+      if (r.kind === 'slot') return { kind: 'slot', slot: r.slot };
+      return { kind: r.kind as RuleTable, slot: r.slot, row: r.row };
+    });
+    await this.loadWarnings(this.copy.absorb(asked, loaded));
   }
 
   private async loadWarnings(ids: readonly string[]): Promise<void> {
@@ -705,17 +655,17 @@ class RuleBatch {
       `SELECT ${WARNING_COLUMNS} FROM warnings WHERE id = ANY($1::text[])`,
       [[...ids]],
     );
-    for (const id of ids) this.warnings.set(id, undefined);
     // The rules never touch the audit trail: it is not read on this hot path.
-    for (const row of rows) this.warnings.set(row.id, toWarning(row, []));
+    this.copy.absorbWarnings(
+      ids,
+      rows.map((row) => toWarning(row, [])),
+    );
   }
 
   async run(input: RulesInput, evaluate: EvaluateStep): Promise<RulesRunResult | undefined> {
+    if (this.copy.alreadySeen(input)) return undefined;
     let conditionId: number | undefined;
-    if (input.kind === 'event') {
-      if (input.eventId <= this.cursor) return undefined;
-      this.cursor = input.eventId;
-    } else {
+    if (input.kind === 'condition') {
       const c = input.condition;
       const { rows } = await this.db.query<{ id: number }>(
         `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
@@ -734,117 +684,54 @@ class RuleBatch {
       );
       conditionId = rows[0]!.id;
     }
-    const evaluation = evaluate(await this.snapshot(input.needed.slots, input.needed.condition), conditionId);
-    for (const change of evaluation.changes) this.change(change);
-    const opened: string[] = [];
-    const updated = new Set<string>();
-    for (const effect of evaluation.effects) {
-      const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
-      if (!this.warnings.has(id)) await this.loadWarnings([id]);
-      const current = this.warnings.get(id);
-      const next = applyRuleEffect(current, effect);
-      if (!next) continue;
-      this.warnings.set(id, next);
-      if (!current) {
-        this.inserted.add(id);
-        opened.push(id);
-      } else {
-        if (!this.inserted.has(id)) this.updated.add(id);
-        updated.add(id);
-      }
-      for (const entry of ruleNotifications(current, next, this.options.notify))
-        this.outbox.push({ ...entry, warningId: id });
-      for (const ref of effect.kind === 'open' ? effect.evidence : [effect.evidence])
-        this.evidence.push({ warningId: id, ref });
-    }
-    return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
-  }
-
-  /** What loadRuleState would read from the database, read from the working copy. */
-  private async snapshot(slots: readonly string[], condition: string): Promise<RuleState> {
+    const { slots, condition } = input.needed;
     await this.load(slots, [condition]);
-    const pairs = this.pairs.get(condition)!;
-    await this.load(pairs, []);
-    const state = emptyRuleState();
-    if (pairs.length > 0) state.conditions[condition] = [...pairs];
-    for (const slot of new Set([...slots, ...pairs])) {
-      const open = this.rows.open.get(slot);
-      if (open) state.open[slot] = JSON.parse(open) as RuleState['open'][string];
-      const window = this.rows.windows.get(slot);
-      if (window) state.windows[slot] = JSON.parse(window) as RuleState['windows'][string];
-      const correlation = this.rows.correlations.get(slot);
-      if (correlation)
-        state.correlations[slot] = JSON.parse(correlation) as RuleState['correlations'][string];
-    }
-    return state;
-  }
-
-  private change(change: RowChange): void {
-    if (change.table === 'conditions') {
-      this.applyPair(change.id, change.slot, change.row !== null);
-      this.pairChanges.set(JSON.stringify([change.id, change.slot]), change.row !== null);
-      return;
-    }
-    this.rows[change.table].set(change.id, change.row === null ? null : JSON.stringify(change.row));
-    this.dirty[change.table].add(change.id);
-  }
-
-  private applyPair(cond: string, slot: string, present: boolean): void {
-    const slots = this.pairs.get(cond);
-    if (!slots) return;
-    const at = slots.indexOf(slot);
-    if (!present && at >= 0) slots.splice(at, 1);
-    else if (present && at < 0) slots.push(slot);
+    await this.load(this.copy.pairSlots(condition), []);
+    const evaluation = evaluate(this.copy.snapshot(slots, condition), conditionId);
+    await this.loadWarnings(this.copy.unreadWarnings(evaluation));
+    return this.copy.apply(evaluation);
   }
 
   /** Writes the batch back: one statement per table, warnings before the rows that refer to them. */
   async flush(): Promise<void> {
     const db = this.db;
     const now = this.options.now;
+    const changes = this.copy.writeSet();
     for (const table of Object.keys(RULE_TABLES) as RuleTable[]) {
-      const slots = [...this.dirty[table]];
-      const gone = slots.filter((slot) => this.rows[table].get(slot) === null);
-      const kept = slots.filter((slot) => this.rows[table].get(slot) !== null);
+      const { gone, kept } = changes.rows[table];
       if (gone.length > 0)
         await db.query(`DELETE FROM ${RULE_TABLES[table]} WHERE slot = ANY($1::text[])`, [gone]);
       if (kept.length > 0) {
         await db.query(
           `INSERT INTO ${RULE_TABLES[table]} (slot, row) SELECT * FROM UNNEST($1::text[], $2::text[])
            ON CONFLICT (slot) DO UPDATE SET row = EXCLUDED.row`,
-          [kept, kept.map((slot) => this.rows[table].get(slot))],
+          [kept.map(([slot]) => slot), kept.map(([, row]) => row)],
         );
       }
     }
-    if (this.pairChanges.size > 0) {
-      const changes = [...this.pairChanges].map(([key, present]) => {
-        const [cond, slot] = JSON.parse(key) as [string, string];
-        return { cond, slot, present };
-      });
-      const gone = changes.filter((c) => !c.present);
-      const added = changes.filter((c) => c.present);
-      if (gone.length > 0) {
-        await db.query(
-          `DELETE FROM rule_conditions r USING UNNEST($1::text[], $2::text[]) AS g (cond, slot)
-           WHERE r.cond = g.cond AND r.slot = g.slot`,
-          [gone.map((c) => c.cond), gone.map((c) => c.slot)],
-        );
-      }
-      if (added.length > 0) {
-        await db.query(
-          `INSERT INTO rule_conditions (cond, slot) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
-          [added.map((c) => c.cond), added.map((c) => c.slot)],
-        );
-      }
+    const { pairsGone: gone, pairsAdded: added } = changes;
+    if (gone.length > 0) {
+      await db.query(
+        `DELETE FROM rule_conditions r USING UNNEST($1::text[], $2::text[]) AS g (cond, slot)
+         WHERE r.cond = g.cond AND r.slot = g.slot`,
+        [gone.map((c) => c.cond), gone.map((c) => c.slot)],
+      );
     }
-    for (const id of this.inserted) {
+    if (added.length > 0) {
+      await db.query(
+        `INSERT INTO rule_conditions (cond, slot) SELECT * FROM UNNEST($1::text[], $2::text[]) ON CONFLICT DO NOTHING`,
+        [added.map((c) => c.cond), added.map((c) => c.slot)],
+      );
+    }
+    for (const warning of changes.insertedWarnings) {
       await db.query(
         `INSERT INTO warnings (${WARNING_COLUMNS}, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-        warningValues(this.warnings.get(id)!, now),
+        warningValues(warning, now),
       );
     }
-    if (this.updated.size > 0) {
-      const changed = [...this.updated].map((id) => this.warnings.get(id)!);
+    if (changes.updatedWarnings.length > 0) {
+      const changed = changes.updatedWarnings;
       await db.query(
         `UPDATE warnings w SET severity = u.severity, level = u.level, count = u.count, last_seen = u.last_seen,
            resolved_at = u.resolved_at, doc = u.doc, updated_at = $8
@@ -863,7 +750,7 @@ class RuleBatch {
         ],
       );
     }
-    if (this.outbox.length > 0) {
+    if (changes.outbox.length > 0) {
       await db.query(
         `INSERT INTO notifications (warning_id, channel, occasion, state, next_attempt_at, created_at)
          SELECT o.warning_id, o.channel, o.occasion, 'pending', $4, $4
@@ -871,15 +758,15 @@ class RuleBatch {
          ORDER BY o.n
          ON CONFLICT (warning_id, channel, occasion) DO NOTHING`,
         [
-          this.outbox.map((o) => o.warningId),
-          this.outbox.map((o) => o.channel),
-          this.outbox.map((o) => o.occasion),
+          changes.outbox.map((o) => o.warningId),
+          changes.outbox.map((o) => o.channel),
+          changes.outbox.map((o) => o.occasion),
           now,
         ],
       );
     }
-    if (this.evidence.length > 0) {
-      const refs = this.evidence;
+    if (changes.evidence.length > 0) {
+      const refs = changes.evidence;
       await db.query(
         `INSERT INTO warning_evidence (warning_id, event_id, condition_id, agent, seq, ts, state)
          SELECT e.warning_id, e.event_id, e.condition_id, e.agent, e.seq, e.ts, e.state
@@ -898,8 +785,8 @@ class RuleBatch {
         ],
       );
     }
-    if (this.cursor !== this.startCursor) {
-      await db.query('UPDATE rule_cursor SET event_id = $1 WHERE id = 1', [this.cursor]);
+    if (changes.cursor !== undefined) {
+      await db.query('UPDATE rule_cursor SET event_id = $1 WHERE id = 1', [changes.cursor]);
     }
   }
 }

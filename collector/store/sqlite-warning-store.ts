@@ -6,13 +6,7 @@ import {
   type RowChange,
   type RuleState,
 } from '../rules/evaluate.js';
-import {
-  ruleNotifications,
-  stepNotifications,
-  type NotifyRoute,
-  type OutboxEntry,
-} from '../notify/occasion.js';
-import { applyRuleEffect } from '../warnings/apply-effects.js';
+import { stepNotifications, type NotifyRoute, type OutboxEntry } from '../notify/occasion.js';
 import type { Notice, NoticeRecipient, NoticeResult } from '../warnings/notices.js';
 import type { Silence, SilenceResult } from '../warnings/silences.js';
 import type { EvidenceRef, Warning } from '../warnings/warning.js';
@@ -37,6 +31,13 @@ import {
   type TransitionRow,
   type WarningRow,
 } from './warning-rows.js';
+import {
+  RULE_TABLES,
+  RuleWorkingCopy,
+  type LoadedRuleRow,
+  type RuleTable,
+  type RuleWriteSet,
+} from './rule-working-copy.js';
 import type {
   EvaluateStep,
   EvidenceRecord,
@@ -78,29 +79,34 @@ export class SqliteWarningStore implements WarningStore {
     evaluate: EvaluateStep,
     options: RulesRunOptions,
   ): Promise<RulesRunResult | undefined> {
-    return this.db.transaction(() => this.runOne(input, evaluate, options)).immediate();
+    const [result] = await this.runRulesBatch([{ input, evaluate }], options);
+    return result;
   }
 
+  /** One transaction, on a working copy read once per slot and written back once (rule-working-copy.ts). */
   async runRulesBatch(
     steps: readonly { input: RulesInput; evaluate: EvaluateStep }[],
     options: RulesRunOptions,
   ): Promise<(RulesRunResult | undefined)[]> {
     return this.db
-      .transaction(() => steps.map((step) => this.runOne(step.input, step.evaluate, options)))
+      .transaction(() => {
+        const copy = new RuleWorkingCopy(this.rulesCursor(), options);
+        const results = steps.map((step) => this.runStep(copy, step.input, step.evaluate, options));
+        this.writeBack(copy.writeSet(), options.now);
+        return results;
+      })
       .immediate();
   }
 
-  private runOne(
+  private runStep(
+    copy: RuleWorkingCopy,
     input: RulesInput,
     evaluate: EvaluateStep,
     options: RulesRunOptions,
   ): RulesRunResult | undefined {
+    if (copy.alreadySeen(input)) return undefined;
     let conditionId: number | undefined;
-    if (input.kind === 'event') {
-      const cursor = this.rulesCursor();
-      if (input.eventId <= cursor) return undefined;
-      this.sql('UPDATE rule_cursor SET event_id = ? WHERE id = 1').run(input.eventId);
-    } else {
+    if (input.kind === 'condition') {
       const c = input.condition;
       const result = this.sql(
         `INSERT INTO collector_conditions (type, state, key, unit, agent, severity, data, at, received_at)
@@ -118,28 +124,66 @@ export class SqliteWarningStore implements WarningStore {
       );
       conditionId = Number(result.lastInsertRowid);
     }
-    const evaluation = evaluate(this.loadRuleState(input.needed.slots, input.needed.condition), conditionId);
-    for (const change of evaluation.changes) this.writeRowChange(change);
-    const opened: string[] = [];
-    const updated = new Set<string>();
-    for (const effect of evaluation.effects) {
-      const id = effect.kind === 'open' ? effect.warning.id : effect.warningId;
-      // The rules never touch the audit trail: skip reading it on this hot path.
-      const current = this.readWarning(id, false);
-      const next = applyRuleEffect(current, effect);
-      if (!next) continue;
-      if (!current) {
-        this.insertWarning(next, options.now);
-        opened.push(next.id);
-      } else {
-        this.updateWarningRow(next, options.now);
-        updated.add(next.id);
+    const { slots, condition } = input.needed;
+    this.loadInto(copy, slots, [condition]);
+    this.loadInto(copy, copy.pairSlots(condition), []);
+    const evaluation = evaluate(copy.snapshot(slots, condition), conditionId);
+    this.readWarningsInto(copy, copy.unreadWarnings(evaluation));
+    return copy.apply(evaluation);
+  }
+
+  /** Reads what the working copy lacks of these slots and conditions (and the conditions' slots). */
+  private loadInto(copy: RuleWorkingCopy, slots: readonly string[], conditions: readonly string[]): void {
+    const asked = copy.missing(slots, conditions);
+    if (!asked) return;
+    const rows: LoadedRuleRow[] = [];
+    const wanted = new Set(asked.slots);
+    for (const cond of asked.conditions) {
+      for (const { slot } of this.sql('SELECT slot FROM rule_conditions WHERE cond = ?').all(cond) as {
+        slot: string;
+      }[]) {
+        rows.push({ kind: 'pair', cond, slot });
+        wanted.add(slot);
       }
-      this.insertNotifications(next.id, ruleNotifications(current, next, options.notify), options.now);
-      const refs = effect.kind === 'open' ? effect.evidence : [effect.evidence];
-      for (const ref of refs) this.insertEvidence(id, ref);
     }
-    return { opened, updated: [...updated].filter((id) => !opened.includes(id)) };
+    for (const slot of wanted) {
+      rows.push({ kind: 'slot', slot });
+      for (const table of Object.keys(RULE_TABLES) as RuleTable[]) {
+        const found = this.sql(`SELECT row FROM ${RULE_TABLES[table]} WHERE slot = ?`).get(slot) as
+          { row: string } | undefined;
+        if (found) rows.push({ kind: table, slot, row: found.row });
+      }
+    }
+    this.readWarningsInto(copy, copy.absorb(asked, rows));
+  }
+
+  private readWarningsInto(copy: RuleWorkingCopy, ids: readonly string[]): void {
+    // The rules never touch the audit trail: skip reading it on this hot path.
+    const found = ids.flatMap((id) => this.readWarning(id, false) ?? []);
+    copy.absorbWarnings(ids, found);
+  }
+
+  /** Writes a batch's changes, warnings before the rows that refer to them. */
+  private writeBack(changes: RuleWriteSet, now: string): void {
+    for (const table of Object.keys(RULE_TABLES) as RuleTable[]) {
+      for (const slot of changes.rows[table].gone) this.writeRowChange({ table, id: slot, row: null });
+      for (const [slot, row] of changes.rows[table].kept) {
+        this.sql(
+          `INSERT INTO ${RULE_TABLES[table]} (slot, row) VALUES (?, ?) ON CONFLICT (slot) DO UPDATE SET row = excluded.row`,
+        ).run(slot, row);
+      }
+    }
+    for (const { cond, slot } of changes.pairsGone)
+      this.writeRowChange({ table: 'conditions', id: cond, slot, row: null });
+    for (const { cond, slot } of changes.pairsAdded)
+      this.writeRowChange({ table: 'conditions', id: cond, slot, row: true });
+    for (const warning of changes.insertedWarnings) this.insertWarning(warning, now);
+    for (const warning of changes.updatedWarnings) this.updateWarningRow(warning, now);
+    for (const { warningId, channel, occasion } of changes.outbox)
+      this.insertNotifications(warningId, [{ channel, occasion }], now);
+    for (const { warningId, ref } of changes.evidence) this.insertEvidence(warningId, ref);
+    if (changes.cursor !== undefined)
+      this.sql('UPDATE rule_cursor SET event_id = ? WHERE id = 1').run(changes.cursor);
   }
 
   async sweepRuleState(sweep: (state: RuleState) => Evaluation): Promise<number> {
