@@ -3,9 +3,11 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type {
+  ClockRecord,
   ClockStore,
   DeadlineRow,
   DeadlineSpec,
+  FireDecision,
   FireRecord,
   IncidentRecord,
   SystemRecord,
@@ -26,15 +28,18 @@ import {
 
 /**
  * The one scheduler of the legal clocks. It keeps no timers of its own: every deadline is a row
- * in the store with its due time, and each pass claims the rows that have fallen due since, fires
- * each once (a fire record, unique per row and due time), and delivers the resulting condition
- * to the ConditionSink. A pass runs at startup — so what fell due while the collector was down
- * fires at once, marked late — then on a node-cron schedule, and after every change to a record.
+ * in the store with its due time, and each pass claims the rows that have fallen due since and
+ * fires each once (a fire record, unique per row and due time) — a batch of rows per transaction,
+ * the claim, the fires and the rows' next states committed together — then delivers the
+ * resulting conditions to the ConditionSink. A pass runs at startup — so what fell due while the
+ * collector was down fires at once, marked late — then on a node-cron schedule, and after every
+ * change to a record.
  */
 export interface ClockSchedulerOptions {
   store: ClockStore;
   clock: Clock;
-  sink: ConditionSink;
+  /** Given `reportAll`, a batch's conditions go to it in one call. */
+  sink: ConditionSink | BatchConditionSink;
   logger: Logger;
   options: ClockOptions;
   /** A row fired more than this after its due time is marked late (the collector was down). */
@@ -43,6 +48,14 @@ export interface ClockSchedulerOptions {
   owner?: string;
   leaseMs?: number;
   batch?: number;
+}
+
+/**
+ * A sink that takes several conditions at once, in order, all or none (one transaction, say):
+ * a pass then pays one delivery per batch of fired rows, not one per row.
+ */
+export interface BatchConditionSink extends ConditionSink {
+  reportAll(conditions: readonly CollectorCondition[]): Promise<void>;
 }
 
 export interface PassSummary {
@@ -58,7 +71,7 @@ export interface PassSummary {
 export class ClockScheduler {
   private readonly store: ClockStore;
   private readonly clock: Clock;
-  private readonly sink: ConditionSink;
+  private readonly sink: ConditionSink | BatchConditionSink;
   private readonly logger: Logger;
   readonly options: ClockOptions;
   private readonly lateAfterMs: number;
@@ -152,7 +165,7 @@ export class ClockScheduler {
         return condition;
       },
     );
-    for (const fire of clears) await this.deliver(fire);
+    await this.deliver(clears);
   }
 
   /** Runs one pass after any pass in progress; passes never overlap within a process. */
@@ -177,31 +190,36 @@ export class ClockScheduler {
     let error: string | null = null;
     try {
       // Conditions recorded but not delivered before a stop go out first, in order.
-      for (const fire of await this.store.listUndelivered(this.batch)) {
-        if (await this.deliver(fire)) summary.delivered += 1;
-      }
+      summary.delivered += await this.deliver(await this.store.listUndelivered(this.batch));
       for (;;) {
-        const rows = await this.store.claimDueDeadlines({
-          now: summary.at,
-          owner: this.owner,
-          leaseUntil: new Date(now.getTime() + this.leaseMs).toISOString(),
-          limit: this.batch,
-        });
-        for (const row of rows) {
-          try {
-            const fire = await this.fire(row, now);
-            if (!fire) continue;
-            if (fire.outcome === 'stale') summary.stale += 1;
-            else summary.fired += 1;
-            if (fire.late) summary.late += 1;
-            if (fire.condition && (await this.deliver(fire))) summary.delivered += 1;
-          } catch (err) {
-            // The row stays leased and is retried once the lease runs out; the pass goes on.
-            summary.errors += 1;
-            this.logger.error({ err, deadline: row.id }, 'a clock row failed to fire');
-          }
+        // Rows that failed to fire in this batch: they stay leased, and are retried once the
+        // lease runs out. Counted only once the batch has committed.
+        let failed = 0;
+        const batch = await this.store.fireDueDeadlines(
+          {
+            now: summary.at,
+            owner: this.owner,
+            leaseUntil: new Date(now.getTime() + this.leaseMs).toISOString(),
+            limit: this.batch,
+          },
+          (row, record) => {
+            try {
+              return this.decide(row, record, now);
+            } catch (err) {
+              failed += 1;
+              this.logger.error({ err, deadline: row.id }, 'a clock row failed to fire');
+              return null;
+            }
+          },
+        );
+        summary.errors += failed;
+        for (const fire of batch.fires) {
+          if (fire.outcome === 'stale') summary.stale += 1;
+          else summary.fired += 1;
+          if (fire.late) summary.late += 1;
         }
-        if (rows.length < this.batch) break;
+        summary.delivered += await this.deliver(batch.fires);
+        if (batch.claimed < this.batch) break;
       }
     } catch (err) {
       error = (err as Error).message;
@@ -220,8 +238,11 @@ export class ClockScheduler {
     return summary;
   }
 
-  /** Fires one claimed row: recomputes the record's clock, and records a condition or `stale`. */
-  private async fire(row: DeadlineRow, now: Date): Promise<FireRecord | null> {
+  /**
+   * What one claimed row does now, from its record's clock as it stands: a condition (marked late
+   * if it waited on downtime), or `stale` when the record no longer asks for it.
+   */
+  private decide(row: DeadlineRow, record: ClockRecord, now: Date): FireDecision {
     const dueMs = new Date(row.dueAt).getTime();
     const lateByMs = Math.max(0, now.getTime() - dueMs);
     // Late only if the scheduler could have fired it earlier: not for a row stored already past
@@ -232,14 +253,14 @@ export class ClockScheduler {
     let nextDueAt: string | null = null;
 
     if (row.subject.type === 'system') {
-      const record = await this.store.getSystem(row.subject.id);
-      const current = record && systemDeadlineSpecs(record, this.options);
+      const system = record as SystemRecord | undefined;
+      const current = system && systemDeadlineSpecs(system, this.options);
       if (
-        record &&
+        system &&
         current?.some((s) => s.kind === row.kind && s.forDue === row.forDue) &&
         !overtaken(row, current, now)
       ) {
-        condition = systemCondition(record, row, systemSchedule(record, now, this.options), now, lateness);
+        condition = systemCondition(system, row, systemSchedule(system, now, this.options), now, lateness);
         if (row.repeats) {
           nextDueAt = nextDailyRepeat(
             { kind: row.kind as 'overdue' | 'reassess', dueAt: new Date(row.dueAt), forDue: row.forDue },
@@ -248,41 +269,68 @@ export class ClockScheduler {
         }
       }
     } else {
-      const record = await this.store.getIncident(row.subject.id);
-      const current = record && incidentDeadlineSpecs(record, this.options);
+      const incident = record as IncidentRecord | undefined;
+      const current = incident && incidentDeadlineSpecs(incident, this.options);
       if (
-        record &&
+        incident &&
         current?.some((s) => s.target === row.target && s.kind === row.kind && s.forDue === row.forDue) &&
         !overtaken(row, current, now)
       ) {
-        condition = incidentCondition(record, row, incidentChain(record, now), now, lateness);
+        condition = incidentCondition(incident, row, incidentChain(incident, now), now, lateness);
       }
     }
 
-    return this.store.completeDeadline({
-      deadlineId: row.id,
-      owner: this.owner,
-      dueAt: row.dueAt,
-      firedAt: now.toISOString(),
+    return {
       outcome: condition ? 'fired' : 'stale',
       late: condition ? lateness.late : false,
       lateByMs: condition ? lateByMs : 0,
       condition,
       nextDueAt,
-    });
+    };
   }
 
-  /** At least once: a condition is marked delivered only after the sink took it. */
-  private async deliver(fire: FireRecord): Promise<boolean> {
-    if (!fire.condition) return false;
+  /**
+   * At least once: the fires' conditions go to the sink in order — all in one call when it takes
+   * batches — and those it took are marked delivered together afterwards. Returns how many.
+   */
+  private async deliver(fires: readonly FireRecord[]): Promise<number> {
+    const pending = fires.filter((fire) => fire.condition !== null);
+    if (pending.length === 0) return 0;
+    const delivered = (await this.deliverTogether(pending))
+      ? pending.map((fire) => fire.id)
+      : await this.deliverEach(pending);
+    await this.store.markDelivered(delivered, this.clock.now().toISOString());
+    return delivered.length;
+  }
+
+  /** All in one call, when the sink takes batches; false when it did not take them. */
+  private async deliverTogether(fires: readonly FireRecord[]): Promise<boolean> {
+    if (!('reportAll' in this.sink) || fires.length < 2) return false;
     try {
-      await this.sink.report(fire.condition);
+      await this.sink.reportAll(fires.map((fire) => fire.condition!));
+      return true;
     } catch (err) {
-      this.logger.warn({ err, fire: fire.id }, 'condition sink refused a clock condition; retried next pass');
+      // One condition the sink cannot take must not hold up the others: each on its own.
+      this.logger.warn({ err }, 'condition sink refused a batch of clock conditions; delivering one by one');
       return false;
     }
-    await this.store.markDelivered(fire.id, this.clock.now().toISOString());
-    return true;
+  }
+
+  /** One by one; returns the fires whose condition the sink took. */
+  private async deliverEach(fires: readonly FireRecord[]): Promise<number[]> {
+    const delivered: number[] = [];
+    for (const fire of fires) {
+      try {
+        await this.sink.report(fire.condition!);
+        delivered.push(fire.id);
+      } catch (err) {
+        this.logger.warn(
+          { err, fire: fire.id },
+          'condition sink refused a clock condition; retried next pass',
+        );
+      }
+    }
+    return delivered;
   }
 }
 

@@ -172,6 +172,29 @@ export interface CompleteDeadline {
   nextDueAt: string | null;
 }
 
+/** What the scheduler decides for one claimed row: the fire to record, and the row's next state. */
+export type FireDecision = Pick<
+  CompleteDeadline,
+  'outcome' | 'late' | 'lateByMs' | 'condition' | 'nextDueAt'
+>;
+
+/** The record a row's clock belongs to; undefined when it is gone. */
+export type ClockRecord = SystemRecord | IncidentRecord | undefined;
+
+export interface DueClaim {
+  now: string;
+  owner: string;
+  leaseUntil: string;
+  limit: number;
+}
+
+export interface FiredBatch {
+  /** Rows claimed, fired or not: fewer than the limit means nothing else is due (for this owner). */
+  claimed: number;
+  /** The fires recorded, in firing order. */
+  fires: FireRecord[];
+}
+
 export interface RunRecord {
   id: number;
   trigger: string;
@@ -234,12 +257,21 @@ export interface ClockStore {
    * Leases due rows to `owner` until `leaseUntil`; a row leased by another owner whose lease has
    * not expired is skipped, so two collectors never handle the same row at once.
    */
-  claimDueDeadlines(claim: {
-    now: string;
-    owner: string;
-    leaseUntil: string;
-    limit: number;
-  }): Promise<DeadlineRow[]>;
+  claimDueDeadlines(claim: DueClaim): Promise<DeadlineRow[]>;
+  /**
+   * One batch of a scheduler pass, in one transaction: claims up to `limit` due rows as
+   * claimDueDeadlines does, loads each row's record, and records what `decide` returns for each
+   * row in firing order — the fire (its condition, the outbox entry) and the row's next state, as
+   * completeDeadline does, with `firedAt` = `now`. The claim, the fires and the rows' next states
+   * commit together: a crash before the commit leaves nothing behind, not even a lease, so the
+   * rows are due again at once for any collector. A row for which `decide` returns null stays
+   * leased to `owner` until `leaseUntil`, and is retried after that; `decide` throwing rolls the
+   * whole batch back.
+   */
+  fireDueDeadlines(
+    claim: DueClaim,
+    decide: (row: DeadlineRow, record: ClockRecord) => FireDecision | null,
+  ): Promise<FiredBatch>;
   /**
    * Records the fire and moves the row on (next repeat, or done) in one transaction. Returns
    * null, recording nothing, when this (row, dueAt) has already fired.
@@ -249,7 +281,8 @@ export interface ClockStore {
   listFires(subject: ClockSubject): Promise<FireRecord[]>;
   /** Fires whose condition has not reached the sink yet (the collector stopped in between). */
   listUndelivered(limit: number): Promise<FireRecord[]>;
-  markDelivered(fireId: number, at: string): Promise<void>;
+  /** Marks the fires' conditions delivered, in one statement. */
+  markDelivered(fireIds: readonly number[], at: string): Promise<void>;
 
   startRun(run: { trigger: string; owner: string; startedAt: string }): Promise<number>;
   finishRun(id: number, summary: RunSummary): Promise<void>;

@@ -2,11 +2,15 @@ import type pg from 'pg';
 import type { CollectorCondition } from '../warnings/conditions.js';
 import type {
   AssessmentEntry,
+  ClockRecord,
   ClockStore,
   ClockSubject,
   CompleteDeadline,
   DeadlineRow,
   DeadlineSpec,
+  DueClaim,
+  FireDecision,
+  FiredBatch,
   FireRecord,
   IncidentRecord,
   NewAssessment,
@@ -222,6 +226,68 @@ interface IncidentWithReports extends IncidentRow {
 
 const readIncident = (row: IncidentWithReports): IncidentRecord =>
   toIncident(row, row.report_rows.map(toReport));
+
+/** Leases the due rows (see PostgresClockStore.claimDueDeadlines), on the pool or in a transaction. */
+async function claimDue(db: Queryable, claim: DueClaim): Promise<DeadlineRow[]> {
+  const { rows } = await db.query<DeadlineDbRow>(
+    `WITH due AS (
+       SELECT id FROM clock_deadlines
+       WHERE done_at IS NULL AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+       ORDER BY due_at, id LIMIT $2
+       FOR UPDATE SKIP LOCKED)
+     UPDATE clock_deadlines d SET claimed_by = $3, claimed_until = $4
+     FROM due WHERE d.id = due.id
+     RETURNING d.*`,
+    [claim.now, claim.limit, claim.owner, claim.leaseUntil],
+  );
+  return rows.map(toDeadline).sort(byDueTime);
+}
+
+/**
+ * One statement for any number of rows: each fire is inserted unless its (row, dueAt, outcome)
+ * already has one, in the order given (so fire ids follow firing order), and each row moves on —
+ * next repeat or done, lease released — counting its fire only if it was inserted. Returns the
+ * fires inserted, by id.
+ */
+async function completeAll(
+  db: Queryable,
+  firedAt: string,
+  completes: readonly CompleteDeadline[],
+): Promise<FireRecord[]> {
+  if (completes.length === 0) return [];
+  const { rows } = await db.query<FireDbRow>(
+    `WITH c AS (
+       SELECT * FROM UNNEST($2::bigint[], $3::text[], $4::boolean[], $5::bigint[], $6::text[], $7::text[],
+           $8::text[]) WITH ORDINALITY
+         AS c (deadline_id, due_at, late, late_by_ms, outcome, condition, next_due_at, n)),
+     fire AS (
+       INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+       SELECT deadline_id, due_at, $1, late, late_by_ms, outcome, condition FROM c ORDER BY n
+       ON CONFLICT DO NOTHING RETURNING *),
+     moved AS (
+       UPDATE clock_deadlines d SET
+         due_at = CASE WHEN c.next_due_at IS NOT NULL AND c.outcome = 'fired' THEN c.next_due_at
+                       ELSE d.due_at END,
+         done_at = CASE WHEN c.next_due_at IS NOT NULL AND c.outcome = 'fired' THEN d.done_at
+                        ELSE COALESCE(d.done_at, $1::text) END,
+         fired_count = d.fired_count + (SELECT COUNT(*) FROM fire WHERE fire.deadline_id = d.id)::int,
+         last_fired_at = CASE WHEN c.outcome = 'fired' THEN $1::text ELSE d.last_fired_at END,
+         claimed_by = NULL, claimed_until = NULL
+       FROM c WHERE d.id = c.deadline_id RETURNING d.*)
+     SELECT ${FIRE_COLUMNS} FROM fire f JOIN moved d ON d.id = f.deadline_id ORDER BY f.id`,
+    [
+      firedAt,
+      completes.map((c) => c.deadlineId),
+      completes.map((c) => c.dueAt),
+      completes.map((c) => c.late),
+      completes.map((c) => c.lateByMs),
+      completes.map((c) => c.outcome),
+      completes.map((c) => (c.condition === null ? null : JSON.stringify(c.condition))),
+      completes.map((c) => c.nextDueAt),
+    ],
+  );
+  return rows.map(toFire);
+}
 
 /**
  * The legal clocks on PostgreSQL, shared by every collector on the database. Claims lease rows
@@ -505,57 +571,59 @@ export class PostgresClockStore implements ClockStore {
    * A row claimed and committed by another collector since this statement's snapshot is
    * re-checked against the lease condition and dropped, so no row is ever leased twice.
    */
-  async claimDueDeadlines(claim: {
-    now: string;
-    owner: string;
-    leaseUntil: string;
-    limit: number;
-  }): Promise<DeadlineRow[]> {
-    const { rows } = await this.pool.query<DeadlineDbRow>(
-      `WITH due AS (
-         SELECT id FROM clock_deadlines
-         WHERE done_at IS NULL AND due_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
-         ORDER BY due_at, id LIMIT $2
-         FOR UPDATE SKIP LOCKED)
-       UPDATE clock_deadlines d SET claimed_by = $3, claimed_until = $4
-       FROM due WHERE d.id = due.id
-       RETURNING d.*`,
-      [claim.now, claim.limit, claim.owner, claim.leaseUntil],
-    );
-    return rows.map(toDeadline).sort(byDueTime);
+  async claimDueDeadlines(claim: DueClaim): Promise<DeadlineRow[]> {
+    return claimDue(this.pool, claim);
+  }
+
+  async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
+    const [fire] = await completeAll(this.pool, complete.firedAt, [complete]);
+    return fire ?? null;
   }
 
   /**
-   * One statement: the fire is inserted unless this (row, dueAt, outcome) already has one, and the
-   * row moves on in the same snapshot, counting the fire only if it was inserted.
+   * Claim, records and fires in one transaction, four round trips whatever the batch size. The
+   * claimed rows stay locked until the commit, so a collector claiming at the same moment skips
+   * them; if this one dies first, its transaction is rolled back and they are free at once.
    */
-  async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
-    const { rows } = await this.pool.query<FireDbRow>(
-      `WITH fire AS (
-         INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *),
-       moved AS (
-         UPDATE clock_deadlines SET
-           due_at = CASE WHEN $8::text IS NOT NULL AND $6::text = 'fired' THEN $8::text ELSE due_at END,
-           done_at = CASE WHEN $8::text IS NOT NULL AND $6::text = 'fired' THEN done_at
-                          ELSE COALESCE(done_at, $3::text) END,
-           fired_count = fired_count + (SELECT COUNT(*) FROM fire)::int,
-           last_fired_at = CASE WHEN $6::text = 'fired' THEN $3::text ELSE last_fired_at END,
-           claimed_by = NULL, claimed_until = NULL
-         WHERE id = $1 RETURNING *)
-       SELECT ${FIRE_COLUMNS} FROM fire f JOIN moved d ON d.id = f.deadline_id`,
-      [
-        complete.deadlineId,
-        complete.dueAt,
-        complete.firedAt,
-        complete.late,
-        complete.lateByMs,
-        complete.outcome,
-        complete.condition === null ? null : JSON.stringify(complete.condition),
-        complete.nextDueAt,
-      ],
-    );
-    return rows[0] ? toFire(rows[0]) : null;
+  async fireDueDeadlines(
+    claim: DueClaim,
+    decide: (row: DeadlineRow, record: ClockRecord) => FireDecision | null,
+  ): Promise<FiredBatch> {
+    return transaction(this.pool, async (db) => {
+      const rows = await claimDue(db, claim);
+      if (rows.length === 0) return { claimed: 0, fires: [] };
+      const ids = (type: string) => [
+        ...new Set(rows.filter((r) => r.subject.type === type).map((r) => r.subject.id)),
+      ];
+      const [systemIds, incidentIds] = [ids('system'), ids('incident')];
+      const records = new Map<string, ClockRecord>();
+      if (systemIds.length > 0) {
+        const found = await db.query<SystemWithHistory>(`${SYSTEM_SELECT} WHERE s.id = ANY($1::text[])`, [
+          systemIds,
+        ]);
+        for (const row of found.rows) records.set(`system:${row.id}`, readSystem(row));
+      }
+      if (incidentIds.length > 0) {
+        const found = await db.query<IncidentWithReports>(`${INCIDENT_SELECT} WHERE i.id = ANY($1::text[])`, [
+          incidentIds,
+        ]);
+        for (const row of found.rows) records.set(`incident:${row.id}`, readIncident(row));
+      }
+      const completes: CompleteDeadline[] = [];
+      for (const row of rows) {
+        const decision = decide(row, records.get(`${row.subject.type}:${row.subject.id}`));
+        if (decision) {
+          completes.push({
+            ...decision,
+            deadlineId: row.id,
+            owner: claim.owner,
+            dueAt: row.dueAt,
+            firedAt: claim.now,
+          });
+        }
+      }
+      return { claimed: rows.length, fires: await completeAll(db, claim.now, completes) };
+    });
   }
 
   async listDeadlines(subject: ClockSubject): Promise<DeadlineRow[]> {
@@ -582,10 +650,12 @@ export class PostgresClockStore implements ClockStore {
     return rows.map(toFire);
   }
 
-  async markDelivered(fireId: number, at: string): Promise<void> {
+  async markDelivered(fireIds: readonly number[], at: string): Promise<void> {
+    if (fireIds.length === 0) return;
     await this.pool.query(
-      `UPDATE clock_fires SET delivered_at = $1 FROM ${RELAXED_COMMIT} WHERE id = $2 AND delivered_at IS NULL`,
-      [at, fireId],
+      `UPDATE clock_fires SET delivered_at = $1 FROM ${RELAXED_COMMIT}
+       WHERE id = ANY($2::bigint[]) AND delivered_at IS NULL`,
+      [at, [...fireIds]],
     );
   }
 

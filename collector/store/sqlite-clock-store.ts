@@ -2,11 +2,15 @@ import type Database from 'better-sqlite3';
 import type { CollectorCondition } from '../warnings/conditions.js';
 import type {
   AssessmentEntry,
+  ClockRecord,
   ClockStore,
   ClockSubject,
   CompleteDeadline,
   DeadlineRow,
   DeadlineSpec,
+  DueClaim,
+  FireDecision,
+  FiredBatch,
   FireRecord,
   IncidentRecord,
   NewAssessment,
@@ -226,6 +230,10 @@ export class SqliteClockStore implements ClockStore {
   }
 
   async getSystem(id: string): Promise<SystemRecord | undefined> {
+    return this.system(id);
+  }
+
+  private system(id: string): SystemRecord | undefined {
     const row = this.systemRow(id);
     return row && this.readSystem(row);
   }
@@ -316,6 +324,10 @@ export class SqliteClockStore implements ClockStore {
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {
+    return this.incident(id);
+  }
+
+  private incident(id: string): IncidentRecord | undefined {
     const row = this.sql('SELECT * FROM incidents WHERE id = ?').get(id) as IncidentRow | undefined;
     return row && this.readIncident(row);
   }
@@ -438,12 +450,49 @@ export class SqliteClockStore implements ClockStore {
     return replace.immediate();
   }
 
-  async claimDueDeadlines(claim: {
-    now: string;
-    owner: string;
-    leaseUntil: string;
-    limit: number;
-  }): Promise<DeadlineRow[]> {
+  async claimDueDeadlines(claim: DueClaim): Promise<DeadlineRow[]> {
+    return this.claim(claim);
+  }
+
+  async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
+    return this.db.transaction(() => this.complete(complete)).immediate();
+  }
+
+  async fireDueDeadlines(
+    claim: DueClaim,
+    decide: (row: DeadlineRow, record: ClockRecord) => FireDecision | null,
+  ): Promise<FiredBatch> {
+    const batch = this.db.transaction((): FiredBatch => {
+      const rows = this.claim(claim);
+      // A subject's record is read once per batch, however many of its rows fall due.
+      const records = new Map<string, ClockRecord>();
+      const fires: FireRecord[] = [];
+      for (const row of rows) {
+        const key = `${row.subject.type}:${row.subject.id}`;
+        if (!records.has(key)) {
+          records.set(
+            key,
+            row.subject.type === 'system' ? this.system(row.subject.id) : this.incident(row.subject.id),
+          );
+        }
+        const decision = decide(row, records.get(key));
+        if (!decision) continue;
+        const fire = this.complete({
+          ...decision,
+          deadlineId: row.id,
+          owner: claim.owner,
+          dueAt: row.dueAt,
+          firedAt: claim.now,
+        });
+        if (fire) fires.push(fire);
+      }
+      return { claimed: rows.length, fires };
+    });
+    return batch.immediate();
+  }
+
+  /** Leases the due rows (see ClockStore.claimDueDeadlines); the caller's transaction, if any. */
+  private claim(claim: DueClaim): DeadlineRow[] {
     const rows = this.sql(
       `UPDATE clock_deadlines SET claimed_by = ?, claimed_until = ?
          WHERE id IN (
@@ -455,38 +504,36 @@ export class SqliteClockStore implements ClockStore {
     return rows.map(toDeadline).sort(byDueTime);
   }
 
-  async completeDeadline(complete: CompleteDeadline): Promise<FireRecord | null> {
-    const run = this.db.transaction((): FireRecord | null => {
-      const inserted = this.sql(
-        `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
-           VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      ).run(
-        complete.deadlineId,
-        complete.dueAt,
-        complete.firedAt,
-        complete.late ? 1 : 0,
-        complete.lateByMs,
-        complete.outcome,
-        complete.condition === null ? null : JSON.stringify(complete.condition),
-      );
-      if (complete.nextDueAt !== null && complete.outcome === 'fired') {
-        this.sql(
-          `UPDATE clock_deadlines SET due_at = ?, fired_count = fired_count + ?, last_fired_at = ?,
-               claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
-        ).run(complete.nextDueAt, inserted.changes, complete.firedAt, complete.deadlineId);
-      } else {
-        this.sql(
-          `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), fired_count = fired_count + ?,
-               last_fired_at = CASE WHEN ? = 'fired' THEN ? ELSE last_fired_at END,
-               claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
-        ).run(complete.firedAt, inserted.changes, complete.outcome, complete.firedAt, complete.deadlineId);
-      }
-      if (inserted.changes === 0) return null;
-      return toFire(
-        this.sql(`${FIRE_SELECT} WHERE f.id = ?`).get(Number(inserted.lastInsertRowid)) as FireDbRow,
-      );
-    });
-    return run.immediate();
+  /** Records one fire and moves its row on; run inside a transaction. */
+  private complete(complete: CompleteDeadline): FireRecord | null {
+    const inserted = this.sql(
+      `INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ).run(
+      complete.deadlineId,
+      complete.dueAt,
+      complete.firedAt,
+      complete.late ? 1 : 0,
+      complete.lateByMs,
+      complete.outcome,
+      complete.condition === null ? null : JSON.stringify(complete.condition),
+    );
+    if (complete.nextDueAt !== null && complete.outcome === 'fired') {
+      this.sql(
+        `UPDATE clock_deadlines SET due_at = ?, fired_count = fired_count + ?, last_fired_at = ?,
+             claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
+      ).run(complete.nextDueAt, inserted.changes, complete.firedAt, complete.deadlineId);
+    } else {
+      this.sql(
+        `UPDATE clock_deadlines SET done_at = COALESCE(done_at, ?), fired_count = fired_count + ?,
+             last_fired_at = CASE WHEN ? = 'fired' THEN ? ELSE last_fired_at END,
+             claimed_by = NULL, claimed_until = NULL WHERE id = ?`,
+      ).run(complete.firedAt, inserted.changes, complete.outcome, complete.firedAt, complete.deadlineId);
+    }
+    if (inserted.changes === 0) return null;
+    return toFire(
+      this.sql(`${FIRE_SELECT} WHERE f.id = ?`).get(Number(inserted.lastInsertRowid)) as FireDbRow,
+    );
   }
 
   async listDeadlines(subject: ClockSubject): Promise<DeadlineRow[]> {
@@ -511,8 +558,13 @@ export class SqliteClockStore implements ClockStore {
     return rows.map(toFire);
   }
 
-  async markDelivered(fireId: number, at: string): Promise<void> {
-    this.sql('UPDATE clock_fires SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL').run(at, fireId);
+  async markDelivered(fireIds: readonly number[], at: string): Promise<void> {
+    if (fireIds.length === 0) return;
+    // json_each: one statement text, whatever the number of ids (no IN list to prepare anew).
+    this.sql(
+      `UPDATE clock_fires SET delivered_at = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND delivered_at IS NULL`,
+    ).run(at, JSON.stringify(fireIds));
   }
 
   async startRun(run: { trigger: string; owner: string; startedAt: string }): Promise<number> {

@@ -1,8 +1,8 @@
 /**
  * Several collectors' clock schedulers on one PostgreSQL schema, each on its own pool as separate
  * processes would be, sharing a ManualClock: incidents whose 24 h deadlines are long past are
- * fired once between them when they pass at the same moment, and the rows a collector claimed
- * before it died are fired by another once the lease runs out.
+ * fired once between them when they pass at the same moment, and the rows a collector was firing
+ * when it died are fired by another at once, each once.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClockScheduler } from '../../collector/clocks/scheduler.js';
@@ -103,16 +103,16 @@ describe.runIf(ready)('clock schedulers of several collectors on one PostgreSQL'
   it('two schedulers passing at the same moment fire every due row exactly once between them', async () => {
     const [first, second] = [await collector(), await collector()];
     const sinks = [new RecordingSink(), new RecordingSink()];
-    // Who holds each row's lease: a row may be leased again only after it was fired.
+    // Who fired each row: a row is decided by one collector only.
     const holders = new Map<number, string>();
-    const leaseTo = (owner: string) => async (rows: readonly DeadlineRow[]) => {
+    const decidedBy = (owner: string) => (rows: readonly DeadlineRow[]) => {
       for (const row of rows) {
-        expect(holders.get(row.id), `row ${row.id} leased to ${owner} too`).toBeUndefined();
+        expect(holders.get(row.id), `row ${row.id} fired by ${owner} too`).toBeUndefined();
         holders.set(row.id, owner);
       }
     };
-    const a = scheduler('collector-a', watchClaims(first.clocks, leaseTo('collector-a')), sinks[0]!);
-    const b = scheduler('collector-b', watchClaims(second.clocks, leaseTo('collector-b')), sinks[1]!);
+    const a = scheduler('collector-a', watchFires(first.clocks, decidedBy('collector-a')), sinks[0]!);
+    const b = scheduler('collector-b', watchFires(second.clocks, decidedBy('collector-b')), sinks[1]!);
     await missedIncidents(first.clocks, a);
     const ids = await deadlineIds();
     expect(ids).toHaveLength(ROWS);
@@ -139,38 +139,37 @@ describe.runIf(ready)('clock schedulers of several collectors on one PostgreSQL'
     expect(again.map((p) => p.fired + p.stale + p.delivered)).toEqual([0, 0]);
   });
 
-  it('rows a dead collector claimed are fired by another once its lease runs out', async () => {
+  it('rows a collector was firing when it died are fired by another at once, each once', async () => {
     const [doomed, survivor] = [await collector(), await collector()];
     const deadSink = new RecordingSink();
     const liveSink = new RecordingSink();
-    // The doomed collector's store dies right after its first claim: the process is gone with the
-    // rows leased to it, nothing fired.
+    // The doomed collector dies in the middle of its first batch, after claiming 8 rows and
+    // deciding two: its transaction never commits (PostgreSQL rolls back the transaction of a
+    // connection that goes away), and the process is gone.
     const claimed: DeadlineRow[] = [];
-    const dying = watchClaims(doomed.clocks, async (rows) => {
+    const dying = watchFires(doomed.clocks, (rows) => {
       claimed.push(...rows);
-      await doomed.close();
+      if (claimed.length === 3) throw new Error('collector killed mid-batch');
     });
-    const dead = scheduler('collector-dead', dying, deadSink);
+    const dead = scheduler('collector-dead', withClose(dying, doomed), deadSink);
     const alive = scheduler('collector-alive', survivor.clocks, liveSink);
     await missedIncidents(survivor.clocks, alive);
 
     await expect(dead.runPass('startup')).rejects.toThrow();
-    expect(claimed).toHaveLength(8);
+    expect(claimed).toHaveLength(3);
     expect(deadSink.take()).toEqual([]);
+    expect(await firesPerRow()).toEqual(new Map());
+    const leases = await adminQuery<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM ${schema.name}.clock_deadlines WHERE claimed_by IS NOT NULL`,
+    );
+    expect(leases[0]!.n).toBe(0);
 
-    // Within the lease the survivor fires everything else, but not the dead collector's rows.
-    clock.advance(LEASE_MS - 1000);
-    expect(await alive.runPass('cron')).toMatchObject({ fired: ROWS - claimed.length, errors: 0 });
-    expect(liveSink.take()).toHaveLength(ROWS - claimed.length);
-    const leased = new Set(claimed.map((r) => r.id));
-    expect([...(await firesPerRow()).keys()].filter((id) => leased.has(id))).toEqual([]);
-
-    // Once the lease has run out, the survivor takes them over and fires each once.
-    clock.advance(1000);
-    expect(await alive.runPass('cron')).toMatchObject({ fired: claimed.length, errors: 0 });
+    // No lease to wait for: the survivor fires everything at once, the dead collector's rows too.
+    expect(await alive.runPass('cron')).toMatchObject({ fired: ROWS, errors: 0 });
     const taken = liveSink.take();
-    expect(taken.map((c) => c.key).sort()).toEqual(
-      claimed.map((r) => `incident.report.late:${r.subject.id}:${r.target}`).sort(),
+    expect(taken).toHaveLength(ROWS);
+    expect(taken.map((c) => c.key)).toEqual(
+      expect.arrayContaining(claimed.map((r) => `incident.report.late:${r.subject.id}:${r.target}`)),
     );
     const fires = await firesPerRow();
     expect(fires.size).toBe(ROWS);
@@ -179,16 +178,41 @@ describe.runIf(ready)('clock schedulers of several collectors on one PostgreSQL'
   });
 });
 
-/** The store as a collector uses it, telling `onClaim` of every batch of rows it leased. */
-function watchClaims(store: ClockStore, onClaim: (rows: DeadlineRow[]) => Promise<void>): ClockStore {
+/**
+ * The store as a collector uses it, telling `onDecide` of every row it decides to fire, inside
+ * the batch's transaction (`onDecide` throwing is the collector dying there).
+ */
+function watchFires(store: ClockStore, onDecide: (rows: DeadlineRow[]) => void): ClockStore {
   return new Proxy(store, {
     get(target, property, receiver) {
-      if (property === 'claimDueDeadlines') {
-        return async (claim: Parameters<ClockStore['claimDueDeadlines']>[0]) => {
-          const rows = await target.claimDueDeadlines(claim);
-          await onClaim(rows);
-          return rows;
+      if (property === 'fireDueDeadlines') {
+        const fire: ClockStore['fireDueDeadlines'] = (claim, decide) =>
+          target.fireDueDeadlines(claim, (row, record) => {
+            onDecide([row]);
+            return decide(row, record);
+          });
+        return fire;
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The store, whose process ends (its pool closed) as soon as a batch fails. */
+function withClose(store: ClockStore, handle: PostgresStore): ClockStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'fireDueDeadlines') {
+        const fire: ClockStore['fireDueDeadlines'] = async (claim, decide) => {
+          try {
+            return await target.fireDueDeadlines(claim, decide);
+          } catch (err) {
+            await handle.close();
+            throw err;
+          }
         };
+        return fire;
       }
       const value: unknown = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;

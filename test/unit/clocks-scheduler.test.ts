@@ -192,6 +192,87 @@ describe('clock scheduler', () => {
     expect((await store.lastRun())?.delivered).toBe(1);
   });
 
+  it('delivers a batch to a sink that takes batches in one call, one by one if it refuses the batch', async () => {
+    const batches: string[][] = [];
+    const refused = new Set<string>();
+    const batchSink = {
+      reportAll: async (conditions: readonly CollectorCondition[]) => {
+        if (conditions.some((c) => refused.has(c.key))) throw new Error('one of them is refused');
+        batches.push(conditions.map((c) => c.key));
+      },
+      report: async (condition: CollectorCondition) => {
+        if (refused.has(condition.key)) throw new Error('refused');
+        batches.push([condition.key]);
+      },
+    };
+    scheduler = new ClockScheduler({
+      store,
+      clock,
+      sink: batchSink,
+      logger: createLogger('test', 'silent'),
+      options: { assessment: { reminderDays: [30, 7, 1] }, chain: { remindersMs: [12 * H, 2 * H] } },
+      lateAfterMs: 2 * 60_000,
+    });
+    // Three incidents, each with two missed first hops: six conditions in one pass.
+    for (const id of ['inc-1', 'inc-2', 'inc-3']) {
+      const record = await store.createIncident({
+        id,
+        title: '涉密文件外发',
+        level: '秘密',
+        unit: '一处',
+        unitLevel: 'unit',
+        discoveredAt: '2026-03-01T02:00:00.000Z',
+        discoverySource: 'manual',
+        description: null,
+        measures: null,
+        evidence: [],
+        createdAt: '2026-03-01T02:00:00.000Z',
+        createdBy: 'officer',
+      });
+      await scheduler.refreshIncident(record);
+    }
+    clock.set('2026-03-02T02:00:30Z');
+    expect(await scheduler.runPass('test')).toMatchObject({ fired: 6, delivered: 6 });
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.map((key) => key.split(':')[1])).toEqual([
+      'inc-1',
+      'inc-1',
+      'inc-2',
+      'inc-2',
+      'inc-3',
+      'inc-3',
+    ]);
+
+    // A batch with a refused condition: the others go one by one; the refused one waits.
+    batches.length = 0;
+    for (const id of ['inc-4', 'inc-5']) {
+      const record = await store.createIncident({
+        id,
+        title: '涉密文件外发',
+        level: '秘密',
+        unit: '一处',
+        unitLevel: 'unit',
+        discoveredAt: '2026-03-02T00:00:00.000Z',
+        discoverySource: 'manual',
+        description: null,
+        measures: null,
+        evidence: [],
+        createdAt: '2026-03-02T00:00:00.000Z',
+        createdBy: 'officer',
+      });
+      await scheduler.refreshIncident(record);
+    }
+    const stuck = 'incident.report.late:inc-4:unit>county';
+    refused.add(stuck);
+    clock.set('2026-03-03T00:00:30Z');
+    expect(await scheduler.runPass('test')).toMatchObject({ fired: 4, delivered: 3 });
+    expect(batches.map((keys) => keys.length)).toEqual([1, 1, 1]);
+    expect(batches.flat()).not.toContain(stuck);
+    refused.clear();
+    expect(await scheduler.runPass('test')).toMatchObject({ fired: 0, delivered: 1 });
+    expect(batches.at(-1)).toEqual([stuck]);
+  });
+
   it('a 24 h chain: both first hops due at discovery + 24 h; a miss is critical, late, escalated', async () => {
     const discoveredAt = '2026-03-01T02:00:00.000Z';
     await store.createIncident({

@@ -317,7 +317,7 @@ export function describeClockStoreContract(name: string, open: () => Promise<Clo
       expect(moved).toMatchObject({ dueAt: '2026-03-11T16:00:00.000Z', firedCount: 1, doneAt: null });
 
       expect((await store.listUndelivered(10)).map((f) => f.id)).toEqual([fire!.id]);
-      await store.markDelivered(fire!.id, '2026-03-11T00:00:01.000Z');
+      await store.markDelivered([fire!.id], '2026-03-11T00:00:01.000Z');
       expect(await store.listUndelivered(10)).toEqual([]);
       expect(await store.listFires(subject)).toEqual([
         expect.objectContaining({
@@ -326,6 +326,119 @@ export function describeClockStoreContract(name: string, open: () => Promise<Clo
           condition: condition('assessment.overdue:sys-1'),
         }),
       ]);
+    });
+
+    it('fires a batch in one transaction: claim, fires and next states together, each row with its record', async () => {
+      await store.createSystem(system());
+      await store.createIncident(incident());
+      await store.replaceDeadlines(
+        { type: 'system', id: 'sys-1' },
+        [spec('overdue', '2026-03-10T16:00:00.000Z'), spec('reminder-1', '2026-03-09T16:00:00.000Z')],
+        T0,
+        () => null,
+      );
+      await store.replaceDeadlines(
+        { type: 'incident', id: 'inc-1' },
+        [spec('missed', '2026-03-02T00:00:00.001Z', { target: 'unit>county' })],
+        T0,
+        () => null,
+      );
+      // A row whose record is gone is handed over with no record.
+      await store.replaceDeadlines(
+        { type: 'system', id: 'sys-gone' },
+        [spec('overdue', '2026-03-10T17:00:00.000Z')],
+        T0,
+        () => null,
+      );
+      const now = '2026-03-11T00:00:00.000Z';
+      const seen: [string, string | undefined][] = [];
+      const batch = await store.fireDueDeadlines(
+        { now, owner: 'a', leaseUntil: '2026-03-11T00:05:00.000Z', limit: 10 },
+        (row, record) => {
+          seen.push([row.kind, record?.id]);
+          if (row.kind === 'reminder-1') return null; // could not decide: stays leased
+          if (!record)
+            return { outcome: 'stale', late: false, lateByMs: 0, condition: null, nextDueAt: null };
+          return {
+            outcome: 'fired',
+            late: row.kind === 'missed',
+            lateByMs: 1000,
+            condition: condition(`${row.kind}:${record.id}`),
+            nextDueAt: row.repeats ? '2026-03-11T16:00:00.000Z' : null,
+          };
+        },
+      );
+      // In firing order (due time, then id), each with its record, read once per subject.
+      expect(seen).toEqual([
+        ['missed', 'inc-1'],
+        ['reminder-1', 'sys-1'],
+        ['overdue', 'sys-1'],
+        ['overdue', undefined],
+      ]);
+      expect(batch.claimed).toBe(4);
+      expect(
+        batch.fires.map((f) => [f.kind, f.outcome, f.late, f.firedAt, f.condition?.key ?? null]),
+      ).toEqual([
+        ['missed', 'fired', true, now, 'missed:inc-1'],
+        ['overdue', 'fired', false, now, 'overdue:sys-1'],
+        ['overdue', 'stale', false, now, null],
+      ]);
+      expect(batch.fires.map((f) => f.id)).toEqual([...batch.fires.map((f) => f.id)].sort((x, y) => x - y));
+      const rows = await store.listDeadlines({ type: 'system', id: 'sys-1' });
+      expect(rows.map((r) => [r.kind, r.dueAt, r.firedCount, r.doneAt])).toEqual([
+        ['reminder-1', '2026-03-09T16:00:00.000Z', 0, null],
+        ['overdue', '2026-03-11T16:00:00.000Z', 1, null],
+      ]);
+      expect((await store.listDeadlines({ type: 'system', id: 'sys-gone' }))[0]).toMatchObject({
+        firedCount: 1,
+        doneAt: now,
+      });
+      // The undecided row is leased to `a` until the lease runs out; nothing else is due.
+      const claim = { owner: 'b', leaseUntil: '2026-03-11T00:10:00.000Z', limit: 10 };
+      const decideAll = () => ({
+        outcome: 'stale' as const,
+        late: false,
+        lateByMs: 0,
+        condition: null,
+        nextDueAt: null,
+      });
+      expect(await store.fireDueDeadlines({ ...claim, now: '2026-03-11T00:04:59.999Z' }, decideAll)).toEqual({
+        claimed: 0,
+        fires: [],
+      });
+      const after = await store.fireDueDeadlines({ ...claim, now: '2026-03-11T00:05:00.000Z' }, decideAll);
+      expect(after.fires.map((f) => f.kind)).toEqual(['reminder-1']);
+    });
+
+    it('leaves nothing behind, not even a lease, when a batch fails before its commit', async () => {
+      await store.createIncident(incident());
+      const specs = Array.from({ length: 5 }, (_, i) => {
+        const due = new Date(Date.parse(T0) + i * 60_000).toISOString();
+        return spec('missed', due, { target: 'unit>county', forDue: due });
+      });
+      await store.replaceDeadlines({ type: 'incident', id: 'inc-1' }, specs, T0, () => null);
+      const claim = { now: '2026-03-02T00:00:00.000Z', leaseUntil: '2026-03-02T00:05:00.000Z', limit: 10 };
+      const fire = (row: { kind: string; dueAt: string }) => ({
+        outcome: 'fired' as const,
+        late: true,
+        lateByMs: 1,
+        condition: condition(`${row.kind}:${row.dueAt}`),
+        nextDueAt: null,
+      });
+      let decided = 0;
+      await expect(
+        store.fireDueDeadlines({ ...claim, owner: 'a' }, (row) => {
+          // The collector dies after deciding part of the batch.
+          if (++decided === 3) throw new Error('collector died');
+          return fire(row);
+        }),
+      ).rejects.toThrow('collector died');
+      expect(await store.listFires({ type: 'incident', id: 'inc-1' })).toEqual([]);
+      // Another collector fires every row at once, without waiting for a lease.
+      const batch = await store.fireDueDeadlines({ ...claim, owner: 'b' }, fire);
+      expect(batch).toMatchObject({ claimed: 5 });
+      expect(batch.fires.map((f) => f.dueAt)).toEqual(specs.map((s) => s.dueAt));
+      expect(await store.listUndelivered(10)).toHaveLength(5);
     });
 
     describe('several collectors at once', () => {
@@ -396,6 +509,47 @@ export function describeClockStoreContract(name: string, open: () => Promise<Clo
         expect(takeover.map((r) => r.id).sort((x, y) => x - y)).toEqual(
           [...claimed.keys()].sort((x, y) => x - y),
         );
+      });
+
+      it('fires every due row exactly once when collectors fire batches at the same moment', async () => {
+        await dueRows(60);
+        const now = '2026-03-02T00:00:00.000Z';
+        const decidedBy = new Map<number, string>();
+        const collector = async (owner: string, handle: ClockStore) => {
+          for (;;) {
+            const batch = await handle.fireDueDeadlines(
+              { now, owner, leaseUntil: '2026-03-02T00:05:00.000Z', limit: 7 },
+              (row) => {
+                expect(decidedBy.get(row.id), `row ${row.id} fired by ${owner} too`).toBeUndefined();
+                decidedBy.set(row.id, owner);
+                return {
+                  outcome: 'fired',
+                  late: false,
+                  lateByMs: 0,
+                  condition: condition(owner),
+                  nextDueAt: null,
+                };
+              },
+            );
+            expect(batch.fires).toHaveLength(batch.claimed);
+            if (batch.claimed < 7) return;
+          }
+        };
+        await Promise.all([
+          collector('a', store),
+          collector('b', other),
+          collector('c', store),
+          collector('d', other),
+        ]);
+        // Whoever came last may have stopped early on rows others held: a later pass finds the rest.
+        await collector('e', other);
+        expect(decidedBy.size).toBe(60);
+        const fires = await store.listFires({ type: 'incident', id: 'inc-1' });
+        expect(fires).toHaveLength(60);
+        expect(new Set(fires.map((f) => f.deadlineId)).size).toBe(60);
+        expect(
+          (await store.listDeadlines({ type: 'incident', id: 'inc-1' })).every((r) => r.firedCount === 1),
+        ).toBe(true);
       });
 
       it('records one fire when two collectors complete the same row and due time at once', async () => {
