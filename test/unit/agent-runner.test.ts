@@ -14,11 +14,19 @@ import { writeIdentity, type AgentIdentity } from '../../agent/identity.js';
 import { reconnectDelay } from '../../agent/publisher.js';
 import { startAgent, type RunningAgent } from '../../agent/runner.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
-import { signMessage, verifyMessage, type EventEnvelope, type Heartbeat } from '../../shared/envelope.js';
+import {
+  isEventBatch,
+  signMessage,
+  verifyMessage,
+  type EventBatch,
+  type EventEnvelope,
+  type Heartbeat,
+} from '../../shared/envelope.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
 import { eventually } from '../support/eventually.js';
 import { copyFixtureHost, type FixtureHost } from '../support/fixture-host.js';
+import { subscribeUntilAcked } from '../support/mqtt-subscribe.js';
 
 /**
  * The running agent against a real MQTT broker (aedes, in process) and a stand-in collector that
@@ -102,16 +110,28 @@ class StandInCollector {
         this.heartbeats.push(message as Heartbeat);
         return;
       }
-      const event = message as EventEnvelope;
-      this.received.push(event);
-      if (!this.events.some((e) => e.seq === event.seq)) this.events.push(event);
+      // A backlog may come as a signed batch: its signature covers each event's own signed text.
+      const events = isEventBatch(message)
+        ? (message as EventBatch).events.map((text) => JSON.parse(text) as EventEnvelope)
+        : [message as EventEnvelope];
+      for (const event of events) {
+        if (!verifyMessage(event, verify)) throw new Error(`unverifiable event in a batch on ${topic}`);
+        this.received.push(event);
+        if (!this.events.some((e) => e.seq === event.seq)) this.events.push(event);
+      }
       this.events.sort((a, b) => a.seq - b.seq);
-      if (this.acking) this.ack(event.agent);
+      if (this.acking) this.ack(events[0]!.agent);
     });
-    await this.client.subscribeAsync(
+    await subscribeUntilAcked(
+      this.client,
       [allAgentsTopic('events'), allAgentsTopic('heartbeat'), allAgentsTopic('status')],
       { qos: 1 },
     );
+  }
+
+  /** Disconnects for good: a client left reconnecting would take the client id from a successor. */
+  async stop(): Promise<void> {
+    await this.client.endAsync(true);
   }
 
   ack(agent: string): void {
@@ -264,6 +284,10 @@ describe('the running agent', () => {
     });
 
     const port = broker.port;
+    // This collector goes with its broker. Left reconnecting (every 100 ms), it would come back to
+    // the new broker with the same client id and the two would keep taking the session from each
+    // other, and it would ack what the new one is meant to leave unacked.
+    await collector.stop();
     await broker.close();
     await eventually(() => !agent.isConnected(), { what: 'agent notices' });
     host.unplug('wlp2s0');
@@ -273,9 +297,9 @@ describe('the running agent', () => {
 
     const again = await startBroker(port);
     collector = new StandInCollector(again, identity.publicKey);
-    // The new collector knows what the old one stored, as a real one would from its database.
-    await collector.start();
+    // It does not ack, so the resent event stays in the agent's outbox.
     collector.acking = false;
+    await collector.start();
     await eventually(() => collector.received.some((e) => e.seq === 3), { what: 'resent after reconnect' });
     expect(collector.received.find((e) => e.seq === 3)).toMatchObject({ state: 'cleared' });
     expect(agent.pendingCount()).toBe(1);
