@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.js';
 import { byteSizeSchema } from '../shared/byte-size.js';
+import { MAX_BATCH_EVENTS } from '../shared/envelope.js';
 import { durationSchema } from '../shared/duration.js';
 import { policySchema } from '../shared/policy.js';
 import { MIN_OUTBOX_BYTES, OVERFLOW_POLICIES } from './outbox.js';
@@ -10,6 +11,7 @@ const OUTBOX_DEFAULTS = {
   overflow: 'drop-lowest-severity' as const,
   drainRate: 50,
   drainJitter: 10_000,
+  batch: 32,
 };
 
 /** Agent configuration (SPEC §4). Every default is safe: no probe targets, nothing approved. */
@@ -57,7 +59,8 @@ export const agentConfigSchema = z.strictObject({
    * The durable outbox: at most `maxBytes` of unacknowledged events; when full, `overflow` picks
    * what to drop (always reported as agent.queue.overflow). A backlog drains at `drainRate`
    * events/s, starting after a random delay up to `drainJitter`, so agents returning together
-   * after an outage do not all arrive at once.
+   * after an outage do not all arrive at once. A backlog goes out in signed batches of up to
+   * `batch` events (1: each alone), so the collector checks one signature per batch.
    */
   outbox: z
     .strictObject({
@@ -67,6 +70,7 @@ export const agentConfigSchema = z.strictObject({
       overflow: z.enum(OVERFLOW_POLICIES).default(OUTBOX_DEFAULTS.overflow),
       drainRate: z.number().positive().default(OUTBOX_DEFAULTS.drainRate),
       drainJitter: durationSchema.default(OUTBOX_DEFAULTS.drainJitter),
+      batch: z.number().int().min(1).max(MAX_BATCH_EVENTS).default(OUTBOX_DEFAULTS.batch),
     })
     .default(OUTBOX_DEFAULTS),
   paths: z

@@ -1,11 +1,17 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Clock } from '../shared/clock.js';
 import type { SignatureAlg, Signer } from '../shared/crypto/suite.js';
-import { ENVELOPE_VERSION, signMessage, type Heartbeat } from '../shared/envelope.js';
+import {
+  ENVELOPE_VERSION,
+  MAX_BATCH_EVENTS,
+  signEventBatch,
+  signMessage,
+  type Heartbeat,
+} from '../shared/envelope.js';
 import type { Logger } from '../shared/log.js';
 import { agentTopic } from '../shared/topics.js';
 import { certificateRefusal, explainCertificateRefusal } from '../shared/tls.js';
-import type { AckOutcome, Outbox } from './outbox.js';
+import type { AckOutcome, Outbox, OutboxRow } from './outbox.js';
 
 /**
  * Carries the outbox to the broker (SPEC §5): persistent session under the agent's id, QoS 1,
@@ -29,6 +35,11 @@ export interface PublisherOptions {
   backoff?: BackoffPolicy;
   /** How fast a backlog goes out; unlimited when absent. */
   drain?: DrainPolicy;
+  /**
+   * At most this many due events go in one signed batch message (outbox.batch); 1 sends each
+   * alone. A single due event always goes alone, so batching only shapes a backlog.
+   */
+  batchEvents?: number;
   /** A message arrived on our policy topic (not yet checked). */
   onPolicyMessage?(payload: Buffer): void;
   onAck?(outcome: AckOutcome): void;
@@ -92,6 +103,8 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000 };
 const STABLE_CONNECTION_MS = 10_000;
 /** Events handed to the MQTT client and not yet PUBACKed, so a long backlog does not all sit in memory. */
 const MAX_IN_FLIGHT = 100;
+/** Escaped event text per batch message: under MAX_ENVELOPE_BYTES (64 KiB) with room for the batch's own fields. */
+const BATCH_BYTES = 60 * 1024;
 
 /**
  * Exponential backoff with "equal jitter": half the window fixed, half random. Many agents that
@@ -156,13 +169,16 @@ export class Publisher {
     this.bucket?.take(rows.length);
     const connection = this.connection;
     const topic = agentTopic(this.options.agentId, 'events');
-    for (const row of rows) {
-      this.inFlight += 1;
-      client.publish(topic, row.payload, { qos: 1 }, (err) => {
+    for (const message of this.messagesFor(rows)) {
+      this.inFlight += message.events;
+      client.publish(topic, message.payload, { qos: 1 }, (err) => {
         if (connection !== this.connection) return;
-        this.inFlight -= 1;
+        this.inFlight -= message.events;
         if (err) {
-          this.options.logger.debug({ err, seq: row.seq }, 'publish not confirmed; it will be sent again');
+          this.options.logger.debug(
+            { err, seq: message.firstSeq },
+            'publish not confirmed; it will be sent again',
+          );
         } else if (this.inFlight === 0) {
           // A backlog larger than one window goes out as soon as the window drains.
           this.flush();
@@ -175,6 +191,43 @@ export class Publisher {
     );
     this.options.logger.debug({ from: rows[0]!.seq, to: rows.at(-1)!.seq }, 'sent events');
     if (this.bucket && rows.length === window) this.flushLater(this.bucket.msUntilNext());
+  }
+
+  /**
+   * The messages that carry `rows`: each alone, or, for a backlog, signed batches of up to
+   * `batchEvents` (SPEC §5 batches: the collector checks one signature per batch, and every event
+   * keeps its own). A batch stays under BATCH_BYTES, well inside the collector's size limit.
+   */
+  private messagesFor(rows: readonly OutboxRow[]): { payload: string; events: number; firstSeq: number }[] {
+    const most = Math.min(this.options.batchEvents ?? MAX_BATCH_EVENTS, MAX_BATCH_EVENTS);
+    if (rows.length < 2 || most < 2) {
+      return rows.map((row) => ({ payload: row.payload, events: 1, firstSeq: row.seq }));
+    }
+    const groups: OutboxRow[][] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      // As it will travel: escaped inside the batch, in UTF-8.
+      const size = Buffer.byteLength(JSON.stringify(row.payload)) + 1;
+      const last = groups.at(-1);
+      if (last && last.length < most && bytes + size <= BATCH_BYTES) {
+        last.push(row);
+        bytes += size;
+      } else {
+        groups.push([row]);
+        bytes = size;
+      }
+    }
+    const { agentId, alg, sign } = this.options;
+    return groups.map((group) => ({
+      payload:
+        group.length === 1
+          ? group[0]!.payload
+          : JSON.stringify(
+              signEventBatch({ agent: agentId, alg, events: group.map((r) => r.payload) }, sign),
+            ),
+      events: group.length,
+      firstSeq: group[0]!.seq,
+    }));
   }
 
   /** One pending flush at a time; it runs when the rate limit or the jitter allows. */

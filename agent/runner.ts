@@ -118,6 +118,7 @@ export async function startAgent(
     ackTimeoutMs: config.ack.timeout,
     heartbeatIntervalMs: Math.max(100, config.heartbeat.interval),
     drain: { ratePerSec: config.outbox.drainRate, jitterMs: config.outbox.drainJitter },
+    batchEvents: config.outbox.batch,
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(trust ? { trust } : {}),
     onPolicyMessage(payload) {

@@ -22,6 +22,10 @@ export class CollectorMetrics {
     'smew_ingest_events_accepted_total',
     'Event envelopes verified and stored',
   );
+  readonly batchesAccepted = this.counter(
+    'smew_ingest_batches_accepted_total',
+    'Signed batches of events verified (their events count in smew_ingest_events_accepted_total)',
+  );
   readonly heartbeatsAccepted = this.counter(
     'smew_ingest_heartbeats_accepted_total',
     'Signed heartbeats verified',

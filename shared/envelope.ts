@@ -35,6 +35,44 @@ export const eventEnvelopeSchema = z.looseObject({
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
 export type UnsignedEvent = Omit<EventEnvelope, 'sig'>;
 
+/**
+ * Several events sent as one message when an agent drains a backlog: `events` holds each event's
+ * envelope text exactly as signed on its own, and `sig` (over the JCS form without `sig`, as for
+ * every message) covers those texts. The collector checks one signature for the whole batch;
+ * every event it stores keeps its own signature, so each stays verifiable alone.
+ */
+export const EVENT_BATCH_TYPE = 'agent.batch';
+/** Events per batch: enough to share one verification widely, small enough to stay far under MAX_ENVELOPE_BYTES. */
+export const MAX_BATCH_EVENTS = 64;
+export const eventBatchSchema = z.looseObject({
+  v: z.literal(ENVELOPE_VERSION),
+  agent: agentId,
+  type: z.literal(EVENT_BATCH_TYPE),
+  events: z.array(z.string().min(2)).min(1).max(MAX_BATCH_EVENTS),
+  ...signature,
+});
+export type EventBatch = z.infer<typeof eventBatchSchema>;
+
+/** True when a message on the events topic is a batch rather than one event (no `seq`, a batch type). */
+export function isEventBatch(message: unknown): boolean {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as Record<string, unknown>).type === EVENT_BATCH_TYPE &&
+    !('seq' in message)
+  );
+}
+
+export function signEventBatch(
+  batch: { agent: string; alg: EventBatch['alg']; events: string[] },
+  sign: Signer,
+): EventBatch {
+  return signMessage(
+    { v: ENVELOPE_VERSION, agent: batch.agent, type: EVENT_BATCH_TYPE, events: batch.events, alg: batch.alg },
+    sign,
+  );
+}
+
 /** Heartbeats are signed but take no `seq`: they carry the last one sent, so gaps show. */
 export const heartbeatSchema = z.looseObject({
   v: z.literal(ENVELOPE_VERSION),

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../shared/log.js';
-import type { IngestOutcome, IngestPipeline } from '../ingest/pipeline.js';
+import { eachOutcome, type IngestOutcome, type IngestPipeline } from '../ingest/pipeline.js';
 import type { Store } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
 import { authErrorResponses } from './schemas.js';
@@ -46,8 +46,8 @@ export function publishIngest(pipeline: IngestPipeline, feed: LiveFeed, store: S
   pipeline.handle = async (topic, payload) => {
     const outcome = await handle(topic, payload);
     if (feed.subscribers > 0) {
-      announce(outcome, feed, store).catch((err: unknown) =>
-        logger.warn({ err }, 'live feed publish failed'),
+      eachOutcome(outcome, payload, (one) =>
+        announce(one, feed, store).catch((err: unknown) => logger.warn({ err }, 'live feed publish failed')),
       );
     }
     return outcome;

@@ -1,7 +1,13 @@
 import type { Clock } from '../../shared/clock.js';
-import { eventEnvelopeSchema, heartbeatSchema } from '../../shared/envelope.js';
+import {
+  eventBatchSchema,
+  eventEnvelopeSchema,
+  heartbeatSchema,
+  isEventBatch,
+  type EventEnvelope,
+} from '../../shared/envelope.js';
 import type { Logger } from '../../shared/log.js';
-import { parseAgentTopic } from '../../shared/topics.js';
+import { agentTopic, parseAgentTopic } from '../../shared/topics.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { QUARANTINE_PAYLOAD_BYTES, type Store } from '../store/store.js';
 import type { AckPublisher } from './ack-publisher.js';
@@ -22,11 +28,30 @@ import type { VerifyPool } from './verify-pool.js';
 export type IngestOutcome =
   | { kind: 'event'; agentId: string; seq: number; skewed: boolean }
   | { kind: 'duplicate'; agentId: string; seq: number }
+  /** A batch of events in one signed message: each event's own outcome, with its envelope text. */
+  | { kind: 'batch'; agentId: string; events: { outcome: EventOutcome; payload: Buffer }[] }
   | { kind: 'heartbeat'; agentId: string }
   | { kind: 'status'; agentId: string; online: boolean }
   /** Nothing to do: e.g. an empty retained message that clears a topic. */
   | { kind: 'ignored' }
   | { kind: 'rejected'; reason: RejectReason; detail: string };
+
+/** What became of one event (alone, or one of a batch). */
+export type EventOutcome = Extract<IngestOutcome, { kind: 'event' | 'duplicate' | 'rejected' }>;
+
+/**
+ * Calls `visit` with each outcome a message had and the payload it was about: once for a single
+ * message, once per event for a batch. Observers of ingest (liveness, the live feed, the rules
+ * nudge) see a batch's events as if they had come one by one.
+ */
+export function eachOutcome(
+  outcome: IngestOutcome,
+  payload: Buffer,
+  visit: (outcome: Exclude<IngestOutcome, { kind: 'batch' }>, payload: Buffer) => void,
+): void {
+  if (outcome.kind !== 'batch') return visit(outcome, payload);
+  for (const event of outcome.events) visit(event.outcome, event.payload);
+}
 
 /** A message's place in its agent's queue: wait for `ahead`, then `pass` to let the next go. */
 interface Turn {
@@ -113,18 +138,19 @@ export class IngestPipeline {
     }
   }
 
+  /** The events topic carries single events and, from an agent draining a backlog, batches of them. */
   private async handleEvent(
     topicAgentId: string,
     payload: Buffer,
     receivedAt: Date,
     turn: Turn,
   ): Promise<IngestOutcome> {
-    const { store, acks, metrics, maxSkewMs } = this.options;
     checkSize(payload);
     const signed = parseJson(payload) as Record<string, unknown>;
+    if (isEventBatch(signed)) return this.handleBatch(topicAgentId, payload, signed, receivedAt, turn);
     const envelope = checkSchema(eventEnvelopeSchema, signed);
     checkTopicAgent(topicAgentId, envelope.agent);
-    const agent = await resolveAgent(store, envelope.agent);
+    const agent = await resolveAgent(this.options.store, envelope.agent);
     const text = payload.toString('utf8');
     await this.signatures.verify(
       agent,
@@ -134,24 +160,103 @@ export class IngestPipeline {
     checkCatalogue(envelope);
     await turn.ahead;
     // persistEvent hands the row to the writer before its first await: the next event may follow.
-    const persisted = persistEvent(this.events, { envelope, signed, text }, { receivedAt, maxSkewMs });
+    const persisted = this.persist({ envelope, signed, text }, receivedAt);
     turn.pass();
     const outcome = await persisted;
+    if (outcome.kind === 'rejected') throw new Rejection(outcome.reason, outcome.detail);
     // A resend means the agent has not seen an ack covering it: answer both cases.
-    acks.schedule(agent.id);
+    this.options.acks.schedule(agent.id);
+    return outcome;
+  }
+
+  /**
+   * One signature for the whole batch, which covers every event's text as the agent signed it
+   * alone; then each event passes the remaining stages on its own, and one refused event (bad
+   * shape, seq conflict) is quarantined without holding back the others.
+   */
+  private async handleBatch(
+    topicAgentId: string,
+    payload: Buffer,
+    signed: Record<string, unknown>,
+    receivedAt: Date,
+    turn: Turn,
+  ): Promise<IngestOutcome> {
+    const batch = checkSchema(eventBatchSchema, signed);
+    checkTopicAgent(topicAgentId, batch.agent);
+    const agent = await resolveAgent(this.options.store, batch.agent);
+    await this.signatures.verify(
+      agent,
+      signed as Record<string, unknown> & { alg: typeof batch.alg },
+      payload.toString('utf8'),
+    );
+    this.options.metrics.batchesAccepted.inc();
+    const checked = batch.events.map((text) => {
+      const eventPayload = Buffer.from(text, 'utf8');
+      try {
+        const eventSigned = parseJson(eventPayload) as Record<string, unknown>;
+        const envelope = checkSchema(eventEnvelopeSchema, eventSigned);
+        if (envelope.agent !== batch.agent) {
+          throw new Rejection(
+            'topic-mismatch',
+            `batch of ${batch.agent} holds an event of ${envelope.agent}`,
+          );
+        }
+        if (envelope.alg !== batch.alg) {
+          throw new Rejection(
+            'bad-signature',
+            `batch signed with ${batch.alg} holds an event signed with ${envelope.alg}`,
+          );
+        }
+        checkCatalogue(envelope);
+        return { payload: eventPayload, event: { envelope, signed: eventSigned, text } };
+      } catch (err) {
+        if (!(err instanceof Rejection)) throw err;
+        return { payload: eventPayload, rejection: err };
+      }
+    });
+    await turn.ahead;
+    const persisted = checked.map((c) => (c.event ? this.persist(c.event, receivedAt) : undefined));
+    turn.pass();
+    const events: { outcome: EventOutcome; payload: Buffer }[] = [];
+    for (const [i, c] of checked.entries()) {
+      const outcome = c.rejection ? rejectedOutcome(c.rejection) : await persisted[i]!;
+      if (outcome.kind === 'rejected') {
+        const rejection = new Rejection(outcome.reason, outcome.detail);
+        await this.quarantine(agentTopic(batch.agent, 'events'), c.payload, receivedAt, rejection);
+      }
+      events.push({ outcome, payload: c.payload });
+    }
+    this.options.acks.schedule(agent.id);
+    return { kind: 'batch', agentId: agent.id, events };
+  }
+
+  /** Stores one verified event and counts it; a seq conflict comes back as a rejected outcome. */
+  private async persist(
+    event: { envelope: EventEnvelope; signed: Record<string, unknown>; text: string },
+    receivedAt: Date,
+  ): Promise<EventOutcome> {
+    const { metrics, maxSkewMs } = this.options;
+    const { envelope } = event;
+    let outcome: Awaited<ReturnType<typeof persistEvent>>;
+    try {
+      outcome = await persistEvent(this.events, event, { receivedAt, maxSkewMs });
+    } catch (err) {
+      if (err instanceof Rejection) return rejectedOutcome(err);
+      throw err;
+    }
     if (outcome.kind === 'duplicate') {
       metrics.duplicates.inc();
-      return { kind: 'duplicate', agentId: agent.id, seq: envelope.seq };
+      return { kind: 'duplicate', agentId: envelope.agent, seq: envelope.seq };
     }
     metrics.eventsAccepted.inc();
     if (outcome.skewed) {
       metrics.skewed.inc();
       this.log.info(
-        { agent: agent.id, seq: envelope.seq, ts: envelope.ts },
+        { agent: envelope.agent, seq: envelope.seq, ts: envelope.ts },
         'stored an event with a skewed clock',
       );
     }
-    return { kind: 'event', agentId: agent.id, seq: envelope.seq, skewed: outcome.skewed };
+    return { kind: 'event', agentId: envelope.agent, seq: envelope.seq, skewed: outcome.skewed };
   }
 
   private async handleHeartbeat(
@@ -224,4 +329,8 @@ export class IngestPipeline {
       this.log.error({ err, topic, reason: rejection.reason }, 'could not write to the quarantine');
     }
   }
+}
+
+function rejectedOutcome(rejection: Rejection): EventOutcome {
+  return { kind: 'rejected', reason: rejection.reason, detail: rejection.detail };
 }

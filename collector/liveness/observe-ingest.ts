@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
-import type { IngestPipeline } from '../ingest/pipeline.js';
+import { eachOutcome, type IngestPipeline } from '../ingest/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { DeclaredDrop } from '../store/transport-store.js';
 import type { LivenessMonitor } from './monitor.js';
@@ -40,12 +40,17 @@ export function observeIngest(options: ObserveIngestOptions): void {
         });
       } else if (outcome.kind === 'status' && !outcome.online) {
         await monitor.offline(outcome.agentId, clock.now().toISOString());
-      } else if (outcome.kind === 'event' || outcome.kind === 'duplicate') {
-        const drops = declaredDrops(outcome.agentId, outcome.seq, payload);
+      } else {
+        // A queue overflow event declares the seqs the agent dropped (alone or within a batch).
+        const drops: ReturnType<typeof declaredDrops> = [];
+        eachOutcome(outcome, payload, (one, onePayload) => {
+          if (one.kind === 'event' || one.kind === 'duplicate')
+            drops.push(...declaredDrops(one.agentId, one.seq, onePayload));
+        });
         if (drops.length > 0) {
           await store.transport.addDeclaredDrops(drops);
-          await store.transport.skipDeclaredDrops(outcome.agentId);
-          options.scheduleAck(outcome.agentId);
+          await store.transport.skipDeclaredDrops(drops[0]!.agentId);
+          options.scheduleAck(drops[0]!.agentId);
         }
       }
     } catch (err) {
@@ -64,6 +69,8 @@ function validInterval(value: unknown): value is number {
  * re-signs a report it has not sent yet, under the same seq, as more rows are dropped.
  */
 export function declaredDrops(agentId: string, seq: number, payload: Buffer): DeclaredDrop[] {
+  // Most events are not overflow notices: skip parsing them again.
+  if (!payload.includes(OVERFLOW_EVENT_TYPE)) return [];
   const message = JSON.parse(payload.toString('utf8')) as { type?: unknown; data?: { seqs?: unknown } };
   if (message.type !== OVERFLOW_EVENT_TYPE || !Array.isArray(message.data?.seqs)) return [];
   const drops: DeclaredDrop[] = [];

@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
 import type { Logger } from '../../shared/log.js';
-import type { IngestPipeline } from '../ingest/pipeline.js';
+import { eachOutcome, type IngestPipeline } from '../ingest/pipeline.js';
 import { evaluate, expireWindows, rowsNeeded, type RuleState } from '../rules/evaluate.js';
 import type { RuleEvent } from '../rules/match.js';
 import type { Rule } from '../rules/schema.js';
@@ -106,7 +106,9 @@ export class WarningStage implements ConditionSink {
     const handle = pipeline.handle.bind(pipeline);
     pipeline.handle = async (topic, payload) => {
       const outcome = await handle(topic, payload);
-      if (outcome.kind === 'event') this.kick();
+      let stored = false;
+      eachOutcome(outcome, payload, (one) => (stored ||= one.kind === 'event'));
+      if (stored) this.kick();
       return outcome;
     };
   }

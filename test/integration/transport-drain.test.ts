@@ -92,6 +92,11 @@ describe('draining a backlog', () => {
     const stored = await store.listEvents({ agentId: agent.id, limit: 1000 });
     expect(new Set(stored.map((e) => e.seq)).size).toBe(150);
     expect(stored).toHaveLength(150);
+    // The backlog travelled in signed batches (one signature checked per batch), not one by one.
+    const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text();
+    const batches = Number(/^smew_ingest_batches_accepted_total (\d+)/m.exec(metrics)?.[1]);
+    expect(batches).toBeGreaterThanOrEqual(3);
+    expect(batches).toBeLessThan(150 / 4);
     await eventually(() => outbox!.pendingCount() === 0, { what: 'the outbox to empty on the ack' });
   });
 });
