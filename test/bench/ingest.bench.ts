@@ -239,24 +239,27 @@ async function scenario(
   }
 }
 
-await scenario('embedded aedes → SQLite', 'embeddedSqlite', () => collectorOn('sqlite', undefined));
-await scenario(
-  `embedded aedes → SQLite, batches of ${BATCH}`,
-  'embeddedSqliteBatched',
-  () => collectorOn('sqlite', undefined, true),
-  BATCH,
-);
-if (pgUp)
-  await scenario('embedded aedes → PostgreSQL', 'embeddedPostgres', () => collectorOn('postgres', undefined));
-else rows.push({ scenario: 'embedded aedes → PostgreSQL', events: 'skipped: PostgreSQL not running' });
+/** Each path twice: every event its own envelope, then the same events in signed batches. */
+async function both(name: string, key: string, storeKind: 'sqlite' | 'postgres', brokerUrl?: string) {
+  if (storeKind === 'postgres' && !pgUp) {
+    rows.push({ scenario: name, events: 'skipped: PostgreSQL not running' });
+    return;
+  }
+  await scenario(name, key, () => collectorOn(storeKind, brokerUrl));
+  await scenario(
+    `${name}, batches of ${BATCH}`,
+    `${key}Batched`,
+    () => collectorOn(storeKind, brokerUrl, true),
+    BATCH,
+  );
+}
+
+await both('embedded aedes → SQLite', 'embeddedSqlite', 'sqlite');
+await both('embedded aedes → PostgreSQL', 'embeddedPostgres', 'postgres');
 const mosquitto = await startOwnMosquitto();
 try {
-  await scenario('Mosquitto → SQLite', 'mosquittoSqlite', () => collectorOn('sqlite', mosquitto.url));
-  if (pgUp)
-    await scenario('Mosquitto → PostgreSQL', 'mosquittoPostgres', () =>
-      collectorOn('postgres', mosquitto.url),
-    );
-  else rows.push({ scenario: 'Mosquitto → PostgreSQL', events: 'skipped: PostgreSQL not running' });
+  await both('Mosquitto → SQLite', 'mosquittoSqlite', 'sqlite', mosquitto.url);
+  await both('Mosquitto → PostgreSQL', 'mosquittoPostgres', 'postgres', mosquitto.url);
 } finally {
   await mosquitto.stop();
 }
