@@ -217,9 +217,14 @@ export class IngestPipeline {
     await turn.ahead;
     const persisted = checked.map((c) => (c.event ? this.persist(c.event, receivedAt) : undefined));
     turn.pass();
+    // Every store settles before any failure is raised, so none is left unhandled.
+    const settled = await Promise.allSettled(persisted);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const events: { outcome: EventOutcome; payload: Buffer }[] = [];
     for (const [i, c] of checked.entries()) {
-      const outcome = c.rejection ? rejectedOutcome(c.rejection) : await persisted[i]!;
+      const result = settled[i] as PromiseFulfilledResult<EventOutcome | undefined>;
+      const outcome = c.rejection ? rejectedOutcome(c.rejection) : result.value!;
       if (outcome.kind === 'rejected') {
         const rejection = new Rejection(outcome.reason, outcome.detail);
         await this.quarantine(agentTopic(batch.agent, 'events'), c.payload, receivedAt, rejection);

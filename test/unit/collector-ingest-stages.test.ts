@@ -8,7 +8,13 @@ import { CollectorMetrics } from '../../collector/metrics.js';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
-import { ackSchema, MAX_ENVELOPE_BYTES, signMessage, verifyMessage } from '../../shared/envelope.js';
+import {
+  ackSchema,
+  MAX_ENVELOPE_BYTES,
+  signEventBatch,
+  signMessage,
+  verifyMessage,
+} from '../../shared/envelope.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
@@ -239,6 +245,27 @@ describe('ingest stages', () => {
     expect(outcome).toMatchObject({ kind: 'rejected', reason: 'internal-error' });
     expect(await rejectedCount('internal-error')).toBe(1);
     store = openSqliteStore(join(dir.path, 'smew.db'));
+  });
+
+  it('a batch whose store fails is refused whole as internal-error, then stored whole when resent', async () => {
+    const batch = signEventBatch(
+      { agent: agent.id, alg: 'ed25519', events: [1, 2, 3, 4, 5].map((seq) => JSON.stringify(eventAt(seq))) },
+      agent.sign,
+    );
+    const insertEvents = store.insertEvents.bind(store);
+    // Every insert of the batch fails (a full disk, say): none may be left as an unhandled rejection.
+    store.insertEvents = () => Promise.reject(new Error('disk full'));
+    expect(await send(batch)).toMatchObject({ kind: 'rejected', reason: 'internal-error' });
+    expect(await rejectedCount('internal-error')).toBe(1);
+    store.insertEvents = insertEvents;
+    const resent = await send(batch);
+    expect(resent.kind).toBe('batch');
+    expect(resent.kind === 'batch' && resent.events.map((e) => e.outcome.kind)).toEqual(
+      Array(5).fill('event'),
+    );
+    expect((await store.listEvents({ agentId: agent.id, limit: 10 })).map((e) => e.seq).sort()).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
   });
 
   it('handles a flood of garbage without stalling', async () => {
