@@ -247,24 +247,36 @@ export interface LoggedChange {
   seenAt: number;
 }
 
-/** Follows an agent's stderr log and collects its "condition changed" lines as they arrive. */
-export function followChanges(running: Running): LoggedChange[] {
-  const changes: LoggedChange[] = [];
+/**
+ * Calls `onLine` for each whole line a child writes to `stream`, with performance.now() in this
+ * process when the chunk holding it arrived (the last, unfinished line waits for its end).
+ */
+export function followLines(
+  running: Running,
+  stream: 'stdout' | 'stderr',
+  onLine: (line: string, seenAt: number) => void,
+): void {
   let buffer = '';
-  running.child.stderr?.on('data', (chunk: Buffer) => {
+  running.child[stream]?.on('data', (chunk: Buffer) => {
     const seenAt = performance.now();
     buffer += chunk.toString();
     const lines = buffer.split('\n');
     buffer = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; type?: string; state?: string; key?: string };
-        if (entry.msg === 'condition changed' && entry.type && entry.state && entry.key) {
-          changes.push({ type: entry.type, state: entry.state, key: entry.key, seenAt });
-        }
-      } catch {
-        // Not a log line (a crash trace): the test's own assertions report it.
+    for (const line of lines) onLine(line, seenAt);
+  });
+}
+
+/** Follows an agent's stderr log and collects its "condition changed" lines as they arrive. */
+export function followChanges(running: Running): LoggedChange[] {
+  const changes: LoggedChange[] = [];
+  followLines(running, 'stderr', (line, seenAt) => {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; type?: string; state?: string; key?: string };
+      if (entry.msg === 'condition changed' && entry.type && entry.state && entry.key) {
+        changes.push({ type: entry.type, state: entry.state, key: entry.key, seenAt });
       }
+    } catch {
+      // Not a log line (a crash trace): the test's own assertions report it.
     }
   });
   return changes;
