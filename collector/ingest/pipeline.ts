@@ -15,6 +15,7 @@ import { checkTopicAgent, resolveAgent, SignatureCheck } from './authenticate.js
 import { checkCatalogue } from './catalogue.js';
 import { checkSchema, checkSize, parseJson } from './decode.js';
 import { EventWriter } from './event-writer.js';
+import { HeartbeatWriter } from './heartbeat-writer.js';
 import { persistEvent } from './persist.js';
 import { Rejection, type RejectReason } from './rejection.js';
 import type { VerifyPool } from './verify-pool.js';
@@ -74,6 +75,8 @@ export class IngestPipeline {
   private readonly signatures: SignatureCheck;
   /** Events handled at the same time are written in one batch. */
   private readonly events: EventWriter;
+  /** Heartbeats handled at the same time are recorded in one batch. */
+  private readonly heartbeats: HeartbeatWriter;
   private readonly log: Logger;
   /**
    * Per agent, the turn of its latest message: one agent's events enter the writer in the order
@@ -86,6 +89,7 @@ export class IngestPipeline {
     this.log = options.logger.child({ component: 'ingest' });
     this.signatures = new SignatureCheck(options.verifyPool);
     this.events = new EventWriter(options.store);
+    this.heartbeats = new HeartbeatWriter(options.store);
   }
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
@@ -280,7 +284,11 @@ export class IngestPipeline {
       signed as Record<string, unknown> & { alg: typeof heartbeat.alg },
       payload.toString('utf8'),
     );
-    await store.recordHeartbeat(agent.id, receivedAt.toISOString(), heartbeat.lastSeq);
+    await this.heartbeats.record({
+      agentId: agent.id,
+      at: receivedAt.toISOString(),
+      reportedSeq: heartbeat.lastSeq,
+    });
     metrics.heartbeatsAccepted.inc();
     return { kind: 'heartbeat', agentId: agent.id };
   }

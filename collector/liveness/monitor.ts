@@ -1,5 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
+import { Batcher, HEARTBEAT_LINGER_MS } from '../ingest/heartbeat-writer.js';
 import type { Store } from '../store/store.js';
 import type { LivenessRecord } from '../store/transport-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
@@ -23,37 +24,102 @@ export interface LivenessOptions extends LivenessPolicy {
   checkIntervalMs: number;
 }
 
+interface HeartbeatStep {
+  agentId: string;
+  at: string;
+  lastSeq: number;
+  intervalMs?: number;
+}
+
+/** Whether two records hold the same values (a sweep compares 100 000 of them every few seconds). */
+function sameLiveness(a: LivenessRecord, b: LivenessRecord): boolean {
+  return (
+    a.agentId === b.agentId &&
+    a.intervalMs === b.intervalMs &&
+    a.lastHeartbeatAt === b.lastHeartbeatAt &&
+    a.willAt === b.willAt &&
+    a.reportedSeq === b.reportedSeq &&
+    a.offlineSince === b.offlineSince &&
+    a.gapSince === b.gapSince &&
+    a.gapWatermark === b.gapWatermark &&
+    a.lostSince === b.lostSince
+  );
+}
+
 export class LivenessMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> = Promise.resolve();
   /** Heartbeat and Last Will steps under way, for stop() to wait for. */
   private readonly steps = new Set<Promise<void>>();
   private readonly log: Logger;
+  /** Heartbeats waiting to be judged with the others of their turn; each answers its failure, if any. */
+  private readonly heartbeats = new Batcher<HeartbeatStep, Error | undefined>(
+    (steps) => this.judgeHeartbeats(steps),
+    { lingerMs: HEARTBEAT_LINGER_MS },
+  );
 
   constructor(private readonly options: LivenessOptions) {
     this.log = options.logger.child({ component: 'liveness' });
   }
 
   /**
-   * A verified heartbeat. Judged at once, not behind a sweep of the whole fleet: the store makes
-   * each agent's read-judge-write one turn (updateLiveness), so nothing else needs ordering.
+   * A verified heartbeat. Judged at once, not behind a sweep of the whole fleet: the heartbeats
+   * of one turn are judged together (one read and one write of their rows, updateLivenessMany,
+   * which keeps every other update of those rows out of the way), and the promise settles when
+   * this one's judgement is stored — so the agent's next message comes after it.
    */
   async heartbeat(
     agentId: string,
     heartbeat: { at: string; lastSeq: number; intervalMs?: number },
   ): Promise<void> {
     await this.logged(
-      this.options.store.transport.updateLiveness(agentId, async (previous) => {
-        const { record, changes } = onHeartbeat(
-          previous,
-          agentId,
-          { at: heartbeat.at, lastSeq: heartbeat.lastSeq, intervalMs: heartbeat.intervalMs },
-          this.options.defaultIntervalMs,
-        );
-        await this.report(agentId, changes, heartbeat.at);
-        return record;
+      this.heartbeats.add({ agentId, ...heartbeat }).then((failure) => {
+        if (failure) throw failure;
       }),
     );
+  }
+
+  /**
+   * Judges a batch of heartbeats in arrival order (an agent's second heartbeat sees its first).
+   * A report that fails leaves that agent's row as it was and fails its heartbeats only: a
+   * change is stored only once it has been reported.
+   */
+  private async judgeHeartbeats(steps: readonly HeartbeatStep[]): Promise<(Error | undefined)[]> {
+    const outcomes: (Error | undefined)[] = steps.map(() => undefined);
+    await this.options.store.transport.updateLivenessMany(
+      steps.map((s) => s.agentId),
+      async (previous) => {
+        const records = new Map(previous);
+        const judged = new Set<string>();
+        const failed = new Map<string, Error>();
+        for (const [i, step] of steps.entries()) {
+          const failure = failed.get(step.agentId);
+          if (failure) {
+            outcomes[i] = failure;
+            continue;
+          }
+          const { record, changes } = onHeartbeat(
+            records.get(step.agentId),
+            step.agentId,
+            { at: step.at, lastSeq: step.lastSeq, intervalMs: step.intervalMs },
+            this.options.defaultIntervalMs,
+          );
+          try {
+            await this.report(step.agentId, changes, step.at);
+          } catch (err) {
+            const error = err instanceof Error ? err : new Error(String(err));
+            outcomes[i] = error;
+            failed.set(step.agentId, error);
+            continue;
+          }
+          records.set(step.agentId, record);
+          judged.add(step.agentId);
+        }
+        // What was reported is stored; a failed step leaves the agent's row as its last good one.
+        return [...judged].map((agentId) => records.get(agentId)!);
+      },
+    );
+    return outcomes;
   }
 
   /** The agent's status topic said `offline`: judged at once. */
@@ -75,16 +141,17 @@ export class LivenessMonitor {
     return this.serial(async () => {
       const { store, clock } = this.options;
       const now = clock.now();
-      const agents = new Map((await store.listAgents({})).map((a) => [a.id, a]));
-      for (const listed of await store.transport.listLiveness()) {
-        const agent = agents.get(listed.agentId);
-        if (!agent || agent.revokedAt !== null) continue;
-        const { record: next } = assess(listed, agent.ackedSeq, now, this.options);
-        if (JSON.stringify(next) === JSON.stringify(listed)) continue;
+      const due = await store.transport.listLivenessToJudge({
+        now: now.toISOString(),
+        missedHeartbeats: this.options.missedHeartbeats,
+      });
+      for (const { record: listed, ackedSeq } of due) {
+        const { record: next } = assess(listed, ackedSeq, now, this.options);
+        if (sameLiveness(next, listed)) continue;
         // Judged again on the row as it is now: another collector may have moved it since the list.
-        await store.transport.updateLiveness(agent.id, async (record) => {
+        await store.transport.updateLiveness(listed.agentId, async (record) => {
           if (!record) return undefined;
-          const fresh = (await store.getAgent(agent.id))?.ackedSeq ?? agent.ackedSeq;
+          const fresh = (await store.getAgent(listed.agentId))?.ackedSeq ?? ackedSeq;
           return this.judge(record, fresh, now);
         });
       }
@@ -108,8 +175,7 @@ export class LivenessMonitor {
     now: Date,
   ): Promise<LivenessRecord | undefined> {
     const judged = assess(record, ackedSeq, now, this.options);
-    if (judged.changes.length === 0 && JSON.stringify(judged.record) === JSON.stringify(record))
-      return undefined;
+    if (judged.changes.length === 0 && sameLiveness(judged.record, record)) return undefined;
     await this.report(record.agentId, judged.changes, now.toISOString());
     return judged.record;
   }

@@ -28,6 +28,7 @@ import type {
   NewEvent,
   NewQuarantineEntry,
   QuarantineEntry,
+  RecordedHeartbeat,
   Store,
   StoredEvent,
   UserRecord,
@@ -257,10 +258,26 @@ export class PostgresStore implements Store {
   }
 
   async recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void> {
+    await this.recordHeartbeats([{ agentId, at, reportedSeq }]);
+  }
+
+  async recordHeartbeats(heartbeats: readonly RecordedHeartbeat[]): Promise<void> {
+    if (heartbeats.length === 0) return;
+    // One row per agent (an UPDATE … FROM changes a row once), updated in id order: collectors
+    // sharing the database lock the same rows in the same order, so two batches cannot deadlock.
     await this.pool.query(
-      `UPDATE agents SET last_seen = GREATEST(COALESCE(last_seen, ''), $1), online = TRUE,
-         reported_seq = GREATEST(reported_seq, $2) WHERE id = $3`,
-      [at, reportedSeq, agentId],
+      `UPDATE agents SET last_seen = GREATEST(COALESCE(agents.last_seen, ''), h.at), online = TRUE,
+         reported_seq = GREATEST(agents.reported_seq, h.reported_seq)
+       FROM (
+         SELECT b.agent_id, b.at, b.reported_seq FROM (
+           SELECT agent_id, MAX(at COLLATE "C") AS at, MAX(reported_seq) AS reported_seq
+           FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS t (agent_id, at, reported_seq)
+           GROUP BY agent_id) AS b
+         JOIN (SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE) AS locked
+           ON locked.id = b.agent_id
+       ) AS h
+       WHERE agents.id = h.agent_id`,
+      [heartbeats.map((h) => h.agentId), heartbeats.map((h) => h.at), heartbeats.map((h) => h.reportedSeq)],
     );
   }
 

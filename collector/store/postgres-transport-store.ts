@@ -4,7 +4,9 @@ import { transaction } from './postgres-transaction.js';
 import {
   LIVENESS_COLUMNS,
   LIVENESS_UPSERT,
+  livenessToJudgeCondition,
   livenessValues,
+  SILENCE_SLACK_MS,
   toBrokerAccount,
   toDeclaredDrop,
   toKeyHistory,
@@ -112,6 +114,54 @@ export class PostgresTransportStore implements TransportStore {
         livenessValues(next),
       );
     });
+  }
+
+  async updateLivenessMany(
+    agentIds: readonly string[],
+    change: (previous: ReadonlyMap<string, LivenessRecord>) => Promise<readonly LivenessRecord[]>,
+  ): Promise<void> {
+    const ids = [...new Set(agentIds)];
+    if (ids.length === 0) return;
+    await transaction(this.pool, async (db) => {
+      // updateLiveness's locks, taken in one order (by key) so two collectors' batches cannot deadlock.
+      await db.query(
+        `SELECT pg_advisory_xact_lock(k) FROM (
+           SELECT DISTINCT hashtextextended('smew.liveness:' || id, 0) AS k FROM UNNEST($1::text[]) AS id
+           ORDER BY k) AS keys`,
+        [ids],
+      );
+      const { rows } = await db.query<LivenessRow>(
+        `SELECT ${LIVENESS_COLUMNS} FROM agent_liveness WHERE agent_id = ANY($1::text[])`,
+        [ids],
+      );
+      const next = await change(new Map(rows.map((row) => [row.agent_id, toLiveness(row)])));
+      // One row per agent (the last record given wins): one statement may not update a row twice.
+      const records = [...new Map(next.map((r) => [r.agentId, r])).values()];
+      if (records.length === 0) return;
+      const values = records.map(livenessValues);
+      const columns = values[0]!.map((_, i) => values.map((row) => row[i]));
+      await db.query(
+        `INSERT INTO agent_liveness (${LIVENESS_COLUMNS})
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
+                              $6::text[], $7::text[], $8::bigint[], $9::text[])
+         ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`,
+        columns,
+      );
+    });
+  }
+
+  async listLivenessToJudge(at: {
+    now: string;
+    missedHeartbeats: number;
+  }): Promise<{ record: LivenessRecord; ackedSeq: number }[]> {
+    const silent = `EXTRACT(EPOCH FROM ($1::timestamptz - l.last_heartbeat_at::timestamptz)) * 1000
+      > $2 * l.interval_ms - ${SILENCE_SLACK_MS}`;
+    const { rows } = await this.pool.query<LivenessRow & { acked_seq: number }>(
+      `SELECT l.*, a.acked_seq FROM agent_liveness l JOIN agents a ON a.id = l.agent_id
+       WHERE ${livenessToJudgeCondition(`(${silent})`)} ORDER BY l.agent_id COLLATE "C"`,
+      [at.now, at.missedHeartbeats],
+    );
+    return rows.map((row) => ({ record: toLiveness(row), ackedSeq: row.acked_seq }));
   }
 
   async addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void> {

@@ -22,6 +22,7 @@ import type {
   NewEvent,
   NewQuarantineEntry,
   QuarantineEntry,
+  RecordedHeartbeat,
   Store,
   StoredEvent,
   UserRecord,
@@ -228,10 +229,17 @@ export class SqliteStore implements Store {
   }
 
   async recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void> {
-    this.prepared(
+    await this.recordHeartbeats([{ agentId, at, reportedSeq }]);
+  }
+
+  async recordHeartbeats(heartbeats: readonly RecordedHeartbeat[]): Promise<void> {
+    const update = this.prepared(
       `UPDATE agents SET last_seen = MAX(COALESCE(last_seen, ''), ?), online = 1,
            reported_seq = MAX(reported_seq, ?) WHERE id = ?`,
-    ).run(at, reportedSeq, agentId);
+    );
+    this.db.transaction(() => {
+      for (const h of heartbeats) update.run(h.at, h.reportedSeq, h.agentId);
+    })();
   }
 
   async setAgentOnline(agentId: string, online: boolean, at: string): Promise<void> {

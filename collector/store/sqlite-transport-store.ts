@@ -1,9 +1,12 @@
 import type Database from 'better-sqlite3';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import { statementCache } from './sqlite-statements.js';
 import {
   LIVENESS_COLUMNS,
   LIVENESS_UPSERT,
+  livenessToJudgeCondition,
   livenessValues,
+  SILENCE_SLACK_MS,
   toBrokerAccount,
   toDeclaredDrop,
   toKeyHistory,
@@ -67,12 +70,20 @@ const WATERMARK_PAGE = 512;
  */
 const livenessTurns = new Map<string, Promise<void>>();
 
+const GET_LIVENESS = 'SELECT * FROM agent_liveness WHERE agent_id = ?';
+const PUT_LIVENESS = `INSERT INTO agent_liveness (${LIVENESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`;
+
 export class SqliteTransportStore implements TransportStore {
-  constructor(private readonly db: Database.Database) {}
+  /** Statements every heartbeat runs are prepared once. */
+  private readonly prepared: (sql: string) => Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.prepared = statementCache(db);
+  }
 
   async getLiveness(agentId: string): Promise<LivenessRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM agent_liveness WHERE agent_id = ?').get(agentId) as
-      LivenessRow | undefined;
+    const row = this.prepared(GET_LIVENESS).get(agentId) as LivenessRow | undefined;
     return row ? toLiveness(row) : undefined;
   }
 
@@ -81,24 +92,58 @@ export class SqliteTransportStore implements TransportStore {
     return rows.map(toLiveness);
   }
 
+  async listLivenessToJudge(at: {
+    now: string;
+    missedHeartbeats: number;
+  }): Promise<{ record: LivenessRecord; ackedSeq: number }[]> {
+    // julianday() reads the ISO text in C; an unreadable time is listed rather than missed.
+    const silent = `(julianday(@now) - julianday(l.last_heartbeat_at)) * 86400000.0
+      > @missed * l.interval_ms - ${SILENCE_SLACK_MS} OR julianday(l.last_heartbeat_at) IS NULL`;
+    const rows = this.prepared(
+      `SELECT l.*, a.acked_seq FROM agent_liveness l JOIN agents a ON a.id = l.agent_id
+       WHERE ${livenessToJudgeCondition(`(${silent})`)} ORDER BY l.agent_id`,
+    ).all({ now: at.now, missed: at.missedHeartbeats }) as (LivenessRow & { acked_seq: number })[];
+    return rows.map((row) => ({ record: toLiveness(row), ackedSeq: row.acked_seq }));
+  }
+
   async putLiveness(r: LivenessRecord): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO agent_liveness (${LIVENESS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (agent_id) DO UPDATE SET ${LIVENESS_UPSERT}`,
-      )
-      .run(...livenessValues(r));
+    this.prepared(PUT_LIVENESS).run(...livenessValues(r));
   }
 
   async updateLiveness(
     agentId: string,
     change: (previous: LivenessRecord | undefined) => Promise<LivenessRecord | undefined>,
   ): Promise<void> {
-    const file = this.db.name;
-    const turn = (livenessTurns.get(file) ?? Promise.resolve()).then(async () => {
+    await this.inTurn(async () => {
       const next = await change(await this.getLiveness(agentId));
       if (next) await this.putLiveness(next);
     });
+  }
+
+  async updateLivenessMany(
+    agentIds: readonly string[],
+    change: (previous: ReadonlyMap<string, LivenessRecord>) => Promise<readonly LivenessRecord[]>,
+  ): Promise<void> {
+    await this.inTurn(async () => {
+      const get = this.prepared(GET_LIVENESS);
+      const previous = new Map<string, LivenessRecord>();
+      for (const agentId of new Set(agentIds)) {
+        const row = get.get(agentId) as LivenessRow | undefined;
+        if (row) previous.set(agentId, toLiveness(row));
+      }
+      const next = await change(previous);
+      if (next.length === 0) return;
+      const put = this.prepared(PUT_LIVENESS);
+      this.db.transaction(() => {
+        for (const record of next) put.run(...livenessValues(record));
+      })();
+    });
+  }
+
+  /** Runs `work` when the liveness updates before it on this database file are done. */
+  private async inTurn(work: () => Promise<void>): Promise<void> {
+    const file = this.db.name;
+    const turn = (livenessTurns.get(file) ?? Promise.resolve()).then(work);
     const settled = turn.catch(() => undefined);
     livenessTurns.set(file, settled);
     void settled.then(() => {

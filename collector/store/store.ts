@@ -55,6 +55,13 @@ export interface AgentRecord {
   reportedSeq: number;
 }
 
+export interface RecordedHeartbeat {
+  agentId: string;
+  at: string;
+  /** The last seq the agent says it sent. */
+  reportedSeq: number;
+}
+
 export interface NewEvent {
   agentId: string;
   seq: number;
@@ -157,6 +164,11 @@ export interface Store {
   countAgents(): Promise<{ enrolled: number; online: number }>;
   /** A signed heartbeat: the agent is alive; `reportedSeq` is the last seq it says it sent. */
   recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void>;
+  /**
+   * recordHeartbeat for many at once (one transaction / statement), as if recorded in turn: the
+   * latest time and the highest seq of an agent's heartbeats win, whatever their order.
+   */
+  recordHeartbeats(heartbeats: readonly RecordedHeartbeat[]): Promise<void>;
   setAgentOnline(agentId: string, online: boolean, at: string): Promise<void>;
   /** Marks every agent offline, e.g. when an embedded broker starts and nobody is connected yet. */
   markAllAgentsOffline(): Promise<void>;

@@ -110,3 +110,22 @@ export function toBrokerAccount(r: {
 }): BrokerAccount {
   return { agentId: r.id, passwordHash: r.broker_password_hash, revoked: r.revoked_at !== null };
 }
+
+/**
+ * The rows listLivenessToJudge returns, as a WHERE condition on agent_liveness `l` joined to
+ * agents `a`; `SILENT` is the store's own test that the agent was silent (nearly) long enough.
+ * Mirrors collector/liveness/assess.ts: offline by Last Will or silence, a gap while online, gap
+ * fields to reset. An offline agent's gap waits for its return, so it is not listed.
+ */
+export function livenessToJudgeCondition(silent: string): string {
+  return `a.revoked_at IS NULL AND (
+    (l.offline_since IS NULL AND (
+      (l.will_at IS NOT NULL AND (l.last_heartbeat_at IS NULL OR l.will_at >= l.last_heartbeat_at))
+      OR (l.last_heartbeat_at IS NOT NULL AND ${silent})
+      OR l.reported_seq > a.acked_seq))
+    OR (l.reported_seq <= a.acked_seq
+      AND (l.gap_since IS NOT NULL OR l.gap_watermark <> a.acked_seq OR l.lost_since IS NOT NULL)))`;
+}
+
+/** Silence within this of the missed-heartbeat limit is listed too: the sweep decides exactly. */
+export const SILENCE_SLACK_MS = 1000;

@@ -67,6 +67,29 @@ export interface TransportStore {
     change: (previous: LivenessRecord | undefined) => Promise<LivenessRecord | undefined>,
   ): Promise<void>;
 
+  /**
+   * updateLiveness for many agents as one step: reads their rows (absent agents are missing from
+   * the map), lets `change` judge them all, and stores the records it returns (one per agent at
+   * most) in one transaction — with no other update of these agents' rows in between. A batch of
+   * heartbeats costs one round of reads and one write instead of one each.
+   */
+  updateLivenessMany(
+    agentIds: readonly string[],
+    change: (previous: ReadonlyMap<string, LivenessRecord>) => Promise<readonly LivenessRecord[]>,
+  ): Promise<void>;
+  /**
+   * What a sweep at `now` has to judge, beside each agent's watermark, ordered by agent: the
+   * liveness of agents not revoked whose row the sweep may change — silent for `missedHeartbeats`
+   * of their interval (or within a second of it), a Last Will after the last heartbeat, a gap
+   * while online, or gap fields the watermark has overtaken. Healthy agents are left in the
+   * database: a sweep of 100 000 every few seconds must not read them all. A superset of what
+   * changes; the sweep's judgement decides.
+   */
+  listLivenessToJudge(at: {
+    now: string;
+    missedHeartbeats: number;
+  }): Promise<{ record: LivenessRecord; ackedSeq: number }[]>;
+
   /** Records a declared drop (idempotent per agent and range). */
   addDeclaredDrops(drops: readonly DeclaredDrop[]): Promise<void>;
   /**

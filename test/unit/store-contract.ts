@@ -340,6 +340,44 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
       expect(await store.getAgent('ag-unknown')).toBeUndefined();
     });
 
+    it('records heartbeats in batches: the latest time and highest seq of each agent win', async () => {
+      await store.enrollAgent(enrollment());
+      await store.createEnrollmentToken({
+        tokenHash: 'token-2',
+        unit: '二处',
+        createdAt: NOW,
+        expiresAt: LATER,
+      });
+      await store.enrollAgent(enrollment({ tokenHash: 'token-2', agentId: OTHER, publicKey: 'OTHER' }));
+      await store.recordHeartbeats([]);
+      expect(await store.countAgents()).toEqual({ enrolled: 2, online: 0 });
+      const earlier = '2026-11-26T11:00:00.000Z';
+      await store.recordHeartbeats([
+        { agentId: AGENT, at: LATER, reportedSeq: 3 },
+        { agentId: OTHER, at: earlier, reportedSeq: 2 },
+        // Out of order within the batch: neither time nor seq moves back.
+        { agentId: AGENT, at: NOW, reportedSeq: 9 },
+        { agentId: AGENT, at: earlier, reportedSeq: 4 },
+        // Not enrolled: nothing to record, and the rest of the batch still is.
+        { agentId: 'ag-unknown', at: NOW, reportedSeq: 1 },
+      ]);
+      expect(await store.getAgent(AGENT)).toMatchObject({ online: true, lastSeen: LATER, reportedSeq: 9 });
+      expect(await store.getAgent(OTHER)).toMatchObject({ online: true, lastSeen: earlier, reportedSeq: 2 });
+      expect(await store.getAgent('ag-unknown')).toBeUndefined();
+      // Two collectors recording overlapping batches at once: every heartbeat counts, none is lost.
+      const other = await second();
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? store : other).recordHeartbeats([
+            { agentId: i % 3 ? AGENT : OTHER, at: LATER, reportedSeq: 10 + i },
+            { agentId: i % 3 ? OTHER : AGENT, at: NOW, reportedSeq: 20 + i },
+          ]),
+        ),
+      );
+      expect(await store.getAgent(AGENT)).toMatchObject({ lastSeen: LATER, reportedSeq: 29 });
+      expect(await store.getAgent(OTHER)).toMatchObject({ lastSeen: LATER, reportedSeq: 28 });
+    });
+
     it('keeps quarantined payloads as bytes, newest first', async () => {
       const payload = Buffer.from([0xff, 0x00, 0x7b]);
       const entry = {

@@ -4,6 +4,7 @@
  * fresh database; two handles are what two collectors sharing it have.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assess } from '../../collector/liveness/assess.js';
 import type { Store } from '../../collector/store/store.js';
 import type { LivenessRecord } from '../../collector/store/transport-store.js';
 import { enrollment, event, type StoreFixture } from './store-contract.js';
@@ -107,6 +108,123 @@ export function describeTransportStoreContract(name: string, makeFixture: () => 
       // Nothing returned: nothing written.
       await other.transport.updateLiveness(B, async () => undefined);
       expect(await store.transport.getLiveness(B)).toBeUndefined();
+    });
+
+    it('updates many agents’ liveness as one step: reads what exists, stores what the judgement returns', async () => {
+      await enroll(A);
+      await enroll(B);
+      await enroll(C);
+      const t = store.transport;
+      await t.putLiveness(liveness(A, { reportedSeq: 4 }));
+      let seen: string[] = [];
+      await t.updateLivenessMany([B, A, B], async (previous) => {
+        seen = [...previous.keys()];
+        expect(previous.get(A)).toEqual(liveness(A, { reportedSeq: 4 }));
+        return [liveness(A, { reportedSeq: 5, lastHeartbeatAt: T1 }), liveness(B, { willAt: T2 })];
+      });
+      // Only rows that exist are read; an agent named twice is read once.
+      expect(seen).toEqual([A]);
+      expect(await t.getLiveness(A)).toEqual(liveness(A, { reportedSeq: 5, lastHeartbeatAt: T1 }));
+      expect(await t.getLiveness(B)).toEqual(liveness(B, { willAt: T2 }));
+      // Nothing returned: nothing written; no agents: the judgement still runs on an empty map.
+      await t.updateLivenessMany([C], async () => []);
+      expect(await t.getLiveness(C)).toBeUndefined();
+      // The last record given for an agent is the one kept.
+      await t.updateLivenessMany([C], async () => [
+        liveness(C, { reportedSeq: 1 }),
+        liveness(C, { reportedSeq: 2 }),
+      ]);
+      expect((await t.getLiveness(C))?.reportedSeq).toBe(2);
+      // A judgement that throws writes nothing.
+      await expect(
+        t.updateLivenessMany([A], async () => {
+          throw new Error('the warnings stage is down');
+        }),
+      ).rejects.toThrow('the warnings stage is down');
+      expect((await t.getLiveness(A))?.reportedSeq).toBe(5);
+    });
+
+    it('batched and single liveness updates from two collectors never write over each other', async () => {
+      await enroll(A);
+      await enroll(B);
+      const other = await second();
+      const slow = () => new Promise((resolve) => setTimeout(resolve, 2));
+      const bumpBoth = (handle: Store) =>
+        handle.transport.updateLivenessMany([B, A], async (previous) => {
+          await slow();
+          return [A, B].map((id) => liveness(id, { reportedSeq: (previous.get(id)?.reportedSeq ?? 0) + 1 }));
+        });
+      const bumpA = (handle: Store) =>
+        handle.transport.updateLiveness(A, async (previous) => {
+          await slow();
+          return liveness(A, { reportedSeq: (previous?.reportedSeq ?? 0) + 1 });
+        });
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) => {
+          const handle = i % 2 === 0 ? store : other;
+          return i % 3 === 0 ? bumpA(handle) : bumpBoth(handle);
+        }),
+      );
+      expect((await store.transport.getLiveness(A))?.reportedSeq).toBe(24);
+      expect((await store.transport.getLiveness(B))?.reportedSeq).toBe(16);
+    });
+
+    it('lists for a sweep every row it may change, and leaves healthy agents in the database', async () => {
+      const now = new Date(T2);
+      const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+      const policy = { missedHeartbeats: 3, lostGraceMs: 120_000 };
+      // [record overrides, watermark]: each kind of row a sweep meets.
+      const cases: [Partial<LivenessRecord>, number][] = [
+        [{ lastHeartbeatAt: ago(10_000) }, 0], // healthy
+        [{ lastHeartbeatAt: ago(10_000), reportedSeq: 5, gapWatermark: 5 }, 5], // healthy, all acked
+        [{ lastHeartbeatAt: ago(89_999) }, 0], // one ms short of missed
+        [{ lastHeartbeatAt: ago(90_001) }, 0], // missed
+        [{ lastHeartbeatAt: ago(5_000), intervalMs: 1_000 }, 0], // missed at a short interval
+        [{ lastHeartbeatAt: null, willAt: ago(1_000) }, 0], // Last Will, never a heartbeat
+        [{ lastHeartbeatAt: ago(2_000), willAt: ago(1_000) }, 0], // Last Will after the heartbeat
+        [{ lastHeartbeatAt: ago(1_000), willAt: ago(2_000) }, 0], // back after its Last Will
+        [{ lastHeartbeatAt: ago(500_000), offlineSince: ago(400_000) }, 0], // offline, settled
+        [{ lastHeartbeatAt: ago(500_000), offlineSince: ago(400_000), reportedSeq: 9 }, 2], // offline with a gap
+        [{ lastHeartbeatAt: ago(500_000), offlineSince: ago(400_000), lostSince: ago(1) }, 0], // loss to clear
+        [{ lastHeartbeatAt: ago(10_000), reportedSeq: 9 }, 2], // gap appears
+        [{ lastHeartbeatAt: ago(10_000), reportedSeq: 9, gapSince: ago(60_000), gapWatermark: 2 }, 2], // gap waits
+        [{ lastHeartbeatAt: ago(10_000), reportedSeq: 9, gapSince: ago(200_000), gapWatermark: 2 }, 2], // lost
+        [{ lastHeartbeatAt: ago(10_000), reportedSeq: 2, gapSince: ago(60_000), gapWatermark: 1 }, 2], // gap closed
+        [{ lastHeartbeatAt: ago(10_000), gapWatermark: 3 }, 4], // watermark moved on
+      ];
+      const ids = cases.map((_, i) => `ag-${String(i).padStart(20, 'x')}`);
+      for (const [i, [overrides, watermark]] of cases.entries()) {
+        await enroll(ids[i]!);
+        if (watermark > 0) {
+          await store.insertEvents(
+            Array.from({ length: watermark }, (_, s) => event(s + 1, { agentId: ids[i]! })),
+          );
+          expect(await store.advanceAckedSeq(ids[i]!)).toBe(watermark);
+        }
+        await store.transport.putLiveness(liveness(ids[i]!, overrides));
+      }
+      // A revoked agent is never judged, however silent.
+      await enroll(A);
+      await store.transport.putLiveness(liveness(A, { lastHeartbeatAt: ago(1_000_000) }));
+      expect(await store.revokeAgent(A, T1)).toBe(true);
+
+      const listed = await store.transport.listLivenessToJudge({
+        now: now.toISOString(),
+        missedHeartbeats: 3,
+      });
+      const listedIds = listed.map((l) => l.record.agentId);
+      expect(listedIds).toEqual([...listedIds].sort());
+      for (const [i, [overrides, watermark]] of cases.entries()) {
+        const record = liveness(ids[i]!, overrides);
+        const judged = assess(record, watermark, now, policy);
+        const changes = judged.changes.length > 0 || JSON.stringify(judged.record) !== JSON.stringify(record);
+        const entry = listed.find((l) => l.record.agentId === ids[i]);
+        if (changes)
+          expect(entry, `case ${i} changes and must be listed`).toEqual({ record, ackedSeq: watermark });
+      }
+      // Healthy, settled and waiting rows stay out: the sweep reads what it acts on.
+      expect(listedIds).not.toContain(A);
+      for (const i of [0, 1, 8, 9]) expect(listedIds, `case ${i}`).not.toContain(ids[i]);
     });
 
     it('records declared drops once per range, listed by their start', async () => {
