@@ -1,6 +1,7 @@
 /**
  * 100 000 agents heart-beating every 30 s: the collector's CPU and memory while it takes them in.
  *   npx tsx test/bench/heartbeats.bench.ts [--short] [--agents N] [--interval MS] [--rounds R] [--connections C]
+ *     [--warmup W] [--cache FILE]
  * A simulator process (support/heartbeat-simulator.ts) holds N agents, each with its own ed25519
  * key, multiplexed over C connections to a Mosquitto of the benchmark's own (the embedded broker
  * allows one agent per connection, so multiplexing needs the external broker); every heartbeat is
@@ -28,8 +29,14 @@ const SHORT = isShort();
 const AGENTS = argValue('--agents', SHORT ? 300 : 100_000);
 const INTERVAL_MS = argValue('--interval', SHORT ? 2000 : 30_000);
 const ROUNDS = argValue('--rounds', SHORT ? 2 : 3);
+/** Rounds before the measured ones: the first makes each agent's liveness row and parses its key. */
+const WARMUP = Math.min(ROUNDS - 1, argValue('--warmup', 1));
 const CONNECTIONS = argValue('--connections', SHORT ? 4 : 50);
 const CORES = availableParallelism();
+/** `--cache FILE`: keep the simulator's keys and signed heartbeats there for the next run. */
+const CACHE = process.argv.includes('--cache')
+  ? process.argv[process.argv.indexOf('--cache') + 1]
+  : undefined;
 
 function startSimulator(): {
   child: ChildProcess;
@@ -78,7 +85,9 @@ function enrollAll(path: string, agents: { id: string; publicKey: string }[]): v
 
 const logger = createLogger('bench', 'fatal');
 const dir = tempDir('smew-bench-heartbeats-');
-const mosquitto = await startOwnMosquitto();
+const mosquitto = await startOwnMosquitto(
+  process.env.HB_MOSQ_LOG ? `log_dest file ${process.env.HB_MOSQ_LOG}\nlog_type all` : '',
+);
 const simulator = startSimulator();
 try {
   const prepare: SimulatorPrepare = {
@@ -86,6 +95,7 @@ try {
     agents: AGENTS,
     rounds: ROUNDS,
     intervalMs: INTERVAL_MS,
+    ...(CACHE ? { cache: CACHE } : {}),
   };
   simulator.child.send(prepare);
   const prepared = await simulator.next('prepared');
@@ -106,23 +116,42 @@ try {
     outcomes.set(outcome.kind, (outcomes.get(outcome.kind) ?? 0) + 1);
     return outcome;
   };
+  // HB_TRACE=1: each second, what the collector took in, its event loop's use and the CPU.
+  const trace = process.env.HB_TRACE
+    ? (() => {
+        let last = { n: 0, elu: performance.eventLoopUtilization(), cpu: process.cpuUsage() };
+        return setInterval(() => {
+          const n = outcomes.get('heartbeat') ?? 0;
+          const elu = performance.eventLoopUtilization(last.elu);
+          const cpu = process.cpuUsage(last.cpu);
+          console.error(
+            `trace: +${n - last.n} heartbeats, loop ${(elu.utilization * 100).toFixed(0)} %, ` +
+              `cpu ${((cpu.user + cpu.system) / 1e4).toFixed(0)} % of a core, ${JSON.stringify(Object.fromEntries(outcomes))}`,
+          );
+          last = { n, elu: performance.eventLoopUtilization(), cpu: process.cpuUsage() };
+        }, 1000);
+      })()
+    : undefined;
   const start: SimulatorStart = { kind: 'start', url: mosquitto.url, connections: CONNECTIONS };
   simulator.child.send(start);
   await simulator.next('connected');
 
-  // Warm-up round, then the measured ones: CPU over the window, RSS sampled each second.
-  await simulator.next('round');
+  // Warm-up rounds, then the measured ones: CPU over the window, RSS sampled each second.
+  for (let round = 0; round < WARMUP; round++) await simulator.next('round');
+  const acceptedBefore = outcomes.get('heartbeat') ?? 0;
   const rss: number[] = [];
   const sampler = setInterval(() => rss.push(process.memoryUsage.rss() / 2 ** 20), 1000);
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
   const lateMs: number[] = [];
-  for (let round = 1; round < ROUNDS; round++) {
+  for (let round = WARMUP; round < ROUNDS; round++) {
     const done = await simulator.next('round');
     if (done.kind === 'round') lateMs.push(done.lateMs);
   }
   const cpu = process.cpuUsage(cpuStart);
   const seconds = (performance.now() - wallStart) / 1000;
+  const acceptedInWindow = (outcomes.get('heartbeat') ?? 0) - acceptedBefore;
+  const cpuUsPerHeartbeat = (cpu.user + cpu.system) / Math.max(1, acceptedInWindow);
   clearInterval(sampler);
   rss.push(process.memoryUsage.rss() / 2 ** 20);
   const cpuPercentOfCore = (100 * (cpu.user + cpu.system)) / 1e6 / seconds;
@@ -135,11 +164,12 @@ try {
   }).catch(() => undefined);
   const accepted = outcomes.get('heartbeat') ?? 0;
   const rejected = outcomes.get('rejected') ?? 0;
+  clearInterval(trace);
   await collector.stop();
 
   console.log(
     `\nheartbeats: ${AGENTS.toLocaleString('en-US')} agents (own ed25519 key each) every ${INTERVAL_MS / 1000} s over ` +
-      `${CONNECTIONS} connections to Mosquitto; ${ROUNDS - 1} measured round(s) after a warm-up; ` +
+      `${CONNECTIONS} connections to Mosquitto; ${ROUNDS - WARMUP} measured round(s) after ${WARMUP} warm-up round(s); ` +
       `${CORES} cores (${cpus()[0]?.model ?? 'unknown cpu'}); keys and signatures made beforehand in ` +
       `${Math.round(prepared.prepareMs / 1000)} s`,
   );
@@ -154,6 +184,11 @@ try {
       figure: 'collector CPU',
       value: `${cpuPercentOfCore.toFixed(1)} % of a core = ${(cpuPercentOfCore / CORES).toFixed(1)} % of the machine`,
       target: '< 50 % of the machine',
+    },
+    {
+      figure: 'collector CPU per heartbeat',
+      value: `${Math.round(cpuUsPerHeartbeat)} µs (${acceptedInWindow} heartbeats in the window)`,
+      target: '',
     },
     { figure: 'collector RSS, median', value: `${median(rss).toFixed(0)} MB`, target: '' },
     { figure: 'collector RSS, peak', value: `${Math.max(...rss).toFixed(0)} MB`, target: '' },
@@ -171,6 +206,7 @@ try {
       measuredSeconds: seconds,
       collectorCpuPercent: cpuPercentOfCore / CORES,
       collectorCpuPercentOfCore: cpuPercentOfCore,
+      collectorCpuUsPerHeartbeat: cpuUsPerHeartbeat,
       collectorRssMb: median(rss),
       collectorRssPeakMb: Math.max(...rss),
       accepted,
