@@ -4,7 +4,8 @@
  *
  *   stdin `raised <event key>`  → stdout `event <key>` once GET /api/v1/events lists a raised
  *                                 event with that key, and `warning <key>` once GET
- *                                 /api/v1/warnings lists a warning for it;
+ *                                 /api/v1/warnings lists a warning for it (a warning implies
+ *                                 its stored event, so `event` never comes after `warning`);
  *   stdin `cleared <event key>` → stdout `cleared <key>` once a cleared event with that key is listed.
  *
  * It polls only while something is awaited: one round of requests, then `interval` ms of rest.
@@ -70,7 +71,11 @@ async function pollOnce(): Promise<void> {
   for (const warning of warnings) {
     // A warning grouped by [agent, key] has the key `<agent>|<event key>` (collector/rules/match.ts).
     const key = warning.key.slice(warning.key.indexOf('|') + 1);
-    if (awaitedWarning.delete(key)) seen.push(`warning ${key}`);
+    if (!awaitedWarning.delete(key)) continue;
+    // Its event is stored by now (a warning comes from a stored event), even if the events
+    // request, sent side by side with this one, was answered a moment before the commit.
+    if (awaitedRaised.delete(key)) seen.push(`event ${key}`);
+    seen.push(`warning ${key}`);
   }
   if (seen.length > 0) process.stdout.write(`${seen.join('\n')}\n`);
 }
