@@ -35,8 +35,9 @@ export const clockConfigSchema = z
     /** A row fired more than this after its due time is marked late: the collector was not running. */
     lateAfter: durationSchema.default(2 * 60_000),
     /**
-     * How long a claimed row stays with the collector that claimed it: when several share one
-     * PostgreSQL and one dies mid-pass, another fires its rows after this.
+     * How long a row that failed to fire stays with the collector that claimed it before any
+     * collector retries it. A collector that dies mid-pass holds nothing: its batch, claim
+     * included, is rolled back and the rows are due again at once.
      */
     lease: durationSchema.refine((ms) => ms >= 1000, { message: 'expected at least 1s' }).default(5 * 60_000),
   })
