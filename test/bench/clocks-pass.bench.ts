@@ -1,41 +1,43 @@
 /**
  * Cost of one legal-clock scheduler pass over a store holding 1 000 000 deadline rows, on SQLite
  * and on PostgreSQL (when it runs here):
- *   npx tsx test/bench/clocks-pass.bench.ts [--rows N] [--due D] [--rounds R]
+ *   npx tsx test/bench/clocks-pass.bench.ts [--rows N] [--due D] [--rounds R] [--batch B]
  * Fills the store with N rows for N/4 synthetic subjects, due over the next two years, then times
- * (a) a pass with nothing due — the cost of every node-cron tick — and (b) a pass that fires D
- * rows of real systems (each loaded, recomputed, recorded and delivered to a no-op sink). Medians
- * over R rounds. Not a test: it asserts only that each pass fired what it should. No --short
+ * (a) a pass with nothing due — the cost of every node-cron tick, reported as `scheduler.passMs`;
+ * (b) a pass that fires D rows of real systems (each loaded, recomputed, recorded and delivered
+ * to a no-op sink): the clocks' own cost; (c) the same, delivered to the warnings stage with the
+ * shipped rules, as a collector runs it. B rows per transaction (the scheduler's default if not
+ * given). Medians over R rounds, wall time and this process's CPU per fired row. Not a test: it asserts only that each pass fired what it should. No --short
  * mode: a smaller store measures nothing, so `npm test`'s smoke run passes this one by.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ClockScheduler } from '../../collector/clocks/scheduler.js';
+import { type BatchConditionSink, ClockScheduler } from '../../collector/clocks/scheduler.js';
 import type { ClockStore } from '../../collector/store/clock-store.js';
+import { defaultRulesFile, loadRules } from '../../collector/rules/load.js';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
+import type { Store } from '../../collector/store/store.js';
+import type { CollectorCondition, ConditionSink } from '../../collector/warnings/conditions.js';
+import { WarningStage } from '../../collector/warnings/stage.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir } from '../support/collector-harness.js';
 import { adminQuery, createTestSchema, postgresAvailable } from '../support/postgres.js';
-import { median, printTable, reportFigures } from './support/report.js';
-
-function argValue(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
+import { argValue, median, printTable, reportFigures } from './support/report.js';
 
 const ROWS = argValue('--rows', 1_000_000);
 const DUE = argValue('--due', 1000);
 const ROUNDS = argValue('--rounds', 5);
+/** Rows per transaction of a pass; the scheduler's default when not given. */
+const BATCH = process.argv.includes('--batch') ? argValue('--batch', 500) : undefined;
 const DAY = 86_400_000;
 const START = Date.parse('2026-03-01T02:00:00Z');
 const KINDS = ['reminder-30', 'reminder-7', 'reminder-1', 'overdue'];
 
 /** A store filled with the filler rows, ready for a scheduler. */
 interface Target {
-  clocks: ClockStore;
+  store: Store;
   fillMs: number;
   close(): Promise<void>;
 }
@@ -69,7 +71,7 @@ async function sqliteTarget(): Promise<Target> {
   })();
   raw.close();
   return {
-    clocks: store.clocks,
+    store,
     fillMs: performance.now() - fillStart,
     close: async () => {
       await store.close();
@@ -95,7 +97,7 @@ async function postgresTarget(): Promise<Target> {
   );
   await adminQuery(`ANALYZE ${schema.name}.clock_deadlines`);
   return {
-    clocks: store.clocks,
+    store,
     fillMs: performance.now() - fillStart,
     close: async () => {
       await store.close();
@@ -110,22 +112,95 @@ interface Measured {
   /** One indexed single-row read (lastRun): the round trip every store call pays at least. */
   queryMs: number;
   idleMs: number;
+  /** A pass firing DUE rows, conditions delivered to a sink that does nothing: the clocks' own cost. */
   busyMs: number;
+  /** This process's CPU per fired row in that pass (the database server's not included). */
+  busyCpuMsPerRow: number;
+  /** The same, delivered to the warnings stage with the shipped rules, as a collector runs it. */
+  warnedMs: number;
+  warnedCpuMsPerRow: number;
+}
+
+const OPTIONS = {
+  assessment: { reminderDays: [30, 7, 1] },
+  chain: { remindersMs: [12 * 3_600_000, 2 * 3_600_000] },
+};
+
+/**
+ * Times `rounds` passes that each fire DUE rows: before each, DUE new systems overdue since
+ * before the pass are registered (outside the timing). Returns wall and CPU medians.
+ */
+async function busyPasses(
+  label: string,
+  clocks: ClockStore,
+  scheduler: ClockScheduler,
+  delivered: () => number,
+): Promise<{ ms: number; cpuMsPerRow: number }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < DUE; i++) {
+      const record = await clocks.createSystem({
+        id: `sys-${label}-${r}-${i}`,
+        name: `系统${i}`,
+        level: '秘密',
+        unit: '一处',
+        scope: null,
+        environment: null,
+        commissionedAt: '2026-02-01',
+        approvalRef: null,
+        approvedBy: null,
+        approvedAt: null,
+        createdAt: new Date(START).toISOString(),
+        createdBy: 'bench',
+      });
+      await scheduler.refreshSystem(record);
+    }
+    const before = delivered();
+    const cpuStart = process.cpuUsage();
+    const t = performance.now();
+    const summary = await scheduler.runPass('bench');
+    wall.push(performance.now() - t);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1000 / DUE);
+    if (summary.fired !== DUE || delivered() - before !== DUE)
+      throw new Error(`${label}: busy pass fired ${summary.fired}, delivered ${delivered() - before}`);
+  }
+  return { ms: median(wall), cpuMsPerRow: median(cpu) };
 }
 
 async function measure(store: string, target: Target): Promise<Measured> {
   const clock = new ManualClock(new Date(START));
+  const logger = createLogger('bench', 'silent');
   let delivered = 0;
-  const scheduler = new ClockScheduler({
-    store: target.clocks,
+  const scheduler = (sink: ConditionSink) =>
+    new ClockScheduler({
+      store: target.store.clocks,
+      clock,
+      sink,
+      logger,
+      options: OPTIONS,
+      lateAfterMs: 120_000,
+      ...(BATCH ? { batch: BATCH } : {}),
+    });
+  const bare = scheduler({ report: async () => void (delivered += 1) });
+  // The collector's own sink: the rules stage, which records each condition and opens its warning.
+  const stage = new WarningStage({
+    store: target.store,
+    rules: loadRules(defaultRulesFile()),
     clock,
-    sink: { report: async () => void (delivered += 1) },
-    logger: createLogger('bench', 'silent'),
-    options: {
-      assessment: { reminderDays: [30, 7, 1] },
-      chain: { remindersMs: [12 * 3_600_000, 2 * 3_600_000] },
-    },
-    lateAfterMs: 120_000,
+    logger,
+    notify: () => [],
+  });
+  let warned = 0;
+  // A stage that takes a batch of conditions in one transaction gets them so.
+  const batches = stage as Partial<BatchConditionSink>;
+  const warning = scheduler({
+    report: async (condition) => void (await stage.report(condition), (warned += 1)),
+    ...(batches.reportAll && {
+      reportAll: async (conditions: readonly CollectorCondition[]) =>
+        void (await batches.reportAll!.call(stage, conditions), (warned += conditions.length)),
+    }),
   });
   try {
     console.log(
@@ -134,54 +209,34 @@ async function measure(store: string, target: Target): Promise<Measured> {
     const query: number[] = [];
     for (let r = 0; r < 20; r++) {
       const t = performance.now();
-      await target.clocks.lastRun();
+      await target.store.clocks.lastRun();
       query.push(performance.now() - t);
     }
 
     const idle: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const t = performance.now();
-      const summary = await scheduler.runPass('bench');
+      const summary = await bare.runPass('bench');
       idle.push(performance.now() - t);
       if (summary.fired !== 0) throw new Error(`${store}: idle pass fired ${summary.fired}`);
     }
 
-    const busy: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      // D real systems, overdue since before the pass: each pass fires D overdue rows.
-      for (let i = 0; i < DUE; i++) {
-        const record = await target.clocks.createSystem({
-          id: `sys-bench-${r}-${i}`,
-          name: `系统${i}`,
-          level: '秘密',
-          unit: '一处',
-          scope: null,
-          environment: null,
-          commissionedAt: '2026-02-01',
-          approvalRef: null,
-          approvedBy: null,
-          approvedAt: null,
-          createdAt: new Date(START).toISOString(),
-          createdBy: 'bench',
-        });
-        await scheduler.refreshSystem(record);
-      }
-      delivered = 0;
-      const t = performance.now();
-      const summary = await scheduler.runPass('bench');
-      busy.push(performance.now() - t);
-      if (summary.fired !== DUE || delivered !== DUE)
-        throw new Error(`${store}: busy pass fired ${summary.fired}, delivered ${delivered}`);
-    }
+    const busy = await busyPasses('bare', target.store.clocks, bare, () => delivered);
+    const withWarnings = await busyPasses('warned', target.store.clocks, warning, () => warned);
     return {
       store,
       fillMs: target.fillMs,
       queryMs: median(query),
       idleMs: median(idle),
-      busyMs: median(busy),
+      busyMs: busy.ms,
+      busyCpuMsPerRow: busy.cpuMsPerRow,
+      warnedMs: withWarnings.ms,
+      warnedCpuMsPerRow: withWarnings.cpuMsPerRow,
     };
   } finally {
-    await scheduler.stop();
+    await bare.stop();
+    await warning.stop();
+    await stage.stop();
     await target.close();
   }
 }
@@ -190,7 +245,12 @@ const results: Measured[] = [await measure('SQLite', await sqliteTarget())];
 if (await postgresAvailable()) results.push(await measure('PostgreSQL', await postgresTarget()));
 
 console.log(
-  `clock rows in store: ${ROWS.toLocaleString('en')} filler + ${(DUE * ROUNDS).toLocaleString('en')} real; medians over ${ROUNDS} passes`,
+  `clock rows in store: ${ROWS.toLocaleString('en')} filler + ${(2 * DUE * ROUNDS).toLocaleString('en')} real; ` +
+    `medians over ${ROUNDS} passes; batch ${BATCH ?? 'default'}`,
+);
+console.log(
+  `idle: nothing due (every cron tick). busy: ${DUE} of them due, conditions to a no-op sink (the clocks alone). ` +
+    `+warnings: the same, delivered to the warnings stage with the shipped rules (as a collector runs).`,
 );
 printTable(
   results.map((m) => ({
@@ -198,8 +258,12 @@ printTable(
     'fill s': (m.fillMs / 1000).toFixed(1),
     'one query ms': m.queryMs.toFixed(2),
     'idle pass ms': m.idleMs.toFixed(2),
-    [`pass firing ${DUE} ms`]: m.busyMs.toFixed(0),
-    'ms per fired row': (m.busyMs / DUE).toFixed(2),
+    [`busy pass (${DUE} due) ms`]: m.busyMs.toFixed(0),
+    'ms/row': (m.busyMs / DUE).toFixed(3),
+    'CPU ms/row': m.busyCpuMsPerRow.toFixed(3),
+    [`busy +warnings ms`]: m.warnedMs.toFixed(0),
+    'ms/row ': (m.warnedMs / DUE).toFixed(3),
+    'CPU ms/row ': m.warnedCpuMsPerRow.toFixed(3),
   })),
 );
 const byStore = Object.fromEntries(
@@ -208,6 +272,9 @@ const byStore = Object.fromEntries(
     {
       idlePassMs: m.idleMs,
       busyPassMs: m.busyMs,
+      busyPassCpuMsPerRow: m.busyCpuMsPerRow,
+      busyPassWithWarningsMs: m.warnedMs,
+      busyPassWithWarningsCpuMsPerRow: m.warnedCpuMsPerRow,
       firedPerBusyPass: DUE,
       queryMs: m.queryMs,
       fillMs: m.fillMs,
@@ -215,4 +282,13 @@ const byStore = Object.fromEntries(
   ]),
 );
 // passMs: the pass every cron tick runs over the embedded default store (SQLite), nothing due.
-reportFigures({ scheduler: { rows: ROWS, passMs: results[0]!.idleMs, byStore } });
+// busyPassMs: the same store, a pass firing DUE rows (no-op sink).
+reportFigures({
+  scheduler: {
+    rows: ROWS,
+    passMs: results[0]!.idleMs,
+    busyPassMs: results[0]!.busyMs,
+    firedPerBusyPass: DUE,
+    byStore,
+  },
+});
