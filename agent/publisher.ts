@@ -92,9 +92,10 @@ export class DrainBucket {
     this.tokens -= count;
   }
 
-  /** Milliseconds until one more token is available. */
-  msUntilNext(): number {
-    return Math.max(1, Math.ceil(((1 - (this.tokens % 1)) / this.ratePerSec) * 1000));
+  /** Milliseconds until `count` whole tokens are available (at most the capacity). */
+  msUntil(count: number): number {
+    const wanted = Math.min(count, Math.floor(this.capacity)) - this.tokens;
+    return Math.max(1, Math.ceil((wanted / this.ratePerSec) * 1000));
   }
 }
 
@@ -161,7 +162,7 @@ export class Publisher {
     let window = MAX_IN_FLIGHT - this.inFlight;
     if (this.bucket) {
       window = Math.min(window, this.bucket.available(wallNow));
-      if (window === 0) return this.flushLater(this.bucket.msUntilNext());
+      if (window === 0) return this.flushLater(this.bucket.msUntil(this.drainChunk()));
     }
     const now = this.options.clock.now().getTime();
     const rows = this.options.outbox.dueForSending(now, this.options.ackTimeoutMs, window);
@@ -190,7 +191,9 @@ export class Publisher {
       now,
     );
     this.options.logger.debug({ from: rows[0]!.seq, to: rows.at(-1)!.seq }, 'sent events');
-    if (this.bucket && rows.length === window) this.flushLater(this.bucket.msUntilNext());
+    // A rate-limited backlog goes on when a whole batch's worth of tokens is there, not token by
+    // token: one signed message per batch instead of one per event.
+    if (this.bucket && rows.length === window) this.flushLater(this.bucket.msUntil(this.drainChunk()));
   }
 
   /**
@@ -199,7 +202,7 @@ export class Publisher {
    * keeps its own). A batch stays under BATCH_BYTES, well inside the collector's size limit.
    */
   private messagesFor(rows: readonly OutboxRow[]): { payload: string; events: number; firstSeq: number }[] {
-    const most = Math.min(this.options.batchEvents ?? MAX_BATCH_EVENTS, MAX_BATCH_EVENTS);
+    const most = this.drainChunk();
     if (rows.length < 2 || most < 2) {
       return rows.map((row) => ({ payload: row.payload, events: 1, firstSeq: row.seq }));
     }
@@ -228,6 +231,11 @@ export class Publisher {
       events: group.length,
       firstSeq: group[0]!.seq,
     }));
+  }
+
+  /** Events per message while draining a backlog. */
+  private drainChunk(): number {
+    return Math.max(1, Math.min(this.options.batchEvents ?? MAX_BATCH_EVENTS, MAX_BATCH_EVENTS));
   }
 
   /** One pending flush at a time; it runs when the rate limit or the jitter allows. */

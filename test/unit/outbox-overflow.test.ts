@@ -276,7 +276,10 @@ describe('drain rate', () => {
     expect(bucket.available(0)).toBe(50);
     bucket.take(50);
     expect(bucket.available(0)).toBe(0);
-    expect(bucket.msUntilNext()).toBe(20);
+    expect(bucket.msUntil(1)).toBe(20);
+    // A whole batch's worth (capped at one second's burst).
+    expect(bucket.msUntil(32)).toBe(640);
+    expect(bucket.msUntil(500)).toBe(1000);
     expect(bucket.available(100)).toBe(5);
     bucket.take(5);
     // Idle time never stores more than one second's worth.
