@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureHost } from '../support/fixture-host.js';
 import { eventually } from '../support/eventually.js';
-import { runSmew, startSmew, type Running } from '../support/processes.js';
+import { runSmew, type Running } from '../support/processes.js';
 import { createSite, enrollAgent, type Site } from '../support/smew-site.js';
 
 const LINK = { interval: '100ms', scanInterval: '200ms', retryMax: '1s', timeout: '2s' };
@@ -60,17 +60,9 @@ async function enrollCollector(child: Site, parent: Site, unit: string): Promise
   return result.stdout.trim();
 }
 
-/** Site.startCollector with a longer wait: on a loaded 2-core CI box a collector can take over 15 s to listen. */
+/** With a longer wait: on a loaded 2-core CI box a collector can take over 15 s to listen. */
 async function startCollector(site: Site): Promise<void> {
-  const collector = startSmew(['collector', '--config', site.collectorConfig]);
-  site.collector = collector;
-  await eventually(
-    async () => {
-      if (collector.child.exitCode !== null) throw new Error(`collector exited: ${collector.stderr()}`);
-      return (await fetch(`${site.httpUrl}/healthz`)).ok;
-    },
-    { what: `collector ${site.httpUrl}/healthz`, timeoutMs: 90_000, intervalMs: 100 },
-  );
+  await site.startCollector({ timeoutMs: 90_000 });
 }
 
 function median(values: number[]): number {

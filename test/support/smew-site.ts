@@ -1,10 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { eventually } from './eventually.js';
 import { freePort } from './ports.js';
-import { runSmew, startSmew, type Running } from './processes.js';
+import { ExitedEarly, runSmew, startSmew, untilReady, type Running } from './processes.js';
+
+/** What a collector says when an address it is to listen on is taken (collector/listen-address.ts). */
+const PORT_TAKEN = /(?:http|broker)\.listen: \S+ is already in use by another program/;
 
 /**
  * A collector and agents as real `smew` processes in a temp dir, on free ports: what an operator
@@ -12,11 +15,19 @@ import { runSmew, startSmew, type Running } from './processes.js';
  */
 export interface Site {
   dir: string;
+  /** Fixed once the collector has started: a first start may move to new ports (see startCollector). */
   httpUrl: string;
   collectorConfig: string;
   apiKey: string;
   collector?: Running;
-  startCollector(): Promise<Running>;
+  /**
+   * Starts `smew collector` and waits until it answers /healthz as itself (60 s by default). If it
+   * exits first, the error has its exit code, signal and last output. The ports were picked free
+   * when the site was created, and another process can bind one before the collector does: a first
+   * start then moves to new ports and tries again; a restart (others know the ports by then) tries
+   * the same ports again.
+   */
+  startCollector(options?: { timeoutMs?: number }): Promise<Running>;
   stopCollector(signal?: NodeJS.Signals): Promise<void>;
   api<T = unknown>(path: string): Promise<T>;
   token(unit?: string): Promise<string>;
@@ -40,7 +51,6 @@ export async function createSite(
       ...options.extra,
     }),
   );
-  const httpUrl = `http://127.0.0.1:${httpPort}`;
   const created = await runSmew([
     'apikey',
     'create',
@@ -53,29 +63,62 @@ export async function createSite(
   ]);
   if (created.code !== 0) throw new Error(`apikey create failed: ${created.stderr}`);
   const apiKey = created.stdout.trim();
+  let started = false;
+  /** New free ports in the config, for a first start that found one taken. */
+  const movePorts = async () => {
+    const config = parse(readFileSync(collectorConfig, 'utf8')) as {
+      http: { listen: string };
+      broker: { listen?: string };
+    };
+    config.http.listen = `127.0.0.1:${await freePort()}`;
+    if (config.broker.listen) config.broker.listen = `127.0.0.1:${await freePort()}`;
+    writeFileSync(collectorConfig, stringify(config));
+    site.httpUrl = `http://${config.http.listen}`;
+  };
   const site: Site = {
     dir,
-    httpUrl,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
     collectorConfig,
     apiKey,
-    async startCollector() {
-      const collector = startSmew(['collector', '--config', collectorConfig]);
-      site.collector = collector;
-      await eventually(
-        async () => {
-          if (collector.child.exitCode !== null) throw new Error(`collector exited: ${collector.stderr()}`);
-          return (await fetch(`${httpUrl}/healthz`)).ok;
-        },
-        { what: 'collector /healthz', timeoutMs: 60_000 },
-      );
-      return collector;
+    async startCollector({ timeoutMs = 60_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (let attempt = 1; ; attempt++) {
+        const collector = startSmew(['collector', '--config', collectorConfig]);
+        site.collector = collector;
+        try {
+          await untilReady(
+            collector,
+            async () => {
+              const response = await fetch(`${site.httpUrl}/healthz`, { signal: AbortSignal.timeout(5_000) });
+              if (!response.ok) return false;
+              // Another test's collector could hold the port: ready when this child names the one answering.
+              const { collector: id } = (await response.json()) as { collector: string };
+              return collector.stderr().includes(`smew collector ${id}\n`);
+            },
+            { what: `collector ${site.httpUrl}/healthz`, timeoutMs: Math.max(deadline - Date.now(), 1_000) },
+          );
+          started = true;
+          return collector;
+        } catch (err) {
+          const taken = err instanceof ExitedEarly ? PORT_TAKEN.exec(collector.stderr()) : null;
+          if (!taken || attempt >= 5 || Date.now() >= deadline) throw err;
+          const was = taken[0];
+          if (started) await new Promise((resolve) => setTimeout(resolve, 500));
+          else await movePorts();
+          console.warn(
+            `[smew-site] collector start ${attempt} failed (${was}); trying again on ${started ? 'the same ports' : site.httpUrl}`,
+          );
+        }
+      }
     },
     async stopCollector(signal = 'SIGTERM') {
       await site.collector?.stop(signal);
       site.collector = undefined;
     },
     async api<T>(path: string): Promise<T> {
-      const response = await fetch(`${httpUrl}${path}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      const response = await fetch(`${site.httpUrl}${path}`, {
+        headers: { authorization: `Bearer ${apiKey}` },
+      });
       if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
       return (await response.json()) as T;
     },
