@@ -155,11 +155,24 @@ export function shanghaiDate(instant: Date): CalendarDate {
  * 02:00, so midnight always existed).
  */
 export function startOfShanghaiDay(date: CalendarDate): Date {
+  let start = dayStarts.get(date);
+  if (start === undefined) {
+    if (dayStarts.size >= 4096) dayStarts.clear();
+    start = computeStartOfShanghaiDay(date);
+    dayStarts.set(date, start);
+  }
+  return new Date(start);
+}
+
+/** Days asked for before (Intl is slow; a clock pass asks for the same few dates for every row). */
+const dayStarts = new Map<CalendarDate, number>();
+
+function computeStartOfShanghaiDay(date: CalendarDate): number {
   const localMidnightAsUtc = epochDay(civil(date)) * DAY_MS;
   let guess = localMidnightAsUtc - shanghaiOffsetMs(new Date(localMidnightAsUtc));
   const corrected = localMidnightAsUtc - shanghaiOffsetMs(new Date(guess));
   if (corrected !== guess && shanghaiDate(new Date(corrected)) === date) guess = corrected;
-  return new Date(guess);
+  return guess;
 }
 
 /** An instant for people: `2026-03-02 00:30` in Shanghai time (seconds when asked). */

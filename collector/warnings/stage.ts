@@ -114,33 +114,48 @@ export class WarningStage implements ConditionSink {
   }
 
   async report(condition: CollectorCondition): Promise<void> {
+    await this.reportAll([condition]);
+  }
+
+  /** Several conditions, in order, through the rules in one transaction (the clocks' batches). */
+  async reportAll(conditions: readonly CollectorCondition[]): Promise<void> {
+    if (conditions.length === 0) return;
     const { rules, clock, notify } = this.options;
-    const event: RuleEvent = {
-      envelope: {
-        agent: condition.agent ?? '',
-        seq: 0,
-        ts: condition.at,
-        type: condition.type,
-        state: condition.state,
-        key: condition.key,
-        severity: condition.severity,
-        data: condition.data,
-      },
-      unit: condition.unit,
-    };
     const now = clock.now();
-    const result = await this.options.store.warnings.runRules(
-      { kind: 'condition', condition, needed: rowsNeeded(event, rules) },
-      (state, conditionId) =>
-        evaluate(
-          state,
-          { ...event, envelope: { ...event.envelope, seq: conditionSeq(conditionId!) } },
-          rules,
-          now,
-        ),
-      { now: now.toISOString(), notify },
+    const steps = conditions.map((condition) => {
+      const event: RuleEvent = {
+        envelope: {
+          agent: condition.agent ?? '',
+          seq: 0,
+          ts: condition.at,
+          type: condition.type,
+          state: condition.state,
+          key: condition.key,
+          severity: condition.severity,
+          data: condition.data,
+        },
+        unit: condition.unit,
+      };
+      return {
+        input: { kind: 'condition' as const, condition, needed: rowsNeeded(event, rules) },
+        evaluate: (state: RuleState, conditionId: number | undefined) =>
+          evaluate(
+            state,
+            { ...event, envelope: { ...event.envelope, seq: conditionSeq(conditionId!) } },
+            rules,
+            now,
+          ),
+      };
+    });
+    const results = await this.options.store.warnings.runRulesBatch(steps, {
+      now: now.toISOString(),
+      notify,
+    });
+    const opened = results.flatMap((r) => r?.opened ?? []);
+    const updated = [...new Set(results.flatMap((r) => r?.updated ?? []))].filter(
+      (id) => !opened.includes(id),
     );
-    if (result) this.changed(result);
+    this.changed({ opened, updated });
   }
 
   private async loop(): Promise<void> {
