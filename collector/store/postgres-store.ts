@@ -263,22 +263,26 @@ export class PostgresStore implements Store {
 
   async recordHeartbeats(heartbeats: readonly RecordedHeartbeat[]): Promise<void> {
     if (heartbeats.length === 0) return;
-    // One row per agent (an UPDATE … FROM changes a row once), updated in id order: collectors
-    // sharing the database lock the same rows in the same order, so two batches cannot deadlock.
-    await this.pool.query(
-      `UPDATE agents SET last_seen = GREATEST(COALESCE(agents.last_seen, ''), h.at), online = TRUE,
-         reported_seq = GREATEST(agents.reported_seq, h.reported_seq)
-       FROM (
-         SELECT b.agent_id, b.at, b.reported_seq FROM (
+    const ids = heartbeats.map((h) => h.agentId);
+    await transaction(this.pool, async (db) => {
+      // The rows are locked first, in id order, before any is updated: collectors sharing the
+      // database then take them in one order and two batches cannot deadlock (in one UPDATE …
+      // FROM they did). NO KEY UPDATE is the lock an UPDATE takes anyway; unlike FOR UPDATE it
+      // lets event inserts (whose foreign key takes KEY SHARE on the agent) pass.
+      await db.query('SELECT 1 FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE', [ids]);
+      // One row per agent: an UPDATE … FROM changes a row once.
+      await db.query(
+        `UPDATE agents SET last_seen = GREATEST(COALESCE(agents.last_seen, ''), h.at), online = TRUE,
+           reported_seq = GREATEST(agents.reported_seq, h.reported_seq)
+         FROM (
            SELECT agent_id, MAX(at COLLATE "C") AS at, MAX(reported_seq) AS reported_seq
            FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS t (agent_id, at, reported_seq)
-           GROUP BY agent_id) AS b
-         JOIN (SELECT id FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE) AS locked
-           ON locked.id = b.agent_id
-       ) AS h
-       WHERE agents.id = h.agent_id`,
-      [heartbeats.map((h) => h.agentId), heartbeats.map((h) => h.at), heartbeats.map((h) => h.reportedSeq)],
-    );
+           GROUP BY agent_id
+         ) AS h
+         WHERE agents.id = h.agent_id`,
+        [ids, heartbeats.map((h) => h.at), heartbeats.map((h) => h.reportedSeq)],
+      );
+    });
   }
 
   async setAgentOnline(agentId: string, online: boolean, at: string): Promise<void> {

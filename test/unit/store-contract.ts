@@ -378,6 +378,31 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
       expect(await store.getAgent(OTHER)).toMatchObject({ lastSeen: LATER, reportedSeq: 28 });
     });
 
+    it('records overlapping heartbeat batches while another collector stores the same agents’ events, without deadlock', async () => {
+      await store.enrollAgent(enrollment());
+      await store.createEnrollmentToken({
+        tokenHash: 'token-2',
+        unit: '二处',
+        createdAt: NOW,
+        expiresAt: LATER,
+      });
+      await store.enrollAgent(enrollment({ tokenHash: 'token-2', agentId: OTHER, publicKey: 'OTHER' }));
+      const other = await second();
+      // Batches of both kinds lock the same two agents, each on its own connection.
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 2
+            ? store.recordHeartbeats([
+                { agentId: AGENT, at: NOW, reportedSeq: i },
+                { agentId: OTHER, at: NOW, reportedSeq: i },
+              ])
+            : other.insertEvents([event(i + 1, { agentId: OTHER }), event(i + 1, { agentId: AGENT })]),
+        ),
+      );
+      expect(await store.getAgent(AGENT)).toMatchObject({ reportedSeq: 29 });
+      expect((await store.listEvents({ limit: 100 })).length).toBe(30);
+    });
+
     it('keeps quarantined payloads as bytes, newest first', async () => {
       const payload = Buffer.from([0xff, 0x00, 0x7b]);
       const entry = {
