@@ -307,6 +307,9 @@ export class Publisher {
       // We reconnect ourselves, with backoff and jitter, through a fresh client each time.
       reconnectPeriod: 0,
       resubscribe: false,
+      // mqtt-packet would otherwise build a cache of 65 536 two-byte Buffers (~7 MB of heap, kept
+      // for the process's life) to save an allocation per packet id; the agent sends a few a minute.
+      writeCache: false,
       will: { topic: statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       // mqtts:// verifies the broker's certificate, never otherwise.
       rejectUnauthorized: true,
