@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { formatIp, ipv4FromBytes, ipv6FromBytes, isLoopback, parseIp } from '../../shared/net/cidr.js';
@@ -72,13 +73,51 @@ export async function readSocketTables(
   procfs: string,
   byteOrder: 'LE' | 'BE' = endianness(),
 ): Promise<SocketEntry[]> {
-  const tables = await Promise.all(
-    (['tcp', 'tcp6', 'udp', 'udp6'] as const).map(async (table) => {
-      const text = await readText(join(procfs, 'net', table));
-      return parseSocketTable(text ?? '', table, byteOrder);
-    }),
-  );
+  const tables = (['tcp', 'tcp6', 'udp', 'udp6'] as const).map((table) => {
+    const text = readTextNow(join(procfs, 'net', table));
+    return parseRememberedTable(text, table, byteOrder, `${procfs}\u0000${table}\u0000${byteOrder}`);
+  });
   return tables.flat();
+}
+
+/**
+ * A socket table's text, or '' when it cannot be read. Read synchronously: the kernel writes these
+ * files from memory as they are read, and four thread-pool round trips (open, stat, read, close
+ * each) twice a second cost the idle agent more than the reading itself.
+ */
+function readTextNow(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Each table's lines as last read and what they parsed to. The socket watch reads the tables twice
+ * a second, and on a quiet host most lines come back byte for byte: those are not parsed again
+ * (that parsing was most of the agent's idle CPU). Only the last read is kept, so this holds no
+ * more than the tables themselves.
+ */
+const lastRead = new Map<string, Map<string, SocketEntry | undefined>>();
+
+function parseRememberedTable(
+  text: string,
+  table: 'tcp' | 'tcp6' | 'udp' | 'udp6',
+  byteOrder: 'LE' | 'BE',
+  key: string,
+): SocketEntry[] {
+  const before = lastRead.get(key);
+  const now = new Map<string, SocketEntry | undefined>();
+  const entries: SocketEntry[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const entry = before?.has(line) ? before.get(line) : parseSocketLine(line, table, byteOrder);
+    now.set(line, entry);
+    // A copy: readSockets adds the owner to what it gets, which must not stick to the next read.
+    if (entry !== undefined) entries.push({ ...entry });
+  }
+  lastRead.set(key, now);
+  return entries;
 }
 
 /**
@@ -90,31 +129,41 @@ export function parseSocketTable(
   table: 'tcp' | 'tcp6' | 'udp' | 'udp6',
   byteOrder: 'LE' | 'BE' = endianness(),
 ): SocketEntry[] {
-  const proto = table.startsWith('tcp') ? 'tcp' : 'udp';
-  const family = table.endsWith('6') ? 6 : 4;
   const entries: SocketEntry[] = [];
   for (const line of text.split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 10) continue;
-    const local = parseEndpoint(fields[1]!, family, byteOrder);
-    const remote = parseEndpoint(fields[2]!, family, byteOrder);
-    const state = Number.parseInt(fields[3]!, 16);
-    const inode = Number(fields[9]);
-    if (local === undefined || remote === undefined || !Number.isInteger(inode)) continue;
-    if (proto === 'tcp' ? !TCP_WITH_PEER.has(state) : state !== UDP_CONNECTED) continue;
-    if (remote.port === 0 || remote.address === '0.0.0.0' || remote.address === '::') continue;
-    entries.push({
-      proto,
-      family,
-      local: local.address,
-      localPort: local.port,
-      remote: remote.address,
-      remotePort: remote.port,
-      state: TCP_STATES[state] ?? String(state),
-      inode,
-    });
+    const entry = parseSocketLine(line, table, byteOrder);
+    if (entry !== undefined) entries.push(entry);
   }
   return entries;
+}
+
+/** One line of a table; undefined when it is malformed or has no live peer. */
+function parseSocketLine(
+  line: string,
+  table: 'tcp' | 'tcp6' | 'udp' | 'udp6',
+  byteOrder: 'LE' | 'BE',
+): SocketEntry | undefined {
+  const proto = table.startsWith('tcp') ? 'tcp' : 'udp';
+  const family = table.endsWith('6') ? 6 : 4;
+  const fields = line.trim().split(/\s+/);
+  if (fields.length < 10) return undefined;
+  const local = parseEndpoint(fields[1]!, family, byteOrder);
+  const remote = parseEndpoint(fields[2]!, family, byteOrder);
+  const state = Number.parseInt(fields[3]!, 16);
+  const inode = Number(fields[9]);
+  if (local === undefined || remote === undefined || !Number.isInteger(inode)) return undefined;
+  if (proto === 'tcp' ? !TCP_WITH_PEER.has(state) : state !== UDP_CONNECTED) return undefined;
+  if (remote.port === 0 || remote.address === '0.0.0.0' || remote.address === '::') return undefined;
+  return {
+    proto,
+    family,
+    local: local.address,
+    localPort: local.port,
+    remote: remote.address,
+    remotePort: remote.port,
+    state: TCP_STATES[state] ?? String(state),
+    inode,
+  };
 }
 
 function parseEndpoint(
