@@ -11,24 +11,12 @@ interface CommandEntry {
   load(): Promise<Command>;
 }
 
-const COMMANDS: CommandEntry[] = [
-  { name: 'demo', load: async () => (await import('./demo.js')).demoCommand },
-  {
-    name: 'collector',
-    load: async () => (await import('../collector/commands/collector.js')).collectorCommand,
-  },
-  {
-    name: 'collector enroll',
-    load: async () => (await import('../collector/commands/collector-enroll.js')).collectorEnrollCommand,
-  },
-  {
-    name: 'collector annual',
-    load: async () => (await import('../collector/commands/collector-annual.js')).collectorAnnualCommand,
-  },
-  {
-    name: 'token create',
-    load: async () => (await import('../collector/commands/token.js')).tokenCreateCommand,
-  },
+/**
+ * The agent's commands. scripts/build-agent.mjs bundles this file into dist/bin/smew-agent.js with
+ * SMEW_AGENT_BUNDLE defined as true: that file knows these commands only, and the collector's
+ * modules are not in it at all (the packaged launcher runs it for `smew agent …` and `smew beacon`).
+ */
+const AGENT_COMMANDS: CommandEntry[] = [
   {
     name: 'agent enroll',
     load: async () => (await import('../agent/commands/enroll.js')).agentEnrollCommand,
@@ -40,32 +28,63 @@ const COMMANDS: CommandEntry[] = [
   },
   { name: 'agent scan', load: async () => (await import('../agent/commands/scan.js')).agentScanCommand },
   { name: 'beacon', load: async () => (await import('../agent/commands/beacon.js')).beaconCommand },
-  { name: 'user add', load: async () => (await import('../collector/commands/user.js')).userAddCommand },
-  {
-    name: 'apikey create',
-    load: async () => (await import('../collector/commands/apikey.js')).apikeyCreateCommand,
-  },
-  {
-    name: 'agents list',
-    load: async () => (await import('../collector/commands/agent-admin.js')).agentsListCommand,
-  },
-  {
-    name: 'agents revoke',
-    load: async () => (await import('../collector/commands/agent-admin.js')).agentsRevokeCommand,
-  },
-  {
-    name: 'agents pending',
-    load: async () => (await import('../collector/commands/agent-approval.js')).agentsPendingCommand,
-  },
-  {
-    name: 'agents approve',
-    load: async () => (await import('../collector/commands/agent-approval.js')).agentsApproveCommand,
-  },
-  {
-    name: 'agents reject',
-    load: async () => (await import('../collector/commands/agent-approval.js')).agentsRejectCommand,
-  },
 ];
+
+declare const SMEW_AGENT_BUNDLE: boolean | undefined;
+
+const COMMANDS: CommandEntry[] =
+  typeof SMEW_AGENT_BUNDLE !== 'undefined' && SMEW_AGENT_BUNDLE
+    ? AGENT_COMMANDS
+    : [
+        { name: 'demo', load: async () => (await import('./demo.js')).demoCommand },
+        {
+          name: 'collector',
+          load: async () => (await import('../collector/commands/collector.js')).collectorCommand,
+        },
+        {
+          name: 'collector enroll',
+          load: async () =>
+            (await import('../collector/commands/collector-enroll.js')).collectorEnrollCommand,
+        },
+        {
+          name: 'collector annual',
+          load: async () =>
+            (await import('../collector/commands/collector-annual.js')).collectorAnnualCommand,
+        },
+        {
+          name: 'token create',
+          load: async () => (await import('../collector/commands/token.js')).tokenCreateCommand,
+        },
+        ...AGENT_COMMANDS,
+        {
+          name: 'user add',
+          load: async () => (await import('../collector/commands/user.js')).userAddCommand,
+        },
+        {
+          name: 'apikey create',
+          load: async () => (await import('../collector/commands/apikey.js')).apikeyCreateCommand,
+        },
+        {
+          name: 'agents list',
+          load: async () => (await import('../collector/commands/agent-admin.js')).agentsListCommand,
+        },
+        {
+          name: 'agents revoke',
+          load: async () => (await import('../collector/commands/agent-admin.js')).agentsRevokeCommand,
+        },
+        {
+          name: 'agents pending',
+          load: async () => (await import('../collector/commands/agent-approval.js')).agentsPendingCommand,
+        },
+        {
+          name: 'agents approve',
+          load: async () => (await import('../collector/commands/agent-approval.js')).agentsApproveCommand,
+        },
+        {
+          name: 'agents reject',
+          load: async () => (await import('../collector/commands/agent-approval.js')).agentsRejectCommand,
+        },
+      ];
 
 async function loadCommand(entry: CommandEntry): Promise<Command> {
   const command = await entry.load();

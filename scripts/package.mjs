@@ -216,8 +216,12 @@ function requireTool(name) {
 function stageCommon(stage, pkg, lock, closure) {
   const app = join(stage, 'app');
   const dist = join(REPO, 'dist');
-  if (!existsSync(join(dist, 'bin/smew.js'))) {
-    throw new PackagingError('dist/bin/smew.js is missing: run npm run build first (npm run package does)');
+  // smew.js is the whole CLI; the launcher runs the agent's commands from smew-agent.js, the bundle
+  // scripts/build-agent.mjs makes.
+  for (const entry of ['bin/smew.js', 'bin/smew-agent.js']) {
+    if (!existsSync(join(dist, entry))) {
+      throw new PackagingError(`dist/${entry} is missing: run npm run build first (npm run package does)`);
+    }
   }
   mkdirSync(app, { recursive: true });
   copyTree(dist, join(app, 'dist'), (rel) => !rel.endsWith('.map'));

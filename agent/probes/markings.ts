@@ -28,8 +28,11 @@ export interface Marking {
   term?: string;
 }
 
-const TERM = String.raw`\d{4}年\d{1,2}月\d{1,2}日(?:前)?|\d{1,3}年|\d{1,3}个月|长期`;
-const MARKING = new RegExp(String.raw`(绝密|机密|秘密)[ \t]*★[ \t]*(${TERM})?`, 'gu');
+// Plain strings, not String.raw: the agent's bundle escapes non-ASCII characters in strings, but
+// cannot in a raw template, and one such character makes V8 hold the whole bundle's source as
+// two-byte text (1 MB more for as long as the agent runs).
+const TERM = '\\d{4}年\\d{1,2}月\\d{1,2}日(?:前)?|\\d{1,3}年|\\d{1,3}个月|长期';
+const MARKING = new RegExp(`(绝密|机密|秘密)[ \\t]*★[ \\t]*(${TERM})?`, 'gu');
 const RANK: Record<MarkingLevel, number> = { 秘密: 1, 机密: 2, 绝密: 3 };
 
 /**
