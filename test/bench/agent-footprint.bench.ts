@@ -1,31 +1,53 @@
 /**
- * Agent footprint: a real `smew agent run` (dist/bin/smew.js) on a fixture host tree, enrolled with
- * a real collector, on the default scan and heartbeat intervals as on a workstation. After it has
- * settled, VmRSS (from /proc/PID/status) and CPU (utime+stime from /proc/PID/stat) are sampled
- * once a second; the table shows median and peak RSS and the CPU share over the window. Measured
- * twice: as `node dist/bin/smew.js agent run`, and with the Node.js flags the packaged systemd unit
- * gives the agent (SMEW_NODE_FLAGS in packaging/systemd/smew-agent.service, read from there), which
- * are the deployed figures. `--node-flags "…"` measures other flags instead of the unit's.
- *   npm run build && npx tsx test/bench/agent-footprint.bench.ts [--short] [--seconds S] [--node-flags F]
+ * Agent footprint: a real `smew agent run` on a fixture host tree, enrolled with a real collector,
+ * on the default scan and heartbeat intervals as on a workstation. The host is the 'sys-wireless'
+ * tree plus what a workstation's agent keeps busy with: socket tables of SOCKETS connections (read
+ * every 500 ms by the socket watch) and a watched documents folder of FILES files (policy
+ * files.watch, so chokidar watches it and every scan walks it).
+ *
+ * Each way of running the agent gets one process, measured in three phases:
+ * - idle: after settling, VmRSS (/proc/PID/status) once a second and CPU (utime+stime from
+ *   /proc/PID/stat) over the window: median and peak RSS, CPU share. The change-notice helpers the
+ *   agent starts (`ip monitor`, `udevadm monitor`) are separate processes: their RSS is shown apart.
+ * - scans: SCANS full scans, each triggered as a change would trigger it (a new file in the
+ *   watched folder, 1.5 s apart): CPU per scan (the phase's CPU less the idle rate, divided by the
+ *   scans) and peak RSS (sampled every 100 ms); then the RSS it settles at after them.
+ * - check: a marked file dropped into the folder must come out as a file.marked change, so the
+ *   scans measured are real ones.
+ * Two ways: `node dist/bin/smew.js agent run` (the unbundled tree, no flags), and as the packaged
+ * systemd unit runs it — the launcher runs the agent's bundle dist/bin/smew-agent.js for `agent …`
+ * commands (packaging/smew.sh.in), with the unit's Environment= (SMEW_NODE_FLAGS are the Node.js
+ * flags; read from packaging/systemd/smew-agent.service): the deployed figures.
+ * `--node-flags "…"` measures other flags instead of the unit's.
+ *   npm run build && npx tsx test/bench/agent-footprint.bench.ts [--short] [--seconds S] [--scans N] [--node-flags F]
  * Targets (issue 9): idle RSS ≤ 60 MB, idle CPU ≤ 0.5 %. Not a test.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { copyFixtureHost } from '../support/fixture-host.js';
 import { eventually } from '../support/eventually.js';
 import { REPO_ROOT, SMEW_BIN, start, type Running } from '../support/processes.js';
-import { createSite, enrollAgent } from '../support/smew-site.js';
+import { createSite, enrollAgent, loggedChanges } from '../support/smew-site.js';
 import { argValue, isShort, median, printTable, reportFigures } from './support/report.js';
 
 const SHORT = isShort();
 const SECONDS = argValue('--seconds', SHORT ? 3 : 10);
-const SETTLE_MS = SHORT ? 2000 : 10_000;
+const SCANS = argValue('--scans', SHORT ? 2 : 10);
+const SETTLE_MS = SHORT ? 2000 : 30_000;
+const SCAN_GAP_MS = 1500;
+const SOCKETS = 200;
+const FILES = 200;
+/** The agent's bundle, which the packaged launcher runs for `smew agent …` (packaging/smew.sh.in). */
+const AGENT_BUNDLE = join(REPO_ROOT, 'dist/bin/smew-agent.js');
 /** Clock ticks per second for /proc/PID/stat times; 100 on every Linux this runs on. */
 const CLK_TCK = 100;
 
-function rssMb(pid: number): number {
+function statusMb(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
 }
+
+const rssMb = (pid: number) => statusMb(pid, 'VmRSS');
 
 /** utime + stime of the process, in seconds. */
 function cpuSeconds(pid: number): number {
@@ -35,11 +57,58 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
+/** The RSS of the processes the agent started (its change-notice helpers). */
+function helpersRssMb(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+  return children.reduce((sum, child) => {
+    try {
+      return sum + rssMb(Number(child));
+    } catch {
+      return sum; // exited meanwhile
+    }
+  }, 0);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A loopback or 192.0.2.0/24 (allowed by the bench's policy) /proc/net/tcp line. */
+function tcpLine(i: number): string {
+  const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, '0');
+  // /proc/net/tcp writes IPv4 addresses as little-endian hex: 192.0.2.10 is 0A0200C0.
+  const local = i % 2 ? '0100007F' : '0A0200C0';
+  const remote = i % 2 ? '0100007F' : `${hex((i % 250) + 1, 2)}0200C0`;
+  return `${String(i).padStart(4)}: ${local}:${hex(40000 + i, 4)} ${remote}:${hex(i % 2 ? 5432 : 443, 4)} 01 00000000:00000000 00:00000000 00000000  1000        0 ${50000 + i} 1 0000000000000000 20 4 30 10 -1`;
+}
+
+/** The fixture host with socket tables and a watched documents folder. */
+function workstationHost() {
+  const host = copyFixtureHost('sys-wireless');
+  const net = join(host.procfs, 'net');
+  mkdirSync(net, { recursive: true });
+  const header =
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode';
+  const lines = Array.from({ length: SOCKETS }, (_, i) => tcpLine(i));
+  writeFileSync(join(net, 'tcp'), `${header}\n${lines.join('\n')}\n`);
+  for (const table of ['tcp6', 'udp', 'udp6']) writeFileSync(join(net, table), `${header}\n`);
+  const documents = join(host.root, 'documents');
+  mkdirSync(documents);
+  const text = '工作总结：本季度完成了计划中的各项任务。\n'.repeat(60);
+  for (let i = 0; i < FILES; i++) writeFileSync(join(documents, `doc-${i}.txt`), text);
+  return { host, documents, text };
+}
+
+interface Runtime {
+  how: string;
+  entry: string;
+  flags: string[];
+  env: Record<string, string>;
+}
+
 /**
  * How the packaged unit runs the agent: its Environment= settings, of which SMEW_NODE_FLAGS are
- * the launcher's Node.js flags. `--node-flags "…"` replaces those flags.
+ * the launcher's Node.js flags, and the launcher's agent entry. `--node-flags "…"` replaces the flags.
  */
-function unitRuntime(): { flags: string[]; env: Record<string, string> } {
+function unitRuntime(): Runtime {
   const unit = readFileSync(`${REPO_ROOT}/packaging/systemd/smew-agent.service`, 'utf8');
   const env: Record<string, string> = {};
   for (const [, assignment] of unit.matchAll(/^Environment=(.*)$/gm)) {
@@ -48,78 +117,145 @@ function unitRuntime(): { flags: string[]; env: Record<string, string> } {
   }
   const { SMEW_NODE_FLAGS: unitFlags = '', ...rest } = env;
   const at = process.argv.indexOf('--node-flags');
-  const flags = at >= 0 ? (process.argv[at + 1] ?? '') : unitFlags;
-  return { flags: flags.split(/\s+/).filter(Boolean), env: rest };
+  const flags = (at >= 0 ? (process.argv[at + 1] ?? '') : unitFlags).split(/\s+/).filter(Boolean);
+  const how = [...Object.entries(rest).map(([k, v]) => `${k}=${v}`), ...flags, 'dist/bin/smew-agent.js'];
+  return { how: `as the unit runs it: ${how.join(' ')}`, entry: AGENT_BUNDLE, flags, env: rest };
 }
 
 interface Footprint {
   idleRssMb: number;
   idleRssPeakMb: number;
   idleCpuPercent: number;
+  helpersRssMb: number;
+  scans: number;
+  scanCpuMs: number;
+  scanRssPeakMb: number;
+  afterScansRssMb: number;
 }
 
-/** Runs the agent as `runtime` says, lets it settle, samples it, stops it. */
+/** Runs the agent as `runtime` says through the three phases, and stops it. */
 async function measure(
   config: string,
-  runtime: { flags: string[]; env: Record<string, string> },
+  documents: string,
+  text: string,
+  runtime: Runtime,
+  round: number,
 ): Promise<Footprint> {
-  const args = [...runtime.flags, SMEW_BIN, 'agent', 'run', '--config', config];
+  const args = [...runtime.flags, runtime.entry, 'agent', 'run', '--config', config];
   const running: Running = start(process.execPath, args, { env: runtime.env });
+  const created: string[] = [];
   try {
     const pid = running.child.pid!;
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    await sleep(SETTLE_MS);
     if (running.child.exitCode !== null) throw new Error(`the agent exited: ${running.stderr()}`);
-    const samples: number[] = [];
-    const cpuStart = cpuSeconds(pid);
-    const wallStart = performance.now();
+
+    const idle: number[] = [];
+    const idleCpu = cpuSeconds(pid);
+    const idleStart = performance.now();
     for (let i = 0; i < SECONDS; i++) {
-      samples.push(rssMb(pid));
-      await new Promise((r) => setTimeout(r, 1000));
+      idle.push(rssMb(pid));
+      await sleep(1000);
     }
-    samples.push(rssMb(pid));
-    const idleCpuPercent = (100 * (cpuSeconds(pid) - cpuStart)) / ((performance.now() - wallStart) / 1000);
-    return { idleRssMb: median(samples), idleRssPeakMb: Math.max(...samples), idleCpuPercent };
+    idle.push(rssMb(pid));
+    const idleCpuPerSecond = (cpuSeconds(pid) - idleCpu) / ((performance.now() - idleStart) / 1000);
+    const helpers = helpersRssMb(pid);
+
+    let scanPeak = 0;
+    const scanCpu = cpuSeconds(pid);
+    const scanStart = performance.now();
+    for (let i = 0; i < SCANS; i++) {
+      const file = join(documents, `new-${round}-${i}.txt`);
+      writeFileSync(file, text);
+      created.push(file);
+      for (let t = 0; t < SCAN_GAP_MS; t += 100) {
+        scanPeak = Math.max(scanPeak, rssMb(pid));
+        await sleep(100);
+      }
+    }
+    const scanSeconds = (performance.now() - scanStart) / 1000;
+    const scanCpuMs = ((cpuSeconds(pid) - scanCpu - idleCpuPerSecond * scanSeconds) * 1000) / SCANS;
+    const after: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sleep(1000);
+      after.push(rssMb(pid));
+    }
+
+    const marked = join(documents, `marked-${round}.txt`);
+    writeFileSync(marked, `机密★10年\n${text}`);
+    created.push(marked);
+    await eventually(
+      () => loggedChanges(running).some((c) => c.key.startsWith('file.marked') && c.key.includes(marked)),
+      { what: `the scan a new marked file triggers (${marked})`, timeoutMs: 10_000 },
+    );
+
+    return {
+      idleRssMb: median(idle),
+      idleRssPeakMb: Math.max(...idle),
+      idleCpuPercent: 100 * idleCpuPerSecond,
+      helpersRssMb: helpers,
+      scans: SCANS,
+      scanCpuMs,
+      scanRssPeakMb: scanPeak,
+      afterScansRssMb: median(after),
+    };
   } finally {
     await running.stop();
+    for (const file of created) rmSync(file, { force: true });
   }
 }
 
+if (!existsSync(AGENT_BUNDLE)) {
+  throw new Error(`${AGENT_BUNDLE} is missing: run npm run build (scripts/build-agent.mjs makes it)`);
+}
 const site = await createSite();
-const host = copyFixtureHost('sys-wireless');
+const { host, documents, text } = workstationHost();
 try {
   await site.startCollector();
-  const agent = await enrollAgent(site, host, { scan: { interval: '60s' }, heartbeat: { interval: '30s' } });
+  const agent = await enrollAgent(site, host, {
+    scan: { interval: '60s' },
+    heartbeat: { interval: '30s' },
+    policy: { network: { allowedCidrs: ['192.0.2.0/24'] }, files: { watch: [documents] } },
+  });
+  const plain: Runtime = { how: 'node dist/bin/smew.js agent run', entry: SMEW_BIN, flags: [], env: {} };
   const unit = unitRuntime();
-  const plain = await measure(agent.config, { flags: [], env: {} });
+  const before = await measure(agent.config, documents, text, plain, 0);
   await eventually(async () => (await site.api<{ items: unknown[] }>(`/api/v1/agents`)).items.length > 0, {
     what: 'agent listed',
   });
-  const deployed = await measure(agent.config, unit);
-  const how = [...Object.entries(unit.env).map(([k, v]) => `${k}=${v}`), ...unit.flags].join(' ');
+  const deployed = await measure(agent.config, documents, text, unit, 1);
   console.log(
-    `\nagent footprint: smew agent run on the 'sys-wireless' fixture host, ${SECONDS} s after ${SETTLE_MS / 1000} s settling`,
+    `\nagent footprint: smew agent run on the 'sys-wireless' fixture host with ${SOCKETS} sockets and ${FILES} watched files;` +
+      ` idle ${SECONDS} s after ${SETTLE_MS / 1000} s settling, then ${SCANS} full scans ${SCAN_GAP_MS / 1000} s apart`,
   );
+  const mb = (v: number) => `${v.toFixed(1)} MB`;
   const row = (how: string, f: Footprint) => ({
     how,
-    'idle RSS, median': `${f.idleRssMb.toFixed(1)} MB`,
-    'idle RSS, peak': `${f.idleRssPeakMb.toFixed(1)} MB`,
+    'idle RSS, median': mb(f.idleRssMb),
+    'idle RSS, peak': mb(f.idleRssPeakMb),
     'idle CPU': `${f.idleCpuPercent.toFixed(2)} %`,
+    'CPU per scan': `${f.scanCpuMs.toFixed(0)} ms`,
+    'RSS peak in scans': mb(f.scanRssPeakMb),
+    'RSS after scans': mb(f.afterScansRssMb),
+    'helpers RSS': mb(f.helpersRssMb),
   });
   printTable([
-    row('node dist/bin/smew.js agent run', plain),
-    row(`as the unit runs it: ${how || 'no flags'}`, deployed),
-    { how: 'target (issue 9)', 'idle RSS, median': '≤ 60 MB', 'idle RSS, peak': '', 'idle CPU': '≤ 0.5 %' },
+    row(plain.how, before),
+    row(unit.how, deployed),
+    { how: 'target (issue 9)', 'idle RSS, median': '≤ 60 MB', 'idle CPU': '≤ 0.5 %' },
   ]);
   reportFigures({
     agent: {
       ...deployed,
       nodeFlags: unit.flags,
       env: unit.env,
-      withoutFlags: plain,
+      entry: 'dist/bin/smew-agent.js',
+      withoutFlags: before,
       seconds: SECONDS,
+      host: { sockets: SOCKETS, watchedFiles: FILES },
     },
   });
 } finally {
   await site.stopCollector();
+  rmSync(host.root, { recursive: true, force: true });
 }
 process.exit(0);
