@@ -340,7 +340,8 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
       expect(await store.getAgent('ag-unknown')).toBeUndefined();
     });
 
-    it('records heartbeats in batches: the latest time and highest seq of each agent win', async () => {
+    /** AGENT in 一处 and OTHER in 二处. */
+    async function enrollBoth(): Promise<void> {
       await store.enrollAgent(enrollment());
       await store.createEnrollmentToken({
         tokenHash: 'token-2',
@@ -349,6 +350,10 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
         expiresAt: LATER,
       });
       await store.enrollAgent(enrollment({ tokenHash: 'token-2', agentId: OTHER, publicKey: 'OTHER' }));
+    }
+
+    it('records heartbeats in batches: the latest time and highest seq of each agent win', async () => {
+      await enrollBoth();
       await store.recordHeartbeats([]);
       expect(await store.countAgents()).toEqual({ enrolled: 2, online: 0 });
       const earlier = '2026-11-26T11:00:00.000Z';
@@ -379,14 +384,7 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
     });
 
     it('records overlapping heartbeat batches while another collector stores the same agents’ events, without deadlock', async () => {
-      await store.enrollAgent(enrollment());
-      await store.createEnrollmentToken({
-        tokenHash: 'token-2',
-        unit: '二处',
-        createdAt: NOW,
-        expiresAt: LATER,
-      });
-      await store.enrollAgent(enrollment({ tokenHash: 'token-2', agentId: OTHER, publicKey: 'OTHER' }));
+      await enrollBoth();
       const other = await second();
       // Batches of both kinds lock the same two agents, each on its own connection.
       await Promise.all(
