@@ -1,6 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
-import { Batcher, HEARTBEAT_LINGER_MS } from '../ingest/heartbeat-writer.js';
+import { Batcher } from '../ingest/batcher.js';
+import { HEARTBEAT_LINGER_MS } from '../ingest/heartbeat-writer.js';
 import type { Store } from '../store/store.js';
 import type { LivenessRecord } from '../store/transport-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Batcher, HeartbeatWriter } from '../../collector/ingest/heartbeat-writer.js';
+import { Batcher } from '../../collector/ingest/batcher.js';
+import { HeartbeatWriter } from '../../collector/ingest/heartbeat-writer.js';
 import { LivenessMonitor } from '../../collector/liveness/monitor.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import type { RecordedHeartbeat, Store } from '../../collector/store/store.js';
