@@ -3,12 +3,13 @@ import { Worker } from 'node:worker_threads';
 import type { VerifyAnswer, VerifyBatch, VerifyRequest } from './verify-worker.js';
 
 /**
- * Signature verification across the cores: a few worker threads, each verifying whole batches.
+ * Signature verification across the cores: a few worker threads, each verifying whole batches
+ * for its share of the agents' keys.
  * Requests made in one turn of the event loop travel together (one message per worker rather
  * than one per signature), which keeps the thread hand-off small beside the verification.
  */
 export class VerifyPool {
-  private workers: { worker: Worker; outstanding: number }[] = [];
+  private workers: { worker: Worker }[] = [];
   private readonly waiting = new Map<
     number,
     { resolve: (valid: boolean[]) => void; reject: (err: Error) => void }
@@ -36,7 +37,7 @@ export class VerifyPool {
         if (this.workers.length === 0) this.closed = true;
         this.failAll(new Error('a verification thread exited'));
       });
-      this.workers.push({ worker, outstanding: 0 });
+      this.workers.push({ worker });
     }
   }
 
@@ -67,24 +68,22 @@ export class VerifyPool {
     const queued = this.queued;
     this.queued = [];
     if (queued.length === 0) return;
-    // Split the turn's requests evenly over the threads, least busy first.
-    const targets = [...this.workers].sort((a, b) => a.outstanding - b.outstanding);
-    const share = Math.ceil(queued.length / targets.length);
-    for (let start = 0, t = 0; start < queued.length; start += share, t++) {
-      const part = queued.slice(start, start + share);
-      const target = targets[t]!;
+    // Each key goes to the same thread every time, so a thread parses and keeps only its share of
+    // the keys (parsing one costs more than a verification; 100 000 agents are 100 000 keys). An
+    // agent's backlog comes in signed batches, so one thread per agent is no bottleneck.
+    const parts = this.workers.map(() => [] as typeof queued);
+    for (const q of queued) parts[threadOf(q.request.publicKey, parts.length)]!.push(q);
+    parts.forEach((part, t) => {
+      if (part.length === 0) return;
+      const target = this.workers[t]!;
       const id = this.nextId++;
-      target.outstanding += part.length;
       this.waiting.set(id, {
-        resolve: (valid) => {
-          target.outstanding -= part.length;
-          part.forEach((q, i) => q.resolve(valid[i] === true));
-        },
+        resolve: (valid) => part.forEach((q, i) => q.resolve(valid[i] === true)),
         reject: (err) => part.forEach((q) => q.reject(err)),
       });
       const batch: VerifyBatch = { id, requests: part.map((q) => q.request) };
       target.worker.postMessage(batch);
-    }
+    });
   }
 
   private answered(answer: VerifyAnswer): void {
@@ -98,6 +97,15 @@ export class VerifyPool {
     this.waiting.clear();
     for (const q of this.queued.splice(0)) q.reject(err);
   }
+}
+
+/** A thread for `publicKey`: FNV-1a over its last characters (the random part of the encoded key). */
+export function threadOf(publicKey: string, threads: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = Math.max(0, publicKey.length - 24); i < publicKey.length; i++) {
+    hash = Math.imul(hash ^ publicKey.charCodeAt(i), 0x01000193);
+  }
+  return (hash >>> 0) % threads;
 }
 
 /** From source, the thread registers tsx itself before loading the worker (execArgv hooks do not reach it). */

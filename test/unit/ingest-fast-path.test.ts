@@ -4,8 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EventWriter } from '../../collector/ingest/event-writer.js';
 import type { IngestPipeline } from '../../collector/ingest/pipeline.js';
 import { ingestClientSession, ingestTopics, subscribeIngest } from '../../collector/ingest/subscription.js';
-import { VerifyPool } from '../../collector/ingest/verify-pool.js';
+import { threadOf, VerifyPool } from '../../collector/ingest/verify-pool.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
+import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { sm2Suite } from '../../shared/crypto/sm2.js';
 import { signMessage } from '../../shared/envelope.js';
 import { createLogger } from '../../shared/log.js';
@@ -49,6 +50,20 @@ describe('VerifyPool (signature checks on worker threads)', () => {
     });
     const answers = await Promise.all(requests.map((r) => pool.verify(r.request)));
     expect(answers).toEqual(requests.map((r) => r.expected));
+  });
+
+  it('gives each key one thread, and spreads many keys evenly over the threads', () => {
+    const keys = Array.from({ length: 2000 }, () => ed25519Suite.generateKeyPair().publicKey);
+    for (const threads of [2, 3, 8]) {
+      const counts = Array<number>(threads).fill(0);
+      for (const key of keys) {
+        const thread = threadOf(key, threads);
+        expect(threadOf(key, threads)).toBe(thread);
+        counts[thread]! += 1;
+      }
+      const even = keys.length / threads;
+      for (const count of counts) expect(Math.abs(count - even)).toBeLessThan(even * 0.2);
+    }
   });
 
   it('refuses work once closed', async () => {
