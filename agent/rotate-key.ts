@@ -102,8 +102,7 @@ async function refuseWithUndeliveredEvents(
   let pending: number;
   try {
     if (outbox.pendingCount() > 0) {
-      const ack = await retainedAck(options, identity);
-      if (ack) outbox.acceptAck(ack);
+      for (const ack of await retainedAcks(options, identity)) outbox.acceptAck(ack);
     }
     pending = outbox.pendingCount();
   } finally {
@@ -118,8 +117,12 @@ async function refuseWithUndeliveredEvents(
   }
 }
 
-/** The collector's retained ack for this agent, or undefined when the broker has none or is unreachable. */
-async function retainedAck(options: RotateKeyOptions, identity: AgentIdentity): Promise<Buffer | undefined> {
+/**
+ * The collector's acks for this agent waiting at the broker (retained, or queued in the agent's
+ * session), gathered for a moment after the first: an agent stopped just now may have its last
+ * ack on the way. None when the broker has none or is unreachable.
+ */
+async function retainedAcks(options: RotateKeyOptions, identity: AgentIdentity): Promise<Buffer[]> {
   const caFile = options.trust?.caFile;
   const topic = agentTopic(identity.agentId, 'ack');
   let client: mqtt.MqttClient | undefined;
@@ -141,22 +144,25 @@ async function retainedAck(options: RotateKeyOptions, identity: AgentIdentity): 
       false,
     );
     const connected = client;
-    return await new Promise<Buffer | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 3_000);
+    return await new Promise<Buffer[]>((resolve) => {
+      const acks: Buffer[] = [];
+      let timer = setTimeout(() => resolve(acks), 3_000);
       connected.on('message', (t, payload) => {
         if (t !== topic) return;
+        acks.push(payload);
+        if (acks.length > 1) return;
         clearTimeout(timer);
-        resolve(payload);
+        timer = setTimeout(() => resolve(acks), 500);
       });
       connected.subscribe(topic, { qos: 1 }, (err) => {
         if (err) {
           clearTimeout(timer);
-          resolve(undefined);
+          resolve(acks);
         }
       });
     });
   } catch {
-    return undefined;
+    return [];
   } finally {
     await client?.endAsync().catch(() => undefined);
   }

@@ -72,6 +72,17 @@ describe('agent key rotation, end to end', () => {
       // agent.stopping is recorded now; its ack usually arrives after the agent has left.
       await agent.stop();
     }
+    // Wait for that ack as rotate-key will find it (retained at the broker, after the store
+    // moved): the collector may still be storing agent.stopping when the agent is gone.
+    const agentId = loadIdentity(config.identity.dir).agentId;
+    await eventually(
+      async () => {
+        const stored = await collector.store.listEvents({ agentId, limit: 1000 });
+        const stopping = stored.find((e) => e.type === 'agent.stopping');
+        return stopping !== undefined && (await collector.store.getAgent(agentId))!.ackedSeq >= stopping.seq;
+      },
+      { what: 'the collector to ack agent.stopping' },
+    );
   }
 
   it('smew agent rotate-key keeps the id, seq and history; the new key signs from then on', async () => {

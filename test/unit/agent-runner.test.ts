@@ -14,16 +14,10 @@ import { writeIdentity, type AgentIdentity } from '../../agent/identity.js';
 import { reconnectDelay } from '../../agent/publisher.js';
 import { startAgent, type RunningAgent } from '../../agent/runner.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
-import {
-  isEventBatch,
-  signMessage,
-  verifyMessage,
-  type EventBatch,
-  type EventEnvelope,
-  type Heartbeat,
-} from '../../shared/envelope.js';
+import { signMessage, verifyMessage, type EventEnvelope, type Heartbeat } from '../../shared/envelope.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
+import { eventsOf } from '../support/agent-events.js';
 import { eventually } from '../support/eventually.js';
 import { copyFixtureHost, type FixtureHost } from '../support/fixture-host.js';
 import { subscribeUntilAcked } from '../support/mqtt-subscribe.js';
@@ -104,18 +98,15 @@ class StandInCollector {
         this.status.push(payload.toString());
         return;
       }
-      const message = JSON.parse(payload.toString()) as Record<string, unknown>;
-      if (!verifyMessage(message, verify)) throw new Error(`unverifiable message on ${topic}`);
       if (topic.endsWith('/heartbeat')) {
-        this.heartbeats.push(message as Heartbeat);
+        const heartbeat = JSON.parse(payload.toString()) as Heartbeat;
+        if (!verifyMessage(heartbeat, verify)) throw new Error(`unverifiable message on ${topic}`);
+        this.heartbeats.push(heartbeat);
         return;
       }
       // A backlog may come as a signed batch: its signature covers each event's own signed text.
-      const events = isEventBatch(message)
-        ? (message as EventBatch).events.map((text) => JSON.parse(text) as EventEnvelope)
-        : [message as EventEnvelope];
+      const events = eventsOf(payload, verify);
       for (const event of events) {
-        if (!verifyMessage(event, verify)) throw new Error(`unverifiable event in a batch on ${topic}`);
         this.received.push(event);
         if (!this.events.some((e) => e.seq === event.seq)) this.events.push(event);
       }

@@ -13,9 +13,10 @@ import { startAgent } from '../../agent/runner.js';
 import type { UsageSample } from '../../agent/self-limits.js';
 import { ManualClock } from '../../shared/clock.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
-import { verifyMessage, type EventEnvelope } from '../../shared/envelope.js';
+import type { EventEnvelope } from '../../shared/envelope.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
 import { allAgentsTopic } from '../../shared/topics.js';
+import { eventsOf } from '../support/agent-events.js';
 import { eventually } from '../support/eventually.js';
 
 /**
@@ -72,11 +73,7 @@ describe('the running agent under its self-limits', () => {
     const verify = ed25519Suite.verifier(keys.publicKey);
     const subscriber = connect(brokerUrl, { clientId: 'limits-watcher' });
     cleanup.push(() => subscriber.endAsync(true));
-    subscriber.on('message', (_topic, payload) => {
-      const envelope = JSON.parse(payload.toString()) as EventEnvelope;
-      if (!verifyMessage(envelope, verify)) throw new Error('unverifiable event');
-      received.push(envelope);
-    });
+    subscriber.on('message', (_topic, payload) => received.push(...eventsOf(payload, verify)));
     await subscriber.subscribeAsync(allAgentsTopic('events'), { qos: 1 });
 
     let scans = 0;
