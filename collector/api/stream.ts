@@ -46,15 +46,23 @@ export function publishIngest(pipeline: IngestPipeline, feed: LiveFeed, store: S
   pipeline.handle = async (topic, payload) => {
     const outcome = await handle(topic, payload);
     if (feed.subscribers > 0) {
-      eachOutcome(outcome, payload, (one) =>
-        announce(one, feed, store).catch((err: unknown) => logger.warn({ err }, 'live feed publish failed')),
+      eachOutcome(outcome, payload, (one, onePayload) =>
+        announce(one, onePayload, feed, store).catch((err: unknown) =>
+          logger.warn({ err }, 'live feed publish failed'),
+        ),
       );
     }
     return outcome;
   };
 }
 
-async function announce(outcome: IngestOutcome, feed: LiveFeed, store: Store): Promise<void> {
+/** `payload` is the message the outcome is about: for a stored event, its verified envelope. */
+async function announce(
+  outcome: IngestOutcome,
+  payload: Buffer,
+  feed: LiveFeed,
+  store: Store,
+): Promise<void> {
   if (outcome.kind !== 'event' && outcome.kind !== 'status') return;
   const agent = await store.getAgent(outcome.agentId);
   if (!agent) return;
@@ -62,13 +70,14 @@ async function announce(outcome: IngestOutcome, feed: LiveFeed, store: Store): P
     feed.publish({ type: 'agent', unit: agent.unit, agent: agent.id, online: outcome.online });
     return;
   }
-  const [event] = await store.listEvents({ agentId: agent.id, limit: 1 });
+  const event = JSON.parse(payload.toString('utf8')) as { type: string; severity: string };
   feed.publish({
     type: 'event',
     unit: agent.unit,
     agent: agent.id,
     seq: outcome.seq,
-    ...(event && event.seq === outcome.seq ? { eventType: event.type, severity: event.severity } : {}),
+    eventType: event.type,
+    severity: event.severity,
   });
 }
 
