@@ -151,11 +151,7 @@ export class WarningStage implements ConditionSink {
       now: now.toISOString(),
       notify,
     });
-    const opened = results.flatMap((r) => r?.opened ?? []);
-    const updated = [...new Set(results.flatMap((r) => r?.updated ?? []))].filter(
-      (id) => !opened.includes(id),
-    );
-    this.changed({ opened, updated });
+    this.changed(mergeResults(results));
   }
 
   private async loop(): Promise<void> {
@@ -190,11 +186,7 @@ export class WarningStage implements ConditionSink {
       };
     });
     const results = await store.warnings.runRulesBatch(steps, { now: now.toISOString(), notify });
-    const opened = results.flatMap((r) => r?.opened ?? []);
-    const updated = [...new Set(results.flatMap((r) => r?.updated ?? []))].filter(
-      (id) => !opened.includes(id),
-    );
-    this.changed({ opened, updated });
+    this.changed(mergeResults(results));
   }
 
   private changed(result: RulesRunResult): void {
@@ -209,4 +201,11 @@ export class WarningStage implements ConditionSink {
       }
     }
   }
+}
+
+/** One batch's results as one: every warning opened, and the others changed, each named once. */
+function mergeResults(results: readonly (RulesRunResult | undefined)[]): RulesRunResult {
+  const opened = results.flatMap((r) => r?.opened ?? []);
+  const updated = [...new Set(results.flatMap((r) => r?.updated ?? []))].filter((id) => !opened.includes(id));
+  return { opened, updated };
 }
