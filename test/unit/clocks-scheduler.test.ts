@@ -7,6 +7,7 @@ import type { CollectorCondition } from '../../collector/warnings/conditions.js'
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir } from '../support/collector-harness.js';
+import { incident } from './clocks-store-contract.js';
 
 /**
  * The scheduler on a real SQLite store with a ManualClock: rows fire when the clock passes them,
@@ -215,20 +216,15 @@ describe('clock scheduler', () => {
     });
     // Three incidents, each with two missed first hops: six conditions in one pass.
     for (const id of ['inc-1', 'inc-2', 'inc-3']) {
-      const record = await store.createIncident({
-        id,
-        title: '涉密文件外发',
-        level: '秘密',
-        unit: '一处',
-        unitLevel: 'unit',
-        discoveredAt: '2026-03-01T02:00:00.000Z',
-        discoverySource: 'manual',
-        description: null,
-        measures: null,
-        evidence: [],
-        createdAt: '2026-03-01T02:00:00.000Z',
-        createdBy: 'officer',
-      });
+      const record = await store.createIncident(
+        incident({
+          id,
+          discoveredAt: '2026-03-01T02:00:00.000Z',
+          createdAt: '2026-03-01T02:00:00.000Z',
+          measures: null,
+          evidence: [],
+        }),
+      );
       await scheduler.refreshIncident(record);
     }
     clock.set('2026-03-02T02:00:30Z');
@@ -246,20 +242,15 @@ describe('clock scheduler', () => {
     // A batch with a refused condition: the others go one by one; the refused one waits.
     batches.length = 0;
     for (const id of ['inc-4', 'inc-5']) {
-      const record = await store.createIncident({
-        id,
-        title: '涉密文件外发',
-        level: '秘密',
-        unit: '一处',
-        unitLevel: 'unit',
-        discoveredAt: '2026-03-02T00:00:00.000Z',
-        discoverySource: 'manual',
-        description: null,
-        measures: null,
-        evidence: [],
-        createdAt: '2026-03-02T00:00:00.000Z',
-        createdBy: 'officer',
-      });
+      const record = await store.createIncident(
+        incident({
+          id,
+          discoveredAt: '2026-03-02T00:00:00.000Z',
+          createdAt: '2026-03-02T00:00:00.000Z',
+          measures: null,
+          evidence: [],
+        }),
+      );
       await scheduler.refreshIncident(record);
     }
     const stuck = 'incident.report.late:inc-4:unit>county';
@@ -275,20 +266,9 @@ describe('clock scheduler', () => {
 
   it('a 24 h chain: both first hops due at discovery + 24 h; a miss is critical, late, escalated', async () => {
     const discoveredAt = '2026-03-01T02:00:00.000Z';
-    await store.createIncident({
-      id: 'inc-1',
-      title: '涉密文件外发',
-      level: '秘密',
-      unit: '一处',
-      unitLevel: 'unit',
-      discoveredAt,
-      discoverySource: 'manual',
-      description: null,
-      measures: '收回',
-      evidence: [],
-      createdAt: discoveredAt,
-      createdBy: 'officer',
-    });
+    await store.createIncident(
+      incident({ id: 'inc-1', discoveredAt, createdAt: discoveredAt, measures: '收回', evidence: [] }),
+    );
     const refresh = async () => scheduler.refreshIncident((await store.getIncident('inc-1'))!);
     await refresh();
     const rows = await store.listDeadlines({ type: 'incident', id: 'inc-1' });

@@ -38,7 +38,7 @@ function system(overrides: Partial<NewSystem> = {}): NewSystem {
   };
 }
 
-function incident(overrides: Partial<NewIncident> = {}): NewIncident {
+export function incident(overrides: Partial<NewIncident> = {}): NewIncident {
   return {
     id: 'inc-1',
     title: '涉密文件外发',

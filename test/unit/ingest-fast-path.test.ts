@@ -13,7 +13,7 @@ import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
 import { makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import { eventually } from '../support/eventually.js';
-import { AGENT, enrollment, event } from './store-contract.js';
+import { AGENT, enrollAgentIn, event } from './store-contract.js';
 
 describe('VerifyPool (signature checks on worker threads)', () => {
   const pool = new VerifyPool(2);
@@ -76,13 +76,7 @@ describe('VerifyPool (signature checks on worker threads)', () => {
 describe('EventWriter (batched inserts)', () => {
   it('writes calls made together as one batch and answers each caller', async () => {
     const store = openSqliteStore(':memory:');
-    await store.createEnrollmentToken({
-      tokenHash: 'token-1',
-      unit: '一处',
-      createdAt: '2026-01-01T00:00:00Z',
-      expiresAt: '2999-01-01T00:00:00Z',
-    });
-    await store.enrollAgent(enrollment());
+    await enrollAgentIn(store);
     const batches: number[] = [];
     const writer = new EventWriter({
       insertEvents: (events) => {

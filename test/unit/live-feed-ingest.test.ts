@@ -4,7 +4,7 @@ import type { IngestOutcome, IngestPipeline } from '../../collector/ingest/pipel
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { createLogger } from '../../shared/log.js';
 import { eventually } from '../support/eventually.js';
-import { AGENT, enrollment } from './store-contract.js';
+import { AGENT, enrollAgentIn } from './store-contract.js';
 
 /**
  * What the dashboard's live feed hears of ingest: each stored event with its type and severity
@@ -12,13 +12,7 @@ import { AGENT, enrollment } from './store-contract.js';
  */
 it('announces each stored event, alone or in a batch, with its own type and severity', async () => {
   const store = openSqliteStore(':memory:');
-  await store.createEnrollmentToken({
-    tokenHash: 'token-1',
-    unit: '一处',
-    createdAt: '2026-01-01T00:00:00Z',
-    expiresAt: '2999-01-01T00:00:00Z',
-  });
-  await store.enrollAgent(enrollment());
+  await enrollAgentIn(store);
   const envelope = (seq: number, type: string, severity: string) =>
     Buffer.from(JSON.stringify({ v: 1, agent: AGENT, seq, type, severity }));
   const answers: IngestOutcome[] = [

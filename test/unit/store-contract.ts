@@ -32,6 +32,19 @@ export function enrollment(overrides: Partial<EnrollAgentRequest> = {}): EnrollA
   };
 }
 
+/** Enrolls AGENT in 一处 through the token enrollment() names: what a test beside the contract needs first. */
+export async function enrollAgentIn(
+  store: Pick<Store, 'createEnrollmentToken' | 'enrollAgent'>,
+): Promise<void> {
+  await store.createEnrollmentToken({
+    tokenHash: 'token-1',
+    unit: '一处',
+    createdAt: '2026-01-01T00:00:00Z',
+    expiresAt: '2999-01-01T00:00:00Z',
+  });
+  await store.enrollAgent(enrollment());
+}
+
 export function event(seq: number, overrides: Partial<NewEvent> = {}): NewEvent {
   return {
     agentId: AGENT,
