@@ -42,8 +42,13 @@ export interface OpenRow {
   severity: Severity;
   level: Level | null;
   agents: string[];
-  /** Conditions folded into the warning that have not cleared yet. */
-  raised: string[];
+  /**
+   * How many conditions folded into the warning have not cleared yet. Which ones are the
+   * (condition, slot) pairs of its slot (RuleState.conditions), not a list in the row: a unit-level
+   * warning folds in every condition of its unit, and a list rewritten with every event made each
+   * event cost more than the last.
+   */
+  raisedCount: number;
   resolvedAt: string | null;
 }
 
@@ -66,9 +71,13 @@ export interface RuleState {
   windows: Record<string, WindowRow>;
   correlations: Record<string, CorrelationRow>;
   /**
-   * Condition id → slots that may hold it raised; lets a `cleared` event find what it resolves.
-   * Stored as (condition, slot) pairs: changes add or remove one pair, never rewrite a list, so
-   * a snapshot need not hold the pairs of conditions it does not read.
+   * Condition id → slots that hold it raised: in the slot's open warning, or in a hit of its
+   * window or correlation row. Exact: a pair is added with the hit or the warning that raises the
+   * condition and removed with the last of them (its clearing, the hit leaving the window, the
+   * warning's release), so a pair of an open slot is one of the warning's raised conditions.
+   * Lets a `cleared` event find what it resolves. Stored as (condition, slot) pairs: changes add
+   * or remove one pair, never rewrite a list, so a snapshot need not hold the pairs of conditions
+   * it does not read.
    */
   conditions: Record<string, string[]>;
 }
@@ -78,7 +87,9 @@ export type RowChange =
   | { table: 'windows'; id: string; row: WindowRow | null }
   | { table: 'correlations'; id: string; row: CorrelationRow | null }
   /** Adds (row: true) or removes (row: null) the pair (condition `id`, `slot`). */
-  | { table: 'conditions'; id: string; slot: string; row: true | null };
+  | { table: 'conditions'; id: string; slot: string; row: true | null }
+  /** Removes every pair of slot `id` (a released warning's raised conditions). */
+  | { table: 'slotConditions'; id: string; row: null };
 
 export type RuleEffect =
   | {
@@ -186,7 +197,7 @@ export function releaseWarning(state: RuleState, warning: Pick<Warning, 'id' | '
   const row = state.open[warning.slot];
   if (row && row.warningId === warning.id) {
     draft.write('open', warning.slot, null);
-    for (const cond of row.raised) draft.unindex(cond, warning.slot);
+    draft.unindexSlot(warning.slot);
   }
   return { state: draft.state, effects: [], changes: draft.changes };
 }
@@ -226,17 +237,18 @@ function clearCondition(
   const effects: RuleEffect[] = [];
   const slots = draft.state.conditions[cond] ?? [];
   for (const slot of slots) {
+    // The pair says the open warning holds the condition raised (see RuleState.conditions).
     const open = draft.state.open[slot];
-    if (open?.raised.includes(cond)) {
-      const raised = open.raised.filter((c) => c !== cond);
-      const resolvedAt = raised.length === 0 ? at : null;
-      draft.write('open', slot, { ...open, raised, resolvedAt: resolvedAt ?? open.resolvedAt });
+    if (open) {
+      const raisedCount = Math.max(0, open.raisedCount - 1);
+      const resolvedAt = raisedCount === 0 ? at : null;
+      draft.write('open', slot, { ...open, raisedCount, resolvedAt: resolvedAt ?? open.resolvedAt });
       effects.push({
         kind: 'resolve',
         warningId: open.warningId,
         rule: open.rule,
         condition: { agent: envelope.agent, key: envelope.key },
-        remaining: raised.length,
+        remaining: raisedCount,
         resolvedAt,
         evidence: ref,
       });
@@ -264,6 +276,7 @@ function unraise(hit: HitRow, cond: string): HitRow {
 
 function bump(draft: Draft, open: OpenRow, hit: HitRow): RuleEffect {
   const raisedAgain = hit.cond !== null && open.resolvedAt !== null;
+  const newlyRaised = hit.cond !== null && !draft.indexed(hit.cond, open.slot);
   // Spelled out rather than spread: this is the hot path of deduplication.
   const row: OpenRow = {
     slot: open.slot,
@@ -274,7 +287,7 @@ function bump(draft: Draft, open: OpenRow, hit: HitRow): RuleEffect {
     severity: maxSeverity(open.severity, hit.severity),
     level: maxLevel(open.level, hit.level),
     agents: open.agents.includes(hit.agent) ? open.agents : [...open.agents, hit.agent],
-    raised: hit.cond === null || open.raised.includes(hit.cond) ? open.raised : [...open.raised, hit.cond],
+    raisedCount: open.raisedCount + (newlyRaised ? 1 : 0),
     resolvedAt: hit.cond !== null ? null : open.resolvedAt,
   };
   draft.write('open', open.slot, row);
@@ -303,13 +316,14 @@ function countInWindow(
   hit: HitRow,
   now: Date,
 ): RuleEffect[] {
-  const hits = inWindow([...(draft.state.windows[slot]?.hits ?? []), hit], threshold.withinMs);
+  const previous = draft.state.windows[slot]?.hits ?? [];
+  const hits = inWindow([...previous, hit], threshold.withinMs);
+  draft.reindexHits(slot, previous, hits);
   if (hits.length >= threshold.count) {
     draft.write('windows', slot, null);
     return [openWarning(draft, rule, slot, event, hits, 'threshold', now)];
   }
   draft.write('windows', slot, { slot, rule: rule.name, hits });
-  if (hit.cond !== null) draft.index(hit.cond, slot);
   return [];
 }
 
@@ -328,12 +342,12 @@ function correlate(
   // One entry per host, its latest hit; an older replayed event does not displace a newer one.
   const latest = mine && mine.at > hit.at ? mine : hit;
   const hosts = inWindow([...previous.filter((h) => h.agent !== hit.agent), latest], correlation.withinMs);
+  draft.reindexHits(slot, [...previous, hit], hosts);
   if (hosts.length >= correlation.hosts) {
     draft.write('correlations', slot, null);
     return [openWarning(draft, rule, slot, event, hosts, 'correlation', now)];
   }
   draft.write('correlations', slot, { slot, rule: rule.name, hosts });
-  if (hit.cond !== null) draft.index(hit.cond, slot);
   return [];
 }
 
@@ -395,7 +409,7 @@ function openWarning(
     severity,
     level,
     agents,
-    raised,
+    raisedCount: raised.length,
     resolvedAt: warning.resolvedAt,
   });
   for (const cond of raised) draft.index(cond, slot);
@@ -453,6 +467,11 @@ class Draft {
     this.record({ table: 'conditions', id: cond, slot, row: true });
   }
 
+  /** Whether the pair (cond, slot) is known to exist. */
+  indexed(cond: string, slot: string): boolean {
+    return this.state.conditions[cond]?.includes(slot) === true;
+  }
+
   unindex(cond: string, slot: string): void {
     const slots = this.state.conditions[cond];
     if (!slots?.includes(slot)) return;
@@ -461,6 +480,35 @@ class Draft {
     if (rest.length > 0) conditions[cond] = rest;
     else delete conditions[cond];
     this.record({ table: 'conditions', id: cond, slot, row: null });
+  }
+
+  /**
+   * Keeps the pairs of a window or correlation row exact when its hits change from `before` to
+   * `after`: a condition no hit holds any longer loses its pair (recorded even when the snapshot
+   * did not read that condition's pairs: removing a missing pair is harmless), one a hit holds
+   * gains it.
+   */
+  reindexHits(slot: string, before: readonly HitRow[], after: readonly HitRow[]): void {
+    const kept = new Set<string>();
+    for (const hit of after) if (hit.cond !== null) kept.add(hit.cond);
+    for (const hit of before) {
+      if (hit.cond === null || kept.has(hit.cond)) continue;
+      if (this.state.conditions[hit.cond]) this.unindex(hit.cond, slot);
+      else this.record({ table: 'conditions', id: hit.cond, slot, row: null });
+    }
+    for (const cond of kept) this.index(cond, slot);
+  }
+
+  /** Removes every pair of `slot`, read or not (a released warning's raised conditions). */
+  unindexSlot(slot: string): void {
+    const conditions = this.table('conditions');
+    for (const [cond, slots] of Object.entries(conditions)) {
+      if (!slots.includes(slot)) continue;
+      const rest = slots.filter((s) => s !== slot);
+      if (rest.length > 0) conditions[cond] = rest;
+      else delete conditions[cond];
+    }
+    this.record({ table: 'slotConditions', id: slot, row: null });
   }
 
   /** The table, copied on its first write in this evaluation. */
@@ -478,6 +526,13 @@ class Draft {
       other.table === change.table &&
       other.id === change.id &&
       (change.table !== 'conditions' || (other.table === 'conditions' && other.slot === change.slot));
+    if (change.table === 'slotConditions') {
+      // Every earlier change to a pair of the slot is overtaken by its removal.
+      for (let i = this.changes.length - 1; i >= 0; i--) {
+        const other = this.changes[i]!;
+        if (other.table === 'conditions' && other.slot === change.id) this.changes.splice(i, 1);
+      }
+    }
     const previous = this.changes.findIndex(same);
     if (previous !== -1) this.changes.splice(previous, 1);
     this.changes.push(change);
@@ -486,7 +541,7 @@ class Draft {
   /** Whether any row of `slot` still holds `cond` raised. */
   holds(slot: string, cond: string): boolean {
     return (
-      this.state.open[slot]?.raised.includes(cond) === true ||
+      (this.state.open[slot] !== undefined && this.indexed(cond, slot)) ||
       this.state.windows[slot]?.hits.some((hit) => hit.cond === cond) === true ||
       this.state.correlations[slot]?.hosts.some((hit) => hit.cond === cond) === true
     );

@@ -124,4 +124,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'enrollment approval: agents waiting for an admin under enroll.approval manual',
     sql: POSTGRES_APPROVAL_MIGRATION_SQL,
   },
+  {
+    version: 10,
+    name: 'rules: an open warning counts its raised conditions; which ones are the exact (condition, slot) pairs',
+    sql: `
+      DELETE FROM rule_conditions p
+        WHERE NOT EXISTS (SELECT 1 FROM rule_open o
+                          WHERE o.slot = p.slot AND (o.row::jsonb -> 'raised') @> to_jsonb(p.cond))
+          AND NOT EXISTS (SELECT 1 FROM rule_windows w, jsonb_array_elements(w.row::jsonb -> 'hits') h
+                          WHERE w.slot = p.slot AND h ->> 'cond' = p.cond)
+          AND NOT EXISTS (SELECT 1 FROM rule_correlations c, jsonb_array_elements(c.row::jsonb -> 'hosts') h
+                          WHERE c.slot = p.slot AND h ->> 'cond' = p.cond);
+      UPDATE rule_open
+        SET row = ((row::jsonb - 'raised') || jsonb_build_object('raisedCount', jsonb_array_length(row::jsonb -> 'raised')))::text
+        WHERE jsonb_typeof(row::jsonb -> 'raised') = 'array';
+      CREATE INDEX rule_conditions_slot ON rule_conditions (slot);
+    `,
+  },
 ];

@@ -835,6 +835,10 @@ async function loadRuleState(db: Db, slots: readonly string[], condition: string
 }
 
 async function writeRowChange(db: pg.PoolClient, change: RowChange): Promise<void> {
+  if (change.table === 'slotConditions') {
+    await db.query('DELETE FROM rule_conditions WHERE slot = $1', [change.id]);
+    return;
+  }
   if (change.table === 'conditions') {
     if (change.row === null) {
       await db.query('DELETE FROM rule_conditions WHERE cond = $1 AND slot = $2', [change.id, change.slot]);

@@ -51,8 +51,8 @@ export class RuleWorkingCopy {
   };
   /** Condition → its slots, for the conditions loaded. */
   private readonly pairs = new Map<string, string[]>();
-  /** Final state of each (condition, slot) pair changed, keyed by JSON [cond, slot]. */
-  private readonly pairChanges = new Map<string, boolean>();
+  /** Final state of each (condition, slot) pair changed: condition → slot → present. */
+  private readonly pairChanges = new Map<string, Map<string, boolean>>();
   private readonly warnings = new Map<string, Warning | undefined>();
   private readonly inserted = new Set<string>();
   private readonly updated = new Set<string>();
@@ -111,9 +111,8 @@ export class RuleWorkingCopy {
       }
     }
     // Pairs this batch changed before it read their condition.
-    for (const [key, present] of this.pairChanges) {
-      const [cond, slot] = JSON.parse(key) as [string, string];
-      if (asked.conditions.includes(cond)) this.applyPair(cond, slot, present);
+    for (const cond of asked.conditions) {
+      for (const [slot, present] of this.pairChanges.get(cond) ?? []) this.applyPair(cond, slot, present);
     }
     return [...fresh]
       .map((slot) => this.rows.open.get(slot))
@@ -181,9 +180,13 @@ export class RuleWorkingCopy {
   }
 
   private change(change: RowChange): void {
+    // evaluate() never releases a warning: releaseWarning's changes go straight to the store.
+    if (change.table === 'slotConditions') throw new Error('a rules batch cannot release a warning');
     if (change.table === 'conditions') {
       this.applyPair(change.id, change.slot, change.row !== null);
-      this.pairChanges.set(JSON.stringify([change.id, change.slot]), change.row !== null);
+      let slots = this.pairChanges.get(change.id);
+      if (!slots) this.pairChanges.set(change.id, (slots = new Map()));
+      slots.set(change.slot, change.row !== null);
       return;
     }
     this.rows[change.table].set(change.id, change.row as never);
@@ -211,10 +214,9 @@ export class RuleWorkingCopy {
       }
       rows[table] = { gone, kept };
     }
-    const pairs = [...this.pairChanges].map(([key, present]) => {
-      const [cond, slot] = JSON.parse(key) as [string, string];
-      return { cond, slot, present };
-    });
+    const pairs = [...this.pairChanges].flatMap(([cond, slots]) =>
+      [...slots].map(([slot, present]) => ({ cond, slot, present })),
+    );
     return {
       rows,
       pairsGone: pairs.filter((p) => !p.present).map(({ cond, slot }) => ({ cond, slot })),

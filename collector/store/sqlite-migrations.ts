@@ -309,4 +309,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
     `,
   },
+  {
+    version: 10,
+    name: 'rules: an open warning counts its raised conditions; which ones are the exact (condition, slot) pairs',
+    sql: `
+      -- Pairs no row holds (a hit that left its window, a condition a host's newer hit replaced).
+      DELETE FROM rule_conditions
+        WHERE NOT EXISTS (SELECT 1 FROM rule_open o, json_each(o.row, '$.raised') r
+                          WHERE o.slot = rule_conditions.slot AND r.value = rule_conditions.cond)
+          AND NOT EXISTS (SELECT 1 FROM rule_windows w, json_each(w.row, '$.hits') h
+                          WHERE w.slot = rule_conditions.slot AND json_extract(h.value, '$.cond') = rule_conditions.cond)
+          AND NOT EXISTS (SELECT 1 FROM rule_correlations c, json_each(c.row, '$.hosts') h
+                          WHERE c.slot = rule_conditions.slot AND json_extract(h.value, '$.cond') = rule_conditions.cond);
+      UPDATE rule_open SET row = json_set(json_remove(row, '$.raised'), '$.raisedCount', json_array_length(row, '$.raised'))
+        WHERE json_type(row, '$.raised') = 'array';
+      CREATE INDEX rule_conditions_slot ON rule_conditions (slot);
+    `,
+  },
 ];

@@ -499,6 +499,10 @@ export class SqliteWarningStore implements WarningStore {
   }
 
   private writeRowChange(change: RowChange): void {
+    if (change.table === 'slotConditions') {
+      this.sql('DELETE FROM rule_conditions WHERE slot = ?').run(change.id);
+      return;
+    }
     if (change.table === 'conditions') {
       if (change.row === null) {
         this.sql('DELETE FROM rule_conditions WHERE cond = ? AND slot = ?').run(change.id, change.slot);

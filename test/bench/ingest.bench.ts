@@ -49,6 +49,20 @@ const signStart = performance.now();
 const payloads = agents.map((agent) =>
   Array.from({ length: PER_AGENT }, (_, i) => JSON.stringify(signedEvent(agent, i + 1))),
 );
+/**
+ * The storm: the same count, but every event a new condition (its own key), so every one opens a
+ * warning — thousands of agents raising new violations at once after a policy push.
+ */
+const stormPayloads = agents.map((agent) =>
+  Array.from({ length: PER_AGENT }, (_, i) =>
+    JSON.stringify(
+      signedEvent(agent, i + 1, {
+        key: `net.wireless.present:wlx${i}`,
+        data: { iface: `wlx${i}`, mac: '00:11:22:33:44:55', driver: 'iwlwifi' },
+      }),
+    ),
+  ),
+);
 const signMs = performance.now() - signStart;
 /** The same events as an agent draining a backlog sends them: signed batches of BATCH (outbox.batch). */
 const BATCH = argValue('--batch', 32);
@@ -106,6 +120,9 @@ interface Measured {
   seconds: number;
   /** Collector CPU time (all its threads) per stored event. */
   cpuMicrosPerEvent: number;
+  /** The same over the first and the second half of the events stored: a cost that grows shows. */
+  cpuMicrosPerEventFirstHalf: number;
+  cpuMicrosPerEventSecondHalf: number;
 }
 
 /** Publishes every event and times until the store holds all of them. */
@@ -125,35 +142,51 @@ async function measure(target: Target): Promise<Measured> {
   ]);
   const start = performance.now();
   const cpuStart = process.cpuUsage();
+  let half: { stored: number; cpu: NodeJS.CpuUsage } | undefined;
   await Promise.race([
-    eventually(async () => (await target.stored()) >= TOTAL, {
-      what: `${TOTAL} events stored`,
-      timeoutMs: 600_000,
-      intervalMs: 20,
-    }),
+    eventually(
+      async () => {
+        const stored = await target.stored();
+        if (!half && stored >= TOTAL / 2) half = { stored, cpu: process.cpuUsage(cpuStart) };
+        return stored >= TOTAL;
+      },
+      {
+        what: `${TOTAL} events stored`,
+        timeoutMs: 600_000,
+        intervalMs: 20,
+      },
+    ),
     failed,
   ]);
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   publisher.kill();
+  const micros = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
+  const firstHalf = half ?? { stored: TOTAL, cpu };
   return {
     eventsPerSecond: TOTAL / seconds,
     seconds,
-    cpuMicrosPerEvent: (cpu.user + cpu.system) / TOTAL,
+    cpuMicrosPerEvent: micros(cpu) / TOTAL,
+    cpuMicrosPerEventFirstHalf: micros(firstHalf.cpu) / firstHalf.stored,
+    cpuMicrosPerEventSecondHalf:
+      (micros(cpu) - micros(firstHalf.cpu)) / Math.max(1, TOTAL - firstHalf.stored),
   };
 }
+
+/** What the agents send: the bench's events one envelope each, in signed batches, or the storm. */
+type Sending = 'single' | 'batched' | 'storm';
 
 function agentPayloads(
   agent: TestAgent,
   index: number,
   credentials: { username: string; password: string } | undefined,
-  inBatches: boolean,
+  sending: Sending,
 ) {
   return {
     clientId: credentials?.username ?? agent.id,
     ...credentials,
     topic: agentTopic(agent.id, 'events'),
-    payloads: (inBatches ? batched : payloads)[index]!,
+    payloads: { single: payloads, batched, storm: stormPayloads }[sending][index]!,
   };
 }
 
@@ -164,7 +197,7 @@ function agentPayloads(
 async function collectorOn(
   storeKind: 'sqlite' | 'postgres',
   brokerUrl: string | undefined,
-  inBatches = false,
+  sending: Sending = 'single',
 ): Promise<Target> {
   const dir = tempDir('smew-bench-');
   const schema = storeKind === 'postgres' ? await createTestSchema() : undefined;
@@ -184,7 +217,7 @@ async function collectorOn(
   return {
     brokerUrl: collector.brokerUrl,
     agents: agents.map((agent, i) =>
-      agentPayloads(agent, i, brokerUrl ? undefined : credentials[i], inBatches),
+      agentPayloads(agent, i, brokerUrl ? undefined : credentials[i], sending),
     ),
     stored: async () =>
       schema
@@ -203,6 +236,8 @@ const ceiling = verifyRate();
 const rows: Record<string, string | number>[] = [];
 const results: Record<string, number | null> = {};
 const cpuPerEvent: Record<string, number> = {};
+/** Per scenario: collector CPU µs per event over the first and the second half of the run. */
+const cpuByHalf: Record<string, { firstHalf: number; secondHalf: number }> = {};
 const pgUp = await portOpen(5432, '127.0.0.1', 5000);
 const verifyMicros = 1e6 / ceiling;
 
@@ -221,9 +256,14 @@ async function scenario(
   if (only && !only.includes(key)) return;
   const target = await make();
   try {
-    const { eventsPerSecond, seconds, cpuMicrosPerEvent } = await measure(target);
+    const measured = await measure(target);
+    const { eventsPerSecond, seconds, cpuMicrosPerEvent } = measured;
     results[key] = eventsPerSecond;
     cpuPerEvent[key] = cpuMicrosPerEvent;
+    cpuByHalf[key] = {
+      firstHalf: measured.cpuMicrosPerEventFirstHalf,
+      secondHalf: measured.cpuMicrosPerEventSecondHalf,
+    };
     rows.push({
       scenario: name,
       events: TOTAL,
@@ -231,6 +271,7 @@ async function scenario(
       'events/s': Math.round(eventsPerSecond),
       [`of ${CORES}-core verify`]: `${Math.round((100 * eventsPerSecond) / (ceiling * CORES))} %`,
       'collector CPU µs/event': Math.round(cpuMicrosPerEvent),
+      '1st half → 2nd half': `${Math.round(measured.cpuMicrosPerEventFirstHalf)} → ${Math.round(measured.cpuMicrosPerEventSecondHalf)}`,
       // A batch's one check covers its events (its size makes it dearer than one event's: roughly).
       'verify share of it': `${Math.round((100 * verifyMicros) / eventsPerVerify / cpuMicrosPerEvent)} %${eventsPerVerify > 1 ? ' (≈)' : ''}`,
     });
@@ -249,13 +290,27 @@ async function both(name: string, key: string, storeKind: 'sqlite' | 'postgres',
   await scenario(
     `${name}, batches of ${BATCH}`,
     `${key}Batched`,
-    () => collectorOn(storeKind, brokerUrl, true),
+    () => collectorOn(storeKind, brokerUrl, 'batched'),
     BATCH,
   );
 }
 
+/**
+ * The storm: one envelope per event, every event a new condition, so every one opens a warning
+ * (AGENTS × PER_AGENT of them by the end). Its cost per event must not grow with the warnings open.
+ */
+async function storm(name: string, key: string, storeKind: 'sqlite' | 'postgres') {
+  if (storeKind === 'postgres' && !pgUp) {
+    rows.push({ scenario: name, events: 'skipped: PostgreSQL not running' });
+    return;
+  }
+  await scenario(name, key, () => collectorOn(storeKind, undefined, 'storm'));
+}
+
 await both('embedded aedes → SQLite', 'embeddedSqlite', 'sqlite');
+await storm('embedded aedes → SQLite, storm (each event a new warning)', 'stormSqlite', 'sqlite');
 await both('embedded aedes → PostgreSQL', 'embeddedPostgres', 'postgres');
+await storm('embedded aedes → PostgreSQL, storm (each event a new warning)', 'stormPostgres', 'postgres');
 const mosquitto = await startOwnMosquitto();
 try {
   await both('Mosquitto → SQLite', 'mosquittoSqlite', 'sqlite', mosquitto.url);
@@ -292,6 +347,16 @@ reportFigures({
     agents: AGENTS,
     byScenario: results,
     collectorCpuMicrosPerEvent: cpuPerEvent,
+    collectorCpuMicrosPerEventByHalf: cpuByHalf,
+    /** Every event a new condition (each opens a warning), one envelope each, embedded broker. */
+    storm: {
+      eventsPerSecond: results.stormSqlite ?? null,
+      cpuMicrosPerEventFirstHalf: cpuByHalf.stormSqlite?.firstHalf ?? null,
+      cpuMicrosPerEventSecondHalf: cpuByHalf.stormSqlite?.secondHalf ?? null,
+      postgresEventsPerSecond: results.stormPostgres ?? null,
+      postgresCpuMicrosPerEventFirstHalf: cpuByHalf.stormPostgres?.firstHalf ?? null,
+      postgresCpuMicrosPerEventSecondHalf: cpuByHalf.stormPostgres?.secondHalf ?? null,
+    },
   },
 });
 process.exit(0);

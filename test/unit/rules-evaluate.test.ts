@@ -380,7 +380,9 @@ describe('cleared conditions', () => {
       windowed,
     );
     expect(warnings).toHaveLength(1);
-    expect(Object.values(state.open)[0]!.raised).toEqual([JSON.stringify(['ag-a', 'k2'])]);
+    const open = Object.values(state.open)[0]!;
+    expect(open.raisedCount).toBe(1);
+    expect(Object.keys(state.conditions)).toEqual([JSON.stringify(['ag-a', 'k2'])]);
     const after = run([ev({ key: 'k2', at: 3, state: 'cleared' })], windowed, state);
     expect(after.effects).toMatchObject([{ kind: 'resolve', remaining: 0 }]);
   });
@@ -475,6 +477,14 @@ describe('state as rows', () => {
 });
 
 function applyChange(store: RuleState, change: RowChange): void {
+  if (change.table === 'slotConditions') {
+    for (const [cond, slots] of Object.entries(store.conditions)) {
+      const rest = slots.filter((slot) => slot !== change.id);
+      if (rest.length > 0) store.conditions[cond] = rest;
+      else delete store.conditions[cond];
+    }
+    return;
+  }
   if (change.table === 'conditions') {
     const slots = (store.conditions[change.id] ?? []).filter((slot) => slot !== change.slot);
     if (change.row) slots.push(change.slot);
