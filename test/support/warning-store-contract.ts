@@ -70,7 +70,14 @@ export function describeWarningStoreContract(
     afterEach(async () => close());
 
     function ev(
-      spec: { agent?: string; type?: string; state?: 'raised' | 'cleared'; at?: number; unit?: string } = {},
+      spec: {
+        agent?: string;
+        type?: string;
+        state?: 'raised' | 'cleared';
+        at?: number;
+        unit?: string;
+        key?: string;
+      } = {},
     ) {
       const type = spec.type ?? 'net.wireless.present';
       seq += 1;
@@ -82,7 +89,7 @@ export function describeWarningStoreContract(
           ts: at(spec.at ?? 0),
           type,
           state: spec.state ?? 'raised',
-          key: `${type}:wlan0`,
+          key: spec.key ?? `${type}:wlan0`,
           severity: 'high',
           data: { iface: 'wlan0' },
         },
@@ -180,6 +187,42 @@ export function describeWarningStoreContract(
       const [warning] = await unitLevel();
       expect(warning).toMatchObject({ origin: 'correlation', unit: 'u1', agent: null });
       expect([...warning!.agents].sort()).toEqual(['ag-a', 'ag-c', 'ag-d']);
+    });
+
+    it('reads and writes as much rule state for the 60th condition of a unit-level warning as for the 10th', async () => {
+      // Every event a new condition on one of four hosts: each opens a host warning and folds into
+      // the one unit-level warning. What the store hands the rules and what they write back must
+      // not grow with the conditions that warning holds (it once listed them all in its row).
+      const now = new Date(at(2));
+      const key = (i: number) => `net.wireless.present:wlan${String(i).padStart(3, '0')}`;
+      const traffic: number[] = [];
+      const run = async (event: RuleEvent) => {
+        let bytes = 0;
+        const result = await store.warnings.runRules(
+          { kind: 'event', eventId: event.eventId!, needed: rowsNeeded(event, RULES) },
+          (state) => {
+            const evaluation = evaluate(state, event, RULES, now);
+            bytes = JSON.stringify(state).length + JSON.stringify(evaluation.changes).length;
+            return evaluation;
+          },
+          { now: now.toISOString(), notify: allTo([]) },
+        );
+        traffic.push(bytes);
+        return result;
+      };
+      for (let i = 0; i < 60; i++) await run(ev({ agent: `ag-${i % 4}`, key: key(i), at: 1 }));
+      // Equal but for a count's digits.
+      const same = (a: number, b: number) => expect(Math.abs(traffic[a]! - traffic[b]!)).toBeLessThan(8);
+      same(59, 10);
+      const [unitLevel] = (await store.warnings.listWarnings({ limit: 100 })).filter(
+        (w) => w.rule === 'wireless-many',
+      );
+      expect(unitLevel).toMatchObject({ count: 60, resolvedAt: null });
+      // Each host condition it holds resolves it only when it is the last to clear.
+      for (let i = 0; i < 60; i++)
+        await run(ev({ agent: `ag-${i % 4}`, key: key(i), state: 'cleared', at: 2 }));
+      same(118, 70);
+      expect((await store.warnings.getWarning(unitLevel!.id))?.resolvedAt).toBe(at(2));
     });
 
     it('records transitions with who, when and note; a final state frees the rule slot', async () => {
