@@ -318,6 +318,10 @@ export async function startCollector(
         },
       },
     });
+    // A warning opened goes up now, not on the next round (its later states come through the API).
+    warnings.subscribe((result) => {
+      if (result.opened.length > 0) hierarchy.reportSoon();
+    });
     const api = await buildApi({
       hierarchy: { hierarchy, unit: config.unit },
       onAgentRevoked: enforceRevocation,
@@ -330,7 +334,13 @@ export async function startCollector(
       live,
       dashboardDir: runtime.dashboardDir,
       ...(httpTls ? { tls: httpTls } : {}),
-      clocks: { store, scheduler: clocks, unit: config.unit, level: config.level },
+      clocks: {
+        store,
+        scheduler: clocks,
+        unit: config.unit,
+        level: config.level,
+        onIncidentChange: () => hierarchy.reportSoon(),
+      },
       warnings: {
         store,
         clock,
@@ -338,6 +348,8 @@ export async function startCollector(
         onChange: (id) => {
           void announce([id]);
           notifier.kick();
+          // A warning's new state goes up to the parent (at or above parent.minSeverity).
+          hierarchy.reportSoon();
         },
       },
     });

@@ -251,7 +251,12 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       '/api/v1/hierarchy/reports',
       'A child collector’s signed batch of reports; answered with a signed receipt',
       { asked: 'smew.hierarchy.batch', answered: 'smew.hierarchy.receipt' },
-      (body) => receiveBatch(side, body),
+      async (body) => {
+        const answer = await receiveBatch(side, body);
+        // What was accepted is queued for this collector's own parent: on it goes, now.
+        if (answer.ok) deps.hierarchy.relayed();
+        return answer;
+      },
       { bodyLimit: BATCH_BODY_LIMIT },
     );
     signedExchange(

@@ -278,6 +278,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
   };
   /** Rebuilds the chain's rows and runs a pass, then answers with the incident as it now stands. */
   const afterChange = async (id: string) => {
+    deps.onIncidentChange?.(id);
     const record = (await deps.store.clocks.getIncident(id))!;
     await deps.scheduler.refreshIncident(record);
     await deps.scheduler.runPass('change');

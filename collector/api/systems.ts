@@ -22,6 +22,8 @@ export interface ClockApiDeps {
   /** The collector's own unit and level: the default owner and the first hop of the chain. */
   unit: string;
   level: ChainLevel;
+  /** Told after an incident was stored or changed (a hop, a receipt), e.g. to report it upward now. */
+  onIncidentChange?: (id: string) => void;
 }
 
 // ---- shared by the clock routes (systems, assessments, incidents) ----

@@ -60,6 +60,9 @@ export interface NewNotice {
   policy?: Record<string, unknown>;
 }
 
+/** How long reportSoon gathers changes before its pass: a burst goes up as one batch. */
+const REPORT_SOON_MS = 50;
+
 export class Hierarchy {
   readonly link: ParentLink;
   readonly producers: ReportProducers;
@@ -69,6 +72,10 @@ export class Hierarchy {
   private timer: NodeJS.Timeout | undefined;
   private passing: Promise<void> | undefined;
   private stopped = false;
+  /** A pass asked for by reportSoon, waiting out its short delay. */
+  private soon: NodeJS.Timeout | undefined;
+  /** reportSoon was called while a pass ran: that pass may have read the store before the change. */
+  private passAgain = false;
 
   /** The collector's store, for views that read more than the hierarchy's own records. */
   get store(): Store {
@@ -138,6 +145,7 @@ export class Hierarchy {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     await this.passing;
     await this.link.stop();
   }
@@ -156,8 +164,36 @@ export class Hierarchy {
       .catch((err: unknown) => this.deps.logger.error({ err }, 'hierarchy: a producer pass failed'))
       .finally(() => {
         this.passing = undefined;
+        if (this.passAgain) {
+          this.passAgain = false;
+          this.reportSoon();
+        }
       });
     return this.passing;
+  }
+
+  /**
+   * Something that may go up was just stored (a warning opened or changed, an incident, a hop):
+   * a producer pass shortly, so it reaches the parent now rather than on the next round
+   * (parent.scanInterval stays the fallback). Coalesced: however many changes a storm brings,
+   * at most one pass waits and one runs, and each pass sends what it found in one request.
+   */
+  reportSoon(): void {
+    if (this.stopped || this.soon) return;
+    if (this.passing) {
+      this.passAgain = true;
+      return;
+    }
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.scan();
+    }, REPORT_SOON_MS);
+    this.soon.unref();
+  }
+
+  /** Records a child sent were stored for relaying upward: send them on now. */
+  relayed(): void {
+    this.link.wake();
   }
 
   /** 预警通报 or a policy update from this administration to every subordinate collector. */
@@ -352,7 +388,7 @@ export class Hierarchy {
     });
     const updated = await store.clocks.getIncident(incidentId);
     if (updated && this.deps.scheduler) await this.deps.scheduler.refreshIncident(updated);
-    // The hop just recorded goes up too (as incident.hop), on the next producer pass.
-    void this.scan();
+    // The hop just recorded goes up too (as incident.hop).
+    this.reportSoon();
   }
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureHost } from '../support/fixture-host.js';
 import { eventually } from '../support/eventually.js';
 import { runSmew, type Running } from '../support/processes.js';
-import { createSite, enrollAgent, type Site } from '../support/smew-site.js';
+import { createSite, enrollAgent, enrollCollector, type Site } from '../support/smew-site.js';
 
 const LINK = { interval: '100ms', scanInterval: '200ms', retryMax: '1s', timeout: '2s' };
 // Signatures checked on the main thread: three collectors and an agent share two cores.
@@ -42,22 +42,6 @@ async function call<T>(
 
 async function reportsAt(site: Site, type: string): Promise<ReportRow[]> {
   return (await site.api<{ items: ReportRow[] }>(`/api/v1/hierarchy/reports?type=${type}&limit=10000`)).items;
-}
-
-async function enrollCollector(child: Site, parent: Site, unit: string): Promise<string> {
-  const token = await parent.token(unit);
-  const result = await runSmew([
-    'collector',
-    'enroll',
-    '--parent',
-    parent.httpUrl,
-    '--token',
-    token,
-    '--config',
-    child.collectorConfig,
-  ]);
-  if (result.code !== 0) throw new Error(`collector enroll failed (${result.code}): ${result.stderr}`);
-  return result.stdout.trim();
 }
 
 /** With a longer wait: on a loaded 2-core CI box a collector can take over 15 s to listen. */

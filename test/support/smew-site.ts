@@ -131,6 +131,23 @@ export async function createSite(
   return site;
 }
 
+/** `smew collector enroll` of `child` at `parent` for `unit`; returns the child's collector id. */
+export async function enrollCollector(child: Site, parent: Site, unit: string): Promise<string> {
+  const token = await parent.token(unit);
+  const result = await runSmew([
+    'collector',
+    'enroll',
+    '--parent',
+    parent.httpUrl,
+    '--token',
+    token,
+    '--config',
+    child.collectorConfig,
+  ]);
+  if (result.code !== 0) throw new Error(`collector enroll failed (${result.code}): ${result.stderr}`);
+  return result.stdout.trim();
+}
+
 export interface AgentHandle {
   config: string;
   identityDir: string;
