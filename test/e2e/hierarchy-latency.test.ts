@@ -10,23 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentTopic } from '../../shared/topics.js';
 import { connectAsAgent, enrollOverHttp, makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import { eventually } from '../support/eventually.js';
-import { createSite, enrollCollector, type Site } from '../support/smew-site.js';
-
-// Signatures checked on the main thread: five collectors share two cores.
-const INGEST = { verifyWorkers: 0 };
-const LEVELS = [
-  { level: 'unit', unit: '测试单位' },
-  { level: 'county', unit: '某县保密局' },
-  { level: 'city', unit: '某市保密局' },
-  { level: 'province', unit: '某省保密局' },
-  { level: 'national', unit: '国家保密局' },
-] as const;
-
-interface ReportRow {
-  origin: string;
-  receivedAt: string;
-  report: { data: Record<string, unknown> };
-}
+import { incidentUp, reportAt, startSiteChain, type SiteChain } from '../support/site-chain.js';
+import type { Site } from '../support/smew-site.js';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -34,72 +19,32 @@ function median(values: number[]): number {
 }
 
 describe('reports go up when they happen (default link configuration)', () => {
-  const sites: Site[] = [];
-  let unitId: string;
+  let chain: SiteChain;
 
   beforeAll(async () => {
-    for (const { level, unit } of LEVELS)
-      sites.push(await createSite({ extra: { unit, level, ingest: INGEST } }));
-    // Top first, so each parent answers its child's enrollment.
-    for (const site of [...sites].reverse()) await site.startCollector({ timeoutMs: 90_000 });
-    const ids: string[] = [];
-    for (let i = 0; i < sites.length - 1; i++)
-      ids.push(await enrollCollector(sites[i]!, sites[i + 1]!, LEVELS[i]!.unit));
-    unitId = ids[0]!;
-    // Each link notices its new parent on its next round; the chain is whole once the national
-    // level knows the unit's collector (its enrollment report came up through every level).
-    await eventually(
-      async () =>
-        (await sites[4]!.api<{ items: { id: string }[] }>('/api/v1/hierarchy/collectors')).items.some(
-          (c) => c.id === unitId,
-        ),
-      { what: 'the unit’s collector known at the national level', timeoutMs: 120_000 },
-    );
+    // Signatures checked on the main thread: five collectors share two cores.
+    chain = await startSiteChain({ ingest: { verifyWorkers: 0 } });
   }, 600_000);
 
   afterAll(async () => {
-    for (const site of sites) await site.stopCollector().catch(() => undefined);
+    await chain?.stop();
   });
 
-  const reportAt = async (site: Site, type: string, match: (data: Record<string, unknown>) => boolean) =>
-    (await site.api<{ items: ReportRow[] }>(`/api/v1/hierarchy/reports?type=${type}&limit=10000`)).items.find(
-      (r) => r.origin === unitId && match(r.report.data),
-    );
-
   it('an incident at the unit is at the county within 2 s and at the national level within 5 s; so is its first hop', async () => {
-    const [unit, county, , , national] = sites as [Site, Site, Site, Site, Site];
+    const national = chain.sites[4]!;
     const toCounty: number[] = [];
     const toNational: number[] = [];
     const hopToNational: number[] = [];
     for (let i = 0; i < 3; i++) {
       const posted = Date.now();
-      const response = await fetch(`${unit.httpUrl}/api/v1/incidents`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${unit.apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          title: `上报时延 ${i}`,
-          level: '秘密',
-          discoveredAt: new Date().toISOString(),
-        }),
-      });
-      expect(response.status).toBe(201);
-      const { id } = (await response.json()) as { id: string };
-      // Polled until there, however long it takes; the time is the receiving collector's own record.
-      const atCounty = await eventually(() => reportAt(county, 'incident', (d) => d.id === id), {
-        what: `incident ${id} at the county`,
-        timeoutMs: 60_000,
-      });
-      const atNational = await eventually(() => reportAt(national, 'incident', (d) => d.id === id), {
-        what: `incident ${id} at the national level`,
-        timeoutMs: 60_000,
-      });
+      const up = await incidentUp(chain, `上报时延 ${i}`);
+      toCounty.push(up.toCountyMs);
+      toNational.push(up.toNationalMs);
       // The county's receipt records the unit → county hop at the unit, which goes up in turn.
-      const hop = await eventually(() => reportAt(national, 'incident.hop', (d) => d.incident === id), {
-        what: `the unit → county hop of ${id} at the national level`,
-        timeoutMs: 60_000,
-      });
-      toCounty.push(Date.parse(atCounty.receivedAt) - posted);
-      toNational.push(Date.parse(atNational.receivedAt) - posted);
+      const hop = await eventually(
+        () => reportAt(national, chain.unitId, 'incident.hop', (d) => d.incident === up.id),
+        { what: `the unit → county hop of ${up.id} at the national level`, timeoutMs: 60_000 },
+      );
       hopToNational.push(Date.parse(hop.receivedAt) - posted);
     }
     console.log(
@@ -113,7 +58,7 @@ describe('reports go up when they happen (default link configuration)', () => {
   }, 300_000);
 
   it('a warning an agent’s event opens at the unit is at the county within 2 s and at the national level within 5 s', async () => {
-    const [unit, county, , , national] = sites as [Site, Site, Site, Site, Site];
+    const [unit, county, , , national] = chain.sites as [Site, Site, Site, Site, Site];
     const agent = makeTestAgent();
     const { broker } = await enrollOverHttp(unit.httpUrl, agent, await unit.token());
     const client = await connectAsAgent(broker.url, broker.username, broker.password);
@@ -131,16 +76,13 @@ describe('reports go up when they happen (default link configuration)', () => {
         await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(event), { qos: 1 });
         const ofEvent = (d: Record<string, unknown>) =>
           (d.sample as { key?: string } | undefined)?.key === `net.wireless.present:${iface}`;
-        const atCounty = await eventually(() => reportAt(county, 'warning', ofEvent), {
-          what: `the warning of ${iface} at the county`,
-          timeoutMs: 60_000,
-        });
-        const atNational = await eventually(() => reportAt(national, 'warning', ofEvent), {
-          what: `the warning of ${iface} at the national level`,
-          timeoutMs: 60_000,
-        });
-        toCounty.push(Date.parse(atCounty.receivedAt) - sent);
-        toNational.push(Date.parse(atNational.receivedAt) - sent);
+        const at = (site: Site, where: string) =>
+          eventually(() => reportAt(site, chain.unitId, 'warning', ofEvent), {
+            what: `the warning of ${iface} at the ${where}`,
+            timeoutMs: 60_000,
+          });
+        toCounty.push(Date.parse((await at(county, 'county')).receivedAt) - sent);
+        toNational.push(Date.parse((await at(national, 'national level')).receivedAt) - sent);
       }
       console.log(
         `[hierarchy] agent event at the unit → its warning at the county: ${toCounty.join(', ')} ms; ` +

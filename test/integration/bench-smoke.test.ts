@@ -24,7 +24,17 @@ it('runs the short benchmarks and writes their figures as JSON', { timeout: 600_
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     const results = JSON.parse(readFileSync(out, 'utf8')) as {
       short: boolean;
-      ingest: { eventsPerSecond: number; verifyCeilingPerSecond: number; byScenario: Record<string, number> };
+      ingest: {
+        eventsPerSecond: number;
+        verifyCeilingPerSecond: number;
+        byScenario: Record<string, number>;
+        storm: {
+          eventsPerSecond: number;
+          cpuMicrosPerEventFirstHalf: number;
+          cpuMicrosPerEventSecondHalf: number;
+        };
+      };
+      reportLatency?: { rounds: number; unitToCountyMedianMs: number; unitToNationalMedianMs: number };
       detection?: {
         rounds: number;
         eventMedianMs: number;
@@ -38,8 +48,17 @@ it('runs the short benchmarks and writes their figures as JSON', { timeout: 600_
     expect(results.ingest.eventsPerSecond).toBeGreaterThan(0);
     expect(results.ingest.verifyCeilingPerSecond).toBeGreaterThan(0);
     expect(Object.keys(results.ingest.byScenario)).toEqual(
-      expect.arrayContaining(['embeddedSqlite', 'mosquittoSqlite']),
+      expect.arrayContaining(['embeddedSqlite', 'stormSqlite', 'mosquittoSqlite']),
     );
+    // The storm (every event a new warning): its rate and its CPU per event in each half.
+    expect(results.ingest.storm.eventsPerSecond).toBeGreaterThan(0);
+    expect(results.ingest.storm.cpuMicrosPerEventFirstHalf).toBeGreaterThan(0);
+    // On 200 events the second half can pass between two looks at the store: only its presence counts.
+    expect(results.ingest.storm.cpuMicrosPerEventSecondHalf).toEqual(expect.any(Number));
+    // Report latency up five real collector processes.
+    expect(results.runs.find((r) => r.bench === 'report-latency.bench.ts')?.exitCode).toBe(0);
+    expect(results.reportLatency?.rounds).toBe(2);
+    expect(results.reportLatency?.unitToNationalMedianMs).toBeGreaterThan(0);
     expect(results.runs.find((r) => r.bench === 'ingest.bench.ts')?.exitCode).toBe(0);
     // Detection to warning needs network namespaces (root): without them the bench says why and
     // reports nothing, except in CI, where it fails (requireNetns), and so does this test.
