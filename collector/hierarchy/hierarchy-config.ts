@@ -13,7 +13,10 @@ export const parentConfigSchema = z
     interval: durationSchema.default(5_000),
     /** After failures the link waits up to this long between tries (exponential, with full jitter). */
     retryMax: durationSchema.default(300_000),
-    /** How often warnings, incidents, overdue assessments and agent health are looked at for reporting. */
+    /**
+     * How often warnings, incidents, overdue assessments and agent health are looked at for
+     * reporting: the fallback, since what is stored asks for a pass at once (Hierarchy.reportSoon).
+     */
     scanInterval: durationSchema.default(30_000),
     /** Per-request timeout, so a half-open link cannot hang the sender. */
     timeout: durationSchema.default(30_000),
