@@ -5,6 +5,9 @@
  *   npx tsx test/bench/ingest.bench.ts [--short] [--agents A] [--events E] [--batch B] [--only embeddedSqlite,…]
  * Each event is its own signed envelope, except in the "batches" row, where the same events go as
  * an agent draining a backlog sends them: signed batches of B (one signature checked per batch).
+ * The "storm" rows (`--only stormSqlite,stormPostgres`) send as many events, each a new condition
+ * (its own key), so every one opens a warning: A × E/A open by the end. Collector CPU per event in
+ * the first and the second half of each run shows a cost that grows with what is open.
  * Events are signed before the clock starts; a publisher process (one connection per agent, QoS 1)
  * sends them while the collector runs in this process (its event loop and its verify workers),
  * so this process's CPU time is the collector's: reported per event beside the wall-clock rate,
