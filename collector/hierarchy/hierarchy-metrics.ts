@@ -9,6 +9,8 @@ import type { HierarchyStore } from '../store/hierarchy-store.js';
 export interface HierarchyMetrics {
   /** Records posted to the parent, each try counted (a resend after a cut counts again). */
   sent: Counter;
+  /** Batches (requests) posted to the parent: how well a burst of reports is coalesced. */
+  batches: Counter;
   /** Records the parent confirmed with a signed receipt. */
   delivered: Counter;
   /** Records the parent refused (reason in the log). */
@@ -83,6 +85,10 @@ export function registerHierarchyMetrics(
     sent: counter(
       'smew_hierarchy_reports_sent_total',
       'Reports posted to the parent collector, each try counted',
+    ),
+    batches: counter(
+      'smew_hierarchy_batches_sent_total',
+      'Signed batches (requests) posted to the parent collector, each try counted',
     ),
     delivered: counter(
       'smew_hierarchy_reports_delivered_total',

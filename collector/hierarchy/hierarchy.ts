@@ -72,10 +72,12 @@ export class Hierarchy {
   private timer: NodeJS.Timeout | undefined;
   private passing: Promise<void> | undefined;
   private stopped = false;
-  /** A pass asked for by reportSoon, waiting out its short delay. */
+  /** A producer pass asked for by reportSoon, waiting out its short delay. */
   private soon: NodeJS.Timeout | undefined;
-  /** reportSoon was called while a pass ran: that pass may have read the store before the change. */
-  private passAgain = false;
+  /** reportSoon's pass, while it runs. */
+  private reporting: Promise<void> | undefined;
+  /** reportSoon was called while its pass ran: that pass may have read the store before the change. */
+  private reportAgain = false;
 
   /** The collector's store, for views that read more than the hierarchy's own records. */
   get store(): Store {
@@ -147,6 +149,7 @@ export class Hierarchy {
     clearInterval(this.timer);
     clearTimeout(this.soon);
     await this.passing;
+    await this.reporting;
     await this.link.stop();
   }
 
@@ -164,10 +167,6 @@ export class Hierarchy {
       .catch((err: unknown) => this.deps.logger.error({ err }, 'hierarchy: a producer pass failed'))
       .finally(() => {
         this.passing = undefined;
-        if (this.passAgain) {
-          this.passAgain = false;
-          this.reportSoon();
-        }
       });
     return this.passing;
   }
@@ -175,18 +174,31 @@ export class Hierarchy {
   /**
    * Something that may go up was just stored (a warning opened or changed, an incident, a hop):
    * a producer pass shortly, so it reaches the parent now rather than on the next round
-   * (parent.scanInterval stays the fallback). Coalesced: however many changes a storm brings,
-   * at most one pass waits and one runs, and each pass sends what it found in one request.
+   * (parent.scanInterval stays the fallback, with the relay duties and the policy). Coalesced:
+   * however many changes a storm brings, at most one pass waits and one runs, and the link sends
+   * what each found in batches. Without a parent a pass is one read.
    */
   reportSoon(): void {
     if (this.stopped || this.soon) return;
-    if (this.passing) {
-      this.passAgain = true;
+    if (this.reporting) {
+      this.reportAgain = true;
       return;
     }
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      void this.scan();
+      this.reporting = this.producers
+        .pass()
+        .then((queued) => {
+          if (queued > 0) this.link.wake();
+        })
+        .catch((err: unknown) => this.deps.logger.error({ err }, 'hierarchy: a producer pass failed'))
+        .finally(() => {
+          this.reporting = undefined;
+          if (this.reportAgain) {
+            this.reportAgain = false;
+            this.reportSoon();
+          }
+        });
     }, REPORT_SOON_MS);
     this.soon.unref();
   }

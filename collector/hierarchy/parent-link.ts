@@ -196,6 +196,7 @@ export class ParentLink {
       identity,
     );
     this.deps.metrics?.sent.inc(entries.length);
+    this.deps.metrics?.batches.inc();
     const answer = await this.post(`${url}/api/v1/hierarchy/reports`, batch);
     const receipt = receiptSchema.safeParse(answer);
     if (!receipt.success) throw new LinkError('the parent answered with something that is not a receipt');
