@@ -13,6 +13,7 @@ import {
   callApi,
   enrollNode,
   makeNode,
+  metric,
   receivedReports,
   run,
   startNode,
@@ -36,13 +37,6 @@ interface IncidentView {
 }
 
 const HOUR = 3_600_000;
-
-/** One sample of a Prometheus text exposition, by name and labels as written; undefined when absent. */
-async function metric(node: ChainNode, sample: string): Promise<number | undefined> {
-  const text = await (await fetch(`${run(node).httpUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
-}
 
 describe('an administration’s own 24 h for an incident from below', () => {
   const clock = new ManualClock(new Date());

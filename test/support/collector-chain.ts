@@ -64,6 +64,13 @@ export async function enrollNode(child: ChainNode, parent: ChainNode): Promise<v
   });
 }
 
+/** One sample of a node's /metrics (Prometheus text), by name and labels as written; undefined when absent. */
+export async function metric(node: ChainNode, sample: string): Promise<number | undefined> {
+  const text = await (await fetch(`${run(node).httpUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
 export async function receivedReports(node: ChainNode, type: string, origin?: string) {
   return run(node).store.hierarchy.listReports({ type, origin, limit: 10_000 });
 }
