@@ -9,6 +9,7 @@ import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
 import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
+import { parseCidr } from '../shared/net/cidr.js';
 
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 
@@ -27,8 +28,26 @@ export const collectorConfigSchema = z.strictObject({
       publicUrl: z.url().optional(),
       /** PEM files; when set the API and dashboard are served over HTTPS only (docs/tls.md). */
       tls: tlsListenerSchema.optional(),
+      /**
+       * Reverse proxies whose X-Forwarded-For / -Proto the collector believes (addresses or CIDR
+       * ranges). Off by default: the client address is the socket's, so a client cannot pick its
+       * own address to dodge the login throttle. Behind a proxy every user would share the proxy's
+       * address (and its lockout) unless the proxy is named here (docs/dashboard.md).
+       */
+      trustProxy: z
+        .array(
+          z
+            .string()
+            .refine(
+              (text) => parseCidr(text) !== undefined,
+              'an IP address or CIDR range such as 127.0.0.1 or 10.0.0.0/8',
+            ),
+        )
+        .min(1)
+        .or(z.literal(false))
+        .default(false),
     })
-    .default({ listen: '127.0.0.1:8080' }),
+    .default({ listen: '127.0.0.1:8080', trustProxy: false }),
   broker: z
     .strictObject({
       /** The embedded aedes broker's listener; ignored when `url` names an external broker. */

@@ -51,6 +51,8 @@ export interface ApiDeps {
   dashboardDir?: string;
   /** http.tls: serve HTTPS only. */
   tls?: TlsMaterial;
+  /** http.trustProxy: the reverse proxies whose X-Forwarded-For names the client. */
+  trustProxy?: readonly string[] | false;
   /** The legal clocks' routes (systems, assessments, incidents); absent in tests of other routes. */
   clocks?: ClockApiDeps;
   /** Collectors in a hierarchy: the link routes children call and the scoped views. */
@@ -65,6 +67,8 @@ export async function buildApi(deps: ApiDeps) {
     // Request lines at info would drown the log of a busy collector; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // request.ip (login throttle, audit) is the socket's peer unless it is a named proxy.
+    trustProxy: deps.trustProxy ? [...deps.trustProxy] : false,
     // An https.Server answers requests as an http.Server does; Fastify types its routes by the latter.
     serverFactory: (handler) =>
       deps.tls

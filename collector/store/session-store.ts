@@ -62,7 +62,13 @@ export interface SessionStore {
   /** Newest first. */
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
 
-  recordFailedLogin(attempt: { name: string; ip: string; at: string }): Promise<void>;
+  /**
+   * Records a login attempt as failed and returns its id. The login records it before the password
+   * is checked, so concurrent guesses count each other (issue 14), and forgets it if throttled.
+   */
+  recordFailedLogin(attempt: { name: string; ip: string; at: string }): Promise<number>;
+  /** Removes one recorded attempt (a throttled one, which never reached the password check). */
+  forgetFailedLogin(id: number): Promise<void>;
   /**
    * Failed logins at or after `since`: of this name from this address, and from this address for
    * any name, each with the oldest such attempt (to say when the throttle lifts).

@@ -85,8 +85,15 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(toAudit);
   }
 
-  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<void> {
-    this.db.prepare('INSERT INTO login_failures (name, ip, at) VALUES (?, ?, ?)').run(a.name, a.ip, a.at);
+  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<number> {
+    const result = this.db
+      .prepare('INSERT INTO login_failures (name, ip, at) VALUES (?, ?, ?)')
+      .run(a.name, a.ip, a.at);
+    return Number(result.lastInsertRowid);
+  }
+
+  async forgetFailedLogin(id: number): Promise<void> {
+    this.db.prepare('DELETE FROM login_failures WHERE id = ?').run(id);
   }
 
   async countFailedLogins(q: { name: string; ip: string; since: string }): Promise<{
