@@ -61,3 +61,9 @@ export function visibleUnits(principal: Principal | null): string[] | undefined 
   if (!principal) return [];
   return principal.unit === null ? undefined : [...(principal.units ?? [principal.unit])];
 }
+
+/** Whether a principal may see what belongs to `unit` (the scope rule of visibleUnits, for one unit). */
+export function seesUnit(principal: Principal | null, unit: string): boolean {
+  const units = visibleUnits(principal);
+  return units === undefined || units.includes(unit);
+}
