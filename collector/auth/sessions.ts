@@ -115,12 +115,16 @@ export function sessionPrincipal(session: SessionRecord): Principal {
   return { kind: 'user', name: session.user, role: session.role, unit: session.unit };
 }
 
-/** The live session a cookie value names, or undefined (unknown, expired or idle too long). */
+/**
+ * The live session a cookie value names, or undefined (unknown, expired, idle too long, or its
+ * user disabled or gone). `touch: false` checks without counting as activity (an open stream).
+ */
 export async function findSession(
   store: Store,
   sessionId: string,
   clock: Clock,
   policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+  options: { touch?: boolean } = {},
 ): Promise<SessionRecord | undefined> {
   if (!sessionId.startsWith(SESSION_PREFIX)) return undefined;
   const idHash = hashSecret(sessionId);
@@ -129,11 +133,13 @@ export async function findSession(
   const now = clock.now().getTime();
   const expired = new Date(session.expiresAt).getTime() <= now;
   const idle = new Date(session.lastSeenAt).getTime() + policy.idleMs <= now;
-  if (expired || idle) {
+  // Disabling a user deletes their sessions; this also covers a login that raced the disabling.
+  const user = expired || idle ? undefined : await store.getUser(session.user);
+  if (!user || user.disabledAt !== null) {
     await store.sessions.deleteSession(idHash);
     return undefined;
   }
-  if (now - new Date(session.lastSeenAt).getTime() >= TOUCH_EVERY_MS) {
+  if (options.touch !== false && now - new Date(session.lastSeenAt).getTime() >= TOUCH_EVERY_MS) {
     await store.sessions.touchSession(idHash, new Date(now).toISOString());
   }
   return session;

@@ -87,6 +87,10 @@ export class PostgresSessionStore implements SessionStore {
     return (await this.pool.query('DELETE FROM sessions WHERE id_hash = $1', [idHash])).rowCount === 1;
   }
 
+  async deleteUserSessions(user: string): Promise<number> {
+    return (await this.pool.query('DELETE FROM sessions WHERE user_name = $1', [user])).rowCount ?? 0;
+  }
+
   async deleteStaleSessions(now: string, idleBefore: string): Promise<number> {
     const result = await this.pool.query('DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2', [
       now,

@@ -25,7 +25,8 @@ export interface NewAuditEntry {
   at: string;
   /** User or API key name; for a refused login, the name that was tried. */
   actor: string;
-  actorKind: 'user' | 'api-key' | 'anonymous';
+  /** `cli`: a `smew user|apikey` command on the collector's host (actor: the OS user). */
+  actorKind: 'user' | 'api-key' | 'anonymous' | 'cli';
   role: Role | null;
   unit: string | null;
   /** e.g. `login`, `login.refused`, `logout`, `POST /api/v1/warnings/w-1/transitions`. */
@@ -55,6 +56,8 @@ export interface SessionStore {
   /** Moves lastSeenAt (idle timeout) forward. */
   touchSession(idHash: string, at: string): Promise<void>;
   deleteSession(idHash: string): Promise<boolean>;
+  /** Ends every session of a user (disabled, or a new password); returns how many. */
+  deleteUserSessions(user: string): Promise<number>;
   /** Removes sessions past expiresAt or idle since before `idleBefore`; returns how many. */
   deleteStaleSessions(now: string, idleBefore: string): Promise<number>;
 

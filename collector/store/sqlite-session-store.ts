@@ -45,6 +45,10 @@ export class SqliteSessionStore implements SessionStore {
     return this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash).changes === 1;
   }
 
+  async deleteUserSessions(user: string): Promise<number> {
+    return this.db.prepare('DELETE FROM sessions WHERE user_name = ?').run(user).changes;
+  }
+
   async deleteStaleSessions(now: string, idleBefore: string): Promise<number> {
     return this.db
       .prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?')

@@ -3,8 +3,7 @@ import { addUser } from '../../collector/auth/users.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir, testCollectorConfig } from '../support/collector-harness.js';
-import { postgresAvailable } from '../support/postgres.js';
-import { sharedTestSchema } from '../support/postgres-shared-schema.js';
+import { collectorStores } from '../support/postgres-shared-schema.js';
 
 /**
  * The login throttle under concurrent guessing (issue 14 item 3), against a real collector over
@@ -14,12 +13,8 @@ import { sharedTestSchema } from '../support/postgres-shared-schema.js';
  * X-Forwarded-For to a collector not told to trust it gains nothing.
  */
 const quiet = { logger: createLogger('test', 'silent') };
-const usePostgres = await postgresAvailable();
-const schema = usePostgres ? sharedTestSchema() : undefined;
-afterAll(() => schema?.drop());
-
-const stores: [string, () => Promise<Record<string, unknown>>][] = [['SQLite', async () => ({})]];
-if (usePostgres) stores.push(['PostgreSQL', async () => ({ store: { url: await schema!.url() } })]);
+const { stores, empty, drop } = await collectorStores();
+afterAll(drop);
 
 describe.each(stores)('login throttle under concurrent guesses (%s)', (_name, storeConfig) => {
   let dir: ReturnType<typeof tempDir>;
@@ -28,7 +23,7 @@ describe.each(stores)('login throttle under concurrent guesses (%s)', (_name, st
     await collector?.stop();
     collector = undefined;
     dir.remove();
-    await schema?.empty();
+    await empty();
   });
 
   async function start(overrides: Record<string, unknown> = {}) {
