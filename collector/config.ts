@@ -17,6 +17,14 @@ const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'a host:port such as 127.0.0.1:8080');
 
+/** A reverse proxy the collector believes (http.trustProxy): an address or a CIDR range. */
+const proxyAddress = z
+  .string()
+  .refine(
+    (text) => parseCidr(text) !== undefined,
+    'an IP address or CIDR range such as 127.0.0.1 or 10.0.0.0/8',
+  );
+
 /** Collector configuration (SPEC §4). Defaults listen on loopback only and keep data in ./data. */
 export const collectorConfigSchema = z.strictObject({
   unit: z.string().min(1).default('本单位'),
@@ -35,16 +43,7 @@ export const collectorConfigSchema = z.strictObject({
        * address (and its lockout) unless the proxy is named here (docs/dashboard.md).
        */
       trustProxy: z
-        .array(
-          z
-            .string()
-            .refine(
-              (text) => parseCidr(text) !== undefined,
-              'an IP address or CIDR range such as 127.0.0.1 or 10.0.0.0/8',
-            ),
-        )
-        .min(1)
-        .or(z.literal(false))
+        .union([z.literal(false), proxyAddress.transform((one) => [one]), z.array(proxyAddress).min(1)])
         .default(false),
     })
     .default({ listen: '127.0.0.1:8080', trustProxy: false }),
