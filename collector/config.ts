@@ -9,12 +9,21 @@ import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
 import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
+import { parseCidr } from '../shared/net/cidr.js';
 
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'a host:port such as 127.0.0.1:8080');
+
+/** A reverse proxy the collector believes (http.trustProxy): an address or a CIDR range. */
+const proxyAddress = z
+  .string()
+  .refine(
+    (text) => parseCidr(text) !== undefined,
+    'an IP address or CIDR range such as 127.0.0.1 or 10.0.0.0/8',
+  );
 
 /** Collector configuration (SPEC §4). Defaults listen on loopback only and keep data in ./data. */
 export const collectorConfigSchema = z.strictObject({
@@ -27,8 +36,17 @@ export const collectorConfigSchema = z.strictObject({
       publicUrl: z.url().optional(),
       /** PEM files; when set the API and dashboard are served over HTTPS only (docs/tls.md). */
       tls: tlsListenerSchema.optional(),
+      /**
+       * Reverse proxies whose X-Forwarded-For / -Proto the collector believes (addresses or CIDR
+       * ranges). Off by default: the client address is the socket's, so a client cannot pick its
+       * own address to dodge the login throttle. Behind a proxy every user would share the proxy's
+       * address (and its lockout) unless the proxy is named here (docs/dashboard.md).
+       */
+      trustProxy: z
+        .union([z.literal(false), proxyAddress.transform((one) => [one]), z.array(proxyAddress).min(1)])
+        .default(false),
     })
-    .default({ listen: '127.0.0.1:8080' }),
+    .default({ listen: '127.0.0.1:8080', trustProxy: false }),
   broker: z
     .strictObject({
       /** The embedded aedes broker's listener; ignored when `url` names an external broker. */

@@ -333,6 +333,7 @@ export async function startCollector(
       live,
       dashboardDir: runtime.dashboardDir,
       ...(httpTls ? { tls: httpTls } : {}),
+      trustProxy: config.http.trustProxy,
       clocks: { store, scheduler: clocks, unit: config.unit, level: config.level },
       warnings: {
         store,

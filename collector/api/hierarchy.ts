@@ -11,7 +11,7 @@ import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { annualRefusal } from '../hierarchy/producers.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
-import { visibleUnits } from './bearer-auth.js';
+import { seesUnit, visibleUnits } from './bearer-auth.js';
 import { notFound } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
 
@@ -45,6 +45,18 @@ function send<T>(reply: FastifyReply, answer: Answer<T>) {
 function scope(principal: Principal | null, ownUnit: string): string[] | undefined {
   const units = visibleUnits(principal);
   return units?.length === 1 && units[0] === ownUnit ? undefined : units;
+}
+
+/**
+ * This collector's own hierarchy business (its parent link, the policy in force, notices received
+ * from above and the results sent back) belongs to its own unit: refused to a key for a unit below.
+ */
+function ownBusiness(request: FastifyRequest, reply: FastifyReply, ownUnit: string): boolean {
+  if (seesUnit(request.principal, ownUnit)) return true;
+  void reply
+    .code(403)
+    .send({ error: `a key for unit ${request.principal?.unit} cannot see or act for ${ownUnit} itself` });
+  return false;
 }
 
 function mayWrite(request: FastifyRequest, reply: FastifyReply): Principal | undefined {
@@ -312,7 +324,8 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           },
         },
       },
-      async () => {
+      async (request, reply) => {
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const parent = await store.getParent();
         return {
           collector: hierarchy.parentSide.identity.id,
@@ -569,13 +582,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal) return reply;
-        if (principal.unit !== null && principal.unit !== deps.unit) {
-          return reply
-            .code(403)
-            .send({ error: `a key for unit ${principal.unit} cannot report the figures of ${deps.unit}` });
-        }
+        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
         const { year } = request.body;
         const answer = await hierarchy.produceAnnual(year);
         if (!answer.ok) {
@@ -625,7 +632,10 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           },
         },
       },
-      async () => (await hierarchy.policy?.inForce()) ?? { policy: null, rulings: [] },
+      async (request, reply) => {
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
+        return (await hierarchy.policy?.inForce()) ?? { policy: null, rulings: [] };
+      },
     );
 
     app.get(
@@ -638,7 +648,11 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           response: { 200: listOf(noticeViewSchema), ...authErrorResponses },
         },
       },
-      async () => ({ items: (await store.listNotices(500)).map(noticeView) }),
+      async (request) => ({
+        items: (await store.listNotices(500))
+          .filter((n) => n.source === 'issued' || seesUnit(request.principal, deps.unit))
+          .map(noticeView),
+      }),
     );
 
     app.post<{
@@ -674,13 +688,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal) return reply;
-        if (principal.unit !== null && principal.unit !== deps.unit) {
-          return reply
-            .code(403)
-            .send({ error: `a key for unit ${principal.unit} cannot issue notices of ${deps.unit}` });
-        }
+        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
         if (request.body.type === 'policy') {
           if (request.body.policy === undefined)
             return reply.code(400).send({ error: 'policy: a policy update needs the policy object' });
@@ -712,7 +720,10 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       },
       async (request, reply) => {
         const notice = await store.getNotice(request.params.id);
-        if (!notice) return notFound(reply, 'notice', request.params.id);
+        // A notice received from above is this collector's own business; one issued here went to the units below.
+        if (!notice || (notice.source === 'received' && !seesUnit(request.principal, deps.unit))) {
+          return notFound(reply, 'notice', request.params.id);
+        }
         const units = scope(request.principal, deps.unit);
         const subordinates = await store.listSubordinates({ units });
         const answers = new Map((await store.listResponses(notice.id)).map((r) => [r.collector, r]));
@@ -756,7 +767,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       },
       async (request, reply) => {
         const principal = mayWrite(request, reply);
-        if (!principal) return reply;
+        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
         const notice = await store.getNotice(request.params.id);
         if (!notice || notice.source !== 'received') {
           return reply.code(404).send({ error: `no notice ${request.params.id} received from above` });

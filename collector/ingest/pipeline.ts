@@ -16,7 +16,7 @@ import { checkCatalogue } from './catalogue.js';
 import { checkSchema, checkSize, parseJson } from './decode.js';
 import { EventWriter } from './event-writer.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
-import { persistEvent } from './persist.js';
+import { isSkewed, persistEvent } from './persist.js';
 import { Rejection, type RejectReason } from './rejection.js';
 import type { VerifyPool } from './verify-pool.js';
 
@@ -284,6 +284,13 @@ export class IngestPipeline {
       signed as Record<string, unknown> & { alg: typeof heartbeat.alg },
       payload.toString('utf8'),
     );
+    // A heartbeat says "alive now": one dated otherwise (a replay, a wrong clock) proves nothing.
+    if (isSkewed(heartbeat.ts, receivedAt, this.options.maxSkewMs)) {
+      throw new Rejection(
+        'skewed',
+        `heartbeat dated ${heartbeat.ts}, ${Math.round(Math.abs(Date.parse(heartbeat.ts) - receivedAt.getTime()) / 1000)} s from the collector clock (${receivedAt.toISOString()}); ingest.maxSkew allows ${this.options.maxSkewMs / 1000} s — a replay, or the agent's clock is wrong`,
+      );
+    }
     await this.heartbeats.record({
       agentId: agent.id,
       at: receivedAt.toISOString(),

@@ -259,7 +259,12 @@ describe('the running agent', () => {
     collector.ack(identity.agentId);
     await eventually(() => agent.pendingCount() === 0, { what: 'acked' });
     const sent = collector.received.length;
-    await new Promise((r) => setTimeout(r, 900));
+    // Three heartbeats after the ack span more than ack.timeout (2 × 200 ms ≥ 400 ms) of the agent's
+    // own time; a resend would have been due before the third, and one connection keeps its order.
+    const heartbeats = collector.heartbeats.length;
+    await eventually(() => collector.heartbeats.length >= heartbeats + 3, {
+      what: 'three heartbeats after the ack',
+    });
     expect(collector.received.length).toBe(sent);
   });
 
@@ -339,8 +344,18 @@ describe('the running agent', () => {
       ),
       { qos: 1 },
     );
-    await new Promise((r) => setTimeout(r, 300));
-    expect(agent.pendingCount()).toBe(2);
+    // Then the collector's own ack of seq 1, delivered after the forged one: the agent taking it
+    // (one left pending, not none) shows the forged ack was handled first, and ignored.
+    collector.publishSigned(agentTopic(identity.agentId, 'ack'), {
+      v: 1,
+      agent: identity.agentId,
+      ack: 1,
+      ts: new Date().toISOString(),
+      collector: collectorId,
+      alg: 'ed25519',
+    });
+    await eventually(() => agent.pendingCount() < 2, { what: 'the genuine ack taken' });
+    expect(agent.pendingCount()).toBe(1);
   });
 
   it('applies a policy pushed and signed by its collector', async () => {
