@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { optionalString, type Command } from '../../shared/cli.js';
 import { systemClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
@@ -5,7 +6,8 @@ import { beaconSignerFromIdentity } from '../beacon/signer.js';
 import { loadAgentConfig } from '../config.js';
 import type { Finding } from '../detectors/finding.js';
 import { runDetectors } from '../detectors/run-detectors.js';
-import { readStoredPolicy } from '../policy-store.js';
+import { identityFile, loadIdentity } from '../identity.js';
+import { policyExpectation, policyFile, readStoredPolicy } from '../policy-store.js';
 import { collectObservations } from '../probes/collect.js';
 
 export const agentScanCommand: Command = {
@@ -16,8 +18,17 @@ export const agentScanCommand: Command = {
   async run(args) {
     const config = loadAgentConfig(optionalString(args, 'config'));
     const logger = createLogger('agent-scan', process.env.SMEW_LOG_LEVEL ?? 'warn');
-    // The same policy `agent run` would apply: the collector's if this host is enrolled.
-    const policy = readStoredPolicy(config.identity.dir)?.policy ?? config.policy;
+    // The same policy `agent run` would apply: the collector's, if this host is enrolled and the
+    // stored one verifies with its collector's key.
+    const dir = config.identity.dir;
+    const identity = existsSync(identityFile(dir)) ? loadIdentity(dir) : undefined;
+    const stored = identity
+      ? readStoredPolicy(dir, { ...policyExpectation(identity), now: systemClock.now() })
+      : undefined;
+    if (stored?.state === 'refused') {
+      process.stderr.write(`ignored ${policyFile(dir)}: ${stored.reason}; the config's policy applies\n`);
+    }
+    const policy = stored?.state === 'ok' ? stored.stored.policy : config.policy;
     const observations = await collectObservations(config.paths, {
       clock: systemClock,
       logger,
