@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { optionalString, type Command } from '../../shared/cli.js';
+import { escapeInvisible, hasInvisible } from '../../shared/visible-text.js';
 import { systemClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { beaconSignerFromIdentity } from '../beacon/signer.js';
@@ -72,25 +73,11 @@ export function findingsTable(findings: readonly Finding[]): string {
 
 function describeData(data: Record<string, unknown>): string {
   return Object.entries(data)
-    .map(([k, v]) => `${visible(k)}=${escapeForTerminal(JSON.stringify(v) ?? 'null')}`)
+    .map(([k, v]) => `${visible(k)}=${escapeInvisible(JSON.stringify(v) ?? 'null')}`)
     .join(' ');
 }
 
-/**
- * Characters a terminal acts on (C0 and C1 controls, which include ESC and CSI) or that reorder
- * text (bidi overrides, line separators).
- */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
-
-function escapeForTerminal(text: string): string {
-  return text.replace(
-    new RegExp(UNSAFE_FOR_TERMINAL.source, 'g'),
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
-/** Plain text as is; text with unsafe characters JSON-quoted with those characters escaped. */
+/** Plain text as is; text with invisible characters JSON-quoted with those characters escaped. */
 export function visible(text: string): string {
-  return UNSAFE_FOR_TERMINAL.test(text) ? escapeForTerminal(JSON.stringify(text)) : text;
+  return hasInvisible(text) ? escapeInvisible(JSON.stringify(text)) : text;
 }
