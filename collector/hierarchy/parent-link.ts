@@ -57,7 +57,7 @@ const BATCH = MAX_BATCH_RECORDS;
 const BATCH_HEAD_BYTES = 4096;
 
 /** The first entries whose records fit in `budget` bytes of JSON; always at least one. */
-function withinBytes<T extends { record: unknown }>(entries: T[], budget: number): T[] {
+export function withinBytes<T extends { record: unknown }>(entries: T[], budget: number): T[] {
   let used = 0;
   const kept: T[] = [];
   for (const entry of entries) {
