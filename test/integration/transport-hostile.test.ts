@@ -417,6 +417,7 @@ describe('hostile input', () => {
 
   it('a publish on another agent’s topic is refused by the broker and never reaches ingest', async () => {
     const quarantinedBefore = (await collector.store.listQuarantine({ limit: 1000 })).length;
+    const refusedBefore = await metric('smew_broker_refused_total', '{reason="publish-not-allowed"}');
     const forged = signedEvent(ctx.agent, 1, { agent: ctx.other.id });
     // aedes answers a refused QoS 1 publish by closing the connection.
     const spoofer = await connect(ctx.agent, (await enrollAgain()).password);
@@ -426,14 +427,18 @@ describe('hostile input', () => {
     await spoofer.endAsync(true);
     expect(await collector.store.listEvents({ agentId: ctx.other.id, limit: 10 })).toEqual([]);
     expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore);
+    expect(await metric('smew_broker_refused_total', '{reason="publish-not-allowed"}')).toBe(
+      refusedBefore + 1,
+    );
     table.push(
-      '| publish on another agent’s topic | refused by the broker (connection closed) | never reaches ingest |',
+      '| publish on another agent’s topic | refused by the broker (connection closed) | never reaches ingest; smew_broker_refused_total{reason="publish-not-allowed"} |',
     );
     // The real connection was taken over by the spoofer's login (same client id); reconnect it.
     client = await connect(ctx.agent, currentPassword);
   });
 
   it('an unauthenticated or wrong-password connect is refused', async () => {
+    const refusedBefore = await metric('smew_broker_refused_total', '{reason="bad-credentials"}');
     await expect(
       mqtt.connectAsync(
         collector.brokerUrl,
@@ -444,7 +449,10 @@ describe('hostile input', () => {
     await expect(connect(ctx.agent, 'smew-bs-wrong')).rejects.toThrow(
       /Bad username or password|Not authorized/i,
     );
-    table.push('| connect without or with wrong credentials | CONNACK refused | — |');
+    expect(await metric('smew_broker_refused_total', '{reason="bad-credentials"}')).toBe(refusedBefore + 2);
+    table.push(
+      '| connect without or with wrong credentials | CONNACK refused | smew_broker_refused_total{reason="bad-credentials"} |',
+    );
   });
 
   it('<script> inside event data is stored as data and served as JSON, never as markup', async () => {
