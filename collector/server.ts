@@ -174,6 +174,8 @@ export async function startCollector(
         listen: config.broker.listen,
         store,
         logger,
+        maxPacketBytes: config.broker.maxPacket,
+        refused: (reason) => metrics.brokerRefused.inc({ reason }),
         ...(brokerListenerTls ? { tls: brokerListenerTls } : {}),
       });
       const broker = embedded;
@@ -322,7 +324,7 @@ export async function startCollector(
       },
     });
     const api = await buildApi({
-      hierarchy: { hierarchy, unit: config.unit },
+      hierarchy: { hierarchy, unit: config.unit, maxReportBody: config.http.maxReportBody },
       onAgentRevoked: enforceRevocation,
       onAgentApproved: enforceApproval,
       store,

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js';
 import type { Principal } from '../auth/api-keys.js';
 import { COLLECTOR_LEVELS } from '../config.js';
@@ -6,6 +6,7 @@ import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import { shanghaiYear } from '../hierarchy/annual-figures.js';
 import { incidentChain } from '../hierarchy/incident-chain.js';
 import { receivedIncidents } from '../hierarchy/relay-duty.js';
+import { MAX_BATCH_BYTES } from '../hierarchy/hierarchy-config.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
 import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { annualRefusal } from '../hierarchy/producers.js';
@@ -24,10 +25,9 @@ export interface HierarchyApiDeps {
   hierarchy: Hierarchy;
   /** This collector's own unit: a key for it sees the whole tree below. */
   unit: string;
+  /** http.maxReportBody: the largest batch body a child may post (default MAX_BATCH_BYTES). */
+  maxReportBody?: number;
 }
-
-/** A batch holds up to 200 reports, each with up to 100 agent envelopes as evidence. */
-const BATCH_BODY_LIMIT = 16 * 1024 * 1024;
 
 const security = [{ bearer: [] }];
 const noticeIdParams = {
@@ -197,6 +197,7 @@ function noticeView(n: StoredNotice) {
 export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
     const side = deps.hierarchy.parentSide;
+    const maxReportBody = deps.maxReportBody ?? MAX_BATCH_BYTES;
     app.post<{
       Body: { token: string; publicKey: string; alg: SignatureAlg; unit: string; level: CollectorLevel };
     }>(
@@ -238,7 +239,10 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       summary: string,
       message: { asked: string; answered: string },
       answer: (body: unknown) => Promise<Answer<unknown>>,
-      options: { bodyLimit?: number } = {},
+      options: {
+        bodyLimit?: number;
+        errorHandler?: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => unknown;
+      } = {},
     ) =>
       app.post(
         path,
@@ -254,6 +258,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
               401: errorSchema,
               403: errorSchema,
               409: errorSchema,
+              413: errorSchema,
             },
           },
         },
@@ -264,7 +269,17 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       'A child collector’s signed batch of reports; answered with a signed receipt',
       { asked: 'smew.hierarchy.batch', answered: 'smew.hierarchy.receipt' },
       (body) => receiveBatch(side, body),
-      { bodyLimit: BATCH_BODY_LIMIT },
+      {
+        // Read before any signature can be checked: bounded, and a refusal says by what.
+        bodyLimit: maxReportBody,
+        errorHandler: (error: FastifyError, _request, reply) => {
+          if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
+          side.metrics?.refusedMessages.inc({ status: '413' });
+          return reply.code(413).send({
+            error: `a batch of reports may be at most ${maxReportBody} bytes (http.maxReportBody on this collector); this one is larger`,
+          });
+        },
+      },
     );
     signedExchange(
       '/api/v1/hierarchy/pull',
