@@ -4,6 +4,8 @@ import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../../shared/crypto/suites.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
 import type { Logger } from '../../shared/log.js';
+import { enrollmentProofProblem } from '../../shared/enrollment-proof.js';
+import { tokenRefusalAnswer } from '../auth/enrollment-tokens.js';
 import { hashSecret } from '../auth/secrets.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { HierarchyStore, ReceivedRecord } from '../store/hierarchy-store.js';
@@ -38,6 +40,10 @@ export interface ParentSideDeps {
   unit: string;
   level: CollectorLevel;
   metrics?: HierarchyMetrics;
+  /** ingest.maxSkew: how far a child's enrollment request may be dated from this clock (default 5 min). */
+  enrollMaxSkewMs?: number;
+  /** Writes a refusal of what a child sent into the audit log. */
+  audit?: (entry: { actor: string; action: string; detail: string }) => Promise<void>;
 }
 
 export type Answer<T> = { ok: true; body: T } | { ok: false; status: number; error: string };
@@ -45,6 +51,8 @@ export type Answer<T> = { ok: true; body: T } | { ok: false; status: number; err
 /** A pull is accepted only this close to the parent's clock, so a captured one cannot be replayed later. */
 export const PULL_MAX_SKEW_MS = 15 * 60_000;
 const PULL_LIMIT = 100;
+/** ingest.maxSkew's default, when the deps do not give it. */
+const DEFAULT_ENROLL_SKEW_MS = 5 * 60_000;
 
 export interface ChildEnrollRequest {
   token: string;
@@ -52,6 +60,10 @@ export interface ChildEnrollRequest {
   alg: SignatureAlg;
   unit: string;
   level: CollectorLevel;
+  /** The proof of possession (shared/enrollment-proof.ts); refused without it. */
+  collector?: string;
+  ts?: string;
+  sig?: string;
 }
 
 export interface ChildEnrollResponse {
@@ -60,31 +72,34 @@ export interface ChildEnrollResponse {
   cert: ChildCert;
 }
 
-const ENROLL_REFUSALS = {
-  'token-unknown': { status: 401, error: 'enrollment token is not valid' },
-  'token-used': { status: 401, error: 'enrollment token has already been used; ask for a new one' },
-  'token-expired': { status: 401, error: 'enrollment token has expired; ask for a new one' },
-  'key-mismatch': { status: 409, error: 'a collector with this id is enrolled with a different key' },
-} as const;
-
 export async function enrollChild(
   deps: ParentSideDeps,
   request: ChildEnrollRequest,
 ): Promise<Answer<ChildEnrollResponse>> {
+  const refuse = (status: number, error: string, reason: string): Answer<ChildEnrollResponse> => {
+    deps.metrics?.enrollRejected.inc({ kind: 'collector', reason });
+    deps.logger.info({ reason }, 'refused a child collector enrollment');
+    return { ok: false, status, error };
+  };
   if (!hasSuite(request.alg))
-    return { ok: false, status: 400, error: `this collector cannot verify ${request.alg} signatures` };
+    return refuse(400, `this collector cannot verify ${request.alg} signatures`, 'unsupported-alg');
   if (!isAbove(deps.level, request.level)) {
-    return {
-      ok: false,
-      status: 400,
-      error: `level: a ${request.level} collector cannot report to this ${deps.level} collector; its parent must sit higher (unit < county < city < province < national)`,
-    };
+    return refuse(
+      400,
+      `level: a ${request.level} collector cannot report to this ${deps.level} collector; its parent must sit higher (unit < county < city < province < national)`,
+      'level',
+    );
   }
   const keyProblem = checkCollectorKey(request.publicKey, request.alg);
-  if (keyProblem) return { ok: false, status: 400, error: keyProblem };
+  if (keyProblem) return refuse(400, keyProblem, 'bad-key');
+  const proof = enrollmentProofProblem(request, {
+    collector: deps.identity.id,
+    now: deps.clock.now(),
+    maxSkewMs: deps.enrollMaxSkewMs ?? DEFAULT_ENROLL_SKEW_MS,
+  });
+  if (proof) return refuse(proof.reason === 'unsigned' ? 400 : 401, proof.error, proof.reason);
   const id = collectorIdFromPublicKey(request.publicKey);
-  if (id === deps.identity.id)
-    return { ok: false, status: 400, error: 'a collector cannot enroll at itself' };
+  if (id === deps.identity.id) return refuse(400, 'a collector cannot enroll at itself', 'self');
   const now = deps.clock.now().toISOString();
   const result = await deps.store.enrollChild({
     tokenHash: hashSecret(request.token),
@@ -111,15 +126,24 @@ export async function enrollChild(
       ),
   });
   if (!result.ok) {
-    deps.logger.info({ child: id, reason: result.reason }, 'refused a child collector enrollment');
     if (result.reason === 'unit-mismatch') {
-      return {
-        ok: false,
-        status: 409,
-        error: `unit: the token is for unit ${result.unit ?? '?'}, but the child collector is configured for ${request.unit}; set unit in its config or ask for a token for its unit`,
-      };
+      return refuse(
+        409,
+        `unit: the token is for unit ${result.unit ?? '?'}, but the child collector is configured for ${request.unit}; set unit in its config or ask for a token for its unit`,
+        result.reason,
+      );
     }
-    return { ok: false, ...ENROLL_REFUSALS[result.reason] };
+    if (result.reason === 'unit-moved') {
+      return refuse(
+        409,
+        `unit: collector ${id} is enrolled here for unit ${result.unit ?? '?'}; re-enrolling does not move it to ${request.unit}`,
+        result.reason,
+      );
+    }
+    if (result.reason === 'key-mismatch')
+      return refuse(409, 'a collector with this id is enrolled with a different key', result.reason);
+    const refusal = tokenRefusalAnswer(result.reason, 'collector');
+    return refuse(refusal.status, refusal.error, result.reason);
   }
   const { child } = result;
   // Tell the ancestors, so the top knows every subordinate (and who has not answered a notice).

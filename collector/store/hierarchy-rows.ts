@@ -234,3 +234,20 @@ export function reportEffect(report: Report, pathUnits: readonly string[]): Repo
   }
   return undefined;
 }
+
+/**
+ * A direct child re-enrolling keeps its unit: a token of another unit does not move it (as for
+ * agents). Its key must be the one it enrolled with.
+ */
+export function existingChildRefusal(
+  existing: { public_key: string; unit: string; direct: number | boolean } | undefined,
+  publicKey: string,
+  unit: string,
+): { ok: false; reason: 'key-mismatch' | 'unit-moved'; unit?: string } | undefined {
+  if (!existing) return undefined;
+  if (existing.public_key !== publicKey) return { ok: false, reason: 'key-mismatch' };
+  if (Boolean(existing.direct) && existing.unit !== unit) {
+    return { ok: false, reason: 'unit-moved', unit: existing.unit };
+  }
+  return undefined;
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import type { KeyPairText } from '../../shared/crypto/suite.js';
+import { ENROLL_PATH, signEnrollment } from '../../shared/enrollment-proof.js';
 import { signMessage, type Ack } from '../../shared/envelope.js';
 import { agentIdFromPublicKey } from '../../shared/identity.js';
 import { agentTopic } from '../../shared/topics.js';
@@ -52,11 +53,37 @@ export interface EnrollReply {
   broker: { url: string; username: string; password: string };
 }
 
+/** The collector id an enrollment at `httpUrl` is signed for (GET /api/v1/enroll). */
+export async function enrollTarget(httpUrl: string): Promise<string> {
+  const response = await fetch(`${httpUrl}${ENROLL_PATH}`);
+  return ((await response.json()) as { collector: string }).collector;
+}
+
+/** A signed enrollment body, as `smew agent enroll` sends it; `ts` and `collector` may be overridden. */
+export async function signedEnrollBody(
+  httpUrl: string,
+  agent: Pick<TestAgent, 'keys' | 'sign'>,
+  token: string,
+  options: { ts?: Date; collector?: string } = {},
+): Promise<Record<string, unknown>> {
+  const proof = signEnrollment(
+    {
+      token,
+      publicKey: agent.keys.publicKey,
+      alg: agent.keys.alg,
+      collector: options.collector ?? (await enrollTarget(httpUrl)),
+      ts: options.ts ?? new Date(),
+    },
+    agent.sign,
+  );
+  return { ...proof, hostname: 'test-host' };
+}
+
 export async function enrollOverHttp(httpUrl: string, agent: TestAgent, token: string): Promise<EnrollReply> {
-  const response = await fetch(`${httpUrl}/api/v1/enroll`, {
+  const response = await fetch(`${httpUrl}${ENROLL_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, publicKey: agent.keys.publicKey, alg: 'ed25519', hostname: 'test-host' }),
+    body: JSON.stringify(await signedEnrollBody(httpUrl, agent, token)),
   });
   const body = (await response.json()) as EnrollReply & { error?: string };
   if (response.status !== 200) throw new Error(`enroll failed: ${response.status} ${body.error}`);
