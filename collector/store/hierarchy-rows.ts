@@ -45,6 +45,12 @@ export interface CollectorRow {
   cert: string;
   enrolled_at: string;
   last_seen_at: string | null;
+  path_units: string | string[];
+}
+
+/** SQLite keeps a JSON array, PostgreSQL a TEXT[]. */
+function units(value: string | string[]): string[] {
+  return Array.isArray(value) ? value : (JSON.parse(value) as string[]);
 }
 
 export interface ReportRow {
@@ -127,6 +133,7 @@ export function toSubordinate(row: CollectorRow): SubordinateRecord {
     cert: JSON.parse(row.cert) as ChildCert,
     enrolledAt: row.enrolled_at,
     lastSeenAt: row.last_seen_at,
+    pathUnits: units(row.path_units),
   };
 }
 
@@ -140,7 +147,7 @@ export function toStoredReport(row: ReportRow): StoredReport {
     type: row.type,
     key: row.key,
     via: row.via,
-    pathUnits: Array.isArray(row.path_units) ? row.path_units : (JSON.parse(row.path_units) as string[]),
+    pathUnits: units(row.path_units),
     receivedAt: row.received_at,
     report: JSON.parse(row.report) as Report,
     chain: JSON.parse(row.chain) as ChildCert[],

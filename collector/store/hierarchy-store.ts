@@ -43,6 +43,8 @@ export interface SubordinateRecord {
   cert: ChildCert;
   enrolledAt: string;
   lastSeenAt: string | null;
+  /** Units from this collector up to (and including) the direct child it sits below. */
+  pathUnits: string[];
 }
 
 export type EnrollChildResult =

@@ -142,7 +142,8 @@ export const POSTGRES_HIERARCHY_MIGRATION_SQL = `
   );
 `;
 
-const COLLECTOR_COLUMNS = 'id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, last_seen_at';
+const COLLECTOR_COLUMNS =
+  'id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, last_seen_at, path_units';
 
 /** ` AND <column> shares a unit with units`; no clause for undefined (every unit). */
 function pathClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {
