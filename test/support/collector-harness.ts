@@ -53,26 +53,30 @@ export interface EnrollReply {
   broker: { url: string; username: string; password: string };
 }
 
-/** The collector id an enrollment at `httpUrl` is signed for (GET /api/v1/enroll). */
-export async function enrollTarget(httpUrl: string): Promise<string> {
+/** Whom an enrollment at `httpUrl` is signed for, and that collector's clock (GET /api/v1/enroll). */
+export async function enrollTarget(httpUrl: string): Promise<{ collector: string; time: string }> {
   const response = await fetch(`${httpUrl}${ENROLL_PATH}`);
-  return ((await response.json()) as { collector: string }).collector;
+  return (await response.json()) as { collector: string; time: string };
 }
 
-/** A signed enrollment body, as `smew agent enroll` sends it; `ts` and `collector` may be overridden. */
+/**
+ * A signed enrollment body, as `smew agent enroll` sends it from a machine whose clock agrees with
+ * the collector's (a collector on a test clock included); `ts` and `collector` may be overridden.
+ */
 export async function signedEnrollBody(
   httpUrl: string,
   agent: Pick<TestAgent, 'keys' | 'sign'>,
   token: string,
   options: { ts?: Date; collector?: string } = {},
 ): Promise<Record<string, unknown>> {
+  const target = await enrollTarget(httpUrl);
   const proof = signEnrollment(
     {
       token,
       publicKey: agent.keys.publicKey,
       alg: agent.keys.alg,
-      collector: options.collector ?? (await enrollTarget(httpUrl)),
-      ts: options.ts ?? new Date(),
+      collector: options.collector ?? target.collector,
+      ts: options.ts ?? new Date(target.time),
     },
     agent.sign,
   );
