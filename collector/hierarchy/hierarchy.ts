@@ -89,6 +89,7 @@ export class Hierarchy {
       level,
       metrics: deps.metrics,
       enrollMaxSkewMs: deps.enrollMaxSkewMs,
+      localUnits: () => store.listAgentUnits(),
       audit: (entry) =>
         store.sessions.addAudit({
           ...entry,

@@ -44,6 +44,8 @@ export interface ParentSideDeps {
   metrics?: HierarchyMetrics;
   /** ingest.maxSkew: how far a child's enrollment request may be dated from this clock (default 5 min). */
   enrollMaxSkewMs?: number;
+  /** Units held here besides this collector's own (its agents'): no child may claim them. */
+  localUnits?: () => Promise<string[]>;
   /** Writes a refusal of what a child sent into the audit log. */
   audit?: (entry: { actor: string; action: string; detail: string }) => Promise<void>;
 }
@@ -228,7 +230,7 @@ async function takeBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Re
   const sender = await signedByChild(deps, 'batch', batch);
   if ('ok' in sender) return sender;
   const view = subtreeView(
-    { id: deps.identity.id, unit: deps.unit },
+    { id: deps.identity.id, units: [deps.unit, ...((await deps.localUnits?.()) ?? [])] },
     sender,
     await deps.store.listSubordinates({}),
   );

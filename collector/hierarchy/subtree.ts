@@ -14,8 +14,8 @@ export type SubtreeRefusal = (typeof SUBTREE_REFUSALS)[number];
 
 /** What this collector knows when it judges a child's records. */
 export interface SubtreeView {
-  /** This collector: nothing below may claim to be it or its unit. */
-  here: { id: string; unit: string };
+  /** This collector, and the units it holds (its own, its agents'): nothing below may claim them. */
+  here: { id: string; units: readonly string[] };
   /** The direct child that sent the batch, as recorded at its enrollment. */
   sender: SubordinateRecord;
   /** Every collector recorded below this one, by id. */
@@ -109,7 +109,8 @@ function placeProblem(
 
 /** A unit this collector holds, or one recorded outside the sender's subtree, is not the sender's to name. */
 function foreignUnit(view: SubtreeView, unit: string): { reason: 'unit'; detail: string } | undefined {
-  if (unit === view.here.unit) return { reason: 'unit', detail: `unit ${unit} is this collector's own` };
+  if (view.here.units.includes(unit))
+    return { reason: 'unit', detail: `unit ${unit} is held by this collector` };
   for (const other of view.known.values()) {
     if (other.unit === unit && !insideSender(view, other)) {
       return {

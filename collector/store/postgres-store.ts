@@ -261,6 +261,11 @@ export class PostgresStore implements Store {
     return rows.map(toAgent);
   }
 
+  async listAgentUnits(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ unit: string }>('SELECT DISTINCT unit FROM agents');
+    return rows.map((r) => r.unit);
+  }
+
   async countAgents(): Promise<{ enrolled: number; online: number }> {
     const { rows } = await this.pool.query<{ enrolled: number; online: number }>(
       `SELECT COUNT(*)::int AS enrolled, COUNT(*) FILTER (WHERE online)::int AS online

@@ -224,6 +224,11 @@ export class SqliteStore implements Store {
     return rows.map(toAgent);
   }
 
+  async listAgentUnits(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT unit FROM agents').all() as { unit: string }[];
+    return rows.map((r) => r.unit);
+  }
+
   async countAgents(): Promise<{ enrolled: number; online: number }> {
     const row = this.db
       .prepare(

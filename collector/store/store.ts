@@ -196,6 +196,8 @@ export interface Store {
   getAgent(agentId: string): Promise<AgentRecord | undefined>;
   listAgents(filter: { units?: readonly string[] }): Promise<AgentRecord[]>;
   countAgents(): Promise<{ enrolled: number; online: number }>;
+  /** The units this collector's own agents are enrolled in (a child collector may not claim them). */
+  listAgentUnits(): Promise<string[]>;
   /** A signed heartbeat: the agent is alive; `reportedSeq` is the last seq it says it sent. */
   recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void>;
   /**

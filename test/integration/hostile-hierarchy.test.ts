@@ -28,7 +28,7 @@ import {
 import { ownReport } from '../../collector/hierarchy/reports.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { eventually } from '../support/eventually.js';
-import { signedEnrollBody } from '../support/collector-harness.js';
+import { enrollAgent, signedEnrollBody } from '../support/collector-harness.js';
 import { makeNode, run, startNode, stopAndRemove, type ChainNode } from '../support/collector-chain.js';
 import { collectorKey, type CollectorKey } from '../support/hierarchy-keys.js';
 import { metricSample } from '../support/metrics.js';
@@ -182,7 +182,9 @@ describe.each(dialects)('a child collector speaks only for its subtree ($name)',
 
   it.runIf(ready)('refuses a subordinate that takes a unit held outside the county’s subtree', async () => {
     const before = await refusedFor('unit');
-    for (const unit of ['乙单位', '另县保密局', '某市保密局']) {
+    // The city's own agents sit in 市局机要科: a unit held here, though no collector has it.
+    await enrollAgent(run(city), { unit: '市局机要科' });
+    for (const unit of ['乙单位', '另县保密局', '某市保密局', '市局机要科']) {
       const intruder = collectorKey();
       const answer = await send(county, {
         report: reportBy(county, '某县保密局', 'county', ++seq, 'collector.enrolled', {
@@ -193,7 +195,7 @@ describe.each(dialects)('a child collector speaks only for its subtree ($name)',
       expect(rejectedReasons(answer)).toEqual([expect.stringMatching(new RegExp(`unit ${unit}`))]);
       expect(await run(city).store.hierarchy.getSubordinate(intruder.id)).toBeUndefined();
     }
-    expect(await refusedFor('unit')).toBe(before + 3);
+    expect(await refusedFor('unit')).toBe(before + 4);
     // The county's users still see only its subtree.
     const scoped = await run(city).store.hierarchy.listSubordinates({ units: ['某县保密局'] });
     expect(scoped.map((s) => s.unit).sort()).toEqual(['某县保密局', '甲单位']);
