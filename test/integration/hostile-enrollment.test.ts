@@ -248,6 +248,17 @@ describe.each(dialects)('hostile enrollment on $name', ({ name, ready }) => {
       expect((await post('/api/v1/hierarchy/enroll', { ...stale, ...base })).status).toBe(401);
       expect(await rejected('collector', 'stale')).toBe(1);
       expect(await collector.store.hierarchy.getSubordinate(child.id)).toBeUndefined();
+      // An SM2 child signs with SM2-with-SM3 and is enrolled; the same request unsigned is not.
+      const sm2 = agentOf('sm2-sm3');
+      const sm2Token = await token('丙单位', 'collector');
+      const sm2Base = { unit: '丙单位', level: 'unit' };
+      const sm2Unsigned = { token: sm2Token, publicKey: sm2.keys.publicKey, alg: 'sm2-sm3', ...sm2Base };
+      expect((await post('/api/v1/hierarchy/enroll', sm2Unsigned)).status).toBe(400);
+      const enrolled = await post('/api/v1/hierarchy/enroll', {
+        ...(await signedEnrollBody(collector.httpUrl, sm2, sm2Token)),
+        ...sm2Base,
+      });
+      expect(enrolled).toMatchObject({ status: 200, body: { child: { unit: '丙单位' } } });
     },
   );
 });
