@@ -35,6 +35,17 @@ describe('collector data commands', () => {
     dir.remove();
   });
 
+  /** What an agent's enrollment with `token` asks of the store. */
+  const agentEnrollment = (token: string, agentId = 'ag-aaaaaaaaaaaaaaaaaaaa') => ({
+    tokenHash: hashSecret(token),
+    agentId,
+    alg: 'ed25519' as const,
+    publicKey: 'k',
+    hostname: undefined,
+    version: undefined,
+    brokerSecretHash: 'h',
+    now: new Date().toISOString(),
+  });
   const run = (command: Command, argv: string[]) => command.run(parseCommandArgs(command, argv));
   const withStore = async <T>(work: (store: ReturnType<typeof openSqliteStore>) => Promise<T>) => {
     const store = openSqliteStore(dbPath);
@@ -51,18 +62,7 @@ describe('collector data commands', () => {
     const token = stdout[0]!.trim();
     expect(token).toMatch(/^smew-et-[A-Za-z0-9_-]{43}$/);
     expect(stderr.join('')).toContain('一处');
-    const result = await withStore((store) =>
-      store.enrollAgent({
-        tokenHash: hashSecret(token),
-        agentId: 'ag-aaaaaaaaaaaaaaaaaaaa',
-        alg: 'ed25519',
-        publicKey: 'k',
-        hostname: undefined,
-        version: undefined,
-        brokerSecretHash: 'h',
-        now: new Date().toISOString(),
-      }),
-    );
+    const result = await withStore((store) => store.enrollAgent(agentEnrollment(token)));
     expect(result).toMatchObject({ ok: true, agent: { unit: '一处' } });
   });
 
@@ -79,18 +79,7 @@ describe('collector data commands', () => {
     ).toBe(0);
     expect(stderr.join('')).toContain('a child collector of unit 甲单位');
     const token = stdout[0]!.trim();
-    const result = await withStore((store) =>
-      store.enrollAgent({
-        tokenHash: hashSecret(token),
-        agentId: 'ag-aaaaaaaaaaaaaaaaaaaa',
-        alg: 'ed25519',
-        publicKey: 'k',
-        hostname: undefined,
-        version: undefined,
-        brokerSecretHash: 'h',
-        now: new Date().toISOString(),
-      }),
-    );
+    const result = await withStore((store) => store.enrollAgent(agentEnrollment(token)));
     expect(result).toEqual({ ok: false, reason: 'token-kind' });
     await expect(
       run(tokenCreateCommand, ['--unit', 'u', '--for', 'printer', '--config', config]),
@@ -100,18 +89,7 @@ describe('collector data commands', () => {
   it('agents move moves an agent to another unit and records it in the audit log', async () => {
     expect(await run(tokenCreateCommand, ['--unit', '一处', '--config', config])).toBe(0);
     const agentId = 'ag-aaaaaaaaaaaaaaaaaaaa';
-    await withStore((store) =>
-      store.enrollAgent({
-        tokenHash: hashSecret(stdout[0]!.trim()),
-        agentId,
-        alg: 'ed25519',
-        publicKey: 'k',
-        hostname: undefined,
-        version: undefined,
-        brokerSecretHash: 'h',
-        now: new Date().toISOString(),
-      }),
-    );
+    await withStore((store) => store.enrollAgent(agentEnrollment(stdout[0]!.trim())));
     expect(await run(agentsMoveCommand, [agentId, '--unit', '二处', '--config', config])).toBe(0);
     expect(stderr.join('')).toContain(`moved ${agentId} from unit 一处 to 二处`);
     const [agent, audit] = await withStore(async (store) => [
