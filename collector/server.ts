@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import { ed25519Verifier, useSodiumEd25519 } from '../shared/crypto/ed25519.js';
 import { readListenerTls, readPemFile } from '../shared/tls.js';
 import { buildApi } from './api/app.js';
 import { announceWarnings } from './api/warnings.js';
@@ -77,6 +78,8 @@ export async function startCollector(
 ): Promise<RunningCollector> {
   const clock = runtime.clock ?? systemClock;
   const logger = runtime.logger ?? createLogger('collector');
+  useSodiumEd25519();
+  logger.debug({ ed25519: ed25519Verifier() }, 'signature verification library');
   const httpAddress = parseListenAddress(config.http.listen, 'http.listen');
   // Undo what has started if a later step fails, so a failed start leaves no port or file open.
   const cleanups: (() => Promise<void>)[] = [];
@@ -171,6 +174,8 @@ export async function startCollector(
         listen: config.broker.listen,
         store,
         logger,
+        maxPacketBytes: config.broker.maxPacket,
+        refused: (reason) => metrics.brokerRefused.inc({ reason }),
         ...(brokerListenerTls ? { tls: brokerListenerTls } : {}),
       });
       const broker = embedded;
@@ -266,6 +271,7 @@ export async function startCollector(
       logger,
       brokerUrl: agentBrokerUrl,
       approval: config.enroll.approval,
+      maxSkewMs: config.ingest.maxSkew,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
       onEnrolled: async (agentId, brokerSecret) => {
         try {
@@ -310,6 +316,7 @@ export async function startCollector(
       clockOptions: clocks.options,
       sink: runtime.conditionSink ?? warnings,
       metrics: metrics.hierarchy,
+      enrollMaxSkewMs: config.ingest.maxSkew,
       policy: {
         own: config.policy,
         stateDir: config.identity.dir,
@@ -323,7 +330,7 @@ export async function startCollector(
       if (result.opened.length > 0) hierarchy.reportSoon();
     });
     const api = await buildApi({
-      hierarchy: { hierarchy, unit: config.unit },
+      hierarchy: { hierarchy, unit: config.unit, maxReportBody: config.http.maxReportBody },
       onAgentRevoked: enforceRevocation,
       onAgentApproved: enforceApproval,
       store,
@@ -334,6 +341,7 @@ export async function startCollector(
       live,
       dashboardDir: runtime.dashboardDir,
       ...(httpTls ? { tls: httpTls } : {}),
+      trustProxy: config.http.trustProxy,
       clocks: {
         store,
         scheduler: clocks,

@@ -4,11 +4,12 @@ import type { CollectorIdentity } from '../identity.js';
 import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy-store.js';
 import { retryDelay } from './backoff.js';
 import type { HierarchyMetrics } from './hierarchy-metrics.js';
-import type { ParentConfig } from './hierarchy-config.js';
+import { MAX_BATCH_BYTES, type ParentConfig } from './hierarchy-config.js';
 import {
   HIERARCHY_VERSION,
   MAX_BATCH_RECORDS,
   pullReplySchema,
+  LINK_MAX_SKEW_MS,
   receiptSchema,
   sign,
   verifiedBy,
@@ -53,6 +54,20 @@ export interface LinkRound {
 }
 
 const BATCH = MAX_BATCH_RECORDS;
+/** Room in a batch's body for its head and signature, beside the records. */
+const BATCH_HEAD_BYTES = 4096;
+
+/** The first entries whose records fit in `budget` bytes of JSON; always at least one. */
+export function withinBytes<T extends { record: unknown }>(entries: T[], budget: number): T[] {
+  let used = 0;
+  const kept: T[] = [];
+  for (const entry of entries) {
+    used += Buffer.byteLength(JSON.stringify(entry.record)) + 1;
+    if (kept.length > 0 && used > budget) break;
+    kept.push(entry);
+  }
+  return kept;
+}
 
 export class ParentLink {
   private failures = 0;
@@ -145,7 +160,7 @@ export class ParentLink {
     const url = (this.deps.config.url ?? parent.url).replace(/\/+$/, '');
     const pushed = await this.push(url, parent);
     const notices = await this.pull(url, parent);
-    return { ...pushed, notices, more: pushed.sent === BATCH || notices > 0 };
+    return { ...pushed, notices, more: pushed.more || notices > 0 };
   }
 
   private async post(url: string, body: unknown): Promise<unknown> {
@@ -175,10 +190,54 @@ export class ParentLink {
     return parsed;
   }
 
-  private async push(url: string, parent: ParentState): Promise<Omit<LinkRound, 'notices' | 'more'>> {
+  /**
+   * The parent's answer, if it is for this link, signed by the parent's recorded key, dated now
+   * (within 15 min) and, for a receipt, about the batch just sent; otherwise a LinkError (the
+   * round fails, the records stay queued) counted by reason. A forged, re-keyed or replayed
+   * answer changes nothing here.
+   */
+  private trusted<T extends { child: string; parent: string; ts: string; alg: string; sig: string }>(
+    schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+    answer: unknown,
+    parent: ParentState,
+    what: 'receipt' | 'notice list',
+    batchSig?: string,
+  ): T {
+    const refuse = (reason: string, message: string): never => {
+      this.deps.metrics?.parentAnswersRefused.inc({ reason });
+      throw new LinkError(message);
+    };
+    const parsed = schema.safeParse(answer);
+    if (!parsed.success)
+      return refuse('malformed', `the parent answered with something that is not a ${what}`);
+    const message = parsed.data;
+    if (message.child !== this.deps.identity.id || message.parent !== parent.id)
+      return refuse('wrong-link', `the ${what} is for another link (${message.parent} → ${message.child})`);
+    if (!verifiedBy(message, parent.alg, parent.publicKey)) {
+      return refuse(
+        'bad-signature',
+        `the ${what} does not verify with the key of parent ${parent.id}; was the parent re-keyed?`,
+      );
+    }
+    const now = this.deps.clock.now();
+    if (Math.abs(now.getTime() - Date.parse(message.ts)) > LINK_MAX_SKEW_MS) {
+      return refuse(
+        'stale',
+        `the ${what} is dated ${message.ts}, too far from this clock (${now.toISOString()})`,
+      );
+    }
+    // An older parent sends no `batch`; a receipt that names one must name the batch just sent.
+    const about = (message as { batch?: unknown }).batch;
+    if (batchSig !== undefined && about !== undefined && about !== batchSig)
+      return refuse('other-batch', `the ${what} answers another batch`);
+    return message;
+  }
+
+  private async push(url: string, parent: ParentState): Promise<Omit<LinkRound, 'notices'>> {
     const { store, identity, clock } = this.deps;
-    const entries = await store.pendingOutbox(BATCH);
-    if (entries.length === 0) return { sent: 0, delivered: 0, rejected: 0 };
+    const pending = await store.pendingOutbox(BATCH);
+    if (pending.length === 0) return { sent: 0, delivered: 0, rejected: 0, more: false };
+    const entries = withinBytes(pending, MAX_BATCH_BYTES - BATCH_HEAD_BYTES);
     const now = clock.now().toISOString();
     await store.markAttempt(
       entries.map((e) => e.linkSeq),
@@ -198,27 +257,17 @@ export class ParentLink {
     this.deps.metrics?.sent.inc(entries.length);
     this.deps.metrics?.batches.inc();
     const answer = await this.post(`${url}/api/v1/hierarchy/reports`, batch);
-    const receipt = receiptSchema.safeParse(answer);
-    if (!receipt.success) throw new LinkError('the parent answered with something that is not a receipt');
-    if (
-      receipt.data.child !== identity.id ||
-      receipt.data.parent !== parent.id ||
-      !verifiedBy(receipt.data, parent.alg, parent.publicKey)
-    ) {
-      throw new LinkError(
-        `the receipt does not verify with the key of parent ${parent.id}; was the parent re-keyed?`,
-      );
-    }
+    const receipt = this.trusted(receiptSchema, answer, parent, 'receipt', batch.sig);
     const sent = new Set(entries.map((e) => e.linkSeq));
-    const refused = receipt.data.rejected.filter((r) => sent.has(r.linkSeq));
+    const refused = receipt.rejected.filter((r) => sent.has(r.linkSeq));
     const delivered = await store.applyReceipt(
-      receipt.data.accepted.filter((a) => sent.has(a.linkSeq)),
+      receipt.accepted.filter((a) => sent.has(a.linkSeq)),
       refused,
       clock.now().toISOString(),
     );
     this.deps.metrics?.delivered.inc(delivered.length);
     this.deps.metrics?.refusedByParent.inc(refused.length);
-    for (const r of receipt.data.rejected) {
+    for (const r of receipt.rejected) {
       this.deps.logger.error(
         { linkSeq: r.linkSeq, reason: r.reason },
         'the parent collector refused a report',
@@ -229,7 +278,12 @@ export class ParentLink {
         .onDelivered(delivered, parent)
         .catch((err: unknown) => this.deps.logger.error({ err }, 'a receipt hook failed'));
     }
-    return { sent: entries.length, delivered: delivered.length, rejected: receipt.data.rejected.length };
+    return {
+      sent: entries.length,
+      delivered: delivered.length,
+      rejected: receipt.rejected.length,
+      more: pending.length === BATCH || entries.length < pending.length,
+    };
   }
 
   private async pull(url: string, parent: ParentState): Promise<number> {
@@ -245,18 +299,9 @@ export class ParentLink {
       identity,
     );
     const answer = await this.post(`${url}/api/v1/hierarchy/pull`, request);
-    const reply = pullReplySchema.safeParse(answer);
-    if (!reply.success)
-      throw new LinkError('the parent answered a pull with something that is not a notice list');
-    if (
-      reply.data.child !== identity.id ||
-      reply.data.parent !== parent.id ||
-      !verifiedBy(reply.data, parent.alg, parent.publicKey)
-    ) {
-      throw new LinkError(`the notice list does not verify with the key of parent ${parent.id}`);
-    }
+    const reply = this.trusted(pullReplySchema, answer, parent, 'notice list');
     let added = 0;
-    for (const relayed of reply.data.notices) {
+    for (const relayed of reply.notices) {
       const { notice } = relayed;
       // The parent vouches for the issuer's key by signing the list; the notice must verify with it.
       if (!verifiedBy(notice, relayed.issuerAlg, relayed.issuerPublicKey)) {

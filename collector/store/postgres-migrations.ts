@@ -125,7 +125,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     sql: POSTGRES_APPROVAL_MIGRATION_SQL,
   },
   {
-    version: 10,
+    version: 8,
+    name: 'enrollment tokens say what they enroll: agent or collector (tokens made before enroll agents)',
+    sql: `
+      ALTER TABLE enrollment_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent'
+        CHECK (kind IN ('agent', 'collector'));
+      `,
+  },
+  {
+    version: 9,
     name: 'rules: an open warning counts its raised conditions; which ones are the exact (condition, slot) pairs',
     sql: `
       DELETE FROM rule_conditions p

@@ -1,11 +1,22 @@
 import pg from 'pg';
 import { UserError } from '../../shared/errors.js';
-import type { Role } from '../auth/roles.js';
 import type { AgentApprovalStore } from './approval-store.js';
 import type { ClockStore } from './clock-store.js';
 import { PostgresApprovalStore } from './postgres-approval-store.js';
 import { PostgresClockStore } from './postgres-clock-store.js';
-import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
+import {
+  AGENT_COLUMNS,
+  API_KEY_COLUMNS,
+  toAgent,
+  toApiKey,
+  toEvent,
+  toUser,
+  USER_COLUMNS,
+  type AgentRow,
+  type ApiKeyRow,
+  type EventRow,
+  type UserRow,
+} from './sql-rows.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
@@ -22,6 +33,7 @@ import type {
   ApiKeyRecord,
   EnrollAgentRequest,
   EnrollAgentResult,
+  EnrollmentTokenRow,
   EventFilter,
   InsertEventResult,
   NewEnrollmentToken,
@@ -33,6 +45,7 @@ import type {
   StoredEvent,
   UserRecord,
 } from './store.js';
+import { tokenRefusal } from './store.js';
 import type { WarningStore } from './warning-store.js';
 
 /**
@@ -160,8 +173,8 @@ export class PostgresStore implements Store {
 
   async createEnrollmentToken(token: NewEnrollmentToken): Promise<void> {
     await this.pool.query(
-      'INSERT INTO enrollment_tokens (token_hash, unit, created_at, expires_at) VALUES ($1, $2, $3, $4)',
-      [token.tokenHash, token.unit, token.createdAt, token.expiresAt],
+      'INSERT INTO enrollment_tokens (token_hash, unit, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+      [token.tokenHash, token.unit, token.kind ?? 'agent', token.createdAt, token.expiresAt],
     );
   }
 
@@ -169,14 +182,13 @@ export class PostgresStore implements Store {
     return transaction(this.pool, async (db): Promise<EnrollAgentResult> => {
       // The row lock makes a token single-use even when two collectors receive it at once.
       const token = (
-        await db.query<{ unit: string; expires_at: string; used_at: string | null }>(
-          'SELECT unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1 FOR UPDATE',
+        await db.query<EnrollmentTokenRow>(
+          'SELECT unit, kind, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1 FOR UPDATE',
           [request.tokenHash],
         )
       ).rows[0];
-      if (!token) return { ok: false, reason: 'token-unknown' };
-      if (token.used_at !== null) return { ok: false, reason: 'token-used' };
-      if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+      const refused = tokenRefusal(token, 'agent', request.now);
+      if (refused || !token) return { ok: false, reason: refused ?? 'token-unknown' };
 
       const existing = (
         await db.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1 FOR UPDATE`, [
@@ -186,15 +198,16 @@ export class PostgresStore implements Store {
       if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
       // A revoked key stays revoked: no token, however fresh, undoes a revocation.
       if (existing && existing.revoked_at !== null) return { ok: false, reason: 'agent-revoked' };
+      if (existing && existing.unit !== token.unit)
+        return { ok: false, reason: 'unit-moved', unit: existing.unit };
 
       let agent: AgentRow;
       if (existing) {
         agent = (
           await db.query<AgentRow>(
-            `UPDATE agents SET unit = $1, hostname = $2, version = $3, broker_secret_hash = $4, reenrolled_at = $5
-             WHERE id = $6 RETURNING ${AGENT_COLUMNS}`,
+            `UPDATE agents SET hostname = $1, version = $2, broker_secret_hash = $3, reenrolled_at = $4
+             WHERE id = $5 RETURNING ${AGENT_COLUMNS}`,
             [
-              token.unit,
               request.hostname ?? existing.hostname,
               request.version ?? existing.version,
               request.brokerSecretHash,
@@ -230,6 +243,16 @@ export class PostgresStore implements Store {
     });
   }
 
+  async moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined> {
+    // The old unit is read in the same statement that changes it.
+    const { rows } = await this.pool.query<{ from: string }>(
+      `UPDATE agents SET unit = $2 FROM (SELECT id, unit FROM agents WHERE id = $1 FOR UPDATE) old
+       WHERE agents.id = old.id RETURNING old.unit AS "from"`,
+      [agentId, unit],
+    );
+    return rows[0];
+  }
+
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     const { rows } = await this.pool.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1`, [
       agentId,
@@ -247,6 +270,11 @@ export class PostgresStore implements Store {
       params,
     );
     return rows.map(toAgent);
+  }
+
+  async listAgentUnits(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ unit: string }>('SELECT DISTINCT unit FROM agents');
+    return rows.map((r) => r.unit);
   }
 
   async countAgents(): Promise<{ enrolled: number; online: number }> {
@@ -481,26 +509,26 @@ export class PostgresStore implements Store {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const { rows } = await this.pool.query<{
-      key_hash: string;
-      name: string;
-      role: Role;
-      unit: string | null;
-      created_at: string;
-      revoked_at: string | null;
-    }>('SELECT key_hash, name, role, unit, created_at, revoked_at FROM api_keys WHERE key_hash = $1', [
-      keyHash,
-    ]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      keyHash: row.key_hash,
-      name: row.name,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    };
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1`,
+      [keyHash],
+    );
+    return rows[0] ? toApiKey(rows[0]) : undefined;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, name`,
+    );
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKeys(name: string, at: string): Promise<number> {
+    const result = await this.pool.query(
+      'UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL',
+      [at, name],
+    );
+    return result.rowCount ?? 0;
   }
 
   async addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean> {
@@ -513,24 +541,29 @@ export class PostgresStore implements Store {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const { rows } = await this.pool.query<{
-      name: string;
-      password_hash: string;
-      role: Role;
-      unit: string | null;
-      created_at: string;
-      disabled_at: string | null;
-    }>('SELECT name, password_hash, role, unit, created_at, disabled_at FROM users WHERE name = $1', [name]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      name: row.name,
-      passwordHash: row.password_hash,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      disabledAt: row.disabled_at,
-    };
+    const { rows } = await this.pool.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = $1`, [
+      name,
+    ]);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const { rows } = await this.pool.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
+    return rows.map(toUser);
+  }
+
+  async setUserDisabled(name: string, at: string | null): Promise<boolean> {
+    return (
+      (await this.pool.query('UPDATE users SET disabled_at = $1 WHERE name = $2', [at, name])).rowCount === 1
+    );
+  }
+
+  async setUserPassword(name: string, passwordHash: string): Promise<boolean> {
+    const result = await this.pool.query('UPDATE users SET password_hash = $1 WHERE name = $2', [
+      passwordHash,
+      name,
+    ]);
+    return result.rowCount === 1;
   }
 
   private closing: Promise<void> | undefined;

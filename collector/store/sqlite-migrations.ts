@@ -311,6 +311,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 10,
+    name: 'enrollment tokens say what they enroll: agent or collector (tokens made before enroll agents)',
+    sql: `
+      ALTER TABLE enrollment_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent'
+        CHECK (kind IN ('agent', 'collector'));
+      `,
+  },
+  {
+    version: 11,
     name: 'rules: an open warning counts its raised conditions; which ones are the exact (condition, slot) pairs',
     sql: `
       -- Pairs no row holds (a hit that left its window, a condition a host's newer hit replaced).

@@ -2,10 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../../shared/errors.js';
-import type { Role } from '../auth/roles.js';
 import { SqliteClockStore } from './sqlite-clock-store.js';
 import { SqliteHierarchyStore } from './sqlite-hierarchy-store.js';
-import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
+import {
+  AGENT_COLUMNS,
+  API_KEY_COLUMNS,
+  toAgent,
+  toApiKey,
+  toEvent,
+  toUser,
+  USER_COLUMNS,
+  type AgentRow,
+  type ApiKeyRow,
+  type EventRow,
+  type UserRow,
+} from './sql-rows.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
@@ -16,6 +27,7 @@ import type {
   ApiKeyRecord,
   EnrollAgentRequest,
   EnrollAgentResult,
+  EnrollmentTokenRow,
   EventFilter,
   InsertEventResult,
   NewEnrollmentToken,
@@ -27,6 +39,7 @@ import type {
   StoredEvent,
   UserRecord,
 } from './store.js';
+import { tokenRefusal } from './store.js';
 
 /**
  * SQLite behind the async Store interface. better-sqlite3 is synchronous, so each method is one
@@ -37,13 +50,6 @@ export interface SqliteStoreOptions {
   /** For tests of the migration runner; production uses SQLITE_MIGRATIONS. */
   migrations?: readonly Migration[];
   busyTimeoutMs?: number;
-}
-
-interface TokenRow {
-  token_hash: string;
-  unit: string;
-  expires_at: string;
-  used_at: string | null;
 }
 
 /** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
@@ -142,18 +148,19 @@ export class SqliteStore implements Store {
 
   async createEnrollmentToken(token: NewEnrollmentToken): Promise<void> {
     this.db
-      .prepare('INSERT INTO enrollment_tokens (token_hash, unit, created_at, expires_at) VALUES (?, ?, ?, ?)')
-      .run(token.tokenHash, token.unit, token.createdAt, token.expiresAt);
+      .prepare(
+        'INSERT INTO enrollment_tokens (token_hash, unit, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(token.tokenHash, token.unit, token.kind ?? 'agent', token.createdAt, token.expiresAt);
   }
 
   async enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult> {
     const enroll = this.db.transaction((): EnrollAgentResult => {
       const token = this.db
-        .prepare('SELECT token_hash, unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
-        .get(request.tokenHash) as TokenRow | undefined;
-      if (!token) return { ok: false, reason: 'token-unknown' };
-      if (token.used_at !== null) return { ok: false, reason: 'token-used' };
-      if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+        .prepare('SELECT unit, kind, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
+        .get(request.tokenHash) as EnrollmentTokenRow | undefined;
+      const refused = tokenRefusal(token, 'agent', request.now);
+      if (refused || !token) return { ok: false, reason: refused ?? 'token-unknown' };
 
       const existing = this.db
         .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`)
@@ -161,15 +168,16 @@ export class SqliteStore implements Store {
       if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
       // A revoked key stays revoked: no token, however fresh, undoes a revocation.
       if (existing && existing.revoked_at !== null) return { ok: false, reason: 'agent-revoked' };
+      if (existing && existing.unit !== token.unit)
+        return { ok: false, reason: 'unit-moved', unit: existing.unit };
 
       if (existing) {
         this.db
           .prepare(
-            `UPDATE agents SET unit = ?, hostname = ?, version = ?, broker_secret_hash = ?, reenrolled_at = ?
+            `UPDATE agents SET hostname = ?, version = ?, broker_secret_hash = ?, reenrolled_at = ?
              WHERE id = ?`,
           )
           .run(
-            token.unit,
             request.hostname ?? existing.hostname,
             request.version ?? existing.version,
             request.brokerSecretHash,
@@ -204,6 +212,14 @@ export class SqliteStore implements Store {
     return enroll.immediate();
   }
 
+  async moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined> {
+    const row = this.db.prepare('SELECT unit FROM agents WHERE id = ?').get(agentId) as
+      { unit: string } | undefined;
+    if (!row) return undefined;
+    this.db.prepare('UPDATE agents SET unit = ? WHERE id = ?').run(unit, agentId);
+    return { from: row.unit };
+  }
+
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     const row = this.prepared(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`).get(agentId) as
       AgentRow | undefined;
@@ -217,6 +233,11 @@ export class SqliteStore implements Store {
       .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE 1${where} ORDER BY unit, hostname, id`)
       .all(...params) as AgentRow[];
     return rows.map(toAgent);
+  }
+
+  async listAgentUnits(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT unit FROM agents').all() as { unit: string }[];
+    return rows.map((r) => r.unit);
   }
 
   async countAgents(): Promise<{ enrolled: number; online: number }> {
@@ -397,27 +418,22 @@ export class SqliteStore implements Store {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT key_hash, name, role, unit, created_at, revoked_at FROM api_keys WHERE key_hash = ?')
-      .get(keyHash) as
-      | {
-          key_hash: string;
-          name: string;
-          role: Role;
-          unit: string | null;
-          created_at: string;
-          revoked_at: string | null;
-        }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      keyHash: row.key_hash,
-      name: row.name,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    };
+    const row = this.db.prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).get(keyHash) as
+      ApiKeyRow | undefined;
+    return row ? toApiKey(row) : undefined;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, name`)
+      .all() as ApiKeyRow[];
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKeys(name: string, at: string): Promise<number> {
+    return this.db
+      .prepare('UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL')
+      .run(at, name).changes;
   }
 
   async addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean> {
@@ -431,27 +447,26 @@ export class SqliteStore implements Store {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT name, password_hash, role, unit, created_at, disabled_at FROM users WHERE name = ?')
-      .get(name) as
-      | {
-          name: string;
-          password_hash: string;
-          role: Role;
-          unit: string | null;
-          created_at: string;
-          disabled_at: string | null;
-        }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      name: row.name,
-      passwordHash: row.password_hash,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      disabledAt: row.disabled_at,
-    };
+    const row = this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`).get(name) as
+      UserRow | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.db.prepare(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`).all() as UserRow[]).map(
+      toUser,
+    );
+  }
+
+  async setUserDisabled(name: string, at: string | null): Promise<boolean> {
+    return this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ?').run(at, name).changes === 1;
+  }
+
+  async setUserPassword(name: string, passwordHash: string): Promise<boolean> {
+    return (
+      this.db.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes ===
+      1
+    );
   }
 
   async close(): Promise<void> {

@@ -61,7 +61,7 @@ describe('migration 10: raised conditions counted, condition pairs exact', () =>
     const dir = tempDir('smew-migration-');
     try {
       const path = join(dir.path, 'smew.db');
-      await openSqliteStore(path, { migrations: SQLITE_MIGRATIONS.filter((m) => m.version < 10) }).close();
+      await openSqliteStore(path, { migrations: SQLITE_MIGRATIONS.filter((m) => m.version < 11) }).close();
       const db = new Database(path);
       for (const [sql, values] of seed) db.prepare(sql).run(...values);
       db.close();
@@ -80,7 +80,7 @@ describe('migration 10: raised conditions counted, condition pairs exact', () =>
   it.runIf(withPostgres)('PostgreSQL', async () => {
     const schema = await createTestSchema();
     try {
-      const older = POSTGRES_MIGRATIONS.filter((m) => m.version < 10);
+      const older = POSTGRES_MIGRATIONS.filter((m) => m.version < 9);
       await (await openPostgresStore(schema.url, { migrations: older })).close();
       for (const [sql, values] of seed) {
         let n = 0;

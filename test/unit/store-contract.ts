@@ -155,7 +155,7 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
         });
       });
 
-      it('re-enrolls a known key: same id and watermark, new unit and secret', async () => {
+      it('re-enrolls a known key: same id, watermark and unit, new secret; never moved by a token', async () => {
         await store.enrollAgent(enrollment());
         await store.insertEvent(event(1));
         expect(await store.advanceAckedSeq(AGENT)).toBe(1);
@@ -165,15 +165,47 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
           createdAt: NOW,
           expiresAt: LATER,
         });
+        expect(
+          await store.enrollAgent(enrollment({ tokenHash: 'token-2', brokerSecretHash: 'secret-2' })),
+        ).toEqual({ ok: false, reason: 'unit-moved', unit: '一处' });
+        await store.createEnrollmentToken({
+          tokenHash: 'token-3',
+          unit: '一处',
+          createdAt: NOW,
+          expiresAt: LATER,
+        });
         const again = await store.enrollAgent(
-          enrollment({ tokenHash: 'token-2', brokerSecretHash: 'secret-2' }),
+          enrollment({ tokenHash: 'token-3', brokerSecretHash: 'secret-3' }),
         );
         expect(again).toMatchObject({
           ok: true,
           reenrolled: true,
-          agent: { id: AGENT, unit: '二处', brokerSecretHash: 'secret-2', ackedSeq: 1, enrolledAt: NOW },
+          agent: { id: AGENT, unit: '一处', brokerSecretHash: 'secret-3', ackedSeq: 1, enrolledAt: NOW },
         });
         expect(await store.listEvents({ limit: 10 })).toHaveLength(1);
+        // The refused token of 二处 was not spent; an admin's move is what changes the unit.
+        expect(
+          (await store.enrollAgent(enrollment({ tokenHash: 'token-2', agentId: OTHER, publicKey: 'OTHER' })))
+            .ok,
+        ).toBe(true);
+        expect(await store.moveAgent(AGENT, '二处')).toEqual({ from: '一处' });
+        expect((await store.getAgent(AGENT))?.unit).toBe('二处');
+        expect(await store.moveAgent('ag-nobody', '二处')).toBeUndefined();
+      });
+
+      it('refuses a collector token for an agent and leaves it unused', async () => {
+        await store.createEnrollmentToken({
+          tokenHash: 'token-c',
+          unit: '一处',
+          kind: 'collector',
+          createdAt: NOW,
+          expiresAt: LATER,
+        });
+        expect(await store.enrollAgent(enrollment({ tokenHash: 'token-c' }))).toEqual({
+          ok: false,
+          reason: 'token-kind',
+        });
+        expect(await store.getAgent(AGENT)).toBeUndefined();
       });
 
       it('keeps a revoked key revoked and leaves the token unused', async () => {
@@ -456,6 +488,40 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
       expect(await store.addUser({ ...user, role: 'admin' })).toBe(false);
       expect(await store.getUser('张三')).toEqual({ ...user, disabledAt: null });
       expect(await store.getUser('李四')).toBeUndefined();
+    });
+
+    it('lists, revokes and disables: keys by name, users by name, never a second time', async () => {
+      const key = (keyHash: string, name: string) =>
+        store.createApiKey({ keyHash, name, role: 'viewer', unit: '一处', createdAt: NOW });
+      await key('h1', 'wall');
+      await key('h2', 'wall');
+      await key('h3', 'ops');
+      expect(await store.revokeApiKeys('wall', '2026-11-26T13:00:00.000Z')).toBe(2);
+      expect(await store.revokeApiKeys('wall', '2026-11-26T14:00:00.000Z')).toBe(0);
+      expect(await store.revokeApiKeys('nobody', NOW)).toBe(0);
+      const keys = await store.listApiKeys();
+      expect(keys.map((k) => [k.keyHash, k.revokedAt])).toEqual([
+        ['h3', null],
+        ['h1', '2026-11-26T13:00:00.000Z'],
+        ['h2', '2026-11-26T13:00:00.000Z'],
+      ]);
+
+      const user = { passwordHash: 'old', role: 'officer' as const, unit: '一处', createdAt: NOW };
+      await store.addUser({ ...user, name: '张三' });
+      await store.addUser({ ...user, name: '李四' });
+      expect(await store.setUserDisabled('张三', '2026-11-26T13:00:00.000Z')).toBe(true);
+      expect(await store.setUserDisabled('王五', NOW)).toBe(false);
+      expect(await store.setUserPassword('李四', 'new')).toBe(true);
+      expect(await store.setUserPassword('王五', 'new')).toBe(false);
+      const users = await store.listUsers();
+      expect(users.map((u) => [u.name, u.disabledAt, u.passwordHash]).sort()).toEqual(
+        [
+          ['张三', '2026-11-26T13:00:00.000Z', 'old'],
+          ['李四', null, 'new'],
+        ].sort(),
+      );
+      expect(await store.setUserDisabled('张三', null)).toBe(true);
+      expect((await store.getUser('张三'))!.disabledAt).toBeNull();
     });
   });
 }
