@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { UserError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/log.js';
+import { ed25519Verifier, useSodiumEd25519 } from '../shared/crypto/ed25519.js';
 import { readListenerTls, readPemFile } from '../shared/tls.js';
 import { buildApi } from './api/app.js';
 import { announceWarnings } from './api/warnings.js';
@@ -77,6 +78,8 @@ export async function startCollector(
 ): Promise<RunningCollector> {
   const clock = runtime.clock ?? systemClock;
   const logger = runtime.logger ?? createLogger('collector');
+  useSodiumEd25519();
+  logger.debug({ ed25519: ed25519Verifier() }, 'signature verification library');
   const httpAddress = parseListenAddress(config.http.listen, 'http.listen');
   // Undo what has started if a later step fails, so a failed start leaves no port or file open.
   const cleanups: (() => Promise<void>)[] = [];

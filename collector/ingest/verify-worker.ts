@@ -4,6 +4,7 @@
  * parsed public keys, since parsing a key costs more than a verification.
  */
 import { parentPort } from 'node:worker_threads';
+import { useSodiumEd25519 } from '../../shared/crypto/ed25519.js';
 import type { Verifier } from '../../shared/crypto/suite.js';
 import { suiteFor } from '../../shared/crypto/suites.js';
 import { verifyMessage } from '../../shared/envelope.js';
@@ -23,6 +24,8 @@ export interface VerifyAnswer {
   id: number;
   valid: boolean[];
 }
+
+useSodiumEd25519();
 
 const MAX_CACHED_KEYS = 100_000;
 const verifiers = new Map<string, Verifier>();
