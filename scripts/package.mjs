@@ -464,9 +464,23 @@ function minimumNode(pkg) {
   return [Number(match[1]), Number(match[2] ?? 0)];
 }
 
+/**
+ * Packages that ship prebuilt addons for every platform (sodium-native: prebuilds/<os>-<cpu>/) keep
+ * the ones for Linux on this architecture alone; the others are dead weight (about 17 MB).
+ */
+function keepPrebuild(cpu) {
+  return (rel) => {
+    const at = rel.split('/').lastIndexOf('prebuilds');
+    // prebuilds/<os>-<cpu>/…
+    const platform = rel.split('/')[at + 1];
+    if (at < 0 || !/^(android|darwin|freebsd|ios|linux|openbsd|win32)-/.test(platform ?? '')) return true;
+    return platform.startsWith(`linux-${cpu}`);
+  };
+}
+
 /** One architecture's tree: the shared app, its native addons, its Node.js and the launcher. */
-function stageArch(stage, { common, node, addons, pkg }) {
-  cpSync(common, stage, { recursive: true, verbatimSymlinks: true });
+function stageArch(stage, { common, node, addons, pkg, cpu }) {
+  copyTree(common, stage, keepPrebuild(cpu));
   for (const [entry, name, file] of addons) {
     const target = join(stage, 'app', entry, 'build/Release', name);
     mkdirSync(dirname(target), { recursive: true });
@@ -593,7 +607,8 @@ export function buildPackages(argv) {
     for (const arch of [...new Set(opts.arch ?? Object.keys(TARGETS))]) {
       const node = bundledNode(arch);
       const stage = join(work, `stage-${arch}`);
-      stageArch(stage, { common, node, addons: nativeAddons(arch, node, closure, work), pkg });
+      const addons = nativeAddons(arch, node, closure, work);
+      stageArch(stage, { common, node, addons, pkg, cpu: TARGETS[arch].cpu });
       for (const role of roles) {
         built.push(
           buildPackage(role, {
