@@ -227,6 +227,77 @@ function elfMachine(path) {
 }
 
 /**
+ * The symbol versions an ELF file needs from each library it links (its .gnu.version_r section),
+ * e.g. { 'libc.so.6': ['GLIBC_2.17', 'GLIBC_2.34'], 'libstdc++.so.6': ['GLIBCXX_3.4.29'] }: what
+ * dpkg-shlibdeps reads to say which libc6 a binary depends on.
+ */
+export function elfVersionNeeds(path) {
+  const elf = readFileSync(path);
+  if (elf.toString('latin1', 0, 4) !== '\x7fELF' || elf[4] !== 2 || elf[5] !== 1) {
+    throw new PackagingError(`${path} is not a 64-bit little-endian ELF file`);
+  }
+  const shoff = Number(elf.readBigUInt64LE(0x28));
+  const shentsize = elf.readUInt16LE(0x3a);
+  const section = (i) => {
+    const at = shoff + i * shentsize;
+    return {
+      type: elf.readUInt32LE(at + 4),
+      offset: Number(elf.readBigUInt64LE(at + 0x18)),
+      link: elf.readUInt32LE(at + 0x28),
+      info: elf.readUInt32LE(at + 0x2c),
+    };
+  };
+  const needs = {};
+  for (let i = 0; i < elf.readUInt16LE(0x3c); i++) {
+    const verneed = section(i);
+    if (verneed.type !== 0x6ffffffe) continue; // SHT_GNU_verneed
+    const strings = section(verneed.link).offset;
+    const name = (offset) => elf.toString('latin1', strings + offset, elf.indexOf(0, strings + offset));
+    let entry = verneed.offset;
+    for (let n = 0; n < verneed.info; n++) {
+      const versions = (needs[name(elf.readUInt32LE(entry + 4))] ??= []);
+      let aux = entry + elf.readUInt32LE(entry + 8);
+      for (let k = 0; k < elf.readUInt16LE(entry + 2); k++) {
+        versions.push(name(elf.readUInt32LE(aux + 8)));
+        aux += elf.readUInt32LE(aux + 12);
+      }
+      entry += elf.readUInt32LE(entry + 12);
+    }
+  }
+  return needs;
+}
+
+/** libstdc++'s symbol versions → the GCC release (Debian's libstdc++6 version) that brought them. */
+const GLIBCXX_GCC = { 25: 8, 26: 9, 27: 9, 28: 10, 29: 11, 30: 12, 31: 13, 32: 13, 33: 14 };
+
+/**
+ * The Debian dependencies the native parts of a package need: libc6 at least as new as the newest
+ * GLIBC_ version any of them asks for, libstdc++6 as the newest GLIBCXX_. The registry's Node.js
+ * asks for glibc 2.28; an addon compiled here asks for what this build machine's glibc has.
+ */
+function nativeDepends(files) {
+  let glibc = [2, 17];
+  let glibcxx = 0;
+  for (const file of files) {
+    for (const version of Object.values(elfVersionNeeds(file)).flat()) {
+      const c = /^GLIBC_(\d+)\.(\d+)/.exec(version);
+      if (c && (Number(c[1]) > glibc[0] || (Number(c[1]) === glibc[0] && Number(c[2]) > glibc[1]))) {
+        glibc = [Number(c[1]), Number(c[2])];
+      }
+      const cxx = /^GLIBCXX_3\.4\.(\d+)$/.exec(version);
+      if (cxx) glibcxx = Math.max(glibcxx, Number(cxx[1]));
+    }
+  }
+  const gcc = glibcxx >= 25 ? GLIBCXX_GCC[glibcxx] : undefined;
+  if (glibcxx >= 25 && gcc === undefined) {
+    throw new PackagingError(
+      `GLIBCXX_3.4.${glibcxx} has no GCC release in GLIBCXX_GCC (scripts/package.mjs)`,
+    );
+  }
+  return { LIBC6: glibc.join('.'), LIBSTDCXX6: gcc === undefined ? '' : ` (>= ${gcc})` };
+}
+
+/**
  * The Node.js runtime an architecture's packages bundle: the version its toolchain lockfile pins,
  * installed from the npm registry (npm ci with that architecture's --cpu) when missing or not that
  * version. Its headers are what that architecture's native modules are built against.
@@ -480,6 +551,7 @@ function keepPrebuild(cpu) {
 
 /** One architecture's tree: the shared app, its native addons, its Node.js and the launcher. */
 function stageArch(stage, { common, node, addons, pkg, cpu }) {
+  const depends = nativeDepends([node.binary, ...addons.map(([, , file]) => file)]);
   copyTree(common, stage, keepPrebuild(cpu));
   for (const [entry, name, file] of addons) {
     const target = join(stage, 'app', entry, 'build/Release', name);
@@ -504,9 +576,10 @@ function stageArch(stage, { common, node, addons, pkg, cpu }) {
   );
   chmodSync(launcher, 0o755);
   normalizeModes(stage);
+  return depends;
 }
 
-function buildPackage(role, { work, common, version, arch, node, pkg, out, compression, level }) {
+function buildPackage(role, { work, common, version, arch, node, pkg, depends, out, compression, level }) {
   const root = join(work, `root-${role}`);
   const prefix = join(root, `usr/lib/smew-${role}`);
   mkdirSync(dirname(prefix), { recursive: true });
@@ -558,6 +631,7 @@ function buildPackage(role, { work, common, version, arch, node, pkg, out, compr
     SUMMARY: ROLES[role].summary,
     PRIORITY: ROLES[role].priority,
     NODE_VERSION: node.version,
+    ...depends,
     MIN_NODE: minimumNode(pkg)
       .filter((part, i) => i === 0 || part > 0)
       .join('.'),
@@ -608,7 +682,7 @@ export function buildPackages(argv) {
       const node = bundledNode(arch);
       const stage = join(work, `stage-${arch}`);
       const addons = nativeAddons(arch, node, closure, work);
-      stageArch(stage, { common, node, addons, pkg, cpu: TARGETS[arch].cpu });
+      const depends = stageArch(stage, { common, node, addons, pkg, cpu: TARGETS[arch].cpu });
       for (const role of roles) {
         built.push(
           buildPackage(role, {
@@ -618,6 +692,7 @@ export function buildPackages(argv) {
             arch,
             node,
             pkg,
+            depends,
             out,
             compression: opts.compression,
             level: opts.level,

@@ -126,6 +126,12 @@ describeArm64('the arm64 packages under emulation', () => {
       expect(elfMachine(node)).toBe(AARCH64);
       const addon = join(prefix, 'app/node_modules/better-sqlite3/build/Release/better_sqlite3.node');
       expect(elfMachine(addon)).toBe(AARCH64);
+      // Depends names the newest glibc the runtime or the addon asks for (objdump reads the same).
+      const glibc = (await run('objdump', ['-p', node, addon], { maxBuffer: 64 * 1024 * 1024 })).stdout
+        .match(/GLIBC_2\.\d+/g)!
+        .map((version) => Number(version.slice('GLIBC_2.'.length)))
+        .reduce((a, b) => Math.max(a, b));
+      expect(info).toContain(`Depends: libc6 (>= 2.${glibc}), libstdc++6`);
       // The same hardened unit as amd64's (package-deb.test.ts verifies it with systemd-analyze).
       expect(readFileSync(join(roots[role], `lib/systemd/system/smew-${role}.service`), 'utf8')).toBe(
         readFileSync(join(REPO_ROOT, `packaging/systemd/smew-${role}.service`), 'utf8'),
