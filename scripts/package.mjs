@@ -294,7 +294,7 @@ function nativeDepends(files) {
       `GLIBCXX_3.4.${glibcxx} has no GCC release in GLIBCXX_GCC (scripts/package.mjs)`,
     );
   }
-  return { LIBC6: glibc.join('.'), LIBSTDCXX6: gcc === undefined ? '' : ` (>= ${gcc})` };
+  return { GLIBC: glibc.join('.'), LIBSTDCXX: gcc === undefined ? '' : ` (>= ${gcc})` };
 }
 
 /**
