@@ -7,11 +7,9 @@ import { SIGNATURE_ALGS } from '../shared/crypto/suite.js';
 import { suiteFor } from '../shared/crypto/suites.js';
 import { UserError } from '../shared/errors.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../shared/identity.js';
-import { policySchema } from '../shared/policy.js';
 import { SMEW_VERSION } from '../shared/version.js';
 import { loadKeyPair, writeIdentity, type AgentIdentity, type AgentKeyPair } from './identity.js';
 import { OUTBOX_FILE } from './outbox.js';
-import { writeStoredPolicy } from './policy-store.js';
 import { postJson, replyError, type CollectorTrust } from './collector-http.js';
 
 const enrollResponseSchema = z.object({
@@ -105,15 +103,8 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
       `the collector at ${endpoint} sent an unusable ${answer.collector.alg} key: ${(err as Error).message}`,
     );
   }
-  if (answer.policy !== undefined) {
-    const policy = policySchema.safeParse(answer.policy);
-    if (!policy.success) {
-      throw new UserError(
-        `the collector at ${endpoint} sent a policy this agent cannot read: ${policy.error.message}`,
-      );
-    }
-    writeStoredPolicy(options.dir, policy.data, 'enrollment');
-  }
+  // A policy in the answer is not kept: it is unsigned. The collector's signed policy arrives on the
+  // retained policy topic at the first connection (agent/policy-store.ts).
 
   const identity: AgentIdentity = {
     ...keyPair,

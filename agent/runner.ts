@@ -10,7 +10,15 @@ import { runDetectors } from './detectors/run-detectors.js';
 import { recordDetectorPass } from './differ.js';
 import { identityFile, loadIdentity, type AgentIdentity } from './identity.js';
 import { Outbox, type EventDraft } from './outbox.js';
-import { acceptPolicyMessage, policyHash, readStoredPolicy, writeStoredPolicy } from './policy-store.js';
+import {
+  acceptPolicyMessage,
+  policyFile,
+  policyExpectation,
+  policyHash,
+  readStoredPolicy,
+  writeStoredPolicy,
+  type StoredPolicy,
+} from './policy-store.js';
 import { collectObservations } from './probes/collect.js';
 import type { Probe } from './probes/probe.js';
 import { Publisher, type BackoffPolicy } from './publisher.js';
@@ -65,7 +73,6 @@ export async function startAgent(
   const caFile = config.collector.ca;
   const trust = caFile ? { ca: readPemFile(caFile, 'collector.ca', 'certificate'), caFile } : undefined;
   const sign = suiteFor(identity.alg).signer(identity.privateKey);
-  const collectorVerify = suiteFor(identity.collector.alg).verifier(identity.collector.publicKey);
   const outbox = Outbox.open({
     dir,
     agentId: identity.agentId,
@@ -87,14 +94,28 @@ export async function startAgent(
     ...(options.readUsage ? { read: options.readUsage } : {}),
   });
 
-  let stored = readStoredPolicy(dir);
+  // The collector's policy, kept as its signed message, is checked again at every load.
+  const policyFrom = policyExpectation(identity);
+  const read = readStoredPolicy(dir, { ...policyFrom, now: clock.now() });
+  let stored = read.state === 'ok' ? read.stored : undefined;
   let policy: Policy = stored?.policy ?? config.policy;
   const lifecycleData = () => ({ version: SMEW_VERSION, policyHash: policyHash(policy) });
   outbox.append([
     { type: 'agent.started', state: 'raised', key: 'agent.started', severity: 'info', data: lifecycleData() },
   ]);
+  if (read.state === 'refused') {
+    outbox.append([selfChangeDraft({ type: 'agent.tamper', what: 'policy', hash: read.hash })]);
+    logger.warn(
+      { file: policyFile(dir), reason: read.reason },
+      'ignored the stored policy: it is not a valid signed policy from this agent’s collector; the config’s policy applies until the collector pushes one',
+    );
+  }
   logger.info(
-    { agent: identity.agentId, policySource: stored?.source ?? 'config', policyHash: policyHash(policy) },
+    {
+      agent: identity.agentId,
+      policySource: stored ? 'collector' : 'config',
+      policyHash: policyHash(policy),
+    },
     'agent started',
   );
 
@@ -124,19 +145,17 @@ export async function startAgent(
     onPolicyMessage(payload) {
       if (stopped) return;
       const outcome = acceptPolicyMessage(payload, {
-        agentId: identity.agentId,
-        collectorId: identity.collector.id,
-        collectorAlg: identity.collector.alg,
-        verify: collectorVerify,
-        ...(stored?.issuedAt ? { newerThan: stored.issuedAt } : {}),
+        ...policyFrom,
+        now: clock.now(),
+        ...(stored ? { newerThan: stored.issuedAt } : {}),
       });
       if (!outcome.accepted) {
         logger.info({ reason: outcome.reason }, 'policy message not applied');
         return;
       }
-      writeStoredPolicy(dir, outcome.policy, 'pushed', outcome.issuedAt);
-      stored = { source: 'pushed', issuedAt: outcome.issuedAt, policy: outcome.policy };
-      policy = outcome.policy;
+      stored = outcome.stored;
+      keepPolicy(stored);
+      policy = stored.policy;
       outbox.append([
         {
           type: 'agent.config.changed',
@@ -151,6 +170,12 @@ export async function startAgent(
       void scanNow();
     },
   });
+
+  /** Writes the accepted message to policy.json; the agent's own write is no tamper. */
+  function keepPolicy(accepted: StoredPolicy): void {
+    writeStoredPolicy(dir, accepted.message);
+    watchers?.ownWrite(policyFile(dir));
+  }
 
   async function scanOnce(): Promise<EventDraft[]> {
     try {
@@ -215,10 +240,13 @@ export async function startAgent(
     selfFiles: [
       ...(options.configFile ? [{ what: 'config', path: options.configFile, tamper: false }] : []),
       { what: 'identity', path: identityFile(dir), tamper: true },
+      // Changed by anyone but the agent: tampering. The policy in force stays, and so does the file.
+      { what: 'policy', path: policyFile(dir), tamper: true },
     ],
     onSelfChange(change) {
       if (stopped) return;
       outbox.append([selfChangeDraft(change)]);
+      if (change.what === 'policy' && stored) keepPolicy(stored);
       logger.warn(
         { type: change.type, what: change.what, hash: change.hash },
         'the agent’s own files or clock changed',

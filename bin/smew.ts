@@ -61,8 +61,32 @@ const COMMANDS: CommandEntry[] =
           load: async () => (await import('../collector/commands/user.js')).userAddCommand,
         },
         {
+          name: 'user list',
+          load: async () => (await import('../collector/commands/user.js')).userListCommand,
+        },
+        {
+          name: 'user disable',
+          load: async () => (await import('../collector/commands/user.js')).userDisableCommand,
+        },
+        {
+          name: 'user enable',
+          load: async () => (await import('../collector/commands/user.js')).userEnableCommand,
+        },
+        {
+          name: 'user passwd',
+          load: async () => (await import('../collector/commands/user.js')).userPasswdCommand,
+        },
+        {
           name: 'apikey create',
           load: async () => (await import('../collector/commands/apikey.js')).apikeyCreateCommand,
+        },
+        {
+          name: 'apikey list',
+          load: async () => (await import('../collector/commands/apikey.js')).apikeyListCommand,
+        },
+        {
+          name: 'apikey revoke',
+          load: async () => (await import('../collector/commands/apikey.js')).apikeyRevokeCommand,
         },
         {
           name: 'agents list',

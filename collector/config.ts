@@ -3,18 +3,29 @@ import { loadConfig } from '../shared/config/load.js';
 import { durationSchema } from '../shared/duration.js';
 import { notifyConfigSchema } from './notify/config.js';
 import { clockConfigSchema } from './clocks/clock-config.js';
-import { parentConfigSchema } from './hierarchy/hierarchy-config.js';
+import { MAX_BATCH_BYTES, parentConfigSchema } from './hierarchy/hierarchy-config.js';
 import { policyUpdateSchema } from './hierarchy/policy-merge.js';
 import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
+import { DEFAULT_MAX_PACKET_BYTES } from './broker/packet-limit.js';
+import { byteSizeSchema } from '../shared/byte-size.js';
 import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
+import { parseCidr } from '../shared/net/cidr.js';
 
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'a host:port such as 127.0.0.1:8080');
+
+/** A reverse proxy the collector believes (http.trustProxy): an address or a CIDR range. */
+const proxyAddress = z
+  .string()
+  .refine(
+    (text) => parseCidr(text) !== undefined,
+    'an IP address or CIDR range such as 127.0.0.1 or 10.0.0.0/8',
+  );
 
 /** Collector configuration (SPEC §4). Defaults listen on loopback only and keep data in ./data. */
 export const collectorConfigSchema = z.strictObject({
@@ -27,8 +38,24 @@ export const collectorConfigSchema = z.strictObject({
       publicUrl: z.url().optional(),
       /** PEM files; when set the API and dashboard are served over HTTPS only (docs/tls.md). */
       tls: tlsListenerSchema.optional(),
+      /**
+       * Reverse proxies whose X-Forwarded-For / -Proto the collector believes (addresses or CIDR
+       * ranges). Off by default: the client address is the socket's, so a client cannot pick its
+       * own address to dodge the login throttle. Behind a proxy every user would share the proxy's
+       * address (and its lockout) unless the proxy is named here (docs/access.md).
+       */
+      trustProxy: z
+        .union([z.literal(false), proxyAddress.transform((one) => [one]), z.array(proxyAddress).min(1)])
+        .default(false),
+      /**
+       * The largest batch of reports a child collector may post (/api/v1/hierarchy/reports); it
+       * is read before its signature can be checked. Larger bodies are answered 413.
+       */
+      maxReportBody: byteSizeSchema
+        .default(MAX_BATCH_BYTES)
+        .refine((n) => n >= 64 * 1024, 'expected at least 64KiB'),
     })
-    .default({ listen: '127.0.0.1:8080' }),
+    .default({ listen: '127.0.0.1:8080', trustProxy: false, maxReportBody: MAX_BATCH_BYTES }),
   broker: z
     .strictObject({
       /** The embedded aedes broker's listener; ignored when `url` names an external broker. */
@@ -43,8 +70,15 @@ export const collectorConfigSchema = z.strictObject({
       mosquitto: mosquittoConfigSchema.optional(),
       /** cert/key: the embedded broker speaks MQTT over TLS; ca: whom the collector's client trusts (docs/tls.md). */
       tls: brokerTlsSchema.optional(),
+      /**
+       * The embedded broker's largest MQTT packet; a client announcing a larger one is cut off
+       * before it is buffered. Default: the 64 KiB ingest limit plus 1 KiB for topic and headers.
+       */
+      maxPacket: byteSizeSchema
+        .default(DEFAULT_MAX_PACKET_BYTES)
+        .refine((n) => n >= 1024, 'expected at least 1KiB'),
     })
-    .default({ listen: '127.0.0.1:1883' }),
+    .default({ listen: '127.0.0.1:1883', maxPacket: DEFAULT_MAX_PACKET_BYTES }),
   store: z
     .strictObject({ url: z.string().default('sqlite:./data/smew.db') })
     .default({ url: 'sqlite:./data/smew.db' }),

@@ -52,6 +52,11 @@ export class CollectorMetrics {
     'smew_acks_published_total',
     'Signed acknowledgements published to agents',
   );
+  readonly brokerRefused = this.counter(
+    'smew_broker_refused_total',
+    'Connections, packets, publications and subscriptions the embedded broker refused, by reason',
+    ['reason'],
+  );
   readonly enrollments = this.counter('smew_enrollments_total', 'Enrollment requests, by result', ['result']);
 
   /** Collectors in a hierarchy: the upward backlog, the parent link, reports to and from children. */

@@ -174,6 +174,8 @@ export async function startCollector(
         listen: config.broker.listen,
         store,
         logger,
+        maxPacketBytes: config.broker.maxPacket,
+        refused: (reason) => metrics.brokerRefused.inc({ reason }),
         ...(brokerListenerTls ? { tls: brokerListenerTls } : {}),
       });
       const broker = embedded;
@@ -322,7 +324,7 @@ export async function startCollector(
       },
     });
     const api = await buildApi({
-      hierarchy: { hierarchy, unit: config.unit },
+      hierarchy: { hierarchy, unit: config.unit, maxReportBody: config.http.maxReportBody },
       onAgentRevoked: enforceRevocation,
       onAgentApproved: enforceApproval,
       store,
@@ -333,6 +335,7 @@ export async function startCollector(
       live,
       dashboardDir: runtime.dashboardDir,
       ...(httpTls ? { tls: httpTls } : {}),
+      trustProxy: config.http.trustProxy,
       clocks: { store, scheduler: clocks, unit: config.unit, level: config.level },
       warnings: {
         store,

@@ -14,6 +14,32 @@ export const usbMediumSchema = z.strictObject({
   note: z.string().optional(),
 });
 
+export type UsbMedium = z.infer<typeof usbMediumSchema>;
+
+/**
+ * Whether a registration in policy.usb.approved names this device (第27条: classified media are
+ * numbered and registered one by one). A registration names ONE medium: vendor, product and
+ * serial must all match (ids and serials case-insensitive, serials trimmed). An entry without a
+ * serial names a device that reports none — never every serial of that model, which would
+ * register every stick of the kind bought in any shop. The agent's detector and the hierarchy's
+ * policy merge both decide with this function.
+ */
+export function registersMedium(
+  registration: Pick<UsbMedium, 'vendor' | 'product' | 'serial'>,
+  device: { vendor: string; product: string; serial?: string | undefined },
+): boolean {
+  return (
+    registration.vendor.toLowerCase() === device.vendor.toLowerCase() &&
+    registration.product.toLowerCase() === device.product.toLowerCase() &&
+    normalSerial(registration.serial) === normalSerial(device.serial)
+  );
+}
+
+function normalSerial(serial: string | undefined): string | undefined {
+  const trimmed = serial?.trim().toLowerCase();
+  return trimmed ? trimmed : undefined;
+}
+
 export const beaconTargetSchema = z.strictObject({
   method: z.enum(['tcp', 'http', 'dns']),
   /** host:port for tcp, a URL for http, a name for dns */

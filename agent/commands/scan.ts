@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
 import { optionalString, type Command } from '../../shared/cli.js';
+import { escapeInvisible, hasInvisible } from '../../shared/visible-text.js';
 import { systemClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { beaconSignerFromIdentity } from '../beacon/signer.js';
 import { loadAgentConfig } from '../config.js';
 import type { Finding } from '../detectors/finding.js';
 import { runDetectors } from '../detectors/run-detectors.js';
-import { readStoredPolicy } from '../policy-store.js';
+import { identityFile, loadIdentity } from '../identity.js';
+import { policyExpectation, policyFile, readStoredPolicy } from '../policy-store.js';
 import { collectObservations } from '../probes/collect.js';
 
 export const agentScanCommand: Command = {
@@ -16,8 +19,17 @@ export const agentScanCommand: Command = {
   async run(args) {
     const config = loadAgentConfig(optionalString(args, 'config'));
     const logger = createLogger('agent-scan', process.env.SMEW_LOG_LEVEL ?? 'warn');
-    // The same policy `agent run` would apply: the collector's if this host is enrolled.
-    const policy = readStoredPolicy(config.identity.dir)?.policy ?? config.policy;
+    // The same policy `agent run` would apply: the collector's, if this host is enrolled and the
+    // stored one verifies with its collector's key.
+    const dir = config.identity.dir;
+    const identity = existsSync(identityFile(dir)) ? loadIdentity(dir) : undefined;
+    const stored = identity
+      ? readStoredPolicy(dir, { ...policyExpectation(identity), now: systemClock.now() })
+      : undefined;
+    if (stored?.state === 'refused') {
+      process.stderr.write(`ignored ${policyFile(dir)}: ${stored.reason}; the config's policy applies\n`);
+    }
+    const policy = stored?.state === 'ok' ? stored.stored.policy : config.policy;
     const observations = await collectObservations(config.paths, {
       clock: systemClock,
       logger,
@@ -61,25 +73,11 @@ export function findingsTable(findings: readonly Finding[]): string {
 
 function describeData(data: Record<string, unknown>): string {
   return Object.entries(data)
-    .map(([k, v]) => `${visible(k)}=${escapeForTerminal(JSON.stringify(v) ?? 'null')}`)
+    .map(([k, v]) => `${visible(k)}=${escapeInvisible(JSON.stringify(v) ?? 'null')}`)
     .join(' ');
 }
 
-/**
- * Characters a terminal acts on (C0 and C1 controls, which include ESC and CSI) or that reorder
- * text (bidi overrides, line separators).
- */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
-
-function escapeForTerminal(text: string): string {
-  return text.replace(
-    new RegExp(UNSAFE_FOR_TERMINAL.source, 'g'),
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
-/** Plain text as is; text with unsafe characters JSON-quoted with those characters escaped. */
+/** Plain text as is; text with invisible characters JSON-quoted with those characters escaped. */
 export function visible(text: string): string {
-  return UNSAFE_FOR_TERMINAL.test(text) ? escapeForTerminal(JSON.stringify(text)) : text;
+  return hasInvisible(text) ? escapeInvisible(JSON.stringify(text)) : text;
 }

@@ -1,5 +1,5 @@
 import { severityForLevel } from '../../shared/levels.js';
-import type { Policy } from '../../shared/policy.js';
+import { registersMedium, type Policy } from '../../shared/policy.js';
 import type { UsbDevice } from '../probes/observations.js';
 import type { Detector, Finding } from './finding.js';
 import { USB_CLASS } from './usb-naming.js';
@@ -10,10 +10,9 @@ import { USB_CLASS } from './usb-naming.js';
  * without a card or a stick whose driver is blocked is still storage in the port. The removable
  * flag is not used: USB SSDs report 0 and are as portable as any stick.
  *
- * Registered media (policy.usb.approved, matched by vendor, product and serial; ids and serials
- * compared case-insensitively, serials trimmed) are reported with registered: true at info, as a
- * record of use. An entry without a serial matches only a device that has none, because a
- * registration names one medium, not a model. Anything else is high.
+ * Registered media (policy.usb.approved, matched by registersMedium in shared/policy.ts: one
+ * registration names one medium, an entry without a serial only a device that has none) are
+ * reported with registered: true at info, as a record of use. Anything else is high.
  *
  * One finding per device, keyed by ids and serial (or the port when there is no serial), so the
  * same stick keeps its key across ports when it has a serial. /dev/disk/by-id/usb-* links whose
@@ -56,16 +55,5 @@ export const usbStorageDetector: Detector = {
 };
 
 function isRegistered(policy: Policy, device: UsbDevice): boolean {
-  const serial = normalise(device.serial);
-  return policy.usb.approved.some(
-    (medium) =>
-      medium.vendor.toLowerCase() === device.vendor &&
-      medium.product.toLowerCase() === device.product &&
-      normalise(medium.serial) === serial,
-  );
-}
-
-function normalise(serial: string | undefined): string | undefined {
-  const trimmed = serial?.trim().toLowerCase();
-  return trimmed ? trimmed : undefined;
+  return policy.usb.approved.some((medium) => registersMedium(medium, device));
 }

@@ -57,7 +57,14 @@ export function readSystemClock(): ClockReading | undefined {
   }
 }
 
-export function startSelfWatch(options: SelfWatchOptions): { check(): void; stop(): void } {
+export interface SelfWatch {
+  check(): void;
+  /** The agent itself just wrote `path` (a policy it accepted): take its new hash, report nothing. */
+  acknowledge(path: string): void;
+  stop(): void;
+}
+
+export function startSelfWatch(options: SelfWatchOptions): SelfWatch {
   const hashes = new Map(options.files.map((file) => [file.path, fileHash(file.path)]));
   const readClock = options.readClock ?? readSystemClock;
   const tolerance = options.clockToleranceMs ?? 2000;
@@ -102,6 +109,9 @@ export function startSelfWatch(options: SelfWatchOptions): { check(): void; stop
   timer.unref();
   return {
     check,
+    acknowledge(path) {
+      if (hashes.has(path)) hashes.set(path, fileHash(path));
+    },
     stop() {
       clearInterval(timer);
       for (const watcher of watchers) watcher.close();

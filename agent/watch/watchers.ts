@@ -37,6 +37,8 @@ export interface Watchers {
   sources(): Record<string, SourceState>;
   /** The policy changed: watch its directories instead of the old ones. */
   policyChanged(): void;
+  /** The agent itself wrote one of its own watched files: not a change to report. */
+  ownWrite(path: string): void;
   stop(): Promise<void>;
 }
 
@@ -156,6 +158,7 @@ export function startWatchers(options: {
   return {
     sources,
     policyChanged: watchFiles,
+    ownWrite: (path) => self?.acknowledge(path),
     async stop() {
       trigger.cancel();
       self?.stop();

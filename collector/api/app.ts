@@ -8,6 +8,8 @@ import { SMEW_VERSION } from '../../shared/version.js';
 import type { EnrollmentDeps } from '../enrollment.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { AccessChanges } from '../auth/access-changes.js';
+import { accessRoutes } from './access.js';
 import { agentApprovalRoutes } from './agent-approvals.js';
 import { agentRoutes } from './agents.js';
 import { assessmentRoutes } from './assessments.js';
@@ -51,6 +53,10 @@ export interface ApiDeps {
   dashboardDir?: string;
   /** http.tls: serve HTTPS only. */
   tls?: TlsMaterial;
+  /** http.trustProxy: the reverse proxies whose X-Forwarded-For names the client. */
+  trustProxy?: readonly string[] | false;
+  /** How often open live streams re-check their caller's access (default STREAM_RECHECK_MS). */
+  streamRecheckMs?: number;
   /** The legal clocks' routes (systems, assessments, incidents); absent in tests of other routes. */
   clocks?: ClockApiDeps;
   /** Collectors in a hierarchy: the link routes children call and the scoped views. */
@@ -65,6 +71,8 @@ export async function buildApi(deps: ApiDeps) {
     // Request lines at info would drown the log of a busy collector; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // request.ip (login throttle, audit) is the socket's peer unless it is a named proxy.
+    trustProxy: deps.trustProxy ? [...deps.trustProxy] : false,
     // An https.Server answers requests as an http.Server does; Fastify types its routes by the latter.
     serverFactory: (handler) =>
       deps.tls
@@ -101,6 +109,7 @@ export async function buildApi(deps: ApiDeps) {
   app.decorateRequest('principal', null);
   app.addHook('onSend', addSecurityHeaders);
   const clock = deps.enrollment.clock;
+  const changes = new AccessChanges();
 
   await app.register(
     healthRoutes({ collectorId: deps.collectorId, checkStore: () => deps.store.schemaVersion() }),
@@ -115,9 +124,17 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(async (secured) => {
     requireBearer(secured, deps.store, clock, deps.hierarchy?.unit ?? deps.clocks?.unit);
     auditActions(secured, deps.store, clock);
-    await secured.register(sessionRoutes(deps.store, clock));
+    await secured.register(sessionRoutes(deps.store, clock, changes));
     await secured.register(auditRoutes(deps.store));
-    await secured.register(streamRoutes(deps.live ?? new LiveFeed()));
+    await secured.register(accessRoutes({ store: deps.store, clock, changes }));
+    await secured.register(
+      streamRoutes(deps.live ?? new LiveFeed(), {
+        store: deps.store,
+        clock,
+        changes,
+        recheckMs: deps.streamRecheckMs,
+      }),
+    );
     await secured.register(agentRoutes(deps.store, { onRevoked: (id) => deps.onAgentRevoked?.(id) }));
     await secured.register(
       agentApprovalRoutes(deps.store, {

@@ -29,35 +29,57 @@ export function requireBearer(
       ? principal
       : { ...principal, units: await unitAndBelow(store, principal.unit, ownUnit) };
   scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization;
-    if (!header) {
-      const cookie = await authenticateSessionCookie(store, request, clock);
-      if (cookie.outcome === 'refused') return reply.code(cookie.status).send({ error: cookie.error });
-      if (cookie.outcome === 'ok') {
-        request.principal = await withUnits(cookie.principal);
-        return;
-      }
+    const result = await authenticate(store, request, clock);
+    if (!result.ok) {
+      if (result.challenge) reply.header('www-authenticate', 'Bearer');
+      return reply.code(result.status).send({ error: result.error });
     }
-    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'authorization required: send Authorization: Bearer <api key>, or log in' });
-    }
-    const principal = await authenticateApiKey(store, match[1]!);
-    if (!principal) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'unknown or revoked api key' });
-    }
-    request.principal = await withUnits(principal);
+    request.principal = await withUnits(result.principal);
   });
+}
+
+export type Authentication =
+  { ok: true; principal: Principal } | { ok: false; status: 401 | 403; error: string; challenge?: boolean };
+
+/**
+ * Who sent the request: its bearer key, or else its dashboard session cookie. Also how an open
+ * live stream re-checks that its caller still has access (`touch: false`: a stream left open does
+ * not keep an idle session alive).
+ */
+export async function authenticate(
+  store: Store,
+  request: FastifyRequest,
+  clock: Clock,
+  options: { touch?: boolean } = {},
+): Promise<Authentication> {
+  const header = request.headers.authorization;
+  if (!header) {
+    const cookie = await authenticateSessionCookie(store, request, clock, options);
+    if (cookie.outcome === 'refused') return { ok: false, status: cookie.status, error: cookie.error };
+    if (cookie.outcome === 'ok') return { ok: true, principal: cookie.principal };
+  }
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) {
+    return {
+      ok: false,
+      status: 401,
+      error: 'authorization required: send Authorization: Bearer <api key>, or log in',
+      challenge: true,
+    };
+  }
+  const principal = await authenticateApiKey(store, match[1]!);
+  if (!principal) return { ok: false, status: 401, error: 'unknown or revoked api key', challenge: true };
+  return { ok: true, principal };
 }
 
 /** The units a principal may see: undefined = all (no unit on the key); else its unit and those below. */
 export function visibleUnits(principal: Principal | null): string[] | undefined {
   if (!principal) return [];
   return principal.unit === null ? undefined : [...(principal.units ?? [principal.unit])];
+}
+
+/** Whether a principal may see what belongs to `unit` (the scope rule of visibleUnits, for one unit). */
+export function seesUnit(principal: Principal | null, unit: string): boolean {
+  const units = visibleUnits(principal);
+  return units === undefined || units.includes(unit);
 }

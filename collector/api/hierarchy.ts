@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js';
 import type { Principal } from '../auth/api-keys.js';
 import { COLLECTOR_LEVELS } from '../config.js';
@@ -6,12 +6,13 @@ import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import { shanghaiYear } from '../hierarchy/annual-figures.js';
 import { incidentChain } from '../hierarchy/incident-chain.js';
 import { receivedIncidents } from '../hierarchy/relay-duty.js';
+import { MAX_BATCH_BYTES } from '../hierarchy/hierarchy-config.js';
 import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
 import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { annualRefusal } from '../hierarchy/producers.js';
 import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
-import { visibleUnits } from './bearer-auth.js';
+import { seesUnit, visibleUnits } from './bearer-auth.js';
 import { notFound } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
 
@@ -24,10 +25,9 @@ export interface HierarchyApiDeps {
   hierarchy: Hierarchy;
   /** This collector's own unit: a key for it sees the whole tree below. */
   unit: string;
+  /** http.maxReportBody: the largest batch body a child may post (default MAX_BATCH_BYTES). */
+  maxReportBody?: number;
 }
-
-/** A batch holds up to 200 reports, each with up to 100 agent envelopes as evidence. */
-const BATCH_BODY_LIMIT = 16 * 1024 * 1024;
 
 const security = [{ bearer: [] }];
 const noticeIdParams = {
@@ -45,6 +45,18 @@ function send<T>(reply: FastifyReply, answer: Answer<T>) {
 function scope(principal: Principal | null, ownUnit: string): string[] | undefined {
   const units = visibleUnits(principal);
   return units?.length === 1 && units[0] === ownUnit ? undefined : units;
+}
+
+/**
+ * This collector's own hierarchy business (its parent link, the policy in force, notices received
+ * from above and the results sent back) belongs to its own unit: refused to a key for a unit below.
+ */
+function ownBusiness(request: FastifyRequest, reply: FastifyReply, ownUnit: string): boolean {
+  if (seesUnit(request.principal, ownUnit)) return true;
+  void reply
+    .code(403)
+    .send({ error: `a key for unit ${request.principal?.unit} cannot see or act for ${ownUnit} itself` });
+  return false;
 }
 
 function mayWrite(request: FastifyRequest, reply: FastifyReply): Principal | undefined {
@@ -185,6 +197,7 @@ function noticeView(n: StoredNotice) {
 export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
     const side = deps.hierarchy.parentSide;
+    const maxReportBody = deps.maxReportBody ?? MAX_BATCH_BYTES;
     app.post<{
       Body: { token: string; publicKey: string; alg: SignatureAlg; unit: string; level: CollectorLevel };
     }>(
@@ -226,7 +239,10 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       summary: string,
       message: { asked: string; answered: string },
       answer: (body: unknown) => Promise<Answer<unknown>>,
-      options: { bodyLimit?: number } = {},
+      options: {
+        bodyLimit?: number;
+        errorHandler?: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => unknown;
+      } = {},
     ) =>
       app.post(
         path,
@@ -242,6 +258,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
               401: errorSchema,
               403: errorSchema,
               409: errorSchema,
+              413: errorSchema,
             },
           },
         },
@@ -252,7 +269,17 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       'A child collector’s signed batch of reports; answered with a signed receipt',
       { asked: 'smew.hierarchy.batch', answered: 'smew.hierarchy.receipt' },
       (body) => receiveBatch(side, body),
-      { bodyLimit: BATCH_BODY_LIMIT },
+      {
+        // Read before any signature can be checked: bounded, and a refusal says by what.
+        bodyLimit: maxReportBody,
+        errorHandler: (error: FastifyError, _request, reply) => {
+          if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
+          side.metrics?.refusedMessages.inc({ status: '413' });
+          return reply.code(413).send({
+            error: `a batch of reports may be at most ${maxReportBody} bytes (http.maxReportBody on this collector); this one is larger`,
+          });
+        },
+      },
     );
     signedExchange(
       '/api/v1/hierarchy/pull',
@@ -312,7 +339,8 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           },
         },
       },
-      async () => {
+      async (request, reply) => {
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const parent = await store.getParent();
         return {
           collector: hierarchy.parentSide.identity.id,
@@ -569,13 +597,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal) return reply;
-        if (principal.unit !== null && principal.unit !== deps.unit) {
-          return reply
-            .code(403)
-            .send({ error: `a key for unit ${principal.unit} cannot report the figures of ${deps.unit}` });
-        }
+        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
         const { year } = request.body;
         const answer = await hierarchy.produceAnnual(year);
         if (!answer.ok) {
@@ -625,7 +647,10 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           },
         },
       },
-      async () => (await hierarchy.policy?.inForce()) ?? { policy: null, rulings: [] },
+      async (request, reply) => {
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
+        return (await hierarchy.policy?.inForce()) ?? { policy: null, rulings: [] };
+      },
     );
 
     app.get(
@@ -638,7 +663,11 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
           response: { 200: listOf(noticeViewSchema), ...authErrorResponses },
         },
       },
-      async () => ({ items: (await store.listNotices(500)).map(noticeView) }),
+      async (request) => ({
+        items: (await store.listNotices(500))
+          .filter((n) => n.source === 'issued' || seesUnit(request.principal, deps.unit))
+          .map(noticeView),
+      }),
     );
 
     app.post<{
@@ -674,13 +703,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal) return reply;
-        if (principal.unit !== null && principal.unit !== deps.unit) {
-          return reply
-            .code(403)
-            .send({ error: `a key for unit ${principal.unit} cannot issue notices of ${deps.unit}` });
-        }
+        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
         if (request.body.type === 'policy') {
           if (request.body.policy === undefined)
             return reply.code(400).send({ error: 'policy: a policy update needs the policy object' });
@@ -712,7 +735,10 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       },
       async (request, reply) => {
         const notice = await store.getNotice(request.params.id);
-        if (!notice) return notFound(reply, 'notice', request.params.id);
+        // A notice received from above is this collector's own business; one issued here went to the units below.
+        if (!notice || (notice.source === 'received' && !seesUnit(request.principal, deps.unit))) {
+          return notFound(reply, 'notice', request.params.id);
+        }
         const units = scope(request.principal, deps.unit);
         const subordinates = await store.listSubordinates({ units });
         const answers = new Map((await store.listResponses(notice.id)).map((r) => [r.collector, r]));
@@ -756,7 +782,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       },
       async (request, reply) => {
         const principal = mayWrite(request, reply);
-        if (!principal) return reply;
+        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
         const notice = await store.getNotice(request.params.id);
         if (!notice || notice.source !== 'received') {
           return reply.code(404).send({ error: `no notice ${request.params.id} received from above` });

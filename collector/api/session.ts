@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
+import type { AccessChanges } from '../auth/access-changes.js';
 import type { Principal } from '../auth/api-keys.js';
 import {
   CSRF_HEADER,
@@ -30,10 +31,11 @@ export async function authenticateSessionCookie(
   store: Store,
   request: FastifyRequest,
   clock: Clock,
+  options: { touch?: boolean } = {},
 ): Promise<CookieAuthentication> {
   const sessionId = parseCookies(request.headers.cookie).get(SESSION_COOKIE);
   if (sessionId === undefined) return { outcome: 'none' };
-  const session = await findSession(store, sessionId, clock);
+  const session = await findSession(store, sessionId, clock, undefined, options);
   if (!session) {
     return { outcome: 'refused', status: 401, error: 'the session has ended or is unknown; log in again' };
   }
@@ -68,7 +70,7 @@ export const sessionUserSchema = {
   },
 } as const;
 
-export function sessionRoutes(store: Store, clock: Clock) {
+export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges) {
   return async (app: FastifyInstance) => {
     app.get(
       '/api/v1/session',
@@ -122,6 +124,7 @@ export function sessionRoutes(store: Store, clock: Clock) {
         if (!sessionId)
           return reply.code(400).send({ error: 'no dashboard session to end (an api key has none)' });
         await logout(store, sessionId);
+        changes.withdrawn();
         reply.header(
           'set-cookie',
           sessionCookie('', { maxAgeSeconds: 0, secure: request.protocol === 'https' }),

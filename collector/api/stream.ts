@@ -1,9 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
+import { STREAM_RECHECK_MS, type AccessChanges } from '../auth/access-changes.js';
 import { eachOutcome, type IngestOutcome, type IngestPipeline } from '../ingest/pipeline.js';
 import type { Store } from '../store/store.js';
-import { visibleUnits } from './bearer-auth.js';
+import { authenticate, seesUnit } from './bearer-auth.js';
 import { authErrorResponses } from './schemas.js';
 import { SECURITY_HEADERS } from './static.js';
 
@@ -86,7 +88,14 @@ const KEEPALIVE_MS = 20_000;
 /** Open streams are cheap but not free; a page holds one. */
 export const MAX_STREAMS = 500;
 
-export function streamRoutes(feed: LiveFeed) {
+export interface StreamDeps {
+  store: Store;
+  clock: Clock;
+  changes: AccessChanges;
+  recheckMs?: number;
+}
+
+export function streamRoutes(feed: LiveFeed, deps: StreamDeps) {
   return async (app: FastifyInstance) => {
     const open = new Set<ServerResponse>();
     // Fastify's close waits for open connections and a stream never goes idle: end them before it does.
@@ -101,7 +110,8 @@ export function streamRoutes(feed: LiveFeed) {
           summary: 'Live updates for the dashboard (text/event-stream)',
           description:
             'Server-sent events `event`, `agent`, `warning`, each with a JSON `data` line naming what changed, ' +
-            'only for the caller’s units; a `hello` first.',
+            'only for the caller’s units; a `hello` first. The stream ends (after an `ended` event) when the ' +
+            'caller logs out, is disabled, gets a new password or has their key revoked.',
           tags: ['stream'],
           security: [{ bearer: [] }],
           produces: ['text/event-stream'],
@@ -115,8 +125,7 @@ export function streamRoutes(feed: LiveFeed) {
         if (open.size >= MAX_STREAMS) {
           return reply.code(503).send({ error: `too many open streams (${MAX_STREAMS}); try again later` });
         }
-        const units = visibleUnits(request.principal);
-        const visible = (unit: string) => units === undefined || units.includes(unit);
+        const principal = request.principal;
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, {
@@ -132,12 +141,40 @@ export function streamRoutes(feed: LiveFeed) {
         res.write('retry: 3000\n\n');
         send('hello', { at: new Date().toISOString() });
         const unsubscribe = feed.subscribe((message) => {
-          if (visible(message.unit)) send(message.type, message);
+          if (seesUnit(principal, message.unit)) send(message.type, message);
         });
         const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+        // A stream lives as long as its caller's access: logout, a disabled user or a revoked key ends it.
+        let checking: Promise<void> | undefined;
+        let again = false;
+        const recheck = (): void => {
+          if (checking) {
+            again = true;
+            return;
+          }
+          checking = authenticate(deps.store, request, deps.clock, { touch: false })
+            .then((still) => {
+              if (!still.ok) {
+                send('ended', { reason: still.error });
+                res.end();
+              }
+            })
+            .catch((err: unknown) => request.log.warn({ err }, 'live stream access re-check failed'))
+            .finally(() => {
+              checking = undefined;
+              if (again && !res.writableEnded) {
+                again = false;
+                recheck();
+              }
+            });
+        };
+        const rechecks = setInterval(recheck, deps.recheckMs ?? STREAM_RECHECK_MS);
+        const unsubscribeChanges = deps.changes.subscribe(recheck);
         const finish = () => {
           clearInterval(keepalive);
+          clearInterval(rechecks);
           unsubscribe();
+          unsubscribeChanges();
           open.delete(res);
         };
         request.raw.on('close', finish);

@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import { systemClock } from '../../shared/clock.js';
-import type { Store } from '../store/store.js';
+import type { ApiKeyRecord, Store } from '../store/store.js';
 import type { Role } from './roles.js';
 import { API_KEY_PREFIX, generateSecret, hashSecret } from './secrets.js';
 
@@ -35,4 +35,20 @@ export async function authenticateApiKey(store: Store, key: string): Promise<Pri
   const record = await store.findApiKey(hashSecret(key));
   if (!record || record.revokedAt !== null) return undefined;
   return { kind: 'api-key', name: record.name, role: record.role, unit: record.unit };
+}
+
+/** Revokes every active key of that name at once; returns how many (0: none such). */
+export async function revokeApiKey(store: Store, name: string, clock: Clock = systemClock): Promise<number> {
+  return store.revokeApiKeys(name, clock.now().toISOString());
+}
+
+/** A key as the API and `smew apikey list` show one: never its hash. */
+export function apiKeyView(key: ApiKeyRecord) {
+  return {
+    name: key.name,
+    role: key.role,
+    unit: key.unit,
+    createdAt: key.createdAt,
+    revokedAt: key.revokedAt,
+  };
 }

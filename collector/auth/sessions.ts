@@ -61,13 +61,21 @@ export async function login(
 ): Promise<LoginResult> {
   const now = clock.now();
   const since = new Date(now.getTime() - policy.windowMs).toISOString();
+  // The attempt counts as failed before the password is checked: concurrent guesses then see each
+  // other, so a burst gets no more password checks than the limit allows (issue 14).
+  const attempt = await store.sessions.recordFailedLogin({
+    name: request.name,
+    ip: request.ip,
+    at: now.toISOString(),
+  });
   const failures = await store.sessions.countFailedLogins({ name: request.name, ip: request.ip, since });
   const blocking = [
-    failures.pair.count >= policy.maxFailuresPerName ? failures.pair.oldest : null,
-    failures.ip.count >= policy.maxFailuresPerIp ? failures.ip.oldest : null,
+    failures.pair.count > policy.maxFailuresPerName ? failures.pair.oldest : null,
+    failures.ip.count > policy.maxFailuresPerIp ? failures.ip.oldest : null,
   ].filter((t): t is string => t !== null);
   if (blocking.length > 0) {
-    // Checked before the password, so a throttled guesser learns nothing and costs no scrypt.
+    // A throttled guesser learns nothing and costs no scrypt; its attempt does not extend the lock.
+    await store.sessions.forgetFailedLogin(attempt);
     const lifts = Math.max(...blocking.map((t) => new Date(t).getTime() + policy.windowMs));
     return {
       ok: false,
@@ -79,10 +87,7 @@ export async function login(
   const user = await store.getUser(request.name);
   const hash = user?.passwordHash ?? (await (decoyHash ??= hashPassword('smew-decoy-password')));
   const passwordOk = await verifyPassword(request.password, hash);
-  if (!user || !passwordOk || user.disabledAt !== null) {
-    await store.sessions.recordFailedLogin({ name: request.name, ip: request.ip, at: now.toISOString() });
-    return { ok: false, reason: 'bad-credentials' };
-  }
+  if (!user || !passwordOk || user.disabledAt !== null) return { ok: false, reason: 'bad-credentials' };
 
   await store.sessions.clearFailedLogins({ name: request.name, ip: request.ip });
   await store.sessions.deleteStaleSessions(
@@ -110,12 +115,16 @@ export function sessionPrincipal(session: SessionRecord): Principal {
   return { kind: 'user', name: session.user, role: session.role, unit: session.unit };
 }
 
-/** The live session a cookie value names, or undefined (unknown, expired or idle too long). */
+/**
+ * The live session a cookie value names, or undefined (unknown, expired, idle too long, or its
+ * user disabled or gone). `touch: false` checks without counting as activity (an open stream).
+ */
 export async function findSession(
   store: Store,
   sessionId: string,
   clock: Clock,
   policy: SessionPolicy = DEFAULT_SESSION_POLICY,
+  options: { touch?: boolean } = {},
 ): Promise<SessionRecord | undefined> {
   if (!sessionId.startsWith(SESSION_PREFIX)) return undefined;
   const idHash = hashSecret(sessionId);
@@ -124,11 +133,13 @@ export async function findSession(
   const now = clock.now().getTime();
   const expired = new Date(session.expiresAt).getTime() <= now;
   const idle = new Date(session.lastSeenAt).getTime() + policy.idleMs <= now;
-  if (expired || idle) {
+  // Disabling a user deletes their sessions; this also covers a login that raced the disabling.
+  const user = expired || idle ? undefined : await store.getUser(session.user);
+  if (!user || user.disabledAt !== null) {
     await store.sessions.deleteSession(idHash);
     return undefined;
   }
-  if (now - new Date(session.lastSeenAt).getTime() >= TOUCH_EVERY_MS) {
+  if (options.touch !== false && now - new Date(session.lastSeenAt).getTime() >= TOUCH_EVERY_MS) {
     await store.sessions.touchSession(idHash, new Date(now).toISOString());
   }
   return session;

@@ -1,8 +1,11 @@
 import type { Clock } from '../../shared/clock.js';
 import { systemClock } from '../../shared/clock.js';
-import type { Store } from '../store/store.js';
+import type { Store, UserRecord } from '../store/store.js';
 import { hashPassword } from './passwords.js';
 import type { Role } from './roles.js';
+
+/** Passwords shorter than this are refused: dashboard accounts see classified-incident data. */
+export const MIN_PASSWORD_LENGTH = 8;
 
 /** Adds a dashboard user; returns false when the name is taken (nothing is changed then). */
 export async function addUser(
@@ -16,4 +19,41 @@ export async function addUser(
     unit: options.unit ?? null,
     createdAt: (options.clock ?? systemClock).now().toISOString(),
   });
+}
+
+/**
+ * Disables or enables a dashboard user; disabling ends every session of theirs at once (their
+ * open live streams follow when they re-check). Undefined when there is no such user.
+ */
+export async function setUserEnabled(
+  store: Store,
+  name: string,
+  enabled: boolean,
+  clock: Clock = systemClock,
+): Promise<UserRecord | undefined> {
+  const user = await store.getUser(name);
+  if (!user) return undefined;
+  // Disabling again keeps the first time it was disabled.
+  const disabledAt = enabled ? null : (user.disabledAt ?? clock.now().toISOString());
+  if (!(await store.setUserDisabled(name, disabledAt))) return undefined;
+  if (!enabled) await store.sessions.deleteUserSessions(name);
+  return { ...user, disabledAt };
+}
+
+/** Sets a new password and ends the user's sessions (whoever held the old one is out). */
+export async function setUserPassword(store: Store, name: string, password: string): Promise<boolean> {
+  if (!(await store.setUserPassword(name, await hashPassword(password)))) return false;
+  await store.sessions.deleteUserSessions(name);
+  return true;
+}
+
+/** A user as the API and `smew user list` show one: never the password hash. */
+export function userView(user: UserRecord) {
+  return {
+    name: user.name,
+    role: user.role,
+    unit: user.unit,
+    createdAt: user.createdAt,
+    disabledAt: user.disabledAt,
+  };
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
@@ -9,6 +9,15 @@ import { formatHostPort, listenOrExplain, parseListenAddress, reachableHost } fr
 import type { Store } from '../store/store.js';
 import { mayPublish, maySubscribe, type BrokerIdentity } from './access-control.js';
 import { AgentCredentials } from './agent-credentials.js';
+import { DEFAULT_MAX_PACKET_BYTES, limitPacketSize } from './packet-limit.js';
+
+/** Why the broker refused a client or a packet: a metric label (smew_broker_refused_total). */
+export type BrokerRefusal =
+  | 'oversized-packet'
+  | 'bad-credentials'
+  | 'pending-approval'
+  | 'publish-not-allowed'
+  | 'subscribe-not-allowed';
 
 /**
  * The aedes broker inside the collector (SPEC §2: one machine needs nothing else). It admits
@@ -46,7 +55,13 @@ export async function startEmbeddedBroker(options: {
   logger: Logger;
   /** broker.tls: the listener speaks MQTT over TLS only (no plain port beside it). */
   tls?: TlsMaterial;
+  /** broker.maxPacket: a larger packet is refused as its header arrives and its client cut off. */
+  maxPacketBytes?: number;
+  /** Told of every refusal, by reason (the collector counts them on /metrics). */
+  refused?: (reason: BrokerRefusal) => void;
 }): Promise<EmbeddedBroker> {
+  const refused = options.refused ?? (() => {});
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const log = options.logger.child({ component: 'broker' });
   const address = parseListenAddress(options.listen, 'broker.listen');
   const credentials = new AgentCredentials(options.store);
@@ -58,11 +73,13 @@ export async function startEmbeddedBroker(options: {
       const secret = password?.toString('utf8');
       if (!username || !secret) {
         log.info({ clientId: client.id }, 'refused a connection without credentials');
+        refused('bad-credentials');
         return done(authError(BAD_USERNAME_OR_PASSWORD, 'credentials required'), null);
       }
       if (username === INTERNAL_USERNAME) {
         if (secret !== internalPassword) {
           log.warn({ clientId: client.id }, 'refused the collector username with a wrong secret');
+          refused('bad-credentials');
           return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
         }
         identities.set(client, { kind: 'collector' });
@@ -71,16 +88,19 @@ export async function startEmbeddedBroker(options: {
       // Agents connect as themselves: clientId = username = agent id, so no one can take another's session.
       if (!AGENT_ID_PATTERN.test(username) || client.id !== username) {
         log.info({ clientId: client.id, username }, 'refused a connection: clientId must equal the agent id');
+        refused('bad-credentials');
         return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
       }
       credentials.verify(username, secret).then(
         (check) => {
           if (check === 'pending-approval') {
             log.info({ agent: username }, 'refused an agent connection: it waits for approval');
+            refused('pending-approval');
             return done(authError(NOT_AUTHORIZED, 'waiting for approval'), null);
           }
           if (check !== 'ok') {
             log.info({ agent: username }, 'refused an agent connection: unknown, revoked or wrong secret');
+            refused('bad-credentials');
             return done(authError(BAD_USERNAME_OR_PASSWORD, 'bad credentials'), null);
           }
           identities.set(client, { kind: 'agent', agentId: username });
@@ -101,6 +121,7 @@ export async function startEmbeddedBroker(options: {
         { clientId: client.id, topic: packet.topic },
         'refused a publication outside the client’s topics',
       );
+      refused('publish-not-allowed');
       done(new Error(`not allowed to publish on ${packet.topic}`));
     },
     authorizeSubscribe(client, subscription, done) {
@@ -110,6 +131,7 @@ export async function startEmbeddedBroker(options: {
         { clientId: client.id, topic: subscription.topic },
         'refused a subscription outside the client’s topics',
       );
+      refused('subscribe-not-allowed');
       // A null subscription answers SUBACK 0x80 (failure) for this filter and keeps the connection.
       done(null, null);
     },
@@ -129,9 +151,22 @@ export async function startEmbeddedBroker(options: {
     log.debug({ clientId: client?.id, err: err.message }, 'connection error'),
   );
 
+  // Every connection, before it authenticates, is held to broker.maxPacket: aedes would buffer a
+  // packet up to the protocol's 256 MB before looking at it.
+  const handle = (conn: Socket) => {
+    aedes.handle(conn);
+    limitPacketSize(conn, maxPacketBytes, (announced) => {
+      log.warn(
+        { remoteAddress: conn.remoteAddress, announced, maxPacketBytes },
+        'closed a connection that announced an MQTT packet over broker.maxPacket',
+      );
+      refused('oversized-packet');
+      conn.destroy();
+    });
+  };
   const server: Server = options.tls
-    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, aedes.handle)
-    : createServer(aedes.handle);
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handle)
+    : createServer(handle);
   if (options.tls) {
     // A client that fails the handshake never reaches aedes; say so once at debug, not as a crash.
     server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { optionalString, type ParsedArgs } from '../../shared/cli.js';
 import { loadCollectorConfig, type CollectorConfig } from '../config.js';
 import { openStore } from '../store/open-store.js';
@@ -21,3 +22,63 @@ export async function withStore<T>(config: CollectorConfig, work: (store: Store)
 }
 
 export const CONFIG_OPTION = { config: { type: 'string' } } as const;
+
+/** A data command's change in the audit log, beside the API's: who ran it (the OS user), what, on whom. */
+export async function auditCommand(store: Store, action: string, detail: string): Promise<void> {
+  let actor: string;
+  try {
+    actor = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (a bare container): the uid still names who ran it.
+    actor = `uid ${process.getuid?.() ?? '?'}`;
+  }
+  await store.sessions.addAudit({
+    at: new Date().toISOString(),
+    actor,
+    actorKind: 'cli',
+    role: null,
+    unit: null,
+    action,
+    status: null,
+    ip: 'local',
+    detail,
+  });
+}
+
+/** `user list` and `apikey list`: one line per account, withdrawn ones too, never a secret. */
+export function printAccounts<
+  T extends { name: string; role: string; unit: string | null; createdAt: string },
+>(
+  accounts: readonly T[],
+  withdrawnAt: (account: T) => string | null,
+  words: { active: string; withdrawn: string; none: string },
+): void {
+  if (accounts.length === 0) {
+    process.stderr.write(`${words.none}\n`);
+    return;
+  }
+  process.stdout.write(
+    formatTable([
+      ['NAME', 'ROLE', 'UNIT', 'STATE', 'SINCE'],
+      ...accounts.map((a) => {
+        const at = withdrawnAt(a);
+        return [a.name, a.role, a.unit ?? '(all)', at ? words.withdrawn : words.active, at ?? a.createdAt];
+      }),
+    ]),
+  );
+}
+
+/** Rows of columns padded to line up. */
+function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}

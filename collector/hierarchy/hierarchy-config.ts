@@ -2,6 +2,13 @@ import { z } from 'zod';
 import { durationSchema } from '../../shared/duration.js';
 import { severitySchema } from '../../shared/levels.js';
 
+/**
+ * The default bound on a batch's body at the parent (`http.maxReportBody`), which reads it before
+ * any signature can be checked; a child keeps its batches under it. One record with its 100
+ * envelopes of evidence at the 64 KiB ingest limit each still fits alone.
+ */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
 /** `parent.*`: where this collector reports (SPEC §4 `parent.url`) and how its link behaves. */
 export const parentConfigSchema = z
   .strictObject({

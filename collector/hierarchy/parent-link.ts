@@ -4,7 +4,7 @@ import type { CollectorIdentity } from '../identity.js';
 import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy-store.js';
 import { retryDelay } from './backoff.js';
 import type { HierarchyMetrics } from './hierarchy-metrics.js';
-import type { ParentConfig } from './hierarchy-config.js';
+import { MAX_BATCH_BYTES, type ParentConfig } from './hierarchy-config.js';
 import {
   HIERARCHY_VERSION,
   MAX_BATCH_RECORDS,
@@ -53,6 +53,20 @@ export interface LinkRound {
 }
 
 const BATCH = MAX_BATCH_RECORDS;
+/** Room in a batch's body for its head and signature, beside the records. */
+const BATCH_HEAD_BYTES = 4096;
+
+/** The first entries whose records fit in `budget` bytes of JSON; always at least one. */
+export function withinBytes<T extends { record: unknown }>(entries: T[], budget: number): T[] {
+  let used = 0;
+  const kept: T[] = [];
+  for (const entry of entries) {
+    used += Buffer.byteLength(JSON.stringify(entry.record)) + 1;
+    if (kept.length > 0 && used > budget) break;
+    kept.push(entry);
+  }
+  return kept;
+}
 
 export class ParentLink {
   private failures = 0;
@@ -145,7 +159,7 @@ export class ParentLink {
     const url = (this.deps.config.url ?? parent.url).replace(/\/+$/, '');
     const pushed = await this.push(url, parent);
     const notices = await this.pull(url, parent);
-    return { ...pushed, notices, more: pushed.sent === BATCH || notices > 0 };
+    return { ...pushed, notices, more: pushed.more || notices > 0 };
   }
 
   private async post(url: string, body: unknown): Promise<unknown> {
@@ -175,10 +189,11 @@ export class ParentLink {
     return parsed;
   }
 
-  private async push(url: string, parent: ParentState): Promise<Omit<LinkRound, 'notices' | 'more'>> {
+  private async push(url: string, parent: ParentState): Promise<Omit<LinkRound, 'notices'>> {
     const { store, identity, clock } = this.deps;
-    const entries = await store.pendingOutbox(BATCH);
-    if (entries.length === 0) return { sent: 0, delivered: 0, rejected: 0 };
+    const pending = await store.pendingOutbox(BATCH);
+    if (pending.length === 0) return { sent: 0, delivered: 0, rejected: 0, more: false };
+    const entries = withinBytes(pending, MAX_BATCH_BYTES - BATCH_HEAD_BYTES);
     const now = clock.now().toISOString();
     await store.markAttempt(
       entries.map((e) => e.linkSeq),
@@ -228,7 +243,12 @@ export class ParentLink {
         .onDelivered(delivered, parent)
         .catch((err: unknown) => this.deps.logger.error({ err }, 'a receipt hook failed'));
     }
-    return { sent: entries.length, delivered: delivered.length, rejected: receipt.data.rejected.length };
+    return {
+      sent: entries.length,
+      delivered: delivered.length,
+      rejected: receipt.data.rejected.length,
+      more: pending.length === BATCH || entries.length < pending.length,
+    };
   }
 
   private async pull(url: string, parent: ParentState): Promise<number> {

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { LEVELS, type Level } from '../../shared/levels.js';
 import { cidrContains, parseCidr } from '../../shared/net/cidr.js';
-import { defaultPolicy, policySchema, type Policy } from '../../shared/policy.js';
+import {
+  defaultPolicy,
+  policySchema,
+  registersMedium,
+  type Policy,
+  type UsbMedium,
+} from '../../shared/policy.js';
 
 /**
  * Policy precedence down the hierarchy: every level may tighten, none may loosen. A policy
@@ -11,9 +17,9 @@ import { defaultPolicy, policySchema, type Policy } from '../../shared/policy.js
  *
  * - `level`: the most secret of them (a 绝密 ruling from above outranks a unit's 秘密);
  * - approved interfaces, wireless, Bluetooth, USB media and allowed address ranges: an entry
- *   stays only where every ruling approves it — the same name or MAC, a USB medium with the same
- *   vendor and product (and serial, where the ruling names one), an address range inside one the
- *   ruling allows. A section no ruling names keeps its value, or the safe default (nothing approved);
+ *   stays only where every ruling approves it — the same name or MAC, the same USB medium
+ *   (registersMedium: vendor, product and serial, an entry without a serial naming only a device
+ *   without one, as the agent reads it), an address range inside one the ruling allows. A section no ruling names keeps its value, or the safe default (nothing approved);
  * - watched directories and beacon targets: all of them (watching more is stricter).
  *
  * Only the latest update of each issuing administration is in force: it may change its own ruling,
@@ -44,11 +50,8 @@ const withinRange: Approved<string> = (entry, by) => {
   return inner.prefix >= outer.prefix && cidrContains(outer, { family: inner.family, value: inner.network });
 };
 
-type UsbMedium = Policy['usb']['approved'][number];
-const sameMedium: Approved<UsbMedium> = (entry, by) =>
-  entry.vendor.toLowerCase() === by.vendor.toLowerCase() &&
-  entry.product.toLowerCase() === by.product.toLowerCase() &&
-  (by.serial === undefined || entry.serial === by.serial);
+// The agent's own meaning of a registration (one medium; no serial names a device without one).
+const sameMedium: Approved<UsbMedium> = (entry, by) => registersMedium(by, entry);
 
 /** Entries of either list that the other approves: the narrower of two approvals. */
 function narrower<T>(a: readonly T[], b: readonly T[], approves: Approved<T>): T[] {

@@ -7,6 +7,14 @@ import { Rejection } from './rejection.js';
  * (the agent had no ack yet) and is dropped; a different event under a stored seq is refused
  * and kept as evidence, because seq reuse means a broken or tampered agent.
  */
+/**
+ * The clock rule of ingest (SPEC §5): a message dated further from the collector's clock than
+ * ingest.maxSkew. An event so dated is kept and flagged; a heartbeat is refused (pipeline.ts).
+ */
+export function isSkewed(ts: string, receivedAt: Date, maxSkewMs: number): boolean {
+  return Math.abs(new Date(ts).getTime() - receivedAt.getTime()) > maxSkewMs;
+}
+
 export type PersistOutcome = { kind: 'stored'; id: number; skewed: boolean } | { kind: 'duplicate' };
 
 export async function persistEvent(
@@ -17,7 +25,7 @@ export async function persistEvent(
   const { envelope } = event;
   const ts = new Date(envelope.ts);
   // Kept and flagged rather than refused: a wrong agent clock must not lose a violation.
-  const skewed = Math.abs(ts.getTime() - options.receivedAt.getTime()) > options.maxSkewMs;
+  const skewed = isSkewed(envelope.ts, options.receivedAt, options.maxSkewMs);
   const result = await store.insertEvent({
     agentId: envelope.agent,
     seq: envelope.seq,

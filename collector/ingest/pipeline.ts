@@ -16,7 +16,7 @@ import { checkCatalogue } from './catalogue.js';
 import { checkSchema, checkSize, parseJson } from './decode.js';
 import { EventWriter } from './event-writer.js';
 import { HeartbeatWriter } from './heartbeat-writer.js';
-import { persistEvent } from './persist.js';
+import { isSkewed, persistEvent } from './persist.js';
 import { Rejection, type RejectReason } from './rejection.js';
 import type { VerifyPool } from './verify-pool.js';
 
@@ -175,8 +175,9 @@ export class IngestPipeline {
 
   /**
    * One signature for the whole batch, which covers every event's text as the agent signed it
-   * alone; then each event passes the remaining stages on its own, and one refused event (bad
-   * shape, seq conflict) is quarantined without holding back the others.
+   * alone; then each event passes the remaining stages on its own, its own signature included,
+   * and one refused event (bad shape or signature, seq conflict) is quarantined without holding
+   * back the others.
    */
   private async handleBatch(
     topicAgentId: string,
@@ -194,7 +195,7 @@ export class IngestPipeline {
       payload.toString('utf8'),
     );
     this.options.metrics.batchesAccepted.inc();
-    const checked = batch.events.map((text) => {
+    const shaped = batch.events.map((text) => {
       const eventPayload = Buffer.from(text, 'utf8');
       try {
         const eventSigned = parseJson(eventPayload) as Record<string, unknown>;
@@ -218,6 +219,24 @@ export class IngestPipeline {
         return { payload: eventPayload, rejection: err };
       }
     });
+    // Every stored event must verify alone (SPEC §5): the batch signature vouches for the batch,
+    // not for a signature the agent put inside it. All checks go to the pool together.
+    const checked = await Promise.all(
+      shaped.map(async (c) => {
+        if (!c.event) return c;
+        try {
+          await this.signatures.verify(
+            agent,
+            c.event.signed as typeof c.event.signed & { alg: typeof batch.alg },
+            c.event.text,
+          );
+          return c;
+        } catch (err) {
+          if (!(err instanceof Rejection)) throw err;
+          return { payload: c.payload, rejection: err };
+        }
+      }),
+    );
     await turn.ahead;
     const persisted = checked.map((c) => (c.event ? this.persist(c.event, receivedAt) : undefined));
     turn.pass();
@@ -284,6 +303,13 @@ export class IngestPipeline {
       signed as Record<string, unknown> & { alg: typeof heartbeat.alg },
       payload.toString('utf8'),
     );
+    // A heartbeat says "alive now": one dated otherwise (a replay, a wrong clock) proves nothing.
+    if (isSkewed(heartbeat.ts, receivedAt, this.options.maxSkewMs)) {
+      throw new Rejection(
+        'skewed',
+        `heartbeat dated ${heartbeat.ts}, ${Math.round(Math.abs(Date.parse(heartbeat.ts) - receivedAt.getTime()) / 1000)} s from the collector clock (${receivedAt.toISOString()}); ingest.maxSkew allows ${this.options.maxSkewMs / 1000} s — a replay, or the agent's clock is wrong`,
+      );
+    }
     await this.heartbeats.record({
       agentId: agent.id,
       at: receivedAt.toISOString(),

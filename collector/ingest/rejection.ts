@@ -11,6 +11,8 @@ export const REJECT_REASONS = [
   'revoked',
   'bad-signature',
   'seq-conflict',
+  /** A heartbeat dated further from the collector clock than ingest.maxSkew (a replay, or a wrong clock). */
+  'skewed',
   /** A message on a topic the collector does not read (only a misconfigured broker routes one). */
   'bad-topic',
   /** Our own failure (store down, bug); no ack covers the event, so the agent sends it again. */

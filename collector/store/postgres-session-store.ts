@@ -87,6 +87,10 @@ export class PostgresSessionStore implements SessionStore {
     return (await this.pool.query('DELETE FROM sessions WHERE id_hash = $1', [idHash])).rowCount === 1;
   }
 
+  async deleteUserSessions(user: string): Promise<number> {
+    return (await this.pool.query('DELETE FROM sessions WHERE user_name = $1', [user])).rowCount ?? 0;
+  }
+
   async deleteStaleSessions(now: string, idleBefore: string): Promise<number> {
     const result = await this.pool.query('DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2', [
       now,
@@ -127,12 +131,16 @@ export class PostgresSessionStore implements SessionStore {
     return rows.map(toAudit);
   }
 
-  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<void> {
-    await this.pool.query('INSERT INTO login_failures (name, ip, at) VALUES ($1, $2, $3)', [
-      a.name,
-      a.ip,
-      a.at,
-    ]);
+  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      'INSERT INTO login_failures (name, ip, at) VALUES ($1, $2, $3) RETURNING id',
+      [a.name, a.ip, a.at],
+    );
+    return Number(rows[0]!.id);
+  }
+
+  async forgetFailedLogin(id: number): Promise<void> {
+    await this.pool.query('DELETE FROM login_failures WHERE id = $1', [id]);
   }
 
   /** Both counts from one statement, so they come from the same snapshot. */

@@ -1,11 +1,22 @@
 import pg from 'pg';
 import { UserError } from '../../shared/errors.js';
-import type { Role } from '../auth/roles.js';
 import type { AgentApprovalStore } from './approval-store.js';
 import type { ClockStore } from './clock-store.js';
 import { PostgresApprovalStore } from './postgres-approval-store.js';
 import { PostgresClockStore } from './postgres-clock-store.js';
-import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
+import {
+  AGENT_COLUMNS,
+  API_KEY_COLUMNS,
+  toAgent,
+  toApiKey,
+  toEvent,
+  toUser,
+  USER_COLUMNS,
+  type AgentRow,
+  type ApiKeyRow,
+  type EventRow,
+  type UserRow,
+} from './sql-rows.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
@@ -481,26 +492,26 @@ export class PostgresStore implements Store {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const { rows } = await this.pool.query<{
-      key_hash: string;
-      name: string;
-      role: Role;
-      unit: string | null;
-      created_at: string;
-      revoked_at: string | null;
-    }>('SELECT key_hash, name, role, unit, created_at, revoked_at FROM api_keys WHERE key_hash = $1', [
-      keyHash,
-    ]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      keyHash: row.key_hash,
-      name: row.name,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    };
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1`,
+      [keyHash],
+    );
+    return rows[0] ? toApiKey(rows[0]) : undefined;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, name`,
+    );
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKeys(name: string, at: string): Promise<number> {
+    const result = await this.pool.query(
+      'UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL',
+      [at, name],
+    );
+    return result.rowCount ?? 0;
   }
 
   async addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean> {
@@ -513,24 +524,29 @@ export class PostgresStore implements Store {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const { rows } = await this.pool.query<{
-      name: string;
-      password_hash: string;
-      role: Role;
-      unit: string | null;
-      created_at: string;
-      disabled_at: string | null;
-    }>('SELECT name, password_hash, role, unit, created_at, disabled_at FROM users WHERE name = $1', [name]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      name: row.name,
-      passwordHash: row.password_hash,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      disabledAt: row.disabled_at,
-    };
+    const { rows } = await this.pool.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE name = $1`, [
+      name,
+    ]);
+    return rows[0] ? toUser(rows[0]) : undefined;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const { rows } = await this.pool.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
+    return rows.map(toUser);
+  }
+
+  async setUserDisabled(name: string, at: string | null): Promise<boolean> {
+    return (
+      (await this.pool.query('UPDATE users SET disabled_at = $1 WHERE name = $2', [at, name])).rowCount === 1
+    );
+  }
+
+  async setUserPassword(name: string, passwordHash: string): Promise<boolean> {
+    const result = await this.pool.query('UPDATE users SET password_hash = $1 WHERE name = $2', [
+      passwordHash,
+      name,
+    ]);
+    return result.rowCount === 1;
   }
 
   private closing: Promise<void> | undefined;

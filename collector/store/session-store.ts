@@ -25,7 +25,8 @@ export interface NewAuditEntry {
   at: string;
   /** User or API key name; for a refused login, the name that was tried. */
   actor: string;
-  actorKind: 'user' | 'api-key' | 'anonymous';
+  /** `cli`: a `smew user|apikey` command on the collector's host (actor: the OS user). */
+  actorKind: 'user' | 'api-key' | 'anonymous' | 'cli';
   role: Role | null;
   unit: string | null;
   /** e.g. `login`, `login.refused`, `logout`, `POST /api/v1/warnings/w-1/transitions`. */
@@ -55,6 +56,8 @@ export interface SessionStore {
   /** Moves lastSeenAt (idle timeout) forward. */
   touchSession(idHash: string, at: string): Promise<void>;
   deleteSession(idHash: string): Promise<boolean>;
+  /** Ends every session of a user (disabled, or a new password); returns how many. */
+  deleteUserSessions(user: string): Promise<number>;
   /** Removes sessions past expiresAt or idle since before `idleBefore`; returns how many. */
   deleteStaleSessions(now: string, idleBefore: string): Promise<number>;
 
@@ -62,7 +65,13 @@ export interface SessionStore {
   /** Newest first. */
   listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
 
-  recordFailedLogin(attempt: { name: string; ip: string; at: string }): Promise<void>;
+  /**
+   * Records a login attempt as failed and returns its id. The login records it before the password
+   * is checked, so concurrent guesses count each other (issue 14), and forgets it if throttled.
+   */
+  recordFailedLogin(attempt: { name: string; ip: string; at: string }): Promise<number>;
+  /** Removes one recorded attempt (a throttled one, which never reached the password check). */
+  forgetFailedLogin(id: number): Promise<void>;
   /**
    * Failed logins at or after `since`: of this name from this address, and from this address for
    * any name, each with the oldest such attempt (to say when the throttle lifts).

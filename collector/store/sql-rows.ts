@@ -1,5 +1,6 @@
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
-import type { AgentRecord, StoredEvent } from './store.js';
+import type { Role } from '../auth/roles.js';
+import type { AgentRecord, ApiKeyRecord, StoredEvent, UserRecord } from './store.js';
 
 /**
  * Agent and event rows as both SQL stores read them, and their mapping to records: SQLite hands
@@ -73,5 +74,49 @@ export function toEvent(row: EventRow): StoredEvent {
     data: JSON.parse(row.data) as Record<string, unknown>,
     envelope: row.envelope,
     skewed: row.skewed === true || row.skewed === 1,
+  };
+}
+
+/** API keys and dashboard users as both SQL stores read them. */
+export const API_KEY_COLUMNS = 'key_hash, name, role, unit, created_at, revoked_at';
+export const USER_COLUMNS = 'name, password_hash, role, unit, created_at, disabled_at';
+
+export interface ApiKeyRow {
+  key_hash: string;
+  name: string;
+  role: Role;
+  unit: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface UserRow {
+  name: string;
+  password_hash: string;
+  role: Role;
+  unit: string | null;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+export function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    keyHash: row.key_hash,
+    name: row.name,
+    role: row.role,
+    unit: row.unit,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export function toUser(row: UserRow): UserRecord {
+  return {
+    name: row.name,
+    passwordHash: row.password_hash,
+    role: row.role,
+    unit: row.unit,
+    createdAt: row.created_at,
+    disabledAt: row.disabled_at,
   };
 }

@@ -45,6 +45,10 @@ export class SqliteSessionStore implements SessionStore {
     return this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash).changes === 1;
   }
 
+  async deleteUserSessions(user: string): Promise<number> {
+    return this.db.prepare('DELETE FROM sessions WHERE user_name = ?').run(user).changes;
+  }
+
   async deleteStaleSessions(now: string, idleBefore: string): Promise<number> {
     return this.db
       .prepare('DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?')
@@ -85,8 +89,15 @@ export class SqliteSessionStore implements SessionStore {
     return rows.map(toAudit);
   }
 
-  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<void> {
-    this.db.prepare('INSERT INTO login_failures (name, ip, at) VALUES (?, ?, ?)').run(a.name, a.ip, a.at);
+  async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<number> {
+    const result = this.db
+      .prepare('INSERT INTO login_failures (name, ip, at) VALUES (?, ?, ?)')
+      .run(a.name, a.ip, a.at);
+    return Number(result.lastInsertRowid);
+  }
+
+  async forgetFailedLogin(id: number): Promise<void> {
+    this.db.prepare('DELETE FROM login_failures WHERE id = ?').run(id);
   }
 
   async countFailedLogins(q: { name: string; ip: string; since: string }): Promise<{

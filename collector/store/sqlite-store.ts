@@ -2,10 +2,21 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../../shared/errors.js';
-import type { Role } from '../auth/roles.js';
 import { SqliteClockStore } from './sqlite-clock-store.js';
 import { SqliteHierarchyStore } from './sqlite-hierarchy-store.js';
-import { AGENT_COLUMNS, toAgent, toEvent, type AgentRow, type EventRow } from './sql-rows.js';
+import {
+  AGENT_COLUMNS,
+  API_KEY_COLUMNS,
+  toAgent,
+  toApiKey,
+  toEvent,
+  toUser,
+  USER_COLUMNS,
+  type AgentRow,
+  type ApiKeyRow,
+  type EventRow,
+  type UserRow,
+} from './sql-rows.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
@@ -397,27 +408,22 @@ export class SqliteStore implements Store {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT key_hash, name, role, unit, created_at, revoked_at FROM api_keys WHERE key_hash = ?')
-      .get(keyHash) as
-      | {
-          key_hash: string;
-          name: string;
-          role: Role;
-          unit: string | null;
-          created_at: string;
-          revoked_at: string | null;
-        }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      keyHash: row.key_hash,
-      name: row.name,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      revokedAt: row.revoked_at,
-    };
+    const row = this.db.prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?`).get(keyHash) as
+      ApiKeyRow | undefined;
+    return row ? toApiKey(row) : undefined;
+  }
+
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, name`)
+      .all() as ApiKeyRow[];
+    return rows.map(toApiKey);
+  }
+
+  async revokeApiKeys(name: string, at: string): Promise<number> {
+    return this.db
+      .prepare('UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL')
+      .run(at, name).changes;
   }
 
   async addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean> {
@@ -431,27 +437,26 @@ export class SqliteStore implements Store {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const row = this.db
-      .prepare('SELECT name, password_hash, role, unit, created_at, disabled_at FROM users WHERE name = ?')
-      .get(name) as
-      | {
-          name: string;
-          password_hash: string;
-          role: Role;
-          unit: string | null;
-          created_at: string;
-          disabled_at: string | null;
-        }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      name: row.name,
-      passwordHash: row.password_hash,
-      role: row.role,
-      unit: row.unit,
-      createdAt: row.created_at,
-      disabledAt: row.disabled_at,
-    };
+    const row = this.db.prepare(`SELECT ${USER_COLUMNS} FROM users WHERE name = ?`).get(name) as
+      UserRow | undefined;
+    return row ? toUser(row) : undefined;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.db.prepare(`SELECT ${USER_COLUMNS} FROM users ORDER BY name`).all() as UserRow[]).map(
+      toUser,
+    );
+  }
+
+  async setUserDisabled(name: string, at: string | null): Promise<boolean> {
+    return this.db.prepare('UPDATE users SET disabled_at = ? WHERE name = ?').run(at, name).changes === 1;
+  }
+
+  async setUserPassword(name: string, passwordHash: string): Promise<boolean> {
+    return (
+      this.db.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(passwordHash, name).changes ===
+      1
+    );
   }
 
   async close(): Promise<void> {

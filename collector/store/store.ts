@@ -186,10 +186,19 @@ export interface Store {
 
   createApiKey(key: Omit<ApiKeyRecord, 'revokedAt'>): Promise<void>;
   findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, oldest first (revoked ones too: the record of who had access). */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Revokes every not yet revoked key of that name; returns how many. */
+  revokeApiKeys(name: string, at: string): Promise<number>;
 
   /** Returns false when a user of that name exists. */
   addUser(user: Omit<UserRecord, 'disabledAt'>): Promise<boolean>;
   getUser(name: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Disables (at a time) or enables (null) a user; false when there is no such user. */
+  setUserDisabled(name: string, at: string | null): Promise<boolean>;
+  /** false when there is no such user. */
+  setUserPassword(name: string, passwordHash: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

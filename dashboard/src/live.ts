@@ -13,6 +13,8 @@ export interface LiveMessage {
 export function openLiveStream(handlers: {
   onMessage: (message: LiveMessage) => void;
   onState: (connected: boolean) => void;
+  /** The collector ended the stream: the session is over (logged out, disabled, new password). */
+  onEnded: () => void;
 }): () => void {
   const source = new EventSource('/api/v1/stream');
   const forward = (e: MessageEvent<string>) => {
@@ -26,6 +28,11 @@ export function openLiveStream(handlers: {
   source.addEventListener('open', () => handlers.onState(true));
   source.addEventListener('error', () => handlers.onState(source.readyState === EventSource.OPEN));
   for (const type of ['event', 'agent', 'warning']) source.addEventListener(type, forward as EventListener);
+  source.addEventListener('ended', () => {
+    source.close();
+    handlers.onState(false);
+    handlers.onEnded();
+  });
   return () => source.close();
 }
 

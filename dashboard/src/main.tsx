@@ -14,6 +14,7 @@ import {
 import { LiveTick } from './components/data.js';
 import { LangContext, saveLang, savedLang, translator, useI18n, type Lang, type MessageKey } from './i18n.js';
 import { beep, openLiveStream } from './live.js';
+import { AccessPage } from './pages/access.js';
 import { AgentDetail, AgentsPage } from './pages/agents.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
@@ -137,7 +138,9 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
   }, []);
 
   useEffect(() => {
-    const close = openLiveStream({ onMessage: refresh, onState: setConnected });
+    // A stream the collector ends (logout elsewhere, the user disabled) leads to a refetch, which
+    // meets the 401 and shows the login again.
+    const close = openLiveStream({ onMessage: refresh, onState: setConnected, onEnded: refresh });
     // Rules may open a warning a moment after the event that caused it; a slow poll catches it, and anything missed.
     const poll = window.setInterval(refresh, 15_000);
     window.addEventListener('smew:refresh', refresh);
@@ -190,12 +193,15 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
         return <SilencesPage user={props.user} />;
       case 'audit':
         return <AuditPage />;
+      case 'access':
+        return <AccessPage user={props.user} />;
       default:
         return <Overview />;
     }
   })();
 
-  const nav = props.user.role === 'admin' ? [...NAV, ['audit', 'audit'] as [string, MessageKey]] : NAV;
+  const nav: [string, MessageKey][] =
+    props.user.role === 'admin' ? [...NAV, ['audit', 'audit'], ['access', 'access']] : NAV;
   return (
     <LiveTick.Provider value={tick}>
       <header class="top">

@@ -18,8 +18,11 @@
  * systemd unit runs it — the launcher runs the agent's bundle dist/bin/smew-agent.js for `agent …`
  * commands (packaging/smew.sh.in), with the unit's Environment= (SMEW_NODE_FLAGS are the Node.js
  * flags; read from packaging/systemd/smew-agent.service): the deployed figures.
- * `--node-flags "…"` measures other flags instead of the unit's.
- *   npm run build && npx tsx test/bench/agent-footprint.bench.ts [--short] [--seconds S] [--scans N] [--node-flags F]
+ * `--node-flags "…"` measures other flags instead of the unit's; `--compare-node PATH` adds the
+ * unit's way under another Node.js binary (e.g. the previous runtime), measured in the same run;
+ * `--runs N` measures the unit's way N times (idle RSS of each run is reported).
+ *   npm run build && npx tsx test/bench/agent-footprint.bench.ts [--short] [--seconds S] [--scans N]
+ *     [--node-flags F] [--compare-node PATH] [--runs N]
  * Targets (issue 9): idle RSS ≤ 60 MB, idle CPU ≤ 0.5 %. Not a test.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,6 +102,8 @@ function workstationHost() {
 
 interface Runtime {
   how: string;
+  /** The Node.js binary; this process's own unless --compare-node names another. */
+  node?: string;
   entry: string;
   flags: string[];
   env: Record<string, string>;
@@ -124,6 +129,9 @@ function unitRuntime(): Runtime {
 
 interface Footprint {
   idleRssMb: number;
+  /** Of the idle RSS at its end: anonymous memory (heaps, stacks) and mapped files (the binary). */
+  idleRssAnonMb: number;
+  idleRssFileMb: number;
   idleRssPeakMb: number;
   idleCpuPercent: number;
   helpersRssMb: number;
@@ -142,7 +150,7 @@ async function measure(
   round: number,
 ): Promise<Footprint> {
   const args = [...runtime.flags, runtime.entry, 'agent', 'run', '--config', config];
-  const running: Running = start(process.execPath, args, { env: runtime.env });
+  const running: Running = start(runtime.node ?? process.execPath, args, { env: runtime.env });
   const created: string[] = [];
   try {
     const pid = running.child.pid!;
@@ -157,6 +165,8 @@ async function measure(
       await sleep(1000);
     }
     idle.push(rssMb(pid));
+    const idleRssAnonMb = statusMb(pid, 'RssAnon');
+    const idleRssFileMb = statusMb(pid, 'RssFile');
     const idleCpuPerSecond = (cpuSeconds(pid) - idleCpu) / ((performance.now() - idleStart) / 1000);
     const helpers = helpersRssMb(pid);
 
@@ -190,6 +200,8 @@ async function measure(
 
     return {
       idleRssMb: median(idle),
+      idleRssAnonMb,
+      idleRssFileMb,
       idleRssPeakMb: Math.max(...idle),
       idleCpuPercent: 100 * idleCpuPerSecond,
       helpersRssMb: helpers,
@@ -223,6 +235,15 @@ try {
     what: 'agent listed',
   });
   const deployed = await measure(agent.config, documents, text, unit, 1);
+  const runs = [deployed];
+  for (let r = 1; r < argValue('--runs', 1); r++)
+    runs.push(await measure(agent.config, documents, text, unit, 1 + r));
+  const compareAt = process.argv.indexOf('--compare-node');
+  const otherNode = compareAt >= 0 ? process.argv[compareAt + 1] : undefined;
+  const other: Runtime | undefined = otherNode
+    ? { ...unit, node: otherNode, how: `${unit.how}, under ${otherNode}` }
+    : undefined;
+  const compared = other ? await measure(agent.config, documents, text, other, 100) : undefined;
   console.log(
     `\nagent footprint: smew agent run on the 'sys-wireless' fixture host with ${SOCKETS} sockets and ${FILES} watched files;` +
       ` idle ${SECONDS} s after ${SETTLE_MS / 1000} s settling, then ${SCANS} full scans ${SCAN_GAP_MS / 1000} s apart`,
@@ -232,6 +253,7 @@ try {
     how,
     'idle RSS, median': mb(f.idleRssMb),
     'idle RSS, peak': mb(f.idleRssPeakMb),
+    'anon / file': `${f.idleRssAnonMb.toFixed(1)} / ${f.idleRssFileMb.toFixed(1)}`,
     'idle CPU': `${f.idleCpuPercent.toFixed(2)} %`,
     'CPU per scan': `${f.scanCpuMs.toFixed(0)} ms`,
     'RSS peak in scans': mb(f.scanRssPeakMb),
@@ -240,8 +262,9 @@ try {
   });
   printTable([
     row(plain.how, before),
-    row(unit.how, deployed),
-    { how: 'target (issue 9)', 'idle RSS, median': '≤ 60 MB', 'idle CPU': '≤ 0.5 %' },
+    ...runs.map((f, i) => row(runs.length > 1 ? `${unit.how} (run ${i + 1})` : unit.how, f)),
+    ...(other && compared ? [row(other.how, compared)] : []),
+    { how: 'target (issue 19)', 'idle RSS, median': '≤ 55 MB', 'idle CPU': '≤ 0.5 %' },
   ]);
   reportFigures({
     agent: {
@@ -250,6 +273,8 @@ try {
       env: unit.env,
       entry: 'dist/bin/smew-agent.js',
       withoutFlags: before,
+      idleRssMbRuns: runs.map((f) => f.idleRssMb),
+      ...(compared ? { comparedNode: { node: otherNode, ...compared } } : {}),
       seconds: SECONDS,
       host: { sockets: SOCKETS, watchedFiles: FILES },
     },

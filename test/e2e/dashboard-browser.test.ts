@@ -13,6 +13,7 @@ import { addUser } from '../../collector/auth/users.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic } from '../../shared/topics.js';
+import { eventually } from '../support/eventually.js';
 import {
   connectAsAgent,
   enrollAgent,
@@ -209,6 +210,52 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     await page.locator('ol.timeline').getByText('关闭：已核实 <b>不是HTML</b>').waitFor();
     expect(await page.locator('ol.timeline b').count()).toBe(0);
     await shot('warning-closed');
+  });
+
+  it('shows bidi and invisible characters as visible escapes, and keeps a 4 000-character value inside the viewport', async () => {
+    const BIDI_SSID = 'office\u202egpj.exe';
+    const LONG_VENDOR = 'W'.repeat(4000);
+    await page.goto(`${collector.httpUrl}/#/`);
+    await page.getByTestId('live-state').getByText('实时').waitFor();
+    await publishEvent({
+      type: 'net.wireless.connected',
+      key: 'net.wireless.connected:wlp3s0',
+      severity: 'high',
+      data: { iface: 'wlp3s0', ssid: BIDI_SSID, bssid: '00:11:22:33:44:66', 'zero\u200bwidth': 'x' },
+    });
+    await publishEvent({
+      type: 'usb.storage.attached',
+      key: 'usb.storage.attached:long',
+      severity: 'high',
+      data: { vendor: LONG_VENDOR, product: '5581', registered: false },
+    });
+    const events = page.getByTestId('recent-events');
+    // The override is shown as the text \u202e, in its own style, and is not in the page as a character.
+    const escape = events.locator('.invisible', { hasText: '\\u202e' }).first();
+    await escape.waitFor({ timeout: 5000 });
+    await events.getByText('zero\\u200bwidth').waitFor();
+    const text = (await events.textContent()) ?? '';
+    expect(text).toContain('office\\u202egpj.exe');
+    expect(text).not.toContain('\u202e');
+    expect(text).not.toContain('\u200b');
+    const fits = async () => {
+      const wide = await page.evaluate(`[...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && el.children.length === 0)
+        .slice(0, 5)
+        .map((el) => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))`);
+      expect(wide, 'elements past the right edge of the viewport').toEqual([]);
+      return page.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
+    };
+    expect(await fits()).toBe(true);
+    // Cut, with the whole value one click away; expanded, it wraps inside the viewport.
+    expect(text).not.toContain(LONG_VENDOR);
+    const vendorRow = events.locator('tr', { hasText: 'usb.storage.attached' }).first();
+    await vendorRow.getByRole('button', { name: /显示全部/ }).click();
+    await eventually(async () => ((await vendorRow.textContent()) ?? '').includes(LONG_VENDOR), {
+      what: 'the whole vendor string shown',
+    });
+    expect(await fits()).toBe(true);
+    await shot('hostile-text');
   });
 
   it('lets a viewer read but not act, and hides a sibling unit from its officer', async () => {

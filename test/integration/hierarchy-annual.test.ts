@@ -38,6 +38,11 @@ describe('第56条 annual figures up a chain', () => {
   let county: ChainNode;
   let city: ChainNode;
   const keys = new Map<ChainNode, string>();
+  /** Waits until the node's parent has received everything the node has queued for it. */
+  const delivered = (node: ChainNode) =>
+    eventually(async () => (await run(node).store.hierarchy.outboxStats()).pending === 0 || undefined, {
+      what: `${node.name}’s outbox delivered`,
+    });
   // Producer passes only when the test runs them, so the order of the year-end reports is known.
   const manualScans = { parent: { interval: '100ms', scanInterval: '1h', retryMax: '500ms', timeout: '2s' } };
 
@@ -126,7 +131,9 @@ describe('第56条 annual figures up a chain', () => {
     );
     expect(again.status).toBe(202);
     expect(again.body).toMatchObject({ created: false, report: { year } });
-    await new Promise((r) => setTimeout(r, 400));
+    // Whatever the unit queued is at the county, and whatever the county queued is at the city.
+    await delivered(unit);
+    await delivered(county);
     const atCity = await receivedReports(city, 'annual');
     expect(atCity.map((r) => r.unit).sort()).toEqual(['某县保密局', '甲单位']);
 
@@ -208,7 +215,7 @@ describe('第56条 annual figures up a chain', () => {
     ]);
     expect(unfinished.code).toBe(2);
     expect(unfinished.stderr).toMatch(/not over yet/);
-    await new Promise((r) => setTimeout(r, 300));
+    await delivered(unit);
     expect(
       (await receivedReports(county, 'annual')).filter((r) => r.report.data.year === earlier),
     ).toHaveLength(1);

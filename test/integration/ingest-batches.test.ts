@@ -115,6 +115,24 @@ describe('signed event batches', () => {
     expect((await quarantined()).map((q) => q.reason).sort()).toEqual(['schema', 'schema', 'topic-mismatch']);
   });
 
+  it('quarantines an event whose own signature fails inside a validly signed batch', async () => {
+    const forged = { ...signedEvent(agent, 2), sig: 'AAAA' };
+    const altered = { ...signedEvent(agent, 3), severity: 'low' };
+    const events = [...texts(1, 1), JSON.stringify(forged), JSON.stringify(altered), ...texts(4, 4)];
+    await publish(batchOf(events));
+    await eventually(async () => (await quarantined()).length === 2, {
+      what: 'the two badly signed events quarantined',
+    });
+    expect((await quarantined()).map((q) => q.reason)).toEqual(['bad-signature', 'bad-signature']);
+    await eventually(async () => (await storedEnvelopes()).length === 2, { what: 'the good events stored' });
+    const stored = await storedEnvelopes();
+    expect(stored.map((e) => e.seq).sort()).toEqual([1, 4]);
+    const verify = ed25519Suite.verifier(agent.keys.publicKey);
+    expect(stored.every((envelope) => verifyMessage(envelope, verify))).toBe(true);
+    const metrics = await (await fetch(`${collector.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/smew_ingest_rejected_total\{reason="bad-signature"\} 2/);
+  });
+
   it('refuses a batch too large or too long, and one sent under another agent’s topic', async () => {
     const tooMany = batchOf(texts(1, 65));
     await publish(tooMany);

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema, type AgentConfig } from '../../agent/config.js';
 import { enrollAgent } from '../../agent/enroll.js';
@@ -68,9 +69,10 @@ describe('manual enrollment approval', () => {
     return { config, agentId: outcome.identity.agentId, password: outcome.identity.broker.password };
   }
 
-  async function run(config: AgentConfig): Promise<RunningAgent> {
+  /** Starts an agent; `logged` collects what it logs (the broker's refusals among it). */
+  async function run(config: AgentConfig, logged: string[] = []): Promise<RunningAgent> {
     const agent = await startAgent(config, {
-      logger: silent,
+      logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) }),
       probes: [],
       detectors: [],
       backoff: { initialMs: 50, maxMs: 200 },
@@ -94,8 +96,12 @@ describe('manual enrollment approval', () => {
     const { config, agentId, password } = await enrolled('agent-api');
     // The broker refuses the pending agent: CONNACK 5, not authorized.
     await expect(connectAsAgent(collector.brokerUrl, agentId, password)).rejects.toThrow(/Not authorized/i);
-    const agent = await run(config);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const logged: string[] = [];
+    const agent = await run(config, logged);
+    // Twice refused by the broker, as the agent saw it: its first events are in hand and held.
+    await eventually(() => logged.filter((l) => /not authori[sz]ed/i.test(l)).length >= 2, {
+      what: 'the broker to refuse the pending agent twice',
+    });
     expect(agent.isConnected()).toBe(false);
     expect(agent.pendingCount()).toBeGreaterThan(0); // agent.started, held
     expect(await stored(agentId)).toEqual([]);

@@ -41,6 +41,7 @@ interface Row {
 interface Ctx {
   agent: TestAgent;
   other: TestAgent;
+  otherPassword: string;
   revoked: TestAgent;
   seq: number;
 }
@@ -54,8 +55,11 @@ const ROWS: Row[] = [
     expect: { quarantine: 'malformed-json' },
   },
   {
-    name: '10 MB payload',
-    payload: () => Buffer.alloc(10 * 1024 * 1024, 0x20),
+    // The embedded broker refuses such a packet as its header arrives (see the test below); an
+    // external broker without max_packet_size would deliver it, and ingest refuses it too.
+    name: 'payload over 64 KiB',
+    payload: () => Buffer.alloc(64 * 1024 + 1, 0x20),
+    direct: true,
     expect: { quarantine: 'oversized' },
   },
   {
@@ -151,6 +155,54 @@ const ROWS: Row[] = [
   },
 ];
 
+const MiB = 1024 * 1024;
+
+/**
+ * Writes a QoS 1 PUBLISH whose fixed header announces `size` bytes on the client's own socket,
+ * then its body from one reused buffer, as fast as the socket takes it, until the broker closes
+ * the connection or everything was sent. Returns how many body bytes were written.
+ */
+async function streamOversizedPublish(client: MqttClient, topic: string, size: number): Promise<number> {
+  const stream = client.stream;
+  const topicBytes = Buffer.from(topic);
+  const lengthBytes: number[] = [];
+  for (let n = size; ;) {
+    const digit = n % 128;
+    n = Math.floor(n / 128);
+    lengthBytes.push(n > 0 ? digit | 0x80 : digit);
+    if (n === 0) break;
+  }
+  const head = Buffer.concat([
+    Buffer.from([0x32, ...lengthBytes, topicBytes.length >> 8, topicBytes.length & 0xff]),
+    topicBytes,
+    Buffer.from([0x7f, 0x01]),
+  ]);
+  const chunk = Buffer.alloc(MiB, 0x20);
+  let sent = 0;
+  let closed = false;
+  stream.once('close', () => (closed = true));
+  stream.on('error', () => (closed = true));
+  stream.write(head);
+  sent += head.length;
+  while (!closed && sent < size) {
+    const part = chunk.subarray(0, Math.min(chunk.length, size - sent));
+    sent += part.length;
+    if (!stream.write(part)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('drain', done);
+          stream.off('close', done);
+          resolve();
+        };
+        stream.on('drain', done);
+        stream.on('close', done);
+      });
+    }
+  }
+  // Everything written and the connection still open: the broker is taking the whole packet.
+  return sent;
+}
+
 const unknownAgent = makeTestAgent();
 const HUGE_SEQ = Number.MAX_SAFE_INTEGER - 1;
 const firstEvents = new Map<string, ReturnType<typeof signedEvent>>();
@@ -182,6 +234,21 @@ describe('hostile input', () => {
     return line ? Number(line.split(' ')[1]) : 0;
   }
 
+  /** The main agent's next valid event is stored and acknowledged. */
+  async function nextValidEvent(what: string): Promise<void> {
+    const seq = nextSeq++;
+    await client.publishAsync(
+      agentTopic(ctx.agent.id, 'events'),
+      JSON.stringify(signedEvent(ctx.agent, seq)),
+      {
+        qos: 1,
+      },
+    );
+    await eventually(async () => (await collector.store.getAgent(ctx.agent.id))?.ackedSeq === seq, {
+      what: `valid event ${seq} ${what}`,
+    });
+  }
+
   beforeAll(async () => {
     collector = await startCollector(
       testCollectorConfig(dir.path, { ingest: { ackDelay: 10, verifyWorkers: 0 } }),
@@ -193,7 +260,12 @@ describe('hostile input', () => {
     const main = await enroll();
     const other = await enroll();
     const revoked = await enroll();
-    Object.assign(ctx, { agent: main.agent, other: other.agent, revoked: revoked.agent });
+    Object.assign(ctx, {
+      agent: main.agent,
+      other: other.agent,
+      otherPassword: other.password,
+      revoked: revoked.agent,
+    });
     await collector.store.revokeAgent(revoked.agent.id, new Date().toISOString());
     client = await connect(main.agent, main.password);
     await client.publishAsync(agentTopic(main.agent.id, 'events'), JSON.stringify(firstEvent(main.agent)), {
@@ -260,21 +332,92 @@ describe('hostile input', () => {
 
     // Still serving: health, and the next valid event is stored and acknowledged.
     expect((await fetch(`${collector.httpUrl}/healthz`)).status).toBe(200);
-    const seq = nextSeq++;
-    await client.publishAsync(
-      agentTopic(ctx.agent.id, 'events'),
-      JSON.stringify(signedEvent(ctx.agent, seq)),
-      {
-        qos: 1,
-      },
+    await nextValidEvent(`after "${row.name}"`);
+  });
+
+  it('MQTT packets over broker.maxPacket are refused as their header arrives, the client cut off, memory flat', async () => {
+    const refused = () => metric('smew_broker_refused_total', '{reason="oversized-packet"}');
+    const before = await refused();
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+    const sentPerAttempt: number[] = [];
+    try {
+      // Three PUBLISH packets of 100 MB each from an authenticated agent, as the review sent
+      // them; written from one reused 1 MiB buffer, so the sender itself holds no 100 MB.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const hostile = await connect(ctx.other, ctx.otherPassword);
+        sentPerAttempt.push(
+          await streamOversizedPublish(hostile, agentTopic(ctx.other.id, 'events'), 100 * MiB),
+        );
+        await hostile.endAsync(true);
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const grewMiB = (rssPeak - rssBefore) / MiB;
+    table.push(
+      `| 3 × 100 MB PUBLISH (header first) | refused at the fixed header, connection closed after ${sentPerAttempt
+        .map((n) => (n / MiB).toFixed(1))
+        .join(
+          ', ',
+        )} MiB sent; peak RSS +${grewMiB.toFixed(1)} MiB | smew_broker_refused_total{reason="oversized-packet"} |`,
     );
-    await eventually(async () => (await collector.store.getAgent(ctx.agent.id))?.ackedSeq === seq, {
-      what: `valid event ${seq} after "${row.name}"`,
+    expect(
+      sentPerAttempt.map((n) => n < 100 * MiB),
+      'closed before the whole packet was sent',
+    ).toEqual([true, true, true]);
+    expect(grewMiB, 'peak RSS growth (MiB)').toBeLessThan(40);
+    await eventually(async () => (await refused()) === before + 3, {
+      what: 'smew_broker_refused_total{reason="oversized-packet"} to count three packets',
     });
+
+    // mqtt.js itself sending a 1 MiB message: disconnected, counted, never reaches ingest.
+    const quarantinedBefore = (await collector.store.listQuarantine({ limit: 1000 })).length;
+    const sender = await connect(ctx.other, ctx.otherPassword);
+    const closed = new Promise<void>((resolve) => sender.once('close', () => resolve()));
+    sender.publish(agentTopic(ctx.other.id, 'events'), Buffer.alloc(MiB, 0x20), { qos: 1 });
+    await closed;
+    await sender.endAsync(true);
+    await eventually(async () => (await refused()) === before + 4, { what: 'the 1 MiB publish counted' });
+    expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore);
+    table.push(
+      '| 1 MiB PUBLISH from mqtt.js | connection closed by the broker | never reaches ingest; counted |',
+    );
+
+    // The legitimate agent on its own connection goes on.
+    await nextValidEvent('from the legitimate agent');
+  });
+
+  it('a batch body over http.maxReportBody at /api/v1/hierarchy/reports is refused with 413 before it is parsed', async () => {
+    const refused = () => metric('smew_hierarchy_messages_refused_total', '{status="413"}');
+    const before = await refused();
+    const body = `{"kind":"smew.hierarchy.batch","records":[],"pad":"${'a'.repeat(9 * MiB)}"}`;
+    const announced = await fetch(`${collector.httpUrl}/api/v1/hierarchy/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(announced.status).toBe(413);
+    expect(((await announced.json()) as { error: string }).error).toMatch(/http\.maxReportBody/);
+    // Without a content-length (chunked), the limit holds as the bytes arrive.
+    const streamed = await fetch(`${collector.httpUrl}/api/v1/hierarchy/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new Blob([body]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    await eventually(async () => (await refused()) === before + 2, { what: 'both counted' });
+    expect((await fetch(`${collector.httpUrl}/healthz`)).status).toBe(200);
+    table.push(
+      '| 9 MiB body at /api/v1/hierarchy/reports (with and without content-length) | 413 naming http.maxReportBody, before parsing | smew_hierarchy_messages_refused_total{status="413"} |',
+    );
   });
 
   it('a publish on another agent’s topic is refused by the broker and never reaches ingest', async () => {
     const quarantinedBefore = (await collector.store.listQuarantine({ limit: 1000 })).length;
+    const refusedBefore = await metric('smew_broker_refused_total', '{reason="publish-not-allowed"}');
     const forged = signedEvent(ctx.agent, 1, { agent: ctx.other.id });
     // aedes answers a refused QoS 1 publish by closing the connection.
     const spoofer = await connect(ctx.agent, (await enrollAgain()).password);
@@ -284,14 +427,18 @@ describe('hostile input', () => {
     await spoofer.endAsync(true);
     expect(await collector.store.listEvents({ agentId: ctx.other.id, limit: 10 })).toEqual([]);
     expect((await collector.store.listQuarantine({ limit: 1000 })).length).toBe(quarantinedBefore);
+    expect(await metric('smew_broker_refused_total', '{reason="publish-not-allowed"}')).toBe(
+      refusedBefore + 1,
+    );
     table.push(
-      '| publish on another agent’s topic | refused by the broker (connection closed) | never reaches ingest |',
+      '| publish on another agent’s topic | refused by the broker (connection closed) | never reaches ingest; smew_broker_refused_total{reason="publish-not-allowed"} |',
     );
     // The real connection was taken over by the spoofer's login (same client id); reconnect it.
     client = await connect(ctx.agent, currentPassword);
   });
 
   it('an unauthenticated or wrong-password connect is refused', async () => {
+    const refusedBefore = await metric('smew_broker_refused_total', '{reason="bad-credentials"}');
     await expect(
       mqtt.connectAsync(
         collector.brokerUrl,
@@ -302,7 +449,10 @@ describe('hostile input', () => {
     await expect(connect(ctx.agent, 'smew-bs-wrong')).rejects.toThrow(
       /Bad username or password|Not authorized/i,
     );
-    table.push('| connect without or with wrong credentials | CONNACK refused | — |');
+    expect(await metric('smew_broker_refused_total', '{reason="bad-credentials"}')).toBe(refusedBefore + 2);
+    table.push(
+      '| connect without or with wrong credentials | CONNACK refused | smew_broker_refused_total{reason="bad-credentials"} |',
+    );
   });
 
   it('<script> inside event data is stored as data and served as JSON, never as markup', async () => {

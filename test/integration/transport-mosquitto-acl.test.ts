@@ -1,4 +1,4 @@
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +24,14 @@ import {
 const logger = createLogger('test', 'silent');
 
 const installed = requireMosquittoBinary('transport-mosquitto-acl');
+
+/** The max_packet_size line of the Mosquitto configuration docs/mosquitto.md gives. */
+function maxPacketSizeLine(): string {
+  const docs = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'mosquitto.md'), 'utf8');
+  const line = /^max_packet_size \d+$/m.exec(docs)?.[0];
+  if (!line) throw new Error('docs/mosquitto.md gives no max_packet_size line');
+  return line;
+}
 
 describe.skipIf(!installed)('Mosquitto access control written by the collector', () => {
   const dir = tempDir('smew-mosquitto-acl-');
@@ -56,6 +64,7 @@ describe.skipIf(!installed)('Mosquitto access control written by the collector',
         `acl_file ${aclFile}`,
         `pid_file ${pidFile}`,
         'use_username_as_clientid true',
+        maxPacketSizeLine(),
       ].join('\n'),
     );
     // Then the collector runs on that Mosquitto; each enrollment rewrites the files and reloads it.
@@ -107,6 +116,25 @@ describe.skipIf(!installed)('Mosquitto access control written by the collector',
       what: 'A’s own event to be stored',
     });
     expect(await collector.store.listEvents({ agentId: b.agent.id, limit: 10 })).toEqual([]);
+    expect(await collector.store.listQuarantine({ limit: 10 })).toEqual([]);
+  });
+
+  it('disconnects an agent sending a packet over max_packet_size (docs/mosquitto.md); it goes on after', async () => {
+    const [a] = agents as [(typeof agents)[0]];
+    const client = await connect(a.agent.id, a.password);
+    client.publish(agentTopic(a.agent.id, 'events'), Buffer.alloc(1024 * 1024, 0x20), { qos: 1 });
+    await eventually(() => !client.connected, {
+      what: 'Mosquitto to close the connection that sent 1 MiB (max_packet_size)',
+    });
+    await client.endAsync(true);
+    const again = await connect(a.agent.id, a.password);
+    await again.publishAsync(agentTopic(a.agent.id, 'events'), JSON.stringify(signedEvent(a.agent, 2)), {
+      qos: 1,
+    });
+    await eventually(async () => (await collector.store.getAgent(a.agent.id))?.ackedSeq === 2, {
+      what: 'the agent’s next event after the cut',
+    });
+    // Refused by the broker: nothing of it reached ingest.
     expect(await collector.store.listQuarantine({ limit: 10 })).toEqual([]);
   });
 

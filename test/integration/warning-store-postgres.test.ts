@@ -12,6 +12,7 @@ import type { RuleEvent } from '../../collector/rules/match.js';
 import { openPostgresStore, type PostgresStore } from '../../collector/store/postgres-store.js';
 import { conditionSeq } from '../../collector/store/warning-store.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
+import { eventually } from '../support/eventually.js';
 import { postgresAvailable } from '../support/postgres.js';
 import { sharedTestSchema } from '../support/postgres-shared-schema.js';
 import { AGENT, enrollment, event, NOW } from '../unit/store-contract.js';
@@ -190,8 +191,26 @@ describe.runIf(await postgresAvailable())(
         // …while the other collector stores a later event and commits it.
         await b.insertEvent(event(2, { envelope: envelopeOf(2) }));
         const pending = b.warnings.eventsAfterRulesCursor(100);
-        const early = await Promise.race([pending, sleep(300).then(() => 'waiting' as const)]);
-        expect(early).toBe('waiting');
+        let answered = false;
+        void pending.then(
+          () => (answered = true),
+          () => (answered = true),
+        );
+        // The rules stage is seen waiting for the very advisory lock the open insert holds.
+        await eventually(
+          async () => {
+            const { rows } = await slow.query<{ waiting: number }>(
+              `SELECT count(*)::int AS waiting FROM pg_locks w
+               JOIN pg_locks h ON h.locktype = 'advisory' AND h.pid = $1 AND h.granted
+                 AND w.classid = h.classid AND w.objid = h.objid AND w.objsubid = h.objsubid
+               WHERE w.locktype = 'advisory' AND NOT w.granted`,
+              [(slow as unknown as { processID: number }).processID],
+            );
+            return rows[0]!.waiting > 0 || undefined;
+          },
+          { what: 'the rules stage waiting on the open insert’s lock' },
+        );
+        expect(answered).toBe(false);
         await slow.query('COMMIT');
         expect((await pending).map((e) => e.id)).toEqual([
           Number(stored.rows[0]!.id),

@@ -103,10 +103,21 @@ describe('notifying again', () => {
     // Across a restart nothing goes out twice.
     await site.restart();
     await site.settled();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(hooks()).toHaveLength(4);
-    expect(smtp.messages).toHaveLength(2);
-    expect(new Set(site.receiver.received.map((r) => r.headers['idempotency-key'])).size).toBe(4);
+    // A new warning after the restart is the signal: its notices come once the notifier has run,
+    // and anything of before sent again would come with them.
+    await host.publish({
+      key: 'net.wireless.present:wlp3s0',
+      data: { iface: 'wlp3s0', mac: '00:11:22:33:44:66' },
+    });
+    await site.settled();
+    await eventually(() => hooks().length >= 5 && smtp!.messages.length >= 3, {
+      what: 'the new warning’s notices after the restart',
+    });
+    expect(hooks()).toHaveLength(5);
+    expect(hooks()[4]!.occasion.kind).toBe('opened');
+    expect(hooks()[4]!.warning.id).not.toBe(warning!.id);
+    expect(smtp.messages).toHaveLength(3);
+    expect(new Set(site.receiver.received.map((r) => r.headers['idempotency-key'])).size).toBe(5);
   });
 
   it('routes by each channel’s `on` list and minimum severity', () => {

@@ -1,4 +1,4 @@
-import { adminQuery, createTestSchema, type TestSchema } from './postgres.js';
+import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from './postgres.js';
 
 /**
  * One migrated schema for a whole test file, emptied between tests: migrating a fresh schema per
@@ -39,4 +39,21 @@ export function sharedTestSchema(): SharedTestSchema {
       if (schema) await (await schema).drop();
     },
   };
+}
+
+/**
+ * The stores a collector test runs on: SQLite (the config's own) and, when PostgreSQL answers, a
+ * schema shared by the file's tests — for `describe.each(stores)`, with `empty()` between tests
+ * and `drop()` after all. Each entry is [name, config overrides].
+ */
+export async function collectorStores(): Promise<{
+  stores: [string, () => Promise<Record<string, unknown>>][];
+  empty(): Promise<void>;
+  drop(): Promise<void>;
+}> {
+  const stores: [string, () => Promise<Record<string, unknown>>][] = [['SQLite', async () => ({})]];
+  if (!(await postgresAvailable())) return { stores, empty: async () => {}, drop: async () => {} };
+  const schema = sharedTestSchema();
+  stores.push(['PostgreSQL', async () => ({ store: { url: await schema.url() } })]);
+  return { stores, empty: () => schema.empty(), drop: () => schema.drop() };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { enrollAgent } from '../../agent/enroll.js';
 import { loadIdentity } from '../../agent/identity.js';
-import { readStoredPolicy } from '../../agent/policy-store.js';
+import { policyFile } from '../../agent/policy-store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { UserError } from '../../shared/errors.js';
@@ -152,7 +152,7 @@ describe('agent enrollment', () => {
     );
   });
 
-  it('stores a policy that comes with the answer', async () => {
+  it('keeps no unsigned policy from the answer (the signed one comes on the policy topic)', async () => {
     const site = await fakeCollector((body, res) =>
       reply(res, 200, {
         agentId: agentIdFromPublicKey(body.publicKey!),
@@ -164,10 +164,7 @@ describe('agent enrollment', () => {
     );
     const dir = newDir();
     await enrollAgent({ dir, collectorUrl: site.url, token: 't', clock });
-    expect(readStoredPolicy(dir)).toMatchObject({
-      source: 'enrollment',
-      policy: { level: '绝密', wireless: { approved: ['wlan9'] } },
-    });
+    expect(existsSync(policyFile(dir))).toBe(false);
   });
 
   it('moves the outbox of a vanished key aside before making a new one', async () => {

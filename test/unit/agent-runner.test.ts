@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes } from 'aedes';
@@ -145,6 +145,10 @@ class StandInCollector {
     });
   }
 
+  async publishRaw(topic: string, payload: string): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: 1, retain: true });
+  }
+
   kinds(): string[] {
     return this.events.map((e) => `${e.seq} ${e.type} ${e.state}`);
   }
@@ -259,7 +263,12 @@ describe('the running agent', () => {
     collector.ack(identity.agentId);
     await eventually(() => agent.pendingCount() === 0, { what: 'acked' });
     const sent = collector.received.length;
-    await new Promise((r) => setTimeout(r, 900));
+    // Three heartbeats after the ack span more than ack.timeout (2 × 200 ms ≥ 400 ms) of the agent's
+    // own time; a resend would have been due before the third, and one connection keeps its order.
+    const heartbeats = collector.heartbeats.length;
+    await eventually(() => collector.heartbeats.length >= heartbeats + 3, {
+      what: 'three heartbeats after the ack',
+    });
     expect(collector.received.length).toBe(sent);
   });
 
@@ -339,8 +348,18 @@ describe('the running agent', () => {
       ),
       { qos: 1 },
     );
-    await new Promise((r) => setTimeout(r, 300));
-    expect(agent.pendingCount()).toBe(2);
+    // Then the collector's own ack of seq 1, delivered after the forged one: the agent taking it
+    // (one left pending, not none) shows the forged ack was handled first, and ignored.
+    collector.publishSigned(agentTopic(identity.agentId, 'ack'), {
+      v: 1,
+      agent: identity.agentId,
+      ack: 1,
+      ts: new Date().toISOString(),
+      collector: collectorId,
+      alg: 'ed25519',
+    });
+    await eventually(() => agent.pendingCount() < 2, { what: 'the genuine ack taken' });
+    expect(agent.pendingCount()).toBe(1);
   });
 
   it('applies a policy pushed and signed by its collector', async () => {
@@ -366,6 +385,98 @@ describe('the running agent', () => {
       '4 net.wireless.present cleared',
     ]);
     expect(agent.policy().level).toBe('绝密');
+  });
+
+  describe('the stored policy (policy.json) is the collector’s signed message, checked at load and watched', () => {
+    const signedPolicy = (agentId: string, policy: Record<string, unknown>, ts = new Date().toISOString()) =>
+      JSON.stringify(
+        signMessage(
+          { v: 1, agent: agentId, ts, collector: collectorId, policy, alg: 'ed25519' },
+          signAsCollector,
+        ),
+      );
+    const tampers = (collector: StandInCollector) =>
+      collector.events.filter((e) => e.type === 'agent.tamper' && e.data.what === 'policy');
+
+    /** An agent started on a policy.json of `content`: it reports the NIC the file would approve. */
+    async function startedOn(content: (agentId: string) => string) {
+      const broker = await startBroker();
+      const { identity, config, dir } = enrolledAgent(broker, fixtureHost());
+      writeFileSync(join(dir, 'policy.json'), content(identity.agentId));
+      const collector = new StandInCollector(broker, identity.publicKey);
+      await collector.start();
+      const agent = await run(config);
+      await eventually(() => collector.events.some((e) => e.type === 'net.wireless.present'), {
+        what: 'the unapproved NIC reported',
+      });
+      expect(tampers(collector)).toHaveLength(1);
+      expect(agent.policy().wireless.approved).toEqual([]);
+      return { identity, collector, agent };
+    }
+
+    it('ignores an unsigned policy.json, runs on the config’s policy and reports agent.tamper', async () => {
+      // What older agents wrote, or anyone with write access: approves the wireless NIC.
+      await startedOn(() =>
+        JSON.stringify({ source: 'pushed', policy: { wireless: { approved: ['wlp2s0'] } } }),
+      );
+    });
+
+    it('ignores a forged or far-future policy, and a later push still applies', async () => {
+      const farFuture = new Date(Date.now() + 365 * 86_400_000).toISOString();
+      const { identity, collector, agent } = await startedOn((agentId) =>
+        signedPolicy(agentId, { wireless: { approved: ['wlp2s0'] } }, farFuture),
+      );
+      // Pushed: a far-future one (not accepted), one with a forged signature, then a good one.
+      const topic = agentTopic(identity.agentId, 'policy');
+      collector.publishSigned(topic, {
+        v: 1,
+        agent: identity.agentId,
+        ts: farFuture,
+        collector: collectorId,
+        policy: { level: '绝密' },
+        alg: 'ed25519',
+      });
+      const forged = JSON.parse(signedPolicy(identity.agentId, { level: '绝密' })) as Record<string, unknown>;
+      forged.policy = { wireless: { approved: ['wlp2s0'] } };
+      await collector.publishRaw(topic, JSON.stringify(forged));
+      collector.publishSigned(topic, {
+        v: 1,
+        agent: identity.agentId,
+        ts: new Date().toISOString(),
+        collector: collectorId,
+        policy: { level: '机密' },
+        alg: 'ed25519',
+      });
+      await eventually(() => agent.policy().level === '机密', { what: 'the good push applied' });
+      expect(agent.policy().wireless.approved).toEqual([]);
+      await eventually(() => collector.events.some((e) => e.type === 'agent.config.changed'), {
+        what: 'the change reported',
+      });
+      expect(collector.events.filter((e) => e.type === 'agent.config.changed')).toHaveLength(1);
+    });
+
+    it('keeps the signed message as received; a change on disk is agent.tamper and is undone', async () => {
+      const broker = await startBroker();
+      const { identity, config, dir } = enrolledAgent(broker, fixtureHost());
+      const collector = new StandInCollector(broker, identity.publicKey);
+      await collector.start();
+      const agent = await run(config);
+      await eventually(() => collector.events.length >= 2);
+      const pushed = signedPolicy(identity.agentId, { level: '绝密' });
+      await collector.publishRaw(agentTopic(identity.agentId, 'policy'), pushed);
+      await eventually(() => agent.policy().level === '绝密', { what: 'the push applied' });
+      const file = join(dir, 'policy.json');
+      await eventually(() => readFileSync(file, 'utf8') === pushed, { what: 'the message kept as received' });
+      // Someone edits the file to approve the NIC.
+      writeFileSync(
+        file,
+        JSON.stringify({ source: 'pushed', policy: { wireless: { approved: ['wlp2s0'] } } }),
+      );
+      await eventually(() => tampers(collector).length === 1, { what: 'agent.tamper for the policy file' });
+      await eventually(() => readFileSync(file, 'utf8') === pushed, { what: 'the file restored' });
+      expect(agent.policy().level).toBe('绝密');
+      expect(agent.policy().wireless.approved).toEqual([]);
+    });
   });
 
   it('refuses to run without an identity, naming the directory', async () => {

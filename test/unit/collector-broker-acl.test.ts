@@ -10,6 +10,7 @@ import { UserError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/log.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
 import { tempDir } from '../support/collector-harness.js';
+import { eventually } from '../support/eventually.js';
 
 const A = 'ag-aaaaaaaaaaaaaaaaaaaa';
 const B = 'ag-bbbbbbbbbbbbbbbbbbbb';
@@ -143,7 +144,8 @@ describe('embedded broker with a real MQTT client', () => {
 
     const b = await asAgent(B, 'secret-b');
     await b.publishAsync(agentTopic(B, 'events'), '{"own":true}', { qos: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The forgery was refused (A dropped) before B connected: B's own message is the first to arrive.
+    await eventually(() => seen.length > 0, { what: 'B’s own publication' });
     expect(seen).toEqual([agentTopic(B, 'events')]);
   });
 

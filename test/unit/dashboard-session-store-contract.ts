@@ -46,6 +46,16 @@ export function describeSessionStoreContract(
       expect(await store.sessions.getSession('a'.repeat(64))).toBeUndefined();
     });
 
+    it('ends every session of one user, and only theirs', async () => {
+      await store.sessions.createSession(session({ idHash: 'a'.repeat(64) }));
+      await store.sessions.createSession(session({ idHash: 'b'.repeat(64) }));
+      await store.sessions.createSession(session({ idHash: 'c'.repeat(64), user: '李四' }));
+      expect(await store.sessions.deleteUserSessions('张三')).toBe(2);
+      expect(await store.sessions.deleteUserSessions('张三')).toBe(0);
+      expect(await store.sessions.getSession('a'.repeat(64))).toBeUndefined();
+      expect(await store.sessions.getSession('c'.repeat(64))).toMatchObject({ user: '李四' });
+    });
+
     it('removes expired and idle sessions, keeping live ones', async () => {
       await store.sessions.createSession(
         session({ idHash: 'expired', expiresAt: '2026-11-26T12:30:00.000Z' }),
@@ -149,6 +159,12 @@ export function describeSessionStoreContract(
         pair: { count: 2, oldest: '2026-11-26T12:00:00.000Z' },
         ip: { count: 3, oldest: '2026-11-26T12:00:00.000Z' },
       });
+      // An attempt recorded and then forgotten (a throttled one) no longer counts.
+      const throttled = await fail('张三', '10.0.0.1', '2026-11-26T12:08:00.000Z');
+      await store.sessions.forgetFailedLogin(throttled);
+      expect(
+        (await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).pair.count,
+      ).toBe(2);
       await store.sessions.clearFailedLogins({ name: '张三', ip: '10.0.0.1' });
       expect(await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).toEqual({
         pair: { count: 0, oldest: null },

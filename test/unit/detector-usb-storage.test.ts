@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { usbStorageDetector } from '../../agent/detectors/usb-storage.js';
+import { mergePolicies, policyUpdateSchema } from '../../collector/hierarchy/policy-merge.js';
 import type { Observations, UsbDevice, UsbInterface } from '../../agent/probes/observations.js';
 import { policySchema, type Policy } from '../../shared/policy.js';
 
@@ -117,5 +118,18 @@ describe('usb.storage.attached', () => {
       top,
     );
     expect(findings.map((f) => f.severity)).toEqual(['info', 'critical']);
+  });
+});
+
+describe('a registration merged down the hierarchy means what the agent reads', () => {
+  it('a county approving the model without a serial and a unit approving serial ABC123 register nothing together', () => {
+    const update = (raw: unknown) => policyUpdateSchema.parse(raw);
+    const unit = update({ usb: { approved: [{ vendor: '0781', product: '5581', serial: 'ABC123' }] } });
+    const county = update({ usb: { approved: [{ vendor: '0781', product: '5581' }] } });
+    const merged = mergePolicies(unit, [county])!;
+    expect(merged.usb.approved).toEqual([]);
+    // The agent, given the merged policy, reports the stick unregistered.
+    const findings = run({ usb: [storage('1-1', '0781', '5581', 'ABC123')] }, policy(merged));
+    expect(findings.map((f) => f.data.registered)).toEqual([false]);
   });
 });

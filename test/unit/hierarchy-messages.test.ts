@@ -14,6 +14,7 @@ import {
 import { ownReport } from '../../collector/hierarchy/reports.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import { signMessage } from '../../shared/envelope.js';
+import { withinBytes } from '../../collector/hierarchy/parent-link.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
 
 interface Collector extends KnownCollector {
@@ -256,5 +257,15 @@ describe('incidentChain: 第61条 hops as a parent sees them', () => {
       ['county>city', '2026-11-28T04:00:00.000Z', true],
       ['city>province', '2026-11-29T06:00:00.000Z', true],
     ]);
+  });
+});
+
+describe('a child keeps its batches under the parent’s body limit (http.maxReportBody)', () => {
+  const entry = (bytes: number) => ({ record: { pad: 'x'.repeat(bytes) } });
+  it('takes entries while their records fit, and always at least one', () => {
+    const entries = [entry(400), entry(400), entry(400)];
+    expect(withinBytes(entries, 1000)).toHaveLength(2);
+    expect(withinBytes(entries, 10_000)).toHaveLength(3);
+    expect(withinBytes([entry(5000)], 1000)).toHaveLength(1);
   });
 });

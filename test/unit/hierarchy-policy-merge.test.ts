@@ -43,7 +43,7 @@ describe('policy precedence down the hierarchy: tighten, never loosen', () => {
     expect(merged?.network.allowedCidrs).toEqual(['10.1.0.0/16']);
   });
 
-  it('USB media: a ruling without a serial approves every serial of that model; with one, only it', () => {
+  it('USB media: an entry names one medium; without a serial, only a device that has none', () => {
     const own = update({
       usb: {
         approved: [
@@ -56,12 +56,13 @@ describe('policy precedence down the hierarchy: tighten, never loosen', () => {
     expect(
       mergePolicies(own, [update({ usb: { approved: [{ vendor: '0781', product: '5581' }] } })])?.usb
         .approved,
-    ).toEqual([
-      { vendor: '0781', product: '5581', serial: 'A1' },
-      { vendor: '0781', product: '5581', serial: 'B2' },
-    ]);
+    ).toEqual([]);
     expect(
-      mergePolicies(own, [update({ usb: { approved: [{ vendor: '0781', product: '5581', serial: 'B2' }] } })])
+      mergePolicies(own, [update({ usb: { approved: [{ vendor: '1234', product: '5678' }] } })])?.usb
+        .approved,
+    ).toEqual([{ vendor: '1234', product: '5678' }]);
+    expect(
+      mergePolicies(own, [update({ usb: { approved: [{ vendor: '0781', product: '5581', serial: 'b2' }] } })])
         ?.usb.approved,
     ).toEqual([{ vendor: '0781', product: '5581', serial: 'B2' }]);
   });

@@ -111,16 +111,20 @@ class FakeClient extends EventEmitter {
     return topics.map((topic) => ({ topic, qos: 1 }));
   }
   /** Delivers the packets like mqtt.js: the next only when the previous one's callback ran. */
-  deliver(packets: { topic: string; payload: Buffer }[]): { taken: () => number } {
+  deliver(packets: { topic: string; payload: Buffer }[]): { taken: () => number; handedBack: () => number } {
     let taken = 0;
+    let handedBack = 0;
     const next = () => {
       const packet = packets[taken];
       if (!packet) return;
       taken += 1;
-      this.handleMessage(packet, () => setImmediate(next));
+      this.handleMessage(packet, () => {
+        handedBack += 1;
+        setImmediate(next);
+      });
     };
     next();
-    return { taken: () => taken };
+    return { taken: () => taken, handedBack: () => handedBack };
   }
 }
 
@@ -146,8 +150,9 @@ describe('subscribeIngest (bounded window, shared subscriptions)', () => {
       agents.map((agent, i) => ({ topic: agentTopic(agent, 'events'), payload: Buffer.from(String(i)) })),
     );
     await eventually(() => order.length === 3, { what: 'three messages in hand' });
-    // The third's callback is held: like mqtt.js, the client reads nothing more from the socket.
-    await new Promise((r) => setTimeout(r, 50));
+    // The first two callbacks came back at once; the third's is held, so (like mqtt.js) the client
+    // reads nothing more from the socket: three taken, two handed back.
+    await eventually(() => delivery.handedBack() === 2, { what: 'two callbacks handed back' });
     expect(delivery.taken()).toBe(3);
     expect(order).toHaveLength(3);
     releases.shift()!();

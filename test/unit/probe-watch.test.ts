@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startLineMonitor, type LineMonitor } from '../../agent/watch/line-monitor.js';
 import { createScanTrigger } from '../../agent/watch/scan-trigger.js';
 import { eventually } from '../support/eventually.js';
@@ -51,23 +51,34 @@ describe('line monitor', () => {
 
 describe('scan trigger', () => {
   it('a burst of notices becomes one scan; notices during a scan bring exactly one more', async () => {
-    let scans = 0;
-    let release: (() => void) | undefined;
-    const trigger = createScanTrigger(() => {
-      scans += 1;
-      return new Promise<void>((resolve) => (release = resolve));
-    }, 5);
-    for (let i = 0; i < 50; i++) trigger.fire();
-    await eventually(() => scans === 1, { what: 'first scan' });
-    for (let i = 0; i < 50; i++) trigger.fire();
-    release!();
-    await eventually(() => scans === 2, { what: 'one follow-up scan' });
-    release!();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(scans).toBe(2);
-    trigger.cancel();
-    trigger.fire();
-    await new Promise((r) => setTimeout(r, 30));
-    expect(scans).toBe(2);
+    // Fake timers: the quiet period runs when the test says, so "no further scan" is a count of the
+    // timers left (none), not a wait.
+    vi.useFakeTimers();
+    try {
+      let scans = 0;
+      let release: (() => void) | undefined;
+      const trigger = createScanTrigger(() => {
+        scans += 1;
+        return new Promise<void>((resolve) => (release = resolve));
+      }, 5);
+      for (let i = 0; i < 50; i++) trigger.fire();
+      await vi.runAllTimersAsync();
+      expect(scans).toBe(1);
+      for (let i = 0; i < 50; i++) trigger.fire();
+      release!();
+      await vi.runAllTimersAsync();
+      expect(scans).toBe(2);
+      release!();
+      await vi.runAllTimersAsync();
+      expect(scans).toBe(2);
+      expect(vi.getTimerCount()).toBe(0);
+      trigger.cancel();
+      trigger.fire();
+      expect(vi.getTimerCount()).toBe(0);
+      await vi.runAllTimersAsync();
+      expect(scans).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

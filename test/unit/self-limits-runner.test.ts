@@ -76,15 +76,16 @@ describe('the running agent under its self-limits', () => {
     subscriber.on('message', (_topic, payload) => received.push(...eventsOf(payload, verify)));
     await subscriber.subscribeAsync(allAgentsTopic('events'), { qos: 1 });
 
-    let scans = 0;
+    const scanTimes: number[] = [];
     const countingProbe: Probe = {
       name: 'counting',
       provides: [],
       async collect() {
-        scans += 1;
+        scanTimes.push(performance.now());
         return {};
       },
     };
+    const gapsSince = (from: number) => scanTimes.slice(from + 1).map((t, i) => t - scanTimes[from + i]!);
     // Every reading is a window later on the agent's clock, so each closes a window.
     const clock = new ManualClock('2026-03-01T00:00:00Z');
     let rssMb = 400;
@@ -117,12 +118,13 @@ describe('the running agent under its self-limits', () => {
       data: { resource: 'rss', value: 400, limit: 200, slowdown: 2 },
     });
 
-    // Doubling from 20 ms reaches the cap (16 × 20 ms = 320 ms) after 40 + 80 + 160 + 320 ms.
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    const before = scans;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    // Unthrottled that second would hold about 50 scans; at 320 ms apart, 3 or 4.
-    expect(scans - before).toBeLessThanOrEqual(6);
+    // Doubling from 20 ms reaches the cap (16 × 20 ms = 320 ms) after 40 + 80 + 160 + 320 ms: wait
+    // for the first gap that long, then three more scans. A busy machine only lengthens gaps, so
+    // each of those at 300 ms or more shows the slowdown held (unthrottled they are 20 ms).
+    await eventually(() => gapsSince(0).some((gap) => gap >= 300), { what: 'scans slowed to the cap' });
+    const capped = gapsSince(0).findIndex((gap) => gap >= 300) + 1;
+    await eventually(() => scanTimes.length >= capped + 4, { what: 'three more scans at the cap' });
+    expect(Math.min(...gapsSince(capped).slice(0, 3))).toBeGreaterThanOrEqual(300);
     expect(limitEvents()).toHaveLength(1);
 
     rssMb = 60;

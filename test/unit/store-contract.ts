@@ -457,5 +457,39 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
       expect(await store.getUser('张三')).toEqual({ ...user, disabledAt: null });
       expect(await store.getUser('李四')).toBeUndefined();
     });
+
+    it('lists, revokes and disables: keys by name, users by name, never a second time', async () => {
+      const key = (keyHash: string, name: string) =>
+        store.createApiKey({ keyHash, name, role: 'viewer', unit: '一处', createdAt: NOW });
+      await key('h1', 'wall');
+      await key('h2', 'wall');
+      await key('h3', 'ops');
+      expect(await store.revokeApiKeys('wall', '2026-11-26T13:00:00.000Z')).toBe(2);
+      expect(await store.revokeApiKeys('wall', '2026-11-26T14:00:00.000Z')).toBe(0);
+      expect(await store.revokeApiKeys('nobody', NOW)).toBe(0);
+      const keys = await store.listApiKeys();
+      expect(keys.map((k) => [k.keyHash, k.revokedAt])).toEqual([
+        ['h3', null],
+        ['h1', '2026-11-26T13:00:00.000Z'],
+        ['h2', '2026-11-26T13:00:00.000Z'],
+      ]);
+
+      const user = { passwordHash: 'old', role: 'officer' as const, unit: '一处', createdAt: NOW };
+      await store.addUser({ ...user, name: '张三' });
+      await store.addUser({ ...user, name: '李四' });
+      expect(await store.setUserDisabled('张三', '2026-11-26T13:00:00.000Z')).toBe(true);
+      expect(await store.setUserDisabled('王五', NOW)).toBe(false);
+      expect(await store.setUserPassword('李四', 'new')).toBe(true);
+      expect(await store.setUserPassword('王五', 'new')).toBe(false);
+      const users = await store.listUsers();
+      expect(users.map((u) => [u.name, u.disabledAt, u.passwordHash]).sort()).toEqual(
+        [
+          ['张三', '2026-11-26T13:00:00.000Z', 'old'],
+          ['李四', null, 'new'],
+        ].sort(),
+      );
+      expect(await store.setUserDisabled('张三', null)).toBe(true);
+      expect((await store.getUser('张三'))!.disabledAt).toBeNull();
+    });
   });
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { formatCountdown, formatTime } from '../format.js';
 import { translateWord, useI18n } from '../i18n.js';
+import { AgentText } from './agent-text.js';
 
 export function Time(props: { iso: string | null | undefined; seconds?: boolean }) {
   const { lang } = useI18n();
@@ -56,7 +57,7 @@ export function Countdown(props: { dueAt: string }) {
   );
 }
 
-/** Agent-supplied values (SSIDs, paths, host names) shown as text, whatever they contain. */
+/** Agent-supplied values (SSIDs, paths, host names) and their names, shown through AgentText. */
 export function DataList(props: { data: Record<string, unknown> }) {
   const entries = Object.entries(props.data);
   if (entries.length === 0) return <span class="muted">—</span>;
@@ -64,8 +65,12 @@ export function DataList(props: { data: Record<string, unknown> }) {
     <dl class="data">
       {entries.map(([k, v]) => (
         <div key={k}>
-          <dt>{k}</dt>
-          <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+          <dt>
+            <AgentText text={k} />
+          </dt>
+          <dd>
+            <AgentText text={typeof v === 'string' ? v : JSON.stringify(v)} />
+          </dd>
         </div>
       ))}
     </dl>

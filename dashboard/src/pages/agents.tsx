@@ -1,4 +1,5 @@
 import { itemsOf, type Agent } from '../api.js';
+import { AgentText } from '../components/agent-text.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { useI18n } from '../i18n.js';
@@ -34,7 +35,9 @@ export function AgentsPage() {
                         {a.online ? t('online') : t('offline')}
                       </span>
                     </td>
-                    <td>{a.hostname ?? '—'}</td>
+                    <td>
+                      <AgentText text={a.hostname} />
+                    </td>
                     <td>
                       <a href={`#/agents/${encodeURIComponent(a.id)}`}>{a.id}</a>
                     </td>
@@ -42,7 +45,9 @@ export function AgentsPage() {
                     <td>
                       <Time iso={a.lastSeen} seconds />
                     </td>
-                    <td>{a.version ?? '—'}</td>
+                    <td>
+                      <AgentText text={a.version} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -70,7 +75,7 @@ export function AgentDetail(props: { id: string }) {
           return (
             <>
               <h1>
-                {a.hostname ?? a.id}{' '}
+                {a.hostname ? <AgentText text={a.hostname} /> : a.id}{' '}
                 <span class={a.online ? 'badge ok' : 'badge off'}>
                   {a.online ? t('online') : t('offline')}
                 </span>
@@ -89,7 +94,9 @@ export function AgentDetail(props: { id: string }) {
                   <Time iso={a.enrolledAt} />
                 </dd>
                 <dt>{t('version')}</dt>
-                <dd>{a.version ?? '—'}</dd>
+                <dd>
+                  <AgentText text={a.version} />
+                </dd>
                 <dt>{t('ackedSeq')}</dt>
                 <dd>
                   {a.ackedSeq ?? '—'} / {a.reportedSeq ?? '—'}

@@ -8,6 +8,7 @@ import {
   type SessionUser,
   type System,
 } from '../api.js';
+import { AgentText } from '../components/agent-text.js';
 import { Countdown, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import {
@@ -298,7 +299,9 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
               {list.map((incident) => (
                 <article key={incident.id} class="incident">
                   <h2>
-                    <a href={`#/incidents/${encodeURIComponent(incident.id)}`}>{incident.title}</a>{' '}
+                    <a href={`#/incidents/${encodeURIComponent(incident.id)}`}>
+                      <AgentText text={incident.title} />
+                    </a>{' '}
                     <span class="badge">{incident.level}</span>
                   </h2>
                   <p>

@@ -6,6 +6,7 @@ import {
   type StoredEvent,
   type Warning,
 } from '../api.js';
+import { AgentText } from '../components/agent-text.js';
 import { Countdown, DataList, SeverityBadge, Time, useNow } from '../components/bits.js';
 import { Show, Unavailable, useApi } from '../components/data.js';
 import { TrendChart } from '../components/trend-chart.js';
@@ -101,7 +102,9 @@ export function Overview() {
               <ul class="clocks" data-testid="running-clocks">
                 {running.map(({ incident, hop }) => (
                   <li key={`${incident.id}:${hop.from}:${hop.to}`}>
-                    <a href={`#/incidents/${encodeURIComponent(incident.id)}`}>{incident.title}</a>
+                    <a href={`#/incidents/${encodeURIComponent(incident.id)}`}>
+                      <AgentText text={incident.title} />
+                    </a>
                     <span class="muted">
                       {hop.from} → {hop.to}
                     </span>

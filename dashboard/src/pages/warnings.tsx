@@ -10,6 +10,7 @@ import {
   SECRET_LEVELS,
   type Warning,
 } from '../api.js';
+import { AgentText } from '../components/agent-text.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
@@ -89,8 +90,12 @@ export function WarningsPage(props: { query: URLSearchParams }) {
                       <SeverityBadge severity={w.severity} />
                     </td>
                     <td>
-                      <a href={`#/warnings/${encodeURIComponent(w.id)}`}>{warningTitle(w, lang)}</a>
-                      <div class="muted small">{w.key}</div>
+                      <a href={`#/warnings/${encodeURIComponent(w.id)}`}>
+                        <AgentText text={warningTitle(w, lang)} />
+                      </a>
+                      <div class="muted small">
+                        <AgentText text={w.key} />
+                      </div>
                     </td>
                     <td>
                       <StateBadge state={w.state} />
@@ -124,7 +129,7 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
         {(w) => (
           <>
             <h1>
-              <SeverityBadge severity={w.severity} /> {warningTitle(w, lang)}
+              <SeverityBadge severity={w.severity} /> <AgentText text={warningTitle(w, lang)} />
             </h1>
             <dl class="facts">
               <dt>{t('state')}</dt>
@@ -134,7 +139,9 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
               <dt>{t('rule')}</dt>
               <dd>{w.rule}</dd>
               <dt>{t('key')}</dt>
-              <dd>{w.key}</dd>
+              <dd>
+                <AgentText text={w.key} />
+              </dd>
               <dt>{t('unit')}</dt>
               <dd>{w.unit}</dd>
               <dt>{t('agent')}</dt>
@@ -370,7 +377,13 @@ function Evidence(props: { warning: Warning }) {
             <li key={e.key}>
               <Time iso={e.ts} seconds /> {e.agent} #{e.seq}{' '}
               <span class="muted">{t(e.state === 'cleared' ? 'cleared' : 'raised')}</span>
-              <pre>{JSON.stringify(e.envelope ?? e.condition ?? {}, null, 2)}</pre>
+              <pre class="wrap">
+                <AgentText
+                  text={JSON.stringify(e.envelope ?? e.condition ?? {}, null, 2)}
+                  cut={4000}
+                  multiline
+                />
+              </pre>
               {key && e.envelope ? <VerifyButton envelope={e.envelope} publicKey={key} /> : null}
             </li>
           );

@@ -1,0 +1,197 @@
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { api, itemsOf, type SessionUser } from '../api.js';
+import { Time } from '../components/bits.js';
+import { Show, useApi } from '../components/data.js';
+import { Field, FormMessage, FormPanel, FormProblem, useSubmit } from '../components/form.js';
+import { useI18n, type MessageKey } from '../i18n.js';
+
+/**
+ * Withdrawing access (admins): dashboard users disabled and enabled, a password set, API keys
+ * revoked. Each takes effect at once on the collector: the sessions and live streams concerned end.
+ */
+interface Account {
+  name: string;
+  role: string;
+  unit: string | null;
+  createdAt: string;
+  disabledAt?: string | null;
+  revokedAt?: string | null;
+}
+
+const MIN_PASSWORD = 8;
+
+export function AccessPage(props: { user: SessionUser }) {
+  const { t } = useI18n();
+  const users = useApi<unknown>('/api/v1/users');
+  const keys = useApi<unknown>('/api/v1/apikeys');
+  const [passwordFor, setPasswordFor] = useState<string | null>(null);
+  const acting = useSubmit();
+  const path = (kind: 'users' | 'apikeys', name: string, action: string) =>
+    `/api/v1/${kind}/${encodeURIComponent(name)}/${action}`;
+  const act = (kind: 'users' | 'apikeys', name: string, action: string, done: MessageKey) =>
+    acting.run(async () => {
+      await api(path(kind, name, action), { method: 'POST' });
+      return t(done, { name });
+    });
+  return (
+    <section>
+      <h1>{t('access')}</h1>
+      <p class="muted">{t('accessHint')}</p>
+      <FormMessage message={acting.message} />
+      {passwordFor ? <PasswordForm name={passwordFor} onDone={() => setPasswordFor(null)} /> : null}
+      <h2>{t('dashboardUsers')}</h2>
+      <Show loaded={users}>
+        {(reply) => (
+          <AccountTable
+            testId="users"
+            nameHeader="userName"
+            accounts={itemsOf<Account>(reply)}
+            withdrawnAt={(u) => u.disabledAt}
+            words={['enabled', 'disabled']}
+            actions={(u) => (
+              <>
+                {u.disabledAt ? (
+                  <button
+                    type="button"
+                    disabled={acting.busy}
+                    onClick={() => void act('users', u.name, 'enable', 'userEnabled')}
+                  >
+                    {t('enable')}
+                  </button>
+                ) : u.name === props.user.name ? null : (
+                  <button
+                    type="button"
+                    class="secondary"
+                    disabled={acting.busy}
+                    onClick={() => void act('users', u.name, 'disable', 'userDisabled')}
+                  >
+                    {t('disable')}
+                  </button>
+                )}
+                <button type="button" class="secondary" onClick={() => setPasswordFor(u.name)}>
+                  {t('setPassword')}
+                </button>
+              </>
+            )}
+          />
+        )}
+      </Show>
+      <h2>{t('apiKeys')}</h2>
+      <Show loaded={keys}>
+        {(reply) => (
+          <AccountTable
+            testId="apikeys"
+            nameHeader="keyName"
+            accounts={itemsOf<Account>(reply)}
+            withdrawnAt={(k) => k.revokedAt}
+            words={['active', 'revoked']}
+            actions={(k) =>
+              k.revokedAt ? null : (
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={acting.busy}
+                  onClick={() => void act('apikeys', k.name, 'revoke', 'keyRevoked')}
+                >
+                  {t('revoke')}
+                </button>
+              )
+            }
+          />
+        )}
+      </Show>
+    </section>
+  );
+}
+
+/** Users or keys: name, role, unit, whether withdrawn (and since when), and what may be done. */
+function AccountTable(props: {
+  testId: 'users' | 'apikeys';
+  nameHeader: MessageKey;
+  accounts: Account[];
+  withdrawnAt: (account: Account) => string | null | undefined;
+  /** The state words: as granted, as withdrawn. */
+  words: [MessageKey, MessageKey];
+  actions: (account: Account) => ComponentChildren;
+}) {
+  const { t } = useI18n();
+  if (props.accounts.length === 0) return <p class="muted">{t('none')}</p>;
+  const attribute = props.testId === 'users' ? 'data-user' : 'data-apikey';
+  return (
+    <table data-testid={props.testId}>
+      <thead>
+        <tr>
+          <th>{t(props.nameHeader)}</th>
+          <th>{t('role')}</th>
+          <th>{t('unit')}</th>
+          <th>{t('state')}</th>
+          <th>{t('actions')}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.accounts.map((a, i) => {
+          const withdrawn = props.withdrawnAt(a);
+          return (
+            <tr key={`${a.name}-${i}`} {...{ [attribute]: a.name }} class={withdrawn ? 'muted' : ''}>
+              <td>{a.name}</td>
+              <td>{t(`role_${a.role}` as MessageKey)}</td>
+              <td>{a.unit ?? t('allUnits')}</td>
+              <td>
+                {withdrawn ? (
+                  <>
+                    {t(props.words[1])} <Time iso={withdrawn} />
+                  </>
+                ) : (
+                  t(props.words[0])
+                )}
+              </td>
+              <td class="buttons">{props.actions(a)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+/** A new password for one user, typed twice; their sessions end when it is set. */
+function PasswordForm(props: { name: string; onDone: () => void }) {
+  const { t } = useI18n();
+  const [password, setPassword] = useState('');
+  const [again, setAgain] = useState('');
+  const submit = useSubmit();
+  const save = () =>
+    submit.run(async () => {
+      if (password.length < MIN_PASSWORD) throw new FormProblem(t('passwordTooShort', { min: MIN_PASSWORD }));
+      if (password !== again) throw new FormProblem(t('passwordsDiffer'));
+      await api(`/api/v1/users/${encodeURIComponent(props.name)}/password`, {
+        method: 'POST',
+        body: { password },
+      });
+      setPassword('');
+      setAgain('');
+      return t('passwordSet', { name: props.name });
+    });
+  const input = (value: string, set: (v: string) => void, name: string) => (
+    <input
+      name={name}
+      type="password"
+      autoComplete="new-password"
+      value={value}
+      onInput={(e) => set((e.target as HTMLInputElement).value)}
+    />
+  );
+  return (
+    <FormPanel
+      title={t('setPasswordFor', { name: props.name })}
+      testId="password-form"
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      <Field label={t('newPassword')}>{input(password, setPassword, 'password')}</Field>
+      <Field label={t('newPasswordAgain')}>{input(again, setAgain, 'again')}</Field>
+    </FormPanel>
+  );
+}
