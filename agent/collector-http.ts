@@ -22,15 +22,29 @@ export interface JsonReply {
 
 const MAX_REPLY_BYTES = 1024 * 1024;
 
-export async function postJson(
+export interface RequestOptions {
+  trust?: CollectorTrust;
+  timeoutMs?: number;
+}
+
+export function postJson(url: string, payload: unknown, options: RequestOptions = {}): Promise<JsonReply> {
+  return requestJson('POST', url, payload, options);
+}
+
+export function getJson(url: string, options: RequestOptions = {}): Promise<JsonReply> {
+  return requestJson('GET', url, undefined, options);
+}
+
+async function requestJson(
+  method: 'GET' | 'POST',
   url: string,
   payload: unknown,
-  options: { trust?: CollectorTrust; timeoutMs?: number } = {},
+  options: RequestOptions,
 ): Promise<JsonReply> {
   const target = new URL(url);
   const caFile = options.trust?.caFile;
   const ca = caFile ? readPemFile(caFile, 'collector.ca', 'certificate') : undefined;
-  const body = Buffer.from(JSON.stringify(payload));
+  const body = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload));
   const timeoutMs = options.timeoutMs ?? 15_000;
   try {
     return await new Promise<JsonReply>((resolve, reject) => {
@@ -38,8 +52,10 @@ export async function postJson(
       const request = send(
         target,
         {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          method,
+          headers: body
+            ? { 'content-type': 'application/json', 'content-length': body.length }
+            : { accept: 'application/json' },
           timeout: timeoutMs,
           ...(target.protocol === 'https:' ? { ca, rejectUnauthorized: true } : {}),
         },

@@ -5,12 +5,13 @@ import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
 import { SIGNATURE_ALGS } from '../shared/crypto/suite.js';
 import { suiteFor } from '../shared/crypto/suites.js';
+import { enrollmentTargetSchema, ENROLL_PATH, signEnrollment } from '../shared/enrollment-proof.js';
 import { UserError } from '../shared/errors.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../shared/identity.js';
 import { SMEW_VERSION } from '../shared/version.js';
 import { loadKeyPair, writeIdentity, type AgentIdentity, type AgentKeyPair } from './identity.js';
 import { OUTBOX_FILE } from './outbox.js';
-import { postJson, replyError, type CollectorTrust } from './collector-http.js';
+import { getJson, postJson, replyError, type CollectorTrust } from './collector-http.js';
 
 const enrollResponseSchema = z.object({
   agentId: z.string(),
@@ -50,7 +51,7 @@ export interface EnrollOutcome {
  */
 export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome> {
   const base = options.collectorUrl.replace(/\/+$/, '');
-  const endpoint = `${base}/api/v1/enroll`;
+  const endpoint = `${base}${ENROLL_PATH}`;
   let keyPair = loadKeyPair(options.dir);
   const reusedKey = keyPair !== undefined;
   let movedOutbox: string | undefined;
@@ -61,16 +62,29 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollOutcome
     writeIdentity(options.dir, keyPair);
   }
 
-  const reply = await postJson(
-    endpoint,
+  const http = { ...(options.trust ? { trust: options.trust } : {}), timeoutMs: options.timeoutMs ?? 15_000 };
+  // The request is signed for this collector (SPEC §5): learn its id first.
+  const asked = await getJson(endpoint, http);
+  const target = enrollmentTargetSchema.safeParse(asked.body);
+  if (asked.status !== 200 || !target.success) {
+    throw new UserError(
+      `the collector at ${endpoint} did not say whom to enroll with (HTTP ${asked.status}): ${replyError(asked)}; is it a smew collector of this version or later?`,
+    );
+  }
+  const proof = signEnrollment(
     {
       token: options.token,
       publicKey: keyPair.publicKey,
       alg: keyPair.alg,
-      hostname: options.hostname ?? osHostname(),
-      version: SMEW_VERSION,
+      collector: target.data.collector,
+      ts: options.clock.now(),
     },
-    { ...(options.trust ? { trust: options.trust } : {}), timeoutMs: options.timeoutMs ?? 15_000 },
+    suiteFor(keyPair.alg).signer(keyPair.privateKey),
+  );
+  const reply = await postJson(
+    endpoint,
+    { ...proof, hostname: options.hostname ?? osHostname(), version: SMEW_VERSION },
+    http,
   );
   if (reply.status < 200 || reply.status >= 300) {
     throw new UserError(

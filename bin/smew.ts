@@ -97,6 +97,10 @@ const COMMANDS: CommandEntry[] =
           load: async () => (await import('../collector/commands/agent-admin.js')).agentsRevokeCommand,
         },
         {
+          name: 'agents move',
+          load: async () => (await import('../collector/commands/agent-admin.js')).agentsMoveCommand,
+        },
+        {
           name: 'agents pending',
           load: async () => (await import('../collector/commands/agent-approval.js')).agentsPendingCommand,
         },

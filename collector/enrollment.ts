@@ -5,6 +5,8 @@ import { hasSuite, suiteFor } from '../shared/crypto/suites.js';
 import { agentIdFromPublicKey } from '../shared/identity.js';
 import type { Logger } from '../shared/log.js';
 import type { ApprovalMode } from './approval.js';
+import { enrollmentProofProblem } from '../shared/enrollment-proof.js';
+import { tokenRefusalAnswer } from './auth/enrollment-tokens.js';
 import { BROKER_SECRET_PREFIX, generateSecret, hashSecret } from './auth/secrets.js';
 import type { CollectorIdentity } from './identity.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -12,7 +14,8 @@ import type { Store } from './store/store.js';
 
 /**
  * Enrollment: a one-time token and the agent's public key become an agent record and fresh
- * broker credentials. The id comes from the key, so re-enrolling a known key keeps its history.
+ * broker credentials. The id comes from the key, so re-enrolling a known key keeps its history
+ * and its unit. The request is signed by the key it enrolls (SPEC §5 "Enrollment proves possession").
  */
 export interface EnrollRequest {
   token: string;
@@ -20,6 +23,10 @@ export interface EnrollRequest {
   alg: SignatureAlg;
   hostname?: string;
   version?: string;
+  /** The proof of possession (shared/enrollment-proof.ts); refused without it. */
+  collector?: string;
+  ts?: string;
+  sig?: string;
 }
 
 export interface EnrollResponse {
@@ -51,12 +58,11 @@ export interface EnrollmentDeps {
   onEnrolled?(agentId: string, brokerSecret: string): Promise<void>;
   /** enroll.approval; default auto. */
   approval?: ApprovalMode;
+  /** ingest.maxSkew: how far an enrollment request's ts may be from this collector's clock. */
+  maxSkewMs: number;
 }
 
 const REFUSALS = {
-  'token-unknown': { status: 401, error: 'enrollment token is not valid' },
-  'token-used': { status: 401, error: 'enrollment token has already been used; ask for a new one' },
-  'token-expired': { status: 401, error: 'enrollment token has expired; ask for a new one' },
   'agent-revoked': {
     status: 403,
     error: 'this agent key has been revoked; make a new key pair to enroll again',
@@ -67,6 +73,7 @@ const REFUSALS = {
 export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest): Promise<EnrollResult> {
   const refuse = (status: number, error: string, result: string): EnrollResult => {
     deps.metrics.enrollments.inc({ result });
+    deps.metrics.hierarchy.enrollRejected.inc({ kind: 'agent', reason: result });
     return { ok: false, status, error };
   };
   if (!hasSuite(request.alg)) {
@@ -74,14 +81,25 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
   }
   const keyProblem = checkPublicKey(request.publicKey, request.alg);
   if (keyProblem) return refuse(400, keyProblem, 'bad-key');
+  const now = deps.clock.now();
+  const proof = enrollmentProofProblem(request, {
+    collector: deps.identity.id,
+    now,
+    maxSkewMs: deps.maxSkewMs,
+  });
+  if (proof) {
+    deps.logger.warn({ reason: proof.reason }, 'refused an enrollment that does not prove its key');
+    return refuse(proof.reason === 'unsigned' ? 400 : 401, proof.error, proof.reason);
+  }
 
   const agentId = agentIdFromPublicKey(request.publicKey);
   const brokerSecret = generateSecret(BROKER_SECRET_PREFIX);
-  const now = deps.clock.now().toISOString();
+  const at = now.toISOString();
   // Pending before the agent exists, so no crash in between leaves a new agent approved.
   const approvals = deps.store.approvals;
-  const requested = deps.approval === 'manual' && !(await deps.store.getAgent(agentId));
-  if (requested) await approvals.requestApproval(agentId, now);
+  const manual = deps.approval === 'manual';
+  const requested = manual && !(await deps.store.getAgent(agentId));
+  if (requested) await approvals.requestApproval(agentId, at);
   const result = await deps.store.enrollAgent({
     tokenHash: hashSecret(request.token),
     agentId,
@@ -90,14 +108,26 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
     hostname: request.hostname,
     version: request.version,
     brokerSecretHash: hashSecret(brokerSecret),
-    now,
+    now: at,
   });
   if (!result.ok) {
     if (requested) await approvals.withdrawRequest(agentId);
-    const refusal = REFUSALS[result.reason];
     deps.logger.info({ agent: agentId, reason: result.reason }, 'refused an enrollment');
+    if (result.reason === 'unit-moved') {
+      return refuse(
+        409,
+        `agent ${agentId} is enrolled in unit ${result.unit ?? '?'}; a token of another unit does not move it — ask for a token of unit ${result.unit ?? '?'}, or an admin moves it (smew agents move ${agentId} --unit U)`,
+        result.reason,
+      );
+    }
+    const refusal =
+      result.reason === 'agent-revoked' || result.reason === 'key-mismatch'
+        ? REFUSALS[result.reason]
+        : tokenRefusalAnswer(result.reason, 'agent');
     return refuse(refusal.status, refusal.error, result.reason);
   }
+  // Manual approval covers re-enrollment too: new broker credentials wait for an admin again.
+  if (manual && result.reenrolled) await approvals.requestApproval(agentId, at, { again: true });
   deps.onCredentialsChanged(agentId);
   await deps.onEnrolled?.(agentId, brokerSecret);
   deps.metrics.enrollments.inc({ result: result.reenrolled ? 'reenrolled' : 'enrolled' });

@@ -271,6 +271,7 @@ export async function startCollector(
       logger,
       brokerUrl: agentBrokerUrl,
       approval: config.enroll.approval,
+      maxSkewMs: config.ingest.maxSkew,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
       onEnrolled: async (agentId, brokerSecret) => {
         try {
@@ -315,6 +316,7 @@ export async function startCollector(
       clockOptions: clocks.options,
       sink: runtime.conditionSink ?? warnings,
       metrics: metrics.hierarchy,
+      enrollMaxSkewMs: config.ingest.maxSkew,
       policy: {
         own: config.policy,
         stateDir: config.identity.dir,

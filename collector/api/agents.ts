@@ -97,6 +97,52 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
       },
     );
 
+    app.post<{ Params: { id: string }; Body: { unit: string } }>(
+      '/api/v1/agents/:id/unit',
+      {
+        schema: {
+          summary: 'Move an agent to another unit (admins; audited)',
+          description:
+            'Re-enrolling never moves an agent: a token of another unit is refused. Moving is this ' +
+            'admin action, also available offline as `smew agents move ID --unit U`.',
+          tags: ['agents'],
+          security: [{ bearer: [] }],
+          params: agentIdParams,
+          body: {
+            type: 'object',
+            required: ['unit'],
+            additionalProperties: false,
+            properties: { unit: { type: 'string', minLength: 1, maxLength: 200 } },
+          },
+          response: {
+            200: agentSchema,
+            404: { description: 'no such agent in the caller’s units', ...errorSchema },
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (request.principal?.role !== 'admin') {
+          return reply.code(403).send({ error: 'only an admin may move an agent' });
+        }
+        const units = visibleUnits(request.principal);
+        const { unit } = request.body;
+        const agent = await store.getAgent(request.params.id);
+        if (!agent || (units !== undefined && !units.includes(agent.unit))) {
+          return reply.code(404).send({ error: `no agent ${request.params.id} in your units` });
+        }
+        if (units !== undefined && !units.includes(unit)) {
+          return reply.code(403).send({ error: `unit: ${unit} is not one of your units` });
+        }
+        await store.moveAgent(agent.id, unit);
+        request.log.warn(
+          { agent: agent.id, from: agent.unit, to: unit, by: request.principal.name },
+          'moved an agent',
+        );
+        return toApi((await store.getAgent(agent.id))!);
+      },
+    );
+
     app.get(
       '/api/v1/agents',
       {

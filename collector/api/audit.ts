@@ -51,7 +51,7 @@ const auditEntrySchema = {
     id: { type: 'integer' },
     at: isoTime,
     actor: { type: 'string' },
-    actorKind: { type: 'string', enum: ['user', 'api-key', 'anonymous', 'cli'] },
+    actorKind: { type: 'string', enum: ['user', 'api-key', 'anonymous', 'collector', 'cli'] },
     role: { type: ['string', 'null'] },
     unit: { type: ['string', 'null'] },
     action: { type: 'string' },

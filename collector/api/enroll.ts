@@ -1,24 +1,68 @@
 import type { FastifyInstance } from 'fastify';
-import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js';
-import { enrollAgent, type EnrollmentDeps } from '../enrollment.js';
+import { SIGNATURE_ALGS } from '../../shared/crypto/suite.js';
+import { ENROLL_PATH } from '../../shared/enrollment-proof.js';
+import { enrollAgent, type EnrollmentDeps, type EnrollRequest } from '../enrollment.js';
 import { errorSchema } from './schemas.js';
 
-/** `POST /api/v1/enroll`: token + public key → agent id and broker credentials. The token is the authentication. */
-interface EnrollBody {
-  token: string;
-  publicKey: string;
-  alg: SignatureAlg;
-  hostname?: string;
-  version?: string;
-}
+/**
+ * The proof of possession every enrollment carries (shared/enrollment-proof.ts). Optional in the
+ * schema so that a request without it gets the enrollment's own refusal, counted by reason.
+ */
+export const enrollmentProofProperties = {
+  collector: {
+    type: 'string',
+    maxLength: 64,
+    description: 'id of the collector enrolled at (GET /api/v1/enroll)',
+  },
+  ts: { type: 'string', maxLength: 64, description: 'ISO 8601 time of the request' },
+  sig: {
+    type: 'string',
+    maxLength: 512,
+    description:
+      'base64 signature by the enrolling key over the JCS form of {token, publicKey, alg, collector, ts}',
+  },
+} as const;
 
+/**
+ * `GET /api/v1/enroll`: whom an enrollment is signed for. `POST /api/v1/enroll`: a one-time token
+ * + a public key, signed by that key → agent id and broker credentials.
+ */
 export function enrollRoutes(deps: EnrollmentDeps) {
   return async (app: FastifyInstance) => {
-    app.post<{ Body: EnrollBody }>(
-      '/api/v1/enroll',
+    app.get(
+      ENROLL_PATH,
       {
         schema: {
-          summary: 'Enroll an agent with a one-time token',
+          summary: 'The collector an enrollment is signed for (its id) and the time it keeps',
+          tags: ['agents'],
+          response: {
+            200: {
+              type: 'object',
+              required: ['collector', 'alg', 'publicKey', 'time', 'maxSkewSeconds'],
+              properties: {
+                collector: { type: 'string' },
+                alg: { type: 'string' },
+                publicKey: { type: 'string' },
+                time: { type: 'string', description: 'this collector’s clock' },
+                maxSkewSeconds: { type: 'number', description: 'how far ts may be from it' },
+              },
+            },
+          },
+        },
+      },
+      async () => ({
+        collector: deps.identity.id,
+        alg: deps.identity.alg,
+        publicKey: deps.identity.publicKey,
+        time: deps.clock.now().toISOString(),
+        maxSkewSeconds: deps.maxSkewMs / 1000,
+      }),
+    );
+    app.post<{ Body: EnrollRequest }>(
+      ENROLL_PATH,
+      {
+        schema: {
+          summary: 'Enroll an agent with a one-time token, signed by the key it enrolls',
           tags: ['agents'],
           body: {
             type: 'object',
@@ -29,6 +73,7 @@ export function enrollRoutes(deps: EnrollmentDeps) {
               alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
               hostname: { type: 'string', maxLength: 255 },
               version: { type: 'string', maxLength: 64 },
+              ...enrollmentProofProperties,
             },
           },
           response: {

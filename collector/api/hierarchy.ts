@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SIGNATURE_ALGS, type SignatureAlg } from '../../shared/crypto/suite.js';
+import { SIGNATURE_ALGS } from '../../shared/crypto/suite.js';
 import type { Principal } from '../auth/api-keys.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { Hierarchy } from '../hierarchy/hierarchy.js';
@@ -7,10 +7,17 @@ import { shanghaiYear } from '../hierarchy/annual-figures.js';
 import { incidentChain } from '../hierarchy/incident-chain.js';
 import { receivedIncidents } from '../hierarchy/relay-duty.js';
 import { MAX_BATCH_BYTES } from '../hierarchy/hierarchy-config.js';
-import { NOTICE_TYPES, REPORT_TYPES, type CollectorLevel } from '../hierarchy/messages.js';
+import { NOTICE_TYPES, REPORT_TYPES } from '../hierarchy/messages.js';
 import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { annualRefusal } from '../hierarchy/producers.js';
-import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
+import {
+  answerPull,
+  enrollChild,
+  receiveBatch,
+  type Answer,
+  type ChildEnrollRequest,
+} from '../hierarchy/parent-side.js';
+import { enrollmentProofProperties } from './enroll.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
 import { seesUnit, visibleUnits } from './bearer-auth.js';
 import { notFound } from './route-helpers.js';
@@ -198,9 +205,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
     const side = deps.hierarchy.parentSide;
     const maxReportBody = deps.maxReportBody ?? MAX_BATCH_BYTES;
-    app.post<{
-      Body: { token: string; publicKey: string; alg: SignatureAlg; unit: string; level: CollectorLevel };
-    }>(
+    app.post<{ Body: ChildEnrollRequest }>(
       '/api/v1/hierarchy/enroll',
       {
         schema: {
@@ -216,6 +221,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
               alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
               unit: { type: 'string', minLength: 1, maxLength: 200 },
               level: { type: 'string', enum: [...COLLECTOR_LEVELS] },
+              ...enrollmentProofProperties,
             },
           },
           response: {
@@ -226,6 +232,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
             },
             400: errorSchema,
             401: errorSchema,
+            403: errorSchema,
             409: errorSchema,
           },
         },

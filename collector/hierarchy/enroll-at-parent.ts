@@ -1,4 +1,5 @@
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
+import { ENROLL_PATH, enrollmentTargetSchema, signEnrollment } from '../../shared/enrollment-proof.js';
 import { UserError } from '../../shared/errors.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { HierarchyStore, ParentRecord } from '../store/hierarchy-store.js';
@@ -20,40 +21,36 @@ export async function enrollAtParent(options: {
   store: HierarchyStore;
   fetchTimeoutMs?: number;
 }): Promise<ParentRecord> {
-  const url = `${options.parentUrl.replace(/\/+$/, '')}/api/v1/hierarchy/enroll`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        token: options.token,
-        publicKey: options.identity.publicKey,
-        alg: options.identity.alg,
-        unit: options.unit,
-        level: options.level,
-      }),
-      signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 30_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+  const base = options.parentUrl.replace(/\/+$/, '');
+  const url = `${base}/api/v1/hierarchy/enroll`;
+  const timeoutMs = options.fetchTimeoutMs ?? 30_000;
+  // The request is signed for the parent (SPEC §5 "Enrollment proves possession"): learn its id first.
+  const asked = await exchange(`${base}${ENROLL_PATH}`, undefined, timeoutMs);
+  const target = enrollmentTargetSchema.safeParse(asked.body);
+  if (asked.status !== 200 || !target.success) {
     throw new UserError(
-      `--parent: cannot reach ${url}: ${cause}; is the parent collector running at that address?`,
+      `--parent: ${base}${ENROLL_PATH} did not say whom to enroll with (HTTP ${asked.status}); is it a smew collector of this version or later?`,
     );
   }
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new UserError(
-      `--parent: ${url} answered ${response.status} with something that is not JSON; is it a smew collector?`,
-    );
-  }
-  if (response.status !== 200) {
+  const proof = signEnrollment(
+    {
+      token: options.token,
+      publicKey: options.identity.publicKey,
+      alg: options.identity.alg,
+      collector: target.data.collector,
+      ts: new Date(),
+    },
+    options.identity.sign,
+  );
+  const { status, body, text } = await exchange(
+    url,
+    { ...proof, unit: options.unit, level: options.level },
+    timeoutMs,
+  );
+  if (status !== 200) {
     const error = (body as { error?: unknown }).error;
     throw new UserError(
-      `the parent refused the enrollment (${response.status}): ${typeof error === 'string' ? error : text}`,
+      `the parent refused the enrollment (${status}): ${typeof error === 'string' ? error : text}`,
     );
   }
   const answer = body as ChildEnrollResponse;
@@ -84,4 +81,35 @@ export async function enrollAtParent(options: {
   };
   await options.store.setParent(record);
   return record;
+}
+
+/** One JSON request to the parent; a user's message when it cannot be reached or is not JSON. */
+async function exchange(
+  url: string,
+  payload: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; body: unknown; text: string }> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: payload === undefined ? 'GET' : 'POST',
+      ...(payload === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new UserError(
+      `--parent: cannot reach ${url}: ${cause}; is the parent collector running at that address?`,
+    );
+  }
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) as unknown, text };
+  } catch {
+    throw new UserError(
+      `--parent: ${url} answered ${response.status} with something that is not JSON; is it a smew collector?`,
+    );
+  }
 }

@@ -19,6 +19,12 @@ export interface HierarchyMetrics {
   received: Counter<'result'>;
   /** Whole batches or pulls from children refused before any record was read, by HTTP status. */
   refusedMessages: Counter<'status'>;
+  /** Whatever a child sent that was refused (a whole batch or pull, or one record), by reason. */
+  childRefused: Counter<'reason'>;
+  /** Answers from the parent (receipts, notices) this collector did not trust, by reason. */
+  parentAnswersRefused: Counter<'reason'>;
+  /** Enrollments refused (agents here, child collectors at their parent), by kind and reason. */
+  enrollRejected: Counter<'kind' | 'reason'>;
 }
 
 export function registerHierarchyMetrics(
@@ -105,6 +111,21 @@ export function registerHierarchyMetrics(
       'smew_hierarchy_messages_refused_total',
       'Batches or pulls from child collectors refused whole, by HTTP status',
       ['status'],
+    ),
+    childRefused: counter(
+      'smew_hierarchy_child_refused_total',
+      'Batches, pulls and records from child collectors refused, by reason (also in the audit log)',
+      ['reason'],
+    ),
+    parentAnswersRefused: counter(
+      'smew_hierarchy_parent_answers_refused_total',
+      'Receipts and notice replies from the parent collector that were not trusted, by reason',
+      ['reason'],
+    ),
+    enrollRejected: counter(
+      'smew_enroll_rejected_total',
+      'Enrollment requests refused, by kind (agent, collector) and reason',
+      ['kind', 'reason'],
     ),
   };
 }

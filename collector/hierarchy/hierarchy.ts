@@ -49,6 +49,8 @@ export interface HierarchyDeps {
   policy?: Omit<PolicyDistributionDeps, 'store' | 'identity' | 'clock' | 'logger'>;
   random?: () => number;
   metrics?: HierarchyMetrics;
+  /** ingest.maxSkew, for a child's signed enrollment request. */
+  enrollMaxSkewMs?: number;
 }
 
 export interface NewNotice {
@@ -86,6 +88,18 @@ export class Hierarchy {
       unit,
       level,
       metrics: deps.metrics,
+      enrollMaxSkewMs: deps.enrollMaxSkewMs,
+      localUnits: () => store.listAgentUnits(),
+      audit: (entry) =>
+        store.sessions.addAudit({
+          ...entry,
+          at: clock.now().toISOString(),
+          actorKind: 'collector',
+          role: null,
+          unit: null,
+          status: null,
+          ip: '',
+        }),
     };
     this.link = new ParentLink({
       store: store.hierarchy,

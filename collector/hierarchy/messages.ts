@@ -15,6 +15,8 @@ import { COLLECTOR_LEVELS } from '../config.js';
  * the chain of those certificates, so every level can verify the origin's own signature.
  */
 export const HIERARCHY_VERSION = 1 as const;
+/** A message on a child–parent link is accepted only this close to the receiver's clock, so a captured one cannot be replayed later. */
+export const LINK_MAX_SKEW_MS = 15 * 60_000;
 export const COLLECTOR_ID_PATTERN = /^co-[a-z2-7]{20}$/;
 
 const collectorId = z
@@ -188,6 +190,9 @@ export interface KnownCollector {
   level: CollectorLevel;
 }
 
+/** Why a record's signatures do not hold, as counted on /metrics. */
+export type RecordRefusal = 'chain' | 'origin' | 'unit' | 'signature' | 'evidence';
+
 /**
  * Verifies a record received from the direct child `sender`: the certificate chain down to the
  * origin, the origin's signature, that the report claims the unit its certificate attests, and
@@ -197,17 +202,29 @@ export interface KnownCollector {
 export function verifyRecord(
   record: Pick<ReportRecord, 'report' | 'chain'>,
   sender: KnownCollector,
-): { ok: true; path: KnownCollector[] } | { ok: false; reason: string } {
+): { ok: true; path: KnownCollector[] } | { ok: false; code: RecordRefusal; reason: string } {
   let issuer: KnownCollector = sender;
   const path: KnownCollector[] = [sender];
   for (const cert of [...record.chain].reverse()) {
     if (cert.parent !== issuer.id)
-      return { ok: false, reason: `certificate of ${cert.child} is not issued by ${issuer.id}` };
+      return {
+        ok: false,
+        code: 'chain',
+        reason: `certificate of ${cert.child} is not issued by ${issuer.id}`,
+      };
     if (!verifiedBy(cert, issuer.alg, issuer.publicKey)) {
-      return { ok: false, reason: `certificate of ${cert.child} does not verify with ${issuer.id}'s key` };
+      return {
+        ok: false,
+        code: 'chain',
+        reason: `certificate of ${cert.child} does not verify with ${issuer.id}'s key`,
+      };
     }
     if (collectorIdFromPublicKey(cert.publicKey) !== cert.child) {
-      return { ok: false, reason: `certificate of ${cert.child} names a key of another collector` };
+      return {
+        ok: false,
+        code: 'chain',
+        reason: `certificate of ${cert.child} names a key of another collector`,
+      };
     }
     issuer = {
       id: cert.child,
@@ -220,18 +237,27 @@ export function verifyRecord(
   }
   const { report } = record;
   if (report.origin !== issuer.id)
-    return { ok: false, reason: `report origin ${report.origin} does not match the chain (${issuer.id})` };
+    return {
+      ok: false,
+      code: 'origin',
+      reason: `report origin ${report.origin} does not match the chain (${issuer.id})`,
+    };
   if (report.unit !== issuer.unit) {
     return {
       ok: false,
+      code: 'unit',
       reason: `report claims unit ${report.unit}, but ${issuer.id} is enrolled for ${issuer.unit}`,
     };
   }
   if (!verifiedBy(report, issuer.alg, issuer.publicKey)) {
-    return { ok: false, reason: `report signature does not verify with ${issuer.id}'s key` };
+    return {
+      ok: false,
+      code: 'signature',
+      reason: `report signature does not verify with ${issuer.id}'s key`,
+    };
   }
   const evidenceProblem = checkEvidence(report);
-  if (evidenceProblem) return { ok: false, reason: evidenceProblem };
+  if (evidenceProblem) return { ok: false, code: 'evidence', reason: evidenceProblem };
   return { ok: true, path };
 }
 

@@ -9,6 +9,7 @@ import {
   HIERARCHY_VERSION,
   MAX_BATCH_RECORDS,
   pullReplySchema,
+  LINK_MAX_SKEW_MS,
   receiptSchema,
   sign,
   verifiedBy,
@@ -189,6 +190,49 @@ export class ParentLink {
     return parsed;
   }
 
+  /**
+   * The parent's answer, if it is for this link, signed by the parent's recorded key, dated now
+   * (within 15 min) and, for a receipt, about the batch just sent; otherwise a LinkError (the
+   * round fails, the records stay queued) counted by reason. A forged, re-keyed or replayed
+   * answer changes nothing here.
+   */
+  private trusted<T extends { child: string; parent: string; ts: string; alg: string; sig: string }>(
+    schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+    answer: unknown,
+    parent: ParentState,
+    what: 'receipt' | 'notice list',
+    batchSig?: string,
+  ): T {
+    const refuse = (reason: string, message: string): never => {
+      this.deps.metrics?.parentAnswersRefused.inc({ reason });
+      throw new LinkError(message);
+    };
+    const parsed = schema.safeParse(answer);
+    if (!parsed.success)
+      return refuse('malformed', `the parent answered with something that is not a ${what}`);
+    const message = parsed.data;
+    if (message.child !== this.deps.identity.id || message.parent !== parent.id)
+      return refuse('wrong-link', `the ${what} is for another link (${message.parent} → ${message.child})`);
+    if (!verifiedBy(message, parent.alg, parent.publicKey)) {
+      return refuse(
+        'bad-signature',
+        `the ${what} does not verify with the key of parent ${parent.id}; was the parent re-keyed?`,
+      );
+    }
+    const now = this.deps.clock.now();
+    if (Math.abs(now.getTime() - Date.parse(message.ts)) > LINK_MAX_SKEW_MS) {
+      return refuse(
+        'stale',
+        `the ${what} is dated ${message.ts}, too far from this clock (${now.toISOString()})`,
+      );
+    }
+    // An older parent sends no `batch`; a receipt that names one must name the batch just sent.
+    const about = (message as { batch?: unknown }).batch;
+    if (batchSig !== undefined && about !== undefined && about !== batchSig)
+      return refuse('other-batch', `the ${what} answers another batch`);
+    return message;
+  }
+
   private async push(url: string, parent: ParentState): Promise<Omit<LinkRound, 'notices'>> {
     const { store, identity, clock } = this.deps;
     const pending = await store.pendingOutbox(BATCH);
@@ -212,27 +256,17 @@ export class ParentLink {
     );
     this.deps.metrics?.sent.inc(entries.length);
     const answer = await this.post(`${url}/api/v1/hierarchy/reports`, batch);
-    const receipt = receiptSchema.safeParse(answer);
-    if (!receipt.success) throw new LinkError('the parent answered with something that is not a receipt');
-    if (
-      receipt.data.child !== identity.id ||
-      receipt.data.parent !== parent.id ||
-      !verifiedBy(receipt.data, parent.alg, parent.publicKey)
-    ) {
-      throw new LinkError(
-        `the receipt does not verify with the key of parent ${parent.id}; was the parent re-keyed?`,
-      );
-    }
+    const receipt = this.trusted(receiptSchema, answer, parent, 'receipt', batch.sig);
     const sent = new Set(entries.map((e) => e.linkSeq));
-    const refused = receipt.data.rejected.filter((r) => sent.has(r.linkSeq));
+    const refused = receipt.rejected.filter((r) => sent.has(r.linkSeq));
     const delivered = await store.applyReceipt(
-      receipt.data.accepted.filter((a) => sent.has(a.linkSeq)),
+      receipt.accepted.filter((a) => sent.has(a.linkSeq)),
       refused,
       clock.now().toISOString(),
     );
     this.deps.metrics?.delivered.inc(delivered.length);
     this.deps.metrics?.refusedByParent.inc(refused.length);
-    for (const r of receipt.data.rejected) {
+    for (const r of receipt.rejected) {
       this.deps.logger.error(
         { linkSeq: r.linkSeq, reason: r.reason },
         'the parent collector refused a report',
@@ -246,7 +280,7 @@ export class ParentLink {
     return {
       sent: entries.length,
       delivered: delivered.length,
-      rejected: receipt.data.rejected.length,
+      rejected: receipt.rejected.length,
       more: pending.length === BATCH || entries.length < pending.length,
     };
   }
@@ -264,18 +298,9 @@ export class ParentLink {
       identity,
     );
     const answer = await this.post(`${url}/api/v1/hierarchy/pull`, request);
-    const reply = pullReplySchema.safeParse(answer);
-    if (!reply.success)
-      throw new LinkError('the parent answered a pull with something that is not a notice list');
-    if (
-      reply.data.child !== identity.id ||
-      reply.data.parent !== parent.id ||
-      !verifiedBy(reply.data, parent.alg, parent.publicKey)
-    ) {
-      throw new LinkError(`the notice list does not verify with the key of parent ${parent.id}`);
-    }
+    const reply = this.trusted(pullReplySchema, answer, parent, 'notice list');
     let added = 0;
-    for (const relayed of reply.data.notices) {
+    for (const relayed of reply.notices) {
       const { notice } = relayed;
       // The parent vouches for the issuer's key by signing the list; the notice must verify with it.
       if (!verifiedBy(notice, relayed.issuerAlg, relayed.issuerPublicKey)) {

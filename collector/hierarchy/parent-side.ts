@@ -4,11 +4,14 @@ import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../../shared/crypto/suites.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
 import type { Logger } from '../../shared/log.js';
+import { enrollmentProofProblem } from '../../shared/enrollment-proof.js';
+import { tokenRefusalAnswer } from '../auth/enrollment-tokens.js';
 import { hashSecret } from '../auth/secrets.js';
 import type { CollectorIdentity } from '../identity.js';
-import type { HierarchyStore, ReceivedRecord } from '../store/hierarchy-store.js';
+import type { HierarchyStore, ReceivedRecord, SubordinateRecord } from '../store/hierarchy-store.js';
 import {
   HIERARCHY_VERSION,
+  LINK_MAX_SKEW_MS,
   batchSchema,
   childCertSchema,
   isAbove,
@@ -24,6 +27,7 @@ import {
 } from './messages.js';
 import type { HierarchyMetrics } from './hierarchy-metrics.js';
 import { ownReport } from './reports.js';
+import { subtreeRefusal, subtreeView } from './subtree.js';
 
 /**
  * The parent's side of the link: enrolling a child collector with a token, taking its batches
@@ -38,13 +42,21 @@ export interface ParentSideDeps {
   unit: string;
   level: CollectorLevel;
   metrics?: HierarchyMetrics;
+  /** ingest.maxSkew: how far a child's enrollment request may be dated from this clock (default 5 min). */
+  enrollMaxSkewMs?: number;
+  /** Units held here besides this collector's own (its agents'): no child may claim them. */
+  localUnits?: () => Promise<string[]>;
+  /** Writes a refusal of what a child sent into the audit log. */
+  audit?: (entry: { actor: string; action: string; detail: string }) => Promise<void>;
 }
 
-export type Answer<T> = { ok: true; body: T } | { ok: false; status: number; error: string };
+/** A refusal; `reason` names it on /metrics and in the audit log (the status stands in when absent). */
+export type Refused = { ok: false; status: number; error: string; reason?: string };
+export type Answer<T> = { ok: true; body: T } | Refused;
 
-/** A pull is accepted only this close to the parent's clock, so a captured one cannot be replayed later. */
-export const PULL_MAX_SKEW_MS = 15 * 60_000;
 const PULL_LIMIT = 100;
+/** ingest.maxSkew's default, when the deps do not give it. */
+const DEFAULT_ENROLL_SKEW_MS = 5 * 60_000;
 
 export interface ChildEnrollRequest {
   token: string;
@@ -52,6 +64,10 @@ export interface ChildEnrollRequest {
   alg: SignatureAlg;
   unit: string;
   level: CollectorLevel;
+  /** The proof of possession (shared/enrollment-proof.ts); refused without it. */
+  collector?: string;
+  ts?: string;
+  sig?: string;
 }
 
 export interface ChildEnrollResponse {
@@ -60,31 +76,34 @@ export interface ChildEnrollResponse {
   cert: ChildCert;
 }
 
-const ENROLL_REFUSALS = {
-  'token-unknown': { status: 401, error: 'enrollment token is not valid' },
-  'token-used': { status: 401, error: 'enrollment token has already been used; ask for a new one' },
-  'token-expired': { status: 401, error: 'enrollment token has expired; ask for a new one' },
-  'key-mismatch': { status: 409, error: 'a collector with this id is enrolled with a different key' },
-} as const;
-
 export async function enrollChild(
   deps: ParentSideDeps,
   request: ChildEnrollRequest,
 ): Promise<Answer<ChildEnrollResponse>> {
+  const refuse = (status: number, error: string, reason: string): Answer<ChildEnrollResponse> => {
+    deps.metrics?.enrollRejected.inc({ kind: 'collector', reason });
+    deps.logger.info({ reason }, 'refused a child collector enrollment');
+    return { ok: false, status, error };
+  };
   if (!hasSuite(request.alg))
-    return { ok: false, status: 400, error: `this collector cannot verify ${request.alg} signatures` };
+    return refuse(400, `this collector cannot verify ${request.alg} signatures`, 'unsupported-alg');
   if (!isAbove(deps.level, request.level)) {
-    return {
-      ok: false,
-      status: 400,
-      error: `level: a ${request.level} collector cannot report to this ${deps.level} collector; its parent must sit higher (unit < county < city < province < national)`,
-    };
+    return refuse(
+      400,
+      `level: a ${request.level} collector cannot report to this ${deps.level} collector; its parent must sit higher (unit < county < city < province < national)`,
+      'level',
+    );
   }
   const keyProblem = checkCollectorKey(request.publicKey, request.alg);
-  if (keyProblem) return { ok: false, status: 400, error: keyProblem };
+  if (keyProblem) return refuse(400, keyProblem, 'bad-key');
+  const proof = enrollmentProofProblem(request, {
+    collector: deps.identity.id,
+    now: deps.clock.now(),
+    maxSkewMs: deps.enrollMaxSkewMs ?? DEFAULT_ENROLL_SKEW_MS,
+  });
+  if (proof) return refuse(proof.reason === 'unsigned' ? 400 : 401, proof.error, proof.reason);
   const id = collectorIdFromPublicKey(request.publicKey);
-  if (id === deps.identity.id)
-    return { ok: false, status: 400, error: 'a collector cannot enroll at itself' };
+  if (id === deps.identity.id) return refuse(400, 'a collector cannot enroll at itself', 'self');
   const now = deps.clock.now().toISOString();
   const result = await deps.store.enrollChild({
     tokenHash: hashSecret(request.token),
@@ -111,15 +130,24 @@ export async function enrollChild(
       ),
   });
   if (!result.ok) {
-    deps.logger.info({ child: id, reason: result.reason }, 'refused a child collector enrollment');
     if (result.reason === 'unit-mismatch') {
-      return {
-        ok: false,
-        status: 409,
-        error: `unit: the token is for unit ${result.unit ?? '?'}, but the child collector is configured for ${request.unit}; set unit in its config or ask for a token for its unit`,
-      };
+      return refuse(
+        409,
+        `unit: the token is for unit ${result.unit ?? '?'}, but the child collector is configured for ${request.unit}; set unit in its config or ask for a token for its unit`,
+        result.reason,
+      );
     }
-    return { ok: false, ...ENROLL_REFUSALS[result.reason] };
+    if (result.reason === 'unit-moved') {
+      return refuse(
+        409,
+        `unit: collector ${id} is enrolled here for unit ${result.unit ?? '?'}; re-enrolling does not move it to ${request.unit}`,
+        result.reason,
+      );
+    }
+    if (result.reason === 'key-mismatch')
+      return refuse(409, 'a collector with this id is enrolled with a different key', result.reason);
+    const refusal = tokenRefusalAnswer(result.reason, 'collector');
+    return refuse(refusal.status, refusal.error, result.reason);
   }
   const { child } = result;
   // Tell the ancestors, so the top knows every subordinate (and who has not answered a notice).
@@ -165,7 +193,7 @@ function checkCollectorKey(publicKey: string, alg: SignatureAlg): string | undef
   return undefined;
 }
 
-async function directChild(deps: ParentSideDeps, id: string): Promise<KnownCollector | undefined> {
+async function directChild(deps: ParentSideDeps, id: string): Promise<SubordinateRecord | undefined> {
   const child = await deps.store.getSubordinate(id);
   return child?.direct ? child : undefined;
 }
@@ -175,53 +203,61 @@ function zodMessage(error: { issues: { path: PropertyKey[]; message: string }[] 
   return issue ? `${issue.path.map(String).join('.') || 'body'}: ${issue.message}` : 'invalid body';
 }
 
-/** Counts a child's message refused whole, by the status it is answered with. */
-function counted<T>(deps: ParentSideDeps, answer: Answer<T>): Answer<T> {
-  if (!answer.ok) deps.metrics?.refusedMessages.inc({ status: String(answer.status) });
+/** Counts (and audits) a child's message refused whole, by status and by reason. */
+async function counted<T>(deps: ParentSideDeps, body: unknown, answer: Answer<T>): Promise<Answer<T>> {
+  if (answer.ok) return answer;
+  const reason = answer.reason ?? String(answer.status);
+  deps.metrics?.refusedMessages.inc({ status: String(answer.status) });
+  deps.metrics?.childRefused.inc({ reason });
+  const claimed = (body as { child?: unknown; kind?: unknown } | null) ?? {};
+  await deps.audit?.({
+    actor: typeof claimed.child === 'string' ? claimed.child.slice(0, 64) : 'unknown',
+    action: `hierarchy.${typeof claimed.kind === 'string' ? claimed.kind.slice(0, 40) : 'message'}.refused`,
+    detail: JSON.stringify({ reason, error: answer.error }),
+  });
   return answer;
 }
 
 /** A batch of reports from a direct child → a signed receipt for the records it took. */
 export async function receiveBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Receipt>> {
-  return counted(deps, await takeBatch(deps, body));
+  return counted(deps, body, await takeBatch(deps, body));
 }
 
 async function takeBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Receipt>> {
   const parsed = batchSchema.safeParse(body);
-  if (!parsed.success)
-    return { ok: false, status: 400, error: `not a report batch: ${zodMessage(parsed.error)}` };
+  if (!parsed.success) return refused(400, 'malformed', `not a report batch: ${zodMessage(parsed.error)}`);
   const batch = parsed.data;
-  if (batch.parent !== deps.identity.id) {
-    return {
-      ok: false,
-      status: 409,
-      error: `this batch is addressed to ${batch.parent}, not to this collector (${deps.identity.id})`,
-    };
-  }
-  const sender = await directChild(deps, batch.child);
-  if (!sender) {
-    return {
-      ok: false,
-      status: 403,
-      error: `${batch.child} is not a child of this collector; enroll it with smew collector enroll`,
-    };
-  }
-  if (!verifiedBy(batch, sender.alg, sender.publicKey)) {
-    return { ok: false, status: 401, error: `the batch signature does not verify with ${sender.id}'s key` };
-  }
+  const sender = await signedByChild(deps, 'batch', batch);
+  if ('ok' in sender) return sender;
+  const view = subtreeView(
+    { id: deps.identity.id, units: [deps.unit, ...((await deps.localUnits?.()) ?? [])] },
+    sender,
+    await deps.store.listSubordinates({}),
+  );
   const rejected: Receipt['rejected'] = [];
+  const refusals: { linkSeq: number; origin: string; type: string; reason: string; detail: string }[] = [];
   const records: ReceivedRecord[] = [];
   for (const record of batch.records) {
     const verdict = verifyRecord(record, sender);
-    let reason = verdict.ok ? undefined : verdict.reason;
-    if (verdict.ok && record.report.type === 'collector.enrolled')
-      reason = checkEnrolledReport(record.report.data, verdict.path[0]!);
-    if (reason !== undefined || !verdict.ok) {
-      deps.logger.warn(
-        { child: sender.id, linkSeq: record.linkSeq, reason },
-        'refused a report from a child collector',
-      );
-      rejected.push({ linkSeq: record.linkSeq, reason: reason ?? 'invalid' });
+    let refusal: { reason: string; detail: string } | undefined = verdict.ok
+      ? undefined
+      : { reason: verdict.code, detail: verdict.reason };
+    if (verdict.ok && record.report.type === 'collector.enrolled') {
+      const problem = checkEnrolledReport(record.report.data, verdict.path[0]!);
+      if (problem) refusal = { reason: 'enrolled', detail: problem };
+    }
+    if (verdict.ok && !refusal) refusal = subtreeRefusal(view, verdict.path, record.report);
+    if (refusal || !verdict.ok) {
+      const { reason, detail } = refusal ?? { reason: 'invalid', detail: 'invalid' };
+      deps.metrics?.childRefused.inc({ reason });
+      refusals.push({
+        linkSeq: record.linkSeq,
+        origin: record.report.origin,
+        type: record.report.type,
+        reason,
+        detail,
+      });
+      rejected.push({ linkSeq: record.linkSeq, reason: detail });
       continue;
     }
     records.push({
@@ -229,6 +265,14 @@ async function takeBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Re
       report: record.report,
       chain: record.chain,
       pathUnits: verdict.path.map((c) => c.unit),
+    });
+  }
+  if (refusals.length > 0) {
+    deps.logger.warn({ child: sender.id, refusals }, 'refused reports from a child collector');
+    await deps.audit?.({
+      actor: sender.id,
+      action: 'hierarchy.reports.refused',
+      detail: JSON.stringify(refusals).slice(0, 2000),
     });
   }
   const now = deps.clock.now().toISOString();
@@ -244,6 +288,8 @@ async function takeBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Re
       parent: deps.identity.id,
       child: sender.id,
       ts: now,
+      // Binds the receipt to this batch: a child takes no receipt of another batch for its own.
+      batch: batch.sig,
       accepted: accepted.map((a) => ({
         linkSeq: a.linkSeq,
         origin: a.origin,
@@ -255,6 +301,54 @@ async function takeBatch(deps: ParentSideDeps, body: unknown): Promise<Answer<Re
     deps.identity,
   );
   return { ok: true, body: receipt };
+}
+
+/**
+ * The direct child that signed `message` (a batch or a pull) for this collector just now, or the
+ * refusal: addressed elsewhere, from no child of ours, signed by another key (forged or re-keyed),
+ * or dated too far from this clock (replayed).
+ */
+async function signedByChild(
+  deps: ParentSideDeps,
+  what: 'batch' | 'pull',
+  message: { parent: string; child: string; ts: string; alg: string; sig: string },
+): Promise<SubordinateRecord | Refused> {
+  if (message.parent !== deps.identity.id) {
+    return refused(
+      409,
+      'wrong-parent',
+      `this ${what} is addressed to ${message.parent}, not to this collector (${deps.identity.id})`,
+    );
+  }
+  const sender = await directChild(deps, message.child);
+  if (!sender) {
+    return refused(
+      403,
+      'unknown-child',
+      `${message.child} is not a child of this collector; enroll it with smew collector enroll`,
+    );
+  }
+  if (!verifiedBy(message, sender.alg, sender.publicKey)) {
+    return refused(401, 'bad-signature', `the ${what} signature does not verify with ${sender.id}'s key`);
+  }
+  return staleness(deps, what, message.ts) ?? sender;
+}
+
+/** A whole message refused, with the reason it is counted and audited under. */
+function refused(status: number, reason: string, error: string): Refused {
+  return { ok: false, status, error, reason };
+}
+
+/** A batch or pull dated too far from this clock is a replay (or a child with a wrong clock). */
+function staleness(deps: ParentSideDeps, what: string, ts: string): Refused | undefined {
+  const now = deps.clock.now();
+  const skew = Math.abs(now.getTime() - new Date(ts).getTime());
+  if (skew <= LINK_MAX_SKEW_MS) return undefined;
+  return refused(
+    401,
+    'stale',
+    `ts: the ${what} is dated ${ts}, ${Math.round(skew / 60_000)} min from this collector's clock (${now.toISOString()}); at most 15 min is accepted — check the child's clock`,
+  );
 }
 
 /** A `collector.enrolled` report carries a certificate that its origin (the new one's parent) must have signed. */
@@ -271,35 +365,16 @@ function checkEnrolledReport(data: Record<string, unknown>, origin: KnownCollect
 
 /** A child's signed pull → the notices it has not acknowledged, signed by this collector. */
 export async function answerPull(deps: ParentSideDeps, body: unknown): Promise<Answer<PullReply>> {
-  return counted(deps, await notices(deps, body));
+  return counted(deps, body, await notices(deps, body));
 }
 
 async function notices(deps: ParentSideDeps, body: unknown): Promise<Answer<PullReply>> {
   const parsed = pullRequestSchema.safeParse(body);
-  if (!parsed.success)
-    return { ok: false, status: 400, error: `not a pull request: ${zodMessage(parsed.error)}` };
+  if (!parsed.success) return refused(400, 'malformed', `not a pull request: ${zodMessage(parsed.error)}`);
   const pull = parsed.data;
-  if (pull.parent !== deps.identity.id) {
-    return {
-      ok: false,
-      status: 409,
-      error: `this pull is addressed to ${pull.parent}, not to this collector (${deps.identity.id})`,
-    };
-  }
-  const sender = await directChild(deps, pull.child);
-  if (!sender) return { ok: false, status: 403, error: `${pull.child} is not a child of this collector` };
-  if (!verifiedBy(pull, sender.alg, sender.publicKey)) {
-    return { ok: false, status: 401, error: `the pull signature does not verify with ${sender.id}'s key` };
-  }
+  const sender = await signedByChild(deps, 'pull', pull);
+  if ('ok' in sender) return sender;
   const now = deps.clock.now();
-  const skew = Math.abs(now.getTime() - new Date(pull.ts).getTime());
-  if (skew > PULL_MAX_SKEW_MS) {
-    return {
-      ok: false,
-      status: 401,
-      error: `ts: the pull is dated ${pull.ts}, ${Math.round(skew / 60_000)} min from this collector's clock (${now.toISOString()}); at most 15 min is accepted — check the child's clock`,
-    };
-  }
   const notices = await deps.store.noticesFor(sender.id, PULL_LIMIT);
   return {
     ok: true,

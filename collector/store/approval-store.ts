@@ -15,8 +15,11 @@ export interface ApprovalRecord {
 }
 
 export interface AgentApprovalStore {
-  /** Marks a not yet enrolled agent pending (done before enrollment, so no crash leaves it approved). */
-  requestApproval(agentId: string, at: string): Promise<void>;
+  /**
+   * Marks a not yet enrolled agent pending (done before enrollment, so no crash leaves it approved).
+   * `again`: a re-enrolled agent's new credentials wait for approval too (an approved row turns pending).
+   */
+  requestApproval(agentId: string, at: string, options?: { again?: boolean }): Promise<void>;
   /** Drops a pending row whose enrollment was refused. */
   withdrawRequest(agentId: string): Promise<void>;
   /** True unless the agent has a pending or rejected row. */
@@ -30,3 +33,8 @@ export interface AgentApprovalStore {
   /** Agents that may not use the broker yet (pending or rejected). */
   listUnapproved(): Promise<string[]>;
 }
+
+/** The conflict clause of a repeated request: an approved agent waits again; a rejected one stays rejected. */
+export const REQUEST_AGAIN = `ON CONFLICT (agent_id) DO UPDATE SET state = 'pending',
+  requested_at = excluded.requested_at, decided_at = NULL, decided_by = NULL
+  WHERE agent_approvals.state = 'approved'`;

@@ -45,6 +45,12 @@ export interface CollectorRow {
   cert: string;
   enrolled_at: string;
   last_seen_at: string | null;
+  path_units: string | string[];
+}
+
+/** SQLite keeps a JSON array, PostgreSQL a TEXT[]. */
+function units(value: string | string[]): string[] {
+  return Array.isArray(value) ? value : (JSON.parse(value) as string[]);
 }
 
 export interface ReportRow {
@@ -127,6 +133,7 @@ export function toSubordinate(row: CollectorRow): SubordinateRecord {
     cert: JSON.parse(row.cert) as ChildCert,
     enrolledAt: row.enrolled_at,
     lastSeenAt: row.last_seen_at,
+    pathUnits: units(row.path_units),
   };
 }
 
@@ -140,7 +147,7 @@ export function toStoredReport(row: ReportRow): StoredReport {
     type: row.type,
     key: row.key,
     via: row.via,
-    pathUnits: Array.isArray(row.path_units) ? row.path_units : (JSON.parse(row.path_units) as string[]),
+    pathUnits: units(row.path_units),
     receivedAt: row.received_at,
     report: JSON.parse(row.report) as Report,
     chain: JSON.parse(row.chain) as ChildCert[],
@@ -231,6 +238,23 @@ export function reportEffect(report: Report, pathUnits: readonly string[]): Repo
     // The caller checked that the certificate is signed by the report's origin (its parent).
     const cert = report.data.cert as ChildCert;
     return { kind: 'subordinate', cert, pathUnits: [cert.unit, ...pathUnits] };
+  }
+  return undefined;
+}
+
+/**
+ * A direct child re-enrolling keeps its unit: a token of another unit does not move it (as for
+ * agents). Its key must be the one it enrolled with.
+ */
+export function existingChildRefusal(
+  existing: { public_key: string; unit: string; direct: number | boolean } | undefined,
+  publicKey: string,
+  unit: string,
+): { ok: false; reason: 'key-mismatch' | 'unit-moved'; unit?: string } | undefined {
+  if (!existing) return undefined;
+  if (existing.public_key !== publicKey) return { ok: false, reason: 'key-mismatch' };
+  if (Boolean(existing.direct) && existing.unit !== unit) {
+    return { ok: false, reason: 'unit-moved', unit: existing.unit };
   }
   return undefined;
 }

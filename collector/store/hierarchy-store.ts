@@ -4,6 +4,7 @@
  * each subordinate's acknowledgement and 排查 result. Times are ISO 8601 UTC text.
  */
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
+import type { TokenRefusal } from './store.js';
 import type {
   ChildCert,
   CollectorLevel,
@@ -42,13 +43,16 @@ export interface SubordinateRecord {
   cert: ChildCert;
   enrolledAt: string;
   lastSeenAt: string | null;
+  /** Units from this collector up to (and including) the direct child it sits below. */
+  pathUnits: string[];
 }
 
 export type EnrollChildResult =
   | { ok: true; child: SubordinateRecord; reenrolled: boolean }
   | {
       ok: false;
-      reason: 'token-unknown' | 'token-used' | 'token-expired' | 'unit-mismatch' | 'key-mismatch';
+      reason: TokenRefusal | 'unit-mismatch' | 'key-mismatch' | 'unit-moved';
+      /** unit-mismatch: the token's unit; unit-moved: the unit the child is enrolled for. */
       unit?: string;
     };
 

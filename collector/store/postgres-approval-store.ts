@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { APPROVAL_COLUMNS, toApproval, type ApprovalRow } from './approval-rows.js';
-import type { AgentApprovalStore, ApprovalRecord } from './approval-store.js';
+import { REQUEST_AGAIN, type AgentApprovalStore, type ApprovalRecord } from './approval-store.js';
 
 /** Migration 7 on PostgreSQL: the twin of SQLite's APPROVAL_MIGRATION_SQL. */
 export const POSTGRES_APPROVAL_MIGRATION_SQL = `
@@ -21,10 +21,10 @@ export const POSTGRES_APPROVAL_MIGRATION_SQL = `
 export class PostgresApprovalStore implements AgentApprovalStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async requestApproval(agentId: string, at: string): Promise<void> {
+  async requestApproval(agentId: string, at: string, options: { again?: boolean } = {}): Promise<void> {
     await this.pool.query(
       `INSERT INTO agent_approvals (agent_id, state, requested_at) VALUES ($1, 'pending', $2)
-       ON CONFLICT (agent_id) DO NOTHING`,
+       ${options.again ? REQUEST_AGAIN : 'ON CONFLICT (agent_id) DO NOTHING'}`,
       [agentId, at],
     );
   }

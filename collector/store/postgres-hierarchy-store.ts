@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import type { ChildCert, RelayedNotice, Report } from '../hierarchy/messages.js';
 import {
+  existingChildRefusal,
   reportEffect,
   toDelivered,
   toNotice,
@@ -35,6 +36,7 @@ import type {
   StoredReport,
   SubordinateRecord,
 } from './hierarchy-store.js';
+import { tokenRefusal, type EnrollmentTokenRow } from './store.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
 
@@ -140,7 +142,8 @@ export const POSTGRES_HIERARCHY_MIGRATION_SQL = `
   );
 `;
 
-const COLLECTOR_COLUMNS = 'id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, last_seen_at';
+const COLLECTOR_COLUMNS =
+  'id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, last_seen_at, path_units';
 
 /** ` AND <column> shares a unit with units`; no clause for undefined (every unit). */
 function pathClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {
@@ -198,22 +201,22 @@ export class PostgresHierarchyStore implements HierarchyStore {
     return transaction(this.pool, async (db): Promise<EnrollChildResult> => {
       // The row lock makes a token single-use even when two collectors receive it at once.
       const token = (
-        await db.query<{ unit: string; expires_at: string; used_at: string | null }>(
-          'SELECT unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1 FOR UPDATE',
+        await db.query<EnrollmentTokenRow>(
+          'SELECT unit, kind, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1 FOR UPDATE',
           [request.tokenHash],
         )
       ).rows[0];
-      if (!token) return { ok: false, reason: 'token-unknown' };
-      if (token.used_at !== null) return { ok: false, reason: 'token-used' };
-      if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+      const refused = tokenRefusal(token, 'collector', request.now);
+      if (refused || !token) return { ok: false, reason: refused ?? 'token-unknown' };
       if (token.unit !== request.unit) return { ok: false, reason: 'unit-mismatch', unit: token.unit };
       const existing = (
-        await db.query<{ public_key: string }>(
-          'SELECT public_key FROM hierarchy_collectors WHERE id = $1 FOR UPDATE',
+        await db.query<{ public_key: string; unit: string; direct: boolean }>(
+          'SELECT public_key, unit, direct FROM hierarchy_collectors WHERE id = $1 FOR UPDATE',
           [request.id],
         )
       ).rows[0];
-      if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
+      const known = existingChildRefusal(existing, request.publicKey, token.unit);
+      if (known) return known;
       const cert = request.certify(token.unit);
       await db.query('UPDATE enrollment_tokens SET used_at = $1, used_by = $2 WHERE token_hash = $3', [
         request.now,

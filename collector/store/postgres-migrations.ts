@@ -124,4 +124,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'enrollment approval: agents waiting for an admin under enroll.approval manual',
     sql: POSTGRES_APPROVAL_MIGRATION_SQL,
   },
+  {
+    version: 8,
+    name: 'enrollment tokens say what they enroll: agent or collector (tokens made before enroll agents)',
+    sql: `
+      ALTER TABLE enrollment_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent'
+        CHECK (kind IN ('agent', 'collector'));
+    `,
+  },
 ];

@@ -33,6 +33,7 @@ import type {
   ApiKeyRecord,
   EnrollAgentRequest,
   EnrollAgentResult,
+  EnrollmentTokenRow,
   EventFilter,
   InsertEventResult,
   NewEnrollmentToken,
@@ -44,6 +45,7 @@ import type {
   StoredEvent,
   UserRecord,
 } from './store.js';
+import { tokenRefusal } from './store.js';
 import type { WarningStore } from './warning-store.js';
 
 /**
@@ -171,8 +173,8 @@ export class PostgresStore implements Store {
 
   async createEnrollmentToken(token: NewEnrollmentToken): Promise<void> {
     await this.pool.query(
-      'INSERT INTO enrollment_tokens (token_hash, unit, created_at, expires_at) VALUES ($1, $2, $3, $4)',
-      [token.tokenHash, token.unit, token.createdAt, token.expiresAt],
+      'INSERT INTO enrollment_tokens (token_hash, unit, kind, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+      [token.tokenHash, token.unit, token.kind ?? 'agent', token.createdAt, token.expiresAt],
     );
   }
 
@@ -180,14 +182,13 @@ export class PostgresStore implements Store {
     return transaction(this.pool, async (db): Promise<EnrollAgentResult> => {
       // The row lock makes a token single-use even when two collectors receive it at once.
       const token = (
-        await db.query<{ unit: string; expires_at: string; used_at: string | null }>(
-          'SELECT unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1 FOR UPDATE',
+        await db.query<EnrollmentTokenRow>(
+          'SELECT unit, kind, expires_at, used_at FROM enrollment_tokens WHERE token_hash = $1 FOR UPDATE',
           [request.tokenHash],
         )
       ).rows[0];
-      if (!token) return { ok: false, reason: 'token-unknown' };
-      if (token.used_at !== null) return { ok: false, reason: 'token-used' };
-      if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+      const refused = tokenRefusal(token, 'agent', request.now);
+      if (refused || !token) return { ok: false, reason: refused ?? 'token-unknown' };
 
       const existing = (
         await db.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1 FOR UPDATE`, [
@@ -197,15 +198,16 @@ export class PostgresStore implements Store {
       if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
       // A revoked key stays revoked: no token, however fresh, undoes a revocation.
       if (existing && existing.revoked_at !== null) return { ok: false, reason: 'agent-revoked' };
+      if (existing && existing.unit !== token.unit)
+        return { ok: false, reason: 'unit-moved', unit: existing.unit };
 
       let agent: AgentRow;
       if (existing) {
         agent = (
           await db.query<AgentRow>(
-            `UPDATE agents SET unit = $1, hostname = $2, version = $3, broker_secret_hash = $4, reenrolled_at = $5
-             WHERE id = $6 RETURNING ${AGENT_COLUMNS}`,
+            `UPDATE agents SET hostname = $1, version = $2, broker_secret_hash = $3, reenrolled_at = $4
+             WHERE id = $5 RETURNING ${AGENT_COLUMNS}`,
             [
-              token.unit,
               request.hostname ?? existing.hostname,
               request.version ?? existing.version,
               request.brokerSecretHash,
@@ -241,6 +243,16 @@ export class PostgresStore implements Store {
     });
   }
 
+  async moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined> {
+    // The old unit is read in the same statement that changes it.
+    const { rows } = await this.pool.query<{ from: string }>(
+      `UPDATE agents SET unit = $2 FROM (SELECT id, unit FROM agents WHERE id = $1 FOR UPDATE) old
+       WHERE agents.id = old.id RETURNING old.unit AS "from"`,
+      [agentId, unit],
+    );
+    return rows[0];
+  }
+
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     const { rows } = await this.pool.query<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1`, [
       agentId,
@@ -258,6 +270,11 @@ export class PostgresStore implements Store {
       params,
     );
     return rows.map(toAgent);
+  }
+
+  async listAgentUnits(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ unit: string }>('SELECT DISTINCT unit FROM agents');
+    return rows.map((r) => r.unit);
   }
 
   async countAgents(): Promise<{ enrolled: number; online: number }> {

@@ -25,8 +25,8 @@ export interface NewAuditEntry {
   at: string;
   /** User or API key name; for a refused login, the name that was tried. */
   actor: string;
-  /** `cli`: a `smew user|apikey` command on the collector's host (actor: the OS user). */
-  actorKind: 'user' | 'api-key' | 'anonymous' | 'cli';
+  /** collector: a child collector (its refused reports); cli: a command run on the collector's host. */
+  actorKind: 'user' | 'api-key' | 'anonymous' | 'collector' | 'cli';
   role: Role | null;
   unit: string | null;
   /** e.g. `login`, `login.refused`, `logout`, `POST /api/v1/warnings/w-1/transitions`. */

@@ -1,5 +1,10 @@
 import type Database from 'better-sqlite3';
-import type { AgentApprovalStore, ApprovalRecord, ApprovalState } from './approval-store.js';
+import {
+  REQUEST_AGAIN,
+  type AgentApprovalStore,
+  type ApprovalRecord,
+  type ApprovalState,
+} from './approval-store.js';
 import { APPROVAL_COLUMNS as COLUMNS, toApproval as toRecord, type ApprovalRow } from './approval-rows.js';
 
 /**
@@ -20,11 +25,11 @@ export const APPROVAL_MIGRATION_SQL = `
 export class SqliteApprovalStore implements AgentApprovalStore {
   constructor(private readonly db: Database.Database) {}
 
-  async requestApproval(agentId: string, at: string): Promise<void> {
+  async requestApproval(agentId: string, at: string, options: { again?: boolean } = {}): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO agent_approvals (agent_id, state, requested_at) VALUES (?, 'pending', ?)
-         ON CONFLICT (agent_id) DO NOTHING`,
+         ${options.again ? REQUEST_AGAIN : 'ON CONFLICT (agent_id) DO NOTHING'}`,
       )
       .run(agentId, at);
   }

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import type { ChildCert, RelayedNotice, Report } from '../hierarchy/messages.js';
 import {
+  existingChildRefusal,
   reportEffect,
   toDelivered,
   toNotice,
@@ -35,6 +36,7 @@ import type {
   StoredReport,
   SubordinateRecord,
 } from './hierarchy-store.js';
+import { tokenRefusal, type EnrollmentTokenRow } from './store.js';
 
 /** SQLite migration 6. Outbox rows are never deleted, so an origin's seq is never reused. */
 export const HIERARCHY_MIGRATION_SQL = `
@@ -180,17 +182,16 @@ export class SqliteHierarchyStore implements HierarchyStore {
     return this.db
       .transaction((): EnrollChildResult => {
         const token = this.db
-          .prepare('SELECT unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
-          .get(request.tokenHash) as { unit: string; expires_at: string; used_at: string | null } | undefined;
-        if (!token) return { ok: false, reason: 'token-unknown' };
-        if (token.used_at !== null) return { ok: false, reason: 'token-used' };
-        if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+          .prepare('SELECT unit, kind, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
+          .get(request.tokenHash) as EnrollmentTokenRow | undefined;
+        const refused = tokenRefusal(token, 'collector', request.now);
+        if (refused || !token) return { ok: false, reason: refused ?? 'token-unknown' };
         if (token.unit !== request.unit) return { ok: false, reason: 'unit-mismatch', unit: token.unit };
         const existing = this.db
           .prepare('SELECT * FROM hierarchy_collectors WHERE id = ?')
           .get(request.id) as CollectorRow | undefined;
-        if (existing && existing.public_key !== request.publicKey)
-          return { ok: false, reason: 'key-mismatch' };
+        const known = existingChildRefusal(existing, request.publicKey, token.unit);
+        if (known) return known;
         const cert = request.certify(token.unit);
         this.db
           .prepare('UPDATE enrollment_tokens SET used_at = ?, used_by = ? WHERE token_hash = ?')

@@ -309,4 +309,12 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
     `,
   },
+  {
+    version: 10,
+    name: 'enrollment tokens say what they enroll: agent or collector (tokens made before enroll agents)',
+    sql: `
+      ALTER TABLE enrollment_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent'
+        CHECK (kind IN ('agent', 'collector'));
+    `,
+  },
 ];

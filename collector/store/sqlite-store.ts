@@ -27,6 +27,7 @@ import type {
   ApiKeyRecord,
   EnrollAgentRequest,
   EnrollAgentResult,
+  EnrollmentTokenRow,
   EventFilter,
   InsertEventResult,
   NewEnrollmentToken,
@@ -38,6 +39,7 @@ import type {
   StoredEvent,
   UserRecord,
 } from './store.js';
+import { tokenRefusal } from './store.js';
 
 /**
  * SQLite behind the async Store interface. better-sqlite3 is synchronous, so each method is one
@@ -48,13 +50,6 @@ export interface SqliteStoreOptions {
   /** For tests of the migration runner; production uses SQLITE_MIGRATIONS. */
   migrations?: readonly Migration[];
   busyTimeoutMs?: number;
-}
-
-interface TokenRow {
-  token_hash: string;
-  unit: string;
-  expires_at: string;
-  used_at: string | null;
 }
 
 /** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
@@ -153,18 +148,19 @@ export class SqliteStore implements Store {
 
   async createEnrollmentToken(token: NewEnrollmentToken): Promise<void> {
     this.db
-      .prepare('INSERT INTO enrollment_tokens (token_hash, unit, created_at, expires_at) VALUES (?, ?, ?, ?)')
-      .run(token.tokenHash, token.unit, token.createdAt, token.expiresAt);
+      .prepare(
+        'INSERT INTO enrollment_tokens (token_hash, unit, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(token.tokenHash, token.unit, token.kind ?? 'agent', token.createdAt, token.expiresAt);
   }
 
   async enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult> {
     const enroll = this.db.transaction((): EnrollAgentResult => {
       const token = this.db
-        .prepare('SELECT token_hash, unit, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
-        .get(request.tokenHash) as TokenRow | undefined;
-      if (!token) return { ok: false, reason: 'token-unknown' };
-      if (token.used_at !== null) return { ok: false, reason: 'token-used' };
-      if (token.expires_at <= request.now) return { ok: false, reason: 'token-expired' };
+        .prepare('SELECT unit, kind, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?')
+        .get(request.tokenHash) as EnrollmentTokenRow | undefined;
+      const refused = tokenRefusal(token, 'agent', request.now);
+      if (refused || !token) return { ok: false, reason: refused ?? 'token-unknown' };
 
       const existing = this.db
         .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`)
@@ -172,15 +168,16 @@ export class SqliteStore implements Store {
       if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
       // A revoked key stays revoked: no token, however fresh, undoes a revocation.
       if (existing && existing.revoked_at !== null) return { ok: false, reason: 'agent-revoked' };
+      if (existing && existing.unit !== token.unit)
+        return { ok: false, reason: 'unit-moved', unit: existing.unit };
 
       if (existing) {
         this.db
           .prepare(
-            `UPDATE agents SET unit = ?, hostname = ?, version = ?, broker_secret_hash = ?, reenrolled_at = ?
+            `UPDATE agents SET hostname = ?, version = ?, broker_secret_hash = ?, reenrolled_at = ?
              WHERE id = ?`,
           )
           .run(
-            token.unit,
             request.hostname ?? existing.hostname,
             request.version ?? existing.version,
             request.brokerSecretHash,
@@ -215,6 +212,14 @@ export class SqliteStore implements Store {
     return enroll.immediate();
   }
 
+  async moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined> {
+    const row = this.db.prepare('SELECT unit FROM agents WHERE id = ?').get(agentId) as
+      { unit: string } | undefined;
+    if (!row) return undefined;
+    this.db.prepare('UPDATE agents SET unit = ? WHERE id = ?').run(unit, agentId);
+    return { from: row.unit };
+  }
+
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     const row = this.prepared(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`).get(agentId) as
       AgentRow | undefined;
@@ -228,6 +233,11 @@ export class SqliteStore implements Store {
       .prepare(`SELECT ${AGENT_COLUMNS} FROM agents WHERE 1${where} ORDER BY unit, hostname, id`)
       .all(...params) as AgentRow[];
     return rows.map(toAgent);
+  }
+
+  async listAgentUnits(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT unit FROM agents').all() as { unit: string }[];
+    return rows.map((r) => r.unit);
   }
 
   async countAgents(): Promise<{ enrolled: number; online: number }> {

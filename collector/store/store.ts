@@ -12,11 +12,40 @@ import type { TransportStore } from './transport-store.js';
 import type { WarningStore } from './warning-store.js';
 import type { AgentApprovalStore } from './approval-store.js';
 
+/** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
+export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;
+export type EnrollmentTokenKind = (typeof ENROLLMENT_TOKEN_KINDS)[number];
+
 export interface NewEnrollmentToken {
   tokenHash: string;
   unit: string;
+  /** Default agent. */
+  kind?: EnrollmentTokenKind;
   createdAt: string;
   expiresAt: string;
+}
+
+/** A token row as both SQL stores read it. */
+export interface EnrollmentTokenRow {
+  unit: string;
+  kind: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export type TokenRefusal = 'token-unknown' | 'token-used' | 'token-expired' | 'token-kind';
+
+/** Why `token` cannot enroll a `kind` now; one rule for agents and collectors, in both stores. */
+export function tokenRefusal(
+  token: EnrollmentTokenRow | undefined,
+  kind: EnrollmentTokenKind,
+  now: string,
+): TokenRefusal | undefined {
+  if (!token) return 'token-unknown';
+  if (token.used_at !== null) return 'token-used';
+  if (token.expires_at <= now) return 'token-expired';
+  if (token.kind !== kind) return 'token-kind';
+  return undefined;
 }
 
 export interface EnrollAgentRequest {
@@ -34,7 +63,9 @@ export type EnrollAgentResult =
   | { ok: true; agent: AgentRecord; reenrolled: boolean }
   | {
       ok: false;
-      reason: 'token-unknown' | 'token-used' | 'token-expired' | 'agent-revoked' | 'key-mismatch';
+      reason: TokenRefusal | 'agent-revoked' | 'key-mismatch' | 'unit-moved';
+      /** unit-moved: the unit the agent is enrolled in. */
+      unit?: string;
     };
 
 export interface AgentRecord {
@@ -154,14 +185,19 @@ export interface Store {
   createEnrollmentToken(token: NewEnrollmentToken): Promise<void>;
   /**
    * Consumes the token and creates or re-enrolls the agent in one transaction: a refused
-   * enrollment leaves the token unused. Re-enrolling a known key keeps the id, history and
-   * watermark, moves it to the token's unit and replaces the broker secret.
+   * enrollment leaves the token unused. Re-enrolling a known key keeps the id, history,
+   * watermark and unit and replaces the broker secret; a token of another unit is refused
+   * (unit-moved): only an admin moves an agent (moveAgent).
    */
   enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult>;
+  /** An admin moves an agent to another unit; the previous unit, or undefined for an unknown agent. */
+  moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined>;
 
   getAgent(agentId: string): Promise<AgentRecord | undefined>;
   listAgents(filter: { units?: readonly string[] }): Promise<AgentRecord[]>;
   countAgents(): Promise<{ enrolled: number; online: number }>;
+  /** The units this collector's own agents are enrolled in (a child collector may not claim them). */
+  listAgentUnits(): Promise<string[]>;
   /** A signed heartbeat: the agent is alive; `reportedSeq` is the last seq it says it sent. */
   recordHeartbeat(agentId: string, at: string, reportedSeq: number): Promise<void>;
   /**

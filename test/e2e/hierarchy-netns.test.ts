@@ -81,7 +81,16 @@ describe.runIf(canRun)('the unit → county link cut and flapping in network nam
     unitStore = openSqliteStore(join(dir, 'unit.db'));
 
     await startIn(countyNs, countyConfig);
-    const token = await runSmew(['token', 'create', '--unit', '测试单位', '--config', countyConfig]);
+    const token = await runSmew([
+      'token',
+      'create',
+      '--unit',
+      '测试单位',
+      '--for',
+      'collector',
+      '--config',
+      countyConfig,
+    ]);
     expect(token.code).toBe(0);
     const enrolled = await unitNs.smew([
       'collector',

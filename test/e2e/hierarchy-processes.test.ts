@@ -45,7 +45,7 @@ async function reportsAt(site: Site, type: string): Promise<ReportRow[]> {
 }
 
 async function enrollCollector(child: Site, parent: Site, unit: string): Promise<string> {
-  const token = await parent.token(unit);
+  const token = await parent.token(unit, 'collector');
   const result = await runSmew([
     'collector',
     'enroll',

@@ -29,6 +29,7 @@ beforeAll(async () => {
   await store.createEnrollmentToken({
     tokenHash: hashSecret('child-token'),
     unit: CHILD,
+    kind: 'collector',
     createdAt: now,
     expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
   });

@@ -42,6 +42,7 @@ export async function openApiFixture(
       metrics,
       logger,
       brokerUrl: options.brokerUrl ?? 'mqtt://x:1883',
+      maxSkewMs: 300_000,
       onCredentialsChanged: options.onCredentialsChanged ?? (() => {}),
     },
   });

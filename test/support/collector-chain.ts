@@ -53,7 +53,10 @@ export function run(node: ChainNode): RunningCollector {
 }
 
 export async function enrollNode(child: ChainNode, parent: ChainNode): Promise<void> {
-  const { token } = await createEnrollmentToken(run(parent).store, { unit: child.config.unit });
+  const { token } = await createEnrollmentToken(run(parent).store, {
+    unit: child.config.unit,
+    kind: 'collector',
+  });
   await enrollAtParent({
     parentUrl: run(parent).httpUrl,
     token,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
 import type { KeyPairText } from '../../shared/crypto/suite.js';
+import { ENROLL_PATH, signEnrollment } from '../../shared/enrollment-proof.js';
 import { signMessage, type Ack } from '../../shared/envelope.js';
 import { agentIdFromPublicKey } from '../../shared/identity.js';
 import { agentTopic } from '../../shared/topics.js';
@@ -52,11 +53,41 @@ export interface EnrollReply {
   broker: { url: string; username: string; password: string };
 }
 
+/** Whom an enrollment at `httpUrl` is signed for, and that collector's clock (GET /api/v1/enroll). */
+export async function enrollTarget(httpUrl: string): Promise<{ collector: string; time: string }> {
+  const response = await fetch(`${httpUrl}${ENROLL_PATH}`);
+  return (await response.json()) as { collector: string; time: string };
+}
+
+/**
+ * A signed enrollment body, as `smew agent enroll` sends it from a machine whose clock agrees with
+ * the collector's (a collector on a test clock included); `ts` and `collector` may be overridden.
+ */
+export async function signedEnrollBody(
+  httpUrl: string,
+  agent: Pick<TestAgent, 'keys' | 'sign'>,
+  token: string,
+  options: { ts?: Date; collector?: string } = {},
+): Promise<Record<string, unknown>> {
+  const target = await enrollTarget(httpUrl);
+  const proof = signEnrollment(
+    {
+      token,
+      publicKey: agent.keys.publicKey,
+      alg: agent.keys.alg,
+      collector: options.collector ?? target.collector,
+      ts: options.ts ?? new Date(target.time),
+    },
+    agent.sign,
+  );
+  return { ...proof, hostname: 'test-host' };
+}
+
 export async function enrollOverHttp(httpUrl: string, agent: TestAgent, token: string): Promise<EnrollReply> {
-  const response = await fetch(`${httpUrl}/api/v1/enroll`, {
+  const response = await fetch(`${httpUrl}${ENROLL_PATH}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token, publicKey: agent.keys.publicKey, alg: 'ed25519', hostname: 'test-host' }),
+    body: JSON.stringify(await signedEnrollBody(httpUrl, agent, token)),
   });
   const body = (await response.json()) as EnrollReply & { error?: string };
   if (response.status !== 200) throw new Error(`enroll failed: ${response.status} ${body.error}`);

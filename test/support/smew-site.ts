@@ -30,7 +30,7 @@ export interface Site {
   startCollector(options?: { timeoutMs?: number }): Promise<Running>;
   stopCollector(signal?: NodeJS.Signals): Promise<void>;
   api<T = unknown>(path: string): Promise<T>;
-  token(unit?: string): Promise<string>;
+  token(unit?: string, kind?: 'agent' | 'collector'): Promise<string>;
 }
 
 export async function createSite(
@@ -122,8 +122,17 @@ export async function createSite(
       if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
       return (await response.json()) as T;
     },
-    async token(unit = '测试单位') {
-      const result = await runSmew(['token', 'create', '--unit', unit, '--config', collectorConfig]);
+    async token(unit = '测试单位', kind: 'agent' | 'collector' = 'agent') {
+      const result = await runSmew([
+        'token',
+        'create',
+        '--unit',
+        unit,
+        '--for',
+        kind,
+        '--config',
+        collectorConfig,
+      ]);
       if (result.code !== 0) throw new Error(`token create failed: ${result.stderr}`);
       return result.stdout.trim();
     },

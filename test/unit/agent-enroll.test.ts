@@ -9,6 +9,7 @@ import { loadIdentity } from '../../agent/identity.js';
 import { policyFile } from '../../agent/policy-store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { ed25519Suite } from '../../shared/crypto/ed25519.js';
+import { enrollmentProofProblem } from '../../shared/enrollment-proof.js';
 import { UserError } from '../../shared/errors.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../../shared/identity.js';
 
@@ -31,9 +32,17 @@ async function fakeCollector(handler: Handler): Promise<{ url: string; requests:
     let text = '';
     req.on('data', (chunk: Buffer) => (text += chunk.toString()));
     req.on('end', () => {
-      expect(req.method).toBe('POST');
       expect(req.url).toBe('/api/v1/enroll');
+      // GET: whom to sign for; POST: the signed request, which the fake checks as a collector would.
+      if (req.method === 'GET') return reply(res, 200, { collector: collector.id });
+      expect(req.method).toBe('POST');
       const body = JSON.parse(text) as Record<string, string>;
+      const proof = enrollmentProofProblem(body as { token: string; publicKey: string; alg: string }, {
+        collector: collector.id,
+        now: clock.now(),
+        maxSkewMs: 300_000,
+      });
+      expect(proof).toBeUndefined();
       requests.push(body);
       handler(body, res);
     });
@@ -74,7 +83,13 @@ describe('agent enrollment', () => {
     const dir = newDir();
     const { identity, reusedKey } = await enrollAgent({ dir, collectorUrl: site.url, token: 'tok-1', clock });
     expect(reusedKey).toBe(false);
-    expect(site.requests[0]).toMatchObject({ token: 'tok-1', alg: 'ed25519', publicKey: identity.publicKey });
+    expect(site.requests[0]).toMatchObject({
+      token: 'tok-1',
+      alg: 'ed25519',
+      publicKey: identity.publicKey,
+      collector: collector.id,
+      ts: '2026-06-01T00:00:00.000Z',
+    });
     expect(typeof site.requests[0]!.hostname).toBe('string');
     expect(typeof site.requests[0]!.version).toBe('string');
     expect(identity.agentId).toBe(agentIdFromPublicKey(identity.publicKey));

@@ -4,7 +4,8 @@ import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js
 import type { SqliteStore } from '../../collector/store/sqlite-store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { openApiFixture, type TestApi } from '../support/api-fixture.js';
-import { makeTestAgent, tempDir } from '../support/collector-harness.js';
+import { makeTestAgent, tempDir, type TestAgent } from '../support/collector-harness.js';
+import { signEnrollment } from '../../shared/enrollment-proof.js';
 import { generateKeyPairSync } from 'node:crypto';
 
 describe('collector HTTP API', () => {
@@ -31,6 +32,12 @@ describe('collector HTTP API', () => {
 
   const enroll = (body: Record<string, unknown>) =>
     api.inject({ method: 'POST', url: '/api/v1/enroll', payload: body });
+  /** A request signed by `agent` for this collector, as `smew agent enroll` sends it. */
+  const signed = async (agent: TestAgent, token: string, extra: Record<string, unknown> = {}) => {
+    const { collector } = (await api.inject({ url: '/api/v1/enroll' })).json() as { collector: string };
+    const { alg, publicKey } = agent.keys;
+    return { ...signEnrollment({ token, publicKey, alg, collector, ts: clock.now() }, agent.sign), ...extra };
+  };
 
   it('answers health and metrics without authentication', async () => {
     const health = await api.inject({ url: '/healthz' });
@@ -68,7 +75,7 @@ describe('collector HTTP API', () => {
   it('enrolls with a token once, and re-enrolls the same key under the same id', async () => {
     const agent = makeTestAgent();
     const { token } = await createEnrollmentToken(store, { unit: '一处', clock });
-    const first = await enroll({ token, publicKey: agent.keys.publicKey, alg: 'ed25519', hostname: 'ws-1' });
+    const first = await enroll(await signed(agent, token, { hostname: 'ws-1' }));
     expect(first.statusCode).toBe(200);
     const body = first.json();
     expect(body).toMatchObject({
@@ -83,12 +90,12 @@ describe('collector HTTP API', () => {
     });
     expect(invalidated).toEqual([agent.id]);
 
-    const reused = await enroll({ token, publicKey: agent.keys.publicKey, alg: 'ed25519' });
+    const reused = await enroll(await signed(agent, token));
     expect(reused.statusCode).toBe(401);
     expect(reused.json()).toEqual({ error: expect.stringContaining('already been used') });
 
     const { token: second } = await createEnrollmentToken(store, { unit: '一处', clock });
-    const again = await enroll({ token: second, publicKey: agent.keys.publicKey, alg: 'ed25519' });
+    const again = await enroll(await signed(agent, second));
     expect(again.json()).toMatchObject({ agentId: agent.id });
     expect(again.json().broker.password).not.toBe(body.broker.password);
   });
@@ -97,9 +104,9 @@ describe('collector HTTP API', () => {
     const agent = makeTestAgent();
     const { token } = await createEnrollmentToken(store, { unit: '一处', ttlMs: 60_000, clock });
     clock.advance(60_001);
-    const expired = await enroll({ token, publicKey: agent.keys.publicKey, alg: 'ed25519' });
+    const expired = await enroll(await signed(agent, token));
     expect([expired.statusCode, expired.json().error]).toEqual([401, expect.stringContaining('expired')]);
-    const unknown = await enroll({ token: 'made-up', publicKey: agent.keys.publicKey, alg: 'ed25519' });
+    const unknown = await enroll(await signed(agent, 'made-up'));
     expect(unknown.statusCode).toBe(401);
 
     const { token: fresh } = await createEnrollmentToken(store, { unit: '一处', clock });
@@ -116,17 +123,13 @@ describe('collector HTTP API', () => {
     const badAlg = await enroll({ token: fresh, publicKey: agent.keys.publicKey, alg: 'rsa' });
     expect(badAlg.statusCode).toBe(400);
     // None of the refusals spent the token.
-    expect((await enroll({ token: fresh, publicKey: agent.keys.publicKey, alg: 'ed25519' })).statusCode).toBe(
-      200,
-    );
+    expect((await enroll(await signed(agent, fresh))).statusCode).toBe(200);
   });
 
   it('lists agents and events of the key’s unit only, and validates query parameters', async () => {
     for (const unit of ['一处', '二处']) {
       const { token } = await createEnrollmentToken(store, { unit, clock });
-      expect(
-        (await enroll({ token, publicKey: makeTestAgent().keys.publicKey, alg: 'ed25519' })).statusCode,
-      ).toBe(200);
+      expect((await enroll(await signed(makeTestAgent(), token))).statusCode).toBe(200);
     }
     const all = await createApiKey(store, { name: 'all', role: 'admin' });
     const one = await createApiKey(store, { name: 'one', role: 'viewer', unit: '一处' });

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../../collector/auth/secrets.js';
 import { verifyPassword } from '../../collector/auth/passwords.js';
+import { agentsMoveCommand } from '../../collector/commands/agent-admin.js';
 import { apikeyCreateCommand } from '../../collector/commands/apikey.js';
 import { tokenCreateCommand } from '../../collector/commands/token.js';
 import { userAddCommand } from '../../collector/commands/user.js';
@@ -34,6 +35,17 @@ describe('collector data commands', () => {
     dir.remove();
   });
 
+  /** What an agent's enrollment with `token` asks of the store. */
+  const agentEnrollment = (token: string, agentId = 'ag-aaaaaaaaaaaaaaaaaaaa') => ({
+    tokenHash: hashSecret(token),
+    agentId,
+    alg: 'ed25519' as const,
+    publicKey: 'k',
+    hostname: undefined,
+    version: undefined,
+    brokerSecretHash: 'h',
+    now: new Date().toISOString(),
+  });
   const run = (command: Command, argv: string[]) => command.run(parseCommandArgs(command, argv));
   const withStore = async <T>(work: (store: ReturnType<typeof openSqliteStore>) => Promise<T>) => {
     const store = openSqliteStore(dbPath);
@@ -50,18 +62,7 @@ describe('collector data commands', () => {
     const token = stdout[0]!.trim();
     expect(token).toMatch(/^smew-et-[A-Za-z0-9_-]{43}$/);
     expect(stderr.join('')).toContain('一处');
-    const result = await withStore((store) =>
-      store.enrollAgent({
-        tokenHash: hashSecret(token),
-        agentId: 'ag-aaaaaaaaaaaaaaaaaaaa',
-        alg: 'ed25519',
-        publicKey: 'k',
-        hostname: undefined,
-        version: undefined,
-        brokerSecretHash: 'h',
-        now: new Date().toISOString(),
-      }),
-    );
+    const result = await withStore((store) => store.enrollAgent(agentEnrollment(token)));
     expect(result).toMatchObject({ ok: true, agent: { unit: '一处' } });
   });
 
@@ -69,6 +70,45 @@ describe('collector data commands', () => {
     await expect(run(tokenCreateCommand, ['--config', config])).rejects.toThrow(/--unit is required/);
     await expect(run(tokenCreateCommand, ['--unit', 'u', '--ttl', 'tomorrow'])).rejects.toThrow(
       /--ttl: found "tomorrow"; expected a duration/,
+    );
+  });
+
+  it('token create --for collector makes a token that enrolls a collector, not an agent', async () => {
+    expect(
+      await run(tokenCreateCommand, ['--unit', '甲单位', '--for', 'collector', '--config', config]),
+    ).toBe(0);
+    expect(stderr.join('')).toContain('a child collector of unit 甲单位');
+    const token = stdout[0]!.trim();
+    const result = await withStore((store) => store.enrollAgent(agentEnrollment(token)));
+    expect(result).toEqual({ ok: false, reason: 'token-kind' });
+    await expect(
+      run(tokenCreateCommand, ['--unit', 'u', '--for', 'printer', '--config', config]),
+    ).rejects.toThrow(/--for: found "printer"; expected agent \(the default\) or collector/);
+  });
+
+  it('agents move moves an agent to another unit and records it in the audit log', async () => {
+    expect(await run(tokenCreateCommand, ['--unit', '一处', '--config', config])).toBe(0);
+    const agentId = 'ag-aaaaaaaaaaaaaaaaaaaa';
+    await withStore((store) => store.enrollAgent(agentEnrollment(stdout[0]!.trim())));
+    expect(await run(agentsMoveCommand, [agentId, '--unit', '二处', '--config', config])).toBe(0);
+    expect(stderr.join('')).toContain(`moved ${agentId} from unit 一处 to 二处`);
+    const [agent, audit] = await withStore(async (store) => [
+      await store.getAgent(agentId),
+      await store.sessions.listAudit({ limit: 10 }),
+    ]);
+    expect(agent).toMatchObject({ unit: '二处' });
+    expect(audit).toMatchObject([
+      {
+        actorKind: 'cli',
+        action: `smew agents move ${agentId}`,
+        detail: JSON.stringify({ from: '一处', to: '二处' }),
+      },
+    ]);
+    await expect(
+      run(agentsMoveCommand, ['ag-bbbbbbbbbbbbbbbbbbbb', '--unit', 'x', '--config', config]),
+    ).rejects.toThrow(/no agent ag-bbbbbbbbbbbbbbbbbbbb is enrolled/);
+    await expect(run(agentsMoveCommand, ['nobody', '--unit', 'x', '--config', config])).rejects.toThrow(
+      /AGENT_ID: found "nobody"/,
     );
   });
 

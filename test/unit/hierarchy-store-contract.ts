@@ -131,6 +131,7 @@ export function describeHierarchyStoreContract(
       const h = store.hierarchy;
       const child = key();
       await store.createEnrollmentToken({
+        kind: 'collector',
         tokenHash: hashSecret('tok-1'),
         unit: '甲单位',
         createdAt: T0,
@@ -161,6 +162,7 @@ export function describeHierarchyStoreContract(
         reason: 'token-used',
       });
       await store.createEnrollmentToken({
+        kind: 'collector',
         tokenHash: hashSecret('tok-old'),
         unit: '甲单位',
         createdAt: T0,
@@ -178,12 +180,14 @@ export function describeHierarchyStoreContract(
       const child = key();
       const other = key();
       await store.createEnrollmentToken({
+        kind: 'collector',
         tokenHash: hashSecret('t1'),
         unit: '甲单位',
         createdAt: T0,
         expiresAt: T2,
       });
       await store.createEnrollmentToken({
+        kind: 'collector',
         tokenHash: hashSecret('t2'),
         unit: '乙单位',
         createdAt: T0,
@@ -273,6 +277,7 @@ export function describeHierarchyStoreContract(
       // As a parent: the child is offered the notice until its acknowledgement arrives.
       const child = key();
       await store.createEnrollmentToken({
+        kind: 'collector',
         tokenHash: hashSecret('tc'),
         unit: '甲单位',
         createdAt: T0,
@@ -307,6 +312,7 @@ export function describeHierarchyStoreContract(
     /** Enrolls `child` directly below this collector for `unit`. */
     async function enrollDirect(child: SigningKey & { publicKey: string }, unit: string): Promise<void> {
       await store.createEnrollmentToken({
+        kind: 'collector',
         tokenHash: hashSecret(`tok-${child.id}`),
         unit,
         createdAt: T0,

@@ -155,7 +155,7 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
         });
       });
 
-      it('re-enrolls a known key: same id and watermark, new unit and secret', async () => {
+      it('re-enrolls a known key: same id, watermark and unit, new secret; never moved by a token', async () => {
         await store.enrollAgent(enrollment());
         await store.insertEvent(event(1));
         expect(await store.advanceAckedSeq(AGENT)).toBe(1);
@@ -165,15 +165,47 @@ export function describeStoreContract(name: string, makeFixture: () => Promise<S
           createdAt: NOW,
           expiresAt: LATER,
         });
+        expect(
+          await store.enrollAgent(enrollment({ tokenHash: 'token-2', brokerSecretHash: 'secret-2' })),
+        ).toEqual({ ok: false, reason: 'unit-moved', unit: '一处' });
+        await store.createEnrollmentToken({
+          tokenHash: 'token-3',
+          unit: '一处',
+          createdAt: NOW,
+          expiresAt: LATER,
+        });
         const again = await store.enrollAgent(
-          enrollment({ tokenHash: 'token-2', brokerSecretHash: 'secret-2' }),
+          enrollment({ tokenHash: 'token-3', brokerSecretHash: 'secret-3' }),
         );
         expect(again).toMatchObject({
           ok: true,
           reenrolled: true,
-          agent: { id: AGENT, unit: '二处', brokerSecretHash: 'secret-2', ackedSeq: 1, enrolledAt: NOW },
+          agent: { id: AGENT, unit: '一处', brokerSecretHash: 'secret-3', ackedSeq: 1, enrolledAt: NOW },
         });
         expect(await store.listEvents({ limit: 10 })).toHaveLength(1);
+        // The refused token of 二处 was not spent; an admin's move is what changes the unit.
+        expect(
+          (await store.enrollAgent(enrollment({ tokenHash: 'token-2', agentId: OTHER, publicKey: 'OTHER' })))
+            .ok,
+        ).toBe(true);
+        expect(await store.moveAgent(AGENT, '二处')).toEqual({ from: '一处' });
+        expect((await store.getAgent(AGENT))?.unit).toBe('二处');
+        expect(await store.moveAgent('ag-nobody', '二处')).toBeUndefined();
+      });
+
+      it('refuses a collector token for an agent and leaves it unused', async () => {
+        await store.createEnrollmentToken({
+          tokenHash: 'token-c',
+          unit: '一处',
+          kind: 'collector',
+          createdAt: NOW,
+          expiresAt: LATER,
+        });
+        expect(await store.enrollAgent(enrollment({ tokenHash: 'token-c' }))).toEqual({
+          ok: false,
+          reason: 'token-kind',
+        });
+        expect(await store.getAgent(AGENT)).toBeUndefined();
       });
 
       it('keeps a revoked key revoked and leaves the token unused', async () => {
