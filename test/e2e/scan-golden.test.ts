@@ -1,9 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import {
+  FIXTURE_HOSTS,
+  fixtureExpected,
+  fixtureHostNames,
+  fixtureScanConfig,
+} from '../support/fixture-host.js';
 import { runSmew } from '../support/processes.js';
 
 /**
@@ -11,39 +14,16 @@ import { runSmew } from '../support/processes.js';
  * with that host's policy, diffed against `expected.json`. `UPDATE_GOLDEN=1 npm test` rewrites
  * the golden files after a deliberate change; review their diff like code.
  */
-const HOSTS = fileURLToPath(new URL('../fixtures/hosts', import.meta.url));
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 
-function configFor(host: string): string {
-  const root = join(HOSTS, host);
-  const dir = mkdtempSync(join(tmpdir(), `smew-golden-${host}-`));
-  const policyFile = join(root, 'policy.yaml');
-  const config = join(dir, 'agent.yaml');
-  writeFileSync(
-    config,
-    stringify({
-      // An identity dir of its own, so no stored collector policy overrides the fixture's.
-      identity: { dir: join(dir, 'identity') },
-      paths: { sysfs: join(root, 'sys'), procfs: join(root, 'proc'), devfs: join(root, 'dev') },
-      policy: existsSync(policyFile) ? parse(readFileSync(policyFile, 'utf8')) : {},
-    }),
-  );
-  return config;
-}
-
 describe('smew agent scan --json over the fixture hosts', () => {
-  const hosts = readdirSync(HOSTS, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
-
-  it.each(hosts)('%s matches expected.json', async (host) => {
-    const result = await runSmew(['agent', 'scan', '--json', '--config', configFor(host)]);
+  it.each(fixtureHostNames())('%s matches expected.json', async (host) => {
+    const result = await runSmew(['agent', 'scan', '--json', '--config', fixtureScanConfig(host)]);
     expect(result.stderr).toBe('');
     const output = JSON.parse(result.stdout) as { findings: unknown[] };
     expect(result.code).toBe(output.findings.length > 0 ? 1 : 0);
-    const golden = join(HOSTS, host, 'expected.json');
+    const golden = join(FIXTURE_HOSTS, host, 'expected.json');
     if (UPDATE) writeFileSync(golden, `${JSON.stringify(output, null, 2)}\n`);
-    expect(output).toEqual(JSON.parse(readFileSync(golden, 'utf8')));
+    expect(output).toEqual(fixtureExpected(host));
   });
 });

@@ -123,14 +123,21 @@ export function startSmew(args: string[], options: { env?: NodeJS.ProcessEnv; cw
   return start(process.execPath, [SMEW_BIN, ...args], options);
 }
 
+/** Feeds `input` (or nothing) to a started child and waits for its exit code and all its output. */
+export async function completion(
+  running: Running,
+  input = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  running.child.stdin?.end(input);
+  const code = await running.exited;
+  await outputRead(running);
+  return { code, stdout: running.stdout(), stderr: running.stderr() };
+}
+
 /** Runs `smew …` to completion and returns its exit code and output. */
 export async function runSmew(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const running = startSmew(args, options);
-  running.child.stdin?.end(options.input ?? '');
-  const code = await running.exited;
-  await outputRead(running);
-  return { code, stdout: running.stdout(), stderr: running.stderr() };
+  return completion(startSmew(args, options), options.input);
 }

@@ -165,10 +165,19 @@ export interface AgentHandle {
   run(): Running;
 }
 
+/** How a test runs `smew`: the built tree, or another installation of it (a package's launcher). */
+export interface SmewCommand {
+  run: typeof runSmew;
+  start: typeof startSmew;
+}
+const BUILT_TREE: SmewCommand = { run: runSmew, start: startSmew };
+
+/** Enrolls an agent with `smew agent enroll` (of `smew`, the built tree unless said) at the site. */
 export async function enrollAgent(
   site: Site,
   host: { sysfs: string; procfs: string; devfs: string },
   overrides: Record<string, unknown> = {},
+  smew: SmewCommand = BUILT_TREE,
 ): Promise<AgentHandle> {
   const identityDir = mkdtempSync(join(site.dir, 'agent-'));
   const config = join(identityDir, 'agent.yaml');
@@ -186,7 +195,7 @@ export async function enrollAgent(
       ...overrides,
     }),
   );
-  const enrolled = await runSmew(['agent', 'enroll', '--token', await site.token(), '--config', config]);
+  const enrolled = await smew.run(['agent', 'enroll', '--token', await site.token(), '--config', config]);
   if (enrolled.code !== 0) throw new Error(`agent enroll failed (${enrolled.code}): ${enrolled.stderr}`);
   const agentId = enrolled.stdout.trim();
   const handle: AgentHandle = {
@@ -194,7 +203,7 @@ export async function enrollAgent(
     identityDir,
     agentId,
     run() {
-      handle.process = startSmew(['agent', 'run', '--config', config]);
+      handle.process = smew.start(['agent', 'run', '--config', config]);
       return handle.process;
     },
   };
