@@ -95,12 +95,21 @@ export function eventTypeName(type: string, lang: Lang): string {
 }
 
 /**
- * A condition key in words: keys start with their event type (`net.route.unapproved:eth1`,
- * `agent.offline:ag-…`), which becomes its name; the rest (the interface, the device) is kept.
+ * A condition or group key in words. Event keys start with their event type
+ * (`net.route.unapproved:eth1`, `agent.offline:ag-…`), which becomes its name; the rest (the
+ * interface, the device) is kept. A warning's group key joins its values with `|`
+ * (`ag-…|net.wireless.present:wlp2s0`, `ag-…|net.connection.prohibited`): each part is read so.
  */
 export function keyInWords(key: string, lang: Lang): string {
-  const match = /^([a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+)(?::(.*))?$/s.exec(key);
-  if (!match) return key;
+  return key
+    .split('|')
+    .map((part) => partInWords(part, lang))
+    .join(' | ');
+}
+
+function partInWords(part: string, lang: Lang): string {
+  const match = /^([a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+)(?::(.*))?$/s.exec(part);
+  if (!match) return part;
   const [, type, rest] = match;
   const name = eventTypeName(type!, lang);
   if (rest === undefined || rest === '') return name;

@@ -51,6 +51,10 @@ describe('event type names', () => {
     );
     expect(keyInWords('net.multihomed', 'en')).toBe('Classified host on two networks at once');
     expect(keyInWords('/home/a/secret.docx', 'zh')).toBe('/home/a/secret.docx');
+    expect(keyInWords('ag-01|net.wireless.present:wlp2s0', 'zh')).toBe(
+      'ag-01 | 涉密计算机存在未经批准的无线网卡：wlp2s0',
+    );
+    expect(keyInWords('ag-01|net.connection.prohibited', 'zh')).toBe('ag-01 | 涉密计算机连接未授权地址');
   });
 });
 
