@@ -252,7 +252,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     expect(await fits()).toBe(true);
     // Cut, with the whole value one click away; expanded, it wraps inside the viewport.
     expect(text).not.toContain(LONG_VENDOR);
-    const vendorRow = events.locator('tr', { hasText: 'usb.storage.attached' }).first();
+    const vendorRow = events.locator('tr', { hasText: '涉密计算机接入移动存储介质' }).first();
     await vendorRow.getByRole('button', { name: /显示全部/ }).click();
     await eventually(async () => ((await vendorRow.textContent()) ?? '').includes(LONG_VENDOR), {
       what: 'the whole vendor string shown',

@@ -149,7 +149,7 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     const row = page.locator('tr', { hasText: '机房检修' });
     await row.waitFor();
     await shot(page, 'form-silence');
-    await row.getByRole('button', { name: '解除' }).click();
+    await row.getByRole('button', { name: '恢复通知' }).click();
     await row.getByText('已结束').waitFor();
   });
 
