@@ -60,6 +60,18 @@ describe('notification channels', () => {
       )
       .join('');
     expect(decoded || subject).toContain('预警');
+    // A unit's collector (the default level) cites 第34条 自监管, not 第64条 (issue 16 item 15).
+    const body = mail!.raw.slice(/\r?\n\r?\n/.exec(mail!.raw)!.index).trim();
+    const text = /Content-Transfer-Encoding: base64/i.test(mail!.raw)
+      ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8')
+      : Buffer.from(
+          body
+            .replace(/=\r?\n/g, '')
+            .replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+          'latin1',
+        ).toString('utf8');
+    expect(text).toContain('保密自监管（《保守国家秘密法实施条例》第三十四条）');
+    expect(text).not.toContain('第六十四条');
 
     await site.restart();
     await host.publish();
