@@ -19,6 +19,28 @@ afterEach(async () => {
 });
 
 describe('notification channels', () => {
+  it('cite 第64条 at a city administration, where 监测预警 is its duty (issue 16 item 15)', async () => {
+    site = await WarningsSite.start((url) => ({
+      level: 'city',
+      notify: {
+        channels: [{ name: 'hook', type: 'webhook', url }],
+        retry: { initialDelay: '50ms', maxDelay: '200ms' },
+      },
+    }));
+    const host = await site.addAgent();
+    await host.publish();
+    await site.settled();
+    const [hook] = await eventually(
+      () => (site!.receiver.received.length > 0 ? site!.receiver.received : undefined),
+      {
+        what: 'the webhook',
+      },
+    );
+    expect((hook!.json as { basis: string }).basis).toBe(
+      '保密监测预警（《保守国家秘密法实施条例》第六十四条）',
+    );
+  });
+
   it('e-mails one Chinese notice per warning through a real SMTP server, across a restart', async () => {
     smtp = await startSmtpReceiver();
     site = await WarningsSite.start({
