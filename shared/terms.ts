@@ -113,7 +113,15 @@ function partInWords(part: string, lang: Lang): string {
   const [, type, rest] = match;
   const name = eventTypeName(type!, lang);
   if (rest === undefined || rest === '') return name;
-  return lang === 'zh' ? `${name}：${rest}` : `${name}: ${rest}`;
+  // A hop of the 第61条 chain in a clock's key (`inc-…:unit>county`) reads as its two ends.
+  const words = rest.replace(
+    /(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g,
+    (hop: string, from: string, to: string) =>
+      Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
+        ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
+        : hop,
+  );
+  return lang === 'zh' ? `${name}：${words}` : `${name}: ${rest}`;
 }
 
 /** 发现 → 识别 → 处置 → 关闭 (SPEC §7) as the officer's screen says it. */

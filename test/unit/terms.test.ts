@@ -55,6 +55,12 @@ describe('event type names', () => {
       'ag-01 | 涉密计算机存在未经批准的无线网卡：wlp2s0',
     );
     expect(keyInWords('ag-01|net.connection.prohibited', 'zh')).toBe('ag-01 | 涉密计算机连接未授权地址');
+    expect(keyInWords('incident.report.late:inc-1f2e:unit>superior-dept', 'zh')).toBe(
+      '泄密事件报告迟报或未报：inc-1f2e:本单位 → 上级主管部门',
+    );
+    expect(keyInWords('incident.report.late:inc-1f2e:unit>superior-dept', 'en')).toBe(
+      'Leak report deadline missed: inc-1f2e:unit>superior-dept',
+    );
   });
 });
 
