@@ -113,15 +113,16 @@ function partInWords(part: string, lang: Lang): string {
   const [, type, rest] = match;
   const name = eventTypeName(type!, lang);
   if (rest === undefined || rest === '') return name;
-  // A hop of the 第61条 chain in a clock's key (`inc-…:unit>county`) reads as its two ends.
-  const words = rest.replace(
-    /(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g,
-    (hop: string, from: string, to: string) =>
-      Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
-        ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
-        : hop,
+  return lang === 'zh' ? `${name}：${hopsInWords(rest, lang)}` : `${name}: ${rest}`;
+}
+
+/** A hop of the 第61条 chain in a clock's key or data (`inc-…:unit>county`) reads as its two ends. */
+function hopsInWords(text: string, lang: Lang): string {
+  return text.replace(/(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g, (hop: string, from: string, to: string) =>
+    Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
+      ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
+      : hop,
   );
-  return lang === 'zh' ? `${name}：${words}` : `${name}: ${rest}`;
 }
 
 /** 发现 → 识别 → 处置 → 关闭 (SPEC §7) as the officer's screen says it. */
@@ -181,4 +182,68 @@ export function monitoringBasis(level: string): { article: 34 | 64; zh: string; 
         zh: '保密自监管（《保守国家秘密法实施条例》第三十四条）',
         en: 'Secrecy self-supervision (Regulation art. 34)',
       };
+}
+
+/** The fields of a collector condition's data (collector/clocks/clock-records.ts, liveness). */
+const CONDITION_FIELD_NAMES: Record<string, string> = {
+  systemId: '系统编号',
+  name: '名称',
+  level: '密级',
+  nextDue: '下次评估截止日期',
+  daysLeft: '剩余天数',
+  state: '状态',
+  basis: '计算依据',
+  deadline: '时限类型',
+  dueAt: '到期时间',
+  incidentId: '事件编号',
+  title: '标题',
+  hop: '报告环节',
+  from: '报告方',
+  to: '接收方',
+  hopDueAt: '报告时限',
+  escalatesTo: '逾期后报至',
+  late: '是否超时',
+  lateByMs: '超时（毫秒）',
+  reason: '原因',
+  lastHeartbeatAt: '最后心跳时间',
+};
+
+/** The collector's own words in a condition's data: schedule states, due bases, deadline kinds. */
+const CONDITION_VALUE_NAMES: Record<string, string> = {
+  ok: '未到期',
+  'due-soon': '即将到期',
+  overdue: '已逾期',
+  reassess: '需重新评估',
+  decommissioned: '已停用',
+  'first-assessment': '首次评估',
+  periodic: '定期评估',
+  change: '变更后评估',
+  'failed-assessment': '评估未通过后复评',
+  missed: '已超过时限',
+  reported: '已报告',
+};
+
+/**
+ * A collector condition's data (an overdue assessment, a missed hop) as Chinese reads it: field
+ * names and the collector's own words translated, hop ends named. Only for conditions: an agent's
+ * data is its own text and is shown as it came.
+ */
+export function conditionDataInWords(data: Record<string, unknown>, lang: Lang): Record<string, unknown> {
+  if (lang !== 'zh') return data;
+  const shown: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(data)) {
+    const label = Object.hasOwn(CONDITION_FIELD_NAMES, field) ? CONDITION_FIELD_NAMES[field]! : field;
+    shown[label] = conditionValueInWords(field, value);
+  }
+  return shown;
+}
+
+function conditionValueInWords(field: string, value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? '是' : '否';
+  if (typeof value !== 'string') return value;
+  if (field === 'from' || field === 'to' || field === 'escalatesTo') return chainEndName(value, 'zh');
+  if (field === 'hop') return hopsInWords(value, 'zh');
+  const reminder = /^reminder-(.+)$/.exec(value);
+  if (reminder) return `到期前提醒（${reminder[1]}）`;
+  return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value] : value;
 }

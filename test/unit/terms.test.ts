@@ -12,6 +12,7 @@ import type { Warning } from '../../collector/warnings/warning.js';
 import { EVENT_TYPES } from '../../shared/events.js';
 import {
   chainEndName,
+  conditionDataInWords,
   EVENT_TYPE_NAMES,
   eventTypeName,
   keyInWords,
@@ -61,6 +62,33 @@ describe('event type names', () => {
     expect(keyInWords('incident.report.late:inc-1f2e:unit>superior-dept', 'en')).toBe(
       'Leak report deadline missed: inc-1f2e:unit>superior-dept',
     );
+  });
+});
+
+describe('a collector condition’s data', () => {
+  it('reads in Chinese: fields, schedule words and hop ends', () => {
+    expect(
+      conditionDataInWords(
+        {
+          state: 'overdue',
+          basis: 'first-assessment',
+          deadline: 'missed',
+          hop: 'unit>county',
+          to: 'county',
+          late: true,
+        },
+        'zh',
+      ),
+    ).toEqual({
+      状态: '已逾期',
+      计算依据: '首次评估',
+      时限类型: '已超过时限',
+      报告环节: '本单位 → 县级保密行政管理部门',
+      接收方: '县级保密行政管理部门',
+      是否超时: '是',
+    });
+    expect(conditionDataInWords({ deadline: 'reminder-7' }, 'zh')).toEqual({ 时限类型: '到期前提醒（7）' });
+    expect(conditionDataInWords({ state: 'overdue' }, 'en')).toEqual({ state: 'overdue' });
   });
 });
 

@@ -14,7 +14,8 @@ import { AgentText } from '../components/agent-text.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
-import { eventTypeName, keyInWords } from '../../../shared/terms.js';
+import { isKnownEventType } from '../../../shared/events.js';
+import { conditionDataInWords, eventTypeName, keyInWords, type Lang } from '../../../shared/terms.js';
 import { translateWord, useI18n, type MessageKey } from '../i18n.js';
 import { verifyEnvelope, type VerifyResult } from '../verify.js';
 
@@ -158,7 +159,7 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
                 <Time iso={w.lastSeen} seconds />
               </dd>
             </dl>
-            {w.sample ? <DataList data={w.sample.data} /> : null}
+            {w.sample ? <DataList data={dataInWords(w.sample.type, w.sample.data, lang)} /> : null}
             <Actions warning={w} user={props.user} />
             <OpenIncident warning={w} user={props.user} />
             <h2>{t('history')}</h2>
@@ -382,7 +383,9 @@ function Evidence(props: { warning: Warning }) {
               <Time iso={e.ts} seconds /> {e.agent} #{e.seq}{' '}
               {typeof record.type === 'string' ? eventTypeName(record.type, lang) : null}{' '}
               <span class="muted">{t(e.state === 'cleared' ? 'cleared' : 'raised')}</span>
-              {isRecord(record.data) ? <DataList data={record.data} /> : null}
+              {isRecord(record.data) ? (
+                <DataList data={dataInWords(String(record.type ?? ''), record.data, lang)} />
+              ) : null}
               {/* The signed original, as the agent or the collector wrote it: folded, since its
                   field names and event type are the wire format, not the officer's words. */}
               <details class="signed">
@@ -434,4 +437,9 @@ export function VerifyButton(props: { envelope: Record<string, unknown>; publicK
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An agent's data as it came; a collector condition's (not an agent event type) in words. */
+function dataInWords(type: string, data: Record<string, unknown>, lang: Lang): Record<string, unknown> {
+  return isKnownEventType(type) ? data : conditionDataInWords(data, lang);
 }
