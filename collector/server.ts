@@ -111,6 +111,7 @@ export async function startCollector(
       retry: config.notify.retry,
       clock,
       logger,
+      level: config.level,
     });
     cleanups.push(() => notifier.stop());
     const warnings = new WarningStage({

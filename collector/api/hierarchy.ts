@@ -526,7 +526,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       {
         schema: {
           summary:
-            '第56条 annual figures of this unit and of each subordinate unit for a year, with totals (default: last year)',
+            'The annex (附表) figures of the 第56条 年度保密工作情况 of this unit and of each subordinate unit for a year, with totals (default: last year)',
           tags: ['hierarchy'],
           security,
           querystring: {
@@ -581,7 +581,7 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       {
         schema: {
           summary:
-            'Send this unit’s 第56条 annual figures for a finished year to the parent now (once per year)',
+            'Send this unit’s annex (附表) figures of its 第56条 年度保密工作情况 for a finished year to the parent now (once per year)',
           tags: ['hierarchy'],
           security,
           body: {

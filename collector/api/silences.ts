@@ -159,7 +159,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
           if (matcher.unit !== undefined && !canSee(request.principal, matcher.unit)) {
             return reply.code(403).send({
               error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit} and the units below it`,
-              errorZh: '只能屏蔽本单位及下级单位预警的通知',
+              errorZh: '只能暂停本单位及下级单位预警事件的通知',
               reason: 'scope',
             });
           }
@@ -229,7 +229,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
         if (!HANDLING_ROLES.includes(actor.role)) {
           return reply.code(403).send({
             error: `role ${actor.role} may not end silences`,
-            errorZh: '只读角色不能解除屏蔽',
+            errorZh: '查阅人员不能恢复通知',
             reason: 'role',
           });
         }

@@ -14,7 +14,8 @@ import { CONFIG_OPTION, readConfig, withStore } from './open-config.js';
  */
 export const collectorAnnualCommand: Command = {
   name: 'collector annual',
-  summary: "queue this unit's 第56条 annual figures for a finished year to its parent collector; prints them",
+  summary:
+    "queue this unit's annex (附表) figures of its 第56条 年度保密工作情况 for a finished year to its parent collector; prints them",
   usage: 'collector annual [--year YYYY] [--config F]   (default: last year, Asia/Shanghai)',
   options: { year: { type: 'string' }, ...CONFIG_OPTION },
   async run(args) {

@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { CollectorLevel } from './messages.js';
 
 /**
- * 第56条 annual figures (年度保密工作情况): a unit reports its year to the same-level administration;
+ * 第56条 annual figures, the annex (附表) of 年度保密工作情况: a unit reports its year to the same-level administration;
  * each administration reports its region's year upward. smew cannot know the whole of 保密工作
  * (training, personnel, 定密), so the figures are what its own records prove, counted over the
  * Shanghai calendar year [1 January, next 1 January):

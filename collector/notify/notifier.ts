@@ -22,6 +22,8 @@ export interface NotifierOptions {
   logger: Logger;
   /** The dashboard's page of a warning, when the collector knows its public URL. */
   link?: (warningId: string) => string;
+  /** The collector's `level`: the e-mails cite 第34条 at a unit, 第64条 from a city up. */
+  level?: string;
 }
 
 const BATCH = 32;
@@ -141,6 +143,7 @@ export class Notifier {
       channel: sender.channel,
       lang: sender.lang,
       occasion: parseOccasionKey(notification.occasion),
+      ...(this.options.level && { collectorLevel: this.options.level }),
       ...(this.options.link && { link: this.options.link(warning.id) }),
     });
     try {

@@ -206,7 +206,11 @@ export function requestIncident(
 
 function checkActor(warning: Warning, actor: Actor, options: HandlingOptions): Refusal | undefined {
   if (!HANDLING_ROLES.includes(actor.role)) {
-    return refuse('role', `role ${actor.role} may read warnings but not handle them`, '只读角色不能处置预警');
+    return refuse(
+      'role',
+      `role ${actor.role} may read warnings but not handle them`,
+      '查阅人员不能处置预警事件',
+    );
   }
   const inScope = options.inScope ?? ((mine: string, theirs: string) => mine === theirs);
   if (actor.unit !== null && !inScope(actor.unit, warning.unit)) {

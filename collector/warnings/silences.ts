@@ -61,7 +61,7 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
       ok: false,
       reason: 'reason-required',
       message: `a silence needs a reason (1 to ${MAX_NOTE_LENGTH} characters)`,
-      messageZh: `静默必须填写原因（1至${MAX_NOTE_LENGTH}字）`,
+      messageZh: `暂停通知必须填写原因（1至${MAX_NOTE_LENGTH}字）`,
     };
   }
   // An empty matcher would mute every warning of the collector: never what anyone means.
@@ -73,7 +73,7 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
       ok: false,
       reason: 'matcher-empty',
       message: 'a silence must match at least one field',
-      messageZh: '静默至少要有一个匹配条件',
+      messageZh: '暂停通知至少要有一个匹配条件',
     };
   if (input.matcher.severity !== undefined && !SEVERITIES.includes(input.matcher.severity)) {
     return {
@@ -89,7 +89,7 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
       ok: false,
       reason: 'window',
       message: 'a silence must end after it starts, and in the future',
-      messageZh: '静默的结束时间必须晚于开始时间，且在将来',
+      messageZh: '暂停通知的结束时间必须晚于开始时间，且在将来',
     };
   }
   return {

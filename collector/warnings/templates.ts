@@ -1,6 +1,8 @@
-import type { Severity } from '../../shared/levels.js';
 import type { NotifyOccasion } from '../notify/occasion.js';
+import { eventTypeName, keyInWords, monitoringBasis, SEVERITY_NAMES } from '../../shared/terms.js';
 import { WARNING_STATE_NAMES, type Warning } from './warning.js';
+
+export { SEVERITY_NAMES };
 
 /**
  * Notification text for a warning (the notify stage sends it; this only renders). Chinese by
@@ -29,15 +31,9 @@ export interface RenderOptions {
   link?: string;
   /** Why it goes out; default a new warning. */
   occasion?: NotifyOccasion;
+  /** The collector's `level`: which article its monitoring rests on (shared/terms.ts monitoringBasis). */
+  collectorLevel?: string;
 }
-
-export const SEVERITY_NAMES: Record<Severity, { zh: string; en: string }> = {
-  critical: { zh: '严重', en: 'critical' },
-  high: { zh: '高', en: 'high' },
-  medium: { zh: '中', en: 'medium' },
-  low: { zh: '低', en: 'low' },
-  info: { zh: '提示', en: 'info' },
-};
 
 const TIME_ZONE = 'Asia/Shanghai';
 const MAX_SHOWN = 256;
@@ -55,9 +51,9 @@ export function renderWarning(warning: Warning, options: RenderOptions): Rendere
     ? {
         channel: 'webhook',
         contentType: 'application/json',
-        body: webhookBody(warning, lang, occasion, options.link),
+        body: webhookBody(warning, lang, occasion, options.link, options.collectorLevel ?? 'unit'),
       }
-    : { channel: 'email', ...email(warning, lang, occasion, options.link) };
+    : { channel: 'email', ...email(warning, lang, occasion, options.link, options.collectorLevel ?? 'unit') };
 }
 
 /** "新预警", "再次触发", "状态变更：识别" — what happened, ahead of the warning itself. */
@@ -110,11 +106,13 @@ function webhookBody(
   lang: Lang,
   occasion: NotifyOccasion,
   link: string | undefined,
+  collectorLevel: string,
 ): string {
   const payload = {
     version: 1,
     kind: 'smew.warning',
     lang,
+    basis: monitoringBasis(collectorLevel)[lang],
     occasion: { ...occasion, name: occasionName(occasion, lang) },
     summary: summary(warning, lang, occasion),
     warning: {
@@ -140,6 +138,7 @@ function webhookBody(
       firstSeenLocal: formatShanghai(warning.firstSeen),
       lastSeenLocal: formatShanghai(warning.lastSeen),
       type: warning.sample.type,
+      typeName: eventTypeName(warning.sample.type, lang),
       key: warning.key,
       labels: warning.labels,
       eventKey: warning.sample.key,
@@ -172,6 +171,7 @@ function email(
   lang: Lang,
   occasion: NotifyOccasion,
   link: string | undefined,
+  collectorLevel: string,
 ): { subject: string; text: string } {
   const zh = lang === 'zh';
   const title = oneLine(warning.title[lang]);
@@ -186,29 +186,29 @@ function email(
   const level = warning.level ? (zh ? `（${warning.level}）` : ` (${warning.level})`) : '';
   const condition = warning.resolvedAt
     ? zh
-      ? `已解除，${time(warning.resolvedAt)}`
+      ? `已消除，${time(warning.resolvedAt)}`
       : `cleared at ${time(warning.resolvedAt)}`
     : zh
       ? '仍存在'
       : 'still present';
   const label = (zhText: string, enText: string) => (zh ? `${zhText}：` : `${enText}: `);
   const lines = [
-    zh
-      ? '保密监测预警（《保守国家秘密法实施条例》第六十四条）'
-      : 'Secrecy monitoring early warning (Regulation art. 64)',
+    monitoringBasis(collectorLevel)[lang],
     '',
     label('通知事由', 'Occasion') + occasionName(occasion, lang),
     label('预警', 'Warning') + title,
-    label('级别', 'Severity') + severity,
+    label('预警级别', 'Severity') + severity,
     label('状态', 'State') + WARNING_STATE_NAMES[warning.state][lang],
     label('单位', 'Unit') + oneLine(warning.unit),
-    label('主机', 'Hosts') + oneLine(hosts) + level,
+    label('终端', 'Hosts') + oneLine(hosts) + level,
     label('次数', 'Count') + String(warning.count),
     label('首次发现', 'First seen') + time(warning.firstSeen),
     label('最近发生', 'Last seen') + time(warning.lastSeen),
     label('条件', 'Condition') + condition,
-    label('事件类型', 'Event type') + quoteUntrusted(warning.sample.type),
-    label('分组', 'Group') + quoteUntrusted(warning.key),
+    // The type passed the envelope's pattern; Chinese names it, English keeps the type itself.
+    label('事件类型', 'Event type') +
+      (zh ? eventTypeName(warning.sample.type, lang) : quoteUntrusted(warning.sample.type)),
+    label('分组', 'Group') + quoteUntrusted(zh ? keyInWords(warning.key, lang) : warning.key),
     zh
       ? '终端上报的数据（原样引用，仅供核查）：'
       : 'Data reported by the agent (quoted as received, for checking):',

@@ -1,4 +1,5 @@
 import type { Level, Severity } from '../../shared/levels.js';
+import { WARNING_STATE_NAMES as STATE_NAMES, type Names } from '../../shared/terms.js';
 
 /**
  * A 第64条 warning as the store keeps it and the API shows it (SPEC §8: id, state, severity,
@@ -10,14 +11,8 @@ import type { Level, Severity } from '../../shared/levels.js';
 export const WARNING_STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'] as const;
 export type WarningState = (typeof WARNING_STATES)[number];
 
-/** 第64条 发现、识别、处置, then 关闭, or 误报. */
-export const WARNING_STATE_NAMES: Record<WarningState, { zh: string; en: string }> = {
-  discovered: { zh: '发现', en: 'discovered' },
-  identified: { zh: '识别', en: 'identified' },
-  handling: { zh: '处置', en: 'handling' },
-  closed: { zh: '关闭', en: 'closed' },
-  'false-positive': { zh: '误报', en: 'false positive' },
-};
+/** 发现、识别、处置, then 关闭, or 误报, in the officers' words (shared/terms.ts). */
+export const WARNING_STATE_NAMES: Record<WarningState, Names> = STATE_NAMES;
 
 export function isTerminalState(state: WarningState): boolean {
   return state === 'closed' || state === 'false-positive';

@@ -121,7 +121,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     await other.getByLabel('密码').fill(password);
     await other.getByRole('button', { name: '登录' }).click();
     await other
-      .getByRole('heading', { name: '未关闭的预警' })
+      .getByRole('heading', { name: '未办结的预警事件' })
       .waitFor()
       .catch(async (err: unknown) => {
         await other.screenshot({ path: join(ARTIFACTS, `dashboard-login-failed-${name}.png`) });
@@ -144,7 +144,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     await page.getByLabel('密码').fill('officer-pass');
     await shot('login');
     await page.getByRole('button', { name: '登录' }).click();
-    await page.getByRole('heading', { name: '未关闭的预警' }).waitFor();
+    await page.getByRole('heading', { name: '未办结的预警事件' }).waitFor();
     await page.getByTestId('live-state').getByText('实时').waitFor();
     await expect(page.getByTestId('agent-counts').textContent()).resolves.toContain('离线终端');
   });
@@ -160,7 +160,10 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     await page.goto(`${collector.httpUrl}/#/`);
     await page.getByTestId('live-state').getByText('实时').waitFor();
     await publishEvent({});
-    await page.getByTestId('recent-events').getByText('net.wireless.present').waitFor({ timeout: 5000 });
+    await page
+      .getByTestId('recent-events')
+      .getByText('涉密计算机存在未经批准的无线网卡')
+      .waitFor({ timeout: 5000 });
   });
 
   it('renders a hostile SSID and host name from a signed event as text, running nothing', async () => {
@@ -199,15 +202,15 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
 
     const state = page.locator('dl.facts .badge').first();
     for (const [button, reached] of [
-      ['确认识别', '识别'],
-      ['开始处置', '处置'],
-      ['关闭', '关闭'],
+      ['研判确认', '已研判'],
+      ['开始处置', '处置中'],
+      ['办结', '已办结'],
     ] as const) {
       await page.getByLabel('备注').fill(`${button}：已核实 <b>不是HTML</b>`);
       await page.getByRole('button', { name: button, exact: true }).click();
       await state.getByText(reached, { exact: true }).waitFor();
     }
-    await page.locator('ol.timeline').getByText('关闭：已核实 <b>不是HTML</b>').waitFor();
+    await page.locator('ol.timeline').getByText('办结：已核实 <b>不是HTML</b>').waitFor();
     expect(await page.locator('ol.timeline b').count()).toBe(0);
     await shot('warning-closed');
   });
@@ -249,7 +252,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     expect(await fits()).toBe(true);
     // Cut, with the whole value one click away; expanded, it wraps inside the viewport.
     expect(text).not.toContain(LONG_VENDOR);
-    const vendorRow = events.locator('tr', { hasText: 'usb.storage.attached' }).first();
+    const vendorRow = events.locator('tr', { hasText: '涉密计算机接入移动存储介质' }).first();
     await vendorRow.getByRole('button', { name: /显示全部/ }).click();
     await eventually(async () => ((await vendorRow.textContent()) ?? '').includes(LONG_VENDOR), {
       what: 'the whole vendor string shown',
@@ -264,7 +267,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     await viewer.goto(`${collector.httpUrl}/#/warnings`);
     await viewer.getByTestId('warnings').getByRole('link').first().click();
     await viewer.getByTestId('cannot-act').waitFor();
-    expect(await viewer.getByRole('button', { name: '确认识别' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: '研判确认' }).count()).toBe(0);
     await shot('viewer');
     await viewer.context().close();
 

@@ -65,7 +65,7 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
 
   it('records a new incident, refusing an empty title and a discovery in the future', async () => {
     await page.goto(`${site.url}/#/incidents`);
-    await page.getByRole('button', { name: '登记泄密事件' }).click();
+    await page.getByRole('button', { name: '登记泄密事件报告' }).click();
     const form = page.getByTestId('incident-form');
     await form.getByRole('button', { name: '保存' }).click();
     await form.getByTestId('form-error').getByText('请填写“标题”').waitFor();
@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
 
   it('registers a system from the keyboard, changes its level and records an assessment', async () => {
     await page.goto(`${site.url}/#/systems`);
-    await page.getByRole('button', { name: '登记信息系统' }).click();
+    await page.getByRole('button', { name: '登记涉密信息系统' }).click();
     const form = page.getByTestId('system-form');
     // Keyboard only: type the name, Tab reaches the next field and back, Enter submits.
     await form.getByLabel('名称').focus();
@@ -116,7 +116,7 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await edit.getByRole('button', { name: '保存' }).click();
     await row.getByRole('cell', { name: '绝密', exact: true }).waitFor();
 
-    await row.getByRole('button', { name: '记录风险评估' }).click();
+    await row.getByRole('button', { name: '记录安全保密风险评估' }).click();
     const assess = page.getByTestId('assessment-form');
     await assess.getByRole('button', { name: '保存' }).click();
     await assess.getByTestId('form-error').getByText('请填写“评估机构或人员”').waitFor();
@@ -126,12 +126,12 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await shot(page, 'form-assessment');
     await assess.getByRole('button', { name: '保存' }).click();
     await assess.waitFor({ state: 'detached' });
-    await row.getByText('正常').waitFor();
+    await row.getByText('未到期').waitFor();
   });
 
   it('creates a silence, refusing one that matches nothing, and ends it', async () => {
     await page.goto(`${site.url}/#/silences`);
-    await page.getByRole('button', { name: '新建静默' }).click();
+    await page.getByRole('button', { name: '新建暂停通知' }).click();
     const form = page.getByTestId('silence-form');
     await form.getByRole('button', { name: '保存' }).click();
     await form
@@ -143,13 +143,13 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await form.getByLabel('原因').fill('机房检修');
     await form.getByRole('button', { name: '保存' }).click();
     // A window that ended before it began is the collector's refusal, in its Chinese wording.
-    await form.getByTestId('form-error').getByText('静默的结束时间必须晚于开始时间，且在将来').waitFor();
+    await form.getByTestId('form-error').getByText('暂停通知的结束时间必须晚于开始时间，且在将来').waitFor();
     await form.getByLabel('结束时间（北京时间）').fill(beijingInput(4));
     await form.getByRole('button', { name: '保存' }).click();
     const row = page.locator('tr', { hasText: '机房检修' });
     await row.waitFor();
     await shot(page, 'form-silence');
-    await row.getByRole('button', { name: '解除' }).click();
+    await row.getByRole('button', { name: '恢复通知' }).click();
     await row.getByText('已结束').waitFor();
   });
 
@@ -213,9 +213,9 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
   it('offers no forms to a viewer, and speaks English on request', async () => {
     const viewer = await site.login('guard', 'guard-pass');
     for (const [hash, button] of [
-      ['incidents', '登记泄密事件'],
-      ['systems', '登记信息系统'],
-      ['silences', '新建静默'],
+      ['incidents', '登记泄密事件报告'],
+      ['systems', '登记涉密信息系统'],
+      ['silences', '新建暂停通知'],
     ] as const) {
       await viewer.goto(`${site.url}/#/${hash}`);
       await viewer.locator('main.page h1').waitFor();
@@ -236,7 +236,7 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
       .waitFor();
     await shot(page, 'form-silence-en');
     await page.getByTestId('switch-lang').click();
-    await page.getByRole('heading', { name: '静默', exact: true }).waitFor();
+    await page.getByRole('heading', { name: '暂停通知', exact: true }).waitFor();
     expect(agentId).toBeTruthy();
   });
 });

@@ -19,6 +19,28 @@ afterEach(async () => {
 });
 
 describe('notification channels', () => {
+  it('cite 第64条 at a city administration, where 监测预警 is its duty (issue 16 item 15)', async () => {
+    site = await WarningsSite.start((url) => ({
+      level: 'city',
+      notify: {
+        channels: [{ name: 'hook', type: 'webhook', url }],
+        retry: { initialDelay: '50ms', maxDelay: '200ms' },
+      },
+    }));
+    const host = await site.addAgent();
+    await host.publish();
+    await site.settled();
+    const [hook] = await eventually(
+      () => (site!.receiver.received.length > 0 ? site!.receiver.received : undefined),
+      {
+        what: 'the webhook',
+      },
+    );
+    expect((hook!.json as { basis: string }).basis).toBe(
+      '保密监测预警（《保守国家秘密法实施条例》第六十四条）',
+    );
+  });
+
   it('e-mails one Chinese notice per warning through a real SMTP server, across a restart', async () => {
     smtp = await startSmtpReceiver();
     site = await WarningsSite.start({
@@ -60,6 +82,18 @@ describe('notification channels', () => {
       )
       .join('');
     expect(decoded || subject).toContain('预警');
+    // A unit's collector (the default level) cites 第34条 自监管, not 第64条 (issue 16 item 15).
+    const body = mail!.raw.slice(/\r?\n\r?\n/.exec(mail!.raw)!.index).trim();
+    const text = /Content-Transfer-Encoding: base64/i.test(mail!.raw)
+      ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8')
+      : Buffer.from(
+          body
+            .replace(/=\r?\n/g, '')
+            .replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+          'latin1',
+        ).toString('utf8');
+    expect(text).toContain('保密自监管（《保守国家秘密法实施条例》第三十四条）');
+    expect(text).not.toContain('第六十四条');
 
     await site.restart();
     await host.publish();

@@ -85,7 +85,7 @@ describe('notifying again', () => {
       ['state', 'identified', 'identified'],
       ['state', 'closed', 'closed'],
     ]);
-    expect(hooks()[2]!.occasion.name).toBe('状态变更：识别');
+    expect(hooks()[2]!.occasion.name).toBe('状态变更：已研判');
     const detail = await site.api<{ notifications: { channel: string; occasion: string; state: string }[] }>(
       `/api/v1/warnings/${warning!.id}`,
     );

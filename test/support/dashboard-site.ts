@@ -75,7 +75,7 @@ export class DashboardSite {
     await page.getByLabel('用户名').fill(name);
     await page.getByLabel('密码').fill(password);
     await page.getByRole('button', { name: '登录' }).click();
-    await page.getByRole('heading', { name: '未关闭的预警' }).waitFor();
+    await page.getByRole('heading', { name: '未办结的预警事件' }).waitFor();
     return page;
   }
 

@@ -59,13 +59,13 @@ describe('webhook', () => {
 
   it('is JSON with the warning, UTC and Beijing times, in Chinese by default', () => {
     expect(rendered.contentType).toBe('application/json');
-    expect(body.summary).toBe('【严重】涉密计算机连接无线网络（某单位，3次）');
+    expect(body.summary).toBe('【紧急】涉密计算机连接无线网络（某单位，3次）');
     expect(body.warning).toMatchObject({
       id: 'w-0123456789abcdef01234567',
       severity: 'critical',
-      severityName: '严重',
+      severityName: '紧急',
       state: 'discovered',
-      stateName: '发现',
+      stateName: '待研判',
       firstSeen: '2026-11-26T06:30:00.000Z',
       firstSeenLocal: '2026-11-26 14:30:00',
       lastSeenLocal: '2026-11-27 00:05:09',
@@ -99,23 +99,23 @@ describe('email', () => {
   if (zh.channel !== 'email') throw new Error('expected an email');
 
   it('has a one-line subject from trusted fields only', () => {
-    expect(zh.subject).toBe('[smew 预警][严重] 涉密计算机连接无线网络 — 某单位');
+    expect(zh.subject).toBe('[smew 预警][紧急] 涉密计算机连接无线网络 — 某单位');
     const odd = renderWarning(warning({ unit: 'u1\r\nBcc: x@example.org' }), { channel: 'email' });
     expect(odd.channel === 'email' && odd.subject).toBe(
-      '[smew 预警][严重] 涉密计算机连接无线网络 — u1 Bcc: x@example.org',
+      '[smew 预警][紧急] 涉密计算机连接无线网络 — u1 Bcc: x@example.org',
     );
   });
 
   it('shows times in Beijing time and the facts in Chinese', () => {
-    expect(zh.text).toContain('级别：严重\n');
+    expect(zh.text).toContain('预警级别：紧急\n');
     expect(zh.text).toContain('首次发现：2026-11-26 14:30:00（北京时间）');
-    expect(zh.text).toContain('主机：ag-a（绝密）');
+    expect(zh.text).toContain('终端：ag-a（绝密）');
     expect(zh.text).toContain('条件：仍存在');
   });
 
   it('quotes the agent text so it cannot forge a line or reorder the text', () => {
     const lines = zh.text.split('\n');
-    expect(lines.filter((line) => line.startsWith('级别：'))).toEqual(['级别：严重']);
+    expect(lines.filter((line) => line.startsWith('预警级别：'))).toEqual(['预警级别：紧急']);
     expect(lines.some((line) => line.startsWith('Severity'))).toBe(false);
     expect(zh.text).toContain('  ssid: "lab\\n级别：提示\\nSeverity: info\\u202eevil\\u2028"');
     expect(zh.text).not.toMatch(/[\u202E\u2028]/);

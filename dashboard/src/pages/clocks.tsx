@@ -21,6 +21,7 @@ import {
   useSubmit,
 } from '../components/form.js';
 import { isoToShanghaiInput, shanghaiInputToIso, shanghaiToday } from '../format.js';
+import { chainEndName } from '../../../shared/terms.js';
 import { translateWord, useI18n } from '../i18n.js';
 
 const LEVEL_OPTIONS = SECRET_LEVELS.map((l) => [l, l] as const);
@@ -276,7 +277,7 @@ function AssessmentCalendar(props: { items: AssessmentDue[] }) {
 
 /** 第61条: incidents and their report chains, each hop with its 24-hour clock. */
 export function IncidentsPage(props: { id?: string; user: SessionUser }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const incidents = useApi<unknown>('/api/v1/incidents');
   const [creating, setCreating] = useState(false);
   return (
@@ -320,7 +321,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                         }
                       >
                         <strong>
-                          {hop.from} → {hop.to}
+                          {chainEndName(hop.from, lang)} → {chainEndName(hop.to, lang)}
                         </strong>
                         <div>
                           {t('dueAt')}: <Time iso={hop.dueAt} seconds />{' '}
@@ -329,7 +330,12 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                         <div>
                           {t('reportedAt')}: <Time iso={hop.reportedAt} seconds /> · {t('receivedAt')}:{' '}
                           <Time iso={hop.receivedAt} seconds />
-                          {hop.late ? <span class="badge sev-high">{t('late')}</span> : null}
+                          {hop.late && hop.reportedAt ? (
+                            <span class="badge sev-high">{t('late')}</span>
+                          ) : null}
+                          {!hop.reportedAt && (hop.state === 'overdue' || hop.late) ? (
+                            <span class="badge sev-critical">{t('unreported')}</span>
+                          ) : null}
                         </div>
                       </li>
                     ))}

@@ -21,7 +21,8 @@ import {
   useSubmit,
 } from '../components/form.js';
 import { shanghaiInputToIso } from '../format.js';
-import { translateWord, useI18n } from '../i18n.js';
+import { keyInWords } from '../../../shared/terms.js';
+import { translateWord, useI18n, type MessageKey } from '../i18n.js';
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 
@@ -186,8 +187,8 @@ export function SilencesPage(props: { user: SessionUser }) {
               <tbody>
                 {list.map((s) => (
                   <tr key={s.id} class={s.active === false ? 'muted' : ''} data-silence={s.id}>
-                    <td class="mono small">
-                      {typeof s.matcher === 'string' ? s.matcher : JSON.stringify(s.matcher)}
+                    <td class="small">
+                      <MatcherText matcher={s.matcher} />
                     </td>
                     <td>
                       <Time iso={s.startsAt} />
@@ -222,6 +223,25 @@ export function SilencesPage(props: { user: SessionUser }) {
       </Show>
     </section>
   );
+}
+
+/** A silence's matcher in words: rule, 预警级别, 终端, 条件 — not its JSON. */
+function MatcherText(props: { matcher: unknown }) {
+  const { t, lang } = useI18n();
+  if (typeof props.matcher !== 'object' || props.matcher === null) return <>{String(props.matcher ?? '')}</>;
+  const label: Record<string, MessageKey> = {
+    rule: 'rule',
+    severity: 'severity',
+    agent: 'agent',
+    key: 'key',
+  };
+  const parts = Object.entries(props.matcher as Record<string, unknown>).map(([field, value]) => {
+    const text = String(value);
+    const shown =
+      field === 'severity' ? translateWord(t, 'sev_', text) : field === 'key' ? keyInWords(text, lang) : text;
+    return `${label[field] ? t(label[field]) : field}${lang === 'zh' ? '：' : ': '}${shown}`;
+  });
+  return <>{parts.join(lang === 'zh' ? '；' : '; ')}</>;
 }
 
 /** Mutes notifications of matching warnings for a while; warnings and legal clocks go on. */

@@ -10,6 +10,7 @@ import { AgentText } from '../components/agent-text.js';
 import { Countdown, DataList, SeverityBadge, Time, useNow } from '../components/bits.js';
 import { Show, Unavailable, useApi } from '../components/data.js';
 import { TrendChart } from '../components/trend-chart.js';
+import { chainEndName, eventTypeName } from '../../../shared/terms.js';
 import { translateWord, useI18n } from '../i18n.js';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
@@ -43,7 +44,7 @@ function SeverityCard(props: { severity: string }) {
 
 /** What needs the officer now: open warnings, agents, running clocks, assessments, the trend. */
 export function Overview() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const now = useNow(60_000);
   const since = new Date(Math.floor(now / 60_000) * 60_000 - 24 * 3600_000).toISOString();
   const agents = useApi<unknown>('/api/v1/agents');
@@ -106,7 +107,7 @@ export function Overview() {
                       <AgentText text={incident.title} />
                     </a>
                     <span class="muted">
-                      {hop.from} → {hop.to}
+                      {chainEndName(hop.from, lang)} → {chainEndName(hop.to, lang)}
                     </span>
                     <Countdown dueAt={hop.dueAt!} />
                   </li>
@@ -167,7 +168,7 @@ export function Overview() {
 }
 
 export function RecentEvents(props: { events: StoredEvent[] }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   if (props.events.length === 0) return <p class="muted">{t('none')}</p>;
   return (
     <table data-testid="recent-events">
@@ -191,7 +192,8 @@ export function RecentEvents(props: { events: StoredEvent[] }) {
               <a href={`#/agents/${encodeURIComponent(e.agent)}`}>{e.agent}</a>
             </td>
             <td>
-              {e.type} <span class="muted">{t(e.state)}</span>
+              {eventTypeName(e.type, lang)}{' '}
+              <span class="muted">{t(e.state === 'cleared' ? 'cleared' : 'raised')}</span>
             </td>
             <td>
               <SeverityBadge severity={e.severity} />

@@ -14,6 +14,8 @@ import { AgentText } from '../components/agent-text.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
+import { isKnownEventType } from '../../../shared/events.js';
+import { conditionDataInWords, eventTypeName, keyInWords, type Lang } from '../../../shared/terms.js';
 import { translateWord, useI18n, type MessageKey } from '../i18n.js';
 import { verifyEnvelope, type VerifyResult } from '../verify.js';
 
@@ -94,7 +96,7 @@ export function WarningsPage(props: { query: URLSearchParams }) {
                         <AgentText text={warningTitle(w, lang)} />
                       </a>
                       <div class="muted small">
-                        <AgentText text={w.key} />
+                        <AgentText text={keyInWords(w.key, lang)} />
                       </div>
                     </td>
                     <td>
@@ -140,7 +142,7 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
               <dd>{w.rule}</dd>
               <dt>{t('key')}</dt>
               <dd>
-                <AgentText text={w.key} />
+                <AgentText text={keyInWords(w.key, lang)} />
               </dd>
               <dt>{t('unit')}</dt>
               <dd>{w.unit}</dd>
@@ -157,7 +159,7 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
                 <Time iso={w.lastSeen} seconds />
               </dd>
             </dl>
-            {w.sample ? <DataList data={w.sample.data} /> : null}
+            {w.sample ? <DataList data={dataInWords(w.sample.type, w.sample.data, lang)} /> : null}
             <Actions warning={w} user={props.user} />
             <OpenIncident warning={w} user={props.user} />
             <h2>{t('history')}</h2>
@@ -247,7 +249,9 @@ function OpenIncident(props: { warning: Warning; user: SessionUser }) {
   const w = props.warning;
   const [open, setOpen] = useState(false);
   const [level, setLevel] = useState<string>(SECRET_LEVELS.find((l) => l === w.level) ?? '机密');
-  const [title, setTitle] = useState(() => `${warningTitle(w, lang)}（${w.key}）`.slice(0, 200));
+  const [title, setTitle] = useState(() =>
+    `${warningTitle(w, lang)}（${keyInWords(w.key, lang)}）`.slice(0, 200),
+  );
   const [measures, setMeasures] = useState('');
   const [note, setNote] = useState('');
   const submit = useSubmit();
@@ -344,7 +348,7 @@ function History(props: { warning: Warning }) {
 
 /** The signed events behind the warning, each re-verifiable against the agent's key. */
 function Evidence(props: { warning: Warning }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const w = props.warning;
   const type = w.sample?.type ?? w.type;
   const query = new URLSearchParams({ limit: '50' });
@@ -373,17 +377,23 @@ function Evidence(props: { warning: Warning }) {
       <ul class="evidence" data-testid="evidence">
         {list.map((e) => {
           const key = keys.get(e.agent);
+          const record = e.envelope ?? e.condition ?? {};
           return (
             <li key={e.key}>
               <Time iso={e.ts} seconds /> {e.agent} #{e.seq}{' '}
+              {typeof record.type === 'string' ? eventTypeName(record.type, lang) : null}{' '}
               <span class="muted">{t(e.state === 'cleared' ? 'cleared' : 'raised')}</span>
-              <pre class="wrap">
-                <AgentText
-                  text={JSON.stringify(e.envelope ?? e.condition ?? {}, null, 2)}
-                  cut={4000}
-                  multiline
-                />
-              </pre>
+              {isRecord(record.data) ? (
+                <DataList data={dataInWords(String(record.type ?? ''), record.data, lang)} />
+              ) : null}
+              {/* The signed original, as the agent or the collector wrote it: folded, since its
+                  field names and event type are the wire format, not the officer's words. */}
+              <details class="signed">
+                <summary>{t('signedOriginal')}</summary>
+                <pre class="wrap">
+                  <AgentText text={JSON.stringify(record, null, 2)} cut={4000} multiline />
+                </pre>
+              </details>
               {key && e.envelope ? <VerifyButton envelope={e.envelope} publicKey={key} /> : null}
             </li>
           );
@@ -423,4 +433,13 @@ export function VerifyButton(props: { envelope: Record<string, unknown>; publicK
       ) : null}
     </span>
   );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An agent's data as it came; a collector condition's (not an agent event type) in words. */
+function dataInWords(type: string, data: Record<string, unknown>, lang: Lang): Record<string, unknown> {
+  return isKnownEventType(type) ? data : conditionDataInWords(data, lang);
 }

@@ -1,0 +1,249 @@
+import type { EventType } from './events.js';
+import type { Severity } from './levels.js';
+
+/**
+ * The words officers read (issue 16 item 16): one home for the Chinese and English names of event
+ * types, warning states, severities, occurrence states and report-chain ends, used by the
+ * dashboard, the notification templates and the API alike. Nothing here is shown raw in Chinese.
+ */
+
+export type Lang = 'zh' | 'en';
+export interface Names {
+  zh: string;
+  en: string;
+}
+
+/** The condition types the collector reports itself (collector/warnings/conditions.ts). */
+type ConditionType =
+  | 'agent.offline'
+  | 'agent.events.lost'
+  | 'assessment.overdue'
+  | 'assessment.reminder'
+  | 'incident.report.late'
+  | 'incident.report.reminder';
+
+/** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
+export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
+  'net.wireless.present': {
+    zh: '涉密计算机存在未经批准的无线网卡',
+    en: 'Unapproved wireless adapter on a classified host',
+  },
+  'net.wireless.connected': { zh: '涉密计算机连接无线网络', en: 'Classified host on a wireless network' },
+  'net.bluetooth.present': { zh: '涉密计算机存在蓝牙设备', en: 'Bluetooth adapter on a classified host' },
+  'net.modem.present': {
+    zh: '涉密计算机接入移动通信设备或手机共享网络',
+    en: 'Mobile-broadband modem or tethered phone on a classified host',
+  },
+  'net.link.unapproved': { zh: '涉密计算机启用未经批准的网络接口', en: 'Unapproved network interface up' },
+  'net.multihomed': {
+    zh: '涉密计算机同时接入多个网络（一机两用）',
+    en: 'Classified host on two networks at once',
+  },
+  'net.route.unapproved': {
+    zh: '涉密计算机经未经批准的网络接口路由',
+    en: 'Route through an unapproved interface',
+  },
+  'net.connection.prohibited': {
+    zh: '涉密计算机连接未授权地址',
+    en: 'Connection to an unauthorised address',
+  },
+  'net.internet.reachable': {
+    zh: '涉密计算机可访问互联网（违规外联）',
+    en: 'Classified host reached the internet',
+  },
+  'usb.storage.attached': { zh: '涉密计算机接入移动存储介质', en: 'USB storage attached' },
+  'file.marked': {
+    zh: '违规存储标有密级标志的文件',
+    en: 'File bearing a classification marking in a forbidden place',
+  },
+  'agent.started': { zh: '监测程序启动', en: 'Agent started' },
+  'agent.stopping': { zh: '监测程序停止运行', en: 'Agent stopping' },
+  'agent.config.changed': { zh: '监测程序配置变更', en: 'Agent configuration changed' },
+  'agent.tamper': { zh: '监测程序或终端时钟被篡改', en: 'Agent files or clock tampered with' },
+  'agent.queue.overflow': {
+    zh: '监测程序事件队列溢出（事件丢失）',
+    en: 'Agent outbox overflowed (events lost)',
+  },
+  'agent.limits.exceeded': {
+    zh: '监测程序资源超限（扫描放缓）',
+    en: 'Agent over its resource limits (scanning less often)',
+  },
+  'agent.offline': { zh: '终端离线（监测中断）', en: 'Agent offline' },
+  'agent.events.lost': { zh: '终端上报事件丢失', en: 'Events lost from an agent' },
+  'assessment.overdue': {
+    zh: '涉密信息系统安全保密风险评估已逾期',
+    en: 'Risk assessment of a classified system overdue',
+  },
+  'assessment.reminder': {
+    zh: '涉密信息系统安全保密风险评估即将到期',
+    en: 'Risk assessment of a classified system due soon',
+  },
+  'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
+  'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
+};
+
+/**
+ * An event type in words. A type no table knows (a newer agent's) is not shown raw in Chinese:
+ * it reads 未收录的事件类型; English keeps the type, which is its only name.
+ */
+export function eventTypeName(type: string, lang: Lang): string {
+  const names = Object.hasOwn(EVENT_TYPE_NAMES, type)
+    ? EVENT_TYPE_NAMES[type as keyof typeof EVENT_TYPE_NAMES]
+    : undefined;
+  if (names) return names[lang];
+  return lang === 'zh' ? '未收录的事件类型' : type;
+}
+
+/**
+ * A condition or group key in words. Event keys start with their event type
+ * (`net.route.unapproved:eth1`, `agent.offline:ag-…`), which becomes its name; the rest (the
+ * interface, the device) is kept. A warning's group key joins its values with `|`
+ * (`ag-…|net.wireless.present:wlp2s0`, `ag-…|net.connection.prohibited`): each part is read so.
+ */
+export function keyInWords(key: string, lang: Lang): string {
+  return key
+    .split('|')
+    .map((part) => partInWords(part, lang))
+    .join(' | ');
+}
+
+function partInWords(part: string, lang: Lang): string {
+  const match = /^([a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+)(?::(.*))?$/s.exec(part);
+  if (!match) return part;
+  const [, type, rest] = match;
+  const name = eventTypeName(type!, lang);
+  if (rest === undefined || rest === '') return name;
+  return lang === 'zh' ? `${name}：${hopsInWords(rest, lang)}` : `${name}: ${rest}`;
+}
+
+/** A hop of the 第61条 chain in a clock's key or data (`inc-…:unit>county`) reads as its two ends. */
+function hopsInWords(text: string, lang: Lang): string {
+  return text.replace(/(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g, (hop: string, from: string, to: string) =>
+    Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
+      ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
+      : hop,
+  );
+}
+
+/** 发现 → 识别 → 处置 → 关闭 (SPEC §7) as the officer's screen says it. */
+export const WARNING_STATE_NAMES = {
+  discovered: { zh: '待研判', en: 'discovered' },
+  identified: { zh: '已研判', en: 'identified' },
+  handling: { zh: '处置中', en: 'handling' },
+  closed: { zh: '已办结', en: 'closed' },
+  'false-positive': { zh: '误报（已排除）', en: 'false positive' },
+} as const satisfies Record<string, Names>;
+
+/** 预警级别. */
+export const SEVERITY_NAMES: Record<Severity, Names> = {
+  critical: { zh: '紧急', en: 'critical' },
+  high: { zh: '高危', en: 'high' },
+  medium: { zh: '中危', en: 'medium' },
+  low: { zh: '低危', en: 'low' },
+  info: { zh: '提示', en: 'info' },
+};
+
+/** An event's state: a condition that began, or one that ended. */
+export const OCCURRENCE_NAMES: Record<'raised' | 'cleared', Names> = {
+  raised: { zh: '发生', en: 'raised' },
+  cleared: { zh: '已消除', en: 'cleared' },
+};
+
+/** The ends of a 第61条 hop (collector/clocks/report-chain.ts HopFrom, HopTo, report `to`). */
+export const CHAIN_END_NAMES: Record<string, Names> = {
+  unit: { zh: '本单位', en: 'unit' },
+  county: { zh: '县级保密行政管理部门', en: 'county administration' },
+  city: { zh: '设区的市级保密行政管理部门', en: 'city administration' },
+  province: { zh: '省级保密行政管理部门', en: 'provincial administration' },
+  national: { zh: '国家保密行政管理部门', en: 'national administration' },
+  'superior-dept': { zh: '上级主管部门', en: 'superior department' },
+  'same-level-admin': { zh: '同级保密行政管理部门', en: 'same-level administration' },
+};
+
+export function chainEndName(end: string, lang: Lang): string {
+  return Object.hasOwn(CHAIN_END_NAMES, end) ? CHAIN_END_NAMES[end]![lang] : end;
+}
+
+/**
+ * The article monitoring rests on at a collector of this level (issue 16 item 15): a unit (and a
+ * county administration, which 第64条 does not name) keeps its own 自监管 under 第34条 ("按照国家
+ * 保密规定建设保密自监管设施"); 第64条 ("设区的市级以上保密行政管理部门应当建立监测预警制度") only
+ * at a city, province or national administration.
+ */
+export function monitoringBasis(level: string): { article: 34 | 64; zh: string; en: string } {
+  return level === 'city' || level === 'province' || level === 'national'
+    ? {
+        article: 64,
+        zh: '保密监测预警（《保守国家秘密法实施条例》第六十四条）',
+        en: 'Secrecy monitoring and early warning (Regulation art. 64)',
+      }
+    : {
+        article: 34,
+        zh: '保密自监管（《保守国家秘密法实施条例》第三十四条）',
+        en: 'Secrecy self-supervision (Regulation art. 34)',
+      };
+}
+
+/** The fields of a collector condition's data (collector/clocks/clock-records.ts, liveness). */
+const CONDITION_FIELD_NAMES: Record<string, string> = {
+  systemId: '系统编号',
+  name: '名称',
+  level: '密级',
+  nextDue: '下次评估截止日期',
+  daysLeft: '剩余天数',
+  state: '状态',
+  basis: '计算依据',
+  deadline: '时限类型',
+  dueAt: '到期时间',
+  incidentId: '事件编号',
+  title: '标题',
+  hop: '报告环节',
+  from: '报告方',
+  to: '接收方',
+  hopDueAt: '报告时限',
+  escalatesTo: '逾期后报至',
+  late: '是否超时',
+  lateByMs: '超时（毫秒）',
+  reason: '原因',
+  lastHeartbeatAt: '最后心跳时间',
+};
+
+/** The collector's own words in a condition's data: schedule states, due bases, deadline kinds. */
+const CONDITION_VALUE_NAMES: Record<string, string> = {
+  ok: '未到期',
+  'due-soon': '即将到期',
+  overdue: '已逾期',
+  reassess: '需重新评估',
+  decommissioned: '已停用',
+  'first-assessment': '首次评估',
+  periodic: '定期评估',
+  change: '变更后评估',
+  'failed-assessment': '评估未通过后复评',
+  missed: '已超过时限',
+  reported: '已报告',
+};
+
+/**
+ * A collector condition's data (an overdue assessment, a missed hop) as Chinese reads it: field
+ * names and the collector's own words translated, hop ends named. Only for conditions: an agent's
+ * data is its own text and is shown as it came.
+ */
+export function conditionDataInWords(data: Record<string, unknown>, lang: Lang): Record<string, unknown> {
+  if (lang !== 'zh') return data;
+  const shown: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(data)) {
+    const label = Object.hasOwn(CONDITION_FIELD_NAMES, field) ? CONDITION_FIELD_NAMES[field]! : field;
+    shown[label] = conditionValueInWords(field, value);
+  }
+  return shown;
+}
+
+function conditionValueInWords(field: string, value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? '是' : '否';
+  if (typeof value !== 'string') return value;
+  if (field === 'from' || field === 'to' || field === 'escalatesTo') return chainEndName(value, 'zh');
+  if (field === 'hop') return hopsInWords(value, 'zh');
+  const reminder = /^reminder-(.+)$/.exec(value);
+  if (reminder) return `到期前提醒（${reminder[1]}）`;
+  return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value] : value;
+}
