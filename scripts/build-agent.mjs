@@ -9,6 +9,7 @@
 //   node scripts/build-agent.mjs [OUTFILE] [--sourcemap]      (npm run build runs it after tsc)
 // --sourcemap also writes OUTFILE.map, to read a minified stack trace from an agent's journal.
 import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,28 @@ import { build } from 'esbuild';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [outArg] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const outfile = resolve(outArg ?? join(root, 'dist', 'bin', 'smew-agent.js'));
+
+/**
+ * Node's own modules are loaded with require(), never with an ES import. Node builds an ES module
+ * facade for an imported builtin by reading every export, and that wakes their lazy getters:
+ * `import … from 'node:http'` alone loads http2, web streams and undici (http.WebSocket…) on Node 24,
+ * `node:fs` and `node:util` some thirty internal modules more; ~10 MB resident that the agent never
+ * uses. Through require() a builtin is its plain exports object, and a named import is read when used.
+ */
+const builtinsThroughRequire = {
+  name: 'builtins-through-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
+      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
+      const name = args.path.replace(/^node:/, '');
+      return builtinModules.includes(name) ? { path: name, namespace: 'builtin' } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 const result = await build({
   entryPoints: [join(root, 'bin', 'smew.ts')],
@@ -32,6 +55,7 @@ const result = await build({
   sourcemap: process.argv.includes('--sourcemap') ? 'external' : false,
   define: { SMEW_AGENT_BUNDLE: 'true' },
   external: ['better-sqlite3'],
+  plugins: [builtinsThroughRequire],
   // The CommonJS packages inside (mqtt, pino, yaml…) call require() for Node's own modules.
   banner: {
     js: "import { createRequire as __smewCreateRequire } from 'node:module'; const require = __smewCreateRequire(import.meta.url);",
