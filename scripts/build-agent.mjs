@@ -102,6 +102,16 @@ if (wide) {
   );
   process.exit(1);
 }
+// Past the banner, Node's modules come in through require() only (builtinsThroughRequire).
+const esImport = /(?:^|[;}\s])import\s*(?:[\w$*{][^;]*?from\s*)?["'](node:[^"']+)["']/m.exec(
+  source.slice(source.indexOf('\n', source.indexOf('__smewCreateRequire')) + 1),
+);
+if (esImport) {
+  process.stderr.write(
+    `build-agent: ${relative(process.cwd(), outfile)} must load Node's modules with require(), but ES-imports ${esImport[1]} (an import the builtins-through-require plugin missed)\n`,
+  );
+  process.exit(1);
+}
 const bytes = result.metafile.outputs[relative(process.cwd(), outfile)]?.bytes ?? 0;
 process.stderr.write(
   `agent built into ${relative(process.cwd(), outfile)} (${(bytes / 1024).toFixed(0)} KB from ${inputs.length} modules)\n`,
