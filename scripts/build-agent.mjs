@@ -9,6 +9,7 @@
 //   node scripts/build-agent.mjs [OUTFILE] [--sourcemap]      (npm run build runs it after tsc)
 // --sourcemap also writes OUTFILE.map, to read a minified stack trace from an agent's journal.
 import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,45 @@ import { build } from 'esbuild';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [outArg] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const outfile = resolve(outArg ?? join(root, 'dist', 'bin', 'smew-agent.js'));
+
+/**
+ * Node's own modules are loaded with require(), never with an ES import. Node builds an ES module
+ * facade for an imported builtin by reading every export, and that wakes their lazy getters:
+ * `import … from 'node:http'` alone loads http2, web streams and undici (http.WebSocket…) on Node 24,
+ * `node:fs` and `node:util` some thirty internal modules more; ~10 MB resident that the agent never
+ * uses. Through require() a builtin is its plain exports object, and a named import is read when used.
+ */
+const builtinsThroughRequire = {
+  name: 'builtins-through-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
+      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
+      const name = args.path.replace(/^node:/, '');
+      return builtinModules.includes(name) ? { path: name, namespace: 'builtin' } : undefined;
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * zod re-exports every language's error messages (z.locales, ~260 KB of the bundle's ~1.1 MB); the
+ * agent uses none of them (its messages are its own, and zod's English default is loaded apart).
+ */
+const zodWithoutLocales = {
+  name: 'zod-without-locales',
+  setup(build) {
+    build.onResolve({ filter: /locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-locales' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
+      contents: 'export {};',
+      loader: 'js',
+    }));
+  },
+};
 
 const result = await build({
   entryPoints: [join(root, 'bin', 'smew.ts')],
@@ -32,6 +72,7 @@ const result = await build({
   sourcemap: process.argv.includes('--sourcemap') ? 'external' : false,
   define: { SMEW_AGENT_BUNDLE: 'true' },
   external: ['better-sqlite3'],
+  plugins: [builtinsThroughRequire, zodWithoutLocales],
   // The CommonJS packages inside (mqtt, pino, yaml…) call require() for Node's own modules.
   banner: {
     js: "import { createRequire as __smewCreateRequire } from 'node:module'; const require = __smewCreateRequire(import.meta.url);",
@@ -41,7 +82,8 @@ const result = await build({
   logLevel: 'warning',
 });
 
-const inputs = Object.keys(result.metafile.inputs);
+// Source files only: the plugins' stand-ins (builtin:http, zod-locales:…) are not modules of ours.
+const inputs = Object.keys(result.metafile.inputs).filter((input) => !/^[a-z-]+:/.test(input));
 // The point of this file is what it leaves out; a stray import would quietly bring it all back.
 const strays = inputs.filter((input) => /^(collector|dashboard)\/|^bin\/demo\.ts$/.test(input));
 if (strays.length > 0) {
@@ -57,6 +99,16 @@ const wide = /[\u0080-\uffff]/.exec(source);
 if (wide) {
   process.stderr.write(
     `build-agent: ${relative(process.cwd(), outfile)} must be ASCII, but holds a non-ASCII character near "${source.slice(Math.max(0, wide.index - 60), wide.index + 20)}" (a String.raw template with non-ASCII text? use a plain string)\n`,
+  );
+  process.exit(1);
+}
+// Past the banner, Node's modules come in through require() only (builtinsThroughRequire).
+const esImport = /(?:^|[;}\s])import\s*(?:[\w$*{][^;]*?from\s*)?["'](node:[^"']+)["']/m.exec(
+  source.slice(source.indexOf('\n', source.indexOf('__smewCreateRequire')) + 1),
+);
+if (esImport) {
+  process.stderr.write(
+    `build-agent: ${relative(process.cwd(), outfile)} must load Node's modules with require(), but ES-imports ${esImport[1]} (an import the builtins-through-require plugin missed)\n`,
   );
   process.exit(1);
 }

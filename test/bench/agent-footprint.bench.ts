@@ -20,10 +20,12 @@
  * flags; read from packaging/systemd/smew-agent.service): the deployed figures.
  * `--node-flags "…"` measures other flags instead of the unit's; `--compare-node PATH` adds the
  * unit's way under another Node.js binary (e.g. the previous runtime), measured in the same run;
- * `--runs N` measures the unit's way N times (idle RSS of each run is reported).
+ * `--compare-entry FILE` runs that binary on another copy of the bundle (one beside a better-sqlite3
+ * built for that runtime's ABI); `--runs N` measures the unit's way N times (idle RSS of each run
+ * is reported).
  *   npm run build && npx tsx test/bench/agent-footprint.bench.ts [--short] [--seconds S] [--scans N]
- *     [--node-flags F] [--compare-node PATH] [--runs N]
- * Targets (issue 9): idle RSS ≤ 60 MB, idle CPU ≤ 0.5 %. Not a test.
+ *     [--node-flags F] [--compare-node PATH [--compare-entry FILE]] [--runs N]
+ * Targets: idle RSS ≤ 55 MB in each run (issue 19), idle CPU ≤ 0.5 % (issue 9). Not a test.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -240,8 +242,15 @@ try {
     runs.push(await measure(agent.config, documents, text, unit, 1 + r));
   const compareAt = process.argv.indexOf('--compare-node');
   const otherNode = compareAt >= 0 ? process.argv[compareAt + 1] : undefined;
+  const entryAt = process.argv.indexOf('--compare-entry');
+  const otherEntry = entryAt >= 0 ? process.argv[entryAt + 1] : undefined;
   const other: Runtime | undefined = otherNode
-    ? { ...unit, node: otherNode, how: `${unit.how}, under ${otherNode}` }
+    ? {
+        ...unit,
+        node: otherNode,
+        entry: otherEntry ?? unit.entry,
+        how: `${unit.how}, under ${otherNode}${otherEntry ? ` on ${otherEntry}` : ''}`,
+      }
     : undefined;
   const compared = other ? await measure(agent.config, documents, text, other, 100) : undefined;
   console.log(
