@@ -9,7 +9,13 @@ import { UserError } from '../shared/errors.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../shared/identity.js';
 import { policySchema } from '../shared/policy.js';
 import { SMEW_VERSION } from '../shared/version.js';
-import { loadKeyPair, writeIdentity, type AgentIdentity, type AgentKeyPair } from './identity.js';
+import {
+  brokerLoginSchema,
+  loadKeyPair,
+  writeIdentity,
+  type AgentIdentity,
+  type AgentKeyPair,
+} from './identity.js';
 import { OUTBOX_FILE } from './outbox.js';
 import { writeStoredPolicy } from './policy-store.js';
 import { postJson, replyError, type CollectorTrust } from './collector-http.js';
@@ -18,7 +24,7 @@ const enrollResponseSchema = z.object({
   agentId: z.string(),
   unit: z.string(),
   collector: z.object({ id: z.string().min(1), alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1) }),
-  broker: z.object({ url: z.string().min(1), username: z.string(), password: z.string() }),
+  broker: brokerLoginSchema,
   policy: z.unknown().optional(),
   approval: z.enum(['approved', 'pending']).optional(),
 });

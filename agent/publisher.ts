@@ -23,7 +23,11 @@ export interface PublisherOptions {
   agentId: string;
   alg: SignatureAlg;
   sign: Signer;
-  brokerUrl: string;
+  /**
+   * The brokers to use (enrollment's `broker.urls`): the agent starts at a random one, so a site's
+   * agents spread over its nodes, and moves to the next when a connection fails or drops.
+   */
+  brokerUrls: readonly string[];
   username: string;
   password: string;
   outbox: Outbox;
@@ -109,7 +113,9 @@ const BATCH_BYTES = 60 * 1024;
 
 /**
  * Exponential backoff with "equal jitter": half the window fixed, half random. Many agents that
- * lost one broker then come back spread out instead of knocking at the same instant.
+ * lost one broker then come back spread out instead of knocking at the same instant. With several
+ * brokers, `attempt` counts whole rounds over the list: the first try at each other node comes
+ * after the shortest window, so losing one node costs well under a second.
  */
 export function reconnectDelay(
   attempt: number,
@@ -126,6 +132,8 @@ export class Publisher {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
+  /** Index into brokerUrls of the broker in use or tried next. */
+  private brokerIndex: number;
   private connectedAt: number | undefined;
   /** Bumped per connection, so a late callback from a dead connection cannot touch the count. */
   private connection = 0;
@@ -137,11 +145,19 @@ export class Publisher {
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PublisherOptions) {
+    if (options.brokerUrls.length === 0) throw new Error('Publisher needs at least one broker URL');
+    const brokers = options.brokerUrls.length;
+    this.brokerIndex = Math.min(brokers - 1, Math.floor((options.random ?? Math.random)() * brokers));
     if (options.drain) this.bucket = new DrainBucket(options.drain.ratePerSec, Date.now());
   }
 
   get connected(): boolean {
     return this.client?.connected === true;
+  }
+
+  /** The broker in use (or tried next). */
+  get brokerUrl(): string {
+    return this.options.brokerUrls[this.brokerIndex]!;
   }
 
   start(): void {
@@ -294,7 +310,8 @@ export class Publisher {
   }
 
   private openConnection(): void {
-    const { agentId, brokerUrl, username, password, logger } = this.options;
+    const { agentId, username, password, logger } = this.options;
+    const brokerUrl = this.brokerUrl;
     const statusTopic = agentTopic(agentId, 'status');
     const clientOptions: IClientOptions = {
       clientId: agentId,
@@ -364,13 +381,19 @@ export class Publisher {
       if (this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_CONNECTION_MS)
         this.attempt = 0;
       this.connectedAt = undefined;
+      // Next broker in the list: a dead node is not tried again until the others have been.
+      const brokers = this.options.brokerUrls.length;
+      this.brokerIndex = (this.brokerIndex + 1) % brokers;
       const delay = reconnectDelay(
-        this.attempt,
+        Math.floor(this.attempt / brokers),
         this.options.backoff ?? DEFAULT_BACKOFF,
         this.options.random,
       );
       this.attempt += 1;
-      logger.info({ broker: brokerUrl, inMs: delay, attempt: this.attempt }, 'disconnected; reconnecting');
+      logger.info(
+        { broker: brokerUrl, next: this.brokerUrl, inMs: delay, attempt: this.attempt },
+        'disconnected; reconnecting',
+      );
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = undefined;
         if (!this.stopping) this.openConnection();

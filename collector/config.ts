@@ -39,6 +39,11 @@ export const collectorConfigSchema = z.strictObject({
       password: z.string().optional(),
       /** The broker URL handed to agents at enrollment; defaults to the one the collector uses. */
       publicUrl: z.string().optional(),
+      /**
+       * Every broker node agents may use (a NATS or EMQX cluster), handed out at enrollment; agents
+       * fail over between them. The first is also sent as the single `url` older agents read.
+       */
+      publicUrls: z.array(z.string().min(1)).min(1).optional(),
       /** With an external Mosquitto: where the collector writes its password and ACL files. */
       mosquitto: mosquittoConfigSchema.optional(),
       /** cert/key: the embedded broker speaks MQTT over TLS; ca: whom the collector's client trusts (docs/tls.md). */

@@ -45,7 +45,7 @@ export interface RunningCollector {
   httpUrl: string;
   /** The broker the collector uses (embedded: mqtt://host:port as bound). */
   brokerUrl: string;
-  /** What enrollment hands to agents: broker.publicUrl, or brokerUrl. */
+  /** What enrollment hands to agents first: broker.publicUrls[0], broker.publicUrl, or brokerUrl. */
   agentBrokerUrl: string;
   collectorId: string;
   store: Store;
@@ -250,7 +250,8 @@ export async function startCollector(
     });
     await subscribeIngest(client, ingest, logger, { sharedGroup, maxInFlight: config.ingest.maxInFlight });
 
-    const agentBrokerUrl = config.broker.publicUrl ?? brokerUrl;
+    const agentBrokerUrls = config.broker.publicUrls ?? [config.broker.publicUrl ?? brokerUrl];
+    const agentBrokerUrl = agentBrokerUrls[0]!;
     if (embedded && !config.broker.publicUrl && /^(0\.0\.0\.0|\[?::\]?):/.test(config.broker.listen)) {
       logger.warn(
         { agentBrokerUrl },
@@ -264,7 +265,7 @@ export async function startCollector(
       clock,
       metrics,
       logger,
-      brokerUrl: agentBrokerUrl,
+      brokerUrls: agentBrokerUrls,
       approval: config.enroll.approval,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
       onEnrolled: async (agentId, brokerSecret) => {

@@ -41,7 +41,7 @@ export async function openApiFixture(
       clock: options.clock,
       metrics,
       logger,
-      brokerUrl: options.brokerUrl ?? 'mqtt://x:1883',
+      brokerUrls: [options.brokerUrl ?? 'mqtt://x:1883'],
       onCredentialsChanged: options.onCredentialsChanged ?? (() => {}),
     },
   });

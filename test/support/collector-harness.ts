@@ -49,7 +49,7 @@ export interface EnrollReply {
   agentId: string;
   unit: string;
   collector: { id: string; alg: string; publicKey: string };
-  broker: { url: string; username: string; password: string };
+  broker: { url: string; urls?: string[]; username: string; password: string };
 }
 
 export async function enrollOverHttp(httpUrl: string, agent: TestAgent, token: string): Promise<EnrollReply> {
