@@ -7,6 +7,7 @@ import { parentConfigSchema } from './hierarchy/hierarchy-config.js';
 import { policyUpdateSchema } from './hierarchy/policy-merge.js';
 import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
+import { natsConfigSchema } from './broker/nats-access.js';
 import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
 
@@ -33,8 +34,15 @@ export const collectorConfigSchema = z.strictObject({
     .strictObject({
       /** The embedded aedes broker's listener; ignored when `url` names an external broker. */
       listen: hostPort.default('127.0.0.1:1883'),
-      /** An external MQTT broker (Mosquitto, EMQX) instead of the embedded one. */
+      /**
+       * mqtt: the embedded broker, or an external MQTT broker at `url`. nats: a NATS JetStream
+       * cluster (broker.nats): collectors read through JetStream and publish acks over MQTT at `url`.
+       */
+      kind: z.enum(['mqtt', 'nats']).default('mqtt'),
+      /** An external MQTT broker (Mosquitto, EMQX, a NATS node's MQTT listener) instead of the embedded one. */
       url: z.string().optional(),
+      /** Other nodes of the same broker cluster, for the collector's own MQTT client to fail over to. */
+      urls: z.array(z.string().min(1)).optional(),
       username: z.string().optional(),
       password: z.string().optional(),
       /** The broker URL handed to agents at enrollment; defaults to the one the collector uses. */
@@ -46,10 +54,12 @@ export const collectorConfigSchema = z.strictObject({
       publicUrls: z.array(z.string().min(1)).min(1).optional(),
       /** With an external Mosquitto: where the collector writes its password and ACL files. */
       mosquitto: mosquittoConfigSchema.optional(),
+      /** broker.kind nats: the cluster, its stream and consumer, and the authorization file (docs/nats.md). */
+      nats: natsConfigSchema.optional(),
       /** cert/key: the embedded broker speaks MQTT over TLS; ca: whom the collector's client trusts (docs/tls.md). */
       tls: brokerTlsSchema.optional(),
     })
-    .default({ listen: '127.0.0.1:1883' }),
+    .default({ listen: '127.0.0.1:1883', kind: 'mqtt' }),
   store: z
     .strictObject({ url: z.string().default('sqlite:./data/smew.db') })
     .default({ url: 'sqlite:./data/smew.db' }),

@@ -12,6 +12,8 @@ import { certificateRefusal, explainCertificateRefusal } from '../../shared/tls.
  */
 export interface CollectorClientOptions {
   url: string;
+  /** Further nodes of the same broker cluster (broker.urls): on a lost connection the client moves on. */
+  otherUrls?: readonly string[];
   username?: string;
   password?: string;
   clientId: string;
@@ -48,6 +50,15 @@ function tlsClientOptions(
   return options;
 }
 
+/** mqtt.js's failover list: on each reconnect it takes the next. */
+function brokerServers(urls: readonly string[]): NonNullable<IClientOptions['servers']> {
+  return urls.map((url) => {
+    const parsed = new URL(url);
+    const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts';
+    return { host: parsed.hostname, port: Number(parsed.port) || (protocol === 'mqtts' ? 8883 : 1883), protocol };
+  });
+}
+
 export async function connectCollectorClient(options: CollectorClientOptions): Promise<MqttClient> {
   const log = options.logger.child({ component: 'mqtt' });
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -63,6 +74,7 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
       connectTimeout: timeoutMs,
       // After a reconnect to a broker that lost our session, subscribe again.
       resubscribe: true,
+      ...(options.otherUrls?.length ? { servers: brokerServers([options.url, ...options.otherUrls]) } : {}),
       ...(options.tls ? tlsClientOptions(options.tls) : {}),
     });
   } catch (err) {
