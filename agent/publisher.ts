@@ -135,6 +135,10 @@ export class Publisher {
   /** Index into brokerUrls of the broker in use or tried next. */
   private brokerIndex: number;
   private connectedAt: number | undefined;
+  /** Wall-clock ms of the broker's last PUBACK (or of the connection): see flush(). */
+  private confirmedAt = 0;
+  /** Wall-clock ms since when sent events wait for an ack that makes progress; undefined: none wait. */
+  private waitingSince: number | undefined;
   /** Bumped per connection, so a late callback from a dead connection cannot touch the count. */
   private connection = 0;
   private inFlight = 0;
@@ -171,6 +175,28 @@ export class Publisher {
   /** Hands every due outbox row (new, or unacknowledged past the timeout) to the broker client. */
   flush(): void {
     const client = this.client;
+    if (client?.connected && this.inFlight > 0 && Date.now() - this.confirmedAt > this.options.ackTimeoutMs) {
+      // A broker that takes messages but confirms none for a whole ack timeout (a cluster node
+      // that lost its storage quorum) is as good as gone: try the next one.
+      this.options.logger.warn(
+        { broker: this.brokerUrl, unconfirmed: this.inFlight },
+        'the broker confirmed nothing for ack.timeout; reconnecting',
+      );
+      client.stream?.destroy();
+      return;
+    }
+    if (
+      client?.connected &&
+      this.waitingSince !== undefined &&
+      Date.now() - Math.max(this.waitingSince, this.connectedAt ?? 0) > 3 * this.options.ackTimeoutMs
+    ) {
+      // Events resent for several ack timeouts and no ack at all: our ack subscription may have
+      // died with a cluster node that held it while our connection lives on another. Subscribing
+      // again on a fresh connection brings the retained ack back.
+      this.options.logger.warn({ broker: this.brokerUrl }, 'no ack for three ack timeouts; reconnecting');
+      client.stream?.destroy();
+      return;
+    }
     if (!client?.connected || this.inFlight >= MAX_IN_FLIGHT) return;
     // The rate limit runs on wall time (timers), the ack timeout on the agent's clock.
     const wallNow = Date.now();
@@ -191,6 +217,7 @@ export class Publisher {
       client.publish(topic, message.payload, { qos: 1 }, (err) => {
         if (connection !== this.connection) return;
         this.inFlight -= message.events;
+        if (!err) this.confirmedAt = Date.now();
         if (err) {
           this.options.logger.debug(
             { err, seq: message.firstSeq },
@@ -206,6 +233,7 @@ export class Publisher {
       rows.map((row) => row.seq),
       now,
     );
+    this.waitingSince ??= wallNow;
     this.options.logger.debug({ from: rows[0]!.seq, to: rows.at(-1)!.seq }, 'sent events');
     // A rate-limited backlog goes on when a whole batch's worth of tokens is there, not token by
     // token: one signed message per batch instead of one per event.
@@ -340,11 +368,24 @@ export class Publisher {
 
     client.on('connect', (connack) => {
       this.connectedAt = Date.now();
+      this.confirmedAt = this.connectedAt;
       logger.info({ broker: brokerUrl, sessionPresent: connack.sessionPresent }, 'connected to the broker');
       client.publish(statusTopic, 'online', { qos: 1, retain: true });
-      client.subscribe([agentTopic(agentId, 'ack'), agentTopic(agentId, 'policy')], { qos: 1 }, (err) => {
-        if (err) logger.error({ err }, 'could not subscribe to our ack and policy topics');
-      });
+      client.subscribe(
+        [agentTopic(agentId, 'ack'), agentTopic(agentId, 'policy')],
+        { qos: 1 },
+        (err, granted) => {
+          const refused = err !== null || (granted ?? []).some((g) => g.qos === 128);
+          if (!refused || this.client !== client) return;
+          // Without our ack topic the outbox never drains: drop this connection and try the next broker
+          // (a cluster node may refuse while it elects the leader of its session store).
+          logger.warn(
+            { err: err?.message, broker: brokerUrl },
+            'could not subscribe to our ack and policy topics; reconnecting',
+          );
+          client.stream?.destroy();
+        },
+      );
       // Anything in flight before may have died with the old connection or the broker's queue.
       this.options.outbox.markAllUnsent();
       // A backlog larger than one second's worth waits a random while first, so agents that
@@ -405,6 +446,9 @@ export class Publisher {
     const { agentId, outbox, logger } = this.options;
     if (topic === agentTopic(agentId, 'ack')) {
       const outcome = outbox.acceptAck(payload);
+      if (outcome.accepted && outcome.removed > 0) {
+        this.waitingSince = outbox.pendingCount() > 0 ? Date.now() : undefined;
+      }
       if (!outcome.accepted) {
         logger.warn({ reason: outcome.reason }, 'ignored a message on our ack topic');
       } else if (outcome.advancedSeq) {

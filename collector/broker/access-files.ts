@@ -25,6 +25,9 @@ export function reloadBroker(pidFile: string, broker: string, logger: Logger): v
     if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no pid in ${pidFile}`);
     process.kill(pid, 'SIGHUP');
   } catch (err) {
-    logger.warn({ err: (err as Error).message, pidFile }, `could not ask ${broker} to reload its access files`);
+    logger.warn(
+      { err: (err as Error).message, pidFile },
+      `could not ask ${broker} to reload its access files`,
+    );
   }
 }

@@ -55,7 +55,11 @@ function brokerServers(urls: readonly string[]): NonNullable<IClientOptions['ser
   return urls.map((url) => {
     const parsed = new URL(url);
     const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts';
-    return { host: parsed.hostname, port: Number(parsed.port) || (protocol === 'mqtts' ? 8883 : 1883), protocol };
+    return {
+      host: parsed.hostname,
+      port: Number(parsed.port) || (protocol === 'mqtts' ? 8883 : 1883),
+      protocol,
+    };
   });
 }
 
@@ -83,7 +87,22 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
     );
   }
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    // With other nodes to try, a node that does not answer yet is not the end: mqtt.js moves on to
+    // the next, and only a whole round without a connection fails the start.
+    const nodes = 1 + (options.otherUrls?.length ?? 0);
+    const timer = setTimeout(
+      () => fail(new Error(lastError ?? `no answer within ${timeoutMs * nodes} ms`)),
+      timeoutMs * nodes,
+    );
+    let lastError: string | undefined;
+    const onError = (err: Error) => {
+      if (nodes > 1 && !certificateRefusal(err)) {
+        lastError = err.message;
+        log.warn({ err: err.message }, 'MQTT broker node refused or failed; trying the next');
+        return;
+      }
+      fail(err);
+    };
     const fail = (err: Error) => {
       cleanup();
       client.end(true);
@@ -114,10 +133,10 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
     const cleanup = () => {
       clearTimeout(timer);
       client.off('connect', onConnect);
-      client.off('error', fail);
+      client.off('error', onError);
     };
     client.on('connect', onConnect);
-    client.on('error', fail);
+    client.on('error', onError);
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'MQTT connection error'));
   client.on('offline', () => log.warn({ url: options.url }, 'MQTT connection lost; reconnecting'));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { z } from 'zod';
 import { durationSchema } from '../../shared/duration.js';
@@ -100,7 +101,10 @@ export class NatsAccess {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: NatsAccessOptions) {
-    this.collectorHash = natsPasswordHash(options.collector.password);
+    // The hash already in the file, when it still matches: a restart then changes nothing.
+    this.collectorHash =
+      writtenCollectorHash(readText(options.config.authFile), options.collector) ??
+      natsPasswordHash(options.collector.password);
   }
 
   sync(): Promise<void> {
@@ -115,12 +119,14 @@ export class NatsAccess {
     const accounts = (await store.transport.listBrokerAccounts()).map((account) =>
       unapproved.has(account.agentId) ? { ...account, revoked: true } : account,
     );
-    writeAtomically(
-      config.authFile,
-      renderNatsAuthorization(accounts, { username: collector.username, passwordHash: this.collectorHash }),
-      parseInt(config.fileMode, 8),
-      'broker.nats.authFile',
-    );
+    const text = renderNatsAuthorization(accounts, {
+      username: collector.username,
+      passwordHash: this.collectorHash,
+    });
+    // Unchanged: no write and no reload. Every reload makes each node re-check every client, and
+    // nats-server 2.9.10 was seen to panic in a reload right after a node of its cluster restarted.
+    if (readText(config.authFile) === text) return;
+    writeAtomically(config.authFile, text, parseInt(config.fileMode, 8), 'broker.nats.authFile');
     const missing = accounts.filter((a) => !a.revoked && !isNatsHash(a.passwordHash)).map((a) => a.agentId);
     if (missing.length > 0) {
       logger.warn({ agents: missing }, 'these agents have no NATS login yet; they must enroll again');
@@ -131,4 +137,23 @@ export class NatsAccess {
       'wrote the NATS authorization file',
     );
   }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The collector's bcrypt hash in a file this collector wrote, if it matches its password. */
+function writtenCollectorHash(
+  text: string | undefined,
+  collector: { username: string; password: string },
+): string | undefined {
+  if (text === undefined) return undefined;
+  const line = text.split('\n').find((l) => l.includes(`{ user: ${JSON.stringify(collector.username)},`));
+  const hash = line ? /password: "(\$2[aby]\$[^"]+)"/.exec(line)?.[1] : undefined;
+  return hash && bcrypt.compareSync(collector.password, hash) ? hash : undefined;
 }

@@ -26,6 +26,7 @@ import { INGEST_TOPICS, IngestFeed } from './subscription.js';
  * once stored; a pipeline failure asks for redelivery at once.
  */
 export const INGEST_SUBJECTS = INGEST_TOPICS.map(natsSubjectOfTopic);
+const PULL_EXPIRES_MS = 2_000;
 
 export interface NatsIngestOptions {
   config: NatsConfig;
@@ -86,13 +87,15 @@ export async function consumeNatsIngest(options: NatsIngestOptions): Promise<Nat
     while (!closing) {
       try {
         const consumer = await nc.jetstream().consumers.get(config.stream, config.consumer);
-        const messages = await consumer.consume({ max_messages: maxInFlight });
+        // Short-lived pull requests: JetStream keeps serving a dead collector's open requests until
+        // they expire, so a long expiry holds back the messages meant for the living ones.
+        const messages = await consumer.consume({ max_messages: maxInFlight, expires: PULL_EXPIRES_MS });
         stopCurrent = () => messages.stop();
         for await (const message of messages) {
           await new Promise<void>((room) => {
-            void feed.take(topicOfNatsSubject(message.subject), Buffer.from(message.data), room).then(
-              (outcome) => settle(message, outcome),
-            );
+            void feed
+              .take(topicOfNatsSubject(message.subject), Buffer.from(message.data), room)
+              .then((outcome) => settle(message, outcome));
           });
           if (closing) break;
         }

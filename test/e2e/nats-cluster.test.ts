@@ -26,7 +26,12 @@ import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { createLogger } from '../../shared/log.js';
 import { eventually } from '../support/eventually.js';
 import { enrollOverHttp, makeTestAgent } from '../support/collector-harness.js';
-import { requireNatsServer, startNatsCluster, type NatsCluster, type NatsNode } from '../support/nats-cluster.js';
+import {
+  requireNatsServer,
+  startNatsCluster,
+  type NatsCluster,
+  type NatsNode,
+} from '../support/nats-cluster.js';
 import { freePort } from '../support/ports.js';
 import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
 import { startSmew, type Running } from '../support/processes.js';
@@ -39,7 +44,7 @@ const ROUNDS = 25;
 const PER_ROUND = PER_AGENT / 2 / ROUNDS;
 const ROUND_MS = 200;
 const COLLECTOR_LOGIN = { username: 'smew', password: 'collector-secret-for-tests' };
-const logger = createLogger('test', 'silent');
+const logger = createLogger('test', process.env.SMEW_TEST_AGENT_LOG === '1' ? 'warn' : 'silent');
 
 interface Member {
   name: string;
@@ -71,7 +76,10 @@ describe.runIf(ready)('three NATS nodes, two collectors on PostgreSQL, 20 agents
     await eventually(
       async () => {
         if (running.child.exitCode !== null) {
-          throw new Error(`${member.name} exited: ${running.stderr()} ${running.stdout().slice(-3000)}`);
+          const nodes = cluster.nodes.map((node) => `${node.name}: ${node.output().slice(-1500)}`).join('\n');
+          throw new Error(
+            `${member.name} exited: ${running.stderr()} ${running.stdout().slice(-3000)}\n${nodes}`,
+          );
         }
         return (await fetch(`${member.httpUrl}/healthz`)).ok;
       },
@@ -171,7 +179,9 @@ describe.runIf(ready)('three NATS nodes, two collectors on PostgreSQL, 20 agents
 
   /** SIGKILLs `node`; resolves with how long the agents that were on it took to be on another. */
   async function killNode(node: NatsNode): Promise<number> {
-    const onIt = agents.filter((agent) => agent.publisher.connected && agent.publisher.brokerUrl === node.mqttUrl);
+    const onIt = agents.filter(
+      (agent) => agent.publisher.connected && agent.publisher.brokerUrl === node.mqttUrl,
+    );
     expect(onIt.length).toBeGreaterThan(0);
     const killedAt = Date.now();
     await node.kill();
@@ -190,23 +200,20 @@ describe.runIf(ready)('three NATS nodes, two collectors on PostgreSQL, 20 agents
   }
 
   async function expectAllStoredOnce(expected: number): Promise<void> {
-    const t0 = Date.now();
-    const diag = setInterval(() => {
-      void storedCount().then((n) => {
-        const states = agents.map((agent) => `${agent.publisher.connected ? '+' : '-'}${agent.publisher.brokerUrl.slice(-5)}:${agent.outbox.pendingCount()}`);
-        console.log('DIAG', Date.now() - t0, n, states.join(' '));
-      });
-    }, 3000);
-    try {
     await eventually(async () => (await storedCount()) >= expected, {
       what: `${expected} events in PostgreSQL`,
       timeoutMs: 60_000,
       intervalMs: 250,
     }).catch(async (err: unknown) => {
-      const states = agents.map((agent) => `${agent.publisher.connected ? '+' : '-'}${agent.publisher.brokerUrl.slice(-5)}:${agent.outbox.pendingCount()}`);
-      console.log('DIAG stored', await storedCount(), states.join(' '));
-      for (const m of members) console.log('DIAG member', m.name, m.process?.stderr().slice(-3000), m.process?.stdout().slice(-3000));
-      throw err;
+      // What each agent was doing (+ connected, the broker, events waiting) and each node's state.
+      const states = agents.map(
+        (agent) =>
+          `${agent.publisher.connected ? '+' : '-'}${agent.publisher.brokerUrl}:${agent.outbox.pendingCount()}`,
+      );
+      const nodes = cluster.nodes.map((node) => node.output()).join('\n');
+      throw new Error(
+        `${(err as Error).message}; stored ${await storedCount()}; agents ${states.join(' ')}\n${nodes}`,
+      );
     });
     await eventually(() => agents.every((agent) => agent.outbox.pendingCount() === 0), {
       what: 'every agent’s outbox emptied by signed acks',
@@ -218,7 +225,6 @@ describe.runIf(ready)('three NATS nodes, two collectors on PostgreSQL, 20 agents
     );
     expect(counts).toEqual({ n: expected, distinct: expected });
     for (const agent of agents) expect((await store.getAgent(agent.id))!.ackedSeq).toBe(agent.appended);
-    } finally { clearInterval(diag); }
   }
 
   it('node and collector killed mid-stream: every event stored once, agents on another node within 10 s', async () => {

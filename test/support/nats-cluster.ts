@@ -56,18 +56,21 @@ export async function startNatsCluster(initialAuthorization: string, size = 3): 
         `pid_file: "${pidFile}"`,
         `jetstream { store_dir: "${storeDir}", max_memory_store: 64MB, max_file_store: 1GB }`,
         `cluster { name: smew, listen: 127.0.0.1:${port.route}, routes: ${JSON.stringify(routes)} }`,
-        `mqtt { listen: 127.0.0.1:${port.mqtt}, stream_replicas: ${size} }`,
+        // Sessions and retained messages on every node; the per-subscription consumers in memory on
+        // one, since an agent subscribes again on every connect and the retained ack carries the state.
+        `mqtt { listen: 127.0.0.1:${port.mqtt}, stream_replicas: ${size}, consumer_replicas: 1, consumer_memory_storage: true }`,
         'include "auth.conf"',
         '',
       ].join('\n'),
     );
-    let process: Running | undefined;
+    let server: Running | undefined;
     const launch = async () => {
-      process = start('nats-server', ['-c', configFile]);
+      server = start('nats-server', ['-c', configFile]);
       node.running = true;
       await eventually(
         async () => {
-          if (process!.child.exitCode !== null) throw new Error(`nats-server ${name} exited: ${process!.stderr()}`);
+          if (server!.child.exitCode !== null)
+            throw new Error(`nats-server ${name} exited: ${server!.stderr()}`);
           return (await portOpen(port.client)) && (await portOpen(port.mqtt));
         },
         { what: `nats-server ${name}`, timeoutMs: 20_000 },
@@ -80,10 +83,10 @@ export async function startNatsCluster(initialAuthorization: string, size = 3): 
       mqttPort: port.mqtt,
       pidFile,
       running: false,
-      output: () => process?.stderr() ?? '',
+      output: () => (server ? `${server.describeExit(40)}` : ''),
       async kill() {
         node.running = false;
-        await process?.stop('SIGKILL');
+        await server?.stop('SIGKILL');
       },
       /** Starts the node (again), on its ports and store dir. */
       restart: launch,
@@ -114,7 +117,8 @@ export function requireNatsServer(testName: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return true;
   }
-  if (process.env.CI === 'true') throw new Error('nats-server is not installed; CI must install it (.ci/run)');
+  if (process.env.CI === 'true')
+    throw new Error('nats-server is not installed; CI must install it (.ci/run)');
   console.warn(`SKIP ${testName}: nats-server is not installed`);
   return false;
 }
