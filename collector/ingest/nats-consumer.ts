@@ -14,7 +14,7 @@ import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { natsSubjectOfTopic, topicOfNatsSubject } from '../../shared/topics.js';
 import type { NatsConfig } from '../broker/nats-access.js';
-import type { IngestPipeline } from './pipeline.js';
+import type { IngestOutcome, IngestPipeline } from './pipeline.js';
 import { INGEST_TOPICS, IngestFeed } from './subscription.js';
 
 /**
@@ -120,13 +120,9 @@ export async function consumeNatsIngest(options: NatsIngestOptions): Promise<Nat
 }
 
 /** Acknowledged once handled; a pipeline failure (the store down) is redelivered, to anyone. */
-function settle(message: JsMsg, outcome: unknown): void {
+function settle(message: JsMsg, outcome: IngestOutcome | undefined): void {
   const failed =
-    outcome === undefined ||
-    (typeof outcome === 'object' &&
-      outcome !== null &&
-      'reason' in outcome &&
-      (outcome as { reason: string }).reason === 'internal-error');
+    outcome === undefined || (outcome.kind === 'rejected' && outcome.reason === 'internal-error');
   if (failed) message.nak(1_000);
   else message.ack();
 }

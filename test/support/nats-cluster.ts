@@ -55,7 +55,9 @@ export async function startNatsCluster(initialAuthorization: string, size = 3): 
         `listen: 127.0.0.1:${port.client}`,
         `pid_file: "${pidFile}"`,
         `jetstream { store_dir: "${storeDir}", max_memory_store: 64MB, max_file_store: 1GB }`,
-        `cluster { name: smew, listen: 127.0.0.1:${port.route}, routes: ${JSON.stringify(routes)} }`,
+        size > 1
+          ? `cluster { name: smew, listen: 127.0.0.1:${port.route}, routes: ${JSON.stringify(routes)} }`
+          : '',
         // Sessions and retained messages on every node; the per-subscription consumers in memory on
         // one, since an agent subscribes again on every connect and the retained ack carries the state.
         `mqtt { listen: 127.0.0.1:${port.mqtt}, stream_replicas: ${size}, consumer_replicas: 1, consumer_memory_storage: true }`,
