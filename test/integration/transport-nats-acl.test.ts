@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,22 @@ describe.runIf(ready)('NATS authorization written by the collector', () => {
       );
       expect(refused, filter).toEqual([128]);
     }
+  });
+
+  it('a reload without an agent closes its open connection (revocation)', async () => {
+    const b = await connectAgent(B);
+    clients.push(b);
+    const closed = new Promise<void>((resolve) => b.once('close', () => resolve()));
+    writeFileSync(
+      cluster.authFile,
+      renderNatsAuthorization([{ agentId: A.id, passwordHash: natsPasswordHash(A.secret), revoked: false }], {
+        username: COLLECTOR.username,
+        passwordHash: natsPasswordHash(COLLECTOR.password),
+      }),
+    );
+    process.kill(Number(readFileSync(cluster.nodes[0]!.pidFile, 'utf8').trim()), 'SIGHUP');
+    await closed;
+    await expect(connectAgent(B)).rejects.toThrow(/Not authorized|Bad username or password/);
   });
 
   it('refuses a revoked agent, an agent without a NATS hash and a wrong secret', async () => {
