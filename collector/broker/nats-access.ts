@@ -47,6 +47,8 @@ export function natsPasswordHash(password: string): string {
   return bcrypt.hashSync(password, 10);
 }
 
+const RELOAD_SPACING_MS = 1_000;
+
 const isNatsHash = (hash: string | null): hash is string => hash !== null && /^\$2[aby]\$/.test(hash);
 
 const subjects = (agentId: string, channels: readonly Parameters<typeof agentTopic>[1][]) =>
@@ -64,7 +66,10 @@ export function renderNatsAuthorization(
 ): string {
   const users = [
     `    { user: ${JSON.stringify(collector.username)}, password: ${JSON.stringify(collector.passwordHash)}, ` +
-      `allowed_connection_types: ["STANDARD", "MQTT"] }`,
+      // Explicit permissions, even if they allow all: nats-server 2.9.10 dereferences the
+      // permissions of whoever published a retained message (the collector: every ack) on each
+      // reload, and panics when that user has none.
+      `allowed_connection_types: ["STANDARD", "MQTT"], permissions: { publish: { allow: [">"] }, subscribe: { allow: [">"] } } }`,
   ];
   for (const account of accounts) {
     if (account.revoked || !isNatsHash(account.passwordHash)) continue;
@@ -99,6 +104,7 @@ export interface NatsAccessOptions {
 export class NatsAccess {
   private readonly collectorHash: string;
   private writing: Promise<void> = Promise.resolve();
+  private lastReloadAt = 0;
 
   constructor(private readonly options: NatsAccessOptions) {
     // The hash already in the file, when it still matches: a restart then changes nothing.
@@ -123,15 +129,18 @@ export class NatsAccess {
       username: collector.username,
       passwordHash: this.collectorHash,
     });
-    // Unchanged: no write and no reload. Every reload makes each node re-check every client, and
-    // nats-server 2.9.10 was seen to panic in a reload right after a node of its cluster restarted.
+    // Unchanged: no write and no reload (every reload makes each node re-check every client).
     if (readText(config.authFile) === text) return;
     writeAtomically(config.authFile, text, parseInt(config.fileMode, 8), 'broker.nats.authFile');
     const missing = accounts.filter((a) => !a.revoked && !isNatsHash(a.passwordHash)).map((a) => a.agentId);
     if (missing.length > 0) {
       logger.warn({ agents: missing }, 'these agents have no NATS login yet; they must enroll again');
     }
+    // Reloads spaced out: a burst of enrollments makes one reload a second, not one each.
+    const wait = this.lastReloadAt + RELOAD_SPACING_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     for (const pidFile of config.pidFiles) reloadBroker(pidFile, 'nats-server', logger);
+    this.lastReloadAt = Date.now();
     logger.info(
       { agents: accounts.length - missing.length, authFile: config.authFile },
       'wrote the NATS authorization file',

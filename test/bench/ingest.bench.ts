@@ -309,6 +309,9 @@ if (natsCluster) {
       },
       logins: true,
     });
+  } catch (err) {
+    for (const node of natsCluster.nodes) console.error(node.output());
+    throw err;
   } finally {
     await natsCluster.stop();
   }
