@@ -9,7 +9,13 @@ import { enrollmentTargetSchema, ENROLL_PATH, signEnrollment } from '../shared/e
 import { UserError } from '../shared/errors.js';
 import { agentIdFromPublicKey, collectorIdFromPublicKey } from '../shared/identity.js';
 import { SMEW_VERSION } from '../shared/version.js';
-import { loadKeyPair, writeIdentity, type AgentIdentity, type AgentKeyPair } from './identity.js';
+import {
+  brokerLoginSchema,
+  loadKeyPair,
+  writeIdentity,
+  type AgentIdentity,
+  type AgentKeyPair,
+} from './identity.js';
 import { OUTBOX_FILE } from './outbox.js';
 import { getJson, postJson, replyError, type CollectorTrust } from './collector-http.js';
 
@@ -17,7 +23,7 @@ const enrollResponseSchema = z.object({
   agentId: z.string(),
   unit: z.string(),
   collector: z.object({ id: z.string().min(1), alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1) }),
-  broker: z.object({ url: z.string().min(1), username: z.string(), password: z.string() }),
+  broker: brokerLoginSchema,
   policy: z.unknown().optional(),
   approval: z.enum(['approved', 'pending']).optional(),
 });

@@ -21,6 +21,26 @@ const keyPairFields = {
   idPublicKey: z.string().min(1).optional(),
 };
 
+/**
+ * The broker login enrollment hands out. `urls` (newer collectors) lists every broker node the
+ * agent may use, `url` first; the agent fails over between them. Older identities have `url` alone.
+ */
+export const brokerLoginSchema = z.object({
+  url: z.string().min(1),
+  urls: z.array(z.string().min(1)).min(1).optional(),
+  username: z.string(),
+  password: z.string(),
+});
+
+/** The brokers to use, in order: `broker.url` from the agent's config alone, else what enrollment taught. */
+export function brokerUrlsFor(
+  configUrl: string | undefined,
+  broker: { url: string; urls?: readonly string[] | undefined },
+): string[] {
+  if (configUrl) return [configUrl];
+  return broker.urls && broker.urls.length > 0 ? [...broker.urls] : [broker.url];
+}
+
 /** A key pair written before enrollment finished, so a retry registers the same key. */
 const keyOnlySchema = z.object(keyPairFields);
 
@@ -29,7 +49,7 @@ export const agentIdentitySchema = z.object({
   collectorUrl: z.string(),
   unit: z.string(),
   collector: z.object({ id: z.string().min(1), alg: z.enum(SIGNATURE_ALGS), publicKey: z.string().min(1) }),
-  broker: z.object({ url: z.string().min(1), username: z.string(), password: z.string() }),
+  broker: brokerLoginSchema,
   enrolledAt: z.string(),
   /** A rotation in progress: the new key, kept until the collector has taken it (agent/rotate-key.ts). */
   pendingKey: z

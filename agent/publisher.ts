@@ -23,7 +23,11 @@ export interface PublisherOptions {
   agentId: string;
   alg: SignatureAlg;
   sign: Signer;
-  brokerUrl: string;
+  /**
+   * The brokers to use (enrollment's `broker.urls`): the agent starts at a random one, so a site's
+   * agents spread over its nodes, and moves to the next when a connection fails or drops.
+   */
+  brokerUrls: readonly string[];
   username: string;
   password: string;
   outbox: Outbox;
@@ -109,7 +113,9 @@ const BATCH_BYTES = 60 * 1024;
 
 /**
  * Exponential backoff with "equal jitter": half the window fixed, half random. Many agents that
- * lost one broker then come back spread out instead of knocking at the same instant.
+ * lost one broker then come back spread out instead of knocking at the same instant. With several
+ * brokers, `attempt` counts whole rounds over the list: the first try at each other node comes
+ * after the shortest window, so losing one node costs well under a second.
  */
 export function reconnectDelay(
   attempt: number,
@@ -126,7 +132,13 @@ export class Publisher {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
+  /** Index into brokerUrls of the broker in use or tried next. */
+  private brokerIndex: number;
   private connectedAt: number | undefined;
+  /** Wall-clock ms of the broker's last PUBACK (or of the connection): see flush(). */
+  private confirmedAt = 0;
+  /** Wall-clock ms since when sent events wait for an ack that makes progress; undefined: none wait. */
+  private waitingSince: number | undefined;
   /** Bumped per connection, so a late callback from a dead connection cannot touch the count. */
   private connection = 0;
   private inFlight = 0;
@@ -137,11 +149,19 @@ export class Publisher {
   private drainTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PublisherOptions) {
+    if (options.brokerUrls.length === 0) throw new Error('Publisher needs at least one broker URL');
+    const brokers = options.brokerUrls.length;
+    this.brokerIndex = Math.min(brokers - 1, Math.floor((options.random ?? Math.random)() * brokers));
     if (options.drain) this.bucket = new DrainBucket(options.drain.ratePerSec, Date.now());
   }
 
   get connected(): boolean {
     return this.client?.connected === true;
+  }
+
+  /** The broker in use (or tried next). */
+  get brokerUrl(): string {
+    return this.options.brokerUrls[this.brokerIndex]!;
   }
 
   start(): void {
@@ -155,6 +175,28 @@ export class Publisher {
   /** Hands every due outbox row (new, or unacknowledged past the timeout) to the broker client. */
   flush(): void {
     const client = this.client;
+    if (client?.connected && this.inFlight > 0 && Date.now() - this.confirmedAt > this.options.ackTimeoutMs) {
+      // A broker that takes messages but confirms none for a whole ack timeout (a cluster node
+      // that lost its storage quorum) is as good as gone: try the next one.
+      this.options.logger.warn(
+        { broker: this.brokerUrl, unconfirmed: this.inFlight },
+        'the broker confirmed nothing for ack.timeout; reconnecting',
+      );
+      client.stream?.destroy();
+      return;
+    }
+    if (
+      client?.connected &&
+      this.waitingSince !== undefined &&
+      Date.now() - Math.max(this.waitingSince, this.connectedAt ?? 0) > 3 * this.options.ackTimeoutMs
+    ) {
+      // Events resent for several ack timeouts and no ack at all: our ack subscription may have
+      // died with a cluster node that held it while our connection lives on another. Subscribing
+      // again on a fresh connection brings the retained ack back.
+      this.options.logger.warn({ broker: this.brokerUrl }, 'no ack for three ack timeouts; reconnecting');
+      client.stream?.destroy();
+      return;
+    }
     if (!client?.connected || this.inFlight >= MAX_IN_FLIGHT) return;
     // The rate limit runs on wall time (timers), the ack timeout on the agent's clock.
     const wallNow = Date.now();
@@ -175,6 +217,7 @@ export class Publisher {
       client.publish(topic, message.payload, { qos: 1 }, (err) => {
         if (connection !== this.connection) return;
         this.inFlight -= message.events;
+        if (!err) this.confirmedAt = Date.now();
         if (err) {
           this.options.logger.debug(
             { err, seq: message.firstSeq },
@@ -190,6 +233,7 @@ export class Publisher {
       rows.map((row) => row.seq),
       now,
     );
+    this.waitingSince ??= wallNow;
     this.options.logger.debug({ from: rows[0]!.seq, to: rows.at(-1)!.seq }, 'sent events');
     // A rate-limited backlog goes on when a whole batch's worth of tokens is there, not token by
     // token: one signed message per batch instead of one per event.
@@ -294,7 +338,8 @@ export class Publisher {
   }
 
   private openConnection(): void {
-    const { agentId, brokerUrl, username, password, logger } = this.options;
+    const { agentId, username, password, logger } = this.options;
+    const brokerUrl = this.brokerUrl;
     const statusTopic = agentTopic(agentId, 'status');
     const clientOptions: IClientOptions = {
       clientId: agentId,
@@ -323,11 +368,24 @@ export class Publisher {
 
     client.on('connect', (connack) => {
       this.connectedAt = Date.now();
+      this.confirmedAt = this.connectedAt;
       logger.info({ broker: brokerUrl, sessionPresent: connack.sessionPresent }, 'connected to the broker');
       client.publish(statusTopic, 'online', { qos: 1, retain: true });
-      client.subscribe([agentTopic(agentId, 'ack'), agentTopic(agentId, 'policy')], { qos: 1 }, (err) => {
-        if (err) logger.error({ err }, 'could not subscribe to our ack and policy topics');
-      });
+      client.subscribe(
+        [agentTopic(agentId, 'ack'), agentTopic(agentId, 'policy')],
+        { qos: 1 },
+        (err, granted) => {
+          const refused = err !== null || (granted ?? []).some((g) => g.qos === 128);
+          if (!refused || this.client !== client) return;
+          // Without our ack topic the outbox never drains: drop this connection and try the next broker
+          // (a cluster node may refuse while it elects the leader of its session store).
+          logger.warn(
+            { err: err?.message, broker: brokerUrl },
+            'could not subscribe to our ack and policy topics; reconnecting',
+          );
+          client.stream?.destroy();
+        },
+      );
       // Anything in flight before may have died with the old connection or the broker's queue.
       this.options.outbox.markAllUnsent();
       // A backlog larger than one second's worth waits a random while first, so agents that
@@ -364,13 +422,19 @@ export class Publisher {
       if (this.connectedAt !== undefined && Date.now() - this.connectedAt >= STABLE_CONNECTION_MS)
         this.attempt = 0;
       this.connectedAt = undefined;
+      // Next broker in the list: a dead node is not tried again until the others have been.
+      const brokers = this.options.brokerUrls.length;
+      this.brokerIndex = (this.brokerIndex + 1) % brokers;
       const delay = reconnectDelay(
-        this.attempt,
+        Math.floor(this.attempt / brokers),
         this.options.backoff ?? DEFAULT_BACKOFF,
         this.options.random,
       );
       this.attempt += 1;
-      logger.info({ broker: brokerUrl, inMs: delay, attempt: this.attempt }, 'disconnected; reconnecting');
+      logger.info(
+        { broker: brokerUrl, next: this.brokerUrl, inMs: delay, attempt: this.attempt },
+        'disconnected; reconnecting',
+      );
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = undefined;
         if (!this.stopping) this.openConnection();
@@ -382,6 +446,9 @@ export class Publisher {
     const { agentId, outbox, logger } = this.options;
     if (topic === agentTopic(agentId, 'ack')) {
       const outcome = outbox.acceptAck(payload);
+      if (outcome.accepted && outcome.removed > 0) {
+        this.waitingSince = outbox.pendingCount() > 0 ? Date.now() : undefined;
+      }
       if (!outcome.accepted) {
         logger.warn({ reason: outcome.reason }, 'ignored a message on our ack topic');
       } else if (outcome.advancedSeq) {

@@ -8,7 +8,7 @@ import type { AgentConfig } from './config.js';
 import type { Detector } from './detectors/finding.js';
 import { runDetectors } from './detectors/run-detectors.js';
 import { recordDetectorPass } from './differ.js';
-import { identityFile, loadIdentity, type AgentIdentity } from './identity.js';
+import { brokerUrlsFor, identityFile, loadIdentity, type AgentIdentity } from './identity.js';
 import { Outbox, type EventDraft } from './outbox.js';
 import {
   acceptPolicyMessage,
@@ -130,7 +130,7 @@ export async function startAgent(
     agentId: identity.agentId,
     alg: identity.alg,
     sign,
-    brokerUrl: config.broker.url ?? identity.broker.url,
+    brokerUrls: brokerUrlsFor(config.broker.url, identity.broker),
     username: identity.broker.username,
     password: identity.broker.password,
     outbox,

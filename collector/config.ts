@@ -9,6 +9,7 @@ import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { mosquittoConfigSchema } from './broker/mosquitto-access.js';
 import { DEFAULT_MAX_PACKET_BYTES } from './broker/packet-limit.js';
 import { byteSizeSchema } from '../shared/byte-size.js';
+import { natsConfigSchema } from './broker/nats-access.js';
 import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
 import { parseCidr } from '../shared/net/cidr.js';
@@ -60,14 +61,28 @@ export const collectorConfigSchema = z.strictObject({
     .strictObject({
       /** The embedded aedes broker's listener; ignored when `url` names an external broker. */
       listen: hostPort.default('127.0.0.1:1883'),
-      /** An external MQTT broker (Mosquitto, EMQX) instead of the embedded one. */
+      /**
+       * mqtt: the embedded broker, or an external MQTT broker at `url`. nats: a NATS JetStream
+       * cluster (broker.nats): collectors read through JetStream and publish acks over MQTT at `url`.
+       */
+      kind: z.enum(['mqtt', 'nats']).default('mqtt'),
+      /** An external MQTT broker (Mosquitto, EMQX, a NATS node's MQTT listener) instead of the embedded one. */
       url: z.string().optional(),
+      /** Other nodes of the same broker cluster, for the collector's own MQTT client to fail over to. */
+      urls: z.array(z.string().min(1)).optional(),
       username: z.string().optional(),
       password: z.string().optional(),
       /** The broker URL handed to agents at enrollment; defaults to the one the collector uses. */
       publicUrl: z.string().optional(),
+      /**
+       * Every broker node agents may use (a NATS or EMQX cluster), handed out at enrollment; agents
+       * fail over between them. The first is also sent as the single `url` older agents read.
+       */
+      publicUrls: z.array(z.string().min(1)).min(1).optional(),
       /** With an external Mosquitto: where the collector writes its password and ACL files. */
       mosquitto: mosquittoConfigSchema.optional(),
+      /** broker.kind nats: the cluster, its stream and consumer, and the authorization file (docs/nats.md). */
+      nats: natsConfigSchema.optional(),
       /** cert/key: the embedded broker speaks MQTT over TLS; ca: whom the collector's client trusts (docs/tls.md). */
       tls: brokerTlsSchema.optional(),
       /**
@@ -78,7 +93,7 @@ export const collectorConfigSchema = z.strictObject({
         .default(DEFAULT_MAX_PACKET_BYTES)
         .refine((n) => n >= 1024, 'expected at least 1KiB'),
     })
-    .default({ listen: '127.0.0.1:1883', maxPacket: DEFAULT_MAX_PACKET_BYTES }),
+    .default({ listen: '127.0.0.1:1883', kind: 'mqtt', maxPacket: DEFAULT_MAX_PACKET_BYTES }),
   store: z
     .strictObject({ url: z.string().default('sqlite:./data/smew.db') })
     .default({ url: 'sqlite:./data/smew.db' }),

@@ -33,7 +33,8 @@ export interface EnrollResponse {
   agentId: string;
   unit: string;
   collector: { id: string; alg: SignatureAlg; publicKey: string };
-  broker: { url: string; username: string; password: string };
+  /** `urls`: every node agents may fail over to, `url` (the first) for agents that read one. */
+  broker: { url: string; urls: string[]; username: string; password: string };
   /** pending: the broker admits the agent once an admin approves it (enroll.approval: manual). */
   approval: 'approved' | 'pending';
 }
@@ -47,8 +48,8 @@ export interface EnrollmentDeps {
   clock: Clock;
   metrics: CollectorMetrics;
   logger: Logger;
-  /** The broker URL agents should use (broker.publicUrl, or the one in use). */
-  brokerUrl: string;
+  /** The broker URLs agents should use (broker.publicUrls, broker.publicUrl, or the one in use). */
+  brokerUrls: readonly string[];
   /** Drops a cached broker credential so the new secret takes effect at the next connect. */
   onCredentialsChanged(agentId: string): void;
   /**
@@ -148,7 +149,12 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
       agentId,
       unit: result.agent.unit,
       collector: { id: deps.identity.id, alg: deps.identity.alg, publicKey: deps.identity.publicKey },
-      broker: { url: deps.brokerUrl, username: agentId, password: brokerSecret },
+      broker: {
+        url: deps.brokerUrls[0]!,
+        urls: [...deps.brokerUrls],
+        username: agentId,
+        password: brokerSecret,
+      },
       approval,
     },
   };

@@ -25,7 +25,9 @@ import { LivenessMonitor } from './liveness/monitor.js';
 import { observeIngest } from './liveness/observe-ingest.js';
 import { CollectorMetrics } from './metrics.js';
 import { RevocationWatcher } from './revocation.js';
-import { MosquittoAccess, mosquittoCollectorLogin } from './broker/mosquitto-access.js';
+import { MosquittoAccess, collectorBrokerLogin } from './broker/mosquitto-access.js';
+import { NatsAccess, natsPasswordHash, type NatsConfig } from './broker/nats-access.js';
+import { consumeNatsIngest } from './ingest/nats-consumer.js';
 import { mosquittoPasswordHash } from './broker/mosquitto-passwd.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
@@ -46,7 +48,7 @@ export interface RunningCollector {
   httpUrl: string;
   /** The broker the collector uses (embedded: mqtt://host:port as bound). */
   brokerUrl: string;
-  /** What enrollment hands to agents: broker.publicUrl, or brokerUrl. */
+  /** What enrollment hands to agents first: broker.publicUrls[0], broker.publicUrl, or brokerUrl. */
   agentBrokerUrl: string;
   collectorId: string;
   store: Store;
@@ -146,13 +148,25 @@ export async function startCollector(
         'ingest.sharedGroup: needs broker.url (an external broker such as Mosquitto); the embedded broker serves one collector',
       );
     }
-    const session = ingestClientSession(identity.id, sharedGroup);
+    const nats = natsSettings(config);
+    // With NATS, several collectors share the work too (through one JetStream consumer); their
+    // MQTT clients, which only publish acks and policies, need ids of their own and clean sessions.
+    const session = ingestClientSession(identity.id, sharedGroup ?? (nats ? 'nats' : undefined));
     const clientId = session.clientId;
+    const natsAccess = nats?.authFile
+      ? new NatsAccess({
+          config: { ...nats, authFile: nats.authFile },
+          store,
+          collector: collectorBrokerLogin(config, 'broker.nats.authFile'),
+          logger,
+        })
+      : undefined;
+    await natsAccess?.sync();
     const mosquitto = config.broker.mosquitto
       ? new MosquittoAccess({
           config: config.broker.mosquitto,
           store,
-          collector: mosquittoCollectorLogin(config),
+          collector: collectorBrokerLogin(config),
           logger,
         })
       : undefined;
@@ -164,6 +178,7 @@ export async function startCollector(
         url: brokerUrl,
         username: config.broker.username,
         password: config.broker.password,
+        ...(config.broker.urls ? { otherUrls: config.broker.urls } : {}),
         clientId,
         clean: session.clean,
         urlKey: 'broker.url',
@@ -254,9 +269,23 @@ export async function startCollector(
       logger,
       scheduleAck: (id) => acks.schedule(id),
     });
-    await subscribeIngest(client, ingest, logger, { sharedGroup, maxInFlight: config.ingest.maxInFlight });
+    if (nats) {
+      const natsIngest = await consumeNatsIngest({
+        config: nats,
+        username: config.broker.username,
+        password: config.broker.password,
+        name: clientId,
+        pipeline: ingest,
+        logger,
+        maxInFlight: config.ingest.maxInFlight,
+      });
+      cleanups.push(() => natsIngest.close());
+    } else {
+      await subscribeIngest(client, ingest, logger, { sharedGroup, maxInFlight: config.ingest.maxInFlight });
+    }
 
-    const agentBrokerUrl = config.broker.publicUrl ?? brokerUrl;
+    const agentBrokerUrls = config.broker.publicUrls ?? [config.broker.publicUrl ?? brokerUrl];
+    const agentBrokerUrl = agentBrokerUrls[0]!;
     if (embedded && !config.broker.publicUrl && /^(0\.0\.0\.0|\[?::\]?):/.test(config.broker.listen)) {
       logger.warn(
         { agentBrokerUrl },
@@ -270,33 +299,38 @@ export async function startCollector(
       clock,
       metrics,
       logger,
-      brokerUrl: agentBrokerUrl,
+      brokerUrls: agentBrokerUrls,
       approval: config.enroll.approval,
       maxSkewMs: config.ingest.maxSkew,
       onCredentialsChanged: (agentId) => embedded?.credentials.invalidate(agentId),
       onEnrolled: async (agentId, brokerSecret) => {
         try {
-          await store.transport.setBrokerPasswordHash(agentId, mosquittoPasswordHash(brokerSecret));
+          // The broker's own hash form: bcrypt for NATS, Mosquitto's $7$ otherwise.
+          const hash = nats ? natsPasswordHash(brokerSecret) : mosquittoPasswordHash(brokerSecret);
+          await store.transport.setBrokerPasswordHash(agentId, hash);
         } catch (err) {
           // A store without the transport domain (PostgreSQL, for now) matters only with Mosquitto.
-          if (mosquitto) throw err;
+          if (mosquitto || natsAccess) throw err;
           logger.debug({ err }, 'no Mosquitto login kept for this agent');
         }
         await mosquitto?.sync();
+        await natsAccess?.sync();
       },
+    };
+    const syncBrokerAccess = () => {
+      mosquitto
+        ?.sync()
+        .catch((err: unknown) => logger.error({ err }, 'could not rewrite the Mosquitto files'));
+      natsAccess
+        ?.sync()
+        .catch((err: unknown) => logger.error({ err }, 'could not rewrite the NATS authorization file'));
     };
     const enforceRevocation = (agentId: string) => {
       embedded?.disconnect(agentId);
-      mosquitto
-        ?.sync()
-        .catch((err: unknown) => logger.error({ err }, 'could not rewrite the Mosquitto files'));
+      syncBrokerAccess();
     };
     // An approved agent gets its Mosquitto login (the embedded broker never cached the pending one).
-    const enforceApproval = () => {
-      mosquitto
-        ?.sync()
-        .catch((err: unknown) => logger.error({ err }, 'could not rewrite the Mosquitto files'));
-    };
+    const enforceApproval = syncBrokerAccess;
     const revocations = new RevocationWatcher({
       store,
       clock,
@@ -407,4 +441,26 @@ export async function startCollector(
     await unwind();
     throw err;
   }
+}
+
+/** broker.kind nats: its settings, checked against the keys it needs; undefined for MQTT. */
+function natsSettings(config: CollectorConfig): NatsConfig | undefined {
+  if (config.broker.kind !== 'nats') {
+    if (config.broker.nats) throw new UserError('broker.nats: is used only with broker.kind: nats');
+    return undefined;
+  }
+  if (!config.broker.nats) {
+    throw new UserError('broker.kind: nats needs broker.nats.servers (the cluster’s nats:// URLs)');
+  }
+  if (!config.broker.url) {
+    throw new UserError(
+      'broker.kind: nats needs broker.url: a node’s MQTT listener (mqtt://host:1883), where the collector publishes acks and policies',
+    );
+  }
+  if (config.ingest.sharedGroup !== undefined) {
+    throw new UserError(
+      'ingest.sharedGroup: not used with broker.kind: nats; the collectors share the JetStream consumer broker.nats.consumer',
+    );
+  }
+  return config.broker.nats;
 }

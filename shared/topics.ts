@@ -19,3 +19,18 @@ export function parseAgentTopic(topic: string): { agentId: string; channel: Agen
   if (!AGENT_CHANNELS.includes(channel)) return undefined;
   return { agentId: parts[3]!, channel };
 }
+
+/**
+ * NATS's MQTT gateway carries the topic `a/b/c` as the subject `a.b.c` (smew's topics hold no `.`
+ * and no space, so the mapping is one-to-one), and the wildcards `+`/`#` as `*`/`>`.
+ */
+export function natsSubjectOfTopic(topic: string): string {
+  return topic
+    .split('/')
+    .map((level) => (level === '+' ? '*' : level === '#' ? '>' : level))
+    .join('.');
+}
+
+export function topicOfNatsSubject(subject: string): string {
+  return subject.split('.').join('/');
+}

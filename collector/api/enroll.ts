@@ -97,6 +97,11 @@ export function enrollRoutes(deps: EnrollmentDeps) {
                   required: ['url', 'username', 'password'],
                   properties: {
                     url: { type: 'string' },
+                    urls: {
+                      type: 'array',
+                      items: { type: 'string' },
+                      description: 'every broker node the agent may fail over to; url is the first',
+                    },
                     username: { type: 'string' },
                     password: { type: 'string' },
                   },

@@ -12,6 +12,8 @@ import { certificateRefusal, explainCertificateRefusal } from '../../shared/tls.
  */
 export interface CollectorClientOptions {
   url: string;
+  /** Further nodes of the same broker cluster (broker.urls): on a lost connection the client moves on. */
+  otherUrls?: readonly string[];
   username?: string;
   password?: string;
   clientId: string;
@@ -48,6 +50,19 @@ function tlsClientOptions(
   return options;
 }
 
+/** mqtt.js's failover list: on each reconnect it takes the next. */
+function brokerServers(urls: readonly string[]): NonNullable<IClientOptions['servers']> {
+  return urls.map((url) => {
+    const parsed = new URL(url);
+    const protocol = parsed.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts';
+    return {
+      host: parsed.hostname,
+      port: Number(parsed.port) || (protocol === 'mqtts' ? 8883 : 1883),
+      protocol,
+    };
+  });
+}
+
 export async function connectCollectorClient(options: CollectorClientOptions): Promise<MqttClient> {
   const log = options.logger.child({ component: 'mqtt' });
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -63,6 +78,7 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
       connectTimeout: timeoutMs,
       // After a reconnect to a broker that lost our session, subscribe again.
       resubscribe: true,
+      ...(options.otherUrls?.length ? { servers: brokerServers([options.url, ...options.otherUrls]) } : {}),
       ...(options.tls ? tlsClientOptions(options.tls) : {}),
     });
   } catch (err) {
@@ -71,7 +87,22 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
     );
   }
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    // With other nodes to try, a node that does not answer yet is not the end: mqtt.js moves on to
+    // the next, and only a whole round without a connection fails the start.
+    const nodes = 1 + (options.otherUrls?.length ?? 0);
+    const timer = setTimeout(
+      () => fail(new Error(lastError ?? `no answer within ${timeoutMs * nodes} ms`)),
+      timeoutMs * nodes,
+    );
+    let lastError: string | undefined;
+    const onError = (err: Error) => {
+      if (nodes > 1 && !certificateRefusal(err)) {
+        lastError = err.message;
+        log.warn({ err: err.message }, 'MQTT broker node refused or failed; trying the next');
+        return;
+      }
+      fail(err);
+    };
     const fail = (err: Error) => {
       cleanup();
       client.end(true);
@@ -102,10 +133,10 @@ export async function connectCollectorClient(options: CollectorClientOptions): P
     const cleanup = () => {
       clearTimeout(timer);
       client.off('connect', onConnect);
-      client.off('error', fail);
+      client.off('error', onError);
     };
     client.on('connect', onConnect);
-    client.on('error', fail);
+    client.on('error', onError);
   });
   client.on('error', (err) => log.warn({ err: err.message }, 'MQTT connection error'));
   client.on('offline', () => log.warn({ url: options.url }, 'MQTT connection lost; reconnecting'));

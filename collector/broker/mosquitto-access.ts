@@ -1,11 +1,10 @@
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
 import type { Store } from '../store/store.js';
 import type { BrokerAccount } from '../store/transport-store.js';
+import { reloadBroker, writeAtomically } from './access-files.js';
 import { mosquittoPasswordHash } from './mosquitto-passwd.js';
 
 /**
@@ -75,15 +74,21 @@ export interface MosquittoAccessOptions {
   logger: Logger;
 }
 
-/** The collector's own Mosquitto login, which broker.mosquitto requires. */
-export function mosquittoCollectorLogin(config: { broker: { username?: string; password?: string } }): {
+/**
+ * The collector's own broker login, which the access files it writes (broker.mosquitto, or
+ * broker.nats.authFile named by `key`) must hold.
+ */
+export function collectorBrokerLogin(
+  config: { broker: { username?: string; password?: string } },
+  key = 'broker.mosquitto',
+): {
   username: string;
   password: string;
 } {
   const { username, password } = config.broker;
   if (!username || !password) {
     throw new UserError(
-      'broker.mosquitto: needs broker.username and broker.password (the collector’s own Mosquitto login, written into the password file)',
+      `${key}: needs broker.username and broker.password (the collector’s own broker login, written into that file)`,
     );
   }
   return { username, password };
@@ -132,34 +137,10 @@ export class MosquittoAccess {
         'these agents enrolled before Mosquitto logins were kept; they must enroll again',
       );
     }
-    if (config.pidFile) reloadMosquitto(config.pidFile, logger);
+    if (config.pidFile) reloadBroker(config.pidFile, 'Mosquitto', logger);
     logger.info(
       { agents: usable, passwordFile: config.passwordFile },
       'wrote the Mosquitto password and ACL files',
-    );
-  }
-}
-
-function writeAtomically(path: string, text: string, mode: number, key: string): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temporary, text, { mode });
-    chmodSync(temporary, mode);
-    renameSync(temporary, path);
-  } catch (err) {
-    throw new UserError(`${key}: cannot write ${path}: ${(err as Error).message}`);
-  }
-}
-
-function reloadMosquitto(pidFile: string, logger: Logger): void {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no pid in ${pidFile}`);
-    process.kill(pid, 'SIGHUP');
-  } catch (err) {
-    logger.warn(
-      { err: (err as Error).message, pidFile },
-      'could not ask Mosquitto to reload its password and ACL files',
     );
   }
 }

@@ -4,7 +4,7 @@ import { systemClock } from '../../shared/clock.js';
 import { UserError } from '../../shared/errors.js';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import { createLogger } from '../../shared/log.js';
-import { MosquittoAccess, mosquittoCollectorLogin } from '../broker/mosquitto-access.js';
+import { MosquittoAccess, collectorBrokerLogin } from '../broker/mosquitto-access.js';
 import { revokeAgent } from '../revocation.js';
 import { CONFIG_OPTION, readConfig, withStore } from './open-config.js';
 
@@ -40,7 +40,7 @@ export const agentsRevokeCommand: Command = {
         await new MosquittoAccess({
           config: config.broker.mosquitto,
           store,
-          collector: mosquittoCollectorLogin(config),
+          collector: collectorBrokerLogin(config),
           logger: createLogger('agents-revoke'),
         }).sync();
       }

@@ -5,7 +5,7 @@ import { UserError } from '../../shared/errors.js';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import { createLogger } from '../../shared/log.js';
 import { decideApproval, decisionRefusal, type ApprovalDecision } from '../approval.js';
-import { MosquittoAccess, mosquittoCollectorLogin } from '../broker/mosquitto-access.js';
+import { MosquittoAccess, collectorBrokerLogin } from '../broker/mosquitto-access.js';
 import { CONFIG_OPTION, readConfig, withStore } from './open-config.js';
 
 /**
@@ -41,7 +41,7 @@ function decisionCommand(decision: ApprovalDecision): Command {
           await new MosquittoAccess({
             config: config.broker.mosquitto,
             store,
-            collector: mosquittoCollectorLogin(config),
+            collector: collectorBrokerLogin(config),
             logger: createLogger(`agents-${decision}`),
           }).sync();
         }

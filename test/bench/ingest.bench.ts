@@ -1,6 +1,6 @@
 /**
  * Ingest throughput: signed events per second from publish to stored, through the embedded aedes
- * broker and through Mosquitto, into SQLite and PostgreSQL, beside the single-core verify rate
+ * broker, through Mosquitto and through a three-node NATS JetStream cluster, into SQLite and PostgreSQL, beside the single-core verify rate
  * measured in the same run (the ceiling: verification is the floor of the cost).
  *   npx tsx test/bench/ingest.bench.ts [--short] [--agents A] [--events E] [--batch B] [--only embeddedSqlite,…]
  * Each event is its own signed envelope, except in the "batches" row, where the same events go as
@@ -34,6 +34,8 @@ import {
 } from '../support/collector-harness.js';
 import { eventually } from '../support/eventually.js';
 import { startOwnMosquitto } from '../support/mosquitto.js';
+import { requireNatsServer, startNatsCluster } from '../support/nats-cluster.js';
+import { natsPasswordHash, renderNatsAuthorization } from '../../collector/broker/nats-access.js';
 import { adminQuery, createTestSchema } from '../support/postgres.js';
 import { portOpen } from '../support/services.js';
 import type { PublisherAgent, PublisherJob } from './support/publisher-process.js';
@@ -195,19 +197,27 @@ function agentPayloads(
   };
 }
 
+/** An external broker: the collector's broker config, and whether agents log in with their enrolled secret. */
+interface BrokerSetup {
+  config: Record<string, unknown>;
+  logins: boolean;
+}
+
 /**
  * A whole collector (startCollector, as deployed: rules, liveness, live feed) on SQLite or on a
  * PostgreSQL schema of its own, using its embedded broker or `brokerUrl`.
  */
 async function collectorOn(
   storeKind: 'sqlite' | 'postgres',
-  brokerUrl: string | undefined,
+  broker: string | BrokerSetup | undefined,
   sending: Sending = 'single',
 ): Promise<Target> {
+  const setup: BrokerSetup | undefined =
+    typeof broker === 'string' ? { config: { url: broker }, logins: false } : broker;
   const dir = tempDir('smew-bench-');
   const schema = storeKind === 'postgres' ? await createTestSchema() : undefined;
   const config = testCollectorConfig(dir.path, {
-    ...(brokerUrl ? { broker: { url: brokerUrl } } : {}),
+    ...(setup ? { broker: setup.config } : {}),
     ...(schema ? { store: { url: schema.url } } : {}),
     ingest: { ackDelay: 50, maxInFlight: 1000 },
   });
@@ -222,7 +232,7 @@ async function collectorOn(
   return {
     brokerUrl: collector.brokerUrl,
     agents: agents.map((agent, i) =>
-      agentPayloads(agent, i, brokerUrl ? undefined : credentials[i], sending),
+      agentPayloads(agent, i, setup && !setup.logins ? undefined : credentials[i], sending),
     ),
     stored: async () =>
       schema
@@ -286,7 +296,12 @@ async function scenario(
 }
 
 /** Each path twice: every event its own envelope, then the same events in signed batches. */
-async function both(name: string, key: string, storeKind: 'sqlite' | 'postgres', brokerUrl?: string) {
+async function both(
+  name: string,
+  key: string,
+  storeKind: 'sqlite' | 'postgres',
+  brokerUrl?: string | BrokerSetup,
+) {
   if (storeKind === 'postgres' && !pgUp) {
     rows.push({ scenario: name, events: 'skipped: PostgreSQL not running' });
     return;
@@ -322,6 +337,46 @@ try {
   await both('Mosquitto → PostgreSQL', 'mosquittoPostgres', 'postgres', mosquitto.url);
 } finally {
   await mosquitto.stop();
+}
+// The broker tier that survives losing a machine (docs/nats.md): three NATS nodes, the stream
+// replicated three ways, the collector reading through JetStream and acking over MQTT.
+const NATS_LOGIN = { username: 'smew', password: 'bench-collector-secret' };
+const natsWanted = !only || only.some((key) => key.startsWith('nats'));
+const natsCluster =
+  natsWanted && requireNatsServer('ingest through a NATS cluster')
+    ? await startNatsCluster(
+        renderNatsAuthorization([], {
+          username: NATS_LOGIN.username,
+          passwordHash: natsPasswordHash(NATS_LOGIN.password),
+        }),
+      )
+    : undefined;
+if (natsCluster) {
+  try {
+    const [first, ...others] = natsCluster.nodes.map((node) => node.mqttUrl);
+    await both('NATS cluster (3 nodes, R3) → PostgreSQL', 'natsPostgres', 'postgres', {
+      config: {
+        kind: 'nats',
+        url: first,
+        urls: others,
+        ...NATS_LOGIN,
+        nats: {
+          servers: natsCluster.nodes.map((node) => node.natsUrl),
+          authFile: natsCluster.authFile,
+          pidFiles: natsCluster.nodes.map((node) => node.pidFile),
+          fileMode: '0600',
+        },
+      },
+      logins: true,
+    });
+  } catch (err) {
+    for (const node of natsCluster.nodes) console.error(node.output());
+    throw err;
+  } finally {
+    await natsCluster.stop();
+  }
+} else if (natsWanted) {
+  rows.push({ scenario: 'NATS cluster → PostgreSQL', events: 'skipped: nats-server not installed' });
 }
 
 console.log(

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadAgentConfig } from '../../agent/config.js';
-import { loadIdentity } from '../../agent/identity.js';
+import { brokerUrlsFor, loadIdentity } from '../../agent/identity.js';
 import { Outbox } from '../../agent/outbox.js';
 import { Publisher } from '../../agent/publisher.js';
 import { systemClock } from '../../shared/clock.js';
@@ -38,7 +38,7 @@ const publisher = new Publisher({
   agentId: identity.agentId,
   alg: identity.alg,
   sign,
-  brokerUrl: config.broker.url ?? identity.broker.url,
+  brokerUrls: brokerUrlsFor(config.broker.url, identity.broker),
   username: identity.broker.username,
   password: identity.broker.password,
   outbox,

@@ -90,6 +90,43 @@ describe('collector lifecycle', () => {
     );
   });
 
+  it('names the missing key when broker.kind nats is not complete', async () => {
+    const servers = ['nats://127.0.0.1:1'];
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { broker: { kind: 'nats', url: 'mqtt://127.0.0.1:1' } },
+        /broker\.kind: nats needs broker\.nats\.servers/,
+      ],
+      [{ broker: { kind: 'nats', nats: { servers } } }, /broker\.kind: nats needs broker\.url/],
+      [
+        {
+          broker: { kind: 'nats', url: 'mqtt://127.0.0.1:1', nats: { servers } },
+          ingest: { sharedGroup: 'g' },
+        },
+        /ingest\.sharedGroup: not used with broker\.kind: nats/,
+      ],
+      [
+        { broker: { url: 'mqtt://127.0.0.1:1', nats: { servers } } },
+        /broker\.nats: is used only with broker\.kind: nats/,
+      ],
+      [
+        {
+          broker: {
+            kind: 'nats',
+            url: 'mqtt://127.0.0.1:1',
+            nats: { servers, authFile: `${dir.path}/auth.conf` },
+          },
+        },
+        /broker\.nats\.authFile: needs broker\.username and broker\.password/,
+      ],
+    ];
+    for (const [overrides, message] of cases) {
+      const attempt = startCollector(testCollectorConfig(dir.path, overrides), quiet);
+      await expect(attempt).rejects.toThrow(UserError);
+      await expect(attempt).rejects.toThrow(message);
+    }
+  });
+
   it('hands agents broker.publicUrl when it is set', async () => {
     const config = testCollectorConfig(dir.path, {
       broker: { listen: '127.0.0.1:0', publicUrl: 'mqtt://smew.internal:1883' },

@@ -58,7 +58,7 @@ describe('draining a backlog', () => {
       agentId: agent.id,
       alg: 'ed25519',
       sign: agent.sign,
-      brokerUrl: collector.brokerUrl,
+      brokerUrls: [collector.brokerUrl],
       username: reply.broker.username,
       password: reply.broker.password,
       outbox,

@@ -41,7 +41,7 @@ export async function openApiFixture(
       clock: options.clock,
       metrics,
       logger,
-      brokerUrl: options.brokerUrl ?? 'mqtt://x:1883',
+      brokerUrls: [options.brokerUrl ?? 'mqtt://x:1883'],
       maxSkewMs: 300_000,
       onCredentialsChanged: options.onCredentialsChanged ?? (() => {}),
     },

@@ -50,7 +50,7 @@ export interface EnrollReply {
   agentId: string;
   unit: string;
   collector: { id: string; alg: string; publicKey: string };
-  broker: { url: string; username: string; password: string };
+  broker: { url: string; urls?: string[]; username: string; password: string };
 }
 
 /** Whom an enrollment at `httpUrl` is signed for, and that collector's clock (GET /api/v1/enroll). */

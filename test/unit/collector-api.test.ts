@@ -84,6 +84,7 @@ describe('collector HTTP API', () => {
       collector: { id: expect.stringMatching(/^co-/), alg: 'ed25519' },
       broker: {
         url: 'mqtt://broker.example:1883',
+        urls: ['mqtt://broker.example:1883'],
         username: agent.id,
         password: expect.stringMatching(/^smew-bs-/),
       },
