@@ -345,6 +345,10 @@ export class SqliteStore implements Store {
       where += ' AND e.ts >= ?';
       params.push(filter.since);
     }
+    if (filter.after !== undefined) {
+      where += ' AND (e.ts, e.id) < (?, ?)';
+      params.push(filter.after.ts, filter.after.id);
+    }
     where += unitClause(filter.units, 'a.unit', params);
     params.push(filter.limit);
     const rows = this.db

@@ -236,6 +236,11 @@ export class SqliteWarningStore implements WarningStore {
     inList('state', filter.states);
     inList('severity', filter.severities);
     inList('unit', filter.units);
+    if (filter.after !== undefined) {
+      // Spelled out (not a row value) because the order is mixed: last_seen down, id up.
+      where += ' AND last_seen <= ? AND (last_seen < ? OR id > ?)';
+      params.push(filter.after.lastSeen, filter.after.lastSeen, filter.after.id);
+    }
     params.push(filter.limit, filter.offset ?? 0);
     const rows = this.sql(
       `SELECT ${WARNING_COLUMNS} FROM warnings WHERE 1${where}
