@@ -353,7 +353,9 @@ export class SqliteStore implements Store {
     params.push(filter.limit);
     const rows = this.db
       .prepare(
-        `SELECT e.*, a.unit FROM events e JOIN agents a ON a.id = e.agent_id
+        // CROSS JOIN keeps events the outer loop, read in list order from an index: with a unit
+        // filter SQLite would otherwise start from the unit's agents and sort all their events.
+        `SELECT e.*, a.unit FROM events e CROSS JOIN agents a ON a.id = e.agent_id
          WHERE 1${where} ORDER BY e.ts DESC, e.id DESC LIMIT ?`,
       )
       .all(...params) as EventRow[];

@@ -13,6 +13,7 @@
  *   open warnings (state filter) deep by cursor.
  * Prints p50/p99 in ms. Target: p99 ≤ 100 ms.
  *   npx tsx test/bench/year-of-data.bench.ts [--short] [--events N] [--warnings N] [--rounds N]
+ *     [--only sqlite|postgres]
  * Not a test.
  */
 import Database from 'better-sqlite3';
@@ -43,6 +44,8 @@ interface Target {
   name: string;
   store: Store;
   seed(doc: string): Promise<void>;
+  /** SQLite only: gather planner statistics (the store never runs ANALYZE; PostgreSQL's autovacuum does). */
+  analyze?(): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,10 @@ function openSqlite(): Target {
         db.exec(sql.events);
         db.prepare(sql.warnings.replace('$DOC', '?')).run(doc);
       })();
+      db.close();
+    },
+    analyze() {
+      const db = new Database(path);
       db.exec('ANALYZE');
       db.close();
     },
@@ -209,12 +216,19 @@ async function measure(target: Target) {
   ];
   const results: Record<string, { p50: number; p99: number; rows: number }> = {};
   for (const [label, run] of cases) results[label] = await time(run);
+  if (target.analyze) {
+    target.analyze();
+    for (const [label, run] of cases) results[`${label} [after ANALYZE]`] = await time(run);
+  }
   return { seedSeconds, results };
 }
 
 const measured: Record<string, Awaited<ReturnType<typeof measure>>> = {};
-const targets: (() => Promise<Target>)[] = [async () => openSqlite()];
-if (await postgresAvailable()) targets.push(openPostgres);
+/** `--only sqlite` or `--only postgres` measures one store. */
+const only = process.argv[process.argv.indexOf('--only') + 1];
+const targets: (() => Promise<Target>)[] = [];
+if (only !== 'postgres') targets.push(async () => openSqlite());
+if (only !== 'sqlite' && (await postgresAvailable())) targets.push(openPostgres);
 for (const open of targets) {
   const target = await open();
   try {
@@ -229,16 +243,16 @@ for (const open of targets) {
 }
 
 const names = Object.keys(measured);
-const labels = Object.keys(measured[names[0]!]!.results);
+const labels = [...new Set(names.flatMap((name) => Object.keys(measured[name]!.results)))];
 console.log(`\nA page of ${PAGE} (read as ${PAGE + 1}), ${ROUNDS} rounds each, ms:`);
 printTable(
   labels.map((label) => {
     const row: Record<string, string | number> = { query: label };
     for (const name of names) {
-      const r = measured[name]!.results[label]!;
-      row[`${name} p50`] = Number(r.p50.toFixed(2));
-      row[`${name} p99`] = Number(r.p99.toFixed(2));
-      row[`${name} rows`] = r.rows;
+      const r = measured[name]!.results[label];
+      row[`${name} p50`] = r ? Number(r.p50.toFixed(2)) : '';
+      row[`${name} p99`] = r ? Number(r.p99.toFixed(2)) : '';
+      row[`${name} rows`] = r ? r.rows : '';
     }
     return row;
   }),
@@ -254,8 +268,8 @@ reportFigures({
         name,
         {
           seedSeconds: measured[name]!.seedSeconds,
-          p50ms: Object.fromEntries(labels.map((l) => [l, measured[name]!.results[l]!.p50])),
-          p99ms: Object.fromEntries(labels.map((l) => [l, measured[name]!.results[l]!.p99])),
+          p50ms: Object.fromEntries(Object.entries(measured[name]!.results).map(([l, r]) => [l, r.p50])),
+          p99ms: Object.fromEntries(Object.entries(measured[name]!.results).map(([l, r]) => [l, r.p99])),
         },
       ]),
     ),
