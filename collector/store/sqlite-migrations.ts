@@ -316,6 +316,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE INDEX events_agent_ts ON events (agent_id, ts);
       CREATE INDEX warnings_last_seen_id ON warnings (last_seen DESC, id);
+      CREATE INDEX warnings_state_last_seen_id ON warnings (state, last_seen DESC, id);
     `,
   },
 ];
