@@ -1,18 +1,21 @@
 import type { FastifyInstance } from 'fastify';
+import { cursorParam, pageOf, pageSchema, readCursor } from './cursor.js';
 import { EVENT_TYPE_PATTERN } from '../../shared/events.js';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, openObject } from './schemas.js';
+import { authErrorResponses, errorSchema, isoTime, openObject } from './schemas.js';
 
 /**
  * `GET /api/v1/events`: stored events, newest first, each with the envelope exactly as the
- * agent signed it, so anyone holding the agent's public key can verify it again.
+ * agent signed it, so anyone holding the agent's public key can verify it again. Paged by
+ * cursor (collector/api/cursor.ts): `nextCursor` reads on with the same filters.
  */
 interface EventsQuery {
   agent?: string;
   type?: string;
   since?: string;
+  cursor?: string;
   limit: number;
 }
 
@@ -86,21 +89,26 @@ export function eventRoutes(store: Store) {
               type: { type: 'string', pattern: EVENT_TYPE_PATTERN.source },
               since: { ...isoTime, description: 'events whose ts is at or after this time' },
               limit: { type: 'integer', minimum: 1, maximum: MAX_EVENTS_PER_PAGE, default: 100 },
+              cursor: cursorParam,
             },
           },
-          response: { 200: listOf(eventSchema), 400: errorSchema, ...authErrorResponses },
+          response: { 200: pageSchema(eventSchema), 400: errorSchema, ...authErrorResponses },
         },
       },
-      async (request) => {
-        const { agent, type, since, limit } = request.query;
+      async (request, reply) => {
+        const { agent, type, since, cursor, limit } = request.query;
+        const after = readCursor('events', cursor, 'integer');
+        if (!after.ok) return reply.code(400).send({ error: after.error });
         const events = await store.listEvents({
           agentId: agent,
           type,
           since: since === undefined ? undefined : new Date(since).toISOString(),
           units: visibleUnits(request.principal),
-          limit,
+          after: after.key && { ts: after.key.at, id: after.key.id },
+          limit: limit + 1,
         });
-        return { items: events.map(toApi) };
+        const page = pageOf('events', events, limit, (e) => ({ at: e.ts, id: e.id }));
+        return { items: page.items.map(toApi), nextCursor: page.nextCursor };
       },
     );
   };

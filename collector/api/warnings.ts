@@ -21,8 +21,9 @@ import {
   type WarningState,
 } from '../warnings/warning.js';
 import { visibleUnits } from './bearer-auth.js';
+import { cursorParam, pageOf, pageSchema, readCursor } from './cursor.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
+import { authErrorResponses, errorSchema, isoTime, nullableIsoTime, openObject } from './schemas.js';
 
 /**
  * 第64条 warnings over HTTP (SPEC §8): list and filter, one warning with its evidence (the signed
@@ -229,6 +230,7 @@ interface ListQuery {
   state?: WarningState[];
   severity?: Severity[];
   unit?: string;
+  cursor?: string;
   limit: number;
   offset: number;
 }
@@ -254,14 +256,25 @@ export function warningRoutes(deps: WarningApiDeps) {
               severity: { type: 'array', items: { type: 'string', enum: [...SEVERITIES] } },
               unit: { type: 'string', minLength: 1, maxLength: 200 },
               limit: { type: 'integer', minimum: 1, maximum: MAX_WARNINGS_PER_PAGE, default: 100 },
-              offset: { type: 'integer', minimum: 0, default: 0 },
+              offset: {
+                type: 'integer',
+                minimum: 0,
+                default: 0,
+                description: 'older callers; cursor reads deep pages without skipping rows',
+              },
+              cursor: cursorParam,
             },
           },
-          response: { 200: listOf(warningSchema), 400: errorSchema, ...authErrorResponses },
+          response: { 200: pageSchema(warningSchema), 400: errorSchema, ...authErrorResponses },
         },
       },
-      async (request) => {
-        const { state, severity, unit, limit, offset } = request.query;
+      async (request, reply) => {
+        const { state, severity, unit, cursor, limit, offset } = request.query;
+        const after = readCursor('warnings', cursor, 'string');
+        if (!after.ok) return reply.code(400).send({ error: after.error });
+        if (after.key && offset > 0) {
+          return reply.code(400).send({ error: 'cursor and offset: pass one or the other, not both' });
+        }
         const visible = visibleUnits(request.principal);
         const units =
           unit === undefined ? visible : visible === undefined || visible.includes(unit) ? [unit] : [];
@@ -269,12 +282,14 @@ export function warningRoutes(deps: WarningApiDeps) {
           states: state,
           severities: severity,
           units,
-          limit,
+          after: after.key && { lastSeen: after.key.at, id: after.key.id },
+          limit: limit + 1,
           offset,
         });
+        const page = pageOf('warnings', warnings, limit, (w) => ({ at: w.lastSeen, id: w.id }));
         const actor = actorOf(request.principal);
         const scope = handlingScope(request.principal);
-        return { items: warnings.map((w) => warningToApi(w, actor, scope)) };
+        return { items: page.items.map((w) => warningToApi(w, actor, scope)), nextCursor: page.nextCursor };
       },
     );
 

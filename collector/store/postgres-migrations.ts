@@ -149,4 +149,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_conditions_slot ON rule_conditions (slot);
     `,
   },
+  {
+    version: 10,
+    name: 'keyset pages: events by (ts, id) overall, per type and per agent; warnings by last seen then id',
+    // A B-tree index here does not end in the row id as SQLite's does: id is spelled out, and the
+    // (ts) and (type, ts) indexes it supersedes go.
+    sql: `
+      CREATE INDEX events_ts_id ON events (ts, id);
+      CREATE INDEX events_type_ts_id ON events (type, ts, id);
+      CREATE INDEX events_agent_ts_id ON events (agent_id, ts, id);
+      DROP INDEX events_ts;
+      DROP INDEX events_type_ts;
+      CREATE INDEX warnings_last_seen_id ON warnings (last_seen DESC, id);
+    `,
+  },
 ];

@@ -447,6 +447,10 @@ export class PostgresStore implements Store {
       params.push(filter.since);
       where += ` AND e.ts >= $${params.length}`;
     }
+    if (filter.after !== undefined) {
+      params.push(filter.after.ts, filter.after.id);
+      where += ` AND (e.ts, e.id) < ($${params.length - 1}, $${params.length})`;
+    }
     where += unitClause(filter.units, 'a.unit', params);
     params.push(filter.limit);
     const { rows } = await this.pool.query<EventRow>(

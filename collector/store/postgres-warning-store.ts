@@ -303,10 +303,16 @@ export class PostgresWarningStore implements WarningStore {
 
   async listWarnings(filter: WarningFilter): Promise<Warning[]> {
     const params: unknown[] = [];
-    const where =
+    let where =
       anyOf('state', filter.states, params) +
       anyOf('severity', filter.severities, params) +
       anyOf('unit', filter.units, params);
+    if (filter.after !== undefined) {
+      // Spelled out (not a row value) because the order is mixed: last_seen down, id up.
+      params.push(filter.after.lastSeen, filter.after.id);
+      const [at, id] = [params.length - 1, params.length];
+      where += ` AND last_seen <= $${at} AND (last_seen < $${at} OR id > $${id})`;
+    }
     params.push(filter.limit, filter.offset ?? 0);
     const { rows } = await this.pool.query<WarningRow>(
       `SELECT ${WARNING_COLUMNS} FROM warnings WHERE TRUE${where}

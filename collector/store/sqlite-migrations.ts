@@ -334,4 +334,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_conditions_slot ON rule_conditions (slot);
     `,
   },
+  {
+    version: 12,
+    name: 'keyset pages: events of one agent by time, warnings by last seen then id',
+    // events_ts and events_type_ts already end in the rowid (= id), so they serve (ts, id) pages.
+    sql: `
+      CREATE INDEX events_agent_ts ON events (agent_id, ts);
+      CREATE INDEX warnings_last_seen_id ON warnings (last_seen DESC, id);
+      CREATE INDEX warnings_state_last_seen_id ON warnings (state, last_seen DESC, id);
+    `,
+  },
 ];

@@ -355,11 +355,17 @@ export class SqliteStore implements Store {
       where += ' AND e.ts >= ?';
       params.push(filter.since);
     }
+    if (filter.after !== undefined) {
+      where += ' AND (e.ts, e.id) < (?, ?)';
+      params.push(filter.after.ts, filter.after.id);
+    }
     where += unitClause(filter.units, 'a.unit', params);
     params.push(filter.limit);
     const rows = this.db
       .prepare(
-        `SELECT e.*, a.unit FROM events e JOIN agents a ON a.id = e.agent_id
+        // CROSS JOIN keeps events the outer loop, read in list order from an index: with a unit
+        // filter SQLite would otherwise start from the unit's agents and sort all their events.
+        `SELECT e.*, a.unit FROM events e CROSS JOIN agents a ON a.id = e.agent_id
          WHERE 1${where} ORDER BY e.ts DESC, e.id DESC LIMIT ?`,
       )
       .all(...params) as EventRow[];

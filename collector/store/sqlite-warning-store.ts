@@ -233,14 +233,35 @@ export class SqliteWarningStore implements WarningStore {
       where += ` AND ${column} IN (${placeholders(values)})`;
       params.push(...values);
     };
-    inList('state', filter.states);
     inList('severity', filter.severities);
     inList('unit', filter.units);
-    params.push(filter.limit, filter.offset ?? 0);
-    const rows = this.sql(
-      `SELECT ${WARNING_COLUMNS} FROM warnings WHERE 1${where}
-         ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`,
-    ).all(...params) as WarningRow[];
+    if (filter.after !== undefined) {
+      // Spelled out (not a row value) because the order is mixed: last_seen down, id up.
+      where += ' AND last_seen <= ? AND (last_seen < ? OR id > ?)';
+      params.push(filter.after.lastSeen, filter.after.lastSeen, filter.after.id);
+    }
+    const offset = filter.offset ?? 0;
+    const order = 'ORDER BY last_seen DESC, id';
+    let rows: WarningRow[];
+    if (filter.states === undefined) {
+      rows = this.sql(
+        `SELECT ${WARNING_COLUMNS} FROM warnings WHERE 1${where} ${order} LIMIT ? OFFSET ?`,
+      ).all(...params, filter.limit, offset) as WarningRow[];
+    } else if (filter.states.length === 0) {
+      rows = [];
+    } else {
+      // One ordered read per state from warnings_state_last_seen_id, merged: a page costs at most
+      // (limit + offset) rows per state, however many warnings are in other states. A single
+      // `state IN (…)` would, without planner statistics, sort every warning of those states.
+      const states = [...new Set(filter.states)];
+      const perState = `SELECT * FROM (SELECT ${WARNING_COLUMNS} FROM warnings WHERE state = ?${where}
+        ${order} LIMIT ?)`;
+      rows = this.sql(`${states.map(() => perState).join(' UNION ALL ')} ${order} LIMIT ? OFFSET ?`).all(
+        ...states.flatMap((state) => [state, ...params, filter.limit + offset]),
+        filter.limit,
+        offset,
+      ) as WarningRow[];
+    }
     return rows.map((row) => this.toWarning(row));
   }
 

@@ -126,6 +126,8 @@ export interface EventFilter {
   since?: string;
   /** Only events of agents in these units; undefined = every unit. */
   units?: readonly string[];
+  /** Keyset pagination: only events after this one in list order (ts, then id, both descending). */
+  after?: { ts: string; id: number };
   limit: number;
 }
 
@@ -215,6 +217,7 @@ export interface Store {
   insertEvents(events: readonly NewEvent[]): Promise<InsertEventResult[]>;
   /** Moves the agent's watermark over every contiguous stored seq and returns it. */
   advanceAckedSeq(agentId: string): Promise<number>;
+  /** Newest first: ts descending, then id descending (rows sharing a ts keep a stable order). */
   listEvents(filter: EventFilter): Promise<StoredEvent[]>;
 
   addQuarantine(entry: NewQuarantineEntry): Promise<void>;

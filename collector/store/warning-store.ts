@@ -55,6 +55,8 @@ export interface WarningFilter {
   severities?: readonly Severity[];
   /** Only warnings of these units; undefined = every unit. */
   units?: readonly string[];
+  /** Keyset pagination: only warnings after this one in list order (lastSeen descending, then id). */
+  after?: { lastSeen: string; id: string };
   limit: number;
   offset?: number;
 }
@@ -131,6 +133,7 @@ export interface WarningStore {
   eventsAfterRulesCursor(limit: number): Promise<{ id: number; unit: string; envelope: string }[]>;
 
   getWarning(id: string): Promise<Warning | undefined>;
+  /** Most recent first: lastSeen descending, then id ascending. */
   listWarnings(filter: WarningFilter): Promise<Warning[]>;
   listEvidence(warningId: string, limit: number): Promise<EvidenceRecord[]>;
   /**

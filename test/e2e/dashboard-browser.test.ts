@@ -365,6 +365,47 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
     await page.getByRole('heading', { name: '终端' }).waitFor();
   });
 
+  it('reads long lists a page at a time: 加载更多 appends the next page of warnings and of an agent’s events', async () => {
+    if (!(await hasRoute('/api/v1/warnings'))) return;
+    // 120 new conditions: 120 warnings and 120 more events, more than a page (100) of each.
+    const before = (await collector.store.listEvents({ agentId: agent.id, limit: 10_000 })).length;
+    for (let i = 0; i < 120; i++) {
+      await publishEvent({ key: `net.wireless.present:page${String(i).padStart(3, '0')}`, severity: 'low' });
+    }
+    await eventually(
+      async () => {
+        const warnings = await collector.store.warnings.listWarnings({ limit: 1000 });
+        return warnings.filter((w) => w.key.includes(':page')).length === 120;
+      },
+      { timeoutMs: 30_000, what: '120 new warnings' },
+    );
+    const events = before + 120;
+
+    await page.goto(`${collector.httpUrl}/#/warnings?state=all`);
+    const rows = page.getByTestId('warnings').locator('tbody tr');
+    await page.getByTestId('load-more').waitFor();
+    expect(await rows.count()).toBe(100);
+    await expect(page.locator('.load-more').textContent()).resolves.toContain('已显示 100 条');
+    await page.getByTestId('load-more').click();
+    await page.getByTestId('load-more').waitFor({ state: 'detached' });
+    const warnings = (await collector.store.warnings.listWarnings({ limit: 1000 })).length;
+    expect(await rows.count()).toBe(warnings);
+    // Every warning once, in the collector's order.
+    const ids = await rows.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    expect(new Set(ids).size).toBe(warnings);
+
+    await page.goto(`${collector.httpUrl}/#/agents/${encodeURIComponent(agent.id)}`);
+    const eventRows = page.getByTestId('recent-events').locator('tbody tr');
+    await page.getByTestId('load-more').waitFor();
+    expect(await eventRows.count()).toBe(100);
+    await page.getByTestId('switch-lang').click();
+    await page.getByTestId('load-more').getByText('Load more').click();
+    await page.getByTestId('load-more').waitFor({ state: 'detached' });
+    expect(await eventRows.count()).toBe(events);
+    await shot('agent-events-all');
+    await page.getByTestId('switch-lang').click();
+  });
+
   it('throttles repeated wrong passwords at the login form', async () => {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
     const login = await context.newPage();

@@ -42,6 +42,7 @@ it('runs the short benchmarks and writes their figures as JSON', { timeout: 600_
         medianMs: number;
         p99Ms: number;
       };
+      yearOfData?: { events: number; stores: Record<string, { p99ms: Record<string, number> }> };
       runs: { bench: string; exitCode: number | null }[];
     };
     expect(results.short).toBe(true);
@@ -60,6 +61,9 @@ it('runs the short benchmarks and writes their figures as JSON', { timeout: 600_
     expect(results.reportLatency?.rounds).toBe(2);
     expect(results.reportLatency?.unitToNationalMedianMs).toBeGreaterThan(0);
     expect(results.runs.find((r) => r.bench === 'ingest.bench.ts')?.exitCode).toBe(0);
+    expect(results.runs.find((r) => r.bench === 'year-of-data.bench.ts')?.exitCode).toBe(0);
+    expect(results.yearOfData?.events).toBeGreaterThan(0);
+    expect(Object.values(results.yearOfData!.stores.SQLite!.p99ms).length).toBeGreaterThan(0);
     // Detection to warning needs network namespaces (root): without them the bench says why and
     // reports nothing, except in CI, where it fails (requireNetns), and so does this test.
     if (process.env.CI === 'true' || netnsUnavailableReason() === undefined) {

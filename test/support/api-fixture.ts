@@ -18,6 +18,8 @@ export interface ApiFixtureOptions extends Pick<ApiDeps, 'live' | 'dashboardDir'
   /** The broker address enrollment replies with. */
   brokerUrl?: string;
   onCredentialsChanged?: (agentId: string) => void;
+  /** Serve the 第64条 warning routes too, on this store and clock. */
+  warnings?: boolean;
 }
 
 export async function openApiFixture(
@@ -35,6 +37,7 @@ export async function openApiFixture(
     collectorId: identity.id,
     live: options.live,
     dashboardDir: options.dashboardDir,
+    ...(options.warnings && { warnings: { store, clock: options.clock } }),
     enrollment: {
       store,
       identity,

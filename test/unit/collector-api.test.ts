@@ -155,7 +155,7 @@ describe('collector HTTP API', () => {
     );
     expect(scoped.items[0]).not.toHaveProperty('brokerSecretHash');
 
-    expect((await get('/api/v1/events', one)).json()).toEqual({ items: [] });
+    expect((await get('/api/v1/events', one)).json()).toEqual({ items: [], nextCursor: null });
     for (const bad of ['agent=bob', 'since=yesterday', 'limit=0', 'limit=100001', 'type=NOPE']) {
       const response = await get(`/api/v1/events?${bad}`, all);
       expect(response.statusCode, bad).toBe(400);

@@ -1,23 +1,11 @@
-import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
-import { openSqliteStore } from '../../collector/store/sqlite-store.js';
-import { tempDir } from '../support/collector-harness.js';
 import { postgresAvailable } from '../support/postgres.js';
 import { sharedTestSchema } from '../support/postgres-shared-schema.js';
+import { openTempSqliteStore } from '../support/sqlite-temp-store.js';
 import { describeWarningStoreContract } from '../support/warning-store-contract.js';
 
-describeWarningStoreContract('SQLite', async () => {
-  const dir = tempDir('smew-warnings-');
-  const store = openSqliteStore(join(dir.path, 'smew.db'));
-  return {
-    store,
-    close: async () => {
-      await store.close();
-      dir.remove();
-    },
-  };
-});
+describeWarningStoreContract('SQLite', async () => openTempSqliteStore('smew-warnings-'));
 
 if (await postgresAvailable()) {
   const schema = sharedTestSchema();

@@ -1,7 +1,8 @@
-import { itemsOf, type Agent } from '../api.js';
+import { itemsOf, type Agent, type StoredEvent } from '../api.js';
 import { AgentText } from '../components/agent-text.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
+import { LoadMore, usePaged } from '../components/paged.js';
 import { useI18n } from '../i18n.js';
 import { RecentEvents } from './overview.js';
 
@@ -62,7 +63,7 @@ export function AgentsPage() {
 export function AgentDetail(props: { id: string }) {
   const { t } = useI18n();
   const agents = useApi<unknown>('/api/v1/agents');
-  const events = useApi<unknown>(`/api/v1/events?agent=${encodeURIComponent(props.id)}&limit=100`);
+  const events = usePaged<StoredEvent>(`/api/v1/events?agent=${encodeURIComponent(props.id)}&limit=100`);
   return (
     <section>
       <p>
@@ -111,7 +112,14 @@ export function AgentDetail(props: { id: string }) {
         }}
       </Show>
       <h2>{t('events')}</h2>
-      <Show loaded={events}>{(reply) => <RecentEvents events={itemsOf(reply)} />}</Show>
+      <Show loaded={events.first}>
+        {() => (
+          <>
+            <RecentEvents events={events.items} />
+            <LoadMore paged={events} />
+          </>
+        )}
+      </Show>
     </section>
   );
 }

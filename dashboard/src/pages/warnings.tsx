@@ -13,6 +13,7 @@ import {
 import { AgentText } from '../components/agent-text.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
+import { LoadMore, usePaged } from '../components/paged.js';
 import { Field, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
 import { isKnownEventType } from '../../../shared/events.js';
 import { conditionDataInWords, eventTypeName, keyInWords, type Lang } from '../../../shared/terms.js';
@@ -21,6 +22,8 @@ import { verifyEnvelope, type VerifyResult } from '../verify.js';
 
 const STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'];
 const OPEN_STATES = ['discovered', 'identified', 'handling'];
+/** The list reads this many at a time; 加载更多 / Load more reads on by cursor. */
+const WARNINGS_PAGE = 100;
 /** 第64条 发现 → 识别 → 处置 → 关闭, or 误报 from any open step (collector/warnings/lifecycle.ts). */
 const NEXT: Record<string, string[]> = {
   discovered: ['identified', 'false-positive'],
@@ -44,10 +47,10 @@ export function WarningsPage(props: { query: URLSearchParams }) {
   const { t, lang } = useI18n();
   const [state, setState] = useState(props.query.get('state') ?? 'open');
   const severity = props.query.get('severity');
-  const query = new URLSearchParams({ limit: '1000' });
+  const query = new URLSearchParams({ limit: String(WARNINGS_PAGE) });
   for (const s of state === 'open' ? OPEN_STATES : state === 'all' ? [] : [state]) query.append('state', s);
   if (severity) query.append('severity', severity);
-  const warnings = useApi<unknown>(`/api/v1/warnings?${query}`);
+  const warnings = usePaged<Warning>(`/api/v1/warnings?${query}`);
   return (
     <section>
       <h1>{t('warnings')}</h1>
@@ -63,9 +66,9 @@ export function WarningsPage(props: { query: URLSearchParams }) {
           ))}
         </select>
       </label>
-      <Show loaded={warnings}>
-        {(reply) => {
-          const list = itemsOf<Warning>(reply).filter(
+      <Show loaded={warnings.first}>
+        {() => {
+          const list = warnings.items.filter(
             (w) =>
               (state === 'all' ||
                 (state === 'open' ? !['closed', 'false-positive'].includes(w.state) : w.state === state)) &&
@@ -115,6 +118,7 @@ export function WarningsPage(props: { query: URLSearchParams }) {
           );
         }}
       </Show>
+      <LoadMore paged={warnings} />
     </section>
   );
 }
