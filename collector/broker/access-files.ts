@@ -1,6 +1,8 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
+import type { Store } from '../store/store.js';
+import type { BrokerAccount } from '../store/transport-store.js';
 
 /**
  * Broker access files the collector writes from its store (Mosquitto's password and ACL files,
@@ -30,4 +32,15 @@ export function reloadBroker(pidFile: string, broker: string, logger: Logger): v
       `could not ask ${broker} to reload its access files`,
     );
   }
+}
+
+/**
+ * The agents' broker logins an access file carries: an agent waiting for approval, or rejected
+ * (enroll.approval: manual), is written as revoked, so it gets no login yet.
+ */
+export async function brokerAccountsToWrite(store: Store): Promise<BrokerAccount[]> {
+  const unapproved = new Set(await store.approvals.listUnapproved());
+  return (await store.transport.listBrokerAccounts()).map((account) =>
+    unapproved.has(account.agentId) ? { ...account, revoked: true } : account,
+  );
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/log.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
 import type { Store } from '../store/store.js';
 import type { BrokerAccount } from '../store/transport-store.js';
-import { reloadBroker, writeAtomically } from './access-files.js';
+import { brokerAccountsToWrite, reloadBroker, writeAtomically } from './access-files.js';
 import { mosquittoPasswordHash } from './mosquitto-passwd.js';
 
 /**
@@ -111,11 +111,7 @@ export class MosquittoAccess {
 
   private async write(): Promise<void> {
     const { config, store, collector, logger } = this.options;
-    // Agents waiting for approval, or rejected, get no login yet (enroll.approval: manual).
-    const unapproved = new Set(await store.approvals.listUnapproved());
-    const accounts = (await store.transport.listBrokerAccounts()).map((account) =>
-      unapproved.has(account.agentId) ? { ...account, revoked: true } : account,
-    );
+    const accounts = await brokerAccountsToWrite(store);
     const mode = parseInt(config.fileMode, 8);
     writeAtomically(
       config.passwordFile,

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/log.js';
 import { agentTopic, natsSubjectOfTopic } from '../../shared/topics.js';
 import type { Store } from '../store/store.js';
 import type { BrokerAccount } from '../store/transport-store.js';
-import { reloadBroker, writeAtomically } from './access-files.js';
+import { brokerAccountsToWrite, reloadBroker, writeAtomically } from './access-files.js';
 
 /**
  * The broker tier on a NATS JetStream cluster (issue 20, docs/nats.md). Agents speak MQTT to any
@@ -121,10 +121,7 @@ export class NatsAccess {
 
   private async write(): Promise<void> {
     const { config, store, collector, logger } = this.options;
-    const unapproved = new Set(await store.approvals.listUnapproved());
-    const accounts = (await store.transport.listBrokerAccounts()).map((account) =>
-      unapproved.has(account.agentId) ? { ...account, revoked: true } : account,
-    );
+    const accounts = await brokerAccountsToWrite(store);
     const text = renderNatsAuthorization(accounts, {
       username: collector.username,
       passwordHash: this.collectorHash,
