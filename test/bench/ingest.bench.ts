@@ -341,7 +341,9 @@ try {
 // The broker tier that survives losing a machine (docs/nats.md): three NATS nodes, the stream
 // replicated three ways, the collector reading through JetStream and acking over MQTT.
 const NATS_LOGIN = { username: 'smew', password: 'bench-collector-secret' };
-const natsWanted = !only || only.some((key) => key.startsWith('nats'));
+// Not in the smoke run (--short): broker.kind nats is a preview whose cluster start-up is not yet
+// reliable (docs/nats.md, Known problems); `--only natsPostgres` still runs it short.
+const natsWanted = only ? only.some((key) => key.startsWith('nats')) : !SHORT;
 const natsCluster =
   natsWanted && requireNatsServer('ingest through a NATS cluster')
     ? await startNatsCluster(

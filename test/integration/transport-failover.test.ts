@@ -46,16 +46,26 @@ describe('agent failover between broker URLs', () => {
   it('enrollment hands out every URL; losing the node in use moves the agent to the next, nothing lost or doubled', async () => {
     const dir = tempDir('smew-failover-');
     dirs.push(dir);
-    const brokerPort = await freePort();
-    const direct = `mqtt://127.0.0.1:${brokerPort}`;
-    relay = await startTcpRelay({ host: '127.0.0.1', port: brokerPort });
-    collector = await startCollector(
-      testCollectorConfig(dir.path, {
-        broker: { listen: `127.0.0.1:${brokerPort}`, publicUrls: [relay.url, direct] },
-        ingest: { ackDelay: 10, verifyWorkers: 0 },
-      }),
-      { logger },
-    );
+    // A free port can be taken by another test's process before the broker binds it: try anew.
+    let direct = '';
+    for (let attempt = 1; !collector; attempt++) {
+      const brokerPort = await freePort();
+      direct = `mqtt://127.0.0.1:${brokerPort}`;
+      relay = await startTcpRelay({ host: '127.0.0.1', port: brokerPort });
+      try {
+        collector = await startCollector(
+          testCollectorConfig(dir.path, {
+            broker: { listen: `127.0.0.1:${brokerPort}`, publicUrls: [relay.url, direct] },
+            ingest: { ackDelay: 10, verifyWorkers: 0 },
+          }),
+          { logger },
+        );
+      } catch (err) {
+        await relay.kill();
+        if (attempt >= 3 || !/is already in use by another program/.test((err as Error).message)) throw err;
+      }
+    }
+    if (!relay) throw new Error('no relay started');
     const { agent, reply } = await enrollAgent(collector);
     expect(reply.broker.url).toBe(relay.url);
     expect(reply.broker.urls).toEqual([relay.url, direct]);
