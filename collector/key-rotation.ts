@@ -1,4 +1,4 @@
-import type { Clock } from '../shared/clock.js';
+import { skewMs, type Clock } from '../shared/clock.js';
 import { SIGNATURE_ALGS } from '../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../shared/crypto/suites.js';
 import { signingBytes, verifyMessage } from '../shared/envelope.js';
@@ -34,9 +34,8 @@ export async function rotateAgentKey(
     return { ok: false, status: 400, error: `this collector cannot verify ${statement.newAlg} signatures` };
   }
   const now = deps.clock.now();
-  const ts = Date.parse(statement.ts);
   // A captured statement cannot be replayed later.
-  if (!Number.isFinite(ts) || Math.abs(now.getTime() - ts) > deps.maxSkewMs) {
+  if (skewMs(statement.ts, now) > deps.maxSkewMs) {
     return {
       ok: false,
       status: 400,

@@ -5,6 +5,16 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/**
+ * How far a message's time (ISO 8601) is from `now`, in ms: the one measure behind every skew
+ * and replay rule (ingest.maxSkew, enrollment, the hierarchy link, key rotation, beacons). An
+ * unparseable time is infinitely far, so it never passes as fresh.
+ */
+export function skewMs(ts: string, now: Date): number {
+  const at = Date.parse(ts);
+  return Number.isFinite(at) ? Math.abs(now.getTime() - at) : Infinity;
+}
+
 /** A clock that only moves when told to; for tests of legal deadlines and timeouts. */
 export class ManualClock implements Clock {
   private current: number;

@@ -1,3 +1,4 @@
+import { skewMs } from './clock.js';
 import { z } from 'zod';
 import { canonicalBytes } from './canonical-json.js';
 import type { SignatureAlg, Signer } from './crypto/suite.js';
@@ -82,9 +83,7 @@ export function enrollmentProofProblem(
   if (collector !== expect.collector) {
     return refuse('wrong-collector', ` (${collector}; this one is ${expect.collector})`);
   }
-  const at = Date.parse(ts);
-  const skew = Math.abs(expect.now.getTime() - at);
-  if (!Number.isFinite(at) || skew > expect.maxSkewMs) {
+  if (skewMs(ts, expect.now) > expect.maxSkewMs) {
     return refuse(
       'stale',
       `: ts ${ts}, this collector's clock ${expect.now.toISOString()}, at most ${Math.round(expect.maxSkewMs / 1000)} s apart (ingest.maxSkew); check the enrolling machine's clock`,

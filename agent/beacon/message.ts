@@ -1,3 +1,4 @@
+import { skewMs } from '../../shared/clock.js';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Signer, Verifier } from '../../shared/crypto/suite.js';
@@ -89,7 +90,7 @@ export function checkBeacon(
   const verify = options.verifierFor(beacon.agent, beacon.alg);
   if (verify === undefined) return { ok: false, reason: 'unknown-agent', agent: beacon.agent };
   if (!verifyMessage(beacon, verify)) return { ok: false, reason: 'bad-signature', agent: beacon.agent };
-  if (Math.abs(Date.parse(beacon.ts) - options.now.getTime()) > options.maxSkewMs) {
+  if (skewMs(beacon.ts, options.now) > options.maxSkewMs) {
     return { ok: false, reason: 'stale', agent: beacon.agent };
   }
   if (options.seen(beacon.agent, beacon.nonce)) return { ok: false, reason: 'replayed', agent: beacon.agent };

@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock.js';
+import { skewMs, type Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy-store.js';
@@ -220,7 +220,7 @@ export class ParentLink {
       );
     }
     const now = this.deps.clock.now();
-    if (Math.abs(now.getTime() - Date.parse(message.ts)) > LINK_MAX_SKEW_MS) {
+    if (skewMs(message.ts, now) > LINK_MAX_SKEW_MS) {
       return refuse(
         'stale',
         `the ${what} is dated ${message.ts}, too far from this clock (${now.toISOString()})`,

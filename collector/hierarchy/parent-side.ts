@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import type { Clock } from '../../shared/clock.js';
+import { skewMs, type Clock } from '../../shared/clock.js';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { hasSuite, suiteFor } from '../../shared/crypto/suites.js';
 import { collectorIdFromPublicKey } from '../../shared/identity.js';
@@ -342,7 +342,7 @@ function refused(status: number, reason: string, error: string): Refused {
 /** A batch or pull dated too far from this clock is a replay (or a child with a wrong clock). */
 function staleness(deps: ParentSideDeps, what: string, ts: string): Refused | undefined {
   const now = deps.clock.now();
-  const skew = Math.abs(now.getTime() - new Date(ts).getTime());
+  const skew = skewMs(ts, now);
   if (skew <= LINK_MAX_SKEW_MS) return undefined;
   return refused(
     401,

@@ -1,3 +1,4 @@
+import { skewMs } from '../../shared/clock.js';
 import { signingBytes, type EventEnvelope } from '../../shared/envelope.js';
 import type { Store } from '../store/store.js';
 import { Rejection } from './rejection.js';
@@ -12,7 +13,7 @@ import { Rejection } from './rejection.js';
  * ingest.maxSkew. An event so dated is kept and flagged; a heartbeat is refused (pipeline.ts).
  */
 export function isSkewed(ts: string, receivedAt: Date, maxSkewMs: number): boolean {
-  return Math.abs(new Date(ts).getTime() - receivedAt.getTime()) > maxSkewMs;
+  return skewMs(ts, receivedAt) > maxSkewMs;
 }
 
 export type PersistOutcome = { kind: 'stored'; id: number; skewed: boolean } | { kind: 'duplicate' };

@@ -1,4 +1,4 @@
-import type { Clock } from '../../shared/clock.js';
+import { skewMs, type Clock } from '../../shared/clock.js';
 import {
   eventBatchSchema,
   eventEnvelopeSchema,
@@ -307,7 +307,7 @@ export class IngestPipeline {
     if (isSkewed(heartbeat.ts, receivedAt, this.options.maxSkewMs)) {
       throw new Rejection(
         'skewed',
-        `heartbeat dated ${heartbeat.ts}, ${Math.round(Math.abs(Date.parse(heartbeat.ts) - receivedAt.getTime()) / 1000)} s from the collector clock (${receivedAt.toISOString()}); ingest.maxSkew allows ${this.options.maxSkewMs / 1000} s — a replay, or the agent's clock is wrong`,
+        `heartbeat dated ${heartbeat.ts}, ${Math.round(skewMs(heartbeat.ts, receivedAt) / 1000)} s from the collector clock (${receivedAt.toISOString()}); ingest.maxSkew allows ${this.options.maxSkewMs / 1000} s — a replay, or the agent's clock is wrong`,
       );
     }
     await this.heartbeats.record({
