@@ -1,4 +1,3 @@
-import { POSTGRES_APPROVAL_MIGRATION_SQL } from './postgres-approval-store.js';
 import { CLOCKS_POSTGRES_MIGRATION_SQL } from './postgres-clock-store.js';
 import { POSTGRES_HIERARCHY_MIGRATION_SQL } from './postgres-hierarchy-store.js';
 import { POSTGRES_SESSIONS_MIGRATION_SQL } from './postgres-session-store.js';
@@ -122,7 +121,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 7,
     name: 'enrollment approval: agents waiting for an admin under enroll.approval manual',
-    sql: POSTGRES_APPROVAL_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE agent_approvals (
+    agent_id     TEXT PRIMARY KEY,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    requested_at TEXT COLLATE "C" NOT NULL,
+    decided_at   TEXT COLLATE "C",
+    decided_by   TEXT
+  );
+  CREATE INDEX agent_approvals_decided ON agent_approvals (decided_at);
+`,
   },
   {
     version: 8,

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { UserError } from '../../shared/errors.js';
-import type { AgentApprovalStore } from './approval-store.js';
+import { SqlApprovalStore, type AgentApprovalStore } from './approvals/approval-store.js';
+import { PostgresDatabase } from './sql/database.js';
 import type { ClockStore } from './clock-store.js';
-import { PostgresApprovalStore } from './postgres-approval-store.js';
 import { PostgresClockStore } from './postgres-clock-store.js';
 import {
   AGENT_COLUMNS,
@@ -131,7 +131,11 @@ async function applyMigrations(pool: pg.Pool, migrations: readonly Migration[], 
 }
 
 export class PostgresStore implements Store {
-  constructor(private readonly pool: pg.Pool) {}
+  /** The connection every domain store written once shares. */
+  readonly database: PostgresDatabase;
+  constructor(private readonly pool: pg.Pool) {
+    this.database = new PostgresDatabase(pool);
+  }
 
   // The domain stores share this store's pool, each made on first use.
   private clockStore: PostgresClockStore | undefined;
@@ -154,9 +158,9 @@ export class PostgresStore implements Store {
     return (this.transportStore ??= new PostgresTransportStore(this.pool));
   }
 
-  private approvalStore: PostgresApprovalStore | undefined;
+  private approvalStore: SqlApprovalStore | undefined;
   get approvals(): AgentApprovalStore {
-    return (this.approvalStore ??= new PostgresApprovalStore(this.pool));
+    return (this.approvalStore ??= new SqlApprovalStore(this.database));
   }
 
   private hierarchyStore: PostgresHierarchyStore | undefined;

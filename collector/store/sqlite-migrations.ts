@@ -1,7 +1,6 @@
 import { CLOCKS_MIGRATION_SQL } from './sqlite-clock-store.js';
 import { HIERARCHY_MIGRATION_SQL } from './sqlite-hierarchy-store.js';
 import { TRANSPORT_MIGRATION_SQL } from './sqlite-transport-store.js';
-import { APPROVAL_MIGRATION_SQL } from './sqlite-approval-store.js';
 /**
  * The SQLite schema as numbered migrations, applied in order at open and recorded in
  * `schema_migrations`. Never edit a released migration: add the next number instead.
@@ -277,7 +276,16 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 7,
     name: 'manual enrollment approval: pending, approved and rejected agents',
-    sql: APPROVAL_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE agent_approvals (
+    agent_id     TEXT PRIMARY KEY,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
+    requested_at TEXT NOT NULL,
+    decided_at   TEXT,
+    decided_by   TEXT
+  );
+  CREATE INDEX agent_approvals_decided ON agent_approvals (decided_at);
+`,
   },
   {
     version: 9,

@@ -20,7 +20,8 @@ import {
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
-import { SqliteApprovalStore } from './sqlite-approval-store.js';
+import { SqlApprovalStore } from './approvals/approval-store.js';
+import { SqliteDatabase } from './sql/database.js';
 import { SqliteWarningStore } from './sqlite-warning-store.js';
 import type {
   AgentRecord,
@@ -117,9 +118,12 @@ export class SqliteStore implements Store {
   readonly sessions: SqliteSessionStore;
   readonly transport: SqliteTransportStore;
   readonly hierarchy: SqliteHierarchyStore;
-  readonly approvals: SqliteApprovalStore;
+  readonly approvals: SqlApprovalStore;
+  /** The connection every domain store written once shares (one lock for its transactions). */
+  readonly database: SqliteDatabase;
   constructor(private readonly db: Database.Database) {
-    this.approvals = new SqliteApprovalStore(db);
+    this.database = new SqliteDatabase(db);
+    this.approvals = new SqlApprovalStore(this.database);
     this.hierarchy = new SqliteHierarchyStore(db);
     this.transport = new SqliteTransportStore(db);
     this.sessions = new SqliteSessionStore(db);

@@ -10,7 +10,7 @@ import type { HierarchyStore } from './hierarchy-store.js';
 import type { SessionStore } from './session-store.js';
 import type { TransportStore } from './transport-store.js';
 import type { WarningStore } from './warning-store.js';
-import type { AgentApprovalStore } from './approval-store.js';
+import type { AgentApprovalStore } from './approvals/approval-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
 export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;

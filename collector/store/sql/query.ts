@@ -1,0 +1,106 @@
+/**
+ * Queries written once for SQLite and PostgreSQL: a tagged template keeps the text and the values
+ * apart, and renders placeholders per dialect (`?` or `$n`). Values are always bound, never spliced;
+ * only `raw` text (column lists, fixed clauses written in this code) and `dialectText` enter the SQL.
+ */
+export type Dialect = 'sqlite' | 'postgres';
+
+type Piece = string | Value | Query | Raw | PerDialect;
+
+class Value {
+  constructor(readonly value: unknown) {}
+}
+
+class Raw {
+  constructor(readonly text: string) {}
+}
+
+class PerDialect {
+  constructor(readonly texts: Readonly<Record<Dialect, string>>) {}
+}
+
+export class Query {
+  /** @internal */
+  constructor(readonly pieces: readonly Piece[]) {}
+
+  /** The SQL text and bound values for one dialect. */
+  render(dialect: Dialect): { text: string; values: unknown[] } {
+    const values: unknown[] = [];
+    const text = renderPieces(this.pieces, dialect, values);
+    return { text, values };
+  }
+}
+
+function renderPieces(pieces: readonly Piece[], dialect: Dialect, values: unknown[]): string {
+  let text = '';
+  for (const piece of pieces) {
+    if (typeof piece === 'string') text += piece;
+    else if (piece instanceof Value) {
+      values.push(piece.value);
+      text += dialect === 'sqlite' ? '?' : `$${values.length}`;
+    } else if (piece instanceof Query) text += renderPieces(piece.pieces, dialect, values);
+    else if (piece instanceof Raw) text += piece.text;
+    else text += piece.texts[dialect];
+  }
+  return text;
+}
+
+/** A query: each `${value}` is bound; a nested `sql`, `raw`, `join` or `dialectText` is inlined. */
+export function sql(strings: TemplateStringsArray, ...values: unknown[]): Query {
+  const pieces: Piece[] = [];
+  strings.forEach((text, i) => {
+    if (text !== '') pieces.push(text);
+    if (i < values.length) {
+      const value = values[i];
+      pieces.push(
+        value instanceof Query || value instanceof Raw || value instanceof PerDialect
+          ? value
+          : new Value(value),
+      );
+    }
+  });
+  return new Query(pieces);
+}
+
+/** Text that enters the SQL as written: column lists and clauses fixed in this code, never input. */
+export function raw(text: string): Query {
+  return new Query([new Raw(text)]);
+}
+
+/** What differs between the two databases in one spot of a query that is otherwise shared. */
+export function dialectText(texts: Readonly<Record<Dialect, string>>): Query {
+  return new Query([new PerDialect(texts)]);
+}
+
+/** Fragments joined by a separator (`, ` by default). */
+export function join(fragments: readonly Query[], separator = ', '): Query {
+  const pieces: Piece[] = [];
+  fragments.forEach((fragment, i) => {
+    if (i > 0) pieces.push(separator);
+    pieces.push(fragment);
+  });
+  return new Query(pieces);
+}
+
+/** `(v1, v2, …)` for `IN`; an empty list matches nothing (`IN (NULL)`), as SQL has no empty list. */
+export function list(values: readonly unknown[]): Query {
+  if (values.length === 0) return raw('(NULL)');
+  return sql`(${join(values.map((value) => sql`${value}`))})`;
+}
+
+/** A fragment only when `condition` holds, else nothing. */
+export function when(condition: boolean, fragment: Query): Query {
+  return condition ? fragment : new Query([]);
+}
+
+/**
+ * Text compared and ordered byte by byte, as both databases must agree on order (ids, keys, ISO
+ * times): SQLite's default is already binary; PostgreSQL's default collation is not.
+ */
+export const bytewise = dialectText({ sqlite: '', postgres: ' COLLATE "C"' });
+
+/** Row locks for a read-then-write in a transaction; SQLite's BEGIN IMMEDIATE already holds the file. */
+export const forUpdate = dialectText({ sqlite: '', postgres: ' FOR UPDATE' });
+
+/** Claims rows another collector has not locked (PostgreSQL); on SQLite one process writes at a time. */
+export const forUpdateSkipLocked = dialectText({ sqlite: '', postgres: ' FOR UPDATE SKIP LOCKED' });
