@@ -48,136 +48,6 @@ import {
 } from './clock-rows.js';
 import { transaction } from './postgres-transaction.js';
 
-/**
- * Migration 3 (see postgres-migrations.ts), the twin of the SQLite CLOCKS_MIGRATION_SQL: the
- * register, incidents and the clock rows. Times and dates are text in byte order (COLLATE "C")
- * so they compare as in SQLite; flags are BOOLEAN; JSON (evidence, conditions) stays text.
- */
-export const CLOCKS_POSTGRES_MIGRATION_SQL = `
-  CREATE TABLE info_systems (
-    id              TEXT PRIMARY KEY,
-    name            TEXT NOT NULL,
-    level           TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
-    unit            TEXT NOT NULL,
-    scope           TEXT,
-    environment     TEXT,
-    commissioned_at TEXT COLLATE "C" NOT NULL,
-    approval_ref    TEXT,
-    approved_by     TEXT,
-    approved_at     TEXT COLLATE "C",
-    status          TEXT NOT NULL DEFAULT 'in-use' CHECK (status IN ('in-use', 'decommissioned')),
-    filed_at        TEXT COLLATE "C",
-    created_at      TEXT COLLATE "C" NOT NULL,
-    created_by      TEXT NOT NULL,
-    CHECK (status = 'in-use' OR filed_at IS NOT NULL)
-  );
-  CREATE INDEX info_systems_unit ON info_systems (unit);
-
-  CREATE TABLE info_system_changes (
-    id         BIGSERIAL PRIMARY KEY,
-    system_id  TEXT NOT NULL REFERENCES info_systems (id),
-    kind       TEXT NOT NULL CHECK (kind IN ('level', 'scope', 'environment', 'status')),
-    at         TEXT COLLATE "C" NOT NULL,
-    from_value TEXT,
-    to_value   TEXT,
-    by         TEXT NOT NULL
-  );
-  CREATE INDEX info_system_changes_system ON info_system_changes (system_id);
-
-  CREATE TABLE assessments (
-    id           BIGSERIAL PRIMARY KEY,
-    system_id    TEXT NOT NULL REFERENCES info_systems (id),
-    completed_at TEXT COLLATE "C" NOT NULL,
-    assessor     TEXT NOT NULL,
-    result       TEXT NOT NULL CHECK (result IN ('pass', 'pass-with-findings', 'fail')),
-    note         TEXT,
-    recorded_at  TEXT COLLATE "C" NOT NULL,
-    recorded_by  TEXT NOT NULL
-  );
-  CREATE INDEX assessments_system ON assessments (system_id);
-
-  CREATE TABLE incidents (
-    id               TEXT PRIMARY KEY,
-    title            TEXT NOT NULL,
-    level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
-    unit             TEXT NOT NULL,
-    unit_level       TEXT NOT NULL,
-    discovered_at    TEXT COLLATE "C" NOT NULL,
-    discovery_source TEXT NOT NULL CHECK (discovery_source IN ('evidence', 'manual')),
-    description      TEXT,
-    measures         TEXT,
-    evidence         TEXT NOT NULL,
-    created_at       TEXT COLLATE "C" NOT NULL,
-    created_by       TEXT NOT NULL
-  );
-  CREATE INDEX incidents_unit ON incidents (unit);
-
-  CREATE TABLE incident_reports (
-    id           BIGSERIAL PRIMARY KEY,
-    incident_id  TEXT NOT NULL REFERENCES incidents (id),
-    from_level   TEXT NOT NULL,
-    to_recipient TEXT NOT NULL,
-    reported_at  TEXT COLLATE "C" NOT NULL,
-    received_at  TEXT COLLATE "C",
-    channel      TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
-    by           TEXT NOT NULL,
-    receipt      TEXT,
-    recorded_at  TEXT COLLATE "C" NOT NULL,
-    recorded_by  TEXT NOT NULL
-  );
-  CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
-
-  CREATE TABLE clock_deadlines (
-    id            BIGSERIAL PRIMARY KEY,
-    subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident')),
-    subject_id    TEXT NOT NULL,
-    target        TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    for_due       TEXT COLLATE "C" NOT NULL,
-    due_at        TEXT COLLATE "C" NOT NULL,
-    repeats       BOOLEAN NOT NULL,
-    escalates_to  TEXT,
-    created_at    TEXT COLLATE "C" NOT NULL,
-    fired_count   INTEGER NOT NULL DEFAULT 0,
-    last_fired_at TEXT COLLATE "C",
-    done_at       TEXT COLLATE "C",
-    superseded    BOOLEAN NOT NULL DEFAULT FALSE,
-    claimed_by    TEXT,
-    claimed_until TEXT COLLATE "C",
-    UNIQUE (subject_type, subject_id, target, kind, for_due)
-  );
-  -- The scheduler reads only pending rows, in (due time, id) order; done rows stay as history.
-  CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at, id) WHERE done_at IS NULL;
-  CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
-
-  CREATE TABLE clock_fires (
-    id           BIGSERIAL PRIMARY KEY,
-    deadline_id  BIGINT NOT NULL REFERENCES clock_deadlines (id),
-    due_at       TEXT COLLATE "C" NOT NULL,
-    fired_at     TEXT COLLATE "C" NOT NULL,
-    late         BOOLEAN NOT NULL,
-    late_by_ms   BIGINT NOT NULL,
-    outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
-    condition    TEXT,
-    delivered_at TEXT COLLATE "C",
-    UNIQUE (deadline_id, due_at, outcome)
-  );
-  CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
-
-  CREATE TABLE clock_runs (
-    id          BIGSERIAL PRIMARY KEY,
-    trigger     TEXT NOT NULL,
-    owner       TEXT NOT NULL,
-    started_at  TEXT COLLATE "C" NOT NULL,
-    finished_at TEXT COLLATE "C",
-    fired       INTEGER NOT NULL DEFAULT 0,
-    late        INTEGER NOT NULL DEFAULT 0,
-    stale       INTEGER NOT NULL DEFAULT 0,
-    delivered   INTEGER NOT NULL DEFAULT 0,
-    error       TEXT
-  );
-`;
-
 /** pg_advisory_xact_lock(space, key): the space keeps subject locks apart from other smew locks. */
 const SUBJECT_LOCK_SPACE = 0x636c6b; // "clk"
 
@@ -295,6 +165,11 @@ async function completeAll(
  * wait on each other; a dead collector's lease runs out and its rows are claimed again. Replacing
  * a subject's rows takes a lock on that subject, so two collectors reconciling the same record at
  * startup supersede (and clear) each row once.
+ */
+/**
+ * Migration 3 (see postgres-migrations.ts), the twin of the SQLite CLOCKS_MIGRATION_SQL: the
+ * register, incidents and the clock rows. Times and dates are text in byte order (COLLATE "C")
+ * so they compare as in SQLite; flags are BOOLEAN; JSON (evidence, conditions) stays text.
  */
 export class PostgresClockStore implements ClockStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -40,108 +40,6 @@ import { tokenRefusal, type EnrollmentTokenRow } from './store.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
 
-/**
- * The collector hierarchy on PostgreSQL (migration 6, the twin of SQLite's), for several collectors
- * sharing one database as one node of the hierarchy:
- * - own reports take their seq under the counter row's lock, and look for their producer key only
- *   once they hold it, so each producer key is queued once and no seq is skipped or reused;
- * - received reports are stored `ON CONFLICT (origin, seq) DO NOTHING`: the collector that stores
- *   one first also applies and forwards it, the other answers "duplicate";
- * - a receipt delivers an entry in an `UPDATE … WHERE done_at IS NULL`, so exactly one caller sees it.
- * Outbox rows are never deleted, so an origin's seq is never reused. Path units are a text[].
- */
-export const POSTGRES_HIERARCHY_MIGRATION_SQL = `
-  CREATE TABLE hierarchy_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
-
-  CREATE TABLE hierarchy_parent (
-    one             INTEGER PRIMARY KEY CHECK (one = 1),
-    url             TEXT NOT NULL,
-    id              TEXT NOT NULL,
-    alg             TEXT NOT NULL,
-    public_key      TEXT NOT NULL,
-    unit            TEXT NOT NULL,
-    level           TEXT NOT NULL,
-    cert            TEXT NOT NULL,
-    enrolled_at     TEXT COLLATE "C" NOT NULL,
-    last_contact_at TEXT COLLATE "C",
-    last_error      TEXT
-  );
-
-  CREATE TABLE hierarchy_collectors (
-    id           TEXT PRIMARY KEY,
-    unit         TEXT NOT NULL,
-    level        TEXT NOT NULL,
-    alg          TEXT NOT NULL,
-    public_key   TEXT NOT NULL UNIQUE,
-    parent       TEXT NOT NULL,
-    direct       BOOLEAN NOT NULL,
-    cert         TEXT NOT NULL,
-    enrolled_at  TEXT COLLATE "C" NOT NULL,
-    last_seen_at TEXT COLLATE "C",
-    path_units   TEXT[] NOT NULL
-  );
-
-  CREATE TABLE hierarchy_outbox (
-    link_seq      BIGSERIAL PRIMARY KEY,
-    origin        TEXT NOT NULL,
-    origin_seq    BIGINT NOT NULL,
-    type          TEXT NOT NULL,
-    producer_key  TEXT UNIQUE,
-    report        TEXT NOT NULL,
-    chain         TEXT NOT NULL,
-    created_at    TEXT COLLATE "C" NOT NULL,
-    first_sent_at TEXT COLLATE "C",
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    received_at   TEXT COLLATE "C",
-    rejected      TEXT,
-    done_at       TEXT COLLATE "C",
-    UNIQUE (origin, origin_seq)
-  );
-  CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (link_seq) WHERE done_at IS NULL;
-  CREATE INDEX hierarchy_outbox_delivered ON hierarchy_outbox (type, link_seq) WHERE received_at IS NOT NULL;
-
-  CREATE TABLE hierarchy_reports (
-    id          BIGSERIAL PRIMARY KEY,
-    origin      TEXT NOT NULL,
-    seq         BIGINT NOT NULL,
-    unit        TEXT NOT NULL,
-    level       TEXT NOT NULL,
-    type        TEXT NOT NULL,
-    key         TEXT NOT NULL,
-    via         TEXT NOT NULL,
-    path_units  TEXT[] NOT NULL,
-    received_at TEXT COLLATE "C" NOT NULL,
-    report      TEXT NOT NULL,
-    chain       TEXT NOT NULL,
-    UNIQUE (origin, seq)
-  );
-  CREATE INDEX hierarchy_reports_type ON hierarchy_reports (type, id);
-
-  CREATE TABLE hierarchy_notices (
-    n                 BIGSERIAL PRIMARY KEY,
-    id                TEXT NOT NULL UNIQUE,
-    source            TEXT NOT NULL,
-    notice            TEXT NOT NULL,
-    issuer_alg        TEXT NOT NULL,
-    issuer_public_key TEXT NOT NULL,
-    received_at       TEXT COLLATE "C" NOT NULL,
-    acked_at          TEXT COLLATE "C",
-    result            TEXT,
-    result_at         TEXT COLLATE "C"
-  );
-
-  CREATE TABLE hierarchy_notice_responses (
-    notice_id TEXT NOT NULL,
-    collector TEXT NOT NULL,
-    unit      TEXT NOT NULL,
-    level     TEXT NOT NULL,
-    acked_at  TEXT COLLATE "C",
-    result    TEXT,
-    result_at TEXT COLLATE "C",
-    PRIMARY KEY (notice_id, collector)
-  );
-`;
-
 const COLLECTOR_COLUMNS =
   'id, unit, level, alg, public_key, parent, direct, cert, enrolled_at, last_seen_at, path_units';
 
@@ -155,6 +53,16 @@ function pathClause(units: readonly string[] | undefined, column: string, params
 
 type Db = pg.Pool | pg.PoolClient;
 
+/**
+ * The collector hierarchy on PostgreSQL (migration 6, the twin of SQLite's), for several collectors
+ * sharing one database as one node of the hierarchy:
+ * - own reports take their seq under the counter row's lock, and look for their producer key only
+ *   once they hold it, so each producer key is queued once and no seq is skipped or reused;
+ * - received reports are stored `ON CONFLICT (origin, seq) DO NOTHING`: the collector that stores
+ *   one first also applies and forwards it, the other answers "duplicate";
+ * - a receipt delivers an entry in an `UPDATE … WHERE done_at IS NULL`, so exactly one caller sees it.
+ * Outbox rows are never deleted, so an origin's seq is never reused. Path units are a text[].
+ */
 export class PostgresHierarchyStore implements HierarchyStore {
   constructor(private readonly pool: pg.Pool) {}
 

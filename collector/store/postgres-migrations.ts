@@ -1,8 +1,3 @@
-import { CLOCKS_POSTGRES_MIGRATION_SQL } from './postgres-clock-store.js';
-import { POSTGRES_HIERARCHY_MIGRATION_SQL } from './postgres-hierarchy-store.js';
-import { POSTGRES_SESSIONS_MIGRATION_SQL } from './postgres-session-store.js';
-import { POSTGRES_TRANSPORT_MIGRATION_SQL } from './postgres-transport-store.js';
-import { POSTGRES_WARNINGS_MIGRATION_SQL } from './postgres-warning-store.js';
 import type { Migration } from './sqlite-migrations.js';
 
 /**
@@ -96,27 +91,447 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: '第64条 warnings: rule state, warnings, evidence, transitions, silences, notices, notifications',
-    sql: POSTGRES_WARNINGS_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE warnings (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    rule        TEXT NOT NULL,
+    slot        TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    agent       TEXT,
+    state       TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    level       TEXT,
+    count       INTEGER NOT NULL,
+    first_seen  TEXT COLLATE "C" NOT NULL,
+    last_seen   TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    resolved_at TEXT COLLATE "C",
+    updated_at  TEXT COLLATE "C" NOT NULL,
+    doc         TEXT NOT NULL
+  );
+  CREATE INDEX warnings_unit_last_seen ON warnings (unit, last_seen);
+  CREATE INDEX warnings_state ON warnings (state);
+
+  CREATE TABLE warning_evidence (
+    id           BIGSERIAL PRIMARY KEY,
+    warning_id   TEXT NOT NULL REFERENCES warnings (id),
+    event_id     BIGINT,
+    condition_id BIGINT,
+    agent        TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    ts           TEXT COLLATE "C" NOT NULL,
+    state        TEXT NOT NULL,
+    UNIQUE (warning_id, agent, seq)
+  );
+
+  CREATE TABLE warning_transitions (
+    id         BIGSERIAL PRIMARY KEY,
+    warning_id TEXT NOT NULL REFERENCES warnings (id),
+    action     TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state   TEXT NOT NULL,
+    by_name    TEXT NOT NULL,
+    by_role    TEXT NOT NULL,
+    by_unit    TEXT,
+    at         TEXT COLLATE "C" NOT NULL,
+    note       TEXT NOT NULL,
+    incident_id TEXT
+  );
+  CREATE INDEX warning_transitions_warning ON warning_transitions (warning_id, id);
+
+  CREATE TABLE rule_open (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_windows (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_correlations (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_conditions (
+    cond TEXT COLLATE "C" NOT NULL,
+    slot TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (cond, slot)
+  );
+  -- The highest event id the rules have seen; moved in the same transaction as their effects.
+  -- Its row lock also serialises every change to rule state across collectors.
+  CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), event_id BIGINT NOT NULL);
+  INSERT INTO rule_cursor (id, event_id) VALUES (1, 0);
+
+  -- Taken before an insert draws event ids, held to its commit: see eventsAfterRulesCursor.
+  CREATE FUNCTION smew_events_rules_horizon() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_advisory_xact_lock_shared(${0x736d6572}, hashtext(current_schema()));
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER events_rules_horizon BEFORE INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION smew_events_rules_horizon();
+
+  CREATE TABLE collector_conditions (
+    id          BIGSERIAL PRIMARY KEY,
+    type        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    agent       TEXT,
+    severity    TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    at          TEXT COLLATE "C" NOT NULL,
+    received_at TEXT COLLATE "C" NOT NULL
+  );
+
+  CREATE TABLE silences (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    matcher     TEXT NOT NULL,
+    starts_at   TEXT COLLATE "C" NOT NULL,
+    ends_at     TEXT COLLATE "C" NOT NULL,
+    author      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    approved_by TEXT,
+    expired_by  TEXT
+  );
+  CREATE INDEX silences_ends_at ON silences (ends_at);
+
+  CREATE TABLE notices (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    title           TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    required_action TEXT NOT NULL,
+    deadline        TEXT COLLATE "C" NOT NULL,
+    issuer_unit     TEXT,
+    issued_by       TEXT NOT NULL,
+    issued_at       TEXT COLLATE "C" NOT NULL,
+    warning_id      TEXT
+  );
+  CREATE TABLE notice_recipients (
+    notice_id       TEXT NOT NULL REFERENCES notices (id),
+    unit            TEXT NOT NULL,
+    acknowledged_at TEXT COLLATE "C",
+    acknowledged_by TEXT,
+    result          TEXT,
+    result_at       TEXT COLLATE "C",
+    result_by       TEXT,
+    -- SQLite's rowid: recipients keep the order the notice named them in.
+    position        BIGSERIAL NOT NULL,
+    PRIMARY KEY (notice_id, unit)
+  );
+  CREATE INDEX notice_recipients_unit ON notice_recipients (unit);
+
+  -- The notification outbox: one row per warning, channel and occasion, so each goes out once.
+  CREATE TABLE notifications (
+    id              BIGSERIAL PRIMARY KEY,
+    warning_id      TEXT NOT NULL REFERENCES warnings (id),
+    channel         TEXT NOT NULL,
+    occasion        TEXT NOT NULL DEFAULT 'opened',
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT COLLATE "C" NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT COLLATE "C" NOT NULL,
+    done_at         TEXT COLLATE "C",
+    muted_by        TEXT,
+    UNIQUE (warning_id, channel, occasion)
+  );
+  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+`,
   },
   {
     version: 3,
     name: 'legal clocks: systems register, assessments, incidents, reports, deadline rows, fires, runs',
-    sql: CLOCKS_POSTGRES_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE info_systems (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    level           TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit            TEXT NOT NULL,
+    scope           TEXT,
+    environment     TEXT,
+    commissioned_at TEXT COLLATE "C" NOT NULL,
+    approval_ref    TEXT,
+    approved_by     TEXT,
+    approved_at     TEXT COLLATE "C",
+    status          TEXT NOT NULL DEFAULT 'in-use' CHECK (status IN ('in-use', 'decommissioned')),
+    filed_at        TEXT COLLATE "C",
+    created_at      TEXT COLLATE "C" NOT NULL,
+    created_by      TEXT NOT NULL,
+    CHECK (status = 'in-use' OR filed_at IS NOT NULL)
+  );
+  CREATE INDEX info_systems_unit ON info_systems (unit);
+
+  CREATE TABLE info_system_changes (
+    id         BIGSERIAL PRIMARY KEY,
+    system_id  TEXT NOT NULL REFERENCES info_systems (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('level', 'scope', 'environment', 'status')),
+    at         TEXT COLLATE "C" NOT NULL,
+    from_value TEXT,
+    to_value   TEXT,
+    by         TEXT NOT NULL
+  );
+  CREATE INDEX info_system_changes_system ON info_system_changes (system_id);
+
+  CREATE TABLE assessments (
+    id           BIGSERIAL PRIMARY KEY,
+    system_id    TEXT NOT NULL REFERENCES info_systems (id),
+    completed_at TEXT COLLATE "C" NOT NULL,
+    assessor     TEXT NOT NULL,
+    result       TEXT NOT NULL CHECK (result IN ('pass', 'pass-with-findings', 'fail')),
+    note         TEXT,
+    recorded_at  TEXT COLLATE "C" NOT NULL,
+    recorded_by  TEXT NOT NULL
+  );
+  CREATE INDEX assessments_system ON assessments (system_id);
+
+  CREATE TABLE incidents (
+    id               TEXT PRIMARY KEY,
+    title            TEXT NOT NULL,
+    level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit             TEXT NOT NULL,
+    unit_level       TEXT NOT NULL,
+    discovered_at    TEXT COLLATE "C" NOT NULL,
+    discovery_source TEXT NOT NULL CHECK (discovery_source IN ('evidence', 'manual')),
+    description      TEXT,
+    measures         TEXT,
+    evidence         TEXT NOT NULL,
+    created_at       TEXT COLLATE "C" NOT NULL,
+    created_by       TEXT NOT NULL
+  );
+  CREATE INDEX incidents_unit ON incidents (unit);
+
+  CREATE TABLE incident_reports (
+    id           BIGSERIAL PRIMARY KEY,
+    incident_id  TEXT NOT NULL REFERENCES incidents (id),
+    from_level   TEXT NOT NULL,
+    to_recipient TEXT NOT NULL,
+    reported_at  TEXT COLLATE "C" NOT NULL,
+    received_at  TEXT COLLATE "C",
+    channel      TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
+    by           TEXT NOT NULL,
+    receipt      TEXT,
+    recorded_at  TEXT COLLATE "C" NOT NULL,
+    recorded_by  TEXT NOT NULL
+  );
+  CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
+
+  CREATE TABLE clock_deadlines (
+    id            BIGSERIAL PRIMARY KEY,
+    subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident')),
+    subject_id    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    for_due       TEXT COLLATE "C" NOT NULL,
+    due_at        TEXT COLLATE "C" NOT NULL,
+    repeats       BOOLEAN NOT NULL,
+    escalates_to  TEXT,
+    created_at    TEXT COLLATE "C" NOT NULL,
+    fired_count   INTEGER NOT NULL DEFAULT 0,
+    last_fired_at TEXT COLLATE "C",
+    done_at       TEXT COLLATE "C",
+    superseded    BOOLEAN NOT NULL DEFAULT FALSE,
+    claimed_by    TEXT,
+    claimed_until TEXT COLLATE "C",
+    UNIQUE (subject_type, subject_id, target, kind, for_due)
+  );
+  -- The scheduler reads only pending rows, in (due time, id) order; done rows stay as history.
+  CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at, id) WHERE done_at IS NULL;
+  CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
+
+  CREATE TABLE clock_fires (
+    id           BIGSERIAL PRIMARY KEY,
+    deadline_id  BIGINT NOT NULL REFERENCES clock_deadlines (id),
+    due_at       TEXT COLLATE "C" NOT NULL,
+    fired_at     TEXT COLLATE "C" NOT NULL,
+    late         BOOLEAN NOT NULL,
+    late_by_ms   BIGINT NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
+    condition    TEXT,
+    delivered_at TEXT COLLATE "C",
+    UNIQUE (deadline_id, due_at, outcome)
+  );
+  CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
+
+  CREATE TABLE clock_runs (
+    id          BIGSERIAL PRIMARY KEY,
+    trigger     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    started_at  TEXT COLLATE "C" NOT NULL,
+    finished_at TEXT COLLATE "C",
+    fired       INTEGER NOT NULL DEFAULT 0,
+    late        INTEGER NOT NULL DEFAULT 0,
+    stale       INTEGER NOT NULL DEFAULT 0,
+    delivered   INTEGER NOT NULL DEFAULT 0,
+    error       TEXT
+  );
+`,
   },
   {
     version: 4,
     name: 'transport: agent liveness, declared outbox drops, key history, Mosquitto password hashes',
-    sql: POSTGRES_TRANSPORT_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE agent_liveness (
+    agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
+    interval_ms       BIGINT NOT NULL,
+    last_heartbeat_at TEXT COLLATE "C",
+    will_at           TEXT COLLATE "C",
+    reported_seq      BIGINT NOT NULL DEFAULT 0,
+    offline_since     TEXT COLLATE "C",
+    gap_since         TEXT COLLATE "C",
+    gap_watermark     BIGINT NOT NULL DEFAULT 0,
+    lost_since        TEXT COLLATE "C"
+  );
+
+  CREATE TABLE agent_declared_drops (
+    agent_id        TEXT NOT NULL REFERENCES agents (id),
+    from_seq        BIGINT NOT NULL,
+    to_seq          BIGINT NOT NULL,
+    declared_by_seq BIGINT NOT NULL,
+    PRIMARY KEY (agent_id, from_seq, to_seq)
+  );
+
+  -- Keys an agent used before a rotation; the current key stays in agents.public_key.
+  CREATE TABLE agent_keys (
+    agent_id   TEXT NOT NULL REFERENCES agents (id),
+    alg        TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    valid_from TEXT COLLATE "C" NOT NULL,
+    valid_to   TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (agent_id, public_key)
+  );
+
+  ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
+  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT COLLATE "C";
+  CREATE INDEX agents_revoked_at ON agents (revoked_at) WHERE revoked_at IS NOT NULL;
+`,
   },
   {
     version: 5,
     name: 'dashboard: sessions, audit log, login failures',
-    sql: POSTGRES_SESSIONS_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE sessions (
+    id_hash      TEXT PRIMARY KEY,
+    user_name    TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    unit         TEXT,
+    csrf_token   TEXT NOT NULL,
+    created_at   TEXT COLLATE "C" NOT NULL,
+    last_seen_at TEXT COLLATE "C" NOT NULL,
+    expires_at   TEXT COLLATE "C" NOT NULL,
+    ip           TEXT NOT NULL,
+    user_agent   TEXT NOT NULL
+  );
+  CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+  CREATE TABLE audit_log (
+    id         BIGSERIAL PRIMARY KEY,
+    at         TEXT COLLATE "C" NOT NULL,
+    actor      TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    role       TEXT,
+    unit       TEXT,
+    action     TEXT NOT NULL,
+    status     INTEGER,
+    ip         TEXT NOT NULL,
+    detail     TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_actor ON audit_log (actor, id);
+
+  CREATE TABLE login_failures (
+    id   BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL,
+    ip   TEXT NOT NULL,
+    at   TEXT COLLATE "C" NOT NULL
+  );
+  CREATE INDEX login_failures_ip_at ON login_failures (ip, at);
+`,
   },
   {
     version: 6,
     name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
-    sql: POSTGRES_HIERARCHY_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE hierarchy_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+
+  CREATE TABLE hierarchy_parent (
+    one             INTEGER PRIMARY KEY CHECK (one = 1),
+    url             TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    alg             TEXT NOT NULL,
+    public_key      TEXT NOT NULL,
+    unit            TEXT NOT NULL,
+    level           TEXT NOT NULL,
+    cert            TEXT NOT NULL,
+    enrolled_at     TEXT COLLATE "C" NOT NULL,
+    last_contact_at TEXT COLLATE "C",
+    last_error      TEXT
+  );
+
+  CREATE TABLE hierarchy_collectors (
+    id           TEXT PRIMARY KEY,
+    unit         TEXT NOT NULL,
+    level        TEXT NOT NULL,
+    alg          TEXT NOT NULL,
+    public_key   TEXT NOT NULL UNIQUE,
+    parent       TEXT NOT NULL,
+    direct       BOOLEAN NOT NULL,
+    cert         TEXT NOT NULL,
+    enrolled_at  TEXT COLLATE "C" NOT NULL,
+    last_seen_at TEXT COLLATE "C",
+    path_units   TEXT[] NOT NULL
+  );
+
+  CREATE TABLE hierarchy_outbox (
+    link_seq      BIGSERIAL PRIMARY KEY,
+    origin        TEXT NOT NULL,
+    origin_seq    BIGINT NOT NULL,
+    type          TEXT NOT NULL,
+    producer_key  TEXT UNIQUE,
+    report        TEXT NOT NULL,
+    chain         TEXT NOT NULL,
+    created_at    TEXT COLLATE "C" NOT NULL,
+    first_sent_at TEXT COLLATE "C",
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    received_at   TEXT COLLATE "C",
+    rejected      TEXT,
+    done_at       TEXT COLLATE "C",
+    UNIQUE (origin, origin_seq)
+  );
+  CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (link_seq) WHERE done_at IS NULL;
+  CREATE INDEX hierarchy_outbox_delivered ON hierarchy_outbox (type, link_seq) WHERE received_at IS NOT NULL;
+
+  CREATE TABLE hierarchy_reports (
+    id          BIGSERIAL PRIMARY KEY,
+    origin      TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    unit        TEXT NOT NULL,
+    level       TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    via         TEXT NOT NULL,
+    path_units  TEXT[] NOT NULL,
+    received_at TEXT COLLATE "C" NOT NULL,
+    report      TEXT NOT NULL,
+    chain       TEXT NOT NULL,
+    UNIQUE (origin, seq)
+  );
+  CREATE INDEX hierarchy_reports_type ON hierarchy_reports (type, id);
+
+  CREATE TABLE hierarchy_notices (
+    n                 BIGSERIAL PRIMARY KEY,
+    id                TEXT NOT NULL UNIQUE,
+    source            TEXT NOT NULL,
+    notice            TEXT NOT NULL,
+    issuer_alg        TEXT NOT NULL,
+    issuer_public_key TEXT NOT NULL,
+    received_at       TEXT COLLATE "C" NOT NULL,
+    acked_at          TEXT COLLATE "C",
+    result            TEXT,
+    result_at         TEXT COLLATE "C"
+  );
+
+  CREATE TABLE hierarchy_notice_responses (
+    notice_id TEXT NOT NULL,
+    collector TEXT NOT NULL,
+    unit      TEXT NOT NULL,
+    level     TEXT NOT NULL,
+    acked_at  TEXT COLLATE "C",
+    result    TEXT,
+    result_at TEXT COLLATE "C",
+    PRIMARY KEY (notice_id, collector)
+  );
+`,
   },
   {
     version: 7,

@@ -22,44 +22,6 @@ import type {
  * on one is valid on all, `touchSession` never moves the clock back whoever writes last, and the
  * login throttle counts the failures every collector recorded.
  */
-export const POSTGRES_SESSIONS_MIGRATION_SQL = `
-  CREATE TABLE sessions (
-    id_hash      TEXT PRIMARY KEY,
-    user_name    TEXT NOT NULL,
-    role         TEXT NOT NULL,
-    unit         TEXT,
-    csrf_token   TEXT NOT NULL,
-    created_at   TEXT COLLATE "C" NOT NULL,
-    last_seen_at TEXT COLLATE "C" NOT NULL,
-    expires_at   TEXT COLLATE "C" NOT NULL,
-    ip           TEXT NOT NULL,
-    user_agent   TEXT NOT NULL
-  );
-  CREATE INDEX sessions_expires_at ON sessions (expires_at);
-
-  CREATE TABLE audit_log (
-    id         BIGSERIAL PRIMARY KEY,
-    at         TEXT COLLATE "C" NOT NULL,
-    actor      TEXT NOT NULL,
-    actor_kind TEXT NOT NULL,
-    role       TEXT,
-    unit       TEXT,
-    action     TEXT NOT NULL,
-    status     INTEGER,
-    ip         TEXT NOT NULL,
-    detail     TEXT NOT NULL
-  );
-  CREATE INDEX audit_log_actor ON audit_log (actor, id);
-
-  CREATE TABLE login_failures (
-    id   BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL,
-    ip   TEXT NOT NULL,
-    at   TEXT COLLATE "C" NOT NULL
-  );
-  CREATE INDEX login_failures_ip_at ON login_failures (ip, at);
-`;
-
 export class PostgresSessionStore implements SessionStore {
   constructor(private readonly pool: pg.Pool) {}
 

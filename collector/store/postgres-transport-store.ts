@@ -24,51 +24,15 @@ import type {
   TransportStore,
 } from './transport-store.js';
 
+/** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
+const WATERMARK_PAGE = 512;
+
 /**
  * Agent liveness, declared drops, key history and Mosquitto password hashes on PostgreSQL
  * (migration 4, the twin of SQLite's). Watermark moves and key rotations lock the agent's row
  * (`FOR UPDATE`), so collectors sharing the database never move a watermark back nor lose a key
  * from the history when two of them act on one agent at once.
  */
-export const POSTGRES_TRANSPORT_MIGRATION_SQL = `
-  CREATE TABLE agent_liveness (
-    agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
-    interval_ms       BIGINT NOT NULL,
-    last_heartbeat_at TEXT COLLATE "C",
-    will_at           TEXT COLLATE "C",
-    reported_seq      BIGINT NOT NULL DEFAULT 0,
-    offline_since     TEXT COLLATE "C",
-    gap_since         TEXT COLLATE "C",
-    gap_watermark     BIGINT NOT NULL DEFAULT 0,
-    lost_since        TEXT COLLATE "C"
-  );
-
-  CREATE TABLE agent_declared_drops (
-    agent_id        TEXT NOT NULL REFERENCES agents (id),
-    from_seq        BIGINT NOT NULL,
-    to_seq          BIGINT NOT NULL,
-    declared_by_seq BIGINT NOT NULL,
-    PRIMARY KEY (agent_id, from_seq, to_seq)
-  );
-
-  -- Keys an agent used before a rotation; the current key stays in agents.public_key.
-  CREATE TABLE agent_keys (
-    agent_id   TEXT NOT NULL REFERENCES agents (id),
-    alg        TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    valid_from TEXT COLLATE "C" NOT NULL,
-    valid_to   TEXT COLLATE "C" NOT NULL,
-    PRIMARY KEY (agent_id, public_key)
-  );
-
-  ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
-  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT COLLATE "C";
-  CREATE INDEX agents_revoked_at ON agents (revoked_at) WHERE revoked_at IS NOT NULL;
-`;
-
-/** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
-const WATERMARK_PAGE = 512;
-
 export class PostgresTransportStore implements TransportStore {
   constructor(private readonly pool: pg.Pool) {}
 

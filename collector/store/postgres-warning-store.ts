@@ -48,6 +48,16 @@ import type {
   WarningStore,
 } from './warning-store.js';
 
+/** The advisory lock the events trigger takes shared; its first key is in the migration above. */
+const RULES_HORIZON_LOCK = 0x736d6572;
+
+export interface PostgresWarningStoreOptions {
+  /** How long a claimed notification stays with its collector before another may send it. */
+  notificationLeaseMs?: number;
+}
+
+type Db = pg.Pool | pg.PoolClient;
+
 /**
  * WarningStore on PostgreSQL, for several collectors sharing one database (migration 2).
  *
@@ -63,155 +73,6 @@ import type {
  *   lease), so one collector delivers each row; a collector that dies mid-send leaves the row to
  *   another once the lease ends.
  */
-export const POSTGRES_WARNINGS_MIGRATION_SQL = `
-  CREATE TABLE warnings (
-    id          TEXT COLLATE "C" PRIMARY KEY,
-    rule        TEXT NOT NULL,
-    slot        TEXT NOT NULL,
-    unit        TEXT NOT NULL,
-    agent       TEXT,
-    state       TEXT NOT NULL,
-    severity    TEXT NOT NULL,
-    level       TEXT,
-    count       INTEGER NOT NULL,
-    first_seen  TEXT COLLATE "C" NOT NULL,
-    last_seen   TEXT COLLATE "C" NOT NULL,
-    created_at  TEXT COLLATE "C" NOT NULL,
-    resolved_at TEXT COLLATE "C",
-    updated_at  TEXT COLLATE "C" NOT NULL,
-    doc         TEXT NOT NULL
-  );
-  CREATE INDEX warnings_unit_last_seen ON warnings (unit, last_seen);
-  CREATE INDEX warnings_state ON warnings (state);
-
-  CREATE TABLE warning_evidence (
-    id           BIGSERIAL PRIMARY KEY,
-    warning_id   TEXT NOT NULL REFERENCES warnings (id),
-    event_id     BIGINT,
-    condition_id BIGINT,
-    agent        TEXT NOT NULL,
-    seq          BIGINT NOT NULL,
-    ts           TEXT COLLATE "C" NOT NULL,
-    state        TEXT NOT NULL,
-    UNIQUE (warning_id, agent, seq)
-  );
-
-  CREATE TABLE warning_transitions (
-    id         BIGSERIAL PRIMARY KEY,
-    warning_id TEXT NOT NULL REFERENCES warnings (id),
-    action     TEXT NOT NULL,
-    from_state TEXT NOT NULL,
-    to_state   TEXT NOT NULL,
-    by_name    TEXT NOT NULL,
-    by_role    TEXT NOT NULL,
-    by_unit    TEXT,
-    at         TEXT COLLATE "C" NOT NULL,
-    note       TEXT NOT NULL,
-    incident_id TEXT
-  );
-  CREATE INDEX warning_transitions_warning ON warning_transitions (warning_id, id);
-
-  CREATE TABLE rule_open (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
-  CREATE TABLE rule_windows (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
-  CREATE TABLE rule_correlations (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
-  CREATE TABLE rule_conditions (
-    cond TEXT COLLATE "C" NOT NULL,
-    slot TEXT COLLATE "C" NOT NULL,
-    PRIMARY KEY (cond, slot)
-  );
-  -- The highest event id the rules have seen; moved in the same transaction as their effects.
-  -- Its row lock also serialises every change to rule state across collectors.
-  CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), event_id BIGINT NOT NULL);
-  INSERT INTO rule_cursor (id, event_id) VALUES (1, 0);
-
-  -- Taken before an insert draws event ids, held to its commit: see eventsAfterRulesCursor.
-  CREATE FUNCTION smew_events_rules_horizon() RETURNS trigger LANGUAGE plpgsql AS $$
-  BEGIN
-    PERFORM pg_advisory_xact_lock_shared(${0x736d6572}, hashtext(current_schema()));
-    RETURN NULL;
-  END $$;
-  CREATE TRIGGER events_rules_horizon BEFORE INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION smew_events_rules_horizon();
-
-  CREATE TABLE collector_conditions (
-    id          BIGSERIAL PRIMARY KEY,
-    type        TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    key         TEXT NOT NULL,
-    unit        TEXT NOT NULL,
-    agent       TEXT,
-    severity    TEXT NOT NULL,
-    data        TEXT NOT NULL,
-    at          TEXT COLLATE "C" NOT NULL,
-    received_at TEXT COLLATE "C" NOT NULL
-  );
-
-  CREATE TABLE silences (
-    id          TEXT COLLATE "C" PRIMARY KEY,
-    matcher     TEXT NOT NULL,
-    starts_at   TEXT COLLATE "C" NOT NULL,
-    ends_at     TEXT COLLATE "C" NOT NULL,
-    author      TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    created_at  TEXT COLLATE "C" NOT NULL,
-    approved_by TEXT,
-    expired_by  TEXT
-  );
-  CREATE INDEX silences_ends_at ON silences (ends_at);
-
-  CREATE TABLE notices (
-    id              TEXT COLLATE "C" PRIMARY KEY,
-    title           TEXT NOT NULL,
-    text            TEXT NOT NULL,
-    required_action TEXT NOT NULL,
-    deadline        TEXT COLLATE "C" NOT NULL,
-    issuer_unit     TEXT,
-    issued_by       TEXT NOT NULL,
-    issued_at       TEXT COLLATE "C" NOT NULL,
-    warning_id      TEXT
-  );
-  CREATE TABLE notice_recipients (
-    notice_id       TEXT NOT NULL REFERENCES notices (id),
-    unit            TEXT NOT NULL,
-    acknowledged_at TEXT COLLATE "C",
-    acknowledged_by TEXT,
-    result          TEXT,
-    result_at       TEXT COLLATE "C",
-    result_by       TEXT,
-    -- SQLite's rowid: recipients keep the order the notice named them in.
-    position        BIGSERIAL NOT NULL,
-    PRIMARY KEY (notice_id, unit)
-  );
-  CREATE INDEX notice_recipients_unit ON notice_recipients (unit);
-
-  -- The notification outbox: one row per warning, channel and occasion, so each goes out once.
-  CREATE TABLE notifications (
-    id              BIGSERIAL PRIMARY KEY,
-    warning_id      TEXT NOT NULL REFERENCES warnings (id),
-    channel         TEXT NOT NULL,
-    occasion        TEXT NOT NULL DEFAULT 'opened',
-    state           TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT COLLATE "C" NOT NULL,
-    last_error      TEXT,
-    created_at      TEXT COLLATE "C" NOT NULL,
-    done_at         TEXT COLLATE "C",
-    muted_by        TEXT,
-    UNIQUE (warning_id, channel, occasion)
-  );
-  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
-`;
-
-/** The advisory lock the events trigger takes shared; its first key is in the migration above. */
-const RULES_HORIZON_LOCK = 0x736d6572;
-
-export interface PostgresWarningStoreOptions {
-  /** How long a claimed notification stays with its collector before another may send it. */
-  notificationLeaseMs?: number;
-}
-
-type Db = pg.Pool | pg.PoolClient;
-
 export class PostgresWarningStore implements WarningStore {
   private readonly notificationLeaseMs: number;
   /** Outbox rows this collector claimed and has not finished: id → when it fell due, lease end. */

@@ -1,6 +1,3 @@
-import { CLOCKS_MIGRATION_SQL } from './sqlite-clock-store.js';
-import { HIERARCHY_MIGRATION_SQL } from './sqlite-hierarchy-store.js';
-import { TRANSPORT_MIGRATION_SQL } from './sqlite-transport-store.js';
 /**
  * The SQLite schema as numbered migrations, applied in order at open and recorded in
  * `schema_migrations`. Never edit a released migration: add the next number instead.
@@ -220,12 +217,168 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 3,
     name: 'legal clocks: systems register, assessments, incidents, reports, deadline rows, fires, runs',
-    sql: CLOCKS_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE info_systems (
+    id              TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    level           TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit            TEXT NOT NULL,
+    scope           TEXT,
+    environment     TEXT,
+    commissioned_at TEXT NOT NULL,
+    approval_ref    TEXT,
+    approved_by     TEXT,
+    approved_at     TEXT,
+    status          TEXT NOT NULL DEFAULT 'in-use' CHECK (status IN ('in-use', 'decommissioned')),
+    filed_at        TEXT,
+    created_at      TEXT NOT NULL,
+    created_by      TEXT NOT NULL,
+    CHECK (status = 'in-use' OR filed_at IS NOT NULL)
+  );
+  CREATE INDEX info_systems_unit ON info_systems (unit);
+
+  CREATE TABLE info_system_changes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    system_id  TEXT NOT NULL REFERENCES info_systems (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('level', 'scope', 'environment', 'status')),
+    at         TEXT NOT NULL,
+    from_value TEXT,
+    to_value   TEXT,
+    by         TEXT NOT NULL
+  );
+  CREATE INDEX info_system_changes_system ON info_system_changes (system_id);
+
+  CREATE TABLE assessments (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    system_id    TEXT NOT NULL REFERENCES info_systems (id),
+    completed_at TEXT NOT NULL,
+    assessor     TEXT NOT NULL,
+    result       TEXT NOT NULL CHECK (result IN ('pass', 'pass-with-findings', 'fail')),
+    note         TEXT,
+    recorded_at  TEXT NOT NULL,
+    recorded_by  TEXT NOT NULL
+  );
+  CREATE INDEX assessments_system ON assessments (system_id);
+
+  CREATE TABLE incidents (
+    id               TEXT PRIMARY KEY,
+    title            TEXT NOT NULL,
+    level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+    unit             TEXT NOT NULL,
+    unit_level       TEXT NOT NULL,
+    discovered_at    TEXT NOT NULL,
+    discovery_source TEXT NOT NULL CHECK (discovery_source IN ('evidence', 'manual')),
+    description      TEXT,
+    measures         TEXT,
+    evidence         TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    created_by       TEXT NOT NULL
+  );
+  CREATE INDEX incidents_unit ON incidents (unit);
+
+  CREATE TABLE incident_reports (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    from_level  TEXT NOT NULL,
+    to_recipient TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    received_at TEXT,
+    channel     TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
+    by          TEXT NOT NULL,
+    receipt     TEXT,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL
+  );
+  CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
+
+  CREATE TABLE clock_deadlines (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident')),
+    subject_id    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    for_due       TEXT NOT NULL,
+    due_at        TEXT NOT NULL,
+    repeats       INTEGER NOT NULL,
+    escalates_to  TEXT,
+    created_at    TEXT NOT NULL,
+    fired_count   INTEGER NOT NULL DEFAULT 0,
+    last_fired_at TEXT,
+    done_at       TEXT,
+    superseded    INTEGER NOT NULL DEFAULT 0,
+    claimed_by    TEXT,
+    claimed_until TEXT,
+    UNIQUE (subject_type, subject_id, target, kind, for_due)
+  );
+  -- The scheduler reads only pending rows by due time; done rows stay as history.
+  CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at) WHERE done_at IS NULL;
+  CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
+
+  CREATE TABLE clock_fires (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    deadline_id  INTEGER NOT NULL REFERENCES clock_deadlines (id),
+    due_at       TEXT NOT NULL,
+    fired_at     TEXT NOT NULL,
+    late         INTEGER NOT NULL,
+    late_by_ms   INTEGER NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
+    condition    TEXT,
+    delivered_at TEXT,
+    UNIQUE (deadline_id, due_at, outcome)
+  );
+  CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
+
+  CREATE TABLE clock_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger     TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    fired       INTEGER NOT NULL DEFAULT 0,
+    late        INTEGER NOT NULL DEFAULT 0,
+    stale       INTEGER NOT NULL DEFAULT 0,
+    delivered   INTEGER NOT NULL DEFAULT 0,
+    error       TEXT
+  );
+`,
   },
   {
     version: 4,
     name: 'transport: agent liveness, declared outbox drops, key history, Mosquitto password hashes',
-    sql: TRANSPORT_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE agent_liveness (
+    agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
+    interval_ms       INTEGER NOT NULL,
+    last_heartbeat_at TEXT,
+    will_at           TEXT,
+    reported_seq      INTEGER NOT NULL DEFAULT 0,
+    offline_since     TEXT,
+    gap_since         TEXT,
+    gap_watermark     INTEGER NOT NULL DEFAULT 0,
+    lost_since        TEXT
+  );
+
+  CREATE TABLE agent_declared_drops (
+    agent_id        TEXT NOT NULL REFERENCES agents (id),
+    from_seq        INTEGER NOT NULL,
+    to_seq          INTEGER NOT NULL,
+    declared_by_seq INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, from_seq, to_seq)
+  );
+
+  -- Keys an agent used before a rotation; the current key stays in agents.public_key.
+  CREATE TABLE agent_keys (
+    agent_id   TEXT NOT NULL REFERENCES agents (id),
+    alg        TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to   TEXT NOT NULL,
+    PRIMARY KEY (agent_id, public_key)
+  );
+
+  ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
+  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT;
+`,
   },
   {
     version: 5,
@@ -271,7 +424,96 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 6,
     name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
-    sql: HIERARCHY_MIGRATION_SQL,
+    sql: `
+  CREATE TABLE hierarchy_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+  CREATE TABLE hierarchy_parent (
+    one             INTEGER PRIMARY KEY CHECK (one = 1),
+    url             TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    alg             TEXT NOT NULL,
+    public_key      TEXT NOT NULL,
+    unit            TEXT NOT NULL,
+    level           TEXT NOT NULL,
+    cert            TEXT NOT NULL,
+    enrolled_at     TEXT NOT NULL,
+    last_contact_at TEXT,
+    last_error      TEXT
+  );
+
+  CREATE TABLE hierarchy_collectors (
+    id           TEXT PRIMARY KEY,
+    unit         TEXT NOT NULL,
+    level        TEXT NOT NULL,
+    alg          TEXT NOT NULL,
+    public_key   TEXT NOT NULL UNIQUE,
+    parent       TEXT NOT NULL,
+    direct       INTEGER NOT NULL,
+    cert         TEXT NOT NULL,
+    enrolled_at  TEXT NOT NULL,
+    last_seen_at TEXT,
+    path_units   TEXT NOT NULL
+  );
+
+  CREATE TABLE hierarchy_outbox (
+    link_seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin        TEXT NOT NULL,
+    origin_seq    INTEGER NOT NULL,
+    type          TEXT NOT NULL,
+    producer_key  TEXT UNIQUE,
+    report        TEXT NOT NULL,
+    chain         TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    first_sent_at TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    received_at   TEXT,
+    rejected      TEXT,
+    done_at       TEXT,
+    UNIQUE (origin, origin_seq)
+  );
+  CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (done_at, link_seq);
+
+  CREATE TABLE hierarchy_reports (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    unit        TEXT NOT NULL,
+    level       TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    via         TEXT NOT NULL,
+    path_units  TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    report      TEXT NOT NULL,
+    chain       TEXT NOT NULL,
+    UNIQUE (origin, seq)
+  );
+  CREATE INDEX hierarchy_reports_type ON hierarchy_reports (type, id);
+
+  CREATE TABLE hierarchy_notices (
+    n                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                TEXT NOT NULL UNIQUE,
+    source            TEXT NOT NULL,
+    notice            TEXT NOT NULL,
+    issuer_alg        TEXT NOT NULL,
+    issuer_public_key TEXT NOT NULL,
+    received_at       TEXT NOT NULL,
+    acked_at          TEXT,
+    result            TEXT,
+    result_at         TEXT
+  );
+
+  CREATE TABLE hierarchy_notice_responses (
+    notice_id TEXT NOT NULL,
+    collector TEXT NOT NULL,
+    unit      TEXT NOT NULL,
+    level     TEXT NOT NULL,
+    acked_at  TEXT,
+    result    TEXT,
+    result_at TEXT,
+    PRIMARY KEY (notice_id, collector)
+  );
+`,
   },
   {
     version: 7,

@@ -24,42 +24,6 @@ import type {
   TransportStore,
 } from './transport-store.js';
 
-/** Migration 4: liveness, declared drops, key history, Mosquitto password hashes. */
-export const TRANSPORT_MIGRATION_SQL = `
-  CREATE TABLE agent_liveness (
-    agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
-    interval_ms       INTEGER NOT NULL,
-    last_heartbeat_at TEXT,
-    will_at           TEXT,
-    reported_seq      INTEGER NOT NULL DEFAULT 0,
-    offline_since     TEXT,
-    gap_since         TEXT,
-    gap_watermark     INTEGER NOT NULL DEFAULT 0,
-    lost_since        TEXT
-  );
-
-  CREATE TABLE agent_declared_drops (
-    agent_id        TEXT NOT NULL REFERENCES agents (id),
-    from_seq        INTEGER NOT NULL,
-    to_seq          INTEGER NOT NULL,
-    declared_by_seq INTEGER NOT NULL,
-    PRIMARY KEY (agent_id, from_seq, to_seq)
-  );
-
-  -- Keys an agent used before a rotation; the current key stays in agents.public_key.
-  CREATE TABLE agent_keys (
-    agent_id   TEXT NOT NULL REFERENCES agents (id),
-    alg        TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    valid_from TEXT NOT NULL,
-    valid_to   TEXT NOT NULL,
-    PRIMARY KEY (agent_id, public_key)
-  );
-
-  ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
-  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT;
-`;
-
 /** How many stored seqs beyond the watermark one step of skipDeclaredDrops reads. */
 const WATERMARK_PAGE = 512;
 
