@@ -18,7 +18,7 @@ import {
   type UserRow,
 } from './sql-rows.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
-import { SqliteSessionStore } from './sqlite-session-store.js';
+import { SqlSessionStore } from './sessions/session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqliteDatabase } from './sql/database.js';
@@ -115,7 +115,7 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 export class SqliteStore implements Store {
   readonly clocks: SqliteClockStore;
   readonly warnings: SqliteWarningStore;
-  readonly sessions: SqliteSessionStore;
+  readonly sessions: SqlSessionStore;
   readonly transport: SqliteTransportStore;
   readonly hierarchy: SqliteHierarchyStore;
   readonly approvals: SqlApprovalStore;
@@ -126,7 +126,7 @@ export class SqliteStore implements Store {
     this.approvals = new SqlApprovalStore(this.database);
     this.hierarchy = new SqliteHierarchyStore(db);
     this.transport = new SqliteTransportStore(db);
-    this.sessions = new SqliteSessionStore(db);
+    this.sessions = new SqlSessionStore(this.database);
     this.clocks = new SqliteClockStore(db);
     this.warnings = new SqliteWarningStore(db);
   }
