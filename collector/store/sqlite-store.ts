@@ -19,7 +19,8 @@ import {
 } from './sql-rows.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { SqlSessionStore } from './sessions/session-store.js';
-import { SqliteTransportStore } from './sqlite-transport-store.js';
+import { SqliteLivenessUpdater } from './transport/sqlite-liveness.js';
+import { SqlTransportStore } from './transport/transport-store.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqliteDatabase } from './sql/database.js';
 import { SqliteWarningStore } from './sqlite-warning-store.js';
@@ -116,7 +117,7 @@ export class SqliteStore implements Store {
   readonly clocks: SqliteClockStore;
   readonly warnings: SqliteWarningStore;
   readonly sessions: SqlSessionStore;
-  readonly transport: SqliteTransportStore;
+  readonly transport: SqlTransportStore;
   readonly hierarchy: SqliteHierarchyStore;
   readonly approvals: SqlApprovalStore;
   /** The connection every domain store written once shares (one lock for its transactions). */
@@ -125,7 +126,7 @@ export class SqliteStore implements Store {
     this.database = new SqliteDatabase(db);
     this.approvals = new SqlApprovalStore(this.database);
     this.hierarchy = new SqliteHierarchyStore(db);
-    this.transport = new SqliteTransportStore(db);
+    this.transport = new SqlTransportStore(this.database, new SqliteLivenessUpdater(this.database));
     this.sessions = new SqlSessionStore(this.database);
     this.clocks = new SqliteClockStore(db);
     this.warnings = new SqliteWarningStore(db);
