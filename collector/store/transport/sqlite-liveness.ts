@@ -1,5 +1,9 @@
 import type { SqliteDatabase } from '../sql/database.js';
+import { sql } from '../sql/query.js';
 import {
+  LIVENESS_COLUMNS,
+  LIVENESS_FIELDS,
+  REPLACE_LIVENESS,
   selectLiveness,
   upsertLiveness,
   type LivenessBatchChange,
@@ -25,18 +29,28 @@ export class SqliteLivenessUpdater implements LivenessUpdater {
     });
   }
 
+  /**
+   * One read and one write for the whole batch, each a single statement over the agents as a JSON
+   * array (SQLite's UNNEST): a heartbeat batch costs two statements, not two per agent. When an
+   * agent is given twice, the upsert applies its records in order, so the last one stays.
+   */
   async updateLivenessMany(agentIds: readonly string[], change: LivenessBatchChange): Promise<void> {
     await this.inTurn(async () => {
-      const previous = new Map<string, LivenessRecord>();
-      for (const agentId of new Set(agentIds)) {
-        const record = await this.db.get<LivenessRecord>(selectLiveness(agentId));
-        if (record) previous.set(agentId, record);
-      }
-      const next = await change(previous);
+      const rows = await this.db.all<LivenessRecord>(
+        sql`SELECT ${LIVENESS_FIELDS} FROM agent_liveness l
+            WHERE l.agent_id IN (SELECT value FROM json_each(${JSON.stringify([...new Set(agentIds)])}))`,
+      );
+      const next = await change(new Map(rows.map((row) => [row.agentId, row])));
       if (next.length === 0) return;
-      await this.db.transaction(async (tx) => {
-        for (const record of next) await tx.run(upsertLiveness(record));
-      });
+      // WHERE TRUE: without it SQLite would read ON CONFLICT as a join constraint of the SELECT.
+      await this.db.run(
+        sql`INSERT INTO agent_liveness (${LIVENESS_COLUMNS})
+            SELECT value ->> 'agentId', value ->> 'intervalMs', value ->> 'lastHeartbeatAt', value ->> 'willAt',
+              value ->> 'reportedSeq', value ->> 'offlineSince', value ->> 'gapSince', value ->> 'gapWatermark',
+              value ->> 'lostSince'
+            FROM json_each(${JSON.stringify(next)}) WHERE TRUE
+            ${REPLACE_LIVENESS}`,
+      );
     });
   }
 
