@@ -1,5 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
-import type { SessionRecord } from '../store/session-store.js';
+import type { SessionRecord } from '../store/sessions/session-store.js';
 import type { Store } from '../store/store.js';
 import type { Principal } from './api-keys.js';
 import { hashPassword, verifyPassword } from './passwords.js';

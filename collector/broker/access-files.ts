@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import type { Store } from '../store/store.js';
-import type { BrokerAccount } from '../store/transport-store.js';
+import type { BrokerAccount } from '../store/transport/transport-store.js';
 
 /**
  * Broker access files the collector writes from its store (Mosquitto's password and ACL files,

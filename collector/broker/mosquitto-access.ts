@@ -3,7 +3,7 @@ import { UserError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { agentTopic, allAgentsTopic } from '../../shared/topics.js';
 import type { Store } from '../store/store.js';
-import type { BrokerAccount } from '../store/transport-store.js';
+import type { BrokerAccount } from '../store/transport/transport-store.js';
 import { brokerAccountsToWrite, reloadBroker, writeAtomically } from './access-files.js';
 import { mosquittoPasswordHash } from './mosquitto-passwd.js';
 

@@ -5,7 +5,7 @@ import { durationSchema } from '../../shared/duration.js';
 import type { Logger } from '../../shared/log.js';
 import { agentTopic, natsSubjectOfTopic } from '../../shared/topics.js';
 import type { Store } from '../store/store.js';
-import type { BrokerAccount } from '../store/transport-store.js';
+import type { BrokerAccount } from '../store/transport/transport-store.js';
 import { brokerAccountsToWrite, reloadBroker, writeAtomically } from './access-files.js';
 
 /**

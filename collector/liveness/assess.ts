@@ -1,4 +1,4 @@
-import type { LivenessRecord } from '../store/transport-store.js';
+import type { LivenessRecord } from '../store/transport/transport-store.js';
 
 /**
  * The pure part of liveness (SPEC §5, issue 4): from an agent's stored liveness, its watermark

@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/log.js';
 import { Batcher } from '../ingest/batcher.js';
 import { HEARTBEAT_LINGER_MS } from '../ingest/heartbeat-writer.js';
 import type { Store } from '../store/store.js';
-import type { LivenessRecord } from '../store/transport-store.js';
+import type { LivenessRecord } from '../store/transport/transport-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
 import { assess, onHeartbeat, onOfflineStatus, type LivenessChange, type LivenessPolicy } from './assess.js';
 

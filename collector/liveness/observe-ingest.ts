@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { eachOutcome, type IngestPipeline } from '../ingest/pipeline.js';
 import type { Store } from '../store/store.js';
-import type { DeclaredDrop } from '../store/transport-store.js';
+import type { DeclaredDrop } from '../store/transport/transport-store.js';
 import type { LivenessMonitor } from './monitor.js';
 
 /**

@@ -20,13 +20,12 @@ import {
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
-import { PostgresSessionStore } from './postgres-session-store.js';
 import { PostgresHierarchyStore } from './postgres-hierarchy-store.js';
-import { PostgresTransportStore } from './postgres-transport-store.js';
+import { PostgresLivenessUpdater } from './transport/postgres-liveness.js';
 import { PostgresWarningStore } from './postgres-warning-store.js';
-import type { SessionStore } from './session-store.js';
+import { SqlSessionStore, type SessionStore } from './sessions/session-store.js';
 import type { Migration } from './sqlite-migrations.js';
-import type { TransportStore } from './transport-store.js';
+import { SqlTransportStore, type TransportStore } from './transport/transport-store.js';
 import type { HierarchyStore } from './hierarchy-store.js';
 import type {
   AgentRecord,
@@ -148,14 +147,17 @@ export class PostgresStore implements Store {
     return (this.warningStore ??= new PostgresWarningStore(this.pool));
   }
 
-  private sessionStore: PostgresSessionStore | undefined;
+  private sessionStore: SqlSessionStore | undefined;
   get sessions(): SessionStore {
-    return (this.sessionStore ??= new PostgresSessionStore(this.pool));
+    return (this.sessionStore ??= new SqlSessionStore(this.database));
   }
 
-  private transportStore: PostgresTransportStore | undefined;
+  private transportStore: SqlTransportStore | undefined;
   get transport(): TransportStore {
-    return (this.transportStore ??= new PostgresTransportStore(this.pool));
+    return (this.transportStore ??= new SqlTransportStore(
+      this.database,
+      new PostgresLivenessUpdater(this.database),
+    ));
   }
 
   private approvalStore: SqlApprovalStore | undefined;

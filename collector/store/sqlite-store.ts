@@ -18,8 +18,9 @@ import {
   type UserRow,
 } from './sql-rows.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
-import { SqliteSessionStore } from './sqlite-session-store.js';
-import { SqliteTransportStore } from './sqlite-transport-store.js';
+import { SqlSessionStore } from './sessions/session-store.js';
+import { SqliteLivenessUpdater } from './transport/sqlite-liveness.js';
+import { SqlTransportStore } from './transport/transport-store.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqliteDatabase } from './sql/database.js';
 import { SqliteWarningStore } from './sqlite-warning-store.js';
@@ -115,8 +116,8 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 export class SqliteStore implements Store {
   readonly clocks: SqliteClockStore;
   readonly warnings: SqliteWarningStore;
-  readonly sessions: SqliteSessionStore;
-  readonly transport: SqliteTransportStore;
+  readonly sessions: SqlSessionStore;
+  readonly transport: SqlTransportStore;
   readonly hierarchy: SqliteHierarchyStore;
   readonly approvals: SqlApprovalStore;
   /** The connection every domain store written once shares (one lock for its transactions). */
@@ -125,8 +126,8 @@ export class SqliteStore implements Store {
     this.database = new SqliteDatabase(db);
     this.approvals = new SqlApprovalStore(this.database);
     this.hierarchy = new SqliteHierarchyStore(db);
-    this.transport = new SqliteTransportStore(db);
-    this.sessions = new SqliteSessionStore(db);
+    this.transport = new SqlTransportStore(this.database, new SqliteLivenessUpdater(this.database));
+    this.sessions = new SqlSessionStore(this.database);
     this.clocks = new SqliteClockStore(db);
     this.warnings = new SqliteWarningStore(db);
   }

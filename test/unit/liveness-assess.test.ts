@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assess, onHeartbeat, onOfflineStatus } from '../../collector/liveness/assess.js';
-import type { LivenessRecord } from '../../collector/store/transport-store.js';
+import type { LivenessRecord } from '../../collector/store/transport/transport-store.js';
 
 /** The pure liveness decisions: offline after 3 missed heartbeats or a Last Will; lost after a still gap. */
 const policy = { missedHeartbeats: 3, lostGraceMs: 60_000 };

@@ -1,0 +1,169 @@
+/**
+ * The SessionStore contract (sessions, audit log, login failures) on SQLite and PostgreSQL.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { SessionRecord } from '../../collector/store/sessions/session-store.js';
+import type { Store } from '../../collector/store/store.js';
+import { describeEachDialect, type DialectFixture } from './dialects.js';
+
+describeEachDialect('SessionStore contract', (makeFixture) => {
+  let fixture: DialectFixture;
+  let store: Store;
+  beforeEach(async () => {
+    fixture = await makeFixture();
+    store = await fixture.open();
+  });
+  afterEach(async () => {
+    await store.close();
+    await fixture.dispose();
+  });
+
+  const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
+    idHash: 'a'.repeat(64),
+    user: '张三',
+    role: 'officer',
+    unit: '一处',
+    csrfToken: 'csrf-1',
+    createdAt: '2026-11-26T12:00:00.000Z',
+    lastSeenAt: '2026-11-26T12:00:00.000Z',
+    expiresAt: '2026-11-27T00:00:00.000Z',
+    ip: '10.200.0.5',
+    userAgent: 'Chromium',
+    ...overrides,
+  });
+
+  it('creates, reads, touches and deletes a session', async () => {
+    await store.sessions.createSession(session());
+    expect(await store.sessions.getSession('a'.repeat(64))).toEqual(session());
+    await store.sessions.touchSession('a'.repeat(64), '2026-11-26T13:00:00.000Z');
+    // Touching never moves the clock back (two requests finishing out of order).
+    await store.sessions.touchSession('a'.repeat(64), '2026-11-26T12:30:00.000Z');
+    expect((await store.sessions.getSession('a'.repeat(64)))?.lastSeenAt).toBe('2026-11-26T13:00:00.000Z');
+    expect(await store.sessions.deleteSession('a'.repeat(64))).toBe(true);
+    expect(await store.sessions.deleteSession('a'.repeat(64))).toBe(false);
+    expect(await store.sessions.getSession('a'.repeat(64))).toBeUndefined();
+  });
+
+  it('ends every session of one user, and only theirs', async () => {
+    await store.sessions.createSession(session({ idHash: 'a'.repeat(64) }));
+    await store.sessions.createSession(session({ idHash: 'b'.repeat(64) }));
+    await store.sessions.createSession(session({ idHash: 'c'.repeat(64), user: '李四' }));
+    expect(await store.sessions.deleteUserSessions('张三')).toBe(2);
+    expect(await store.sessions.deleteUserSessions('张三')).toBe(0);
+    expect(await store.sessions.getSession('a'.repeat(64))).toBeUndefined();
+    expect(await store.sessions.getSession('c'.repeat(64))).toMatchObject({ user: '李四' });
+  });
+
+  it('removes expired and idle sessions, keeping live ones', async () => {
+    await store.sessions.createSession(session({ idHash: 'expired', expiresAt: '2026-11-26T12:30:00.000Z' }));
+    await store.sessions.createSession(session({ idHash: 'idle', lastSeenAt: '2026-11-26T09:00:00.000Z' }));
+    await store.sessions.createSession(session({ idHash: 'live', lastSeenAt: '2026-11-26T12:59:00.000Z' }));
+    const removed = await store.sessions.deleteStaleSessions(
+      '2026-11-26T13:00:00.000Z',
+      '2026-11-26T11:00:00.000Z',
+    );
+    expect(removed).toBe(2);
+    expect(await store.sessions.getSession('live')).toBeDefined();
+    expect(await store.sessions.getSession('idle')).toBeUndefined();
+    // The edges: a session ends at expiresAt itself; one last seen exactly at the idle limit stays.
+    await store.sessions.createSession(
+      session({ idHash: 'ends-now', expiresAt: '2026-11-26T14:00:00.000Z' }),
+    );
+    await store.sessions.createSession(
+      session({ idHash: 'at-limit', lastSeenAt: '2026-11-26T12:00:00.000Z' }),
+    );
+    expect(
+      await store.sessions.deleteStaleSessions('2026-11-26T14:00:00.000Z', '2026-11-26T12:00:00.000Z'),
+    ).toBe(1);
+    expect(await store.sessions.getSession('ends-now')).toBeUndefined();
+    expect(await store.sessions.getSession('at-limit')).toBeDefined();
+  });
+
+  it('orders the audit log by when it was written, not by the time an entry claims', async () => {
+    // Collectors' clocks differ: the entry stored last is newest even with an earlier `at`.
+    const base = {
+      actorKind: 'anonymous' as const,
+      role: null,
+      unit: null,
+      status: null,
+      ip: '10.0.0.1',
+      detail: '',
+    };
+    await store.sessions.addAudit({
+      ...base,
+      at: '2026-11-26T12:05:00.000Z',
+      actor: 'first',
+      action: 'login.refused',
+    });
+    await store.sessions.addAudit({
+      ...base,
+      at: '2026-11-26T12:00:00.000Z',
+      actor: 'second',
+      action: 'login.refused',
+    });
+    const entries = await store.sessions.listAudit({ limit: 10 });
+    expect(entries.map((e) => e.actor)).toEqual(['second', 'first']);
+    expect(entries[0]!.id).toBeGreaterThan(entries[1]!.id);
+    expect(entries[0]).toMatchObject({ role: null, unit: null, status: null, actorKind: 'anonymous' });
+  });
+
+  it('keeps the audit log newest first, filtered by unit and actor, paged by id', async () => {
+    const entry = (actor: string, unit: string | null, at: string) => ({
+      at,
+      actor,
+      actorKind: 'user' as const,
+      role: 'officer' as const,
+      unit,
+      action: 'POST /api/v1/warnings/w-1/transitions',
+      status: 200,
+      ip: '10.200.0.5',
+      detail: '{"to":"identified"}',
+    });
+    await store.sessions.addAudit(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
+    await store.sessions.addAudit(entry('李四', '二处', '2026-11-26T12:01:00.000Z'));
+    await store.sessions.addAudit(entry('root', null, '2026-11-26T12:02:00.000Z'));
+    const all = await store.sessions.listAudit({ limit: 10 });
+    expect(all.map((e) => e.actor)).toEqual(['root', '李四', '张三']);
+    expect(all[2]).toMatchObject(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
+    expect((await store.sessions.listAudit({ units: ['一处'], limit: 10 })).map((e) => e.actor)).toEqual([
+      '张三',
+    ]);
+    expect(await store.sessions.listAudit({ units: [], limit: 10 })).toEqual([]);
+    expect((await store.sessions.listAudit({ actor: '李四', limit: 10 })).map((e) => e.unit)).toEqual([
+      '二处',
+    ]);
+    const page = await store.sessions.listAudit({ beforeId: all[0]!.id, limit: 1 });
+    expect(page.map((e) => e.actor)).toEqual(['李四']);
+  });
+
+  it('counts failed logins per name and address and per address inside a window', async () => {
+    const fail = (name: string, ip: string, at: string) => store.sessions.recordFailedLogin({ name, ip, at });
+    await fail('张三', '10.0.0.1', '2026-11-26T11:00:00.000Z');
+    await fail('张三', '10.0.0.1', '2026-11-26T12:00:00.000Z');
+    await fail('张三', '10.0.0.1', '2026-11-26T12:05:00.000Z');
+    await fail('李四', '10.0.0.1', '2026-11-26T12:06:00.000Z');
+    await fail('张三', '10.0.0.2', '2026-11-26T12:07:00.000Z');
+    // An attempt exactly at the window's start still counts.
+    await fail('李四', '10.0.0.3', '2026-11-26T11:50:00.000Z');
+    const since = '2026-11-26T11:50:00.000Z';
+    expect(await store.sessions.countFailedLogins({ name: '李四', ip: '10.0.0.3', since })).toEqual({
+      pair: { count: 1, oldest: since },
+      ip: { count: 1, oldest: since },
+    });
+    expect(await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).toEqual({
+      pair: { count: 2, oldest: '2026-11-26T12:00:00.000Z' },
+      ip: { count: 3, oldest: '2026-11-26T12:00:00.000Z' },
+    });
+    // An attempt recorded and then forgotten (a throttled one) no longer counts.
+    const throttled = await fail('张三', '10.0.0.1', '2026-11-26T12:08:00.000Z');
+    await store.sessions.forgetFailedLogin(throttled);
+    expect((await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).pair.count).toBe(
+      2,
+    );
+    await store.sessions.clearFailedLogins({ name: '张三', ip: '10.0.0.1' });
+    expect(await store.sessions.countFailedLogins({ name: '张三', ip: '10.0.0.1', since })).toEqual({
+      pair: { count: 0, oldest: null },
+      ip: { count: 1, oldest: '2026-11-26T12:06:00.000Z' },
+    });
+  });
+});
