@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Dialect, Query } from './query.js';
@@ -40,16 +41,25 @@ function postgresValue(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
+/**
+ * The asynchronous transaction open on each database file in this process. Handles on one file
+ * (two stores in a test, as two collectors would be) take turns: a second BEGIN IMMEDIATE would
+ * wait out the busy timeout synchronously, blocking the event loop the first one needs to commit.
+ */
+const openTransactions = new Map<unknown, Promise<void>>();
+
 /** Prepared statements kept per SQL text; dynamic texts (IN lists) are bounded by clearing. */
 const STATEMENT_CACHE_LIMIT = 2000;
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
-  /** Settles when the open asynchronous transaction ends; statements outside it wait for that. */
-  private openTransaction: Promise<void> | undefined;
+  /** Where this handle's open transaction is kept: its file, or the handle itself when in memory. */
+  private readonly file: unknown;
 
-  constructor(readonly handle: BetterSqlite3.Database) {}
+  constructor(readonly handle: BetterSqlite3.Database) {
+    this.file = handle.memory ? this : resolve(handle.name);
+  }
 
   /** The prepared statement for this text, prepared once per handle (preparing costs more than running). */
   prepare(text: string): BetterSqlite3.Statement {
@@ -67,29 +77,29 @@ export class SqliteDatabase implements Database {
     return { statement: this.prepare(text), values: values.map(sqliteValue) };
   }
 
-  /** Waits while another caller's asynchronous transaction holds the connection. */
-  private async idle(): Promise<void> {
-    while (this.openTransaction) await this.openTransaction;
+  /**
+   * Runs `action` once no asynchronous transaction holds the file, with no turn of the event loop
+   * between the last check and the action (else two callers could both see the file free).
+   */
+  private async whenIdle<T>(action: () => T): Promise<T> {
+    for (let open = openTransactions.get(this.file); open; open = openTransactions.get(this.file)) await open;
+    return action();
   }
 
   async all<Row>(query: Query): Promise<Row[]> {
-    await this.idle();
-    return this.allNow<Row>(query);
+    return this.whenIdle(() => this.allNow<Row>(query));
   }
 
   async get<Row>(query: Query): Promise<Row | undefined> {
-    await this.idle();
-    return this.getNow<Row>(query);
+    return this.whenIdle(() => this.getNow<Row>(query));
   }
 
   async run(query: Query): Promise<{ changes: number }> {
-    await this.idle();
-    return this.runNow(query);
+    return this.whenIdle(() => this.runNow(query));
   }
 
   async exec(script: string): Promise<void> {
-    await this.idle();
-    this.handle.exec(script);
+    await this.whenIdle(() => this.handle.exec(script));
   }
 
   /** @internal the statements of the transaction holding the connection. */
@@ -111,21 +121,21 @@ export class SqliteDatabase implements Database {
   }
 
   async transaction<T>(work: (tx: Database) => Promise<T>): Promise<T> {
-    await this.idle();
-    let release!: () => void;
-    this.openTransaction = new Promise((resolve) => (release = resolve));
-    try {
+    const release = await this.whenIdle(() => {
       this.handle.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(new SqliteTransaction(this));
-        this.handle.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.handle.inTransaction) this.handle.exec('ROLLBACK');
-        throw err;
-      }
+      let settle!: () => void;
+      openTransactions.set(this.file, new Promise((done) => (settle = done)));
+      return settle;
+    });
+    try {
+      const result = await work(new SqliteTransaction(this));
+      this.handle.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.handle.inTransaction) this.handle.exec('ROLLBACK');
+      throw err;
     } finally {
-      this.openTransaction = undefined;
+      openTransactions.delete(this.file);
       release();
     }
   }
@@ -135,13 +145,11 @@ export class SqliteDatabase implements Database {
    * inside, so nothing else interleaves, and no promise per statement.
    */
   async syncTransaction<T>(work: () => T): Promise<T> {
-    await this.idle();
-    return this.handle.transaction(work).immediate();
+    return this.whenIdle(() => this.handle.transaction(work).immediate());
   }
 
   async close(): Promise<void> {
-    await this.idle();
-    this.handle.close();
+    await this.whenIdle(() => this.handle.close());
   }
 }
 
