@@ -21,13 +21,13 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
 import { PostgresSessionStore } from './postgres-session-store.js';
-import { PostgresHierarchyStore } from './postgres-hierarchy-store.js';
+import { SqlHierarchyStore } from './hierarchy/sql-hierarchy-store.js';
 import { PostgresTransportStore } from './postgres-transport-store.js';
 import { PostgresWarningStore } from './postgres-warning-store.js';
 import type { SessionStore } from './session-store.js';
 import type { Migration } from './sqlite-migrations.js';
 import type { TransportStore } from './transport-store.js';
-import type { HierarchyStore } from './hierarchy-store.js';
+import type { HierarchyStore } from './hierarchy/hierarchy-store.js';
 import type {
   AgentRecord,
   ApiKeyRecord,
@@ -163,9 +163,9 @@ export class PostgresStore implements Store {
     return (this.approvalStore ??= new SqlApprovalStore(this.database));
   }
 
-  private hierarchyStore: PostgresHierarchyStore | undefined;
+  private hierarchyStore: SqlHierarchyStore | undefined;
   get hierarchy(): HierarchyStore {
-    return (this.hierarchyStore ??= new PostgresHierarchyStore(this.pool));
+    return (this.hierarchyStore ??= new SqlHierarchyStore(this.database));
   }
 
   async schemaVersion(): Promise<number> {
