@@ -9,6 +9,8 @@ import type {
 import { flag, type Database } from '../sql/database.js';
 import { bytewise, dialectText, forUpdate, list, raw, sql, when, type Query } from '../sql/query.js';
 import { tokenRefusal, type EnrollmentTokenRow } from '../store.js';
+import { markReceipt as markReceiptInBulk } from './postgres-receipt.js';
+import { markReceipt as markReceiptEach } from './sqlite-receipt.js';
 import type {
   Acceptance,
   DeliveredEntry,
@@ -215,27 +217,14 @@ export class SqlHierarchyStore implements HierarchyStore {
     rejected: readonly { linkSeq: number; reason: string }[],
     at: string,
   ): Promise<DeliveredEntry[]> {
+    // In link_seq order, so two collectors applying one receipt lock its rows in one order.
     const byLinkSeq = <T extends { linkSeq: number }>(entries: readonly T[]): T[] =>
       [...entries].sort((a, b) => a.linkSeq - b.linkSeq);
+    const lists = { accepted: byLinkSeq(accepted), rejected: byLinkSeq(rejected), at };
     return this.db.transaction(async (tx) => {
-      // `done_at IS NULL` is checked again under the row lock: of two collectors applying one
-      // receipt, only the first sees an entry delivered. Rows are locked in link_seq order.
-      const delivered = new Map<number, DeliveredEntry>();
-      for (const a of byLinkSeq(accepted)) {
-        const row = await tx.get<DeliveredRow>(
-          sql`UPDATE hierarchy_outbox SET received_at = ${a.receivedAt}, done_at = ${at}
-              WHERE link_seq = ${a.linkSeq} AND done_at IS NULL
-              RETURNING link_seq, report, first_sent_at, received_at`,
-        );
-        if (row) delivered.set(a.linkSeq, toDelivered(row));
-      }
-      for (const r of byLinkSeq(rejected)) {
-        await tx.run(
-          sql`UPDATE hierarchy_outbox SET rejected = ${r.reason}, done_at = ${at}
-              WHERE link_seq = ${r.linkSeq} AND done_at IS NULL`,
-        );
-      }
+      const rows = await (tx.dialect === 'postgres' ? markReceiptInBulk : markReceiptEach)(tx, lists);
       await tx.run(sql`UPDATE hierarchy_parent SET last_contact_at = ${at}, last_error = NULL WHERE one = 1`);
+      const delivered = new Map(rows.map((row) => [row.link_seq, toDelivered(row)]));
       return accepted.flatMap((a) => {
         const entry = delivered.get(a.linkSeq);
         delivered.delete(a.linkSeq);
@@ -484,6 +473,13 @@ async function applyReport(tx: Database, record: ReceivedRecord): Promise<void> 
   }
 }
 
+/** A receipt's lists, each in link_seq order. */
+export interface ReceiptLists {
+  accepted: readonly { linkSeq: number; receivedAt: string }[];
+  rejected: readonly { linkSeq: number; reason: string }[];
+  at: string;
+}
+
 /** What a received report asks of the store besides keeping it (see `receive`). */
 type ReportEffect =
   | { kind: 'ack'; noticeId: string; collector: string; unit: string; level: string; ackedAt: string }
@@ -607,7 +603,7 @@ interface OutboxRow {
   attempts: number;
 }
 
-interface DeliveredRow {
+export interface DeliveredRow {
   link_seq: number;
   report: string;
   first_sent_at: string | null;
