@@ -18,7 +18,7 @@ import {
   type ChildEnrollRequest,
 } from '../hierarchy/parent-side.js';
 import { enrollmentProofProperties } from './enroll.js';
-import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy-store.js';
+import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy/hierarchy-store.js';
 import { seesUnit, visibleUnits } from './bearer-auth.js';
 import { notFound } from './route-helpers.js';
 import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';

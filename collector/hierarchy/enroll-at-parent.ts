@@ -2,7 +2,7 @@ import { collectorIdFromPublicKey } from '../../shared/identity.js';
 import { ENROLL_PATH, enrollmentTargetSchema, signEnrollment } from '../../shared/enrollment-proof.js';
 import { UserError } from '../../shared/errors.js';
 import type { CollectorIdentity } from '../identity.js';
-import type { HierarchyStore, ParentRecord } from '../store/hierarchy-store.js';
+import type { HierarchyStore, ParentRecord } from '../store/hierarchy/hierarchy-store.js';
 import { childCertSchema, verifiedBy, type CollectorLevel } from './messages.js';
 import type { ChildEnrollResponse } from './parent-side.js';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { systemClock, type Clock } from '../../shared/clock.js';
-import type { HierarchyStore } from '../store/hierarchy-store.js';
+import type { HierarchyStore } from '../store/hierarchy/hierarchy-store.js';
 
 /**
  * The hierarchy's Prometheus metrics. The backlog and the parent's last contact are read from the

@@ -6,7 +6,7 @@ import { chainReportSchema, DEFAULT_HOP_REMINDERS_MS, hopIdForReport } from '../
 import type { ClockScheduler } from '../clocks/scheduler.js';
 import type { ConditionSink } from '../warnings/conditions.js';
 import type { CollectorIdentity } from '../identity.js';
-import type { DeliveredEntry, ParentState } from '../store/hierarchy-store.js';
+import type { DeliveredEntry, ParentState } from '../store/hierarchy/hierarchy-store.js';
 import type { Store } from '../store/store.js';
 import type { ParentConfig } from './hierarchy-config.js';
 import { HIERARCHY_VERSION, sign, type CollectorLevel, type Notice, type RelayedNotice } from './messages.js';

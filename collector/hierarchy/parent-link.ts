@@ -1,7 +1,7 @@
 import { skewMs, type Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type { CollectorIdentity } from '../identity.js';
-import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy-store.js';
+import type { DeliveredEntry, HierarchyStore, ParentState } from '../store/hierarchy/hierarchy-store.js';
 import { retryDelay } from './backoff.js';
 import type { HierarchyMetrics } from './hierarchy-metrics.js';
 import { MAX_BATCH_BYTES, type ParentConfig } from './hierarchy-config.js';

@@ -8,7 +8,11 @@ import { enrollmentProofProblem } from '../../shared/enrollment-proof.js';
 import { tokenRefusalAnswer } from '../auth/enrollment-tokens.js';
 import { hashSecret } from '../auth/secrets.js';
 import type { CollectorIdentity } from '../identity.js';
-import type { HierarchyStore, ReceivedRecord, SubordinateRecord } from '../store/hierarchy-store.js';
+import type {
+  HierarchyStore,
+  ReceivedRecord,
+  SubordinateRecord,
+} from '../store/hierarchy/hierarchy-store.js';
 import {
   HIERARCHY_VERSION,
   LINK_MAX_SKEW_MS,

@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/log.js';
 import { CLOCK_CONDITION_TYPES } from '../clocks/clock-records.js';
 import { HOP_DEADLINE_MS } from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
-import type { StoredReport } from '../store/hierarchy-store.js';
+import type { StoredReport } from '../store/hierarchy/hierarchy-store.js';
 import type { Store } from '../store/store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
 import type { HopFact } from './incident-chain.js';

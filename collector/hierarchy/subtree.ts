@@ -1,4 +1,4 @@
-import type { SubordinateRecord } from '../store/hierarchy-store.js';
+import type { SubordinateRecord } from '../store/hierarchy/hierarchy-store.js';
 import { childCertSchema, isAbove, type KnownCollector, type Report } from './messages.js';
 
 /**

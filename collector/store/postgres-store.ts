@@ -20,13 +20,13 @@ import {
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
-import { PostgresHierarchyStore } from './postgres-hierarchy-store.js';
+import { SqlHierarchyStore } from './hierarchy/sql-hierarchy-store.js';
 import { PostgresLivenessUpdater } from './transport/postgres-liveness.js';
 import { PostgresWarningStore } from './postgres-warning-store.js';
 import { SqlSessionStore, type SessionStore } from './sessions/session-store.js';
 import type { Migration } from './sqlite-migrations.js';
 import { SqlTransportStore, type TransportStore } from './transport/transport-store.js';
-import type { HierarchyStore } from './hierarchy-store.js';
+import type { HierarchyStore } from './hierarchy/hierarchy-store.js';
 import type {
   AgentRecord,
   ApiKeyRecord,
@@ -165,9 +165,9 @@ export class PostgresStore implements Store {
     return (this.approvalStore ??= new SqlApprovalStore(this.database));
   }
 
-  private hierarchyStore: PostgresHierarchyStore | undefined;
+  private hierarchyStore: SqlHierarchyStore | undefined;
   get hierarchy(): HierarchyStore {
-    return (this.hierarchyStore ??= new PostgresHierarchyStore(this.pool));
+    return (this.hierarchyStore ??= new SqlHierarchyStore(this.database));
   }
 
   async schemaVersion(): Promise<number> {

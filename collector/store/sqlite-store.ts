@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../../shared/errors.js';
 import { SqliteClockStore } from './sqlite-clock-store.js';
-import { SqliteHierarchyStore } from './sqlite-hierarchy-store.js';
+import { SqlHierarchyStore } from './hierarchy/sql-hierarchy-store.js';
 import {
   AGENT_COLUMNS,
   API_KEY_COLUMNS,
@@ -118,14 +118,14 @@ export class SqliteStore implements Store {
   readonly warnings: SqliteWarningStore;
   readonly sessions: SqlSessionStore;
   readonly transport: SqlTransportStore;
-  readonly hierarchy: SqliteHierarchyStore;
+  readonly hierarchy: SqlHierarchyStore;
   readonly approvals: SqlApprovalStore;
   /** The connection every domain store written once shares (one lock for its transactions). */
   readonly database: SqliteDatabase;
   constructor(private readonly db: Database.Database) {
     this.database = new SqliteDatabase(db);
     this.approvals = new SqlApprovalStore(this.database);
-    this.hierarchy = new SqliteHierarchyStore(db);
+    this.hierarchy = new SqlHierarchyStore(this.database);
     this.transport = new SqlTransportStore(this.database, new SqliteLivenessUpdater(this.database));
     this.sessions = new SqlSessionStore(this.database);
     this.clocks = new SqliteClockStore(db);

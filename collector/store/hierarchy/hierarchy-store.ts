@@ -3,8 +3,8 @@
  * outbox of reports going up, the reports received from below, and notices going down with
  * each subordinate's acknowledgement and 排查 result. Times are ISO 8601 UTC text.
  */
-import type { SignatureAlg } from '../../shared/crypto/suite.js';
-import type { TokenRefusal } from './store.js';
+import type { SignatureAlg } from '../../../shared/crypto/suite.js';
+import type { TokenRefusal } from '../store.js';
 import type {
   ChildCert,
   CollectorLevel,
@@ -12,7 +12,7 @@ import type {
   RelayedNotice,
   Report,
   ReportRecord,
-} from '../hierarchy/messages.js';
+} from '../../hierarchy/messages.js';
 
 export interface ParentRecord {
   url: string;
