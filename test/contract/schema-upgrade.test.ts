@@ -9,7 +9,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../collector/store/open-store.js';
-import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../collector/store/schema/migrations.js';
+import { migrationsFor, type SchemaMigration } from '../../collector/store/schema/ddl.js';
+import {
+  POSTGRES_MIGRATIONS,
+  SCHEMA_MIGRATIONS,
+  SQLITE_MIGRATIONS,
+} from '../../collector/store/schema/migrations.js';
+import { openPostgresStore } from '../../collector/store/postgres-store.js';
+import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import type { Database } from '../../collector/store/sql/database.js';
 import { raw, sql } from '../../collector/store/sql/query.js';
 import type { Store } from '../../collector/store/store.js';
@@ -49,6 +56,8 @@ interface UpgradeCase {
   /** The versions the old smew recorded (the lists had diverged). */
   oldVersions: number[];
   newest: number;
+  /** A store on `url` migrated with these steps instead of the list. */
+  openWith(url: string, steps: readonly SchemaMigration[]): Promise<Store>;
   cleanup(): Promise<void>;
 }
 
@@ -71,6 +80,8 @@ function sqliteCase(): UpgradeCase {
     },
     oldVersions: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12],
     newest: Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)),
+    openWith: async (url, steps) =>
+      openSqliteStore(url.slice('sqlite:'.length), { migrations: migrationsFor('sqlite', steps) }),
     cleanup: async () => dir.remove(),
   };
 }
@@ -112,6 +123,7 @@ function postgresCase(): UpgradeCase {
       adminQuery<Recorded>(RECORDED.replace('schema_migrations', `${schemaOf(url)}.schema_migrations`)),
     oldVersions: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     newest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
+    openWith: (url, steps) => openPostgresStore(url, { migrations: migrationsFor('postgres', steps) }),
     cleanup: async () => {
       for (const schema of schemas) await schema.drop();
     },
@@ -221,6 +233,27 @@ function upgradeSuite(title: string, makeCase: () => UpgradeCase): void {
       expect(await upgrade.schema(databaseOf(reopened), url)).toEqual(
         await upgrade.schema(databaseOf(fresh), freshUrl),
       );
+    });
+
+    it('runs a step added after the merge once, numbered 13 on both, after the versions recorded', async () => {
+      const url = await upgrade.old();
+      const recorded = await upgrade.recorded(url);
+      const step = {
+        version: 13,
+        name: 'a note per agent',
+        sql: 'ALTER TABLE agents ADD COLUMN note TEXT{bytewise};',
+      };
+      const store = await upgrade.openWith(url, [...SCHEMA_MIGRATIONS, step]);
+      stores.push(store);
+      const after = await recordedMigrations(store);
+      expect(after.slice(0, -1)).toEqual(recorded);
+      expect(after.at(-1)).toMatchObject({ version: 13, name: 'a note per agent' });
+      expect(
+        await databaseOf(store).run(sql`UPDATE agents SET note = ${'checked'} WHERE id = 'agent-1'`),
+      ).toEqual({
+        changes: 1,
+      });
+      await expectFixtureRows(store);
     });
 
     it('refuses a database whose schema is newer than this smew knows', async () => {

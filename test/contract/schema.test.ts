@@ -9,6 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
+import { migrationsFor, renderDdl } from '../../collector/store/schema/ddl.js';
+import { SCHEMA_MIGRATIONS } from '../../collector/store/schema/migrations.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { tempDir } from '../support/collector-harness.js';
 import { createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
@@ -24,6 +26,26 @@ function expectDump(lines: string[], file: string): void {
   if (update) writeFileSync(path, text);
   expect(text).toBe(readFileSync(path, 'utf8'));
 }
+
+describe('the migration list', () => {
+  it("numbers each dialect's steps in rising order; from 13 on with one number for both", () => {
+    for (const dialect of ['sqlite', 'postgres'] as const) {
+      const versions = SCHEMA_MIGRATIONS.map((step) =>
+        typeof step.version === 'number' ? step.version : step.version[dialect],
+      ).filter((version) => version !== undefined);
+      expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
+      expect(migrationsFor(dialect, SCHEMA_MIGRATIONS).map((m) => m.version)).toEqual(versions);
+    }
+    for (const step of SCHEMA_MIGRATIONS) {
+      if (typeof step.version !== 'number')
+        expect(Math.max(...Object.values(step.version))).toBeLessThanOrEqual(12);
+    }
+  });
+
+  it('refuses a token it does not know', () => {
+    expect(() => renderDdl('CREATE TABLE t (a {text})', 'sqlite')).toThrow(/unknown token \{text\}/);
+  });
+});
 
 describe('schema of a fresh database', () => {
   it('SQLite: matches schema-sqlite.txt', async () => {
