@@ -23,8 +23,7 @@ import { PostgresHierarchyStore } from './postgres-hierarchy-store.js';
 import { PostgresTransportStore } from './postgres-transport-store.js';
 import { PostgresWarningStore } from './postgres-warning-store.js';
 import type { SessionStore } from './session-store.js';
-import type { Migration } from './schema/ddl.js';
-import { openPostgresDatabase } from './schema/open-database.js';
+import { openPostgresDatabase, type PostgresOpenOptions } from './schema/open-database.js';
 import type { TransportStore } from './transport-store.js';
 import type { HierarchyStore } from './hierarchy-store.js';
 import type {
@@ -52,12 +51,7 @@ import type { WarningStore } from './warning-store.js';
  * collectors sharing one database. Every multi-step method is one transaction with row locks
  * (`FOR UPDATE`), so two collectors enrolling, storing or moving a watermark at once agree.
  */
-export interface PostgresStoreOptions {
-  /** For tests of the migration runner; production uses POSTGRES_MIGRATIONS. */
-  migrations?: readonly Migration[];
-  /** Connections in the pool; ingest batches writes, so a few suffice. */
-  poolSize?: number;
-}
+export type PostgresStoreOptions = PostgresOpenOptions;
 
 export async function openPostgresStore(
   url: string,

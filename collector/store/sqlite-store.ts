@@ -14,8 +14,7 @@ import {
   type EventRow,
   type UserRow,
 } from './sql-rows.js';
-import type { Migration } from './schema/ddl.js';
-import { openSqliteDatabase } from './schema/open-database.js';
+import { openSqliteDatabase, type SqliteOpenOptions } from './schema/open-database.js';
 import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
@@ -45,11 +44,7 @@ import { tokenRefusal } from './store.js';
  * atomic step; WAL and a busy timeout let `smew token create` and friends write while a
  * collector process has the same file open.
  */
-export interface SqliteStoreOptions {
-  /** For tests of the migration runner; production uses SQLITE_MIGRATIONS. */
-  migrations?: readonly Migration[];
-  busyTimeoutMs?: number;
-}
+export type SqliteStoreOptions = SqliteOpenOptions;
 
 /** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
 const WATERMARK_PAGE = 512;
