@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
-import { openPostgresStore, redactPassword } from './postgres-store.js';
+import { openPostgresStore } from './postgres-store.js';
+import { redactPassword } from './schema/open-database.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 

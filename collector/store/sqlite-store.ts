@@ -1,7 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { UserError } from '../../shared/errors.js';
 import { SqliteClockStore } from './sqlite-clock-store.js';
 import { SqlHierarchyStore } from './hierarchy/sql-hierarchy-store.js';
 import {
@@ -17,7 +14,7 @@ import {
   type EventRow,
   type UserRow,
 } from './sql-rows.js';
-import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+import { openSqliteDatabase, type SqliteOpenOptions } from './schema/open-database.js';
 import { SqlSessionStore } from './sessions/session-store.js';
 import { SqliteLivenessUpdater } from './transport/sqlite-liveness.js';
 import { SqlTransportStore } from './transport/transport-store.js';
@@ -48,62 +45,13 @@ import { tokenRefusal } from './store.js';
  * atomic step; WAL and a busy timeout let `smew token create` and friends write while a
  * collector process has the same file open.
  */
-export interface SqliteStoreOptions {
-  /** For tests of the migration runner; production uses SQLITE_MIGRATIONS. */
-  migrations?: readonly Migration[];
-  busyTimeoutMs?: number;
-}
+export type SqliteStoreOptions = SqliteOpenOptions;
 
 /** How many stored seqs beyond the watermark one step of advanceAckedSeq reads. */
 const WATERMARK_PAGE = 512;
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  let db: Database.Database;
-  try {
-    db = new Database(path);
-  } catch (err) {
-    throw new UserError(`store.url: cannot open SQLite database ${path}: ${(err as Error).message}`);
-  }
-  try {
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    db.pragma('journal_mode = WAL');
-    // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    applyMigrations(db, options.migrations ?? SQLITE_MIGRATIONS, path);
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  return new SqliteStore(db);
-}
-
-function applyMigrations(db: Database.Database, migrations: readonly Migration[], path: string): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  // IMMEDIATE takes the write lock first, so two processes opening a new file migrate once.
-  db.transaction(() => {
-    const applied = new Set(
-      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
-        (r) => r.version,
-      ),
-    );
-    const known = Math.max(0, ...migrations.map((m) => m.version));
-    const newest = Math.max(0, ...applied);
-    if (newest > known) {
-      throw new UserError(
-        `store.url: ${path} has schema version ${newest}, but this smew knows only up to ${known}; ` +
-          'use the newer smew that wrote it',
-      );
-    }
-    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-      if (applied.has(migration.version)) continue;
-      db.exec(migration.sql);
-      record.run(migration.version, migration.name, new Date().toISOString());
-    }
-  }).immediate();
+  return new SqliteStore(openSqliteDatabase(path, options).handle);
 }
 
 function unitClause(units: readonly string[] | undefined, column: string, params: unknown[]): string {

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { POSTGRES_MIGRATIONS } from '../../collector/store/postgres-migrations.js';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
-import { SQLITE_MIGRATIONS } from '../../collector/store/sqlite-migrations.js';
+import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '../../collector/store/schema/migrations.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import { tempDir } from '../support/collector-harness.js';
 import { adminQuery, createTestSchema, postgresAvailable } from '../support/postgres.js';

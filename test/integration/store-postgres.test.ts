@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../collector/store/open-store.js';
-import { POSTGRES_MIGRATIONS } from '../../collector/store/postgres-migrations.js';
+import { POSTGRES_MIGRATIONS } from '../../collector/store/schema/migrations.js';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
 

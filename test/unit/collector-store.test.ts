@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
-import { SQLITE_MIGRATIONS } from '../../collector/store/sqlite-migrations.js';
+import { SQLITE_MIGRATIONS } from '../../collector/store/schema/migrations.js';
 import { enrollment, LATER, NOW } from './store-contract.js';
 import { openStore } from '../../collector/store/open-store.js';
 import { UserError } from '../../shared/errors.js';

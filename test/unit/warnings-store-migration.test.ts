@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
-import { SQLITE_MIGRATIONS } from '../../collector/store/sqlite-migrations.js';
+import { SQLITE_MIGRATIONS } from '../../collector/store/schema/migrations.js';
 import { tempDir } from '../support/collector-harness.js';
 
 /**

@@ -1,13 +1,31 @@
-import type { Migration } from './sqlite-migrations.js';
+import { migrationsFor, type SchemaMigration } from './ddl.js';
 
 /**
- * The PostgreSQL schema as numbered migrations, the twin of SQLITE_MIGRATIONS: the same tables,
- * columns and constraints, so both stores pass one contract suite. Applied in order at open under
- * an advisory lock (several collectors may start at once) and recorded in `schema_migrations`.
- * Never edit a released migration: add the next number instead. Times stay ISO 8601 UTC text, as
- * in SQLite, with byte-order collation so they compare the same way in both; ids and seqs are BIGINT.
+ * The notification outbox as it stands since SQLite 9 (PostgreSQL 2): one row per warning, channel
+ * and occasion, so each goes out once. Both the PostgreSQL table and SQLite's rebuild are made from it.
  */
-export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+const NOTIFICATIONS_COLUMNS = `
+    id              {id},
+    warning_id      TEXT NOT NULL REFERENCES warnings (id),
+    channel         TEXT NOT NULL,
+    occasion        TEXT NOT NULL DEFAULT 'opened',
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT{bytewise} NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT{bytewise} NOT NULL,
+    done_at         TEXT{bytewise},
+    muted_by        TEXT,
+    UNIQUE (warning_id, channel, occasion)
+  `;
+
+/**
+ * The schema of both databases, in order (see SchemaMigration and the tokens in ddl.ts). Times are
+ * ISO 8601 UTC text, compared byte by byte in both; booleans are 0/1 in SQLite. A new column is one
+ * step here, with the next number for both. The PostgreSQL steps run under an advisory lock, since
+ * several collectors may start at once on one database.
+ */
+export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
   {
     version: 1,
     name: 'agents, events, quarantine, credentials',
@@ -15,9 +33,9 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE enrollment_tokens (
         token_hash TEXT PRIMARY KEY,
         unit       TEXT NOT NULL,
-        created_at TEXT COLLATE "C" NOT NULL,
-        expires_at TEXT COLLATE "C" NOT NULL,
-        used_at    TEXT COLLATE "C",
+        created_at TEXT{bytewise} NOT NULL,
+        expires_at TEXT{bytewise} NOT NULL,
+        used_at    TEXT{bytewise},
         used_by    TEXT
       );
 
@@ -28,43 +46,43 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         public_key         TEXT NOT NULL UNIQUE,
         hostname           TEXT,
         version            TEXT,
-        enrolled_at        TEXT COLLATE "C" NOT NULL,
-        reenrolled_at      TEXT COLLATE "C",
-        last_seen          TEXT COLLATE "C",
-        online             BOOLEAN NOT NULL DEFAULT FALSE,
+        enrolled_at        TEXT{bytewise} NOT NULL,
+        reenrolled_at      TEXT{bytewise},
+        last_seen          TEXT{bytewise},
+        online             {bool} NOT NULL DEFAULT {false},
         broker_secret_hash TEXT NOT NULL,
-        revoked_at         TEXT COLLATE "C",
-        acked_seq          BIGINT NOT NULL DEFAULT 0,
-        reported_seq       BIGINT NOT NULL DEFAULT 0
+        revoked_at         TEXT{bytewise},
+        acked_seq          {bigint} NOT NULL DEFAULT 0,
+        reported_seq       {bigint} NOT NULL DEFAULT 0
       );
       CREATE INDEX agents_unit ON agents (unit);
 
       CREATE TABLE events (
-        id          BIGSERIAL PRIMARY KEY,
+        id          {id},
         agent_id    TEXT NOT NULL REFERENCES agents (id),
-        seq         BIGINT NOT NULL,
-        ts          TEXT COLLATE "C" NOT NULL,
-        received_at TEXT COLLATE "C" NOT NULL,
+        seq         {bigint} NOT NULL,
+        ts          TEXT{bytewise} NOT NULL,
+        received_at TEXT{bytewise} NOT NULL,
         type        TEXT NOT NULL,
         state       TEXT NOT NULL,
         key         TEXT NOT NULL,
         severity    TEXT NOT NULL,
         data        TEXT NOT NULL,
         envelope    TEXT NOT NULL,
-        skewed      BOOLEAN NOT NULL DEFAULT FALSE,
+        skewed      {bool} NOT NULL DEFAULT {false},
         UNIQUE (agent_id, seq)
       );
       CREATE INDEX events_ts ON events (ts);
       CREATE INDEX events_type_ts ON events (type, ts);
 
       CREATE TABLE quarantine (
-        id               BIGSERIAL PRIMARY KEY,
-        received_at      TEXT COLLATE "C" NOT NULL,
+        id               {id},
+        received_at      TEXT{bytewise} NOT NULL,
         topic            TEXT NOT NULL,
         reason           TEXT NOT NULL,
         detail           TEXT NOT NULL,
         claimed_agent_id TEXT,
-        payload          BYTEA NOT NULL,
+        payload          {bytes} NOT NULL,
         payload_bytes    INTEGER NOT NULL
       );
       CREATE INDEX quarantine_received_at ON quarantine (received_at);
@@ -74,8 +92,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         name       TEXT NOT NULL,
         role       TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'viewer')),
         unit       TEXT,
-        created_at TEXT COLLATE "C" NOT NULL,
-        revoked_at TEXT COLLATE "C"
+        created_at TEXT{bytewise} NOT NULL,
+        revoked_at TEXT{bytewise}
       );
 
       CREATE TABLE users (
@@ -83,8 +101,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         password_hash TEXT NOT NULL,
         role          TEXT NOT NULL CHECK (role IN ('admin', 'officer', 'viewer')),
         unit          TEXT,
-        created_at    TEXT COLLATE "C" NOT NULL,
-        disabled_at   TEXT COLLATE "C"
+        created_at    TEXT{bytewise} NOT NULL,
+        disabled_at   TEXT{bytewise}
       );
     `,
   },
@@ -93,7 +111,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: '第64条 warnings: rule state, warnings, evidence, transitions, silences, notices, notifications',
     sql: `
   CREATE TABLE warnings (
-    id          TEXT COLLATE "C" PRIMARY KEY,
+    id          TEXT{bytewise} PRIMARY KEY,
     rule        TEXT NOT NULL,
     slot        TEXT NOT NULL,
     unit        TEXT NOT NULL,
@@ -102,30 +120,30 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     severity    TEXT NOT NULL,
     level       TEXT,
     count       INTEGER NOT NULL,
-    first_seen  TEXT COLLATE "C" NOT NULL,
-    last_seen   TEXT COLLATE "C" NOT NULL,
-    created_at  TEXT COLLATE "C" NOT NULL,
-    resolved_at TEXT COLLATE "C",
-    updated_at  TEXT COLLATE "C" NOT NULL,
+    first_seen  TEXT{bytewise} NOT NULL,
+    last_seen   TEXT{bytewise} NOT NULL,
+    created_at  TEXT{bytewise} NOT NULL,
+    resolved_at TEXT{bytewise},
+    updated_at  TEXT{bytewise} NOT NULL,
     doc         TEXT NOT NULL
   );
   CREATE INDEX warnings_unit_last_seen ON warnings (unit, last_seen);
   CREATE INDEX warnings_state ON warnings (state);
 
   CREATE TABLE warning_evidence (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {id},
     warning_id   TEXT NOT NULL REFERENCES warnings (id),
-    event_id     BIGINT,
-    condition_id BIGINT,
+    event_id     {bigint},
+    condition_id {bigint},
     agent        TEXT NOT NULL,
-    seq          BIGINT NOT NULL,
-    ts           TEXT COLLATE "C" NOT NULL,
+    seq          {bigint} NOT NULL,
+    ts           TEXT{bytewise} NOT NULL,
     state        TEXT NOT NULL,
     UNIQUE (warning_id, agent, seq)
   );
 
   CREATE TABLE warning_transitions (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {id},
     warning_id TEXT NOT NULL REFERENCES warnings (id),
     action     TEXT NOT NULL,
     from_state TEXT NOT NULL,
@@ -133,24 +151,99 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     by_name    TEXT NOT NULL,
     by_role    TEXT NOT NULL,
     by_unit    TEXT,
-    at         TEXT COLLATE "C" NOT NULL,
-    note       TEXT NOT NULL,
-    incident_id TEXT
+    at         TEXT{bytewise} NOT NULL,
+    note       TEXT NOT NULL
   );
   CREATE INDEX warning_transitions_warning ON warning_transitions (warning_id, id);
 
-  CREATE TABLE rule_open (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
-  CREATE TABLE rule_windows (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
-  CREATE TABLE rule_correlations (slot TEXT COLLATE "C" PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_open (slot TEXT{bytewise} PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_windows (slot TEXT{bytewise} PRIMARY KEY, row TEXT NOT NULL);
+  CREATE TABLE rule_correlations (slot TEXT{bytewise} PRIMARY KEY, row TEXT NOT NULL);
   CREATE TABLE rule_conditions (
-    cond TEXT COLLATE "C" NOT NULL,
-    slot TEXT COLLATE "C" NOT NULL,
+    cond TEXT{bytewise} NOT NULL,
+    slot TEXT{bytewise} NOT NULL,
     PRIMARY KEY (cond, slot)
   );
   -- The highest event id the rules have seen; moved in the same transaction as their effects.
   -- Its row lock also serialises every change to rule state across collectors.
-  CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), event_id BIGINT NOT NULL);
+  CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), event_id {bigint} NOT NULL);
   INSERT INTO rule_cursor (id, event_id) VALUES (1, 0);
+
+
+  CREATE TABLE collector_conditions (
+    id          {id},
+    type        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    unit        TEXT NOT NULL,
+    agent       TEXT,
+    severity    TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    at          TEXT{bytewise} NOT NULL,
+    received_at TEXT{bytewise} NOT NULL
+  );
+
+  CREATE TABLE silences (
+    id          TEXT{bytewise} PRIMARY KEY,
+    matcher     TEXT NOT NULL,
+    starts_at   TEXT{bytewise} NOT NULL,
+    ends_at     TEXT{bytewise} NOT NULL,
+    author      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    created_at  TEXT{bytewise} NOT NULL,
+    approved_by TEXT,
+    expired_by  TEXT
+  );
+  CREATE INDEX silences_ends_at ON silences (ends_at);
+
+  CREATE TABLE notices (
+    id              TEXT{bytewise} PRIMARY KEY,
+    title           TEXT NOT NULL,
+    text            TEXT NOT NULL,
+    required_action TEXT NOT NULL,
+    deadline        TEXT{bytewise} NOT NULL,
+    issuer_unit     TEXT,
+    issued_by       TEXT NOT NULL,
+    issued_at       TEXT{bytewise} NOT NULL,
+    warning_id      TEXT
+  );
+  CREATE TABLE notice_recipients (
+    notice_id       TEXT NOT NULL REFERENCES notices (id),
+    unit            TEXT NOT NULL,
+    acknowledged_at TEXT{bytewise},
+    acknowledged_by TEXT,
+    result          TEXT,
+    result_at       TEXT{bytewise},
+    result_by       TEXT,
+    PRIMARY KEY (notice_id, unit)
+  );
+  CREATE INDEX notice_recipients_unit ON notice_recipients (unit);
+
+`,
+    sqlite: `
+  -- The notification outbox: one row per warning and channel, so each goes out once (per occasion from 9).
+  CREATE TABLE notifications (
+    id              {id},
+    warning_id      TEXT NOT NULL REFERENCES warnings (id),
+    channel         TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    done_at         TEXT,
+    muted_by        TEXT,
+    UNIQUE (warning_id, channel)
+  );
+  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+`,
+    postgres: `
+  -- SQLite's rowid: recipients keep the order the notice named them in.
+  ALTER TABLE notice_recipients ADD COLUMN position BIGSERIAL NOT NULL;
+  -- SQLite gets the incident link and the occasion in its 9.
+  ALTER TABLE warning_transitions ADD COLUMN incident_id TEXT;
+  CREATE TABLE notifications (${NOTIFICATIONS_COLUMNS});
+  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
 
   -- Taken before an insert draws event ids, held to its commit: see eventsAfterRulesCursor.
   CREATE FUNCTION smew_events_rules_horizon() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -160,74 +253,6 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   END $$;
   CREATE TRIGGER events_rules_horizon BEFORE INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION smew_events_rules_horizon();
-
-  CREATE TABLE collector_conditions (
-    id          BIGSERIAL PRIMARY KEY,
-    type        TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    key         TEXT NOT NULL,
-    unit        TEXT NOT NULL,
-    agent       TEXT,
-    severity    TEXT NOT NULL,
-    data        TEXT NOT NULL,
-    at          TEXT COLLATE "C" NOT NULL,
-    received_at TEXT COLLATE "C" NOT NULL
-  );
-
-  CREATE TABLE silences (
-    id          TEXT COLLATE "C" PRIMARY KEY,
-    matcher     TEXT NOT NULL,
-    starts_at   TEXT COLLATE "C" NOT NULL,
-    ends_at     TEXT COLLATE "C" NOT NULL,
-    author      TEXT NOT NULL,
-    reason      TEXT NOT NULL,
-    created_at  TEXT COLLATE "C" NOT NULL,
-    approved_by TEXT,
-    expired_by  TEXT
-  );
-  CREATE INDEX silences_ends_at ON silences (ends_at);
-
-  CREATE TABLE notices (
-    id              TEXT COLLATE "C" PRIMARY KEY,
-    title           TEXT NOT NULL,
-    text            TEXT NOT NULL,
-    required_action TEXT NOT NULL,
-    deadline        TEXT COLLATE "C" NOT NULL,
-    issuer_unit     TEXT,
-    issued_by       TEXT NOT NULL,
-    issued_at       TEXT COLLATE "C" NOT NULL,
-    warning_id      TEXT
-  );
-  CREATE TABLE notice_recipients (
-    notice_id       TEXT NOT NULL REFERENCES notices (id),
-    unit            TEXT NOT NULL,
-    acknowledged_at TEXT COLLATE "C",
-    acknowledged_by TEXT,
-    result          TEXT,
-    result_at       TEXT COLLATE "C",
-    result_by       TEXT,
-    -- SQLite's rowid: recipients keep the order the notice named them in.
-    position        BIGSERIAL NOT NULL,
-    PRIMARY KEY (notice_id, unit)
-  );
-  CREATE INDEX notice_recipients_unit ON notice_recipients (unit);
-
-  -- The notification outbox: one row per warning, channel and occasion, so each goes out once.
-  CREATE TABLE notifications (
-    id              BIGSERIAL PRIMARY KEY,
-    warning_id      TEXT NOT NULL REFERENCES warnings (id),
-    channel         TEXT NOT NULL,
-    occasion        TEXT NOT NULL DEFAULT 'opened',
-    state           TEXT NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT COLLATE "C" NOT NULL,
-    last_error      TEXT,
-    created_at      TEXT COLLATE "C" NOT NULL,
-    done_at         TEXT COLLATE "C",
-    muted_by        TEXT,
-    UNIQUE (warning_id, channel, occasion)
-  );
-  CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
 `,
   },
   {
@@ -241,23 +266,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     unit            TEXT NOT NULL,
     scope           TEXT,
     environment     TEXT,
-    commissioned_at TEXT COLLATE "C" NOT NULL,
+    commissioned_at TEXT{bytewise} NOT NULL,
     approval_ref    TEXT,
     approved_by     TEXT,
-    approved_at     TEXT COLLATE "C",
+    approved_at     TEXT{bytewise},
     status          TEXT NOT NULL DEFAULT 'in-use' CHECK (status IN ('in-use', 'decommissioned')),
-    filed_at        TEXT COLLATE "C",
-    created_at      TEXT COLLATE "C" NOT NULL,
+    filed_at        TEXT{bytewise},
+    created_at      TEXT{bytewise} NOT NULL,
     created_by      TEXT NOT NULL,
     CHECK (status = 'in-use' OR filed_at IS NOT NULL)
   );
   CREATE INDEX info_systems_unit ON info_systems (unit);
 
   CREATE TABLE info_system_changes (
-    id         BIGSERIAL PRIMARY KEY,
+    id         {id},
     system_id  TEXT NOT NULL REFERENCES info_systems (id),
     kind       TEXT NOT NULL CHECK (kind IN ('level', 'scope', 'environment', 'status')),
-    at         TEXT COLLATE "C" NOT NULL,
+    at         TEXT{bytewise} NOT NULL,
     from_value TEXT,
     to_value   TEXT,
     by         TEXT NOT NULL
@@ -265,13 +290,13 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   CREATE INDEX info_system_changes_system ON info_system_changes (system_id);
 
   CREATE TABLE assessments (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {id},
     system_id    TEXT NOT NULL REFERENCES info_systems (id),
-    completed_at TEXT COLLATE "C" NOT NULL,
+    completed_at TEXT{bytewise} NOT NULL,
     assessor     TEXT NOT NULL,
     result       TEXT NOT NULL CHECK (result IN ('pass', 'pass-with-findings', 'fail')),
     note         TEXT,
-    recorded_at  TEXT COLLATE "C" NOT NULL,
+    recorded_at  TEXT{bytewise} NOT NULL,
     recorded_by  TEXT NOT NULL
   );
   CREATE INDEX assessments_system ON assessments (system_id);
@@ -282,74 +307,72 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
     unit             TEXT NOT NULL,
     unit_level       TEXT NOT NULL,
-    discovered_at    TEXT COLLATE "C" NOT NULL,
+    discovered_at    TEXT{bytewise} NOT NULL,
     discovery_source TEXT NOT NULL CHECK (discovery_source IN ('evidence', 'manual')),
     description      TEXT,
     measures         TEXT,
     evidence         TEXT NOT NULL,
-    created_at       TEXT COLLATE "C" NOT NULL,
+    created_at       TEXT{bytewise} NOT NULL,
     created_by       TEXT NOT NULL
   );
   CREATE INDEX incidents_unit ON incidents (unit);
 
   CREATE TABLE incident_reports (
-    id           BIGSERIAL PRIMARY KEY,
+    id           {id},
     incident_id  TEXT NOT NULL REFERENCES incidents (id),
     from_level   TEXT NOT NULL,
     to_recipient TEXT NOT NULL,
-    reported_at  TEXT COLLATE "C" NOT NULL,
-    received_at  TEXT COLLATE "C",
+    reported_at  TEXT{bytewise} NOT NULL,
+    received_at  TEXT{bytewise},
     channel      TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
     by           TEXT NOT NULL,
     receipt      TEXT,
-    recorded_at  TEXT COLLATE "C" NOT NULL,
+    recorded_at  TEXT{bytewise} NOT NULL,
     recorded_by  TEXT NOT NULL
   );
   CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
 
   CREATE TABLE clock_deadlines (
-    id            BIGSERIAL PRIMARY KEY,
+    id            {id},
     subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident')),
     subject_id    TEXT NOT NULL,
     target        TEXT NOT NULL,
     kind          TEXT NOT NULL,
-    for_due       TEXT COLLATE "C" NOT NULL,
-    due_at        TEXT COLLATE "C" NOT NULL,
-    repeats       BOOLEAN NOT NULL,
+    for_due       TEXT{bytewise} NOT NULL,
+    due_at        TEXT{bytewise} NOT NULL,
+    repeats       {bool} NOT NULL,
     escalates_to  TEXT,
-    created_at    TEXT COLLATE "C" NOT NULL,
+    created_at    TEXT{bytewise} NOT NULL,
     fired_count   INTEGER NOT NULL DEFAULT 0,
-    last_fired_at TEXT COLLATE "C",
-    done_at       TEXT COLLATE "C",
-    superseded    BOOLEAN NOT NULL DEFAULT FALSE,
+    last_fired_at TEXT{bytewise},
+    done_at       TEXT{bytewise},
+    superseded    {bool} NOT NULL DEFAULT {false},
     claimed_by    TEXT,
-    claimed_until TEXT COLLATE "C",
+    claimed_until TEXT{bytewise},
     UNIQUE (subject_type, subject_id, target, kind, for_due)
   );
-  -- The scheduler reads only pending rows, in (due time, id) order; done rows stay as history.
-  CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at, id) WHERE done_at IS NULL;
   CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
 
   CREATE TABLE clock_fires (
-    id           BIGSERIAL PRIMARY KEY,
-    deadline_id  BIGINT NOT NULL REFERENCES clock_deadlines (id),
-    due_at       TEXT COLLATE "C" NOT NULL,
-    fired_at     TEXT COLLATE "C" NOT NULL,
-    late         BOOLEAN NOT NULL,
-    late_by_ms   BIGINT NOT NULL,
+    id           {id},
+    deadline_id  {bigint} NOT NULL REFERENCES clock_deadlines (id),
+    due_at       TEXT{bytewise} NOT NULL,
+    fired_at     TEXT{bytewise} NOT NULL,
+    late         {bool} NOT NULL,
+    late_by_ms   {bigint} NOT NULL,
     outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
     condition    TEXT,
-    delivered_at TEXT COLLATE "C",
+    delivered_at TEXT{bytewise},
     UNIQUE (deadline_id, due_at, outcome)
   );
   CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
 
   CREATE TABLE clock_runs (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {id},
     trigger     TEXT NOT NULL,
     owner       TEXT NOT NULL,
-    started_at  TEXT COLLATE "C" NOT NULL,
-    finished_at TEXT COLLATE "C",
+    started_at  TEXT{bytewise} NOT NULL,
+    finished_at TEXT{bytewise},
     fired       INTEGER NOT NULL DEFAULT 0,
     late        INTEGER NOT NULL DEFAULT 0,
     stale       INTEGER NOT NULL DEFAULT 0,
@@ -357,6 +380,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     error       TEXT
   );
 `,
+    // The scheduler reads only pending rows, in (due time, id) order; done rows stay as history.
+    // A SQLite index ends in the rowid (= id) by itself.
+    sqlite: 'CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at) WHERE done_at IS NULL;',
+    postgres: 'CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at, id) WHERE done_at IS NULL;',
   },
   {
     version: 4,
@@ -364,21 +391,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     sql: `
   CREATE TABLE agent_liveness (
     agent_id          TEXT PRIMARY KEY REFERENCES agents (id),
-    interval_ms       BIGINT NOT NULL,
-    last_heartbeat_at TEXT COLLATE "C",
-    will_at           TEXT COLLATE "C",
-    reported_seq      BIGINT NOT NULL DEFAULT 0,
-    offline_since     TEXT COLLATE "C",
-    gap_since         TEXT COLLATE "C",
-    gap_watermark     BIGINT NOT NULL DEFAULT 0,
-    lost_since        TEXT COLLATE "C"
+    interval_ms       {bigint} NOT NULL,
+    last_heartbeat_at TEXT{bytewise},
+    will_at           TEXT{bytewise},
+    reported_seq      {bigint} NOT NULL DEFAULT 0,
+    offline_since     TEXT{bytewise},
+    gap_since         TEXT{bytewise},
+    gap_watermark     {bigint} NOT NULL DEFAULT 0,
+    lost_since        TEXT{bytewise}
   );
 
   CREATE TABLE agent_declared_drops (
     agent_id        TEXT NOT NULL REFERENCES agents (id),
-    from_seq        BIGINT NOT NULL,
-    to_seq          BIGINT NOT NULL,
-    declared_by_seq BIGINT NOT NULL,
+    from_seq        {bigint} NOT NULL,
+    to_seq          {bigint} NOT NULL,
+    declared_by_seq {bigint} NOT NULL,
     PRIMARY KEY (agent_id, from_seq, to_seq)
   );
 
@@ -387,15 +414,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     agent_id   TEXT NOT NULL REFERENCES agents (id),
     alg        TEXT NOT NULL,
     public_key TEXT NOT NULL,
-    valid_from TEXT COLLATE "C" NOT NULL,
-    valid_to   TEXT COLLATE "C" NOT NULL,
+    valid_from TEXT{bytewise} NOT NULL,
+    valid_to   TEXT{bytewise} NOT NULL,
     PRIMARY KEY (agent_id, public_key)
   );
 
   ALTER TABLE agents ADD COLUMN broker_password_hash TEXT;
-  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT COLLATE "C";
-  CREATE INDEX agents_revoked_at ON agents (revoked_at) WHERE revoked_at IS NOT NULL;
+  ALTER TABLE agents ADD COLUMN key_rotated_at TEXT{bytewise};
 `,
+    postgres: 'CREATE INDEX agents_revoked_at ON agents (revoked_at) WHERE revoked_at IS NOT NULL;',
   },
   {
     version: 5,
@@ -407,17 +434,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     role         TEXT NOT NULL,
     unit         TEXT,
     csrf_token   TEXT NOT NULL,
-    created_at   TEXT COLLATE "C" NOT NULL,
-    last_seen_at TEXT COLLATE "C" NOT NULL,
-    expires_at   TEXT COLLATE "C" NOT NULL,
+    created_at   TEXT{bytewise} NOT NULL,
+    last_seen_at TEXT{bytewise} NOT NULL,
+    expires_at   TEXT{bytewise} NOT NULL,
     ip           TEXT NOT NULL,
     user_agent   TEXT NOT NULL
   );
   CREATE INDEX sessions_expires_at ON sessions (expires_at);
 
   CREATE TABLE audit_log (
-    id         BIGSERIAL PRIMARY KEY,
-    at         TEXT COLLATE "C" NOT NULL,
+    id         {id},
+    at         TEXT{bytewise} NOT NULL,
     actor      TEXT NOT NULL,
     actor_kind TEXT NOT NULL,
     role       TEXT,
@@ -430,10 +457,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   CREATE INDEX audit_log_actor ON audit_log (actor, id);
 
   CREATE TABLE login_failures (
-    id   BIGSERIAL PRIMARY KEY,
+    id   {id},
     name TEXT NOT NULL,
     ip   TEXT NOT NULL,
-    at   TEXT COLLATE "C" NOT NULL
+    at   TEXT{bytewise} NOT NULL
   );
   CREATE INDEX login_failures_ip_at ON login_failures (ip, at);
 `,
@@ -442,7 +469,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: 'collector hierarchy: parent, subordinates, upward outbox, received reports, notices and answers',
     sql: `
-  CREATE TABLE hierarchy_state (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+  CREATE TABLE hierarchy_state (name TEXT PRIMARY KEY, value {bigint} NOT NULL);
 
   CREATE TABLE hierarchy_parent (
     one             INTEGER PRIMARY KEY CHECK (one = 1),
@@ -453,8 +480,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     unit            TEXT NOT NULL,
     level           TEXT NOT NULL,
     cert            TEXT NOT NULL,
-    enrolled_at     TEXT COLLATE "C" NOT NULL,
-    last_contact_at TEXT COLLATE "C",
+    enrolled_at     TEXT{bytewise} NOT NULL,
+    last_contact_at TEXT{bytewise},
     last_error      TEXT
   );
 
@@ -465,43 +492,41 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     alg          TEXT NOT NULL,
     public_key   TEXT NOT NULL UNIQUE,
     parent       TEXT NOT NULL,
-    direct       BOOLEAN NOT NULL,
+    direct       {bool} NOT NULL,
     cert         TEXT NOT NULL,
-    enrolled_at  TEXT COLLATE "C" NOT NULL,
-    last_seen_at TEXT COLLATE "C",
-    path_units   TEXT[] NOT NULL
+    enrolled_at  TEXT{bytewise} NOT NULL,
+    last_seen_at TEXT{bytewise},
+    path_units   {texts} NOT NULL
   );
 
   CREATE TABLE hierarchy_outbox (
-    link_seq      BIGSERIAL PRIMARY KEY,
+    link_seq      {id},
     origin        TEXT NOT NULL,
-    origin_seq    BIGINT NOT NULL,
+    origin_seq    {bigint} NOT NULL,
     type          TEXT NOT NULL,
     producer_key  TEXT UNIQUE,
     report        TEXT NOT NULL,
     chain         TEXT NOT NULL,
-    created_at    TEXT COLLATE "C" NOT NULL,
-    first_sent_at TEXT COLLATE "C",
+    created_at    TEXT{bytewise} NOT NULL,
+    first_sent_at TEXT{bytewise},
     attempts      INTEGER NOT NULL DEFAULT 0,
-    received_at   TEXT COLLATE "C",
+    received_at   TEXT{bytewise},
     rejected      TEXT,
-    done_at       TEXT COLLATE "C",
+    done_at       TEXT{bytewise},
     UNIQUE (origin, origin_seq)
   );
-  CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (link_seq) WHERE done_at IS NULL;
-  CREATE INDEX hierarchy_outbox_delivered ON hierarchy_outbox (type, link_seq) WHERE received_at IS NOT NULL;
 
   CREATE TABLE hierarchy_reports (
-    id          BIGSERIAL PRIMARY KEY,
+    id          {id},
     origin      TEXT NOT NULL,
-    seq         BIGINT NOT NULL,
+    seq         {bigint} NOT NULL,
     unit        TEXT NOT NULL,
     level       TEXT NOT NULL,
     type        TEXT NOT NULL,
     key         TEXT NOT NULL,
     via         TEXT NOT NULL,
-    path_units  TEXT[] NOT NULL,
-    received_at TEXT COLLATE "C" NOT NULL,
+    path_units  {texts} NOT NULL,
+    received_at TEXT{bytewise} NOT NULL,
     report      TEXT NOT NULL,
     chain       TEXT NOT NULL,
     UNIQUE (origin, seq)
@@ -509,16 +534,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   CREATE INDEX hierarchy_reports_type ON hierarchy_reports (type, id);
 
   CREATE TABLE hierarchy_notices (
-    n                 BIGSERIAL PRIMARY KEY,
+    n                 {id},
     id                TEXT NOT NULL UNIQUE,
     source            TEXT NOT NULL,
     notice            TEXT NOT NULL,
     issuer_alg        TEXT NOT NULL,
     issuer_public_key TEXT NOT NULL,
-    received_at       TEXT COLLATE "C" NOT NULL,
-    acked_at          TEXT COLLATE "C",
+    received_at       TEXT{bytewise} NOT NULL,
+    acked_at          TEXT{bytewise},
     result            TEXT,
-    result_at         TEXT COLLATE "C"
+    result_at         TEXT{bytewise}
   );
 
   CREATE TABLE hierarchy_notice_responses (
@@ -526,29 +551,52 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     collector TEXT NOT NULL,
     unit      TEXT NOT NULL,
     level     TEXT NOT NULL,
-    acked_at  TEXT COLLATE "C",
+    acked_at  TEXT{bytewise},
     result    TEXT,
-    result_at TEXT COLLATE "C",
+    result_at TEXT{bytewise},
     PRIMARY KEY (notice_id, collector)
   );
+`,
+    sqlite: 'CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (done_at, link_seq);',
+    postgres: `
+  CREATE INDEX hierarchy_outbox_pending ON hierarchy_outbox (link_seq) WHERE done_at IS NULL;
+  CREATE INDEX hierarchy_outbox_delivered ON hierarchy_outbox (type, link_seq) WHERE received_at IS NOT NULL;
 `,
   },
   {
     version: 7,
-    name: 'enrollment approval: agents waiting for an admin under enroll.approval manual',
+    name: 'manual enrollment approval: pending, approved and rejected agents',
     sql: `
   CREATE TABLE agent_approvals (
     agent_id     TEXT PRIMARY KEY,
     state        TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),
-    requested_at TEXT COLLATE "C" NOT NULL,
-    decided_at   TEXT COLLATE "C",
+    requested_at TEXT{bytewise} NOT NULL,
+    decided_at   TEXT{bytewise},
     decided_by   TEXT
   );
   CREATE INDEX agent_approvals_decided ON agent_approvals (decided_at);
 `,
   },
   {
-    version: 8,
+    version: { sqlite: 9 },
+    name: '第64条: warnings link the incidents they open; notifications per occasion (opened, re-raised, state change)',
+    // PostgreSQL has had both since its 2.
+    sqlite: `
+      ALTER TABLE warning_transitions ADD COLUMN incident_id TEXT;
+
+      -- SQLite cannot change a UNIQUE constraint: the outbox is rebuilt with the occasion in it.
+      CREATE TABLE notifications_v9 (${NOTIFICATIONS_COLUMNS});
+      INSERT INTO notifications_v9 (id, warning_id, channel, occasion, state, attempts, next_attempt_at, last_error,
+          created_at, done_at, muted_by)
+        SELECT id, warning_id, channel, 'opened', state, attempts, next_attempt_at, last_error, created_at, done_at,
+          muted_by FROM notifications;
+      DROP TABLE notifications;
+      ALTER TABLE notifications_v9 RENAME TO notifications;
+      CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+    `,
+  },
+  {
+    version: { sqlite: 10, postgres: 8 },
     name: 'enrollment tokens say what they enroll: agent or collector (tokens made before enroll agents)',
     sql: `
       ALTER TABLE enrollment_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent'
@@ -556,9 +604,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       `,
   },
   {
-    version: 9,
+    version: { sqlite: 11, postgres: 9 },
     name: 'rules: an open warning counts its raised conditions; which ones are the exact (condition, slot) pairs',
-    sql: `
+    sql: 'CREATE INDEX rule_conditions_slot ON rule_conditions (slot);',
+    // Pairs no row holds (a hit that left its window, a condition a host's newer hit replaced) go;
+    // each database reads the JSON rows with its own functions.
+    sqlite: `
+      DELETE FROM rule_conditions
+        WHERE NOT EXISTS (SELECT 1 FROM rule_open o, json_each(o.row, '$.raised') r
+                          WHERE o.slot = rule_conditions.slot AND r.value = rule_conditions.cond)
+          AND NOT EXISTS (SELECT 1 FROM rule_windows w, json_each(w.row, '$.hits') h
+                          WHERE w.slot = rule_conditions.slot AND json_extract(h.value, '$.cond') = rule_conditions.cond)
+          AND NOT EXISTS (SELECT 1 FROM rule_correlations c, json_each(c.row, '$.hosts') h
+                          WHERE c.slot = rule_conditions.slot AND json_extract(h.value, '$.cond') = rule_conditions.cond);
+      UPDATE rule_open SET row = json_set(json_remove(row, '$.raised'), '$.raisedCount', json_array_length(row, '$.raised'))
+        WHERE json_type(row, '$.raised') = 'array';
+    `,
+    postgres: `
       DELETE FROM rule_conditions p
         WHERE NOT EXISTS (SELECT 1 FROM rule_open o
                           WHERE o.slot = p.slot AND (o.row::jsonb -> 'raised') @> to_jsonb(p.cond))
@@ -569,21 +631,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       UPDATE rule_open
         SET row = ((row::jsonb - 'raised') || jsonb_build_object('raisedCount', jsonb_array_length(row::jsonb -> 'raised')))::text
         WHERE jsonb_typeof(row::jsonb -> 'raised') = 'array';
-      CREATE INDEX rule_conditions_slot ON rule_conditions (slot);
     `,
   },
   {
-    version: 10,
-    name: 'keyset pages: events by (ts, id) overall, per type and per agent; warnings by last seen then id',
-    // A B-tree index here does not end in the row id as SQLite's does: id is spelled out, and the
-    // (ts) and (type, ts) indexes it supersedes go.
-    sql: `
+    version: { sqlite: 12, postgres: 10 },
+    name: 'keyset pages: events of one agent by time, warnings by last seen then id',
+    sql: 'CREATE INDEX warnings_last_seen_id ON warnings (last_seen DESC, id);',
+    // A SQLite index ends in the rowid (= id), so events_ts and events_type_ts serve (ts, id) pages
+    // already. A PostgreSQL B-tree does not: id is spelled out, and the indexes it supersedes go.
+    sqlite: `
+      CREATE INDEX events_agent_ts ON events (agent_id, ts);
+      CREATE INDEX warnings_state_last_seen_id ON warnings (state, last_seen DESC, id);
+    `,
+    postgres: `
       CREATE INDEX events_ts_id ON events (ts, id);
       CREATE INDEX events_type_ts_id ON events (type, ts, id);
       CREATE INDEX events_agent_ts_id ON events (agent_id, ts, id);
       DROP INDEX events_ts;
       DROP INDEX events_type_ts;
-      CREATE INDEX warnings_last_seen_id ON warnings (last_seen DESC, id);
     `,
   },
 ];
+
+export const SQLITE_MIGRATIONS = migrationsFor('sqlite', SCHEMA_MIGRATIONS);
+export const POSTGRES_MIGRATIONS = migrationsFor('postgres', SCHEMA_MIGRATIONS);
