@@ -76,6 +76,12 @@ export interface CollectorRuntime {
   conditionSink?: ConditionSink;
 }
 
+/**
+ * The collector as the ordered list of the subsystems it starts. The files that can be wrong are
+ * read first; each subsystem then opens what it owns and hands later ones what they need; the
+ * timers (rules, outbox, clocks, liveness, revocation polls, the parent link) start once the API
+ * listens. A failed start, like `stop()`, stops what had started, last first.
+ */
 export async function startCollector(
   config: CollectorConfig,
   runtime: CollectorRuntime = {},
