@@ -90,7 +90,10 @@ export interface RevocationEnforcement {
   approved(agentId: string): void;
 }
 
-/** Revocations and approvals from the API, and from other processes through the watcher, whose polls start once the HTTP API listens. */
+/**
+ * Revocations and approvals from the API, and from other processes through the watcher, whose
+ * polls start once the HTTP API listens.
+ */
 export function revocationSubsystem(
   context: CollectorContext,
   options: { intervalMs: number; embedded: EmbeddedBroker | undefined; access: BrokerAccess },

@@ -12,7 +12,7 @@ export interface BrokerAccess {
   enrolled(agentId: string, brokerSecret: string): Promise<void>;
 }
 
-/** The files must hold the collector's own login before it connects, so this starts before the broker client. */
+/** Started before the broker client: the files must hold the collector's own login before it connects. */
 export function brokerAccessSubsystem(
   context: CollectorContext,
   broker: BrokerConfig,

@@ -11,7 +11,10 @@ import { IngestPipeline } from './pipeline.js';
 import { subscribeIngest } from './subscription.js';
 import { VerifyPool } from './verify-pool.js';
 
-/** Signature-checking threads. Started before the broker, so messages still in flight at shutdown are checked, not failed. */
+/**
+ * Signature-checking threads. Started before the broker (so stopped after it), so messages
+ * still in flight at shutdown are checked, not failed.
+ */
 export function verifyPoolSubsystem(
   config: IngestConfig,
 ): Subsystem<{ verifyPool: VerifyPool | undefined } & Partial<Stoppable>> {
