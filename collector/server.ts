@@ -23,7 +23,6 @@ import {
   verifyPoolSubsystem,
 } from './ingest/ingest-subsystem.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
-import { ingestClientSession } from './ingest/subscription.js';
 import { parseListenAddress } from './listen-address.js';
 import { livenessSubsystem } from './liveness/liveness-subsystem.js';
 import type { LivenessMonitor } from './liveness/monitor.js';
@@ -111,16 +110,16 @@ export async function startCollector(
     const { verifyPool } = await subsystems.start(verifyPoolSubsystem(config.ingest));
 
     const transport = ingestTransport(config);
-    // With NATS, several collectors share the work too (through one JetStream consumer); their
-    // MQTT clients, which only publish acks and policies, need ids of their own and clean sessions.
-    const session = ingestClientSession(
-      identity.id,
-      transport.sharedGroup ?? (transport.nats ? 'nats' : undefined),
-    );
     const access = await subsystems.start(brokerAccessSubsystem(context, config.broker, transport.nats));
     const broker = await subsystems.start(brokerSubsystem(context, config.broker, brokerTls, metrics));
-    const { client } = await subsystems.start(
-      brokerClientSubsystem(context, { config: config.broker, tls: brokerTls, broker, session }),
+    const { client, clientId } = await subsystems.start(
+      brokerClientSubsystem(context, {
+        config: config.broker,
+        tls: brokerTls,
+        broker,
+        transport,
+        collectorId: identity.id,
+      }),
     );
 
     const { pipeline: ingest, acks } = await subsystems.start(
@@ -138,7 +137,7 @@ export async function startCollector(
         transport,
         pipeline: ingest,
         client,
-        clientId: session.clientId,
+        clientId,
       }),
     );
 

@@ -3,7 +3,8 @@ import type { Logger } from '../../shared/log.js';
 import { readListenerTls, readPemFile, type TlsMaterial } from '../../shared/tls.js';
 import type { CollectorMetrics } from '../metrics.js';
 import type { CollectorContext, Stoppable, Subsystem } from '../subsystem.js';
-import type { BrokerConfig } from './broker-config.js';
+import { ingestClientSession } from '../ingest/subscription.js';
+import type { BrokerConfig, IngestTransport } from './broker-config.js';
 import { connectCollectorClient } from './collector-client.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
 
@@ -61,14 +62,21 @@ export function brokerClientSubsystem(
     config: BrokerConfig;
     tls: BrokerTls;
     broker: Broker;
-    session: { clientId: string; clean: boolean };
+    transport: IngestTransport;
+    collectorId: string;
   },
-): Subsystem<{ client: MqttClient } & Stoppable> {
-  const { config, tls, broker, session } = options;
+): Subsystem<{ client: MqttClient; clientId: string } & Stoppable> {
+  const { config, tls, broker, transport } = options;
   const { store, logger } = context;
   return {
     name: 'broker client',
     async start() {
+      // With NATS, several collectors share the work too (through one JetStream consumer); their
+      // MQTT clients, which only publish acks and policies, need ids of their own and clean sessions.
+      const session = ingestClientSession(
+        options.collectorId,
+        transport.sharedGroup ?? (transport.nats ? 'nats' : undefined),
+      );
       const { embedded } = broker;
       let client: MqttClient;
       if (!embedded) {
@@ -107,7 +115,7 @@ export function brokerClientSubsystem(
             : {}),
         });
       }
-      return { client, stop: () => client.endAsync() };
+      return { client, clientId: session.clientId, stop: () => client.endAsync() };
     },
   };
 }
