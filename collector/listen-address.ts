@@ -1,4 +1,5 @@
 import type { Server } from 'node:net';
+import { z } from 'zod';
 import { UserError } from '../shared/errors.js';
 
 /** A `host:port` config value (`127.0.0.1:8080`, `[::1]:1883`); port 0 asks for a free port. */
@@ -6,6 +7,11 @@ export interface ListenAddress {
   host: string;
   port: number;
 }
+
+/** A listen address in the config (http.listen, broker.listen); parseListenAddress reads it. */
+export const hostPortSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'a host:port such as 127.0.0.1:8080');
 
 export function parseListenAddress(text: string, key: string): ListenAddress {
   const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);

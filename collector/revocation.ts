@@ -1,6 +1,9 @@
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/log.js';
+import type { BrokerAccess } from './broker/broker-access.js';
+import type { EmbeddedBroker } from './broker/embedded-broker.js';
 import type { Store } from './store/store.js';
+import type { CollectorContext, Subsystem } from './subsystem.js';
 
 /**
  * Revoking an agent (issue 4): the store marks it revoked (its later messages are quarantined
@@ -76,4 +79,41 @@ export class RevocationWatcher {
     });
     return this.polling;
   }
+}
+
+/** How a revocation or an approval reaches the broker at once. */
+export interface RevocationEnforcement {
+  watcher: RevocationWatcher;
+  /** Cuts the agent off the embedded broker and takes it out of an external broker's files. */
+  revoked(agentId: string): void;
+  /** An approved agent gets its Mosquitto login (the embedded broker never cached the pending one). */
+  approved(agentId: string): void;
+}
+
+/**
+ * Revocations and approvals from the API, and from other processes through the watcher, whose
+ * polls start once the HTTP API listens.
+ */
+export function revocationSubsystem(
+  context: CollectorContext,
+  options: { intervalMs: number; embedded: EmbeddedBroker | undefined; access: BrokerAccess },
+): Subsystem<RevocationEnforcement> {
+  const { embedded, access } = options;
+  return {
+    name: 'revocation',
+    start() {
+      const revoked = (agentId: string) => {
+        embedded?.disconnect(agentId);
+        access.resync();
+      };
+      const approved = () => access.resync();
+      const watcher = new RevocationWatcher({
+        ...context,
+        enforce: revoked,
+        onApproved: approved,
+        intervalMs: options.intervalMs,
+      });
+      return { watcher, revoked, approved };
+    },
+  };
 }
