@@ -23,7 +23,7 @@ import { transaction } from './postgres-transaction.js';
 import { PostgresSessionStore } from './postgres-session-store.js';
 import { PostgresHierarchyStore } from './postgres-hierarchy-store.js';
 import { PostgresTransportStore } from './postgres-transport-store.js';
-import { PostgresWarningStore } from './postgres-warning-store.js';
+import { PostgresWarningStore } from './warnings/postgres-warning-store.js';
 import type { SessionStore } from './session-store.js';
 import type { Migration } from './sqlite-migrations.js';
 import type { TransportStore } from './transport-store.js';
@@ -46,7 +46,7 @@ import type {
   UserRecord,
 } from './store.js';
 import { tokenRefusal } from './store.js';
-import type { WarningStore } from './warning-store.js';
+import type { WarningStore } from './warnings/warning-store.js';
 
 /**
  * PostgreSQL behind the async Store interface, for a province's worth of agents and for several
@@ -145,7 +145,7 @@ export class PostgresStore implements Store {
 
   private warningStore: PostgresWarningStore | undefined;
   get warnings(): WarningStore {
-    return (this.warningStore ??= new PostgresWarningStore(this.pool));
+    return (this.warningStore ??= new PostgresWarningStore(this.database));
   }
 
   private sessionStore: PostgresSessionStore | undefined;

@@ -22,7 +22,7 @@ import { SqliteSessionStore } from './sqlite-session-store.js';
 import { SqliteTransportStore } from './sqlite-transport-store.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqliteDatabase } from './sql/database.js';
-import { SqliteWarningStore } from './sqlite-warning-store.js';
+import { SqlWarningStore } from './warnings/sql-warning-store.js';
 import type {
   AgentRecord,
   ApiKeyRecord,
@@ -114,7 +114,7 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 
 export class SqliteStore implements Store {
   readonly clocks: SqliteClockStore;
-  readonly warnings: SqliteWarningStore;
+  readonly warnings: SqlWarningStore;
   readonly sessions: SqliteSessionStore;
   readonly transport: SqliteTransportStore;
   readonly hierarchy: SqliteHierarchyStore;
@@ -128,7 +128,7 @@ export class SqliteStore implements Store {
     this.transport = new SqliteTransportStore(db);
     this.sessions = new SqliteSessionStore(db);
     this.clocks = new SqliteClockStore(db);
-    this.warnings = new SqliteWarningStore(db);
+    this.warnings = new SqlWarningStore(this.database);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
