@@ -14,6 +14,7 @@ import { COLLECTOR_LEVELS } from '../config.js';
 import type { FireRecord, IncidentRecord } from '../store/clock-store.js';
 import type { Principal } from '../auth/api-keys.js';
 import { requestIncident } from '../warnings/lifecycle.js';
+import { updateWarning } from '../warnings/update-warning.js';
 import { visibleUnits } from './bearer-auth.js';
 import { refusalSchema, sendRefusal } from './route-helpers.js';
 import { handlingScope, REFUSAL_STATUS } from './warnings.js';
@@ -427,7 +428,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
             description: body.description,
             measures: body.measures,
           });
-          const linked = await deps.store.warnings.updateWarning(warning.id, (current) =>
+          const linked = await updateWarning(deps.store.warnings, warning.id, (current) =>
             requestIncident(current, { actor, note: body.note, incidentId: id }, deps.scheduler.now(), scope),
           );
           if (!linked?.ok) {

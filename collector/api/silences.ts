@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { SEVERITIES } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
-import type { StoredSilence } from '../store/warning-store.js';
+import type { StoredSilence } from '../store/warnings/records.js';
 import { HANDLING_ROLES } from '../warnings/lifecycle.js';
 import { approveSilence, createSilence, type SilenceMatcher } from '../warnings/silences.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';

@@ -5,7 +5,7 @@ import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
 import type { LiveFeed } from './stream.js';
 import type { NotifyRoute } from '../notify/occasion.js';
-import type { EvidenceRecord } from '../store/warning-store.js';
+import type { EvidenceRecord } from '../store/warnings/records.js';
 import {
   allowedTransitions,
   transition,
@@ -20,6 +20,7 @@ import {
   type Warning,
   type WarningState,
 } from '../warnings/warning.js';
+import { updateWarning } from '../warnings/update-warning.js';
 import { visibleUnits } from './bearer-auth.js';
 import { cursorParam, pageOf, pageSchema, readCursor } from './cursor.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
@@ -344,7 +345,8 @@ export function warningRoutes(deps: WarningApiDeps) {
         const { id } = request.params;
         if (!(await visibleWarning(request.principal, id))) return notFound(reply, 'warning', id);
         const actor = actorOf(request.principal);
-        const result = await store.warnings.updateWarning(
+        const result = await updateWarning(
+          store.warnings,
           id,
           (warning) =>
             transition(

@@ -1,6 +1,6 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
-import type { NotificationRecord } from '../store/warning-store.js';
+import type { NotificationRecord } from '../store/warnings/records.js';
 import type { Store } from '../store/store.js';
 import { silenceStatus } from '../warnings/silences.js';
 import { renderWarning } from '../warnings/templates.js';

@@ -1,5 +1,5 @@
 import { severityRank } from '../../shared/levels.js';
-import type { WarningStep } from '../store/warning-store.js';
+import type { WarningStep } from '../warnings/lifecycle.js';
 import { WARNING_STATE_NAMES, type Warning, type WarningState } from '../warnings/warning.js';
 import type { NotifyChannelConfig } from './config.js';
 

@@ -20,7 +20,7 @@ import { stripNul } from './postgres-text.js';
 import { transaction } from './postgres-transaction.js';
 import { SqlHierarchyStore } from './hierarchy/sql-hierarchy-store.js';
 import { PostgresLivenessUpdater } from './transport/postgres-liveness.js';
-import { PostgresWarningStore } from './postgres-warning-store.js';
+import { PostgresWarningStore } from './warnings/postgres-warning-store.js';
 import { SqlSessionStore, type SessionStore } from './sessions/session-store.js';
 import { openPostgresDatabase, type PostgresOpenOptions } from './schema/open-database.js';
 import { SqlTransportStore, type TransportStore } from './transport/transport-store.js';
@@ -43,7 +43,7 @@ import type {
   UserRecord,
 } from './store.js';
 import { tokenRefusal } from './store.js';
-import type { WarningStore } from './warning-store.js';
+import type { WarningStore } from './warnings/warning-store.js';
 
 /**
  * PostgreSQL behind the async Store interface, for a province's worth of agents and for several
@@ -74,7 +74,7 @@ export class PostgresStore implements Store {
 
   private warningStore: PostgresWarningStore | undefined;
   get warnings(): WarningStore {
-    return (this.warningStore ??= new PostgresWarningStore(this.pool));
+    return (this.warningStore ??= new PostgresWarningStore(this.database));
   }
 
   private sessionStore: SqlSessionStore | undefined;

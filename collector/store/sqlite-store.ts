@@ -20,7 +20,7 @@ import { SqliteLivenessUpdater } from './transport/sqlite-liveness.js';
 import { SqlTransportStore } from './transport/transport-store.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqliteDatabase } from './sql/database.js';
-import { SqliteWarningStore } from './sqlite-warning-store.js';
+import { SqlWarningStore } from './warnings/sql-warning-store.js';
 import type {
   AgentRecord,
   ApiKeyRecord,
@@ -63,7 +63,7 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 
 export class SqliteStore implements Store {
   readonly clocks: SqliteClockStore;
-  readonly warnings: SqliteWarningStore;
+  readonly warnings: SqlWarningStore;
   readonly sessions: SqlSessionStore;
   readonly transport: SqlTransportStore;
   readonly hierarchy: SqlHierarchyStore;
@@ -77,7 +77,7 @@ export class SqliteStore implements Store {
     this.transport = new SqlTransportStore(this.database, new SqliteLivenessUpdater(this.database));
     this.sessions = new SqlSessionStore(this.database);
     this.clocks = new SqliteClockStore(db);
-    this.warnings = new SqliteWarningStore(db);
+    this.warnings = new SqlWarningStore(this.database);
   }
 
   private readonly statements = new Map<string, Database.Statement>();

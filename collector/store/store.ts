@@ -9,7 +9,7 @@ import type { ClockStore } from './clock-store.js';
 import type { HierarchyStore } from './hierarchy/hierarchy-store.js';
 import type { SessionStore } from './sessions/session-store.js';
 import type { TransportStore } from './transport/transport-store.js';
-import type { WarningStore } from './warning-store.js';
+import type { WarningStore } from './warnings/warning-store.js';
 import type { AgentApprovalStore } from './approvals/approval-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */

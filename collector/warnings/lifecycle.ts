@@ -147,6 +147,9 @@ export interface IncidentRequest {
 export type IncidentRequestResult =
   { ok: true; warning: Warning; record: TransitionRecord; effect: IncidentRequest } | Refusal;
 
+/** A lifecycle step as updateWarning (update-warning.ts) records it. */
+export type WarningStep = TransitionResult | IncidentRequestResult;
+
 /**
  * Allowed from every state but false-positive: a warning closed after handling may still turn
  * out to be a leak. The step is recorded in the warning's history without changing its state,

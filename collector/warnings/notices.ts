@@ -1,34 +1,13 @@
 import { HANDLING_ROLES, MAX_NOTE_LENGTH } from './lifecycle.js';
-import type { Actor } from './warning.js';
+import type { Actor, Notice, NoticeRecipient } from '../store/warnings/records.js';
+
+export type { Notice, NoticeRecipient } from '../store/warnings/records.js';
 
 /**
  * Warning notices (预警通报, 第64条): an officer tells units what risk was found and what they
  * must do by a deadline; each recipient unit acknowledges and reports its investigation (排查)
  * result. Pure rules here; the store keeps the record and the API shows who is late.
  */
-export interface NoticeRecipient {
-  unit: string;
-  acknowledgedAt: string | null;
-  acknowledgedBy: Actor | null;
-  result: string | null;
-  resultAt: string | null;
-  resultBy: Actor | null;
-}
-
-export interface Notice {
-  id: string;
-  title: string;
-  text: string;
-  requiredAction: string;
-  deadline: string;
-  /** The issuer's unit; null for a collector-wide account. */
-  issuerUnit: string | null;
-  issuedBy: Actor;
-  issuedAt: string;
-  /** The warning the notice is about, when there is one. */
-  warningId: string | null;
-  recipients: NoticeRecipient[];
-}
 
 export interface NewNotice {
   id: string;

@@ -1,6 +1,8 @@
-import { SEVERITIES, type Severity } from '../../shared/levels.js';
+import { SEVERITIES } from '../../shared/levels.js';
 import { HANDLING_ROLES, MAX_NOTE_LENGTH } from './lifecycle.js';
-import type { Actor, Warning } from './warning.js';
+import type { Actor, Silence, SilenceMatcher, Warning } from '../store/warnings/records.js';
+
+export type { Silence, SilenceMatcher } from '../store/warnings/records.js';
 
 /**
  * Silences (Alertmanager's model): a matcher, a time window, an author and a reason. A silence
@@ -9,28 +11,6 @@ import type { Actor, Warning } from './warning.js';
  * notice deadlines): those clocks do not consult silences at all. SPEC §7: "Muting or
  * silencing a warning never stops a legal clock."
  */
-
-/** Every given field must equal the warning's; `data` fields compare with the warning's sample data. */
-export interface SilenceMatcher {
-  rule?: string;
-  severity?: Severity;
-  agent?: string;
-  unit?: string;
-  key?: string;
-  data?: Record<string, string | number | boolean>;
-}
-
-export interface Silence {
-  id: string;
-  matcher: SilenceMatcher;
-  startsAt: string;
-  endsAt: string;
-  author: Actor;
-  reason: string;
-  createdAt: string;
-  /** The second person, needed before it mutes a critical warning of a 绝密 host. */
-  approvedBy: (Actor & { at: string }) | null;
-}
 
 export type SilenceResult =
   | { ok: true; silence: Silence }
@@ -42,14 +22,7 @@ export type SilenceResult =
       messageZh?: string;
     };
 
-export interface NewSilence {
-  id: string;
-  matcher: SilenceMatcher;
-  startsAt: string;
-  endsAt: string;
-  author: Actor;
-  reason: string;
-}
+export type NewSilence = Pick<Silence, 'id' | 'matcher' | 'startsAt' | 'endsAt' | 'author' | 'reason'>;
 
 export function createSilence(input: NewSilence, now: Date): SilenceResult {
   if (!HANDLING_ROLES.includes(input.author.role)) {

@@ -7,8 +7,9 @@ import type { RuleEvent } from '../rules/match.js';
 import type { Rule } from '../rules/schema.js';
 import type { NotifyRoute } from '../notify/occasion.js';
 import type { Store } from '../store/store.js';
-import { conditionSeq, type RulesRunResult } from '../store/warning-store.js';
+import { conditionSeq } from '../store/warnings/records.js';
 import { isCollectorConditionType, type CollectorCondition, type ConditionSink } from './conditions.js';
+import { runRulesBatch, sweepRuleState, type RulesRunResult } from './rules-batch.js';
 
 /**
  * The rules stage (ingest → store → rules → warnings → notify). It reads stored events past the
@@ -61,7 +62,7 @@ export class WarningStage implements ConditionSink {
   async sweep(): Promise<number> {
     try {
       const now = this.options.clock.now();
-      return await this.options.store.warnings.sweepRuleState((state) =>
+      return await sweepRuleState(this.options.store.warnings, (state) =>
         expireWindows(state, this.options.rules, now),
       );
     } catch (err) {
@@ -147,7 +148,7 @@ export class WarningStage implements ConditionSink {
           ),
       };
     });
-    const results = await this.options.store.warnings.runRulesBatch(steps, {
+    const results = await runRulesBatch(this.options.store.warnings, steps, {
       now: now.toISOString(),
       notify,
     });
@@ -185,7 +186,7 @@ export class WarningStage implements ConditionSink {
         evaluate: (state: RuleState) => evaluate(state, event, applicable, now),
       };
     });
-    const results = await store.warnings.runRulesBatch(steps, { now: now.toISOString(), notify });
+    const results = await runRulesBatch(store.warnings, steps, { now: now.toISOString(), notify });
     this.changed(mergeResults(results));
   }
 

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';
 import type { EventFilter, Store } from '../../collector/store/store.js';
-import type { WarningFilter } from '../../collector/store/warning-store.js';
+import type { WarningFilter } from '../../collector/store/warnings/warning-store.js';
 import { tempDir } from '../support/collector-harness.js';
 import { seedWarnings } from '../support/paging-contract.js';
 import { createTestSchema, postgresAvailable } from '../support/postgres.js';

@@ -10,7 +10,8 @@ import { evaluate, rowsNeeded } from '../../collector/rules/evaluate.js';
 import { parseRules } from '../../collector/rules/load.js';
 import type { RuleEvent } from '../../collector/rules/match.js';
 import { openPostgresStore, type PostgresStore } from '../../collector/store/postgres-store.js';
-import { conditionSeq } from '../../collector/store/warning-store.js';
+import { conditionSeq } from '../../collector/store/warnings/records.js';
+import { runRules, runRulesBatch } from '../../collector/warnings/rules-batch.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
 import { eventually } from '../support/eventually.js';
 import { postgresAvailable } from '../support/postgres.js';
@@ -80,7 +81,8 @@ describe.runIf(await postgresAvailable())(
         envelope: { ...condition, agent: AGENT, seq: 0, ts: condition.at },
         unit: condition.unit,
       };
-      return store.warnings.runRules(
+      return runRules(
+        store.warnings,
         { kind: 'condition', condition, needed: rowsNeeded(ruleEvent, RULES) },
         (state, conditionId) =>
           evaluate(
@@ -112,7 +114,8 @@ describe.runIf(await postgresAvailable())(
     it('delivers each outbox row once when both collectors drain it at the same time', async () => {
       // 12 warnings (one per agent seq) × 3 channels = 36 rows, drained 5 at a time by each.
       for (let i = 0; i < 12; i++) {
-        await a.warnings.runRules(
+        await runRules(
+          a.warnings,
           { kind: 'event', eventId: i + 1, needed: rowsNeeded(wireless(i + 1, `u${i}`), RULES) },
           (state) => evaluate(state, wireless(i + 1, `u${i}`), RULES, new Date(at(1))),
           { now: at(1), notify: toAll(['hook', 'mail', 'sms']) },
@@ -137,7 +140,8 @@ describe.runIf(await postgresAvailable())(
     });
 
     it('a claimed row waits out its lease; a collector that died holding it hands it over then', async () => {
-      await a.warnings.runRules(
+      await runRules(
+        a.warnings,
         { kind: 'event', eventId: 1, needed: rowsNeeded(wireless(1, '一处'), RULES) },
         (state) => evaluate(state, wireless(1, '一处'), RULES, new Date(at(1))),
         { now: at(1), notify: toAll(['hook']) },
@@ -163,7 +167,8 @@ describe.runIf(await postgresAvailable())(
     });
 
     it('a collector that stops mid-send hands its claim back: the other sends it at once', async () => {
-      await a.warnings.runRules(
+      await runRules(
+        a.warnings,
         { kind: 'event', eventId: 1, needed: rowsNeeded(wireless(1, '一处'), RULES) },
         (state) => evaluate(state, wireless(1, '一处'), RULES, new Date(at(1))),
         { now: at(1), notify: toAll(['hook', 'mail']) },
@@ -233,7 +238,8 @@ describe.runIf(await postgresAvailable())(
             await sleep(5);
             continue;
           }
-          const results = await store.warnings.runRulesBatch(
+          const results = await runRulesBatch(
+            store.warnings,
             batch.map((row) => {
               const ruleEvent = {
                 eventId: row.id,

@@ -9,9 +9,11 @@ import { evaluate, rowsNeeded } from '../../collector/rules/evaluate.js';
 import { parseRules } from '../../collector/rules/load.js';
 import type { RuleEvent } from '../../collector/rules/match.js';
 import type { EventFilter, Store, StoredEvent } from '../../collector/store/store.js';
-import type { WarningFilter } from '../../collector/store/warning-store.js';
+import type { WarningFilter } from '../../collector/store/warnings/warning-store.js';
 import { transition } from '../../collector/warnings/lifecycle.js';
 import type { Warning } from '../../collector/warnings/warning.js';
+import { runRules } from '../../collector/warnings/rules-batch.js';
+import { updateWarning } from '../../collector/warnings/update-warning.js';
 import { AGENT, enrollAgentIn, enrollment, event } from '../unit/store-contract.js';
 
 const OTHER = 'ag-cccccccccccccccccccc';
@@ -76,7 +78,8 @@ export async function seedWarnings(store: Store, count: number): Promise<void> {
       unit: i % 3 === 0 ? 'u2' : 'u1',
     };
     const now = new Date(Date.parse(ruleEvent.envelope.ts) + 1000);
-    await store.warnings.runRules(
+    await runRules(
+      store.warnings,
       { kind: 'event', eventId: seq, needed: rowsNeeded(ruleEvent, RULES) },
       (state) => evaluate(state, ruleEvent, RULES, now),
       { now: now.toISOString(), notify: () => [] },
@@ -166,7 +169,7 @@ export function describePagingContract(
       // Some of u1's move on, so a state filter leaves gaps in the order.
       const officer = { name: 'alice', role: 'officer', unit: 'u1' } as const;
       for (const w of every.filter((w) => w.unit === 'u1').filter((_, i) => i % 2 === 0)) {
-        await store.warnings.updateWarning(w.id, (it) =>
+        await updateWarning(store.warnings, w.id, (it) =>
           transition(it, { to: 'identified', actor: officer }, new Date(at(10))),
         );
       }

@@ -1,41 +1,22 @@
 import { emptyRuleState, type Evaluation, type RowChange, type RuleState } from '../rules/evaluate.js';
-import { ruleNotifications, type OutboxEntry } from '../notify/occasion.js';
-import { applyRuleEffect } from '../warnings/apply-effects.js';
-import type { EvidenceRef, Warning } from '../warnings/warning.js';
-import type { RulesInput, RulesRunOptions, RulesRunResult } from './warning-store.js';
-
-export type RuleTable = 'open' | 'windows' | 'correlations';
-export const RULE_TABLES: Record<RuleTable, string> = {
-  open: 'rule_open',
-  windows: 'rule_windows',
-  correlations: 'rule_correlations',
-};
-
-/** One row a store read for the working copy: a (condition, slot) pair, a slot asked for, or a rule row. */
-export type LoadedRuleRow =
-  | { kind: 'pair'; cond: string; slot: string }
-  | { kind: 'slot'; slot: string }
-  | { kind: RuleTable; slot: string; row: string };
-
-/** What a batch leaves to write, in the order it must be written (warnings before what refers to them). */
-export interface RuleWriteSet {
-  rows: Record<RuleTable, { gone: string[]; kept: [slot: string, row: string][] }>;
-  pairsGone: { cond: string; slot: string }[];
-  pairsAdded: { cond: string; slot: string }[];
-  insertedWarnings: Warning[];
-  updatedWarnings: Warning[];
-  outbox: (OutboxEntry & { warningId: string })[];
-  evidence: { warningId: string; ref: EvidenceRef }[];
-  /** The rules cursor, when the batch moved it. */
-  cursor: number | undefined;
-}
+import { ruleNotifications } from '../notify/occasion.js';
+import type { EvidenceRef, Warning } from '../store/warnings/records.js';
+import {
+  RULE_TABLES,
+  type LoadedRuleRow,
+  type RuleTable,
+  type WarningWrites,
+  type WarningWriteSet,
+} from '../store/warnings/warning-store.js';
+import { applyRuleEffect } from './apply-effects.js';
+import type { RulesInput, RulesRunOptions, RulesRunResult } from './rules-batch.js';
 
 /**
- * The working copy of one rules batch (WarningStore.runRulesBatch): rule rows (parsed once: the
+ * The working copy of one rules batch (runRulesBatch in rules-batch.ts): rule rows (parsed once: the
  * rules replace rows, never change one in place), condition pairs and warnings, read once, changed in memory by every step in turn (each
  * sees the previous one's writes) and written back once. Reading and writing per event costs
  * more than evaluating it, on either database. The store does the reading and writing in its own
- * dialect; this class only decides what to read and what is left to write.
+ * dialect (WarningTransaction); this class only decides what to read and what is left to write.
  */
 export class RuleWorkingCopy {
   /** Slot → row, null when the slot has none; a slot absent here is not loaded yet. */
@@ -56,7 +37,7 @@ export class RuleWorkingCopy {
   private readonly warnings = new Map<string, Warning | undefined>();
   private readonly inserted = new Set<string>();
   private readonly updated = new Set<string>();
-  private readonly outbox: (OutboxEntry & { warningId: string })[] = [];
+  private readonly outbox: NonNullable<WarningWrites['outbox']> = [];
   private readonly evidence: { warningId: string; ref: EvidenceRef }[] = [];
   private readonly startCursor: number;
 
@@ -101,13 +82,12 @@ export class RuleWorkingCopy {
       // A slot this batch has read already keeps its working value.
       else if (r.kind === 'slot' && !this.rows.open.has(r.slot)) {
         fresh.add(r.slot);
-        for (const table of Object.keys(RULE_TABLES) as RuleTable[]) this.rows[table].set(r.slot, null);
+        for (const table of RULE_TABLES) this.rows[table].set(r.slot, null);
       }
     }
     for (const r of rows) {
-      if (r.kind in RULE_TABLES && fresh.has(r.slot)) {
-        const rule = r as Extract<LoadedRuleRow, { row: string }>;
-        this.rows[rule.kind].set(rule.slot, JSON.parse(rule.row) as never);
+      if (r.kind !== 'pair' && r.kind !== 'slot' && fresh.has(r.slot)) {
+        this.rows[r.kind].set(r.slot, JSON.parse(r.row) as never);
       }
     }
     // Pairs this batch changed before it read their condition.
@@ -180,7 +160,7 @@ export class RuleWorkingCopy {
   }
 
   private change(change: RowChange): void {
-    // evaluate() never releases a warning: releaseWarning's changes go straight to the store.
+    // evaluate() never releases a warning: releaseWarning's changes go through rowChangeWrites.
     if (change.table === 'slotConditions') throw new Error('a rules batch cannot release a warning');
     if (change.table === 'conditions') {
       this.applyPair(change.id, change.slot, change.row !== null);
@@ -201,10 +181,10 @@ export class RuleWorkingCopy {
     else if (present && at < 0) slots.push(slot);
   }
 
-  /** Everything the batch changed, for the store to write back in one go. */
-  writeSet(): RuleWriteSet {
-    const rows = {} as RuleWriteSet['rows'];
-    for (const table of Object.keys(RULE_TABLES) as RuleTable[]) {
+  /** Everything the batch changed, for the store to write back in one go at `now`. */
+  writeSet(now: string): WarningWriteSet {
+    const rows: NonNullable<NonNullable<WarningWriteSet['rules']>['rows']> = {};
+    for (const table of RULE_TABLES) {
       const gone: string[] = [];
       const kept: [string, string][] = [];
       for (const slot of this.dirty[table]) {
@@ -218,13 +198,18 @@ export class RuleWorkingCopy {
       [...slots].map(([slot, present]) => ({ cond, slot, present })),
     );
     return {
-      rows,
-      pairsGone: pairs.filter((p) => !p.present).map(({ cond, slot }) => ({ cond, slot })),
-      pairsAdded: pairs.filter((p) => p.present).map(({ cond, slot }) => ({ cond, slot })),
-      insertedWarnings: [...this.inserted].map((id) => this.warnings.get(id)!),
-      updatedWarnings: [...this.updated].map((id) => this.warnings.get(id)!),
-      outbox: this.outbox,
-      evidence: this.evidence,
+      rules: {
+        rows,
+        pairsGone: pairs.filter((p) => !p.present).map(({ cond, slot }) => ({ cond, slot })),
+        pairsAdded: pairs.filter((p) => p.present).map(({ cond, slot }) => ({ cond, slot })),
+      },
+      warnings: {
+        at: now,
+        inserted: [...this.inserted].map((id) => this.warnings.get(id)!),
+        updated: [...this.updated].map((id) => this.warnings.get(id)!),
+        outbox: this.outbox,
+        evidence: this.evidence,
+      },
       cursor: this.cursor !== this.startCursor ? this.cursor : undefined,
     };
   }
