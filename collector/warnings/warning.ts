@@ -8,7 +8,8 @@ import { WARNING_STATE_NAMES as STATE_NAMES, type Names } from '../../shared/ter
  * an evidence row of its own (see RuleEffect.evidence), so 10 000 repeats cost 10 000 small
  * rows, not a warning that grows with each one.
  */
-export const WARNING_STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'] as const;
+import { WARNING_STATES } from '../../shared/api/warnings.js';
+export { WARNING_STATES };
 export type WarningState = (typeof WARNING_STATES)[number];
 
 /** 发现、识别、处置, then 关闭, or 误报, in the officers' words (shared/terms.ts). */
