@@ -13,12 +13,7 @@ import {
   type HandlingOptions,
   type RefusalReason,
 } from '../warnings/lifecycle.js';
-import {
-  incidentsOf,
-  WARNING_STATE_NAMES,
-  type Actor,
-  type Warning,
-} from '../warnings/warning.js';
+import { incidentsOf, WARNING_STATE_NAMES, type Actor, type Warning } from '../warnings/warning.js';
 import { visibleUnits } from './bearer-auth.js';
 import { cursorParam, pageOf, readCursor } from './cursor.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';

@@ -1,3 +1,4 @@
+import { WARNING_STATES } from '../../shared/api/warnings.js';
 import type { Level, Severity } from '../../shared/levels.js';
 import { WARNING_STATE_NAMES as STATE_NAMES, type Names } from '../../shared/terms.js';
 
@@ -8,7 +9,6 @@ import { WARNING_STATE_NAMES as STATE_NAMES, type Names } from '../../shared/ter
  * an evidence row of its own (see RuleEffect.evidence), so 10 000 repeats cost 10 000 small
  * rows, not a warning that grows with each one.
  */
-import { WARNING_STATES } from '../../shared/api/warnings.js';
 export { WARNING_STATES };
 export type WarningState = (typeof WARNING_STATES)[number];
 
