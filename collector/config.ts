@@ -1,3 +1,4 @@
+import { COLLECTOR_LEVELS } from '../shared/api/clocks.js';
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.js';
 import { durationSchema } from '../shared/duration.js';
@@ -14,7 +15,7 @@ import { brokerTlsSchema, tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
 import { parseCidr } from '../shared/net/cidr.js';
 
-export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
+export { COLLECTOR_LEVELS };
 
 const hostPort = z
   .string()

@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { isoTime, listOf, nullableIsoTime } from './common.js';
+import { actor, isoTime, listOf, nullableIsoTime } from './common.js';
 
-const noticeActor = z
-  .object({ name: z.string(), role: z.string(), unit: z.string().nullable() })
-  .partial()
-  .nullable();
+const noticeActor = actor.nullable();
 
 /** One recipient unit of a notice: its answer and whether it is late. */
 export const noticeRecipient = z.object({

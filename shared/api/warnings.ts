@@ -27,10 +27,10 @@ export type TransitionRecord = z.infer<typeof transitionRecord>;
 export const warning = z.object({
   id: z.string(),
   state: warningState,
-  stateName: names.partial().optional().meta({ description: '发现 / 识别 / 处置 / 关闭 / 误报' }),
+  stateName: names.optional().meta({ description: '发现 / 识别 / 处置 / 关闭 / 误报' }),
   severity: z.enum(SEVERITIES),
   rule: z.string(),
-  title: names.partial().optional(),
+  title: names.optional(),
   key: z.string(),
   labels: z.record(z.string(), z.string()).optional(),
   origin: z.enum(['event', 'threshold', 'correlation']).optional(),
@@ -46,7 +46,10 @@ export const warning = z.object({
   agents: z.array(z.string()).optional(),
   level: z.enum(LEVELS).nullable().optional(),
   type: z.string().optional(),
-  sample: openObject.optional(),
+  sample: z
+    .object({ type: z.string(), key: z.string(), data: openObject })
+    .optional()
+    .meta({ description: 'the event that opened it; data is the agent’s text' }),
   incidents: z.array(z.string()).optional().meta({ description: 'the 第61条 incidents it opened' }),
   allowedTransitions: z
     .array(z.string())
