@@ -224,9 +224,19 @@ const noticeParams = requestSchema(hierarchyNoticeParams);
 export function hierarchyRoutes(deps: HierarchyApiDeps) {
   const { hierarchy } = deps;
   const views = new HierarchyViews(hierarchy);
+  return async (app: FastifyInstance) => {
+    await app.register(treeRoutes(deps, views));
+    await app.register(noticeRoutes(deps, views));
+  };
+}
+
+const tags = ['hierarchy'];
+
+/** The tree: the parent link, the collectors below, what came up, the annual figures. */
+function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
+  const { hierarchy } = deps;
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<ShapeTypes>();
-    const tags = ['hierarchy'];
 
     app.get(
       '/api/v1/hierarchy/status',
@@ -334,6 +344,14 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         return reply.code(202).send({ created: answer.created, report: answer.data });
       },
     );
+  };
+}
+
+/** The policy in force, and notices between the levels with their answers. */
+function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
+  const { hierarchy } = deps;
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
 
     app.get(
       '/api/v1/hierarchy/policy',

@@ -80,18 +80,5 @@ export function errorWhen(description: string) {
   return responseSchema(errorBody.meta({ description }));
 }
 
-/**
- * JSON Schema pieces for the routes whose shapes are not yet zod schemas in shared/api/
- * (access, agent approvals, the hierarchy link); derived from the same zod pieces.
- */
-export const isoTime = responseSchema(shapes.isoTime);
-export const nullableIsoTime = responseSchema(shapes.nullableIsoTime);
+/** An object passed through as is (a signed message between collectors), as JSON Schema. */
 export const openObject = responseSchema(shapes.openObject);
-
-export function listOf<T extends object>(item: T) {
-  return {
-    type: 'object',
-    required: ['items'],
-    properties: { items: { type: 'array', items: item } },
-  } as const;
-}

@@ -5,7 +5,8 @@ import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
 import type { StoredSilence } from '../store/warning-store.js';
 import { HANDLING_ROLES } from '../warnings/lifecycle.js';
-import { approveSilence, createSilence } from '../warnings/silences.js';
+import { approveSilence, createSilence, type SilenceMatcher } from '../warnings/silences.js';
+import type { Actor } from '../warnings/warning.js';
 import {
   newSilenceBody,
   silence,
@@ -42,12 +43,22 @@ function canSeeSilence(principal: Principal | null, silence: StoredSilence): boo
   return canSee(principal, silence.matcher.unit);
 }
 
+/** A unit's officer silences within the unit: the matcher gets their unit, or undefined if it names another. */
+function scopedMatcher(principal: Principal | null, actor: Actor, requested: SilenceMatcher) {
+  const matcher = { ...requested };
+  if (actor.unit === null) return matcher;
+  if (matcher.unit !== undefined && !canSee(principal, matcher.unit)) return undefined;
+  matcher.unit ??= actor.unit;
+  return matcher;
+}
+
+async function visibleSilence(store: Store, principal: Principal | null, id: string) {
+  const silence = await store.warnings.getSilence(id);
+  return silence && canSeeSilence(principal, silence) ? silence : undefined;
+}
+
 export function silenceRoutes(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
-  async function visibleSilence(principal: Principal | null, id: string) {
-    const silence = await store.warnings.getSilence(id);
-    return silence && canSeeSilence(principal, silence) ? silence : undefined;
-  }
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<ShapeTypes>();
     app.get(
@@ -85,7 +96,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
         },
       },
       async (request, reply) => {
-        const silence = await visibleSilence(request.principal, request.params.id);
+        const silence = await visibleSilence(store, request.principal, request.params.id);
         if (!silence) return notFound(reply, 'silence', request.params.id);
         return toApi(silence, clock.now());
       },
@@ -109,16 +120,13 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
       async (request, reply) => {
         const actor = actorOf(request.principal);
-        const matcher = { ...request.body.matcher };
-        if (actor.unit !== null) {
-          if (matcher.unit !== undefined && !canSee(request.principal, matcher.unit)) {
-            return reply.code(403).send({
-              error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit} and the units below it`,
-              errorZh: '只能暂停本单位及下级单位预警事件的通知',
-              reason: 'scope',
-            });
-          }
-          matcher.unit ??= actor.unit;
+        const matcher = scopedMatcher(request.principal, actor, request.body.matcher);
+        if (!matcher) {
+          return reply.code(403).send({
+            error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit} and the units below it`,
+            errorZh: '只能暂停本单位及下级单位预警事件的通知',
+            reason: 'scope',
+          });
         }
         const now = clock.now();
         const result = createSilence(
@@ -153,7 +161,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
       async (request, reply) => {
         const { id } = request.params;
-        if (!(await visibleSilence(request.principal, id))) return notFound(reply, 'silence', id);
+        if (!(await visibleSilence(store, request.principal, id))) return notFound(reply, 'silence', id);
         const now = clock.now();
         const result = await store.warnings.updateSilence(id, (s) =>
           approveSilence(s, actorOf(request.principal), now),
@@ -179,7 +187,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
       async (request, reply) => {
         const { id } = request.params;
-        if (!(await visibleSilence(request.principal, id))) return notFound(reply, 'silence', id);
+        if (!(await visibleSilence(store, request.principal, id))) return notFound(reply, 'silence', id);
         const actor = actorOf(request.principal);
         if (!HANDLING_ROLES.includes(actor.role)) {
           return reply.code(403).send({

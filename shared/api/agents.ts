@@ -22,3 +22,22 @@ export const agentList = listOf(agent);
 
 export const agentIdParams = z.object({ id: z.string().min(1).max(64) });
 export const agentMoveBody = z.strictObject({ unit: z.string().min(1).max(200) });
+
+/** An agent enrolled under manual approval, waiting for a decision (`GET /api/v1/agents/pending`). */
+export const pendingAgent = z.object({
+  id: z.string(),
+  unit: z.string(),
+  hostname: z.string().nullable(),
+  publicKey: z.string().optional(),
+  requestedAt: isoTime,
+});
+export type PendingAgent = z.infer<typeof pendingAgent>;
+export const pendingAgentList = listOf(pendingAgent);
+
+export const approvalBody = z.strictObject({ decision: z.enum(['approve', 'reject']) });
+export const approvalDecided = z.object({
+  id: z.string(),
+  state: z.enum(['approved', 'rejected']),
+  decidedAt: isoTime,
+  decidedBy: z.string(),
+});

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { ROLES } from './access.js';
 import { isoTime } from './common.js';
 
 /** Who is calling: a dashboard user or an API key, with role and unit. */
 export const sessionUser = z.object({
   name: z.string(),
-  role: z.enum(['admin', 'officer', 'viewer']),
+  role: z.enum(ROLES),
   unit: z.string().nullable().meta({ description: 'null: every unit' }),
   kind: z.enum(['user', 'api-key']),
 });
