@@ -16,7 +16,8 @@ import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { CollectorMetrics } from '../../collector/metrics.js';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
 import type * as Dashboard from '../../dashboard/src/api.js';
-import { agent, agentList } from '../../shared/api/agents.js';
+import { apiKeyList, userList } from '../../shared/api/access.js';
+import { agent, agentList, pendingAgentList } from '../../shared/api/agents.js';
 import { auditList } from '../../shared/api/audit.js';
 import { assessmentDueList, incident, incidentList, system, systemList } from '../../shared/api/clocks.js';
 import type { AssessmentDue, Hop, Incident, System } from '../../shared/api/clocks.js';
@@ -128,6 +129,9 @@ describe('the OpenAPI document', () => {
     ['get', '/api/v1/assessments/due', '200', assessmentDueList],
     ['get', '/api/v1/incidents', '200', incidentList],
     ['post', '/api/v1/incidents/{id}/reports', '201', incident],
+    ['get', '/api/v1/agents/pending', '200', pendingAgentList],
+    ['get', '/api/v1/users', '200', userList],
+    ['get', '/api/v1/apikeys', '200', apiKeyList],
   ];
 
   it.each(routes)('%s %s documents every field of its schema (%s)', (method, path, status, shape) => {
