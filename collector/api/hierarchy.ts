@@ -1,22 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SIGNATURE_ALGS } from '../../shared/crypto/suite.js';
+import { childEnrollBody, childEnrolled } from '../../shared/api/enroll.js';
 import type { Principal } from '../auth/api-keys.js';
-import { COLLECTOR_LEVELS } from '../config.js';
 import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import { shanghaiYear } from '../hierarchy/annual-figures.js';
 import { HierarchyViews } from '../hierarchy/hierarchy-views.js';
 import { MAX_BATCH_BYTES } from '../hierarchy/hierarchy-config.js';
 import { NOTICE_TYPES, REPORT_TYPES } from '../hierarchy/messages.js';
 import { annualRefusal } from '../hierarchy/producers.js';
-import {
-  answerPull,
-  enrollChild,
-  receiveBatch,
-  type Answer,
-  type ChildEnrollRequest,
-} from '../hierarchy/parent-side.js';
-import { enrollmentProofProperties } from './enroll.js';
+import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import { seesUnit, visibleUnits } from './bearer-auth.js';
 import { notFound } from './route-helpers.js';
 import { isoTime, openObject as openRecord } from '../../shared/api/common.js';
@@ -96,31 +88,15 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
     const side = deps.hierarchy.parentSide;
     const maxReportBody = deps.maxReportBody ?? MAX_BATCH_BYTES;
-    app.post<{ Body: ChildEnrollRequest }>(
+    app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/hierarchy/enroll',
       {
         schema: {
           summary: 'Enroll a child collector with a one-time token (smew collector enroll)',
           tags: ['hierarchy'],
-          body: {
-            type: 'object',
-            required: ['token', 'publicKey', 'alg', 'unit', 'level'],
-            additionalProperties: false,
-            properties: {
-              token: { type: 'string', minLength: 1, maxLength: 256 },
-              publicKey: { type: 'string', minLength: 1, maxLength: 4096, description: 'base64 SPKI DER' },
-              alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
-              unit: { type: 'string', minLength: 1, maxLength: 200 },
-              level: { type: 'string', enum: [...COLLECTOR_LEVELS] },
-              ...enrollmentProofProperties,
-            },
-          },
+          body: requestSchema(childEnrollBody),
           response: {
-            200: {
-              type: 'object',
-              required: ['child', 'parent', 'cert'],
-              properties: { child: openObject, parent: openObject, cert: openObject },
-            },
+            200: responseSchema(childEnrolled),
             400: errorSchema,
             401: errorSchema,
             403: errorSchema,
