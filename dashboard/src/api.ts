@@ -8,7 +8,8 @@ import type { LoginReply, SessionReply, SessionUser } from '../../shared/api/ses
 
 // The API's shapes come from its schemas (shared/api/), the same ones the collector validates,
 // serializes and documents with; type-only imports, so no schema code enters the bundle.
-export type { Agent } from '../../shared/api/agents.js';
+export type { ApiKey, User } from '../../shared/api/access.js';
+export type { Agent, PendingAgent } from '../../shared/api/agents.js';
 export type { AuditEntry } from '../../shared/api/audit.js';
 export type { AssessmentDue, Hop, Incident, System } from '../../shared/api/clocks.js';
 export type { Actor } from '../../shared/api/common.js';

@@ -16,7 +16,7 @@ import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { CollectorMetrics } from '../../collector/metrics.js';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
 import type * as Dashboard from '../../dashboard/src/api.js';
-import { apiKeyList, userList } from '../../shared/api/access.js';
+import { apiKey, apiKeyList, user, userList } from '../../shared/api/access.js';
 import { agent, agentList, pendingAgentList } from '../../shared/api/agents.js';
 import { auditList } from '../../shared/api/audit.js';
 import { assessmentDueList, incident, incidentList, system, systemList } from '../../shared/api/clocks.js';
@@ -48,7 +48,9 @@ describe('API shapes', () => {
       Same<Dashboard.Actor, Actor>,
       Same<Dashboard.SessionUser, SessionUser>,
       Same<Omit<Dashboard.Warning, 'history' | 'evidence'>, Warning>,
-    ] = [true, true, true, true, true, true, true, true, true, true, true];
+      Same<Dashboard.User, z.infer<typeof user>>,
+      Same<Dashboard.ApiKey, z.infer<typeof apiKey>>,
+    ] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
     expect(same.every(Boolean)).toBe(true);
     expectTypeOf<Dashboard.Agent>().toHaveProperty('reportedSeq');
   });
