@@ -60,7 +60,8 @@ function collapseNullable(node: Node): Node {
   if (nothing?.type !== 'null' || Object.keys(nothing).length !== 1) return node;
   if (typeof value?.type !== 'string' || 'anyOf' in value) return node;
   const { anyOf: _, ...rest } = node;
-  return { ...value, ...rest, type: [value.type, 'null'] };
+  const nullable = { ...value, ...rest, type: [value.type, 'null'] };
+  return Array.isArray(value.enum) ? { ...nullable, enum: [...(value.enum as unknown[]), null] } : nullable;
 }
 
 const isPlainString = (v: unknown) =>

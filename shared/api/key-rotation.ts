@@ -8,7 +8,7 @@ export const keyRotationParams = agentIdParams;
 
 export const keyRotationBody = z.strictObject({
   statement: z.strictObject({
-    v: z.literal(1),
+    v: z.literal(1).meta({ type: 'integer' }),
     type: z.literal('agent.key.rotate'),
     agent: z.string().max(64),
     newAlg: z.enum(SIGNATURE_ALGS),
