@@ -1,3 +1,4 @@
+import { COLLECTOR_LEVELS } from '../shared/api/clocks.js';
 import { z } from 'zod';
 import { loadConfig } from '../shared/config/load.js';
 import { byteSizeSchema } from '../shared/byte-size.js';
@@ -14,7 +15,7 @@ import { livenessConfigSchema } from './liveness/liveness-config.js';
 import { notifyConfigSchema } from './notify/config.js';
 import { rulesConfigSchema } from './rules/rules-config.js';
 
-export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
+export { COLLECTOR_LEVELS };
 
 /** A reverse proxy the collector believes (http.trustProxy): an address or a CIDR range. */
 const proxyAddress = z

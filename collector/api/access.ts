@@ -2,11 +2,24 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
 import type { AccessChanges } from '../auth/access-changes.js';
 import { apiKeyView, revokeApiKey, type Principal } from '../auth/api-keys.js';
-import { ROLES } from '../auth/roles.js';
-import { MIN_PASSWORD_LENGTH, setUserEnabled, setUserPassword, userView } from '../auth/users.js';
+import { setUserEnabled, setUserPassword, userView } from '../auth/users.js';
 import type { Store } from '../store/store.js';
 import { seesUnit, visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
+import {
+  apiKeyList,
+  keysRevoked,
+  nameParams as nameShape,
+  passwordBody,
+  user,
+  userList,
+} from '../../shared/api/access.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 
 /**
  * Withdrawing access (issue 14): admins list dashboard users and API keys, disable and enable a
@@ -22,37 +35,8 @@ export interface AccessApiDeps {
 }
 
 const security = [{ bearer: [] }];
-const unitField = { type: ['string', 'null'], description: 'null: every unit' } as const;
-
-const userSchema = {
-  type: 'object',
-  required: ['name', 'role', 'unit', 'createdAt', 'disabledAt'],
-  properties: {
-    name: { type: 'string' },
-    role: { type: 'string', enum: [...ROLES] },
-    unit: unitField,
-    createdAt: isoTime,
-    disabledAt: nullableIsoTime,
-  },
-} as const;
-
-const apiKeySchema = {
-  type: 'object',
-  required: ['name', 'role', 'unit', 'createdAt', 'revokedAt'],
-  properties: {
-    name: { type: 'string' },
-    role: { type: 'string', enum: [...ROLES] },
-    unit: unitField,
-    createdAt: isoTime,
-    revokedAt: nullableIsoTime,
-  },
-} as const;
-
-const nameParams = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 128 } },
-} as const;
+const userSchema = responseSchema(user);
+const nameParams = requestSchema(nameShape);
 
 /** Whether the principal may see an account of `unit` (null: an account for every unit). */
 function seesAccount(principal: Principal | null, unit: string | null): boolean {
@@ -72,7 +56,8 @@ function requireAdmin(request: FastifyRequest, reply: FastifyReply): Principal |
 
 export function accessRoutes(deps: AccessApiDeps) {
   const { store, clock, changes } = deps;
-  return async (app: FastifyInstance) => {
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
     app.get(
       '/api/v1/users',
       {
@@ -80,7 +65,7 @@ export function accessRoutes(deps: AccessApiDeps) {
           summary: 'Dashboard users of the caller’s units, disabled ones too (admins only)',
           tags: ['access'],
           security,
-          response: { 200: listOf(userSchema), ...authErrorResponses },
+          response: { 200: responseSchema(userList), ...authErrorResponses },
         },
       },
       async (request, reply) => {
@@ -92,19 +77,19 @@ export function accessRoutes(deps: AccessApiDeps) {
     );
 
     /** The user named in the path, if the caller may manage them; otherwise the reply is sent. */
-    async function managedUser(request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) {
+    async function managedUser(request: FastifyRequest, reply: FastifyReply, name: string) {
       const principal = requireAdmin(request, reply);
       if (!principal) return undefined;
-      const user = await store.getUser(request.params.name);
+      const user = await store.getUser(name);
       if (!user || !seesAccount(principal, user.unit)) {
-        void reply.code(404).send({ error: `no user named ${JSON.stringify(request.params.name)}` });
+        void reply.code(404).send({ error: `no user named ${JSON.stringify(name)}` });
         return undefined;
       }
       return { principal, user };
     }
 
     for (const action of ['disable', 'enable'] as const) {
-      app.post<{ Params: { name: string } }>(
+      app.post(
         `/api/v1/users/:name/${action}`,
         {
           schema: {
@@ -119,7 +104,7 @@ export function accessRoutes(deps: AccessApiDeps) {
           },
         },
         async (request, reply) => {
-          const found = await managedUser(request, reply);
+          const found = await managedUser(request, reply, request.params.name);
           if (!found) return reply;
           const { principal, user } = found;
           if (action === 'disable' && principal.kind === 'user' && principal.name === user.name) {
@@ -135,7 +120,7 @@ export function accessRoutes(deps: AccessApiDeps) {
       );
     }
 
-    app.post<{ Params: { name: string }; Body: { password: string } }>(
+    app.post(
       '/api/v1/users/:name/password',
       {
         schema: {
@@ -143,17 +128,12 @@ export function accessRoutes(deps: AccessApiDeps) {
           tags: ['access'],
           security,
           params: nameParams,
-          body: {
-            type: 'object',
-            required: ['password'],
-            additionalProperties: false,
-            properties: { password: { type: 'string', minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 } },
-          },
+          body: requestSchema(passwordBody),
           response: { 200: userSchema, 400: errorSchema, 404: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
-        const found = await managedUser(request, reply);
+        const found = await managedUser(request, reply, request.params.name);
         if (!found) return reply;
         await setUserPassword(store, found.user.name, request.body.password);
         changes.withdrawn();
@@ -169,7 +149,7 @@ export function accessRoutes(deps: AccessApiDeps) {
             'API keys of the caller’s units by name, role and unit, revoked ones too; never the key (admins only)',
           tags: ['access'],
           security,
-          response: { 200: listOf(apiKeySchema), ...authErrorResponses },
+          response: { 200: responseSchema(apiKeyList), ...authErrorResponses },
         },
       },
       async (request, reply) => {
@@ -180,7 +160,7 @@ export function accessRoutes(deps: AccessApiDeps) {
       },
     );
 
-    app.post<{ Params: { name: string } }>(
+    app.post(
       '/api/v1/apikeys/:name/revoke',
       {
         schema: {
@@ -189,11 +169,7 @@ export function accessRoutes(deps: AccessApiDeps) {
           security,
           params: nameParams,
           response: {
-            200: {
-              type: 'object',
-              required: ['name', 'revoked'],
-              properties: { name: { type: 'string' }, revoked: { type: 'integer' } },
-            },
+            200: responseSchema(keysRevoked),
             404: errorSchema,
             ...authErrorResponses,
           },

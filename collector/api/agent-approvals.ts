@@ -1,28 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../../shared/clock.js';
-import { decideApproval, decisionRefusal, type ApprovalDecision } from '../approval.js';
+import { decideApproval, decisionRefusal } from '../approval.js';
+import {
+  approvalBody,
+  approvalDecided,
+  pendingAgentList,
+  type PendingAgent,
+} from '../../shared/api/agents.js';
 import type { Store } from '../store/store.js';
 import { agentIdParams } from './agents.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
+import { authErrorResponses, errorWhen, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /**
  * Manual enrollment approval (enroll.approval: manual): `GET /api/v1/agents/pending` lists the
  * agents waiting, `POST /api/v1/agents/{id}/approval` approves (the broker admits it, its held
  * events arrive) or rejects (it is revoked). Admins only decide; the same as `smew agents approve|reject`.
  */
-const pendingAgentSchema = {
-  type: 'object',
-  required: ['id', 'unit', 'hostname', 'requestedAt'],
-  properties: {
-    id: { type: 'string' },
-    unit: { type: 'string' },
-    hostname: { type: ['string', 'null'] },
-    publicKey: { type: 'string' },
-    requestedAt: isoTime,
-  },
-} as const;
-
 export interface ApprovalRouteOptions {
   clock?: Clock;
   onApproved?(agentId: string): void;
@@ -31,7 +25,8 @@ export interface ApprovalRouteOptions {
 
 export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions = {}) {
   const clock = options.clock ?? systemClock;
-  return async (app: FastifyInstance) => {
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
     app.get(
       '/api/v1/agents/pending',
       {
@@ -39,12 +34,12 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
           summary: 'Agents enrolled under manual approval that wait for a decision',
           tags: ['agents'],
           security: [{ bearer: [] }],
-          response: { 200: listOf(pendingAgentSchema), ...authErrorResponses },
+          response: { 200: responseSchema(pendingAgentList), ...authErrorResponses },
         },
       },
       async (request) => {
         const units = visibleUnits(request.principal);
-        const items = [];
+        const items: PendingAgent[] = [];
         for (const pending of await store.approvals.listPending()) {
           const agent = await store.getAgent(pending.agentId);
           if (!agent || (units !== undefined && !units.includes(agent.unit))) continue;
@@ -60,7 +55,7 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
       },
     );
 
-    app.post<{ Params: { id: string }; Body: { decision: ApprovalDecision; note?: string } }>(
+    app.post(
       '/api/v1/agents/:id/approval',
       {
         schema: {
@@ -71,25 +66,11 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
           tags: ['agents'],
           security: [{ bearer: [] }],
           params: agentIdParams,
-          body: {
-            type: 'object',
-            required: ['decision'],
-            additionalProperties: false,
-            properties: { decision: { type: 'string', enum: ['approve', 'reject'] } },
-          },
+          body: requestSchema(approvalBody),
           response: {
-            200: {
-              type: 'object',
-              required: ['id', 'state', 'decidedAt', 'decidedBy'],
-              properties: {
-                id: { type: 'string' },
-                state: { type: 'string', enum: ['approved', 'rejected'] },
-                decidedAt: isoTime,
-                decidedBy: { type: 'string' },
-              },
-            },
-            404: { description: 'no such agent in the caller’s units', ...errorSchema },
-            409: { description: 'the agent is not waiting for approval', ...errorSchema },
+            200: responseSchema(approvalDecided),
+            404: errorWhen('no such agent in the caller’s units'),
+            409: errorWhen('the agent is not waiting for approval'),
             ...authErrorResponses,
           },
         },
@@ -108,10 +89,11 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
         const outcome = await decideApproval(store, agent.id, request.body.decision, by, at);
         const refusal = decisionRefusal(agent.id, outcome);
         if (refusal) return reply.code(outcome === 'unknown' ? 404 : 409).send({ error: refusal });
-        if (outcome === 'approved') options.onApproved?.(agent.id);
+        const state: 'approved' | 'rejected' = outcome === 'approved' ? 'approved' : 'rejected';
+        if (state === 'approved') options.onApproved?.(agent.id);
         else options.onRevoked?.(agent.id);
         request.log.warn({ agent: agent.id, by, outcome }, 'decided an agent’s approval');
-        return { id: agent.id, state: outcome, decidedAt: at, decidedBy: by };
+        return { id: agent.id, state, decidedAt: at, decidedBy: by };
       },
     );
   };

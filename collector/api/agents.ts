@@ -3,29 +3,19 @@ import { systemClock, type Clock } from '../../shared/clock.js';
 import { revokeAgent } from '../revocation.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
+import {
+  agent,
+  agentIdParams as agentIdShape,
+  agentList,
+  agentMoveBody,
+  type Agent,
+} from '../../shared/api/agents.js';
+import { authErrorResponses, errorWhen, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /** `GET /api/v1/agents`: enrolled agents of the caller's units, with their keys and liveness. */
-const agentSchema = {
-  type: 'object',
-  required: ['id', 'unit', 'alg', 'publicKey', 'hostname', 'lastSeen', 'online', 'enrolledAt'],
-  properties: {
-    id: { type: 'string' },
-    unit: { type: 'string' },
-    alg: { type: 'string' },
-    publicKey: { type: 'string', description: 'base64 SPKI DER; verifies the agent’s envelopes' },
-    hostname: { type: ['string', 'null'] },
-    version: { type: ['string', 'null'] },
-    lastSeen: nullableIsoTime,
-    online: { type: 'boolean' },
-    enrolledAt: isoTime,
-    revokedAt: nullableIsoTime,
-    ackedSeq: { type: 'integer', description: 'every event up to this seq is stored' },
-    reportedSeq: { type: 'integer', description: 'the last seq the agent says it sent' },
-  },
-} as const;
+const agentSchema = responseSchema(agent);
 
-function toApi(agent: AgentRecord) {
+function toApi(agent: AgentRecord): Agent {
   return {
     id: agent.id,
     unit: agent.unit,
@@ -48,16 +38,13 @@ export interface AgentRouteOptions {
   onRevoked?(agentId: string): void;
 }
 
-export const agentIdParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-} as const;
+export const agentIdParams = requestSchema(agentIdShape);
 
 export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
   const clock = options.clock ?? systemClock;
-  return async (app: FastifyInstance) => {
-    app.post<{ Params: { id: string } }>(
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
+    app.post(
       '/api/v1/agents/:id/revoke',
       {
         schema: {
@@ -70,8 +57,8 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
           params: agentIdParams,
           response: {
             200: agentSchema,
-            404: { description: 'no such agent in the caller’s units', ...errorSchema },
-            409: { description: 'already revoked', ...errorSchema },
+            404: errorWhen('no such agent in the caller’s units'),
+            409: errorWhen('already revoked'),
             ...authErrorResponses,
           },
         },
@@ -97,7 +84,7 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
       },
     );
 
-    app.post<{ Params: { id: string }; Body: { unit: string } }>(
+    app.post(
       '/api/v1/agents/:id/unit',
       {
         schema: {
@@ -108,15 +95,10 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
           tags: ['agents'],
           security: [{ bearer: [] }],
           params: agentIdParams,
-          body: {
-            type: 'object',
-            required: ['unit'],
-            additionalProperties: false,
-            properties: { unit: { type: 'string', minLength: 1, maxLength: 200 } },
-          },
+          body: requestSchema(agentMoveBody),
           response: {
             200: agentSchema,
-            404: { description: 'no such agent in the caller’s units', ...errorSchema },
+            404: errorWhen('no such agent in the caller’s units'),
             ...authErrorResponses,
           },
         },
@@ -150,7 +132,7 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
           summary: 'List enrolled agents',
           tags: ['agents'],
           security: [{ bearer: [] }],
-          response: { 200: listOf(agentSchema), ...authErrorResponses },
+          response: { 200: responseSchema(agentList), ...authErrorResponses },
         },
       },
       async (request) => {

@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
 import type { Store } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
+import { auditList, auditQuery } from '../../shared/api/audit.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 
 /**
  * The audit log (who, what, when, from where): every state-changing request in the
@@ -44,47 +51,17 @@ function describeBody(request: FastifyRequest): string {
   return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}…` : text;
 }
 
-const auditEntrySchema = {
-  type: 'object',
-  required: ['id', 'at', 'actor', 'actorKind', 'role', 'unit', 'action', 'status', 'ip', 'detail'],
-  properties: {
-    id: { type: 'integer' },
-    at: isoTime,
-    actor: { type: 'string' },
-    actorKind: { type: 'string', enum: ['user', 'api-key', 'anonymous', 'collector', 'cli'] },
-    role: { type: ['string', 'null'] },
-    unit: { type: ['string', 'null'] },
-    action: { type: 'string' },
-    status: { type: ['integer', 'null'] },
-    ip: { type: 'string' },
-    detail: { type: 'string' },
-  },
-} as const;
-
-interface AuditQuery {
-  actor?: string;
-  before?: number;
-  limit: number;
-}
-
 export function auditRoutes(store: Store) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: AuditQuery }>(
+    app.withTypeProvider<ShapeTypes>().get(
       '/api/v1/audit',
       {
         schema: {
           summary: 'The audit log, newest first (admins only)',
           tags: ['audit'],
           security: [{ bearer: [] }],
-          querystring: {
-            type: 'object',
-            properties: {
-              actor: { type: 'string', maxLength: 128 },
-              before: { type: 'integer', minimum: 1, description: 'entries with a smaller id (paging)' },
-              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            },
-          },
-          response: { 200: listOf(auditEntrySchema), 400: errorSchema, ...authErrorResponses },
+          querystring: requestSchema(auditQuery),
+          response: { 200: responseSchema(auditList), 400: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {

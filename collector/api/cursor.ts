@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Keyset pagination for the list routes (`GET /api/v1/events`, `GET /api/v1/warnings`): a page
  * answers `{items, nextCursor}`, and `nextCursor` is the sort key of the page's last item (its
@@ -81,24 +83,9 @@ export function pageOf<T, Id extends number | string>(
   };
 }
 
-/** The querystring property and response schema pieces both list routes share. */
-export const cursorParam = {
-  type: 'string',
-  minLength: 1,
-  maxLength: MAX_CURSOR_LENGTH,
-  description: 'the nextCursor of the previous page; absent for the first page',
-} as const;
-
-export function pageSchema<T extends object>(item: T) {
-  return {
-    type: 'object',
-    required: ['items', 'nextCursor'],
-    properties: {
-      items: { type: 'array', items: item },
-      nextCursor: {
-        type: ['string', 'null'],
-        description: 'pass as `cursor` to read the next page; null on the last page',
-      },
-    },
-  } as const;
-}
+/** The querystring parameter both list routes share. */
+export const cursorParam = z
+  .string()
+  .min(1)
+  .max(MAX_CURSOR_LENGTH)
+  .meta({ description: 'the nextCursor of the previous page; absent for the first page' });

@@ -1,53 +1,23 @@
-import type { FastifyInstance } from 'fastify';
-import { SIGNATURE_ALGS } from '../../shared/crypto/suite.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { agentEnrollBody, agentEnrolled, enrollTarget } from '../../shared/api/enroll.js';
 import { ENROLL_PATH } from '../../shared/enrollment-proof.js';
-import { enrollAgent, type EnrollmentDeps, type EnrollRequest } from '../enrollment.js';
-import { errorSchema } from './schemas.js';
-
-/**
- * The proof of possession every enrollment carries (shared/enrollment-proof.ts). Optional in the
- * schema so that a request without it gets the enrollment's own refusal, counted by reason.
- */
-export const enrollmentProofProperties = {
-  collector: {
-    type: 'string',
-    maxLength: 64,
-    description: 'id of the collector enrolled at (GET /api/v1/enroll)',
-  },
-  ts: { type: 'string', maxLength: 64, description: 'ISO 8601 time of the request' },
-  sig: {
-    type: 'string',
-    maxLength: 512,
-    description:
-      'base64 signature by the enrolling key over the JCS form of {token, publicKey, alg, collector, ts}',
-  },
-} as const;
+import { enrollAgent, type EnrollmentDeps } from '../enrollment.js';
+import { errorSchema, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /**
  * `GET /api/v1/enroll`: whom an enrollment is signed for. `POST /api/v1/enroll`: a one-time token
  * + a public key, signed by that key → agent id and broker credentials.
  */
 export function enrollRoutes(deps: EnrollmentDeps) {
-  return async (app: FastifyInstance) => {
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
     app.get(
       ENROLL_PATH,
       {
         schema: {
           summary: 'The collector an enrollment is signed for (its id) and the time it keeps',
           tags: ['agents'],
-          response: {
-            200: {
-              type: 'object',
-              required: ['collector', 'alg', 'publicKey', 'time', 'maxSkewSeconds'],
-              properties: {
-                collector: { type: 'string' },
-                alg: { type: 'string' },
-                publicKey: { type: 'string' },
-                time: { type: 'string', description: 'this collector’s clock' },
-                maxSkewSeconds: { type: 'number', description: 'how far ts may be from it' },
-              },
-            },
-          },
+          response: { 200: responseSchema(enrollTarget) },
         },
       },
       async () => ({
@@ -58,62 +28,15 @@ export function enrollRoutes(deps: EnrollmentDeps) {
         maxSkewSeconds: deps.maxSkewMs / 1000,
       }),
     );
-    app.post<{ Body: EnrollRequest }>(
+    app.post(
       ENROLL_PATH,
       {
         schema: {
           summary: 'Enroll an agent with a one-time token, signed by the key it enrolls',
           tags: ['agents'],
-          body: {
-            type: 'object',
-            required: ['token', 'publicKey', 'alg'],
-            properties: {
-              token: { type: 'string', minLength: 1, maxLength: 256 },
-              publicKey: { type: 'string', minLength: 1, maxLength: 4096, description: 'base64 SPKI DER' },
-              alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
-              hostname: { type: 'string', maxLength: 255 },
-              version: { type: 'string', maxLength: 64 },
-              ...enrollmentProofProperties,
-            },
-          },
+          body: requestSchema(agentEnrollBody),
           response: {
-            200: {
-              type: 'object',
-              required: ['agentId', 'unit', 'collector', 'broker'],
-              properties: {
-                agentId: { type: 'string' },
-                unit: { type: 'string' },
-                collector: {
-                  type: 'object',
-                  required: ['id', 'alg', 'publicKey'],
-                  properties: {
-                    id: { type: 'string' },
-                    alg: { type: 'string' },
-                    publicKey: { type: 'string' },
-                  },
-                },
-                broker: {
-                  type: 'object',
-                  required: ['url', 'username', 'password'],
-                  properties: {
-                    url: { type: 'string' },
-                    urls: {
-                      type: 'array',
-                      items: { type: 'string' },
-                      description: 'every broker node the agent may fail over to; url is the first',
-                    },
-                    username: { type: 'string' },
-                    password: { type: 'string' },
-                  },
-                },
-                policy: { type: 'object', additionalProperties: true },
-                approval: {
-                  type: 'string',
-                  enum: ['approved', 'pending'],
-                  description: 'pending: the broker admits the agent once an admin approves it',
-                },
-              },
-            },
+            200: responseSchema(agentEnrolled),
             400: errorSchema,
             401: errorSchema,
             403: errorSchema,
@@ -123,7 +46,8 @@ export function enrollRoutes(deps: EnrollmentDeps) {
       },
       async (request, reply) => {
         const result = await enrollAgent(deps, request.body);
-        if (!result.ok) return reply.code(result.status).send({ error: result.error });
+        // A refusal carries the status the enrollment chose (400, 401, 403 or 409, all documented above).
+        if (!result.ok) return (reply as FastifyReply).code(result.status).send({ error: result.error });
         return result.response;
       },
     );

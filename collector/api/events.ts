@@ -1,61 +1,41 @@
 import type { FastifyInstance } from 'fastify';
-import { cursorParam, pageOf, pageSchema, readCursor } from './cursor.js';
+import { z } from 'zod';
+import { isoTime } from '../../shared/api/common.js';
+import { eventPage, type StoredEvent as ApiEvent } from '../../shared/api/events.js';
+import { cursorParam, pageOf, readCursor } from './cursor.js';
 import { EVENT_TYPE_PATTERN } from '../../shared/events.js';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import type { Store, StoredEvent } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
-import { authErrorResponses, errorSchema, isoTime, openObject } from './schemas.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 
 /**
  * `GET /api/v1/events`: stored events, newest first, each with the envelope exactly as the
  * agent signed it, so anyone holding the agent's public key can verify it again. Paged by
  * cursor (collector/api/cursor.ts): `nextCursor` reads on with the same filters.
  */
-interface EventsQuery {
-  agent?: string;
-  type?: string;
-  since?: string;
-  cursor?: string;
-  limit: number;
-}
-
 export const MAX_EVENTS_PER_PAGE = 10_000;
 
-const eventSchema = {
-  type: 'object',
-  required: [
-    'id',
-    'agent',
-    'unit',
-    'seq',
-    'ts',
-    'receivedAt',
-    'type',
-    'state',
-    'key',
-    'severity',
-    'data',
-    'skewed',
-    'envelope',
-  ],
-  properties: {
-    id: { type: 'integer' },
-    agent: { type: 'string' },
-    unit: { type: 'string' },
-    seq: { type: 'integer' },
-    ts: { ...isoTime, description: 'the agent’s time, in UTC' },
-    receivedAt: isoTime,
-    type: { type: 'string' },
-    state: { type: 'string', enum: ['raised', 'cleared'] },
-    key: { type: 'string' },
-    severity: { type: 'string' },
-    data: openObject,
-    skewed: { type: 'boolean', description: 'ts was off the collector clock by more than ingest.maxSkew' },
-    envelope: { ...openObject, description: 'the signed envelope as received' },
-  },
-} as const;
+const eventsQuery = z.object({
+  agent: z.string().regex(AGENT_ID_PATTERN).optional(),
+  type: z.string().regex(EVENT_TYPE_PATTERN).optional(),
+  since: isoTime.meta({ description: 'events whose ts is at or after this time' }).optional(),
+  limit: z.int().min(1).max(MAX_EVENTS_PER_PAGE).default(100),
+  cursor: cursorParam.optional(),
+});
 
-function toApi(event: StoredEvent) {
+const schema = {
+  querystring: requestSchema(eventsQuery),
+  response: { 200: responseSchema(eventPage), 400: errorSchema, ...authErrorResponses },
+};
+
+function toApi(event: StoredEvent): ApiEvent {
   return {
     id: event.id,
     agent: event.agentId,
@@ -75,24 +55,14 @@ function toApi(event: StoredEvent) {
 
 export function eventRoutes(store: Store) {
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: EventsQuery }>(
+    app.withTypeProvider<ShapeTypes>().get(
       '/api/v1/events',
       {
         schema: {
           summary: 'List stored events, newest first',
           tags: ['events'],
           security: [{ bearer: [] }],
-          querystring: {
-            type: 'object',
-            properties: {
-              agent: { type: 'string', pattern: AGENT_ID_PATTERN.source },
-              type: { type: 'string', pattern: EVENT_TYPE_PATTERN.source },
-              since: { ...isoTime, description: 'events whose ts is at or after this time' },
-              limit: { type: 'integer', minimum: 1, maximum: MAX_EVENTS_PER_PAGE, default: 100 },
-              cursor: cursorParam,
-            },
-          },
-          response: { 200: pageSchema(eventSchema), 400: errorSchema, ...authErrorResponses },
+          ...schema,
         },
       },
       async (request, reply) => {

@@ -1,27 +1,40 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SIGNATURE_ALGS } from '../../shared/crypto/suite.js';
+import { z } from 'zod';
+import { childEnrollBody, childEnrolled } from '../../shared/api/enroll.js';
 import type { Principal } from '../auth/api-keys.js';
-import { COLLECTOR_LEVELS } from '../config.js';
 import type { Hierarchy } from '../hierarchy/hierarchy.js';
 import { shanghaiYear } from '../hierarchy/annual-figures.js';
-import { incidentChain } from '../hierarchy/incident-chain.js';
-import { receivedIncidents } from '../hierarchy/relay-duty.js';
+import { HierarchyViews } from '../hierarchy/hierarchy-views.js';
 import { MAX_BATCH_BYTES } from '../hierarchy/hierarchy-config.js';
 import { NOTICE_TYPES, REPORT_TYPES } from '../hierarchy/messages.js';
-import { policyUpdateSchema } from '../hierarchy/policy-merge.js';
 import { annualRefusal } from '../hierarchy/producers.js';
-import {
-  answerPull,
-  enrollChild,
-  receiveBatch,
-  type Answer,
-  type ChildEnrollRequest,
-} from '../hierarchy/parent-side.js';
-import { enrollmentProofProperties } from './enroll.js';
-import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy/hierarchy-store.js';
+import { answerPull, enrollChild, receiveBatch, type Answer } from '../hierarchy/parent-side.js';
 import { seesUnit, visibleUnits } from './bearer-auth.js';
 import { notFound } from './route-helpers.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime, openObject } from './schemas.js';
+import { isoTime, openObject as openRecord } from '../../shared/api/common.js';
+import {
+  annualBody,
+  annualFigures,
+  annualQuery,
+  annualQueued,
+  hierarchyNotice,
+  hierarchyNoticeList,
+  hierarchyNoticeParams,
+  hierarchyStatus,
+  noticeResultBody,
+  policyInForce,
+  receivedIncidentList,
+  receivedReportList,
+  subordinateList,
+} from '../../shared/api/hierarchy.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  openObject,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 
 /**
  * The hierarchy's HTTP routes. Collector-to-collector routes (enroll with a token; reports and
@@ -37,11 +50,6 @@ export interface HierarchyApiDeps {
 }
 
 const security = [{ bearer: [] }];
-const noticeIdParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', maxLength: 100 } },
-} as const;
 
 function send<T>(reply: FastifyReply, answer: Answer<T>) {
   if (!answer.ok) return reply.code(answer.status).send({ error: answer.error });
@@ -75,161 +83,20 @@ function mayWrite(request: FastifyRequest, reply: FastifyReply): Principal | und
   return principal;
 }
 
-const subordinateSchema = {
-  type: 'object',
-  required: ['id', 'unit', 'level', 'parent', 'direct', 'enrolledAt', 'lastSeenAt'],
-  properties: {
-    id: { type: 'string' },
-    unit: { type: 'string' },
-    level: { type: 'string', enum: [...COLLECTOR_LEVELS] },
-    alg: { type: 'string' },
-    publicKey: { type: 'string' },
-    parent: { type: 'string' },
-    direct: { type: 'boolean' },
-    enrolledAt: isoTime,
-    lastSeenAt: nullableIsoTime,
-  },
-} as const;
-
-const reportViewSchema = {
-  type: 'object',
-  required: ['id', 'origin', 'seq', 'unit', 'level', 'type', 'key', 'via', 'path', 'receivedAt', 'report'],
-  properties: {
-    id: { type: 'integer' },
-    origin: { type: 'string' },
-    seq: { type: 'integer' },
-    unit: { type: 'string' },
-    level: { type: 'string' },
-    type: { type: 'string' },
-    key: { type: 'string' },
-    via: { type: 'string', description: 'the direct child it came through' },
-    path: {
-      type: 'array',
-      items: { type: 'string' },
-      description: 'units from the origin up to the direct child',
-    },
-    receivedAt: isoTime,
-    report: { ...openObject, description: 'the report as its origin signed it' },
-    chain: {
-      type: 'array',
-      items: openObject,
-      description: 'certificates from the origin up to the direct child',
-    },
-  },
-} as const;
-
-const noticeViewSchema = {
-  type: 'object',
-  required: ['id', 'source', 'notice', 'receivedAt'],
-  properties: {
-    id: { type: 'string' },
-    source: { type: 'string', enum: ['issued', 'received'] },
-    notice: openObject,
-    receivedAt: isoTime,
-    ackedAt: nullableIsoTime,
-    result: { type: ['string', 'null'] },
-    resultAt: nullableIsoTime,
-    responses: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          collector: { type: 'string' },
-          unit: { type: 'string' },
-          level: { type: 'string' },
-          direct: { type: 'boolean' },
-          ackedAt: nullableIsoTime,
-          result: { type: ['string', 'null'] },
-          resultAt: nullableIsoTime,
-        },
-      },
-    },
-    unanswered: {
-      type: 'array',
-      items: { type: 'string' },
-      description: 'units that have not sent a 排查 result',
-    },
-    unacknowledged: {
-      type: 'array',
-      items: { type: 'string' },
-      description: 'units that have not acknowledged',
-    },
-  },
-} as const;
-
-function subordinateView(s: SubordinateRecord) {
-  return {
-    id: s.id,
-    unit: s.unit,
-    level: s.level,
-    alg: s.alg,
-    publicKey: s.publicKey,
-    parent: s.parent,
-    direct: s.direct,
-    enrolledAt: s.enrolledAt,
-    lastSeenAt: s.lastSeenAt,
-  };
-}
-
-function reportView(r: StoredReport) {
-  return {
-    id: r.id,
-    origin: r.origin,
-    seq: r.seq,
-    unit: r.unit,
-    level: r.level,
-    type: r.type,
-    key: r.key,
-    via: r.via,
-    path: r.pathUnits,
-    receivedAt: r.receivedAt,
-    report: r.report,
-    chain: r.chain,
-  };
-}
-
-function noticeView(n: StoredNotice) {
-  return {
-    id: n.id,
-    source: n.source,
-    notice: n.notice,
-    receivedAt: n.receivedAt,
-    ackedAt: n.ackedAt,
-    result: n.result,
-    resultAt: n.resultAt,
-  };
-}
-
 /** Routes children call; their own authentication is the token or the signature. */
 export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
     const side = deps.hierarchy.parentSide;
     const maxReportBody = deps.maxReportBody ?? MAX_BATCH_BYTES;
-    app.post<{ Body: ChildEnrollRequest }>(
+    app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/hierarchy/enroll',
       {
         schema: {
           summary: 'Enroll a child collector with a one-time token (smew collector enroll)',
           tags: ['hierarchy'],
-          body: {
-            type: 'object',
-            required: ['token', 'publicKey', 'alg', 'unit', 'level'],
-            additionalProperties: false,
-            properties: {
-              token: { type: 'string', minLength: 1, maxLength: 256 },
-              publicKey: { type: 'string', minLength: 1, maxLength: 4096, description: 'base64 SPKI DER' },
-              alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
-              unit: { type: 'string', minLength: 1, maxLength: 200 },
-              level: { type: 'string', enum: [...COLLECTOR_LEVELS] },
-              ...enrollmentProofProperties,
-            },
-          },
+          body: requestSchema(childEnrollBody),
           response: {
-            200: {
-              type: 'object',
-              required: ['child', 'parent', 'cert'],
-              properties: { child: openObject, parent: openObject, cert: openObject },
-            },
+            200: responseSchema(childEnrolled),
             400: errorSchema,
             401: errorSchema,
             403: errorSchema,
@@ -302,75 +169,64 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   };
 }
 
-/** Views and actions for people; registered inside the bearer-key scope. */
+const reportsQuery = z.strictObject({
+  unit: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'only reports that passed through this unit' }),
+  type: z.enum(REPORT_TYPES).optional(),
+  origin: z
+    .string()
+    .regex(/^co-[a-z2-7]{20}$/)
+    .optional(),
+  limit: z.int().min(1).max(10_000).default(500),
+});
+
+const newNoticeBody = z.strictObject({
+  type: z.enum(NOTICE_TYPES),
+  title: z.string().min(1).max(500),
+  body: z.string().max(20_000),
+  severity: z.string().max(20).optional(),
+  dueAt: isoTime.optional().meta({ description: 'when the 排查 results are due' }),
+  policy: openRecord.optional(),
+});
+
+const noticeSchema = responseSchema(hierarchyNotice);
+const noticeParams = requestSchema(hierarchyNoticeParams);
+
+/** Views and actions for people; registered inside the bearer-key scope. The views are collector/hierarchy/hierarchy-views.ts. */
 export function hierarchyRoutes(deps: HierarchyApiDeps) {
+  const { hierarchy } = deps;
+  const views = new HierarchyViews(hierarchy);
   return async (app: FastifyInstance) => {
-    const { hierarchy } = deps;
-    const store = hierarchy.parentSide.store;
+    await app.register(treeRoutes(deps, views));
+    await app.register(noticeRoutes(deps, views));
+  };
+}
+
+const tags = ['hierarchy'];
+
+/** The tree: the parent link, the collectors below, what came up, the annual figures. */
+function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
+  const { hierarchy } = deps;
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
 
     app.get(
       '/api/v1/hierarchy/status',
       {
         schema: {
           summary: 'This collector’s parent link and upward backlog',
-          tags: ['hierarchy'],
+          tags,
           security,
-          response: {
-            200: {
-              type: 'object',
-              required: ['collector', 'unit', 'level', 'parent', 'outbox'],
-              properties: {
-                collector: { type: 'string' },
-                unit: { type: 'string' },
-                level: { type: 'string' },
-                parent: {
-                  type: ['object', 'null'],
-                  properties: {
-                    id: { type: 'string' },
-                    url: { type: 'string' },
-                    unit: { type: 'string' },
-                    level: { type: 'string' },
-                    enrolledAt: isoTime,
-                    lastContactAt: nullableIsoTime,
-                    lastError: { type: ['string', 'null'] },
-                  },
-                },
-                outbox: {
-                  type: 'object',
-                  properties: {
-                    pending: { type: 'integer' },
-                    delivered: { type: 'integer' },
-                    rejected: { type: 'integer' },
-                    oldestPendingAt: nullableIsoTime,
-                    lastReceiptAt: nullableIsoTime,
-                  },
-                },
-              },
-            },
-            ...authErrorResponses,
-          },
+          response: { 200: responseSchema(hierarchyStatus), ...authErrorResponses },
         },
       },
       async (request, reply) => {
         if (!ownBusiness(request, reply, deps.unit)) return reply;
-        const parent = await store.getParent();
-        return {
-          collector: hierarchy.parentSide.identity.id,
-          unit: hierarchy.parentSide.unit,
-          level: hierarchy.parentSide.level,
-          parent: parent
-            ? {
-                id: parent.id,
-                url: parent.url,
-                unit: parent.unit,
-                level: parent.level,
-                enrolledAt: parent.enrolledAt,
-                lastContactAt: parent.lastContactAt,
-                lastError: parent.lastError,
-              }
-            : null,
-          outbox: await store.outboxStats(),
-        };
+        return views.status();
       },
     );
 
@@ -379,50 +235,28 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       {
         schema: {
           summary: 'Subordinate collectors (direct children and those below them), scoped by unit',
-          tags: ['hierarchy'],
+          tags,
           security,
-          response: { 200: listOf(subordinateSchema), ...authErrorResponses },
+          response: { 200: responseSchema(subordinateList), ...authErrorResponses },
         },
       },
-      async (request) => ({
-        items: (await store.listSubordinates({ units: scope(request.principal, deps.unit) })).map(
-          subordinateView,
-        ),
-      }),
+      async (request) => ({ items: await views.subordinates(scope(request.principal, deps.unit)) }),
     );
 
-    app.get<{ Querystring: { unit?: string; type?: string; origin?: string; limit: number } }>(
+    app.get(
       '/api/v1/hierarchy/reports',
       {
         schema: {
           summary: 'Reports received from subordinate collectors, newest first, each as its origin signed it',
-          tags: ['hierarchy'],
+          tags,
           security,
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              unit: {
-                type: 'string',
-                minLength: 1,
-                maxLength: 200,
-                description: 'only reports that passed through this unit',
-              },
-              type: { type: 'string', enum: [...REPORT_TYPES] },
-              origin: { type: 'string', pattern: '^co-[a-z2-7]{20}$' },
-              limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 },
-            },
-          },
-          response: { 200: listOf(reportViewSchema), 400: errorSchema, ...authErrorResponses },
+          querystring: requestSchema(reportsQuery),
+          response: { 200: responseSchema(receivedReportList), 400: errorSchema, ...authErrorResponses },
         },
       },
-      async (request) => {
-        const { unit, type, origin, limit } = request.query;
-        const allowed = scope(request.principal, deps.unit);
-        let units: string[] | undefined = allowed;
-        if (unit !== undefined) units = allowed === undefined || allowed.includes(unit) ? [unit] : [];
-        return { items: (await store.listReports({ units, type, origin, limit })).map(reportView) };
-      },
+      async (request) => ({
+        items: await views.reports(scope(request.principal, deps.unit), request.query),
+      }),
     );
 
     app.get(
@@ -431,143 +265,24 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         schema: {
           summary:
             'Incidents reported from below with their 第61条 hops and deadlines, including this level’s own',
-          tags: ['hierarchy'],
+          tags,
           security,
-          response: {
-            200: listOf({
-              type: 'object',
-              required: ['origin', 'unit', 'id', 'title', 'discoveredAt', 'receivedAt', 'hops'],
-              properties: {
-                origin: { type: 'string' },
-                unit: { type: 'string' },
-                id: { type: 'string' },
-                title: { type: 'string' },
-                level: { type: 'string' },
-                discoveredAt: isoTime,
-                receivedAt: isoTime,
-                duty: {
-                  type: ['object', 'null'],
-                  description:
-                    'this administration’s own 第61条 duty: pass it on within 24 h of its receipt here; done at the parent’s receipt (null at the top)',
-                  properties: {
-                    from: { type: 'string' },
-                    to: { type: 'string' },
-                    dueAt: isoTime,
-                    state: { type: 'string', enum: ['pending', 'done', 'overdue'] },
-                    reportedAt: nullableIsoTime,
-                    receivedAt: nullableIsoTime,
-                    late: { type: 'boolean' },
-                    lateByMs: { type: ['integer', 'null'] },
-                  },
-                },
-                hops: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['from', 'to', 'dueAt', 'reportedAt', 'receivedAt', 'late'],
-                    properties: {
-                      from: { type: 'string' },
-                      to: { type: 'string' },
-                      dueAt: isoTime,
-                      reportedAt: nullableIsoTime,
-                      receivedAt: nullableIsoTime,
-                      late: { type: 'boolean' },
-                    },
-                  },
-                },
-              },
-            }),
-            ...authErrorResponses,
-          },
+          response: { 200: responseSchema(receivedIncidentList), ...authErrorResponses },
         },
       },
-      async (request) => {
-        const parent = await store.getParent();
-        const now = hierarchy.parentSide.clock.now();
-        const here = hierarchy.parentSide.level;
-        const received = await receivedIncidents(hierarchy.store, {
-          units: scope(request.principal, deps.unit),
-          here,
-          parentLevel: parent?.level,
-          now,
-        });
-        const items = received.map(({ incident, id, hops, ownHop, duty }) => ({
-          origin: incident.origin,
-          unit: incident.unit,
-          id,
-          title: String(incident.report.data.title),
-          level: String(incident.report.data.level),
-          discoveredAt: String(incident.report.data.discoveredAt),
-          receivedAt: incident.receivedAt,
-          hops: incidentChain({
-            discoveredAt: String(incident.report.data.discoveredAt),
-            receivedHere: incident.receivedAt,
-            here,
-            hops,
-            ownHop,
-            parentLevel: parent?.level,
-            now,
-          }),
-          duty: duty ?? null,
-        }));
-        return { items };
-      },
+      async (request) => ({ items: await views.incidents(scope(request.principal, deps.unit)) }),
     );
 
-    const figuresSchema = {
-      type: 'object',
-      additionalProperties: { type: 'object', additionalProperties: { type: 'number' } },
-      description:
-        'section → name → count (systems, assessments, incidents, warnings, warningTypes, notices, agents)',
-    } as const;
-    const yearSchema = { type: 'integer', minimum: 2000, maximum: 9999 } as const;
-    app.get<{ Querystring: { year?: number } }>(
+    app.get(
       '/api/v1/hierarchy/annual',
       {
         schema: {
           summary:
             'The annex (附表) figures of the 第56条 年度保密工作情况 of this unit and of each subordinate unit for a year, with totals (default: last year)',
-          tags: ['hierarchy'],
+          tags,
           security,
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: { year: yearSchema },
-          },
-          response: {
-            200: {
-              type: 'object',
-              required: ['year', 'items', 'totals', 'missing'],
-              properties: {
-                year: { type: 'integer' },
-                items: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['unit', 'level', 'origin', 'own', 'final', 'takenAt', 'receivedAt', 'figures'],
-                    properties: {
-                      unit: { type: 'string' },
-                      level: { type: 'string' },
-                      origin: { type: 'string' },
-                      own: { type: 'boolean', description: 'this collector’s own figures' },
-                      final: { type: 'boolean', description: 'taken after the year ended' },
-                      takenAt: isoTime,
-                      receivedAt: nullableIsoTime,
-                      figures: figuresSchema,
-                    },
-                  },
-                },
-                totals: figuresSchema,
-                missing: {
-                  type: 'array',
-                  items: { type: 'string' },
-                  description: 'subordinate units whose figures for the year have not arrived',
-                },
-              },
-            },
-            400: errorSchema,
-            ...authErrorResponses,
-          },
+          querystring: requestSchema(annualQuery),
+          response: { 200: responseSchema(annualFigures), 400: errorSchema, ...authErrorResponses },
         },
       },
       async (request) => {
@@ -576,32 +291,17 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       },
     );
 
-    app.post<{ Body: { year: number } }>(
+    app.post(
       '/api/v1/hierarchy/annual',
       {
         schema: {
           summary:
             'Send this unit’s annex (附表) figures of its 第56条 年度保密工作情况 for a finished year to the parent now (once per year)',
-          tags: ['hierarchy'],
+          tags,
           security,
-          body: {
-            type: 'object',
-            required: ['year'],
-            additionalProperties: false,
-            properties: { year: yearSchema },
-          },
+          body: requestSchema(annualBody),
           response: {
-            202: {
-              type: 'object',
-              required: ['created', 'report'],
-              properties: {
-                created: {
-                  type: 'boolean',
-                  description: 'false: the figures of that year had already been queued',
-                },
-                report: { ...openObject, description: 'the figures as queued for the parent' },
-              },
-            },
+            202: responseSchema(annualQueued),
             400: errorSchema,
             409: errorSchema,
             ...authErrorResponses,
@@ -620,6 +320,14 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         return reply.code(202).send({ created: answer.created, report: answer.data });
       },
     );
+  };
+}
+
+/** The policy in force, and notices between the levels with their answers. */
+function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
+  const { hierarchy } = deps;
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
 
     app.get(
       '/api/v1/hierarchy/policy',
@@ -627,36 +335,9 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
         schema: {
           summary:
             'The policy this collector gives its agents: its own narrowed by every policy update from above (a lower level may tighten, never loosen)',
-          tags: ['hierarchy'],
+          tags,
           security,
-          response: {
-            200: {
-              type: 'object',
-              required: ['policy'],
-              properties: {
-                policy: {
-                  ...openObject,
-                  type: ['object', 'null'],
-                  description: 'null: agents keep their local policy',
-                },
-                hash: { type: 'string' },
-                since: isoTime,
-                rulings: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    properties: {
-                      notice: { type: 'string' },
-                      issuerUnit: { type: 'string' },
-                      issuerLevel: { type: 'string' },
-                      ts: isoTime,
-                    },
-                  },
-                },
-              },
-            },
-            ...authErrorResponses,
-          },
+          response: { 200: responseSchema(policyInForce), ...authErrorResponses },
         },
       },
       async (request, reply) => {
@@ -670,141 +351,71 @@ export function hierarchyRoutes(deps: HierarchyApiDeps) {
       {
         schema: {
           summary: 'Notices (预警通报) and policy updates issued here or received from above, newest first',
-          tags: ['hierarchy'],
+          tags,
           security,
-          response: { 200: listOf(noticeViewSchema), ...authErrorResponses },
+          response: { 200: responseSchema(hierarchyNoticeList), ...authErrorResponses },
         },
       },
-      async (request) => ({
-        items: (await store.listNotices(500))
-          .filter((n) => n.source === 'issued' || seesUnit(request.principal, deps.unit))
-          .map(noticeView),
-      }),
+      async (request) => ({ items: await views.notices(seesUnit(request.principal, deps.unit)) }),
     );
 
-    app.post<{
-      Body: {
-        type: 'notice' | 'policy';
-        title: string;
-        body: string;
-        severity?: string;
-        dueAt?: string;
-        policy?: Record<string, unknown>;
-      };
-    }>(
+    app.post(
       '/api/v1/hierarchy/notices',
       {
         schema: {
           summary: 'Issue a notice (预警通报) or a policy update to every subordinate collector',
-          tags: ['hierarchy'],
+          tags,
           security,
-          body: {
-            type: 'object',
-            required: ['type', 'title', 'body'],
-            additionalProperties: false,
-            properties: {
-              type: { type: 'string', enum: [...NOTICE_TYPES] },
-              title: { type: 'string', minLength: 1, maxLength: 500 },
-              body: { type: 'string', maxLength: 20_000 },
-              severity: { type: 'string', maxLength: 20 },
-              dueAt: { ...isoTime, description: 'when the 排查 results are due' },
-              policy: openObject,
-            },
-          },
-          response: { 201: noticeViewSchema, 400: errorSchema, ...authErrorResponses },
+          body: requestSchema(newNoticeBody),
+          response: { 201: noticeSchema, 400: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
         if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
-        if (request.body.type === 'policy') {
-          if (request.body.policy === undefined)
-            return reply.code(400).send({ error: 'policy: a policy update needs the policy object' });
-          const parsed = policyUpdateSchema.safeParse(request.body.policy);
-          if (!parsed.success) {
-            const issue = parsed.error.issues[0]!;
-            return reply.code(400).send({
-              error: `policy.${issue.path.map(String).join('.')}: ${issue.message} (the sections of SPEC §4: level, interfaces, wireless, bluetooth, network, usb, files, beacon)`,
-            });
-          }
-        }
-        const notice = await hierarchy.issueNotice(request.body);
-        const stored = await store.getNotice(notice.id);
-        return reply.code(201).send(noticeView(stored!));
+        const issued = await views.issueNotice(request.body);
+        if (!issued.ok) return reply.code(400).send({ error: issued.error });
+        return reply.code(201).send(issued.notice);
       },
     );
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       '/api/v1/hierarchy/notices/:id',
       {
         schema: {
           summary:
             'One notice with each subordinate’s acknowledgement and 排查 result, and who has not answered',
-          tags: ['hierarchy'],
+          tags,
           security,
-          params: noticeIdParams,
-          response: { 200: noticeViewSchema, 404: errorSchema, ...authErrorResponses },
+          params: noticeParams,
+          response: { 200: noticeSchema, 404: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
-        const notice = await store.getNotice(request.params.id);
-        // A notice received from above is this collector's own business; one issued here went to the units below.
-        if (!notice || (notice.source === 'received' && !seesUnit(request.principal, deps.unit))) {
-          return notFound(reply, 'notice', request.params.id);
-        }
+        const { id } = request.params;
         const units = scope(request.principal, deps.unit);
-        const subordinates = await store.listSubordinates({ units });
-        const answers = new Map((await store.listResponses(notice.id)).map((r) => [r.collector, r]));
-        const responses = subordinates.map((s) => {
-          const a = answers.get(s.id);
-          return {
-            collector: s.id,
-            unit: s.unit,
-            level: s.level,
-            direct: s.direct,
-            ackedAt: a?.ackedAt ?? null,
-            result: a?.result ?? null,
-            resultAt: a?.resultAt ?? null,
-          };
-        });
-        return {
-          ...noticeView(notice),
-          responses,
-          unacknowledged: responses.filter((r) => r.ackedAt === null).map((r) => r.unit),
-          unanswered: responses.filter((r) => r.result === null).map((r) => r.unit),
-        };
+        const notice = await views.notice(id, units, seesUnit(request.principal, deps.unit));
+        return notice ?? notFound(reply, 'notice', id);
       },
     );
 
-    app.post<{ Params: { id: string }; Body: { result: string } }>(
+    app.post(
       '/api/v1/hierarchy/notices/:id/result',
       {
         schema: {
           summary: 'Send this collector’s 排查 result for a notice from above to the parent',
-          tags: ['hierarchy'],
+          tags,
           security,
-          params: noticeIdParams,
-          body: {
-            type: 'object',
-            required: ['result'],
-            additionalProperties: false,
-            properties: { result: { type: 'string', minLength: 1, maxLength: 20_000 } },
-          },
-          response: { 202: noticeViewSchema, 404: errorSchema, 409: errorSchema, ...authErrorResponses },
+          params: noticeParams,
+          body: requestSchema(noticeResultBody),
+          response: { 202: noticeSchema, 404: errorSchema, 409: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
         const principal = mayWrite(request, reply);
         if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
-        const notice = await store.getNotice(request.params.id);
-        if (!notice || notice.source !== 'received') {
-          return reply.code(404).send({ error: `no notice ${request.params.id} received from above` });
-        }
-        if (!(await hierarchy.recordResult(notice.id, request.body.result, principal.name))) {
-          return reply
-            .code(409)
-            .send({ error: `the 排查 result for ${notice.id} was already sent at ${notice.resultAt}` });
-        }
-        return reply.code(202).send(noticeView((await store.getNotice(notice.id))!));
+        const sent = await views.sendResult(request.params.id, request.body.result, principal.name);
+        if (!sent.ok) return reply.code(sent.status).send({ error: sent.error });
+        return reply.code(202).send(sent.notice);
       },
     );
   };

@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
-import { SIGNATURE_ALGS } from '../../shared/crypto/suite.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { keyRotated, keyRotationBody, keyRotationParams } from '../../shared/api/key-rotation.js';
 import { systemClock, type Clock } from '../../shared/clock.js';
-import { rotateAgentKey, type RotationStatement } from '../key-rotation.js';
+import { rotateAgentKey } from '../key-rotation.js';
 import type { Store } from '../store/store.js';
-import { errorSchema } from './schemas.js';
+import { errorSchema, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /**
  * `POST /api/v1/agents/{id}/keys`: the agent replaces its key, keeping its id and history. Like
@@ -12,46 +12,16 @@ import { errorSchema } from './schemas.js';
 export function keyRotationRoutes(store: Store, options: { clock?: Clock; maxSkewMs?: number } = {}) {
   const deps = { store, clock: options.clock ?? systemClock, maxSkewMs: options.maxSkewMs ?? 300_000 };
   return async (app: FastifyInstance) => {
-    app.post<{ Params: { id: string }; Body: { statement: RotationStatement; proof: string } }>(
+    app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/agents/:id/keys',
       {
         schema: {
           summary: 'Rotate an agent’s key: signed by the current key, proven by the new one',
           tags: ['agents'],
-          params: {
-            type: 'object',
-            required: ['id'],
-            properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
-          },
-          body: {
-            type: 'object',
-            required: ['statement', 'proof'],
-            additionalProperties: false,
-            properties: {
-              statement: {
-                type: 'object',
-                required: ['v', 'type', 'agent', 'newAlg', 'newPublicKey', 'ts', 'alg', 'sig'],
-                additionalProperties: false,
-                properties: {
-                  v: { type: 'integer', enum: [1] },
-                  type: { type: 'string', enum: ['agent.key.rotate'] },
-                  agent: { type: 'string', maxLength: 64 },
-                  newAlg: { type: 'string', enum: [...SIGNATURE_ALGS] },
-                  newPublicKey: { type: 'string', minLength: 1, maxLength: 4096 },
-                  ts: { type: 'string', maxLength: 64 },
-                  alg: { type: 'string', enum: [...SIGNATURE_ALGS] },
-                  sig: { type: 'string', minLength: 1, maxLength: 512 },
-                },
-              },
-              proof: { type: 'string', minLength: 1, maxLength: 512, description: 'the new key’s signature' },
-            },
-          },
+          params: requestSchema(keyRotationParams),
+          body: requestSchema(keyRotationBody),
           response: {
-            200: {
-              type: 'object',
-              required: ['agentId', 'rotatedAt'],
-              properties: { agentId: { type: 'string' }, rotatedAt: { type: 'string', format: 'date-time' } },
-            },
+            200: responseSchema(keyRotated),
             400: errorSchema,
             403: errorSchema,
             404: errorSchema,
@@ -66,7 +36,8 @@ export function keyRotationRoutes(store: Store, options: { clock?: Clock; maxSke
           request.body.statement,
           request.body.proof,
         );
-        if (!result.ok) return reply.code(result.status).send({ error: result.error });
+        // A refusal carries the status the rotation chose (400, 403, 404 or 409, all documented above).
+        if (!result.ok) return (reply as FastifyReply).code(result.status).send({ error: result.error });
         request.log.warn({ agent: result.agentId }, 'rotated an agent key');
         return { agentId: result.agentId, rotatedAt: result.rotatedAt };
       },

@@ -2,48 +2,27 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
 import { DEFAULT_SESSION_POLICY, login, sessionCookie, type SessionPolicy } from '../auth/sessions.js';
 import type { Store } from '../store/store.js';
-import { errorSchema } from './schemas.js';
-import { sessionUserSchema } from './session.js';
+import { loginBody, loginReply } from '../../shared/api/session.js';
+import { errorSchema, errorWhen, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /**
  * `POST /api/v1/session`: a dashboard user logs in with name and password. Open (it is how one
  * gets a session), throttled, and every attempt goes into the audit log with its address.
  */
-interface LoginBody {
-  name: string;
-  password: string;
-}
-
 export function loginRoutes(store: Store, clock: Clock, policy: SessionPolicy = DEFAULT_SESSION_POLICY) {
   return async (app: FastifyInstance) => {
-    app.post<{ Body: LoginBody }>(
+    app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/session',
       {
         schema: {
           summary: 'Log in to the dashboard; sets an HttpOnly session cookie',
           tags: ['session'],
-          body: {
-            type: 'object',
-            required: ['name', 'password'],
-            additionalProperties: false,
-            properties: {
-              name: { type: 'string', minLength: 1, maxLength: 128 },
-              password: { type: 'string', minLength: 1, maxLength: 1024 },
-            },
-          },
+          body: requestSchema(loginBody),
           response: {
-            200: {
-              type: 'object',
-              required: ['user', 'csrfToken', 'expiresAt'],
-              properties: {
-                user: sessionUserSchema,
-                csrfToken: { type: 'string' },
-                expiresAt: { type: 'string', format: 'date-time' },
-              },
-            },
+            200: responseSchema(loginReply),
             400: errorSchema,
-            401: { description: 'wrong name or password', ...errorSchema },
-            429: { description: 'too many failed logins; see Retry-After', ...errorSchema },
+            401: errorWhen('wrong name or password'),
+            429: errorWhen('too many failed logins; see Retry-After'),
           },
         },
       },
@@ -94,7 +73,7 @@ export function loginRoutes(store: Store, clock: Clock, policy: SessionPolicy = 
             name: result.principal.name,
             role: result.principal.role,
             unit: result.principal.unit,
-            kind: 'user',
+            kind: 'user' as const,
           },
           csrfToken: result.session.csrfToken,
           expiresAt: result.session.expiresAt,

@@ -13,7 +13,22 @@ import {
 } from '../warnings/notices.js';
 import { visibleUnits } from './bearer-auth.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
-import { authErrorResponses, errorSchema, isoTime, listOf, nullableIsoTime } from './schemas.js';
+import {
+  acknowledgeBody,
+  newNoticeBody,
+  notice,
+  noticeList,
+  noticeQuery,
+  resultBody,
+  type Notice as ApiNotice,
+} from '../../shared/api/notices.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 import { actorOf } from './warnings.js';
 
 /**
@@ -22,45 +37,9 @@ import { actorOf } from './warnings.js';
  * subordinate collectors travel through the hierarchy once it exists; here the recipients are
  * units of this collector.
  */
-const actorSchema = {
-  type: ['object', 'null'],
-  properties: { name: { type: 'string' }, role: { type: 'string' }, unit: { type: ['string', 'null'] } },
-} as const;
+const noticeSchema = responseSchema(notice);
 
-const recipientSchema = {
-  type: 'object',
-  required: ['unit', 'state', 'overdue'],
-  properties: {
-    unit: { type: 'string' },
-    state: { type: 'string', enum: ['pending', 'acknowledged', 'reported'] },
-    overdue: { type: 'boolean', description: 'no result by the deadline, or a result after it' },
-    acknowledgedAt: nullableIsoTime,
-    acknowledgedBy: actorSchema,
-    result: { type: ['string', 'null'], description: '排查结果' },
-    resultAt: nullableIsoTime,
-    resultBy: actorSchema,
-  },
-} as const;
-
-const noticeSchema = {
-  type: 'object',
-  required: ['id', 'title', 'text', 'requiredAction', 'deadline', 'issuedBy', 'issuedAt', 'recipients'],
-  properties: {
-    id: { type: 'string' },
-    title: { type: 'string' },
-    text: { type: 'string' },
-    requiredAction: { type: 'string' },
-    deadline: isoTime,
-    issuerUnit: { type: ['string', 'null'] },
-    issuedBy: actorSchema,
-    issuedAt: isoTime,
-    warningId: { type: ['string', 'null'] },
-    overdue: { type: 'integer', description: 'recipients past the deadline' },
-    recipients: { type: 'array', items: recipientSchema },
-  },
-} as const;
-
-function toApi(notice: Notice, now: Date) {
+function toApi(notice: Notice, now: Date): ApiNotice {
   const recipients = notice.recipients.map((r) => ({ ...r, ...recipientStatus(notice, r, now) }));
   return { ...notice, recipients, overdue: recipients.filter((r) => r.overdue).length };
 }
@@ -86,6 +65,8 @@ function refused(reply: FastifyReply, refusal: NoticeRefusal) {
   return sendRefusal(reply, REFUSAL_STATUS[refusal.reason], refusal);
 }
 
+const resultBodySchema = requestSchema(resultBody);
+const acknowledgeBodySchema = requestSchema(acknowledgeBody);
 const answerResponses = { ...actionResponses(noticeSchema), 400: refusalSchema } as const;
 
 export function noticeRoutes(deps: { store: Store; clock: Clock }) {
@@ -94,19 +75,17 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
     const notice = await store.warnings.getNotice(id);
     return notice && canSeeNotice(principal, notice) ? notice : undefined;
   }
-  return async (app: FastifyInstance) => {
-    app.get<{ Querystring: { limit: number } }>(
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
+    app.get(
       '/api/v1/notices',
       {
         schema: {
           summary: 'Warning notices (预警通报) issued by or sent to the caller’s units, newest first',
           tags: ['notices'],
           security: [{ bearer: [] }],
-          querystring: {
-            type: 'object',
-            properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-          },
-          response: { 200: listOf(noticeSchema), 400: errorSchema, ...authErrorResponses },
+          querystring: requestSchema(noticeQuery),
+          response: { 200: responseSchema(noticeList), 400: errorSchema, ...authErrorResponses },
         },
       },
       async (request) => {
@@ -119,7 +98,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
       },
     );
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       '/api/v1/notices/:id',
       {
         schema: {
@@ -137,35 +116,14 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
       },
     );
 
-    app.post<{
-      Body: {
-        title: string;
-        text: string;
-        requiredAction: string;
-        deadline: string;
-        units: string[];
-        warningId?: string;
-      };
-    }>(
+    app.post(
       '/api/v1/notices',
       {
         schema: {
           summary: 'Issue a warning notice (预警通报) to units, with a deadline for their answer',
           tags: ['notices'],
           security: [{ bearer: [] }],
-          body: {
-            type: 'object',
-            required: ['title', 'text', 'requiredAction', 'deadline', 'units'],
-            additionalProperties: false,
-            properties: {
-              title: { type: 'string', maxLength: 1000 },
-              text: { type: 'string', maxLength: 20_000 },
-              requiredAction: { type: 'string', maxLength: 20_000 },
-              deadline: isoTime,
-              units: { type: 'array', minItems: 1, maxItems: 500, items: { type: 'string', maxLength: 200 } },
-              warningId: { type: 'string', maxLength: 64 },
-            },
-          },
+          body: requestSchema(newNoticeBody),
           response: {
             201: noticeSchema,
             400: refusalSchema,
@@ -194,7 +152,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
     );
 
     const answer = (path: string, summary: string, withResult: boolean) =>
-      app.post<{ Params: { id: string }; Body: { unit?: string; result?: string } }>(
+      app.post(
         path,
         {
           schema: {
@@ -202,15 +160,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
             tags: ['notices'],
             security: [{ bearer: [] }],
             params: idParams,
-            body: {
-              type: 'object',
-              additionalProperties: false,
-              ...(withResult && { required: ['result'] }),
-              properties: {
-                unit: { type: 'string', maxLength: 200, description: 'default the caller’s unit' },
-                ...(withResult && { result: { type: 'string', maxLength: 20_000 } }),
-              },
-            },
+            body: withResult ? resultBodySchema : acknowledgeBodySchema,
             response: answerResponses,
           },
         },
@@ -227,7 +177,13 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
           const now = clock.now();
           const result = await store.warnings.updateNotice(id, (notice) =>
             withResult
-              ? reportNoticeResult(notice, unit, actor, request.body.result ?? '', now)
+              ? reportNoticeResult(
+                  notice,
+                  unit,
+                  actor,
+                  (request.body as { result?: string }).result ?? '',
+                  now,
+                )
               : acknowledgeNotice(notice, unit, actor, now),
           );
           if (!result) return notFound(reply, 'notice', id);

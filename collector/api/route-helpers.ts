@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import { authErrorResponses, errorSchema } from './schemas.js';
+import { idParams as idShape, refusalBody } from '../../shared/api/common.js';
+import { authErrorResponses, errorSchema, requestSchema, responseSchema } from './schemas.js';
 
 /**
  * Reply shapes the warning, silence and notice routes share: a refusal from a pure decision
@@ -7,14 +8,10 @@ import { authErrorResponses, errorSchema } from './schemas.js';
  */
 
 /** A refusal's body: `error` in English, `errorZh` in Chinese, `reason` for programs. */
-export const refusalSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'string' }, errorZh: { type: 'string' }, reason: { type: 'string' } },
-} as const;
+export const refusalSchema = responseSchema(refusalBody);
 
 /** `:id` of one warning, silence or notice. */
-export const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
+export const idParams = requestSchema(idShape);
 
 /** An action on one record: done, refused by role or scope (403) or by its state (409), or not found. */
 export function actionResponses<T extends object>(ok: T) {

@@ -13,7 +13,9 @@ import {
   sessionPrincipal,
 } from '../auth/sessions.js';
 import type { Store } from '../store/store.js';
-import { authErrorResponses, errorSchema } from './schemas.js';
+import { okBody } from '../../shared/api/common.js';
+import { sessionReply } from '../../shared/api/session.js';
+import { authErrorResponses, errorSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /**
  * The dashboard session seen from the API: the cookie check bearer-auth calls when a request
@@ -59,19 +61,9 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export const sessionUserSchema = {
-  type: 'object',
-  required: ['name', 'role', 'unit', 'kind'],
-  properties: {
-    name: { type: 'string' },
-    role: { type: 'string', enum: ['admin', 'officer', 'viewer'] },
-    unit: { type: ['string', 'null'], description: 'null: every unit' },
-    kind: { type: 'string', enum: ['user', 'api-key'] },
-  },
-} as const;
-
 export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges) {
-  return async (app: FastifyInstance) => {
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
     app.get(
       '/api/v1/session',
       {
@@ -80,15 +72,7 @@ export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges
           tags: ['session'],
           security: [{ bearer: [] }],
           response: {
-            200: {
-              type: 'object',
-              required: ['user'],
-              properties: {
-                user: sessionUserSchema,
-                csrfToken: { type: 'string', description: `send in ${CSRF_HEADER} on POST, PATCH, DELETE` },
-                expiresAt: { type: 'string', format: 'date-time' },
-              },
-            },
+            200: responseSchema(sessionReply),
             ...authErrorResponses,
           },
         },
@@ -113,7 +97,7 @@ export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges
           tags: ['session'],
           security: [{ bearer: [] }],
           response: {
-            200: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } },
+            200: responseSchema(okBody),
             400: errorSchema,
             ...authErrorResponses,
           },

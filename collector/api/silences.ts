@@ -1,14 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
-import { SEVERITIES } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
 import type { StoredSilence } from '../store/warnings/records.js';
 import { HANDLING_ROLES } from '../warnings/lifecycle.js';
 import { approveSilence, createSilence, type SilenceMatcher } from '../warnings/silences.js';
+import type { Actor } from '../warnings/warning.js';
+import {
+  newSilenceBody,
+  silence,
+  silenceList,
+  silenceQuery,
+  type Silence,
+} from '../../shared/api/silences.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
-import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 import { actorOf, canSee } from './warnings.js';
 
 /**
@@ -17,51 +30,9 @@ import { actorOf, canSee } from './warnings.js';
  * host needs a second person's approval (POST …/approval). A unit's officer silences only
  * within the unit: the matcher's unit is theirs.
  */
-const actorSchema = {
-  type: 'object',
-  required: ['name', 'role', 'unit'],
-  properties: { name: { type: 'string' }, role: { type: 'string' }, unit: { type: ['string', 'null'] } },
-} as const;
+const silenceSchema = responseSchema(silence);
 
-const matcherSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    rule: { type: 'string', maxLength: 64 },
-    severity: { type: 'string', enum: [...SEVERITIES] },
-    agent: { type: 'string', maxLength: 64 },
-    unit: { type: 'string', maxLength: 200 },
-    key: { type: 'string', maxLength: 1000 },
-    data: {
-      type: 'object',
-      maxProperties: 16,
-      additionalProperties: { anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] },
-    },
-  },
-} as const;
-
-const silenceSchema = {
-  type: 'object',
-  required: ['id', 'matcher', 'startsAt', 'endsAt', 'author', 'reason', 'createdAt', 'approvedBy'],
-  properties: {
-    id: { type: 'string' },
-    matcher: matcherSchema,
-    startsAt: isoTime,
-    endsAt: isoTime,
-    author: actorSchema,
-    reason: { type: 'string' },
-    createdAt: isoTime,
-    approvedBy: {
-      type: ['object', 'null'],
-      properties: { ...actorSchema.properties, at: isoTime },
-      description: 'the second person; needed before it mutes a critical warning of a 绝密 host',
-    },
-    expiredBy: { type: ['object', 'null'], properties: { ...actorSchema.properties, at: isoTime } },
-    active: { type: 'boolean' },
-  },
-} as const;
-
-function toApi(silence: StoredSilence, now: Date) {
+function toApi(silence: StoredSilence, now: Date): Silence {
   const t = now.toISOString();
   return { ...silence, active: silence.expiredBy === null && silence.startsAt <= t && t < silence.endsAt };
 }
@@ -72,28 +43,33 @@ function canSeeSilence(principal: Principal | null, silence: StoredSilence): boo
   return canSee(principal, silence.matcher.unit);
 }
 
+/** A unit's officer silences within the unit: the matcher gets their unit, or undefined if it names another. */
+function scopedMatcher(principal: Principal | null, actor: Actor, requested: SilenceMatcher) {
+  const matcher = { ...requested };
+  if (actor.unit === null) return matcher;
+  if (matcher.unit !== undefined && !canSee(principal, matcher.unit)) return undefined;
+  matcher.unit ??= actor.unit;
+  return matcher;
+}
+
+async function visibleSilence(store: Store, principal: Principal | null, id: string) {
+  const silence = await store.warnings.getSilence(id);
+  return silence && canSeeSilence(principal, silence) ? silence : undefined;
+}
+
 export function silenceRoutes(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
-  async function visibleSilence(principal: Principal | null, id: string) {
-    const silence = await store.warnings.getSilence(id);
-    return silence && canSeeSilence(principal, silence) ? silence : undefined;
-  }
-  return async (app: FastifyInstance) => {
-    app.get<{ Querystring: { active?: boolean; limit: number } }>(
+  return async (fastify: FastifyInstance) => {
+    const app = fastify.withTypeProvider<ShapeTypes>();
+    app.get(
       '/api/v1/silences',
       {
         schema: {
           summary: 'List silences (newest first); active=true for those muting now or later',
           tags: ['silences'],
           security: [{ bearer: [] }],
-          querystring: {
-            type: 'object',
-            properties: {
-              active: { type: 'boolean' },
-              limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            },
-          },
-          response: { 200: listOf(silenceSchema), 400: errorSchema, ...authErrorResponses },
+          querystring: requestSchema(silenceQuery),
+          response: { 200: responseSchema(silenceList), 400: errorSchema, ...authErrorResponses },
         },
       },
       async (request) => {
@@ -108,7 +84,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
     );
 
-    app.get<{ Params: { id: string } }>(
+    app.get(
       '/api/v1/silences/:id',
       {
         schema: {
@@ -120,30 +96,20 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
         },
       },
       async (request, reply) => {
-        const silence = await visibleSilence(request.principal, request.params.id);
+        const silence = await visibleSilence(store, request.principal, request.params.id);
         if (!silence) return notFound(reply, 'silence', request.params.id);
         return toApi(silence, clock.now());
       },
     );
 
-    app.post<{ Body: { matcher: SilenceMatcher; startsAt?: string; endsAt: string; reason: string } }>(
+    app.post(
       '/api/v1/silences',
       {
         schema: {
           summary: 'Mute notifications of matching warnings for a time window (warnings and clocks go on)',
           tags: ['silences'],
           security: [{ bearer: [] }],
-          body: {
-            type: 'object',
-            required: ['matcher', 'endsAt', 'reason'],
-            additionalProperties: false,
-            properties: {
-              matcher: matcherSchema,
-              startsAt: { ...isoTime, description: 'default now' },
-              endsAt: isoTime,
-              reason: { type: 'string', maxLength: 20_000 },
-            },
-          },
+          body: requestSchema(newSilenceBody),
           response: {
             201: silenceSchema,
             400: refusalSchema,
@@ -154,16 +120,13 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
       async (request, reply) => {
         const actor = actorOf(request.principal);
-        const matcher = { ...request.body.matcher };
-        if (actor.unit !== null) {
-          if (matcher.unit !== undefined && !canSee(request.principal, matcher.unit)) {
-            return reply.code(403).send({
-              error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit} and the units below it`,
-              errorZh: '只能暂停本单位及下级单位预警事件的通知',
-              reason: 'scope',
-            });
-          }
-          matcher.unit ??= actor.unit;
+        const matcher = scopedMatcher(request.principal, actor, request.body.matcher);
+        if (!matcher) {
+          return reply.code(403).send({
+            error: `${actor.name} of ${actor.unit} may silence only warnings of ${actor.unit} and the units below it`,
+            errorZh: '只能暂停本单位及下级单位预警事件的通知',
+            reason: 'scope',
+          });
         }
         const now = clock.now();
         const result = createSilence(
@@ -185,7 +148,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
     );
 
-    app.post<{ Params: { id: string } }>(
+    app.post(
       '/api/v1/silences/:id/approval',
       {
         schema: {
@@ -198,7 +161,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
       async (request, reply) => {
         const { id } = request.params;
-        if (!(await visibleSilence(request.principal, id))) return notFound(reply, 'silence', id);
+        if (!(await visibleSilence(store, request.principal, id))) return notFound(reply, 'silence', id);
         const now = clock.now();
         const result = await store.warnings.updateSilence(id, (s) =>
           approveSilence(s, actorOf(request.principal), now),
@@ -211,7 +174,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
     );
 
-    app.delete<{ Params: { id: string } }>(
+    app.delete(
       '/api/v1/silences/:id',
       {
         schema: {
@@ -224,7 +187,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
       },
       async (request, reply) => {
         const { id } = request.params;
-        if (!(await visibleSilence(request.principal, id))) return notFound(reply, 'silence', id);
+        if (!(await visibleSilence(store, request.principal, id))) return notFound(reply, 'silence', id);
         const actor = actorOf(request.principal);
         if (!HANDLING_ROLES.includes(actor.role)) {
           return reply.code(403).send({

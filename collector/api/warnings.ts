@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
-import { SEVERITIES, type Severity } from '../../shared/levels.js';
+import { SEVERITIES } from '../../shared/levels.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
 import type { LiveFeed } from './stream.js';
@@ -12,19 +13,25 @@ import {
   type HandlingOptions,
   type RefusalReason,
 } from '../warnings/lifecycle.js';
-import {
-  incidentsOf,
-  WARNING_STATE_NAMES,
-  WARNING_STATES,
-  type Actor,
-  type Warning,
-  type WarningState,
-} from '../warnings/warning.js';
+import { incidentsOf, WARNING_STATE_NAMES, type Actor, type Warning } from '../warnings/warning.js';
 import { updateWarning } from '../warnings/update-warning.js';
 import { visibleUnits } from './bearer-auth.js';
-import { cursorParam, pageOf, pageSchema, readCursor } from './cursor.js';
+import { cursorParam, pageOf, readCursor } from './cursor.js';
 import { actionResponses, idParams, notFound, refusalSchema, sendRefusal } from './route-helpers.js';
-import { authErrorResponses, errorSchema, isoTime, nullableIsoTime, openObject } from './schemas.js';
+import {
+  transitionBody,
+  warningDetail,
+  warningPage,
+  warningState,
+  type Warning as ApiWarning,
+} from '../../shared/api/warnings.js';
+import {
+  authErrorResponses,
+  errorSchema,
+  requestSchema,
+  responseSchema,
+  type ShapeTypes,
+} from './schemas.js';
 
 /**
  * 第64条 warnings over HTTP (SPEC §8): list and filter, one warning with its evidence (the signed
@@ -69,101 +76,22 @@ export const REFUSAL_STATUS: Record<RefusalReason, number> = {
   'note-too-long': 400,
 };
 
-const historySchema = {
-  type: 'object',
-  required: ['action', 'from', 'to', 'by', 'at', 'note'],
-  properties: {
-    action: { type: 'string', enum: ['transition', 'open-incident'] },
-    from: { type: 'string' },
-    to: { type: 'string' },
-    by: {
-      type: 'object',
-      required: ['name', 'role', 'unit'],
-      properties: { name: { type: 'string' }, role: { type: 'string' }, unit: { type: ['string', 'null'] } },
-    },
-    at: isoTime,
-    note: { type: 'string' },
-    incidentId: { type: 'string', description: 'on an open-incident step: the 第61条 incident it opened' },
-  },
-} as const;
+const listQuery = z.object({
+  state: z.array(warningState).optional(),
+  severity: z.array(z.enum(SEVERITIES)).optional(),
+  unit: z.string().min(1).max(200).optional(),
+  limit: z.int().min(1).max(MAX_WARNINGS_PER_PAGE).default(100),
+  offset: z
+    .int()
+    .min(0)
+    .default(0)
+    .meta({ description: 'older callers; cursor reads deep pages without skipping rows' }),
+  cursor: cursorParam.optional(),
+});
 
-export const warningSchema = {
-  type: 'object',
-  required: ['id', 'state', 'severity', 'rule', 'key', 'count', 'firstSeen', 'lastSeen', 'unit', 'agent'],
-  properties: {
-    id: { type: 'string' },
-    state: { type: 'string', enum: [...WARNING_STATES] },
-    stateName: {
-      type: 'object',
-      properties: { zh: { type: 'string' }, en: { type: 'string' } },
-      description: '发现 / 识别 / 处置 / 关闭 / 误报',
-    },
-    severity: { type: 'string', enum: [...SEVERITIES] },
-    rule: { type: 'string' },
-    title: { type: 'object', properties: { zh: { type: 'string' }, en: { type: 'string' } } },
-    key: { type: 'string' },
-    labels: { type: 'object', additionalProperties: { type: 'string' } },
-    origin: { type: 'string', enum: ['event', 'threshold', 'correlation'] },
-    count: { type: 'integer' },
-    firstSeen: isoTime,
-    lastSeen: isoTime,
-    createdAt: isoTime,
-    resolvedAt: { ...nullableIsoTime, description: 'set when every condition of the warning has cleared' },
-    unit: { type: 'string' },
-    agent: { type: ['string', 'null'], description: 'null for a unit-level (correlated) warning' },
-    agents: { type: 'array', items: { type: 'string' } },
-    level: { type: ['string', 'null'] },
-    type: { type: 'string' },
-    sample: openObject,
-    incidents: { type: 'array', items: { type: 'string' }, description: 'the 第61条 incidents it opened' },
-    allowedTransitions: {
-      type: 'array',
-      items: { type: 'string' },
-      description: 'the steps the caller may take now',
-    },
-  },
-} as const;
+const warningDetailSchema = responseSchema(warningDetail);
 
-const evidenceSchema = {
-  type: 'object',
-  required: ['agent', 'seq', 'ts', 'state'],
-  properties: {
-    eventId: { type: 'integer' },
-    agent: { type: 'string' },
-    seq: { type: 'integer', description: 'negative for a condition the collector observed itself' },
-    ts: isoTime,
-    state: { type: 'string', enum: ['raised', 'cleared'] },
-    envelope: { ...openObject, description: 'the signed envelope as received; verify it with the agent key' },
-    condition: openObject,
-  },
-} as const;
-
-const warningDetailSchema = {
-  ...warningSchema,
-  required: [...warningSchema.required, 'history', 'evidence'],
-  properties: {
-    ...warningSchema.properties,
-    history: { type: 'array', items: historySchema },
-    evidence: { type: 'array', items: evidenceSchema },
-    notifications: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          channel: { type: 'string' },
-          occasion: { type: 'string', description: 'opened, reraised:<time> or state:<to>' },
-          state: { type: 'string', enum: ['pending', 'sent', 'muted', 'failed'] },
-          attempts: { type: 'integer' },
-          lastError: { type: ['string', 'null'] },
-          doneAt: nullableIsoTime,
-          mutedBy: { type: ['string', 'null'] },
-        },
-      },
-    },
-  },
-} as const;
-
-export function warningToApi(warning: Warning, actor?: Actor, scope?: HandlingOptions) {
+export function warningToApi(warning: Warning, actor?: Actor, scope?: HandlingOptions): ApiWarning {
   return {
     id: warning.id,
     state: warning.state,
@@ -227,15 +155,6 @@ function evidenceToApi(record: EvidenceRecord) {
   };
 }
 
-interface ListQuery {
-  state?: WarningState[];
-  severity?: Severity[];
-  unit?: string;
-  cursor?: string;
-  limit: number;
-  offset: number;
-}
-
 export function warningRoutes(deps: WarningApiDeps) {
   const { store, clock } = deps;
   async function visibleWarning(principal: Principal | null, id: string) {
@@ -243,30 +162,16 @@ export function warningRoutes(deps: WarningApiDeps) {
     return warning && canSee(principal, warning.unit) ? warning : undefined;
   }
   return async (app: FastifyInstance) => {
-    app.get<{ Querystring: ListQuery }>(
+    const typed = app.withTypeProvider<ShapeTypes>();
+    typed.get(
       '/api/v1/warnings',
       {
         schema: {
           summary: 'List warnings (第64条), most recent first',
           tags: ['warnings'],
           security: [{ bearer: [] }],
-          querystring: {
-            type: 'object',
-            properties: {
-              state: { type: 'array', items: { type: 'string', enum: [...WARNING_STATES] } },
-              severity: { type: 'array', items: { type: 'string', enum: [...SEVERITIES] } },
-              unit: { type: 'string', minLength: 1, maxLength: 200 },
-              limit: { type: 'integer', minimum: 1, maximum: MAX_WARNINGS_PER_PAGE, default: 100 },
-              offset: {
-                type: 'integer',
-                minimum: 0,
-                default: 0,
-                description: 'older callers; cursor reads deep pages without skipping rows',
-              },
-              cursor: cursorParam,
-            },
-          },
-          response: { 200: pageSchema(warningSchema), 400: errorSchema, ...authErrorResponses },
+          querystring: requestSchema(listQuery),
+          response: { 200: responseSchema(warningPage), 400: errorSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
@@ -294,7 +199,7 @@ export function warningRoutes(deps: WarningApiDeps) {
       },
     );
 
-    app.get<{ Params: { id: string } }>(
+    typed.get(
       '/api/v1/warnings/:id',
       {
         schema: {
@@ -321,7 +226,7 @@ export function warningRoutes(deps: WarningApiDeps) {
       },
     );
 
-    app.post<{ Params: { id: string }; Body: { to: WarningState; note?: string } }>(
+    typed.post(
       '/api/v1/warnings/:id/transitions',
       {
         schema: {
@@ -329,15 +234,7 @@ export function warningRoutes(deps: WarningApiDeps) {
           tags: ['warnings'],
           security: [{ bearer: [] }],
           params: idParams,
-          body: {
-            type: 'object',
-            required: ['to'],
-            additionalProperties: false,
-            properties: {
-              to: { type: 'string', enum: [...WARNING_STATES] },
-              note: { type: 'string', maxLength: 20_000 },
-            },
-          },
+          body: requestSchema(transitionBody),
           response: { ...actionResponses(warningDetailSchema), 400: refusalSchema },
         },
       },

@@ -1,3 +1,4 @@
+import { MIN_PASSWORD_LENGTH } from '../../shared/api/access.js';
 import type { Clock } from '../../shared/clock.js';
 import { systemClock } from '../../shared/clock.js';
 import type { Store, UserRecord } from '../store/store.js';
@@ -5,7 +6,7 @@ import { hashPassword } from './passwords.js';
 import type { Role } from './roles.js';
 
 /** Passwords shorter than this are refused: dashboard accounts see classified-incident data. */
-export const MIN_PASSWORD_LENGTH = 8;
+export { MIN_PASSWORD_LENGTH };
 
 /** Adds a dashboard user; returns false when the name is taken (nothing is changed then). */
 export async function addUser(

@@ -1,3 +1,4 @@
+import { ASSESSMENT_RESULTS, SYSTEM_LEVELS } from '../../shared/api/clocks.js';
 import { z } from 'zod';
 import {
   addCalendarDays,
@@ -34,11 +35,11 @@ import {
  * - Decommissioned (¶3): no reminders; the filing (备案) date is required.
  */
 
-export const SYSTEM_LEVELS = ['绝密', '机密', '秘密'] as const;
+export { SYSTEM_LEVELS };
 export const systemLevelSchema = z.enum(SYSTEM_LEVELS);
 export type SystemLevel = z.infer<typeof systemLevelSchema>;
 
-export const ASSESSMENT_RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+export { ASSESSMENT_RESULTS };
 export type AssessmentResult = (typeof ASSESSMENT_RESULTS)[number];
 
 export const CHANGE_KINDS = ['level', 'scope', 'environment'] as const;

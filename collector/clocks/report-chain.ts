@@ -1,3 +1,4 @@
+import { ADMIN_LEVELS, REPORT_CHANNELS } from '../../shared/api/clocks.js';
 import { z } from 'zod';
 import { instantSchema } from '../../shared/calendar.js';
 import { COLLECTOR_LEVELS } from '../config.js';
@@ -25,15 +26,10 @@ import { COLLECTOR_LEVELS } from '../config.js';
  */
 
 export type ChainLevel = (typeof COLLECTOR_LEVELS)[number];
-export const ADMIN_LEVELS = [
-  'county',
-  'city',
-  'province',
-  'national',
-] as const satisfies readonly ChainLevel[];
+export { ADMIN_LEVELS };
 export type AdminLevel = (typeof ADMIN_LEVELS)[number];
 
-export const REPORT_CHANNELS = ['system', 'paper', 'phone', 'in-person'] as const;
+export { REPORT_CHANNELS };
 export type ReportChannel = (typeof REPORT_CHANNELS)[number];
 
 export const HOUR_MS = 3_600_000;

@@ -2,12 +2,24 @@
  * The page talks to the collector only through its HTTP API, with the session cookie (sent by
  * the browser, HttpOnly) and the session's CSRF token on anything that changes state.
  */
-export interface SessionUser {
-  name: string;
-  role: 'admin' | 'officer' | 'viewer';
-  unit: string | null;
-  kind: string;
-}
+import type { Actor } from '../../shared/api/common.js';
+import type { Warning as WarningListItem, WarningDetail } from '../../shared/api/warnings.js';
+import type { LoginReply, SessionReply, SessionUser } from '../../shared/api/session.js';
+
+// The API's shapes come from its schemas (shared/api/), the same ones the collector validates,
+// serializes and documents with; type-only imports, so no schema code enters the bundle.
+export type { ApiKey, User } from '../../shared/api/access.js';
+export type { Agent, PendingAgent } from '../../shared/api/agents.js';
+export type { AuditEntry } from '../../shared/api/audit.js';
+export type { AssessmentDue, Hop, Incident, System } from '../../shared/api/clocks.js';
+export type { Actor } from '../../shared/api/common.js';
+export type { StoredEvent } from '../../shared/api/events.js';
+export type { Notice } from '../../shared/api/notices.js';
+export type { Silence } from '../../shared/api/silences.js';
+export type { TransitionRecord as Transition, WarningDetail } from '../../shared/api/warnings.js';
+/** A warning from a list, with its history and evidence once its detail is read. */
+export type Warning = WarningListItem & Partial<Pick<WarningDetail, 'history' | 'evidence'>>;
+export type { SessionUser };
 
 export class ApiError extends Error {
   constructor(
@@ -70,7 +82,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 }
 
 export async function login(name: string, password: string): Promise<SessionUser> {
-  const reply = await api<{ user: SessionUser; csrfToken: string }>('/api/v1/session', {
+  const reply = await api<LoginReply>('/api/v1/session', {
     method: 'POST',
     body: { name, password },
   });
@@ -81,7 +93,7 @@ export async function login(name: string, password: string): Promise<SessionUser
 /** The session this browser already has (after a reload), or undefined. */
 export async function currentSession(): Promise<SessionUser | undefined> {
   try {
-    const reply = await api<{ user: SessionUser; csrfToken?: string }>('/api/v1/session');
+    const reply = await api<SessionReply>('/api/v1/session');
     setCsrfToken(reply.csrfToken ?? '');
     return reply.user;
   } catch (err) {
@@ -100,173 +112,6 @@ export function itemsOf<T>(reply: unknown): T[] {
   if (Array.isArray(reply)) return reply as T[];
   const items = (reply as { items?: unknown } | undefined)?.items;
   return Array.isArray(items) ? (items as T[]) : [];
-}
-
-// Shapes of SPEC §8, with the optional extras the collector may add.
-export interface Agent {
-  id: string;
-  unit: string;
-  alg: string;
-  publicKey: string;
-  hostname: string | null;
-  version?: string | null;
-  lastSeen: string | null;
-  online: boolean;
-  enrolledAt: string;
-  revokedAt?: string | null;
-  ackedSeq?: number;
-  reportedSeq?: number;
-}
-
-export interface StoredEvent {
-  id: number;
-  agent: string;
-  unit: string;
-  seq: number;
-  ts: string;
-  receivedAt: string;
-  type: string;
-  state: 'raised' | 'cleared';
-  key: string;
-  severity: string;
-  data: Record<string, unknown>;
-  skewed: boolean;
-  envelope: Record<string, unknown>;
-}
-
-export interface Transition {
-  action?: string;
-  from: string;
-  to: string;
-  by: Actor | string;
-  at: string;
-  note: string;
-}
-
-export interface Warning {
-  id: string;
-  state: string;
-  severity: string;
-  rule: string;
-  key: string;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-  unit: string;
-  agent: string | null;
-  title?: { zh: string; en: string } | string;
-  type?: string;
-  sample?: { type: string; key: string; data: Record<string, unknown> };
-  history?: Transition[];
-  evidence?: {
-    eventId?: number;
-    agent: string;
-    seq: number;
-    ts: string;
-    state: string;
-    envelope?: Record<string, unknown>;
-    condition?: Record<string, unknown>;
-  }[];
-  /** The steps the caller may take now (the collector decides by role, scope and state). */
-  allowedTransitions?: string[];
-  /** The 第61条 incidents this warning opened. */
-  incidents?: string[];
-  level?: string | null;
-}
-
-export interface System {
-  id: string;
-  name: string;
-  level: string;
-  unit?: string;
-  commissionedAt: string;
-  status?: string;
-  filedAt?: string | null;
-  schedule?: { state: string; nextDue: string | null; daysLeft: number | null };
-  scope?: string | null;
-  environment?: string | null;
-}
-
-export interface AssessmentDue {
-  systemId: string;
-  name: string;
-  level: string;
-  nextDue: string;
-  daysLeft: number;
-  state: string;
-}
-
-export interface Hop {
-  from: string;
-  to: string;
-  dueAt: string | null;
-  reportedAt: string | null;
-  receivedAt: string | null;
-  late: boolean | number | null;
-  lateByMs?: number | null;
-  state?: string;
-}
-
-export interface Incident {
-  id: string;
-  title: string;
-  level: string;
-  discoveredAt: string;
-  unit?: string;
-  state?: string;
-  measures?: string | null;
-  endToEnd?: string | null;
-  hops: Hop[];
-}
-
-export interface Actor {
-  name: string;
-  role?: string;
-  unit?: string | null;
-}
-
-export interface Notice {
-  id: string;
-  title: string;
-  text?: string;
-  requiredAction?: string;
-  deadline: string;
-  issuedAt: string;
-  issuedBy?: Actor | string | null;
-  /** How many recipients are past the deadline. */
-  overdue?: number;
-  recipients?: {
-    unit: string;
-    state?: string;
-    overdue?: boolean;
-    acknowledgedAt?: string | null;
-    result?: string | null;
-    resultAt?: string | null;
-  }[];
-}
-
-export interface Silence {
-  id: string;
-  matcher: unknown;
-  startsAt: string;
-  endsAt: string;
-  author: Actor | string;
-  reason: string;
-  active?: boolean;
-  expiredBy?: Actor | null;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  actorKind: string;
-  role: string | null;
-  unit: string | null;
-  action: string;
-  status: number | null;
-  ip: string;
-  detail: string;
 }
 
 /** Levels of classified systems and incidents (SPEC §8). */

@@ -7,7 +7,10 @@ import type { Level, Severity } from '../../../shared/levels.js';
  * pure decisions take and return these records (collector/warnings re-exports them).
  */
 
-export const WARNING_STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'] as const;
+import { WARNING_STATES } from '../../../shared/api/warnings.js';
+
+/** The states are the API's words (shared/api/warnings.ts); the store keeps them as they are. */
+export { WARNING_STATES };
 export type WarningState = (typeof WARNING_STATES)[number];
 
 /** Points at one stored event; with `eventId` the store can show the original signed envelope. */

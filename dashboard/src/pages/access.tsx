@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, itemsOf, type SessionUser } from '../api.js';
+import { api, itemsOf, type ApiKey, type SessionUser, type User } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormMessage, FormPanel, FormProblem, useSubmit } from '../components/form.js';
@@ -10,14 +10,6 @@ import { useI18n, type MessageKey } from '../i18n.js';
  * Withdrawing access (admins): dashboard users disabled and enabled, a password set, API keys
  * revoked. Each takes effect at once on the collector: the sessions and live streams concerned end.
  */
-interface Account {
-  name: string;
-  role: string;
-  unit: string | null;
-  createdAt: string;
-  disabledAt?: string | null;
-  revokedAt?: string | null;
-}
 
 const MIN_PASSWORD = 8;
 
@@ -46,7 +38,7 @@ export function AccessPage(props: { user: SessionUser }) {
           <AccountTable
             testId="users"
             nameHeader="userName"
-            accounts={itemsOf<Account>(reply)}
+            accounts={itemsOf<User>(reply)}
             withdrawnAt={(u) => u.disabledAt}
             words={['enabled', 'disabled']}
             actions={(u) => (
@@ -83,7 +75,7 @@ export function AccessPage(props: { user: SessionUser }) {
           <AccountTable
             testId="apikeys"
             nameHeader="keyName"
-            accounts={itemsOf<Account>(reply)}
+            accounts={itemsOf<ApiKey>(reply)}
             withdrawnAt={(k) => k.revokedAt}
             words={['active', 'revoked']}
             actions={(k) =>
@@ -106,7 +98,7 @@ export function AccessPage(props: { user: SessionUser }) {
 }
 
 /** Users or keys: name, role, unit, whether withdrawn (and since when), and what may be done. */
-function AccountTable(props: {
+function AccountTable<Account extends User | ApiKey>(props: {
   testId: 'users' | 'apikeys';
   nameHeader: MessageKey;
   accounts: Account[];

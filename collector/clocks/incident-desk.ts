@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import type { Incident } from '../../shared/api/clocks.js';
+import type { Principal } from '../auth/api-keys.js';
+import type { FireRecord, IncidentRecord } from '../store/clock-store.js';
+import { requestIncident, type HandlingOptions, type Refusal } from '../warnings/lifecycle.js';
+import { updateWarning } from '../warnings/update-warning.js';
+import { SYSTEM_LEVELS, type SystemLevel } from './assessment-schedule.js';
+import { incidentChain, incidentClock } from './clock-records.js';
+import { ClockRefusal, inScope, notInFuture, ownerUnit, requireWriter } from './clock-requests.js';
+import {
+  chainHops,
+  type ChainLevel,
+  type ChainReport,
+  hopIdForReport,
+  type ReportChannel,
+} from './report-chain.js';
+import { fireView, type ClockDeps } from './system-register.js';
+
+/**
+ * 第61条 incidents and their report chain: recording an incident (by hand, or from a warning
+ * whose signed events become its evidence), the reports along the chain and their receipts.
+ * Every change rebuilds the chain's clock rows and runs a pass, so a hop made due fires now.
+ */
+export interface NewIncident {
+  title: string;
+  level: SystemLevel;
+  discoveredAt?: string;
+  evidence?: number[];
+  description?: string | null;
+  measures?: string | null;
+  unit?: string;
+}
+
+export interface IncidentFromWarning {
+  title?: string;
+  level?: SystemLevel;
+  discoveredAt?: string;
+  description?: string | null;
+  measures?: string | null;
+  note?: string;
+}
+
+export interface NewReport {
+  to: ChainReport['to'];
+  reportedAt: string;
+  channel: ReportChannel;
+  from?: ChainLevel;
+  receivedAt?: string;
+  receipt?: string | null;
+  by?: string;
+}
+
+/** A warning with more signed events than this opens an incident with the first ones. */
+const MAX_INCIDENT_EVIDENCE = 1000;
+
+export class IncidentDesk {
+  constructor(private readonly deps: ClockDeps) {}
+
+  async list(units: readonly string[] | undefined): Promise<Incident[]> {
+    const now = this.deps.scheduler.now();
+    const records = await this.deps.store.clocks.listIncidents({ units });
+    return records.map((r) => incidentView(r, now));
+  }
+
+  async get(principal: Principal | null, id: string): Promise<Incident> {
+    const record = await this.visible(principal, id);
+    const fires = await this.deps.store.clocks.listFires({ type: 'incident', id: record.id });
+    return incidentView(record, this.deps.scheduler.now(), fires);
+  }
+
+  async create(caller: Principal | null, input: NewIncident): Promise<Incident> {
+    const principal = requireWriter(caller);
+    const id = await this.store(principal, {
+      ...input,
+      unit: ownerUnit(principal, input.unit, this.deps.unit),
+      evidence: [...new Set(input.evidence ?? [])],
+    });
+    return this.afterChange(id);
+  }
+
+  /**
+   * Opens an incident from a warning: its signed events are the evidence, discovered at the
+   * earliest attested time. A step the warning's lifecycle refuses comes back as its refusal.
+   */
+  async openFromWarning(
+    caller: Principal | null,
+    warningId: string,
+    input: IncidentFromWarning,
+    scope: HandlingOptions,
+    onUnlinked: (incidentId: string) => void,
+  ): Promise<{ ok: true; incident: Incident } | Refusal> {
+    const principal = requireWriter(caller);
+    const warning = await this.deps.store.warnings.getWarning(warningId);
+    if (!warning || !inScope(principal, warning.unit)) throw new ClockRefusal(404, `no warning ${warningId}`);
+    const actor = { name: principal.name, role: principal.role, unit: principal.unit };
+    // Checked before the incident exists, so a refused step leaves no incident behind.
+    const check = requestIncident(warning, { actor, note: input.note }, this.deps.scheduler.now(), scope);
+    if (!check.ok) return check;
+    const level = input.level ?? SYSTEM_LEVELS.find((l) => l === warning.level);
+    if (!level) {
+      throw new ClockRefusal(
+        400,
+        `level: the warning’s hosts have no classified level on record; give 绝密, 机密 or 秘密`,
+      );
+    }
+    const evidence = await this.deps.store.warnings.listEvidence(warning.id, MAX_INCIDENT_EVIDENCE);
+    const eventIds = [...new Set(evidence.flatMap((e) => (e.eventId === undefined ? [] : [e.eventId])))];
+    if (eventIds.length > 0 && input.discoveredAt !== undefined) {
+      throw new ClockRefusal(
+        400,
+        'discoveredAt: this warning has signed events; the discovery time is the earliest one’s attested time',
+      );
+    }
+    const id = await this.store(principal, {
+      title: input.title ?? check.effect.title,
+      level,
+      unit: warning.unit,
+      evidence: eventIds,
+      discoveredAt: input.discoveredAt,
+      description: input.description,
+      measures: input.measures,
+    });
+    const linked = await updateWarning(this.deps.store.warnings, warning.id, (current) =>
+      requestIncident(current, { actor, note: input.note, incidentId: id }, this.deps.scheduler.now(), scope),
+    );
+    if (!linked?.ok) onUnlinked(id);
+    return { ok: true, incident: await this.afterChange(id) };
+  }
+
+  /** Records a report along the chain: who, to whom, when, by which channel, and its receipt. */
+  async addReport(caller: Principal | null, id: string, input: NewReport): Promise<Incident> {
+    const principal = requireWriter(caller);
+    const incident = await this.visible(principal, id);
+    const now = this.deps.scheduler.now();
+    const reportedAt = new Date(input.reportedAt);
+    const receivedAt = input.receivedAt === undefined ? undefined : new Date(input.receivedAt);
+    notInFuture(reportedAt, now, 'reportedAt');
+    if (reportedAt < new Date(incident.discoveredAt)) {
+      throw new ClockRefusal(
+        400,
+        `reportedAt: ${reportedAt.toISOString()} is before the discovery ${incident.discoveredAt}`,
+      );
+    }
+    if (receivedAt) {
+      notInFuture(receivedAt, now, 'receivedAt');
+      if (receivedAt < reportedAt) throw new ClockRefusal(400, 'receivedAt: cannot be before reportedAt');
+    }
+    const fromLevel = input.from ?? (incident.unitLevel as ChainLevel);
+    const report: ChainReport = {
+      fromLevel,
+      to: input.to,
+      reportedAt,
+      receivedAt,
+      channel: input.channel,
+      by: input.by ?? principal.name,
+    };
+    const clock = incidentClock(incident);
+    if (!hopIdForReport(clock, report)) {
+      const hops = chainHops(clock.unitLevel).map((h) => `${h.from === 'unit' ? fromLevel : h.from}→${h.to}`);
+      throw new ClockRefusal(
+        400,
+        `to: a report from ${fromLevel} to ${input.to} is no hop of this chain; expected one of ${hops.join(', ')}`,
+      );
+    }
+    await this.deps.store.clocks.addReport(incident.id, {
+      fromLevel,
+      to: input.to,
+      reportedAt: reportedAt.toISOString(),
+      receivedAt: receivedAt?.toISOString() ?? null,
+      channel: input.channel,
+      by: report.by,
+      receipt: input.receipt ?? null,
+      recordedAt: now.toISOString(),
+      recordedBy: principal.name,
+    });
+    return this.afterChange(incident.id);
+  }
+
+  /** Records the receipt of an earlier report; the recipient's 24 h run from it. */
+  async confirmReceipt(
+    caller: Principal | null,
+    id: string,
+    reportId: number,
+    input: { receivedAt: string; receipt?: string | null },
+  ): Promise<Incident> {
+    requireWriter(caller);
+    const incident = await this.visible(caller, id);
+    const report = incident.reports.find((r) => r.id === reportId);
+    if (!report) throw new ClockRefusal(404, `no report ${reportId} on incident ${incident.id}`);
+    const receivedAt = new Date(input.receivedAt);
+    notInFuture(receivedAt, this.deps.scheduler.now(), 'receivedAt');
+    if (receivedAt < new Date(report.reportedAt)) {
+      throw new ClockRefusal(400, 'receivedAt: cannot be before the report it confirms');
+    }
+    await this.deps.store.clocks.setReportReceipt(
+      incident.id,
+      report.id,
+      receivedAt.toISOString(),
+      input.receipt ?? null,
+    );
+    return this.afterChange(incident.id);
+  }
+
+  /**
+   * Stores a new incident after checking its evidence: every event must be stored and in the
+   * caller's scope. Discovery is the time given (manual) or else the attested time of the
+   * earliest evidence event. Returns the new id.
+   */
+  private async store(
+    principal: Principal,
+    input: Omit<NewIncident, 'unit' | 'evidence'> & { unit: string; evidence: number[] },
+  ): Promise<string> {
+    const now = this.deps.scheduler.now();
+    const events = await this.deps.store.clocks.evidenceEvents(input.evidence);
+    const missing = input.evidence.filter(
+      (id) => !events.some((e) => e.id === id && inScope(principal, e.unit)),
+    );
+    if (missing.length > 0) throw new ClockRefusal(400, `evidence: no stored event ${missing.join(', ')}`);
+    let discoveredAt: Date;
+    let source: 'evidence' | 'manual';
+    if (input.discoveredAt !== undefined) {
+      discoveredAt = new Date(input.discoveredAt);
+      source = 'manual';
+    } else if (events[0]) {
+      discoveredAt = new Date(events[0].ts);
+      source = 'evidence';
+    } else {
+      throw new ClockRefusal(
+        400,
+        'discoveredAt: required (ISO 8601 time) unless evidence names stored events',
+      );
+    }
+    notInFuture(discoveredAt, now, 'discoveredAt');
+    const id = `inc-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+    await this.deps.store.clocks.createIncident({
+      id,
+      title: input.title,
+      level: input.level,
+      unit: input.unit,
+      unitLevel: this.deps.level,
+      discoveredAt: discoveredAt.toISOString(),
+      discoverySource: source,
+      description: input.description ?? null,
+      measures: input.measures ?? null,
+      evidence: input.evidence,
+      createdAt: now.toISOString(),
+      createdBy: principal.name,
+    });
+    return id;
+  }
+
+  private async visible(principal: Principal | null, id: string): Promise<IncidentRecord> {
+    const record = await this.deps.store.clocks.getIncident(id);
+    if (!record || !inScope(principal, record.unit)) throw new ClockRefusal(404, `no incident ${id}`);
+    return record;
+  }
+
+  /** Rebuilds the chain's rows and runs a pass, then answers with the incident as it now stands. */
+  private async afterChange(id: string): Promise<Incident> {
+    this.deps.onIncidentChange?.(id);
+    const record = (await this.deps.store.clocks.getIncident(id))!;
+    await this.deps.scheduler.refreshIncident(record);
+    await this.deps.scheduler.runPass('change');
+    const fires = await this.deps.store.clocks.listFires({ type: 'incident', id });
+    return incidentView(record, this.deps.scheduler.now(), fires);
+  }
+}
+
+function hoursMinutes(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+function toChainReport(r: IncidentRecord['reports'][number]): ChainReport {
+  return {
+    fromLevel: r.fromLevel as ChainReport['fromLevel'],
+    to: r.to as ChainReport['to'],
+    reportedAt: new Date(r.reportedAt),
+    receivedAt: r.receivedAt === null ? undefined : new Date(r.receivedAt),
+    channel: r.channel,
+    by: r.by,
+  };
+}
+
+export function incidentView(record: IncidentRecord, now: Date, fires?: FireRecord[]): Incident {
+  const chain = incidentChain(record, now);
+  const clock = incidentClock(record);
+  const reportIdsByHop = new Map<string, number[]>();
+  for (const report of record.reports) {
+    const hop = hopIdForReport(clock, toChainReport(report));
+    if (hop) reportIdsByHop.set(hop, [...(reportIdsByHop.get(hop) ?? []), report.id]);
+  }
+  return {
+    id: record.id,
+    title: record.title,
+    level: record.level,
+    unit: record.unit,
+    unitLevel: record.unitLevel as ChainLevel,
+    discoveredAt: record.discoveredAt,
+    discoverySource: record.discoverySource,
+    description: record.description,
+    measures: record.measures,
+    evidence: record.evidence,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+    hops: chain.hops.map((hop) => ({
+      id: hop.id,
+      from: hop.from,
+      to: hop.to,
+      startedAt: iso(hop.startedAt),
+      dueAt: iso(hop.dueAt),
+      reportedAt: iso(hop.reportedAt),
+      receivedAt: iso(hop.receivedAt),
+      late: hop.late,
+      lateByMs: hop.lateByMs,
+      state: hop.state,
+      escalatesTo: hop.escalatesTo,
+      reportIds: reportIdsByHop.get(hop.id) ?? [],
+    })),
+    reports: record.reports.map((r) => ({
+      id: r.id,
+      from: r.fromLevel,
+      to: r.to,
+      reportedAt: r.reportedAt,
+      receivedAt: r.receivedAt,
+      channel: r.channel,
+      by: r.by,
+      receipt: r.receipt,
+      recordedAt: r.recordedAt,
+      recordedBy: r.recordedBy,
+    })),
+    nationalReceivedAt: iso(chain.nationalReceivedAt),
+    endToEndMs: chain.endToEndMs,
+    endToEnd: chain.endToEndMs === null ? null : hoursMinutes(chain.endToEndMs),
+    reminders: fires?.map(fireView),
+  };
+}

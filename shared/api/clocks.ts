@@ -1,0 +1,255 @@
+import { z } from 'zod';
+import { isoTime, listOf, nullableIsoTime } from './common.js';
+
+/**
+ * The legal clocks over HTTP: the 第35条 register of classified systems with their assessments,
+ * and 第61条 incidents with their report chain. The word lists are defined here, once, and the
+ * collector's clocks and config read them from here.
+ */
+export const SYSTEM_LEVELS = ['绝密', '机密', '秘密'] as const;
+export const ASSESSMENT_RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+/** Where a collector stands in the hierarchy; also the ends of a report chain. */
+export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
+export const ADMIN_LEVELS = ['county', 'city', 'province', 'national'] as const;
+export const REPORT_CHANNELS = ['system', 'paper', 'phone', 'in-person'] as const;
+export const INCIDENT_RECIPIENTS = ['same-level-admin', 'superior-dept', ...ADMIN_LEVELS] as const;
+export const DUE_STATES = ['ok', 'due-soon', 'overdue', 'reassess'] as const;
+const DUE_BASES = ['first-assessment', 'periodic', 'change', 'failed-assessment'] as const;
+
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+/** A calendar date, YYYY-MM-DD (Asia/Shanghai); the routes check that it is a real one. */
+export const calendarDate = z.string().regex(DATE_PATTERN);
+const nullableCalendarDate = calendarDate.nullable();
+const optionalText = (max: number) => z.string().max(max).nullable().optional();
+
+/** One firing of a clock: a reminder, an overdue warning, a missed report. */
+export const fire = z.object({
+  hop: z.string().optional(),
+  kind: z.string().meta({ description: 'reminder-30, overdue, reassess, reminder-12h, missed…' }),
+  dueAt: isoTime,
+  firedAt: isoTime,
+  late: z.boolean().meta({ description: 'fired well after its due time: the collector was not running' }),
+  lateByMs: z.int(),
+  outcome: z.enum(['fired', 'stale', 'cleared']),
+  condition: z.string().nullable().meta({ description: 'the condition type it raised or cleared' }),
+});
+export type Fire = z.infer<typeof fire>;
+
+export const systemSchedule = z.object({
+  state: z.enum([...DUE_STATES, 'decommissioned']),
+  nextDue: nullableCalendarDate,
+  daysLeft: z.int().nullable().meta({ description: 'negative when overdue' }),
+  interval: z.int().meta({ description: 'years between assessments at the current level' }),
+  basis: z.enum(DUE_BASES).nullable().optional(),
+  lastAssessedAt: nullableCalendarDate.optional(),
+});
+
+/** A registered classified information system (第35条) with its assessment schedule. */
+export const system = z.object({
+  id: z.string(),
+  name: z.string(),
+  level: z.enum(SYSTEM_LEVELS),
+  unit: z.string(),
+  scope: z.string().nullable().optional(),
+  environment: z.string().nullable().optional(),
+  commissionedAt: calendarDate,
+  approval: z
+    .object({ ref: z.string().nullable(), by: z.string().nullable(), at: nullableCalendarDate })
+    .partial()
+    .nullable()
+    .optional()
+    .meta({ description: '第33条 test-and-review approval' }),
+  status: z.enum(['in-use', 'decommissioned']),
+  filedAt: nullableCalendarDate.meta({ description: '备案 date of a decommissioned system' }),
+  createdAt: isoTime.optional(),
+  createdBy: z.string().optional(),
+  schedule: systemSchedule,
+  assessments: z
+    .array(
+      z
+        .object({
+          id: z.int(),
+          completedAt: calendarDate,
+          assessor: z.string(),
+          result: z.string(),
+          note: z.string().nullable(),
+          recordedAt: isoTime,
+          recordedBy: z.string(),
+        })
+        .partial(),
+    )
+    .optional(),
+  changes: z
+    .array(
+      z
+        .object({
+          kind: z.enum(['level', 'scope', 'environment', 'status']),
+          at: isoTime,
+          from: z.string().nullable(),
+          to: z.string().nullable(),
+          by: z.string(),
+        })
+        .partial(),
+    )
+    .optional(),
+  reminders: z.array(fire).optional().meta({ description: 'each reminder and warning the clock fired' }),
+});
+export type System = z.infer<typeof system>;
+export const systemList = listOf(system);
+
+export const newSystemBody = z.strictObject({
+  name: z.string().min(1).max(200),
+  level: z.enum(SYSTEM_LEVELS).meta({ description: '绝密, 机密 or 秘密' }),
+  commissionedAt: calendarDate.meta({ description: 'commissioning date (Asia/Shanghai)' }),
+  unit: z.string().min(1).max(200).optional(),
+  scope: optionalText(1000),
+  environment: optionalText(1000),
+  approval: z
+    .strictObject({ ref: optionalText(200), by: optionalText(200), at: nullableCalendarDate.optional() })
+    .optional()
+    .meta({ description: '第33条 test-and-review approval' }),
+});
+
+export const systemPatchBody = z
+  .strictObject({
+    level: z.enum(SYSTEM_LEVELS).optional(),
+    scope: optionalText(1000),
+    environment: optionalText(1000),
+    status: z.enum(['in-use', 'decommissioned']).optional(),
+    filedAt: nullableCalendarDate.optional().meta({ description: '备案 date; required to decommission' }),
+  })
+  .meta({ minProperties: 1 });
+
+export const assessmentBody = z.strictObject({
+  completedAt: calendarDate.meta({ description: 'date completed (Asia/Shanghai)' }),
+  assessor: z.string().min(1).max(200),
+  result: z
+    .enum(ASSESSMENT_RESULTS)
+    .meta({ description: 'a failed assessment does not reset the clock: a reassessment is due' }),
+  note: optionalText(2000),
+});
+
+/** One system in use and when its next assessment is due (`GET /api/v1/assessments/due`). */
+export const assessmentDue = z.object({
+  systemId: z.string(),
+  name: z.string(),
+  level: z.enum(SYSTEM_LEVELS),
+  unit: z.string().optional(),
+  nextDue: calendarDate.meta({ description: 'the last day the assessment is on time (Asia/Shanghai)' }),
+  daysLeft: z.int().meta({ description: 'negative when overdue' }),
+  state: z.enum(DUE_STATES),
+  basis: z.enum(DUE_BASES).optional(),
+  lastAssessedAt: z.string().nullable().optional(),
+});
+export type AssessmentDue = z.infer<typeof assessmentDue>;
+export const assessmentDueList = listOf(assessmentDue);
+export const assessmentDueQuery = z.strictObject({ state: z.enum(DUE_STATES).optional() });
+
+/** A report along an incident's chain, as recorded. */
+export const chainReport = z
+  .object({
+    id: z.int(),
+    from: z.string(),
+    to: z.string(),
+    reportedAt: isoTime,
+    receivedAt: nullableIsoTime,
+    channel: z.enum(REPORT_CHANNELS),
+    by: z.string(),
+    receipt: z.string().nullable(),
+    recordedAt: isoTime,
+    recordedBy: z.string(),
+  })
+  .partial();
+
+/** One hop of the chain with its 24 h deadline and lateness. */
+export const hop = z.object({
+  id: z.string(),
+  from: z.string().meta({ description: '`unit` is the reporting unit itself' }),
+  to: z.string(),
+  startedAt: nullableIsoTime.optional().meta({ description: 'discovery, or the sender’s own receipt' }),
+  dueAt: nullableIsoTime.meta({ description: 'startedAt + 24 h; null until the sender’s receipt is known' }),
+  reportedAt: nullableIsoTime,
+  receivedAt: nullableIsoTime,
+  late: z.boolean(),
+  lateByMs: z
+    .int()
+    .nullable()
+    .optional()
+    .meta({ description: 'how late: at the report, or so far when unreported' }),
+  state: z.enum(['unstarted', 'pending', 'done', 'overdue']).optional(),
+  escalatesTo: z.string().optional().meta({ description: 'where a missed deadline becomes a warning' }),
+  reportIds: z.array(z.int()).optional(),
+});
+export type Hop = z.infer<typeof hop>;
+
+/** A 第61条 leak incident with its report chain. */
+export const incident = z.object({
+  id: z.string(),
+  title: z.string(),
+  level: z.enum(SYSTEM_LEVELS).meta({ description: 'the level of the secrets concerned' }),
+  unit: z.string(),
+  unitLevel: z.enum(COLLECTOR_LEVELS).optional(),
+  discoveredAt: isoTime,
+  discoverySource: z.enum(['evidence', 'manual']).optional(),
+  description: z.string().nullable().optional(),
+  measures: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'remedial measures taken (第61条: at once)' }),
+  evidence: z.array(z.int()).optional().meta({ description: 'event ids' }),
+  createdAt: isoTime.optional(),
+  createdBy: z.string().optional(),
+  hops: z.array(hop),
+  reports: z.array(chainReport).optional(),
+  nationalReceivedAt: nullableIsoTime.optional(),
+  endToEndMs: z.int().nullable().meta({ description: 'discovery → national receipt; null until then' }),
+  endToEnd: z.string().nullable().optional().meta({ description: 'the same, as 61h40m' }),
+  reminders: z.array(fire).optional(),
+});
+export type Incident = z.infer<typeof incident>;
+export const incidentList = listOf(incident);
+
+export const newIncidentBody = z.strictObject({
+  title: z.string().min(1).max(200),
+  level: z.enum(SYSTEM_LEVELS),
+  discoveredAt: isoTime.optional().meta({
+    description: 'ISO 8601 with Z or an offset; omitted: the attested time of the earliest evidence event',
+  }),
+  evidence: z.array(z.int().min(1)).max(100).optional(),
+  description: optionalText(5000),
+  measures: optionalText(5000),
+  unit: z.string().min(1).max(200).optional(),
+});
+
+export const warningIncidentBody = z.strictObject({
+  title: z.string().min(1).max(200).optional(),
+  level: z
+    .enum(SYSTEM_LEVELS)
+    .optional()
+    .meta({ description: 'default: the level of the warning’s hosts, when it is 绝密, 机密 or 秘密' }),
+  discoveredAt: isoTime
+    .optional()
+    .meta({ description: 'only for a warning with no signed event (a condition the collector observed)' }),
+  description: optionalText(5000),
+  measures: optionalText(5000),
+  note: z.string().max(4000).optional(),
+});
+
+export const reportBody = z.strictObject({
+  to: z
+    .enum(INCIDENT_RECIPIENTS)
+    .meta({ description: 'same-level-admin, superior-dept, or the administration’s level' }),
+  reportedAt: isoTime,
+  channel: z.enum(REPORT_CHANNELS),
+  from: z
+    .enum(COLLECTOR_LEVELS)
+    .optional()
+    .meta({ description: 'who reported: default the unit itself; an administration by its level' }),
+  receivedAt: isoTime.optional().meta({ description: 'when the recipient received it; starts its own 24 h' }),
+  receipt: optionalText(500),
+  by: z.string().min(1).max(200).optional(),
+});
+
+export const receiptParams = z.object({ id: z.string().max(64), reportId: z.int().min(1) });
+export const receiptBody = z.strictObject({ receivedAt: isoTime, receipt: optionalText(500) });
