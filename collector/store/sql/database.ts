@@ -67,28 +67,32 @@ export class SqliteDatabase implements Database {
     return { statement: this.prepare(text), values: values.map(sqliteValue) };
   }
 
-  /** Waits while another caller's asynchronous transaction holds the connection. */
+  /**
+   * Waits while another caller's asynchronous transaction holds the connection. Callers loop on
+   * `openTransaction` around it and act in the tick the loop ends in: several waiters wake at once
+   * when a transaction ends, and the first to act may begin the next one.
+   */
   private async idle(): Promise<void> {
     while (this.openTransaction) await this.openTransaction;
   }
 
   async all<Row>(query: Query): Promise<Row[]> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     return this.allNow<Row>(query);
   }
 
   async get<Row>(query: Query): Promise<Row | undefined> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     return this.getNow<Row>(query);
   }
 
   async run(query: Query): Promise<{ changes: number }> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     return this.runNow(query);
   }
 
   async exec(script: string): Promise<void> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     this.handle.exec(script);
   }
 
@@ -111,7 +115,7 @@ export class SqliteDatabase implements Database {
   }
 
   async transaction<T>(work: (tx: Database) => Promise<T>): Promise<T> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     let release!: () => void;
     this.openTransaction = new Promise((resolve) => (release = resolve));
     try {
@@ -135,12 +139,12 @@ export class SqliteDatabase implements Database {
    * inside, so nothing else interleaves, and no promise per statement.
    */
   async syncTransaction<T>(work: () => T): Promise<T> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     return this.handle.transaction(work).immediate();
   }
 
   async close(): Promise<void> {
-    await this.idle();
+    while (this.openTransaction) await this.idle();
     this.handle.close();
   }
 }
