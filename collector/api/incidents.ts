@@ -11,7 +11,7 @@ import {
   type ReportChannel,
 } from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
-import type { FireRecord, IncidentRecord } from '../store/clock-store.js';
+import type { FireRecord, IncidentRecord } from '../store/clocks/clock-store.js';
 import type { Principal } from '../auth/api-keys.js';
 import { requestIncident } from '../warnings/lifecycle.js';
 import { visibleUnits } from './bearer-auth.js';

@@ -6,7 +6,7 @@ import { SYSTEM_LEVELS } from '../clocks/assessment-schedule.js';
 import { systemSchedule } from '../clocks/clock-records.js';
 import type { ClockScheduler } from '../clocks/scheduler.js';
 import type { ChainLevel } from '../clocks/report-chain.js';
-import type { FireRecord, SystemPatch, SystemRecord } from '../store/clock-store.js';
+import type { FireRecord, SystemPatch, SystemRecord } from '../store/clocks/clock-store.js';
 import type { Store } from '../store/store.js';
 import { visibleUnits } from './bearer-auth.js';
 import { authErrorResponses, errorSchema, isoTime, listOf } from './schemas.js';

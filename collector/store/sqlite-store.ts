@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UserError } from '../../shared/errors.js';
-import { SqliteClockStore } from './sqlite-clock-store.js';
+import { SqlClockStore } from './clocks/sql-clock-store.js';
+import { sqliteDeadlines } from './clocks/sqlite-deadlines.js';
 import { SqliteHierarchyStore } from './sqlite-hierarchy-store.js';
 import {
   AGENT_COLUMNS,
@@ -113,7 +114,7 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 }
 
 export class SqliteStore implements Store {
-  readonly clocks: SqliteClockStore;
+  readonly clocks: SqlClockStore;
   readonly warnings: SqliteWarningStore;
   readonly sessions: SqliteSessionStore;
   readonly transport: SqliteTransportStore;
@@ -127,7 +128,7 @@ export class SqliteStore implements Store {
     this.hierarchy = new SqliteHierarchyStore(db);
     this.transport = new SqliteTransportStore(db);
     this.sessions = new SqliteSessionStore(db);
-    this.clocks = new SqliteClockStore(db);
+    this.clocks = new SqlClockStore(this.database, sqliteDeadlines);
     this.warnings = new SqliteWarningStore(db);
   }
 
