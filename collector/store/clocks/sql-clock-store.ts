@@ -1,6 +1,4 @@
-import type { AssessmentResult, ChangeKind, SystemLevel } from '../../clocks/assessment-schedule.js';
 import type { CollectorCondition } from '../../clocks/collector-condition.js';
-import type { ReportChannel } from '../../clocks/report-chain.js';
 import { flag, type Database } from '../sql/database.js';
 import { bytewise, dialectText, forUpdate, join, list, raw, sql, type Query } from '../sql/query.js';
 import type {
@@ -28,7 +26,6 @@ import type {
   SystemChangeEntry,
   SystemPatch,
   SystemRecord,
-  SystemStatus,
 } from './clock-store.js';
 
 /**
@@ -49,77 +46,35 @@ export interface DeadlineDialect {
   lockSubject(tx: Database, subject: ClockSubject): Promise<void>;
 }
 
-/** The rows as both databases hand them back: flags as 0/1 or booleans, JSON as text. */
-interface SystemRow {
-  id: string;
-  name: string;
-  level: string;
-  unit: string;
-  scope: string | null;
-  environment: string | null;
-  commissioned_at: string;
-  approval_ref: string | null;
-  approved_by: string | null;
-  approved_at: string | null;
-  status: string;
-  filed_at: string | null;
-  created_at: string;
-  created_by: string;
-}
+/**
+ * Records read as they are returned: each column under its field's name. What needs more than a
+ * name (flags SQLite returns as 0/1, JSON kept as text, a nested subject) is mapped below.
+ */
+const SYSTEM_COLUMNS = raw(`
+  id, name, level, unit, scope, environment, commissioned_at AS "commissionedAt", approval_ref AS "approvalRef",
+  approved_by AS "approvedBy", approved_at AS "approvedAt", status, filed_at AS "filedAt",
+  created_at AS "createdAt", created_by AS "createdBy"`);
+const ASSESSMENT_COLUMNS = raw(`
+  system_id AS "systemId", id, completed_at AS "completedAt", assessor, result, note,
+  recorded_at AS "recordedAt", recorded_by AS "recordedBy"`);
+const CHANGE_COLUMNS = raw(`
+  system_id AS "systemId", id, kind, at, from_value AS "from", to_value AS "to", by`);
+const INCIDENT_COLUMNS = raw(`
+  id, title, level, unit, unit_level AS "unitLevel", discovered_at AS "discoveredAt",
+  discovery_source AS "discoverySource", description, measures, evidence, created_at AS "createdAt",
+  created_by AS "createdBy"`);
+const REPORT_COLUMNS = raw(`
+  incident_id AS "incidentId", id, from_level AS "fromLevel", to_recipient AS "to", reported_at AS "reportedAt",
+  received_at AS "receivedAt", channel, by, receipt, recorded_at AS "recordedAt", recorded_by AS "recordedBy"`);
+const RUN_COLUMNS = raw(`
+  id, trigger, owner, started_at AS "startedAt", finished_at AS "finishedAt", fired, late, stale, delivered, error`);
 
-interface AssessmentRow {
-  system_id: string;
-  id: number;
-  completed_at: string;
-  assessor: string;
-  result: string;
-  note: string | null;
-  recorded_at: string;
-  recorded_by: string;
-}
-
-interface SystemChangeRow {
-  system_id: string;
-  id: number;
-  kind: string;
-  at: string;
-  from_value: string | null;
-  to_value: string | null;
-  by: string;
-}
-
-interface IncidentRow {
-  id: string;
-  title: string;
-  level: string;
-  unit: string;
-  unit_level: string;
-  discovered_at: string;
-  discovery_source: string;
-  description: string | null;
-  measures: string | null;
-  evidence: string;
-  created_at: string;
-  created_by: string;
-}
-
-interface ReportRow {
-  id: number;
-  incident_id: string;
-  from_level: string;
-  to_recipient: string;
-  reported_at: string;
-  received_at: string | null;
-  channel: string;
-  by: string;
-  receipt: string | null;
-  recorded_at: string;
-  recorded_by: string;
-}
+type SystemRow = Omit<SystemRecord, 'assessments' | 'changes'>;
+type IncidentRow = Omit<IncidentRecord, 'evidence' | 'reports'> & { evidence: string };
 
 export interface DeadlineDbRow {
   id: number;
-  subject_type: string;
+  subject_type: ClockSubjectType;
   subject_id: string;
   target: string;
   kind: string;
@@ -137,7 +92,7 @@ export interface DeadlineDbRow {
 export interface FireDbRow {
   id: number;
   deadline_id: number;
-  subject_type: string;
+  subject_type: ClockSubjectType;
   subject_id: string;
   target: string;
   kind: string;
@@ -145,22 +100,9 @@ export interface FireDbRow {
   fired_at: string;
   late: number | boolean;
   late_by_ms: number;
-  outcome: string;
+  outcome: FireOutcome;
   condition: string | null;
   delivered_at: string | null;
-}
-
-interface RunRow {
-  id: number;
-  trigger: string;
-  owner: string;
-  started_at: string;
-  finished_at: string | null;
-  fired: number;
-  late: number;
-  stale: number;
-  delivered: number;
-  error: string | null;
 }
 
 /** A fire (`f`) with the row it belongs to (`d`), as FireDbRow. */
@@ -192,91 +134,16 @@ export const conditionText = (condition: CollectorCondition | null): string | nu
 const inUnits = (units: readonly string[] | undefined): Query =>
   units === undefined ? sql`TRUE` : sql`unit IN ${list(units)}`;
 
-function toAssessment(row: AssessmentRow): AssessmentEntry {
-  return {
-    id: row.id,
-    completedAt: row.completed_at,
-    assessor: row.assessor,
-    result: row.result as AssessmentResult,
-    note: row.note,
-    recordedAt: row.recorded_at,
-    recordedBy: row.recorded_by,
-  };
-}
-
-function toSystemChange(row: SystemChangeRow): SystemChangeEntry {
-  return {
-    id: row.id,
-    kind: row.kind as ChangeKind | 'status',
-    at: row.at,
-    from: row.from_value,
-    to: row.to_value,
-    by: row.by,
-  };
-}
-
-function toSystem(
-  row: SystemRow,
-  assessments: AssessmentEntry[],
-  changes: SystemChangeEntry[],
-): SystemRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    level: row.level as SystemLevel,
-    unit: row.unit,
-    scope: row.scope,
-    environment: row.environment,
-    commissionedAt: row.commissioned_at,
-    approvalRef: row.approval_ref,
-    approvedBy: row.approved_by,
-    approvedAt: row.approved_at,
-    status: row.status as SystemStatus,
-    filedAt: row.filed_at,
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    assessments,
-    changes,
-  };
-}
-
-function toReport(row: ReportRow): ReportEntry {
-  return {
-    id: row.id,
-    fromLevel: row.from_level,
-    to: row.to_recipient,
-    reportedAt: row.reported_at,
-    receivedAt: row.received_at,
-    channel: row.channel as ReportChannel,
-    by: row.by,
-    receipt: row.receipt,
-    recordedAt: row.recorded_at,
-    recordedBy: row.recorded_by,
-  };
-}
-
-function toIncident(row: IncidentRow, reports: ReportEntry[]): IncidentRecord {
-  return {
-    id: row.id,
-    title: row.title,
-    level: row.level as SystemLevel,
-    unit: row.unit,
-    unitLevel: row.unit_level,
-    discoveredAt: row.discovered_at,
-    discoverySource: row.discovery_source as 'evidence' | 'manual',
-    description: row.description,
-    measures: row.measures,
-    evidence: JSON.parse(row.evidence) as number[],
-    createdAt: row.created_at,
-    createdBy: row.created_by,
-    reports,
-  };
-}
+const toIncident = (row: IncidentRow, reports: ReportEntry[]): IncidentRecord => ({
+  ...row,
+  evidence: JSON.parse(row.evidence) as number[],
+  reports,
+});
 
 export function toDeadline(row: DeadlineDbRow): DeadlineRow {
   return {
     id: row.id,
-    subject: { type: row.subject_type as ClockSubjectType, id: row.subject_id },
+    subject: { type: row.subject_type, id: row.subject_id },
     target: row.target,
     kind: row.kind,
     forDue: row.for_due,
@@ -295,31 +162,16 @@ export function toFire(row: FireDbRow): FireRecord {
   return {
     id: row.id,
     deadlineId: row.deadline_id,
-    subject: { type: row.subject_type as ClockSubjectType, id: row.subject_id },
+    subject: { type: row.subject_type, id: row.subject_id },
     target: row.target,
     kind: row.kind,
     dueAt: row.due_at,
     firedAt: row.fired_at,
     late: flag(row.late),
     lateByMs: row.late_by_ms,
-    outcome: row.outcome as FireOutcome,
+    outcome: row.outcome,
     condition: row.condition === null ? null : (JSON.parse(row.condition) as CollectorCondition),
     deliveredAt: row.delivered_at,
-  };
-}
-
-function toRun(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    trigger: row.trigger,
-    owner: row.owner,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    fired: row.fired,
-    late: row.late,
-    stale: row.stale,
-    delivered: row.delivered,
-    error: row.error,
   };
 }
 
@@ -328,14 +180,16 @@ export function byDueTime(a: DeadlineRow, b: DeadlineRow): number {
   return a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : a.id - b.id;
 }
 
-/** Rows by the record they belong to, in the order read. */
-function byOwner<Row>(rows: readonly Row[], ownerOf: (row: Row) => string): Map<string, Row[]> {
-  const groups = new Map<string, Row[]>();
-  for (const row of rows) {
-    const owner = ownerOf(row);
+/** Entries by the record they belong to (`owner` left out), in the order read. */
+function byOwner<Key extends string, Entry>(
+  rows: readonly (Entry & Record<Key, string>)[],
+  key: Key,
+): Map<string, Entry[]> {
+  const groups = new Map<string, Entry[]>();
+  for (const { [key]: owner, ...entry } of rows) {
     const group = groups.get(owner);
-    if (group) group.push(row);
-    else groups.set(owner, [row]);
+    if (group) group.push(entry as Entry);
+    else groups.set(owner, [entry as Entry]);
   }
   return groups;
 }
@@ -355,44 +209,44 @@ export class SqlClockStore implements ClockStore {
 
   /** Systems with their assessments and change history: three statements for any number. */
   private async systems(db: Database, where: Query, orderBy: Query): Promise<SystemRecord[]> {
-    const rows = await db.all<SystemRow>(sql`SELECT * FROM info_systems WHERE ${where} ORDER BY ${orderBy}`);
+    const rows = await db.all<SystemRow>(
+      sql`SELECT ${SYSTEM_COLUMNS} FROM info_systems WHERE ${where} ORDER BY ${orderBy}`,
+    );
     if (rows.length === 0) return [];
     const ids = list(rows.map((row) => row.id));
-    const assessments = byOwner(
-      await db.all<AssessmentRow>(
-        sql`SELECT system_id, id, completed_at, assessor, result, note, recorded_at, recorded_by
-            FROM assessments WHERE system_id IN ${ids} ORDER BY completed_at, id`,
+    const assessments = byOwner<'systemId', AssessmentEntry>(
+      await db.all(
+        sql`SELECT ${ASSESSMENT_COLUMNS} FROM assessments WHERE system_id IN ${ids} ORDER BY completed_at, id`,
       ),
-      (row) => row.system_id,
+      'systemId',
     );
-    const changes = byOwner(
-      await db.all<SystemChangeRow>(
-        sql`SELECT system_id, id, kind, at, from_value, to_value, by
-            FROM info_system_changes WHERE system_id IN ${ids} ORDER BY at, id`,
+    const changes = byOwner<'systemId', SystemChangeEntry>(
+      await db.all(
+        sql`SELECT ${CHANGE_COLUMNS} FROM info_system_changes WHERE system_id IN ${ids} ORDER BY at, id`,
       ),
-      (row) => row.system_id,
+      'systemId',
     );
-    return rows.map((row) =>
-      toSystem(
-        row,
-        (assessments.get(row.id) ?? []).map(toAssessment),
-        (changes.get(row.id) ?? []).map(toSystemChange),
-      ),
-    );
+    return rows.map((row) => ({
+      ...row,
+      assessments: assessments.get(row.id) ?? [],
+      changes: changes.get(row.id) ?? [],
+    }));
   }
 
   /** Incidents with their reports: two statements for any number. */
   private async incidents(db: Database, where: Query, orderBy: Query): Promise<IncidentRecord[]> {
-    const rows = await db.all<IncidentRow>(sql`SELECT * FROM incidents WHERE ${where} ORDER BY ${orderBy}`);
+    const rows = await db.all<IncidentRow>(
+      sql`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE ${where} ORDER BY ${orderBy}`,
+    );
     if (rows.length === 0) return [];
-    const reports = byOwner(
-      await db.all<ReportRow>(
-        sql`SELECT * FROM incident_reports WHERE incident_id IN ${list(rows.map((row) => row.id))}
+    const reports = byOwner<'incidentId', ReportEntry>(
+      await db.all(
+        sql`SELECT ${REPORT_COLUMNS} FROM incident_reports WHERE incident_id IN ${list(rows.map((row) => row.id))}
             ORDER BY reported_at, id`,
       ),
-      (row) => row.incident_id,
+      'incidentId',
     );
-    return rows.map((row) => toIncident(row, (reports.get(row.id) ?? []).map(toReport)));
+    return rows.map((row) => toIncident(row, reports.get(row.id) ?? []));
   }
 
   private async system(db: Database, id: string): Promise<SystemRecord | undefined> {
@@ -406,9 +260,9 @@ export class SqlClockStore implements ClockStore {
           VALUES (${system.id}, ${system.name}, ${system.level}, ${system.unit}, ${system.scope},
             ${system.environment}, ${system.commissionedAt}, ${system.approvalRef}, ${system.approvedBy},
             ${system.approvedAt}, ${system.createdAt}, ${system.createdBy})
-          RETURNING *`,
+          RETURNING ${SYSTEM_COLUMNS}`,
     );
-    return toSystem(row!, [], []);
+    return { ...row!, assessments: [], changes: [] };
   }
 
   async getSystem(id: string): Promise<SystemRecord | undefined> {
@@ -428,7 +282,9 @@ export class SqlClockStore implements ClockStore {
     return this.db.transaction(async (tx) => {
       // The row lock orders two officers editing one system: each change is recorded against
       // the value the other left, never against a stale read.
-      const row = await tx.get<SystemRow>(sql`SELECT * FROM info_systems WHERE id = ${id}${forUpdate}`);
+      const row = await tx.get<SystemRow>(
+        sql`SELECT ${SYSTEM_COLUMNS} FROM info_systems WHERE id = ${id}${forUpdate}`,
+      );
       if (!row) return undefined;
       if (patch.filedAt !== undefined) {
         await tx.run(sql`UPDATE info_systems SET filed_at = ${patch.filedAt} WHERE id = ${id}`);
@@ -464,7 +320,7 @@ export class SqlClockStore implements ClockStore {
           VALUES (${incident.id}, ${incident.title}, ${incident.level}, ${incident.unit}, ${incident.unitLevel},
             ${incident.discoveredAt}, ${incident.discoverySource}, ${incident.description}, ${incident.measures},
             ${JSON.stringify(incident.evidence)}, ${incident.createdAt}, ${incident.createdBy})
-          RETURNING *`,
+          RETURNING ${INCIDENT_COLUMNS}`,
     );
     return toIncident(row!, []);
   }
@@ -706,7 +562,6 @@ export class SqlClockStore implements ClockStore {
   }
 
   async lastRun(): Promise<RunRecord | undefined> {
-    const row = await this.db.get<RunRow>(sql`SELECT * FROM clock_runs ORDER BY id DESC LIMIT 1`);
-    return row && toRun(row);
+    return this.db.get<RunRecord>(sql`SELECT ${RUN_COLUMNS} FROM clock_runs ORDER BY id DESC LIMIT 1`);
   }
 }
