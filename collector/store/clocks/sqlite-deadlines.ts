@@ -4,7 +4,6 @@ import type { CompleteDeadline, FireRecord } from './clock-store.js';
 import {
   byDueTime,
   conditionText,
-  FIRE_SELECT,
   toDeadline,
   toFire,
   type DeadlineDbRow,
@@ -12,32 +11,33 @@ import {
   type FireDbRow,
 } from './sql-clock-store.js';
 
-/** Records one fire and moves its row on; inside the caller's transaction. */
+type FireOfRow = Omit<FireDbRow, 'subject_type' | 'subject_id' | 'target' | 'kind'>;
+type RowOfFire = Pick<FireDbRow, 'subject_type' | 'subject_id' | 'target' | 'kind'>;
+
+/** Records one fire and moves its row on, two statements; inside the caller's transaction. */
 async function complete(tx: Database, firedAt: string, c: CompleteDeadline): Promise<FireRecord | null> {
-  const inserted = await tx.get<{ id: number }>(
+  const fire = await tx.get<FireOfRow>(
     sql`INSERT INTO clock_fires (deadline_id, due_at, fired_at, late, late_by_ms, outcome, condition)
         VALUES (${c.deadlineId}, ${c.dueAt}, ${firedAt}, ${c.late}, ${c.lateByMs}, ${c.outcome},
           ${conditionText(c.condition)})
-        ON CONFLICT DO NOTHING RETURNING id`,
+        ON CONFLICT DO NOTHING RETURNING *`,
   );
-  const counted = inserted ? 1 : 0;
-  if (c.nextDueAt !== null && c.outcome === 'fired') {
-    await tx.run(
-      sql`UPDATE clock_deadlines SET due_at = ${c.nextDueAt}, fired_count = fired_count + ${counted},
-            last_fired_at = ${firedAt}, claimed_by = NULL, claimed_until = NULL
-          WHERE id = ${c.deadlineId}`,
-    );
-  } else {
-    await tx.run(
-      sql`UPDATE clock_deadlines SET done_at = COALESCE(done_at, ${firedAt}), fired_count = fired_count + ${counted},
-            last_fired_at = CASE WHEN ${c.outcome} = 'fired' THEN ${firedAt} ELSE last_fired_at END,
-            claimed_by = NULL, claimed_until = NULL
-          WHERE id = ${c.deadlineId}`,
-    );
-  }
-  if (!inserted) return null;
-  const fire = await tx.get<FireDbRow>(sql`${FIRE_SELECT} WHERE f.id = ${inserted.id}`);
-  return toFire(fire!);
+  const counted = fire ? 1 : 0;
+  const row =
+    c.nextDueAt !== null && c.outcome === 'fired'
+      ? await tx.get<RowOfFire>(
+          sql`UPDATE clock_deadlines SET due_at = ${c.nextDueAt}, fired_count = fired_count + ${counted},
+                last_fired_at = ${firedAt}, claimed_by = NULL, claimed_until = NULL
+              WHERE id = ${c.deadlineId} RETURNING subject_type, subject_id, target, kind`,
+        )
+      : await tx.get<RowOfFire>(
+          sql`UPDATE clock_deadlines SET done_at = COALESCE(done_at, ${firedAt}),
+                fired_count = fired_count + ${counted},
+                last_fired_at = CASE WHEN ${c.outcome} = 'fired' THEN ${firedAt} ELSE last_fired_at END,
+                claimed_by = NULL, claimed_until = NULL
+              WHERE id = ${c.deadlineId} RETURNING subject_type, subject_id, target, kind`,
+        );
+  return fire && row ? toFire({ ...fire, ...row }) : null;
 }
 
 /**
