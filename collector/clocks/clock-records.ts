@@ -6,7 +6,7 @@ import type {
   DeadlineSpec,
   IncidentRecord,
   SystemRecord,
-} from '../store/clock-store.js';
+} from '../store/clocks/clock-store.js';
 import type { CollectorCondition } from '../warnings/conditions.js';
 import {
   type AssessedSystem,

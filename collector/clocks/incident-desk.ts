@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Incident } from '../../shared/api/clocks.js';
 import type { Principal } from '../auth/api-keys.js';
-import type { FireRecord, IncidentRecord } from '../store/clock-store.js';
+import type { FireRecord, IncidentRecord } from '../store/clocks/clock-store.js';
 import { requestIncident, type HandlingOptions, type Refusal } from '../warnings/lifecycle.js';
 import { updateWarning } from '../warnings/update-warning.js';
 import { SYSTEM_LEVELS, type SystemLevel } from './assessment-schedule.js';

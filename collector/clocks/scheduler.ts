@@ -11,7 +11,7 @@ import type {
   FireRecord,
   IncidentRecord,
   SystemRecord,
-} from '../store/clock-store.js';
+} from '../store/clocks/clock-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
 import { nextDailyRepeat } from './assessment-schedule.js';
 import {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { shanghaiDate } from '../../shared/calendar.js';
 import type { AssessmentDue, Fire, System } from '../../shared/api/clocks.js';
 import type { Principal } from '../auth/api-keys.js';
-import type { FireRecord, SystemPatch, SystemRecord } from '../store/clock-store.js';
+import type { FireRecord, SystemPatch, SystemRecord } from '../store/clocks/clock-store.js';
 import type { Store } from '../store/store.js';
 import type { AssessmentResult, SystemLevel } from './assessment-schedule.js';
 import { systemSchedule } from './clock-records.js';

@@ -1,8 +1,9 @@
 import pg from 'pg';
 import { SqlApprovalStore, type AgentApprovalStore } from './approvals/approval-store.js';
 import { PostgresDatabase } from './sql/database.js';
-import type { ClockStore } from './clock-store.js';
-import { PostgresClockStore } from './postgres-clock-store.js';
+import type { ClockStore } from './clocks/clock-store.js';
+import { postgresDeadlines } from './clocks/postgres-deadlines.js';
+import { SqlClockStore } from './clocks/sql-clock-store.js';
 import {
   AGENT_COLUMNS,
   API_KEY_COLUMNS,
@@ -67,9 +68,9 @@ export class PostgresStore implements Store {
   }
 
   // The domain stores share this store's pool, each made on first use.
-  private clockStore: PostgresClockStore | undefined;
+  private clockStore: SqlClockStore | undefined;
   get clocks(): ClockStore {
-    return (this.clockStore ??= new PostgresClockStore(this.pool));
+    return (this.clockStore ??= new SqlClockStore(this.database, postgresDeadlines));
   }
 
   private warningStore: PostgresWarningStore | undefined;

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { SqliteClockStore } from './sqlite-clock-store.js';
+import { SqlClockStore } from './clocks/sql-clock-store.js';
+import { sqliteDeadlines } from './clocks/sqlite-deadlines.js';
 import { SqlHierarchyStore } from './hierarchy/sql-hierarchy-store.js';
 import {
   AGENT_COLUMNS,
@@ -62,7 +63,7 @@ function unitClause(units: readonly string[] | undefined, column: string, params
 }
 
 export class SqliteStore implements Store {
-  readonly clocks: SqliteClockStore;
+  readonly clocks: SqlClockStore;
   readonly warnings: SqlWarningStore;
   readonly sessions: SqlSessionStore;
   readonly transport: SqlTransportStore;
@@ -76,7 +77,7 @@ export class SqliteStore implements Store {
     this.hierarchy = new SqlHierarchyStore(this.database);
     this.transport = new SqlTransportStore(this.database, new SqliteLivenessUpdater(this.database));
     this.sessions = new SqlSessionStore(this.database);
-    this.clocks = new SqliteClockStore(db);
+    this.clocks = new SqlClockStore(this.database, sqliteDeadlines);
     this.warnings = new SqlWarningStore(this.database);
   }
 

@@ -5,7 +5,7 @@
  */
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import type { Role } from '../auth/roles.js';
-import type { ClockStore } from './clock-store.js';
+import type { ClockStore } from './clocks/clock-store.js';
 import type { HierarchyStore } from './hierarchy/hierarchy-store.js';
 import type { SessionStore } from './sessions/session-store.js';
 import type { TransportStore } from './transport/transport-store.js';

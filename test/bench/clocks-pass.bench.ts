@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BatchConditionSink, ClockScheduler } from '../../collector/clocks/scheduler.js';
-import type { ClockStore } from '../../collector/store/clock-store.js';
+import type { ClockStore } from '../../collector/store/clocks/clock-store.js';
 import { defaultRulesFile, loadRules } from '../../collector/rules/load.js';
 import { openPostgresStore } from '../../collector/store/postgres-store.js';
 import { openSqliteStore } from '../../collector/store/sqlite-store.js';

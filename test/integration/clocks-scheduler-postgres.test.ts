@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClockScheduler } from '../../collector/clocks/scheduler.js';
-import type { ClockStore, DeadlineRow } from '../../collector/store/clock-store.js';
+import type { ClockStore, DeadlineRow } from '../../collector/store/clocks/clock-store.js';
 import { openPostgresStore, type PostgresStore } from '../../collector/store/postgres-store.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';

@@ -5,7 +5,7 @@
  */
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import type { CollectorConfig } from '../../collector/config.js';
-import type { NewIncident } from '../../collector/store/clock-store.js';
+import type { NewIncident } from '../../collector/store/clocks/clock-store.js';
 import { enrollAtParent } from '../../collector/hierarchy/enroll-at-parent.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { startCollector, type CollectorRuntime, type RunningCollector } from '../../collector/server.js';

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClockScheduler } from '../../collector/clocks/scheduler.js';
-import type { ClockStore, SystemRecord } from '../../collector/store/clock-store.js';
+import type { ClockStore, SystemRecord } from '../../collector/store/clocks/clock-store.js';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
 import type { CollectorCondition } from '../../collector/warnings/conditions.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir } from '../support/collector-harness.js';
-import { incident } from './clocks-store-contract.js';
+import { incident } from '../support/clock-records.js';
 
 /**
  * The scheduler on a real SQLite store with a ManualClock: rows fire when the clock passes them,

@@ -5,9 +5,9 @@
  * time a row fires (which doubles as the outbox of conditions to deliver), and a record of each
  * scheduler pass. Dates are `YYYY-MM-DD` (Asia/Shanghai civil dates), times ISO 8601 UTC text.
  */
-import type { AssessmentResult, ChangeKind, SystemLevel } from '../clocks/assessment-schedule.js';
-import type { ReportChannel } from '../clocks/report-chain.js';
-import type { CollectorCondition } from '../warnings/conditions.js';
+import type { AssessmentResult, ChangeKind, SystemLevel } from '../../clocks/assessment-schedule.js';
+import type { ReportChannel } from '../../clocks/report-chain.js';
+import type { CollectorCondition } from '../warnings/records.js';
 
 export type SystemStatus = 'in-use' | 'decommissioned';
 

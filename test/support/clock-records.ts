@@ -1,0 +1,40 @@
+/** New records for the clock store's tests: one system of the register and one incident, as of T0. */
+import type { NewIncident, NewSystem } from '../../collector/store/clocks/clock-store.js';
+
+const T0 = '2026-03-01T00:00:00.000Z';
+
+export function system(overrides: Partial<NewSystem> = {}): NewSystem {
+  return {
+    id: 'sys-1',
+    name: '办公内网',
+    level: '机密',
+    unit: '一处',
+    scope: '本单位',
+    environment: '机房A',
+    commissionedAt: '2025-03-01',
+    approvalRef: '审查〔2025〕7号',
+    approvedBy: '市保密局',
+    approvedAt: '2025-02-20',
+    createdAt: T0,
+    createdBy: 'admin',
+    ...overrides,
+  };
+}
+
+export function incident(overrides: Partial<NewIncident> = {}): NewIncident {
+  return {
+    id: 'inc-1',
+    title: '涉密文件外发',
+    level: '秘密',
+    unit: '一处',
+    unitLevel: 'unit',
+    discoveredAt: T0,
+    discoverySource: 'manual',
+    description: null,
+    measures: '断网、收回',
+    evidence: [3, 5],
+    createdAt: T0,
+    createdBy: 'officer',
+    ...overrides,
+  };
+}
