@@ -40,16 +40,39 @@ function postgresValue(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
+/** Who holds a SQLite file's connection for an asynchronous transaction: settles when it ends. */
+interface FileLock {
+  openTransaction: Promise<void> | undefined;
+  handles: number;
+}
+
+/**
+ * One lock per file for every handle this process has on it (tests, and a command beside its
+ * collector, open two): another handle's BEGIN IMMEDIATE would block this thread in its busy
+ * timeout while the transaction it waits for cannot take its next step on the same thread.
+ */
+const fileLocks = new Map<string, FileLock>();
+
+function lockFor(handle: BetterSqlite3.Database): FileLock {
+  if (handle.memory) return { openTransaction: undefined, handles: 1 };
+  let lock = fileLocks.get(handle.name);
+  if (!lock) fileLocks.set(handle.name, (lock = { openTransaction: undefined, handles: 0 }));
+  lock.handles += 1;
+  return lock;
+}
+
 /** Prepared statements kept per SQL text; dynamic texts (IN lists) are bounded by clearing. */
 const STATEMENT_CACHE_LIMIT = 2000;
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
-  /** Settles when the open asynchronous transaction ends; statements outside it wait for that. */
-  private openTransaction: Promise<void> | undefined;
+  /** The open asynchronous transaction on this file, if any; statements outside it wait for it. */
+  private readonly lock: FileLock;
 
-  constructor(readonly handle: BetterSqlite3.Database) {}
+  constructor(readonly handle: BetterSqlite3.Database) {
+    this.lock = lockFor(handle);
+  }
 
   /** The prepared statement for this text, prepared once per handle (preparing costs more than running). */
   prepare(text: string): BetterSqlite3.Statement {
@@ -67,29 +90,29 @@ export class SqliteDatabase implements Database {
     return { statement: this.prepare(text), values: values.map(sqliteValue) };
   }
 
-  /** Waits while another caller's asynchronous transaction holds the connection. */
-  private async idle(): Promise<void> {
-    while (this.openTransaction) await this.openTransaction;
+  /**
+   * `now` once no asynchronous transaction holds the file, checked in the same tick as `now` runs
+   * (an await between the two would let a transaction begin in between).
+   */
+  private async whenIdle<T>(now: () => T): Promise<T> {
+    while (this.lock.openTransaction) await this.lock.openTransaction;
+    return now();
   }
 
   async all<Row>(query: Query): Promise<Row[]> {
-    await this.idle();
-    return this.allNow<Row>(query);
+    return this.whenIdle(() => this.allNow<Row>(query));
   }
 
   async get<Row>(query: Query): Promise<Row | undefined> {
-    await this.idle();
-    return this.getNow<Row>(query);
+    return this.whenIdle(() => this.getNow<Row>(query));
   }
 
   async run(query: Query): Promise<{ changes: number }> {
-    await this.idle();
-    return this.runNow(query);
+    return this.whenIdle(() => this.runNow(query));
   }
 
   async exec(script: string): Promise<void> {
-    await this.idle();
-    this.handle.exec(script);
+    await this.whenIdle(() => this.handle.exec(script));
   }
 
   /** @internal the statements of the transaction holding the connection. */
@@ -111,9 +134,13 @@ export class SqliteDatabase implements Database {
   }
 
   async transaction<T>(work: (tx: Database) => Promise<T>): Promise<T> {
-    await this.idle();
+    return this.whenIdle(() => this.holdFor(work));
+  }
+
+  /** Takes the connection at once (the caller saw it free in this tick) for `work`'s transaction. */
+  private async holdFor<T>(work: (tx: Database) => Promise<T>): Promise<T> {
     let release!: () => void;
-    this.openTransaction = new Promise((resolve) => (release = resolve));
+    this.lock.openTransaction = new Promise((resolve) => (release = resolve));
     try {
       this.handle.exec('BEGIN IMMEDIATE');
       try {
@@ -125,7 +152,7 @@ export class SqliteDatabase implements Database {
         throw err;
       }
     } finally {
-      this.openTransaction = undefined;
+      this.lock.openTransaction = undefined;
       release();
     }
   }
@@ -135,13 +162,17 @@ export class SqliteDatabase implements Database {
    * inside, so nothing else interleaves, and no promise per statement.
    */
   async syncTransaction<T>(work: () => T): Promise<T> {
-    await this.idle();
-    return this.handle.transaction(work).immediate();
+    return this.whenIdle(() => this.handle.transaction(work).immediate());
   }
 
   async close(): Promise<void> {
-    await this.idle();
-    this.handle.close();
+    await this.whenIdle(() => {
+      if (!this.handle.open) return;
+      this.handle.close();
+      this.lock.handles -= 1;
+      if (this.lock.handles === 0 && fileLocks.get(this.handle.name) === this.lock)
+        fileLocks.delete(this.handle.name);
+    });
   }
 }
 
