@@ -1,7 +1,2 @@
-/**
- * PostgreSQL text cannot hold NUL, which hostile input (a topic, a signed report's key) may carry:
- * it is kept as the visible escape `\u0000` rather than failing the statement that stores it.
- */
-export function stripNul(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
-}
+/** Where the PostgreSQL twins not yet written once still import it from; the Database applies it to every value. */
+export { stripNul } from './sql/database.js';
