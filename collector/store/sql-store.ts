@@ -188,7 +188,7 @@ function inUnits(column: Query, units: readonly string[] | undefined): Query {
 
 /**
  * The collector's store in either database, written once over `Database`: enrollment, agents,
- * events, quarantine, API keys and users here, each domain in its own store, and the writes
+ * events, quarantine, API keys and users here; every other domain in its own store; the writes
  * ingest makes per message (`IngestWrites`) in each database's own fastest way. Every multi-step
  * method is one transaction; on PostgreSQL, with row locks (`forUpdate`), so several collectors
  * sharing one database agree (a token is spent once, an agent moves once).
