@@ -1,5 +1,3 @@
-import type { SignatureAlg } from '../../shared/crypto/suite.js';
-import type { Role } from '../auth/roles.js';
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import type { ClockStore } from './clock-store.js';
 import type { HierarchyStore } from './hierarchy-store.js';
@@ -38,147 +36,32 @@ export interface StoreParts {
   writes: IngestWrites;
 }
 
-const AGENT_COLUMNS = raw(`id, unit, alg, public_key, hostname, version, enrolled_at, last_seen, online,
-  broker_secret_hash, revoked_at, acked_seq, reported_seq`);
-const API_KEY_COLUMNS = raw('key_hash, name, role, unit, created_at, revoked_at');
-const USER_COLUMNS = raw('name, password_hash, role, unit, created_at, disabled_at');
-const QUARANTINE_COLUMNS = raw(
-  'received_at, topic, reason, detail, claimed_agent_id, payload, payload_bytes',
-);
+// Columns are read under their records' names, so most rows are records as they come.
+const AGENT_COLUMNS = raw(`id, unit, alg, public_key AS "publicKey", hostname, version,
+  enrolled_at AS "enrolledAt", last_seen AS "lastSeen", online, broker_secret_hash AS "brokerSecretHash",
+  revoked_at AS "revokedAt", acked_seq AS "ackedSeq", reported_seq AS "reportedSeq"`);
+const EVENT_COLUMNS = raw(`e.id, e.agent_id AS "agentId", a.unit, e.seq, e.ts, e.received_at AS "receivedAt",
+  e.type, e.state, e.key, e.severity, e.data, e.envelope, e.skewed`);
+const API_KEY_COLUMNS = raw(`key_hash AS "keyHash", name, role, unit, created_at AS "createdAt",
+  revoked_at AS "revokedAt"`);
+const USER_COLUMNS = raw(`name, password_hash AS "passwordHash", role, unit, created_at AS "createdAt",
+  disabled_at AS "disabledAt"`);
+const QUARANTINE_COLUMNS = raw(`id, received_at AS "receivedAt", topic, reason, detail,
+  claimed_agent_id AS "claimedAgentId", payload, payload_bytes AS "payloadBytes"`);
 
 /** The greater of two values (SQLite's two-argument MAX). */
 const greatest = dialectText({ sqlite: 'MAX', postgres: 'GREATEST' });
 
-interface AgentRow {
-  id: string;
-  unit: string;
-  alg: string;
-  public_key: string;
-  hostname: string | null;
-  version: string | null;
-  enrolled_at: string;
-  last_seen: string | null;
-  online: unknown;
-  broker_secret_hash: string;
-  revoked_at: string | null;
-  acked_seq: number;
-  reported_seq: number;
-}
-
-interface EventRow {
-  id: number;
-  agent_id: string;
-  unit: string;
-  seq: number;
-  ts: string;
-  received_at: string;
-  type: string;
-  state: string;
-  key: string;
-  severity: string;
-  data: string;
-  envelope: string;
-  skewed: unknown;
-}
-
-interface ApiKeyRow {
-  key_hash: string;
-  name: string;
-  role: Role;
-  unit: string | null;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-interface UserRow {
-  name: string;
-  password_hash: string;
-  role: Role;
-  unit: string | null;
-  created_at: string;
-  disabled_at: string | null;
-}
-
-interface QuarantineRow {
-  id: number;
-  received_at: string;
-  topic: string;
-  reason: string;
-  detail: string;
-  claimed_agent_id: string | null;
-  payload: Buffer;
-  payload_bytes: number;
-}
+/** Flags come back as 0/1 from SQLite, as booleans from PostgreSQL. */
+type AgentRow = Omit<AgentRecord, 'online'> & { online: unknown };
+type EventRow = Omit<StoredEvent, 'data' | 'skewed'> & { data: string; skewed: unknown };
 
 function toAgent(row: AgentRow): AgentRecord {
-  return {
-    id: row.id,
-    unit: row.unit,
-    alg: row.alg as SignatureAlg,
-    publicKey: row.public_key,
-    hostname: row.hostname,
-    version: row.version,
-    enrolledAt: row.enrolled_at,
-    lastSeen: row.last_seen,
-    online: flag(row.online),
-    brokerSecretHash: row.broker_secret_hash,
-    revokedAt: row.revoked_at,
-    ackedSeq: row.acked_seq,
-    reportedSeq: row.reported_seq,
-  };
+  return { ...row, online: flag(row.online) };
 }
 
 function toEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    unit: row.unit,
-    seq: row.seq,
-    ts: row.ts,
-    receivedAt: row.received_at,
-    type: row.type,
-    state: row.state as 'raised' | 'cleared',
-    key: row.key,
-    severity: row.severity,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    envelope: row.envelope,
-    skewed: flag(row.skewed),
-  };
-}
-
-function toApiKey(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    keyHash: row.key_hash,
-    name: row.name,
-    role: row.role,
-    unit: row.unit,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-function toUser(row: UserRow): UserRecord {
-  return {
-    name: row.name,
-    passwordHash: row.password_hash,
-    role: row.role,
-    unit: row.unit,
-    createdAt: row.created_at,
-    disabledAt: row.disabled_at,
-  };
-}
-
-function toQuarantine(row: QuarantineRow): QuarantineEntry {
-  return {
-    id: row.id,
-    receivedAt: row.received_at,
-    topic: row.topic,
-    reason: row.reason,
-    detail: row.detail,
-    claimedAgentId: row.claimed_agent_id,
-    payload: row.payload,
-    payloadBytes: row.payload_bytes,
-  };
+  return { ...row, data: JSON.parse(row.data) as Record<string, unknown>, skewed: flag(row.skewed) };
 }
 
 /** ` AND column IN (…)` for a unit filter; undefined = every unit, [] = none. */
@@ -243,9 +126,9 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
       const existing = await tx.get<AgentRow>(
         sql`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ${request.agentId}${forUpdate}`,
       );
-      if (existing && existing.public_key !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
+      if (existing && existing.publicKey !== request.publicKey) return { ok: false, reason: 'key-mismatch' };
       // A revoked key stays revoked: no token, however fresh, undoes a revocation.
-      if (existing && existing.revoked_at !== null) return { ok: false, reason: 'agent-revoked' };
+      if (existing && existing.revokedAt !== null) return { ok: false, reason: 'agent-revoked' };
       if (existing && existing.unit !== token.unit)
         return { ok: false, reason: 'unit-moved', unit: existing.unit };
 
@@ -355,7 +238,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     const rows = await this.database.all<EventRow>(
       // SQLite's CROSS JOIN keeps events the outer loop, read in list order from an index: with a
       // unit filter SQLite would otherwise start from the unit's agents and sort all their events.
-      sql`SELECT e.*, a.unit FROM events e ${dialectText({ sqlite: 'CROSS JOIN', postgres: 'JOIN' })} agents a
+      sql`SELECT ${EVENT_COLUMNS} FROM events e ${dialectText({ sqlite: 'CROSS JOIN', postgres: 'JOIN' })} agents a
             ON a.id = e.agent_id
           WHERE TRUE${when(agentId !== undefined, sql` AND e.agent_id = ${agentId}`)}
             ${when(type !== undefined, sql` AND e.type = ${type}`)}
@@ -370,17 +253,16 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   async addQuarantine(entry: NewQuarantineEntry): Promise<void> {
     // PostgreSQL keeps a hostile topic or detail with its NULs escaped (the Database does it).
     await this.database.run(
-      sql`INSERT INTO quarantine (${QUARANTINE_COLUMNS})
+      sql`INSERT INTO quarantine (received_at, topic, reason, detail, claimed_agent_id, payload, payload_bytes)
           VALUES (${entry.receivedAt}, ${entry.topic}, ${entry.reason}, ${entry.detail},
             ${entry.claimedAgentId}, ${entry.payload}, ${entry.payloadBytes})`,
     );
   }
 
   async listQuarantine(filter: { limit: number }): Promise<QuarantineEntry[]> {
-    const rows = await this.database.all<QuarantineRow>(
-      sql`SELECT id, ${QUARANTINE_COLUMNS} FROM quarantine ORDER BY id DESC LIMIT ${filter.limit}`,
+    return this.database.all<QuarantineEntry>(
+      sql`SELECT ${QUARANTINE_COLUMNS} FROM quarantine ORDER BY id DESC LIMIT ${filter.limit}`,
     );
-    return rows.map(toQuarantine);
   }
 
   async createApiKey(key: Omit<ApiKeyRecord, 'revokedAt'>): Promise<void> {
@@ -391,17 +273,15 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   }
 
   async findApiKey(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    const row = await this.database.get<ApiKeyRow>(
+    return this.database.get<ApiKeyRecord>(
       sql`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ${keyHash}`,
     );
-    return row ? toApiKey(row) : undefined;
   }
 
   async listApiKeys(): Promise<ApiKeyRecord[]> {
-    const rows = await this.database.all<ApiKeyRow>(
+    return this.database.all<ApiKeyRecord>(
       sql`SELECT ${API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, name`,
     );
-    return rows.map(toApiKey);
   }
 
   async revokeApiKeys(name: string, at: string): Promise<number> {
@@ -421,13 +301,11 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   }
 
   async getUser(name: string): Promise<UserRecord | undefined> {
-    const row = await this.database.get<UserRow>(sql`SELECT ${USER_COLUMNS} FROM users WHERE name = ${name}`);
-    return row ? toUser(row) : undefined;
+    return this.database.get<UserRecord>(sql`SELECT ${USER_COLUMNS} FROM users WHERE name = ${name}`);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    const rows = await this.database.all<UserRow>(sql`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
-    return rows.map(toUser);
+    return this.database.all<UserRecord>(sql`SELECT ${USER_COLUMNS} FROM users ORDER BY name`);
   }
 
   async setUserDisabled(name: string, at: string | null): Promise<boolean> {
