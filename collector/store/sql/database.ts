@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { Dialect, Query } from './query.js';
@@ -40,26 +41,12 @@ function postgresValue(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-/** Who holds a SQLite file's connection for an asynchronous transaction: settles when it ends. */
-interface FileLock {
-  openTransaction: Promise<void> | undefined;
-  handles: number;
-}
-
 /**
- * One lock per file for every handle this process has on it (tests, and a command beside its
- * collector, open two): another handle's BEGIN IMMEDIATE would block this thread in its busy
- * timeout while the transaction it waits for cannot take its next step on the same thread.
+ * The asynchronous transaction open on each database file in this process. Handles on one file
+ * (two stores in a test, as two collectors would be) take turns: a second BEGIN IMMEDIATE would
+ * wait out the busy timeout synchronously, blocking the event loop the first one needs to commit.
  */
-const fileLocks = new Map<string, FileLock>();
-
-function lockFor(handle: BetterSqlite3.Database): FileLock {
-  if (handle.memory) return { openTransaction: undefined, handles: 1 };
-  let lock = fileLocks.get(handle.name);
-  if (!lock) fileLocks.set(handle.name, (lock = { openTransaction: undefined, handles: 0 }));
-  lock.handles += 1;
-  return lock;
-}
+const openTransactions = new Map<unknown, Promise<void>>();
 
 /** Prepared statements kept per SQL text; dynamic texts (IN lists) are bounded by clearing. */
 const STATEMENT_CACHE_LIMIT = 2000;
@@ -67,11 +54,11 @@ const STATEMENT_CACHE_LIMIT = 2000;
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
-  /** The open asynchronous transaction on this file, if any; statements outside it wait for it. */
-  private readonly lock: FileLock;
+  /** Where this handle's open transaction is kept: its file, or the handle itself when in memory. */
+  private readonly file: unknown;
 
   constructor(readonly handle: BetterSqlite3.Database) {
-    this.lock = lockFor(handle);
+    this.file = handle.memory ? this : resolve(handle.name);
   }
 
   /** The prepared statement for this text, prepared once per handle (preparing costs more than running). */
@@ -91,12 +78,12 @@ export class SqliteDatabase implements Database {
   }
 
   /**
-   * `now` once no asynchronous transaction holds the file, checked in the same tick as `now` runs
-   * (an await between the two would let a transaction begin in between).
+   * Runs `action` once no asynchronous transaction holds the file, with no turn of the event loop
+   * between the last check and the action (else two callers could both see the file free).
    */
-  private async whenIdle<T>(now: () => T): Promise<T> {
-    while (this.lock.openTransaction) await this.lock.openTransaction;
-    return now();
+  private async whenIdle<T>(action: () => T): Promise<T> {
+    for (let open = openTransactions.get(this.file); open; open = openTransactions.get(this.file)) await open;
+    return action();
   }
 
   async all<Row>(query: Query): Promise<Row[]> {
@@ -134,25 +121,21 @@ export class SqliteDatabase implements Database {
   }
 
   async transaction<T>(work: (tx: Database) => Promise<T>): Promise<T> {
-    return this.whenIdle(() => this.holdFor(work));
-  }
-
-  /** Takes the connection at once (the caller saw it free in this tick) for `work`'s transaction. */
-  private async holdFor<T>(work: (tx: Database) => Promise<T>): Promise<T> {
-    let release!: () => void;
-    this.lock.openTransaction = new Promise((resolve) => (release = resolve));
-    try {
+    const release = await this.whenIdle(() => {
       this.handle.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await work(new SqliteTransaction(this));
-        this.handle.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.handle.inTransaction) this.handle.exec('ROLLBACK');
-        throw err;
-      }
+      let settle!: () => void;
+      openTransactions.set(this.file, new Promise((done) => (settle = done)));
+      return settle;
+    });
+    try {
+      const result = await work(new SqliteTransaction(this));
+      this.handle.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.handle.inTransaction) this.handle.exec('ROLLBACK');
+      throw err;
     } finally {
-      this.lock.openTransaction = undefined;
+      openTransactions.delete(this.file);
       release();
     }
   }
@@ -166,13 +149,7 @@ export class SqliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    await this.whenIdle(() => {
-      if (!this.handle.open) return;
-      this.handle.close();
-      this.lock.handles -= 1;
-      if (this.lock.handles === 0 && fileLocks.get(this.handle.name) === this.lock)
-        fileLocks.delete(this.handle.name);
-    });
+    await this.whenIdle(() => this.handle.close());
   }
 }
 
