@@ -1,8 +1,5 @@
 import { SqlApprovalStore } from './approvals/approval-store.js';
-import type { ClockStore } from './clock-store.js';
-import type { HierarchyStore } from './hierarchy-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
-import type { SessionStore } from './session-store.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, list, raw, sql, when, type Query } from './sql/query.js';
 import {
@@ -23,16 +20,12 @@ import {
   type StoredEvent,
   type UserRecord,
 } from './store.js';
-import type { TransportStore } from './transport-store.js';
-import type { WarningStore } from './warning-store.js';
+
+/** The domain stores, each behind its own interface (named in Store). */
+type Domains = Pick<Store, 'clocks' | 'warnings' | 'sessions' | 'transport' | 'hierarchy'>;
 
 /** What each database brings to the store: its domain stores and its ingest writes. */
-export interface StoreParts {
-  clocks: ClockStore;
-  warnings: WarningStore;
-  sessions: SessionStore;
-  transport: TransportStore;
-  hierarchy: HierarchyStore;
+export interface StoreParts extends Domains {
   writes: IngestWrites;
 }
 
@@ -77,11 +70,11 @@ function inUnits(column: Query, units: readonly string[] | undefined): Query {
  * sharing one database agree (a token is spent once, an agent moves once).
  */
 export abstract class SqlStore<D extends Database = Database> implements Store {
-  readonly clocks: ClockStore;
-  readonly warnings: WarningStore;
-  readonly sessions: SessionStore;
-  readonly transport: TransportStore;
-  readonly hierarchy: HierarchyStore;
+  readonly clocks: Domains['clocks'];
+  readonly warnings: Domains['warnings'];
+  readonly sessions: Domains['sessions'];
+  readonly transport: Domains['transport'];
+  readonly hierarchy: Domains['hierarchy'];
   readonly approvals: SqlApprovalStore;
   private readonly writes: IngestWrites;
 
