@@ -1,5 +1,7 @@
 import { systemClock, type Clock } from '../shared/clock.js';
+import type { Signer } from '../shared/crypto/suite.js';
 import { suiteFor } from '../shared/crypto/suites.js';
+import type { CollectorMessageExpectation } from '../shared/envelope.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { Policy } from '../shared/policy.js';
 import { readPemFile } from '../shared/tls.js';
@@ -18,12 +20,13 @@ import {
   readStoredPolicy,
   writeStoredPolicy,
   type StoredPolicy,
+  type StoredPolicyRead,
 } from './policy-store.js';
 import { collectObservations } from './probes/collect.js';
 import type { Probe } from './probes/probe.js';
 import { Publisher, type BackoffPolicy } from './publisher.js';
 import { SelfLimiter, type UsageSample } from './self-limits.js';
-import { selfChangeDraft } from './watch/self-watch.js';
+import { selfChangeDraft, type SelfChange } from './watch/self-watch.js';
 import { startWatchers, type Watchers } from './watch/watchers.js';
 
 export interface StartAgentOptions {
@@ -66,130 +69,184 @@ export async function startAgent(
   config: AgentConfig,
   options: StartAgentOptions = {},
 ): Promise<RunningAgent> {
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger('agent');
-  const dir = config.identity.dir;
-  const identity = loadIdentity(dir);
-  const caFile = config.collector.ca;
-  const trust = caFile ? { ca: readPemFile(caFile, 'collector.ca', 'certificate'), caFile } : undefined;
-  const sign = suiteFor(identity.alg).signer(identity.privateKey);
-  const outbox = Outbox.open({
-    dir,
-    agentId: identity.agentId,
-    alg: identity.alg,
-    sign,
-    collector: identity.collector,
-    clock,
-    limits: { maxBytes: config.outbox.maxBytes, overflow: config.outbox.overflow },
-  });
+  const agent = new Agent(config, options);
+  await agent.run();
+  return agent.running();
+}
 
-  // Above its own memory or CPU limits the agent scans less often and says so (agent/self-limits.ts).
-  const limiter = new SelfLimiter(config.limits, {
-    clock,
-    logger,
-    record(events) {
-      outbox.append(events);
-      publisher.flush();
-    },
-    ...(options.readUsage ? { read: options.readUsage } : {}),
-  });
+/**
+ * One run of the agent, in the order it wires its parts: the outbox, its self-limits, the policy
+ * in force, the publisher; then the first scan, the scan timer and the change watchers.
+ */
+class Agent {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly dir: string;
+  private readonly identity: AgentIdentity;
+  private readonly trust: { ca: Buffer; caFile: string } | undefined;
+  private readonly sign: Signer;
+  private readonly outbox: Outbox;
+  private readonly limiter: SelfLimiter;
+  private readonly policyFrom: CollectorMessageExpectation;
+  private stored: StoredPolicy | undefined;
+  private policy: Policy;
+  private readonly publisher: Publisher;
+  private stopped = false;
+  private scanTimer: NodeJS.Timeout | undefined;
+  // Started after the publisher and the first scan; the policy handler may run first.
+  private watchers: Watchers | undefined;
+  private scanning: Promise<EventDraft[]> = Promise.resolve([]);
 
-  // The collector's policy, kept as its signed message, is checked again at every load.
-  const policyFrom = policyExpectation(identity);
-  const read = readStoredPolicy(dir, { ...policyFrom, now: clock.now() });
-  let stored = read.state === 'ok' ? read.stored : undefined;
-  let policy: Policy = stored?.policy ?? config.policy;
-  const lifecycleData = () => ({ version: SMEW_VERSION, policyHash: policyHash(policy) });
-  outbox.append([
-    { type: 'agent.started', state: 'raised', key: 'agent.started', severity: 'info', data: lifecycleData() },
-  ]);
-  if (read.state === 'refused') {
-    outbox.append([selfChangeDraft({ type: 'agent.tamper', what: 'policy', hash: read.hash })]);
-    logger.warn(
-      { file: policyFile(dir), reason: read.reason },
-      'ignored the stored policy: it is not a valid signed policy from this agent’s collector; the config’s policy applies until the collector pushes one',
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly options: StartAgentOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? createLogger('agent');
+    this.dir = config.identity.dir;
+    this.identity = loadIdentity(this.dir);
+    const caFile = config.collector.ca;
+    this.trust = caFile ? { ca: readPemFile(caFile, 'collector.ca', 'certificate'), caFile } : undefined;
+    this.sign = suiteFor(this.identity.alg).signer(this.identity.privateKey);
+    this.outbox = this.openOutbox();
+    this.limiter = this.createLimiter();
+    // The collector's policy, kept as its signed message, is checked again at every load.
+    this.policyFrom = policyExpectation(this.identity);
+    const read = readStoredPolicy(this.dir, { ...this.policyFrom, now: this.clock.now() });
+    this.stored = read.state === 'ok' ? read.stored : undefined;
+    this.policy = this.stored?.policy ?? config.policy;
+    this.recordStart(read);
+    this.publisher = this.createPublisher();
+  }
+
+  private openOutbox(): Outbox {
+    return Outbox.open({
+      dir: this.dir,
+      agentId: this.identity.agentId,
+      alg: this.identity.alg,
+      sign: this.sign,
+      collector: this.identity.collector,
+      clock: this.clock,
+      limits: { maxBytes: this.config.outbox.maxBytes, overflow: this.config.outbox.overflow },
+    });
+  }
+
+  /** Above its own memory or CPU limits the agent scans less often and says so (agent/self-limits.ts). */
+  private createLimiter(): SelfLimiter {
+    return new SelfLimiter(this.config.limits, {
+      clock: this.clock,
+      logger: this.logger,
+      record: (events) => {
+        this.outbox.append(events);
+        this.publisher.flush();
+      },
+      ...(this.options.readUsage ? { read: this.options.readUsage } : {}),
+    });
+  }
+
+  private lifecycleData() {
+    return { version: SMEW_VERSION, policyHash: policyHash(this.policy) };
+  }
+
+  /** agent.started, a tamper event for a stored policy that was refused, and the start log. */
+  private recordStart(read: StoredPolicyRead): void {
+    this.outbox.append([
+      {
+        type: 'agent.started',
+        state: 'raised',
+        key: 'agent.started',
+        severity: 'info',
+        data: this.lifecycleData(),
+      },
+    ]);
+    if (read.state === 'refused') {
+      this.outbox.append([selfChangeDraft({ type: 'agent.tamper', what: 'policy', hash: read.hash })]);
+      this.logger.warn(
+        { file: policyFile(this.dir), reason: read.reason },
+        'ignored the stored policy: it is not a valid signed policy from this agent’s collector; the config’s policy applies until the collector pushes one',
+      );
+    }
+    this.logger.info(
+      {
+        agent: this.identity.agentId,
+        policySource: this.stored ? 'collector' : 'config',
+        policyHash: policyHash(this.policy),
+      },
+      'agent started',
     );
   }
-  logger.info(
-    {
-      agent: identity.agentId,
-      policySource: stored ? 'collector' : 'config',
-      policyHash: policyHash(policy),
-    },
-    'agent started',
-  );
 
-  let stopped = false;
-  let scanTimer: NodeJS.Timeout | undefined;
-  // Assigned once the publisher and scan loop exist; the policy handler above may run first.
-  // eslint-disable-next-line prefer-const
-  let watchers: Watchers | undefined;
-  let scanning: Promise<EventDraft[]> = Promise.resolve([]);
-
-  const publisher = new Publisher({
-    agentId: identity.agentId,
-    alg: identity.alg,
-    sign,
-    brokerUrls: brokerUrlsFor(config.broker.url, identity.broker),
-    username: identity.broker.username,
-    password: identity.broker.password,
-    outbox,
-    clock,
-    logger,
-    ackTimeoutMs: config.ack.timeout,
-    heartbeatIntervalMs: Math.max(100, config.heartbeat.interval),
-    drain: { ratePerSec: config.outbox.drainRate, jitterMs: config.outbox.drainJitter },
-    batchEvents: config.outbox.batch,
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(trust ? { trust } : {}),
-    onPolicyMessage(payload) {
-      if (stopped) return;
-      const outcome = acceptPolicyMessage(payload, {
-        ...policyFrom,
-        now: clock.now(),
-        ...(stored ? { newerThan: stored.issuedAt } : {}),
-      });
-      if (!outcome.accepted) {
-        logger.info({ reason: outcome.reason }, 'policy message not applied');
-        return;
-      }
-      stored = outcome.stored;
-      keepPolicy(stored);
-      policy = stored.policy;
-      outbox.append([
-        {
-          type: 'agent.config.changed',
-          state: 'raised',
-          key: 'agent.config.changed:policy',
-          severity: 'info',
-          data: { what: 'policy', hash: policyHash(policy) },
-        },
-      ]);
-      logger.info({ policyHash: policyHash(policy) }, 'applied a policy from the collector');
-      watchers?.policyChanged();
-      void scanNow();
-    },
-  });
-
-  /** Writes the accepted message to policy.json; the agent's own write is no tamper. */
-  function keepPolicy(accepted: StoredPolicy): void {
-    writeStoredPolicy(dir, accepted.message);
-    watchers?.ownWrite(policyFile(dir));
+  private createPublisher(): Publisher {
+    const { config, options, identity } = this;
+    return new Publisher({
+      agentId: identity.agentId,
+      alg: identity.alg,
+      sign: this.sign,
+      brokerUrls: brokerUrlsFor(config.broker.url, identity.broker),
+      username: identity.broker.username,
+      password: identity.broker.password,
+      outbox: this.outbox,
+      clock: this.clock,
+      logger: this.logger,
+      ackTimeoutMs: config.ack.timeout,
+      heartbeatIntervalMs: Math.max(100, config.heartbeat.interval),
+      drain: { ratePerSec: config.outbox.drainRate, jitterMs: config.outbox.drainJitter },
+      batchEvents: config.outbox.batch,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(this.trust ? { trust: this.trust } : {}),
+      onPolicyMessage: (payload) => this.applyPolicyMessage(payload),
+    });
   }
 
-  async function scanOnce(): Promise<EventDraft[]> {
+  /** A policy pushed by the collector: kept, announced, and scanned with at once. */
+  private applyPolicyMessage(payload: Buffer): void {
+    if (this.stopped) return;
+    const outcome = acceptPolicyMessage(payload, {
+      ...this.policyFrom,
+      now: this.clock.now(),
+      ...(this.stored ? { newerThan: this.stored.issuedAt } : {}),
+    });
+    if (!outcome.accepted) {
+      this.logger.info({ reason: outcome.reason }, 'policy message not applied');
+      return;
+    }
+    this.stored = outcome.stored;
+    this.keepPolicy(this.stored);
+    this.policy = this.stored.policy;
+    this.outbox.append([
+      {
+        type: 'agent.config.changed',
+        state: 'raised',
+        key: 'agent.config.changed:policy',
+        severity: 'info',
+        data: { what: 'policy', hash: policyHash(this.policy) },
+      },
+    ]);
+    this.logger.info({ policyHash: policyHash(this.policy) }, 'applied a policy from the collector');
+    this.watchers?.policyChanged();
+    void this.scanNow();
+  }
+
+  /** Writes the accepted message to policy.json; the agent's own write is no tamper. */
+  private keepPolicy(accepted: StoredPolicy): void {
+    writeStoredPolicy(this.dir, accepted.message);
+    this.watchers?.ownWrite(policyFile(this.dir));
+  }
+
+  private async scanOnce(): Promise<EventDraft[]> {
+    const { options, logger } = this;
     try {
-      const observations = await collectObservations(config.paths, {
-        clock,
+      const observations = await collectObservations(this.config.paths, {
+        clock: this.clock,
         logger,
-        policy,
-        beacon: { agentId: identity.agentId, alg: identity.alg, sign },
+        policy: this.policy,
+        beacon: { agentId: this.identity.agentId, alg: this.identity.alg, sign: this.sign },
         ...(options.probes ? { probes: options.probes } : {}),
       });
-      if (stopped) return [];
+      if (this.stopped) return [];
       const drafts = recordDetectorPass(
-        outbox,
-        runDetectors(observations, policy, {
+        this.outbox,
+        runDetectors(observations, this.policy, {
           logger,
           ...(options.detectors ? { detectors: options.detectors } : {}),
         }),
@@ -197,7 +254,7 @@ export async function startAgent(
       for (const draft of drafts) {
         logger.info({ type: draft.type, state: draft.state, key: draft.key }, 'condition changed');
       }
-      if (drafts.length > 0) publisher.flush();
+      if (drafts.length > 0) this.publisher.flush();
       return drafts;
     } catch (err) {
       // The open conditions did not change (the transaction rolled back); the next pass retries.
@@ -207,85 +264,99 @@ export async function startAgent(
   }
 
   /** Scans never overlap: each waits for the one before. */
-  function scanNow(): Promise<EventDraft[]> {
-    scanning = scanning.then(() => (stopped ? [] : scanOnce()));
-    return scanning;
-  }
+  readonly scanNow = (): Promise<EventDraft[]> => {
+    this.scanning = this.scanning.then(() => (this.stopped ? [] : this.scanOnce()));
+    return this.scanning;
+  };
 
-  function scheduleScan(): void {
-    if (stopped) return;
-    scanTimer = setTimeout(
+  private scheduleScan(): void {
+    if (this.stopped) return;
+    this.scanTimer = setTimeout(
       () => {
-        void scanNow().then(scheduleScan);
+        void this.scanNow().then(() => this.scheduleScan());
       },
-      limiter.nextDelay(Math.max(10, config.scan.interval)),
+      this.limiter.nextDelay(Math.max(10, this.config.scan.interval)),
     );
   }
 
-  publisher.start();
-  await scanNow();
-  scheduleScan();
-  // Kernel and file change notices scan at once; the periodic scan above is the net under them.
-  watchers = startWatchers({
-    watch: {
-      netlink: config.watch.netlink,
-      uevent: config.watch.uevent,
-      quietMs: config.watch.quiet,
-      socketsMs: config.watch.sockets,
-      procfs: config.paths.procfs,
-    },
-    policy: () => policy,
-    scan: scanNow,
-    logger,
-    selfFiles: [
-      ...(options.configFile ? [{ what: 'config', path: options.configFile, tamper: false }] : []),
-      { what: 'identity', path: identityFile(dir), tamper: true },
-      // Changed by anyone but the agent: tampering. The policy in force stays, and so does the file.
-      { what: 'policy', path: policyFile(dir), tamper: true },
-    ],
-    onSelfChange(change) {
-      if (stopped) return;
-      outbox.append([selfChangeDraft(change)]);
-      if (change.what === 'policy' && stored) keepPolicy(stored);
-      logger.warn(
-        { type: change.type, what: change.what, hash: change.hash },
-        'the agent’s own files or clock changed',
-      );
-      publisher.flush();
-    },
-  });
+  /** Connects, scans once, then scans on the timer and on every change notice. */
+  async run(): Promise<void> {
+    this.publisher.start();
+    await this.scanNow();
+    this.scheduleScan();
+    // Kernel and file change notices scan at once; the periodic scan above is the net under them.
+    this.watchers = this.watchChanges();
+  }
 
-  return {
-    agentId: identity.agentId,
-    identity,
-    scanNow,
-    policy: () => policy,
-    isConnected: () => publisher.connected,
-    pendingCount: () => outbox.pendingCount(),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(scanTimer);
-      await watchers?.stop();
-      await scanning;
-      try {
-        outbox.append([
-          {
-            type: 'agent.stopping',
-            state: 'raised',
-            key: 'agent.stopping',
-            severity: 'info',
-            data: lifecycleData(),
-          },
-        ]);
-      } catch (err) {
-        logger.error({ err }, 'could not record agent.stopping');
-      }
-      await publisher.stop(options.stopGraceMs ?? 2_000);
-      const unacknowledged = outbox.pendingCount();
-      outbox.close();
-      // What is left is sent at the next start; the log says how much, so nobody wonders.
-      logger.info({ agent: identity.agentId, unacknowledged }, 'agent stopped');
-    },
-  };
+  private watchChanges(): Watchers {
+    const { config, options, dir } = this;
+    return startWatchers({
+      watch: {
+        netlink: config.watch.netlink,
+        uevent: config.watch.uevent,
+        quietMs: config.watch.quiet,
+        socketsMs: config.watch.sockets,
+        procfs: config.paths.procfs,
+      },
+      policy: () => this.policy,
+      scan: this.scanNow,
+      logger: this.logger,
+      selfFiles: [
+        ...(options.configFile ? [{ what: 'config', path: options.configFile, tamper: false }] : []),
+        { what: 'identity', path: identityFile(dir), tamper: true },
+        // Changed by anyone but the agent: tampering. The policy in force stays, and so does the file.
+        { what: 'policy', path: policyFile(dir), tamper: true },
+      ],
+      onSelfChange: (change) => this.recordSelfChange(change),
+    });
+  }
+
+  private recordSelfChange(change: SelfChange): void {
+    if (this.stopped) return;
+    this.outbox.append([selfChangeDraft(change)]);
+    if (change.what === 'policy' && this.stored) this.keepPolicy(this.stored);
+    this.logger.warn(
+      { type: change.type, what: change.what, hash: change.hash },
+      'the agent’s own files or clock changed',
+    );
+    this.publisher.flush();
+  }
+
+  running(): RunningAgent {
+    return {
+      agentId: this.identity.agentId,
+      identity: this.identity,
+      scanNow: this.scanNow,
+      policy: () => this.policy,
+      isConnected: () => this.publisher.connected,
+      pendingCount: () => this.outbox.pendingCount(),
+      stop: () => this.stop(),
+    };
+  }
+
+  private async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.scanTimer);
+    await this.watchers?.stop();
+    await this.scanning;
+    try {
+      this.outbox.append([
+        {
+          type: 'agent.stopping',
+          state: 'raised',
+          key: 'agent.stopping',
+          severity: 'info',
+          data: this.lifecycleData(),
+        },
+      ]);
+    } catch (err) {
+      this.logger.error({ err }, 'could not record agent.stopping');
+    }
+    await this.publisher.stop(this.options.stopGraceMs ?? 2_000);
+    const unacknowledged = this.outbox.pendingCount();
+    this.outbox.close();
+    // What is left is sent at the next start; the log says how much, so nobody wonders.
+    this.logger.info({ agent: this.identity.agentId, unacknowledged }, 'agent stopped');
+  }
 }
