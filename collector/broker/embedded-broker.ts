@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { AGENT_ID_PATTERN } from '../../shared/identity.js';
 import type { Logger } from '../../shared/log.js';
 import type { TlsMaterial } from '../../shared/tls.js';
@@ -49,26 +49,28 @@ function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-export async function startEmbeddedBroker(options: {
-  listen: string;
-  store: Store;
-  logger: Logger;
-  /** broker.tls: the listener speaks MQTT over TLS only (no plain port beside it). */
-  tls?: TlsMaterial;
-  /** broker.maxPacket: a larger packet is refused as its header arrives and its client cut off. */
-  maxPacketBytes?: number;
-  /** Told of every refusal, by reason (the collector counts them on /metrics). */
-  refused?: (reason: BrokerRefusal) => void;
-}): Promise<EmbeddedBroker> {
-  const refused = options.refused ?? (() => {});
-  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
-  const log = options.logger.child({ component: 'broker' });
-  const address = parseListenAddress(options.listen, 'broker.listen');
-  const credentials = new AgentCredentials(options.store);
-  const internalPassword = generateSecret('smew-internal-');
-  const identities = new WeakMap<Client, BrokerIdentity>();
+/** What the access hooks check against and whom they tell of a refusal. */
+interface AccessContext {
+  log: Logger;
+  refused: (reason: BrokerRefusal) => void;
+  credentials: AgentCredentials;
+  internalPassword: string;
+  /** Who each authenticated client is, for the topic rules. */
+  identities: WeakMap<Client, BrokerIdentity>;
+}
 
-  const aedes = await Aedes.createBroker({
+/**
+ * aedes' authenticate/authorize hooks: agents by their broker secret, the collector's own client
+ * by the secret made at start, and every publication and subscription by access-control.ts.
+ */
+function accessHooks({
+  log,
+  refused,
+  credentials,
+  internalPassword,
+  identities,
+}: AccessContext): AedesOptions {
+  return {
     authenticate(client, username, password, done) {
       const secret = password?.toString('utf8');
       if (!username || !secret) {
@@ -135,7 +137,31 @@ export async function startEmbeddedBroker(options: {
       // A null subscription answers SUBACK 0x80 (failure) for this filter and keeps the connection.
       done(null, null);
     },
-  });
+  };
+}
+
+export async function startEmbeddedBroker(options: {
+  listen: string;
+  store: Store;
+  logger: Logger;
+  /** broker.tls: the listener speaks MQTT over TLS only (no plain port beside it). */
+  tls?: TlsMaterial;
+  /** broker.maxPacket: a larger packet is refused as its header arrives and its client cut off. */
+  maxPacketBytes?: number;
+  /** Told of every refusal, by reason (the collector counts them on /metrics). */
+  refused?: (reason: BrokerRefusal) => void;
+}): Promise<EmbeddedBroker> {
+  const refused = options.refused ?? (() => {});
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+  const log = options.logger.child({ component: 'broker' });
+  const address = parseListenAddress(options.listen, 'broker.listen');
+  const credentials = new AgentCredentials(options.store);
+  const internalPassword = generateSecret('smew-internal-');
+  const identities = new WeakMap<Client, BrokerIdentity>();
+
+  const aedes = await Aedes.createBroker(
+    accessHooks({ log, refused, credentials, internalPassword, identities }),
+  );
 
   // Live connections by client id (= agent id), so a revoked agent can be cut off.
   const connected = new Map<string, Client>();
