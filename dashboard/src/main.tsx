@@ -118,14 +118,13 @@ function LoginForm(props: { onLogin: (user: SessionUser) => void; onLang: () => 
 
 const SOUND_KEY = 'smew.sound';
 
-function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => void }) {
-  const { t, lang } = useI18n();
-  const route = useRoute();
+/**
+ * The tick the pages refetch on: bumped once per burst of live changes, on the slow poll, and on a
+ * `smew:refresh` event; and whether the live stream is up.
+ */
+function useLiveRefresh(): { tick: number; connected: boolean } {
   const [tick, setTick] = useState(0);
   const [connected, setConnected] = useState(false);
-  const [alerts, setAlerts] = useState<Warning[]>([]);
-  const [sound, setSound] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
-  const known = useRef<Set<string> | null>(null);
   const pending = useRef<number | undefined>(undefined);
 
   // Changes arrive in bursts (an agent reconnecting resends its outbox): refetch once per burst.
@@ -151,7 +150,14 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
     };
   }, [refresh]);
 
-  // A new critical warning draws attention: a banner (and a beep when sound is on).
+  return { tick, connected };
+}
+
+/** A new critical warning draws attention: a banner (and a beep when sound is on). */
+function useCriticalAlerts(tick: number, sound: boolean): [Warning[], (alerts: Warning[]) => void] {
+  const [alerts, setAlerts] = useState<Warning[]>([]);
+  const known = useRef<Set<string> | null>(null);
+
   useEffect(() => {
     let cancelled = false;
     api<unknown>('/api/v1/warnings?severity=critical&limit=1000').then(
@@ -174,31 +180,43 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
     };
   }, [tick, sound]);
 
-  const page = (() => {
-    const [top, id] = route.path;
-    switch (top) {
-      case undefined:
-        return <Overview />;
-      case 'warnings':
-        return id ? <WarningDetail id={id} user={props.user} /> : <WarningsPage query={route.query} />;
-      case 'agents':
-        return id ? <AgentDetail id={id} /> : <AgentsPage />;
-      case 'systems':
-        return <SystemsPage user={props.user} />;
-      case 'incidents':
-        return <IncidentsPage id={id} user={props.user} />;
-      case 'notices':
-        return <NoticesPage user={props.user} />;
-      case 'silences':
-        return <SilencesPage user={props.user} />;
-      case 'audit':
-        return <AuditPage />;
-      case 'access':
-        return <AccessPage user={props.user} />;
-      default:
-        return <Overview />;
-    }
-  })();
+  return [alerts, setAlerts];
+}
+
+/** The page the route names. */
+function pageFor(route: { path: string[]; query: URLSearchParams }, user: SessionUser) {
+  const [top, id] = route.path;
+  switch (top) {
+    case undefined:
+      return <Overview />;
+    case 'warnings':
+      return id ? <WarningDetail id={id} user={user} /> : <WarningsPage query={route.query} />;
+    case 'agents':
+      return id ? <AgentDetail id={id} /> : <AgentsPage />;
+    case 'systems':
+      return <SystemsPage user={user} />;
+    case 'incidents':
+      return <IncidentsPage id={id} user={user} />;
+    case 'notices':
+      return <NoticesPage user={user} />;
+    case 'silences':
+      return <SilencesPage user={user} />;
+    case 'audit':
+      return <AuditPage />;
+    case 'access':
+      return <AccessPage user={user} />;
+    default:
+      return <Overview />;
+  }
+}
+
+function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => void }) {
+  const { t, lang } = useI18n();
+  const route = useRoute();
+  const { tick, connected } = useLiveRefresh();
+  const [sound, setSound] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
+  const [alerts, setAlerts] = useCriticalAlerts(tick, sound);
+  const page = pageFor(route, props.user);
 
   const nav: [string, MessageKey][] =
     props.user.role === 'admin' ? [...NAV, ['audit', 'audit'], ['access', 'access']] : NAV;
