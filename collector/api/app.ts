@@ -71,6 +71,9 @@ export async function buildApi(deps: ApiDeps) {
     // Request lines at info would drown the log of a busy collector; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // A field of several scalar types (a silence matcher's data values) is `type: [...]` in JSON
+    // Schema; Ajv's strict mode accepts it but would print a warning for each at every start.
+    ajv: { customOptions: { allowUnionTypes: true } },
     // request.ip (login throttle, audit) is the socket's peer unless it is a named proxy.
     trustProxy: deps.trustProxy ? [...deps.trustProxy] : false,
     // An https.Server answers requests as an http.Server does; Fastify types its routes by the latter.
