@@ -122,17 +122,17 @@ export class SqliteDatabase implements Database {
 
   async transaction<T>(work: (tx: Database) => Promise<T>): Promise<T> {
     const release = await this.whenIdle(() => {
-      this.handle.exec('BEGIN IMMEDIATE');
+      this.prepare('BEGIN IMMEDIATE').run();
       let settle!: () => void;
       openTransactions.set(this.file, new Promise((done) => (settle = done)));
       return settle;
     });
     try {
       const result = await work(new SqliteTransaction(this));
-      this.handle.exec('COMMIT');
+      this.prepare('COMMIT').run();
       return result;
     } catch (err) {
-      if (this.handle.inTransaction) this.handle.exec('ROLLBACK');
+      if (this.handle.inTransaction) this.prepare('ROLLBACK').run();
       throw err;
     } finally {
       openTransactions.delete(this.file);

@@ -20,16 +20,32 @@ class PerDialect {
 }
 
 export class Query {
-  /** @internal */
-  constructor(readonly pieces: readonly Piece[]) {}
+  /**
+   * @internal `template` and `values` when every value of a `sql` call is bound (no nested
+   * fragment): its text then depends on the call site alone and is rendered once per dialect.
+   */
+  constructor(
+    readonly pieces: readonly Piece[],
+    private readonly template?: TemplateStringsArray,
+    private readonly values?: unknown[],
+  ) {}
 
   /** The SQL text and bound values for one dialect. */
   render(dialect: Dialect): { text: string; values: unknown[] } {
+    if (this.template && this.values) {
+      const texts = renderedTemplates.get(this.template) ?? {};
+      const text = (texts[dialect] ??= renderPieces(this.pieces, dialect, []));
+      renderedTemplates.set(this.template, texts);
+      return { text, values: this.values };
+    }
     const values: unknown[] = [];
     const text = renderPieces(this.pieces, dialect, values);
     return { text, values };
   }
 }
+
+/** The text of each flat `sql` call site per dialect: a statement run per event renders once. */
+const renderedTemplates = new WeakMap<TemplateStringsArray, Partial<Record<Dialect, string>>>();
 
 function renderPieces(pieces: readonly Piece[], dialect: Dialect, values: unknown[]): string {
   let text = '';
