@@ -8,7 +8,7 @@
  * 10 s. Then the node restarts and rejoins, and the same is done to another node and the other
  * collector.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as natsConnect } from 'nats';
@@ -151,6 +151,32 @@ describe.runIf(ready)('three NATS nodes, two collectors on PostgreSQL, 20 agents
   const storedCount = async () =>
     (await adminQuery<{ n: number }>(`SELECT COUNT(*)::int AS n FROM ${schema.name}.events`))[0]!.n;
 
+  /**
+   * On a stall: every live node's /jsz (stream and consumer state) and /connz, and both collectors'
+   * output, into SMEW_NATS_DIAG_DIR when it is set.
+   */
+  async function dumpDiagnostics(): Promise<void> {
+    const out = process.env.SMEW_NATS_DIAG_DIR;
+    if (!out) return;
+    mkdirSync(out, { recursive: true });
+    for (const node of cluster.nodes) {
+      writeFileSync(join(out, `${node.name}.log`), node.output(100_000));
+      if (!node.running) continue;
+      for (const path of ['jsz?consumers=true&config=true', 'connz?subs=true', 'routez']) {
+        const body = await fetch(`${node.monitorUrl}/${path}`)
+          .then((response) => response.text())
+          .catch((err: unknown) => String(err));
+        writeFileSync(join(out, `${node.name}-${path.split('?')[0]}.json`), body);
+      }
+    }
+    for (const member of members) {
+      writeFileSync(
+        join(out, `collector-${member.name}.log`),
+        `${member.process?.stdout() ?? ''}\n--- stderr\n${member.process?.stderr() ?? ''}`,
+      );
+    }
+  }
+
   /** Appends events round by round; `during` runs at the rounds named, while the stream goes on. */
   async function stream(during: Map<number, () => Promise<void>>): Promise<void> {
     const pending: Promise<void>[] = [];
@@ -225,6 +251,7 @@ describe.runIf(ready)('three NATS nodes, two collectors on PostgreSQL, 20 agents
           `${agent.publisher.connected ? '+' : '-'}${agent.publisher.brokerUrl}:${agent.outbox.pendingCount()}`,
       );
       const nodes = cluster.nodes.map((node) => node.output()).join('\n');
+      await dumpDiagnostics();
       throw new Error(
         `${(err as Error).message}; stored ${await storedCount()}; agents ${states.join(' ')}\n${nodes}`,
       );
