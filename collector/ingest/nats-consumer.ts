@@ -6,6 +6,7 @@ import {
   nanos,
   RetentionPolicy,
   StorageType,
+  type Consumer,
   type JetStreamManager,
   type JsMsg,
   type NatsConnection,
@@ -81,29 +82,38 @@ export async function consumeNatsIngest(options: NatsIngestOptions): Promise<Nat
   }
 
   const feed = new IngestFeed(options.pipeline, logger, maxInFlight);
+  const slots = new Slots(maxInFlight);
   let closing = false;
   let stopCurrent: (() => void) | undefined;
   const loop = (async () => {
+    let consumer: Consumer | undefined;
     while (!closing) {
       try {
-        const consumer = await nc.jetstream().consumers.get(config.stream, config.consumer);
-        // Short-lived pull requests: JetStream keeps serving a dead collector's open requests until
-        // they expire, so a long expiry holds back the messages meant for the living ones.
-        const messages = await consumer.consume({ max_messages: maxInFlight, expires: PULL_EXPIRES_MS });
-        stopCurrent = () => messages.stop();
-        for await (const message of messages) {
-          await new Promise<void>((room) => {
-            void feed
-              .take(topicOfNatsSubject(message.subject), Buffer.from(message.data), room)
-              .then((outcome) => settle(message, outcome));
-          });
+        consumer ??= await nc.jetstream().consumers.get(config.stream, config.consumer);
+        // One short pull at a time, for no more messages than the pipeline has room for: a message
+        // is never held here unhandled (where its ack_wait would run out and JetStream deliver it
+        // again, to a collector already behind), and no pull outlives a consumer leader that died
+        // (consume() keeps counting on the requests it sent to the dead leader and stops pulling).
+        const room = await slots.free();
+        if (closing) break;
+        const batch = await consumer.fetch({ max_messages: room, expires: PULL_EXPIRES_MS });
+        stopCurrent = () => void batch.close();
+        for await (const message of batch) {
+          slots.take();
+          void feed
+            .take(topicOfNatsSubject(message.subject), Buffer.from(message.data), () => undefined)
+            .then((outcome) => {
+              settle(message, outcome);
+              slots.release();
+            });
           if (closing) break;
         }
       } catch (err) {
         if (closing) break;
+        consumer = undefined;
         log.warn({ err: (err as Error).message }, 'NATS consumer interrupted; pulling again');
+        await sleep(500);
       }
-      if (!closing) await sleep(500);
     }
   })();
 
@@ -112,6 +122,7 @@ export async function consumeNatsIngest(options: NatsIngestOptions): Promise<Nat
     async close() {
       closing = true;
       stopCurrent?.();
+      slots.close();
       await Promise.race([loop, sleep(2_000)]);
       // Drain flushes the acks of what was handled; unacknowledged messages go to another collector.
       await nc.drain().catch(() => nc.close());
@@ -175,6 +186,48 @@ async function ensureStreamAndConsumer(
       log.debug({ err: (err as Error).message }, 'JetStream not ready yet; retrying');
       await sleep(500);
     }
+  }
+}
+
+/**
+ * How many messages the pipeline may take now. `free()` waits until a quarter of them at least
+ * (one, for a small pipeline), so that a busy collector does not pull one message at a time.
+ */
+class Slots {
+  private used = 0;
+  private waiting: (() => void) | undefined;
+  private closed = false;
+  private readonly low: number;
+
+  constructor(private readonly size: number) {
+    this.low = size - Math.max(1, Math.floor(size / 4));
+  }
+
+  async free(): Promise<number> {
+    while (!this.closed && this.used > this.low)
+      await new Promise<void>((resolve) => (this.waiting = resolve));
+    return this.size - this.used;
+  }
+
+  take(): void {
+    this.used += 1;
+  }
+
+  release(): void {
+    this.used -= 1;
+    this.wake();
+  }
+
+  /** Lets a waiting `free()` go, now and from now on. */
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
   }
 }
 

@@ -91,7 +91,13 @@ export class Notifier {
         this.log.error({ err }, 'notification pass failed');
       }
     } while (this.again && !this.stopped);
-    await this.scheduleNext();
+    // A failure here (the store out of connections) must not end the process: look again soon.
+    await this.scheduleNext().catch((err: unknown) => {
+      this.log.error({ err }, 'could not schedule the next notification; trying again in 5 s');
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.kick(), 5_000);
+      this.timer.unref();
+    });
   }
 
   private async scheduleNext(): Promise<void> {

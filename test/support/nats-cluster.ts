@@ -18,10 +18,12 @@ export interface NatsNode {
   natsUrl: string;
   mqttUrl: string;
   mqttPort: number;
+  /** The node's HTTP monitoring endpoint (/jsz, /connz), for diagnosing a failure. */
+  monitorUrl: string;
   pidFile: string;
   running: boolean;
   /** What the node wrote (nats-server logs to stderr), for failure messages. */
-  output(): string;
+  output(lines?: number): string;
   kill(): Promise<void>;
   restart(): Promise<void>;
 }
@@ -37,9 +39,14 @@ export async function startNatsCluster(initialAuthorization: string, size = 3): 
   const dir = mkdtempSync(join(tmpdir(), 'smew-nats-'));
   const authFile = join(dir, 'auth.conf');
   writeFileSync(authFile, initialAuthorization, { mode: 0o600 });
-  const ports: { client: number; route: number; mqtt: number }[] = [];
+  const ports: { client: number; route: number; mqtt: number; monitor: number }[] = [];
   for (let i = 0; i < size; i++) {
-    ports.push({ client: await freePort(), route: await freePort(), mqtt: await freePort() });
+    ports.push({
+      client: await freePort(),
+      route: await freePort(),
+      mqtt: await freePort(),
+      monitor: await freePort(),
+    });
   }
   const nodes: NatsNode[] = ports.map((port, i) => {
     const name = `n${i + 1}`;
@@ -53,6 +60,7 @@ export async function startNatsCluster(initialAuthorization: string, size = 3): 
       [
         `server_name: ${name}`,
         `listen: 127.0.0.1:${port.client}`,
+        `http: 127.0.0.1:${port.monitor}`,
         `pid_file: "${pidFile}"`,
         `jetstream { store_dir: "${storeDir}", max_memory_store: 64MB, max_file_store: 1GB }`,
         size > 1
@@ -83,9 +91,10 @@ export async function startNatsCluster(initialAuthorization: string, size = 3): 
       natsUrl: `nats://127.0.0.1:${port.client}`,
       mqttUrl: `mqtt://127.0.0.1:${port.mqtt}`,
       mqttPort: port.mqtt,
+      monitorUrl: `http://127.0.0.1:${port.monitor}`,
       pidFile,
       running: false,
-      output: () => (server ? `${server.describeExit(40)}` : ''),
+      output: (lines = 40) => (server ? server.describeExit(lines) : ''),
       async kill() {
         node.running = false;
         await server?.stop('SIGKILL');

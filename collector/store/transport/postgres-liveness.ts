@@ -16,11 +16,34 @@ import type { LivenessRecord } from './transport-store.js';
  * Liveness updates on PostgreSQL, where several collectors judge the same agents: each holds a
  * transaction-scoped advisory lock per agent while its judgement runs, so no collector writes
  * back a stale heartbeat (and raises a false `agent.offline`) over another's.
+ *
+ * A judgement reports (reads the agent, opens warnings) through the pool while its transaction
+ * holds a connection of that pool. So one judgement runs at a time in a collector: with several
+ * (a reconnect storm of statuses and heartbeats after a broker node died), they held every
+ * connection and each waited for one more until pg-pool's connect timeout failed them all, the
+ * ingest with them (issue 20).
  */
 export class PostgresLivenessUpdater implements LivenessUpdater {
+  private turn: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly db: PostgresDatabase) {}
 
+  /** Runs `work` after every judgement started before it has ended. */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const mine = this.turn.then(work, work);
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
   async updateLiveness(agentId: string, change: LivenessChange): Promise<void> {
+    await this.oneAtATime(() => this.judgeOne(agentId, change));
+  }
+
+  async updateLivenessMany(agentIds: readonly string[], change: LivenessBatchChange): Promise<void> {
+    await this.oneAtATime(() => this.judgeMany(agentIds, change));
+  }
+
+  private async judgeOne(agentId: string, change: LivenessChange): Promise<void> {
     await this.db.transaction(async (tx) => {
       // An advisory lock, not FOR UPDATE: it also orders collectors judging an agent with no row yet.
       await tx.run(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`smew.liveness:${agentId}`}, 0))`);
@@ -29,7 +52,7 @@ export class PostgresLivenessUpdater implements LivenessUpdater {
     });
   }
 
-  async updateLivenessMany(agentIds: readonly string[], change: LivenessBatchChange): Promise<void> {
+  private async judgeMany(agentIds: readonly string[], change: LivenessBatchChange): Promise<void> {
     const ids = [...new Set(agentIds)];
     if (ids.length === 0) return;
     await this.db.transaction(async (tx) => {
