@@ -19,6 +19,7 @@ type ConditionType =
   | 'agent.events.lost'
   | 'assessment.overdue'
   | 'assessment.reminder'
+  | 'assessment.unapproved'
   | 'incident.report.late'
   | 'incident.report.reminder';
 
@@ -77,6 +78,10 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   'assessment.reminder': {
     zh: '涉密信息系统安全保密风险评估即将到期',
     en: 'Risk assessment of a classified system due soon',
+  },
+  'assessment.unapproved': {
+    zh: '涉密信息系统未经测评审查投入使用',
+    en: 'Classified system in use without test-and-review approval',
   },
   'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },

@@ -13,7 +13,7 @@ import type {
   SystemRecord,
 } from '../store/clocks/clock-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
-import { nextDailyRepeat } from './assessment-schedule.js';
+import { type AssessmentDeadlineKind, nextDailyRepeat } from './assessment-schedule.js';
 import {
   type ClockOptions,
   clearedCondition,
@@ -268,7 +268,7 @@ export class ClockScheduler {
         condition = systemCondition(system, row, systemSchedule(system, now, this.options), now, lateness);
         if (row.repeats) {
           nextDueAt = nextDailyRepeat(
-            { kind: row.kind as 'overdue' | 'reassess', dueAt: new Date(row.dueAt), forDue: row.forDue },
+            { kind: row.kind as AssessmentDeadlineKind, dueAt: new Date(row.dueAt), forDue: row.forDue },
             now,
           ).dueAt.toISOString();
         }
@@ -344,7 +344,7 @@ export class ClockScheduler {
  * is overtaken: after downtime the collector sends the one that matters, not the whole backlog.
  */
 function overtaken(row: DeadlineSpec, current: readonly DeadlineSpec[], now: Date): boolean {
-  if (!row.kind.startsWith('reminder-')) return false;
+  if (!row.kind.startsWith('reminder-') && !row.kind.startsWith('advice-')) return false;
   return current.some(
     (s) =>
       s.target === row.target &&
