@@ -198,6 +198,8 @@ const CONDITION_FIELD_NAMES: Record<string, string> = {
   daysLeft: '剩余天数',
   state: '状态',
   basis: '计算依据',
+  recommended: '建议日期',
+  approvedAt: '测评审查合格日期',
   deadline: '时限类型',
   dueAt: '到期时间',
   incidentId: '事件编号',
@@ -226,6 +228,7 @@ const CONDITION_VALUE_NAMES: Record<string, string> = {
   'failed-assessment': '评估未通过后复评',
   missed: '已超过时限',
   reported: '已报告',
+  unapproved: '未经测评审查投入使用',
 };
 
 /**
@@ -250,5 +253,7 @@ function conditionValueInWords(field: string, value: unknown): unknown {
   if (field === 'hop') return hopsInWords(value, 'zh');
   const reminder = /^reminder-(.+)$/.exec(value);
   if (reminder) return `到期前提醒（${reminder[1]}）`;
+  const advice = /^advice-(.+)$/.exec(value);
+  if (advice) return `建议日期前提醒（${advice[1]}）`;
   return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value] : value;
 }

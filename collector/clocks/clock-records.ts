@@ -124,10 +124,11 @@ export function subjectOf(record: SystemRecord | IncidentRecord): ClockSubject {
 }
 
 /**
- * Condition types the clocks report; the rules decide which become warnings. A reassessment due
- * after a change is reported as `assessment.overdue` (data.deadline `reassess`): it is due at once,
- * so the system runs unassessed from the change on. Reminders have types of their own, which
- * become warnings only once the warnings stage lists them among the collector's conditions.
+ * Condition types the clocks report; the rules decide which become warnings. A reassessment after
+ * a change that may bring new risk is told at the change (data.deadline `reassess`): as a reminder
+ * while its `reassessWithin` days run, as `assessment.overdue` when it is due that very day. The
+ * 第33条 gate has a type of its own. Reminders (`reminder-N` before the deadline, `advice-N`
+ * before the recommended date) become warnings only where a rule matches them.
  */
 export const CLOCK_CONDITION_TYPES = {
   assessmentReminder: 'assessment.reminder',

@@ -100,6 +100,43 @@ describe('clocks API: the 第33条 gate and the assessment calendar', () => {
     expect(sink.take().filter((c) => c.state === 'raised')).toEqual([]);
   });
 
+  it('reminds before the recommended date (建议日期), never after it, and is overdue only after 31 December', async () => {
+    sink.take();
+    const soon = await call('POST', '/api/v1/systems', officer, {
+      name: '建议日期将至',
+      level: '绝密',
+      commissionedAt: '2025-03-05',
+      approval: { ref: '审查〔2025〕5号', by: '市保密局', at: '2025-03-05' },
+    });
+    expect(soon.body.schedule).toMatchObject({
+      state: 'ok',
+      nextDue: '2026-12-31',
+      recommended: '2026-03-05',
+    });
+    // 4 days before it: the 7-day reminder, not the 30-day one it overtook.
+    expect(sink.take().map((c) => [c.type, c.data.deadline, c.data.recommended])).toEqual([
+      ['assessment.reminder', 'advice-7', '2026-03-05'],
+    ]);
+    const passed = await call('POST', '/api/v1/systems', officer, {
+      name: '建议日期已过',
+      level: '绝密',
+      commissionedAt: '2025-02-10',
+      approval: { ref: '审查〔2025〕2号', by: '市保密局', at: '2025-02-10' },
+    });
+    expect(passed.body.schedule).toMatchObject({
+      state: 'ok',
+      nextDue: '2026-12-31',
+      recommended: '2026-02-10',
+    });
+    expect(sink.take()).toEqual([]);
+
+    clock.set('2027-01-01T01:00:00Z');
+    await collector.clocks.runPass('test');
+    const overdue = sink.take().filter((c) => c.type === 'assessment.overdue' && c.state === 'raised');
+    expect(overdue.map((c) => c.data.name)).toEqual(expect.arrayContaining(['建议日期将至', '建议日期已过']));
+    clock.set('2026-03-01T02:00:00Z');
+  });
+
   it('a change says whether it may bring new risk; if so measures first and a reassessment within 30 days', async () => {
     const system = await call('POST', '/api/v1/systems', officer, {
       name: '变更系统',
