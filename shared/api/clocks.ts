@@ -42,11 +42,9 @@ export const systemSchedule = z.object({
   interval: z.int().meta({ description: 'years between assessments at the current level' }),
   basis: z.enum(DUE_BASES).nullable().optional(),
   lastAssessedAt: nullableCalendarDate.optional(),
-  recommended: nullableCalendarDate
-    .optional()
-    .meta({
-      description: 'under the calendar reading, the rolling date (建议日期): reminded, never overdue',
-    }),
+  recommended: nullableCalendarDate.optional().meta({
+    description: 'under the calendar reading, the rolling date (建议日期): reminded, never overdue',
+  }),
   unapproved: z
     .boolean()
     .optional()
