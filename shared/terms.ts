@@ -19,6 +19,7 @@ type ConditionType =
   | 'agent.events.lost'
   | 'assessment.overdue'
   | 'assessment.reminder'
+  | 'assessment.unapproved'
   | 'incident.report.late'
   | 'incident.report.reminder';
 
@@ -77,6 +78,10 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   'assessment.reminder': {
     zh: '涉密信息系统安全保密风险评估即将到期',
     en: 'Risk assessment of a classified system due soon',
+  },
+  'assessment.unapproved': {
+    zh: '涉密信息系统未经测评审查投入使用',
+    en: 'Classified system in use without test-and-review approval',
   },
   'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
@@ -193,6 +198,8 @@ const CONDITION_FIELD_NAMES: Record<string, string> = {
   daysLeft: '剩余天数',
   state: '状态',
   basis: '计算依据',
+  recommended: '建议日期',
+  approvedAt: '测评审查合格日期',
   deadline: '时限类型',
   dueAt: '到期时间',
   incidentId: '事件编号',
@@ -221,6 +228,7 @@ const CONDITION_VALUE_NAMES: Record<string, string> = {
   'failed-assessment': '评估未通过后复评',
   missed: '已超过时限',
   reported: '已报告',
+  unapproved: '未经测评审查投入使用',
 };
 
 /**
@@ -245,5 +253,7 @@ function conditionValueInWords(field: string, value: unknown): unknown {
   if (field === 'hop') return hopsInWords(value, 'zh');
   const reminder = /^reminder-(.+)$/.exec(value);
   if (reminder) return `到期前提醒（${reminder[1]}）`;
+  const advice = /^advice-(.+)$/.exec(value);
+  if (advice) return `建议日期前提醒（${advice[1]}）`;
   return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value] : value;
 }

@@ -1,6 +1,7 @@
 import cron from 'node-cron';
 import { z } from 'zod';
 import { durationSchema } from '../../shared/duration.js';
+import { ASSESSMENT_PERIODS } from './assessment-schedule.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -18,6 +19,14 @@ export const clockConfigSchema = z
         message: 'expected a cron expression such as "* * * * *" (every minute)',
       })
       .default('* * * * *'),
+    /** 第35条 read per period (`calendar`, SPEC §7) or as last assessment + 1 or 2 years (`rolling`). */
+    assessmentPeriod: z.enum(ASSESSMENT_PERIODS).default('calendar'),
+    /** After a change that may bring new risk, the reassessment falls due within this many days. */
+    reassessWithin: durationSchema
+      .refine((ms) => ms >= 0 && ms % DAY_MS === 0, {
+        message: 'expected a whole number of days such as 30d',
+      })
+      .default(30 * DAY_MS),
     assessmentReminders: z
       .array(
         durationSchema.refine((ms) => ms > 0 && ms % DAY_MS === 0, {
@@ -43,6 +52,8 @@ export const clockConfigSchema = z
   })
   .default({
     schedule: '* * * * *',
+    assessmentPeriod: 'calendar',
+    reassessWithin: 30 * DAY_MS,
     assessmentReminders: [30 * DAY_MS, 7 * DAY_MS, DAY_MS],
     reportReminders: [12 * HOUR_MS, 2 * HOUR_MS],
     lateAfter: 2 * 60_000,
@@ -53,7 +64,11 @@ export type ClockConfig = z.infer<typeof clockConfigSchema>;
 
 export function clockOptionsFromConfig(config: ClockConfig) {
   return {
-    assessment: { reminderDays: config.assessmentReminders.map((ms) => ms / DAY_MS) },
+    assessment: {
+      reminderDays: config.assessmentReminders.map((ms) => ms / DAY_MS),
+      period: config.assessmentPeriod,
+      reassessWithinDays: config.reassessWithin / DAY_MS,
+    },
     chain: { remindersMs: config.reportReminders },
   };
 }

@@ -42,6 +42,7 @@ export function assessedSystem(record: SystemRecord): AssessedSystem {
   return {
     level: record.level,
     commissionedAt: record.commissionedAt,
+    approvedAt: record.approvedAt ?? undefined,
     status: record.status,
     filedAt: record.filedAt ?? undefined,
     assessments: record.assessments.map((a) => ({ completedAt: a.completedAt, result: a.result })),
@@ -54,10 +55,20 @@ export function assessedSystem(record: SystemRecord): AssessedSystem {
             at: new Date(c.at),
             from: (c.from ?? undefined) as SystemLevel | undefined,
             to: (c.to ?? undefined) as SystemLevel | undefined,
+            newRisk: c.newRisk ?? undefined,
           },
         ];
       }
-      return [{ kind: c.kind, at: new Date(c.at), from: c.from ?? undefined, to: c.to ?? undefined }];
+      const { kind, from, to } = c;
+      return [
+        {
+          kind,
+          at: new Date(c.at),
+          from: from ?? undefined,
+          to: to ?? undefined,
+          newRisk: c.newRisk ?? undefined,
+        },
+      ];
     }),
   };
 }
@@ -72,7 +83,7 @@ export function systemDeadlineSpecs(record: SystemRecord, options: ClockOptions)
     kind: row.kind,
     forDue: row.forDue,
     dueAt: row.dueAt.toISOString(),
-    repeats: row.kind === 'overdue' || row.kind === 'reassess',
+    repeats: raisesOverdue(row) || row.kind === 'unapproved',
     escalatesTo: null,
   }));
 }
@@ -113,28 +124,43 @@ export function subjectOf(record: SystemRecord | IncidentRecord): ClockSubject {
 }
 
 /**
- * Condition types the clocks report; the rules decide which become warnings. A reassessment due
- * after a change is reported as `assessment.overdue` (data.deadline `reassess`): it is due at once,
- * so the system runs unassessed from the change on. Reminders have types of their own, which
- * become warnings only once the warnings stage lists them among the collector's conditions.
+ * Condition types the clocks report; the rules decide which become warnings. A reassessment after
+ * a change that may bring new risk is told at the change (data.deadline `reassess`): as a reminder
+ * while its `reassessWithin` days run, as `assessment.overdue` when it is due that very day. The
+ * 第33条 gate has a type of its own. Reminders (`reminder-N` before the deadline, `advice-N`
+ * before the recommended date) become warnings only where a rule matches them.
  */
 export const CLOCK_CONDITION_TYPES = {
   assessmentReminder: 'assessment.reminder',
   assessmentOverdue: 'assessment.overdue',
+  /** 第33条: in use without the 测评审查 approval (未经测评审查投入使用). */
+  assessmentUnapproved: 'assessment.unapproved',
   reportReminder: 'incident.report.reminder',
   reportLate: 'incident.report.late',
 } as const;
 
-function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind'>): string {
+/**
+ * A reassessment row at the change is an overdue warning only when the reassessment is due that
+ * very day (`reassessWithin` 0); with days to go it tells the officer, as a reminder does.
+ */
+function raisesOverdue(row: { kind: string; dueAt: string | Date; forDue: string }): boolean {
+  if (row.kind === 'overdue') return true;
+  return row.kind === 'reassess' && row.forDue <= shanghaiDate(new Date(row.dueAt));
+}
+
+function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind' | 'dueAt' | 'forDue'>): string {
   if (row.subject.type === 'system') {
-    if (row.kind === 'overdue' || row.kind === 'reassess') return CLOCK_CONDITION_TYPES.assessmentOverdue;
+    if (row.kind === 'unapproved') return CLOCK_CONDITION_TYPES.assessmentUnapproved;
+    if (raisesOverdue(row)) return CLOCK_CONDITION_TYPES.assessmentOverdue;
     return CLOCK_CONDITION_TYPES.assessmentReminder;
   }
   return row.kind === 'missed' ? CLOCK_CONDITION_TYPES.reportLate : CLOCK_CONDITION_TYPES.reportReminder;
 }
 
 /** One key per system (or hop) and type, so `cleared` finds what `raised` opened. */
-export function conditionKey(row: Pick<DeadlineRow, 'subject' | 'kind' | 'target'>): string {
+export function conditionKey(
+  row: Pick<DeadlineRow, 'subject' | 'kind' | 'target' | 'dueAt' | 'forDue'>,
+): string {
   const type = conditionTypeOf(row);
   return row.subject.type === 'system'
     ? `${type}:${row.subject.id}`
@@ -155,7 +181,7 @@ export function systemCondition(
 ): CollectorCondition {
   const type = conditionTypeOf(row);
   const severity =
-    type === CLOCK_CONDITION_TYPES.assessmentOverdue ? severityForLevel('high', record.level) : 'medium';
+    type === CLOCK_CONDITION_TYPES.assessmentReminder ? 'medium' : severityForLevel('high', record.level);
   return {
     type,
     state: 'raised',
@@ -169,6 +195,8 @@ export function systemCondition(
       nextDue: schedule.nextDue,
       daysLeft: schedule.daysLeft,
       state: schedule.state,
+      recommended: schedule.recommended,
+      approvedAt: record.approvedAt,
       basis: schedule.basis,
       deadline: row.kind,
       dueAt: row.dueAt,

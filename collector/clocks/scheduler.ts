@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
+import { addCalendarDays, startOfShanghaiDay } from '../../shared/calendar.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import type {
@@ -13,7 +14,7 @@ import type {
   SystemRecord,
 } from '../store/clocks/clock-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
-import { nextDailyRepeat } from './assessment-schedule.js';
+import { type AssessmentDeadlineKind, nextDailyRepeat } from './assessment-schedule.js';
 import {
   type ClockOptions,
   clearedCondition,
@@ -268,7 +269,7 @@ export class ClockScheduler {
         condition = systemCondition(system, row, systemSchedule(system, now, this.options), now, lateness);
         if (row.repeats) {
           nextDueAt = nextDailyRepeat(
-            { kind: row.kind as 'overdue' | 'reassess', dueAt: new Date(row.dueAt), forDue: row.forDue },
+            { kind: row.kind as AssessmentDeadlineKind, dueAt: new Date(row.dueAt), forDue: row.forDue },
             now,
           ).dueAt.toISOString();
         }
@@ -342,9 +343,13 @@ export class ClockScheduler {
 /**
  * A reminder whose later deadline (a nearer reminder, or the deadline itself) is also due by now
  * is overtaken: after downtime the collector sends the one that matters, not the whole backlog.
+ * A reminder of the recommended date (`advice-N`) has no deadline after it: once that date is
+ * past, it is overtaken by the date itself.
  */
 function overtaken(row: DeadlineSpec, current: readonly DeadlineSpec[], now: Date): boolean {
-  if (!row.kind.startsWith('reminder-')) return false;
+  if (row.kind.startsWith('advice-')) {
+    if (now.getTime() >= startOfShanghaiDay(addCalendarDays(row.forDue, 1)).getTime()) return true;
+  } else if (!row.kind.startsWith('reminder-')) return false;
   return current.some(
     (s) =>
       s.target === row.target &&

@@ -39,8 +39,13 @@ export interface SystemChange {
   level?: SystemLevel;
   scope?: string | null;
   environment?: string | null;
+  /** Whether the change "可能产生新的安全保密风险隐患" (第35条); required with a level, scope or environment. */
+  newRisk?: boolean;
+  /** The protective measures taken; required when newRisk. */
+  measures?: string | null;
   status?: 'in-use' | 'decommissioned';
   filedAt?: string | null;
+  approval?: { ref?: string | null; by?: string | null; at?: string | null };
 }
 
 export interface NewAssessment {
@@ -61,6 +66,26 @@ export function fireView(fire: FireRecord): Fire {
     outcome: fire.outcome,
     condition: fire.condition?.type ?? null,
   };
+}
+
+/**
+ * 第35条: a change of level, scope or environment says whether it may bring new risk, and one
+ * that may comes with the protective measures taken ("采取相应防护措施，并开展…风险评估").
+ */
+function checkRisk(input: SystemChange): void {
+  const changes = input.level !== undefined || input.scope !== undefined || input.environment !== undefined;
+  if (changes && input.newRisk === undefined) {
+    throw new ClockRefusal(
+      400,
+      'newRisk: say whether the change may bring new security risks (可能产生新的安全保密风险隐患, 第35条)',
+    );
+  }
+  if (input.newRisk && !input.measures?.trim()) {
+    throw new ClockRefusal(
+      400,
+      'measures: a change that may bring new risk needs the protective measures taken (采取相应防护措施, 第35条)',
+    );
+  }
 }
 
 export class SystemRegister {
@@ -99,7 +124,10 @@ export class SystemRegister {
     return this.view(await this.afterChange(created.id), this.deps.scheduler.now());
   }
 
-  /** A change of level, scope or environment (a reassessment falls due at once), or a decommission. */
+  /**
+   * A change of level, scope or environment (a reassessment falls due when it may bring new risk),
+   * the 第33条 approval recorded late, or a decommission.
+   */
   async change(caller: Principal | null, id: string, input: SystemChange): Promise<System> {
     const principal = requireWriter(caller);
     const current = await this.visible(principal, id);
@@ -110,12 +138,21 @@ export class SystemRegister {
       );
     }
     this.checkFiling(input);
+    checkRisk(input);
+    if (input.approval?.at) checkDate(input.approval.at, 'approval.at');
     const patch: SystemPatch = {
       level: input.level,
       scope: input.scope,
       environment: input.environment,
+      newRisk: input.newRisk,
+      measures: input.measures?.trim() || null,
       status: input.status,
       filedAt: input.filedAt ?? undefined,
+      approval: input.approval && {
+        ref: input.approval.ref ?? null,
+        by: input.approval.by ?? null,
+        at: input.approval.at ?? null,
+      },
     };
     const now = this.deps.scheduler.now().toISOString();
     await this.deps.store.clocks.updateSystem(current.id, patch, now, principal.name);
@@ -165,6 +202,8 @@ export class SystemRegister {
           state: schedule.state as AssessmentDue['state'],
           basis: schedule.basis!,
           lastAssessedAt: schedule.lastAssessedAt,
+          recommended: schedule.recommended,
+          unapproved: schedule.unapproved,
         };
       })
       .filter((item) => state === undefined || item.state === state)
@@ -233,9 +272,19 @@ export class SystemRegister {
         interval: schedule.interval,
         basis: schedule.basis,
         lastAssessedAt: schedule.lastAssessedAt,
+        recommended: schedule.recommended,
+        unapproved: schedule.unapproved,
       },
       assessments: record.assessments,
-      changes: record.changes.map(({ kind, at, from, to, by }) => ({ kind, at, from, to, by })),
+      changes: record.changes.map(({ kind, at, from, to, by, newRisk, measures }) => ({
+        kind,
+        at,
+        from,
+        to,
+        by,
+        newRisk,
+        measures,
+      })),
       reminders: fires?.map(fireView),
     };
   }

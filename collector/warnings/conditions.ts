@@ -11,6 +11,7 @@ export const COLLECTOR_CONDITION_TYPES = [
   'agent.events.lost',
   'assessment.overdue',
   'assessment.reminder',
+  'assessment.unapproved',
   'incident.report.late',
   'incident.report.reminder',
 ] as const;

@@ -42,6 +42,13 @@ export const systemSchedule = z.object({
   interval: z.int().meta({ description: 'years between assessments at the current level' }),
   basis: z.enum(DUE_BASES).nullable().optional(),
   lastAssessedAt: nullableCalendarDate.optional(),
+  recommended: nullableCalendarDate.optional().meta({
+    description: 'under the calendar reading, the rolling date (建议日期): reminded, never overdue',
+  }),
+  unapproved: z
+    .boolean()
+    .optional()
+    .meta({ description: 'in use without a 第33条 测评审查 approval (未经测评审查投入使用)' }),
 });
 
 /** A registered classified information system (第35条) with its assessment schedule. */
@@ -88,6 +95,11 @@ export const system = z.object({
           from: z.string().nullable(),
           to: z.string().nullable(),
           by: z.string(),
+          newRisk: z
+            .boolean()
+            .nullable()
+            .meta({ description: '可能产生新的安全保密风险隐患; null on older records' }),
+          measures: z.string().nullable().meta({ description: 'protective measures taken' }),
         })
         .partial(),
     )
@@ -97,6 +109,14 @@ export const system = z.object({
 export type System = z.infer<typeof system>;
 export const systemList = listOf(system);
 
+/** 第33条 测评审查: who approved (authority), the reference, the date. */
+const approvalBody = z
+  .strictObject({ ref: optionalText(200), by: optionalText(200), at: nullableCalendarDate.optional() })
+  .optional()
+  .meta({
+    description: '第33条 test-and-review approval; without its date a system in use is 未经测评审查投入使用',
+  });
+
 export const newSystemBody = z.strictObject({
   name: z.string().min(1).max(200),
   level: z.enum(SYSTEM_LEVELS).meta({ description: '绝密, 机密 or 秘密' }),
@@ -104,10 +124,7 @@ export const newSystemBody = z.strictObject({
   unit: z.string().min(1).max(200).optional(),
   scope: optionalText(1000),
   environment: optionalText(1000),
-  approval: z
-    .strictObject({ ref: optionalText(200), by: optionalText(200), at: nullableCalendarDate.optional() })
-    .optional()
-    .meta({ description: '第33条 test-and-review approval' }),
+  approval: approvalBody,
 });
 
 export const systemPatchBody = z
@@ -115,8 +132,14 @@ export const systemPatchBody = z
     level: z.enum(SYSTEM_LEVELS).optional(),
     scope: optionalText(1000),
     environment: optionalText(1000),
+    newRisk: z.boolean().optional().meta({
+      description:
+        'required with level, scope or environment: may the change bring new risk (可能产生新的安全保密风险隐患)? If so the reassessment falls due within clocks.reassessWithin',
+    }),
+    measures: optionalText(2000).meta({ description: 'protective measures taken; required when newRisk' }),
     status: z.enum(['in-use', 'decommissioned']).optional(),
     filedAt: nullableCalendarDate.optional().meta({ description: '备案 date; required to decommission' }),
+    approval: approvalBody,
   })
   .meta({ minProperties: 1 });
 
@@ -125,7 +148,7 @@ export const assessmentBody = z.strictObject({
   assessor: z.string().min(1).max(200),
   result: z
     .enum(ASSESSMENT_RESULTS)
-    .meta({ description: 'a failed assessment does not reset the clock: a reassessment is due' }),
+    .meta({ description: 'an assessment counts whatever it found (SPEC §7)' }),
   note: optionalText(2000),
 });
 
@@ -140,6 +163,8 @@ export const assessmentDue = z.object({
   state: z.enum(DUE_STATES),
   basis: z.enum(DUE_BASES).optional(),
   lastAssessedAt: z.string().nullable().optional(),
+  recommended: z.string().nullable().optional().meta({ description: '建议日期 under the calendar reading' }),
+  unapproved: z.boolean().optional().meta({ description: '未经测评审查投入使用 (第33条)' }),
 });
 export type AssessmentDue = z.infer<typeof assessmentDue>;
 export const assessmentDueList = listOf(assessmentDue);

@@ -82,6 +82,8 @@ describeEachDialect('ClockStore contract', (makeFixture) => {
         from: '机密',
         to: '绝密',
         by: 'admin',
+        newRisk: null,
+        measures: null,
       },
     ]);
     const retired = await store.updateSystem(
@@ -96,6 +98,46 @@ describeEachDialect('ClockStore contract', (makeFixture) => {
     // The store refuses a decommission without its filing date, whatever the caller checked.
     await expect(store.updateSystem('sys-2', { status: 'decommissioned' }, T0, 'admin')).rejects.toThrow();
     expect((await store.getSystem('sys-2'))?.status).toBe('in-use');
+  });
+
+  it('keeps whether a change may bring new risk, its protective measures, and an approval recorded late', async () => {
+    await store.createSystem(system({ id: 'sys-3', approvalRef: null, approvedBy: null, approvedAt: null }));
+    const changed = await store.updateSystem(
+      'sys-3',
+      { environment: '机房B', newRisk: true, measures: '门禁、视频监控' },
+      '2026-03-03T01:00:00.000Z',
+      'officer',
+    );
+    expect(changed?.changes).toEqual([
+      expect.objectContaining({
+        kind: 'environment',
+        to: '机房B',
+        newRisk: true,
+        measures: '门禁、视频监控',
+      }),
+    ]);
+    const calm = await store.updateSystem(
+      'sys-3',
+      { scope: '二处', newRisk: false },
+      '2026-03-04T01:00:00.000Z',
+      'officer',
+    );
+    expect(calm?.changes.map((c) => [c.kind, c.newRisk, c.measures])).toEqual([
+      ['environment', true, '门禁、视频监控'],
+      ['scope', false, null],
+    ]);
+    const approved = await store.updateSystem(
+      'sys-3',
+      { approval: { ref: '审查〔2026〕9号', by: '市保密局', at: '2026-03-05' } },
+      '2026-03-05T01:00:00.000Z',
+      'officer',
+    );
+    expect(approved).toMatchObject({
+      approvalRef: '审查〔2026〕9号',
+      approvedBy: '市保密局',
+      approvedAt: '2026-03-05',
+    });
+    expect(approved?.changes).toHaveLength(2);
   });
 
   it('keeps assessments in date order and refuses them for an unknown system', async () => {

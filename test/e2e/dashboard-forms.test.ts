@@ -111,10 +111,25 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     const edit = page.getByTestId('system-form');
     await edit.getByRole('button', { name: '保存' }).click();
     await edit.getByTestId('form-error').getByText('没有修改任何内容').waitFor();
+    // Registered without its 第33条 approval, in use from today: flagged at once.
+    await row.getByTestId('unapproved').getByText('未经测评审查投入使用').waitFor();
     await edit.getByLabel('密级').selectOption('绝密');
     await edit.getByLabel('使用环境').fill('新机房');
     await edit.getByRole('button', { name: '保存' }).click();
+    await edit
+      .getByTestId('form-error')
+      .getByText(/是否可能产生新的安全保密风险隐患/)
+      .waitFor();
+    await edit.getByLabel('是否可能产生新的安全保密风险隐患').selectOption('yes');
+    await edit.getByRole('button', { name: '保存' }).click();
+    await edit.getByTestId('form-error').getByText('请填写“已采取的防护措施”').waitFor();
+    await edit.getByLabel('已采取的防护措施').fill('新机房门禁与视频监控已启用');
+    await edit.getByLabel('测评审查机关').fill('市保密局');
+    await edit.getByLabel('审查文号').fill('审查〔2026〕8号');
+    await edit.getByLabel('审查合格日期').fill(beijingInput(0).slice(0, 10));
+    await edit.getByRole('button', { name: '保存' }).click();
     await row.getByRole('cell', { name: '绝密', exact: true }).waitFor();
+    await row.getByTestId('unapproved').waitFor({ state: 'detached' });
 
     await row.getByRole('button', { name: '记录安全保密风险评估' }).click();
     const assess = page.getByTestId('assessment-form');

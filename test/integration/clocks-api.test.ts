@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
+import { TODAYS_READING_CONFIG } from '../support/clock-records.js';
 import { tempDir } from '../support/collector-harness.js';
 import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
 
 /**
  * The 第35条 register and the due list through the HTTP API of a real collector, on a ManualClock
- * set to 2026-03-01T02:00Z (2026-03-01 10:00 in Shanghai).
+ * set to 2026-03-01T02:00Z (2026-03-01 10:00 in Shanghai), under the rolling reading with a change
+ * due at once (TODAYS_READING_CONFIG); the calendar reading and the 第33条 gate are in
+ * clocks-calendar-api.test.ts. Each system here carries its approval, dated at commissioning.
  *
  * | system | level | commissioned | last assessed | next due   | days left | state    | why                         |
  * | A      | 绝密  | 2024-02-29   | 2025-02-28    | 2026-02-28 | −1        | overdue  | 1 year                      |
@@ -28,7 +31,7 @@ describe('clocks API: systems, assessments, due list', () => {
 
   beforeAll(async () => {
     dir = tempDir('smew-clocks-api-');
-    collector = await startClockCollector(dir.path, clock, sink);
+    collector = await startClockCollector(dir.path, clock, sink, TODAYS_READING_CONFIG);
     call = apiClient(collector);
     admin = await keyFor(collector, 'admin');
     officer = await keyFor(collector, 'officer', '一处');
@@ -41,7 +44,8 @@ describe('clocks API: systems, assessments, due list', () => {
   });
 
   async function register(name: string, level: string, commissionedAt: string, assessedAt?: string) {
-    const created = await call('POST', '/api/v1/systems', officer, { name, level, commissionedAt });
+    const approval = { ref: `审查-${name}`, by: '市保密局', at: commissionedAt };
+    const created = await call('POST', '/api/v1/systems', officer, { name, level, commissionedAt, approval });
     expect(created.status).toBe(201);
     if (assessedAt) {
       const assessed = await call('POST', `/api/v1/systems/${created.body.id}/assessments`, officer, {
@@ -85,6 +89,8 @@ describe('clocks API: systems, assessments, due list', () => {
       state: 'overdue',
       basis: 'periodic',
       lastAssessedAt: '2024-02-29',
+      recommended: null,
+      unapproved: false,
     });
     const overdue = await call('GET', '/api/v1/assessments/due?state=overdue', viewer);
     expect(overdue.body.items).toHaveLength(3);
@@ -107,12 +113,25 @@ describe('clocks API: systems, assessments, due list', () => {
     expect(system.schedule).toMatchObject({ nextDue: '2027-06-01', interval: 2, state: 'ok' });
     sink.take();
 
-    const raised = await call('PATCH', `/api/v1/systems/${system.id}`, officer, { level: '绝密' });
+    const raised = await call('PATCH', `/api/v1/systems/${system.id}`, officer, {
+      level: '绝密',
+      newRisk: true,
+      measures: '收紧访问控制',
+    });
     expect(raised.status).toBe(200);
     expect(raised.body).toMatchObject({
       level: '绝密',
       schedule: { state: 'reassess', nextDue: '2026-03-01', daysLeft: 0, interval: 1, basis: 'change' },
-      changes: [{ kind: 'level', from: '机密', to: '绝密', by: 'officer-一处' }],
+      changes: [
+        {
+          kind: 'level',
+          from: '机密',
+          to: '绝密',
+          by: 'officer-一处',
+          newRisk: true,
+          measures: '收紧访问控制',
+        },
+      ],
     });
     expect(raised.body.reminders).toContainEqual(
       expect.objectContaining({
@@ -141,10 +160,18 @@ describe('clocks API: systems, assessments, due list', () => {
     expect(sink.take()).toEqual([expect.objectContaining({ type: 'assessment.overdue', state: 'cleared' })]);
 
     // A change on the day of an assessment counts as covered by it; the next day it is not.
-    const sameDay = await call('PATCH', `/api/v1/systems/${system.id}`, officer, { scope: '全局' });
+    const sameDay = await call('PATCH', `/api/v1/systems/${system.id}`, officer, {
+      scope: '全局',
+      newRisk: true,
+      measures: '扩大前复核授权',
+    });
     expect(sameDay.body.schedule).toMatchObject({ state: 'ok', nextDue: '2027-03-01' });
     clock.set('2026-03-02T01:00:00Z');
-    const moved = await call('PATCH', `/api/v1/systems/${system.id}`, officer, { environment: '新机房' });
+    const moved = await call('PATCH', `/api/v1/systems/${system.id}`, officer, {
+      environment: '新机房',
+      newRisk: true,
+      measures: '新机房门禁',
+    });
     expect(moved.body.schedule).toMatchObject({ state: 'reassess', basis: 'change', nextDue: '2026-03-02' });
     clock.set('2026-03-01T02:00:00Z');
   });

@@ -25,8 +25,9 @@ export async function startClockCollector(
   dir: string,
   clock: ManualClock,
   sink: ConditionSink,
+  clocks?: Record<string, unknown>,
 ): Promise<RunningCollector> {
-  const config = testCollectorConfig(dir, { unit: '一处', level: 'unit' });
+  const config = testCollectorConfig(dir, { unit: '一处', level: 'unit', ...(clocks && { clocks }) });
   return startCollector(config, { clock, logger: createLogger('test', 'silent'), conditionSink: sink });
 }
 

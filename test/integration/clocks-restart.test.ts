@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
 import { tempDir } from '../support/collector-harness.js';
+import { TODAYS_READING_CONFIG } from '../support/clock-records.js';
 import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from './clocks-harness.js';
 
 /**
@@ -29,7 +30,7 @@ describe('clocks across a collector restart', () => {
 
   async function restart(sink: RecordingSink) {
     await collector?.stop();
-    collector = await startClockCollector(dir.path, clock, sink);
+    collector = await startClockCollector(dir.path, clock, sink, TODAYS_READING_CONFIG);
     return collector;
   }
 
@@ -46,6 +47,7 @@ describe('clocks across a collector restart', () => {
         name: '档案系统',
         level: '秘密',
         commissionedAt: '2024-03-05',
+        approval: { ref: '审查〔2024〕5号', by: '市保密局', at: '2024-03-05' },
       });
       await call('POST', `/api/v1/systems/${system.body.id}/assessments`, key, {
         completedAt: '2024-03-05',
@@ -139,7 +141,7 @@ describe('clocks across a collector restart', () => {
 
   it('delivers after a restart a condition it recorded but could not deliver', async () => {
     const refusing = { report: async () => Promise.reject(new Error('warnings stage down')) };
-    collector = await startClockCollector(dir.path, clock, refusing);
+    collector = await startClockCollector(dir.path, clock, refusing, TODAYS_READING_CONFIG);
     const key = await keyFor(collector, 'officer', '一处');
     const call = apiClient(collector);
     clock.set('2026-03-01T02:00:00Z');
@@ -147,6 +149,7 @@ describe('clocks across a collector restart', () => {
       name: '未测评系统',
       level: '机密',
       commissionedAt: '2026-02-01',
+      approval: { ref: '审查〔2026〕1号', by: '市保密局', at: '2026-02-01' },
     });
     expect(created.body.schedule).toMatchObject({ state: 'overdue', nextDue: '2026-02-01' });
     await collector.stop();

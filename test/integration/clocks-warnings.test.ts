@@ -3,6 +3,7 @@ import { startCollector, type RunningCollector } from '../../collector/server.js
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir, testCollectorConfig } from '../support/collector-harness.js';
+import { TODAYS_READING_CONFIG } from '../support/clock-records.js';
 import { apiClient, type Json, keyFor } from './clocks-harness.js';
 
 /**
@@ -18,10 +19,13 @@ describe('clocks → warnings', () => {
 
   beforeAll(async () => {
     dir = tempDir('smew-clocks-warnings-');
-    collector = await startCollector(testCollectorConfig(dir.path, { unit: '一处' }), {
-      clock,
-      logger: createLogger('test', 'silent'),
-    });
+    collector = await startCollector(
+      testCollectorConfig(dir.path, { unit: '一处', clocks: TODAYS_READING_CONFIG }),
+      {
+        clock,
+        logger: createLogger('test', 'silent'),
+      },
+    );
     call = apiClient(collector);
     officer = await keyFor(collector, 'officer', '一处');
   });
@@ -37,6 +41,7 @@ describe('clocks → warnings', () => {
       name: '财务系统',
       level: '绝密',
       commissionedAt: '2025-01-10',
+      approval: { ref: '审查〔2025〕1号', by: '市保密局', at: '2025-01-10' },
     });
     await call('POST', `/api/v1/systems/${system.body.id}/assessments`, officer, {
       completedAt: '2025-01-10',
@@ -74,6 +79,7 @@ describe('clocks → warnings', () => {
       name: '邮件系统',
       level: '机密',
       commissionedAt: '2026-03-20',
+      approval: { ref: '审查〔2026〕2号', by: '市保密局', at: '2026-03-10' },
     });
     expect(system.body.schedule).toMatchObject({ state: 'due-soon', nextDue: '2026-03-20' });
     const fires = (await collector.store.clocks.listFires({ type: 'system', id: system.body.id })).filter(

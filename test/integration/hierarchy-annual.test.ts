@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { ManualClock } from '../../shared/clock.js';
 import { agentTopic } from '../../shared/topics.js';
+import { TODAYS_READING_CONFIG } from '../support/clock-records.js';
 import { eventually } from '../support/eventually.js';
 import { runSmew } from '../support/processes.js';
 import { connectAsAgent, enrollAgent, signedEvent } from '../support/collector-harness.js';
@@ -49,7 +50,9 @@ describe('第56条 annual figures up a chain', () => {
   beforeAll(async () => {
     city = await makeNode('city', '某市保密局', 'city', manualScans);
     county = await makeNode('county', '某县保密局', 'county', manualScans);
-    unit = await makeNode('unit', '甲单位', 'unit', manualScans);
+    // The unit counts its overdue systems by today's (rolling) reading: a system never assessed is
+    // overdue from its commissioning.
+    unit = await makeNode('unit', '甲单位', 'unit', { ...manualScans, clocks: TODAYS_READING_CONFIG });
     for (const node of [city, county, unit]) {
       await startNode(node, { clock });
       keys.set(node, await createApiKey(run(node).store, { name: `${node.name}-admin`, role: 'admin' }));
@@ -60,8 +63,14 @@ describe('第56条 annual figures up a chain', () => {
     // This year at the unit: one 机密 system never assessed, one incident, one agent and its warning.
     const post = (path: string, body: unknown) => callApi<{ id: string }>(unit, keys.get(unit)!, path, body);
     expect(
-      (await post('/api/v1/systems', { name: '办公网', level: '机密', commissionedAt: `${year}-01-05` }))
-        .status,
+      (
+        await post('/api/v1/systems', {
+          name: '办公网',
+          level: '机密',
+          commissionedAt: `${year}-01-05`,
+          approval: { ref: '审查-办公网', by: '市保密局', at: `${year}-01-05` },
+        })
+      ).status,
     ).toBe(201);
     const discoveredAt = new Date(clock.now().getTime() - 3_600_000).toISOString();
     expect((await post('/api/v1/incidents', { title: '疑似泄密', level: '秘密', discoveredAt })).status).toBe(

@@ -38,3 +38,11 @@ export function incident(overrides: Partial<NewIncident> = {}): NewIncident {
     ...overrides,
   };
 }
+
+/**
+ * The 第35条 reading the clocks had before SPEC §7 read it per period: last assessment + 1 or 2
+ * years (`rolling`), a change due at once. Tests written for it run with it.
+ */
+export const TODAYS_READING = { period: 'rolling', reassessWithinDays: 0 } as const;
+/** The same as `clocks:` config keys. */
+export const TODAYS_READING_CONFIG = { assessmentPeriod: 'rolling', reassessWithin: 0 } as const;

@@ -9,7 +9,7 @@ import {
 } from '../../collector/clocks/assessment-schedule.js';
 
 /**
- * 第35条 due dates tested here (reminders 30/7/1 days; rows at the start of the Shanghai day):
+ * 第35条 due dates under `rolling` tested here (reminders 30/7/1 days; rows at the start of the Shanghai day):
  *
  * | case                                   | level      | last counted assessment | event after it                 | today      | nextDue    | daysLeft | state          |
  * | -------------------------------------- | ---------- | ----------------------- | ------------------------------ | ---------- | ---------- | -------- | -------------- |
@@ -24,15 +24,23 @@ import {
  * | change 00:30 Shanghai, day after       | 机密       | 2026-03-01              | scope 2026-03-01T16:30Z        | 2026-03-02 | 2026-03-02 | 0        | reassess       |
  * | change 23:30 Shanghai, same day        | 机密       | 2026-03-01              | scope 2026-03-01T15:30Z        | 2026-03-02 | 2028-03-01 | 730      | ok             |
  * | overdue before the change              | 机密       | 2023-05-01              | environment 2026-02-01         | 2026-06-15 | 2025-05-01 | -410     | overdue        |
- * | failed assessment                      | 秘密       | 2025-01-10              | fail 2026-05-20                | 2026-06-15 | 2026-05-20 | -26      | reassess       |
+ * | failed assessment (counts, SPEC §7)    | 秘密       | 2026-05-20 (fail)       | —                              | 2026-06-15 | 2028-05-20 | 705      | ok             |
  * | level lowered 绝密→秘密, reassessed     | 秘密       | 2025-10-10              | (change 2025-09-01 before it)  | 2026-06-15 | 2027-10-10 | 482      | ok             |
  * | decommissioned, filed 2026-05-10       | 机密       | 2025-01-10              | —                              | 2026-06-15 | null       | null     | decommissioned |
  */
+
+/**
+ * Today's reading (SPEC §7 `clocks.assessmentPeriod: rolling`, a change due at once): the table
+ * above. The calendar reading, the default, is tested in clocks-calendar.test.ts. The approval
+ * date is set so the 第33条 gate stays out of these rows.
+ */
+const ROLLING = { period: 'rolling', reassessWithinDays: 0 } as const;
 
 function system(overrides: Partial<AssessedSystem> = {}): AssessedSystem {
   return assessedSystemSchema.parse({
     level: '秘密',
     commissionedAt: '2023-01-10',
+    approvedAt: '2023-01-05',
     status: 'in-use',
     assessments: [],
     changes: [],
@@ -132,12 +140,12 @@ describe('第35条 schedule', () => {
       'overdue',
     ],
     [
-      'a failed assessment makes a reassessment due from its date',
+      'a failed assessment counts, whatever it found (SPEC §7: risks found open 整改 items)',
       { assessments: [pass('2025-01-10'), { completedAt: '2026-05-20', result: 'fail' }] },
       '2026-06-15',
-      '2026-05-20',
-      -26,
-      'reassess',
+      '2028-05-20',
+      705,
+      'ok',
     ],
     [
       'level lowered 绝密→秘密 and reassessed: two years from the reassessment',
@@ -151,7 +159,7 @@ describe('第35条 schedule', () => {
       'ok',
     ],
   ] as const)('%s', (_name, overrides, today, nextDue, daysLeft, state) => {
-    const schedule = assessmentSchedule(system(overrides as Partial<AssessedSystem>), today);
+    const schedule = assessmentSchedule(system(overrides as Partial<AssessedSystem>), today, ROLLING);
     expect({ nextDue: schedule.nextDue, daysLeft: schedule.daysLeft, state: schedule.state }).toEqual({
       nextDue,
       daysLeft,
@@ -165,7 +173,7 @@ describe('第35条 schedule', () => {
       assessments: [pass('2025-04-01')],
       changes: [{ kind: 'level', at: new Date('2026-06-01T02:00:00Z'), from: '秘密', to: '绝密' }],
     });
-    expect(assessmentSchedule(raised, '2026-06-15')).toEqual({
+    expect(assessmentSchedule(raised, '2026-06-15', ROLLING)).toEqual({
       state: 'reassess',
       nextDue: '2026-06-01',
       daysLeft: -14,
@@ -173,30 +181,36 @@ describe('第35条 schedule', () => {
       basis: 'change',
       lastAssessedAt: '2025-04-01',
       filedAt: null,
+      recommended: null,
+      unapproved: false,
     });
-    expect(assessmentSchedule(system({ commissionedAt: '2026-09-01' }), '2026-06-15')).toMatchObject({
-      interval: 2,
-      basis: 'first-assessment',
-      lastAssessedAt: null,
-    });
+    expect(assessmentSchedule(system({ commissionedAt: '2026-09-01' }), '2026-06-15', ROLLING)).toMatchObject(
+      {
+        interval: 2,
+        basis: 'first-assessment',
+        lastAssessedAt: null,
+      },
+    );
   });
 
-  it('a failed first assessment leaves the system due at commissioning', () => {
+  it('a failed first assessment counts as the pre-use assessment, as one with findings does (SPEC §7)', () => {
     const failed = system({
       commissionedAt: '2026-03-01',
       assessments: [{ completedAt: '2026-02-20', result: 'fail' }],
     });
-    expect(assessmentSchedule(failed, '2026-02-25')).toMatchObject({
-      nextDue: '2026-03-01',
-      daysLeft: 4,
-      state: 'due-soon',
-      basis: 'first-assessment',
+    expect(assessmentSchedule(failed, '2026-02-25', ROLLING)).toMatchObject({
+      nextDue: '2028-02-20',
+      state: 'ok',
+      basis: 'periodic',
     });
     const findings = system({
       commissionedAt: '2026-03-01',
       assessments: [{ completedAt: '2026-02-20', result: 'pass-with-findings' }],
     });
-    expect(assessmentSchedule(findings, '2026-02-25')).toMatchObject({ nextDue: '2028-02-20', state: 'ok' });
+    expect(assessmentSchedule(findings, '2026-02-25', ROLLING)).toMatchObject({
+      nextDue: '2028-02-20',
+      state: 'ok',
+    });
   });
 
   it('a decommissioned system has no due date and shows its filing date', () => {
@@ -206,7 +220,7 @@ describe('第35条 schedule', () => {
       filedAt: '2026-05-10',
       assessments: [pass('2025-01-10')],
     });
-    expect(assessmentSchedule(retired, '2026-06-15')).toEqual({
+    expect(assessmentSchedule(retired, '2026-06-15', ROLLING)).toEqual({
       state: 'decommissioned',
       nextDue: null,
       daysLeft: null,
@@ -214,8 +228,10 @@ describe('第35条 schedule', () => {
       basis: null,
       lastAssessedAt: '2025-01-10',
       filedAt: '2026-05-10',
+      recommended: null,
+      unapproved: false,
     });
-    expect(assessmentDeadlines(retired)).toEqual([]);
+    expect(assessmentDeadlines(retired, ROLLING)).toEqual([]);
   });
 
   it('refuses a decommissioned system without its filing (备案) date', () => {
@@ -230,17 +246,17 @@ describe('第35条 schedule', () => {
 
   it('due-soon follows the largest configured reminder', () => {
     const s = system({ level: '绝密', assessments: [pass('2025-06-30')] }); // due 2026-06-30
-    const options = { reminderDays: [3, 14] };
+    const options = { ...ROLLING, reminderDays: [3, 14] };
     expect(assessmentSchedule(s, '2026-06-15', options)).toMatchObject({ daysLeft: 15, state: 'ok' });
     expect(assessmentSchedule(s, '2026-06-16', options)).toMatchObject({ daysLeft: 14, state: 'due-soon' });
-    expect(() => assessmentSchedule(s, '2026-06-16', { reminderDays: [0] })).toThrow(RangeError);
+    expect(() => assessmentSchedule(s, '2026-06-16', { ...ROLLING, reminderDays: [0] })).toThrow(RangeError);
   });
 });
 
 describe('第35条 deadline rows', () => {
   it('reminds 30, 7 and 1 days before and warns the day after, at Shanghai midnight', () => {
     const s = system({ level: '绝密', assessments: [pass('2024-02-29')] }); // due 2025-02-28
-    expect(assessmentDeadlines(s)).toEqual([
+    expect(assessmentDeadlines(s, ROLLING)).toEqual([
       { kind: 'reminder-30', dueAt: new Date('2025-01-28T16:00:00Z'), forDue: '2025-02-28' },
       { kind: 'reminder-7', dueAt: new Date('2025-02-20T16:00:00Z'), forDue: '2025-02-28' },
       { kind: 'reminder-1', dueAt: new Date('2025-02-26T16:00:00Z'), forDue: '2025-02-28' },
@@ -250,7 +266,7 @@ describe('第35条 deadline rows', () => {
 
   it('crosses the year end', () => {
     const s = system({ level: '机密', assessments: [pass('2024-12-31')] }); // due 2026-12-31
-    expect(assessmentDeadlines(s, { reminderDays: [1] })).toEqual([
+    expect(assessmentDeadlines(s, { ...ROLLING, reminderDays: [1] })).toEqual([
       { kind: 'reminder-1', dueAt: new Date('2026-12-29T16:00:00Z'), forDue: '2026-12-31' },
       { kind: 'overdue', dueAt: new Date('2026-12-31T16:00:00Z'), forDue: '2026-12-31' },
     ]);
@@ -262,7 +278,7 @@ describe('第35条 deadline rows', () => {
       assessments: [pass('2025-04-01')],
       changes: [{ kind: 'level', at: new Date('2026-06-01T02:00:00Z'), from: '秘密', to: '绝密' }],
     });
-    expect(assessmentDeadlines(s)).toEqual([
+    expect(assessmentDeadlines(s, ROLLING)).toEqual([
       { kind: 'reassess', dueAt: new Date('2026-06-01T02:00:00Z'), forDue: '2026-06-01' },
     ]);
   });
@@ -273,10 +289,10 @@ describe('第35条 deadline rows', () => {
       system({ level: '机密', assessments: [pass('2024-12-31')] }),
       system({ commissionedAt: '2026-09-01' }),
     ]) {
-      for (const row of assessmentDeadlines(s)) {
+      for (const row of assessmentDeadlines(s, ROLLING)) {
         const day = shanghaiDate(row.dueAt);
-        const before = assessmentSchedule(s, addCalendarDays(day, -1)).state;
-        const on = assessmentSchedule(s, day);
+        const before = assessmentSchedule(s, addCalendarDays(day, -1), ROLLING).state;
+        const on = assessmentSchedule(s, day, ROLLING);
         if (row.kind === 'reminder-30') expect([before, on.state]).toEqual(['ok', 'due-soon']);
         if (row.kind === 'overdue') expect([before, on.state]).toEqual(['due-soon', 'overdue']);
         if (row.kind.startsWith('reminder-'))

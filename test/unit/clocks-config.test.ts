@@ -19,27 +19,30 @@ describe('clocks config', () => {
     return loadCollectorConfig(file, {});
   };
 
-  it('defaults to 30/7/1 days and T−12 h/T−2 h, a pass every minute', () => {
+  it('defaults to the calendar reading, 30 days to reassess, 30/7/1 days and T−12 h/T−2 h, a pass every minute', () => {
     const config = load('unit: 一处\n');
     expect(config.clocks).toEqual({
       schedule: '* * * * *',
+      assessmentPeriod: 'calendar',
+      reassessWithin: 30 * 86_400_000,
       assessmentReminders: [30 * 86_400_000, 7 * 86_400_000, 86_400_000],
       reportReminders: [12 * 3_600_000, 2 * 3_600_000],
       lateAfter: 120_000,
       lease: 300_000,
     });
     expect(clockOptionsFromConfig(config.clocks)).toEqual({
-      assessment: { reminderDays: [30, 7, 1] },
+      assessment: { reminderDays: [30, 7, 1], period: 'calendar', reassessWithinDays: 30 },
       chain: { remindersMs: [12 * 3_600_000, 2 * 3_600_000] },
     });
   });
 
   it('takes reminders as durations', () => {
     const config = load(
-      'clocks:\n  assessmentReminders: [60d, 14d]\n  reportReminders: [6h, 30m]\n  schedule: "*/5 * * * *"\n',
+      'clocks:\n  assessmentReminders: [60d, 14d]\n  reportReminders: [6h, 30m]\n  schedule: "*/5 * * * *"\n' +
+        '  assessmentPeriod: rolling\n  reassessWithin: 10d\n',
     );
     expect(clockOptionsFromConfig(config.clocks)).toEqual({
-      assessment: { reminderDays: [60, 14] },
+      assessment: { reminderDays: [60, 14], period: 'rolling', reassessWithinDays: 10 },
       chain: { remindersMs: [6 * 3_600_000, 30 * 60_000] },
     });
   });
@@ -47,7 +50,8 @@ describe('clocks config', () => {
   it('names the key, what was found and what is expected', () => {
     const attempt = () =>
       load(
-        'clocks:\n  assessmentReminders: [30d, 36h]\n  reportReminders: [25h]\n  schedule: "every minute"\n',
+        'clocks:\n  assessmentReminders: [30d, 36h]\n  reportReminders: [25h]\n  schedule: "every minute"\n' +
+          '  assessmentPeriod: yearly\n',
       );
     expect(attempt).toThrow(UserError);
     expect(attempt).toThrow(
@@ -56,6 +60,7 @@ describe('clocks config', () => {
     expect(attempt).toThrow(
       /key clocks\.assessmentReminders\.1: found "36h" \(string\); expected a whole number of days/,
     );
+    expect(attempt).toThrow(/key clocks\.assessmentPeriod: found "yearly" \(string\)/);
     expect(attempt).toThrow(
       /key clocks\.reportReminders\.0: found "25h" \(string\); expected a duration under the 24 h deadline/,
     );

@@ -7,7 +7,7 @@ import type { CollectorCondition } from '../../collector/warnings/conditions.js'
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir } from '../support/collector-harness.js';
-import { incident } from '../support/clock-records.js';
+import { incident, TODAYS_READING } from '../support/clock-records.js';
 
 /**
  * The scheduler on a real SQLite store with a ManualClock: rows fire when the clock passes them,
@@ -48,7 +48,10 @@ describe('clock scheduler', () => {
       clock,
       sink,
       logger: createLogger('test', 'silent'),
-      options: { assessment: { reminderDays: [30, 7, 1] }, chain: { remindersMs: [12 * H, 2 * H] } },
+      options: {
+        assessment: { reminderDays: [30, 7, 1], ...TODAYS_READING },
+        chain: { remindersMs: [12 * H, 2 * H] },
+      },
       lateAfterMs: 2 * 60_000,
     });
 
@@ -75,9 +78,9 @@ describe('clock scheduler', () => {
       scope: null,
       environment: null,
       commissionedAt: '2026-03-01',
-      approvalRef: null,
-      approvedBy: null,
-      approvedAt: null,
+      approvalRef: '审查〔2026〕3号',
+      approvedBy: '市保密局',
+      approvedAt: '2026-02-20',
       createdAt: clock.now().toISOString(),
       createdBy: 'admin',
     });
@@ -211,7 +214,10 @@ describe('clock scheduler', () => {
       clock,
       sink: batchSink,
       logger: createLogger('test', 'silent'),
-      options: { assessment: { reminderDays: [30, 7, 1] }, chain: { remindersMs: [12 * H, 2 * H] } },
+      options: {
+        assessment: { reminderDays: [30, 7, 1], ...TODAYS_READING },
+        chain: { remindersMs: [12 * H, 2 * H] },
+      },
       lateAfterMs: 2 * 60_000,
     });
     // Three incidents, each with two missed first hops: six conditions in one pass.

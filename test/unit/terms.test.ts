@@ -88,6 +88,13 @@ describe('a collector condition’s data', () => {
       是否超时: '是',
     });
     expect(conditionDataInWords({ deadline: 'reminder-7' }, 'zh')).toEqual({ 时限类型: '到期前提醒（7）' });
+    expect(conditionDataInWords({ deadline: 'advice-30', recommended: '2026-03-10' }, 'zh')).toEqual({
+      时限类型: '建议日期前提醒（30）',
+      建议日期: '2026-03-10',
+    });
+    expect(conditionDataInWords({ deadline: 'unapproved' }, 'zh')).toEqual({
+      时限类型: '未经测评审查投入使用',
+    });
     expect(conditionDataInWords({ state: 'overdue' }, 'en')).toEqual({ state: 'overdue' });
   });
 });

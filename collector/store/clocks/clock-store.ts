@@ -45,6 +45,10 @@ export interface SystemChangeEntry {
   from: string | null;
   to: string | null;
   by: string;
+  /** Whether the officer judged it "可能产生新的安全保密风险隐患" (第35条); null on older records. */
+  newRisk: boolean | null;
+  /** The protective measures recorded with a change that may bring new risk. */
+  measures: string | null;
 }
 
 export interface SystemRecord extends NewSystem {
@@ -61,6 +65,11 @@ export interface SystemPatch {
   environment?: string | null;
   status?: SystemStatus;
   filedAt?: string | null;
+  /** Recorded on each level, scope or environment change this patch makes. */
+  newRisk?: boolean;
+  measures?: string | null;
+  /** 第33条: the 测评审查 approval, recorded (or corrected) after registration. */
+  approval?: { ref: string | null; by: string | null; at: string | null };
 }
 
 export interface NewAssessment {

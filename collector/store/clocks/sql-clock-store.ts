@@ -58,7 +58,7 @@ const ASSESSMENT_COLUMNS = raw(`
   system_id AS "systemId", id, completed_at AS "completedAt", assessor, result, note,
   recorded_at AS "recordedAt", recorded_by AS "recordedBy"`);
 const CHANGE_COLUMNS = raw(`
-  system_id AS "systemId", id, kind, at, from_value AS "from", to_value AS "to", by`);
+  system_id AS "systemId", id, kind, at, from_value AS "from", to_value AS "to", by, new_risk AS "newRisk", measures`);
 const INCIDENT_COLUMNS = raw(`
   id, title, level, unit, unit_level AS "unitLevel", discovered_at AS "discoveredAt",
   discovery_source AS "discoverySource", description, measures, evidence, created_at AS "createdAt",
@@ -221,9 +221,11 @@ export class SqlClockStore implements ClockStore {
       'systemId',
     );
     const changes = byOwner<'systemId', SystemChangeEntry>(
-      await db.all(
-        sql`SELECT ${CHANGE_COLUMNS} FROM info_system_changes WHERE system_id IN ${ids} ORDER BY at, id`,
-      ),
+      (
+        await db.all<SystemChangeEntry & { systemId: string; newRisk: boolean | number | null }>(
+          sql`SELECT ${CHANGE_COLUMNS} FROM info_system_changes WHERE system_id IN ${ids} ORDER BY at, id`,
+        )
+      ).map((change) => ({ ...change, newRisk: change.newRisk === null ? null : flag(change.newRisk) })),
       'systemId',
     );
     return rows.map((row) => ({
@@ -289,12 +291,20 @@ export class SqlClockStore implements ClockStore {
       if (patch.filedAt !== undefined) {
         await tx.run(sql`UPDATE info_systems SET filed_at = ${patch.filedAt} WHERE id = ${id}`);
       }
+      if (patch.approval !== undefined) {
+        const { ref, by: approvedBy, at: approvedAt } = patch.approval;
+        await tx.run(
+          sql`UPDATE info_systems SET approval_ref = ${ref}, approved_by = ${approvedBy}, approved_at = ${approvedAt}
+              WHERE id = ${id}`,
+        );
+      }
       for (const field of PATCHED_FIELDS) {
         const next = patch[field];
         if (next === undefined || next === row[field]) continue;
         await tx.run(
-          sql`INSERT INTO info_system_changes (system_id, kind, at, from_value, to_value, by)
-              VALUES (${id}, ${field}, ${at}, ${row[field]}, ${next}, ${by})`,
+          sql`INSERT INTO info_system_changes (system_id, kind, at, from_value, to_value, by, new_risk, measures)
+              VALUES (${id}, ${field}, ${at}, ${row[field]}, ${next}, ${by},
+                ${field === 'status' ? null : (patch.newRisk ?? null)}, ${field === 'status' ? null : (patch.measures ?? null)})`,
         );
         await tx.run(sql`UPDATE info_systems SET ${raw(field)} = ${next} WHERE id = ${id}`);
       }

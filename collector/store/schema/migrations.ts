@@ -651,6 +651,14 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       DROP INDEX events_type_ts;
     `,
   },
+  {
+    version: 13,
+    name: '第35条: a change records whether it may bring new risk (new_risk; NULL before the question was asked) and the protective measures taken',
+    sql: `
+      ALTER TABLE info_system_changes ADD COLUMN new_risk {bool};
+      ALTER TABLE info_system_changes ADD COLUMN measures TEXT;
+    `,
+  },
 ];
 
 export const SQLITE_MIGRATIONS = migrationsFor('sqlite', SCHEMA_MIGRATIONS);

@@ -72,7 +72,15 @@ export function SystemsPage(props: { user: SessionUser }) {
               <tbody>
                 {list.map((s) => (
                   <tr key={s.id} data-system={s.id}>
-                    <td>{s.name}</td>
+                    <td>
+                      {s.name}
+                      {s.schedule?.unapproved ? (
+                        <span class="badge as-overdue" data-testid="unapproved">
+                          {' '}
+                          {t('unapproved')}
+                        </span>
+                      ) : null}
+                    </td>
                     <td>{s.level}</td>
                     <td>{s.unit ?? '—'}</td>
                     <td>{s.commissionedAt}</td>
@@ -80,6 +88,12 @@ export function SystemsPage(props: { user: SessionUser }) {
                       {s.status === 'decommissioned'
                         ? `${t('decommissioned')} ${s.filedAt ?? ''}`
                         : `${s.schedule?.nextDue ?? '—'} ${s.schedule ? translateWord(t, 'as_', s.schedule.state) : ''}`}
+                      {s.schedule?.recommended ? (
+                        <span class="muted">
+                          {' '}
+                          {t('recommended')} {s.schedule.recommended}
+                        </span>
+                      ) : null}
                     </td>
                     {canWrite ? (
                       <td class="row-actions">
@@ -116,7 +130,17 @@ export function SystemsPage(props: { user: SessionUser }) {
   );
 }
 
-/** Registers a system (第35条) or changes its level, scope or environment (a reassessment falls due). */
+/** What a system form sends: the register's own fields, and 第33条's approval when given. */
+function approvalBody(by: string, ref: string, at: string) {
+  if (!by.trim() && !ref.trim() && !at) return undefined;
+  return { by: by.trim() || null, ref: ref.trim() || null, at: at || null };
+}
+
+/**
+ * Registers a system (第35条) with its 第33条 approval, or changes its level, scope or environment
+ * — saying whether the change may bring new risk, and if so the protective measures taken — or
+ * records an approval made later.
+ */
 function SystemForm(props: { system?: System; onDone: () => void }) {
   const { t } = useI18n();
   const editing = props.system;
@@ -125,17 +149,20 @@ function SystemForm(props: { system?: System; onDone: () => void }) {
   const [commissionedAt, setCommissionedAt] = useState(editing?.commissionedAt ?? shanghaiToday());
   const [scope, setScope] = useState(editing?.scope ?? '');
   const [environment, setEnvironment] = useState(editing?.environment ?? '');
+  const [newRisk, setNewRisk] = useState('');
+  const [measures, setMeasures] = useState('');
+  const [approvedBy, setApprovedBy] = useState(editing?.approval?.by ?? '');
+  const [approvalRef, setApprovalRef] = useState(editing?.approval?.ref ?? '');
+  const [approvedAt, setApprovedAt] = useState(editing?.approval?.at ?? '');
   const submit = useSubmit();
+  const approval = approvalBody(approvedBy, approvalRef, approvedAt);
   const save = () =>
     submit.run(async () => {
       if (editing) {
-        const patch: Record<string, string | null> = {};
-        if (level !== editing.level) patch.level = level;
-        if (scope.trim() !== (editing.scope ?? '')) patch.scope = scope.trim() || null;
-        if (environment.trim() !== (editing.environment ?? ''))
-          patch.environment = environment.trim() || null;
-        if (Object.keys(patch).length === 0) throw new FormProblem(t('nothingChanged'));
-        await api(`/api/v1/systems/${encodeURIComponent(editing.id)}`, { method: 'PATCH', body: patch });
+        await api(`/api/v1/systems/${encodeURIComponent(editing.id)}`, {
+          method: 'PATCH',
+          body: patchOf(editing),
+        });
         props.onDone();
         return;
       }
@@ -147,10 +174,30 @@ function SystemForm(props: { system?: System; onDone: () => void }) {
           commissionedAt: requiredText(commissionedAt, t('commissionedAt'), t),
           ...(scope.trim() && { scope: scope.trim() }),
           ...(environment.trim() && { environment: environment.trim() }),
+          ...(approval && { approval }),
         },
       });
       props.onDone();
     });
+  const patchOf = (system: System) => {
+    const patch: Record<string, unknown> = {};
+    if (level !== system.level) patch.level = level;
+    if (scope.trim() !== (system.scope ?? '')) patch.scope = scope.trim() || null;
+    if (environment.trim() !== (system.environment ?? '')) patch.environment = environment.trim() || null;
+    if (Object.keys(patch).length > 0) {
+      if (!newRisk) throw new FormProblem(t('newRiskRequired'));
+      patch.newRisk = newRisk === 'yes';
+      if (newRisk === 'yes') patch.measures = requiredText(measures, t('protectiveMeasures'), t);
+    }
+    const before = approvalBody(
+      system.approval?.by ?? '',
+      system.approval?.ref ?? '',
+      system.approval?.at ?? '',
+    );
+    if (approval && JSON.stringify(approval) !== JSON.stringify(before)) patch.approval = approval;
+    if (Object.keys(patch).length === 0) throw new FormProblem(t('nothingChanged'));
+    return patch;
+  };
   return (
     <FormPanel
       title={editing ? `${t('editSystem')}：${editing.name}` : t('newSystem')}
@@ -177,6 +224,34 @@ function SystemForm(props: { system?: System; onDone: () => void }) {
       </Field>
       <Field label={t('environment')}>
         <TextInput name="environment" value={environment} onInput={setEnvironment} maxLength={1000} />
+      </Field>
+      {editing ? (
+        <>
+          <Field label={t('newRisk')}>
+            <Select
+              name="newRisk"
+              value={newRisk}
+              onChange={setNewRisk}
+              options={[
+                ['', t('chooseOne')],
+                ['yes', t('newRiskYes')],
+                ['no', t('newRiskNo')],
+              ]}
+            />
+          </Field>
+          <Field label={t('protectiveMeasures')} wide>
+            <TextInput name="measures" value={measures} onInput={setMeasures} maxLength={2000} multiline />
+          </Field>
+        </>
+      ) : null}
+      <Field label={t('approvedBy')}>
+        <TextInput name="approvedBy" value={approvedBy} onInput={setApprovedBy} maxLength={200} />
+      </Field>
+      <Field label={t('approvalRef')}>
+        <TextInput name="approvalRef" value={approvalRef} onInput={setApprovalRef} maxLength={200} />
+      </Field>
+      <Field label={t('approvedAt')}>
+        <TextInput name="approvedAt" type="date" value={approvedAt} onInput={setApprovedAt} />
       </Field>
     </FormPanel>
   );
@@ -236,7 +311,10 @@ function AssessmentForm(props: { system: System; onDone: () => void }) {
 /** Twelve months from this one, each listing the assessments that fall due in it; overdue first. */
 function AssessmentCalendar(props: { items: AssessmentDue[] }) {
   const { t, lang } = useI18n();
-  const overdue = props.items.filter((i) => i.state === 'overdue' || i.state === 'reassess');
+  // A reassessment has its own days to go (clocks.reassessWithin); past them it is overdue too.
+  const overdue = props.items.filter(
+    (i) => i.state === 'overdue' || (i.state === 'reassess' && i.daysLeft < 0),
+  );
   const today = new Date();
   const months = Array.from({ length: 12 }, (_, k) => {
     const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + k, 1));
