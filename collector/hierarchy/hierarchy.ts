@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { incidentClock, type ClockOptions } from '../clocks/clock-records.js';
-import { chainReportSchema, DEFAULT_HOP_REMINDERS_MS, hopIdForReport } from '../clocks/report-chain.js';
+import {
+  type ChainLevel,
+  chainReportSchema,
+  DEFAULT_HOP_REMINDERS_MS,
+  hopIdForReport,
+} from '../clocks/report-chain.js';
 import type { ClockScheduler } from '../clocks/scheduler.js';
 import type { ConditionSink } from '../warnings/conditions.js';
 import type { CollectorIdentity } from '../identity.js';
@@ -391,7 +396,8 @@ export class Hierarchy {
     const incident = await store.clocks.getIncident(incidentId);
     if (!incident || incident.reports.some((r) => r.receipt === receipt)) return;
     const report = {
-      fromLevel: this.deps.level,
+      // The unit reports by its own rank (clocks.unitRank), which need not be this collector's level.
+      fromLevel: incident.unitLevel as ChainLevel,
       to: parent.level,
       reportedAt,
       receivedAt,
