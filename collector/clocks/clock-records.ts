@@ -21,6 +21,8 @@ import {
   type ChainLevel,
   type ChainReport,
   type IncidentClock,
+  OFF_SYSTEM_ADVICE,
+  offSystemReportDue,
   type ReportChain,
   type ReportChainOptions,
   reportChain,
@@ -184,9 +186,12 @@ export function incidentCondition(
   chain: ReportChain,
   at: Date,
   lateness: Lateness,
+  remindersMs?: readonly number[],
 ): CollectorCondition {
   const type = conditionTypeOf(row);
   const hop = chain.hops.find((h) => h.id === row.target);
+  const offSystem =
+    hop !== undefined && offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, at, remindersMs);
   return {
     type,
     state: 'raised',
@@ -206,6 +211,8 @@ export function incidentCondition(
       /** A missed deadline is a warning at the next level up (第61条 chain, SPEC §7). */
       escalatesTo: row.escalatesTo,
       ...lateness,
+      /** From T−2 h without a receipt: say to report by phone or on paper and record it (SPEC §7). */
+      ...(offSystem ? { advice: OFF_SYSTEM_ADVICE.zh } : {}),
     },
     at: at.toISOString(),
   };

@@ -1,7 +1,7 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { CLOCK_CONDITION_TYPES } from '../clocks/clock-records.js';
-import { HOP_DEADLINE_MS } from '../clocks/report-chain.js';
+import { HOP_DEADLINE_MS, type HopState, hopStatus, OFF_SYSTEM_ADVICE } from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { StoredReport } from '../store/hierarchy/hierarchy-store.js';
 import type { Store } from '../store/store.js';
@@ -21,7 +21,7 @@ import type { CollectorLevel } from './messages.js';
  * raised is kept per process, so after a restart a pending reminder is raised once more, into the
  * same open warning (grouped by key).
  */
-export type DutyState = 'pending' | 'done' | 'overdue';
+export type DutyState = Extract<HopState, 'pending' | 'done' | 'overdue'>;
 
 export interface RelayDuty extends HopFact {
   dueAt: string;
@@ -49,6 +49,7 @@ export function hopFact(data: Record<string, unknown>): HopFact {
     to: String(data.to),
     reportedAt: text(data.reportedAt),
     receivedAt: text(data.receivedAt),
+    ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
   };
 }
 
@@ -75,19 +76,18 @@ export async function receivedIncidents(
     if (next !== undefined) {
       const dueAt = new Date(Date.parse(incident.receivedAt) + HOP_DEADLINE_MS);
       const reportedAt = ownHop?.reportedAt ?? null;
-      const lateByMs = reportedAt
-        ? Math.max(0, Date.parse(reportedAt) - dueAt.getTime())
-        : Math.max(0, now.getTime() - dueAt.getTime());
-      const late = lateByMs > 0;
+      // The own hop is recorded from the parent's receipt: it exists only once the report arrived.
+      const arrivedAt = ownHop ? new Date(ownHop.receivedAt ?? reportedAt!) : null;
+      const { state, late, lateByMs } = hopStatus(dueAt, arrivedAt, arrivedAt, now);
       duty = {
         from: here,
         to: next,
         reportedAt,
         receivedAt: ownHop?.receivedAt ?? null,
         dueAt: dueAt.toISOString(),
-        state: reportedAt ? 'done' : late ? 'overdue' : 'pending',
+        state: state as DutyState,
         late,
-        lateByMs: late ? lateByMs : null,
+        lateByMs,
       };
     }
     out.push({
@@ -156,6 +156,7 @@ export class RelayDutyWatch {
         continue;
       }
       const due = reminders.find((ms) => now.getTime() >= dueMs - ms);
+      const last = due !== undefined && due === reminders[reminders.length - 1];
       if (due !== undefined) {
         await this.raise(
           `${reminderKey}#${due}`,
@@ -165,6 +166,7 @@ export class RelayDutyWatch {
           duty,
           now,
           reminderKey,
+          last,
         );
       }
     }
@@ -178,6 +180,7 @@ export class RelayDutyWatch {
     duty: RelayDuty,
     now: Date,
     deadline?: string,
+    offSystem = false,
   ): CollectorCondition {
     const data = received.incident.report.data;
     return {
@@ -202,6 +205,7 @@ export class RelayDutyWatch {
         escalatesTo: duty.to,
         late: duty.late,
         lateByMs: duty.lateByMs ?? 0,
+        ...(offSystem ? { advice: OFF_SYSTEM_ADVICE.zh } : {}),
       },
       at: now.toISOString(),
     };
@@ -215,9 +219,12 @@ export class RelayDutyWatch {
     duty: RelayDuty,
     now: Date,
     key = once,
+    offSystem = false,
   ): Promise<void> {
     if (this.raised.has(once)) return;
-    await this.deps.sink.report(this.condition(type, key, 'raised', received, duty, now, deadline));
+    await this.deps.sink.report(
+      this.condition(type, key, 'raised', received, duty, now, deadline, offSystem),
+    );
     this.raised.add(once);
     this.deps.logger.warn(
       { incident: received.id, origin: received.incident.unit, hop: `${duty.from}>${duty.to}`, deadline },

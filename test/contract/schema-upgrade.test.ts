@@ -55,6 +55,8 @@ interface UpgradeCase {
   recorded(url: string): Promise<Recorded[]>;
   /** The versions the old smew recorded (the lists had diverged). */
   oldVersions: number[];
+  /** Every version this smew's list has for the database. */
+  steps: number[];
   newest: number;
   /** A store on `url` migrated with these steps instead of the list. */
   openWith(url: string, steps: readonly SchemaMigration[]): Promise<Store>;
@@ -79,6 +81,7 @@ function sqliteCase(): UpgradeCase {
       }
     },
     oldVersions: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12],
+    steps: SQLITE_MIGRATIONS.map((m) => m.version),
     newest: Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)),
     openWith: async (url, steps) =>
       openSqliteStore(url.slice('sqlite:'.length), { migrations: migrationsFor('sqlite', steps) }),
@@ -122,6 +125,7 @@ function postgresCase(): UpgradeCase {
     recorded: (url) =>
       adminQuery<Recorded>(RECORDED.replace('schema_migrations', `${schemaOf(url)}.schema_migrations`)),
     oldVersions: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    steps: POSTGRES_MIGRATIONS.map((m) => m.version),
     newest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
     openWith: (url, steps) => openPostgresStore(url, { migrations: migrationsFor('postgres', steps) }),
     cleanup: async () => {
@@ -204,7 +208,12 @@ function upgradeSuite(title: string, makeCase: () => UpgradeCase): void {
       const recorded = await upgrade.recorded(url);
       expect(recorded.map((r) => r.version)).toEqual(upgrade.oldVersions);
       const store = await open(url);
-      expect(await recordedMigrations(store)).toEqual(recorded);
+      // The versions recorded then stay; the steps numbered from 13 on follow them, once each.
+      const upgraded = await recordedMigrations(store);
+      expect(upgraded.slice(0, recorded.length)).toEqual(recorded);
+      expect(upgraded.slice(recorded.length).map((r) => r.version)).toEqual(
+        upgrade.steps.filter((v) => v > Math.max(...upgrade.oldVersions)),
+      );
       await expectFixtureRows(store);
       // New rows continue the old ids.
       const inserted = await store.insertEvent({
@@ -225,7 +234,7 @@ function upgradeSuite(title: string, makeCase: () => UpgradeCase): void {
       stores.length = 0;
 
       const reopened = await open(url);
-      expect(await recordedMigrations(reopened)).toEqual(recorded);
+      expect(await recordedMigrations(reopened)).toEqual(upgraded);
       expect(await reopened.schemaVersion()).toBe(upgrade.newest);
       const freshUrl = await upgrade.fresh();
       const fresh = await open(freshUrl);
@@ -235,19 +244,19 @@ function upgradeSuite(title: string, makeCase: () => UpgradeCase): void {
       );
     });
 
-    it('runs a step added after the merge once, numbered 13 on both, after the versions recorded', async () => {
+    it('runs a step added later once, one number on both, after the versions recorded', async () => {
       const url = await upgrade.old();
       const recorded = await upgrade.recorded(url);
       const step = {
-        version: 13,
+        version: upgrade.newest + 1,
         name: 'a note per agent',
         sql: 'ALTER TABLE agents ADD COLUMN note TEXT{bytewise};',
       };
       const store = await upgrade.openWith(url, [...SCHEMA_MIGRATIONS, step]);
       stores.push(store);
       const after = await recordedMigrations(store);
-      expect(after.slice(0, -1)).toEqual(recorded);
-      expect(after.at(-1)).toMatchObject({ version: 13, name: 'a note per agent' });
+      expect(after.slice(0, recorded.length)).toEqual(recorded);
+      expect(after.at(-1)).toMatchObject({ version: upgrade.newest + 1, name: 'a note per agent' });
       expect(
         await databaseOf(store).run(sql`UPDATE agents SET note = ${'checked'} WHERE id = 'agent-1'`),
       ).toEqual({

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
+import { OFF_SYSTEM_ADVICE } from '../../collector/clocks/report-chain.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { agentTopic } from '../../shared/topics.js';
 import {
@@ -125,11 +126,14 @@ describe('clocks API: the 24 h report chain', () => {
     expect(overdue.body.hops[1]).toMatchObject({ state: 'overdue', late: true, lateByMs: 30_000 });
 
     clock.set('2026-03-02T05:10:00Z');
+    // The 上级主管部门 has no collector: the paper handed over is recorded here with its receipt.
     const toDept = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
       to: 'superior-dept',
       reportedAt: '2026-03-02T05:00:00Z',
+      receivedAt: '2026-03-02T05:00:00Z',
       channel: 'paper',
       by: '李主任',
+      receipt: '主管部门办公室 签收',
     });
     expect(toDept.body.hops[1]).toMatchObject({ state: 'done', late: true, lateByMs: 3 * 3_600_000 });
     expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
@@ -142,9 +146,15 @@ describe('clocks API: the 24 h report chain', () => {
       from: 'county',
       to: 'city',
       reportedAt: '2026-03-02T19:00:00Z',
-      channel: 'phone',
+      channel: 'paper',
     });
     expect(toCity.body.hops[3]).toMatchObject({ id: 'city>province', state: 'unstarted', dueAt: null });
+    // Sent on paper 90 minutes before T, not received: the hop is not made, and the T−2 h
+    // reminder says to report by phone or on paper and record it (SPEC §7).
+    expect(toCity.body.hops[2]).toMatchObject({ state: 'sent', late: false, offSystemDue: true });
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop, c.data.advice])).toEqual([
+      ['incident.report.reminder', 'raised', 'county>city', OFF_SYSTEM_ADVICE.zh],
+    ]);
     const reportId = toCity.body.hops[2].reportIds[0] as number;
     clock.set('2026-03-02T19:20:00Z');
     const receipt = await call('POST', `/api/v1/incidents/${id}/reports/${reportId}/receipt`, officer, {
@@ -153,6 +163,10 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(receipt.status).toBe(200);
     expect(receipt.body.hops[3]).toMatchObject({ dueAt: '2026-03-03T19:10:00.000Z', state: 'pending' });
+    expect(receipt.body.hops[2]).toMatchObject({ state: 'done', late: false, offSystemDue: false });
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
+      ['incident.report.reminder', 'cleared', 'county>city'],
+    ]);
 
     const cityLate = await at('2026-03-03T19:11:00Z');
     expect(cityLate.map((c) => [c.type, c.data.hop, c.data.escalatesTo])).toEqual([
@@ -190,7 +204,7 @@ describe('clocks API: the 24 h report chain', () => {
         'unit>superior-dept',
         '2026-03-02T02:00:00.000Z',
         '2026-03-02T05:00:00.000Z',
-        null,
+        '2026-03-02T05:00:00.000Z',
         'done',
         true,
         3 * 3_600_000,
@@ -211,7 +225,7 @@ describe('clocks API: the 24 h report chain', () => {
         '2026-03-03T21:30:00.000Z',
         'done',
         true,
-        110 * 60_000,
+        140 * 60_000, // by the receipt at 21:30, not the send at 21:00
       ],
       [
         'province>national',
@@ -230,8 +244,8 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(done.body.reports.map((r: Json) => [r.from, r.to, r.channel, r.receipt])).toEqual([
       ['unit', 'same-level-admin', 'system', '县保密局回执 001'],
-      ['unit', 'superior-dept', 'paper', null],
-      ['county', 'city', 'phone', '市保密局 王值班'],
+      ['unit', 'superior-dept', 'paper', '主管部门办公室 签收'],
+      ['county', 'city', 'paper', '市保密局 王值班'],
       ['city', 'province', 'system', null],
       ['province', 'national', 'system', '国家保密局 签收'],
     ]);
@@ -241,6 +255,7 @@ describe('clocks API: the 24 h report chain', () => {
       ['unit>county', 'reminder-12h'],
       ['unit>superior-dept', 'reminder-12h'],
       ['unit>superior-dept', 'missed'],
+      ['county>city', 'reminder-2h'],
       ['city>province', 'missed'],
     ]);
     expect((await call('GET', '/api/v1/incidents', viewer)).body.items.map((i: Json) => i.id)).toEqual([id]);
@@ -293,7 +308,7 @@ describe('clocks API: the 24 h report chain', () => {
     expect((await call('GET', '/api/v1/incidents/inc-nope', viewer)).status).toBe(404);
   });
 
-  it('takes discovery from the attested time of a signed evidence event', async () => {
+  it('keeps the attested time of signed evidence beside the discovery the officer enters', async () => {
     clock.set('2026-03-04T09:00:00Z');
     const { token } = await createEnrollmentToken(collector.store, { unit: '一处', clock });
     const agent = makeTestAgent();
@@ -314,19 +329,31 @@ describe('clocks API: the 24 h report chain', () => {
     const events = await call('GET', `/api/v1/events?agent=${agent.id}`, officer);
     const eventId = events.body.items[0].id as number;
 
+    // Discovery is when the unit found the leak, not when the evidence began (SPEC §7): an
+    // incident recorded by hand must say when; the evidence times are kept beside it.
+    const undated = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密终端接入无线网卡',
+      level: '秘密',
+      evidence: [eventId],
+    });
+    expect(undated.status).toBe(400);
+    expect(undated.body.error).toMatch(/^discoveredAt: required/);
     const created = await call('POST', '/api/v1/incidents', officer, {
       title: '涉密终端接入无线网卡',
       level: '秘密',
       evidence: [eventId],
+      discoveredAt: '2026-03-04T08:40:00Z',
       measures: '拔除网卡',
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
-      discoveredAt: '2026-03-04T07:30:00.000Z',
-      discoverySource: 'evidence',
+      discoveredAt: '2026-03-04T08:40:00.000Z',
+      discoverySource: 'manual',
+      evidenceFrom: '2026-03-04T07:30:00.000Z',
+      evidenceTo: '2026-03-04T07:30:00.000Z',
       evidence: [eventId],
     });
-    expect(created.body.hops[0].dueAt).toBe('2026-03-05T07:30:00.000Z');
+    expect(created.body.hops[0].dueAt).toBe('2026-03-05T08:40:00.000Z');
 
     // Another unit cannot cite this unit's evidence.
     const other = await keyFor(collector, 'officer', '二处');
