@@ -20,11 +20,11 @@ import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from
  *
  * | hop                | starts               | due (UTC)     | reported      | received      | result              |
  * | unit>county        | D                    | 03-02 02:00   | 03-01 20:00   | 03-01 20:30   | on time             |
- * | unit>superior-dept | D                    | 03-02 02:00   | 03-02 05:00   | —             | late 3h00m, warned  |
- * | county>city        | 03-01 20:30 receipt  | 03-02 20:30   | 03-02 19:00   | 03-02 19:10 * | on time             |
- * | city>province      | 03-02 19:10 receipt  | 03-03 19:10   | 03-03 21:00   | 03-03 21:30   | late 1h50m, warned  |
+ * | unit>superior-dept | D                    | 03-02 02:00   | 03-02 05:00   | 03-02 05:00   | late 3h00m, warned  |
+ * | county>city        | 03-01 20:30 receipt  | 03-02 20:30   | 03-02 19:00   | 03-02 19:10 * | on time; T−2 h said |
+ * | city>province      | 03-02 19:10 receipt  | 03-03 19:10   | 03-03 21:00   | 03-03 21:30   | late 2h20m, warned  |
  * | province>national  | 03-03 21:30 receipt  | 03-04 21:30   | 03-04 08:00   | 03-04 08:05   | on time             |
- * * receipt recorded after the report, through …/reports/{id}/receipt.
+ * * receipt recorded after the report, through …/reports/{id}/receipt. Lateness is by receipt.
  * End to end: D → national receipt 03-04 08:05 = 78h05m.
  */
 describe('clocks API: the 24 h report chain', () => {
@@ -364,5 +364,83 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe(`evidence: no stored event ${eventId}`);
+  });
+});
+
+describe('clocks API: the unit reports by its own rank (第61条 同级, SPEC §7)', () => {
+  const clock = new ManualClock('2026-03-01T02:10:00Z');
+  const sink = new RecordingSink();
+  let dir: ReturnType<typeof tempDir>;
+  let collector: RunningCollector;
+  let call: ReturnType<typeof apiClient>;
+  let officer: string;
+
+  beforeAll(async () => {
+    dir = tempDir('smew-clocks-rank-');
+    // A 省直机关 whose collector sits at unit level, below a county collector.
+    collector = await startClockCollector(dir.path, clock, sink, { clocks: { unitRank: 'province' } });
+    call = apiClient(collector);
+    officer = await keyFor(collector, 'officer', '一处');
+  });
+  afterAll(async () => {
+    await collector.stop();
+    dir.remove();
+  });
+
+  it('chains to the province, and the 上级主管部门 hop is recorded by hand with its receipt', async () => {
+    const created = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密文件遗失',
+      level: '机密',
+      discoveredAt: '2026-03-01T02:00:00Z',
+      measures: '封存登记簿，组织查找',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.unitLevel).toBe('province');
+    expect(created.body.hops.map((h: Json) => h.id)).toEqual([
+      'unit>province',
+      'unit>superior-dept',
+      'province>national',
+    ]);
+    const id = created.body.id as string;
+    clock.set('2026-03-01T06:00:00Z');
+    const byPhone = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'same-level-admin',
+      reportedAt: '2026-03-01T05:30:00Z',
+      channel: 'phone',
+      receipt: '省保密局值班室 刘',
+    });
+    expect(byPhone.status).toBe(201);
+    // A call arrives as it is made: the province's own 24 h run from it.
+    expect(byPhone.body.hops[0]).toMatchObject({ state: 'done', receivedAt: '2026-03-01T05:30:00.000Z' });
+    expect(byPhone.body.hops[2]).toMatchObject({ dueAt: '2026-03-02T05:30:00.000Z', state: 'pending' });
+    const toDept = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'superior-dept',
+      reportedAt: '2026-03-01T05:40:00Z',
+      receivedAt: '2026-03-01T05:55:00Z',
+      channel: 'paper',
+      by: '王处长',
+      receipt: '主管厅办公室 收文 0301-07',
+    });
+    expect(toDept.body.hops[1]).toMatchObject({
+      id: 'unit>superior-dept',
+      state: 'done',
+      late: false,
+      receivedAt: '2026-03-01T05:55:00.000Z',
+    });
+    expect(toDept.body.reports.at(-1)).toMatchObject({
+      from: 'province',
+      to: 'superior-dept',
+      channel: 'paper',
+      by: '王处长',
+      receipt: '主管厅办公室 收文 0301-07',
+      recordedBy: expect.any(String),
+    });
+    // A county is no hop of this unit's chain.
+    const county = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'county',
+      reportedAt: '2026-03-01T05:45:00Z',
+      channel: 'system',
+    });
+    expect(county.status).toBe(400);
   });
 });

@@ -25,8 +25,9 @@ export async function startClockCollector(
   dir: string,
   clock: ManualClock,
   sink: ConditionSink,
+  overrides: Record<string, unknown> = {},
 ): Promise<RunningCollector> {
-  const config = testCollectorConfig(dir, { unit: '一处', level: 'unit' });
+  const config = testCollectorConfig(dir, { unit: '一处', level: 'unit', ...overrides });
   return startCollector(config, { clock, logger: createLogger('test', 'silent'), conditionSink: sink });
 }
 
