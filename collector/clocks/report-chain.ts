@@ -1,4 +1,4 @@
-import { ADMIN_LEVELS, REPORT_CHANNELS } from '../../shared/api/clocks.js';
+import { ADMIN_LEVELS, OFF_SYSTEM_ADVICE, REPORT_CHANNELS } from '../../shared/api/clocks.js';
 import { z } from 'zod';
 import { instantSchema } from '../../shared/calendar.js';
 import { COLLECTOR_LEVELS } from '../config.js';
@@ -31,7 +31,7 @@ export type ChainLevel = (typeof COLLECTOR_LEVELS)[number];
 export { ADMIN_LEVELS };
 export type AdminLevel = (typeof ADMIN_LEVELS)[number];
 
-export { REPORT_CHANNELS };
+export { OFF_SYSTEM_ADVICE, REPORT_CHANNELS };
 export type ReportChannel = (typeof REPORT_CHANNELS)[number];
 
 export const HOUR_MS = 3_600_000;
@@ -134,12 +134,6 @@ export function offSystemReportDue(
   const last = Math.min(...remindersMs, HOP_DEADLINE_MS);
   return now.getTime() >= hop.dueAt.getTime() - last;
 }
-
-/** What the last reminder and the dashboard tell the officer (SPEC §7). */
-export const OFF_SYSTEM_ADVICE = {
-  zh: '回执未到：请立即以电话或书面方式报告，并在系统中登记该次报告及其回执',
-  en: 'No receipt yet: report by phone or on paper now, and record the report and its receipt here',
-} as const;
 
 export interface Hop {
   id: HopId;

@@ -15,6 +15,11 @@ export const REPORT_CHANNELS = ['system', 'paper', 'phone', 'in-person'] as cons
 /** Where an incident's discovery time came from; `evidence` (earliest event) is the reading before issue 16. */
 export const DISCOVERY_SOURCES = ['identified', 'manual', 'evidence'] as const;
 export const INCIDENT_RECIPIENTS = ['same-level-admin', 'superior-dept', ...ADMIN_LEVELS] as const;
+/** What the last reminder and the dashboard tell the officer (SPEC §7). */
+export const OFF_SYSTEM_ADVICE = {
+  zh: '回执未到：请立即以电话或书面方式报告，并在系统中登记该次报告及其回执',
+  en: 'No receipt yet: report by phone or on paper now, and record the report and its receipt here',
+} as const;
 export const DUE_STATES = ['ok', 'due-soon', 'overdue', 'reassess'] as const;
 const DUE_BASES = ['first-assessment', 'periodic', 'change', 'failed-assessment'] as const;
 
@@ -201,12 +206,9 @@ export const incident = z.object({
   unit: z.string(),
   unitLevel: z.enum(COLLECTOR_LEVELS).optional(),
   discoveredAt: isoTime.meta({ description: 'when the unit found it (第61条 发现), which starts the 24 h' }),
-  discoverySource: z
-    .enum(DISCOVERY_SOURCES)
-    .optional()
-    .meta({
-      description: 'identified: the warning’s 识别 time; manual: entered; evidence: an older reading',
-    }),
+  discoverySource: z.enum(DISCOVERY_SOURCES).optional().meta({
+    description: 'identified: the warning’s 识别 time; manual: entered; evidence: an older reading',
+  }),
   identifiedAt: nullableIsoTime
     .optional()
     .meta({ description: 'when the warning it came from was identified (识别)' }),
