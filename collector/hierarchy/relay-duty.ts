@@ -1,7 +1,13 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { CLOCK_CONDITION_TYPES } from '../clocks/clock-records.js';
-import { HOP_DEADLINE_MS, type HopState, hopStatus, OFF_SYSTEM_ADVICE } from '../clocks/report-chain.js';
+import {
+  arrivalOf,
+  HOP_DEADLINE_MS,
+  type HopState,
+  hopStatus,
+  OFF_SYSTEM_ADVICE,
+} from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { StoredReport } from '../store/hierarchy/hierarchy-store.js';
 import type { Store } from '../store/store.js';
@@ -21,7 +27,7 @@ import type { CollectorLevel } from './messages.js';
  * raised is kept per process, so after a restart a pending reminder is raised once more, into the
  * same open warning (grouped by key).
  */
-export type DutyState = Extract<HopState, 'pending' | 'done' | 'overdue'>;
+export type DutyState = Extract<HopState, 'pending' | 'sent' | 'done' | 'overdue'>;
 
 export interface RelayDuty extends HopFact {
   dueAt: string;
@@ -76,14 +82,21 @@ export async function receivedIncidents(
     if (next !== undefined) {
       const dueAt = new Date(Date.parse(incident.receivedAt) + HOP_DEADLINE_MS);
       const reportedAt = ownHop?.reportedAt ?? null;
-      // The own hop is recorded from the parent's receipt: it exists only once the report arrived.
-      const arrivedAt = ownHop ? new Date(ownHop.receivedAt ?? reportedAt!) : null;
-      const { state, late, lateByMs } = hopStatus(dueAt, arrivedAt, arrivedAt, now);
+      // By the parent's receipt, or recorded by hand (a call arrives as it is made).
+      const sentAt = reportedAt === null ? null : new Date(reportedAt);
+      const arrivedAt =
+        ownHop &&
+        arrivalOf({
+          channel: ownHop.channel ?? 'system',
+          reportedAt: sentAt,
+          receivedAt: ownHop.receivedAt === null ? null : new Date(ownHop.receivedAt),
+        });
+      const { state, late, lateByMs } = hopStatus(dueAt, sentAt, arrivedAt ?? null, now);
       duty = {
         from: here,
         to: next,
         reportedAt,
-        receivedAt: ownHop?.receivedAt ?? null,
+        receivedAt: arrivedAt?.toISOString() ?? null,
         dueAt: dueAt.toISOString(),
         state: state as DutyState,
         late,
@@ -141,7 +154,7 @@ export class RelayDutyWatch {
       const reminderKey = `${CLOCK_CONDITION_TYPES.reportReminder}:${base}`;
       const lateKey = `${CLOCK_CONDITION_TYPES.reportLate}:${base}`;
       if (duty.state === 'done') {
-        // Judged by when the parent got it: a duty still open at a reminder's time may have raised
+        // Judged by when it arrived: a duty still open at a reminder's time may have raised
         // one (in this process or before a restart), so it is cleared; a quick one never did.
         const confirmedMs = Date.parse(duty.receivedAt ?? duty.reportedAt!);
         if (confirmedMs >= dueMs - (reminders[0] ?? 0)) {

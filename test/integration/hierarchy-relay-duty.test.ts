@@ -138,6 +138,58 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(await metric(unit, 'smew_hierarchy_parent_last_contact_timestamp_seconds')).toBeGreaterThan(0);
   });
 
+  it('with the city away, the county records its onward hop by hand: a call, arrived as made', async () => {
+    const officer = await createApiKey(run(county).store, { name: 'county-officer', role: 'officer' });
+    const now = clock.now().toISOString();
+    await run(unit).store.clocks.createIncident(
+      unitIncident('inc-relay-2', '涉密载体遗失', {
+        level: '秘密',
+        discoveredAt: now,
+        measures: '组织查找',
+        createdAt: now,
+      }),
+    );
+    await run(unit).hierarchy.scan();
+    const dutyOf = async () => {
+      const { body } = await callApi<IncidentView>(county, officer, '/api/v1/hierarchy/incidents');
+      return body.items.find((i) => i.id === 'inc-relay-2')?.duty;
+    };
+    const open = await eventually(dutyOf, { what: 'inc-relay-2 at the county' });
+    expect(open).toMatchObject({ state: 'pending', late: false });
+    const origin = (await receivedReports(county, 'incident')).find(
+      (r) => r.report.data.id === 'inc-relay-2',
+    )!.origin;
+    const path = `/api/v1/hierarchy/incidents/${encodeURIComponent(origin)}/inc-relay-2/reports`;
+    const viewer = await callApi(county, countyKey, path, { reportedAt: now, channel: 'phone' });
+    expect(viewer.status).toBe(403);
+    const missing = await callApi(county, officer, path.replace('inc-relay-2', 'inc-nope'), {
+      reportedAt: now,
+      channel: 'phone',
+    });
+    expect(missing.status).toBe(404);
+    const recorded = await callApi<{ duty: Duty }>(county, officer, path, {
+      reportedAt: now,
+      channel: 'phone',
+      receipt: '市保密局值班室 张',
+      by: '县保密局 李',
+    });
+    expect(recorded.status).toBe(201);
+    expect(recorded.body.duty).toMatchObject({
+      state: 'done',
+      late: false,
+      reportedAt: now,
+      receivedAt: now,
+    });
+    // It goes up as this level's hop, like a receipt would.
+    const own = await run(county).store.hierarchy.ownReport(`incident.hop:${origin}:inc-relay-2`);
+    expect(own!.report.data).toMatchObject({
+      channel: 'phone',
+      receipt: '市保密局值班室 张',
+      from: 'county',
+      to: 'city',
+    });
+  });
+
   it('the city’s receipt closes the duty and clears the warnings', async () => {
     await startNode(city, { clock });
     const closed = await eventually(
