@@ -135,12 +135,16 @@ function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind'>): string {
   return row.kind === 'missed' ? CLOCK_CONDITION_TYPES.reportLate : CLOCK_CONDITION_TYPES.reportReminder;
 }
 
-/** One key per system (or hop) and type, so `cleared` finds what `raised` opened. */
+/**
+ * One key per system (or hop) and type, so `cleared` finds what `raised` opened. Each reminder
+ * of a hop has its own: a later one (T−2 h, which says to report by phone or on paper) opens
+ * its own warning and notice instead of folding silently into the first one's.
+ */
 export function conditionKey(row: Pick<DeadlineRow, 'subject' | 'kind' | 'target'>): string {
   const type = conditionTypeOf(row);
-  return row.subject.type === 'system'
-    ? `${type}:${row.subject.id}`
-    : `${type}:${row.subject.id}:${row.target}`;
+  if (row.subject.type === 'system') return `${type}:${row.subject.id}`;
+  const reminder = type === CLOCK_CONDITION_TYPES.reportReminder ? `:${row.kind}` : '';
+  return `${type}:${row.subject.id}:${row.target}${reminder}`;
 }
 
 export interface Lateness {

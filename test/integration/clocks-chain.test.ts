@@ -136,9 +136,12 @@ describe('clocks API: the 24 h report chain', () => {
       receipt: '主管部门办公室 签收',
     });
     expect(toDept.body.hops[1]).toMatchObject({ state: 'done', late: true, lateByMs: 3 * 3_600_000 });
-    expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
-      ['incident.report.reminder', 'cleared', 'unit>superior-dept'],
-      ['incident.report.late', 'cleared', 'unit>superior-dept'],
+    // Each reminder has its own key (the T−2 h one opens its own notice): both are cleared, the
+    // T−2 h one too though the miss overtook it (a clear with nothing open is a no-op).
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop, c.key.split(':').at(-1)])).toEqual([
+      ['incident.report.reminder', 'cleared', 'unit>superior-dept', 'reminder-12h'],
+      ['incident.report.reminder', 'cleared', 'unit>superior-dept', 'reminder-2h'],
+      ['incident.report.late', 'cleared', 'unit>superior-dept', 'unit>superior-dept'],
     ]);
 
     clock.set('2026-03-02T19:05:00Z');
