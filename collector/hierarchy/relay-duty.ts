@@ -151,35 +151,39 @@ export class RelayDutyWatch {
       if (!duty) continue;
       const dueMs = Date.parse(duty.dueAt);
       const base = `${received.incident.origin}:${received.id}:${duty.from}>${duty.to}`;
-      const reminderKey = `${CLOCK_CONDITION_TYPES.reportReminder}:${base}`;
+      // One key per reminder, as the clocks do: the T−2 h one opens its own warning and notice.
+      const reminderKey = (ms: number) =>
+        `${CLOCK_CONDITION_TYPES.reportReminder}:${base}:reminder-${ms / 60_000}m`;
       const lateKey = `${CLOCK_CONDITION_TYPES.reportLate}:${base}`;
       if (duty.state === 'done') {
         // Judged by when it arrived: a duty still open at a reminder's time may have raised
-        // one (in this process or before a restart), so it is cleared; a quick one never did.
+        // it (in this process or before a restart), so it is cleared; a quick one never did.
         const confirmedMs = Date.parse(duty.receivedAt ?? duty.reportedAt!);
-        if (confirmedMs >= dueMs - (reminders[0] ?? 0)) {
-          await this.clear(reminderKey, CLOCK_CONDITION_TYPES.reportReminder, received, duty, now);
-          if (confirmedMs > dueMs)
-            await this.clear(lateKey, CLOCK_CONDITION_TYPES.reportLate, received, duty, now);
+        for (const ms of reminders) {
+          if (confirmedMs >= dueMs - ms) {
+            await this.clear(reminderKey(ms), CLOCK_CONDITION_TYPES.reportReminder, received, duty, now);
+          }
         }
+        if (confirmedMs > dueMs)
+          await this.clear(lateKey, CLOCK_CONDITION_TYPES.reportLate, received, duty, now);
         continue;
       }
       if (duty.state === 'overdue') {
         await this.raise(lateKey, CLOCK_CONDITION_TYPES.reportLate, 'missed', received, duty, now);
         continue;
       }
-      const due = reminders.find((ms) => now.getTime() >= dueMs - ms);
-      const last = due !== undefined && due === reminders[reminders.length - 1];
+      // The nearest reminder reached (reminders run from the earliest, T−12 h, to the last, T−2 h).
+      const due = reminders.filter((ms) => now.getTime() >= dueMs - ms).at(-1);
       if (due !== undefined) {
         await this.raise(
-          `${reminderKey}#${due}`,
+          reminderKey(due),
           CLOCK_CONDITION_TYPES.reportReminder,
           `reminder-${due / 60_000}m`,
           received,
           duty,
           now,
-          reminderKey,
-          last,
+          reminderKey(due),
+          due === reminders.at(-1),
         );
       }
     }

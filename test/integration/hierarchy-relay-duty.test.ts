@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
+import { OFF_SYSTEM_ADVICE } from '../../shared/api/clocks.js';
 import { ManualClock } from '../../shared/clock.js';
 import { eventually } from '../support/eventually.js';
 import {
@@ -108,6 +109,17 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(reminder).toMatchObject({ unit: '某县保密局', severity: 'high' });
     expect(reminder!.key).toContain('county>city');
 
+    // T−2 h: a warning of its own, saying to report by phone or on paper and record it.
+    clock.set(new Date(Date.parse(receivedAt) + 22 * HOUR + 30 * 60_000));
+    await run(county).hierarchy.scan();
+    const reminders = (await run(county).store.warnings.listWarnings({ limit: 100 })).filter(
+      (w) => w.rule === 'incident-report-reminder',
+    );
+    expect(reminders.map((w) => w.key.split(':').at(-1)).sort()).toEqual(['reminder-120m', 'reminder-720m']);
+    expect(reminders.find((w) => w.key.endsWith('reminder-120m'))!.sample.data).toMatchObject({
+      advice: OFF_SYSTEM_ADVICE.zh,
+    });
+
     clock.set(new Date(Date.parse(receivedAt) + 25 * HOUR));
     await run(county).hierarchy.scan();
     const late = await warning('incident-report-late');
@@ -203,7 +215,10 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(closed.receivedAt).toBe(atCity!.receivedAt);
     await run(county).hierarchy.scan();
     expect((await warning('incident-report-late'))!.resolvedAt).not.toBeNull();
-    expect((await warning('incident-report-reminder'))!.resolvedAt).not.toBeNull();
+    const reminders = (await run(county).store.warnings.listWarnings({ limit: 100 })).filter(
+      (w) => w.rule === 'incident-report-reminder' && w.key.includes('inc-relay-1'),
+    );
+    expect(reminders.map((w) => w.resolvedAt !== null)).toEqual([true, true]);
     // The backlog drained; the city counted what it took.
     await eventually(async () => (await metric(county, 'smew_hierarchy_outbox_pending')) === 0 || undefined, {
       what: 'the county’s backlog drained',
