@@ -4,6 +4,7 @@ import { LiveFeed, publishIngest } from './api/stream.js';
 import { announceWarnings } from './api/warnings.js';
 import type { EmbeddedBroker } from './broker/embedded-broker.js';
 import type { BrokerAccess } from './broker/broker-access.js';
+import { unitRankOf } from './clocks/clock-config.js';
 import type { ClockScheduler } from './clocks/scheduler.js';
 import type { CollectorConfig } from './config.js';
 import type { Hierarchy } from './hierarchy/hierarchy.js';
@@ -42,7 +43,7 @@ export function liveStream(
 }
 
 export interface HttpApiOptions {
-  config: Pick<CollectorConfig, 'unit' | 'level' | 'http' | 'enroll' | 'ingest'>;
+  config: Pick<CollectorConfig, 'unit' | 'level' | 'http' | 'enroll' | 'ingest' | 'clocks'>;
   tls: TlsMaterial | undefined;
   dashboardDir: string | undefined;
   identity: CollectorIdentity;
@@ -98,6 +99,7 @@ export function httpApiSubsystem(
           scheduler,
           unit: config.unit,
           level: config.level,
+          rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
           onIncidentChange: () => hierarchy.reportSoon(),
         },
         warnings: {

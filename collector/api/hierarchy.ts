@@ -23,8 +23,11 @@ import {
   hierarchyStatus,
   noticeResultBody,
   policyInForce,
+  receivedIncident,
   receivedIncidentList,
   receivedReportList,
+  relayHopBody,
+  relayHopParams,
   subordinateList,
 } from '../../shared/api/hierarchy.js';
 import {
@@ -271,6 +274,52 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request) => ({ items: await views.incidents(scope(request.principal, deps.unit)) }),
+    );
+
+    app.post(
+      '/api/v1/hierarchy/incidents/:origin/:id/reports',
+      {
+        schema: {
+          summary:
+            'Record by hand this level’s onward 第61条 hop for an incident from below (phone, paper, another system) with its receipt',
+          tags,
+          security,
+          params: requestSchema(relayHopParams),
+          body: requestSchema(relayHopBody),
+          response: {
+            201: responseSchema(receivedIncident),
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = mayWrite(request, reply);
+        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
+        const { origin, id } = request.params;
+        const find = async () =>
+          (await views.incidents(undefined)).find((i) => i.origin === origin && i.id === id);
+        if (!(await find())) return notFound(reply, 'incident from below', `${origin}/${id}`);
+        if (
+          request.body.receivedAt &&
+          Date.parse(request.body.receivedAt) < Date.parse(request.body.reportedAt)
+        ) {
+          return reply.code(400).send({ error: 'receivedAt: cannot be before reportedAt' });
+        }
+        const { reportedAt, receivedAt, channel, receipt, by } = request.body;
+        const recorded = await deps.hierarchy.recordRelayHop(origin, id, {
+          reportedAt: new Date(reportedAt).toISOString(),
+          receivedAt: receivedAt === undefined ? null : new Date(receivedAt).toISOString(),
+          channel,
+          by: by ?? principal.name,
+          receipt: receipt ?? null,
+        });
+        if (!recorded)
+          return reply.code(409).send({ error: 'no parent is enrolled: there is nowhere to record the hop' });
+        return reply.code(201).send((await find())!);
+      },
     );
 
     app.get(

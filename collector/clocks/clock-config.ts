@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { ADMIN_LEVELS, type COLLECTOR_LEVELS } from '../../shared/api/clocks.js';
 import { durationSchema } from '../../shared/duration.js';
 import { ASSESSMENT_PERIODS } from './assessment-schedule.js';
 
@@ -49,6 +50,14 @@ export const clockConfigSchema = z
      * included, is rolled back and the rows are due again at once.
      */
     lease: durationSchema.refine((ms) => ms >= 1000, { message: 'expected at least 1s' }).default(5 * 60_000),
+    /**
+     * 第61条 "同级保密行政管理部门" follows the unit's own administrative rank, not this collector's
+     * place in the hierarchy: a 省直机关 on a county collector reports to the province. `county`
+     * also stands for units below county level. Unset: the collector's level.
+     */
+    unitRank: z.enum(ADMIN_LEVELS).optional(),
+    /** The same, per unit, for the units whose incidents this collector records. */
+    unitRanks: z.record(z.string().min(1), z.enum(ADMIN_LEVELS)).optional(),
   })
   .default({
     schedule: '* * * * *',
@@ -71,4 +80,13 @@ export function clockOptionsFromConfig(config: ClockConfig) {
     },
     chain: { remindersMs: config.reportReminders },
   };
+}
+
+/** The rank an incident of `unit` reports by (its chain's first administration), apart from the collector's level. */
+export function unitRankOf(
+  config: Pick<ClockConfig, 'unitRank' | 'unitRanks'>,
+  unit: string,
+  collectorLevel: (typeof COLLECTOR_LEVELS)[number],
+): (typeof COLLECTOR_LEVELS)[number] {
+  return config.unitRanks?.[unit] ?? config.unitRank ?? collectorLevel;
 }

@@ -21,6 +21,8 @@ import {
   type ChainLevel,
   type ChainReport,
   type IncidentClock,
+  OFF_SYSTEM_ADVICE,
+  offSystemReportDue,
   type ReportChain,
   type ReportChainOptions,
   reportChain,
@@ -157,14 +159,18 @@ function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind' | 'dueAt' | '
   return row.kind === 'missed' ? CLOCK_CONDITION_TYPES.reportLate : CLOCK_CONDITION_TYPES.reportReminder;
 }
 
-/** One key per system (or hop) and type, so `cleared` finds what `raised` opened. */
+/**
+ * One key per system (or hop) and type, so `cleared` finds what `raised` opened. Each reminder
+ * of a hop has its own: a later one (T−2 h, which says to report by phone or on paper) opens
+ * its own warning and notice instead of folding silently into the first one's.
+ */
 export function conditionKey(
   row: Pick<DeadlineRow, 'subject' | 'kind' | 'target' | 'dueAt' | 'forDue'>,
 ): string {
   const type = conditionTypeOf(row);
-  return row.subject.type === 'system'
-    ? `${type}:${row.subject.id}`
-    : `${type}:${row.subject.id}:${row.target}`;
+  if (row.subject.type === 'system') return `${type}:${row.subject.id}`;
+  const reminder = type === CLOCK_CONDITION_TYPES.reportReminder ? `:${row.kind}` : '';
+  return `${type}:${row.subject.id}:${row.target}${reminder}`;
 }
 
 export interface Lateness {
@@ -212,9 +218,12 @@ export function incidentCondition(
   chain: ReportChain,
   at: Date,
   lateness: Lateness,
+  remindersMs?: readonly number[],
 ): CollectorCondition {
   const type = conditionTypeOf(row);
   const hop = chain.hops.find((h) => h.id === row.target);
+  const offSystem =
+    hop !== undefined && offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, at, remindersMs);
   return {
     type,
     state: 'raised',
@@ -234,6 +243,8 @@ export function incidentCondition(
       /** A missed deadline is a warning at the next level up (第61条 chain, SPEC §7). */
       escalatesTo: row.escalatesTo,
       ...lateness,
+      /** From T−2 h without a receipt: say to report by phone or on paper and record it (SPEC §7). */
+      ...(offSystem ? { advice: OFF_SYSTEM_ADVICE.zh } : {}),
     },
     at: at.toISOString(),
   };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Incident } from '../../shared/api/clocks.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { FireRecord, IncidentRecord } from '../store/clocks/clock-store.js';
+import type { Warning } from '../store/warnings/records.js';
 import { requestIncident, type HandlingOptions, type Refusal } from '../warnings/lifecycle.js';
 import { updateWarning } from '../warnings/update-warning.js';
 import { SYSTEM_LEVELS, type SystemLevel } from './assessment-schedule.js';
@@ -12,6 +13,7 @@ import {
   type ChainLevel,
   type ChainReport,
   hopIdForReport,
+  offSystemReportDue,
   type ReportChannel,
 } from './report-chain.js';
 import { fireView, type ClockDeps } from './system-register.js';
@@ -59,13 +61,17 @@ export class IncidentDesk {
   async list(units: readonly string[] | undefined): Promise<Incident[]> {
     const now = this.deps.scheduler.now();
     const records = await this.deps.store.clocks.listIncidents({ units });
-    return records.map((r) => incidentView(r, now));
+    return records.map((r) => incidentView(r, now, undefined, this.remindersMs));
   }
 
   async get(principal: Principal | null, id: string): Promise<Incident> {
     const record = await this.visible(principal, id);
     const fires = await this.deps.store.clocks.listFires({ type: 'incident', id: record.id });
-    return incidentView(record, this.deps.scheduler.now(), fires);
+    return incidentView(record, this.deps.scheduler.now(), fires, this.remindersMs);
+  }
+
+  private get remindersMs(): readonly number[] | undefined {
+    return this.deps.scheduler.options.chain.remindersMs;
   }
 
   async create(caller: Principal | null, input: NewIncident): Promise<Incident> {
@@ -79,8 +85,9 @@ export class IncidentDesk {
   }
 
   /**
-   * Opens an incident from a warning: its signed events are the evidence, discovered at the
-   * earliest attested time. A step the warning's lifecycle refuses comes back as its refusal.
+   * Opens an incident from a warning: its signed events are the evidence. Discovery is when the
+   * unit found the leak (第61条 发现): the warning's 识别 time unless the officer enters another;
+   * the evidence times are kept beside it. A step the lifecycle refuses comes back as its refusal.
    */
   async openFromWarning(
     caller: Principal | null,
@@ -105,18 +112,14 @@ export class IncidentDesk {
     }
     const evidence = await this.deps.store.warnings.listEvidence(warning.id, MAX_INCIDENT_EVIDENCE);
     const eventIds = [...new Set(evidence.flatMap((e) => (e.eventId === undefined ? [] : [e.eventId])))];
-    if (eventIds.length > 0 && input.discoveredAt !== undefined) {
-      throw new ClockRefusal(
-        400,
-        'discoveredAt: this warning has signed events; the discovery time is the earliest one’s attested time',
-      );
-    }
+    const identifiedAt = identificationOf(warning) ?? this.deps.scheduler.now().toISOString();
     const id = await this.store(principal, {
       title: input.title ?? check.effect.title,
       level,
       unit: warning.unit,
       evidence: eventIds,
       discoveredAt: input.discoveredAt,
+      identifiedAt,
       description: input.description,
       measures: input.measures,
     });
@@ -203,12 +206,16 @@ export class IncidentDesk {
 
   /**
    * Stores a new incident after checking its evidence: every event must be stored and in the
-   * caller's scope. Discovery is the time given (manual) or else the attested time of the
-   * earliest evidence event. Returns the new id.
+   * caller's scope. Discovery is the time the officer gives, else the warning's identification;
+   * the evidence's own times are kept beside it, never taken for it. Returns the new id.
    */
   private async store(
     principal: Principal,
-    input: Omit<NewIncident, 'unit' | 'evidence'> & { unit: string; evidence: number[] },
+    input: Omit<NewIncident, 'unit' | 'evidence'> & {
+      unit: string;
+      evidence: number[];
+      identifiedAt?: string;
+    },
   ): Promise<string> {
     const now = this.deps.scheduler.now();
     const events = await this.deps.store.clocks.evidenceEvents(input.evidence);
@@ -216,20 +223,11 @@ export class IncidentDesk {
       (id) => !events.some((e) => e.id === id && inScope(principal, e.unit)),
     );
     if (missing.length > 0) throw new ClockRefusal(400, `evidence: no stored event ${missing.join(', ')}`);
-    let discoveredAt: Date;
-    let source: 'evidence' | 'manual';
-    if (input.discoveredAt !== undefined) {
-      discoveredAt = new Date(input.discoveredAt);
-      source = 'manual';
-    } else if (events[0]) {
-      discoveredAt = new Date(events[0].ts);
-      source = 'evidence';
-    } else {
-      throw new ClockRefusal(
-        400,
-        'discoveredAt: required (ISO 8601 time) unless evidence names stored events',
-      );
+    const given = input.discoveredAt ?? input.identifiedAt;
+    if (given === undefined) {
+      throw new ClockRefusal(400, 'discoveredAt: required (ISO 8601 time): when the unit found the leak');
     }
+    const discoveredAt = new Date(given);
     notInFuture(discoveredAt, now, 'discoveredAt');
     const id = `inc-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
     await this.deps.store.clocks.createIncident({
@@ -237,14 +235,17 @@ export class IncidentDesk {
       title: input.title,
       level: input.level,
       unit: input.unit,
-      unitLevel: this.deps.level,
+      unitLevel: this.deps.rankOf?.(input.unit) ?? this.deps.level,
       discoveredAt: discoveredAt.toISOString(),
-      discoverySource: source,
+      discoverySource: input.discoveredAt !== undefined ? 'manual' : 'identified',
       description: input.description ?? null,
       measures: input.measures ?? null,
       evidence: input.evidence,
       createdAt: now.toISOString(),
       createdBy: principal.name,
+      identifiedAt: input.identifiedAt ?? null,
+      evidenceFrom: events[0]?.ts ?? null,
+      evidenceTo: events.at(-1)?.ts ?? null,
     });
     return id;
   }
@@ -262,7 +263,7 @@ export class IncidentDesk {
     await this.deps.scheduler.refreshIncident(record);
     await this.deps.scheduler.runPass('change');
     const fires = await this.deps.store.clocks.listFires({ type: 'incident', id });
-    return incidentView(record, this.deps.scheduler.now(), fires);
+    return incidentView(record, this.deps.scheduler.now(), fires, this.remindersMs);
   }
 }
 
@@ -284,7 +285,22 @@ function toChainReport(r: IncidentRecord['reports'][number]): ChainReport {
   };
 }
 
-export function incidentView(record: IncidentRecord, now: Date, fires?: FireRecord[]): Incident {
+/**
+ * When a warning was identified (识别): its first step out of 发现 into handling, not into 误报.
+ * Undefined while it is still 发现.
+ */
+function identificationOf(warning: Warning): string | undefined {
+  return warning.history.find(
+    (step) => step.action === 'transition' && step.from === 'discovered' && step.to !== 'false-positive',
+  )?.at;
+}
+
+export function incidentView(
+  record: IncidentRecord,
+  now: Date,
+  fires?: FireRecord[],
+  remindersMs?: readonly number[],
+): Incident {
   const chain = incidentChain(record, now);
   const clock = incidentClock(record);
   const reportIdsByHop = new Map<string, number[]>();
@@ -300,6 +316,9 @@ export function incidentView(record: IncidentRecord, now: Date, fires?: FireReco
     unitLevel: record.unitLevel as ChainLevel,
     discoveredAt: record.discoveredAt,
     discoverySource: record.discoverySource,
+    identifiedAt: record.identifiedAt ?? null,
+    evidenceFrom: record.evidenceFrom ?? null,
+    evidenceTo: record.evidenceTo ?? null,
     description: record.description,
     measures: record.measures,
     evidence: record.evidence,
@@ -316,6 +335,7 @@ export function incidentView(record: IncidentRecord, now: Date, fires?: FireReco
       late: hop.late,
       lateByMs: hop.lateByMs,
       state: hop.state,
+      offSystemDue: offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, now, remindersMs),
       escalatesTo: hop.escalatesTo,
       reportIds: reportIdsByHop.get(hop.id) ?? [],
     })),

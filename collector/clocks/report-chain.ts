@@ -1,4 +1,4 @@
-import { ADMIN_LEVELS, REPORT_CHANNELS } from '../../shared/api/clocks.js';
+import { ADMIN_LEVELS, OFF_SYSTEM_ADVICE, REPORT_CHANNELS } from '../../shared/api/clocks.js';
 import { z } from 'zod';
 import { instantSchema } from '../../shared/calendar.js';
 import { COLLECTOR_LEVELS } from '../config.js';
@@ -18,18 +18,20 @@ import { COLLECTOR_LEVELS } from '../config.js';
  *   against `endToEndMs`, which is reported for that reason.
  * - A hop's clock starts at receipt (`receivedAt`) of the report that reached its sender; with
  *   no recorded receipt the next hop has no deadline yet (state `unstarted`). With several
- *   reports on one hop (a phone call, then the paper), the earliest report meets the duty and
- *   the earliest receipt starts the next clock: the administration knew from then.
- * - "24小时内" includes the 24th hour (以内 counts the bound itself), so a report at exactly
- *   T = start + 24 h is on time and a hop is late only after T.
- * - Lateness is judged by `reportedAt` (what the reporter controls), not by when it arrived.
+ *   reports on one hop (a phone call, then the paper), the earliest arrival meets the duty and
+ *   starts the next clock: the administration knew from then.
+ * - "24小时内" includes the 24th hour (以内 counts the bound itself), so a report arriving at
+ *   exactly T = start + 24 h is on time and a hop is late only after T.
+ * - A report is made when it arrives (SPEC §7): lateness is judged by the recipient's receipt,
+ *   not by the first send. A call or a hand-over (phone, in person) arrives as it is made; a
+ *   paper or a system report arrives at its receipt. A hop sent but not received by T is late.
  */
 
 export type ChainLevel = (typeof COLLECTOR_LEVELS)[number];
 export { ADMIN_LEVELS };
 export type AdminLevel = (typeof ADMIN_LEVELS)[number];
 
-export { REPORT_CHANNELS };
+export { OFF_SYSTEM_ADVICE, REPORT_CHANNELS };
 export type ReportChannel = (typeof REPORT_CHANNELS)[number];
 
 export const HOUR_MS = 3_600_000;
@@ -66,8 +68,72 @@ export type HopFrom = 'unit' | AdminLevel;
 export type HopTo = AdminLevel | 'superior-dept';
 export type HopId = `${HopFrom}>${HopTo}`;
 
-/** `unstarted`: the sender's receipt is not recorded, so the hop's 24 hours have no start yet. */
-export type HopState = 'unstarted' | 'pending' | 'done' | 'overdue';
+/**
+ * `unstarted`: the sender's receipt is not recorded, so the hop's 24 hours have no start yet.
+ * `sent`: reported, its receipt not yet back; the hop is not made until it is.
+ */
+export type HopState = 'unstarted' | 'pending' | 'sent' | 'done' | 'overdue';
+
+/** Channels by which a report reaches its recipient as it is made. */
+const ARRIVES_AS_MADE: readonly ReportChannel[] = ['phone', 'in-person'];
+
+/** When a report reached its recipient: its receipt, or the call or hand-over itself; null while on its way. */
+export function arrivalOf(report: {
+  channel: ReportChannel | string | undefined;
+  reportedAt: Date | null;
+  receivedAt?: Date | null;
+}): Date | null {
+  if (report.receivedAt) return report.receivedAt;
+  return ARRIVES_AS_MADE.includes(report.channel as ReportChannel) ? report.reportedAt : null;
+}
+
+export interface HopStatus {
+  state: HopState;
+  /** Arrived after dueAt, or still not arrived after it. */
+  late: boolean;
+  /** How late: at arrival, or so far when it has not arrived; null when not late. */
+  lateByMs: number | null;
+}
+
+/**
+ * The one rule for whether a hop is late (第61条, SPEC §7): made when it arrives, due 24 h from
+ * its start, late only after T. The unit's chain, an administration's relay duty and the chain a
+ * parent shows all ask this.
+ */
+export function hopStatus(
+  dueAt: Date | null,
+  sentAt: Date | null,
+  arrivedAt: Date | null,
+  now: Date,
+): HopStatus {
+  const due = dueAt?.getTime();
+  if (arrivedAt) {
+    const lateByMs = due !== undefined && arrivedAt.getTime() > due ? arrivedAt.getTime() - due : null;
+    return { state: 'done', late: lateByMs !== null, lateByMs };
+  }
+  if (due !== undefined && now.getTime() > due) {
+    return { state: 'overdue', late: true, lateByMs: now.getTime() - due };
+  }
+  return {
+    state: sentAt ? 'sent' : due !== undefined ? 'pending' : 'unstarted',
+    late: false,
+    lateByMs: null,
+  };
+}
+
+/**
+ * From the last reminder on (T−2 h by default) a hop still not received should go by phone or on
+ * paper, and be recorded here (SPEC §7): the reminder, the dashboard and the notifications say so.
+ */
+export function offSystemReportDue(
+  hop: { dueAt: Date | null; arrivedAt: Date | null },
+  now: Date,
+  remindersMs: readonly number[] = DEFAULT_HOP_REMINDERS_MS,
+): boolean {
+  if (!hop.dueAt || hop.arrivedAt) return false;
+  const last = Math.min(...remindersMs, HOP_DEADLINE_MS);
+  return now.getTime() >= hop.dueAt.getTime() - last;
+}
 
 export interface Hop {
   id: HopId;
@@ -76,11 +142,13 @@ export interface Hop {
   /** Discovery for the unit's hops, the sender's receipt for an administration's. */
   startedAt: Date | null;
   dueAt: Date | null;
+  /** The first send; the hop is not made by it. */
   reportedAt: Date | null;
+  /** The earliest arrival (see arrivalOf): when the hop was made. */
   receivedAt: Date | null;
-  /** Reported after dueAt, or still unreported after it. */
+  /** Arrived after dueAt, or still not arrived after it. */
   late: boolean;
-  /** How late: at the report, or so far when still unreported; null when not late. */
+  /** How late: at arrival, or so far when it has not arrived; null when not late. */
   lateByMs: number | null;
   state: HopState;
   /** The administration where a missed deadline becomes a warning: the next level up. */
@@ -188,22 +256,9 @@ export function reportChain(
     const startedAt = from === 'unit' ? incident.discoveredAt : (receivedBy.get(from) ?? null);
     const dueAt = startedAt && new Date(startedAt.getTime() + HOP_DEADLINE_MS);
     const reportedAt = earliest(hopReports.map((r) => r.reportedAt));
-    const receivedAt = earliest(hopReports.map((r) => r.receivedAt));
+    const receivedAt = earliest(hopReports.map((r) => arrivalOf(r) ?? undefined));
     if (to !== 'superior-dept') receivedBy.set(to, receivedAt);
-
-    let state: HopState;
-    let lateByMs: number | null = null;
-    if (reportedAt) {
-      state = 'done';
-      if (dueAt && reportedAt.getTime() > dueAt.getTime()) lateByMs = reportedAt.getTime() - dueAt.getTime();
-    } else if (!dueAt) {
-      state = 'unstarted';
-    } else if (now.getTime() > dueAt.getTime()) {
-      state = 'overdue';
-      lateByMs = now.getTime() - dueAt.getTime();
-    } else {
-      state = 'pending';
-    }
+    const { state, late, lateByMs } = hopStatus(dueAt, reportedAt, receivedAt, now);
     hops.push({
       id,
       from,
@@ -212,7 +267,7 @@ export function reportChain(
       dueAt,
       reportedAt,
       receivedAt,
-      late: lateByMs !== null,
+      late,
       lateByMs,
       state,
       escalatesTo: from === 'unit' ? first : (to as AdminLevel),
@@ -242,7 +297,7 @@ function reminderKind(ms: number): `reminder-${string}` {
 }
 
 /**
- * The deadline rows for every unreported hop whose clock has started: reminders before T and
+ * The deadline rows for every hop not yet received whose clock has started: reminders before T and
  * `missed` at T + 1 ms, the first instant that is late (T itself is still on time), so the row
  * fires exactly when the hop turns `overdue`. A function of the recorded facts, not of now:
  * rows already past when stored fire at once and the scheduler marks them late.
@@ -258,11 +313,11 @@ export function reportChainDeadlines(
       throw new RangeError(`a hop reminder must be a whole number of ms between 0 and 24 h: ${ms}`);
     }
   }
-  // The state at the epoch is irrelevant here: only dueAt and reportedAt are read.
+  // The state at the epoch is irrelevant here: only dueAt and receivedAt are read.
   const { hops } = reportChain(incident, reports, new Date(0));
   return hops.flatMap((hop) => {
     const due = hop.dueAt;
-    if (hop.reportedAt || !due) return [];
+    if (hop.receivedAt || !due) return [];
     const row = (kind: HopDeadlineKind, at: number): HopDeadline => ({
       hopId: hop.id,
       kind,

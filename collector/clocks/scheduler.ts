@@ -282,7 +282,14 @@ export class ClockScheduler {
         current?.some((s) => s.target === row.target && s.kind === row.kind && s.forDue === row.forDue) &&
         !overtaken(row, current, now)
       ) {
-        condition = incidentCondition(incident, row, incidentChain(incident, now), now, lateness);
+        condition = incidentCondition(
+          incident,
+          row,
+          incidentChain(incident, now),
+          now,
+          lateness,
+          this.options.chain.remindersMs,
+        );
       }
     }
 

@@ -21,6 +21,8 @@ export interface ClockDeps {
   /** The collector's own unit and level: the default owner and the first hop of the chain. */
   unit: string;
   level: ChainLevel;
+  /** The administrative rank an incident of this unit reports by (clocks.unitRank); default `level`. */
+  rankOf?: (unit: string) => ChainLevel;
   /** Told after an incident was stored or changed (a hop, a receipt), e.g. to report it upward now. */
   onIncidentChange?: (id: string) => void;
 }

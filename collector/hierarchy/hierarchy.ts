@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { incidentClock, type ClockOptions } from '../clocks/clock-records.js';
-import { chainReportSchema, DEFAULT_HOP_REMINDERS_MS, hopIdForReport } from '../clocks/report-chain.js';
+import {
+  type ChainLevel,
+  chainReportSchema,
+  DEFAULT_HOP_REMINDERS_MS,
+  hopIdForReport,
+  type ReportChannel,
+} from '../clocks/report-chain.js';
 import type { ClockScheduler } from '../clocks/scheduler.js';
 import type { ConditionSink } from '../warnings/conditions.js';
 import type { CollectorIdentity } from '../identity.js';
@@ -64,6 +70,15 @@ export interface NewNotice {
 
 /** How long reportSoon gathers changes before its pass: a burst goes up as one batch. */
 const REPORT_SOON_MS = 50;
+
+/** This administration's onward hop as recorded: by the parent's receipt, or by hand. */
+export interface RelayHopInput {
+  reportedAt: string;
+  receivedAt: string | null;
+  channel: ReportChannel;
+  by: string;
+  receipt: string | null;
+}
 
 export class Hierarchy {
   readonly link: ParentLink;
@@ -358,26 +373,47 @@ export class Hierarchy {
       if (entry.report.origin === this.deps.identity.id) {
         await this.closeOwnHop(incidentId, parent, reportedAt, entry.receivedAt, receipt);
       } else {
-        const at = this.deps.clock.now().toISOString();
-        await this.deps.store.hierarchy.enqueueOwn(
-          `incident.hop:${entry.report.origin}:${incidentId}`,
-          at,
-          (seq) =>
-            ownReport(this.origin(), seq, at, 'incident.hop', `incident:${incidentId}`, {
-              incident: incidentId,
-              origin: entry.report.origin,
-              from: this.deps.level,
-              to: parent.level,
-              reportedAt,
-              receivedAt: entry.receivedAt,
-              channel: 'system',
-              by: this.deps.identity.id,
-              receipt,
-            }),
-        );
-        this.link.wake();
+        await this.queueRelayHop(entry.report.origin, incidentId, parent, {
+          reportedAt,
+          receivedAt: entry.receivedAt,
+          channel: 'system',
+          by: this.deps.identity.id,
+          receipt,
+        });
       }
     }
+  }
+
+  /**
+   * Records by hand this administration's onward hop for an incident from below (第61条 ¶2): a
+   * call, a paper or another system, with its receipt. It closes the duty as the parent's receipt
+   * would, and goes up as incident.hop. False when no parent is enrolled: nowhere to send it.
+   */
+  async recordRelayHop(origin: string, incidentId: string, hop: RelayHopInput): Promise<boolean> {
+    const parent = await this.deps.store.hierarchy.getParent();
+    if (!parent) return false;
+    await this.queueRelayHop(origin, incidentId, parent, hop);
+    return true;
+  }
+
+  /** One per incident from below: the first recorded (by hand or by receipt) is the hop. */
+  private async queueRelayHop(
+    origin: string,
+    incidentId: string,
+    parent: ParentState,
+    hop: RelayHopInput,
+  ): Promise<void> {
+    const at = this.deps.clock.now().toISOString();
+    await this.deps.store.hierarchy.enqueueOwn(`incident.hop:${origin}:${incidentId}`, at, (seq) =>
+      ownReport(this.origin(), seq, at, 'incident.hop', `incident:${incidentId}`, {
+        incident: incidentId,
+        origin,
+        from: this.deps.level,
+        to: parent.level,
+        ...hop,
+      }),
+    );
+    this.link.wake();
   }
 
   private async closeOwnHop(
@@ -391,7 +427,8 @@ export class Hierarchy {
     const incident = await store.clocks.getIncident(incidentId);
     if (!incident || incident.reports.some((r) => r.receipt === receipt)) return;
     const report = {
-      fromLevel: this.deps.level,
+      // The unit reports by its own rank (clocks.unitRank), which need not be this collector's level.
+      fromLevel: incident.unitLevel as ChainLevel,
       to: parent.level,
       reportedAt,
       receivedAt,

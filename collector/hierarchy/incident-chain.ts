@@ -1,5 +1,5 @@
 import { COLLECTOR_LEVELS } from '../config.js';
-import { HOP_DEADLINE_MS } from '../clocks/report-chain.js';
+import { arrivalOf, HOP_DEADLINE_MS, hopStatus } from '../clocks/report-chain.js';
 import type { CollectorLevel } from './messages.js';
 
 /**
@@ -13,6 +13,8 @@ export interface HopFact {
   to: string;
   reportedAt: string | null;
   receivedAt: string | null;
+  /** How it went (system, paper, phone, in-person); a call arrives as it is made. */
+  channel?: string;
 }
 
 export interface ChainHop extends HopFact {
@@ -38,8 +40,19 @@ function plus24h(iso: string): string {
   return new Date(Date.parse(iso) + HOP_DEADLINE_MS).toISOString();
 }
 
-function isLate(dueAt: string, reportedAt: string | null, now: Date): boolean {
-  return reportedAt === null ? now.getTime() > Date.parse(dueAt) : Date.parse(reportedAt) > Date.parse(dueAt);
+function arrival(fact: HopFact): Date | null {
+  const date = (iso: string | null) => (iso === null ? null : new Date(iso));
+  return arrivalOf({
+    channel: fact.channel,
+    reportedAt: date(fact.reportedAt),
+    receivedAt: date(fact.receivedAt),
+  });
+}
+
+/** Late by the one rule (report-chain.ts): made when it arrives. */
+function isLate(dueAt: string, fact: HopFact, now: Date): boolean {
+  const sentAt = fact.reportedAt === null ? null : new Date(fact.reportedAt);
+  return hopStatus(new Date(dueAt), sentAt, arrival(fact), now).late;
 }
 
 export function incidentChain(input: IncidentChainInput): ChainHop[] {
@@ -51,15 +64,16 @@ export function incidentChain(input: IncidentChainInput): ChainHop[] {
     // The superior department (上级主管部门) is an end point with the unit's own 24 h.
     const toSuperior = fact.to === 'superior-dept';
     const dueAt = plus24h(toSuperior ? input.discoveredAt : clockStart);
-    out.push({ ...fact, dueAt, late: isLate(dueAt, fact.reportedAt, input.now) });
-    if (fact.receivedAt && !toSuperior) clockStart = fact.receivedAt;
+    out.push({ ...fact, dueAt, late: isLate(dueAt, fact, input.now) });
+    const arrivedAt = arrival(fact);
+    if (arrivedAt && !toSuperior) clockStart = arrivedAt.toISOString();
   }
   // This collector's hop: its clock starts at its own receipt.
   const next = input.parentLevel ?? COLLECTOR_LEVELS[rank(input.here) + 1];
   if (next !== undefined && !out.some((h) => h.from === input.here)) {
     const dueAt = plus24h(input.receivedHere);
     const own = input.ownHop ?? { from: input.here, to: next, reportedAt: null, receivedAt: null };
-    out.push({ ...own, dueAt, late: isLate(dueAt, own.reportedAt, input.now) });
+    out.push({ ...own, dueAt, late: isLate(dueAt, own, input.now) });
   }
   return out;
 }

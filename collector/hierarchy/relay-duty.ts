@@ -1,7 +1,13 @@
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
 import { CLOCK_CONDITION_TYPES } from '../clocks/clock-records.js';
-import { HOP_DEADLINE_MS } from '../clocks/report-chain.js';
+import {
+  arrivalOf,
+  HOP_DEADLINE_MS,
+  type HopState,
+  hopStatus,
+  OFF_SYSTEM_ADVICE,
+} from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { StoredReport } from '../store/hierarchy/hierarchy-store.js';
 import type { Store } from '../store/store.js';
@@ -21,7 +27,7 @@ import type { CollectorLevel } from './messages.js';
  * raised is kept per process, so after a restart a pending reminder is raised once more, into the
  * same open warning (grouped by key).
  */
-export type DutyState = 'pending' | 'done' | 'overdue';
+export type DutyState = Extract<HopState, 'pending' | 'sent' | 'done' | 'overdue'>;
 
 export interface RelayDuty extends HopFact {
   dueAt: string;
@@ -49,6 +55,7 @@ export function hopFact(data: Record<string, unknown>): HopFact {
     to: String(data.to),
     reportedAt: text(data.reportedAt),
     receivedAt: text(data.receivedAt),
+    ...(typeof data.channel === 'string' ? { channel: data.channel } : {}),
   };
 }
 
@@ -75,19 +82,25 @@ export async function receivedIncidents(
     if (next !== undefined) {
       const dueAt = new Date(Date.parse(incident.receivedAt) + HOP_DEADLINE_MS);
       const reportedAt = ownHop?.reportedAt ?? null;
-      const lateByMs = reportedAt
-        ? Math.max(0, Date.parse(reportedAt) - dueAt.getTime())
-        : Math.max(0, now.getTime() - dueAt.getTime());
-      const late = lateByMs > 0;
+      // By the parent's receipt, or recorded by hand (a call arrives as it is made).
+      const sentAt = reportedAt === null ? null : new Date(reportedAt);
+      const arrivedAt =
+        ownHop &&
+        arrivalOf({
+          channel: ownHop.channel ?? 'system',
+          reportedAt: sentAt,
+          receivedAt: ownHop.receivedAt === null ? null : new Date(ownHop.receivedAt),
+        });
+      const { state, late, lateByMs } = hopStatus(dueAt, sentAt, arrivedAt ?? null, now);
       duty = {
         from: here,
         to: next,
         reportedAt,
-        receivedAt: ownHop?.receivedAt ?? null,
+        receivedAt: arrivedAt?.toISOString() ?? null,
         dueAt: dueAt.toISOString(),
-        state: reportedAt ? 'done' : late ? 'overdue' : 'pending',
+        state: state as DutyState,
         late,
-        lateByMs: late ? lateByMs : null,
+        lateByMs,
       };
     }
     out.push({
@@ -138,33 +151,39 @@ export class RelayDutyWatch {
       if (!duty) continue;
       const dueMs = Date.parse(duty.dueAt);
       const base = `${received.incident.origin}:${received.id}:${duty.from}>${duty.to}`;
-      const reminderKey = `${CLOCK_CONDITION_TYPES.reportReminder}:${base}`;
+      // One key per reminder, as the clocks do: the T−2 h one opens its own warning and notice.
+      const reminderKey = (ms: number) =>
+        `${CLOCK_CONDITION_TYPES.reportReminder}:${base}:reminder-${ms / 60_000}m`;
       const lateKey = `${CLOCK_CONDITION_TYPES.reportLate}:${base}`;
       if (duty.state === 'done') {
-        // Judged by when the parent got it: a duty still open at a reminder's time may have raised
-        // one (in this process or before a restart), so it is cleared; a quick one never did.
+        // Judged by when it arrived: a duty still open at a reminder's time may have raised
+        // it (in this process or before a restart), so it is cleared; a quick one never did.
         const confirmedMs = Date.parse(duty.receivedAt ?? duty.reportedAt!);
-        if (confirmedMs >= dueMs - (reminders[0] ?? 0)) {
-          await this.clear(reminderKey, CLOCK_CONDITION_TYPES.reportReminder, received, duty, now);
-          if (confirmedMs > dueMs)
-            await this.clear(lateKey, CLOCK_CONDITION_TYPES.reportLate, received, duty, now);
+        for (const ms of reminders) {
+          if (confirmedMs >= dueMs - ms) {
+            await this.clear(reminderKey(ms), CLOCK_CONDITION_TYPES.reportReminder, received, duty, now);
+          }
         }
+        if (confirmedMs > dueMs)
+          await this.clear(lateKey, CLOCK_CONDITION_TYPES.reportLate, received, duty, now);
         continue;
       }
       if (duty.state === 'overdue') {
         await this.raise(lateKey, CLOCK_CONDITION_TYPES.reportLate, 'missed', received, duty, now);
         continue;
       }
-      const due = reminders.find((ms) => now.getTime() >= dueMs - ms);
+      // The nearest reminder reached (reminders run from the earliest, T−12 h, to the last, T−2 h).
+      const due = reminders.filter((ms) => now.getTime() >= dueMs - ms).at(-1);
       if (due !== undefined) {
         await this.raise(
-          `${reminderKey}#${due}`,
+          reminderKey(due),
           CLOCK_CONDITION_TYPES.reportReminder,
           `reminder-${due / 60_000}m`,
           received,
           duty,
           now,
-          reminderKey,
+          reminderKey(due),
+          due === reminders.at(-1),
         );
       }
     }
@@ -178,6 +197,7 @@ export class RelayDutyWatch {
     duty: RelayDuty,
     now: Date,
     deadline?: string,
+    offSystem = false,
   ): CollectorCondition {
     const data = received.incident.report.data;
     return {
@@ -202,6 +222,7 @@ export class RelayDutyWatch {
         escalatesTo: duty.to,
         late: duty.late,
         lateByMs: duty.lateByMs ?? 0,
+        ...(offSystem ? { advice: OFF_SYSTEM_ADVICE.zh } : {}),
       },
       at: now.toISOString(),
     };
@@ -215,9 +236,12 @@ export class RelayDutyWatch {
     duty: RelayDuty,
     now: Date,
     key = once,
+    offSystem = false,
   ): Promise<void> {
     if (this.raised.has(once)) return;
-    await this.deps.sink.report(this.condition(type, key, 'raised', received, duty, now, deadline));
+    await this.deps.sink.report(
+      this.condition(type, key, 'raised', received, duty, now, deadline, offSystem),
+    );
     this.raised.add(once);
     this.deps.logger.warn(
       { incident: received.id, origin: received.incident.unit, hop: `${duty.from}>${duty.to}`, deadline },

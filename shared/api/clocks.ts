@@ -12,7 +12,14 @@ export const ASSESSMENT_RESULTS = ['pass', 'pass-with-findings', 'fail'] as cons
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 export const ADMIN_LEVELS = ['county', 'city', 'province', 'national'] as const;
 export const REPORT_CHANNELS = ['system', 'paper', 'phone', 'in-person'] as const;
+/** Where an incident's discovery time came from; `evidence` (earliest event) is the reading before issue 16. */
+export const DISCOVERY_SOURCES = ['identified', 'manual', 'evidence'] as const;
 export const INCIDENT_RECIPIENTS = ['same-level-admin', 'superior-dept', ...ADMIN_LEVELS] as const;
+/** What the last reminder and the dashboard tell the officer (SPEC §7). */
+export const OFF_SYSTEM_ADVICE = {
+  zh: '回执未到：请立即以电话或书面方式报告，并在系统中登记该次报告及其回执',
+  en: 'No receipt yet: report by phone or on paper now, and record the report and its receipt here',
+} as const;
 export const DUE_STATES = ['ok', 'due-soon', 'overdue', 'reassess'] as const;
 const DUE_BASES = ['first-assessment', 'periodic', 'change', 'failed-assessment'] as const;
 
@@ -193,15 +200,24 @@ export const hop = z.object({
   to: z.string(),
   startedAt: nullableIsoTime.optional().meta({ description: 'discovery, or the sender’s own receipt' }),
   dueAt: nullableIsoTime.meta({ description: 'startedAt + 24 h; null until the sender’s receipt is known' }),
-  reportedAt: nullableIsoTime,
-  receivedAt: nullableIsoTime,
-  late: z.boolean(),
+  reportedAt: nullableIsoTime.meta({ description: 'the first send; the hop is not made by it' }),
+  receivedAt: nullableIsoTime.meta({
+    description: 'when it arrived: the receipt, or a call or hand-over as it was made; the hop is made then',
+  }),
+  late: z.boolean().meta({ description: 'arrived after dueAt, or not arrived by it' }),
   lateByMs: z
     .int()
     .nullable()
     .optional()
-    .meta({ description: 'how late: at the report, or so far when unreported' }),
-  state: z.enum(['unstarted', 'pending', 'done', 'overdue']).optional(),
+    .meta({ description: 'how late: at arrival, or so far while it has not arrived' }),
+  state: z
+    .enum(['unstarted', 'pending', 'sent', 'done', 'overdue'])
+    .optional()
+    .meta({ description: 'sent: reported, its receipt not yet back' }),
+  offSystemDue: z.boolean().optional().meta({
+    description:
+      'from the last reminder (T−2 h) without a receipt: report by phone or on paper and record it',
+  }),
   escalatesTo: z.string().optional().meta({ description: 'where a missed deadline becomes a warning' }),
   reportIds: z.array(z.int()).optional(),
 });
@@ -214,8 +230,17 @@ export const incident = z.object({
   level: z.enum(SYSTEM_LEVELS).meta({ description: 'the level of the secrets concerned' }),
   unit: z.string(),
   unitLevel: z.enum(COLLECTOR_LEVELS).optional(),
-  discoveredAt: isoTime,
-  discoverySource: z.enum(['evidence', 'manual']).optional(),
+  discoveredAt: isoTime.meta({ description: 'when the unit found it (第61条 发现), which starts the 24 h' }),
+  discoverySource: z.enum(DISCOVERY_SOURCES).optional().meta({
+    description: 'identified: the warning’s 识别 time; manual: entered; evidence: an older reading',
+  }),
+  identifiedAt: nullableIsoTime
+    .optional()
+    .meta({ description: 'when the warning it came from was identified (识别)' }),
+  evidenceFrom: nullableIsoTime
+    .optional()
+    .meta({ description: 'the earliest evidence event’s attested time' }),
+  evidenceTo: nullableIsoTime.optional().meta({ description: 'the latest evidence event’s attested time' }),
   description: z.string().nullable().optional(),
   measures: z
     .string()
@@ -239,7 +264,7 @@ export const newIncidentBody = z.strictObject({
   title: z.string().min(1).max(200),
   level: z.enum(SYSTEM_LEVELS),
   discoveredAt: isoTime.optional().meta({
-    description: 'ISO 8601 with Z or an offset; omitted: the attested time of the earliest evidence event',
+    description: 'when the unit found the leak, ISO 8601 with Z or an offset; required',
   }),
   evidence: z.array(z.int().min(1)).max(100).optional(),
   description: optionalText(5000),
@@ -253,9 +278,10 @@ export const warningIncidentBody = z.strictObject({
     .enum(SYSTEM_LEVELS)
     .optional()
     .meta({ description: 'default: the level of the warning’s hosts, when it is 绝密, 机密 or 秘密' }),
-  discoveredAt: isoTime
-    .optional()
-    .meta({ description: 'only for a warning with no signed event (a condition the collector observed)' }),
+  discoveredAt: isoTime.optional().meta({
+    description:
+      'when the unit found the leak; omitted: when the warning was identified (识别), or now if it was not',
+  }),
   description: optionalText(5000),
   measures: optionalText(5000),
   note: z.string().max(4000).optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { COLLECTOR_LEVELS } from './clocks.js';
+import { COLLECTOR_LEVELS, REPORT_CHANNELS } from './clocks.js';
 import { isoTime, listOf, nullableIsoTime, openObject } from './common.js';
 
 /** The collector hierarchy as people see it: the parent link, the collectors below, what came up. */
@@ -76,7 +76,7 @@ export const receivedIncident = z.object({
       from: z.string(),
       to: z.string(),
       dueAt: isoTime,
-      state: z.enum(['pending', 'done', 'overdue']),
+      state: z.enum(['pending', 'sent', 'done', 'overdue']),
       reportedAt: nullableIsoTime,
       receivedAt: nullableIsoTime,
       late: z.boolean(),
@@ -180,3 +180,15 @@ export const hierarchyNoticeList = listOf(hierarchyNotice);
 
 export const hierarchyNoticeParams = z.object({ id: z.string().max(100) });
 export const noticeResultBody = z.strictObject({ result: z.string().min(1).max(20_000) });
+
+/** `POST /api/v1/hierarchy/incidents/{origin}/{id}/reports`: this level's onward hop, recorded by hand. */
+export const relayHopParams = z.object({ origin: z.string().max(200), id: z.string().max(64) });
+export const relayHopBody = z.strictObject({
+  reportedAt: isoTime,
+  receivedAt: isoTime
+    .optional()
+    .meta({ description: 'when the next level received it; a call or hand-over arrives as it is made' }),
+  channel: z.enum(REPORT_CHANNELS),
+  receipt: z.string().max(500).nullable().optional(),
+  by: z.string().min(1).max(200).optional(),
+});

@@ -55,6 +55,8 @@ interface UpgradeCase {
   recorded(url: string): Promise<Recorded[]>;
   /** The versions the old smew recorded (the lists had diverged). */
   oldVersions: number[];
+  /** Every version this smew's list has for the database. */
+  steps: number[];
   newest: number;
   /** A store on `url` migrated with these steps instead of the list. */
   openWith(url: string, steps: readonly SchemaMigration[]): Promise<Store>;
@@ -79,6 +81,7 @@ function sqliteCase(): UpgradeCase {
       }
     },
     oldVersions: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12],
+    steps: SQLITE_MIGRATIONS.map((m) => m.version),
     newest: Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)),
     openWith: async (url, steps) =>
       openSqliteStore(url.slice('sqlite:'.length), { migrations: migrationsFor('sqlite', steps) }),
@@ -122,6 +125,7 @@ function postgresCase(): UpgradeCase {
     recorded: (url) =>
       adminQuery<Recorded>(RECORDED.replace('schema_migrations', `${schemaOf(url)}.schema_migrations`)),
     oldVersions: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    steps: POSTGRES_MIGRATIONS.map((m) => m.version),
     newest: Math.max(...POSTGRES_MIGRATIONS.map((m) => m.version)),
     openWith: (url, steps) => openPostgresStore(url, { migrations: migrationsFor('postgres', steps) }),
     cleanup: async () => {

@@ -9,6 +9,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OFF_SYSTEM_ADVICE } from '../../shared/api/clocks.js';
 import { agentTopic } from '../../shared/topics.js';
 import { connectAsAgent, enrollAgent, signedEvent } from '../support/collector-harness.js';
 import { DashboardSite, hasChromium } from '../support/dashboard-site.js';
@@ -90,6 +91,36 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await incidents.getByText('涉密U盘丢失').waitFor();
     await incidents.getByText('已封存相关计算机').waitFor();
     await expect(incidents.getByRole('timer').first().textContent()).resolves.toMatch(/^剩余 2[12]:/);
+  });
+
+  it('says at T−2 h to report by phone or on paper, and records the 上级主管部门 hop by hand with its receipt', async () => {
+    await page.goto(`${site.url}/#/incidents`);
+    await page.getByRole('button', { name: '登记泄密事件报告' }).click();
+    const form = page.getByTestId('incident-form');
+    await form.getByLabel('标题').fill('涉密文件误发');
+    await form.getByLabel('发现时间（北京时间）').fill(beijingInput(-23));
+    await form.getByRole('button', { name: '保存' }).click();
+    await page.waitForURL(/#\/incidents\/inc-/);
+    const dept = page.getByTestId('incidents').locator('li[data-hop="unit>superior-dept"]');
+    await dept.getByTestId('off-system-advice').getByText(OFF_SYSTEM_ADVICE.zh).waitFor();
+    await dept.getByRole('button', { name: '登记报告' }).click();
+    const report = page.getByTestId('report-form');
+    await report.getByLabel('报告方式').selectOption('paper');
+    await report.getByLabel('报告时间（北京时间）').fill(beijingInput(-1));
+    await report.getByLabel(/接收时间/).fill(beijingInput(-0.5));
+    await report.getByLabel(/回执/).fill('主管部门办公室 收文 07');
+    await fitsWidth(page);
+    await shot(page, 'form-incident-report');
+    await report.getByRole('button', { name: '保存' }).click();
+    await report.waitFor({ state: 'detached' });
+    await dept.getByTestId('off-system-advice').waitFor({ state: 'detached' });
+    await expect(dept.getAttribute('class')).resolves.toBe('done');
+    // The same-level hop still has no receipt: still told to phone or hand it over.
+    await page
+      .getByTestId('incidents')
+      .locator('li[data-hop="unit>county"]')
+      .getByTestId('off-system-advice')
+      .waitFor();
   });
 
   it('registers a system from the keyboard, changes its level and records an assessment', async () => {
@@ -216,6 +247,9 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await page.waitForURL(/#\/incidents\/inc-/);
     const incidents = page.getByTestId('incidents');
     await incidents.getByText(HOSTILE, { exact: false }).first().waitFor();
+    // Discovery from the warning's identification; the identification and evidence times beside it.
+    await incidents.getByText('取自预警识别时间', { exact: false }).waitFor();
+    await incidents.getByTestId('discovery-beside').getByText('证据事件时间', { exact: false }).waitFor();
     expect(await page.locator('img').count()).toBe(0);
 
     await page.goBack();

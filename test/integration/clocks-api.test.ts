@@ -31,7 +31,7 @@ describe('clocks API: systems, assessments, due list', () => {
 
   beforeAll(async () => {
     dir = tempDir('smew-clocks-api-');
-    collector = await startClockCollector(dir.path, clock, sink, TODAYS_READING_CONFIG);
+    collector = await startClockCollector(dir.path, clock, sink, { clocks: TODAYS_READING_CONFIG });
     call = apiClient(collector);
     admin = await keyFor(collector, 'admin');
     officer = await keyFor(collector, 'officer', '一处');

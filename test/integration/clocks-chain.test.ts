@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningCollector } from '../../collector/server.js';
 import { ManualClock } from '../../shared/clock.js';
+import { OFF_SYSTEM_ADVICE } from '../../collector/clocks/report-chain.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { agentTopic } from '../../shared/topics.js';
 import {
@@ -19,11 +20,11 @@ import { apiClient, type Json, keyFor, RecordingSink, startClockCollector } from
  *
  * | hop                | starts               | due (UTC)     | reported      | received      | result              |
  * | unit>county        | D                    | 03-02 02:00   | 03-01 20:00   | 03-01 20:30   | on time             |
- * | unit>superior-dept | D                    | 03-02 02:00   | 03-02 05:00   | —             | late 3h00m, warned  |
- * | county>city        | 03-01 20:30 receipt  | 03-02 20:30   | 03-02 19:00   | 03-02 19:10 * | on time             |
- * | city>province      | 03-02 19:10 receipt  | 03-03 19:10   | 03-03 21:00   | 03-03 21:30   | late 1h50m, warned  |
+ * | unit>superior-dept | D                    | 03-02 02:00   | 03-02 05:00   | 03-02 05:00   | late 3h00m, warned  |
+ * | county>city        | 03-01 20:30 receipt  | 03-02 20:30   | 03-02 19:00   | 03-02 19:10 * | on time; T−2 h said |
+ * | city>province      | 03-02 19:10 receipt  | 03-03 19:10   | 03-03 21:00   | 03-03 21:30   | late 2h20m, warned  |
  * | province>national  | 03-03 21:30 receipt  | 03-04 21:30   | 03-04 08:00   | 03-04 08:05   | on time             |
- * * receipt recorded after the report, through …/reports/{id}/receipt.
+ * * receipt recorded after the report, through …/reports/{id}/receipt. Lateness is by receipt.
  * End to end: D → national receipt 03-04 08:05 = 78h05m.
  */
 describe('clocks API: the 24 h report chain', () => {
@@ -125,16 +126,22 @@ describe('clocks API: the 24 h report chain', () => {
     expect(overdue.body.hops[1]).toMatchObject({ state: 'overdue', late: true, lateByMs: 30_000 });
 
     clock.set('2026-03-02T05:10:00Z');
+    // The 上级主管部门 has no collector: the paper handed over is recorded here with its receipt.
     const toDept = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
       to: 'superior-dept',
       reportedAt: '2026-03-02T05:00:00Z',
+      receivedAt: '2026-03-02T05:00:00Z',
       channel: 'paper',
       by: '李主任',
+      receipt: '主管部门办公室 签收',
     });
     expect(toDept.body.hops[1]).toMatchObject({ state: 'done', late: true, lateByMs: 3 * 3_600_000 });
-    expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
-      ['incident.report.reminder', 'cleared', 'unit>superior-dept'],
-      ['incident.report.late', 'cleared', 'unit>superior-dept'],
+    // Each reminder has its own key (the T−2 h one opens its own notice): both are cleared, the
+    // T−2 h one too though the miss overtook it (a clear with nothing open is a no-op).
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop, c.key.split(':').at(-1)])).toEqual([
+      ['incident.report.reminder', 'cleared', 'unit>superior-dept', 'reminder-12h'],
+      ['incident.report.reminder', 'cleared', 'unit>superior-dept', 'reminder-2h'],
+      ['incident.report.late', 'cleared', 'unit>superior-dept', 'unit>superior-dept'],
     ]);
 
     clock.set('2026-03-02T19:05:00Z');
@@ -142,9 +149,15 @@ describe('clocks API: the 24 h report chain', () => {
       from: 'county',
       to: 'city',
       reportedAt: '2026-03-02T19:00:00Z',
-      channel: 'phone',
+      channel: 'paper',
     });
     expect(toCity.body.hops[3]).toMatchObject({ id: 'city>province', state: 'unstarted', dueAt: null });
+    // Sent on paper 90 minutes before T, not received: the hop is not made, and the T−2 h
+    // reminder says to report by phone or on paper and record it (SPEC §7).
+    expect(toCity.body.hops[2]).toMatchObject({ state: 'sent', late: false, offSystemDue: true });
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop, c.data.advice])).toEqual([
+      ['incident.report.reminder', 'raised', 'county>city', OFF_SYSTEM_ADVICE.zh],
+    ]);
     const reportId = toCity.body.hops[2].reportIds[0] as number;
     clock.set('2026-03-02T19:20:00Z');
     const receipt = await call('POST', `/api/v1/incidents/${id}/reports/${reportId}/receipt`, officer, {
@@ -153,6 +166,10 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(receipt.status).toBe(200);
     expect(receipt.body.hops[3]).toMatchObject({ dueAt: '2026-03-03T19:10:00.000Z', state: 'pending' });
+    expect(receipt.body.hops[2]).toMatchObject({ state: 'done', late: false, offSystemDue: false });
+    expect(sink.take().map((c) => [c.type, c.state, c.data.hop])).toEqual([
+      ['incident.report.reminder', 'cleared', 'county>city'],
+    ]);
 
     const cityLate = await at('2026-03-03T19:11:00Z');
     expect(cityLate.map((c) => [c.type, c.data.hop, c.data.escalatesTo])).toEqual([
@@ -190,7 +207,7 @@ describe('clocks API: the 24 h report chain', () => {
         'unit>superior-dept',
         '2026-03-02T02:00:00.000Z',
         '2026-03-02T05:00:00.000Z',
-        null,
+        '2026-03-02T05:00:00.000Z',
         'done',
         true,
         3 * 3_600_000,
@@ -211,7 +228,7 @@ describe('clocks API: the 24 h report chain', () => {
         '2026-03-03T21:30:00.000Z',
         'done',
         true,
-        110 * 60_000,
+        140 * 60_000, // by the receipt at 21:30, not the send at 21:00
       ],
       [
         'province>national',
@@ -230,8 +247,8 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(done.body.reports.map((r: Json) => [r.from, r.to, r.channel, r.receipt])).toEqual([
       ['unit', 'same-level-admin', 'system', '县保密局回执 001'],
-      ['unit', 'superior-dept', 'paper', null],
-      ['county', 'city', 'phone', '市保密局 王值班'],
+      ['unit', 'superior-dept', 'paper', '主管部门办公室 签收'],
+      ['county', 'city', 'paper', '市保密局 王值班'],
       ['city', 'province', 'system', null],
       ['province', 'national', 'system', '国家保密局 签收'],
     ]);
@@ -241,6 +258,7 @@ describe('clocks API: the 24 h report chain', () => {
       ['unit>county', 'reminder-12h'],
       ['unit>superior-dept', 'reminder-12h'],
       ['unit>superior-dept', 'missed'],
+      ['county>city', 'reminder-2h'],
       ['city>province', 'missed'],
     ]);
     expect((await call('GET', '/api/v1/incidents', viewer)).body.items.map((i: Json) => i.id)).toEqual([id]);
@@ -293,7 +311,7 @@ describe('clocks API: the 24 h report chain', () => {
     expect((await call('GET', '/api/v1/incidents/inc-nope', viewer)).status).toBe(404);
   });
 
-  it('takes discovery from the attested time of a signed evidence event', async () => {
+  it('keeps the attested time of signed evidence beside the discovery the officer enters', async () => {
     clock.set('2026-03-04T09:00:00Z');
     const { token } = await createEnrollmentToken(collector.store, { unit: '一处', clock });
     const agent = makeTestAgent();
@@ -314,19 +332,31 @@ describe('clocks API: the 24 h report chain', () => {
     const events = await call('GET', `/api/v1/events?agent=${agent.id}`, officer);
     const eventId = events.body.items[0].id as number;
 
+    // Discovery is when the unit found the leak, not when the evidence began (SPEC §7): an
+    // incident recorded by hand must say when; the evidence times are kept beside it.
+    const undated = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密终端接入无线网卡',
+      level: '秘密',
+      evidence: [eventId],
+    });
+    expect(undated.status).toBe(400);
+    expect(undated.body.error).toMatch(/^discoveredAt: required/);
     const created = await call('POST', '/api/v1/incidents', officer, {
       title: '涉密终端接入无线网卡',
       level: '秘密',
       evidence: [eventId],
+      discoveredAt: '2026-03-04T08:40:00Z',
       measures: '拔除网卡',
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
-      discoveredAt: '2026-03-04T07:30:00.000Z',
-      discoverySource: 'evidence',
+      discoveredAt: '2026-03-04T08:40:00.000Z',
+      discoverySource: 'manual',
+      evidenceFrom: '2026-03-04T07:30:00.000Z',
+      evidenceTo: '2026-03-04T07:30:00.000Z',
       evidence: [eventId],
     });
-    expect(created.body.hops[0].dueAt).toBe('2026-03-05T07:30:00.000Z');
+    expect(created.body.hops[0].dueAt).toBe('2026-03-05T08:40:00.000Z');
 
     // Another unit cannot cite this unit's evidence.
     const other = await keyFor(collector, 'officer', '二处');
@@ -337,5 +367,83 @@ describe('clocks API: the 24 h report chain', () => {
     });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe(`evidence: no stored event ${eventId}`);
+  });
+});
+
+describe('clocks API: the unit reports by its own rank (第61条 同级, SPEC §7)', () => {
+  const clock = new ManualClock('2026-03-01T02:10:00Z');
+  const sink = new RecordingSink();
+  let dir: ReturnType<typeof tempDir>;
+  let collector: RunningCollector;
+  let call: ReturnType<typeof apiClient>;
+  let officer: string;
+
+  beforeAll(async () => {
+    dir = tempDir('smew-clocks-rank-');
+    // A 省直机关 whose collector sits at unit level, below a county collector.
+    collector = await startClockCollector(dir.path, clock, sink, { clocks: { unitRank: 'province' } });
+    call = apiClient(collector);
+    officer = await keyFor(collector, 'officer', '一处');
+  });
+  afterAll(async () => {
+    await collector.stop();
+    dir.remove();
+  });
+
+  it('chains to the province, and the 上级主管部门 hop is recorded by hand with its receipt', async () => {
+    const created = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密文件遗失',
+      level: '机密',
+      discoveredAt: '2026-03-01T02:00:00Z',
+      measures: '封存登记簿，组织查找',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.unitLevel).toBe('province');
+    expect(created.body.hops.map((h: Json) => h.id)).toEqual([
+      'unit>province',
+      'unit>superior-dept',
+      'province>national',
+    ]);
+    const id = created.body.id as string;
+    clock.set('2026-03-01T06:00:00Z');
+    const byPhone = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'same-level-admin',
+      reportedAt: '2026-03-01T05:30:00Z',
+      channel: 'phone',
+      receipt: '省保密局值班室 刘',
+    });
+    expect(byPhone.status).toBe(201);
+    // A call arrives as it is made: the province's own 24 h run from it.
+    expect(byPhone.body.hops[0]).toMatchObject({ state: 'done', receivedAt: '2026-03-01T05:30:00.000Z' });
+    expect(byPhone.body.hops[2]).toMatchObject({ dueAt: '2026-03-02T05:30:00.000Z', state: 'pending' });
+    const toDept = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'superior-dept',
+      reportedAt: '2026-03-01T05:40:00Z',
+      receivedAt: '2026-03-01T05:55:00Z',
+      channel: 'paper',
+      by: '王处长',
+      receipt: '主管厅办公室 收文 0301-07',
+    });
+    expect(toDept.body.hops[1]).toMatchObject({
+      id: 'unit>superior-dept',
+      state: 'done',
+      late: false,
+      receivedAt: '2026-03-01T05:55:00.000Z',
+    });
+    expect(toDept.body.reports.at(-1)).toMatchObject({
+      from: 'province',
+      to: 'superior-dept',
+      channel: 'paper',
+      by: '王处长',
+      receipt: '主管厅办公室 收文 0301-07',
+      recordedBy: expect.any(String),
+    });
+    // A county is no hop of this unit's chain.
+    const county = await call('POST', `/api/v1/incidents/${id}/reports`, officer, {
+      to: 'county',
+      reportedAt: '2026-03-01T05:45:00Z',
+      channel: 'system',
+    });
+    expect(county.status).toBe(400);
   });
 });

@@ -25,9 +25,9 @@ export async function startClockCollector(
   dir: string,
   clock: ManualClock,
   sink: ConditionSink,
-  clocks?: Record<string, unknown>,
+  overrides: Record<string, unknown> = {},
 ): Promise<RunningCollector> {
-  const config = testCollectorConfig(dir, { unit: '一处', level: 'unit', ...(clocks && { clocks }) });
+  const config = testCollectorConfig(dir, { unit: '一处', level: 'unit', ...overrides });
   return startCollector(config, { clock, logger: createLogger('test', 'silent'), conditionSink: sink });
 }
 

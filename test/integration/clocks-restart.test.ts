@@ -30,7 +30,7 @@ describe('clocks across a collector restart', () => {
 
   async function restart(sink: RecordingSink) {
     await collector?.stop();
-    collector = await startClockCollector(dir.path, clock, sink, TODAYS_READING_CONFIG);
+    collector = await startClockCollector(dir.path, clock, sink, { clocks: TODAYS_READING_CONFIG });
     return collector;
   }
 
@@ -141,7 +141,7 @@ describe('clocks across a collector restart', () => {
 
   it('delivers after a restart a condition it recorded but could not deliver', async () => {
     const refusing = { report: async () => Promise.reject(new Error('warnings stage down')) };
-    collector = await startClockCollector(dir.path, clock, refusing, TODAYS_READING_CONFIG);
+    collector = await startClockCollector(dir.path, clock, refusing, { clocks: TODAYS_READING_CONFIG });
     const key = await keyFor(collector, 'officer', '一处');
     const call = apiClient(collector);
     clock.set('2026-03-01T02:00:00Z');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
+import { OFF_SYSTEM_ADVICE } from '../../shared/api/clocks.js';
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir, testCollectorConfig } from '../support/collector-harness.js';
@@ -71,6 +72,31 @@ describe('clocks → warnings', () => {
         [`incident.report.late:${incident.body.id}:unit>superior-dept`, 'critical'],
       ]),
     );
+  });
+
+  it('the T−2 h reminder is a warning of its own whose notice says to report by phone or on paper', async () => {
+    clock.set('2026-03-03T00:00:00Z');
+    const incident = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密文件误发',
+      level: '机密',
+      discoveredAt: '2026-03-02T23:00:00Z',
+    });
+    const id = incident.body.id as string;
+    const reminders = async () =>
+      (await warnings()).filter(
+        (w) => w.rule === 'incident-report-reminder' && w.key.includes(`${id}:unit>county`),
+      );
+    clock.set('2026-03-03T11:00:00Z');
+    await collector.clocks.runPass('test');
+    expect((await reminders()).map((w) => w.key)).toEqual([
+      `incident.report.reminder:${id}:unit>county:reminder-12h`,
+    ]);
+    clock.set('2026-03-03T21:00:00Z');
+    await collector.clocks.runPass('test');
+    const last = (await reminders()).find((w) => w.key.endsWith(':reminder-2h'));
+    expect(last).toBeDefined();
+    const detail = await call('GET', `/api/v1/warnings/${last.id}`, officer);
+    expect(detail.body.sample.data).toMatchObject({ hop: 'unit>county', advice: OFF_SYSTEM_ADVICE.zh });
   });
 
   it('reminders reach the warnings stage too (no rule turns them into warnings yet)', async () => {

@@ -410,6 +410,7 @@ describe('a chain of collectors: unit → county → city', () => {
       '/api/v1/hierarchy/collectors',
       '/api/v1/hierarchy/enroll',
       '/api/v1/hierarchy/incidents',
+      '/api/v1/hierarchy/incidents/{origin}/{id}/reports',
       '/api/v1/hierarchy/notices',
       '/api/v1/hierarchy/notices/{id}',
       '/api/v1/hierarchy/notices/{id}/result',

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
+import { OFF_SYSTEM_ADVICE } from '../../shared/api/clocks.js';
 import { ManualClock } from '../../shared/clock.js';
 import { eventually } from '../support/eventually.js';
 import {
@@ -108,6 +109,17 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(reminder).toMatchObject({ unit: '某县保密局', severity: 'high' });
     expect(reminder!.key).toContain('county>city');
 
+    // T−2 h: a warning of its own, saying to report by phone or on paper and record it.
+    clock.set(new Date(Date.parse(receivedAt) + 22 * HOUR + 30 * 60_000));
+    await run(county).hierarchy.scan();
+    const reminders = (await run(county).store.warnings.listWarnings({ limit: 100 })).filter(
+      (w) => w.rule === 'incident-report-reminder',
+    );
+    expect(reminders.map((w) => w.key.split(':').at(-1)).sort()).toEqual(['reminder-120m', 'reminder-720m']);
+    expect(reminders.find((w) => w.key.endsWith('reminder-120m'))!.sample.data).toMatchObject({
+      advice: OFF_SYSTEM_ADVICE.zh,
+    });
+
     clock.set(new Date(Date.parse(receivedAt) + 25 * HOUR));
     await run(county).hierarchy.scan();
     const late = await warning('incident-report-late');
@@ -138,6 +150,58 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(await metric(unit, 'smew_hierarchy_parent_last_contact_timestamp_seconds')).toBeGreaterThan(0);
   });
 
+  it('with the city away, the county records its onward hop by hand: a call, arrived as made', async () => {
+    const officer = await createApiKey(run(county).store, { name: 'county-officer', role: 'officer' });
+    const now = clock.now().toISOString();
+    await run(unit).store.clocks.createIncident(
+      unitIncident('inc-relay-2', '涉密载体遗失', {
+        level: '秘密',
+        discoveredAt: now,
+        measures: '组织查找',
+        createdAt: now,
+      }),
+    );
+    await run(unit).hierarchy.scan();
+    const dutyOf = async () => {
+      const { body } = await callApi<IncidentView>(county, officer, '/api/v1/hierarchy/incidents');
+      return body.items.find((i) => i.id === 'inc-relay-2')?.duty;
+    };
+    const open = await eventually(dutyOf, { what: 'inc-relay-2 at the county' });
+    expect(open).toMatchObject({ state: 'pending', late: false });
+    const origin = (await receivedReports(county, 'incident')).find(
+      (r) => r.report.data.id === 'inc-relay-2',
+    )!.origin;
+    const path = `/api/v1/hierarchy/incidents/${encodeURIComponent(origin)}/inc-relay-2/reports`;
+    const viewer = await callApi(county, countyKey, path, { reportedAt: now, channel: 'phone' });
+    expect(viewer.status).toBe(403);
+    const missing = await callApi(county, officer, path.replace('inc-relay-2', 'inc-nope'), {
+      reportedAt: now,
+      channel: 'phone',
+    });
+    expect(missing.status).toBe(404);
+    const recorded = await callApi<{ duty: Duty }>(county, officer, path, {
+      reportedAt: now,
+      channel: 'phone',
+      receipt: '市保密局值班室 张',
+      by: '县保密局 李',
+    });
+    expect(recorded.status).toBe(201);
+    expect(recorded.body.duty).toMatchObject({
+      state: 'done',
+      late: false,
+      reportedAt: now,
+      receivedAt: now,
+    });
+    // It goes up as this level's hop, like a receipt would.
+    const own = await run(county).store.hierarchy.ownReport(`incident.hop:${origin}:inc-relay-2`);
+    expect(own!.report.data).toMatchObject({
+      channel: 'phone',
+      receipt: '市保密局值班室 张',
+      from: 'county',
+      to: 'city',
+    });
+  });
+
   it('the city’s receipt closes the duty and clears the warnings', async () => {
     await startNode(city, { clock });
     const closed = await eventually(
@@ -151,7 +215,10 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(closed.receivedAt).toBe(atCity!.receivedAt);
     await run(county).hierarchy.scan();
     expect((await warning('incident-report-late'))!.resolvedAt).not.toBeNull();
-    expect((await warning('incident-report-reminder'))!.resolvedAt).not.toBeNull();
+    const reminders = (await run(county).store.warnings.listWarnings({ limit: 100 })).filter(
+      (w) => w.rule === 'incident-report-reminder' && w.key.includes('inc-relay-1'),
+    );
+    expect(reminders.map((w) => w.resolvedAt !== null)).toEqual([true, true]);
     // The backlog drained; the city counted what it took.
     await eventually(async () => (await metric(county, 'smew_hierarchy_outbox_pending')) === 0 || undefined, {
       what: 'the county’s backlog drained',

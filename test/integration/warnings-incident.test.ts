@@ -3,9 +3,10 @@ import { WarningsSite } from '../support/warnings-site.js';
 
 /**
  * A 第64条 warning opens a 第61条 incident (issue 5): the warning's signed events become the
- * incident's evidence, discovery is the earliest attested time (the 24 hours run from it), the
- * warning links to the incident, only officers and admins of its units may do it, and the audit
- * log records who did.
+ * incident's evidence, the warning links to the incident, only officers and admins of its units
+ * may do it, and the audit log records who did. Discovery is when the unit found the leak (issue
+ * 16, SPEC §7): the warning's 识别 time by default, or the time the officer enters; the evidence
+ * times are shown beside it, never taken for it.
  */
 let site: WarningsSite;
 beforeAll(async () => {
@@ -20,13 +21,16 @@ interface Incident {
   unit: string;
   discoveredAt: string;
   discoverySource: string;
+  identifiedAt: string | null;
+  evidenceFrom: string | null;
+  evidenceTo: string | null;
   evidence: number[];
   measures: string | null;
   hops: { to: string; dueAt: string | null }[];
 }
 
 describe('opening an incident from a warning', () => {
-  it('takes the signed events as evidence and the earliest attested time as discovery', async () => {
+  it('takes the signed events as evidence, and discovery from when the warning was identified', async () => {
     const host = await site.addAgent();
     const earliest = new Date(Date.now() - 10 * 60_000).toISOString();
     await host.publish({ ts: earliest });
@@ -42,6 +46,13 @@ describe('opening an incident from a warning', () => {
     expect(noLevel.status).toBe(400);
     expect(noLevel.body.error).toMatch(/^level: /);
 
+    const identified = await site.api(`/api/v1/warnings/${warning!.id}/transitions`, {
+      body: { to: 'identified', note: '确认为涉密终端违规外联' },
+    });
+    expect(identified.status).toBe(200);
+    const identifiedAt = (
+      await site.api<{ history: { to: string; at: string }[] }>(`/api/v1/warnings/${warning!.id}`)
+    ).body.history.find((h) => h.to === 'identified')!.at;
     const opened = await site.api<Incident>(path, {
       body: { level: '机密', measures: '已断开无线网卡', note: '疑似泄密' },
     });
@@ -53,16 +64,23 @@ describe('opening an incident from a warning', () => {
     expect([...incident.evidence].sort((a, b) => a - b)).toEqual(
       events.body.items.map((e) => e.id).sort((a, b) => a - b),
     );
+    const latest = events.body.items
+      .map((e) => e.ts)
+      .sort()
+      .at(-1);
     expect(incident).toMatchObject({
       level: '机密',
       unit: warning!.unit,
-      discoveredAt: earliest,
-      discoverySource: 'evidence',
+      discoveredAt: identifiedAt,
+      discoverySource: 'identified',
+      identifiedAt,
+      evidenceFrom: earliest,
+      evidenceTo: latest,
       measures: '已断开无线网卡',
     });
     expect(incident.title).toContain('无线');
-    // The 24 hours run from the attested discovery, not from the click.
-    expect(Date.parse(incident.hops[0]!.dueAt!) - Date.parse(earliest)).toBe(24 * 3_600_000);
+    // The 24 hours run from when the unit found it (识别), not from when the evidence began.
+    expect(Date.parse(incident.hops[0]!.dueAt!) - Date.parse(identifiedAt)).toBe(24 * 3_600_000);
 
     const detail = await site.api<{
       incidents: string[];
@@ -70,8 +88,9 @@ describe('opening an incident from a warning', () => {
       history: { action: string; incidentId?: string; note: string; by: { name: string } }[];
     }>(`/api/v1/warnings/${warning!.id}`);
     expect(detail.body.incidents).toEqual([incident.id]);
-    expect(detail.body.state).toBe('discovered');
+    expect(detail.body.state).toBe('identified');
     expect(detail.body.history).toMatchObject([
+      { action: 'transition', note: '确认为涉密终端违规外联' },
       { action: 'open-incident', incidentId: incident.id, note: '疑似泄密', by: { name: 'alice' } },
     ]);
 
@@ -86,6 +105,27 @@ describe('opening an incident from a warning', () => {
     expect(audit.body.items).toContainEqual(
       expect.objectContaining({ actor: 'alice', action: `POST ${path}`, status: 201 }),
     );
+  });
+
+  it('takes the discovery time the officer enters, with the identification and evidence beside it', async () => {
+    const host = await site.addAgent();
+    const attested = new Date(Date.now() - 30 * 60_000).toISOString();
+    await host.publish({ ts: attested });
+    await site.settled();
+    const warning = (await site.warnings()).find((w) => w.agent === host.agent.id)!;
+    const path = `/api/v1/warnings/${warning.id}/incident`;
+    const found = new Date(Date.now() - 20 * 60_000).toISOString();
+    const entered = await site.api<Incident>(path, { body: { level: '秘密', discoveredAt: found } });
+    expect(entered.status).toBe(201);
+    expect(entered.body).toMatchObject({
+      discoveredAt: found,
+      discoverySource: 'manual',
+      evidenceFrom: attested,
+      evidenceTo: attested,
+    });
+    // Never identified before: opening the incident is the identification.
+    expect(Date.parse(entered.body.identifiedAt!)).toBeGreaterThan(Date.parse(found));
+    expect(Date.parse(entered.body.hops[0]!.dueAt!) - Date.parse(found)).toBe(24 * 3_600_000);
   });
 
   it('is refused for a false positive, and leaves no incident behind', async () => {

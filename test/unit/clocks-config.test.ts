@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clockOptionsFromConfig } from '../../collector/clocks/clock-config.js';
+import { clockOptionsFromConfig, unitRankOf } from '../../collector/clocks/clock-config.js';
 import { loadCollectorConfig } from '../../collector/config.js';
 import { UserError } from '../../shared/errors.js';
 import { tempDir } from '../support/collector-harness.js';
@@ -34,6 +34,19 @@ describe('clocks config', () => {
       assessment: { reminderDays: [30, 7, 1], period: 'calendar', reassessWithinDays: 30 },
       chain: { remindersMs: [12 * 3_600_000, 2 * 3_600_000] },
     });
+  });
+
+  it('takes the unit’s administrative rank apart from the collector’s level (第61条 同级)', () => {
+    const config = load(
+      'unit: 某省直机关\nlevel: unit\nclocks:\n  unitRank: province\n  unitRanks: { 某市直单位: city }\n',
+    );
+    expect(config.level).toBe('unit');
+    expect(unitRankOf(config.clocks, '某省直机关', config.level)).toBe('province');
+    expect(unitRankOf(config.clocks, '某市直单位', config.level)).toBe('city');
+    // Unset, the rank is the collector's level, as before.
+    const plain = load('unit: 一处\nlevel: county\n');
+    expect(unitRankOf(plain.clocks, '一处', plain.level)).toBe('county');
+    expect(() => load('unit: 一处\nclocks:\n  unitRank: township\n')).toThrow(UserError);
   });
 
   it('takes reminders as durations', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  arrivalOf,
   type ChainReport,
   chainHops,
+  hopStatus,
+  offSystemReportDue,
   chainReportSchema,
   hopIdForReport,
   type IncidentClock,
@@ -11,20 +14,21 @@ import {
 
 /**
  * 第61条 deadlines tested here. Discovery 2026-03-01T16:30Z (2026-03-02 00:30 in Shanghai);
- * each hop is due 24 h after its start (discovery for the unit, the sender's receipt otherwise).
+ * each hop is due 24 h after its start (discovery for the unit, the sender's receipt otherwise),
+ * and is made when it arrives: lateness is judged by the receipt, not by the send (SPEC §7).
  *
  * | hop                | starts (UTC)              | due (UTC)            | reported (UTC)   | received (UTC)   | result                     |
  * | ------------------ | ------------------------- | -------------------- | ---------------- | ---------------- | -------------------------- |
  * | unit>county        | 03-01 16:30 (discovery)   | 03-02 16:30          | 03-02 08:00      | 03-02 08:00      | on time                    |
  * | unit>superior-dept | 03-01 16:30 (discovery)   | 03-02 16:30          | 03-02 09:00      | 03-02 10:00      | on time                    |
- * | county>city        | 03-02 08:00               | 03-03 08:00          | 03-03 08:00      | 03-03 09:30      | on time (exactly at T)     |
- * | city>province      | 03-03 09:30               | 03-04 09:30          | 03-03 20:00      | 03-03 20:00      | on time                    |
+ * | county>city        | 03-02 08:00               | 03-03 08:00          | 03-03 06:30      | 03-03 08:00      | on time (received at T)    |
+ * | city>province      | 03-03 08:00               | 03-04 08:00          | 03-03 20:00      | 03-03 20:00      | on time                    |
  * | province>national  | 03-03 20:00               | 03-04 20:00          | 03-04 06:00      | 03-04 06:10      | on time; end to end 61h40m |
  * | — one hop late —   |                           |                      |                  |                  |                            |
- * | city>province      | 03-03 09:30               | 03-04 09:30          | 03-04 12:45      | 03-04 13:00      | late by 3h15m              |
- * | province>national  | 03-04 13:00               | 03-05 13:00          | —                | —                | pending at 03-05 00:00     |
+ * | city>province      | 03-03 08:00               | 03-04 08:00          | 03-04 07:45      | 03-04 08:30      | sent in time, received 30m late |
+ * | province>national  | 03-04 08:30               | 03-05 08:30          | —                | —                | pending at 03-05 00:00     |
  * | — receipt missing —|                           |                      |                  |                  |                            |
- * | county>city        | 03-02 08:00               | 03-03 08:00          | 03-03 01:00      | not recorded     | on time                    |
+ * | county>city        | 03-02 08:00               | 03-03 08:00          | 03-03 01:00      | not recorded     | late: sent, never received |
  * | city>province      | —                         | —                    | —                | —                | unstarted, no rows         |
  * | — nothing reported; rows —                     |                      |                  |                  |                            |
  * | unit>county        | 03-01 16:30               | 03-02 16:30          | —                | —                | rows 04:30 (−12h), 14:30 (−2h), missed 16:30:00.001 |
@@ -61,8 +65,8 @@ const onTime = [
   report({
     fromLevel: 'county',
     to: 'city',
-    reportedAt: '2026-03-03T08:00:00Z',
-    receivedAt: '2026-03-03T09:30:00Z',
+    reportedAt: '2026-03-03T06:30:00Z',
+    receivedAt: '2026-03-03T08:00:00Z',
   }),
   report({
     fromLevel: 'city',
@@ -113,7 +117,7 @@ describe('第61条 chain', () => {
     expect(ids('national')).toEqual(['unit>national', 'unit>superior-dept']);
   });
 
-  it('all on time, a report exactly at T included; end to end is discovery → national receipt', () => {
+  it('all on time, a receipt exactly at T included; end to end is discovery → national receipt', () => {
     const chain = reportChain(incident, onTime, new Date('2026-03-05T00:00:00Z'));
     expect(view(chain.hops)).toEqual([
       {
@@ -137,15 +141,15 @@ describe('第61条 chain', () => {
       {
         id: 'county>city',
         dueAt: '2026-03-03T08:00:00.000Z',
-        reportedAt: '2026-03-03T08:00:00.000Z',
-        receivedAt: '2026-03-03T09:30:00.000Z',
+        reportedAt: '2026-03-03T06:30:00.000Z',
+        receivedAt: '2026-03-03T08:00:00.000Z',
         late: false,
         lateByMs: null,
         state: 'done',
       },
       {
         id: 'city>province',
-        dueAt: '2026-03-04T09:30:00.000Z',
+        dueAt: '2026-03-04T08:00:00.000Z',
         reportedAt: '2026-03-03T20:00:00.000Z',
         receivedAt: '2026-03-03T20:00:00.000Z',
         late: false,
@@ -168,30 +172,30 @@ describe('第61条 chain', () => {
     expect(reportChainDeadlines(incident, onTime)).toEqual([]);
   });
 
-  it('one hop late: measures how late, and the next hop runs from the late receipt', () => {
+  it('one hop late by its receipt though sent in time; the next hop runs from the late receipt', () => {
     const reports = [
       ...onTime.slice(0, 3),
       report({
         fromLevel: 'city',
         to: 'province',
-        reportedAt: '2026-03-04T12:45:00Z',
-        receivedAt: '2026-03-04T13:00:00Z',
+        reportedAt: '2026-03-04T07:45:00Z',
+        receivedAt: '2026-03-04T08:30:00Z',
       }),
     ];
     const chain = reportChain(incident, reports, new Date('2026-03-05T00:00:00Z'));
     expect(view(chain.hops).slice(3)).toEqual([
       {
         id: 'city>province',
-        dueAt: '2026-03-04T09:30:00.000Z',
-        reportedAt: '2026-03-04T12:45:00.000Z',
-        receivedAt: '2026-03-04T13:00:00.000Z',
+        dueAt: '2026-03-04T08:00:00.000Z',
+        reportedAt: '2026-03-04T07:45:00.000Z',
+        receivedAt: '2026-03-04T08:30:00.000Z',
         late: true,
-        lateByMs: 3 * H + 15 * 60_000,
+        lateByMs: 30 * 60_000,
         state: 'done',
       },
       {
         id: 'province>national',
-        dueAt: '2026-03-05T13:00:00.000Z',
+        dueAt: '2026-03-05T08:30:00.000Z',
         reportedAt: null,
         receivedAt: null,
         late: false,
@@ -202,7 +206,7 @@ describe('第61条 chain', () => {
     expect(chain.endToEndMs).toBeNull();
   });
 
-  it('a missing receipt keeps the next hop unstarted, with no deadline and no rows', () => {
+  it('a hop sent but never received is late at 24 h, and the next hop stays unstarted', () => {
     const reports = [
       onTime[0]!,
       onTime[1]!,
@@ -215,9 +219,9 @@ describe('第61条 chain', () => {
         dueAt: '2026-03-03T08:00:00.000Z',
         reportedAt: '2026-03-03T01:00:00.000Z',
         receivedAt: null,
-        late: false,
-        lateByMs: null,
-        state: 'done',
+        late: true,
+        lateByMs: 160 * H,
+        state: 'overdue',
       },
       {
         id: 'city>province',
@@ -239,7 +243,17 @@ describe('第61条 chain', () => {
       },
     ]);
     expect(chain.hops[3]!.startedAt).toBeNull();
-    expect(reportChainDeadlines(incident, reports)).toEqual([]);
+    // Sent, not received: the hop keeps its reminders and its miss; nothing after it has a clock.
+    expect(reportChainDeadlines(incident, reports).map((r) => [r.hopId, r.kind])).toEqual([
+      ['county>city', 'reminder-12h'],
+      ['county>city', 'reminder-2h'],
+      ['county>city', 'missed'],
+    ]);
+    // Before T it is `sent`, not yet late.
+    expect(reportChain(incident, reports, new Date('2026-03-03T07:00:00Z')).hops[2]).toMatchObject({
+      state: 'sent',
+      late: false,
+    });
   });
 
   it('pending until T, overdue from the first instant after it, with running lateness', () => {
@@ -304,7 +318,7 @@ describe('第61条 chain', () => {
         reportedAt: '2026-03-03T07:00:00.000Z',
         receivedAt: '2026-03-03T07:05:00.000Z',
         late: true,
-        lateByMs: 30 * 60_000,
+        lateByMs: 35 * 60_000,
         state: 'done',
       },
       {
@@ -454,5 +468,128 @@ describe('第61条 deadline rows', () => {
       },
     ]);
     expect(() => reportChainDeadlines(incident, [], { remindersMs: [24 * H] })).toThrow(RangeError);
+  });
+});
+
+describe('第61条: a report is made when it arrives (SPEC §7)', () => {
+  const due = new Date('2026-03-02T16:30:00Z');
+
+  it('a receipt within 24 h is on time even though the first send failed', () => {
+    const reports = [
+      // The system send went nowhere (the link was down): no receipt ever came.
+      report({ fromLevel: 'unit', to: 'county', reportedAt: '2026-03-01T17:00:00Z' }),
+      // Resent, received 10 minutes before T.
+      report({
+        fromLevel: 'unit',
+        to: 'county',
+        reportedAt: '2026-03-02T16:00:00Z',
+        receivedAt: '2026-03-02T16:20:00Z',
+      }),
+    ];
+    const hop = reportChain(incident, reports, new Date('2026-03-03T00:00:00Z')).hops[0]!;
+    expect(hop).toMatchObject({
+      state: 'done',
+      late: false,
+      reportedAt: new Date('2026-03-01T17:00:00Z'),
+      receivedAt: new Date('2026-03-02T16:20:00Z'),
+    });
+    expect(reportChainDeadlines(incident, reports).filter((r) => r.hopId === 'unit>county')).toEqual([]);
+  });
+
+  it('a send long before T whose receipt comes after T is late by the receipt', () => {
+    const reports = [
+      report({
+        fromLevel: 'unit',
+        to: 'county',
+        reportedAt: '2026-03-01T17:00:00Z',
+        receivedAt: '2026-03-02T18:30:00Z',
+      }),
+    ];
+    expect(reportChain(incident, reports, new Date('2026-03-03T00:00:00Z')).hops[0]).toMatchObject({
+      state: 'done',
+      late: true,
+      lateByMs: 2 * H,
+    });
+  });
+
+  it('a call or hand-over arrives as it is made; paper waits for its receipt', () => {
+    const byPhone = report({
+      fromLevel: 'unit',
+      to: 'county',
+      reportedAt: '2026-03-02T15:00:00Z',
+      channel: 'phone',
+    });
+    const byPaper = report({
+      fromLevel: 'unit',
+      to: 'county',
+      reportedAt: '2026-03-02T15:00:00Z',
+      channel: 'paper',
+    });
+    const now = new Date('2026-03-02T15:30:00Z');
+    expect(reportChain(incident, [byPhone], now).hops[0]).toMatchObject({ state: 'done', late: false });
+    // The county knew from the call: its own 24 h run from then.
+    expect(reportChain(incident, [byPhone], now).hops[2]!.dueAt).toEqual(new Date('2026-03-03T15:00:00Z'));
+    expect(reportChain(incident, [byPaper], now).hops[0]).toMatchObject({ state: 'sent', late: false });
+    expect(arrivalOf(byPaper)).toBeNull();
+  });
+
+  it('hopStatus is the one rule: pending, sent, overdue after T, done on arrival', () => {
+    expect(hopStatus(null, null, null, due)).toEqual({ state: 'unstarted', late: false, lateByMs: null });
+    expect(hopStatus(due, null, null, due)).toEqual({ state: 'pending', late: false, lateByMs: null });
+    expect(hopStatus(due, discoveredAt, null, due)).toEqual({ state: 'sent', late: false, lateByMs: null });
+    expect(hopStatus(due, discoveredAt, null, new Date(due.getTime() + 1))).toEqual({
+      state: 'overdue',
+      late: true,
+      lateByMs: 1,
+    });
+    expect(hopStatus(due, discoveredAt, due, new Date('2026-04-01T00:00:00Z'))).toEqual({
+      state: 'done',
+      late: false,
+      lateByMs: null,
+    });
+  });
+
+  it('from T−2 h without a receipt the officer is told to report by phone or on paper', () => {
+    const sent = [report({ fromLevel: 'unit', to: 'county', reportedAt: '2026-03-02T10:00:00Z' })];
+    const at = (iso: string) => {
+      const hop = reportChain(incident, sent, new Date(iso)).hops[0]!;
+      return offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, new Date(iso));
+    };
+    expect(at('2026-03-02T14:29:59Z')).toBe(false);
+    expect(at('2026-03-02T14:30:00Z')).toBe(true);
+    expect(at('2026-03-02T17:00:00Z')).toBe(true);
+    const received = reportChain(
+      incident,
+      [{ ...sent[0]!, receivedAt: new Date('2026-03-02T14:00:00Z') }],
+      new Date('2026-03-02T15:00:00Z'),
+    ).hops[0]!;
+    expect(offSystemReportDue({ dueAt: received.dueAt, arrivedAt: received.receivedAt }, due)).toBe(false);
+    // The last configured reminder is the moment: with 12 h and 3 h, from T−3 h.
+    expect(
+      offSystemReportDue({ dueAt: due, arrivedAt: null }, new Date('2026-03-02T13:30:00Z'), [12 * H, 3 * H]),
+    ).toBe(true);
+  });
+});
+
+describe('第61条: the unit’s rank is its own (SPEC §7)', () => {
+  it('a 省直机关 on a unit-level collector reports to the province administration', () => {
+    const ministry: IncidentClock = { discoveredAt, unitLevel: 'province' };
+    expect(chainHops('province').map((h) => h.id)).toEqual([
+      'unit>province',
+      'unit>superior-dept',
+      'province>national',
+    ]);
+    const toProvince = report({
+      fromLevel: 'province',
+      to: 'same-level-admin',
+      reportedAt: '2026-03-02T01:00:00Z',
+    });
+    expect(hopIdForReport(ministry, toProvince)).toBe('unit>province');
+    expect(
+      hopIdForReport(
+        ministry,
+        report({ fromLevel: 'province', to: 'county', reportedAt: '2026-03-02T01:00:00Z' }),
+      ),
+    ).toBeUndefined();
   });
 });

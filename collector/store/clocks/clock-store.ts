@@ -88,13 +88,20 @@ export interface NewIncident {
   unit: string;
   /** The reporting unit's place in the hierarchy; fixes the chain's hops. */
   unitLevel: string;
+  /** When the unit found it (第61条 发现): the 24 h start here. */
   discoveredAt: string;
-  discoverySource: 'evidence' | 'manual';
+  /** identified: the warning's 识别 time; manual: entered; evidence: the earliest event (before issue 16). */
+  discoverySource: 'identified' | 'manual' | 'evidence';
   description: string | null;
   measures: string | null;
   evidence: number[];
   createdAt: string;
   createdBy: string;
+  /** When the warning it was opened from was identified (识别). */
+  identifiedAt?: string | null;
+  /** The attested times of the earliest and latest evidence events, shown beside discovery. */
+  evidenceFrom?: string | null;
+  evidenceTo?: string | null;
 }
 
 export interface NewReport {

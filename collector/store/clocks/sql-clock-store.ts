@@ -62,7 +62,8 @@ const CHANGE_COLUMNS = raw(`
 const INCIDENT_COLUMNS = raw(`
   id, title, level, unit, unit_level AS "unitLevel", discovered_at AS "discoveredAt",
   discovery_source AS "discoverySource", description, measures, evidence, created_at AS "createdAt",
-  created_by AS "createdBy"`);
+  created_by AS "createdBy", identified_at AS "identifiedAt", evidence_from AS "evidenceFrom",
+  evidence_to AS "evidenceTo"`);
 const REPORT_COLUMNS = raw(`
   incident_id AS "incidentId", id, from_level AS "fromLevel", to_recipient AS "to", reported_at AS "reportedAt",
   received_at AS "receivedAt", channel, by, receipt, recorded_at AS "recordedAt", recorded_by AS "recordedBy"`);
@@ -326,10 +327,11 @@ export class SqlClockStore implements ClockStore {
   async createIncident(incident: NewIncident): Promise<IncidentRecord> {
     const row = await this.db.get<IncidentRow>(
       sql`INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
-            measures, evidence, created_at, created_by)
+            measures, evidence, created_at, created_by, identified_at, evidence_from, evidence_to)
           VALUES (${incident.id}, ${incident.title}, ${incident.level}, ${incident.unit}, ${incident.unitLevel},
             ${incident.discoveredAt}, ${incident.discoverySource}, ${incident.description}, ${incident.measures},
-            ${JSON.stringify(incident.evidence)}, ${incident.createdAt}, ${incident.createdBy})
+            ${JSON.stringify(incident.evidence)}, ${incident.createdAt}, ${incident.createdBy},
+            ${incident.identifiedAt ?? null}, ${incident.evidenceFrom ?? null}, ${incident.evidenceTo ?? null})
           RETURNING ${INCIDENT_COLUMNS}`,
     );
     return toIncident(row!, []);

@@ -659,6 +659,64 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       ALTER TABLE info_system_changes ADD COLUMN measures TEXT;
     `,
   },
+  {
+    version: 14,
+    name: '第61条: discovery from the warning’s 识别 time, with the evidence times kept beside it',
+    // SQLite cannot change a CHECK constraint: incidents is rebuilt, and incident_reports with it,
+    // since a parent table with child rows cannot be dropped under foreign_keys.
+    sqlite: `
+      CREATE TABLE incidents_v13 (
+        id               TEXT PRIMARY KEY,
+        title            TEXT NOT NULL,
+        level            TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密')),
+        unit             TEXT NOT NULL,
+        unit_level       TEXT NOT NULL,
+        discovered_at    TEXT NOT NULL,
+        discovery_source TEXT NOT NULL CHECK (discovery_source IN ('identified', 'manual', 'evidence')),
+        description      TEXT,
+        measures         TEXT,
+        evidence         TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        created_by       TEXT NOT NULL,
+        identified_at    TEXT,
+        evidence_from    TEXT,
+        evidence_to      TEXT
+      );
+      INSERT INTO incidents_v13 (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
+          measures, evidence, created_at, created_by, evidence_from)
+        SELECT id, title, level, unit, unit_level, discovered_at, discovery_source, description, measures, evidence,
+          created_at, created_by, CASE WHEN discovery_source = 'evidence' THEN discovered_at END FROM incidents;
+      CREATE TABLE incident_reports_v13 (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident_id  TEXT NOT NULL REFERENCES incidents_v13 (id),
+        from_level   TEXT NOT NULL,
+        to_recipient TEXT NOT NULL,
+        reported_at  TEXT NOT NULL,
+        received_at  TEXT,
+        channel      TEXT NOT NULL CHECK (channel IN ('system', 'paper', 'phone', 'in-person')),
+        by           TEXT NOT NULL,
+        receipt      TEXT,
+        recorded_at  TEXT NOT NULL,
+        recorded_by  TEXT NOT NULL
+      );
+      INSERT INTO incident_reports_v13 SELECT * FROM incident_reports;
+      DROP TABLE incident_reports;
+      DROP TABLE incidents;
+      ALTER TABLE incidents_v13 RENAME TO incidents;
+      ALTER TABLE incident_reports_v13 RENAME TO incident_reports;
+      CREATE INDEX incidents_unit ON incidents (unit);
+      CREATE INDEX incident_reports_incident ON incident_reports (incident_id);
+    `,
+    postgres: `
+      ALTER TABLE incidents DROP CONSTRAINT incidents_discovery_source_check;
+      ALTER TABLE incidents ADD CONSTRAINT incidents_discovery_source_check
+        CHECK (discovery_source IN ('identified', 'manual', 'evidence'));
+      ALTER TABLE incidents ADD COLUMN identified_at TEXT{bytewise};
+      ALTER TABLE incidents ADD COLUMN evidence_from TEXT{bytewise};
+      ALTER TABLE incidents ADD COLUMN evidence_to TEXT{bytewise};
+      UPDATE incidents SET evidence_from = discovered_at WHERE discovery_source = 'evidence';
+    `,
+  },
 ];
 
 export const SQLITE_MIGRATIONS = migrationsFor('sqlite', SCHEMA_MIGRATIONS);

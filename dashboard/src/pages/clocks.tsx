@@ -4,6 +4,7 @@ import {
   itemsOf,
   SECRET_LEVELS,
   type AssessmentDue,
+  type Hop,
   type Incident,
   type SessionUser,
   type System,
@@ -21,8 +22,9 @@ import {
   useSubmit,
 } from '../components/form.js';
 import { isoToShanghaiInput, shanghaiInputToIso, shanghaiToday } from '../format.js';
+import { OFF_SYSTEM_ADVICE } from '../../../shared/api/clocks.js';
 import { chainEndName } from '../../../shared/terms.js';
-import { translateWord, useI18n } from '../i18n.js';
+import { type MessageKey, translateWord, useI18n } from '../i18n.js';
 
 const LEVEL_OPTIONS = SECRET_LEVELS.map((l) => [l, l] as const);
 
@@ -355,9 +357,11 @@ function AssessmentCalendar(props: { items: AssessmentDue[] }) {
 
 /** 第61条: incidents and their report chains, each hop with its 24-hour clock. */
 export function IncidentsPage(props: { id?: string; user: SessionUser }) {
-  const { t, lang } = useI18n();
-  const incidents = useApi<unknown>('/api/v1/incidents');
+  const { t } = useI18n();
+  const [tick, setTick] = useState(0);
+  const incidents = useApi<unknown>(`/api/v1/incidents${tick ? `?v=${tick}` : ''}`);
   const [creating, setCreating] = useState(false);
+  const [recording, setRecording] = useState<{ incident: Incident; hop: Hop } | null>(null);
   return (
     <section>
       <h1>{t('incidents')}</h1>
@@ -385,39 +389,37 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                   </h2>
                   <p>
                     {t('discoveredAt')}: <Time iso={incident.discoveredAt} seconds />
+                    {incident.discoverySource ? ` (${t(`ds_${incident.discoverySource}`)})` : ''}
                     {incident.unit ? ` · ${incident.unit}` : ''}
                     {incident.endToEnd ? ` · ${t('endToEnd')} ${incident.endToEnd}` : ''}
                   </p>
+                  <DiscoveryBeside incident={incident} />
                   {incident.measures ? <p class="note">{incident.measures}</p> : null}
                   <h3>{t('hops')}</h3>
                   <ol class="timeline">
-                    {(incident.hops ?? []).map((hop, i) => (
-                      <li
-                        key={i}
-                        class={
-                          hop.late ? 'late' : hop.reportedAt ? 'done' : hop.dueAt ? 'pending' : 'unstarted'
+                    {(incident.hops ?? []).map((hop) => (
+                      <HopLine
+                        key={hop.id}
+                        hop={hop}
+                        onRecord={
+                          props.user.role !== 'viewer' && hop.dueAt
+                            ? () => setRecording({ incident, hop })
+                            : undefined
                         }
-                      >
-                        <strong>
-                          {chainEndName(hop.from, lang)} → {chainEndName(hop.to, lang)}
-                        </strong>
-                        <div>
-                          {t('dueAt')}: <Time iso={hop.dueAt} seconds />{' '}
-                          {hop.dueAt && !hop.reportedAt ? <Countdown dueAt={hop.dueAt} /> : null}
-                        </div>
-                        <div>
-                          {t('reportedAt')}: <Time iso={hop.reportedAt} seconds /> · {t('receivedAt')}:{' '}
-                          <Time iso={hop.receivedAt} seconds />
-                          {hop.late && hop.reportedAt ? (
-                            <span class="badge sev-high">{t('late')}</span>
-                          ) : null}
-                          {!hop.reportedAt && (hop.state === 'overdue' || hop.late) ? (
-                            <span class="badge sev-critical">{t('unreported')}</span>
-                          ) : null}
-                        </div>
-                      </li>
+                      />
                     ))}
                   </ol>
+                  {recording?.incident.id === incident.id ? (
+                    <ReportForm
+                      key={recording.hop.id}
+                      incident={incident}
+                      hop={recording.hop}
+                      onDone={() => {
+                        setRecording(null);
+                        setTick((n) => n + 1);
+                      }}
+                    />
+                  ) : null}
                 </article>
               ))}
             </div>
@@ -425,6 +427,150 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
         }}
       </Show>
     </section>
+  );
+}
+
+/** When the warning was identified and when the evidence ran, beside the discovery (SPEC §7). */
+function DiscoveryBeside(props: { incident: Incident }) {
+  const { t } = useI18n();
+  const { identifiedAt, evidenceFrom, evidenceTo } = props.incident;
+  if (!identifiedAt && !evidenceFrom) return null;
+  return (
+    <p class="muted" data-testid="discovery-beside">
+      {identifiedAt ? (
+        <span>
+          {t('identifiedAt')}: <Time iso={identifiedAt} seconds />
+        </span>
+      ) : null}
+      {identifiedAt && evidenceFrom ? ' · ' : null}
+      {evidenceFrom ? (
+        <span>
+          {t('evidenceTimes')}: <Time iso={evidenceFrom} seconds />
+          {evidenceTo && evidenceTo !== evidenceFrom ? (
+            <>
+              {' – '}
+              <Time iso={evidenceTo} seconds />
+            </>
+          ) : null}
+        </span>
+      ) : null}
+    </p>
+  );
+}
+
+/**
+ * One hop: its deadline, the first send and the arrival (the hop is made when it arrives), and
+ * from T−2 h without a receipt the advice to report by phone or on paper and record it here.
+ */
+function HopLine(props: { hop: Hop; onRecord?: () => void }) {
+  const { t, lang } = useI18n();
+  const { hop } = props;
+  const state = hop.late
+    ? 'late'
+    : (hop.state ?? (hop.receivedAt ? 'done' : hop.dueAt ? 'pending' : 'unstarted'));
+  return (
+    <li class={state} data-hop={hop.id}>
+      <strong>
+        {chainEndName(hop.from, lang)} → {chainEndName(hop.to, lang)}
+      </strong>
+      <div>
+        {t('dueAt')}: <Time iso={hop.dueAt} seconds />{' '}
+        {hop.dueAt && !hop.receivedAt ? <Countdown dueAt={hop.dueAt} /> : null}
+      </div>
+      <div>
+        {t('reportedAt')}: <Time iso={hop.reportedAt} seconds /> · {t('receivedAt')}:{' '}
+        <Time iso={hop.receivedAt} seconds />
+        {hop.late && hop.receivedAt ? <span class="badge sev-high">{t('late')}</span> : null}
+        {hop.late && !hop.reportedAt ? <span class="badge sev-critical">{t('unreported')}</span> : null}
+        {hop.reportedAt && !hop.receivedAt ? (
+          <span class={`badge ${hop.late ? 'sev-critical' : 'sev-medium'}`}>{t('sentAwaitingReceipt')}</span>
+        ) : null}
+      </div>
+      {hop.offSystemDue ? (
+        <p class="note sev-high" data-testid="off-system-advice">
+          {OFF_SYSTEM_ADVICE[lang]}
+        </p>
+      ) : null}
+      {props.onRecord && !hop.receivedAt ? (
+        <button type="button" onClick={props.onRecord}>
+          {t('recordReport')}
+        </button>
+      ) : null}
+    </li>
+  );
+}
+
+const CHANNEL_KEYS = {
+  system: 'ch_system',
+  paper: 'ch_paper',
+  phone: 'ch_phone',
+  'in-person': 'ch_in-person',
+} as const;
+
+/**
+ * Records a report along the chain by hand — by phone, on paper, in person or through another
+ * system, to an administration or to the 上级主管部门 — with its receipt (SPEC §7).
+ */
+function ReportForm(props: { incident: Incident; hop: Hop; onDone: () => void }) {
+  const { t, lang } = useI18n();
+  const { hop } = props;
+  const [channel, setChannel] = useState<keyof typeof CHANNEL_KEYS>('phone');
+  const [reportedAt, setReportedAt] = useState(() => isoToShanghaiInput(new Date()));
+  const [receivedAt, setReceivedAt] = useState('');
+  const [receipt, setReceipt] = useState('');
+  const [by, setBy] = useState('');
+  const submit = useSubmit();
+  const time = (value: string, field: MessageKey) => {
+    const at = shanghaiInputToIso(value);
+    if (!at) throw new FormProblem(t('badTime', { field: t(field) }));
+    return at;
+  };
+  const save = () =>
+    submit.run(async () => {
+      const fromUnit = hop.from === 'unit';
+      await api(`/api/v1/incidents/${encodeURIComponent(props.incident.id)}/reports`, {
+        method: 'POST',
+        body: {
+          to: fromUnit ? (hop.to === 'superior-dept' ? 'superior-dept' : 'same-level-admin') : hop.to,
+          ...(fromUnit ? {} : { from: hop.from }),
+          channel,
+          reportedAt: time(requiredText(reportedAt, t('reportedAtBeijing'), t), 'reportedAtBeijing'),
+          ...(receivedAt.trim() && { receivedAt: time(receivedAt, 'receivedAtBeijing') }),
+          ...(receipt.trim() && { receipt: receipt.trim() }),
+          ...(by.trim() && { by: by.trim() }),
+        },
+      });
+      props.onDone();
+    });
+  return (
+    <FormPanel
+      title={`${t('recordReport')}: ${chainEndName(hop.from, lang)} → ${chainEndName(hop.to, lang)}`}
+      testId="report-form"
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      <Field label={t('channel')}>
+        <Select
+          name="channel"
+          value={channel}
+          onChange={(v) => setChannel(v as keyof typeof CHANNEL_KEYS)}
+          options={Object.entries(CHANNEL_KEYS).map(([value, key]) => [value, t(key)] as const)}
+        />
+      </Field>
+      <Field label={t('reportedAtBeijing')}>
+        <TextInput name="reportedAt" type="datetime-local" value={reportedAt} onInput={setReportedAt} />
+      </Field>
+      <Field label={t('receivedAtBeijing')}>
+        <TextInput name="receivedAt" type="datetime-local" value={receivedAt} onInput={setReceivedAt} />
+      </Field>
+      <Field label={t('receipt')} wide>
+        <TextInput name="receipt" value={receipt} onInput={setReceipt} maxLength={500} />
+      </Field>
+      <Field label={t('reportedBy')}>
+        <TextInput name="by" value={by} onInput={setBy} maxLength={200} />
+      </Field>
+    </FormPanel>
   );
 }
 

@@ -14,7 +14,8 @@ import { AgentText } from '../components/agent-text.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { LoadMore, usePaged } from '../components/paged.js';
-import { Field, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
+import { Field, FormPanel, FormProblem, Select, TextInput, useSubmit } from '../components/form.js';
+import { shanghaiInputToIso } from '../format.js';
 import { isKnownEventType } from '../../../shared/events.js';
 import { conditionDataInWords, eventTypeName, keyInWords, type Lang } from '../../../shared/terms.js';
 import { translateWord, useI18n, type MessageKey } from '../i18n.js';
@@ -258,6 +259,7 @@ function OpenIncident(props: { warning: Warning; user: SessionUser }) {
   );
   const [measures, setMeasures] = useState('');
   const [note, setNote] = useState('');
+  const [discoveredAt, setDiscoveredAt] = useState('');
   const submit = useSubmit();
   const opened = w.incidents ?? [];
   if (opened.length > 0) {
@@ -284,10 +286,14 @@ function OpenIncident(props: { warning: Warning; user: SessionUser }) {
   }
   const save = () =>
     submit.run(async () => {
+      // Empty: the warning's 识别 time (SPEC §7); the officer may enter when the unit found it.
+      const found = discoveredAt.trim() ? shanghaiInputToIso(discoveredAt) : undefined;
+      if (discoveredAt.trim() && !found) throw new FormProblem(t('badTime', { field: t('discoveredAt') }));
       const created = await api<{ id: string }>(`/api/v1/warnings/${encodeURIComponent(w.id)}/incident`, {
         method: 'POST',
         body: {
           level,
+          ...(found && { discoveredAt: found }),
           ...(title.trim() && { title: title.trim() }),
           ...(measures.trim() && { measures: measures.trim() }),
           ...(note.trim() && { note: note.trim() }),
@@ -314,6 +320,9 @@ function OpenIncident(props: { warning: Warning; user: SessionUser }) {
           onChange={setLevel}
           options={SECRET_LEVELS.map((l) => [l, l] as const)}
         />
+      </Field>
+      <Field label={t('discoveredAtFromWarning')}>
+        <TextInput name="discoveredAt" type="datetime-local" value={discoveredAt} onInput={setDiscoveredAt} />
       </Field>
       <Field label={t('measures')} wide>
         <TextInput name="measures" value={measures} onInput={setMeasures} maxLength={5000} multiline />
