@@ -22,6 +22,8 @@ export interface Database {
   transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
   /** Statements without values, e.g. a migration's DDL. */
   exec(script: string): Promise<void>;
+  /** Statements without rows, in order: on SQLite in one synchronous step, not a promise each. */
+  runEach(queries: readonly Query[]): Promise<void>;
 }
 
 /** Booleans as SQLite stores them (0/1), undefined as NULL: better-sqlite3 binds neither. */
@@ -102,6 +104,15 @@ export class SqliteDatabase implements Database {
     await this.whenIdle(() => this.handle.exec(script));
   }
 
+  async runEach(queries: readonly Query[]): Promise<void> {
+    await this.whenIdle(() => this.runEachNow(queries));
+  }
+
+  /** @internal */
+  runEachNow(queries: readonly Query[]): void {
+    for (const query of queries) this.runNow(query);
+  }
+
   /** @internal the statements of the transaction holding the connection. */
   allNow<Row>(query: Query): Row[] {
     const { statement, values } = this.bind(query);
@@ -169,6 +180,9 @@ class SqliteTransaction implements Database {
   async exec(script: string): Promise<void> {
     this.db.handle.exec(script);
   }
+  async runEach(queries: readonly Query[]): Promise<void> {
+    this.db.runEachNow(queries);
+  }
   async transaction<T>(work: (tx: Database) => Promise<T>): Promise<T> {
     return work(this);
   }
@@ -198,6 +212,10 @@ abstract class PostgresQueries implements Database {
 
   async exec(script: string): Promise<void> {
     await this.connection.query(script);
+  }
+
+  async runEach(queries: readonly Query[]): Promise<void> {
+    for (const query of queries) await this.run(query);
   }
 
   abstract transaction<T>(work: (tx: Database) => Promise<T>): Promise<T>;
