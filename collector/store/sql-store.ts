@@ -1,7 +1,7 @@
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
 import { flag, type Database } from './sql/database.js';
-import { bytewise, dialectText, forUpdate, list, raw, sql, when, type Query } from './sql/query.js';
+import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
 import {
   tokenRefusal,
   type AgentRecord,
@@ -41,9 +41,6 @@ const USER_COLUMNS = raw(`name, password_hash AS "passwordHash", role, unit, cre
   disabled_at AS "disabledAt"`);
 const QUARANTINE_COLUMNS = raw(`id, received_at AS "receivedAt", topic, reason, detail,
   claimed_agent_id AS "claimedAgentId", payload, payload_bytes AS "payloadBytes"`);
-
-/** The greater of two values (SQLite's two-argument MAX). */
-const greatest = dialectText({ sqlite: 'MAX', postgres: 'GREATEST' });
 
 /** Flags come back as 0/1 from SQLite, as booleans from PostgreSQL. */
 type AgentRow = Omit<AgentRecord, 'online'> & { online: unknown };

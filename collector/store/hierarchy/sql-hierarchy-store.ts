@@ -7,7 +7,7 @@ import type {
   ReportRecord,
 } from '../../hierarchy/messages.js';
 import { flag, type Database } from '../sql/database.js';
-import { bytewise, dialectText, forUpdate, list, raw, sql, when, type Query } from '../sql/query.js';
+import { bytewise, forUpdate, greatest, list, raw, sql, when, type Query } from '../sql/query.js';
 import { tokenRefusal, type EnrollmentTokenRow } from '../store.js';
 import { markReceipt as markReceiptInBulk } from './postgres-receipt.js';
 import { markReceipt as markReceiptEach } from './sqlite-receipt.js';
@@ -55,9 +55,6 @@ function sharesUnit(db: Database, units: readonly string[] | undefined): Query {
     ? sql` AND EXISTS (SELECT 1 FROM json_each(path_units) WHERE value IN ${list(units)})`
     : sql` AND path_units && ${[...units]}::text[]`;
 }
-
-/** A time column moved only forward: two collectors' writes may commit out of order. */
-const latest = dialectText({ sqlite: 'MAX', postgres: 'GREATEST' });
 
 /**
  * The collector hierarchy in either database, also for several collectors sharing one PostgreSQL
@@ -338,7 +335,7 @@ export class SqlHierarchyStore implements HierarchyStore {
         out[index] = { ...head, receivedAt, duplicate: false };
       }
       await tx.run(
-        sql`UPDATE hierarchy_collectors SET last_seen_at = ${latest}(COALESCE(last_seen_at, ''), ${receivedAt})
+        sql`UPDATE hierarchy_collectors SET last_seen_at = ${greatest}(COALESCE(last_seen_at, ''), ${receivedAt})
             WHERE id = ${sender}`,
       );
       return out;

@@ -6,7 +6,7 @@
  */
 import type { Role } from '../../auth/roles.js';
 import type { Database } from '../sql/database.js';
-import { dialectText, list, raw, sql, when } from '../sql/query.js';
+import { greatest, list, raw, sql, when } from '../sql/query.js';
 
 export interface SessionRecord {
   /** SHA-256 of the cookie value, hex. */
@@ -100,9 +100,6 @@ const SESSION_FIELDS = raw(`id_hash AS "idHash", user_name AS "user", role, unit
   user_agent AS "userAgent"`);
 const AUDIT_FIELDS = raw('id, at, actor, actor_kind AS "actorKind", role, unit, action, status, ip, detail');
 
-/** The later of two times: touchSession never moves lastSeenAt back, whoever writes last. */
-const LATER = dialectText({ sqlite: 'MAX', postgres: 'GREATEST' });
-
 /**
  * Sessions, audit log and login failures in either database (migration 5). Every method is one
  * statement, so collectors sharing a PostgreSQL database agree without locks of their own: a
@@ -125,7 +122,7 @@ export class SqlSessionStore implements SessionStore {
 
   async touchSession(idHash: string, at: string): Promise<void> {
     await this.db.run(
-      sql`UPDATE sessions SET last_seen_at = ${LATER}(last_seen_at, ${at}) WHERE id_hash = ${idHash}`,
+      sql`UPDATE sessions SET last_seen_at = ${greatest}(last_seen_at, ${at}) WHERE id_hash = ${idHash}`,
     );
   }
 

@@ -120,3 +120,6 @@ export const forUpdate = dialectText({ sqlite: '', postgres: ' FOR UPDATE' });
 
 /** Claims rows another collector has not locked (PostgreSQL); on SQLite one process writes at a time. */
 export const forUpdateSkipLocked = dialectText({ sqlite: '', postgres: ' FOR UPDATE SKIP LOCKED' });
+
+/** The greater of two values: SQLite's two-argument MAX, PostgreSQL's GREATEST. */
+export const greatest = dialectText({ sqlite: 'MAX', postgres: 'GREATEST' });
