@@ -3,6 +3,7 @@ import { canonicalBytes } from './canonical-json.js';
 import { SIGNATURE_ALGS, type Signer, type Verifier } from './crypto/suite.js';
 import { EVENT_DATA_SCHEMAS, EVENT_TYPE_PATTERN, isKnownEventType } from './events.js';
 import { AGENT_ID_PATTERN } from './identity.js';
+import { sessionUsersSchema } from './inventory.js';
 import { severitySchema } from './levels.js';
 
 /**
@@ -30,6 +31,8 @@ export const eventEnvelopeSchema = z.looseObject({
   key: z.string().min(1).max(1024),
   severity: severitySchema,
   data: z.record(z.string(), z.unknown()),
+  /** Who was logged in when the event happened (shared/inventory.ts); signed with the rest. */
+  users: sessionUsersSchema.optional(),
   ...signature,
 });
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hardwareChangedSchema, hostInventorySchema } from './inventory.js';
 
 /**
  * The event catalogue of SPEC §6: each type with the fields its `data` must carry. Extra fields
@@ -40,10 +41,17 @@ export const EVENT_DATA_SCHEMAS = {
     value: z.number(),
     limit: z.number(),
   }),
+  /** The host's inventory for the terminal register, at start and whenever it changes (severity info). */
+  'host.inventory': hostInventorySchema,
+  /** A disk, board or NIC differs from the last inventory: a 第35条 使用环境发生变化 candidate. */
+  'host.hardware.changed': hardwareChangedSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
+
+/** Types that update a record (the terminal register) and never become a warning on their own. */
+export const RECORD_ONLY_EVENT_TYPES: readonly EventType[] = ['host.inventory'];
 
 export function isKnownEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_DATA_SCHEMAS, type);

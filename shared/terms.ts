@@ -69,6 +69,8 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
     zh: '监测程序资源超限（扫描放缓）',
     en: 'Agent over its resource limits (scanning less often)',
   },
+  'host.inventory': { zh: '终端硬件软件信息', en: 'Host inventory' },
+  'host.hardware.changed': { zh: '终端硬件发生变化（使用环境变化）', en: 'Host hardware changed' },
   'agent.offline': { zh: '终端离线（监测中断）', en: 'Agent offline' },
   'agent.events.lost': { zh: '终端上报事件丢失', en: 'Events lost from an agent' },
   'assessment.overdue': {
