@@ -101,6 +101,7 @@ export function httpApiSubsystem(
           level: config.level,
           rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
           onIncidentChange: () => hierarchy.reportSoon(),
+          onRectificationChange: () => hierarchy.reportSoon(),
         },
         warnings: {
           store,

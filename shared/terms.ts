@@ -21,7 +21,9 @@ type ConditionType =
   | 'assessment.reminder'
   | 'assessment.unapproved'
   | 'incident.report.late'
-  | 'incident.report.reminder';
+  | 'incident.report.reminder'
+  | 'rectification.overdue'
+  | 'rectification.reminder';
 
 /** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
 export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
@@ -87,6 +89,8 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   },
   'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
+  'rectification.overdue': { zh: '整改事项逾期未完成', en: 'Rectification overdue' },
+  'rectification.reminder': { zh: '整改事项期限将至', en: 'Rectification deadline approaching' },
 };
 
 /**
