@@ -102,6 +102,7 @@ export function httpApiSubsystem(
           rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
           onIncidentChange: () => hierarchy.reportSoon(),
           onRectificationChange: () => hierarchy.reportSoon(),
+          onSelfInspectionFinalised: () => hierarchy.reportSoon(),
         },
         warnings: {
           store,

@@ -29,6 +29,8 @@ export interface ClockDeps {
   onIncidentChange?: (id: string) => void;
   /** Told after 整改 items were opened or closed, e.g. to report the unit's open items upward now. */
   onRectificationChange?: () => void;
+  /** Told after a self-inspection was finalised, e.g. to send its report upward now. */
+  onSelfInspectionFinalised?: (id: string) => void;
 }
 
 export interface NewSystem {
