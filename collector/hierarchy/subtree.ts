@@ -65,21 +65,25 @@ export function subtreeRefusal(
     if (problem) return problem;
   }
   if (
-    UNIT_REPORT_TYPES.has(report.type) &&
+    UNIT_REPORTS.has(report.type) &&
     typeof report.data.unit === 'string' &&
     report.data.unit !== report.unit
   ) {
     return {
       reason: 'unit',
-      detail: `${report.type} of ${report.data.unit} sent in a report of ${report.unit}`,
+      detail: `${UNIT_REPORTS.get(report.type)} of ${report.data.unit} sent in a report of ${report.unit}`,
     };
   }
   if (report.type === 'collector.enrolled') return enrolledProblem(view, path, report);
   return undefined;
 }
 
-/** Reports that speak for one unit: the unit they name must be the one that signed them. */
-const UNIT_REPORT_TYPES: ReadonlySet<string> = new Set(['annual', 'self-inspection', 'rectifications']);
+/** Reports that speak for one unit (the unit they name must be the one that signed them), in words. */
+const UNIT_REPORTS: ReadonlyMap<string, string> = new Map([
+  ['annual', 'annual figures'],
+  ['self-inspection', 'a self-inspection'],
+  ['rectifications', 'rectifications'],
+]);
 
 /**
  * A collector named below the sender must be where the records here put it (same key, unit,
