@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { shanghaiDate } from '../../shared/calendar.js';
-import type { AssessmentDue, Fire, System } from '../../shared/api/clocks.js';
+import { assessmentFoundRisks, type AssessmentDue, type Fire, type System } from '../../shared/api/clocks.js';
 import type { RectificationInput } from '../../shared/api/rectifications.js';
-import { assessmentFoundRisks, RectificationRegister } from '../rectifications/rectification-register.js';
+import { RectificationRegister } from '../rectifications/rectification-register.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { FireRecord, SystemPatch, SystemRecord } from '../store/clocks/clock-store.js';
 import type { Store } from '../store/store.js';

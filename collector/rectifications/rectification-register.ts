@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { shanghaiDate } from '../../shared/calendar.js';
+import { assessmentFoundRisks } from '../../shared/api/clocks.js';
 import type {
   Rectification,
   RectificationInput,
@@ -29,11 +30,6 @@ export interface RectificationDeps {
   unit: string;
   /** Told after items were opened or closed, e.g. to report the unit's open items upward. */
   onRectificationChange?: () => void;
-}
-
-/** Whether an assessment result found risks (发现风险隐患 or 存在重大风险隐患): anything but a pass. */
-export function assessmentFoundRisks(result: string): boolean {
-  return result !== 'pass';
 }
 
 export function rectificationView(record: RectificationRecord, now: Date): Rectification {

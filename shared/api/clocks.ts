@@ -11,6 +11,11 @@ export { calendarDate };
  */
 export const SYSTEM_LEVELS = ['绝密', '机密', '秘密'] as const;
 export const ASSESSMENT_RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+
+/** Whether an assessment result found risks (发现风险隐患 or 存在重大风险隐患): anything but a pass. */
+export function assessmentFoundRisks(result: string | undefined): boolean {
+  return result !== undefined && result !== 'pass';
+}
 /** Where a collector stands in the hierarchy; also the ends of a report chain. */
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 export const ADMIN_LEVELS = ['county', 'city', 'province', 'national'] as const;

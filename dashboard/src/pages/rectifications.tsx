@@ -1,9 +1,10 @@
 import { useState } from 'preact/hooks';
-import { api, itemsOf, type Rectification, type SessionUser } from '../api.js';
+import { api, itemsOf, type Rectification, type SessionUser, type System } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormPanel, requiredText, Select, TextInput, useSubmit } from '../components/form.js';
 import { shanghaiToday } from '../format.js';
+import { assessmentFoundRisks } from '../../../shared/api/clocks.js';
 import { RECTIFICATION_SOURCE_NAMES, RECTIFICATION_STATE_NAMES, termName } from '../../../shared/terms.js';
 import { useI18n } from '../i18n.js';
 
@@ -120,12 +121,20 @@ function CloseRectification(props: { item: Rectification }) {
   );
 }
 
-/** An item opened by hand. */
+/** An item opened by hand, or for a system whose latest assessment found risks (第35条). */
 function NewRectification() {
   const { t } = useI18n();
   const [what, setWhat] = useState('');
   const [who, setWho] = useState('');
   const [deadline, setDeadline] = useState(shanghaiToday());
+  const [systemId, setSystemId] = useState('');
+  const systems = useApi<unknown>('/api/v1/systems');
+  const assessed =
+    systems.status === 'ok'
+      ? itemsOf<System>(systems.data).filter((s) =>
+          (s.assessments ?? []).some((a) => assessmentFoundRisks(a.result)),
+        )
+      : [];
   const submit = useSubmit();
   return (
     <FormPanel
@@ -140,6 +149,7 @@ function NewRectification() {
               what: requiredText(what, t('rectificationWhat'), t),
               who: requiredText(who, t('rectificationWho'), t),
               deadline,
+              ...(systemId ? { assessment: { systemId } } : {}),
             },
           });
           setWhat('');
@@ -156,6 +166,14 @@ function NewRectification() {
       </Field>
       <Field label={t('rectificationDeadline')}>
         <TextInput name="deadline" type="date" value={deadline} onInput={setDeadline} />
+      </Field>
+      <Field label={t('rectificationAssessment')}>
+        <Select
+          name="system"
+          value={systemId}
+          onChange={setSystemId}
+          options={[['', t('rectificationByHand')], ...assessed.map((s) => [s.id, s.name] as const)]}
+        />
       </Field>
     </FormPanel>
   );
