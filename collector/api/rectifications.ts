@@ -6,6 +6,7 @@ import {
   rectificationList,
   rectificationQuery,
 } from '../../shared/api/rectifications.js';
+import { refusalSchema } from './route-helpers.js';
 import { RectificationRegister } from '../rectifications/rectification-register.js';
 import { visibleUnits } from './bearer-auth.js';
 import {
@@ -53,7 +54,13 @@ export function rectificationRoutes(deps: ClockApiDeps) {
           tags,
           security,
           body: requestSchema(rectificationBody),
-          response: { 201: one, 400: errorSchema, 404: errorSchema, 409: errorSchema, ...authErrorResponses },
+          response: {
+            201: one,
+            400: refusalSchema,
+            404: refusalSchema,
+            409: refusalSchema,
+            ...authErrorResponses,
+          },
         },
       },
       async (request, reply) => {
@@ -74,7 +81,13 @@ export function rectificationRoutes(deps: ClockApiDeps) {
           security,
           params: clockIdParams,
           body: requestSchema(closeRectificationBody),
-          response: { 200: one, 400: errorSchema, 404: errorSchema, 409: errorSchema, ...authErrorResponses },
+          response: {
+            200: one,
+            400: refusalSchema,
+            404: refusalSchema,
+            409: refusalSchema,
+            ...authErrorResponses,
+          },
         },
       },
       async (request, reply) => {

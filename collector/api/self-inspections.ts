@@ -12,15 +12,10 @@ import {
   selfInspection,
   selfInspectionList,
 } from '../../shared/api/self-inspection.js';
+import { refusalSchema } from './route-helpers.js';
 import { SelfInspectionDesk } from '../self-inspection/self-inspection-desk.js';
 import { visibleUnits } from './bearer-auth.js';
-import {
-  authErrorResponses,
-  errorSchema,
-  requestSchema,
-  responseSchema,
-  type ShapeTypes,
-} from './schemas.js';
+import { authErrorResponses, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
 import { type ClockApiDeps, sendClockError } from './systems.js';
 
 /** Types a browser may open in place; anything else is downloaded as bytes, never rendered. */
@@ -40,7 +35,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     const tags = ['self-inspection'];
     const security = [{ bearer: [] }];
     const one = responseSchema(selfInspection);
-    const writeErrors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, ...authErrorResponses };
+    const writeErrors = { 400: refusalSchema, 404: refusalSchema, 409: refusalSchema, ...authErrorResponses };
     const params = requestSchema(idParams);
 
     app.get(
@@ -86,7 +81,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
           tags,
           security,
           params,
-          response: { 200: one, 404: errorSchema, ...authErrorResponses },
+          response: { 200: one, 404: refusalSchema, ...authErrorResponses },
         },
       },
       async (request, reply) => {
@@ -130,7 +125,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
           security,
           params: requestSchema(inspectionItemParams),
           body: requestSchema(fileBody),
-          response: { 201: responseSchema(evidenceFile), 413: errorSchema, ...writeErrors },
+          response: { 201: responseSchema(evidenceFile), 413: refusalSchema, ...writeErrors },
         },
       },
       async (request, reply) => {
@@ -153,7 +148,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
           params: requestSchema(inspectionFileParams),
           response: {
             200: { description: 'the file as uploaded', type: 'string', format: 'binary' },
-            404: errorSchema,
+            404: refusalSchema,
             ...authErrorResponses,
           },
         },

@@ -66,7 +66,9 @@ export async function selfInspectionItems(store: Store, unit: string, now: Date)
   // Nothing to tell until the unit has had an item: an empty list is news only after a full one.
   if (all.length > 0) {
     items.push({
-      producerKey: `rectifications:${fingerprint(stateOf(open))}`,
+      // Every item with its state, closed ones too: after a close the open ones may be a set
+      // already reported once (before another was opened), and the parent must still hear of it.
+      producerKey: `rectifications:${fingerprint(stateOf(all))}`,
       type: 'rectifications',
       key: `rectifications:${unit}`,
       data,
@@ -101,17 +103,11 @@ export async function subordinateSelfInspections(
       rectifications: null,
     });
   }
-  const newer = (
-    current: { receivedAt: string; report: Record<string, unknown> } | null,
-    candidate: { receivedAt: string; report: Record<string, unknown> },
-  ) => {
-    if (!current) return true;
-    const year = (r: Record<string, unknown>) => (typeof r.year === 'number' ? r.year : 0);
-    return (
-      year(candidate.report) > year(current.report) ||
-      (year(candidate.report) === year(current.report) && candidate.receivedAt > current.receivedAt)
-    );
-  };
+  // The latest of each: the newest year, then the last raised at the unit (its time, then its
+  // seq: two raised in one millisecond and received in one batch still have an order).
+  const rank = new Map<object, [number, string, number]>();
+  const newer = (current: object | null, candidate: object) =>
+    current === null || compareRanks(rank.get(candidate)!, rank.get(current)!) > 0;
   for (const type of ['self-inspection', 'rectifications'] as const) {
     for (const r of await store.hierarchy.listReports({ units, type, limit: 10_000 })) {
       const entry =
@@ -125,9 +121,15 @@ export async function subordinateSelfInspections(
         } as UnitSelfInspection);
       byUnit.set(r.unit, entry);
       const candidate = { receivedAt: r.receivedAt, report: r.report.data };
+      const year = typeof r.report.data.year === 'number' ? r.report.data.year : 0;
+      rank.set(candidate, [year, r.report.ts, r.report.seq]);
       const field = type === 'self-inspection' ? 'selfInspection' : 'rectifications';
       if (newer(entry[field], candidate)) entry[field] = candidate;
     }
   }
   return [...byUnit.values()].sort((a, b) => a.unit.localeCompare(b.unit, 'zh'));
+}
+
+function compareRanks(a: [number, string, number], b: [number, string, number]): number {
+  return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
 }

@@ -94,6 +94,7 @@ export class RectificationRegister {
         throw new ClockRefusal(
           400,
           `rectifications[${i}].deadline: ${input.deadline} is already past (today is ${today} in Shanghai)`,
+          `整改期限 ${input.deadline} 早于今天（${today}）`,
         );
       }
     });
@@ -120,7 +121,8 @@ export class RectificationRegister {
     }
     const { systemId, assessmentId } = input.assessment;
     const system = await this.deps.store.clocks.getSystem(systemId);
-    if (!system || !inScope(principal, system.unit)) throw new ClockRefusal(404, `no system ${systemId}`);
+    if (!system || !inScope(principal, system.unit))
+      throw new ClockRefusal(404, `no system ${systemId}`, `没有涉密信息系统 ${systemId}`);
     const withRisks = system.assessments.filter((a) => assessmentFoundRisks(a.result));
     const assessment =
       assessmentId === undefined ? withRisks.at(-1) : withRisks.find((a) => a.id === assessmentId);
@@ -130,6 +132,7 @@ export class RectificationRegister {
         assessmentId === undefined
           ? `system ${systemId} has no assessment that found risks; open the item by hand instead`
           : `assessment ${assessmentId} of system ${systemId} does not exist or found no risks`,
+        '该系统没有发现风险隐患的安全保密风险评估，请手工登记整改事项',
       );
     }
     const [item] = await this.open(principal, system.unit, [{ what, who, deadline }], {
@@ -143,7 +146,8 @@ export class RectificationRegister {
   async close(caller: Principal | null, id: string, note: string): Promise<Rectification> {
     const principal = requireWriter(caller);
     const current = await this.deps.store.rectifications.get(id);
-    if (!current || !inScope(principal, current.unit)) throw new ClockRefusal(404, `no rectification ${id}`);
+    if (!current || !inScope(principal, current.unit))
+      throw new ClockRefusal(404, `no rectification ${id}`, `没有整改事项 ${id}`);
     const now = this.deps.scheduler.now();
     const result = await this.deps.store.rectifications.close(id, {
       at: now.toISOString(),
@@ -154,6 +158,7 @@ export class RectificationRegister {
       throw new ClockRefusal(
         409,
         `rectification ${id} was closed already (${current.closedAt ?? 'just now'})`,
+        '该整改事项已完成',
       );
     }
     await this.deps.scheduler.refreshRectification(result.record);

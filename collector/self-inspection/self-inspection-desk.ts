@@ -43,11 +43,12 @@ export function isFinding(answer: InspectionAnswer | null | undefined): boolean 
 }
 
 const REFUSALS: Record<InspectionRefusal, (id: string) => ClockRefusal> = {
-  missing: (id) => new ClockRefusal(404, `no self-inspection ${id}`),
+  missing: (id) => new ClockRefusal(404, `no self-inspection ${id}`, `没有自查自评 ${id}`),
   finalised: (id) =>
     new ClockRefusal(
       409,
       `self-inspection ${id} was finalised; its answers and evidence are kept as they were`,
+      '该自查自评已完成，自查结论和证明材料不再修改',
     ),
 };
 
@@ -97,6 +98,7 @@ export class SelfInspectionDesk {
       throw new ClockRefusal(
         400,
         'rectifications: only a finding (基本符合 partly, 不符合 non-compliant) opens 整改 items',
+        '只有“基本符合”“不符合”的事项需要登记整改事项',
       );
     }
     const now = this.deps.scheduler.now();
@@ -129,11 +131,12 @@ export class SelfInspectionDesk {
     this.checkItem(item);
     const content = Buffer.from(input.content, 'base64');
     if (content.length === 0)
-      throw new ClockRefusal(400, 'content: expected the file, base64-encoded; found nothing');
+      throw new ClockRefusal(400, 'content: expected the file, base64-encoded; found nothing', '文件为空');
     if (content.length > MAX_EVIDENCE_FILE_BYTES) {
       throw new ClockRefusal(
         413,
         `content: the file is ${content.length} bytes; evidence files are kept in the store up to ${MAX_EVIDENCE_FILE_BYTES}`,
+        `文件 ${content.length} 字节，超过证明材料 ${MAX_EVIDENCE_FILE_BYTES} 字节的上限`,
       );
     }
     const stored = await this.deps.store.selfInspections.addFile(record.id, {
@@ -157,7 +160,7 @@ export class SelfInspectionDesk {
   ): Promise<{ meta: EvidenceFileMeta; content: Buffer }> {
     const record = await this.visible(principal, id);
     const file = await this.deps.store.selfInspections.file(record.id, fileId);
-    if (!file) throw new ClockRefusal(404, `no file ${fileId} in self-inspection ${id}`);
+    if (!file) throw new ClockRefusal(404, `no file ${fileId} in self-inspection ${id}`, '没有该证明材料');
     return file;
   }
 
@@ -178,6 +181,7 @@ export class SelfInspectionDesk {
       throw new ClockRefusal(
         409,
         `items not answered yet: ${unanswered.map((e) => `${e.number}${e.title}`).join('；')}`,
+        `尚有事项未填写自查结论：${unanswered.map((e) => `${e.number}${e.title}`).join('；')}`,
       );
     }
     const opened = new Set(
@@ -192,6 +196,7 @@ export class SelfInspectionDesk {
       throw new ClockRefusal(
         409,
         `findings without 整改 items (what, who, deadline; 第59条): ${bare.map((e) => `${e.number}${e.title}`).join('；')}`,
+        `以下问题尚未明确整改内容、责任人和期限（第五十九条）：${bare.map((e) => `${e.number}${e.title}`).join('；')}`,
       );
     }
     const now = this.deps.scheduler.now();
@@ -212,6 +217,7 @@ export class SelfInspectionDesk {
       throw new ClockRefusal(
         404,
         `no checklist item ${JSON.stringify(item)}; expected one of ${SELF_INSPECTION_CHECKLIST.map((e) => e.item).join(', ')}`,
+        '没有该自查事项',
       );
     }
   }

@@ -110,6 +110,14 @@ describe('第58条 self-inspection up a chain', () => {
     ]);
     // The live figure: the unit's one enrolled terminal.
     expect(systems.body.figures.terminals).toEqual({ enrolled: 1, online: 0, offline: 1 });
+    // The open item is at the county before the next is opened: once that one is closed, the open
+    // set is again one the county heard of, and the close must still reach it.
+    await eventually(
+      async () => ((await countyView())[0]?.rectifications?.report.open === 1 ? true : undefined),
+      {
+        what: 'the first open item at the county',
+      },
+    );
 
     const early = await call(`/api/v1/self-inspections/${inspection.id}/finalise`, {});
     expect(early.status).toBe(409);
