@@ -101,6 +101,8 @@ export function httpApiSubsystem(
           level: config.level,
           rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
           onIncidentChange: () => hierarchy.reportSoon(),
+          onRectificationChange: () => hierarchy.reportSoon(),
+          onSelfInspectionFinalised: () => hierarchy.reportSoon(),
         },
         warnings: {
           store,

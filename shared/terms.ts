@@ -21,7 +21,9 @@ type ConditionType =
   | 'assessment.reminder'
   | 'assessment.unapproved'
   | 'incident.report.late'
-  | 'incident.report.reminder';
+  | 'incident.report.reminder'
+  | 'rectification.overdue'
+  | 'rectification.reminder';
 
 /** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
 export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
@@ -87,6 +89,8 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   },
   'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
+  'rectification.overdue': { zh: '整改事项逾期未完成', en: 'Rectification overdue' },
+  'rectification.reminder': { zh: '整改事项期限将至', en: 'Rectification deadline approaching' },
 };
 
 /**
@@ -156,6 +160,63 @@ export const OCCURRENCE_NAMES: Record<'raised' | 'cleared', Names> = {
   cleared: { zh: '已消除', en: 'cleared' },
 };
 
+/** 第58条 self-inspection answers: 符合 / 基本符合 / 不符合 / 不适用. */
+export const INSPECTION_ANSWER_NAMES: Record<string, Names> = {
+  compliant: { zh: '符合', en: 'compliant' },
+  partly: { zh: '基本符合', en: 'partly compliant' },
+  'non-compliant': { zh: '不符合', en: 'non-compliant' },
+  'not-applicable': { zh: '不适用', en: 'not applicable' },
+};
+
+/** A finalised self-inspection's result. */
+export const INSPECTION_RESULT_NAMES: Record<string, Names> = {
+  compliant: { zh: '未发现问题', en: 'no findings' },
+  findings: { zh: '发现问题（需整改）', en: 'findings to rectify' },
+};
+
+/** A 整改 item's state, and what opened it. */
+export const RECTIFICATION_STATE_NAMES: Record<string, Names> = {
+  open: { zh: '整改中', en: 'open' },
+  overdue: { zh: '已逾期', en: 'overdue' },
+  done: { zh: '已完成', en: 'done' },
+};
+export const RECTIFICATION_SOURCE_NAMES: Record<string, Names> = {
+  'self-inspection': { zh: '保密自查自评', en: 'self-inspection' },
+  assessment: { zh: '安全保密风险评估', en: 'risk assessment' },
+  manual: { zh: '手工登记', en: 'entered by hand' },
+};
+
+/** smew's own records an answer points to, and their figures. */
+export const EVIDENCE_LINK_NAMES: Record<string, Names> = {
+  terminals: { zh: '终端', en: 'terminals' },
+  assessments: { zh: '涉密信息系统安全保密风险评估', en: 'risk assessments' },
+  warnings: { zh: '预警事件', en: 'warnings' },
+  incidents: { zh: '泄密事件报告', en: 'incidents' },
+  rectifications: { zh: '整改事项', en: 'rectifications' },
+};
+export const EVIDENCE_FIGURE_NAMES: Record<string, Names> = {
+  enrolled: { zh: '已接入', en: 'enrolled' },
+  online: { zh: '在线', en: 'online' },
+  offline: { zh: '离线', en: 'offline' },
+  systems: { zh: '在用系统', en: 'systems in use' },
+  overdue: { zh: '已逾期', en: 'overdue' },
+  dueSoon: { zh: '即将到期', en: 'due soon' },
+  reassess: { zh: '需重新评估', en: 'reassess' },
+  unapproved: { zh: '未经测评审查', en: 'unapproved' },
+  open: { zh: '未办结', en: 'open' },
+  critical: { zh: '紧急', en: 'critical' },
+  high: { zh: '高危', en: 'high' },
+  total: { zh: '总数', en: 'total' },
+  inYear: { zh: '本年度', en: 'this year' },
+  unreported: { zh: '未报', en: 'unreported' },
+  done: { zh: '已完成', en: 'done' },
+};
+
+/** The words of a table above, or the value itself when the table lacks it. */
+export function termName(table: Record<string, Names>, value: string, lang: Lang): string {
+  return Object.hasOwn(table, value) ? table[value]![lang] : value;
+}
+
 /** The ends of a 第61条 hop (collector/clocks/report-chain.ts HopFrom, HopTo, report `to`). */
 export const CHAIN_END_NAMES: Record<string, Names> = {
   unit: { zh: '本单位', en: 'unit' },
@@ -215,6 +276,12 @@ const CONDITION_FIELD_NAMES: Record<string, string> = {
   lateByMs: '超时（毫秒）',
   reason: '原因',
   lastHeartbeatAt: '最后心跳时间',
+  rectificationId: '整改事项编号',
+  what: '整改内容',
+  who: '责任人',
+  source: '来源',
+  sourceId: '来源编号',
+  dueDate: '整改期限',
 };
 
 /** The collector's own words in a condition's data: schedule states, due bases, deadline kinds. */
@@ -231,6 +298,9 @@ const CONDITION_VALUE_NAMES: Record<string, string> = {
   missed: '已超过时限',
   reported: '已报告',
   unapproved: '未经测评审查投入使用',
+  'self-inspection': '保密自查自评',
+  assessment: '安全保密风险评估',
+  manual: '手工登记',
 };
 
 /**

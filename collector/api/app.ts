@@ -26,6 +26,8 @@ import { metricsRoutes } from './metrics.js';
 import { noticeRoutes } from './notices.js';
 import { openapiRoutes } from './openapi.js';
 import { sessionRoutes } from './session.js';
+import { rectificationRoutes } from './rectifications.js';
+import { selfInspectionRoutes } from './self-inspections.js';
 import { silenceRoutes } from './silences.js';
 import { addSecurityHeaders, dashboardRoutes } from './static.js';
 import { type ClockApiDeps, systemRoutes } from './systems.js';
@@ -157,6 +159,8 @@ export async function buildApi(deps: ApiDeps) {
       await secured.register(systemRoutes(deps.clocks));
       await secured.register(assessmentRoutes(deps.clocks));
       await secured.register(incidentRoutes(deps.clocks));
+      await secured.register(rectificationRoutes(deps.clocks));
+      await secured.register(selfInspectionRoutes(deps.clocks));
     }
   });
   return app;

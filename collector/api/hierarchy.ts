@@ -29,7 +29,9 @@ import {
   relayHopBody,
   relayHopParams,
   subordinateList,
+  unitSelfInspectionList,
 } from '../../shared/api/hierarchy.js';
+import { subordinateSelfInspections } from '../hierarchy/self-inspection-reports.js';
 import {
   authErrorResponses,
   errorSchema,
@@ -320,6 +322,22 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
           return reply.code(409).send({ error: 'no parent is enrolled: there is nowhere to record the hop' });
         return reply.code(201).send((await find())!);
       },
+    );
+
+    app.get(
+      '/api/v1/hierarchy/self-inspections',
+      {
+        schema: {
+          summary:
+            'Each unit below: its latest 第58条 self-inspection report and its open 整改 items (第59条), as received',
+          tags,
+          security,
+          response: { 200: responseSchema(unitSelfInspectionList), ...authErrorResponses },
+        },
+      },
+      async (request) => ({
+        items: await subordinateSelfInspections(hierarchy.store, scope(request.principal, deps.unit)),
+      }),
     );
 
     app.get(

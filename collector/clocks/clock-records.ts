@@ -7,7 +7,9 @@ import type {
   IncidentRecord,
   SystemRecord,
 } from '../store/clocks/clock-store.js';
+import type { RectificationRecord } from '../store/rectifications/rectification-store.js';
 import type { CollectorCondition } from '../warnings/conditions.js';
+import { rectificationConditionType } from '../rectifications/rectification-clock.js';
 import {
   type AssessedSystem,
   type AssessmentClockOptions,
@@ -121,9 +123,19 @@ export function incidentDeadlineSpecs(record: IncidentRecord, options: ClockOpti
   }));
 }
 
-export function subjectOf(record: SystemRecord | IncidentRecord): ClockSubject {
-  return 'commissionedAt' in record ? { type: 'system', id: record.id } : { type: 'incident', id: record.id };
+export function subjectOf(record: SystemRecord | IncidentRecord | RectificationRecord): ClockSubject {
+  if ('commissionedAt' in record) return { type: 'system', id: record.id };
+  return 'deadline' in record
+    ? { type: 'rectification', id: record.id }
+    : { type: 'incident', id: record.id };
 }
+
+/** The field of a condition's data that names its subject. */
+const SUBJECT_FIELDS = {
+  system: 'systemId',
+  incident: 'incidentId',
+  rectification: 'rectificationId',
+} as const;
 
 /**
  * Condition types the clocks report; the rules decide which become warnings. A reassessment after
@@ -151,6 +163,7 @@ function raisesOverdue(row: { kind: string; dueAt: string | Date; forDue: string
 }
 
 function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind' | 'dueAt' | 'forDue'>): string {
+  if (row.subject.type === 'rectification') return rectificationConditionType(row.kind);
   if (row.subject.type === 'system') {
     if (row.kind === 'unapproved') return CLOCK_CONDITION_TYPES.assessmentUnapproved;
     if (raisesOverdue(row)) return CLOCK_CONDITION_TYPES.assessmentOverdue;
@@ -168,7 +181,7 @@ export function conditionKey(
   row: Pick<DeadlineRow, 'subject' | 'kind' | 'target' | 'dueAt' | 'forDue'>,
 ): string {
   const type = conditionTypeOf(row);
-  if (row.subject.type === 'system') return `${type}:${row.subject.id}`;
+  if (row.subject.type !== 'incident') return `${type}:${row.subject.id}`;
   const reminder = type === CLOCK_CONDITION_TYPES.reportReminder ? `:${row.kind}` : '';
   return `${type}:${row.subject.id}:${row.target}${reminder}`;
 }
@@ -264,7 +277,7 @@ export function clearedCondition(
     unit,
     severity: 'info',
     data: {
-      [row.subject.type === 'system' ? 'systemId' : 'incidentId']: row.subject.id,
+      [SUBJECT_FIELDS[row.subject.type]]: row.subject.id,
       hop: row.target || undefined,
       reason,
     },

@@ -11,6 +11,8 @@ export class ClockRefusal extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
+    /** The same in the officers' words, for the dashboard (the route's `errorZh`). */
+    readonly messageZh?: string,
   ) {
     super(message);
   }

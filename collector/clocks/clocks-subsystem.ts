@@ -17,6 +17,7 @@ export function clocksSubsystem(
     start: () => ({
       scheduler: new ClockScheduler({
         store: context.store.clocks,
+        rectifications: context.store.rectifications,
         clock: context.clock,
         logger: context.logger,
         sink,

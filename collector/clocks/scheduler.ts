@@ -13,7 +13,9 @@ import type {
   IncidentRecord,
   SystemRecord,
 } from '../store/clocks/clock-store.js';
+import type { RectificationRecord } from '../store/rectifications/rectification-store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
+import { rectificationCondition, rectificationDeadlineSpecs } from '../rectifications/rectification-clock.js';
 import { type AssessmentDeadlineKind, nextDailyRepeat } from './assessment-schedule.js';
 import {
   type ClockOptions,
@@ -38,6 +40,8 @@ import {
  */
 export interface ClockSchedulerOptions {
   store: ClockStore;
+  /** The 整改 items whose deadlines are clock rows too; without it, none are reconciled at start. */
+  rectifications?: { list(filter: { open?: boolean }): Promise<RectificationRecord[]> };
   clock: Clock;
   /** Given `reportAll`, a batch's conditions go to it in one call. */
   sink: ConditionSink | BatchConditionSink;
@@ -76,6 +80,7 @@ export interface PassSummary {
 
 export class ClockScheduler {
   private readonly store: ClockStore;
+  private readonly rectifications: ClockSchedulerOptions['rectifications'];
   private readonly clock: Clock;
   private readonly sink: ConditionSink | BatchConditionSink;
   private readonly logger: Logger;
@@ -89,6 +94,7 @@ export class ClockScheduler {
 
   constructor(options: ClockSchedulerOptions) {
     this.store = options.store;
+    this.rectifications = options.rectifications;
     this.clock = options.clock;
     this.sink = options.sink;
     this.logger = options.logger.child({ component: 'clocks' });
@@ -136,6 +142,10 @@ export class ClockScheduler {
   async reconcile(): Promise<void> {
     for (const system of await this.store.listSystems({})) await this.refreshSystem(system);
     for (const incident of await this.store.listIncidents({})) await this.refreshIncident(incident);
+    // Closed items have no rows left to want; open ones are rebuilt as the others are.
+    for (const item of (await this.rectifications?.list({ open: true })) ?? []) {
+      await this.refreshRectification(item);
+    }
   }
 
   /** Brings a system's rows in line with its record; clears what an assessment or decommission resolved. */
@@ -148,9 +158,14 @@ export class ClockScheduler {
     await this.replace(record, incidentDeadlineSpecs(record, this.options), record.unit, 'reported');
   }
 
+  /** A 整改 item's reminders and overdue warning; closing it clears what they raised. */
+  async refreshRectification(record: RectificationRecord): Promise<void> {
+    await this.replace(record, rectificationDeadlineSpecs(record), record.unit, 'rectified');
+  }
+
   /** Stores the record's rows, less reminders already overtaken (never stored, so never stale). */
   private async replace(
-    record: SystemRecord | IncidentRecord,
+    record: SystemRecord | IncidentRecord | RectificationRecord,
     specs: DeadlineSpec[],
     unit: string,
     reason: string,
@@ -270,6 +285,22 @@ export class ClockScheduler {
         if (row.repeats) {
           nextDueAt = nextDailyRepeat(
             { kind: row.kind as AssessmentDeadlineKind, dueAt: new Date(row.dueAt), forDue: row.forDue },
+            now,
+          ).dueAt.toISOString();
+        }
+      }
+    } else if (row.subject.type === 'rectification') {
+      const item = record as RectificationRecord | undefined;
+      const current = item && rectificationDeadlineSpecs(item);
+      if (
+        item &&
+        current?.some((s) => s.kind === row.kind && s.forDue === row.forDue) &&
+        !overtaken(row, current, now)
+      ) {
+        condition = rectificationCondition(item, row, now, lateness);
+        if (row.repeats) {
+          nextDueAt = nextDailyRepeat(
+            { kind: 'overdue', dueAt: new Date(row.dueAt), forDue: row.forDue },
             now,
           ).dueAt.toISOString();
         }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { shanghaiDate } from '../../shared/calendar.js';
-import type { AssessmentDue, Fire, System } from '../../shared/api/clocks.js';
+import { assessmentFoundRisks, type AssessmentDue, type Fire, type System } from '../../shared/api/clocks.js';
+import type { RectificationInput } from '../../shared/api/rectifications.js';
+import { RectificationRegister } from '../rectifications/rectification-register.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { FireRecord, SystemPatch, SystemRecord } from '../store/clocks/clock-store.js';
 import type { Store } from '../store/store.js';
@@ -25,6 +27,10 @@ export interface ClockDeps {
   rankOf?: (unit: string) => ChainLevel;
   /** Told after an incident was stored or changed (a hop, a receipt), e.g. to report it upward now. */
   onIncidentChange?: (id: string) => void;
+  /** Told after 整改 items were opened or closed, e.g. to report the unit's open items upward now. */
+  onRectificationChange?: () => void;
+  /** Told after a self-inspection was finalised, e.g. to send its report upward now. */
+  onSelfInspectionFinalised?: (id: string) => void;
 }
 
 export interface NewSystem {
@@ -55,6 +61,8 @@ export interface NewAssessment {
   assessor: string;
   result: AssessmentResult;
   note?: string | null;
+  /** 整改 items the risks found open (第35条 with 第59条's what, who and deadline). */
+  rectifications?: RectificationInput[];
 }
 
 export function fireView(fire: FireRecord): Fire {
@@ -91,7 +99,11 @@ function checkRisk(input: SystemChange): void {
 }
 
 export class SystemRegister {
-  constructor(private readonly deps: ClockDeps) {}
+  private readonly rectifications: RectificationRegister;
+
+  constructor(private readonly deps: ClockDeps) {
+    this.rectifications = new RectificationRegister(deps);
+  }
 
   async list(units: readonly string[] | undefined): Promise<System[]> {
     const now = this.deps.scheduler.now();
@@ -175,13 +187,24 @@ export class SystemRegister {
     if (system.status === 'decommissioned') {
       throw new ClockRefusal(409, `system ${system.id} was decommissioned (备案 ${system.filedAt})`);
     }
-    await this.deps.store.clocks.addAssessment(system.id, {
+    const rectifications = input.rectifications ?? [];
+    if (rectifications.length > 0 && !assessmentFoundRisks(input.result)) {
+      throw new ClockRefusal(400, 'rectifications: an assessment that found no risks opens no 整改 items');
+    }
+    this.rectifications.checkDeadlines(rectifications, now);
+    const entry = await this.deps.store.clocks.addAssessment(system.id, {
       completedAt: input.completedAt,
       assessor: input.assessor,
       result: input.result,
       note: input.note ?? null,
       recordedAt: now.toISOString(),
       recordedBy: principal.name,
+    });
+    // The assessment counts for its period whatever it found; the risks are put right on their own clock.
+    await this.rectifications.open(principal, system.unit, rectifications, {
+      kind: 'assessment',
+      id: system.id,
+      item: String(entry!.id),
     });
     return this.viewWithFires(await this.afterChange(system.id));
   }

@@ -60,6 +60,8 @@ export const REPORT_TYPES = [
   'assessment.overdue',
   'agent.health',
   'annual',
+  'self-inspection',
+  'rectifications',
   'notice.ack',
   'notice.result',
   'collector.enrolled',

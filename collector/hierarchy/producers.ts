@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
 import { ownReport, type ReportEvidence, type ReportOrigin } from './reports.js';
+import { selfInspectionItems } from './self-inspection-reports.js';
 
 /**
  * What goes up, found by looking at the store rather than by catching events in flight: a pass
@@ -62,6 +63,7 @@ export class ReportProducers {
       ['agent health', () => this.agentHealth()],
       ['subordinates', () => this.subordinates()],
       ['annual figures', () => this.lastYear()],
+      ['self-inspections', () => this.selfInspections()],
     ] as const) {
       let items: Item[];
       try {
@@ -276,6 +278,19 @@ export class ReportProducers {
     const created = item ? await this.enqueue(item) : false;
     const stored = await hierarchy.ownReport(`annual:${year}`);
     return stored ? { ok: true, created, data: stored.report.data } : { ok: false, reason: 'no-parent' };
+  }
+
+  /** 第58–59条: each finalised self-inspection and the unit's open 整改 items, again when they change. */
+  private async selfInspections(): Promise<Item[]> {
+    const items: Item[] = [];
+    for (const item of await selfInspectionItems(
+      this.deps.store,
+      this.deps.origin.unit,
+      this.deps.clock.now(),
+    )) {
+      if (!(await this.deps.store.hierarchy.ownReport(item.producerKey))) items.push(item);
+    }
+    return items;
   }
 
   /** Direct children, so every level above knows the whole tree below it. */

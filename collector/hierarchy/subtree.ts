@@ -64,15 +64,26 @@ export function subtreeRefusal(
     );
     if (problem) return problem;
   }
-  if (report.type === 'annual' && typeof report.data.unit === 'string' && report.data.unit !== report.unit) {
+  if (
+    UNIT_REPORTS.has(report.type) &&
+    typeof report.data.unit === 'string' &&
+    report.data.unit !== report.unit
+  ) {
     return {
       reason: 'unit',
-      detail: `annual figures of ${report.data.unit} sent in a report of ${report.unit}`,
+      detail: `${UNIT_REPORTS.get(report.type)} of ${report.data.unit} sent in a report of ${report.unit}`,
     };
   }
   if (report.type === 'collector.enrolled') return enrolledProblem(view, path, report);
   return undefined;
 }
+
+/** Reports that speak for one unit (the unit they name must be the one that signed them), in words. */
+const UNIT_REPORTS: ReadonlyMap<string, string> = new Map([
+  ['annual', 'annual figures'],
+  ['self-inspection', 'a self-inspection'],
+  ['rectifications', 'rectifications'],
+]);
 
 /**
  * A collector named below the sender must be where the records here put it (same key, unit,

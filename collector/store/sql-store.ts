@@ -1,4 +1,6 @@
 import { SqlApprovalStore } from './approvals/approval-store.js';
+import { SqlRectificationStore } from './rectifications/rectification-store.js';
+import { SqlSelfInspectionStore } from './self-inspections/self-inspection-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
@@ -73,6 +75,8 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   readonly transport: Domains['transport'];
   readonly hierarchy: Domains['hierarchy'];
   readonly approvals: SqlApprovalStore;
+  readonly rectifications: SqlRectificationStore;
+  readonly selfInspections: SqlSelfInspectionStore;
   private readonly writes: IngestWrites;
 
   /** `database` is the one connection every domain store written once shares. */
@@ -87,6 +91,8 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     this.hierarchy = parts.hierarchy;
     this.writes = parts.writes;
     this.approvals = new SqlApprovalStore(database);
+    this.rectifications = new SqlRectificationStore(database);
+    this.selfInspections = new SqlSelfInspectionStore(database);
   }
 
   async schemaVersion(): Promise<number> {

@@ -11,6 +11,8 @@ import type { SessionStore } from './sessions/session-store.js';
 import type { TransportStore } from './transport/transport-store.js';
 import type { WarningStore } from './warnings/warning-store.js';
 import type { AgentApprovalStore } from './approvals/approval-store.js';
+import type { RectificationStore } from './rectifications/rectification-store.js';
+import type { SelfInspectionStore } from './self-inspections/self-inspection-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
 export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;
@@ -181,6 +183,10 @@ export interface Store {
   readonly hierarchy: HierarchyStore;
   /** Manual enrollment approval (issue 4); absent where the store has no such domain yet (PostgreSQL). */
   readonly approvals: AgentApprovalStore;
+  /** 整改 items (第59条, 第35条): what, who, deadline, closing; their deadlines are clock rows. */
+  readonly rectifications: RectificationStore;
+  /** 第58条 保密自查自评: the yearly checklist, its evidence and result. */
+  readonly selfInspections: SelfInspectionStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

@@ -14,6 +14,8 @@ export const COLLECTOR_CONDITION_TYPES = [
   'assessment.unapproved',
   'incident.report.late',
   'incident.report.reminder',
+  'rectification.overdue',
+  'rectification.reminder',
 ] as const;
 
 export function isCollectorConditionType(type: string): boolean {

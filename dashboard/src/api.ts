@@ -15,6 +15,8 @@ export type { AssessmentDue, Hop, Incident, System } from '../../shared/api/cloc
 export type { Actor } from '../../shared/api/common.js';
 export type { StoredEvent } from '../../shared/api/events.js';
 export type { Notice } from '../../shared/api/notices.js';
+export type { Rectification } from '../../shared/api/rectifications.js';
+export type { ChecklistItem, SelfInspection } from '../../shared/api/self-inspection.js';
 export type { Silence } from '../../shared/api/silences.js';
 export type { TransitionRecord as Transition, WarningDetail } from '../../shared/api/warnings.js';
 /** A warning from a list, with its history and evidence once its detail is read. */

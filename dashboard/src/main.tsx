@@ -19,6 +19,8 @@ import { AgentDetail, AgentsPage } from './pages/agents.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
 import { Overview } from './pages/overview.js';
+import { RectificationsPage } from './pages/rectifications.js';
+import { SelfInspectionPage } from './pages/self-inspection.js';
 import { WarningDetail, WarningsPage, warningTitle } from './pages/warnings.js';
 
 /** Pages are addressed by the URL fragment (#/warnings/ID), so the collector serves one page. */
@@ -45,6 +47,8 @@ const NAV: [string, MessageKey][] = [
   ['agents', 'agents'],
   ['systems', 'systems'],
   ['incidents', 'incidents'],
+  ['self-inspection', 'selfInspection'],
+  ['rectifications', 'rectifications'],
   ['notices', 'notices'],
   ['silences', 'silences'],
 ];
@@ -197,6 +201,10 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
       return <SystemsPage user={user} />;
     case 'incidents':
       return <IncidentsPage id={id} user={user} />;
+    case 'self-inspection':
+      return <SelfInspectionPage id={id} user={user} />;
+    case 'rectifications':
+      return <RectificationsPage user={user} />;
     case 'notices':
       return <NoticesPage user={user} />;
     case 'silences':

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { isoTime, listOf, nullableIsoTime } from './common.js';
+import { calendarDate, isoTime, listOf, nullableIsoTime } from './common.js';
+import { rectificationInputs } from './rectifications.js';
+
+export { calendarDate };
 
 /**
  * The legal clocks over HTTP: the 第35条 register of classified systems with their assessments,
@@ -8,6 +11,11 @@ import { isoTime, listOf, nullableIsoTime } from './common.js';
  */
 export const SYSTEM_LEVELS = ['绝密', '机密', '秘密'] as const;
 export const ASSESSMENT_RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+
+/** Whether an assessment result found risks (发现风险隐患 or 存在重大风险隐患): anything but a pass. */
+export function assessmentFoundRisks(result: string | undefined): boolean {
+  return result !== undefined && result !== 'pass';
+}
 /** Where a collector stands in the hierarchy; also the ends of a report chain. */
 export const COLLECTOR_LEVELS = ['unit', 'county', 'city', 'province', 'national'] as const;
 export const ADMIN_LEVELS = ['county', 'city', 'province', 'national'] as const;
@@ -23,9 +31,6 @@ export const OFF_SYSTEM_ADVICE = {
 export const DUE_STATES = ['ok', 'due-soon', 'overdue', 'reassess'] as const;
 const DUE_BASES = ['first-assessment', 'periodic', 'change', 'failed-assessment'] as const;
 
-const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-/** A calendar date, YYYY-MM-DD (Asia/Shanghai); the routes check that it is a real one. */
-export const calendarDate = z.string().regex(DATE_PATTERN);
 const nullableCalendarDate = calendarDate.nullable();
 const optionalText = (max: number) => z.string().max(max).nullable().optional();
 
@@ -157,6 +162,9 @@ export const assessmentBody = z.strictObject({
     .enum(ASSESSMENT_RESULTS)
     .meta({ description: 'an assessment counts whatever it found (SPEC §7)' }),
   note: optionalText(2000),
+  rectifications: rectificationInputs.optional().meta({
+    description: 'the 整改 items (what, who, deadline) an assessment with risks found opens; more may follow',
+  }),
 });
 
 /** One system in use and when its next assessment is due (`GET /api/v1/assessments/due`). */

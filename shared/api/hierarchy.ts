@@ -192,3 +192,19 @@ export const relayHopBody = z.strictObject({
   receipt: z.string().max(500).nullable().optional(),
   by: z.string().min(1).max(200).optional(),
 });
+
+const receivedUnitReport = z
+  .object({ receivedAt: isoTime, report: openObject })
+  .nullable()
+  .meta({ description: 'the latest received; null: none yet' });
+
+/** 第58–59条: each unit below with its latest self-inspection report and its open 整改 items. */
+export const unitSelfInspectionList = listOf(
+  z.object({
+    unit: z.string(),
+    level: z.string(),
+    origin: z.string().nullable(),
+    selfInspection: receivedUnitReport,
+    rectifications: receivedUnitReport,
+  }),
+);

@@ -114,4 +114,31 @@ describe('clocks → warnings', () => {
     expect(fires.map((f) => [f.kind, f.deliveredAt !== null])).toEqual([['reminder-30', true]]);
     expect(await collector.store.clocks.listUndelivered(10)).toEqual([]);
   });
+
+  it('an overdue 整改 item is a warning by the shipped rule, and closing the item clears it', async () => {
+    clock.set('2026-03-04T02:00:00Z');
+    const opened = await call('POST', '/api/v1/rectifications', officer, {
+      what: '补办涉密人员保密承诺书',
+      who: '人事处 王五',
+      deadline: '2026-03-05',
+    });
+    expect(opened.status).toBe(201);
+    const id = opened.body.id as string;
+    const about = async (rule: string) =>
+      (await warnings()).filter((w) => w.rule === rule && w.key.includes(id));
+    // The day before: the 1-day reminder (the 7-day one was already past when it was opened).
+    expect((await about('rectification-reminder')).map((w) => [w.key, w.severity])).toEqual([
+      [`rectification.reminder:${id}`, 'medium'],
+    ]);
+    clock.set('2026-03-05T16:00:00Z'); // 03-06 00:00 in Shanghai
+    await collector.clocks.runPass('test');
+    const [overdue] = await about('rectification-overdue');
+    expect(overdue).toMatchObject({ key: `rectification.overdue:${id}`, severity: 'high', unit: '一处' });
+    expect(overdue.title.zh).toBe('整改事项逾期未完成');
+    expect(overdue.resolvedAt).toBeNull();
+    const closed = await call('POST', `/api/v1/rectifications/${id}/close`, officer, { note: '已补办' });
+    expect(closed.status).toBe(200);
+    const after = await call('GET', `/api/v1/warnings/${overdue.id}`, officer);
+    expect(after.body.resolvedAt).toBe('2026-03-05T16:00:00.000Z');
+  });
 });

@@ -273,6 +273,17 @@ describe.each(dialects)('a child collector speaks only for its subtree ($name)',
       chain: [],
     });
     expect(rejectedReasons(answer)).toEqual([expect.stringMatching(/annual figures of 另县保密局/)]);
+    // A self-inspection (第58条) or open 整改 items speak for one unit as the figures do.
+    for (const [type, words] of [
+      ['self-inspection', 'a self-inspection'],
+      ['rectifications', 'rectifications'],
+    ] as const) {
+      const other = await send(county, {
+        report: reportBy(county, '某县保密局', 'county', ++seq, type, { unit: '另县保密局', year: 2025 }),
+        chain: [],
+      });
+      expect(rejectedReasons(other)).toEqual([expect.stringMatching(new RegExp(`${words} of 另县保密局`))]);
+    }
     const audit = await eventually(
       async () => {
         const entries = await run(city).store.sessions.listAudit({ limit: 100 });

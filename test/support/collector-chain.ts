@@ -78,15 +78,16 @@ export async function receivedReports(node: ChainNode, type: string, origin?: st
   return run(node).store.hierarchy.listReports({ type, origin, limit: 10_000 });
 }
 
-/** A bearer-key request to a node's API; `body` is sent as JSON. */
+/** A bearer-key request to a node's API; `body` is sent as JSON (POST unless `method` says otherwise). */
 export async function callApi<T>(
   node: ChainNode,
   key: string,
   path: string,
   body?: unknown,
+  method?: string,
 ): Promise<{ status: number; body: T }> {
   const response = await fetch(`${run(node).httpUrl}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
+    method: method ?? (body === undefined ? 'GET' : 'POST'),
     headers: {
       authorization: `Bearer ${key}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),

@@ -7,6 +7,7 @@
  */
 import type { AssessmentResult, ChangeKind, SystemLevel } from '../../clocks/assessment-schedule.js';
 import type { ReportChannel } from '../../clocks/report-chain.js';
+import type { RectificationRecord } from '../rectifications/rectification-store.js';
 import type { CollectorCondition } from '../warnings/records.js';
 
 export type SystemStatus = 'in-use' | 'decommissioned';
@@ -124,7 +125,7 @@ export interface IncidentRecord extends NewIncident {
   reports: ReportEntry[];
 }
 
-export type ClockSubjectType = 'system' | 'incident';
+export type ClockSubjectType = 'system' | 'incident' | 'rectification';
 
 export interface ClockSubject {
   type: ClockSubjectType;
@@ -195,7 +196,7 @@ export type FireDecision = Pick<
 >;
 
 /** The record a row's clock belongs to; undefined when it is gone. */
-export type ClockRecord = SystemRecord | IncidentRecord | undefined;
+export type ClockRecord = SystemRecord | IncidentRecord | RectificationRecord | undefined;
 
 export interface DueClaim {
   now: string;

@@ -1,3 +1,4 @@
+import { loadRectifications } from '../rectifications/rectification-store.js';
 import type { CollectorCondition } from '../warnings/records.js';
 import { flag, type Database } from '../sql/database.js';
 import { bytewise, dialectText, forUpdate, join, list, raw, sql, type Query } from '../sql/query.js';
@@ -523,6 +524,9 @@ export class SqlClockStore implements ClockStore {
       for (const incident of await this.incidents(tx, sql`id IN ${list(incidentIds)}`, raw('id'))) {
         records.set(`incident:${incident.id}`, incident);
       }
+    }
+    for (const rectification of await loadRectifications(tx, idsOf('rectification'))) {
+      records.set(`rectification:${rectification.id}`, rectification);
     }
     return records;
   }

@@ -20,6 +20,42 @@ const NOTIFICATIONS_COLUMNS = `
   `;
 
 /**
+ * The clock's deadline rows and their fires as SQLite rebuilds them in 18, when a rectification
+ * became a clock subject (the columns of 3, the subject CHECK widened).
+ */
+const CLOCK_DEADLINES_COLUMNS = `
+    id            {id},
+    subject_type  TEXT NOT NULL CHECK (subject_type IN ('system', 'incident', 'rectification')),
+    subject_id    TEXT NOT NULL,
+    target        TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    for_due       TEXT{bytewise} NOT NULL,
+    due_at        TEXT{bytewise} NOT NULL,
+    repeats       {bool} NOT NULL,
+    escalates_to  TEXT,
+    created_at    TEXT{bytewise} NOT NULL,
+    fired_count   INTEGER NOT NULL DEFAULT 0,
+    last_fired_at TEXT{bytewise},
+    done_at       TEXT{bytewise},
+    superseded    {bool} NOT NULL DEFAULT {false},
+    claimed_by    TEXT,
+    claimed_until TEXT{bytewise},
+    UNIQUE (subject_type, subject_id, target, kind, for_due)
+  `;
+const CLOCK_FIRES_COLUMNS = `
+    id           {id},
+    deadline_id  {bigint} NOT NULL REFERENCES clock_deadlines (id),
+    due_at       TEXT{bytewise} NOT NULL,
+    fired_at     TEXT{bytewise} NOT NULL,
+    late         {bool} NOT NULL,
+    late_by_ms   {bigint} NOT NULL,
+    outcome      TEXT NOT NULL CHECK (outcome IN ('fired', 'stale', 'cleared')),
+    condition    TEXT,
+    delivered_at TEXT{bytewise},
+    UNIQUE (deadline_id, due_at, outcome)
+  `;
+
+/**
  * The schema of both databases, in order (see SchemaMigration and the tokens in ddl.ts). Times are
  * ISO 8601 UTC text, compared byte by byte in both; booleans are 0/1 in SQLite. A new column is one
  * step here, with the next number for both. The PostgreSQL steps run under an advisory lock, since
@@ -715,6 +751,93 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       ALTER TABLE incidents ADD COLUMN evidence_from TEXT{bytewise};
       ALTER TABLE incidents ADD COLUMN evidence_to TEXT{bytewise};
       UPDATE incidents SET evidence_from = discovered_at WHERE discovery_source = 'evidence';
+    `,
+  },
+  {
+    version: 18,
+    name: '第59条 and 第35条: 整改 items (what, who, deadline) from a self-inspection, an assessment with risks found or by hand; their deadlines are clock rows',
+    sql: `
+      CREATE TABLE rectifications (
+        id          TEXT PRIMARY KEY,
+        unit        TEXT NOT NULL,
+        what        TEXT NOT NULL,
+        who         TEXT NOT NULL,
+        deadline    TEXT{bytewise} NOT NULL,
+        source_kind TEXT NOT NULL CHECK (source_kind IN ('self-inspection', 'assessment', 'manual')),
+        source_id   TEXT,
+        source_item TEXT,
+        created_at  TEXT{bytewise} NOT NULL,
+        created_by  TEXT NOT NULL,
+        closed_at   TEXT{bytewise},
+        closed_by   TEXT,
+        close_note  TEXT
+      );
+      CREATE INDEX rectifications_unit ON rectifications (unit, deadline);
+      CREATE INDEX rectifications_source ON rectifications (source_kind, source_id);
+    `,
+    // SQLite cannot change a CHECK constraint: the deadline rows are rebuilt, and their fires with
+    // them, since a parent table with child rows cannot be dropped under foreign_keys.
+    sqlite: `
+      CREATE TABLE clock_deadlines_v18 (${CLOCK_DEADLINES_COLUMNS});
+      INSERT INTO clock_deadlines_v18 SELECT * FROM clock_deadlines;
+      CREATE TABLE clock_fires_v18 (${CLOCK_FIRES_COLUMNS.replace('clock_deadlines', 'clock_deadlines_v18')});
+      INSERT INTO clock_fires_v18 SELECT * FROM clock_fires;
+      DROP TABLE clock_fires;
+      DROP TABLE clock_deadlines;
+      ALTER TABLE clock_deadlines_v18 RENAME TO clock_deadlines;
+      ALTER TABLE clock_fires_v18 RENAME TO clock_fires;
+      CREATE INDEX clock_deadlines_subject ON clock_deadlines (subject_type, subject_id);
+      CREATE INDEX clock_deadlines_pending ON clock_deadlines (due_at) WHERE done_at IS NULL;
+      CREATE INDEX clock_fires_undelivered ON clock_fires (id) WHERE delivered_at IS NULL AND condition IS NOT NULL;
+    `,
+    postgres: `
+      ALTER TABLE clock_deadlines DROP CONSTRAINT clock_deadlines_subject_type_check;
+      ALTER TABLE clock_deadlines ADD CONSTRAINT clock_deadlines_subject_type_check
+        CHECK (subject_type IN ('system', 'incident', 'rectification'));
+    `,
+  },
+  {
+    version: 19,
+    name: '第58条: the yearly 保密自查自评, its checklist answers with evidence (a note, files, links to smew records) and the result',
+    sql: `
+      CREATE TABLE self_inspections (
+        id           TEXT PRIMARY KEY,
+        unit         TEXT NOT NULL,
+        year         INTEGER NOT NULL,
+        created_at   TEXT{bytewise} NOT NULL,
+        created_by   TEXT NOT NULL,
+        finalized_at TEXT{bytewise},
+        finalized_by TEXT,
+        result       TEXT CHECK (result IN ('compliant', 'findings')),
+        summary      TEXT,
+        figures      TEXT,
+        UNIQUE (unit, year)
+      );
+
+      CREATE TABLE self_inspection_answers (
+        inspection_id TEXT NOT NULL REFERENCES self_inspections (id),
+        item          TEXT NOT NULL,
+        answer        TEXT NOT NULL CHECK (answer IN ('compliant', 'partly', 'non-compliant', 'not-applicable')),
+        note          TEXT,
+        links         TEXT NOT NULL,
+        answered_at   TEXT{bytewise} NOT NULL,
+        answered_by   TEXT NOT NULL,
+        PRIMARY KEY (inspection_id, item)
+      );
+
+      CREATE TABLE self_inspection_files (
+        id            {id},
+        inspection_id TEXT NOT NULL REFERENCES self_inspections (id),
+        item          TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        media_type    TEXT NOT NULL,
+        size          INTEGER NOT NULL,
+        sha256        TEXT NOT NULL,
+        content       {bytes} NOT NULL,
+        uploaded_at   TEXT{bytewise} NOT NULL,
+        uploaded_by   TEXT NOT NULL
+      );
+      CREATE INDEX self_inspection_files_inspection ON self_inspection_files (inspection_id, item);
     `,
   },
 ];
