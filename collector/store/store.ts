@@ -11,6 +11,7 @@ import type { SessionStore } from './sessions/session-store.js';
 import type { TransportStore } from './transport/transport-store.js';
 import type { WarningStore } from './warnings/warning-store.js';
 import type { AgentApprovalStore } from './approvals/approval-store.js';
+import type { DocumentStore } from './documents/document-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
 export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;
@@ -181,6 +182,8 @@ export interface Store {
   readonly hierarchy: HierarchyStore;
   /** Manual enrollment approval (issue 4); absent where the store has no such domain yet (PostgreSQL). */
   readonly approvals: AgentApprovalStore;
+  /** Official documents and their sign-off (签发): what goes up waits for a person to sign it. */
+  readonly documents: DocumentStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 
