@@ -4,7 +4,7 @@ import { LiveFeed, publishIngest } from './api/stream.js';
 import { announceWarnings } from './api/warnings.js';
 import type { EmbeddedBroker } from './broker/embedded-broker.js';
 import type { BrokerAccess } from './broker/broker-access.js';
-import { unitRankOf } from './clocks/clock-config.js';
+import { clockOptionsFromConfig, unitRankOf } from './clocks/clock-config.js';
 import type { ClockScheduler } from './clocks/scheduler.js';
 import type { CollectorConfig } from './config.js';
 import type { Hierarchy } from './hierarchy/hierarchy.js';
@@ -43,7 +43,7 @@ export function liveStream(
 }
 
 export interface HttpApiOptions {
-  config: Pick<CollectorConfig, 'unit' | 'level' | 'http' | 'enroll' | 'ingest' | 'clocks'>;
+  config: Pick<CollectorConfig, 'unit' | 'level' | 'http' | 'enroll' | 'ingest' | 'clocks' | 'documents'>;
   tls: TlsMaterial | undefined;
   dashboardDir: string | undefined;
   identity: CollectorIdentity;
@@ -101,6 +101,17 @@ export function httpApiSubsystem(
           level: config.level,
           rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
           onIncidentChange: () => hierarchy.reportSoon(),
+        },
+        documents: {
+          store,
+          clock,
+          unit: config.unit,
+          level: config.level,
+          fonts: config.documents.fonts,
+          clockOptions: clockOptionsFromConfig(config.clocks),
+          rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
+          // A signed-off incident or annual report may go up now, not at the next round.
+          onSignedOff: () => hierarchy.reportSoon(),
         },
         warnings: {
           store,

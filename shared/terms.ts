@@ -215,6 +215,7 @@ const CONDITION_FIELD_NAMES: Record<string, string> = {
   lateByMs: '超时（毫秒）',
   reason: '原因',
   lastHeartbeatAt: '最后心跳时间',
+  awaitingSignature: '待签发',
 };
 
 /** The collector's own words in a condition's data: schedule states, due bases, deadline kinds. */
@@ -231,6 +232,20 @@ const CONDITION_VALUE_NAMES: Record<string, string> = {
   missed: '已超过时限',
   reported: '已报告',
   unapproved: '未经测评审查投入使用',
+};
+
+/** One of the collector's own words (a schedule state, a due basis) in Chinese; unknown ones as they are. */
+export function collectorWordInChinese(value: string): string {
+  return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value]! : value;
+}
+
+/** A 第61条 hop's state (collector/clocks/report-chain.ts HopState) in Chinese. */
+export const HOP_STATE_NAMES: Record<string, string> = {
+  unstarted: '未开始',
+  pending: '待报告',
+  sent: '已发出，待接收',
+  done: '已报告',
+  overdue: '迟报或未报',
 };
 
 /**

@@ -1,6 +1,7 @@
 import { formatShanghai } from '../../shared/calendar.js';
-import { chainEndName } from '../../shared/terms.js';
+import { chainEndName, HOP_STATE_NAMES } from '../../shared/terms.js';
 import {
+  chineseTime,
   letterheadParts,
   paragraphs,
   type Block,
@@ -49,15 +50,7 @@ const DISCOVERY_SOURCE: Record<string, string> = {
   evidence: '最早证据时间',
 };
 
-const HOP_STATE: Record<string, string> = {
-  unstarted: '未开始',
-  pending: '待报告',
-  sent: '已发出，待接收',
-  done: '已报告',
-  overdue: '迟报或未报',
-};
-
-const at = (iso: string | null | undefined) => (iso ? `${formatShanghai(new Date(iso))}（北京时间）` : '—');
+const at = (iso: string | null | undefined) => (iso ? chineseTime(iso) : '—');
 
 export function incidentReport(input: IncidentReportInput): OfficialDocument {
   const { incident } = input;
@@ -109,7 +102,7 @@ export function incidentReport(input: IncidentReportInput): OfficialDocument {
         h.dueAt ? formatShanghai(new Date(h.dueAt)) : '—',
         h.reportedAt ? formatShanghai(new Date(h.reportedAt)) : '—',
         h.receivedAt ? formatShanghai(new Date(h.receivedAt)) : '—',
-        HOP_STATE[h.state] ?? h.state,
+        HOP_STATE_NAMES[h.state] ?? h.state,
       ]),
     },
   };

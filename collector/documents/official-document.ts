@@ -1,3 +1,4 @@
+import { formatShanghai } from '../../shared/calendar.js';
 import { secretMark, type SecretLevel } from '../../shared/secret-mark.js';
 
 /**
@@ -70,6 +71,13 @@ export function classificationText(document: OfficialDocument): string | undefin
 export function chineseDate(date: string): string {
   const [year, month, day] = date.split('-').map(Number);
   return `${year}年${month}月${day}日`;
+}
+
+/** An instant in words, Beijing time: 2026年12月6日10时30分. */
+export function chineseTime(iso: string): string {
+  const [date, time] = formatShanghai(new Date(iso)).split(' ');
+  const [hour, minute] = time!.split(':').map(Number);
+  return `${chineseDate(date!)}${hour}时${String(minute).padStart(2, '0')}分`;
 }
 
 /** 附件说明 lines: `附件：1. 名称`, further ones aligned under the first name. */

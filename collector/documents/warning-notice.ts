@@ -1,5 +1,10 @@
-import { formatShanghai } from '../../shared/calendar.js';
-import { letterheadParts, paragraphs, type Letterhead, type OfficialDocument } from './official-document.js';
+import {
+  chineseTime,
+  letterheadParts,
+  paragraphs,
+  type Letterhead,
+  type OfficialDocument,
+} from './official-document.js';
 
 /**
  * 预警通报 (第64条) — an administration tells the units below what risk it found and what they must
@@ -21,7 +26,7 @@ export interface WarningNoticeInput {
   };
 }
 
-const at = (iso: string) => `${formatShanghai(new Date(iso))}（北京时间）`;
+const at = chineseTime;
 
 export function warningNotice(input: WarningNoticeInput): OfficialDocument {
   const { notice } = input;

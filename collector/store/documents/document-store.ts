@@ -1,3 +1,4 @@
+import { DOCUMENT_KINDS, DOCUMENT_STATES } from '../../../shared/api/documents.js';
 import type { Database } from '../sql/database.js';
 import { bytewise, list, raw, sql, when } from '../sql/query.js';
 
@@ -7,15 +8,8 @@ import { bytewise, list, raw, sql, when } from '../sql/query.js';
  * moves draft → signed (who, when) → sent. What goes up the hierarchy waits for its row to be
  * signed; the file itself is rendered from the row and its subject's records when downloaded.
  */
-export const DOCUMENT_KINDS = [
-  'incident-report',
-  'warning-notice',
-  'notice-reply',
-  'annual-report',
-  'self-inspection',
-] as const;
+export { DOCUMENT_KINDS, DOCUMENT_STATES };
 export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
-export const DOCUMENT_STATES = ['draft', 'signed', 'sent'] as const;
 export type DocumentState = (typeof DOCUMENT_STATES)[number];
 
 export interface NewDocument {
