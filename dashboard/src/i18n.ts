@@ -233,6 +233,7 @@ const zh = {
   userEnabled: '已启用 {name}',
   keyRevoked: '已吊销密钥 {name}',
   documents: '公文',
+  exportXlsx: '导出 Excel',
   documentsHint:
     '泄密事件报告和年度保密工作情况经签发后方报送上级；草稿仅在本单位可见，24小时报告时限照常计算。',
   docKind: '文种',
@@ -485,6 +486,7 @@ const en: Record<MessageKey, string> = {
   userEnabled: '{name} is enabled',
   keyRevoked: 'Key {name} revoked',
   documents: 'Documents',
+  exportXlsx: 'Export to Excel',
   documentsHint:
     'A leak incident report and the annual report go up only once signed off; drafts stay visible here, and the 24-hour clock runs regardless.',
   docKind: 'Kind',

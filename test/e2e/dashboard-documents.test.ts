@@ -4,6 +4,7 @@
  * confirmation, and the row shows who signed; a viewer sees the list and the files but neither the
  * form nor the 签发 button. Chinese first; English one click away. Screenshots go to test/artifacts/.
  */
+import ExcelJS from 'exceljs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardSite, hasChromium } from '../support/dashboard-site.js';
@@ -12,6 +13,7 @@ import { unitIncident } from '../support/collector-chain.js';
 
 const UNIT = '测试单位';
 const shot = DashboardSite.shot;
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 describe.skipIf(!hasChromium || !hasPoppler)('the 公文 page in a browser', () => {
   let site: DashboardSite;
@@ -83,6 +85,28 @@ describe.skipIf(!hasChromium || !hasPoppler)('the 公文 page in a browser', () 
     );
     expect(text).toMatch(/签发人：\s*李四/);
     await shot(page, 'documents-signed');
+  });
+
+  it('the incidents, warnings and systems pages export their lists to Excel', async () => {
+    for (const [path, file] of [
+      ['incidents', '/api/v1/incidents.xlsx'],
+      ['warnings', '/api/v1/warnings.xlsx?state=discovered&state=identified&state=handling'],
+      ['systems', '/api/v1/assessments.xlsx'],
+    ] as const) {
+      await page.goto(`${site.url}/#/${path}`);
+      const link = page.getByTestId('export-xlsx');
+      await link.getByText('导出 Excel').waitFor();
+      expect(await link.getAttribute('href')).toBe(file);
+      const reply = await page.request.get(`${site.url}${file}`);
+      expect(reply.status(), file).toBe(200);
+      expect(reply.headers()['content-type']).toBe(XLSX);
+    }
+    const workbook = new ExcelJS.Workbook();
+    const incidents = await page.request.get(`${site.url}/api/v1/incidents.xlsx`);
+    await workbook.xlsx.load((await incidents.body()) as unknown as ArrayBuffer);
+    const row = workbook.worksheets[0]!.getRow(2).values as unknown[];
+    expect(row).toContain('涉密U盘丢失');
+    expect(String(row.at(-1))).toMatch(/^李四 .*签发$/);
   });
 
   it('a viewer reads the list and the files, with no form and no 签发; English is one click away', async () => {
