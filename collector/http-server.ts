@@ -7,6 +7,7 @@ import type { BrokerAccess } from './broker/broker-access.js';
 import { clockOptionsFromConfig, unitRankOf } from './clocks/clock-config.js';
 import type { ClockScheduler } from './clocks/scheduler.js';
 import type { CollectorConfig } from './config.js';
+import { checkFonts } from './documents/documents-config.js';
 import type { Hierarchy } from './hierarchy/hierarchy.js';
 import type { CollectorIdentity } from './identity.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
@@ -70,6 +71,12 @@ export function httpApiSubsystem(
   return {
     name: 'http api',
     async start() {
+      // Documents are one feature among many: a missing font is said at start, not fatal.
+      try {
+        checkFonts(config.documents.fonts);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'documents: PDFs cannot be made until this is fixed');
+      }
       const api = await buildApi({
         hierarchy: { hierarchy, unit: config.unit, maxReportBody: config.http.maxReportBody },
         onAgentRevoked: revocation.revoked,
