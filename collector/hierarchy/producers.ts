@@ -26,8 +26,7 @@ export interface ProducerDeps {
 }
 
 export type AnnualAnswer =
-  | { ok: true; created: boolean; data: Record<string, unknown> }
-  | { ok: false; reason: AnnualRefusalReason };
+  { ok: true; created: boolean; data: Record<string, unknown> } | { ok: false; reason: AnnualRefusalReason };
 
 export type AnnualRefusalReason = 'unfinished' | 'no-parent' | 'unsigned';
 
@@ -161,7 +160,8 @@ export class ReportProducers {
   private async incidents(): Promise<Item[]> {
     const items: Item[] = [];
     for (const incident of await this.deps.store.clocks.listIncidents({})) {
-      if (!(await signedOff(this.deps.store.documents, 'incident-report', SUBJECTS.incident(incident.id)))) continue;
+      if (!(await signedOff(this.deps.store.documents, 'incident-report', SUBJECTS.incident(incident.id))))
+        continue;
       items.push({
         producerKey: `incident:${incident.id}`,
         type: 'incident',
@@ -266,7 +266,8 @@ export class ReportProducers {
   private async annualItem(year: number): Promise<Item | undefined> {
     const producerKey = `annual:${year}`;
     if (await this.deps.store.hierarchy.ownReport(producerKey)) return undefined;
-    if (!(await signedOff(this.deps.store.documents, 'annual-report', SUBJECTS.annual(year)))) return undefined;
+    if (!(await signedOff(this.deps.store.documents, 'annual-report', SUBJECTS.annual(year))))
+      return undefined;
     const { store, origin, clock, clockOptions } = this.deps;
     const data = await annualReportData({
       store,
