@@ -24,7 +24,7 @@ import type { DocumentFonts } from './documents-config.js';
 import { incidentReport } from './incident-report.js';
 import type { Letterhead, OfficialDocument } from './official-document.js';
 import { renderDocx } from './render-docx.js';
-import { renderPdf } from './render-pdf.js';
+import { renderPdfOffThread } from './pdf-thread.js';
 import { selfInspectionReport, type SelfInspectionInput } from './self-inspection-report.js';
 import { SUBJECTS } from './sign-off.js';
 import { investigationReply, warningNotice } from './warning-notice.js';
@@ -248,7 +248,8 @@ export class DocumentDesk {
   ): Promise<{ file: Buffer; document: DocumentRecord }> {
     const document = await this.get(principal, id);
     const official = await this.officialDocument(document);
-    const file = format === 'pdf' ? await renderPdf(official, this.deps.fonts) : await renderDocx(official);
+    const file =
+      format === 'pdf' ? await renderPdfOffThread(official, this.deps.fonts) : await renderDocx(official);
     return { file, document };
   }
 
