@@ -257,3 +257,37 @@ describe.skipIf(!hasPoppler)('签发 of what goes up', () => {
     expect(warnings[0]).toEqual(expect.arrayContaining(['预警级别', '状态', '最近发生']));
   });
 });
+
+describe('a collector whose document font is missing', () => {
+  let node: ChainNode;
+  let key: string;
+  beforeAll(async () => {
+    node = await makeNode('nofont', '乙单位', 'unit', {
+      documents: {
+        fonts: { title: { file: '/nonexistent/NotoSerifCJK-Bold.ttc', name: 'NotoSerifCJKsc-Bold' } },
+      },
+    });
+    await startNode(node);
+    key = await createApiKey(run(node).store, { name: '保密干部', role: 'officer' });
+  });
+  afterAll(() => stopAndRemove([node]));
+
+  it('still starts, drafts and gives the .docx; the PDF is a 503 naming the key and the package', async () => {
+    const draft = await callApi<{ id: string }>(node, key, '/api/v1/documents', {
+      kind: 'annual-report',
+      year: 2025,
+      text: '正文',
+    });
+    expect(draft.status).toBe(201);
+    const fetchFile = (format: string) =>
+      fetch(`${run(node).httpUrl}/api/v1/documents/${draft.body.id}.${format}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+    expect((await fetchFile('docx')).status).toBe(200);
+    const pdf = await fetchFile('pdf');
+    expect(pdf.status).toBe(503);
+    expect(((await pdf.json()) as { error: string }).error).toMatch(
+      /^documents\.fonts\.title\.file: \/nonexistent\/NotoSerifCJK-Bold\.ttc cannot be read; .*fonts-noto-cjk/,
+    );
+  });
+});
