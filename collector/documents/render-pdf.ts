@@ -153,7 +153,8 @@ function paragraph(pdf: Pdf, text: string, options: ParagraphOptions = {}): void
     .font(options.font ?? 'body')
     .fontSize(size)
     .fillColor(options.color ?? BLACK);
-  const pitch = size > PAGE.bodyPt ? LINE * Math.ceil(size / PAGE.bodyPt / 1.2) : LINE;
+  // The 标题 (2号) sets its lines 1.5 apart; everything else keeps to the grid.
+  const pitch = size > PAGE.bodyPt ? size * 1.5 : LINE;
   const lineGap = pitch - pdf.currentLineHeight();
   pdf.text(text, LEFT, pdf.y + lineGap / 2, {
     width: WIDTH,
