@@ -7,6 +7,7 @@ import { tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
 import { brokerConfigSchema } from './broker/broker-config.js';
 import { clockConfigSchema } from './clocks/clock-config.js';
+import { documentsConfigSchema } from './documents/documents-config.js';
 import { MAX_BATCH_BYTES, parentConfigSchema } from './hierarchy/hierarchy-config.js';
 import { policyUpdateSchema } from './hierarchy/policy-merge.js';
 import { ingestConfigSchema } from './ingest/ingest-config.js';
@@ -93,6 +94,8 @@ export const collectorConfigSchema = z.strictObject({
   clocks: clockConfigSchema,
   /** Agent liveness: missed heartbeats, Last Will, lost-seq grace (issue 4). */
   liveness: livenessConfigSchema,
+  /** Official documents (公文): the fonts their PDFs are set in. */
+  documents: documentsConfigSchema,
 });
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 

@@ -4,9 +4,10 @@ import { LiveFeed, publishIngest } from './api/stream.js';
 import { announceWarnings } from './api/warnings.js';
 import type { EmbeddedBroker } from './broker/embedded-broker.js';
 import type { BrokerAccess } from './broker/broker-access.js';
-import { unitRankOf } from './clocks/clock-config.js';
+import { clockOptionsFromConfig, unitRankOf } from './clocks/clock-config.js';
 import type { ClockScheduler } from './clocks/scheduler.js';
 import type { CollectorConfig } from './config.js';
+import { checkFonts } from './documents/documents-config.js';
 import type { Hierarchy } from './hierarchy/hierarchy.js';
 import type { CollectorIdentity } from './identity.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
@@ -43,7 +44,7 @@ export function liveStream(
 }
 
 export interface HttpApiOptions {
-  config: Pick<CollectorConfig, 'unit' | 'level' | 'http' | 'enroll' | 'ingest' | 'clocks'>;
+  config: Pick<CollectorConfig, 'unit' | 'level' | 'http' | 'enroll' | 'ingest' | 'clocks' | 'documents'>;
   tls: TlsMaterial | undefined;
   dashboardDir: string | undefined;
   identity: CollectorIdentity;
@@ -70,6 +71,12 @@ export function httpApiSubsystem(
   return {
     name: 'http api',
     async start() {
+      // Documents are one feature among many: a missing font is said at start, not fatal.
+      try {
+        checkFonts(config.documents.fonts);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'documents: PDFs cannot be made until this is fixed');
+      }
       const api = await buildApi({
         hierarchy: { hierarchy, unit: config.unit, maxReportBody: config.http.maxReportBody },
         onAgentRevoked: revocation.revoked,
@@ -103,6 +110,17 @@ export function httpApiSubsystem(
           onIncidentChange: () => hierarchy.reportSoon(),
           onRectificationChange: () => hierarchy.reportSoon(),
           onSelfInspectionFinalised: () => hierarchy.reportSoon(),
+        },
+        documents: {
+          store,
+          clock,
+          unit: config.unit,
+          level: config.level,
+          fonts: config.documents.fonts,
+          clockOptions: clockOptionsFromConfig(config.clocks),
+          rankOf: (unit) => unitRankOf(config.clocks, unit, config.level),
+          // A signed-off incident or annual report may go up now, not at the next round.
+          onSignedOff: () => hierarchy.reportSoon(),
         },
         warnings: {
           store,

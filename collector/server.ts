@@ -11,6 +11,7 @@ import {
   readBrokerTls,
 } from './broker/broker-connection.js';
 import { clocksSubsystem } from './clocks/clocks-subsystem.js';
+import { withAwaitingSignature } from './documents/awaiting-signature.js';
 import type { ClockScheduler } from './clocks/scheduler.js';
 import type { CollectorConfig } from './config.js';
 import { hierarchySubsystem } from './hierarchy/hierarchy-subsystem.js';
@@ -106,7 +107,9 @@ export async function startCollector(
     const { notifier } = await subsystems.start(notifySubsystem(context, config.notify, config.level));
     const { warnings } = await subsystems.start(warningsSubsystem(context, { rules, notify, notifier }));
     const sink = runtime.conditionSink ?? warnings;
-    const { scheduler: clocks } = await subsystems.start(clocksSubsystem(context, config.clocks, sink));
+    // The 24 h reminders say when the 泄密事件报告 still waits for 签发 (collector/documents/sign-off.ts).
+    const clockSink = withAwaitingSignature(sink, store.documents);
+    const { scheduler: clocks } = await subsystems.start(clocksSubsystem(context, config.clocks, clockSink));
     const { verifyPool } = await subsystems.start(verifyPoolSubsystem(config.ingest));
 
     const transport = ingestTransport(config);

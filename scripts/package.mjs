@@ -48,6 +48,8 @@ export const ROLES = {
   collector: {
     summary: 'smew collector — verifies agent events, raises warnings, keeps the legal clocks',
     priority: 20,
+    // Its documents' PDFs are set in these fonts, from the machine, never downloaded (documents.fonts).
+    depends: ['fonts-noto-cjk'],
   },
 };
 
@@ -668,6 +670,7 @@ function buildPackage(role, { work, common, version, arch, node, pkg, depends, o
     INSTALLED_SIZE: installedKiB,
     SUMMARY: ROLES[role].summary,
     PRIORITY: ROLES[role].priority,
+    ROLE_DEPENDS: (ROLES[role].depends ?? []).map((name) => `, ${name}`).join(''),
     NODE_VERSION: node.version,
     ...depends,
     MIN_NODE: minimumNode(pkg)

@@ -282,6 +282,7 @@ const CONDITION_FIELD_NAMES: Record<string, string> = {
   source: '来源',
   sourceId: '来源编号',
   dueDate: '整改期限',
+  awaitingSignature: '待签发',
 };
 
 /** The collector's own words in a condition's data: schedule states, due bases, deadline kinds. */
@@ -301,6 +302,20 @@ const CONDITION_VALUE_NAMES: Record<string, string> = {
   'self-inspection': '保密自查自评',
   assessment: '安全保密风险评估',
   manual: '手工登记',
+};
+
+/** One of the collector's own words (a schedule state, a due basis) in Chinese; unknown ones as they are. */
+export function collectorWordInChinese(value: string): string {
+  return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value]! : value;
+}
+
+/** A 第61条 hop's state (collector/clocks/report-chain.ts HopState) in Chinese. */
+export const HOP_STATE_NAMES: Record<string, string> = {
+  unstarted: '未开始',
+  pending: '待报告',
+  sent: '已发出，待接收',
+  done: '已报告',
+  overdue: '迟报或未报',
 };
 
 /**

@@ -1,4 +1,5 @@
 import { constants, inflateRawSync } from 'node:zlib';
+import { SECRET_TERM_PATTERN } from '../../shared/secret-mark.js';
 
 /**
  * Recognising national-secret markings (国家秘密标志, 第21条: 密级 and 保密期限) in file content.
@@ -28,11 +29,8 @@ export interface Marking {
   term?: string;
 }
 
-// Plain strings, not String.raw: the agent's bundle escapes non-ASCII characters in strings, but
-// cannot in a raw template, and one such character makes V8 hold the whole bundle's source as
-// two-byte text (1 MB more for as long as the agent runs).
-const TERM = '\\d{4}年\\d{1,2}月\\d{1,2}日(?:前)?|\\d{1,3}年|\\d{1,3}个月|长期';
-const MARKING = new RegExp(`(绝密|机密|秘密)[ \\t]*★[ \\t]*(${TERM})?`, 'gu');
+// A plain string (see SECRET_TERM_PATTERN): the agent's bundle must keep its source one-byte text.
+const MARKING = new RegExp(`(绝密|机密|秘密)[ \\t]*★[ \\t]*(${SECRET_TERM_PATTERN})?`, 'gu');
 const RANK: Record<MarkingLevel, number> = { 秘密: 1, 机密: 2, 绝密: 3 };
 
 /**

@@ -15,7 +15,10 @@ import { agentRoutes } from './agents.js';
 import { assessmentRoutes } from './assessments.js';
 import { auditActions, auditRoutes } from './audit.js';
 import { requireBearer } from './bearer-auth.js';
+import type { DocumentDeps } from '../documents/document-desk.js';
+import { documentRoutes } from './documents.js';
 import { enrollRoutes } from './enroll.js';
+import { exportRoutes } from './exports.js';
 import { keyRotationRoutes } from './key-rotation.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
@@ -65,6 +68,8 @@ export interface ApiDeps {
   hierarchy?: HierarchyApiDeps;
   /** 第64条 warnings, silences and notices; absent in tests of other routes. */
   warnings?: WarningApiDeps;
+  /** Official documents and their 签发; absent in tests of other routes. */
+  documents?: DocumentDeps;
 }
 
 export async function buildApi(deps: ApiDeps) {
@@ -162,6 +167,8 @@ export async function buildApi(deps: ApiDeps) {
       await secured.register(rectificationRoutes(deps.clocks));
       await secured.register(selfInspectionRoutes(deps.clocks));
     }
+    if (deps.documents) await secured.register(documentRoutes(deps.documents));
+    await secured.register(exportRoutes({ store: deps.store, clocks: deps.clocks }));
   });
   return app;
 }

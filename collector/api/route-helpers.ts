@@ -38,3 +38,23 @@ export function sendRefusal(
     .code(status)
     .send({ error: refusal.message, errorZh: refusal.messageZh, reason: refusal.reason });
 }
+
+/**
+ * A file to download (a document, an export): its type and a name in both spellings of
+ * Content-Disposition, the ASCII one for old clients and RFC 5987's UTF-8 one for a Chinese name.
+ */
+export function sendFile(reply: FastifyReply, file: Buffer, contentType: string, filename: string) {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return reply
+    .header('content-type', contentType)
+    .header(
+      'content-disposition',
+      `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`,
+    )
+    .header('cache-control', 'no-store')
+    .send(file);
+}
+
+/** A binary download in the OpenAPI document. */
+export const fileResponse = (description: string) =>
+  ({ type: 'string', format: 'binary', description }) as const;

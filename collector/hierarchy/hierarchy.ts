@@ -10,6 +10,7 @@ import {
   type ReportChannel,
 } from '../clocks/report-chain.js';
 import type { ClockScheduler } from '../clocks/scheduler.js';
+import { markSent, SUBJECTS } from '../documents/sign-off.js';
 import type { ConditionSink } from '../warnings/conditions.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { DeliveredEntry, ParentState } from '../store/hierarchy/hierarchy-store.js';
@@ -365,6 +366,7 @@ export class Hierarchy {
    */
   private async onDelivered(entries: DeliveredEntry[], parent: ParentState): Promise<void> {
     for (const entry of entries) {
+      if (entry.report.origin === this.deps.identity.id) await this.documentSent(entry);
       if (entry.report.type !== 'incident') continue;
       const incidentId = typeof entry.report.data.id === 'string' ? entry.report.data.id : undefined;
       if (!incidentId) continue;
@@ -381,6 +383,17 @@ export class Hierarchy {
           receipt,
         });
       }
+    }
+  }
+
+  /** The signed document an own incident or annual report went up under is sent, at the parent's receipt. */
+  private async documentSent(entry: DeliveredEntry): Promise<void> {
+    const { type, data } = entry.report;
+    const documents = this.deps.store.documents;
+    if (type === 'incident' && typeof data.id === 'string') {
+      await markSent(documents, 'incident-report', SUBJECTS.incident(data.id), entry.receivedAt);
+    } else if (type === 'annual' && typeof data.year === 'number') {
+      await markSent(documents, 'annual-report', SUBJECTS.annual(data.year), entry.receivedAt);
     }
   }
 

@@ -3,6 +3,7 @@ import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { SEVERITIES, severityRank, type Severity } from '../../shared/levels.js';
 import type { Logger } from '../../shared/log.js';
 import { systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
+import { signedOff, SUBJECTS } from '../documents/sign-off.js';
 import type { Store } from '../store/store.js';
 import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
@@ -26,14 +27,22 @@ export interface ProducerDeps {
 }
 
 export type AnnualAnswer =
-  | { ok: true; created: boolean; data: Record<string, unknown> }
-  | { ok: false; reason: 'unfinished' | 'no-parent' };
+  { ok: true; created: boolean; data: Record<string, unknown> } | { ok: false; reason: AnnualRefusalReason };
+
+export type AnnualRefusalReason = 'unfinished' | 'no-parent' | 'unsigned';
 
 /** Why annual figures cannot go up, for people (API and CLI). */
-export function annualRefusal(reason: 'unfinished' | 'no-parent', year: number): string {
-  return reason === 'unfinished'
-    ? `year: ${year} is not over yet (Asia/Shanghai); annual figures go up for a finished year`
-    : 'this collector has no parent; enroll it with smew collector enroll --parent URL --token T';
+export function annualRefusal(reason: AnnualRefusalReason, year: number): string {
+  if (reason === 'unfinished') {
+    return `year: ${year} is not over yet (Asia/Shanghai); annual figures go up for a finished year`;
+  }
+  if (reason === 'unsigned') {
+    return (
+      `the ${year} 年度保密工作情况 is not signed off (签发): draft it (POST /api/v1/documents, kind annual-report, ` +
+      `year ${year}) and have a secadmin sign it off; its figures go up as its 附表 then`
+    );
+  }
+  return 'this collector has no parent; enroll it with smew collector enroll --parent URL --token T';
 }
 
 interface Item {
@@ -146,10 +155,15 @@ export class ReportProducers {
     return items;
   }
 
-  /** Each incident once (with its evidence), then each hop recorded on it (by hand or by a receipt). */
+  /**
+   * Each incident once (with its evidence), then each hop recorded on it (by hand or by a receipt) —
+   * once its 泄密事件报告 is signed off (签发): until then it stays a local draft, its clock running.
+   */
   private async incidents(): Promise<Item[]> {
     const items: Item[] = [];
     for (const incident of await this.deps.store.clocks.listIncidents({})) {
+      if (!(await signedOff(this.deps.store.documents, 'incident-report', SUBJECTS.incident(incident.id))))
+        continue;
       items.push({
         producerKey: `incident:${incident.id}`,
         type: 'incident',
@@ -250,9 +264,12 @@ export class ReportProducers {
     return item ? [item] : [];
   }
 
+  /** The year's report, unless queued already or its 年度保密工作情况 is not signed off (签发) yet. */
   private async annualItem(year: number): Promise<Item | undefined> {
     const producerKey = `annual:${year}`;
     if (await this.deps.store.hierarchy.ownReport(producerKey)) return undefined;
+    if (!(await signedOff(this.deps.store.documents, 'annual-report', SUBJECTS.annual(year))))
+      return undefined;
     const { store, origin, clock, clockOptions } = this.deps;
     const data = await annualReportData({
       store,
@@ -274,6 +291,12 @@ export class ReportProducers {
     const hierarchy = this.deps.store.hierarchy;
     if (year >= shanghaiYear(this.deps.clock.now())) return { ok: false, reason: 'unfinished' };
     if (!(await hierarchy.getParent())) return { ok: false, reason: 'no-parent' };
+    if (
+      !(await hierarchy.ownReport(`annual:${year}`)) &&
+      !(await signedOff(this.deps.store.documents, 'annual-report', SUBJECTS.annual(year)))
+    ) {
+      return { ok: false, reason: 'unsigned' };
+    }
     const item = await this.annualItem(year);
     const created = item ? await this.enqueue(item) : false;
     const stored = await hierarchy.ownReport(`annual:${year}`);

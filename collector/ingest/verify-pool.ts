@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingWorker } from '../worker-thread.js';
 import type { VerifyAnswer, VerifyBatch, VerifyRequest } from './verify-worker.js';
 
 /**
@@ -24,9 +25,8 @@ export class VerifyPool {
   private closed = false;
 
   constructor(size: number = availableParallelism()) {
-    const url = workerUrl();
     for (let i = 0; i < Math.max(1, size); i++) {
-      const worker = url.pathname.endsWith('.ts') ? sourceWorker(url) : new Worker(url);
+      const worker = siblingWorker(import.meta.url, 'verify-worker');
       worker.unref();
       worker.on('message', (answer: VerifyAnswer) => this.answered(answer));
       worker.on('error', (err) => this.failAll(err));
@@ -106,17 +106,4 @@ export function threadOf(publicKey: string, threads: number): number {
     hash = Math.imul(hash ^ publicKey.charCodeAt(i), 0x01000193);
   }
   return (hash >>> 0) % threads;
-}
-
-/** From source, the thread registers tsx itself before loading the worker (execArgv hooks do not reach it). */
-function sourceWorker(url: URL): Worker {
-  const code = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(code, { eval: true });
-}
-
-/** The worker's own module: .js when built, .ts when run from source (tests, benchmarks via tsx). */
-function workerUrl(): URL {
-  const here = new URL(import.meta.url);
-  const ext = here.pathname.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./verify-worker${ext}`, here);
 }

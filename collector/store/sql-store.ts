@@ -1,6 +1,7 @@
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqlRectificationStore } from './rectifications/rectification-store.js';
 import { SqlSelfInspectionStore } from './self-inspections/self-inspection-store.js';
+import { SqlDocumentStore } from './documents/document-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
@@ -77,6 +78,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   readonly approvals: SqlApprovalStore;
   readonly rectifications: SqlRectificationStore;
   readonly selfInspections: SqlSelfInspectionStore;
+  readonly documents: SqlDocumentStore;
   private readonly writes: IngestWrites;
 
   /** `database` is the one connection every domain store written once shares. */
@@ -93,6 +95,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     this.approvals = new SqlApprovalStore(database);
     this.rectifications = new SqlRectificationStore(database);
     this.selfInspections = new SqlSelfInspectionStore(database);
+    this.documents = new SqlDocumentStore(database);
   }
 
   async schemaVersion(): Promise<number> {

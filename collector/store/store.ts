@@ -13,6 +13,7 @@ import type { WarningStore } from './warnings/warning-store.js';
 import type { AgentApprovalStore } from './approvals/approval-store.js';
 import type { RectificationStore } from './rectifications/rectification-store.js';
 import type { SelfInspectionStore } from './self-inspections/self-inspection-store.js';
+import type { DocumentStore } from './documents/document-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
 export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;
@@ -187,6 +188,8 @@ export interface Store {
   readonly rectifications: RectificationStore;
   /** 第58条 保密自查自评: the yearly checklist, its evidence and result. */
   readonly selfInspections: SelfInspectionStore;
+  /** Official documents and their sign-off (签发): what goes up waits for a person to sign it. */
+  readonly documents: DocumentStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

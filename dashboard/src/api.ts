@@ -13,6 +13,7 @@ export type { Agent, PendingAgent } from '../../shared/api/agents.js';
 export type { AuditEntry } from '../../shared/api/audit.js';
 export type { AssessmentDue, Hop, Incident, System } from '../../shared/api/clocks.js';
 export type { Actor } from '../../shared/api/common.js';
+export type { DocumentView } from '../../shared/api/documents.js';
 export type { StoredEvent } from '../../shared/api/events.js';
 export type { Notice } from '../../shared/api/notices.js';
 export type { Rectification } from '../../shared/api/rectifications.js';

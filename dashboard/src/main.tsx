@@ -16,6 +16,7 @@ import { LangContext, saveLang, savedLang, translator, useI18n, type Lang, type 
 import { beep, openLiveStream } from './live.js';
 import { AccessPage } from './pages/access.js';
 import { AgentDetail, AgentsPage } from './pages/agents.js';
+import { DocumentsPage } from './pages/documents.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
 import { Overview } from './pages/overview.js';
@@ -50,6 +51,7 @@ const NAV: [string, MessageKey][] = [
   ['self-inspection', 'selfInspection'],
   ['rectifications', 'rectifications'],
   ['notices', 'notices'],
+  ['documents', 'documents'],
   ['silences', 'silences'],
 ];
 
@@ -207,6 +209,8 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
       return <RectificationsPage user={user} />;
     case 'notices':
       return <NoticesPage user={user} />;
+    case 'documents':
+      return <DocumentsPage user={user} />;
     case 'silences':
       return <SilencesPage user={user} />;
     case 'audit':

@@ -188,6 +188,12 @@ describe.skipIf(!hasChromium)('the Chinese dashboard shows no raw event type or 
       channel: 'phone',
       receipt: '县保密局值班室',
     });
+    // Its 泄密事件报告, drafted and not yet signed off (签发): the 公文 page shows the draft.
+    await call('POST', '/api/v1/documents', {
+      kind: 'incident-report',
+      incidentId: incident.id,
+      nature: '可能泄露',
+    });
     await call('POST', '/api/v1/silences', {
       matcher: { severity: 'high' },
       endsAt: new Date(Date.now() + 24 * HOUR).toISOString(),
@@ -218,7 +224,7 @@ describe.skipIf(!hasChromium)('the Chinese dashboard shows no raw event type or 
     return { text, raw: rawWords(text) };
   };
 
-  it('overview, warnings (all states), each warning, agents, systems, incidents, notices, silences', async () => {
+  it('overview, warnings (all states), each warning, agents, systems, incidents, notices, silences, documents', async () => {
     const pages: [string, () => Promise<void>][] = [
       ['', () => page.getByTestId('recent-events').getByText('涉密计算机接入移动存储介质').first().waitFor()],
       ['warnings?state=all', () => page.getByTestId('warnings').getByText('误报（已排除）').waitFor()],
@@ -232,6 +238,7 @@ describe.skipIf(!hasChromium)('the Chinese dashboard shows no raw event type or 
       ['incidents', () => page.getByTestId('incidents').getByText('未报').first().waitFor()],
       ['notices', () => page.locator('main.page h1').waitFor()],
       ['silences', () => page.getByTestId('silences').waitFor()],
+      ['documents', () => page.getByTestId('documents').getByText('草稿（待签发）').waitFor()],
     ];
     const found: Record<string, string[]> = {};
     for (const [i, [hash, ready]] of pages.entries()) {
@@ -278,6 +285,16 @@ describe.skipIf(!hasChromium)('the Chinese dashboard shows no raw event type or 
       '未报',
     ])
       expect(incidents).toContain(word);
+
+    // A missed hop's warning says what waits for signature (签发), under its Chinese name.
+    const late = (await call('GET', '/api/v1/warnings?limit=100')).items as { id: string; rule: string }[];
+    const missed = late.find((w) => w.rule === 'incident-report-late')!;
+    const { text: missedText } = await visit(`warnings/${missed.id}`, () =>
+      page.getByTestId('evidence').waitFor(),
+    );
+    expect(missedText).toContain('待签发');
+    expect(missedText).toContain('泄密事件报告尚未起草，请起草并签发后报送');
+    expect(missedText).not.toContain('awaitingSignature');
 
     const { text: systems } = await visit('systems', () => page.getByTestId('systems').waitFor());
     for (const word of ['涉密信息系统', '下次评估截止日期', '已逾期', '未到期'])

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { openSqliteStore, type SqliteStore } from '../../collector/store/sqlite-store.js';
-import { unitIncident } from '../support/collector-chain.js';
+import { createSignedIncident, unitIncident } from '../support/collector-chain.js';
 import { eventually } from '../support/eventually.js';
 import { NetnsLab, requireNetns, type Namespace } from '../support/netns.js';
 import { runSmew, type Running } from '../support/processes.js';
@@ -114,7 +114,8 @@ describe.runIf(canRun)('the unit → county link cut and flapping in network nam
 
   async function raise(n: number, label: string): Promise<void> {
     for (let i = 0; i < n; i++) {
-      await unitStore.clocks.createIncident(
+      await createSignedIncident(
+        unitStore,
         unitIncident(`inc-${label}-${i}`, `${label} ${i}`, { unit: '测试单位' }),
       );
     }

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixtureHost } from '../support/fixture-host.js';
+import { postSignedIncident } from '../support/collector-chain.js';
 import { eventually } from '../support/eventually.js';
 import { runSmew, type Running } from '../support/processes.js';
 import { createSite, enrollAgent, enrollCollector, type Site } from '../support/smew-site.js';
@@ -146,7 +147,7 @@ describe('collector processes in a chain', () => {
     // A few before the fault, one at a time, for the end-to-end latency.
     for (let i = 0; i < 5; i++) {
       const posted = Date.now();
-      const created = await call<{ id: string }>(unit, 'POST', '/api/v1/incidents', {
+      const created = await postSignedIncident(unit.httpUrl, unit.apiKey, {
         title: `测延迟 ${i}`,
         level: '秘密',
         discoveredAt: new Date().toISOString(),
@@ -164,7 +165,7 @@ describe('collector processes in a chain', () => {
 
     for (let i = 0; i < N; i++) {
       if (i === 10) await county.stopCollector('SIGKILL');
-      const created = await call(unit, 'POST', '/api/v1/incidents', {
+      const created = await postSignedIncident(unit.httpUrl, unit.apiKey, {
         title: `断链 ${i}`,
         level: '秘密',
         discoveredAt: new Date().toISOString(),

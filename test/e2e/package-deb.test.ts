@@ -175,6 +175,10 @@ describePackages('the Debian packages', () => {
       // The floors come from the native parts' ELF symbol versions (package-arm64.test.ts checks them):
       // the addon is built for glibc 2.28 and GCC 8's libstdc++, so UOS 20 and Kylin V10 install it.
       expect(info).toContain('Depends: libc6 (>= 2.28), libstdc++6, ');
+      // The collector's PDFs are set in fonts from a package (documents.fonts), the agent needs none.
+      const depends = /^\s*Depends: (.*)$/m.exec(info)?.[1] ?? '';
+      if (role === 'collector') expect(depends.split(', ')).toContain('fonts-noto-cjk');
+      else expect(depends).not.toContain('fonts-');
       for (const script of ['postinst', 'prerm', 'postrm', 'md5sums']) expect(info).toContain(script);
 
       const { stdout: listing } = await run('dpkg-deb', ['--contents', deb], { maxBuffer: 64 * 1024 * 1024 });

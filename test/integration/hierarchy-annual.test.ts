@@ -17,6 +17,7 @@ import {
   callApi,
   enrollNode,
   makeNode,
+  postSignedIncident,
   receivedReports,
   run,
   startNode,
@@ -73,9 +74,9 @@ describe('第56条 annual figures up a chain', () => {
       ).status,
     ).toBe(201);
     const discoveredAt = new Date(clock.now().getTime() - 3_600_000).toISOString();
-    expect((await post('/api/v1/incidents', { title: '疑似泄密', level: '秘密', discoveredAt })).status).toBe(
-      201,
-    );
+    // Signed off (签发), so it goes up.
+    const incident = { title: '疑似泄密', level: '秘密', discoveredAt };
+    expect((await postSignedIncident(run(unit).httpUrl, keys.get(unit)!, incident)).status).toBe(201);
     const { agent, reply } = await enrollAgent(run(unit), { unit: '甲单位' });
     const client = await connectAsAgent(reply.broker.url, reply.broker.username, reply.broker.password);
     await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(signedEvent(agent, 1)), {
@@ -101,6 +102,18 @@ describe('第56条 annual figures up a chain', () => {
 
   afterAll(() => stopAndRemove([unit, county, city]));
 
+  /** The node's 年度保密工作情况 for `year`, drafted and signed off: its figures go up as the 附表. */
+  async function signAnnualReport(node: ChainNode, forYear: number): Promise<void> {
+    const key = keys.get(node)!;
+    const draft = await callApi<{ id: string }>(node, key, '/api/v1/documents', {
+      kind: 'annual-report',
+      year: forYear,
+      text: `${forYear}年保密工作情况。`,
+    });
+    expect(draft.status).toBe(201);
+    expect((await callApi(node, key, `/api/v1/documents/${draft.body.id}/signoff`, {})).status).toBe(200);
+  }
+
   it('before the year ends: preliminary own figures, nothing sent, and a refusal to send', async () => {
     const { status, body } = await callApi<AnnualView>(
       unit,
@@ -121,6 +134,12 @@ describe('第56条 annual figures up a chain', () => {
   it('at the turn of the year each collector reports once; the city shows each unit and the totals', async () => {
     // 00:30 on 1 January in Shanghai: 16:30 UTC on 31 December.
     clock.set(`${year}-12-31T16:30:00Z`);
+    // Nothing goes up before the 年度保密工作情况 is signed off.
+    await run(unit).hierarchy.scan();
+    await delivered(unit);
+    expect(await receivedReports(county, 'annual')).toHaveLength(0);
+    await signAnnualReport(unit, year);
+    await signAnnualReport(county, year);
     await run(unit).hierarchy.scan();
     await eventually(async () => (await receivedReports(county, 'annual')).length === 1 || undefined, {
       what: 'the unit’s figures at the county',
@@ -202,6 +221,10 @@ describe('第56条 annual figures up a chain', () => {
     writeFileSync(file, JSON.stringify({ unit: name, level, store, identity }));
     // The command reads the wall clock: the year before this one is over.
     const earlier = new Date().getUTCFullYear() - 1;
+    const unsigned = await runSmew(['collector', 'annual', '--year', String(earlier), '--config', file]);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stderr).toMatch(/not signed off \(签发\)/);
+    await signAnnualReport(unit, earlier);
     const first = await runSmew(['collector', 'annual', '--year', String(earlier), '--config', file]);
     expect(first.stderr).toMatch(/queued for the parent/);
     expect(first.code).toBe(0);

@@ -21,6 +21,7 @@ import {
   startNode,
   type ChainNode,
   unitIncident,
+  createSignedIncident,
 } from '../support/collector-chain.js';
 import { agentTopic } from '../../shared/topics.js';
 
@@ -89,7 +90,8 @@ describe('a chain of collectors: unit → county → city', () => {
 
   it('an incident raised at the unit arrives at county and city once, signed by the unit, agent evidence intact', async () => {
     const now = new Date().toISOString();
-    await run(unit).store.clocks.createIncident(
+    await createSignedIncident(
+      run(unit).store,
       unitIncident('inc-chain-1', '涉密计算机疑似泄密', {
         level: '机密',
         discoverySource: 'evidence',
@@ -192,7 +194,7 @@ describe('a chain of collectors: unit → county → city', () => {
     county.running = undefined;
     const N = 30;
     for (let i = 0; i < N; i++) {
-      await run(unit).store.clocks.createIncident(unitIncident(`inc-outage-${i}`, `断链期间的事件 ${i}`));
+      await createSignedIncident(run(unit).store, unitIncident(`inc-outage-${i}`, `断链期间的事件 ${i}`));
     }
     await run(unit).hierarchy.scan();
     // The unit has tried and failed: the backlog waits in its outbox.
@@ -223,7 +225,7 @@ describe('a chain of collectors: unit → county → city', () => {
     await run(city).stop();
     city.running = undefined;
     const now = new Date().toISOString();
-    await run(unit).store.clocks.createIncident(unitIncident('inc-crash-window', '收据之后崩溃'));
+    await createSignedIncident(run(unit).store, unitIncident('inc-crash-window', '收据之后崩溃'));
     await run(unit).hierarchy.scan();
     await eventually(
       async () =>

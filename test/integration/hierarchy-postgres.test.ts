@@ -17,6 +17,7 @@ import {
   startNode,
   type ChainNode,
   unitIncident,
+  createSignedIncident,
 } from '../support/collector-chain.js';
 import { adminQuery, createTestSchema, postgresAvailable, type TestSchema } from '../support/postgres.js';
 
@@ -94,7 +95,8 @@ describe.runIf(ready)('a unit run by two collectors on one PostgreSQL, below a c
     const unitId = run(unitA).collectorId;
     const N = 6;
     for (let i = 0; i < N; i++) {
-      await run(unitA).store.clocks.createIncident(
+      await createSignedIncident(
+        run(unitA).store,
         unitIncident(`inc-pg-${i}`, `共享数据库的事件 ${i}`, { level: '机密', measures: '已断网' }),
       );
     }

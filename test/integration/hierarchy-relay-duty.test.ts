@@ -21,6 +21,7 @@ import {
   stopAndRemove,
   type ChainNode,
   unitIncident,
+  createSignedIncident,
 } from '../support/collector-chain.js';
 
 interface Duty {
@@ -66,7 +67,8 @@ describe('an administration’s own 24 h for an incident from below', () => {
     // The city goes away before the incident comes up.
     await run(city).stop();
     const now = clock.now().toISOString();
-    await run(unit).store.clocks.createIncident(
+    await createSignedIncident(
+      run(unit).store,
       unitIncident('inc-relay-1', '疑似泄密', {
         level: '机密',
         discoveredAt: new Date(clock.now().getTime() - HOUR).toISOString(),
@@ -153,7 +155,8 @@ describe('an administration’s own 24 h for an incident from below', () => {
   it('with the city away, the county records its onward hop by hand: a call, arrived as made', async () => {
     const officer = await createApiKey(run(county).store, { name: 'county-officer', role: 'officer' });
     const now = clock.now().toISOString();
-    await run(unit).store.clocks.createIncident(
+    await createSignedIncident(
+      run(unit).store,
       unitIncident('inc-relay-2', '涉密载体遗失', {
         level: '秘密',
         discoveredAt: now,

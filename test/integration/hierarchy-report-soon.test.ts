@@ -14,6 +14,7 @@ import {
   startNode,
   stopAndRemove,
   unitIncident,
+  createSignedIncident,
   type ChainNode,
 } from '../support/collector-chain.js';
 
@@ -45,7 +46,7 @@ describe('reports go up at once, a burst in one batch', () => {
     const batchesBefore = (await metric(unit, 'smew_hierarchy_batches_sent_total')) ?? 0;
     const started = Date.now();
     for (let i = 0; i < N; i++)
-      await run(unit).store.clocks.createIncident(unitIncident(`inc-burst-${i}`, `突发 ${i}`));
+      await createSignedIncident(run(unit).store, unitIncident(`inc-burst-${i}`, `突发 ${i}`));
     for (let i = 0; i < N; i++) run(unit).hierarchy.reportSoon();
     const arrived = await eventually(
       async () => {

@@ -5,7 +5,9 @@
  */
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import type { CollectorConfig } from '../../collector/config.js';
+import { SUBJECTS } from '../../collector/documents/sign-off.js';
 import type { NewIncident } from '../../collector/store/clocks/clock-store.js';
+import type { Store } from '../../collector/store/store.js';
 import { enrollAtParent } from '../../collector/hierarchy/enroll-at-parent.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { startCollector, type CollectorRuntime, type RunningCollector } from '../../collector/server.js';
@@ -120,4 +122,67 @@ export function unitIncident(id: string, title: string, overrides: Partial<NewIn
     createdBy: 'test',
     ...overrides,
   };
+}
+
+/**
+ * Records the incident as an officer would have it go up: with its 泄密事件报告 drafted and signed
+ * off (签发), since the hierarchy forwards an incident only then.
+ */
+export async function createSignedIncident(store: Store, incident: NewIncident): Promise<void> {
+  await store.clocks.createIncident(incident);
+  await signOffIncidentReport(store, incident);
+}
+
+/** A signed-off 泄密事件报告 for an incident already recorded. */
+export async function signOffIncidentReport(
+  store: Store,
+  incident: Pick<NewIncident, 'id' | 'unit' | 'level'>,
+  at = new Date().toISOString(),
+): Promise<void> {
+  const id = `doc-${incident.id}`;
+  await store.documents.create({
+    id,
+    kind: 'incident-report',
+    subject: SUBJECTS.incident(incident.id),
+    unit: incident.unit,
+    title: '关于可能泄露国家秘密事件的报告',
+    level: incident.level,
+    term: null,
+    urgency: '特急',
+    number: null,
+    fields: { nature: '可能泄露' },
+    createdAt: at,
+    createdBy: '保密干部',
+  });
+  await store.documents.signOff(id, '保密干部', at);
+}
+
+/**
+ * Over HTTP, as an officer would have an incident go up: records it, drafts its 泄密事件报告 and
+ * signs it off (签发). Answers the incident's POST (status and body).
+ */
+export async function postSignedIncident(
+  httpUrl: string,
+  key: string,
+  incident: Record<string, unknown>,
+): Promise<{ status: number; body: { id: string } }> {
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${httpUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = { status: response.status, body: (await response.json()) as { id: string } };
+    if (response.status >= 300)
+      throw new Error(`POST ${path}: ${response.status} ${JSON.stringify(answer.body)}`);
+    return answer;
+  };
+  const created = await post('/api/v1/incidents', incident);
+  const document = await post('/api/v1/documents', {
+    kind: 'incident-report',
+    incidentId: created.body.id,
+    nature: '可能泄露',
+  });
+  await post(`/api/v1/documents/${document.body.id}/signoff`, {});
+  return created;
 }

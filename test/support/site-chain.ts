@@ -1,3 +1,4 @@
+import { postSignedIncident } from './collector-chain.js';
 import { eventually } from './eventually.js';
 import { createSite, enrollCollector, type Site } from './smew-site.js';
 
@@ -74,7 +75,7 @@ export async function reportAt(
 }
 
 /**
- * Enters an incident at the unit through its API and waits for it at the county and at the
+ * Enters an incident at the unit through its API, signs its report off, and waits for it at the county and at the
  * national level; returns how long after the request each received it (their own record).
  */
 export async function incidentUp(
@@ -83,14 +84,14 @@ export async function incidentUp(
 ): Promise<{ id: string; toCountyMs: number; toNationalMs: number }> {
   const [unit, county, , , national] = chain.sites as [Site, Site, Site, Site, Site];
   const posted = Date.now();
-  const response = await fetch(`${unit.httpUrl}/api/v1/incidents`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${unit.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ title, level: '秘密', discoveredAt: new Date().toISOString() }),
+  // Recorded, drafted and signed off (签发) as an officer would: only then does it go up.
+  const {
+    body: { id },
+  } = await postSignedIncident(unit.httpUrl, unit.apiKey, {
+    title,
+    level: '秘密',
+    discoveredAt: new Date().toISOString(),
   });
-  if (response.status !== 201)
-    throw new Error(`POST /api/v1/incidents: ${response.status} ${await response.text()}`);
-  const { id } = (await response.json()) as { id: string };
   const at = (site: Site, where: string) =>
     eventually(() => reportAt(site, chain.unitId, 'incident', (d) => d.id === id), {
       what: `incident ${id} at the ${where}`,

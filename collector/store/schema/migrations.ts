@@ -840,6 +840,32 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       CREATE INDEX self_inspection_files_inspection ON self_inspection_files (inspection_id, item);
     `,
   },
+  {
+    version: 20,
+    name: '签发: official documents (泄密事件报告, 预警通报 and its 排查 reply, 年度保密工作情况, 自查自评报告), draft → signed → sent',
+    sql: `
+      CREATE TABLE documents (
+        id         TEXT{bytewise} PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        subject    TEXT{bytewise} NOT NULL,
+        unit       TEXT NOT NULL,
+        title      TEXT NOT NULL,
+        level      TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密', '非密')),
+        term       TEXT,
+        urgency    TEXT,
+        number     TEXT,
+        fields     TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('draft', 'signed', 'sent')),
+        created_at TEXT{bytewise} NOT NULL,
+        created_by TEXT NOT NULL,
+        signed_by  TEXT,
+        signed_at  TEXT{bytewise},
+        sent_at    TEXT{bytewise},
+        UNIQUE (kind, subject)
+      );
+      CREATE INDEX documents_created ON documents (created_at, id);
+    `,
+  },
 ];
 
 export const SQLITE_MIGRATIONS = migrationsFor('sqlite', SCHEMA_MIGRATIONS);

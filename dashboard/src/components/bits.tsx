@@ -76,3 +76,13 @@ export function DataList(props: { data: Record<string, unknown> }) {
     </dl>
   );
 }
+
+/** A list as an Excel workbook (the list routes' .xlsx twins), with the session cookie. */
+export function ExportLink(props: { href: string }) {
+  const { t } = useI18n();
+  return (
+    <a class="export" href={props.href} download data-testid="export-xlsx">
+      {t('exportXlsx')}
+    </a>
+  );
+}

@@ -10,7 +10,7 @@ import {
   type System,
 } from '../api.js';
 import { AgentText } from '../components/agent-text.js';
-import { Countdown, Time } from '../components/bits.js';
+import { Countdown, ExportLink, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import {
   Field,
@@ -41,6 +41,7 @@ export function SystemsPage(props: { user: SessionUser }) {
   return (
     <section>
       <h1>{t('systems')}</h1>
+      <ExportLink href="/api/v1/assessments.xlsx" />
       {canWrite ? (
         <p>
           <button type="button" onClick={() => setForm({ kind: 'new' })}>
@@ -365,6 +366,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
   return (
     <section>
       <h1>{t('incidents')}</h1>
+      <ExportLink href="/api/v1/incidents.xlsx" />
       {props.user.role !== 'viewer' && !props.id ? (
         <p>
           <button type="button" onClick={() => setCreating(true)}>

@@ -11,7 +11,7 @@ import {
   type Warning,
 } from '../api.js';
 import { AgentText } from '../components/agent-text.js';
-import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
+import { DataList, ExportLink, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { LoadMore, usePaged } from '../components/paged.js';
 import { Field, FormPanel, FormProblem, Select, TextInput, useSubmit } from '../components/form.js';
@@ -44,6 +44,13 @@ export function warningTitle(w: Warning, lang: 'zh' | 'en'): string {
   return w.rule;
 }
 
+/** The list's filters for its export (state, severity), without paging. */
+function exportQuery(query: URLSearchParams): string {
+  const out = new URLSearchParams();
+  for (const [k, v] of query) if (k === 'state' || k === 'severity') out.append(k, v);
+  return out.toString();
+}
+
 export function WarningsPage(props: { query: URLSearchParams }) {
   const { t, lang } = useI18n();
   const [state, setState] = useState(props.query.get('state') ?? 'open');
@@ -55,6 +62,7 @@ export function WarningsPage(props: { query: URLSearchParams }) {
   return (
     <section>
       <h1>{t('warnings')}</h1>
+      <ExportLink href={`/api/v1/warnings.xlsx?${exportQuery(query)}`} />
       <label class="filter">
         {t('filterState')}{' '}
         <select value={state} onChange={(e) => setState((e.target as HTMLSelectElement).value)}>
