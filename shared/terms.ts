@@ -21,7 +21,8 @@ type ConditionType =
   | 'assessment.reminder'
   | 'assessment.unapproved'
   | 'incident.report.late'
-  | 'incident.report.reminder';
+  | 'incident.report.reminder'
+  | 'incident.report.stuck';
 
 /** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
 export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
@@ -87,6 +88,10 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   },
   'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
+  'incident.report.stuck': {
+    zh: '泄密事件报告未在24小时内逐级报至国家保密行政管理部门',
+    en: 'Leak report not at the national level 24 h after the first administration received it',
+  },
 };
 
 /**

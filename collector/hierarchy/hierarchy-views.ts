@@ -78,7 +78,7 @@ export class HierarchyViews {
       parentLevel: parent?.level,
       now,
     });
-    return received.map(({ incident, id, hops, ownHop, duty }) => ({
+    return received.map(({ incident, id, hops, ownHop, duty, endToEnd }) => ({
       origin: incident.origin,
       unit: incident.unit,
       id,
@@ -96,6 +96,10 @@ export class HierarchyViews {
         now,
       }),
       duty: duty ?? null,
+      endToEnd: endToEnd && {
+        ...endToEnd,
+        stuckHere: duty !== undefined && duty.state !== 'done' && now.getTime() > Date.parse(endToEnd.dueAt),
+      },
     }));
   }
 

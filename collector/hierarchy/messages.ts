@@ -57,6 +57,7 @@ export const REPORT_TYPES = [
   'warning',
   'incident',
   'incident.hop',
+  'incident.closure',
   'assessment.overdue',
   'agent.health',
   'annual',

@@ -2,7 +2,7 @@ import type { Clock } from '../../shared/clock.js';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { SEVERITIES, severityRank, type Severity } from '../../shared/levels.js';
 import type { Logger } from '../../shared/log.js';
-import { systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
+import { measuresMissing, systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
 import type { Store } from '../store/store.js';
 import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
@@ -144,10 +144,15 @@ export class ReportProducers {
     return items;
   }
 
-  /** Each incident once (with its evidence), then each hop recorded on it (by hand or by a receipt). */
+  /**
+   * Each incident once (with its evidence) once it has a remedial measure (第61条: the measures
+   * come first), then each hop recorded on it (by hand or by a receipt), then its closure with
+   * the 处理结果 (第60条), whose receipt is the closure hop.
+   */
   private async incidents(): Promise<Item[]> {
     const items: Item[] = [];
     for (const incident of await this.deps.store.clocks.listIncidents({})) {
+      if (measuresMissing(incident)) continue;
       items.push({
         producerKey: `incident:${incident.id}`,
         type: 'incident',
@@ -160,7 +165,7 @@ export class ReportProducers {
           unitLevel: incident.unitLevel,
           discoveredAt: incident.discoveredAt,
           discoverySource: incident.discoverySource,
-          measures: incident.measures,
+          measures: incident.measures.map(({ what, by, at }) => ({ what, by, at })),
           createdAt: incident.createdAt,
         },
         evidenceIds: incident.evidence,
@@ -180,6 +185,20 @@ export class ReportProducers {
             channel: report.channel,
             by: report.by,
             receipt: report.receipt,
+            about: report.about,
+          },
+        });
+      }
+      if (incident.closedAt) {
+        items.push({
+          producerKey: `incident.closure:${incident.id}`,
+          type: 'incident.closure',
+          key: `incident:${incident.id}`,
+          data: {
+            id: incident.id,
+            closedAt: incident.closedAt,
+            outcome: incident.outcome,
+            closedBy: incident.closedBy,
           },
         });
       }

@@ -14,6 +14,7 @@ export const COLLECTOR_CONDITION_TYPES = [
   'assessment.unapproved',
   'incident.report.late',
   'incident.report.reminder',
+  'incident.report.stuck',
 ] as const;
 
 export function isCollectorConditionType(type: string): boolean {

@@ -89,6 +89,16 @@ export const receivedIncident = z.object({
       description:
         'this administration’s own 第61条 duty: pass it on within 24 h of its receipt here; done at the parent’s receipt (null at the top)',
     }),
+  endToEnd: z
+    .object({
+      firstReceivedAt: isoTime,
+      dueAt: isoTime.meta({
+        description: 'first administration’s receipt + 24 h: national by then (SPEC §7)',
+      }),
+      stuckHere: z.boolean().meta({ description: 'past dueAt and this administration has not passed it on' }),
+    })
+    .nullable()
+    .optional(),
   hops: z.array(
     z.object({
       from: z.string(),

@@ -10,6 +10,7 @@ import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { HIERARCHY_VERSION, sign, verifiedBy } from '../../collector/hierarchy/messages.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
+import { measuresDone } from '../support/clock-records.js';
 import { eventually } from '../support/eventually.js';
 import { connectAsAgent, enrollOverHttp, makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import {
@@ -93,7 +94,7 @@ describe('a chain of collectors: unit → county → city', () => {
       unitIncident('inc-chain-1', '涉密计算机疑似泄密', {
         level: '机密',
         discoverySource: 'evidence',
-        measures: '已断网',
+        measures: measuresDone('已断网'),
         evidence: [eventId],
         // The test's own time: the deadlines are checked against it.
         discoveredAt: now,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { OFF_SYSTEM_ADVICE } from '../../shared/api/clocks.js';
 import { ManualClock } from '../../shared/clock.js';
+import { measuresDone } from '../support/clock-records.js';
 import { eventually } from '../support/eventually.js';
 import {
   callApi,
@@ -70,7 +71,7 @@ describe('an administration’s own 24 h for an incident from below', () => {
       unitIncident('inc-relay-1', '疑似泄密', {
         level: '机密',
         discoveredAt: new Date(clock.now().getTime() - HOUR).toISOString(),
-        measures: '已断网',
+        measures: measuresDone('已断网'),
         createdAt: now,
       }),
     );
@@ -157,7 +158,7 @@ describe('an administration’s own 24 h for an incident from below', () => {
       unitIncident('inc-relay-2', '涉密载体遗失', {
         level: '秘密',
         discoveredAt: now,
-        measures: '组织查找',
+        measures: measuresDone('组织查找'),
         createdAt: now,
       }),
     );
