@@ -35,8 +35,8 @@ export interface NewIncident {
   unit?: string;
 }
 
-/** A list of measures, or a text read as one measure by the caller, now (the older form). */
-export type MeasuresInput = MeasureBody[] | string | null;
+/** A list of measures; a text (the older form) is read as one measure by the caller, now. */
+export type MeasuresInput = (MeasureBody | string)[] | string | null;
 
 export interface IncidentFromWarning {
   title?: string;
@@ -133,7 +133,10 @@ export class IncidentDesk {
   /** Measures as stored: each with who did it and when (default: the caller, now). */
   private measures(principal: Principal, input: MeasuresInput | undefined): NewMeasure[] {
     const now = this.deps.scheduler.now();
-    const list = typeof input === 'string' ? (input.trim() ? [{ what: input.trim() }] : []) : (input ?? []);
+    const given = typeof input === 'string' ? [input] : (input ?? []);
+    const list = given
+      .map((m) => (typeof m === 'string' ? { what: m } : m))
+      .filter((m): m is MeasureBody => m.what.trim() !== '');
     return list.map((m, i) => {
       const at = m.at === undefined ? now : new Date(m.at);
       notInFuture(at, now, `measures[${i}].at`);

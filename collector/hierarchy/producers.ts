@@ -6,6 +6,7 @@ import { measuresMissing, systemSchedule, type ClockOptions } from '../clocks/cl
 import type { Store } from '../store/store.js';
 import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
+import { unitStatusFigures, unitStatusKey } from './unit-status.js';
 import { ownReport, type ReportEvidence, type ReportOrigin } from './reports.js';
 
 /**
@@ -60,6 +61,7 @@ export class ReportProducers {
       ['incidents', () => this.incidents()],
       ['assessments', () => this.overdueAssessments()],
       ['agent health', () => this.agentHealth()],
+      ['unit status', () => this.unitStatus()],
       ['subordinates', () => this.subordinates()],
       ['annual figures', () => this.lastYear()],
     ] as const) {
@@ -251,6 +253,22 @@ export class ReportProducers {
           revoked: agents.length - live.length,
           behind: live.filter((a) => a.reportedSeq > a.ackedSeq).length,
         },
+      },
+    ];
+  }
+
+  /** This unit's figures for the 下级单位 page above: when one changes, and once an hour. */
+  private async unitStatus(): Promise<Item[]> {
+    const now = this.deps.clock.now();
+    const data = await unitStatusFigures(this.deps.store, this.deps.clockOptions, now);
+    const producerKey = unitStatusKey(data, now);
+    if (await this.deps.store.hierarchy.ownReport(producerKey)) return [];
+    return [
+      {
+        producerKey,
+        type: 'unit.status',
+        key: `unit.status:${this.deps.origin.unit}`,
+        data: { ...data, takenAt: now.toISOString() },
       },
     ];
   }

@@ -18,6 +18,7 @@ import { AccessPage } from './pages/access.js';
 import { AgentDetail, AgentsPage } from './pages/agents.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
+import { SubordinatesPage } from './pages/subordinates.js';
 import { Overview } from './pages/overview.js';
 import { WarningDetail, WarningsPage, warningTitle } from './pages/warnings.js';
 
@@ -46,6 +47,7 @@ const NAV: [string, MessageKey][] = [
   ['systems', 'systems'],
   ['incidents', 'incidents'],
   ['notices', 'notices'],
+  ['subordinates', 'subordinates'],
   ['silences', 'silences'],
 ];
 
@@ -199,6 +201,8 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
       return <IncidentsPage id={id} user={user} />;
     case 'notices':
       return <NoticesPage user={user} />;
+    case 'subordinates':
+      return <SubordinatesPage id={id} />;
     case 'silences':
       return <SilencesPage user={user} />;
     case 'audit':

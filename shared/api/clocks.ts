@@ -208,9 +208,14 @@ export const measureBody = z.strictObject({
 });
 export type MeasureBody = z.infer<typeof measureBody>;
 
-/** Measures as a list; a text (the older form) is read as one measure by the caller, now. */
+/**
+ * Measures as a list; a text (the older form) is read as one measure by the caller, now. One
+ * array schema, not a union with a text: the API's type coercion wraps a text in an array.
+ */
 const measuresInput = z
-  .union([optionalText(5000), z.array(measureBody).max(50)])
+  .array(z.union([measureBody, z.string().max(5000)]))
+  .max(50)
+  .nullable()
   .optional()
   .meta({ description: 'remedial measures [{what, by, at}]; the first report cannot leave without one' });
 

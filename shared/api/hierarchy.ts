@@ -43,6 +43,36 @@ export const subordinate = z.object({
 });
 export const subordinateList = listOf(subordinate);
 
+const count = z.int().nullable();
+
+/**
+ * One unit below this administration for the 下级单位 page (issue 18): its place in the tree and
+ * the figures its collector last reported up (`unit.status`); null figures: none reported yet.
+ */
+export const subordinateUnit = z.object({
+  collector: z.string(),
+  unit: z.string(),
+  level: z.enum(COLLECTOR_LEVELS),
+  parent: z
+    .string()
+    .meta({ description: 'the collector it is enrolled at; this collector for a direct child' }),
+  direct: z.boolean(),
+  depth: z.int().meta({ description: '1 for a direct child, 2 below it, …' }),
+  enrolledAt: isoTime,
+  lastSeenAt: nullableIsoTime,
+  statusAt: nullableIsoTime.meta({ description: 'when the unit took the figures below' }),
+  terminals: z.object({ total: z.int(), online: z.int() }).nullable(),
+  openWarnings: z.record(z.string(), z.int()).nullable().meta({ description: 'severity → open warnings' }),
+  overdueAssessments: count,
+  incidents: z.object({ total: z.int(), open: z.int(), lateHops: z.int() }).nullable(),
+  noticesUnanswered: count.meta({ description: 'notices from above without a 排查 result' }),
+  openRectifications: count.meta({
+    description: 'open 整改 items (issue 18 self-inspection); null until rectifications report up',
+  }),
+});
+export type SubordinateUnit = z.infer<typeof subordinateUnit>;
+export const subordinateUnitList = listOf(subordinateUnit);
+
 /** A report received from below, as its origin signed it. */
 export const receivedReport = z.object({
   id: z.int(),
