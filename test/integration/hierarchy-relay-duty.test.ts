@@ -126,6 +126,25 @@ describe('an administration’s own 24 h for an incident from below', () => {
     const late = await warning('incident-report-late');
     expect(late).toMatchObject({ unit: '某县保密局', severity: 'critical', resolvedAt: null });
     expect(await duty()).toMatchObject({ state: 'overdue', late: true, lateByMs: HOUR });
+    // End to end (SPEC §7): 24 h after the first administration (this county) received it, it
+    // is not national; it is stuck here, where it can be passed on, and the warning says so.
+    const stuck = await warning('incident-report-stuck');
+    expect(stuck).toMatchObject({ unit: '某县保密局', severity: 'critical', resolvedAt: null });
+    expect(stuck!.sample.data).toMatchObject({
+      heldBy: 'county',
+      waitingOn: 'county>city',
+      firstReceivedAt: receivedAt,
+      endToEndDueAt: new Date(Date.parse(receivedAt) + 24 * HOUR).toISOString(),
+    });
+    const { body } = await callApi<{ items: { id: string; endToEnd: unknown }[] }>(
+      county,
+      countyKey,
+      '/api/v1/hierarchy/incidents',
+    );
+    expect(body.items.find((i) => i.id === 'inc-relay-1')!.endToEnd).toMatchObject({
+      firstReceivedAt: receivedAt,
+      stuckHere: true,
+    });
   });
 
   it('/metrics shows the backlog and the failing link while the city is away', async () => {
@@ -216,6 +235,8 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(closed.receivedAt).toBe(atCity!.receivedAt);
     await run(county).hierarchy.scan();
     expect((await warning('incident-report-late'))!.resolvedAt).not.toBeNull();
+    // Passed on: no longer stuck here (the city holds it now, and watches it in turn).
+    expect((await warning('incident-report-stuck'))!.resolvedAt).not.toBeNull();
     const reminders = (await run(county).store.warnings.listWarnings({ limit: 100 })).filter(
       (w) => w.rule === 'incident-report-reminder' && w.key.includes('inc-relay-1'),
     );
