@@ -130,11 +130,13 @@ function partInWords(part: string, lang: Lang): string {
 
 /** A hop of the 第61条 chain in a clock's key or data (`inc-…:unit>county`) reads as its two ends. */
 function hopsInWords(text: string, lang: Lang): string {
-  return text.replace(/(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g, (hop: string, from: string, to: string) =>
-    Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
-      ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
-      : hop,
-  );
+  return text
+    .replace(/(?<![\w-])end-to-end(?![\w-])/g, END_TO_END_NAME[lang])
+    .replace(/(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g, (hop: string, from: string, to: string) =>
+      Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
+        ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
+        : hop,
+    );
 }
 
 /** 发现 → 识别 → 处置 → 关闭 (SPEC §7) as the officer's screen says it. */
@@ -160,6 +162,9 @@ export const OCCURRENCE_NAMES: Record<'raised' | 'cleared', Names> = {
   raised: { zh: '发生', en: 'raised' },
   cleared: { zh: '已消除', en: 'cleared' },
 };
+
+/** The end-to-end deadline row of an incident (first administration's receipt → national). */
+const END_TO_END_NAME: Names = { zh: '逐级报至国家保密行政管理部门', en: 'end-to-end' };
 
 /** The ends of a 第61条 hop (collector/clocks/report-chain.ts HopFrom, HopTo, report `to`). */
 export const CHAIN_END_NAMES: Record<string, Names> = {

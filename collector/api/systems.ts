@@ -30,7 +30,11 @@ export const systemSchema = responseSchema(system);
 
 /** A refusal of the clocks (bad input, unknown, decommissioned, the key's role) as its status. */
 export function sendClockError(err: unknown, reply: FastifyReply) {
-  if (err instanceof ClockRefusal) return reply.code(err.statusCode).send({ error: err.message });
+  if (err instanceof ClockRefusal) {
+    return reply
+      .code(err.statusCode)
+      .send({ error: err.message, ...(err.messageZh && { errorZh: err.messageZh }) });
+  }
   throw err;
 }
 

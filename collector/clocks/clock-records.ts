@@ -107,8 +107,10 @@ export function measuresMissing(record: Pick<IncidentRecord, 'measures'>): boole
   return record.measures.length === 0;
 }
 
-export const MEASURES_FIRST =
-  'measures: record at least one remedial measure (what, by, at) before the first report (第61条: 应当立即采取补救措施，并在24小时内…报告)';
+export const MEASURES_FIRST = {
+  en: 'measures: record at least one remedial measure (what, by, at) before the first report (第61条: 应当立即采取补救措施，并在24小时内…报告)',
+  zh: '请先登记至少一项补救措施（措施、实施人、时间）再报告：第六十一条要求“应当立即采取补救措施，并在24小时内……报告”',
+} as const;
 
 export function chainReports(record: IncidentRecord): ChainReport[] {
   return record.reports.map((r) => ({
@@ -266,6 +268,8 @@ export function incidentCondition(
       ...lateness,
       /** From T−2 h without a receipt: say to report by phone or on paper and record it (SPEC §7). */
       ...(offSystem ? { advice: OFF_SYSTEM_ADVICE.zh } : {}),
+      /** The unit's own report waits for a measure (第61条): the reminder says so. */
+      ...(hop?.from === 'unit' && measuresMissing(record) ? { waitingFor: MEASURES_FIRST.zh } : {}),
     },
     at: at.toISOString(),
   };

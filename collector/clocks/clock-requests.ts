@@ -11,6 +11,8 @@ export class ClockRefusal extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
+    /** The officer's wording, for the dashboard in Chinese. */
+    readonly messageZh?: string,
   ) {
     super(message);
   }

@@ -258,18 +258,22 @@ export class IncidentDesk {
       report.about !== 'closure' &&
       report.fromLevel === incident.unitLevel &&
       !incident.reports.some((r) => r.about === 'leak' && r.fromLevel === incident.unitLevel);
-    if (ownFirst && measuresMissing(incident)) throw new ClockRefusal(409, MEASURES_FIRST);
+    if (ownFirst && measuresMissing(incident)) {
+      throw new ClockRefusal(409, MEASURES_FIRST.en, MEASURES_FIRST.zh);
+    }
     if (report.about !== 'closure') return;
     if (!incident.closedAt) {
       throw new ClockRefusal(
         409,
         `about: incident ${incident.id} is not closed; close it with its 处理结果 first (第60条)`,
+        '事件尚未办结：请先登记处理结果（第六十条），再登记其书面告知',
       );
     }
     if (!WRITTEN_CHANNELS.includes(report.channel)) {
       throw new ClockRefusal(
         400,
         `channel: the 处理结果 goes in writing (第60条 书面告知): paper or system, not ${report.channel}`,
+        '处理结果应当书面告知（第六十条）：请选择书面或信息系统方式',
       );
     }
   }

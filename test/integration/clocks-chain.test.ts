@@ -501,6 +501,8 @@ describe('clocks API: measures first, end to end, closure (SPEC §7)', () => {
     body?: Record<string, unknown>;
     status?: number;
     error?: RegExp;
+    /** The officer's wording, which the dashboard shows in Chinese. */
+    errorZh?: RegExp;
     check?: (incident: Json, conditions: Json[]) => void;
   };
   const report = (to: string, at: string, extra: Record<string, unknown> = {}) => ({
@@ -520,6 +522,7 @@ describe('clocks API: measures first, end to end, closure (SPEC §7)', () => {
       body: { to: 'same-level-admin', reportedAt: t(0, 10), channel: 'phone' },
       status: 409,
       error: /^measures: record at least one remedial measure .*第61条/,
+      errorZh: /^请先登记至少一项补救措施.*第六十一条/,
     },
     {
       at: t(0, 10),
@@ -669,6 +672,7 @@ describe('clocks API: measures first, end to end, closure (SPEC §7)', () => {
         const reply = await call('POST', `/api/v1/incidents/${id}/${step.path}`, officer, step.body);
         expect(reply.status, label).toBe(step.status);
         if (step.error) expect(reply.body.error, label).toMatch(step.error);
+        if (step.errorZh) expect(reply.body.errorZh, label).toMatch(step.errorZh);
         incident = reply.status < 300 ? reply.body : undefined;
       }
       step.check?.(incident, sink.take());
