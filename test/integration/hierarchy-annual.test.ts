@@ -73,9 +73,16 @@ describe('第56条 annual figures up a chain', () => {
       ).status,
     ).toBe(201);
     const discoveredAt = new Date(clock.now().getTime() - 3_600_000).toISOString();
-    expect((await post('/api/v1/incidents', { title: '疑似泄密', level: '秘密', discoveredAt })).status).toBe(
-      201,
-    );
+    expect(
+      (
+        await post('/api/v1/incidents', {
+          title: '疑似泄密',
+          level: '秘密',
+          discoveredAt,
+          measures: [{ what: '已断网' }],
+        })
+      ).status,
+    ).toBe(201);
     const { agent, reply } = await enrollAgent(run(unit), { unit: '甲单位' });
     const client = await connectAsAgent(reply.broker.url, reply.broker.username, reply.broker.password);
     await client.publishAsync(agentTopic(agent.id, 'events'), JSON.stringify(signedEvent(agent, 1)), {

@@ -86,7 +86,13 @@ export async function incidentUp(
   const response = await fetch(`${unit.httpUrl}/api/v1/incidents`, {
     method: 'POST',
     headers: { authorization: `Bearer ${unit.apiKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ title, level: '秘密', discoveredAt: new Date().toISOString() }),
+    // With its remedial measure: an incident goes up only with one (第61条).
+    body: JSON.stringify({
+      title,
+      level: '秘密',
+      discoveredAt: new Date().toISOString(),
+      measures: [{ what: '已断网' }],
+    }),
   });
   if (response.status !== 201)
     throw new Error(`POST /api/v1/incidents: ${response.status} ${await response.text()}`);
