@@ -122,8 +122,12 @@ export function chainReports(record: IncidentRecord): ChainReport[] {
     by: r.by,
     receipt: r.receipt ?? undefined,
     about: r.about,
+    viaParent: r.recordedBy === HIERARCHY_RECORDER,
   }));
 }
+
+/** Who records a hop from a parent collector's signed receipt (collector/hierarchy/hierarchy.ts). */
+export const HIERARCHY_RECORDER = 'smew hierarchy';
 
 export function incidentChain(record: IncidentRecord, now: Date): ReportChain {
   return reportChain(incidentClock(record), chainReports(record), now);

@@ -463,6 +463,7 @@ export function incidentView(
       lateByMs: chain.endToEnd.lateByMs,
       heldBy: chain.endToEnd.heldBy,
       waitingOn: chain.endToEnd.waitingOn,
+      watchedAbove: chain.endToEnd.watchedAbove,
     },
     closedAt: record.closedAt,
     outcome: record.outcome,

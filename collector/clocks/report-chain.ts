@@ -27,7 +27,12 @@ import { COLLECTOR_LEVELS } from '../config.js';
  *   paper or a system report arrives at its receipt. A hop sent but not received by T is late.
  * - End to end (SPEC §7): besides each level's 24 h, the report should be at the national level
  *   24 h after the first administration received it. Until then the chain says which level holds
- *   it (the highest one known to have received it) and which hop it waits on.
+ *   it (the highest one known to have received it) and which hop it waits on. When the first
+ *   administration received it through the hierarchy (its collector's signed receipt), the
+ *   collectors above keep that clock where the report is held (collector/hierarchy/relay-duty.ts)
+ *   and know the later hops the unit never hears of: the unit shows it but sets no row, so it
+ *   does not warn of a report "stuck" that has moved on. Otherwise the unit's records (hops
+ *   recorded by hand) are all there is, and its row warns.
  * - 第60条 closure: "有关机关、单位应当及时将处理结果书面告知同级保密行政管理部门". One more hop, from
  *   the unit to its same-level administration, started when the incident closes. "及时" sets no
  *   hours, so the hop has no deadline and is never late: it shows as waiting until it arrives.
@@ -70,6 +75,8 @@ export const chainReportSchema = z
     /** What confirms receipt: a receipt number, the name of who took the call, a signature. */
     receipt: z.string().optional(),
     about: z.enum(REPORT_ABOUT).optional(),
+    /** Recorded from a parent collector's signed receipt: that administration keeps the clock onward. */
+    viaParent: z.boolean().optional(),
   })
   .refine((r) => r.receivedAt === undefined || r.receivedAt.getTime() >= r.reportedAt.getTime(), {
     message: 'receivedAt cannot be before reportedAt',
@@ -187,6 +194,8 @@ export interface EndToEnd {
   lateByMs: number | null;
   heldBy: AdminLevel | null;
   waitingOn: HopId | null;
+  /** The first administration received it through the hierarchy: the clock is kept above. */
+  watchedAbove: boolean;
 }
 
 export interface ReportChain {
@@ -318,7 +327,12 @@ export function reportChain(
   const nationalReceivedAt = receivedBy.get('national') ?? null;
   return {
     hops,
-    endToEnd: endToEndOf(receivedBy, first, now),
+    endToEnd: endToEndOf(
+      receivedBy,
+      first,
+      now,
+      (byHop.get(`unit>${first}`) ?? []).some((r) => r.viaParent),
+    ),
     closure: closureHop(incident, byHop.get(`closure>${first}`) ?? [], first, now),
     nationalReceivedAt,
     endToEndMs: nationalReceivedAt && nationalReceivedAt.getTime() - incident.discoveredAt.getTime(),
@@ -326,7 +340,12 @@ export function reportChain(
   };
 }
 
-function endToEndOf(receivedBy: Map<AdminLevel, Date | null>, first: AdminLevel, now: Date): EndToEnd {
+function endToEndOf(
+  receivedBy: Map<AdminLevel, Date | null>,
+  first: AdminLevel,
+  now: Date,
+  watchedAbove: boolean,
+): EndToEnd {
   const startedAt = receivedBy.get(first) ?? null;
   const dueAt = startedAt && new Date(startedAt.getTime() + HOP_DEADLINE_MS);
   const national = receivedBy.get('national') ?? null;
@@ -341,6 +360,7 @@ function endToEndOf(receivedBy: Map<AdminLevel, Date | null>, first: AdminLevel,
     ...status,
     heldBy: stuck ? heldBy : null,
     waitingOn: stuck && next ? `${heldBy!}>${next}` : null,
+    watchedAbove,
   };
 }
 
@@ -404,7 +424,7 @@ export function reportChainDeadlines(
   const { hops, endToEnd } = reportChain(incident, reports, new Date(0));
   // A report not at the national level 24 h after the first administration's receipt (SPEC §7).
   const endToEndRow: HopDeadline[] =
-    endToEnd.dueAt && endToEnd.state !== 'done'
+    endToEnd.dueAt && endToEnd.state !== 'done' && !endToEnd.watchedAbove
       ? [
           {
             hopId: END_TO_END,

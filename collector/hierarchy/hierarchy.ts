@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
-import { incidentClock, type ClockOptions } from '../clocks/clock-records.js';
+import { HIERARCHY_RECORDER, incidentClock, type ClockOptions } from '../clocks/clock-records.js';
 import {
   type ChainLevel,
   chainReportSchema,
@@ -455,7 +455,7 @@ export class Hierarchy {
     await store.clocks.addReport(incidentId, {
       ...report,
       recordedAt: this.deps.clock.now().toISOString(),
-      recordedBy: 'smew hierarchy',
+      recordedBy: HIERARCHY_RECORDER,
     });
     const updated = await store.clocks.getIncident(incidentId);
     if (updated && this.deps.scheduler) await this.deps.scheduler.refreshIncident(updated);

@@ -307,6 +307,10 @@ export const incident = z.object({
       lateByMs: z.int().nullable(),
       heldBy: z.string().nullable().meta({ description: 'the level that holds it, as recorded here' }),
       waitingOn: z.string().nullable().meta({ description: 'the hop it waits on' }),
+      watchedAbove: z.boolean().optional().meta({
+        description:
+          'the first administration received it through the hierarchy: the collectors above keep this clock where the report is held; no warning here',
+      }),
     })
     .optional()
     .meta({ description: 'SPEC §7: national 24 h after the first administration received it' }),

@@ -139,6 +139,10 @@ describe('a chain of collectors: unit → county → city', () => {
     expect(hop.receivedAt).toBe(atCounty.receivedAt);
     expect(hop.fromLevel).toBe('unit');
     expect(hop.to).toBe('county');
+    // The county's collector keeps the end-to-end clock from here on (it knows the later hops the
+    // unit never hears of): the unit sets no end-to-end row of its own.
+    const rows = await run(unit).store.clocks.listDeadlines({ type: 'incident', id: 'inc-chain-1' });
+    expect(rows.filter((r) => r.target === 'end-to-end')).toEqual([]);
     // …and both hops (unit→county, county→city) show at the top.
     const hops = await eventually(
       async () => {

@@ -92,6 +92,13 @@ export function EndToEndLine(props: { incident: Incident }) {
   const e2e = props.incident.endToEndDue;
   if (!e2e?.dueAt) return null;
   const reached = e2e.state === 'done';
+  if (e2e.watchedAbove && !reached) {
+    return (
+      <p class="note" data-testid="end-to-end">
+        {t('endToEndDue')}: <Time iso={e2e.dueAt} seconds /> <span class="muted">{t('endToEndAbove')}</span>
+      </p>
+    );
+  }
   return (
     <p class={e2e.late ? 'note sev-critical' : 'note'} data-testid="end-to-end">
       {t('endToEndDue')}: <Time iso={e2e.dueAt} seconds /> {reached ? null : <Countdown dueAt={e2e.dueAt} />}
