@@ -163,6 +163,18 @@ export interface RelayDutyWatchDeps {
   remindersMs: readonly number[];
 }
 
+/** What every condition about an incident from below says of it. */
+function incidentFacts(received: ReceivedIncident) {
+  const data = received.incident.report.data;
+  return {
+    incidentId: received.id,
+    title: data.title,
+    level: data.level,
+    origin: received.incident.origin,
+    originUnit: received.incident.unit,
+  };
+}
+
 /** Raises and clears this administration's relay-duty conditions; run on every producer pass. */
 export class RelayDutyWatch {
   private readonly raised = new Set<string>();
@@ -240,7 +252,6 @@ export class RelayDutyWatch {
     if (!stuck && !wasLate) return;
     const state = stuck ? 'raised' : 'cleared';
     if ((stuck ? this.raised : this.cleared).has(key)) return;
-    const data = received.incident.report.data;
     await this.deps.sink.report({
       type: CLOCK_CONDITION_TYPES.reportStuck,
       state,
@@ -248,11 +259,7 @@ export class RelayDutyWatch {
       unit: this.deps.unit,
       severity: stuck ? 'critical' : 'info',
       data: {
-        incidentId: received.id,
-        title: data.title,
-        level: data.level,
-        origin: received.incident.origin,
-        originUnit: received.incident.unit,
+        ...incidentFacts(received),
         hop: 'end-to-end',
         firstReceivedAt: received.endToEnd.firstReceivedAt,
         endToEndDueAt: received.endToEnd.dueAt,
@@ -283,7 +290,6 @@ export class RelayDutyWatch {
     deadline?: string,
     offSystem = false,
   ): CollectorCondition {
-    const data = received.incident.report.data;
     return {
       type,
       state,
@@ -292,11 +298,7 @@ export class RelayDutyWatch {
       severity:
         state === 'cleared' ? 'info' : type === CLOCK_CONDITION_TYPES.reportLate ? 'critical' : 'high',
       data: {
-        incidentId: received.id,
-        title: data.title,
-        level: data.level,
-        origin: received.incident.origin,
-        originUnit: received.incident.unit,
+        ...incidentFacts(received),
         hop: `${duty.from}>${duty.to}`,
         from: duty.from,
         to: duty.to,
