@@ -45,10 +45,14 @@ interface Item {
 }
 
 const EVIDENCE_LIMIT = 20;
+/** The unit's figures are counted at most this often (a producer pass may run every 50 ms). */
+const UNIT_STATUS_EVERY_MS = 60_000;
 
 export class ReportProducers {
   /** Domain stores that are absent on this store (e.g. PostgreSQL) are skipped and said once. */
   private readonly unavailable = new Set<string>();
+  /** When this process last counted the unit's figures (ms; -Infinity: not yet). */
+  private unitStatusAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: ProducerDeps) {}
 
@@ -257,9 +261,15 @@ export class ReportProducers {
     ];
   }
 
-  /** This unit's figures for the 下级单位 page above: when one changes, and once an hour. */
+  /**
+   * This unit's figures for the 下级单位 page above: when one changes, and once an hour. Counted
+   * at most once a minute: a burst of warnings asks for many passes, and each count reads every
+   * open warning.
+   */
   private async unitStatus(): Promise<Item[]> {
     const now = this.deps.clock.now();
+    if (Math.abs(now.getTime() - this.unitStatusAt) < UNIT_STATUS_EVERY_MS) return [];
+    this.unitStatusAt = now.getTime();
     const data = await unitStatusFigures(this.deps.store, this.deps.clockOptions, now);
     const producerKey = unitStatusKey(data, now);
     if (await this.deps.store.hierarchy.ownReport(producerKey)) return [];

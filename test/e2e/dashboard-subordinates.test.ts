@@ -9,6 +9,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
+import { ManualClock } from '../../shared/clock.js';
 import { agentTopic } from '../../shared/topics.js';
 import { callApi, enrollNode, makeNode, run, startNode, type ChainNode } from '../support/collector-chain.js';
 import {
@@ -21,6 +22,7 @@ import { DashboardSite, hasChromium } from '../support/dashboard-site.js';
 import { eventually } from '../support/eventually.js';
 
 describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () => {
+  const clock = new ManualClock(new Date());
   let site: DashboardSite;
   let city: ChainNode;
   let county: ChainNode;
@@ -44,7 +46,8 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
     county = await makeNode('county', '某县保密局', 'county');
     jia = await makeNode('jia', '甲单位', 'unit');
     yi = await makeNode('yi', '乙单位', 'unit');
-    for (const node of [county, jia, yi]) await startNode(node);
+    // The units count their figures at most once a minute: their clock is moved on below.
+    for (const node of [county, jia, yi]) await startNode(node, { clock });
     await enrollNode(county, city);
     await enrollNode(jia, county);
     await enrollNode(yi, county);
@@ -74,10 +77,12 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
     const incident = await callApi(yi, key, '/api/v1/incidents', {
       title: '涉密文件误发',
       level: '秘密',
-      discoveredAt: new Date(Date.now() - 3_600_000).toISOString(),
+      discoveredAt: new Date(clock.now().getTime() - 3_600_000).toISOString(),
       measures: [{ what: '收回文件' }],
     });
     expect(incident.status, JSON.stringify(incident.body)).toBe(201);
+    clock.set(new Date(clock.now().getTime() + 61_000));
+    for (const node of [jia, yi]) await run(node).hierarchy.scan();
 
     await eventually(
       async () => {
