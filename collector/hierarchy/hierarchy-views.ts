@@ -127,6 +127,15 @@ export class HierarchyViews {
       parentLevel: parent?.level,
       now,
     });
+    const closures = new Map(
+      (await this.store.listReports({ units, type: 'incident.closure', limit: 10_000 })).map((r) => [
+        `${r.origin}:${String(r.report.data.id)}`,
+        {
+          closedAt: String(r.report.data.closedAt),
+          outcome: (r.report.data.outcome as string | null) ?? null,
+        },
+      ]),
+    );
     return received.map(({ incident, id, hops, ownHop, duty, endToEnd }) => ({
       origin: incident.origin,
       unit: incident.unit,
@@ -145,6 +154,7 @@ export class HierarchyViews {
         now,
       }),
       duty: duty ?? null,
+      closure: closures.get(`${incident.origin}:${id}`) ?? null,
       endToEnd: endToEnd && {
         ...endToEnd,
         stuckHere: duty !== undefined && duty.state !== 'done' && now.getTime() > Date.parse(endToEnd.dueAt),

@@ -119,6 +119,11 @@ export const receivedIncident = z.object({
       description:
         'this administration’s own 第61条 duty: pass it on within 24 h of its receipt here; done at the parent’s receipt (null at the top)',
     }),
+  closure: z
+    .object({ closedAt: isoTime, outcome: z.string().nullable() })
+    .nullable()
+    .optional()
+    .meta({ description: '第60条: closed at the unit with its 处理结果, as reported up' }),
   endToEnd: z
     .object({
       firstReceivedAt: isoTime,

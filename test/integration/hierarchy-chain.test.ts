@@ -212,16 +212,16 @@ describe('a chain of collectors: unit → county → city', () => {
     await eventually(async () => (await receivedReports(city, 'incident.closure')).length > 0 || undefined, {
       what: 'the closure at the city',
     });
-    const { body } = await callApi<{ items: { id: string; hops: { from: string; to: string }[] }[] }>(
-      city,
-      key,
-      '/api/v1/hierarchy/incidents',
-    );
-    expect(body.items.find((i) => i.id === 'inc-chain-1')!.hops.map((h) => `${h.from}>${h.to}`)).toEqual([
+    const { body } = await callApi<{
+      items: { id: string; hops: { from: string; to: string }[]; closure: unknown }[];
+    }>(city, key, '/api/v1/hierarchy/incidents');
+    const atCity = body.items.find((i) => i.id === 'inc-chain-1')!;
+    expect(atCity.hops.map((h) => `${h.from}>${h.to}`)).toEqual([
       'unit>county',
       'county>city',
       'city>province',
     ]);
+    expect(atCity.closure).toMatchObject({ outcome: '已查明为误发，文件已收回' });
   });
 
   it('the warning from the agent event goes up too (severity high ≥ parent.minSeverity)', async () => {

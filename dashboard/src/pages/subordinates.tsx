@@ -160,6 +160,7 @@ interface ReceivedIncidentView {
   title: string;
   discoveredAt: string;
   hops: { from: string; to: string; dueAt: string; receivedAt: string | null; late: boolean }[];
+  closure?: { closedAt: string; outcome: string | null } | null;
 }
 
 interface ReceivedReportView {
@@ -190,6 +191,18 @@ function SubordinateDetail(props: { collector: string }) {
               {list.map((i) => (
                 <li key={i.id}>
                   <AgentText text={i.title} /> · <Time iso={i.discoveredAt} />
+                  {i.closure ? (
+                    <span data-testid="unit-incident-closed">
+                      {' · '}
+                      {t('closedAt')} <Time iso={i.closure.closedAt} />
+                      {i.closure.outcome ? (
+                        <>
+                          {' · '}
+                          <AgentText text={i.closure.outcome} />
+                        </>
+                      ) : null}
+                    </span>
+                  ) : null}
                   <ol>
                     {i.hops.map((h) => (
                       <li
