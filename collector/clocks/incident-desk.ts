@@ -269,6 +269,15 @@ export class IncidentDesk {
         '事件尚未办结：请先登记处理结果（第六十条），再登记其书面告知',
       );
     }
+    // To the minute: the forms give minutes, and one made in the minute of the closure is after it.
+    const closedMinute = Math.floor(Date.parse(incident.closedAt) / 60_000) * 60_000;
+    if (report.reportedAt.getTime() < closedMinute) {
+      throw new ClockRefusal(
+        400,
+        `reportedAt: ${report.reportedAt.toISOString()} is before the closure ${incident.closedAt}; the 处理结果 is reported after it`,
+        '报告时间早于办结时间：处理结果应在办结后书面告知',
+      );
+    }
     if (!WRITTEN_CHANNELS.includes(report.channel)) {
       throw new ClockRefusal(
         400,

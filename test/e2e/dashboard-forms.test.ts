@@ -148,8 +148,8 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     const channels = await written.getByLabel('报告方式').locator('option').allTextContents();
     expect(channels).toEqual(['信息系统', '书面']);
     await written.getByLabel('报告方式').selectOption('paper');
-    await written.getByLabel('报告时间（北京时间）').fill(beijingInput(-0.2));
-    await written.getByLabel(/接收时间/).fill(beijingInput(-0.1));
+    await written.getByLabel('报告时间（北京时间）').fill(beijingInput(0));
+    await written.getByLabel(/接收时间/).fill(beijingInput(0));
     await written.getByRole('button', { name: '保存' }).click();
     await written.waitFor({ state: 'detached' });
     await closure.locator('[data-testid="closure-hop"].done').waitFor();

@@ -469,6 +469,7 @@ describe('clocks API: the unit reports by its own rank (第61条 同级, SPEC §
  * | D+26h   | province → national, received                     | 201    | done, late 1h40m; the warning is cleared    |
  * | D+27h   | closure report before closing                     | 409    | close first (第60条)                        |
  * | D+27h   | close with 处理结果                                | 200    | closure hop waiting, no deadline            |
+ * | D+28h   | closure report dated before the closure           | 400    |                                             |
  * | D+28h   | closure report by phone                           | 400    | in writing (书面)                           |
  * | D+28h   | closure report on paper, received D+28h           | 201    | closure hop done, never late                |
  * | D+29h   | close again                                       | 409    |                                             |
@@ -624,6 +625,13 @@ describe('clocks API: measures first, end to end, closure (SPEC §7)', () => {
           late: false,
         });
       },
+    },
+    {
+      at: t(28),
+      path: 'reports',
+      body: report('same-level-admin', t(26, 30), { about: 'closure', channel: 'paper' }),
+      status: 400,
+      error: /^reportedAt: .* is before the closure/,
     },
     {
       at: t(28),
