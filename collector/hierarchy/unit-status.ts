@@ -51,7 +51,10 @@ export async function unitStatusFigures(
       open: incidents.filter((i) => i.closedAt === null).length,
       lateHops: incidents.reduce((n, i) => n + incidentChain(i, now).hops.filter((h) => h.late).length, 0),
     },
-    noticesUnanswered: notices.filter((n) => n.source === 'received' && n.result === null).length,
+    // A policy update is applied, not answered: only a 预警通报 asks for a 排查 result.
+    noticesUnanswered: notices.filter(
+      (n) => n.source === 'received' && n.notice.type === 'notice' && n.result === null,
+    ).length,
   };
 }
 

@@ -81,6 +81,19 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
       measures: [{ what: '收回文件' }],
     });
     expect(incident.status, JSON.stringify(incident.body)).toBe(201);
+    // From the city: a 预警通报 (asks for a 排查 result) and a policy update (applied, not answered).
+    const cityKey = await createApiKey(run(city).store, { name: 'city-officer', role: 'officer' });
+    for (const notice of [
+      { type: 'notice', title: '关于排查无线网卡的通报', body: '请各单位排查并报告结果。' },
+      { type: 'policy', title: '禁止无线网卡', body: '', policy: { wireless: { approved: [] } } },
+    ]) {
+      expect((await callApi(city, cityKey, '/api/v1/hierarchy/notices', notice)).status).toBe(201);
+    }
+    for (const node of [jia, yi]) {
+      await eventually(async () => (await run(node).store.hierarchy.listNotices(10)).length === 2, {
+        what: `both notices at ${node.name}`,
+      });
+    }
     clock.set(new Date(clock.now().getTime() + 61_000));
     for (const node of [jia, yi]) await run(node).hierarchy.scan();
 
@@ -100,6 +113,7 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
           units.length === 3 &&
           yiStatus?.overdueAssessments === 1 &&
           yiStatus.incidents?.total === 1 &&
+          (yiStatus as { noticesUnanswered?: number }).noticesUnanswered === 1 &&
           warnings >= 1
         );
       },
@@ -139,7 +153,8 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
     await expect(yiRow.locator('[data-col="incidents"]').textContent()).resolves.toBe(
       '未办结 1 / 共 1，迟报未报 0 次',
     );
-    await expect(yiRow.locator('[data-col="notices"]').textContent()).resolves.toBe('0');
+    // The 预警通报 waits for its 排查 result; the policy update asks for none.
+    await expect(yiRow.locator('[data-col="notices"]').textContent()).resolves.toBe('1');
     // Rectifications are not reported up yet: no number is made up.
     await expect(yiRow.locator('[data-col="rectifications"]').textContent()).resolves.toBe('—');
     const jiaRow = table.locator('tr[data-unit="甲单位"]');
