@@ -23,7 +23,8 @@ type ConditionType =
   | 'incident.report.late'
   | 'incident.report.reminder'
   | 'rectification.overdue'
-  | 'rectification.reminder';
+  | 'rectification.reminder'
+  | 'incident.report.stuck';
 
 /** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
 export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
@@ -91,6 +92,10 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
   'rectification.overdue': { zh: '整改事项逾期未完成', en: 'Rectification overdue' },
   'rectification.reminder': { zh: '整改事项期限将至', en: 'Rectification deadline approaching' },
+  'incident.report.stuck': {
+    zh: '泄密事件报告未在24小时内逐级报至国家保密行政管理部门',
+    en: 'Leak report not at the national level 24 h after the first administration received it',
+  },
 };
 
 /**
@@ -129,11 +134,13 @@ function partInWords(part: string, lang: Lang): string {
 
 /** A hop of the 第61条 chain in a clock's key or data (`inc-…:unit>county`) reads as its two ends. */
 function hopsInWords(text: string, lang: Lang): string {
-  return text.replace(/(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g, (hop: string, from: string, to: string) =>
-    Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
-      ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
-      : hop,
-  );
+  return text
+    .replace(/(?<![\w-])end-to-end(?![\w-])/g, END_TO_END_NAME[lang])
+    .replace(/(?<![\w-])([a-z-]+)>([a-z-]+)(?![\w-])/g, (hop: string, from: string, to: string) =>
+      Object.hasOwn(CHAIN_END_NAMES, from) && Object.hasOwn(CHAIN_END_NAMES, to)
+        ? `${chainEndName(from, lang)} → ${chainEndName(to, lang)}`
+        : hop,
+    );
 }
 
 /** 发现 → 识别 → 处置 → 关闭 (SPEC §7) as the officer's screen says it. */
@@ -216,6 +223,8 @@ export const EVIDENCE_FIGURE_NAMES: Record<string, Names> = {
 export function termName(table: Record<string, Names>, value: string, lang: Lang): string {
   return Object.hasOwn(table, value) ? table[value]![lang] : value;
 }
+/** The end-to-end deadline row of an incident (first administration's receipt → national). */
+const END_TO_END_NAME: Names = { zh: '逐级报至国家保密行政管理部门', en: 'end-to-end' };
 
 /** The ends of a 第61条 hop (collector/clocks/report-chain.ts HopFrom, HopTo, report `to`). */
 export const CHAIN_END_NAMES: Record<string, Names> = {

@@ -14,6 +14,7 @@ import {
 } from '../../shared/terms.js';
 import { IncidentDesk } from '../clocks/incident-desk.js';
 import { SystemRegister } from '../clocks/system-register.js';
+import { measureLine } from '../documents/incident-report.js';
 import { SUBJECTS } from '../documents/sign-off.js';
 import { writeXlsx, XLSX_CONTENT_TYPE, type Sheet } from '../documents/xlsx.js';
 import type { Store } from '../store/store.js';
@@ -126,7 +127,7 @@ export function exportRoutes(deps: { store: Store; clocks?: ClockApiDeps }) {
             i.level,
             i.unit,
             time(i.discoveredAt),
-            i.measures ?? '',
+            i.measures.map(measureLine).join('；'),
             i.hops
               .map(
                 (h) =>

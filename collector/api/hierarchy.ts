@@ -30,6 +30,7 @@ import {
   relayHopParams,
   subordinateList,
   unitSelfInspectionList,
+  subordinateUnitList,
 } from '../../shared/api/hierarchy.js';
 import { subordinateSelfInspections } from '../hierarchy/self-inspection-reports.js';
 import {
@@ -246,6 +247,20 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request) => ({ items: await views.subordinates(scope(request.principal, deps.unit)) }),
+    );
+
+    app.get(
+      '/api/v1/hierarchy/units',
+      {
+        schema: {
+          summary:
+            '下级单位: every unit below (tree order, with depth), each with the figures its collector last reported up',
+          tags,
+          security,
+          response: { 200: responseSchema(subordinateUnitList), ...authErrorResponses },
+        },
+      },
+      async (request) => ({ items: await views.units(scope(request.principal, deps.unit)) }),
     );
 
     app.get(

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import {
+  closureBody,
   incident,
   incidentList,
+  measureBody,
   newIncidentBody,
   receiptBody,
   receiptParams,
@@ -24,7 +26,8 @@ import { clockIdParams, type ClockApiDeps, sendClockError } from './systems.js';
 /**
  * 第61条 incidents and their report chain (SPEC §8): `GET|POST /api/v1/incidents`,
  * `GET /api/v1/incidents/{id}`, `POST /api/v1/incidents/{id}/reports` and, for a receipt that
- * comes after the report, `POST /api/v1/incidents/{id}/reports/{reportId}/receipt`. The desk
+ * comes after the report, `POST /api/v1/incidents/{id}/reports/{reportId}/receipt`; remedial
+ * measures (`POST …/measures`) and the 第60条 closure with its 处理结果 (`POST …/closure`). The desk
  * that records them is collector/clocks/incident-desk.ts; these routes parse, call, answer.
  */
 const incidentSchema = responseSchema(incident);
@@ -140,7 +143,13 @@ export function incidentRoutes(deps: ClockApiDeps) {
           security,
           params: clockIdParams,
           body: requestSchema(reportBody),
-          response: { 201: incidentSchema, 400: errorSchema, 404: errorSchema, ...authErrorResponses },
+          response: {
+            201: incidentSchema,
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+            ...authErrorResponses,
+          },
         },
       },
       async (request, reply) => {
@@ -148,6 +157,57 @@ export function incidentRoutes(deps: ClockApiDeps) {
           return reply
             .code(201)
             .send(await desk.addReport(request.principal, request.params.id, request.body));
+        } catch (err) {
+          return sendClockError(err, reply);
+        }
+      },
+    );
+
+    app.post(
+      '/api/v1/incidents/:id/measures',
+      {
+        schema: {
+          summary: 'Record a remedial measure (what, by, at); the first report waits for one (第61条)',
+          tags,
+          security,
+          params: clockIdParams,
+          body: requestSchema(measureBody),
+          response: { 201: incidentSchema, 400: errorSchema, 404: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        try {
+          return reply
+            .code(201)
+            .send(await desk.addMeasure(request.principal, request.params.id, request.body));
+        } catch (err) {
+          return sendClockError(err, reply);
+        }
+      },
+    );
+
+    app.post(
+      '/api/v1/incidents/:id/closure',
+      {
+        schema: {
+          summary:
+            'Close the incident with its 处理结果 (第60条); its written report to the same-level administration is one more hop',
+          tags,
+          security,
+          params: clockIdParams,
+          body: requestSchema(closureBody),
+          response: {
+            200: incidentSchema,
+            400: errorSchema,
+            404: errorSchema,
+            409: errorSchema,
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        try {
+          return await desk.close(request.principal, request.params.id, request.body);
         } catch (err) {
           return sendClockError(err, reply);
         }

@@ -1,5 +1,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { newSystemBody, system, systemList, systemPatchBody } from '../../shared/api/clocks.js';
+import {
+  decommissionBody,
+  newSystemBody,
+  system,
+  systemList,
+  systemPatchBody,
+} from '../../shared/api/clocks.js';
 import { idParams } from '../../shared/api/common.js';
 import { ClockRefusal } from '../clocks/clock-requests.js';
 import { SystemRegister, type ClockDeps } from '../clocks/system-register.js';
@@ -13,7 +19,8 @@ import {
 } from './schemas.js';
 
 /**
- * The 第35条 register (SPEC §8): `GET|POST /api/v1/systems`, `GET|PATCH /api/v1/systems/{id}`.
+ * The 第35条 register (SPEC §8): `GET|POST /api/v1/systems`, `GET|PATCH /api/v1/systems/{id}`,
+ * `POST /api/v1/systems/{id}/decommission`.
  * The register itself is collector/clocks/system-register.ts; these routes parse, call, answer.
  */
 export type ClockApiDeps = ClockDeps;
@@ -114,6 +121,27 @@ export function systemRoutes(deps: ClockApiDeps) {
       async (request, reply) => {
         try {
           return await register.change(request.principal, request.params.id, request.body);
+        } catch (err) {
+          return sendClockError(err, reply);
+        }
+      },
+    );
+
+    app.post(
+      '/api/v1/systems/:id/decommission',
+      {
+        schema: {
+          summary: 'Decommission: the 备案 date and what was done with the equipment; its reminders stop',
+          tags,
+          security,
+          params: clockIdParams,
+          body: requestSchema(decommissionBody),
+          response: { 200: systemSchema, ...systemChangeErrors },
+        },
+      },
+      async (request, reply) => {
+        try {
+          return await register.decommission(request.principal, request.params.id, request.body);
         } catch (err) {
           return sendClockError(err, reply);
         }

@@ -22,6 +22,7 @@ import {
 import {
   type ChainLevel,
   type ChainReport,
+  END_TO_END,
   type IncidentClock,
   OFF_SYSTEM_ADVICE,
   offSystemReportDue,
@@ -93,8 +94,25 @@ export function systemDeadlineSpecs(record: SystemRecord, options: ClockOptions)
 }
 
 export function incidentClock(record: IncidentRecord): IncidentClock {
-  return { discoveredAt: new Date(record.discoveredAt), unitLevel: record.unitLevel as ChainLevel };
+  return {
+    discoveredAt: new Date(record.discoveredAt),
+    unitLevel: record.unitLevel as ChainLevel,
+    ...(record.closedAt ? { closedAt: new Date(record.closedAt) } : {}),
+  };
 }
+
+/**
+ * 第61条 "应当立即采取补救措施，并在24小时内…报告": the measures come first. Every way a first report
+ * leaves (a hand-recorded report, the system report to the parent) asks this one question.
+ */
+export function measuresMissing(record: Pick<IncidentRecord, 'measures'>): boolean {
+  return record.measures.length === 0;
+}
+
+export const MEASURES_FIRST = {
+  en: 'measures: record at least one remedial measure (what, by, at) before the first report (第61条: 应当立即采取补救措施，并在24小时内…报告)',
+  zh: '请先登记至少一项补救措施（措施、实施人、时间）再报告：第六十一条要求“应当立即采取补救措施，并在24小时内……报告”',
+} as const;
 
 export function chainReports(record: IncidentRecord): ChainReport[] {
   return record.reports.map((r) => ({
@@ -105,8 +123,13 @@ export function chainReports(record: IncidentRecord): ChainReport[] {
     channel: r.channel,
     by: r.by,
     receipt: r.receipt ?? undefined,
+    about: r.about,
+    viaParent: r.recordedBy === HIERARCHY_RECORDER,
   }));
 }
+
+/** Who records a hop from a parent collector's signed receipt (collector/hierarchy/hierarchy.ts). */
+export const HIERARCHY_RECORDER = 'smew hierarchy';
 
 export function incidentChain(record: IncidentRecord, now: Date): ReportChain {
   return reportChain(incidentClock(record), chainReports(record), now);
@@ -151,6 +174,8 @@ export const CLOCK_CONDITION_TYPES = {
   assessmentUnapproved: 'assessment.unapproved',
   reportReminder: 'incident.report.reminder',
   reportLate: 'incident.report.late',
+  /** Not at the national level 24 h after the first administration received it (SPEC §7). */
+  reportStuck: 'incident.report.stuck',
 } as const;
 
 /**
@@ -162,13 +187,14 @@ function raisesOverdue(row: { kind: string; dueAt: string | Date; forDue: string
   return row.kind === 'reassess' && row.forDue <= shanghaiDate(new Date(row.dueAt));
 }
 
-function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind' | 'dueAt' | 'forDue'>): string {
+function conditionTypeOf(row: Pick<DeadlineRow, 'subject' | 'kind' | 'target' | 'dueAt' | 'forDue'>): string {
   if (row.subject.type === 'rectification') return rectificationConditionType(row.kind);
   if (row.subject.type === 'system') {
     if (row.kind === 'unapproved') return CLOCK_CONDITION_TYPES.assessmentUnapproved;
     if (raisesOverdue(row)) return CLOCK_CONDITION_TYPES.assessmentOverdue;
     return CLOCK_CONDITION_TYPES.assessmentReminder;
   }
+  if (row.target === END_TO_END) return CLOCK_CONDITION_TYPES.reportStuck;
   return row.kind === 'missed' ? CLOCK_CONDITION_TYPES.reportLate : CLOCK_CONDITION_TYPES.reportReminder;
 }
 
@@ -234,6 +260,7 @@ export function incidentCondition(
   remindersMs?: readonly number[],
 ): CollectorCondition {
   const type = conditionTypeOf(row);
+  if (type === CLOCK_CONDITION_TYPES.reportStuck) return stuckCondition(record, row, chain, at, lateness);
   const hop = chain.hops.find((h) => h.id === row.target);
   const offSystem =
     hop !== undefined && offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, at, remindersMs);
@@ -258,6 +285,43 @@ export function incidentCondition(
       ...lateness,
       /** From T−2 h without a receipt: say to report by phone or on paper and record it (SPEC §7). */
       ...(offSystem ? { advice: OFF_SYSTEM_ADVICE.zh } : {}),
+      /** The unit's own report waits for a measure (第61条): the reminder says so. */
+      ...(hop?.from === 'unit' && measuresMissing(record) ? { waitingFor: MEASURES_FIRST.zh } : {}),
+    },
+    at: at.toISOString(),
+  };
+}
+
+/**
+ * The end-to-end warning, raised where the incident is a clock (the unit): it names the level
+ * that holds the report as far as this collector's records go, and the hop it waits on.
+ */
+function stuckCondition(
+  record: IncidentRecord,
+  row: DeadlineRow,
+  chain: ReportChain,
+  at: Date,
+  lateness: Lateness,
+): CollectorCondition {
+  return {
+    type: CLOCK_CONDITION_TYPES.reportStuck,
+    state: 'raised',
+    key: conditionKey(row),
+    unit: record.unit,
+    severity: 'critical',
+    data: {
+      incidentId: record.id,
+      title: record.title,
+      level: record.level,
+      hop: END_TO_END,
+      firstReceivedAt: chain.endToEnd.startedAt?.toISOString() ?? null,
+      endToEndDueAt: row.forDue,
+      heldBy: chain.endToEnd.heldBy,
+      waitingOn: chain.endToEnd.waitingOn,
+      deadline: row.kind,
+      dueAt: row.dueAt,
+      escalatesTo: row.escalatesTo,
+      ...lateness,
     },
     at: at.toISOString(),
   };

@@ -1,20 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { Incident } from '../../shared/api/clocks.js';
+import type { Incident, MeasureBody } from '../../shared/api/clocks.js';
 import type { Principal } from '../auth/api-keys.js';
-import type { FireRecord, IncidentRecord } from '../store/clocks/clock-store.js';
+import type { FireRecord, IncidentRecord, NewMeasure } from '../store/clocks/clock-store.js';
 import type { Warning } from '../store/warnings/records.js';
 import { requestIncident, type HandlingOptions, type Refusal } from '../warnings/lifecycle.js';
 import { updateWarning } from '../warnings/update-warning.js';
 import { SYSTEM_LEVELS, type SystemLevel } from './assessment-schedule.js';
-import { incidentChain, incidentClock } from './clock-records.js';
+import { incidentChain, incidentClock, MEASURES_FIRST, measuresMissing } from './clock-records.js';
 import { ClockRefusal, inScope, notInFuture, ownerUnit, requireWriter } from './clock-requests.js';
 import {
   chainHops,
   type ChainLevel,
+  type Hop as ChainHop,
   type ChainReport,
   hopIdForReport,
   offSystemReportDue,
   type ReportChannel,
+  WRITTEN_CHANNELS,
 } from './report-chain.js';
 import { fireView, type ClockDeps } from './system-register.js';
 
@@ -29,16 +31,19 @@ export interface NewIncident {
   discoveredAt?: string;
   evidence?: number[];
   description?: string | null;
-  measures?: string | null;
+  measures?: MeasuresInput;
   unit?: string;
 }
+
+/** A list of measures; a text (the older form) is read as one measure by the caller, now. */
+export type MeasuresInput = (MeasureBody | string)[] | string | null;
 
 export interface IncidentFromWarning {
   title?: string;
   level?: SystemLevel;
   discoveredAt?: string;
   description?: string | null;
-  measures?: string | null;
+  measures?: MeasuresInput;
   note?: string;
 }
 
@@ -50,6 +55,7 @@ export interface NewReport {
   receivedAt?: string;
   receipt?: string | null;
   by?: string;
+  about?: 'leak' | 'closure';
 }
 
 /** A warning with more signed events than this opens an incident with the first ones. */
@@ -82,6 +88,66 @@ export class IncidentDesk {
       evidence: [...new Set(input.evidence ?? [])],
     });
     return this.afterChange(id);
+  }
+
+  /** Adds a remedial measure to an incident; the first report may leave once there is one. */
+  async addMeasure(caller: Principal | null, id: string, input: MeasureBody): Promise<Incident> {
+    const principal = requireWriter(caller);
+    const incident = await this.visible(principal, id);
+    const [measure] = this.measures(principal, input ? [input] : []);
+    await this.deps.store.clocks.addMeasure(incident.id, measure!);
+    return this.afterChange(incident.id);
+  }
+
+  /**
+   * 第60条: closes the incident with its 处理结果. The written report of it to the same-level
+   * administration is one more hop (about: closure), recorded as the others are.
+   */
+  async close(
+    caller: Principal | null,
+    id: string,
+    input: { outcome: string; closedAt?: string },
+  ): Promise<Incident> {
+    const principal = requireWriter(caller);
+    const incident = await this.visible(principal, id);
+    const now = this.deps.scheduler.now();
+    const closedAt = input.closedAt === undefined ? now : new Date(input.closedAt);
+    notInFuture(closedAt, now, 'closedAt');
+    if (closedAt < new Date(incident.discoveredAt)) {
+      throw new ClockRefusal(
+        400,
+        `closedAt: ${closedAt.toISOString()} is before the discovery ${incident.discoveredAt}`,
+      );
+    }
+    const closed = await this.deps.store.clocks.closeIncident(incident.id, {
+      closedAt: closedAt.toISOString(),
+      outcome: input.outcome.trim(),
+      closedBy: principal.name,
+    });
+    if (!closed) {
+      throw new ClockRefusal(409, `incident ${incident.id} was closed already at ${incident.closedAt}`);
+    }
+    return this.afterChange(incident.id);
+  }
+
+  /** Measures as stored: each with who did it and when (default: the caller, now). */
+  private measures(principal: Principal, input: MeasuresInput | undefined): NewMeasure[] {
+    const now = this.deps.scheduler.now();
+    const given = typeof input === 'string' ? [input] : (input ?? []);
+    const list = given
+      .map((m) => (typeof m === 'string' ? { what: m } : m))
+      .filter((m): m is MeasureBody => m.what.trim() !== '');
+    return list.map((m, i) => {
+      const at = m.at === undefined ? now : new Date(m.at);
+      notInFuture(at, now, `measures[${i}].at`);
+      return {
+        what: m.what.trim(),
+        by: m.by?.trim() || principal.name,
+        at: at.toISOString(),
+        recordedAt: now.toISOString(),
+        recordedBy: principal.name,
+      };
+    });
   }
 
   /**
@@ -149,6 +215,7 @@ export class IncidentDesk {
       if (receivedAt < reportedAt) throw new ClockRefusal(400, 'receivedAt: cannot be before reportedAt');
     }
     const fromLevel = input.from ?? (incident.unitLevel as ChainLevel);
+    const about = input.about ?? 'leak';
     const report: ChainReport = {
       fromLevel,
       to: input.to,
@@ -156,6 +223,7 @@ export class IncidentDesk {
       receivedAt,
       channel: input.channel,
       by: input.by ?? principal.name,
+      about,
     };
     const clock = incidentClock(incident);
     if (!hopIdForReport(clock, report)) {
@@ -165,6 +233,7 @@ export class IncidentDesk {
         `to: a report from ${fromLevel} to ${input.to} is no hop of this chain; expected one of ${hops.join(', ')}`,
       );
     }
+    this.checkReportable(incident, report);
     await this.deps.store.clocks.addReport(incident.id, {
       fromLevel,
       to: input.to,
@@ -175,8 +244,47 @@ export class IncidentDesk {
       receipt: input.receipt ?? null,
       recordedAt: now.toISOString(),
       recordedBy: principal.name,
+      about,
     });
     return this.afterChange(incident.id);
+  }
+
+  /**
+   * The unit's first report waits for a measure (第61条); the closure report for the closure, and
+   * it goes in writing (第60条 书面告知).
+   */
+  private checkReportable(incident: IncidentRecord, report: ChainReport): void {
+    const ownFirst =
+      report.about !== 'closure' &&
+      report.fromLevel === incident.unitLevel &&
+      !incident.reports.some((r) => r.about === 'leak' && r.fromLevel === incident.unitLevel);
+    if (ownFirst && measuresMissing(incident)) {
+      throw new ClockRefusal(409, MEASURES_FIRST.en, MEASURES_FIRST.zh);
+    }
+    if (report.about !== 'closure') return;
+    if (!incident.closedAt) {
+      throw new ClockRefusal(
+        409,
+        `about: incident ${incident.id} is not closed; close it with its 处理结果 first (第60条)`,
+        '事件尚未办结：请先登记处理结果（第六十条），再登记其书面告知',
+      );
+    }
+    // To the minute: the forms give minutes, and one made in the minute of the closure is after it.
+    const closedMinute = Math.floor(Date.parse(incident.closedAt) / 60_000) * 60_000;
+    if (report.reportedAt.getTime() < closedMinute) {
+      throw new ClockRefusal(
+        400,
+        `reportedAt: ${report.reportedAt.toISOString()} is before the closure ${incident.closedAt}; the 处理结果 is reported after it`,
+        '报告时间早于办结时间：处理结果应在办结后书面告知',
+      );
+    }
+    if (!WRITTEN_CHANNELS.includes(report.channel)) {
+      throw new ClockRefusal(
+        400,
+        `channel: the 处理结果 goes in writing (第60条 书面告知): paper or system, not ${report.channel}`,
+        '处理结果应当书面告知（第六十条）：请选择书面或信息系统方式',
+      );
+    }
   }
 
   /** Records the receipt of an earlier report; the recipient's 24 h run from it. */
@@ -239,7 +347,7 @@ export class IncidentDesk {
       discoveredAt: discoveredAt.toISOString(),
       discoverySource: input.discoveredAt !== undefined ? 'manual' : 'identified',
       description: input.description ?? null,
-      measures: input.measures ?? null,
+      measures: this.measures(principal, input.measures),
       evidence: input.evidence,
       createdAt: now.toISOString(),
       createdBy: principal.name,
@@ -282,6 +390,7 @@ function toChainReport(r: IncidentRecord['reports'][number]): ChainReport {
     receivedAt: r.receivedAt === null ? undefined : new Date(r.receivedAt),
     channel: r.channel,
     by: r.by,
+    about: r.about,
   };
 }
 
@@ -293,6 +402,29 @@ function identificationOf(warning: Warning): string | undefined {
   return warning.history.find(
     (step) => step.action === 'transition' && step.from === 'discovered' && step.to !== 'false-positive',
   )?.at;
+}
+
+function hopView(
+  hop: ChainHop,
+  now: Date,
+  remindersMs: readonly number[] | undefined,
+  reportIdsByHop: Map<string, number[]>,
+): Incident['hops'][number] {
+  return {
+    id: hop.id,
+    from: hop.from,
+    to: hop.to,
+    startedAt: iso(hop.startedAt),
+    dueAt: iso(hop.dueAt),
+    reportedAt: iso(hop.reportedAt),
+    receivedAt: iso(hop.receivedAt),
+    late: hop.late,
+    lateByMs: hop.lateByMs,
+    state: hop.state,
+    offSystemDue: offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, now, remindersMs),
+    escalatesTo: hop.escalatesTo,
+    reportIds: reportIdsByHop.get(hop.id) ?? [],
+  };
 }
 
 export function incidentView(
@@ -320,27 +452,35 @@ export function incidentView(
     evidenceFrom: record.evidenceFrom ?? null,
     evidenceTo: record.evidenceTo ?? null,
     description: record.description,
-    measures: record.measures,
+    measures: record.measures.map(({ id, what, by, at, recordedAt, recordedBy }) => ({
+      id,
+      what,
+      by,
+      at,
+      recordedAt,
+      recordedBy,
+    })),
     evidence: record.evidence,
     createdAt: record.createdAt,
     createdBy: record.createdBy,
-    hops: chain.hops.map((hop) => ({
-      id: hop.id,
-      from: hop.from,
-      to: hop.to,
-      startedAt: iso(hop.startedAt),
-      dueAt: iso(hop.dueAt),
-      reportedAt: iso(hop.reportedAt),
-      receivedAt: iso(hop.receivedAt),
-      late: hop.late,
-      lateByMs: hop.lateByMs,
-      state: hop.state,
-      offSystemDue: offSystemReportDue({ dueAt: hop.dueAt, arrivedAt: hop.receivedAt }, now, remindersMs),
-      escalatesTo: hop.escalatesTo,
-      reportIds: reportIdsByHop.get(hop.id) ?? [],
-    })),
+    hops: chain.hops.map((hop) => hopView(hop, now, remindersMs, reportIdsByHop)),
+    endToEndDue: {
+      startedAt: iso(chain.endToEnd.startedAt),
+      dueAt: iso(chain.endToEnd.dueAt),
+      state: chain.endToEnd.state,
+      late: chain.endToEnd.late,
+      lateByMs: chain.endToEnd.lateByMs,
+      heldBy: chain.endToEnd.heldBy,
+      waitingOn: chain.endToEnd.waitingOn,
+      watchedAbove: chain.endToEnd.watchedAbove,
+    },
+    closedAt: record.closedAt,
+    outcome: record.outcome,
+    closedBy: record.closedBy,
+    closure: chain.closure && hopView(chain.closure, now, remindersMs, reportIdsByHop),
     reports: record.reports.map((r) => ({
       id: r.id,
+      about: r.about,
       from: r.fromLevel,
       to: r.to,
       reportedAt: r.reportedAt,

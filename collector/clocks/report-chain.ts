@@ -25,6 +25,18 @@ import { COLLECTOR_LEVELS } from '../config.js';
  * - A report is made when it arrives (SPEC §7): lateness is judged by the recipient's receipt,
  *   not by the first send. A call or a hand-over (phone, in person) arrives as it is made; a
  *   paper or a system report arrives at its receipt. A hop sent but not received by T is late.
+ * - End to end (SPEC §7): besides each level's 24 h, the report should be at the national level
+ *   24 h after the first administration received it. Until then the chain says which level holds
+ *   it (the highest one known to have received it) and which hop it waits on. When the first
+ *   administration received it through the hierarchy (its collector's signed receipt), the
+ *   collectors above keep that clock where the report is held (collector/hierarchy/relay-duty.ts)
+ *   and know the later hops the unit never hears of: the unit shows it but sets no row, so it
+ *   does not warn of a report "stuck" that has moved on. Otherwise the unit's records (hops
+ *   recorded by hand) are all there is, and its row warns.
+ * - 第60条 closure: "有关机关、单位应当及时将处理结果书面告知同级保密行政管理部门". One more hop, from
+ *   the unit to its same-level administration, started when the incident closes. "及时" sets no
+ *   hours, so the hop has no deadline and is never late: it shows as waiting until it arrives.
+ *   "书面" (in writing): only a paper or a system report makes it, never a call.
  */
 
 export type ChainLevel = (typeof COLLECTOR_LEVELS)[number];
@@ -42,7 +54,15 @@ export const DEFAULT_HOP_REMINDERS_MS: readonly number[] = [12 * HOUR_MS, 2 * HO
 export const incidentClockSchema = z.object({
   discoveredAt: instantSchema,
   unitLevel: z.enum(COLLECTOR_LEVELS),
+  /** 第60条: when it closed with its 处理结果; the closure hop starts then. */
+  closedAt: instantSchema.optional(),
 });
+
+/** A report about the leak (第61条), or the written report of its closure (第60条). */
+export const REPORT_ABOUT = ['leak', 'closure'] as const;
+export type ReportAbout = (typeof REPORT_ABOUT)[number];
+/** 第60条 书面告知: the channels that are in writing. */
+export const WRITTEN_CHANNELS: readonly ReportChannel[] = ['paper', 'system'];
 
 export const chainReportSchema = z
   .object({
@@ -54,6 +74,9 @@ export const chainReportSchema = z
     by: z.string().min(1),
     /** What confirms receipt: a receipt number, the name of who took the call, a signature. */
     receipt: z.string().optional(),
+    about: z.enum(REPORT_ABOUT).optional(),
+    /** Recorded from a parent collector's signed receipt: that administration keeps the clock onward. */
+    viaParent: z.boolean().optional(),
   })
   .refine((r) => r.receivedAt === undefined || r.receivedAt.getTime() >= r.reportedAt.getTime(), {
     message: 'receivedAt cannot be before reportedAt',
@@ -66,7 +89,9 @@ export type ChainReport = z.infer<typeof chainReportSchema>;
 /** `unit` is the reporting unit itself (机关、单位), whatever its administrative level. */
 export type HopFrom = 'unit' | AdminLevel;
 export type HopTo = AdminLevel | 'superior-dept';
-export type HopId = `${HopFrom}>${HopTo}`;
+export type HopId = `${HopFrom}>${HopTo}` | `closure>${AdminLevel}`;
+/** The target of the end-to-end deadline row (first administration's receipt → national). */
+export const END_TO_END = 'end-to-end';
 
 /**
  * `unstarted`: the sender's receipt is not recorded, so the hop's 24 hours have no start yet.
@@ -156,8 +181,28 @@ export interface Hop {
   reports: ChainReport[];
 }
 
+/**
+ * Where the report stands against "24 h from the first administration's receipt to the national
+ * level": `heldBy` is the highest administration known to have received it, `waitingOn` the hop
+ * it waits on; both null once it is at the national level or before any administration has it.
+ */
+export interface EndToEnd {
+  startedAt: Date | null;
+  dueAt: Date | null;
+  state: HopState;
+  late: boolean;
+  lateByMs: number | null;
+  heldBy: AdminLevel | null;
+  waitingOn: HopId | null;
+  /** The first administration received it through the hierarchy: the clock is kept above. */
+  watchedAbove: boolean;
+}
+
 export interface ReportChain {
   hops: Hop[];
+  endToEnd: EndToEnd;
+  /** 第60条: the written report of the 处理结果; null while the incident is open. */
+  closure: Hop | null;
   /** When the national administration received it; null until it has. */
   nationalReceivedAt: Date | null;
   /** Discovery → national receipt; null until complete. */
@@ -173,7 +218,7 @@ export type HopDeadlineKind = `reminder-${string}` | 'missed';
  * moves the deadline, rows with the old `forDue` are stale and are replaced.
  */
 export interface HopDeadline {
-  hopId: HopId;
+  hopId: HopId | typeof END_TO_END;
   kind: HopDeadlineKind;
   dueAt: Date;
   forDue: Date;
@@ -217,6 +262,10 @@ export function chainHops(unitLevel: ChainLevel): { id: HopId; from: HopFrom; to
  */
 export function hopIdForReport(incident: IncidentClock, report: ChainReport): HopId | undefined {
   const first = sameLevelAdministration(incident.unitLevel);
+  if (report.about === 'closure') {
+    const toSameLevel = report.to === 'same-level-admin' || report.to === first;
+    return report.fromLevel === incident.unitLevel && toSameLevel ? `closure>${first}` : undefined;
+  }
   if (report.fromLevel === incident.unitLevel) {
     if (report.to === 'superior-dept') return 'unit>superior-dept';
     if (report.to === 'same-level-admin' || report.to === first) return `unit>${first}`;
@@ -278,9 +327,67 @@ export function reportChain(
   const nationalReceivedAt = receivedBy.get('national') ?? null;
   return {
     hops,
+    endToEnd: endToEndOf(
+      receivedBy,
+      first,
+      now,
+      (byHop.get(`unit>${first}`) ?? []).some((r) => r.viaParent),
+    ),
+    closure: closureHop(incident, byHop.get(`closure>${first}`) ?? [], first, now),
     nationalReceivedAt,
     endToEndMs: nationalReceivedAt && nationalReceivedAt.getTime() - incident.discoveredAt.getTime(),
     unmatched,
+  };
+}
+
+function endToEndOf(
+  receivedBy: Map<AdminLevel, Date | null>,
+  first: AdminLevel,
+  now: Date,
+  watchedAbove: boolean,
+): EndToEnd {
+  const startedAt = receivedBy.get(first) ?? null;
+  const dueAt = startedAt && new Date(startedAt.getTime() + HOP_DEADLINE_MS);
+  const national = receivedBy.get('national') ?? null;
+  const status = hopStatus(dueAt, null, national, now);
+  let heldBy: AdminLevel | null = null;
+  for (const level of ADMIN_LEVELS) if (receivedBy.get(level)) heldBy = level;
+  const stuck = national === null && heldBy !== null;
+  const next = heldBy && nextAdmin(heldBy);
+  return {
+    startedAt,
+    dueAt,
+    ...status,
+    heldBy: stuck ? heldBy : null,
+    waitingOn: stuck && next ? `${heldBy!}>${next}` : null,
+    watchedAbove,
+  };
+}
+
+/** 第60条: no hours set ("及时"), so no deadline and never late; waiting until it arrives. */
+function closureHop(
+  incident: IncidentClock,
+  reports: ChainReport[],
+  first: AdminLevel,
+  now: Date,
+): Hop | null {
+  if (!incident.closedAt) return null;
+  const reportedAt = earliest(reports.map((r) => r.reportedAt));
+  const receivedAt = earliest(reports.map((r) => arrivalOf(r) ?? undefined));
+  const { state } = hopStatus(null, reportedAt, receivedAt, now);
+  return {
+    id: `closure>${first}`,
+    from: 'unit',
+    to: first,
+    startedAt: incident.closedAt,
+    dueAt: null,
+    reportedAt,
+    receivedAt,
+    late: false,
+    lateByMs: null,
+    state: state === 'unstarted' ? 'pending' : state,
+    escalatesTo: first,
+    reports,
   };
 }
 
@@ -314,20 +421,36 @@ export function reportChainDeadlines(
     }
   }
   // The state at the epoch is irrelevant here: only dueAt and receivedAt are read.
-  const { hops } = reportChain(incident, reports, new Date(0));
-  return hops.flatMap((hop) => {
-    const due = hop.dueAt;
-    if (hop.receivedAt || !due) return [];
-    const row = (kind: HopDeadlineKind, at: number): HopDeadline => ({
-      hopId: hop.id,
-      kind,
-      dueAt: new Date(at),
-      forDue: due,
-      escalatesTo: hop.escalatesTo,
-    });
-    return [
-      ...reminders.map((ms) => row(reminderKind(ms), due.getTime() - ms)),
-      row('missed', due.getTime() + 1),
-    ];
-  });
+  const { hops, endToEnd } = reportChain(incident, reports, new Date(0));
+  // A report not at the national level 24 h after the first administration's receipt (SPEC §7).
+  const endToEndRow: HopDeadline[] =
+    endToEnd.dueAt && endToEnd.state !== 'done' && !endToEnd.watchedAbove
+      ? [
+          {
+            hopId: END_TO_END,
+            kind: 'missed',
+            dueAt: new Date(endToEnd.dueAt.getTime() + 1),
+            forDue: endToEnd.dueAt,
+            escalatesTo: 'national',
+          },
+        ]
+      : [];
+  return [
+    ...endToEndRow,
+    ...hops.flatMap((hop) => {
+      const due = hop.dueAt;
+      if (hop.receivedAt || !due) return [];
+      const row = (kind: HopDeadlineKind, at: number): HopDeadline => ({
+        hopId: hop.id,
+        kind,
+        dueAt: new Date(at),
+        forDue: due,
+        escalatesTo: hop.escalatesTo,
+      });
+      return [
+        ...reminders.map((ms) => row(reminderKind(ms), due.getTime() - ms)),
+        row('missed', due.getTime() + 1),
+      ];
+    }),
+  ];
 }

@@ -53,6 +53,8 @@ export interface SystemChange {
   measures?: string | null;
   status?: 'in-use' | 'decommissioned';
   filedAt?: string | null;
+  /** What was done with a decommissioned system's equipment; required with the decommission. */
+  disposal?: string | null;
   approval?: { ref?: string | null; by?: string | null; at?: string | null };
 }
 
@@ -162,6 +164,7 @@ export class SystemRegister {
       measures: input.measures?.trim() || null,
       status: input.status,
       filedAt: input.filedAt ?? undefined,
+      disposal: input.disposal?.trim() || undefined,
       approval: input.approval && {
         ref: input.approval.ref ?? null,
         by: input.approval.by ?? null,
@@ -171,6 +174,15 @@ export class SystemRegister {
     const now = this.deps.scheduler.now().toISOString();
     await this.deps.store.clocks.updateSystem(current.id, patch, now, principal.name);
     return this.viewWithFires(await this.afterChange(current.id));
+  }
+
+  /** Decommissioning (第35条 register): its 备案 date and the equipment's fate; the reminders stop. */
+  async decommission(
+    caller: Principal | null,
+    id: string,
+    input: { filedAt: string; disposal: string },
+  ): Promise<System> {
+    return this.change(caller, id, { status: 'decommissioned', ...input });
   }
 
   async recordAssessment(caller: Principal | null, id: string, input: NewAssessment): Promise<System> {
@@ -242,6 +254,15 @@ export class SystemRegister {
         'filedAt: decommissioning needs the filing (备案) date, YYYY-MM-DD (第35条)',
       );
     }
+    if (input.status === 'decommissioned' && !input.disposal?.trim()) {
+      throw new ClockRefusal(
+        400,
+        'disposal: decommissioning records what was done with the equipment (销毁、移交…)',
+      );
+    }
+    if (input.disposal?.trim() && input.status !== 'decommissioned') {
+      throw new ClockRefusal(400, 'disposal: only a decommission (status "decommissioned") records it');
+    }
     if (!input.filedAt) return;
     checkDate(input.filedAt, 'filedAt');
     if (input.status !== 'decommissioned') {
@@ -288,6 +309,7 @@ export class SystemRegister {
           : null,
       status: record.status,
       filedAt: record.filedAt,
+      disposal: record.disposal,
       createdAt: record.createdAt,
       createdBy: record.createdBy,
       schedule: {

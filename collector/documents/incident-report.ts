@@ -9,6 +9,18 @@ import {
   type OfficialDocument,
 } from './official-document.js';
 
+/** A remedial measure (第61条 "应当立即采取补救措施"): what was done, by whom, when. */
+export interface MeasureLine {
+  what: string;
+  by: string;
+  at: string;
+}
+
+/** One measure in the words a report uses: 内容（责任人，时间）. One home for the documents and exports. */
+export function measureLine(m: MeasureLine): string {
+  return `${m.what}（${m.by}，${chineseTime(m.at)}）`;
+}
+
 /**
  * 泄密事件报告 (第61条): what was found, its level, whether the secret 已泄露 or 可能泄露, when and how
  * the unit found it, the evidence, the remedial measures taken first ("应当立即采取补救措施"), and
@@ -28,7 +40,7 @@ export interface IncidentReportInput {
     evidenceFrom?: string | null;
     evidenceTo?: string | null;
     description: string | null;
-    measures: string | null;
+    measures: readonly MeasureLine[];
     /** Ids of the signed events kept as evidence. */
     evidence: readonly number[];
   };
@@ -86,8 +98,8 @@ export function incidentReport(input: IncidentReportInput): OfficialDocument {
           : '暂无监测系统记录的证据。',
     },
     { kind: 'heading', level: 1, text: '四、已采取的补救措施' },
-    ...(incident.measures
-      ? paragraphs(incident.measures)
+    ...(incident.measures.length > 0
+      ? incident.measures.map((m, i) => ({ kind: 'paragraph' as const, text: `${i + 1}. ${measureLine(m)}` }))
       : [{ kind: 'paragraph' as const, text: '（尚未录入补救措施）' }]),
     { kind: 'heading', level: 1, text: '五、逐级报告情况' },
   ];

@@ -5,12 +5,14 @@ import type {
   receivedIncident,
   receivedReport,
   subordinate,
+  subordinateUnit,
 } from '../../shared/api/hierarchy.js';
 import type { StoredNotice, StoredReport, SubordinateRecord } from '../store/hierarchy/hierarchy-store.js';
 import type { Hierarchy, NewNotice } from './hierarchy.js';
 import { incidentChain } from './incident-chain.js';
 import { policyUpdateSchema } from './policy-merge.js';
 import { receivedIncidents } from './relay-duty.js';
+import type { UnitStatusFigures } from './unit-status.js';
 
 /**
  * What the hierarchy shows people: this collector's parent link, the collectors below, the
@@ -22,6 +24,7 @@ type Subordinate = z.input<typeof subordinate>;
 type ReceivedReport = z.input<typeof receivedReport>;
 type ReceivedIncident = z.input<typeof receivedIncident>;
 type NoticeView = z.input<typeof hierarchyNotice>;
+type SubordinateUnit = z.input<typeof subordinateUnit>;
 type Units = readonly string[] | undefined;
 
 export class HierarchyViews {
@@ -57,6 +60,52 @@ export class HierarchyViews {
     return (await this.store.listSubordinates({ units })).map(subordinateView);
   }
 
+  /**
+   * The 下级单位 tree: every unit below in the caller's scope, parents before children, each with
+   * the figures its collector last reported up (`unit.status`, signed like every report).
+   */
+  async units(units: Units): Promise<SubordinateUnit[]> {
+    const subordinates = await this.store.listSubordinates({ units });
+    const self = this.hierarchy.parentSide.identity.id;
+    const byParent = new Map<string, SubordinateRecord[]>();
+    for (const s of subordinates) byParent.set(s.parent, [...(byParent.get(s.parent) ?? []), s]);
+    const out: SubordinateUnit[] = [];
+    const visit = async (parent: string, depth: number) => {
+      for (const s of byParent.get(parent) ?? []) {
+        out.push(await this.unitRow(s, depth));
+        await visit(s.id, depth + 1);
+      }
+    };
+    await visit(self, 1);
+    // A unit whose parent is outside the caller's scope still shows, at the top of what is seen.
+    const shown = new Set(out.map((u) => u.collector));
+    for (const s of subordinates) if (!shown.has(s.id)) out.push(await this.unitRow(s, 1));
+    return out;
+  }
+
+  private async unitRow(s: SubordinateRecord, depth: number): Promise<SubordinateUnit> {
+    const [latest] = await this.store.listReports({ type: 'unit.status', origin: s.id, limit: 1 });
+    const figures = latest?.report.data as Partial<UnitStatusFigures & { takenAt: string }> | undefined;
+    return {
+      collector: s.id,
+      unit: s.unit,
+      level: s.level,
+      parent: s.parent,
+      direct: s.direct,
+      depth,
+      enrolledAt: s.enrolledAt,
+      lastSeenAt: s.lastSeenAt,
+      statusAt: figures?.takenAt ?? null,
+      terminals: figures?.terminals ?? null,
+      openWarnings: figures?.openWarnings ?? null,
+      overdueAssessments: figures?.overdueAssessments ?? null,
+      incidents: figures?.incidents ?? null,
+      noticesUnanswered: figures?.noticesUnanswered ?? null,
+      // Rectifications (issue 18) report up separately; wired when they land, shown as "—" until then.
+      openRectifications: null,
+    };
+  }
+
   /** Reports from below; `unit` narrows to those that passed through it, within the caller's scope. */
   async reports(
     scope: Units,
@@ -78,7 +127,16 @@ export class HierarchyViews {
       parentLevel: parent?.level,
       now,
     });
-    return received.map(({ incident, id, hops, ownHop, duty }) => ({
+    const closures = new Map(
+      (await this.store.listReports({ units, type: 'incident.closure', limit: 10_000 })).map((r) => [
+        `${r.origin}:${String(r.report.data.id)}`,
+        {
+          closedAt: String(r.report.data.closedAt),
+          outcome: (r.report.data.outcome as string | null) ?? null,
+        },
+      ]),
+    );
+    return received.map(({ incident, id, hops, ownHop, duty, endToEnd }) => ({
       origin: incident.origin,
       unit: incident.unit,
       id,
@@ -96,6 +154,11 @@ export class HierarchyViews {
         now,
       }),
       duty: duty ?? null,
+      closure: closures.get(`${incident.origin}:${id}`) ?? null,
+      endToEnd: endToEnd && {
+        ...endToEnd,
+        stuckHere: duty !== undefined && duty.state !== 'done' && now.getTime() > Date.parse(endToEnd.dueAt),
+      },
     }));
   }
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/log.js';
-import { incidentClock, type ClockOptions } from '../clocks/clock-records.js';
+import { HIERARCHY_RECORDER, incidentClock, type ClockOptions } from '../clocks/clock-records.js';
 import {
   type ChainLevel,
   chainReportSchema,
   DEFAULT_HOP_REMINDERS_MS,
   hopIdForReport,
+  type ReportAbout,
   type ReportChannel,
 } from '../clocks/report-chain.js';
 import type { ClockScheduler } from '../clocks/scheduler.js';
@@ -351,7 +352,10 @@ export class Hierarchy {
   private async followUpReceipts(): Promise<void> {
     const parent = await this.deps.store.hierarchy.getParent();
     if (!parent) return;
-    const delivered = await this.deps.store.hierarchy.deliveredOutbox('incident');
+    const delivered = [
+      ...(await this.deps.store.hierarchy.deliveredOutbox('incident')),
+      ...(await this.deps.store.hierarchy.deliveredOutbox('incident.closure')),
+    ];
     if (delivered.length > 0) await this.onDelivered(delivered, parent);
   }
 
@@ -362,19 +366,27 @@ export class Hierarchy {
   /**
    * The parent's receipt is the receipt of the 第61条 report: for an incident of this collector
    * it is recorded as the hop to the parent, with the parent's receipt time; for one forwarded
-   * from below, this collector's hop is reported upward in turn, so the top sees every hop.
+   * from below, this collector's hop is reported upward in turn, so the top sees every hop. The
+   * receipt of an own incident's closure (第60条, a signed written report) is its closure hop.
    */
   private async onDelivered(entries: DeliveredEntry[], parent: ParentState): Promise<void> {
     for (const entry of entries) {
       if (entry.report.origin === this.deps.identity.id) await this.documentSent(entry);
-      if (entry.report.type !== 'incident') continue;
+      const type = entry.report.type;
+      if (type !== 'incident' && type !== 'incident.closure') continue;
       const incidentId = typeof entry.report.data.id === 'string' ? entry.report.data.id : undefined;
       if (!incidentId) continue;
       const reportedAt = entry.firstSentAt ?? entry.receivedAt;
       const receipt = `smew receipt ${parent.id} ${entry.report.origin}#${entry.report.seq}`;
+      const about = type === 'incident' ? 'leak' : 'closure';
       if (entry.report.origin === this.deps.identity.id) {
-        await this.closeOwnHop(incidentId, parent, reportedAt, entry.receivedAt, receipt);
-      } else {
+        await this.closeOwnHop(incidentId, parent, {
+          reportedAt,
+          receivedAt: entry.receivedAt,
+          receipt,
+          about,
+        });
+      } else if (about === 'leak') {
         await this.queueRelayHop(entry.report.origin, incidentId, parent, {
           reportedAt,
           receivedAt: entry.receivedAt,
@@ -432,22 +444,18 @@ export class Hierarchy {
   private async closeOwnHop(
     incidentId: string,
     parent: ParentState,
-    reportedAt: string,
-    receivedAt: string,
-    receipt: string,
+    delivery: { reportedAt: string; receivedAt: string; receipt: string; about: ReportAbout },
   ): Promise<void> {
     const { store, logger, identity } = this.deps;
     const incident = await store.clocks.getIncident(incidentId);
-    if (!incident || incident.reports.some((r) => r.receipt === receipt)) return;
+    if (!incident || incident.reports.some((r) => r.receipt === delivery.receipt)) return;
     const report = {
       // The unit reports by its own rank (clocks.unitRank), which need not be this collector's level.
       fromLevel: incident.unitLevel as ChainLevel,
       to: parent.level,
-      reportedAt,
-      receivedAt,
+      ...delivery,
       channel: 'system' as const,
       by: identity.id,
-      receipt,
     };
     const parsed = chainReportSchema.safeParse(report);
     if (!parsed.success || !hopIdForReport(incidentClock(incident), parsed.data)) {
@@ -460,7 +468,7 @@ export class Hierarchy {
     await store.clocks.addReport(incidentId, {
       ...report,
       recordedAt: this.deps.clock.now().toISOString(),
-      recordedBy: 'smew hierarchy',
+      recordedBy: HIERARCHY_RECORDER,
     });
     const updated = await store.clocks.getIncident(incidentId);
     if (updated && this.deps.scheduler) await this.deps.scheduler.refreshIncident(updated);

@@ -52,13 +52,18 @@ export const childCertSchema = z.looseObject({
 });
 export type ChildCert = z.infer<typeof childCertSchema>;
 
-/** What flows up. `notice.*` answer a notice; `collector.enrolled` tells ancestors of a new subordinate. */
+/**
+ * What flows up. `notice.*` answer a notice; `collector.enrolled` tells ancestors of a new
+ * subordinate; `unit.status` carries the unit's own figures for the 下级单位 page.
+ */
 export const REPORT_TYPES = [
   'warning',
   'incident',
   'incident.hop',
+  'incident.closure',
   'assessment.overdue',
   'agent.health',
+  'unit.status',
   'annual',
   'self-inspection',
   'rectifications',

@@ -2,11 +2,12 @@ import type { Clock } from '../../shared/clock.js';
 import type { SignatureAlg } from '../../shared/crypto/suite.js';
 import { SEVERITIES, severityRank, type Severity } from '../../shared/levels.js';
 import type { Logger } from '../../shared/log.js';
-import { systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
+import { measuresMissing, systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
 import { signedOff, SUBJECTS } from '../documents/sign-off.js';
 import type { Store } from '../store/store.js';
 import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
+import { unitStatusFigures, unitStatusKey } from './unit-status.js';
 import { ownReport, type ReportEvidence, type ReportOrigin } from './reports.js';
 import { selfInspectionItems } from './self-inspection-reports.js';
 
@@ -54,10 +55,14 @@ interface Item {
 }
 
 const EVIDENCE_LIMIT = 20;
+/** The unit's figures are counted at most this often (a producer pass may run every 50 ms). */
+const UNIT_STATUS_EVERY_MS = 60_000;
 
 export class ReportProducers {
   /** Domain stores that are absent on this store (e.g. PostgreSQL) are skipped and said once. */
   private readonly unavailable = new Set<string>();
+  /** When this process last counted the unit's figures (ms; -Infinity: not yet). */
+  private unitStatusAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: ProducerDeps) {}
 
@@ -70,6 +75,7 @@ export class ReportProducers {
       ['incidents', () => this.incidents()],
       ['assessments', () => this.overdueAssessments()],
       ['agent health', () => this.agentHealth()],
+      ['unit status', () => this.unitStatus()],
       ['subordinates', () => this.subordinates()],
       ['annual figures', () => this.lastYear()],
       ['self-inspections', () => this.selfInspections()],
@@ -156,12 +162,15 @@ export class ReportProducers {
   }
 
   /**
-   * Each incident once (with its evidence), then each hop recorded on it (by hand or by a receipt) —
-   * once its 泄密事件报告 is signed off (签发): until then it stays a local draft, its clock running.
+   * Each incident once (with its evidence) once it has a remedial measure (第61条: the measures
+   * come first) and its 泄密事件报告 is signed off (签发) — until then it stays a local draft, its
+   * clock running —, then each hop recorded on it (by hand or by a receipt), then its closure with
+   * the 处理结果 (第60条), whose receipt is the closure hop.
    */
   private async incidents(): Promise<Item[]> {
     const items: Item[] = [];
     for (const incident of await this.deps.store.clocks.listIncidents({})) {
+      if (measuresMissing(incident)) continue;
       if (!(await signedOff(this.deps.store.documents, 'incident-report', SUBJECTS.incident(incident.id))))
         continue;
       items.push({
@@ -176,7 +185,7 @@ export class ReportProducers {
           unitLevel: incident.unitLevel,
           discoveredAt: incident.discoveredAt,
           discoverySource: incident.discoverySource,
-          measures: incident.measures,
+          measures: incident.measures.map(({ what, by, at }) => ({ what, by, at })),
           createdAt: incident.createdAt,
         },
         evidenceIds: incident.evidence,
@@ -196,6 +205,20 @@ export class ReportProducers {
             channel: report.channel,
             by: report.by,
             receipt: report.receipt,
+            about: report.about,
+          },
+        });
+      }
+      if (incident.closedAt) {
+        items.push({
+          producerKey: `incident.closure:${incident.id}`,
+          type: 'incident.closure',
+          key: `incident:${incident.id}`,
+          data: {
+            id: incident.id,
+            closedAt: incident.closedAt,
+            outcome: incident.outcome,
+            closedBy: incident.closedBy,
           },
         });
       }
@@ -248,6 +271,28 @@ export class ReportProducers {
           revoked: agents.length - live.length,
           behind: live.filter((a) => a.reportedSeq > a.ackedSeq).length,
         },
+      },
+    ];
+  }
+
+  /**
+   * This unit's figures for the 下级单位 page above: when one changes, and once an hour. Counted
+   * at most once a minute: a burst of warnings asks for many passes, and each count reads every
+   * open warning.
+   */
+  private async unitStatus(): Promise<Item[]> {
+    const now = this.deps.clock.now();
+    if (Math.abs(now.getTime() - this.unitStatusAt) < UNIT_STATUS_EVERY_MS) return [];
+    this.unitStatusAt = now.getTime();
+    const data = await unitStatusFigures(this.deps.store, this.deps.clockOptions, now);
+    const producerKey = unitStatusKey(data, now);
+    if (await this.deps.store.hierarchy.ownReport(producerKey)) return [];
+    return [
+      {
+        producerKey,
+        type: 'unit.status',
+        key: `unit.status:${this.deps.origin.unit}`,
+        data: { ...data, takenAt: now.toISOString() },
       },
     ];
   }

@@ -7,6 +7,7 @@ import {
   type HopState,
   hopStatus,
   OFF_SYSTEM_ADVICE,
+  sameLevelAdministration,
 } from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import type { StoredReport } from '../store/hierarchy/hierarchy-store.js';
@@ -46,7 +47,34 @@ export interface ReceivedIncident {
   ownHop: HopFact | undefined;
   /** This collector's duty to pass it on; undefined at the top level (national). */
   duty: RelayDuty | undefined;
+  /**
+   * SPEC §7 end to end: the first administration's receipt (the unit's hop as reported up, or
+   * this collector's own receipt when it is that administration) and 24 h after it, by when the
+   * report should be national; null when not known here.
+   */
+  endToEnd: { firstReceivedAt: string; dueAt: string } | null;
 }
+
+/** The first administration's receipt of the incident, as this collector knows it. */
+function firstReceipt(incident: StoredReport, hops: readonly HopFact[], here: CollectorLevel): string | null {
+  const unitLevel = String(incident.report.data.unitLevel ?? 'unit') as CollectorLevel;
+  const first = sameLevelAdministration(unitLevel);
+  const arrivals = hops
+    .filter((h) => h.from === unitLevel && h.to === first)
+    .map((h) =>
+      arrivalOf({
+        channel: h.channel ?? 'system',
+        reportedAt: date(h.reportedAt),
+        receivedAt: date(h.receivedAt),
+      }),
+    )
+    .filter((d): d is Date => d !== null)
+    .map((d) => d.toISOString());
+  if (here === first) arrivals.push(incident.receivedAt);
+  return arrivals.sort()[0] ?? null;
+}
+
+const date = (iso: string | null) => (iso === null ? null : new Date(iso));
 
 export function hopFact(data: Record<string, unknown>): HopFact {
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
@@ -103,14 +131,22 @@ export async function receivedIncidents(
         lateByMs,
       };
     }
+    // The closure's written report (第60条) is no hop of the 第61条 chain.
+    const facts = hops
+      .filter((h) => h.report.data.incident === id && h.report.data.origin === incident.origin)
+      .filter((h) => h.report.data.about !== 'closure')
+      .map((h) => hopFact(h.report.data));
+    const first = firstReceipt(incident, facts, here);
     out.push({
       incident,
       id,
-      hops: hops
-        .filter((h) => h.report.data.incident === id && h.report.data.origin === incident.origin)
-        .map((h) => hopFact(h.report.data)),
+      hops: facts,
       ownHop,
       duty,
+      endToEnd:
+        first === null
+          ? null
+          : { firstReceivedAt: first, dueAt: new Date(Date.parse(first) + HOP_DEADLINE_MS).toISOString() },
     });
   }
   return out;
@@ -125,6 +161,18 @@ export interface RelayDutyWatchDeps {
   level: CollectorLevel;
   /** How long before the deadline to remind, in ms (the clocks' chain reminders). */
   remindersMs: readonly number[];
+}
+
+/** What every condition about an incident from below says of it. */
+function incidentFacts(received: ReceivedIncident) {
+  const data = received.incident.report.data;
+  return {
+    incidentId: received.id,
+    title: data.title,
+    level: data.level,
+    origin: received.incident.origin,
+    originUnit: received.incident.unit,
+  };
 }
 
 /** Raises and clears this administration's relay-duty conditions; run on every producer pass. */
@@ -149,6 +197,7 @@ export class RelayDutyWatch {
     })) {
       const { duty } = received;
       if (!duty) continue;
+      await this.watchEndToEnd(received, duty, now);
       const dueMs = Date.parse(duty.dueAt);
       const base = `${received.incident.origin}:${received.id}:${duty.from}>${duty.to}`;
       // One key per reminder, as the clocks do: the T−2 h one opens its own warning and notice.
@@ -189,6 +238,48 @@ export class RelayDutyWatch {
     }
   }
 
+  /**
+   * SPEC §7 end to end, raised here because here is where it can be acted on: the report is held
+   * by this administration (its onward hop not yet received) past 24 h from the first
+   * administration's receipt. Once passed on, the level above holds it and watches in turn.
+   */
+  private async watchEndToEnd(received: ReceivedIncident, duty: RelayDuty, now: Date): Promise<void> {
+    if (!received.endToEnd) return;
+    const key = `${CLOCK_CONDITION_TYPES.reportStuck}:${received.incident.origin}:${received.id}`;
+    const stuck = duty.state !== 'done' && now.getTime() > Date.parse(received.endToEnd.dueAt);
+    const wasLate =
+      duty.state === 'done' && Date.parse(duty.receivedAt!) > Date.parse(received.endToEnd.dueAt);
+    if (!stuck && !wasLate) return;
+    const state = stuck ? 'raised' : 'cleared';
+    if ((stuck ? this.raised : this.cleared).has(key)) return;
+    await this.deps.sink.report({
+      type: CLOCK_CONDITION_TYPES.reportStuck,
+      state,
+      key,
+      unit: this.deps.unit,
+      severity: stuck ? 'critical' : 'info',
+      data: {
+        ...incidentFacts(received),
+        hop: 'end-to-end',
+        firstReceivedAt: received.endToEnd.firstReceivedAt,
+        endToEndDueAt: received.endToEnd.dueAt,
+        heldBy: duty.from,
+        waitingOn: `${duty.from}>${duty.to}`,
+        escalatesTo: 'national',
+        lateByMs: Math.max(0, now.getTime() - Date.parse(received.endToEnd.dueAt)),
+        ...(stuck ? { deadline: 'missed' } : { reason: 'reported' }),
+      },
+      at: now.toISOString(),
+    });
+    (stuck ? this.raised : this.cleared).add(key);
+    if (stuck) {
+      this.deps.logger.warn(
+        { incident: received.id, origin: received.incident.unit, heldBy: duty.from },
+        'hierarchy: an incident report is not at the national level 24 hours after the first administration received it (第61条)',
+      );
+    }
+  }
+
   private condition(
     type: string,
     key: string,
@@ -199,7 +290,6 @@ export class RelayDutyWatch {
     deadline?: string,
     offSystem = false,
   ): CollectorCondition {
-    const data = received.incident.report.data;
     return {
       type,
       state,
@@ -208,11 +298,7 @@ export class RelayDutyWatch {
       severity:
         state === 'cleared' ? 'info' : type === CLOCK_CONDITION_TYPES.reportLate ? 'critical' : 'high',
       data: {
-        incidentId: received.id,
-        title: data.title,
-        level: data.level,
-        origin: received.incident.origin,
-        originUnit: received.incident.unit,
+        ...incidentFacts(received),
         hop: `${duty.from}>${duty.to}`,
         from: duty.from,
         to: duty.to,

@@ -16,6 +16,7 @@ export const COLLECTOR_CONDITION_TYPES = [
   'incident.report.reminder',
   'rectification.overdue',
   'rectification.reminder',
+  'incident.report.stuck',
 ] as const;
 
 export function isCollectorConditionType(type: string): boolean {

@@ -19,6 +19,7 @@ import { AgentDetail, AgentsPage } from './pages/agents.js';
 import { DocumentsPage } from './pages/documents.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
+import { SubordinatesPage } from './pages/subordinates.js';
 import { Overview } from './pages/overview.js';
 import { RectificationsPage } from './pages/rectifications.js';
 import { SelfInspectionPage } from './pages/self-inspection.js';
@@ -52,6 +53,7 @@ const NAV: [string, MessageKey][] = [
   ['rectifications', 'rectifications'],
   ['notices', 'notices'],
   ['documents', 'documents'],
+  ['subordinates', 'subordinates'],
   ['silences', 'silences'],
 ];
 
@@ -211,6 +213,8 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
       return <NoticesPage user={user} />;
     case 'documents':
       return <DocumentsPage user={user} />;
+    case 'subordinates':
+      return <SubordinatesPage id={id} />;
     case 'silences':
       return <SilencesPage user={user} />;
     case 'audit':

@@ -80,6 +80,11 @@ export const system = z.object({
     .meta({ description: '第33条 test-and-review approval' }),
   status: z.enum(['in-use', 'decommissioned']),
   filedAt: nullableCalendarDate.meta({ description: '备案 date of a decommissioned system' }),
+  disposal: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'what was done with a decommissioned system’s equipment' }),
   createdAt: isoTime.optional(),
   createdBy: z.string().optional(),
   schedule: systemSchedule,
@@ -151,9 +156,18 @@ export const systemPatchBody = z
     measures: optionalText(2000).meta({ description: 'protective measures taken; required when newRisk' }),
     status: z.enum(['in-use', 'decommissioned']).optional(),
     filedAt: nullableCalendarDate.optional().meta({ description: '备案 date; required to decommission' }),
+    disposal: optionalText(2000).meta({
+      description: 'what was done with the equipment (销毁、移交、降密使用…); required to decommission',
+    }),
     approval: approvalBody,
   })
   .meta({ minProperties: 1 });
+
+/** `POST /api/v1/systems/{id}/decommission`: the 备案 date and what was done with the equipment. */
+export const decommissionBody = z.strictObject({
+  filedAt: calendarDate.meta({ description: '备案 date (Asia/Shanghai)' }),
+  disposal: z.string().trim().min(1).max(2000).meta({ description: 'what was done with the equipment' }),
+});
 
 export const assessmentBody = z.strictObject({
   completedAt: calendarDate.meta({ description: 'date completed (Asia/Shanghai)' }),
@@ -185,10 +199,45 @@ export type AssessmentDue = z.infer<typeof assessmentDue>;
 export const assessmentDueList = listOf(assessmentDue);
 export const assessmentDueQuery = z.strictObject({ state: z.enum(DUE_STATES).optional() });
 
+/** 第61条 "应当立即采取补救措施": one remedial measure, what was done, by whom, when. */
+export const measure = z.object({
+  id: z.int().optional(),
+  what: z.string(),
+  by: z.string(),
+  at: isoTime,
+  recordedAt: isoTime.optional(),
+  recordedBy: z.string().optional(),
+});
+
+export const measureBody = z.strictObject({
+  what: z.string().trim().min(1).max(2000).meta({ description: 'what was done (断网、收回、封存…)' }),
+  by: z.string().trim().min(1).max(200).optional().meta({ description: 'who did it; default the caller' }),
+  at: isoTime.optional().meta({ description: 'when it was done; default now' }),
+});
+export type MeasureBody = z.infer<typeof measureBody>;
+
+/**
+ * Measures as a list; a text (the older form) is read as one measure by the caller, now. One
+ * array schema, not a union with a text: the API's type coercion wraps a text in an array.
+ */
+const measuresInput = z
+  .array(z.union([measureBody, z.string().max(5000)]))
+  .max(50)
+  .nullable()
+  .optional()
+  .meta({ description: 'remedial measures [{what, by, at}]; the first report cannot leave without one' });
+
+/** 第60条: the incident closes with its 处理结果, reported in writing to the same-level administration. */
+export const closureBody = z.strictObject({
+  outcome: z.string().trim().min(1).max(5000).meta({ description: '处理结果' }),
+  closedAt: isoTime.optional().meta({ description: 'default now' }),
+});
+
 /** A report along an incident's chain, as recorded. */
 export const chainReport = z
   .object({
     id: z.int(),
+    about: z.enum(['leak', 'closure']),
     from: z.string(),
     to: z.string(),
     reportedAt: isoTime,
@@ -250,17 +299,36 @@ export const incident = z.object({
     .meta({ description: 'the earliest evidence event’s attested time' }),
   evidenceTo: nullableIsoTime.optional().meta({ description: 'the latest evidence event’s attested time' }),
   description: z.string().nullable().optional(),
-  measures: z
-    .string()
-    .nullable()
-    .optional()
-    .meta({ description: 'remedial measures taken (第61条: at once)' }),
+  measures: z.array(measure).meta({ description: 'remedial measures taken (第61条: at once)' }),
   evidence: z.array(z.int()).optional().meta({ description: 'event ids' }),
   createdAt: isoTime.optional(),
   createdBy: z.string().optional(),
   hops: z.array(hop),
   reports: z.array(chainReport).optional(),
   nationalReceivedAt: nullableIsoTime.optional(),
+  endToEndDue: z
+    .object({
+      startedAt: nullableIsoTime.meta({ description: 'the first administration’s receipt' }),
+      dueAt: nullableIsoTime.meta({ description: 'startedAt + 24 h: the report should be national by then' }),
+      state: z.enum(['unstarted', 'pending', 'sent', 'done', 'overdue']),
+      late: z.boolean(),
+      lateByMs: z.int().nullable(),
+      heldBy: z.string().nullable().meta({ description: 'the level that holds it, as recorded here' }),
+      waitingOn: z.string().nullable().meta({ description: 'the hop it waits on' }),
+      watchedAbove: z.boolean().optional().meta({
+        description:
+          'the first administration received it through the hierarchy: the collectors above keep this clock where the report is held; no warning here',
+      }),
+    })
+    .optional()
+    .meta({ description: 'SPEC §7: national 24 h after the first administration received it' }),
+  closedAt: nullableIsoTime.optional(),
+  outcome: z.string().nullable().optional().meta({ description: '处理结果 (第60条)' }),
+  closedBy: z.string().nullable().optional(),
+  closure: hop.nullable().optional().meta({
+    description:
+      '第60条: the written report of the 处理结果 to the same-level administration; no deadline (及时)',
+  }),
   endToEndMs: z.int().nullable().meta({ description: 'discovery → national receipt; null until then' }),
   endToEnd: z.string().nullable().optional().meta({ description: 'the same, as 61h40m' }),
   reminders: z.array(fire).optional(),
@@ -276,7 +344,7 @@ export const newIncidentBody = z.strictObject({
   }),
   evidence: z.array(z.int().min(1)).max(100).optional(),
   description: optionalText(5000),
-  measures: optionalText(5000),
+  measures: measuresInput,
   unit: z.string().min(1).max(200).optional(),
 });
 
@@ -291,7 +359,7 @@ export const warningIncidentBody = z.strictObject({
       'when the unit found the leak; omitted: when the warning was identified (识别), or now if it was not',
   }),
   description: optionalText(5000),
-  measures: optionalText(5000),
+  measures: measuresInput,
   note: z.string().max(4000).optional(),
 });
 
@@ -308,6 +376,9 @@ export const reportBody = z.strictObject({
   receivedAt: isoTime.optional().meta({ description: 'when the recipient received it; starts its own 24 h' }),
   receipt: optionalText(500),
   by: z.string().min(1).max(200).optional(),
+  about: z.enum(['leak', 'closure']).optional().meta({
+    description: 'leak (default): a 第61条 report; closure: the written report of the 处理结果 (第60条)',
+  }),
 });
 
 export const receiptParams = z.object({ id: z.string().max(64), reportId: z.int().min(1) });

@@ -15,7 +15,8 @@ export const calendarDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 /** An object passed through as is (event data, a signed envelope). */
 export const openObject = z.record(z.string(), z.unknown());
 
-export const errorBody = z.object({ error: z.string() });
+/** An error: `error` in English, `errorZh` in Chinese when the refusal has its own wording. */
+export const errorBody = z.object({ error: z.string(), errorZh: z.string().optional() });
 export type ErrorBody = z.infer<typeof errorBody>;
 
 /** A refusal's body: `error` in English, `errorZh` in Chinese, `reason` for programs. */

@@ -43,6 +43,36 @@ export const subordinate = z.object({
 });
 export const subordinateList = listOf(subordinate);
 
+const count = z.int().nullable();
+
+/**
+ * One unit below this administration for the 下级单位 page (issue 18): its place in the tree and
+ * the figures its collector last reported up (`unit.status`); null figures: none reported yet.
+ */
+export const subordinateUnit = z.object({
+  collector: z.string(),
+  unit: z.string(),
+  level: z.enum(COLLECTOR_LEVELS),
+  parent: z
+    .string()
+    .meta({ description: 'the collector it is enrolled at; this collector for a direct child' }),
+  direct: z.boolean(),
+  depth: z.int().meta({ description: '1 for a direct child, 2 below it, …' }),
+  enrolledAt: isoTime,
+  lastSeenAt: nullableIsoTime,
+  statusAt: nullableIsoTime.meta({ description: 'when the unit took the figures below' }),
+  terminals: z.object({ total: z.int(), online: z.int() }).nullable(),
+  openWarnings: z.record(z.string(), z.int()).nullable().meta({ description: 'severity → open warnings' }),
+  overdueAssessments: count,
+  incidents: z.object({ total: z.int(), open: z.int(), lateHops: z.int() }).nullable(),
+  noticesUnanswered: count.meta({ description: 'notices from above without a 排查 result' }),
+  openRectifications: count.meta({
+    description: 'open 整改 items (issue 18 self-inspection); null until rectifications report up',
+  }),
+});
+export type SubordinateUnit = z.infer<typeof subordinateUnit>;
+export const subordinateUnitList = listOf(subordinateUnit);
+
 /** A report received from below, as its origin signed it. */
 export const receivedReport = z.object({
   id: z.int(),
@@ -89,6 +119,21 @@ export const receivedIncident = z.object({
       description:
         'this administration’s own 第61条 duty: pass it on within 24 h of its receipt here; done at the parent’s receipt (null at the top)',
     }),
+  closure: z
+    .object({ closedAt: isoTime, outcome: z.string().nullable() })
+    .nullable()
+    .optional()
+    .meta({ description: '第60条: closed at the unit with its 处理结果, as reported up' }),
+  endToEnd: z
+    .object({
+      firstReceivedAt: isoTime,
+      dueAt: isoTime.meta({
+        description: 'first administration’s receipt + 24 h: national by then (SPEC §7)',
+      }),
+      stuckHere: z.boolean().meta({ description: 'past dueAt and this administration has not passed it on' }),
+    })
+    .nullable()
+    .optional(),
   hops: z.array(
     z.object({
       from: z.string(),

@@ -88,11 +88,15 @@ describeEachDialect('ClockStore contract', (makeFixture) => {
     ]);
     const retired = await store.updateSystem(
       'sys-1',
-      { status: 'decommissioned', filedAt: '2026-04-01' },
+      { status: 'decommissioned', filedAt: '2026-04-01', disposal: '硬盘送销毁中心销毁' },
       '2026-04-01T02:00:00.000Z',
       'admin',
     );
-    expect(retired).toMatchObject({ status: 'decommissioned', filedAt: '2026-04-01' });
+    expect(retired).toMatchObject({
+      status: 'decommissioned',
+      filedAt: '2026-04-01',
+      disposal: '硬盘送销毁中心销毁',
+    });
     expect(retired?.changes.map((c) => c.kind)).toEqual(['level', 'status']);
     expect(await store.updateSystem('nope', { level: '秘密' }, T0, 'admin')).toBeUndefined();
     // The store refuses a decommission without its filing date, whatever the caller checked.
@@ -180,7 +184,12 @@ describeEachDialect('ClockStore contract', (makeFixture) => {
     );
     expect(await store.setReportReceipt('inc-2', report!.id, '2026-03-01T05:30:00.000Z', null)).toBe(false);
     const stored = await store.getIncident('inc-1');
-    expect(stored).toMatchObject({ evidence: [3, 5], measures: '断网、收回', unitLevel: 'unit' });
+    expect(stored).toMatchObject({
+      evidence: [3, 5],
+      measures: [{ id: expect.any(Number), what: '断网、收回', by: 'officer', at: T0 }],
+      unitLevel: 'unit',
+      closedAt: null,
+    });
     expect(stored?.reports).toEqual([
       expect.objectContaining({
         channel: 'phone',
@@ -191,6 +200,47 @@ describeEachDialect('ClockStore contract', (makeFixture) => {
     expect((await store.listIncidents({})).map((i) => i.id)).toEqual(['inc-2', 'inc-1']);
     expect((await store.listIncidents({ units: ['一处'] })).map((i) => i.id)).toEqual(['inc-1']);
     expect(await store.addReport('nope', { ...report!, recordedBy: 'x' })).toBeUndefined();
+  });
+
+  it('keeps an incident’s measures in order, its closure once, and its closure report apart', async () => {
+    await store.createIncident(incident({ measures: [] }));
+    const later = {
+      what: '封存终端',
+      by: '李四',
+      at: '2026-03-01T03:00:00.000Z',
+      recordedAt: T0,
+      recordedBy: 'officer',
+    };
+    const sooner = { ...later, what: '断网', at: '2026-03-01T01:00:00.000Z' };
+    expect(await store.addMeasure('inc-1', later)).toMatchObject({
+      id: expect.any(Number),
+      what: '封存终端',
+    });
+    await store.addMeasure('inc-1', sooner);
+    expect(await store.addMeasure('nope', sooner)).toBeUndefined();
+    expect((await store.getIncident('inc-1'))?.measures.map((m) => m.what)).toEqual(['断网', '封存终端']);
+    const closure = {
+      closedAt: '2026-03-05T00:00:00.000Z',
+      outcome: '已追回，责任人已处理',
+      closedBy: 'officer',
+    };
+    expect(await store.closeIncident('inc-1', closure)).toBe(true);
+    expect(await store.closeIncident('inc-1', { ...closure, outcome: '再次' })).toBe(false);
+    await store.addReport('inc-1', {
+      about: 'closure',
+      fromLevel: 'unit',
+      to: 'county',
+      reportedAt: '2026-03-05T01:00:00.000Z',
+      receivedAt: null,
+      channel: 'paper',
+      by: '张保密',
+      receipt: null,
+      recordedAt: '2026-03-05T01:00:00.000Z',
+      recordedBy: 'officer',
+    });
+    const stored = await store.getIncident('inc-1');
+    expect(stored).toMatchObject(closure);
+    expect(stored?.reports.map((r) => r.about)).toEqual(['closure']);
   });
 
   it('replaces a subject’s rows idempotently: saving twice adds nothing, a fired row never comes back', async () => {

@@ -289,3 +289,40 @@ upgradeSuite('upgrade from the old smew: SQLite', sqliteCase);
 describe.runIf(postgres)('PostgreSQL', () => {
   upgradeSuite('upgrade from the old smew: PostgreSQL', postgresCase);
 });
+
+describe('migration 21 (SQLite): an incident’s free-text measures become one measure', () => {
+  it('reads the older text back as a measure by whoever opened the incident, when', async () => {
+    const dir = tempDir('smew-measures-upgrade-');
+    try {
+      const path = join(dir.path, 'smew.db');
+      const before = SCHEMA_MIGRATIONS.filter((m) => (typeof m.version === 'number' ? m.version : 0) <= 14);
+      const old = openSqliteStore(path, { migrations: migrationsFor('sqlite', before) });
+      await old.close();
+      const db = new BetterSqlite3(path);
+      db.prepare(
+        `INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, measures,
+           evidence, created_at, created_by)
+         VALUES ('inc-old', '旧事件', '秘密', '一处', 'unit', '2026-01-01T00:00:00.000Z', 'manual', '断网、收回',
+           '[]', '2026-01-01T01:00:00.000Z', '张三')`,
+      ).run();
+      db.close();
+      const store = openSqliteStore(path);
+      try {
+        expect((await store.clocks.getIncident('inc-old'))?.measures).toEqual([
+          {
+            id: expect.any(Number),
+            what: '断网、收回',
+            by: '张三',
+            at: '2026-01-01T01:00:00.000Z',
+            recordedAt: '2026-01-01T01:00:00.000Z',
+            recordedBy: '张三',
+          },
+        ]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});

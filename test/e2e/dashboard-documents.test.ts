@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardSite, hasChromium } from '../support/dashboard-site.js';
 import { hasPoppler, pdfText } from '../support/document-files.js';
 import { unitIncident } from '../support/collector-chain.js';
+import { measuresDone } from '../support/clock-records.js';
 
 const UNIT = '测试单位';
 const shot = DashboardSite.shot;
@@ -25,7 +26,11 @@ describe.skipIf(!hasChromium || !hasPoppler)('the 公文 page in a browser', () 
       { name: 'guard', password: 'guard-pass', role: 'viewer', unit: UNIT },
     ]);
     await site.collector.store.clocks.createIncident(
-      unitIncident('inc-doc-1', '涉密U盘丢失', { unit: UNIT, level: '机密', measures: '已封存相关计算机' }),
+      unitIncident('inc-doc-1', '涉密U盘丢失', {
+        unit: UNIT,
+        level: '机密',
+        measures: measuresDone('已封存相关计算机'),
+      }),
     );
     page = await site.login('李四', 'officer-pass');
   });

@@ -103,6 +103,17 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await page.waitForURL(/#\/incidents\/inc-/);
     const dept = page.getByTestId('incidents').locator('li[data-hop="unit>superior-dept"]');
     await dept.getByTestId('off-system-advice').getByText(OFF_SYSTEM_ADVICE.zh).waitFor();
+    // 第61条: measures first. Without one there is no report to record, and the page says why.
+    await page.getByTestId('measures-first').waitFor();
+    expect(await dept.getByRole('button', { name: '登记报告' }).count()).toBe(0);
+    await page.getByRole('button', { name: '登记补救措施' }).click();
+    const measure = page.getByTestId('measure-form');
+    await measure.getByLabel('采取的措施').fill('收回误发文件，断开终端网络');
+    await measure.getByLabel(/实施人/).fill('王五');
+    await measure.getByRole('button', { name: '保存' }).click();
+    await measure.waitFor({ state: 'detached' });
+    await page.getByTestId('measures').getByText('收回误发文件，断开终端网络').waitFor();
+    await page.getByTestId('measures').getByText('王五', { exact: false }).waitFor();
     await dept.getByRole('button', { name: '登记报告' }).click();
     const report = page.getByTestId('report-form');
     await report.getByLabel('报告方式').selectOption('paper');
@@ -121,6 +132,28 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
       .locator('li[data-hop="unit>county"]')
       .getByTestId('off-system-advice')
       .waitFor();
+
+    // 第60条: it closes with its 处理结果, and the written report of it is one more hop.
+    await page.getByRole('button', { name: '办结并登记处理结果' }).click();
+    const close = page.getByTestId('close-form');
+    await close.getByLabel('处理结果').fill('文件已全部收回，未造成扩散');
+    await close.getByRole('button', { name: '保存' }).click();
+    await close.waitFor({ state: 'detached' });
+    const closure = page.getByTestId('closure');
+    await closure.getByText('文件已全部收回，未造成扩散').waitFor();
+    await closure.getByText(/未规定时限/).waitFor();
+    await closure.getByRole('button', { name: '登记报告' }).click();
+    const written = page.getByTestId('report-form');
+    // In writing only: no telephone among the channels.
+    const channels = await written.getByLabel('报告方式').locator('option').allTextContents();
+    expect(channels).toEqual(['信息系统', '书面']);
+    await written.getByLabel('报告方式').selectOption('paper');
+    await written.getByLabel('报告时间（北京时间）').fill(beijingInput(0));
+    await written.getByLabel(/接收时间/).fill(beijingInput(0));
+    await written.getByRole('button', { name: '保存' }).click();
+    await written.waitFor({ state: 'detached' });
+    await closure.locator('[data-testid="closure-hop"].done').waitFor();
+    await shot(page, 'incident-closure');
   });
 
   it('registers a system from the keyboard, changes its level and records an assessment', async () => {
@@ -173,6 +206,18 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
     await assess.getByRole('button', { name: '保存' }).click();
     await assess.waitFor({ state: 'detached' });
     await row.getByText('未到期').waitFor();
+
+    // Decommissioning records the 备案 date and what was done with the equipment.
+    await row.getByRole('button', { name: '停用备案' }).click();
+    const retire = page.getByTestId('decommission-form');
+    await retire.getByRole('button', { name: '保存' }).click();
+    await retire.getByTestId('form-error').getByText('请填写“设备处置情况”').waitFor();
+    await retire.getByLabel('设备处置情况').fill('硬盘交市保密局销毁');
+    await retire.getByRole('button', { name: '保存' }).click();
+    await retire.waitFor({ state: 'detached' });
+    await row.getByText(/已停用，备案 \d{4}-\d{2}-\d{2}/).waitFor();
+    await row.getByTestId('disposal').getByText('硬盘交市保密局销毁', { exact: false }).waitFor();
+    expect(await row.getByRole('button', { name: '记录安全保密风险评估' }).count()).toBe(0);
   });
 
   it('creates a silence, refusing one that matches nothing, and ends it', async () => {

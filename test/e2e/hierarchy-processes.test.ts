@@ -151,6 +151,7 @@ describe('collector processes in a chain', () => {
         title: `测延迟 ${i}`,
         level: '秘密',
         discoveredAt: new Date().toISOString(),
+        measures: [{ what: '已断网' }],
       });
       expect(created.status).toBe(201);
       const row = await eventually(
@@ -169,6 +170,7 @@ describe('collector processes in a chain', () => {
         title: `断链 ${i}`,
         level: '秘密',
         discoveredAt: new Date().toISOString(),
+        measures: [{ what: '已断网' }],
       });
       expect(created.status).toBe(201);
     }

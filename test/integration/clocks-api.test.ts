@@ -192,16 +192,33 @@ describe('clocks API: systems, assessments, due list', () => {
     });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toMatch(/^filedAt: .*备案/);
-    const retired = await call('PATCH', `/api/v1/systems/${system.id}`, officer, {
+    const noDisposal = await call('PATCH', `/api/v1/systems/${system.id}`, officer, {
       status: 'decommissioned',
       filedAt: '2026-03-01',
+    });
+    expect(noDisposal.status).toBe(400);
+    expect(noDisposal.body.error).toMatch(/^disposal: .*equipment/);
+    const viewerTry = await call('POST', `/api/v1/systems/${system.id}/decommission`, viewer, {
+      filedAt: '2026-03-01',
+      disposal: '硬盘交保密局销毁',
+    });
+    expect(viewerTry.status).toBe(403);
+    const retired = await call('POST', `/api/v1/systems/${system.id}/decommission`, officer, {
+      filedAt: '2026-03-01',
+      disposal: '硬盘交保密局销毁，其余设备降密使用',
     });
     expect(retired.status).toBe(200);
     expect(retired.body).toMatchObject({
       status: 'decommissioned',
       filedAt: '2026-03-01',
+      disposal: '硬盘交保密局销毁，其余设备降密使用',
       schedule: { state: 'decommissioned', nextDue: null },
     });
+    const twice = await call('POST', `/api/v1/systems/${system.id}/decommission`, officer, {
+      filedAt: '2026-03-01',
+      disposal: '再次',
+    });
+    expect(twice.status).toBe(409);
     expect(sink.take()).toEqual([
       expect.objectContaining({
         type: 'assessment.reminder',

@@ -72,7 +72,9 @@ describe('clocks API: the 24 h report chain', () => {
       discoveredAt: '2026-03-01T02:00:00.000Z',
       discoverySource: 'manual',
       unitLevel: 'unit',
-      measures: '断开网络，收回文件，封存终端',
+      measures: [
+        { what: '断开网络，收回文件，封存终端', by: 'officer-一处', at: '2026-03-01T02:10:00.000Z' },
+      ],
       endToEndMs: null,
       endToEnd: null,
     });
@@ -172,8 +174,10 @@ describe('clocks API: the 24 h report chain', () => {
     ]);
 
     const cityLate = await at('2026-03-03T19:11:00Z');
-    expect(cityLate.map((c) => [c.type, c.data.hop, c.data.escalatesTo])).toEqual([
-      ['incident.report.late', 'city>province', 'province'],
+    // Besides, 24 h after the county's receipt (03-01 20:30) it is not national: held by the city.
+    expect(cityLate.map((c) => [c.type, c.data.hop, c.data.escalatesTo, c.data.heldBy])).toEqual([
+      ['incident.report.stuck', 'end-to-end', 'national', 'city'],
+      ['incident.report.late', 'city>province', 'province', undefined],
     ]);
 
     clock.set('2026-03-03T21:40:00Z');
@@ -259,6 +263,7 @@ describe('clocks API: the 24 h report chain', () => {
       ['unit>superior-dept', 'reminder-12h'],
       ['unit>superior-dept', 'missed'],
       ['county>city', 'reminder-2h'],
+      ['end-to-end', 'missed'],
       ['city>province', 'missed'],
     ]);
     expect((await call('GET', '/api/v1/incidents', viewer)).body.items.map((i: Json) => i.id)).toEqual([id]);
@@ -445,5 +450,240 @@ describe('clocks API: the unit reports by its own rank (第61条 同级, SPEC §
       channel: 'system',
     });
     expect(county.status).toBe(400);
+  });
+});
+
+/**
+ * The chain, extended (issue 16 items 9, 11, 12), one step per row in simulated time. A unit
+ * discovers a leak at D = 2026-05-01T02:00Z and records no measure at first.
+ *
+ * | at      | step                                              | answer | what the chain says                        |
+ * | D+10m   | report to the county by phone                     | 409    | measures first (第61条)                     |
+ * | D+10m   | report to the 上级主管部门 on paper                | 409    | measures first                              |
+ * | D+15m   | measure 断网 (by 张三 at D+5m)                     | 201    | one measure                                 |
+ * | D+20m   | report to the county, received D+20m              | 201    | end to end due D+24h20m                     |
+ * | D+1h    | 上级主管部门 on paper, received                    | 201    |                                             |
+ * | D+6h    | county → city, received D+6h                      | 201    | held by the city                            |
+ * | D+24h21m| clock pass                                        | —      | stuck warning: held by city, city>province |
+ * | D+25h   | city → province, received                         | 201    | held by the province, still late            |
+ * | D+26h   | province → national, received                     | 201    | done, late 1h40m; the warning is cleared    |
+ * | D+27h   | closure report before closing                     | 409    | close first (第60条)                        |
+ * | D+27h   | close with 处理结果                                | 200    | closure hop waiting, no deadline            |
+ * | D+28h   | closure report dated before the closure           | 400    |                                             |
+ * | D+28h   | closure report by phone                           | 400    | in writing (书面)                           |
+ * | D+28h   | closure report on paper, received D+28h           | 201    | closure hop done, never late                |
+ * | D+29h   | close again                                       | 409    |                                             |
+ */
+describe('clocks API: measures first, end to end, closure (SPEC §7)', () => {
+  const D = Date.parse('2026-05-01T02:00:00Z');
+  const t = (hours: number, minutes = 0) => new Date(D + hours * 3_600_000 + minutes * 60_000).toISOString();
+  const clock = new ManualClock(t(0, 10));
+  const sink = new RecordingSink();
+  let dir: ReturnType<typeof tempDir>;
+  let collector: RunningCollector;
+  let call: ReturnType<typeof apiClient>;
+  let officer: string;
+
+  beforeAll(async () => {
+    dir = tempDir('smew-clocks-e2e-');
+    collector = await startClockCollector(dir.path, clock, sink);
+    call = apiClient(collector);
+    officer = await keyFor(collector, 'officer', '一处');
+  });
+  afterAll(async () => {
+    await collector.stop();
+    dir.remove();
+  });
+
+  type Step = {
+    at: string;
+    /** Path below the incident; empty for a clock pass alone. */
+    path: '' | 'reports' | 'measures' | 'closure';
+    body?: Record<string, unknown>;
+    status?: number;
+    error?: RegExp;
+    /** The officer's wording, which the dashboard shows in Chinese. */
+    errorZh?: RegExp;
+    check?: (incident: Json, conditions: Json[]) => void;
+  };
+  const report = (to: string, at: string, extra: Record<string, unknown> = {}) => ({
+    to,
+    reportedAt: at,
+    receivedAt: at,
+    channel: 'system',
+    ...extra,
+  });
+  const conditionsOf = (conditions: Json[], type: string) =>
+    conditions.filter((c) => c.type === type).map((c) => [c.state, c.data.heldBy, c.data.waitingOn]);
+
+  const steps: Step[] = [
+    {
+      at: t(0, 10),
+      path: 'reports',
+      body: { to: 'same-level-admin', reportedAt: t(0, 10), channel: 'phone' },
+      status: 409,
+      error: /^measures: record at least one remedial measure .*第61条/,
+      errorZh: /^请先登记至少一项补救措施.*第六十一条/,
+    },
+    {
+      at: t(0, 10),
+      path: 'reports',
+      body: { to: 'superior-dept', reportedAt: t(0, 10), channel: 'paper' },
+      status: 409,
+      error: /^measures:/,
+    },
+    {
+      at: t(0, 15),
+      path: 'measures',
+      body: { what: '断网', by: '张三', at: t(0, 5) },
+      status: 201,
+      check: (incident) => {
+        expect(incident.measures).toMatchObject([{ what: '断网', by: '张三', at: t(0, 5) }]);
+        expect(incident.endToEndDue).toMatchObject({ state: 'unstarted', dueAt: null });
+      },
+    },
+    {
+      at: t(0, 20),
+      path: 'reports',
+      body: report('same-level-admin', t(0, 20)),
+      status: 201,
+      check: (incident) =>
+        expect(incident.endToEndDue).toMatchObject({
+          startedAt: t(0, 20),
+          dueAt: t(24, 20),
+          state: 'pending',
+          heldBy: 'county',
+          waitingOn: 'county>city',
+        }),
+    },
+    { at: t(1), path: 'reports', body: report('superior-dept', t(1), { channel: 'paper' }), status: 201 },
+    {
+      at: t(6),
+      path: 'reports',
+      body: report('city', t(6), { from: 'county' }),
+      status: 201,
+      check: (incident) => expect(incident.endToEndDue).toMatchObject({ heldBy: 'city', late: false }),
+    },
+    {
+      at: t(24, 21),
+      path: '',
+      check: (incident, conditions) => {
+        expect(conditionsOf(conditions, 'incident.report.stuck')).toEqual([
+          ['raised', 'city', 'city>province'],
+        ]);
+        expect(incident.endToEndDue).toMatchObject({ state: 'overdue', late: true, heldBy: 'city' });
+      },
+    },
+    {
+      at: t(25),
+      path: 'reports',
+      body: report('province', t(25), { from: 'city' }),
+      status: 201,
+      check: (incident, conditions) => {
+        expect(incident.endToEndDue).toMatchObject({ state: 'overdue', heldBy: 'province' });
+        expect(conditionsOf(conditions, 'incident.report.stuck')).toEqual([]);
+      },
+    },
+    {
+      at: t(26),
+      path: 'reports',
+      body: report('national', t(26), { from: 'province' }),
+      status: 201,
+      check: (incident, conditions) => {
+        expect(incident.endToEndDue).toMatchObject({
+          state: 'done',
+          late: true,
+          lateByMs: 100 * 60_000,
+          heldBy: null,
+          waitingOn: null,
+        });
+        expect(conditionsOf(conditions, 'incident.report.stuck')).toEqual([
+          ['cleared', undefined, undefined],
+        ]);
+      },
+    },
+    {
+      at: t(27),
+      path: 'reports',
+      body: report('same-level-admin', t(27), { about: 'closure', channel: 'paper' }),
+      status: 409,
+      error: /^about: .* is not closed; close it with its 处理结果 first \(第60条\)/,
+    },
+    {
+      at: t(27),
+      path: 'closure',
+      body: { outcome: '文件已追回，责任人已给予处分' },
+      status: 200,
+      check: (incident) => {
+        expect(incident).toMatchObject({ closedAt: t(27), outcome: '文件已追回，责任人已给予处分' });
+        expect(incident.closure).toMatchObject({
+          id: 'closure>county',
+          to: 'county',
+          startedAt: t(27),
+          dueAt: null,
+          state: 'pending',
+          late: false,
+        });
+      },
+    },
+    {
+      at: t(28),
+      path: 'reports',
+      body: report('same-level-admin', t(26, 30), { about: 'closure', channel: 'paper' }),
+      status: 400,
+      error: /^reportedAt: .* is before the closure/,
+    },
+    {
+      at: t(28),
+      path: 'reports',
+      body: report('same-level-admin', t(28), { about: 'closure', channel: 'phone' }),
+      status: 400,
+      error: /^channel: the 处理结果 goes in writing \(第60条 书面告知\)/,
+    },
+    {
+      at: t(28),
+      path: 'reports',
+      body: report('same-level-admin', t(28), {
+        about: 'closure',
+        channel: 'paper',
+        receipt: '县保密局 收文',
+      }),
+      status: 201,
+      check: (incident) => {
+        expect(incident.closure).toMatchObject({ state: 'done', receivedAt: t(28), late: false });
+        expect(incident.reports.at(-1)).toMatchObject({ about: 'closure', receipt: '县保密局 收文' });
+        // The closure is one more hop, not one of the 第61条 chain's.
+        expect(incident.hops.map((h: Json) => h.state)).toEqual(['done', 'done', 'done', 'done', 'done']);
+      },
+    },
+    { at: t(29), path: 'closure', body: { outcome: '再次' }, status: 409, error: /was closed already/ },
+  ];
+
+  it('refuses the first report without a measure, warns where the report is stuck, and closes with one more hop', async () => {
+    const created = await call('POST', '/api/v1/incidents', officer, {
+      title: '涉密U盘遗失',
+      level: '秘密',
+      discoveredAt: t(0),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.measures).toEqual([]);
+    const id = created.body.id as string;
+    sink.take();
+    for (const [index, step] of steps.entries()) {
+      clock.set(step.at);
+      const label = `step ${index + 1} at ${step.at} ${step.path}`;
+      let incident: Json;
+      if (step.path === '') {
+        await collector.clocks.runPass('test');
+        incident = (await call('GET', `/api/v1/incidents/${id}`, officer)).body;
+      } else {
+        const reply = await call('POST', `/api/v1/incidents/${id}/${step.path}`, officer, step.body);
+        expect(reply.status, label).toBe(step.status);
+        if (step.error) expect(reply.body.error, label).toMatch(step.error);
+        if (step.errorZh) expect(reply.body.errorZh, label).toMatch(step.errorZh);
+        incident = reply.status < 300 ? reply.body : undefined;
+      }
+      step.check?.(incident, sink.take());
+    }
   });
 });

@@ -64,7 +64,7 @@ describe.runIf(ready)('clock schedulers of several collectors on one PostgreSQL'
         discoveredAt,
         discoverySource: 'manual',
         description: null,
-        measures: null,
+        measures: [],
         evidence: [],
         createdAt: discoveredAt,
         createdBy: 'officer',

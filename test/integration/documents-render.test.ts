@@ -58,8 +58,10 @@ const DOCUMENTS: Record<string, { document: OfficialDocument; mark: string | und
         evidenceFrom: '2026-12-06T02:10:00.000Z',
         evidenceTo: '2026-12-06T02:12:00.000Z',
         description: '一台机密级涉密计算机（资产编号 JM-0012）接入一枚未登记的U盘，复制文件两份。',
-        measures:
-          '12月6日10:40 断开该计算机网络连接并封存U盘（李四）。\n12月6日11:00 对相关人员开展询问（张三）。',
+        measures: [
+          { what: '断开该计算机网络连接并封存U盘', by: '李四', at: '2026-12-06T02:40:00.000Z' },
+          { what: '对相关人员开展询问', by: '张三', at: '2026-12-06T03:00:00.000Z' },
+        ],
         evidence: [101, 102, 103],
       },
       recipients: ['县级保密行政管理部门', '上级主管部门'],

@@ -75,7 +75,7 @@ describe('第56条 annual figures up a chain', () => {
     ).toBe(201);
     const discoveredAt = new Date(clock.now().getTime() - 3_600_000).toISOString();
     // Signed off (签发), so it goes up.
-    const incident = { title: '疑似泄密', level: '秘密', discoveredAt };
+    const incident = { title: '疑似泄密', level: '秘密', discoveredAt, measures: [{ what: '已断网' }] };
     expect((await postSignedIncident(run(unit).httpUrl, keys.get(unit)!, incident)).status).toBe(201);
     const { agent, reply } = await enrollAgent(run(unit), { unit: '甲单位' });
     const client = await connectAsAgent(reply.broker.url, reply.broker.username, reply.broker.password);

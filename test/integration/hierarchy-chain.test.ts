@@ -10,6 +10,7 @@ import { createApiKey } from '../../collector/auth/api-keys.js';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { HIERARCHY_VERSION, sign, verifiedBy } from '../../collector/hierarchy/messages.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
+import { measuresDone } from '../support/clock-records.js';
 import { eventually } from '../support/eventually.js';
 import { connectAsAgent, enrollOverHttp, makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import {
@@ -95,7 +96,7 @@ describe('a chain of collectors: unit → county → city', () => {
       unitIncident('inc-chain-1', '涉密计算机疑似泄密', {
         level: '机密',
         discoverySource: 'evidence',
-        measures: '已断网',
+        measures: measuresDone('已断网'),
         evidence: [eventId],
         // The test's own time: the deadlines are checked against it.
         discoveredAt: now,
@@ -140,6 +141,10 @@ describe('a chain of collectors: unit → county → city', () => {
     expect(hop.receivedAt).toBe(atCounty.receivedAt);
     expect(hop.fromLevel).toBe('unit');
     expect(hop.to).toBe('county');
+    // The county's collector keeps the end-to-end clock from here on (it knows the later hops the
+    // unit never hears of): the unit sets no end-to-end row of its own.
+    const rows = await run(unit).store.clocks.listDeadlines({ type: 'incident', id: 'inc-chain-1' });
+    expect(rows.filter((r) => r.target === 'end-to-end')).toEqual([]);
     // …and both hops (unit→county, county→city) show at the top.
     const hops = await eventually(
       async () => {
@@ -171,6 +176,54 @@ describe('a chain of collectors: unit → county → city', () => {
     expect(chain[1]!.receivedAt).toBe(atCity!.receivedAt);
     expect(chain[2]).toMatchObject({ dueAt: plus24h(atCity!.receivedAt), receivedAt: null, late: false });
     expect(chain.every((h) => !h.late)).toBe(true);
+  });
+
+  it('an incident goes up only with a measure (第61条), and its 处理结果 goes up in writing as the closure hop (第60条)', async () => {
+    const officer = await createApiKey(run(unit).store, { name: 'unit-officer', role: 'officer' });
+    await run(unit).store.clocks.createIncident(
+      unitIncident('inc-no-measure', '尚无补救措施', { measures: [] }),
+    );
+    await run(unit).hierarchy.scan();
+    expect(await run(unit).store.hierarchy.ownReport('incident:inc-no-measure')).toBeUndefined();
+    const measured = await callApi(unit, officer, '/api/v1/incidents/inc-no-measure/measures', {
+      what: '封存终端',
+    });
+    expect(measured.status).toBe(201);
+    await run(unit).hierarchy.scan();
+    expect(await run(unit).store.hierarchy.ownReport('incident:inc-no-measure')).toBeDefined();
+
+    const closed = await callApi<{ closure: { state: string } }>(
+      unit,
+      officer,
+      '/api/v1/incidents/inc-chain-1/closure',
+      { outcome: '已查明为误发，文件已收回' },
+    );
+    expect(closed.status).toBe(200);
+    expect(closed.body.closure).toMatchObject({ state: 'pending' });
+    await run(unit).hierarchy.scan();
+    const closure = await eventually(
+      async () =>
+        (await run(unit).store.clocks.getIncident('inc-chain-1'))?.reports.find((r) => r.about === 'closure'),
+      { what: 'the closure hop recorded from the county’s receipt' },
+    );
+    const [atCounty] = await receivedReports(county, 'incident.closure', run(unit).collectorId);
+    expect(atCounty!.report.data).toMatchObject({ id: 'inc-chain-1', outcome: '已查明为误发，文件已收回' });
+    expect(closure).toMatchObject({ channel: 'system', to: 'county', receivedAt: atCounty!.receivedAt });
+    // The closure report is one more hop of its own, never a hop of the 第61条 chain above.
+    const key = await createApiKey(run(city).store, { name: 'city-closure', role: 'viewer' });
+    await eventually(async () => (await receivedReports(city, 'incident.closure')).length > 0 || undefined, {
+      what: 'the closure at the city',
+    });
+    const { body } = await callApi<{
+      items: { id: string; hops: { from: string; to: string }[]; closure: unknown }[];
+    }>(city, key, '/api/v1/hierarchy/incidents');
+    const atCity = body.items.find((i) => i.id === 'inc-chain-1')!;
+    expect(atCity.hops.map((h) => `${h.from}>${h.to}`)).toEqual([
+      'unit>county',
+      'county>city',
+      'city>province',
+    ]);
+    expect(atCity.closure).toMatchObject({ outcome: '已查明为误发，文件已收回' });
   });
 
   it('the warning from the agent event goes up too (severity high ≥ parent.minSeverity)', async () => {
@@ -420,6 +473,7 @@ describe('a chain of collectors: unit → county → city', () => {
       '/api/v1/hierarchy/pull',
       '/api/v1/hierarchy/reports',
       '/api/v1/hierarchy/status',
+      '/api/v1/hierarchy/units',
     ]);
   });
 });

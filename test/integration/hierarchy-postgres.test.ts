@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnrollmentToken } from '../../collector/auth/enrollment-tokens.js';
 import { agentTopic } from '../../shared/topics.js';
+import { measuresDone } from '../support/clock-records.js';
 import { eventually } from '../support/eventually.js';
 import { connectAsAgent, enrollOverHttp, makeTestAgent, signedEvent } from '../support/collector-harness.js';
 import {
@@ -97,7 +98,10 @@ describe.runIf(ready)('a unit run by two collectors on one PostgreSQL, below a c
     for (let i = 0; i < N; i++) {
       await createSignedIncident(
         run(unitA).store,
-        unitIncident(`inc-pg-${i}`, `共享数据库的事件 ${i}`, { level: '机密', measures: '已断网' }),
+        unitIncident(`inc-pg-${i}`, `共享数据库的事件 ${i}`, {
+          level: '机密',
+          measures: measuresDone('已断网'),
+        }),
       );
     }
     await Promise.all([run(unitA).hierarchy.scan(), run(unitB).hierarchy.scan()]);

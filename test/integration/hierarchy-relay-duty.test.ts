@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { OFF_SYSTEM_ADVICE } from '../../shared/api/clocks.js';
 import { ManualClock } from '../../shared/clock.js';
+import { measuresDone } from '../support/clock-records.js';
 import { eventually } from '../support/eventually.js';
 import {
   callApi,
@@ -72,7 +73,7 @@ describe('an administration’s own 24 h for an incident from below', () => {
       unitIncident('inc-relay-1', '疑似泄密', {
         level: '机密',
         discoveredAt: new Date(clock.now().getTime() - HOUR).toISOString(),
-        measures: '已断网',
+        measures: measuresDone('已断网'),
         createdAt: now,
       }),
     );
@@ -127,6 +128,25 @@ describe('an administration’s own 24 h for an incident from below', () => {
     const late = await warning('incident-report-late');
     expect(late).toMatchObject({ unit: '某县保密局', severity: 'critical', resolvedAt: null });
     expect(await duty()).toMatchObject({ state: 'overdue', late: true, lateByMs: HOUR });
+    // End to end (SPEC §7): 24 h after the first administration (this county) received it, it
+    // is not national; it is stuck here, where it can be passed on, and the warning says so.
+    const stuck = await warning('incident-report-stuck');
+    expect(stuck).toMatchObject({ unit: '某县保密局', severity: 'critical', resolvedAt: null });
+    expect(stuck!.sample.data).toMatchObject({
+      heldBy: 'county',
+      waitingOn: 'county>city',
+      firstReceivedAt: receivedAt,
+      endToEndDueAt: new Date(Date.parse(receivedAt) + 24 * HOUR).toISOString(),
+    });
+    const { body } = await callApi<{ items: { id: string; endToEnd: unknown }[] }>(
+      county,
+      countyKey,
+      '/api/v1/hierarchy/incidents',
+    );
+    expect(body.items.find((i) => i.id === 'inc-relay-1')!.endToEnd).toMatchObject({
+      firstReceivedAt: receivedAt,
+      stuckHere: true,
+    });
   });
 
   it('/metrics shows the backlog and the failing link while the city is away', async () => {
@@ -160,7 +180,7 @@ describe('an administration’s own 24 h for an incident from below', () => {
       unitIncident('inc-relay-2', '涉密载体遗失', {
         level: '秘密',
         discoveredAt: now,
-        measures: '组织查找',
+        measures: measuresDone('组织查找'),
         createdAt: now,
       }),
     );
@@ -218,6 +238,8 @@ describe('an administration’s own 24 h for an incident from below', () => {
     expect(closed.receivedAt).toBe(atCity!.receivedAt);
     await run(county).hierarchy.scan();
     expect((await warning('incident-report-late'))!.resolvedAt).not.toBeNull();
+    // Passed on: no longer stuck here (the city holds it now, and watches it in turn).
+    expect((await warning('incident-report-stuck'))!.resolvedAt).not.toBeNull();
     const reminders = (await run(county).store.warnings.listWarnings({ limit: 100 })).filter(
       (w) => w.rule === 'incident-report-reminder' && w.key.includes('inc-relay-1'),
     );

@@ -1,5 +1,5 @@
 /** New records for the clock store's tests: one system of the register and one incident, as of T0. */
-import type { NewIncident, NewSystem } from '../../collector/store/clocks/clock-store.js';
+import type { NewIncident, NewMeasure, NewSystem } from '../../collector/store/clocks/clock-store.js';
 
 const T0 = '2026-03-01T00:00:00.000Z';
 
@@ -21,6 +21,15 @@ export function system(overrides: Partial<NewSystem> = {}): NewSystem {
   };
 }
 
+/** Remedial measures (第61条), each done and recorded by the officer at `at`. */
+export function measuresDone(...whats: string[]): NewMeasure[] {
+  return measuresAt(T0, ...whats);
+}
+
+export function measuresAt(at: string, ...whats: string[]): NewMeasure[] {
+  return whats.map((what) => ({ what, by: 'officer', at, recordedAt: at, recordedBy: 'officer' }));
+}
+
 export function incident(overrides: Partial<NewIncident> = {}): NewIncident {
   return {
     id: 'inc-1',
@@ -31,7 +40,7 @@ export function incident(overrides: Partial<NewIncident> = {}): NewIncident {
     discoveredAt: T0,
     discoverySource: 'manual',
     description: null,
-    measures: '断网、收回',
+    measures: measuresDone('断网、收回'),
     evidence: [3, 5],
     createdAt: T0,
     createdBy: 'officer',

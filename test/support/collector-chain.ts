@@ -13,6 +13,7 @@ import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { startCollector, type CollectorRuntime, type RunningCollector } from '../../collector/server.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir, testCollectorConfig } from './collector-harness.js';
+import { measuresAt } from './clock-records.js';
 import { freePort } from './ports.js';
 
 export interface ChainNode {
@@ -104,7 +105,7 @@ export async function stopAndRemove(nodes: readonly ChainNode[]): Promise<void> 
   for (const node of nodes) node.dir.remove();
 }
 
-/** A 第61条 incident entered by hand at 甲单位 (a unit), discovered now unless overridden. */
+/** A 第61条 incident entered by hand at 甲单位 (a unit), discovered now unless overridden, with one measure taken. */
 export function unitIncident(id: string, title: string, overrides: Partial<NewIncident> = {}): NewIncident {
   const now = new Date().toISOString();
   return {
@@ -116,7 +117,7 @@ export function unitIncident(id: string, title: string, overrides: Partial<NewIn
     discoveredAt: now,
     discoverySource: 'manual',
     description: null,
-    measures: null,
+    measures: measuresAt(now, '已断网'),
     evidence: [],
     createdAt: now,
     createdBy: 'test',

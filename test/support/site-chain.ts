@@ -91,6 +91,8 @@ export async function incidentUp(
     title,
     level: '秘密',
     discoveredAt: new Date().toISOString(),
+    // With its remedial measure: an incident goes up only with one (第61条).
+    measures: [{ what: '已断网' }],
   });
   const at = (site: Site, where: string) =>
     eventually(() => reportAt(site, chain.unitId, 'incident', (d) => d.id === id), {

@@ -243,8 +243,10 @@ describe('第61条 chain', () => {
       },
     ]);
     expect(chain.hops[3]!.startedAt).toBeNull();
-    // Sent, not received: the hop keeps its reminders and its miss; nothing after it has a clock.
+    // Sent, not received: the hop keeps its reminders and its miss; nothing after it has a clock
+    // but the end-to-end one (national 24 h after the county's receipt).
     expect(reportChainDeadlines(incident, reports).map((r) => [r.hopId, r.kind])).toEqual([
+      ['end-to-end', 'missed'],
       ['county>city', 'reminder-12h'],
       ['county>city', 'reminder-2h'],
       ['county>city', 'missed'],
@@ -452,6 +454,13 @@ describe('第61条 deadline rows', () => {
   it('once the county has the report, its onward hop gets rows and a miss escalates to the city', () => {
     const rows = reportChainDeadlines(incident, onTime.slice(0, 2), { remindersMs: [90 * 60_000] });
     expect(rows).toEqual([
+      {
+        hopId: 'end-to-end',
+        kind: 'missed',
+        dueAt: new Date('2026-03-03T08:00:00.001Z'),
+        forDue: new Date('2026-03-03T08:00:00Z'),
+        escalatesTo: 'national',
+      },
       {
         hopId: 'county>city',
         kind: 'reminder-90m',

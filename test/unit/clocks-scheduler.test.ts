@@ -7,7 +7,7 @@ import type { CollectorCondition } from '../../collector/warnings/conditions.js'
 import { ManualClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/log.js';
 import { tempDir } from '../support/collector-harness.js';
-import { incident, TODAYS_READING } from '../support/clock-records.js';
+import { incident, measuresDone, TODAYS_READING } from '../support/clock-records.js';
 
 /**
  * The scheduler on a real SQLite store with a ManualClock: rows fire when the clock passes them,
@@ -227,7 +227,7 @@ describe('clock scheduler', () => {
           id,
           discoveredAt: '2026-03-01T02:00:00.000Z',
           createdAt: '2026-03-01T02:00:00.000Z',
-          measures: null,
+          measures: [],
           evidence: [],
         }),
       );
@@ -253,7 +253,7 @@ describe('clock scheduler', () => {
           id,
           discoveredAt: '2026-03-02T00:00:00.000Z',
           createdAt: '2026-03-02T00:00:00.000Z',
-          measures: null,
+          measures: [],
           evidence: [],
         }),
       );
@@ -273,7 +273,13 @@ describe('clock scheduler', () => {
   it('a 24 h chain: both first hops due at discovery + 24 h; a miss is critical, late, escalated', async () => {
     const discoveredAt = '2026-03-01T02:00:00.000Z';
     await store.createIncident(
-      incident({ id: 'inc-1', discoveredAt, createdAt: discoveredAt, measures: '收回', evidence: [] }),
+      incident({
+        id: 'inc-1',
+        discoveredAt,
+        createdAt: discoveredAt,
+        measures: measuresDone('收回'),
+        evidence: [],
+      }),
     );
     const refresh = async () => scheduler.refreshIncident((await store.getIncident('inc-1'))!);
     await refresh();

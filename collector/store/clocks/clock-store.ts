@@ -56,6 +56,8 @@ export interface SystemRecord extends NewSystem {
   status: SystemStatus;
   /** The filing (备案) date of a decommissioned system (第35条 ¶3). */
   filedAt: string | null;
+  /** What was done with a decommissioned system's equipment (destroyed, handed over, reused…). */
+  disposal: string | null;
   assessments: AssessmentEntry[];
   changes: SystemChangeEntry[];
 }
@@ -66,6 +68,7 @@ export interface SystemPatch {
   environment?: string | null;
   status?: SystemStatus;
   filedAt?: string | null;
+  disposal?: string | null;
   /** Recorded on each level, scope or environment change this patch makes. */
   newRisk?: boolean;
   measures?: string | null;
@@ -94,7 +97,8 @@ export interface NewIncident {
   /** identified: the warning's 识别 time; manual: entered; evidence: the earliest event (before issue 16). */
   discoverySource: 'identified' | 'manual' | 'evidence';
   description: string | null;
-  measures: string | null;
+  /** Remedial measures taken at once (第61条 应当立即采取补救措施), stored with the incident. */
+  measures: NewMeasure[];
   evidence: number[];
   createdAt: string;
   createdBy: string;
@@ -105,7 +109,24 @@ export interface NewIncident {
   evidenceTo?: string | null;
 }
 
+/** One remedial measure: what was done, by whom, when; and who recorded it here, when. */
+export interface NewMeasure {
+  what: string;
+  by: string;
+  at: string;
+  recordedAt: string;
+  recordedBy: string;
+}
+
+export interface MeasureEntry extends NewMeasure {
+  id: number;
+}
+
+/** A report about the leak (第61条), or the written report of its closure (第60条 处理结果). */
+export type ReportAbout = 'leak' | 'closure';
+
 export interface NewReport {
+  about?: ReportAbout;
   fromLevel: string;
   to: string;
   reportedAt: string;
@@ -119,10 +140,22 @@ export interface NewReport {
 
 export interface ReportEntry extends NewReport {
   id: number;
+  about: ReportAbout;
 }
 
-export interface IncidentRecord extends NewIncident {
+/** 第60条: the incident closed with its 处理结果. */
+export interface IncidentClosure {
+  closedAt: string;
+  outcome: string;
+  closedBy: string;
+}
+
+export interface IncidentRecord extends Omit<NewIncident, 'measures'> {
+  measures: MeasureEntry[];
   reports: ReportEntry[];
+  closedAt: string | null;
+  outcome: string | null;
+  closedBy: string | null;
 }
 
 export type ClockSubjectType = 'system' | 'incident' | 'rectification';
@@ -249,6 +282,9 @@ export interface ClockStore {
   /** The stored events an incident names as evidence, with their attested time and unit. */
   evidenceEvents(ids: readonly number[]): Promise<{ id: number; ts: string; unit: string; type: string }[]>;
   addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined>;
+  addMeasure(incidentId: string, measure: NewMeasure): Promise<MeasureEntry | undefined>;
+  /** Closes an open incident; false when there is none or it is closed already. */
+  closeIncident(incidentId: string, closure: IncidentClosure): Promise<boolean>;
   /** Records the receipt of an earlier report; false when there is no such report. */
   setReportReceipt(
     incidentId: string,

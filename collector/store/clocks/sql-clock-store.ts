@@ -16,9 +16,12 @@ import type {
   FiredBatch,
   FireOutcome,
   FireRecord,
+  IncidentClosure,
   IncidentRecord,
+  MeasureEntry,
   NewAssessment,
   NewIncident,
+  NewMeasure,
   NewReport,
   NewSystem,
   ReportEntry,
@@ -53,7 +56,7 @@ export interface DeadlineDialect {
  */
 const SYSTEM_COLUMNS = raw(`
   id, name, level, unit, scope, environment, commissioned_at AS "commissionedAt", approval_ref AS "approvalRef",
-  approved_by AS "approvedBy", approved_at AS "approvedAt", status, filed_at AS "filedAt",
+  approved_by AS "approvedBy", approved_at AS "approvedAt", status, filed_at AS "filedAt", disposal,
   created_at AS "createdAt", created_by AS "createdBy"`);
 const ASSESSMENT_COLUMNS = raw(`
   system_id AS "systemId", id, completed_at AS "completedAt", assessor, result, note,
@@ -62,17 +65,19 @@ const CHANGE_COLUMNS = raw(`
   system_id AS "systemId", id, kind, at, from_value AS "from", to_value AS "to", by, new_risk AS "newRisk", measures`);
 const INCIDENT_COLUMNS = raw(`
   id, title, level, unit, unit_level AS "unitLevel", discovered_at AS "discoveredAt",
-  discovery_source AS "discoverySource", description, measures, evidence, created_at AS "createdAt",
+  discovery_source AS "discoverySource", description, evidence, created_at AS "createdAt",
   created_by AS "createdBy", identified_at AS "identifiedAt", evidence_from AS "evidenceFrom",
-  evidence_to AS "evidenceTo"`);
+  evidence_to AS "evidenceTo", closed_at AS "closedAt", outcome, closed_by AS "closedBy"`);
+const MEASURE_COLUMNS = raw(`
+  incident_id AS "incidentId", id, what, by, at, recorded_at AS "recordedAt", recorded_by AS "recordedBy"`);
 const REPORT_COLUMNS = raw(`
   incident_id AS "incidentId", id, from_level AS "fromLevel", to_recipient AS "to", reported_at AS "reportedAt",
-  received_at AS "receivedAt", channel, by, receipt, recorded_at AS "recordedAt", recorded_by AS "recordedBy"`);
+  received_at AS "receivedAt", channel, by, receipt, recorded_at AS "recordedAt", recorded_by AS "recordedBy", about`);
 const RUN_COLUMNS = raw(`
   id, trigger, owner, started_at AS "startedAt", finished_at AS "finishedAt", fired, late, stale, delivered, error`);
 
 type SystemRow = Omit<SystemRecord, 'assessments' | 'changes'>;
-type IncidentRow = Omit<IncidentRecord, 'evidence' | 'reports'> & { evidence: string };
+type IncidentRow = Omit<IncidentRecord, 'evidence' | 'reports' | 'measures'> & { evidence: string };
 
 export interface DeadlineDbRow {
   id: number;
@@ -136,11 +141,26 @@ export const conditionText = (condition: CollectorCondition | null): string | nu
 const inUnits = (units: readonly string[] | undefined): Query =>
   units === undefined ? sql`TRUE` : sql`unit IN ${list(units)}`;
 
-const toIncident = (row: IncidentRow, reports: ReportEntry[]): IncidentRecord => ({
+const toIncident = (row: IncidentRow, reports: ReportEntry[], measures: MeasureEntry[]): IncidentRecord => ({
   ...row,
   evidence: JSON.parse(row.evidence) as number[],
+  measures,
   reports,
 });
+
+async function insertMeasure(
+  db: Database,
+  incidentId: string,
+  measure: NewMeasure,
+): Promise<MeasureEntry | undefined> {
+  const row = await db.get<{ id: number }>(
+    sql`INSERT INTO incident_measures (incident_id, what, by, at, recorded_at, recorded_by)
+        SELECT id, ${measure.what}, ${measure.by}, ${measure.at}, ${measure.recordedAt}, ${measure.recordedBy}
+        FROM incidents WHERE id = ${incidentId}
+        RETURNING id`,
+  );
+  return row && { id: row.id, ...measure };
+}
 
 export function toDeadline(row: DeadlineDbRow): DeadlineRow {
   return {
@@ -237,20 +257,26 @@ export class SqlClockStore implements ClockStore {
     }));
   }
 
-  /** Incidents with their reports: two statements for any number. */
+  /** Incidents with their reports and measures: three statements for any number. */
   private async incidents(db: Database, where: Query, orderBy: Query): Promise<IncidentRecord[]> {
     const rows = await db.all<IncidentRow>(
       sql`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE ${where} ORDER BY ${orderBy}`,
     );
     if (rows.length === 0) return [];
+    const ids = list(rows.map((row) => row.id));
     const reports = byOwner<'incidentId', ReportEntry>(
       await db.all(
-        sql`SELECT ${REPORT_COLUMNS} FROM incident_reports WHERE incident_id IN ${list(rows.map((row) => row.id))}
-            ORDER BY reported_at, id`,
+        sql`SELECT ${REPORT_COLUMNS} FROM incident_reports WHERE incident_id IN ${ids} ORDER BY reported_at, id`,
       ),
       'incidentId',
     );
-    return rows.map((row) => toIncident(row, reports.get(row.id) ?? []));
+    const measures = byOwner<'incidentId', MeasureEntry>(
+      await db.all(
+        sql`SELECT ${MEASURE_COLUMNS} FROM incident_measures WHERE incident_id IN ${ids} ORDER BY at, id`,
+      ),
+      'incidentId',
+    );
+    return rows.map((row) => toIncident(row, reports.get(row.id) ?? [], measures.get(row.id) ?? []));
   }
 
   private async system(db: Database, id: string): Promise<SystemRecord | undefined> {
@@ -293,6 +319,9 @@ export class SqlClockStore implements ClockStore {
       if (patch.filedAt !== undefined) {
         await tx.run(sql`UPDATE info_systems SET filed_at = ${patch.filedAt} WHERE id = ${id}`);
       }
+      if (patch.disposal !== undefined) {
+        await tx.run(sql`UPDATE info_systems SET disposal = ${patch.disposal} WHERE id = ${id}`);
+      }
       if (patch.approval !== undefined) {
         const { ref, by: approvedBy, at: approvedAt } = patch.approval;
         await tx.run(
@@ -326,16 +355,34 @@ export class SqlClockStore implements ClockStore {
   }
 
   async createIncident(incident: NewIncident): Promise<IncidentRecord> {
-    const row = await this.db.get<IncidentRow>(
-      sql`INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
-            measures, evidence, created_at, created_by, identified_at, evidence_from, evidence_to)
-          VALUES (${incident.id}, ${incident.title}, ${incident.level}, ${incident.unit}, ${incident.unitLevel},
-            ${incident.discoveredAt}, ${incident.discoverySource}, ${incident.description}, ${incident.measures},
-            ${JSON.stringify(incident.evidence)}, ${incident.createdAt}, ${incident.createdBy},
-            ${incident.identifiedAt ?? null}, ${incident.evidenceFrom ?? null}, ${incident.evidenceTo ?? null})
-          RETURNING ${INCIDENT_COLUMNS}`,
+    return this.db.transaction(async (tx) => {
+      const row = await tx.get<IncidentRow>(
+        sql`INSERT INTO incidents (id, title, level, unit, unit_level, discovered_at, discovery_source, description,
+              evidence, created_at, created_by, identified_at, evidence_from, evidence_to)
+            VALUES (${incident.id}, ${incident.title}, ${incident.level}, ${incident.unit}, ${incident.unitLevel},
+              ${incident.discoveredAt}, ${incident.discoverySource}, ${incident.description},
+              ${JSON.stringify(incident.evidence)}, ${incident.createdAt}, ${incident.createdBy},
+              ${incident.identifiedAt ?? null}, ${incident.evidenceFrom ?? null}, ${incident.evidenceTo ?? null})
+            RETURNING ${INCIDENT_COLUMNS}`,
+      );
+      const measures: MeasureEntry[] = [];
+      for (const measure of incident.measures)
+        measures.push((await insertMeasure(tx, incident.id, measure))!);
+      return toIncident(row!, [], measures);
+    });
+  }
+
+  async addMeasure(incidentId: string, measure: NewMeasure): Promise<MeasureEntry | undefined> {
+    return insertMeasure(this.db, incidentId, measure);
+  }
+
+  async closeIncident(incidentId: string, closure: IncidentClosure): Promise<boolean> {
+    const { changes } = await this.db.run(
+      sql`UPDATE incidents SET closed_at = ${closure.closedAt}, outcome = ${closure.outcome},
+            closed_by = ${closure.closedBy}
+          WHERE id = ${incidentId} AND closed_at IS NULL`,
     );
-    return toIncident(row!, []);
+    return changes === 1;
   }
 
   async getIncident(id: string): Promise<IncidentRecord | undefined> {
@@ -359,13 +406,13 @@ export class SqlClockStore implements ClockStore {
   async addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined> {
     const row = await this.db.get<{ id: number }>(
       sql`INSERT INTO incident_reports (incident_id, from_level, to_recipient, reported_at, received_at, channel,
-            by, receipt, recorded_at, recorded_by)
+            by, receipt, recorded_at, recorded_by, about)
           SELECT id, ${report.fromLevel}, ${report.to}, ${report.reportedAt}, ${report.receivedAt}, ${report.channel},
-            ${report.by}, ${report.receipt}, ${report.recordedAt}, ${report.recordedBy}
+            ${report.by}, ${report.receipt}, ${report.recordedAt}, ${report.recordedBy}, ${report.about ?? 'leak'}
           FROM incidents WHERE id = ${incidentId}
           RETURNING id`,
     );
-    return row && { id: row.id, ...report };
+    return row && { id: row.id, ...report, about: report.about ?? 'leak' };
   }
 
   async setReportReceipt(

@@ -866,6 +866,31 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       CREATE INDEX documents_created ON documents (created_at, id);
     `,
   },
+  {
+    version: 21,
+    name: '第61条 and 第60条: remedial measures as rows (what, by, at), closure with its 处理结果 and its written report; 第35条: what was done with a decommissioned system’s equipment',
+    // The old free-text measures become one measure each, by whoever opened the incident, when.
+    sql: `
+      CREATE TABLE incident_measures (
+        id          {id},
+        incident_id TEXT NOT NULL REFERENCES incidents (id),
+        what        TEXT NOT NULL,
+        by          TEXT NOT NULL,
+        at          TEXT{bytewise} NOT NULL,
+        recorded_at TEXT{bytewise} NOT NULL,
+        recorded_by TEXT NOT NULL
+      );
+      CREATE INDEX incident_measures_incident ON incident_measures (incident_id);
+      INSERT INTO incident_measures (incident_id, what, by, at, recorded_at, recorded_by)
+        SELECT id, measures, created_by, created_at, created_at, created_by FROM incidents
+        WHERE measures IS NOT NULL AND measures <> '';
+      ALTER TABLE incidents ADD COLUMN closed_at TEXT{bytewise};
+      ALTER TABLE incidents ADD COLUMN outcome TEXT;
+      ALTER TABLE incidents ADD COLUMN closed_by TEXT;
+      ALTER TABLE incident_reports ADD COLUMN about TEXT NOT NULL DEFAULT 'leak' CHECK (about IN ('leak', 'closure'));
+      ALTER TABLE info_systems ADD COLUMN disposal TEXT;
+    `,
+  },
 ];
 
 export const SQLITE_MIGRATIONS = migrationsFor('sqlite', SCHEMA_MIGRATIONS);

@@ -25,6 +25,7 @@ import { isoToShanghaiInput, shanghaiInputToIso, shanghaiToday } from '../format
 import { OFF_SYSTEM_ADVICE } from '../../../shared/api/clocks.js';
 import { chainEndName } from '../../../shared/terms.js';
 import { type MessageKey, translateWord, useI18n } from '../i18n.js';
+import { ClosureSection, EndToEndLine, MeasuresSection } from './incident-sections.js';
 
 const LEVEL_OPTIONS = SECRET_LEVELS.map((l) => [l, l] as const);
 
@@ -35,9 +36,9 @@ export function SystemsPage(props: { user: SessionUser }) {
   const due = useApi<unknown>('/api/v1/assessments/due');
   const canWrite = props.user.role !== 'viewer';
   /** The open form: a new system, or a change or an assessment of one. */
-  const [form, setForm] = useState<{ kind: 'new' } | { kind: 'edit' | 'assess'; system: System } | null>(
-    null,
-  );
+  const [form, setForm] = useState<
+    { kind: 'new' } | { kind: 'edit' | 'assess' | 'decommission'; system: System } | null
+  >(null);
   return (
     <section>
       <h1>{t('systems')}</h1>
@@ -55,6 +56,9 @@ export function SystemsPage(props: { user: SessionUser }) {
       ) : null}
       {form?.kind === 'assess' ? (
         <AssessmentForm key={form.system.id} system={form.system} onDone={() => setForm(null)} />
+      ) : null}
+      {form?.kind === 'decommission' ? (
+        <DecommissionForm key={form.system.id} system={form.system} onDone={() => setForm(null)} />
       ) : null}
       <Show loaded={systems}>
         {(reply) => {
@@ -91,6 +95,12 @@ export function SystemsPage(props: { user: SessionUser }) {
                       {s.status === 'decommissioned'
                         ? `${t('decommissioned')} ${s.filedAt ?? ''}`
                         : `${s.schedule?.nextDue ?? '—'} ${s.schedule ? translateWord(t, 'as_', s.schedule.state) : ''}`}
+                      {s.disposal ? (
+                        <span class="muted" data-testid="disposal">
+                          {' '}
+                          {t('disposal')}: {s.disposal}
+                        </span>
+                      ) : null}
                       {s.schedule?.recommended ? (
                         <span class="muted">
                           {' '}
@@ -115,6 +125,13 @@ export function SystemsPage(props: { user: SessionUser }) {
                               onClick={() => setForm({ kind: 'assess', system: s })}
                             >
                               {t('recordAssessment')}
+                            </button>
+                            <button
+                              type="button"
+                              class="secondary"
+                              onClick={() => setForm({ kind: 'decommission', system: s })}
+                            >
+                              {t('decommission')}
                             </button>
                           </>
                         )}
@@ -311,6 +328,41 @@ function AssessmentForm(props: { system: System; onDone: () => void }) {
   );
 }
 
+/** Decommissioning: the 备案 date and what was done with the equipment; the reminders stop. */
+function DecommissionForm(props: { system: System; onDone: () => void }) {
+  const { t } = useI18n();
+  const [filedAt, setFiledAt] = useState(shanghaiToday());
+  const [disposal, setDisposal] = useState('');
+  const submit = useSubmit();
+  const save = () =>
+    submit.run(async () => {
+      await api(`/api/v1/systems/${encodeURIComponent(props.system.id)}/decommission`, {
+        method: 'POST',
+        body: {
+          filedAt: requiredText(filedAt, t('filedAt'), t),
+          disposal: requiredText(disposal, t('disposal'), t),
+        },
+      });
+      props.onDone();
+    });
+  return (
+    <FormPanel
+      title={`${t('decommission')}：${props.system.name}`}
+      testId="decommission-form"
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      <Field label={t('filedAt')}>
+        <TextInput name="filedAt" type="date" value={filedAt} onInput={setFiledAt} />
+      </Field>
+      <Field label={t('disposal')} wide>
+        <TextInput name="disposal" value={disposal} onInput={setDisposal} maxLength={2000} multiline />
+      </Field>
+    </FormPanel>
+  );
+}
+
 /** Twelve months from this one, each listing the assessments that fall due in it; overdue first. */
 function AssessmentCalendar(props: { items: AssessmentDue[] }) {
   const { t, lang } = useI18n();
@@ -396,21 +448,27 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                     {incident.endToEnd ? ` · ${t('endToEnd')} ${incident.endToEnd}` : ''}
                   </p>
                   <DiscoveryBeside incident={incident} />
-                  {incident.measures ? <p class="note">{incident.measures}</p> : null}
+                  <MeasuresSection incident={incident} canWrite={props.user.role !== 'viewer'} />
                   <h3>{t('hops')}</h3>
+                  <EndToEndLine incident={incident} />
                   <ol class="timeline">
                     {(incident.hops ?? []).map((hop) => (
                       <HopLine
                         key={hop.id}
                         hop={hop}
                         onRecord={
-                          props.user.role !== 'viewer' && hop.dueAt
+                          props.user.role !== 'viewer' && hop.dueAt && incident.measures.length > 0
                             ? () => setRecording({ incident, hop })
                             : undefined
                         }
                       />
                     ))}
                   </ol>
+                  <ClosureSection
+                    incident={incident}
+                    canWrite={props.user.role !== 'viewer'}
+                    onRecord={() => incident.closure && setRecording({ incident, hop: incident.closure })}
+                  />
                   {recording?.incident.id === incident.id ? (
                     <ReportForm
                       key={recording.hop.id}
@@ -516,7 +574,12 @@ const CHANNEL_KEYS = {
 function ReportForm(props: { incident: Incident; hop: Hop; onDone: () => void }) {
   const { t, lang } = useI18n();
   const { hop } = props;
-  const [channel, setChannel] = useState<keyof typeof CHANNEL_KEYS>('phone');
+  // 第60条 书面告知: the 处理结果 goes on paper or by the system, never by a call.
+  const closure = hop.id.startsWith('closure>');
+  const channels = Object.entries(CHANNEL_KEYS).filter(
+    ([value]) => !closure || value === 'paper' || value === 'system',
+  );
+  const [channel, setChannel] = useState<keyof typeof CHANNEL_KEYS>(closure ? 'paper' : 'phone');
   const [reportedAt, setReportedAt] = useState(() => isoToShanghaiInput(new Date()));
   const [receivedAt, setReceivedAt] = useState('');
   const [receipt, setReceipt] = useState('');
@@ -540,6 +603,7 @@ function ReportForm(props: { incident: Incident; hop: Hop; onDone: () => void })
           ...(receivedAt.trim() && { receivedAt: time(receivedAt, 'receivedAtBeijing') }),
           ...(receipt.trim() && { receipt: receipt.trim() }),
           ...(by.trim() && { by: by.trim() }),
+          ...(closure && { about: 'closure' }),
         },
       });
       props.onDone();
@@ -557,7 +621,7 @@ function ReportForm(props: { incident: Incident; hop: Hop; onDone: () => void })
           name="channel"
           value={channel}
           onChange={(v) => setChannel(v as keyof typeof CHANNEL_KEYS)}
-          options={Object.entries(CHANNEL_KEYS).map(([value, key]) => [value, t(key)] as const)}
+          options={channels.map(([value, key]) => [value, t(key)] as const)}
         />
       </Field>
       <Field label={t('reportedAtBeijing')}>
