@@ -22,11 +22,11 @@ import {
 } from './schemas.js';
 
 /**
- * Withdrawing access (issue 14): admins list dashboard users and API keys, disable and enable a
- * user, set a user's password and revoke a key. A change ends the sessions concerned at once, and
+ * Withdrawing access (issue 14): system administrators (access.manage) list dashboard users and
+ * API keys, disable and enable a user, set a user's password and revoke a key. A change ends the sessions concerned at once, and
  * open live streams re-check (AccessChanges). Every request here is in the audit log (audit.ts),
- * the password redacted. An admin key for a unit sees and changes only that unit's and those
- * below; accounts of no unit (every unit) only an admin of every unit.
+ * the password redacted. A sysadmin key for a unit sees and changes only that unit's and those
+ * below; accounts of no unit (every unit) only a sysadmin of every unit.
  */
 export interface AccessApiDeps {
   store: Store;
@@ -43,17 +43,6 @@ function seesAccount(principal: Principal | null, unit: string | null): boolean 
   return unit === null ? visibleUnits(principal) === undefined : seesUnit(principal, unit);
 }
 
-function requireAdmin(request: FastifyRequest, reply: FastifyReply): Principal | undefined {
-  const principal = request.principal;
-  if (principal?.role !== 'admin') {
-    void reply
-      .code(403)
-      .send({ error: 'only an admin may manage users and api keys (仅管理员可管理用户和密钥)' });
-    return undefined;
-  }
-  return principal;
-}
-
 export function accessRoutes(deps: AccessApiDeps) {
   const { store, clock, changes } = deps;
   return async (fastify: FastifyInstance) => {
@@ -61,16 +50,16 @@ export function accessRoutes(deps: AccessApiDeps) {
     app.get(
       '/api/v1/users',
       {
+        config: { permission: 'access.manage' },
         schema: {
-          summary: 'Dashboard users of the caller’s units, disabled ones too (admins only)',
+          summary: 'Dashboard users of the caller’s units, disabled ones too (sysadmin)',
           tags: ['access'],
           security,
           response: { 200: responseSchema(userList), ...authErrorResponses },
         },
       },
       async (request, reply) => {
-        const principal = requireAdmin(request, reply);
-        if (!principal) return reply;
+        const principal = request.principal!;
         const users = await store.listUsers();
         return { items: users.filter((u) => seesAccount(principal, u.unit)).map(userView) };
       },
@@ -78,8 +67,7 @@ export function accessRoutes(deps: AccessApiDeps) {
 
     /** The user named in the path, if the caller may manage them; otherwise the reply is sent. */
     async function managedUser(request: FastifyRequest, reply: FastifyReply, name: string) {
-      const principal = requireAdmin(request, reply);
-      if (!principal) return undefined;
+      const principal = request.principal!;
       const user = await store.getUser(name);
       if (!user || !seesAccount(principal, user.unit)) {
         void reply.code(404).send({ error: `no user named ${JSON.stringify(name)}` });
@@ -92,6 +80,7 @@ export function accessRoutes(deps: AccessApiDeps) {
       app.post(
         `/api/v1/users/:name/${action}`,
         {
+          config: { permission: 'access.manage' },
           schema: {
             summary:
               action === 'disable'
@@ -123,6 +112,7 @@ export function accessRoutes(deps: AccessApiDeps) {
     app.post(
       '/api/v1/users/:name/password',
       {
+        config: { permission: 'access.manage' },
         schema: {
           summary: 'Set a user’s password; their sessions end (the password is never logged)',
           tags: ['access'],
@@ -144,17 +134,17 @@ export function accessRoutes(deps: AccessApiDeps) {
     app.get(
       '/api/v1/apikeys',
       {
+        config: { permission: 'access.manage' },
         schema: {
           summary:
-            'API keys of the caller’s units by name, role and unit, revoked ones too; never the key (admins only)',
+            'API keys of the caller’s units by name, role and unit, revoked ones too; never the key (sysadmin)',
           tags: ['access'],
           security,
           response: { 200: responseSchema(apiKeyList), ...authErrorResponses },
         },
       },
       async (request, reply) => {
-        const principal = requireAdmin(request, reply);
-        if (!principal) return reply;
+        const principal = request.principal!;
         const keys = await store.listApiKeys();
         return { items: keys.filter((k) => seesAccount(principal, k.unit)).map(apiKeyView) };
       },
@@ -163,6 +153,7 @@ export function accessRoutes(deps: AccessApiDeps) {
     app.post(
       '/api/v1/apikeys/:name/revoke',
       {
+        config: { permission: 'access.manage' },
         schema: {
           summary: 'Revoke every active key of that name: refused at once, its live streams end',
           tags: ['access'],
@@ -176,8 +167,7 @@ export function accessRoutes(deps: AccessApiDeps) {
         },
       },
       async (request, reply) => {
-        const principal = requireAdmin(request, reply);
-        if (!principal) return reply;
+        const principal = request.principal!;
         const { name } = request.params;
         const active = (await store.listApiKeys()).filter((k) => k.name === name && k.revokedAt === null);
         if (active.length === 0 || !active.every((k) => seesAccount(principal, k.unit))) {

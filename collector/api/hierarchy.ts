@@ -77,15 +77,6 @@ function ownBusiness(request: FastifyRequest, reply: FastifyReply, ownUnit: stri
   return false;
 }
 
-function mayWrite(request: FastifyRequest, reply: FastifyReply): Principal | undefined {
-  const principal = request.principal;
-  if (!principal || principal.role === 'viewer') {
-    void reply.code(403).send({ error: 'a viewer key cannot do this; use an officer or admin key' });
-    return undefined;
-  }
-  return principal;
-}
-
 /** Routes children call; their own authentication is the token or the signature. */
 export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
@@ -94,6 +85,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
     app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/hierarchy/enroll',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Enroll a child collector with a one-time token (smew collector enroll)',
           tags: ['hierarchy'],
@@ -124,6 +116,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       app.post(
         path,
         {
+          config: { permission: 'public' },
           ...options,
           schema: {
             summary,
@@ -220,6 +213,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/status',
       {
+        config: { permission: 'hierarchy.status' },
         schema: {
           summary: 'This collector’s parent link and upward backlog',
           tags,
@@ -236,6 +230,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/collectors',
       {
+        config: { permission: 'hierarchy.status' },
         schema: {
           summary: 'Subordinate collectors (direct children and those below them), scoped by unit',
           tags,
@@ -249,6 +244,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/reports',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary: 'Reports received from subordinate collectors, newest first, each as its origin signed it',
           tags,
@@ -265,6 +261,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/incidents',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'Incidents reported from below with their 第61条 hops and deadlines, including this level’s own',
@@ -279,6 +276,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/incidents/:origin/:id/reports',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary:
             'Record by hand this level’s onward 第61条 hop for an incident from below (phone, paper, another system) with its receipt',
@@ -296,8 +294,8 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
+        const principal = request.principal!;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const { origin, id } = request.params;
         const find = async () =>
           (await views.incidents(undefined)).find((i) => i.origin === origin && i.id === id);
@@ -325,6 +323,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/annual',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'The annex (附表) figures of the 第56条 年度保密工作情况 of this unit and of each subordinate unit for a year, with totals (default: last year)',
@@ -343,6 +342,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/annual',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary:
             'Send this unit’s annex (附表) figures of its 第56条 年度保密工作情况 for a finished year to the parent now (once per year)',
@@ -358,7 +358,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const { year } = request.body;
         const answer = await hierarchy.produceAnnual(year);
         if (!answer.ok) {
@@ -381,6 +381,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/policy',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'The policy this collector gives its agents: its own narrowed by every policy update from above (a lower level may tighten, never loosen)',
@@ -398,6 +399,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/notices',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary: 'Notices (预警通报) and policy updates issued here or received from above, newest first',
           tags,
@@ -411,6 +413,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/notices',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary: 'Issue a notice (预警通报) or a policy update to every subordinate collector',
           tags,
@@ -420,7 +423,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const issued = await views.issueNotice(request.body);
         if (!issued.ok) return reply.code(400).send({ error: issued.error });
         return reply.code(201).send(issued.notice);
@@ -430,6 +433,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/notices/:id',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'One notice with each subordinate’s acknowledgement and 排查 result, and who has not answered',
@@ -450,6 +454,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/notices/:id/result',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary: 'Send this collector’s 排查 result for a notice from above to the parent',
           tags,
@@ -460,8 +465,8 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
+        const principal = request.principal!;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const sent = await views.sendResult(request.params.id, request.body.result, principal.name);
         if (!sent.ok) return reply.code(sent.status).send({ error: sent.error });
         return reply.code(202).send(sent.notice);

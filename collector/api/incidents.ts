@@ -39,6 +39,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/incidents',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'List leak incidents (第61条) with their report chains, newest first',
           tags,
@@ -52,6 +53,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record a leak or possible leak; its 24 h report deadlines start at discovery',
           tags,
@@ -72,6 +74,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/warnings/:id/incident',
       {
+        config: { permission: 'warnings.handle' },
         schema: {
           summary:
             'Open a 第61条 incident from a warning: its signed events are the evidence, discovered at the earliest attested time',
@@ -114,6 +117,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/incidents/:id',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'One incident: hops with deadlines and lateness, end-to-end time, reminders fired',
           tags,
@@ -134,6 +138,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents/:id/reports',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record a report along the chain: who, to whom, when, by which channel, and its receipt',
           tags,
@@ -157,6 +162,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents/:id/reports/:reportId/receipt',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record the receipt of an earlier report; the recipient’s 24 h run from it',
           tags,

@@ -45,6 +45,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/systems',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'List registered classified information systems (第35条)',
           tags,
@@ -58,6 +59,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/systems',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Register a classified information system',
           tags,
@@ -78,6 +80,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/systems/:id',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'One system, with its schedule, assessments, change history and fired reminders',
           tags,
@@ -98,6 +101,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.patch(
       '/api/v1/systems/:id',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Change level, scope or environment (a reassessment falls due at once), or decommission',
           tags,

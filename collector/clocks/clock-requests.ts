@@ -1,5 +1,6 @@
 import { isCalendarDate } from '../../shared/calendar.js';
 import type { Principal } from '../auth/api-keys.js';
+import { allows } from '../auth/permissions.js';
 import { seesUnit } from '../api/bearer-auth.js';
 
 /**
@@ -36,12 +37,12 @@ export function notInFuture(at: Date, now: Date, field: string): void {
   }
 }
 
-/** Viewers read; admins and officers (保密干部) keep the register and the incidents. */
+/** The security administrators (安全保密管理员) keep the register and the incidents (register.manage). */
 export function requireWriter(principal: Principal | null): Principal {
-  if (!principal || principal.role === 'viewer') {
+  if (!principal || !allows(principal.role, 'register.manage')) {
     throw new ClockRefusal(
       403,
-      `role ${principal?.role ?? 'none'} may only read; admin or officer may change this`,
+      `role ${principal?.role ?? 'none'} may not change this; register.manage: secadmin`,
     );
   }
   return principal;
