@@ -5,6 +5,7 @@ import { byteSizeSchema } from '../shared/byte-size.js';
 import { parseCidr } from '../shared/net/cidr.js';
 import { tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
+import { auditConfigSchema } from './audit/audit-seal.js';
 import { brokerConfigSchema } from './broker/broker-config.js';
 import { clockConfigSchema } from './clocks/clock-config.js';
 import { MAX_BATCH_BYTES, parentConfigSchema } from './hierarchy/hierarchy-config.js';
@@ -93,6 +94,8 @@ export const collectorConfigSchema = z.strictObject({
   clocks: clockConfigSchema,
   /** Agent liveness: missed heartbeats, Last Will, lost-seq grace (issue 4). */
   liveness: livenessConfigSchema,
+  /** How often the audit chain's head is signed (collector/audit/audit-seal.ts). */
+  audit: auditConfigSchema,
 });
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 

@@ -134,7 +134,7 @@ export async function buildApi(deps: ApiDeps) {
   await app.register(dashboardRoutes(deps.dashboardDir));
   await app.register(loginRoutes(deps.store, clock));
   await app.register(sessionRoutes(deps.store, clock, changes));
-  await app.register(auditRoutes(deps.store));
+  await app.register(auditRoutes({ store: deps.store, clock, collectorId: deps.collectorId }));
   await app.register(accessRoutes({ store: deps.store, clock, changes }));
   await app.register(
     streamRoutes(deps.live ?? new LiveFeed(), {

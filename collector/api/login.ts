@@ -38,7 +38,7 @@ export function loginRoutes(store: Store, clock: Clock, policy: SessionPolicy = 
           policy,
         );
         const audit = (action: string, status: number, detail: string) =>
-          store.sessions.addAudit({
+          store.audit.append({
             at: clock.now().toISOString(),
             actor: name,
             actorKind: result.ok ? 'user' : 'anonymous',

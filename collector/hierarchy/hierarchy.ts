@@ -114,8 +114,8 @@ export class Hierarchy {
       metrics: deps.metrics,
       enrollMaxSkewMs: deps.enrollMaxSkewMs,
       localUnits: () => store.listAgentUnits(),
-      audit: (entry) =>
-        store.sessions.addAudit({
+      audit: async (entry) => {
+        await store.audit.append({
           ...entry,
           at: clock.now().toISOString(),
           actorKind: 'collector',
@@ -123,7 +123,8 @@ export class Hierarchy {
           unit: null,
           status: null,
           ip: '',
-        }),
+        });
+      },
     };
     this.link = new ParentLink({
       store: store.hierarchy,

@@ -1,4 +1,5 @@
 import { SqlApprovalStore } from './approvals/approval-store.js';
+import { SqlAuditStore } from './audit/audit-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
@@ -73,6 +74,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   readonly transport: Domains['transport'];
   readonly hierarchy: Domains['hierarchy'];
   readonly approvals: SqlApprovalStore;
+  readonly audit: SqlAuditStore;
   private readonly writes: IngestWrites;
 
   /** `database` is the one connection every domain store written once shares. */
@@ -87,6 +89,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     this.hierarchy = parts.hierarchy;
     this.writes = parts.writes;
     this.approvals = new SqlApprovalStore(database);
+    this.audit = new SqlAuditStore(database);
   }
 
   async schemaVersion(): Promise<number> {

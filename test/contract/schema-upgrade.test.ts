@@ -161,7 +161,7 @@ async function expectFixtureRows(store: Store): Promise<void> {
   expect((await store.listApiKeys()).map((k) => k.name)).toEqual(['ci', 'old']);
   expect((await store.listUsers()).map((u) => u.name)).toEqual(['admin', 'officer1']);
   expect(await store.sessions.getSession('sess-1')).toMatchObject({ user: 'officer1' });
-  expect(await store.sessions.listAudit({ limit: 10 })).toHaveLength(1);
+  expect(await store.audit.list({ limit: 10 })).toHaveLength(1);
   expect(await store.approvals.get('agent-1')).toMatchObject({ state: 'approved', decidedBy: 'admin' });
   expect(await store.clocks.getSystem('sys-1')).toMatchObject({ name: 'Office network', level: '机密' });
   expect(await store.clocks.getIncident('inc-1')).toMatchObject({ title: 'Lost laptop' });

@@ -89,19 +89,19 @@ describeEachDialect('SessionStore contract', (makeFixture) => {
       ip: '10.0.0.1',
       detail: '',
     };
-    await store.sessions.addAudit({
+    await store.audit.append({
       ...base,
       at: '2026-11-26T12:05:00.000Z',
       actor: 'first',
       action: 'login.refused',
     });
-    await store.sessions.addAudit({
+    await store.audit.append({
       ...base,
       at: '2026-11-26T12:00:00.000Z',
       actor: 'second',
       action: 'login.refused',
     });
-    const entries = await store.sessions.listAudit({ limit: 10 });
+    const entries = await store.audit.list({ limit: 10 });
     expect(entries.map((e) => e.actor)).toEqual(['second', 'first']);
     expect(entries[0]!.id).toBeGreaterThan(entries[1]!.id);
     expect(entries[0]).toMatchObject({ role: null, unit: null, status: null, actorKind: 'anonymous' });
@@ -119,20 +119,20 @@ describeEachDialect('SessionStore contract', (makeFixture) => {
       ip: '10.200.0.5',
       detail: '{"to":"identified"}',
     });
-    await store.sessions.addAudit(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
-    await store.sessions.addAudit(entry('李四', '二处', '2026-11-26T12:01:00.000Z'));
-    await store.sessions.addAudit(entry('root', null, '2026-11-26T12:02:00.000Z'));
-    const all = await store.sessions.listAudit({ limit: 10 });
+    await store.audit.append(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
+    await store.audit.append(entry('李四', '二处', '2026-11-26T12:01:00.000Z'));
+    await store.audit.append(entry('root', null, '2026-11-26T12:02:00.000Z'));
+    const all = await store.audit.list({ limit: 10 });
     expect(all.map((e) => e.actor)).toEqual(['root', '李四', '张三']);
     expect(all[2]).toMatchObject(entry('张三', '一处', '2026-11-26T12:00:00.000Z'));
-    expect((await store.sessions.listAudit({ units: ['一处'], limit: 10 })).map((e) => e.actor)).toEqual([
+    expect((await store.audit.list({ units: ['一处'], limit: 10 })).map((e) => e.actor)).toEqual([
       '张三',
     ]);
-    expect(await store.sessions.listAudit({ units: [], limit: 10 })).toEqual([]);
-    expect((await store.sessions.listAudit({ actor: '李四', limit: 10 })).map((e) => e.unit)).toEqual([
+    expect(await store.audit.list({ units: [], limit: 10 })).toEqual([]);
+    expect((await store.audit.list({ actor: '李四', limit: 10 })).map((e) => e.unit)).toEqual([
       '二处',
     ]);
-    const page = await store.sessions.listAudit({ beforeId: all[0]!.id, limit: 1 });
+    const page = await store.audit.list({ beforeId: all[0]!.id, limit: 1 });
     expect(page.map((e) => e.actor)).toEqual(['李四']);
   });
 

@@ -92,7 +92,7 @@ describe.each(stores)('login throttle under concurrent guesses (%s)', (_name, st
     expect(await login(url, name, 'correct horse 9', attacker)).toBe(429);
     // The same name from another client address behind the same proxy logs in.
     expect(await login(url, name, 'correct horse 9', user)).toBe(200);
-    const audit = await collector!.store.sessions.listAudit({ actor: name, limit: 100 });
+    const audit = await collector!.store.audit.list({ actor: name, limit: 100 });
     expect(audit.find((e) => e.action === 'login')?.ip).toBe('203.0.113.20');
     expect(audit.filter((e) => e.action === 'login.throttled').every((e) => e.ip === '198.51.100.7')).toBe(
       true,

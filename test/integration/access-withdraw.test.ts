@@ -127,7 +127,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
 
     expect((await asAdmin('POST', `/api/v1/users/${encodeURIComponent('张三')}/enable`)).status).toBe(200);
     expect((await login('张三', 'correct horse 9')).status).toBe(200);
-    const audit = await collector!.store.sessions.listAudit({ actor: 'root-key', limit: 20 });
+    const audit = await collector!.store.audit.list({ actor: 'root-key', limit: 20 });
     expect(audit.map((e) => e.action)).toEqual(
       expect.arrayContaining([
         `POST /api/v1/users/${encodeURIComponent('张三')}/disable`,
@@ -184,7 +184,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
       password: 'short',
     });
     expect(short.status).toBe(400);
-    const audit = await collector!.store.sessions.listAudit({ actor: 'root-key', limit: 20 });
+    const audit = await collector!.store.audit.list({ actor: 'root-key', limit: 20 });
     expect(JSON.stringify(audit)).not.toContain('battery staple');
 
     // An officer may not; an admin of another unit neither sees nor touches 张三.
@@ -229,7 +229,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     expect((await login('张三', 'a new long one')).status).toBe(200);
     expect((await smew(['user', 'disable', 'nobody'])).stderr).toContain('no user named "nobody"');
 
-    const audit = await collector!.store.sessions.listAudit({ limit: 50 });
+    const audit = await collector!.store.audit.list({ limit: 50 });
     expect(audit.filter((e) => e.actorKind === 'cli').map((e) => e.action)).toEqual(
       expect.arrayContaining(['user.disable', 'apikey.revoke', 'user.enable', 'user.passwd']),
     );

@@ -275,7 +275,7 @@ describe.each(dialects)('a child collector speaks only for its subtree ($name)',
     expect(rejectedReasons(answer)).toEqual([expect.stringMatching(/annual figures of 另县保密局/)]);
     const audit = await eventually(
       async () => {
-        const entries = await run(city).store.sessions.listAudit({ limit: 100 });
+        const entries = await run(city).store.audit.list({ limit: 100 });
         const refused = entries.filter((e) => e.action === 'hierarchy.reports.refused');
         return refused.length >= 7 ? refused : undefined;
       },

@@ -94,7 +94,7 @@ describe('collector data commands', () => {
     expect(stderr.join('')).toContain(`moved ${agentId} from unit 一处 to 二处`);
     const [agent, audit] = await withStore(async (store) => [
       await store.getAgent(agentId),
-      await store.sessions.listAudit({ limit: 10 }),
+      await store.audit.list({ limit: 10 }),
     ]);
     expect(agent).toMatchObject({ unit: '二处' });
     expect(audit).toMatchObject([
