@@ -165,5 +165,6 @@ export async function buildApi(deps: ApiDeps) {
     await app.register(incidentRoutes(deps.clocks));
   }
   // The routes as registered, each with its permission: the role × route table (docs/roles.md).
-  return Object.assign(app, { declaredRoutes: routes as readonly DeclaredRoute[] });
+  app.decorate('declaredRoutes', routes as readonly DeclaredRoute[]);
+  return app;
 }

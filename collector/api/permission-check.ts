@@ -7,6 +7,10 @@ declare module 'fastify' {
     /** What the route needs (collector/auth/permissions.ts); every route names one. */
     permission?: Permission;
   }
+  interface FastifyInstance {
+    /** Every route of the API with its permission (set by buildApi). */
+    declaredRoutes: readonly DeclaredRoute[];
+  }
 }
 
 /** A route as the role × route table lists it (test/integration/roles-routes.test.ts, docs/roles.md). */

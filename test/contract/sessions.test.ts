@@ -21,7 +21,7 @@ describeEachDialect('SessionStore contract', (makeFixture) => {
   const session = (overrides: Partial<SessionRecord> = {}): SessionRecord => ({
     idHash: 'a'.repeat(64),
     user: '张三',
-    role: 'officer',
+    role: 'secadmin',
     unit: '一处',
     csrfToken: 'csrf-1',
     createdAt: '2026-11-26T12:00:00.000Z',
@@ -112,7 +112,7 @@ describeEachDialect('SessionStore contract', (makeFixture) => {
       at,
       actor,
       actorKind: 'user' as const,
-      role: 'officer' as const,
+      role: 'secadmin' as const,
       unit,
       action: 'POST /api/v1/warnings/w-1/transitions',
       status: 200,

@@ -19,8 +19,8 @@ describe.skipIf(!hasChromium)('the access page in a browser', () => {
 
   beforeAll(async () => {
     site = await DashboardSite.start([
-      { name: 'root', password: 'root-pass-1', role: 'admin', unit: null },
-      { name: '张三', password: 'officer-pass', role: 'officer', unit: UNIT },
+      { name: 'root', password: 'root-pass-1', role: 'sysadmin', unit: null },
+      { name: '张三', password: 'officer-pass', role: 'secadmin', unit: UNIT },
     ]);
     wallKey = await createApiKey(site.collector.store, { name: 'wall', role: 'viewer', unit: UNIT });
     admin = await site.login('root', 'root-pass-1');

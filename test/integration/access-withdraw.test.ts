@@ -42,11 +42,11 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     writeFileSync(configFile, `store:\n  url: ${JSON.stringify(config.store.url)}\n`);
     collector = await startCollector(config, quiet);
     url = collector.httpUrl;
-    admin = await createApiKey(collector.store, { name: 'root-key', role: 'admin' });
+    admin = await createApiKey(collector.store, { name: 'root-key', role: 'sysadmin' });
     await addUser(collector.store, {
       name: '张三',
       password: 'correct horse 9',
-      role: 'officer',
+      role: 'secadmin',
       unit: '一处',
     });
   }
@@ -188,8 +188,8 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     expect(JSON.stringify(audit)).not.toContain('battery staple');
 
     // An officer may not; an admin of another unit neither sees nor touches 张三.
-    const officer = await createApiKey(collector!.store, { name: 'o', role: 'officer' });
-    const otherAdmin = await createApiKey(collector!.store, { name: 'a2', role: 'admin', unit: '二处' });
+    const officer = await createApiKey(collector!.store, { name: 'o', role: 'secadmin' });
+    const otherAdmin = await createApiKey(collector!.store, { name: 'a2', role: 'sysadmin', unit: '二处' });
     for (const key of [officer, otherAdmin]) {
       const response = await fetch(`${url}/api/v1/users/${encodeURIComponent('张三')}/disable`, {
         method: 'POST',

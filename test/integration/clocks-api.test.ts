@@ -33,10 +33,10 @@ describe('clocks API: systems, assessments, due list', () => {
     dir = tempDir('smew-clocks-api-');
     collector = await startClockCollector(dir.path, clock, sink, { clocks: TODAYS_READING_CONFIG });
     call = apiClient(collector);
-    admin = await keyFor(collector, 'admin');
-    officer = await keyFor(collector, 'officer', '一处');
+    admin = await keyFor(collector, 'secadmin');
+    officer = await keyFor(collector, 'secadmin', '一处');
     viewer = await keyFor(collector, 'viewer', '一处');
-    otherUnit = await keyFor(collector, 'officer', '二处');
+    otherUnit = await keyFor(collector, 'secadmin', '二处');
   });
   afterAll(async () => {
     await collector.stop();

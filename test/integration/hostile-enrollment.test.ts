@@ -79,7 +79,7 @@ describe.each(dialects)('hostile enrollment on $name', ({ name, ready }) => {
       }),
       { logger },
     );
-    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'sysadmin' });
     victim = makeTestAgent();
     const reply = await enrollOverHttp(collector.httpUrl, victim, await token('一处'));
     victimPassword = reply.broker.password;

@@ -256,7 +256,7 @@ describe('hostile input', () => {
         logger,
       },
     );
-    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'sysadmin' });
     const main = await enroll();
     const other = await enroll();
     const revoked = await enroll();

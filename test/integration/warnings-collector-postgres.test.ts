@@ -39,7 +39,7 @@ describe.runIf(await postgresAvailable())('warnings and dashboard through a coll
     await addUser(site.collector.store, {
       name: '张三',
       password: 'correct horse 9',
-      role: 'officer',
+      role: 'secadmin',
       unit: UNIT,
     });
     const login = (password: string) =>

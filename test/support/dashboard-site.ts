@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Role } from '../../shared/api/access.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { addUser } from '../../collector/auth/users.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
@@ -19,7 +20,7 @@ export const hasChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
 export interface DashboardUser {
   name: string;
   password: string;
-  role: 'admin' | 'officer' | 'viewer';
+  role: Role;
   unit: string | null;
 }
 

@@ -128,7 +128,7 @@ describe('collector data commands', () => {
     const key = stdout.join('').trim();
     expect(key).toMatch(/^smew-ak-/);
     const record = await withStore((store) => store.findApiKey(hashSecret(key)));
-    expect(record).toMatchObject({ name: 'ops', role: 'officer', unit: '一处' });
+    expect(record).toMatchObject({ name: 'ops', role: 'secadmin', unit: '一处' });
     await expect(run(apikeyCreateCommand, ['--name', 'x', '--role', 'root'])).rejects.toThrow(
       /--role: found "root"; expected one of admin, officer, viewer/,
     );
@@ -152,7 +152,7 @@ describe('collector data commands', () => {
     ).toBe(0);
     expect(stdout).toEqual([]);
     const user = await withStore((store) => store.getUser('张三'));
-    expect(user).toMatchObject({ role: 'officer', unit: '一处' });
+    expect(user).toMatchObject({ role: 'secadmin', unit: '一处' });
     expect(user!.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(await verifyPassword('correct horse', user!.passwordHash)).toBe(true);
     expect(await verifyPassword('wrong horse', user!.passwordHash)).toBe(false);
