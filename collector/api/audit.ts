@@ -14,9 +14,9 @@ import {
 } from './schemas.js';
 
 /**
- * The audit log (who, what, when, from where): every state-changing request in the
- * authenticated scope is recorded when its response goes out, with the outcome; logins and
- * logouts are recorded by their routes. The auditor (安全审计员, audit.read) reads it, both
+ * The audit log (who, what, when, from where): every state-changing request to a route behind a
+ * login, and every request refused with 403, is recorded when its response goes out, with the
+ * outcome; logins and logouts are recorded by their routes. The auditor (安全审计员, audit.read) reads it, both
  * administrators' entries included, checks its chain and exports it; nobody else reads it.
  */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -26,7 +26,8 @@ const SECRET_FIELDS = new Set(['password', 'token', 'secret']);
 
 export function auditActions(scope: FastifyInstance, store: Store, clock: Clock): void {
   scope.addHook('onResponse', async (request, reply) => {
-    if (READ_METHODS.has(request.method)) return;
+    // Reads are not recorded, but a read refused for want of a permission is: trying is on record.
+    if (READ_METHODS.has(request.method) && reply.statusCode !== 403) return;
     // Logins audit themselves; enrollment and children's reports are recorded by their own domains.
     const permission = routePermission(request);
     if (permission === undefined || permission === 'public') return;
@@ -96,7 +97,8 @@ export function auditRoutes(deps: AuditApiDeps) {
       {
         config: { permission: 'audit.read' },
         schema: {
-          summary: 'Verify the audit log’s hash chain and signed heads now: intact, or the first break and its kind',
+          summary:
+            'Verify the audit log’s hash chain and signed heads now: intact, or the first break and its kind',
           tags,
           security,
           response: { 200: responseSchema(chainReport), ...authErrorResponses },

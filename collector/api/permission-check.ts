@@ -53,7 +53,11 @@ export function routePermission(request: FastifyRequest): Permission | undefined
 }
 
 /** 403 for a caller whose role does not hold the route's permission; true when it does. */
-export function checkPermission(request: FastifyRequest, reply: FastifyReply, permission: Permission): boolean {
+export function checkPermission(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  permission: Permission,
+): boolean {
   const role = request.principal?.role;
   if (allows(role, permission)) return true;
   const { roles } = PERMISSIONS[permission];

@@ -97,7 +97,10 @@ export interface ChainSource {
  * signature, its signer (one of `trusted`, collector ids) and that the entry it names is there
  * with that hash. Stops at the first break.
  */
-export async function verifyAuditChain(source: ChainSource, trusted: ReadonlySet<string>): Promise<ChainReport> {
+export async function verifyAuditChain(
+  source: ChainSource,
+  trusted: ReadonlySet<string>,
+): Promise<ChainReport> {
   let previous: Previous = { id: 0, seq: 0, hash: GENESIS_HASH };
   let entries = 0;
   let unchained = 0;
@@ -111,7 +114,9 @@ export async function verifyAuditChain(source: ChainSource, trusted: ReadonlySet
       entries,
       verifiedThrough: previous.seq,
       heads: heads.length,
-      ...(newest ? { newestHead: { seq: newest.seq, signedAt: newest.signedAt, collector: newest.collector } } : {}),
+      ...(newest
+        ? { newestHead: { seq: newest.seq, signedAt: newest.signedAt, collector: newest.collector } }
+        : {}),
       unsigned: Math.max(0, previous.seq - (newest?.seq ?? 0)),
       unchained,
       ...(problem ? { problem } : {}),
@@ -122,7 +127,11 @@ export async function verifyAuditChain(source: ChainSource, trusted: ReadonlySet
     if (entry.seq === null) {
       // Written before the chain and not sealed yet: only possible before the first append.
       if (previous.seq > 0) {
-        return report({ kind: 'edited', id: entry.id, detail: 'an entry without a chain after chained ones' });
+        return report({
+          kind: 'edited',
+          id: entry.id,
+          detail: 'an entry without a chain after chained ones',
+        });
       }
       unchained += 1;
       continue;
@@ -153,7 +162,11 @@ async function checkLink(
 ): Promise<ChainBreak | undefined> {
   const where = { id: entry.id, seq: entry.seq };
   if (auditEntryHash(entry, entry.seq, entry.prevHash) !== entry.hash) {
-    return { kind: 'edited', ...where, detail: `entry ${entry.id} does not match its hash: changed after it was written` };
+    return {
+      kind: 'edited',
+      ...where,
+      detail: `entry ${entry.id} does not match its hash: changed after it was written`,
+    };
   }
   if (entry.prevHash === previous.hash && entry.seq === previous.seq + 1) return undefined;
   const predecessor = entry.prevHash === GENESIS_HASH ? undefined : await source.findByHash(entry.prevHash);
@@ -192,7 +205,11 @@ function checkHead(
 ): ChainBreak | undefined {
   const at = `head signed ${head.signedAt} at seq ${head.seq}`;
   if (!hasSuite(head.alg) || collectorIdFromPublicKey(head.publicKey) !== head.collector) {
-    return { kind: 'bad-signature', seq: head.seq, detail: `${at}: its key does not name collector ${head.collector}` };
+    return {
+      kind: 'bad-signature',
+      seq: head.seq,
+      detail: `${at}: its key does not name collector ${head.collector}`,
+    };
   }
   if (!suiteFor(head.alg).verifier(head.publicKey)(headSigningBytes(head), head.signature)) {
     return { kind: 'bad-signature', seq: head.seq, detail: `${at}: the signature does not verify` };

@@ -11,7 +11,7 @@ const PAGE = 1000;
 
 /** The log oldest first, a page at a time (only `units`' entries when given). */
 async function* entriesOf(store: Store, units?: readonly string[]): AsyncGenerator<StoredAuditEntry> {
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await store.audit.page(after, PAGE, units);
     yield* page;
     if (page.length < PAGE) return;
@@ -26,7 +26,8 @@ function chainSource(store: Store): ChainSource {
       return {
         async *[Symbol.asyncIterator]() {
           for await (const entry of all) {
-            if (entry.seq === null || entry.hash === null || entry.prevHash === null) yield { ...entry, seq: null };
+            if (entry.seq === null || entry.hash === null || entry.prevHash === null)
+              yield { ...entry, seq: null };
             else yield { ...entry, seq: entry.seq, prevHash: entry.prevHash, hash: entry.hash };
           }
         },
@@ -83,15 +84,18 @@ export function describeChainReport(report: ChainReport): string {
     const h = report.newestHead;
     lines.push(`newest signed head: seq ${h.seq}, ${h.signedAt}, collector ${h.collector}`);
   }
-  if (report.unchained > 0) lines.push(`${report.unchained} entries from before the chain, sealed at the next entry`);
+  if (report.unchained > 0)
+    lines.push(`${report.unchained} entries from before the chain, sealed at the next entry`);
   if (report.problem) {
     const p = report.problem;
-    const where = p.id !== undefined ? `entry ${p.id}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}` : `seq ${p.seq}`;
+    const where =
+      p.id !== undefined ? `entry ${p.id}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}` : `seq ${p.seq}`;
     lines.push(`BROKEN at ${where}: ${p.kind} — ${p.detail}`);
     lines.push(`chain verified through seq ${report.verifiedThrough}`);
   } else {
     lines.push(`chain intact through seq ${report.verifiedThrough}`);
-    if (report.unsigned > 0) lines.push(`${report.unsigned} entries after the newest signed head (chained, not yet signed)`);
+    if (report.unsigned > 0)
+      lines.push(`${report.unsigned} entries after the newest signed head (chained, not yet signed)`);
   }
   return `${lines.join('\n')}\n`;
 }

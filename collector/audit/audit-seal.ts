@@ -28,7 +28,12 @@ export async function signAuditHead(
   if (!head) return undefined;
   const latest = await store.audit.latestHead();
   if (latest?.seq === head.seq && latest.hash === head.hash) return undefined;
-  const unsigned = { seq: head.seq, hash: head.hash, signedAt: clock.now().toISOString(), collector: identity.id };
+  const unsigned = {
+    seq: head.seq,
+    hash: head.hash,
+    signedAt: clock.now().toISOString(),
+    collector: identity.id,
+  };
   const signed: SignedAuditHead = {
     ...unsigned,
     alg: identity.alg,

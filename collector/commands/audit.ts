@@ -17,7 +17,8 @@ function trustedSigners(config: CollectorConfig, args: ParsedArgs): string[] {
 
 export const auditVerifyCommand: Command = {
   name: 'audit verify',
-  summary: 'check the audit log’s hash chain and signed heads; exit 1 at the first edited, deleted or reordered entry',
+  summary:
+    'check the audit log’s hash chain and signed heads; exit 1 at the first edited, deleted or reordered entry',
   usage: 'audit verify [--trust COLLECTOR_ID]… [--config F]',
   options: { ...TRUST_OPTION, ...CONFIG_OPTION },
   async run(args) {

@@ -157,5 +157,7 @@ export function isSilenced(warning: Warning, silences: readonly Silence[], now: 
 function approvedBySomeoneElse(silence: Silence): boolean {
   // Checked again here, not only at approval, so a hand-edited row cannot approve itself.
   const approver = silence.approvedBy;
-  return approver !== null && approver.name !== silence.author.name && allows(approver.role, 'silences.manage');
+  return (
+    approver !== null && approver.name !== silence.author.name && allows(approver.role, 'silences.manage')
+  );
 }

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { isoTime, listOf } from './common.js';
 
-const hash = z.string().nullable().meta({ description: 'hex SHA-256; null on an entry from before the chain, until sealed' });
+const hash = z
+  .string()
+  .nullable()
+  .meta({ description: 'hex SHA-256; null on an entry from before the chain, until sealed' });
 
 /** One line of the audit log (`GET /api/v1/audit`): who, what, when, from where, with what outcome, and its link in the chain. */
 export const auditEntry = z.object({

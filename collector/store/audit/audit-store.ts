@@ -75,7 +75,9 @@ const AUDIT_LOCK = 0x61756469; // "audi"
 
 const FIELDS = raw(`id, at, actor, actor_kind AS "actorKind", role, unit, action, status, ip, detail, seq,
   prev_hash AS "prevHash", hash`);
-const HEAD_FIELDS = raw(`seq, hash, signed_at AS "signedAt", collector, alg, public_key AS "publicKey", signature`);
+const HEAD_FIELDS = raw(
+  `seq, hash, signed_at AS "signedAt", collector, alg, public_key AS "publicKey", signature`,
+);
 
 /** Numbers may come back as text from PostgreSQL's BIGINT. */
 function toEntry(row: StoredAuditEntry): StoredAuditEntry {
@@ -204,7 +206,9 @@ async function sealUnchained(tx: Database): Promise<{ seq: number; hash: string 
   for (const row of unchained.map(toEntry)) {
     const seq = previous.seq + 1;
     const hash = auditEntryHash(row, seq, previous.hash);
-    await tx.run(sql`UPDATE audit_log SET seq = ${seq}, prev_hash = ${previous.hash}, hash = ${hash} WHERE id = ${row.id}`);
+    await tx.run(
+      sql`UPDATE audit_log SET seq = ${seq}, prev_hash = ${previous.hash}, hash = ${hash} WHERE id = ${row.id}`,
+    );
     previous = { seq, hash };
   }
   return previous;
