@@ -58,7 +58,7 @@ export function accessRoutes(deps: AccessApiDeps) {
           response: { 200: responseSchema(userList), ...authErrorResponses },
         },
       },
-      async (request, reply) => {
+      async (request) => {
         const principal = request.principal!;
         const users = await store.listUsers();
         return { items: users.filter((u) => seesAccount(principal, u.unit)).map(userView) };
@@ -143,7 +143,7 @@ export function accessRoutes(deps: AccessApiDeps) {
           response: { 200: responseSchema(apiKeyList), ...authErrorResponses },
         },
       },
-      async (request, reply) => {
+      async (request) => {
         const principal = request.principal!;
         const keys = await store.listApiKeys();
         return { items: keys.filter((k) => seesAccount(principal, k.unit)).map(apiKeyView) };

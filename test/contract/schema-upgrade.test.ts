@@ -293,7 +293,12 @@ function upgradeSuite(title: string, makeCase: () => UpgradeCase): void {
         ip: '127.0.0.1',
         detail: '',
       });
-      expect(await verifyAuditLog(store, [])).toMatchObject({ ok: true, entries: 2, unchained: 0, verifiedThrough: 2 });
+      expect(await verifyAuditLog(store, [])).toMatchObject({
+        ok: true,
+        entries: 2,
+        unchained: 0,
+        verifiedThrough: 2,
+      });
       expect((await store.audit.list({ limit: 10 })).map((e) => [e.actor, e.seq])).toEqual([
         ['admin', 2],
         ['officer1', 1],

@@ -75,7 +75,11 @@ describe('agent revocation', () => {
     const { agent, password, client } = await enrolledAndConnected();
     const admin = await createApiKey(collector.store, { name: 'admin', role: 'sysadmin' });
     const viewer = await createApiKey(collector.store, { name: 'viewer', role: 'viewer' });
-    const otherUnit = await createApiKey(collector.store, { name: 'other', role: 'sysadmin', unit: '别的单位' });
+    const otherUnit = await createApiKey(collector.store, {
+      name: 'other',
+      role: 'sysadmin',
+      unit: '别的单位',
+    });
 
     expect((await api(`/api/v1/agents/${agent.id}/revoke`, viewer)).status).toBe(403);
     expect((await api(`/api/v1/agents/${agent.id}/revoke`, otherUnit)).status).toBe(404);

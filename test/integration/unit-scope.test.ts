@@ -62,7 +62,9 @@ beforeAll(async () => {
     await host.publish();
   }
   await site.settled();
-  const all = await site.api<{ items: { id: string; unit: string }[] }>('/api/v1/warnings', { key: 'allUnits' });
+  const all = await site.api<{ items: { id: string; unit: string }[] }>('/api/v1/warnings', {
+    key: 'allUnits',
+  });
   for (const w of all.body.items) warningOf[w.unit] = w.id;
 });
 afterAll(async () => site?.stop());
