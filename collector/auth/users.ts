@@ -17,6 +17,7 @@ export async function addUser(
   store: Store,
   options: { name: string; password: string; role: Role; unit?: string; clock?: Clock },
 ): Promise<boolean> {
+  if (await store.getUser(options.name)) return false;
   const held = await otherDutyOf(store, options.name, options.role);
   if (held) throw new UserError(secondDutyMessage(options.name, held, options.role));
   return store.addUser({
