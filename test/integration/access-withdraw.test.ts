@@ -221,7 +221,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     await within(keyStream.ended, 15_000, 'the stream of a key revoked by the CLI to end');
 
     const users = await smew(['user', 'list']);
-    expect(users.stdout).toMatch(/张三\s+officer\s+一处\s+disabled/);
+    expect(users.stdout).toMatch(/张三\s+secadmin\s+一处\s+disabled/);
     const keys = await smew(['apikey', 'list']);
     expect(keys.stdout).toMatch(/wall\s+viewer\s+\S+\s+revoked/);
     expect((await smew(['user', 'enable', '张三'])).code).toBe(0);

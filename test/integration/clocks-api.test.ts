@@ -127,7 +127,7 @@ describe('clocks API: systems, assessments, due list', () => {
           kind: 'level',
           from: '机密',
           to: '绝密',
-          by: 'officer-一处',
+          by: 'secadmin-一处',
           newRisk: true,
           measures: '收紧访问控制',
         },
@@ -292,7 +292,7 @@ describe('clocks API: systems, assessments, due list', () => {
       commissionedAt: '2026-01-01',
     });
     expect(denied.status).toBe(403);
-    expect(denied.body.error).toMatch(/viewer may only read/);
+    expect(denied.body.error).toMatch(/role viewer may not do this \(register.manage: secadmin\)/);
 
     const elsewhere = await call('POST', '/api/v1/systems', otherUnit, {
       name: '二处系统',

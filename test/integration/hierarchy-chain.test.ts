@@ -281,7 +281,7 @@ describe('a chain of collectors: unit → county → city', () => {
 
     expect(await run(unit).hierarchy.recordResult(notice.id, '已排查，未发现无线网卡', 'officer')).toBe(true);
     expect(await run(unit).hierarchy.recordResult(notice.id, 'again', 'officer')).toBe(false);
-    const key = await createApiKey(run(city).store, { name: 'city-admin', role: 'sysadmin' });
+    const key = await createApiKey(run(city).store, { name: 'city-officer', role: 'secadmin' });
     const view = await eventually(
       async () => {
         const { body } = await callApi<{

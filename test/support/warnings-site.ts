@@ -42,12 +42,13 @@ interface Enrolled {
 
 export class WarningsSite {
   collector!: RunningCollector;
-  keys: Record<'allUnits' | 'officer' | 'officer2' | 'viewer' | 'otherUnit', string> = {
+  keys: Record<'allUnits' | 'officer' | 'officer2' | 'viewer' | 'otherUnit' | 'auditor', string> = {
     allUnits: '',
     officer: '',
     officer2: '',
     viewer: '',
     otherUnit: '',
+    auditor: '',
   };
   private readonly agents: Enrolled[] = [];
 
@@ -72,6 +73,7 @@ export class WarningsSite {
       officer2: await createApiKey(store, { name: 'bob', role: 'secadmin', unit: UNIT }),
       viewer: await createApiKey(store, { name: 'victor', role: 'viewer', unit: UNIT }),
       otherUnit: await createApiKey(store, { name: 'olga', role: 'secadmin', unit: '其他单位' }),
+      auditor: await createApiKey(store, { name: 'audrey', role: 'auditor' }),
     };
     return site;
   }

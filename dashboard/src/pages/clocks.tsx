@@ -8,6 +8,7 @@ import {
   type Incident,
   type SessionUser,
   type System,
+  may,
 } from '../api.js';
 import { AgentText } from '../components/agent-text.js';
 import { Countdown, Time } from '../components/bits.js';
@@ -33,7 +34,7 @@ export function SystemsPage(props: { user: SessionUser }) {
   const { t } = useI18n();
   const systems = useApi<unknown>('/api/v1/systems');
   const due = useApi<unknown>('/api/v1/assessments/due');
-  const canWrite = props.user.role !== 'viewer';
+  const canWrite = may(props.user, 'register.manage');
   /** The open form: a new system, or a change or an assessment of one. */
   const [form, setForm] = useState<{ kind: 'new' } | { kind: 'edit' | 'assess'; system: System } | null>(
     null,
@@ -365,7 +366,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
   return (
     <section>
       <h1>{t('incidents')}</h1>
-      {props.user.role !== 'viewer' && !props.id ? (
+      {may(props.user, 'register.manage') && !props.id ? (
         <p>
           <button type="button" onClick={() => setCreating(true)}>
             {t('newIncident')}
@@ -402,7 +403,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                         key={hop.id}
                         hop={hop}
                         onRecord={
-                          props.user.role !== 'viewer' && hop.dueAt
+                          may(props.user, 'register.manage') && hop.dueAt
                             ? () => setRecording({ incident, hop })
                             : undefined
                         }
