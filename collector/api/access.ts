@@ -1,13 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../shared/clock.js';
 import type { AccessChanges } from '../auth/access-changes.js';
-import { apiKeyView, revokeApiKey, type Principal } from '../auth/api-keys.js';
-import { setUserEnabled, setUserPassword, userView } from '../auth/users.js';
+import { apiKeyView, createApiKey, revokeApiKey, type Principal } from '../auth/api-keys.js';
+import { parseRole } from '../auth/roles.js';
+import { addUser, setUserEnabled, setUserPassword, userView } from '../auth/users.js';
+import { isUserError } from '../../shared/errors.js';
 import type { Store } from '../store/store.js';
 import { seesUnit, visibleUnits } from './bearer-auth.js';
 import {
   apiKeyList,
+  createdApiKey,
   keysRevoked,
+  newApiKeyBody,
+  newUserBody,
   nameParams as nameShape,
   passwordBody,
   user,
@@ -62,6 +67,94 @@ export function accessRoutes(deps: AccessApiDeps) {
         const principal = request.principal!;
         const users = await store.listUsers();
         return { items: users.filter((u) => seesAccount(principal, u.unit)).map(userView) };
+      },
+    );
+
+    /**
+     * A new account's role and unit, or the reply: an unknown or pre-三员 role is a 400 naming the
+     * roles and the mapping; a unit the caller does not manage is a 403.
+     */
+    function newAccount(request: FastifyRequest, reply: FastifyReply, body: { role: string; unit?: string }) {
+      const principal = request.principal!;
+      try {
+        const role = parseRole(body.role, 'role');
+        const unit = body.unit ?? principal.unit ?? undefined;
+        if (!seesAccount(principal, unit ?? null)) {
+          void reply
+            .code(403)
+            .send({
+              error: `unit: this key manages ${principal.unit} and below, not ${unit ?? 'every unit'}`,
+            });
+          return undefined;
+        }
+        return { role, unit };
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        void reply.code(400).send({ error: err.message });
+        return undefined;
+      }
+    }
+
+    /** A UserError from the account functions (a second role for one name) is a 409. */
+    async function refusedAs409<T>(reply: FastifyReply, work: () => Promise<T>): Promise<T | undefined> {
+      try {
+        return await work();
+      } catch (err) {
+        if (!isUserError(err)) throw err;
+        void reply.code(409).send({ error: err.message });
+        return undefined;
+      }
+    }
+
+    app.post(
+      '/api/v1/users',
+      {
+        config: { permission: 'access.manage' },
+        schema: {
+          summary: 'Add a dashboard user with one role (one role per account: 第34条)',
+          tags: ['access'],
+          security,
+          body: requestSchema(newUserBody),
+          response: { 201: userSchema, 400: errorSchema, 409: errorSchema, ...authErrorResponses },
+        },
+      },
+      async (request, reply) => {
+        const account = newAccount(request, reply, request.body);
+        if (!account) return reply;
+        const { name, password } = request.body;
+        const added = await refusedAs409(reply, () => addUser(store, { name, password, ...account, clock }));
+        if (added === undefined) return reply;
+        if (!added)
+          return reply.code(409).send({ error: `a user named ${JSON.stringify(name)} already exists` });
+        return reply.code(201).send(userView((await store.getUser(name))!));
+      },
+    );
+
+    app.post(
+      '/api/v1/apikeys',
+      {
+        config: { permission: 'access.manage' },
+        schema: {
+          summary: 'Create an API key with one role; the reply carries the key, this once',
+          tags: ['access'],
+          security,
+          body: requestSchema(newApiKeyBody),
+          response: {
+            201: responseSchema(createdApiKey),
+            400: errorSchema,
+            409: errorSchema,
+            ...authErrorResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const account = newAccount(request, reply, request.body);
+        if (!account) return reply;
+        const { name } = request.body;
+        const key = await refusedAs409(reply, () => createApiKey(store, { name, ...account, clock }));
+        if (key === undefined) return reply;
+        const created = (await store.listApiKeys()).filter((k) => k.name === name).at(-1)!;
+        return reply.code(201).send({ ...apiKeyView(created), key });
       },
     );
 

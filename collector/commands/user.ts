@@ -1,4 +1,5 @@
 import { optionalString, requireOption, type Command, type ParsedArgs } from '../../shared/cli.js';
+import { ACCOUNT_NAME } from '../../shared/api/access.js';
 import { UserError } from '../../shared/errors.js';
 import { STREAM_RECHECK_MS } from '../auth/access-changes.js';
 import { parseRole, ROLES } from '../auth/roles.js';
@@ -19,7 +20,7 @@ export const userAddCommand: Command = {
   async run(args) {
     const name = args.positionals[0];
     if (!name) throw new UserError(`smew user add: NAME is required\nusage: smew ${this.usage}`);
-    if (!/^[\p{L}\p{N}._@-]{1,64}$/u.test(name)) {
+    if (!ACCOUNT_NAME.test(name)) {
       throw new UserError(
         `smew user add: NAME: found ${JSON.stringify(name)}; expected 1-64 letters, digits, or . _ @ -`,
       );

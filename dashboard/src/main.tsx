@@ -62,7 +62,6 @@ function navFor(user: SessionUser) {
   return NAV.filter(([, , permission]) => may(user, permission));
 }
 
-
 function LoginForm(props: { onLogin: (user: SessionUser) => void; onLang: () => void }) {
   const { t } = useI18n();
   const [name, setName] = useState('');
@@ -208,10 +207,12 @@ function useCriticalAlerts(
 /** The page the route names. */
 function pageFor(route: { path: string[]; query: URLSearchParams }, user: SessionUser) {
   const allowed = navFor(user);
-  const [asked, id] = route.path;
-  // A page the role may not open (or the overview, for a role without it) shows its first page instead.
-  const top = allowed.some(([path]) => path === (asked ?? '')) ? asked : allowed[0]?.[0] || undefined;
-  if (top !== asked) return top === undefined ? null : pageFor({ path: [top], query: route.query }, user);
+  const [asked, askedId] = route.path;
+  // A page the role may not open (the overview, for a role without it) shows its first page instead.
+  const permitted = allowed.some(([path]) => path === (asked ?? ''));
+  const top = permitted ? asked : allowed[0]?.[0] || undefined;
+  const id = permitted ? askedId : undefined;
+  if (top === undefined && !permitted) return null;
   switch (top) {
     case undefined:
       return <Overview />;

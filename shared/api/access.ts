@@ -41,6 +41,31 @@ export type ApiKey = z.infer<typeof apiKey>;
 export const apiKeyList = listOf(apiKey);
 
 export const nameParams = z.object({ name: z.string().min(1).max(128) });
+
+/** A role as a caller names it; checked by the collector so an old name (admin, officer) gets the mapping. */
+const roleInput = z
+  .string()
+  .max(32)
+  .meta({ description: `one of ${ROLES.join(', ')} (admin → sysadmin and officer → secadmin since 三员)` });
+/** A user's or key's name: what `smew user add` and the API accept. */
+export const ACCOUNT_NAME = /^[\p{L}\p{N}._@-]{1,64}$/u;
+const accountName = z.string().regex(ACCOUNT_NAME).meta({ description: '1-64 letters, digits, or . _ @ -' });
+
+/** `POST /api/v1/users`: a dashboard user, by a system administrator. */
+export const newUserBody = z.strictObject({
+  name: accountName,
+  role: roleInput,
+  unit: z.string().min(1).max(128).optional(),
+  password: z.string().min(MIN_PASSWORD_LENGTH).max(1024),
+});
+
+/** `POST /api/v1/apikeys`: a bearer key; the reply carries it, once. */
+export const newApiKeyBody = z.strictObject({
+  name: accountName,
+  role: roleInput,
+  unit: z.string().min(1).max(128).optional(),
+});
+export const createdApiKey = apiKey.extend({ key: z.string().meta({ description: 'shown this once' }) });
 export const passwordBody = z.strictObject({ password: z.string().min(MIN_PASSWORD_LENGTH).max(1024) });
 
 export const keysRevoked = z.object({ name: z.string(), revoked: z.int() });

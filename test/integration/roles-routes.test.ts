@@ -168,6 +168,33 @@ describe('role × route: every route as every role (三员)', () => {
     expect(reach('viewer').filter(changes)).toEqual([]);
   });
 
+  it('refuses a role from before 三员 on the API with the new roles and the mapping, and a second role for a name', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${collector.httpUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys.get('sysadmin')}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const old = await post('/api/v1/apikeys', { name: 'ops', role: 'officer' });
+    expect(old.status).toBe(400);
+    expect(((await old.json()) as { error: string }).error).toMatch(
+      /role "officer" is no longer used .*expected one of sysadmin \(系统管理员\), secadmin .*officer became secadmin \(admin → sysadmin, officer → secadmin, viewer stays viewer\)/,
+    );
+    const created = await post('/api/v1/apikeys', { name: 'ops', role: 'secadmin' });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({
+      name: 'ops',
+      role: 'secadmin',
+      key: expect.stringMatching(/^smew-ak-/),
+    });
+    const second = await post('/api/v1/users', { name: 'ops', role: 'auditor', password: PASSWORD });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { error: string }).error).toMatch(/"ops" already holds secadmin/);
+    expect((await post('/api/v1/users', { name: 'ops2', role: 'auditor', password: PASSWORD })).status).toBe(
+      201,
+    );
+  });
+
   it('shows the administrators’ actions to the auditor, and the audit log to neither administrator', async () => {
     const as = (role: Role, method: string, path: string, body?: unknown) =>
       fetch(`${collector.httpUrl}${path}`, {

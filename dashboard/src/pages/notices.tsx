@@ -1,13 +1,5 @@
 import { useState } from 'preact/hooks';
-import {
-  actorName,
-  api,
-  itemsOf,
-  type Notice,
-  type SessionUser,
-  type Silence,
-  may,
-} from '../api.js';
+import { actorName, api, itemsOf, type Notice, type SessionUser, type Silence, may } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import {
