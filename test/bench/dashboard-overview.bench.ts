@@ -60,7 +60,7 @@ try {
     role: 'secadmin',
     unit: '测试单位',
   });
-  const key = await createApiKey(collector.store, { name: 'bench', role: 'sysadmin' });
+  const key = await createApiKey(collector.store, { name: 'bench-key', role: 'secadmin' });
   const agent = makeTestAgent();
   const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位' });
   const enrolled = await enrollOverHttp(collector.httpUrl, agent, token);
