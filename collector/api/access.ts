@@ -80,11 +80,9 @@ export function accessRoutes(deps: AccessApiDeps) {
         const role = parseRole(body.role, 'role');
         const unit = body.unit ?? principal.unit ?? undefined;
         if (!seesAccount(principal, unit ?? null)) {
-          void reply
-            .code(403)
-            .send({
-              error: `unit: this key manages ${principal.unit} and below, not ${unit ?? 'every unit'}`,
-            });
+          void reply.code(403).send({
+            error: `unit: this key manages ${principal.unit} and below, not ${unit ?? 'every unit'}`,
+          });
           return undefined;
         }
         return { role, unit };
