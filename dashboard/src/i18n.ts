@@ -217,6 +217,7 @@ const zh = {
   auditHint:
     '安全审计员查阅全部审计记录（含系统管理员和安全保密管理员的操作），只读不改；每条记录按哈希链接前一条，链头由本采集器定期签名。',
   chainStatus: '审计链',
+  chainCheck: '重新校验',
   chainOk: '完整：共 {entries} 条，校验至第 {seq} 条；已签名 {heads} 次',
   chainBroken: '已破坏：{where}{kind}',
   chainUnsigned: '最近 {n} 条尚未签名（已入链）',
@@ -463,6 +464,7 @@ const en: Record<MessageKey, string> = {
   auditHint:
     'The security auditor reads every audit entry (the system and security administrators’ included) and changes nothing; each entry is chained to the one before by hash, and this collector signs the head of the chain periodically.',
   chainStatus: 'Audit chain',
+  chainCheck: 'Check again',
   chainOk: 'Intact: {entries} entries, verified through seq {seq}; {heads} signed heads',
   chainBroken: 'BROKEN: {where}{kind}',
   chainUnsigned: 'the last {n} entries are chained but not yet signed',

@@ -116,7 +116,7 @@ describe.skipIf(!hasChromium)('the auditor’s view in a browser (三员)', () =
   it('shows the chain broken, and where, once a row is edited in the database', async () => {
     const database = (site.collector.store as unknown as { database: Database }).database;
     await database.run(sql`UPDATE audit_log SET detail = ${'{}'} WHERE seq = 2`);
-    await auditor.reload();
+    await auditor.getByTestId('chain-check').click();
     const status = auditor.getByTestId('chain-status');
     await status.getByText(/审计链 · 已破坏：第 \d+ 条记录被修改/).waitFor();
     expect(await status.getAttribute('data-ok')).toBe('false');

@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks';
-import { itemsOf, type AuditEntry, type ChainReport } from '../api.js';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, itemsOf, type AuditEntry, type ChainReport } from '../api.js';
 import { Time } from '../components/bits.js';
-import { Show, useApi } from '../components/data.js';
+import { Show, useApi, type Loaded } from '../components/data.js';
 import { TextInput } from '../components/form.js';
 import { shanghaiInputToIso } from '../format.js';
 import { useI18n, type MessageKey } from '../i18n.js';
@@ -22,10 +22,34 @@ function auditPath(filters: { actor: string; action: string; since: string; unti
   return `/api/v1/audit?${query.toString()}`;
 }
 
-/** Whether the hash chain holds (GET /api/v1/audit/chain), in words. */
+/**
+ * Whether the hash chain holds (GET /api/v1/audit/chain), in words. Checked when the page opens
+ * and on request, not on every refresh: the check reads the whole log.
+ */
 function ChainStatus() {
   const { t } = useI18n();
-  const chain = useApi<ChainReport>('/api/v1/audit/chain');
+  const [chain, setChain] = useState<Loaded<ChainReport>>({ status: 'loading' });
+  const check = useCallback(() => {
+    setChain({ status: 'loading' });
+    api<ChainReport>('/api/v1/audit/chain').then(
+      (data) => setChain({ status: 'ok', data }),
+      (err: unknown) => setChain({ status: 'error', message: (err as Error).message }),
+    );
+  }, []);
+  useEffect(check, [check]);
+  return (
+    <div class="chain">
+      <ChainReportLine chain={chain} />
+      <button type="button" class="secondary" onClick={check} data-testid="chain-check">
+        {t('chainCheck')}
+      </button>
+    </div>
+  );
+}
+
+function ChainReportLine(props: { chain: Loaded<ChainReport> }) {
+  const { t } = useI18n();
+  const chain = props.chain;
   return (
     <Show loaded={chain}>
       {(report) => {
