@@ -87,10 +87,10 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
       {
         config: { permission: 'agents.manage' },
         schema: {
-          summary: 'Move an agent to another unit (admins; audited)',
+          summary: 'Move an agent to another unit (system administrators; audited)',
           description:
-            'Re-enrolling never moves an agent: a token of another unit is refused. Moving is this ' +
-            'admin action, also available offline as `smew agents move ID --unit U`.',
+            'Re-enrolling never moves an agent: a token of another unit is refused. Moving is ' +
+            'the system administrator’s action, also available offline as `smew agents move ID --unit U`.',
           tags: ['agents'],
           security: [{ bearer: [] }],
           params: agentIdParams,

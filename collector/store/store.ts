@@ -192,10 +192,10 @@ export interface Store {
    * Consumes the token and creates or re-enrolls the agent in one transaction: a refused
    * enrollment leaves the token unused. Re-enrolling a known key keeps the id, history,
    * watermark and unit and replaces the broker secret; a token of another unit is refused
-   * (unit-moved): only an admin moves an agent (moveAgent).
+   * (unit-moved): only a system administrator moves an agent (moveAgent).
    */
   enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult>;
-  /** An admin moves an agent to another unit; the previous unit, or undefined for an unknown agent. */
+  /** A system administrator moves an agent to another unit; the previous unit, or undefined for an unknown agent. */
   moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined>;
 
   getAgent(agentId: string): Promise<AgentRecord | undefined>;

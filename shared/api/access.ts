@@ -18,7 +18,7 @@ export const MIN_PASSWORD_LENGTH = 8;
 
 const unit = z.string().nullable().meta({ description: 'null: every unit' });
 
-/** A dashboard user as admins see it (`GET /api/v1/users`). */
+/** A dashboard user as system administrators see it (`GET /api/v1/users`). */
 export const user = z.object({
   name: z.string(),
   role: z.enum(ROLES),
@@ -29,7 +29,7 @@ export const user = z.object({
 export type User = z.infer<typeof user>;
 export const userList = listOf(user);
 
-/** An API key as admins see it (`GET /api/v1/apikeys`); never its secret. */
+/** An API key as system administrators see it (`GET /api/v1/apikeys`); never its secret. */
 export const apiKey = z.object({
   name: z.string(),
   role: z.enum(ROLES),
