@@ -59,7 +59,7 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
     app.post(
       '/api/v1/agents/:id/approval',
       {
-        config: { permission: 'agents.manage' },
+        config: { permission: 'agents.approve' },
         schema: {
           summary: 'Approve or reject an agent that waits for approval',
           description:

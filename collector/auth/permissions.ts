@@ -32,7 +32,12 @@ export const PERMISSIONS = {
   'agents.read': { roles: ['sysadmin', 'secadmin', 'viewer'], what: 'the enrolled agents and those pending' },
   'agents.manage': {
     roles: ['sysadmin'],
-    what: 'approve, reject, revoke an agent, move it to another unit',
+    what: 'revoke an agent, move it to another unit',
+  },
+  // Admitting a host to the monitored fleet (准入审批) is an approval, a security decision.
+  'agents.approve': {
+    roles: ['secadmin'],
+    what: 'approve or reject an agent waiting for admission (enroll.approval: manual)',
   },
   'monitoring.read': {
     roles: ['secadmin', 'viewer'],

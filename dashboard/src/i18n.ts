@@ -234,8 +234,9 @@ const zh = {
   filterUntil: '截止日期',
   applyFilter: '筛选',
   roles: '角色说明',
-  roleDuty_sysadmin: '用户、密钥、配置、终端接入；不能处置预警事件，不能查阅审计日志',
-  roleDuty_secadmin: '策略、登记、审批、预警事件、泄密事件、预警通报、涉密信息系统与风险评估、暂停通知',
+  roleDuty_sysadmin: '用户、密钥、配置、终端（吊销、迁移）；不能处置预警事件，不能查阅审计日志',
+  roleDuty_secadmin:
+    '策略、登记、审批（终端准入、暂停通知）、预警事件、泄密事件、预警通报、涉密信息系统与风险评估、暂停通知',
   roleDuty_auditor: '查阅全部审计记录（含两类管理员的操作）并导出；不能更改任何内容',
   roleDuty_viewer: '只读；不能查阅审计日志',
   oneRolePerAccount: '每个账号只担任一种角色，“三员”不得由同一账号兼任（第三十四条）。',
@@ -481,9 +482,10 @@ const en: Record<MessageKey, string> = {
   filterUntil: 'To date',
   applyFilter: 'Filter',
   roles: 'Roles',
-  roleDuty_sysadmin: 'users, keys, configuration, agents; cannot handle warnings or read the audit log',
+  roleDuty_sysadmin:
+    'users, keys, configuration, agents (revoke, move); cannot handle warnings or read the audit log',
   roleDuty_secadmin:
-    'policy, register, approvals, warnings, incidents, notices, systems and assessments, silences',
+    'policy, register, approvals (an agent’s admission, a silence), warnings, incidents, notices, systems and assessments, silences',
   roleDuty_auditor: 'reads every audit entry (both administrators’ included) and exports it; changes nothing',
   roleDuty_viewer: 'reads; no audit log',
   oneRolePerAccount: 'Each account holds one role; no account holds two of the three duties (第34条).',

@@ -158,12 +158,12 @@ describe('role × route: every route as every role (三员)', () => {
         /warnings|incidents|notices|silences|systems|assessments|events/.test(r.url),
       ),
     ).toEqual([]);
-    // The security administrator does not manage accounts or agents.
-    expect(
-      reach('secadmin').filter(
-        (r) => /users|apikeys/.test(r.url) || (changes(r) && r.url.startsWith('/api/v1/agents')),
-      ),
-    ).toEqual([]);
+    // The security administrator does not manage accounts, nor agents beyond admitting them (an approval).
+    const secadminOwn = reach('secadmin').filter(
+      (r) => /users|apikeys/.test(r.url) || (changes(r) && r.url.startsWith('/api/v1/agents')),
+    );
+    expect(secadminOwn.map((r) => r.url)).toEqual(['/api/v1/agents/:id/approval']);
+    expect(reach('sysadmin').filter((r) => r.url.endsWith('/approval'))).toEqual([]);
     // The viewer changes nothing.
     expect(reach('viewer').filter(changes)).toEqual([]);
   });
