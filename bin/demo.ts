@@ -52,10 +52,10 @@ export const demoCommand: Command = {
     const collector = await startCollector(config);
     try {
       const { store } = collector;
-      const apiKey = await createApiKey(store, { name: 'demo', role: 'admin' });
+      const apiKey = await createApiKey(store, { name: 'demo', role: 'secadmin' });
       const password = randomBytes(9).toString('base64url');
       // A reused --dir keeps its user: its password was printed on the first run.
-      const login = (await addUser(store, { name: DEMO_USER, password, role: 'admin' }))
+      const login = (await addUser(store, { name: DEMO_USER, password, role: 'secadmin' }))
         ? `${DEMO_USER} / ${password}`
         : `${DEMO_USER} / (the password printed when ${dir} was first used)`;
       const agentDir = join(dir, 'agent');

@@ -89,6 +89,14 @@ const COMMANDS: CommandEntry[] =
           load: async () => (await import('../collector/commands/apikey.js')).apikeyRevokeCommand,
         },
         {
+          name: 'audit verify',
+          load: async () => (await import('../collector/commands/audit.js')).auditVerifyCommand,
+        },
+        {
+          name: 'audit export',
+          load: async () => (await import('../collector/commands/audit.js')).auditExportCommand,
+        },
+        {
           name: 'agents list',
           load: async () => (await import('../collector/commands/agent-admin.js')).agentsListCommand,
         },

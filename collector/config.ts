@@ -5,6 +5,7 @@ import { byteSizeSchema } from '../shared/byte-size.js';
 import { parseCidr } from '../shared/net/cidr.js';
 import { tlsListenerSchema } from '../shared/tls.js';
 import { APPROVAL_MODES } from './approval.js';
+import { auditConfigSchema } from './audit/audit-seal.js';
 import { brokerConfigSchema } from './broker/broker-config.js';
 import { clockConfigSchema } from './clocks/clock-config.js';
 import { documentsConfigSchema } from './documents/documents-config.js';
@@ -96,6 +97,8 @@ export const collectorConfigSchema = z.strictObject({
   liveness: livenessConfigSchema,
   /** Official documents (公文): the fonts their PDFs are set in. */
   documents: documentsConfigSchema,
+  /** How often the audit chain's head is signed (collector/audit/audit-seal.ts). */
+  audit: auditConfigSchema,
 });
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 

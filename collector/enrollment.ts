@@ -117,7 +117,7 @@ export async function enrollAgent(deps: EnrollmentDeps, request: EnrollRequest):
     if (result.reason === 'unit-moved') {
       return refuse(
         409,
-        `agent ${agentId} is enrolled in unit ${result.unit ?? '?'}; a token of another unit does not move it — ask for a token of unit ${result.unit ?? '?'}, or an admin moves it (smew agents move ${agentId} --unit U)`,
+        `agent ${agentId} is enrolled in unit ${result.unit ?? '?'}; a token of another unit does not move it — ask for a token of unit ${result.unit ?? '?'}, or a system administrator (sysadmin) moves it (smew agents move ${agentId} --unit U)`,
         result.reason,
       );
     }

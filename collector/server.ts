@@ -16,6 +16,8 @@ import type { ClockScheduler } from './clocks/scheduler.js';
 import type { CollectorConfig } from './config.js';
 import { hierarchySubsystem } from './hierarchy/hierarchy-subsystem.js';
 import type { Hierarchy } from './hierarchy/hierarchy.js';
+import type { DeclaredRoute } from './api/permission-check.js';
+import { auditSealSubsystem } from './audit/audit-seal.js';
 import { httpApiSubsystem, httpListenSubsystem, liveStream } from './http-server.js';
 import { loadOrCreateCollectorIdentity } from './identity.js';
 import {
@@ -64,6 +66,8 @@ export interface RunningCollector {
   liveness: LivenessMonitor;
   /** Collectors in a hierarchy (issue 7): the parent link, report producers, notices. */
   hierarchy: Hierarchy;
+  /** Every HTTP route with the permission it declared: the role × route table (docs/roles.md). */
+  routes: readonly DeclaredRoute[];
   stop(): Promise<void>;
 }
 
@@ -155,6 +159,8 @@ export async function startCollector(
     const { hierarchy } = await subsystems.start(
       hierarchySubsystem(context, { config, identity, metrics, scheduler: clocks, sink, warnings, client }),
     );
+    // Before the HTTP API, so that its stop (a last signature) comes after the API's last request.
+    await subsystems.start(auditSealSubsystem(context, identity, config.audit));
     const { api } = await subsystems.start(
       httpApiSubsystem(context, {
         config,
@@ -201,6 +207,7 @@ export async function startCollector(
       notifier,
       liveness,
       hierarchy,
+      routes: api.declaredRoutes,
       stop: () => subsystems.stop(),
     };
   } catch (err) {

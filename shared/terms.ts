@@ -1,3 +1,4 @@
+import type { Role } from './api/access.js';
 import type { EventType } from './events.js';
 import type { Severity } from './levels.js';
 
@@ -151,6 +152,14 @@ export const WARNING_STATE_NAMES = {
   closed: { zh: '已办结', en: 'closed' },
   'false-positive': { zh: '误报（已排除）', en: 'false positive' },
 } as const satisfies Record<string, Names>;
+
+/** The roles of 第34条's three duties (三员) and the reader, as an account's role is named. */
+export const ROLE_NAMES: Record<Role, Names> = {
+  sysadmin: { zh: '系统管理员', en: 'system administrator' },
+  secadmin: { zh: '安全保密管理员', en: 'security administrator' },
+  auditor: { zh: '安全审计员', en: 'security auditor' },
+  viewer: { zh: '查阅人员', en: 'viewer' },
+};
 
 /** 预警级别. */
 export const SEVERITY_NAMES: Record<Severity, Names> = {

@@ -30,6 +30,7 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
     app.get(
       '/api/v1/agents/pending',
       {
+        config: { permission: 'agents.read' },
         schema: {
           summary: 'Agents enrolled under manual approval that wait for a decision',
           tags: ['agents'],
@@ -58,6 +59,7 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
     app.post(
       '/api/v1/agents/:id/approval',
       {
+        config: { permission: 'agents.approve' },
         schema: {
           summary: 'Approve or reject an agent that waits for approval',
           description:
@@ -76,16 +78,13 @@ export function agentApprovalRoutes(store: Store, options: ApprovalRouteOptions 
         },
       },
       async (request, reply) => {
-        if (request.principal?.role !== 'admin') {
-          return reply.code(403).send({ error: 'only an admin may approve or reject an agent' });
-        }
         const units = visibleUnits(request.principal);
         const agent = await store.getAgent(request.params.id);
         if (!agent || (units !== undefined && !units.includes(agent.unit))) {
           return reply.code(404).send({ error: `no agent ${request.params.id} in your units` });
         }
         const at = clock.now().toISOString();
-        const by = request.principal.name;
+        const by = request.principal!.name;
         const outcome = await decideApproval(store, agent.id, request.body.decision, by, at);
         const refusal = decisionRefusal(agent.id, outcome);
         if (refusal) return reply.code(outcome === 'unknown' ? 404 : 409).send({ error: refusal });

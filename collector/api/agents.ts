@@ -47,6 +47,7 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
     app.post(
       '/api/v1/agents/:id/revoke',
       {
+        config: { permission: 'agents.manage' },
         schema: {
           summary: 'Revoke an agent: disconnect it now and quarantine whatever it sends later',
           description:
@@ -64,9 +65,6 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
         },
       },
       async (request, reply) => {
-        if (request.principal?.role !== 'admin') {
-          return reply.code(403).send({ error: 'only an admin may revoke an agent' });
-        }
         const units = visibleUnits(request.principal);
         const agent = await store.getAgent(request.params.id);
         if (!agent || (units !== undefined && !units.includes(agent.unit))) {
@@ -79,7 +77,7 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
             .send({ error: `agent ${agent.id} was already revoked at ${agent.revokedAt}` });
         }
         options.onRevoked?.(agent.id);
-        request.log.warn({ agent: agent.id, by: request.principal.name }, 'revoked an agent');
+        request.log.warn({ agent: agent.id, by: request.principal!.name }, 'revoked an agent');
         return toApi((await store.getAgent(agent.id))!);
       },
     );
@@ -87,11 +85,12 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
     app.post(
       '/api/v1/agents/:id/unit',
       {
+        config: { permission: 'agents.manage' },
         schema: {
-          summary: 'Move an agent to another unit (admins; audited)',
+          summary: 'Move an agent to another unit (system administrators; audited)',
           description:
-            'Re-enrolling never moves an agent: a token of another unit is refused. Moving is this ' +
-            'admin action, also available offline as `smew agents move ID --unit U`.',
+            'Re-enrolling never moves an agent: a token of another unit is refused. Moving is ' +
+            'the system administrator’s action, also available offline as `smew agents move ID --unit U`.',
           tags: ['agents'],
           security: [{ bearer: [] }],
           params: agentIdParams,
@@ -104,9 +103,6 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
         },
       },
       async (request, reply) => {
-        if (request.principal?.role !== 'admin') {
-          return reply.code(403).send({ error: 'only an admin may move an agent' });
-        }
         const units = visibleUnits(request.principal);
         const { unit } = request.body;
         const agent = await store.getAgent(request.params.id);
@@ -118,7 +114,7 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
         }
         await store.moveAgent(agent.id, unit);
         request.log.warn(
-          { agent: agent.id, from: agent.unit, to: unit, by: request.principal.name },
+          { agent: agent.id, from: agent.unit, to: unit, by: request.principal!.name },
           'moved an agent',
         );
         return toApi((await store.getAgent(agent.id))!);
@@ -128,6 +124,7 @@ export function agentRoutes(store: Store, options: AgentRouteOptions = {}) {
     app.get(
       '/api/v1/agents',
       {
+        config: { permission: 'agents.read' },
         schema: {
           summary: 'List enrolled agents',
           tags: ['agents'],

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../shared/log.js';
 import type { TlsMaterial } from '../../shared/tls.js';
 import { SMEW_VERSION } from '../../shared/version.js';
@@ -28,6 +28,7 @@ import { loginRoutes } from './login.js';
 import { metricsRoutes } from './metrics.js';
 import { noticeRoutes } from './notices.js';
 import { openapiRoutes } from './openapi.js';
+import { declarePermissions, type DeclaredRoute } from './permission-check.js';
 import { sessionRoutes } from './session.js';
 import { rectificationRoutes } from './rectifications.js';
 import { selfInspectionRoutes } from './self-inspections.js';
@@ -39,8 +40,9 @@ import { warningRoutes, type WarningApiDeps } from './warnings.js';
 
 /**
  * The collector's HTTP API (SPEC §8): one Fastify plugin per resource, every route with a
- * schema. Open routes (health, metrics, enroll, the OpenAPI document) sit at the root; the
- * rest are registered inside a scope that requires a bearer key. Errors are `{error}` JSON.
+ * schema and a permission (collector/auth/permissions.ts). Open routes (health, metrics, enroll,
+ * the OpenAPI document) are `public`; every other one requires a bearer key or a session whose
+ * role holds its permission, checked before anything else. Errors are `{error}` JSON.
  */
 export interface ApiDeps {
   store: Store;
@@ -120,6 +122,13 @@ export async function buildApi(deps: ApiDeps) {
   app.addHook('onSend', addSecurityHeaders);
   const clock = deps.enrollment.clock;
   const changes = new AccessChanges();
+  // Before any route: each must declare its permission, and each request is checked against it.
+  // (The root instance is typed with the collector's logger; the hooks take any instance.)
+  const root = app as unknown as FastifyInstance;
+  const routes: DeclaredRoute[] = [];
+  declarePermissions(root, routes);
+  requireBearer(root, deps.store, clock, deps.hierarchy?.unit ?? deps.clocks?.unit);
+  auditActions(root, deps.store, clock);
 
   await app.register(
     healthRoutes({ collectorId: deps.collectorId, checkStore: () => deps.store.schemaVersion() }),
@@ -131,44 +140,42 @@ export async function buildApi(deps: ApiDeps) {
   if (deps.hierarchy) await app.register(hierarchyLinkRoutes(deps.hierarchy));
   await app.register(dashboardRoutes(deps.dashboardDir));
   await app.register(loginRoutes(deps.store, clock));
-  await app.register(async (secured) => {
-    requireBearer(secured, deps.store, clock, deps.hierarchy?.unit ?? deps.clocks?.unit);
-    auditActions(secured, deps.store, clock);
-    await secured.register(sessionRoutes(deps.store, clock, changes));
-    await secured.register(auditRoutes(deps.store));
-    await secured.register(accessRoutes({ store: deps.store, clock, changes }));
-    await secured.register(
-      streamRoutes(deps.live ?? new LiveFeed(), {
-        store: deps.store,
-        clock,
-        changes,
-        recheckMs: deps.streamRecheckMs,
-      }),
-    );
-    await secured.register(agentRoutes(deps.store, { onRevoked: (id) => deps.onAgentRevoked?.(id) }));
-    await secured.register(
-      agentApprovalRoutes(deps.store, {
-        clock,
-        onApproved: (id) => deps.onAgentApproved?.(id),
-        onRevoked: (id) => deps.onAgentRevoked?.(id),
-      }),
-    );
-    await secured.register(eventRoutes(deps.store));
-    if (deps.hierarchy) await secured.register(hierarchyRoutes(deps.hierarchy));
-    if (deps.warnings) {
-      await secured.register(warningRoutes(deps.warnings));
-      await secured.register(silenceRoutes(deps.warnings));
-      await secured.register(noticeRoutes(deps.warnings));
-    }
-    if (deps.clocks) {
-      await secured.register(systemRoutes(deps.clocks));
-      await secured.register(assessmentRoutes(deps.clocks));
-      await secured.register(incidentRoutes(deps.clocks));
-      await secured.register(rectificationRoutes(deps.clocks));
-      await secured.register(selfInspectionRoutes(deps.clocks));
-    }
-    if (deps.documents) await secured.register(documentRoutes(deps.documents));
-    await secured.register(exportRoutes({ store: deps.store, clocks: deps.clocks }));
-  });
+  await app.register(sessionRoutes(deps.store, clock, changes));
+  await app.register(auditRoutes({ store: deps.store, clock, collectorId: deps.collectorId }));
+  await app.register(accessRoutes({ store: deps.store, clock, changes }));
+  await app.register(
+    streamRoutes(deps.live ?? new LiveFeed(), {
+      store: deps.store,
+      clock,
+      changes,
+      recheckMs: deps.streamRecheckMs,
+    }),
+  );
+  await app.register(agentRoutes(deps.store, { onRevoked: (id) => deps.onAgentRevoked?.(id) }));
+  await app.register(
+    agentApprovalRoutes(deps.store, {
+      clock,
+      onApproved: (id) => deps.onAgentApproved?.(id),
+      onRevoked: (id) => deps.onAgentRevoked?.(id),
+    }),
+  );
+  await app.register(eventRoutes(deps.store));
+  if (deps.hierarchy) await app.register(hierarchyRoutes(deps.hierarchy));
+  if (deps.warnings) {
+    await app.register(warningRoutes(deps.warnings));
+    await app.register(silenceRoutes(deps.warnings));
+    await app.register(noticeRoutes(deps.warnings));
+  }
+  if (deps.clocks) {
+    await app.register(systemRoutes(deps.clocks));
+    await app.register(assessmentRoutes(deps.clocks));
+    await app.register(incidentRoutes(deps.clocks));
+    await app.register(rectificationRoutes(deps.clocks));
+    await app.register(selfInspectionRoutes(deps.clocks));
+  }
+  if (deps.documents) await app.register(documentRoutes(deps.documents));
+  await app.register(exportRoutes({ store: deps.store, clocks: deps.clocks }));
+  // The routes as registered, each with its permission: the role × route table (docs/roles.md).
+  app.decorate('declaredRoutes', routes as readonly DeclaredRoute[]);
   return app;
 }

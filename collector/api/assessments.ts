@@ -30,6 +30,7 @@ export function assessmentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/systems/:id/assessments',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record a completed risk assessment (第35条)',
           tags: ['systems'],
@@ -52,6 +53,7 @@ export function assessmentRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/assessments/due',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'Every system in use with its next assessment due date, soonest first',
           tags: ['systems'],

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { systemClock, type Clock } from '../../shared/clock.js';
 import { authenticateApiKey, type Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
+import { checkPermission, routePermission } from './permission-check.js';
 import { authenticateSessionCookie } from './session.js';
 import { unitAndBelow } from './unit-scope.js';
 
@@ -13,9 +14,11 @@ declare module 'fastify' {
 }
 
 /**
- * Requires `Authorization: Bearer <api key>` on every route registered inside `scope`
- * (SPEC §8: everything but health, metrics and enroll), or a dashboard session cookie (with the
- * session's CSRF token on state-changing requests) when no Authorization header is sent.
+ * Requires `Authorization: Bearer <api key>`, or a dashboard session cookie (with the session's
+ * CSRF token on state-changing requests) when no Authorization header is sent, on every route of
+ * `scope` whose permission is not `public` (SPEC §8: everything but health, metrics and enroll),
+ * and then that the caller's role holds the route's permission (collector/auth/permissions.ts).
+ * Both run before the body is parsed, so a refused caller learns nothing from validation.
  */
 export function requireBearer(
   scope: FastifyInstance,
@@ -29,12 +32,16 @@ export function requireBearer(
       ? principal
       : { ...principal, units: await unitAndBelow(store, principal.unit, ownUnit) };
   scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const permission = routePermission(request);
+    // No permission: no such route (answered 404), since every route must declare one.
+    if (permission === undefined || permission === 'public') return;
     const result = await authenticate(store, request, clock);
     if (!result.ok) {
       if (result.challenge) reply.header('www-authenticate', 'Bearer');
       return reply.code(result.status).send({ error: result.error });
     }
     request.principal = await withUnits(result.principal);
+    if (!checkPermission(request, reply, permission)) return reply;
   });
 }
 

@@ -44,6 +44,7 @@ export function documentRoutes(deps: DocumentDeps) {
     app.get(
       '/api/v1/documents',
       {
+        config: { permission: 'documents.read' },
         schema: {
           summary: 'Official documents (公文) of the caller’s units, newest first, with their 签发',
           tags,
@@ -58,6 +59,7 @@ export function documentRoutes(deps: DocumentDeps) {
     app.post(
       '/api/v1/documents',
       {
+        config: { permission: 'documents.sign' },
         schema: {
           summary: 'Draft a document: 泄密事件报告, 预警通报, its 排查 reply, or 年度保密工作情况',
           tags,
@@ -78,6 +80,7 @@ export function documentRoutes(deps: DocumentDeps) {
     app.post(
       '/api/v1/documents/:id/signoff',
       {
+        config: { permission: 'documents.sign' },
         schema: {
           summary: '签发: the caller signs the draft off; an incident report or annual report may then go up',
           tags,
@@ -99,6 +102,7 @@ export function documentRoutes(deps: DocumentDeps) {
     app.post(
       '/api/v1/documents/:id/sent',
       {
+        config: { permission: 'documents.sign' },
         schema: {
           summary: 'Record that a signed document was sent outside smew (paper, another system)',
           tags,
@@ -119,6 +123,7 @@ export function documentRoutes(deps: DocumentDeps) {
     app.get(
       '/api/v1/documents/:id.:format',
       {
+        config: { permission: 'documents.read' },
         schema: {
           summary: 'The document as .docx (to edit and sign) or PDF (to file), laid out per GB/T 9704',
           tags,

@@ -14,6 +14,7 @@ export function enrollRoutes(deps: EnrollmentDeps) {
     app.get(
       ENROLL_PATH,
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'The collector an enrollment is signed for (its id) and the time it keeps',
           tags: ['agents'],
@@ -31,6 +32,7 @@ export function enrollRoutes(deps: EnrollmentDeps) {
     app.post(
       ENROLL_PATH,
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Enroll an agent with a one-time token, signed by the key it enrolls',
           tags: ['agents'],

@@ -58,6 +58,7 @@ export function eventRoutes(store: Store) {
     app.withTypeProvider<ShapeTypes>().get(
       '/api/v1/events',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'List stored events, newest first',
           tags: ['events'],

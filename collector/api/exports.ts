@@ -54,6 +54,7 @@ export function exportRoutes(deps: { store: Store; clocks?: ClockApiDeps }) {
     app.get<{ Querystring: z.infer<typeof warningsQuery> }>(
       '/api/v1/warnings.xlsx',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'Warnings (预警事件) as an Excel workbook, most recent first',
           tags: ['warnings', 'exports'],
@@ -109,6 +110,7 @@ export function exportRoutes(deps: { store: Store; clocks?: ClockApiDeps }) {
     app.get(
       '/api/v1/incidents.xlsx',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'Leak incidents (泄密事件) with their chain and 签发 state, as an Excel workbook',
           tags: ['incidents', 'exports'],
@@ -161,6 +163,7 @@ export function exportRoutes(deps: { store: Store; clocks?: ClockApiDeps }) {
     app.get<{ Querystring: z.infer<typeof assessmentDueQuery> }>(
       '/api/v1/assessments.xlsx',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary:
             'Classified information systems with their next 安全保密风险评估 due, as an Excel workbook',

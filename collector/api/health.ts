@@ -8,6 +8,7 @@ export function healthRoutes(deps: { collectorId: string; checkStore: () => Prom
     app.withTypeProvider<ShapeTypes>().get(
       '/healthz',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Liveness and store check',
           tags: ['operations'],

@@ -80,15 +80,6 @@ function ownBusiness(request: FastifyRequest, reply: FastifyReply, ownUnit: stri
   return false;
 }
 
-function mayWrite(request: FastifyRequest, reply: FastifyReply): Principal | undefined {
-  const principal = request.principal;
-  if (!principal || principal.role === 'viewer') {
-    void reply.code(403).send({ error: 'a viewer key cannot do this; use an officer or admin key' });
-    return undefined;
-  }
-  return principal;
-}
-
 /** Routes children call; their own authentication is the token or the signature. */
 export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
   return async (app: FastifyInstance) => {
@@ -97,6 +88,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
     app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/hierarchy/enroll',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Enroll a child collector with a one-time token (smew collector enroll)',
           tags: ['hierarchy'],
@@ -127,6 +119,7 @@ export function hierarchyLinkRoutes(deps: HierarchyApiDeps) {
       app.post(
         path,
         {
+          config: { permission: 'public' },
           ...options,
           schema: {
             summary,
@@ -223,6 +216,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/status',
       {
+        config: { permission: 'hierarchy.status' },
         schema: {
           summary: 'This collector’s parent link and upward backlog',
           tags,
@@ -239,6 +233,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/collectors',
       {
+        config: { permission: 'hierarchy.status' },
         schema: {
           summary: 'Subordinate collectors (direct children and those below them), scoped by unit',
           tags,
@@ -252,6 +247,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/units',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             '下级单位: every unit below (tree order, with depth), each with the figures its collector last reported up',
@@ -266,6 +262,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/reports',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary: 'Reports received from subordinate collectors, newest first, each as its origin signed it',
           tags,
@@ -282,6 +279,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/incidents',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'Incidents reported from below with their 第61条 hops and deadlines, including this level’s own',
@@ -296,6 +294,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/incidents/:origin/:id/reports',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary:
             'Record by hand this level’s onward 第61条 hop for an incident from below (phone, paper, another system) with its receipt',
@@ -313,8 +312,8 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
+        const principal = request.principal!;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const { origin, id } = request.params;
         const find = async () =>
           (await views.incidents(undefined)).find((i) => i.origin === origin && i.id === id);
@@ -342,6 +341,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/self-inspections',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'Each unit below: its latest 第58条 self-inspection report and its open 整改 items (第59条), as received',
@@ -358,6 +358,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/annual',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'The annex (附表) figures of the 第56条 年度保密工作情况 of this unit and of each subordinate unit for a year, with totals (default: last year)',
@@ -376,6 +377,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/annual',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary:
             'Send this unit’s annex (附表) figures of its 第56条 年度保密工作情况 for a finished year to the parent now (once per year)',
@@ -391,7 +393,7 @@ function treeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const { year } = request.body;
         const answer = await hierarchy.produceAnnual(year);
         if (!answer.ok) {
@@ -414,6 +416,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/policy',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'The policy this collector gives its agents: its own narrowed by every policy update from above (a lower level may tighten, never loosen)',
@@ -431,6 +434,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/notices',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary: 'Notices (预警通报) and policy updates issued here or received from above, newest first',
           tags,
@@ -444,6 +448,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/notices',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary: 'Issue a notice (预警通报) or a policy update to every subordinate collector',
           tags,
@@ -453,7 +458,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        if (!mayWrite(request, reply) || !ownBusiness(request, reply, deps.unit)) return reply;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const issued = await views.issueNotice(request.body);
         if (!issued.ok) return reply.code(400).send({ error: issued.error });
         return reply.code(201).send(issued.notice);
@@ -463,6 +468,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.get(
       '/api/v1/hierarchy/notices/:id',
       {
+        config: { permission: 'hierarchy.read' },
         schema: {
           summary:
             'One notice with each subordinate’s acknowledgement and 排查 result, and who has not answered',
@@ -483,6 +489,7 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
     app.post(
       '/api/v1/hierarchy/notices/:id/result',
       {
+        config: { permission: 'hierarchy.manage' },
         schema: {
           summary: 'Send this collector’s 排查 result for a notice from above to the parent',
           tags,
@@ -493,8 +500,8 @@ function noticeRoutes(deps: HierarchyApiDeps, views: HierarchyViews) {
         },
       },
       async (request, reply) => {
-        const principal = mayWrite(request, reply);
-        if (!principal || !ownBusiness(request, reply, deps.unit)) return reply;
+        const principal = request.principal!;
+        if (!ownBusiness(request, reply, deps.unit)) return reply;
         const sent = await views.sendResult(request.params.id, request.body.result, principal.name);
         if (!sent.ok) return reply.code(sent.status).send({ error: sent.error });
         return reply.code(202).send(sent.notice);

@@ -42,6 +42,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/incidents',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'List leak incidents (第61条) with their report chains, newest first',
           tags,
@@ -55,6 +56,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record a leak or possible leak; its 24 h report deadlines start at discovery',
           tags,
@@ -75,6 +77,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/warnings/:id/incident',
       {
+        config: { permission: 'warnings.handle' },
         schema: {
           summary:
             'Open a 第61条 incident from a warning: its signed events are the evidence, discovered at the earliest attested time',
@@ -117,6 +120,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/incidents/:id',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'One incident: hops with deadlines and lateness, end-to-end time, reminders fired',
           tags,
@@ -137,6 +141,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents/:id/reports',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record a report along the chain: who, to whom, when, by which channel, and its receipt',
           tags,
@@ -166,6 +171,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents/:id/measures',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record a remedial measure (what, by, at); the first report waits for one (第61条)',
           tags,
@@ -189,6 +195,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents/:id/closure',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary:
             'Close the incident with its 处理结果 (第60条); its written report to the same-level administration is one more hop',
@@ -217,6 +224,7 @@ export function incidentRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/incidents/:id/reports/:reportId/receipt',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Record the receipt of an earlier report; the recipient’s 24 h run from it',
           tags,

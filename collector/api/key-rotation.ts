@@ -15,6 +15,7 @@ export function keyRotationRoutes(store: Store, options: { clock?: Clock; maxSke
     app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/agents/:id/keys',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Rotate an agent’s key: signed by the current key, proven by the new one',
           tags: ['agents'],

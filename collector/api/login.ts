@@ -4,6 +4,7 @@ import { DEFAULT_SESSION_POLICY, login, sessionCookie, type SessionPolicy } from
 import type { Store } from '../store/store.js';
 import { loginBody, loginReply } from '../../shared/api/session.js';
 import { errorSchema, errorWhen, requestSchema, responseSchema, type ShapeTypes } from './schemas.js';
+import { sessionUserOf } from './session.js';
 
 /**
  * `POST /api/v1/session`: a dashboard user logs in with name and password. Open (it is how one
@@ -14,6 +15,7 @@ export function loginRoutes(store: Store, clock: Clock, policy: SessionPolicy = 
     app.withTypeProvider<ShapeTypes>().post(
       '/api/v1/session',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Log in to the dashboard; sets an HttpOnly session cookie',
           tags: ['session'],
@@ -36,7 +38,7 @@ export function loginRoutes(store: Store, clock: Clock, policy: SessionPolicy = 
           policy,
         );
         const audit = (action: string, status: number, detail: string) =>
-          store.sessions.addAudit({
+          store.audit.append({
             at: clock.now().toISOString(),
             actor: name,
             actorKind: result.ok ? 'user' : 'anonymous',
@@ -69,12 +71,7 @@ export function loginRoutes(store: Store, clock: Clock, policy: SessionPolicy = 
           }),
         );
         return {
-          user: {
-            name: result.principal.name,
-            role: result.principal.role,
-            unit: result.principal.unit,
-            kind: 'user' as const,
-          },
+          user: sessionUserOf(result.principal),
           csrfToken: result.session.csrfToken,
           expiresAt: result.session.expiresAt,
         };

@@ -7,6 +7,7 @@ export function metricsRoutes(metrics: CollectorMetrics) {
     app.get(
       '/metrics',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'Prometheus metrics',
           tags: ['operations'],

@@ -80,6 +80,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
     app.get(
       '/api/v1/notices',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'Warning notices (预警通报) issued by or sent to the caller’s units, newest first',
           tags: ['notices'],
@@ -101,6 +102,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
     app.get(
       '/api/v1/notices/:id',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'One notice with each recipient’s acknowledgement and 排查 result',
           tags: ['notices'],
@@ -119,6 +121,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
     app.post(
       '/api/v1/notices',
       {
+        config: { permission: 'notices.manage' },
         schema: {
           summary: 'Issue a warning notice (预警通报) to units, with a deadline for their answer',
           tags: ['notices'],
@@ -155,6 +158,7 @@ export function noticeRoutes(deps: { store: Store; clock: Clock }) {
       app.post(
         path,
         {
+          config: { permission: 'notices.manage' },
           schema: {
             summary,
             tags: ['notices'],

@@ -5,6 +5,7 @@ export async function openapiRoutes(app: FastifyInstance): Promise<void> {
   app.get(
     '/api/openapi.json',
     {
+      config: { permission: 'public' },
       schema: {
         summary: 'This API as an OpenAPI 3.1 document',
         tags: ['operations'],

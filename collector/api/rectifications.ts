@@ -33,6 +33,7 @@ export function rectificationRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/rectifications',
       {
+        config: { permission: 'inspection.read' },
         schema: {
           summary: '整改 items, soonest deadline first (state open, overdue or done; source)',
           tags,
@@ -49,6 +50,7 @@ export function rectificationRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/rectifications',
       {
+        config: { permission: 'inspection.manage' },
         schema: {
           summary: 'Open a 整改 item by hand, or for an assessment that found risks (what, who, deadline)',
           tags,
@@ -75,6 +77,7 @@ export function rectificationRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/rectifications/:id/close',
       {
+        config: { permission: 'inspection.manage' },
         schema: {
           summary: 'Close a 整改 item with how it was put right; its reminders stop and its warning clears',
           tags,

@@ -1,7 +1,7 @@
 import type { FastifyTypeProvider } from 'fastify';
 import { z } from 'zod';
 import * as shapes from '../../shared/api/common.js';
-import { errorBody } from '../../shared/api/common.js';
+import { errorBody, refusalBody } from '../../shared/api/common.js';
 
 /**
  * The bridge from the API shapes (zod schemas in shared/api/) to Fastify: `requestSchema` and
@@ -73,7 +73,9 @@ export const errorSchema = responseSchema(errorBody);
 /** The error replies every authenticated route may give. */
 export const authErrorResponses = {
   401: responseSchema(errorBody.meta({ description: 'missing or unknown bearer key' })),
-  403: responseSchema(errorBody.meta({ description: 'the key’s role may not do this' })),
+  403: responseSchema(
+    refusalBody.meta({ description: 'the caller’s role lacks the route’s permission (reason: permission)' }),
+  ),
 } as const;
 
 /** `errorBody` with a description of when the route answers it. */

@@ -41,6 +41,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/self-inspections',
       {
+        config: { permission: 'inspection.read' },
         schema: {
           summary: 'Self-inspections (第58条), newest year first',
           tags,
@@ -54,6 +55,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/self-inspections',
       {
+        config: { permission: 'inspection.manage' },
         schema: {
           summary:
             'Start the year’s self-inspection of a unit (one per unit and year; a repeat answers 200 with it)',
@@ -76,6 +78,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/self-inspections/:id',
       {
+        config: { permission: 'inspection.read' },
         schema: {
           summary: 'One self-inspection: the checklist with answers, evidence, figures and 整改 items',
           tags,
@@ -96,6 +99,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.put(
       '/api/v1/self-inspections/:id/items/:item',
       {
+        config: { permission: 'inspection.manage' },
         schema: {
           summary:
             'Answer a checklist item (符合/基本符合/不符合/不适用) with a note, links and the 整改 items a finding opens',
@@ -118,6 +122,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/self-inspections/:id/items/:item/files',
       {
+        config: { permission: 'inspection.manage' },
         bodyLimit: FILE_BODY_LIMIT,
         schema: {
           summary: `Attach an evidence file to a checklist item (base64; at most ${MAX_EVIDENCE_FILE_BYTES} bytes)`,
@@ -141,6 +146,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/self-inspections/:id/files/:file',
       {
+        config: { permission: 'inspection.read' },
         schema: {
           summary: 'An evidence file, as uploaded',
           tags,
@@ -176,6 +182,7 @@ export function selfInspectionRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/self-inspections/:id/finalise',
       {
+        config: { permission: 'inspection.manage' },
         schema: {
           summary:
             'Finalise: every item answered, every finding with its 整改 items; the report goes up the hierarchy',

@@ -14,7 +14,8 @@ import {
 } from '../auth/sessions.js';
 import type { Store } from '../store/store.js';
 import { okBody } from '../../shared/api/common.js';
-import { sessionReply } from '../../shared/api/session.js';
+import { sessionReply, type SessionUser } from '../../shared/api/session.js';
+import { permissionsOf } from '../auth/permissions.js';
 import { authErrorResponses, errorSchema, responseSchema, type ShapeTypes } from './schemas.js';
 
 /**
@@ -61,12 +62,19 @@ function sameBytes(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** Who is calling, as the dashboard reads it: with what the role may do, so it shows only that. */
+export function sessionUserOf(principal: Principal): SessionUser {
+  const { name, role, unit, kind } = principal;
+  return { name, role, unit, kind, permissions: permissionsOf(role) };
+}
+
 export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges) {
   return async (fastify: FastifyInstance) => {
     const app = fastify.withTypeProvider<ShapeTypes>();
     app.get(
       '/api/v1/session',
       {
+        config: { permission: 'session' },
         schema: {
           summary: 'Who is calling, and the CSRF token of their dashboard session',
           tags: ['session'],
@@ -83,7 +91,7 @@ export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges
         const session =
           principal.kind === 'user' && sessionId ? await findSession(store, sessionId, clock) : undefined;
         return {
-          user: { name: principal.name, role: principal.role, unit: principal.unit, kind: principal.kind },
+          user: sessionUserOf(principal),
           ...(session ? { csrfToken: session.csrfToken, expiresAt: session.expiresAt } : {}),
         };
       },
@@ -92,6 +100,7 @@ export function sessionRoutes(store: Store, clock: Clock, changes: AccessChanges
     app.delete(
       '/api/v1/session',
       {
+        config: { permission: 'session' },
         schema: {
           summary: 'Log out: end this dashboard session',
           tags: ['session'],

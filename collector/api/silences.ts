@@ -4,7 +4,6 @@ import type { Clock } from '../../shared/clock.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { Store } from '../store/store.js';
 import type { StoredSilence } from '../store/warnings/records.js';
-import { HANDLING_ROLES } from '../warnings/lifecycle.js';
 import { approveSilence, createSilence, type SilenceMatcher } from '../warnings/silences.js';
 import type { Actor } from '../warnings/warning.js';
 import {
@@ -64,6 +63,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
     app.get(
       '/api/v1/silences',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'List silences (newest first); active=true for those muting now or later',
           tags: ['silences'],
@@ -87,6 +87,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
     app.get(
       '/api/v1/silences/:id',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'One silence',
           tags: ['silences'],
@@ -105,6 +106,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
     app.post(
       '/api/v1/silences',
       {
+        config: { permission: 'silences.manage' },
         schema: {
           summary: 'Mute notifications of matching warnings for a time window (warnings and clocks go on)',
           tags: ['silences'],
@@ -151,6 +153,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
     app.post(
       '/api/v1/silences/:id/approval',
       {
+        config: { permission: 'silences.manage' },
         schema: {
           summary: 'Second approval of a silence, by another person (needed for critical 绝密 warnings)',
           tags: ['silences'],
@@ -177,6 +180,7 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
     app.delete(
       '/api/v1/silences/:id',
       {
+        config: { permission: 'silences.manage' },
         schema: {
           summary: 'End a silence now (it stays on record)',
           tags: ['silences'],
@@ -189,13 +193,6 @@ export function silenceRoutes(deps: { store: Store; clock: Clock }) {
         const { id } = request.params;
         if (!(await visibleSilence(store, request.principal, id))) return notFound(reply, 'silence', id);
         const actor = actorOf(request.principal);
-        if (!HANDLING_ROLES.includes(actor.role)) {
-          return reply.code(403).send({
-            error: `role ${actor.role} may not end silences`,
-            errorZh: '查阅人员不能恢复通知',
-            reason: 'role',
-          });
-        }
         const now = clock.now();
         if (!(await store.warnings.expireSilence(id, actor, now.toISOString()))) {
           return reply.code(409).send({ error: `silence ${id} has already ended` });

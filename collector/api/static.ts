@@ -91,7 +91,10 @@ export function dashboardRoutes(dir: string = defaultDashboardDir()) {
   return async (app: FastifyInstance) => {
     app.get(
       '/',
-      { schema: { summary: 'The dashboard (HTML page)', tags: ['dashboard'], produces: ['text/html'] } },
+      {
+        config: { permission: 'public' },
+        schema: { summary: 'The dashboard (HTML page)', tags: ['dashboard'], produces: ['text/html'] },
+      },
       async (_request, reply) => {
         const index = assets.get('index.html');
         reply.header('cache-control', 'no-cache');
@@ -102,6 +105,7 @@ export function dashboardRoutes(dir: string = defaultDashboardDir()) {
     app.get<{ Params: { name: string } }>(
       '/assets/:name',
       {
+        config: { permission: 'public' },
         schema: {
           summary: 'A dashboard asset (script, style sheet, icon, sound)',
           tags: ['dashboard'],

@@ -106,6 +106,7 @@ export function streamRoutes(feed: LiveFeed, deps: StreamDeps) {
     app.get(
       '/api/v1/stream',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'Live updates for the dashboard (text/event-stream)',
           description:

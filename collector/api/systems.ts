@@ -56,6 +56,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/systems',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'List registered classified information systems (第35条)',
           tags,
@@ -69,6 +70,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/systems',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Register a classified information system',
           tags,
@@ -89,6 +91,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.get(
       '/api/v1/systems/:id',
       {
+        config: { permission: 'register.read' },
         schema: {
           summary: 'One system, with its schedule, assessments, change history and fired reminders',
           tags,
@@ -109,6 +112,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.patch(
       '/api/v1/systems/:id',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Change level, scope or environment (a reassessment falls due at once), or decommission',
           tags,
@@ -130,6 +134,7 @@ export function systemRoutes(deps: ClockApiDeps) {
     app.post(
       '/api/v1/systems/:id/decommission',
       {
+        config: { permission: 'register.manage' },
         schema: {
           summary: 'Decommission: the 备案 date and what was done with the equipment; its reminders stop',
           tags,

@@ -166,6 +166,7 @@ export function warningRoutes(deps: WarningApiDeps) {
     typed.get(
       '/api/v1/warnings',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'List warnings (第64条), most recent first',
           tags: ['warnings'],
@@ -202,6 +203,7 @@ export function warningRoutes(deps: WarningApiDeps) {
     typed.get(
       '/api/v1/warnings/:id',
       {
+        config: { permission: 'monitoring.read' },
         schema: {
           summary: 'One warning with its evidence (signed envelopes) and transition history',
           tags: ['warnings'],
@@ -229,6 +231,7 @@ export function warningRoutes(deps: WarningApiDeps) {
     typed.post(
       '/api/v1/warnings/:id/transitions',
       {
+        config: { permission: 'warnings.handle' },
         schema: {
           summary: 'Move a warning on: identified, handling, closed, or false-positive (with a reason)',
           tags: ['warnings'],

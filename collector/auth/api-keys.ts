@@ -1,7 +1,8 @@
 import type { Clock } from '../../shared/clock.js';
 import { systemClock } from '../../shared/clock.js';
 import type { ApiKeyRecord, Store } from '../store/store.js';
-import type { Role } from './roles.js';
+import { UserError } from '../../shared/errors.js';
+import { otherDutyOf, secondDutyMessage, type Role } from './roles.js';
 import { API_KEY_PREFIX, generateSecret, hashSecret } from './secrets.js';
 
 /** Who is calling the API, after authentication. `unit` null = every unit (a national admin). */
@@ -14,11 +15,16 @@ export interface Principal {
   units?: readonly string[];
 }
 
-/** Creates a bearer key for the HTTP API; only its hash is stored, the key is returned once. */
+/**
+ * Creates a bearer key for the HTTP API; only its hash is stored, the key is returned once. A name
+ * that a user or another key holds with another role is refused (UserError): one role per account.
+ */
 export async function createApiKey(
   store: Store,
   options: { name: string; role: Role; unit?: string; clock?: Clock },
 ): Promise<string> {
+  const held = await otherDutyOf(store, options.name, options.role);
+  if (held) throw new UserError(secondDutyMessage(options.name, held, options.role));
   const key = generateSecret(API_KEY_PREFIX);
   await store.createApiKey({
     keyHash: hashSecret(key),

@@ -3,16 +3,23 @@ import type { Clock } from '../../shared/clock.js';
 import { systemClock } from '../../shared/clock.js';
 import type { Store, UserRecord } from '../store/store.js';
 import { hashPassword } from './passwords.js';
-import type { Role } from './roles.js';
+import { UserError } from '../../shared/errors.js';
+import { otherDutyOf, secondDutyMessage, type Role } from './roles.js';
 
 /** Passwords shorter than this are refused: dashboard accounts see classified-incident data. */
 export { MIN_PASSWORD_LENGTH };
 
-/** Adds a dashboard user; returns false when the name is taken (nothing is changed then). */
+/**
+ * Adds a dashboard user; returns false when the name is taken (nothing is changed then). A name an
+ * API key holds with another role is refused (UserError): one role per account (第34条).
+ */
 export async function addUser(
   store: Store,
   options: { name: string; password: string; role: Role; unit?: string; clock?: Clock },
 ): Promise<boolean> {
+  if (await store.getUser(options.name)) return false;
+  const held = await otherDutyOf(store, options.name, options.role);
+  if (held) throw new UserError(secondDutyMessage(options.name, held, options.role));
   return store.addUser({
     name: options.name,
     passwordHash: await hashPassword(options.password),

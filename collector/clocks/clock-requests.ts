@@ -1,5 +1,6 @@
 import { isCalendarDate } from '../../shared/calendar.js';
 import type { Principal } from '../auth/api-keys.js';
+import { allows, rolesHolding, type Permission } from '../auth/permissions.js';
 import { seesUnit } from '../api/bearer-auth.js';
 
 /**
@@ -38,12 +39,17 @@ export function notInFuture(at: Date, now: Date, field: string): void {
   }
 }
 
-/** Viewers read; admins and officers (保密干部) keep the register and the incidents. */
-export function requireWriter(principal: Principal | null): Principal {
-  if (!principal || principal.role === 'viewer') {
+/**
+ * The caller, when their role holds `permission` (collector/auth/permissions.ts): the security
+ * administrators (安全保密管理员) keep the register and the incidents (register.manage), the
+ * self-inspection (inspection.manage) and sign documents off (documents.sign). The route checked it
+ * already; the domain checks again so no other caller can skip it.
+ */
+export function requireWriter(principal: Principal | null, permission: Permission = 'register.manage'): Principal {
+  if (!principal || !allows(principal.role, permission)) {
     throw new ClockRefusal(
       403,
-      `role ${principal?.role ?? 'none'} may only read; admin or officer may change this`,
+      `role ${principal?.role ?? 'none'} may not change this; ${permission}: ${rolesHolding(permission)}`,
     );
   }
   return principal;

@@ -95,7 +95,7 @@ export const agentsMoveCommand: Command = {
     const moved = await withStore(config, async (store) => {
       const result = await store.moveAgent(agentId, unit);
       if (result) {
-        await store.sessions.addAudit({
+        await store.audit.append({
           at,
           actor: userInfo().username,
           actorKind: 'cli',

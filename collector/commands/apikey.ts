@@ -2,22 +2,17 @@ import { optionalString, requireOption, type Command } from '../../shared/cli.js
 import { UserError } from '../../shared/errors.js';
 import { STREAM_RECHECK_MS } from '../auth/access-changes.js';
 import { createApiKey, revokeApiKey } from '../auth/api-keys.js';
-import { isRole, ROLES } from '../auth/roles.js';
+import { parseRole, ROLES } from '../auth/roles.js';
 import { auditCommand, CONFIG_OPTION, printAccounts, readConfig, withStore } from './open-config.js';
 
 export const apikeyCreateCommand: Command = {
   name: 'apikey create',
   summary: 'print a bearer key for the HTTP API',
-  usage: 'apikey create --name N --role admin|officer|viewer [--unit U] [--config F]',
+  usage: `apikey create --name N --role ${ROLES.join('|')} [--unit U] [--config F]`,
   options: { name: { type: 'string' }, role: { type: 'string' }, unit: { type: 'string' }, ...CONFIG_OPTION },
   async run(args) {
     const name = requireOption(this, args, 'name');
-    const role = requireOption(this, args, 'role');
-    if (!isRole(role)) {
-      throw new UserError(
-        `smew apikey create: --role: found ${JSON.stringify(role)}; expected one of ${ROLES.join(', ')}`,
-      );
-    }
+    const role = parseRole(requireOption(this, args, 'role'), 'smew apikey create: --role');
     const unit = optionalString(args, 'unit');
     const config = readConfig(args);
     const key = await withStore(config, async (store) => {

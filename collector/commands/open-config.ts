@@ -32,7 +32,7 @@ export async function auditCommand(store: Store, action: string, detail: string)
     // No passwd entry for this uid (a bare container): the uid still names who ran it.
     actor = `uid ${process.getuid?.() ?? '?'}`;
   }
-  await store.sessions.addAudit({
+  await store.audit.append({
     at: new Date().toISOString(),
     actor,
     actorKind: 'cli',

@@ -1,14 +1,15 @@
 import { optionalString, requireOption, type Command, type ParsedArgs } from '../../shared/cli.js';
+import { ACCOUNT_NAME } from '../../shared/api/access.js';
 import { UserError } from '../../shared/errors.js';
 import { STREAM_RECHECK_MS } from '../auth/access-changes.js';
-import { isRole, ROLES } from '../auth/roles.js';
+import { parseRole, ROLES } from '../auth/roles.js';
 import { addUser, MIN_PASSWORD_LENGTH, setUserEnabled, setUserPassword } from '../auth/users.js';
 import { auditCommand, CONFIG_OPTION, printAccounts, readConfig, withStore } from './open-config.js';
 
 export const userAddCommand: Command = {
   name: 'user add',
   summary: 'add a dashboard user (password read from stdin)',
-  usage: 'user add NAME --role admin|officer|viewer [--unit U] --password-stdin [--config F]',
+  usage: `user add NAME --role ${ROLES.join('|')} [--unit U] --password-stdin [--config F]`,
   options: {
     role: { type: 'string' },
     unit: { type: 'string' },
@@ -19,17 +20,12 @@ export const userAddCommand: Command = {
   async run(args) {
     const name = args.positionals[0];
     if (!name) throw new UserError(`smew user add: NAME is required\nusage: smew ${this.usage}`);
-    if (!/^[\p{L}\p{N}._@-]{1,64}$/u.test(name)) {
+    if (!ACCOUNT_NAME.test(name)) {
       throw new UserError(
         `smew user add: NAME: found ${JSON.stringify(name)}; expected 1-64 letters, digits, or . _ @ -`,
       );
     }
-    const role = requireOption(this, args, 'role');
-    if (!isRole(role)) {
-      throw new UserError(
-        `smew user add: --role: found ${JSON.stringify(role)}; expected one of ${ROLES.join(', ')}`,
-      );
-    }
+    const role = parseRole(requireOption(this, args, 'role'), 'smew user add: --role');
     const password = await passwordFromStdin(this, args);
     const unit = optionalString(args, 'unit');
     const config = readConfig(args);

@@ -6,7 +6,7 @@ import { chainEndName } from '../../shared/terms.js';
 import { seesUnit, visibleUnits } from '../api/bearer-auth.js';
 import type { Principal } from '../auth/api-keys.js';
 import { incidentChain, type ClockOptions } from '../clocks/clock-records.js';
-import { ClockRefusal } from '../clocks/clock-requests.js';
+import { ClockRefusal, requireWriter } from '../clocks/clock-requests.js';
 import { sameLevelAdministration } from '../clocks/report-chain.js';
 import { COLLECTOR_LEVELS } from '../config.js';
 import { annualReportData } from '../hierarchy/annual-figures.js';
@@ -18,7 +18,6 @@ import type {
   NewDocument,
 } from '../store/documents/document-store.js';
 import type { Store } from '../store/store.js';
-import { HANDLING_ROLES } from '../warnings/lifecycle.js';
 import { annualReport } from './annual-report.js';
 import type { DocumentFonts } from './documents-config.js';
 import { incidentReport } from './incident-report.js';
@@ -56,17 +55,6 @@ export const CONTENT_TYPES: Record<DocumentFormat, string> = {
   docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
 };
 
-/** Who may draft and sign off: the roles that handle warnings and incidents (secadmin). */
-function requireHandler(principal: Principal | null, what: string): Principal {
-  if (!principal || !HANDLING_ROLES.includes(principal.role)) {
-    throw new ClockRefusal(
-      403,
-      `role ${principal?.role ?? 'none'} may not ${what}; a ${HANDLING_ROLES.join(' or ')} may`,
-    );
-  }
-  return principal;
-}
-
 function required<T>(value: T | undefined, field: string, kind: string): T {
   if (value === undefined) throw new ClockRefusal(400, `${field}: required for a ${kind} document`);
   return value;
@@ -90,7 +78,7 @@ export class DocumentDesk {
   }
 
   async create(principal: Principal | null, body: NewDocumentBody): Promise<DocumentRecord> {
-    const author = requireHandler(principal, 'draft documents');
+    const author = requireWriter(principal, 'documents.sign');
     const draft = await this.draftOf(author, body);
     if (!seesUnit(author, draft.unit))
       throw new ClockRefusal(404, `no such ${body.kind} subject in your units`);
@@ -217,7 +205,7 @@ export class DocumentDesk {
 
   /** 签发: draft → signed by the caller, now. */
   async signOff(principal: Principal | null, id: string, number?: string): Promise<DocumentRecord> {
-    const signer = requireHandler(principal, 'sign documents off (签发)');
+    const signer = requireWriter(principal, 'documents.sign');
     const document = await this.get(signer, id);
     const now = this.deps.clock.now().toISOString();
     if (!(await this.deps.store.documents.signOff(id, signer.name, now, number))) {
@@ -233,7 +221,7 @@ export class DocumentDesk {
 
   /** A signed document handed over outside smew (paper, another system): signed → sent. */
   async markSent(principal: Principal | null, id: string): Promise<DocumentRecord> {
-    const sender = requireHandler(principal, 'record documents as sent');
+    const sender = requireWriter(principal, 'documents.sign');
     const document = await this.get(sender, id);
     if (!(await this.deps.store.documents.markSent(id, this.deps.clock.now().toISOString()))) {
       throw new ClockRefusal(409, `document ${id} is ${document.state}; only a signed document can be sent`);

@@ -116,8 +116,8 @@ export class Hierarchy {
       metrics: deps.metrics,
       enrollMaxSkewMs: deps.enrollMaxSkewMs,
       localUnits: () => store.listAgentUnits(),
-      audit: (entry) =>
-        store.sessions.addAudit({
+      audit: async (entry) => {
+        await store.audit.append({
           ...entry,
           at: clock.now().toISOString(),
           actorKind: 'collector',
@@ -125,7 +125,8 @@ export class Hierarchy {
           unit: null,
           status: null,
           ip: '',
-        }),
+        });
+      },
     };
     this.link = new ParentLink({
       store: store.hierarchy,

@@ -108,7 +108,7 @@ export class RectificationRegister {
     caller: Principal | null,
     input: RectificationInput & { unit?: string; assessment?: { systemId: string; assessmentId?: number } },
   ): Promise<Rectification> {
-    const principal = requireWriter(caller);
+    const principal = requireWriter(caller, 'inspection.manage');
     const { what, who, deadline } = input;
     if (!input.assessment) {
       const unit = ownerUnit(principal, input.unit, this.deps.unit);
@@ -144,7 +144,7 @@ export class RectificationRegister {
   }
 
   async close(caller: Principal | null, id: string, note: string): Promise<Rectification> {
-    const principal = requireWriter(caller);
+    const principal = requireWriter(caller, 'inspection.manage');
     const current = await this.deps.store.rectifications.get(id);
     if (!current || !inScope(principal, current.unit))
       throw new ClockRefusal(404, `no rectification ${id}`, `没有整改事项 ${id}`);

@@ -73,7 +73,7 @@ export class SelfInspectionDesk {
     caller: Principal | null,
     input: { year: number; unit?: string },
   ): Promise<{ created: boolean; inspection: SelfInspection }> {
-    const principal = requireWriter(caller);
+    const principal = requireWriter(caller, 'inspection.manage');
     const { created, record } = await this.deps.store.selfInspections.create({
       id: `si-${randomUUID().replaceAll('-', '').slice(0, 16)}`,
       unit: ownerUnit(principal, input.unit, this.deps.unit),
@@ -90,7 +90,7 @@ export class SelfInspectionDesk {
     item: string,
     input: AnswerInput,
   ): Promise<SelfInspection> {
-    const principal = requireWriter(caller);
+    const principal = requireWriter(caller, 'inspection.manage');
     const record = await this.visible(principal, id);
     this.checkItem(item);
     const opens = input.rectifications ?? [];
@@ -126,7 +126,7 @@ export class SelfInspectionDesk {
     item: string,
     input: { name: string; mediaType: string; content: string },
   ): Promise<EvidenceFileMeta> {
-    const principal = requireWriter(caller);
+    const principal = requireWriter(caller, 'inspection.manage');
     const record = await this.visible(principal, id);
     this.checkItem(item);
     const content = Buffer.from(input.content, 'base64');
@@ -173,7 +173,7 @@ export class SelfInspectionDesk {
     id: string,
     input: { summary?: string | null },
   ): Promise<SelfInspection> {
-    const principal = requireWriter(caller);
+    const principal = requireWriter(caller, 'inspection.manage');
     const record = await this.visible(principal, id);
     const answers = new Map(record.answers.map((a) => [a.item, a]));
     const unanswered = SELF_INSPECTION_CHECKLIST.filter((entry) => !answers.has(entry.item));

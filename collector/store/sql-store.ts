@@ -2,6 +2,7 @@ import { SqlApprovalStore } from './approvals/approval-store.js';
 import { SqlRectificationStore } from './rectifications/rectification-store.js';
 import { SqlSelfInspectionStore } from './self-inspections/self-inspection-store.js';
 import { SqlDocumentStore } from './documents/document-store.js';
+import { SqlAuditStore } from './audit/audit-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
@@ -79,6 +80,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   readonly rectifications: SqlRectificationStore;
   readonly selfInspections: SqlSelfInspectionStore;
   readonly documents: SqlDocumentStore;
+  readonly audit: SqlAuditStore;
   private readonly writes: IngestWrites;
 
   /** `database` is the one connection every domain store written once shares. */
@@ -96,6 +98,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     this.rectifications = new SqlRectificationStore(database);
     this.selfInspections = new SqlSelfInspectionStore(database);
     this.documents = new SqlDocumentStore(database);
+    this.audit = new SqlAuditStore(database);
   }
 
   async schemaVersion(): Promise<number> {

@@ -8,6 +8,7 @@ import type { Role } from '../auth/roles.js';
 import type { ClockStore } from './clocks/clock-store.js';
 import type { HierarchyStore } from './hierarchy/hierarchy-store.js';
 import type { SessionStore } from './sessions/session-store.js';
+import type { AuditStore } from './audit/audit-store.js';
 import type { TransportStore } from './transport/transport-store.js';
 import type { WarningStore } from './warnings/warning-store.js';
 import type { AgentApprovalStore } from './approvals/approval-store.js';
@@ -176,8 +177,10 @@ export interface Store {
   readonly clocks: ClockStore;
   /** 第64条 early warning: rule state, warnings, silences, notices, the notification outbox. */
   readonly warnings: WarningStore;
-  /** Dashboard logins: sessions, the audit log, failed login attempts. */
+  /** Dashboard logins: sessions, failed login attempts. */
   readonly sessions: SessionStore;
+  /** The audit log, chained by hash, and its signed heads (第34条 安全审计). */
+  readonly audit: AuditStore;
   /** Transport trust (issue 4): liveness, declared drops, key history, broker password hashes. */
   readonly transport: TransportStore;
   /** Collectors in a hierarchy (issue 7): parent, subordinates, the upward outbox, notices. */
@@ -198,10 +201,10 @@ export interface Store {
    * Consumes the token and creates or re-enrolls the agent in one transaction: a refused
    * enrollment leaves the token unused. Re-enrolling a known key keeps the id, history,
    * watermark and unit and replaces the broker secret; a token of another unit is refused
-   * (unit-moved): only an admin moves an agent (moveAgent).
+   * (unit-moved): only a system administrator moves an agent (moveAgent).
    */
   enrollAgent(request: EnrollAgentRequest): Promise<EnrollAgentResult>;
-  /** An admin moves an agent to another unit; the previous unit, or undefined for an unknown agent. */
+  /** A system administrator moves an agent to another unit; the previous unit, or undefined for an unknown agent. */
   moveAgent(agentId: string, unit: string): Promise<{ from: string } | undefined>;
 
   getAgent(agentId: string): Promise<AgentRecord | undefined>;

@@ -1,3 +1,4 @@
+import { allows } from '../auth/permissions.js';
 import type { Level } from '../../shared/levels.js';
 import {
   incidentsOf,
@@ -22,9 +23,6 @@ export const NEXT_STATES: Readonly<Record<WarningState, readonly WarningState[]>
   closed: [],
   'false-positive': [],
 };
-
-/** Roles that may handle warnings (SPEC §8); `viewer` and any unknown role only read. */
-export const HANDLING_ROLES: readonly string[] = ['officer', 'admin'];
 
 /** Notes are the legal record of each step; long enough for a paragraph, not for a document. */
 export const MAX_NOTE_LENGTH = 4000;
@@ -208,11 +206,11 @@ export function requestIncident(
 }
 
 function checkActor(warning: Warning, actor: Actor, options: HandlingOptions): Refusal | undefined {
-  if (!HANDLING_ROLES.includes(actor.role)) {
+  if (!allows(actor.role, 'warnings.handle')) {
     return refuse(
       'role',
-      `role ${actor.role} may read warnings but not handle them`,
-      '查阅人员不能处置预警事件',
+      `role ${actor.role} may not handle warnings (warnings.handle: secadmin)`,
+      '只有安全保密管理员可以处置预警事件',
     );
   }
   const inScope = options.inScope ?? ((mine: string, theirs: string) => mine === theirs);

@@ -1,4 +1,5 @@
-import { HANDLING_ROLES, MAX_NOTE_LENGTH } from './lifecycle.js';
+import { allows } from '../auth/permissions.js';
+import { MAX_NOTE_LENGTH } from './lifecycle.js';
 import type { Actor, Notice, NoticeRecipient } from '../store/warnings/records.js';
 
 export type { Notice, NoticeRecipient } from '../store/warnings/records.js';
@@ -31,7 +32,7 @@ export const MAX_TITLE_LENGTH = 200;
 export const MAX_NOTICE_UNITS = 500;
 
 export function issueNotice(input: NewNotice, now: Date): NoticeResult {
-  if (!HANDLING_ROLES.includes(input.issuedBy.role)) {
+  if (!allows(input.issuedBy.role, 'notices.manage')) {
     return refuse('role', `role ${input.issuedBy.role} may not issue notices`);
   }
   const title = input.title.trim();
@@ -141,7 +142,7 @@ function checkRecipient(
   unit: string,
   actor: Actor,
 ): { ok: true; recipient: NoticeRecipient } | NoticeRefusal {
-  if (!HANDLING_ROLES.includes(actor.role)) {
+  if (!allows(actor.role, 'notices.manage')) {
     return refuse('role', `role ${actor.role} may read notices but not answer them`);
   }
   if (actor.unit !== null && actor.unit !== unit) {

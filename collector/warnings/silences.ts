@@ -1,5 +1,6 @@
 import { SEVERITIES } from '../../shared/levels.js';
-import { HANDLING_ROLES, MAX_NOTE_LENGTH } from './lifecycle.js';
+import { allows } from '../auth/permissions.js';
+import { MAX_NOTE_LENGTH } from './lifecycle.js';
 import type { Actor, Silence, SilenceMatcher, Warning } from '../store/warnings/records.js';
 
 export type { Silence, SilenceMatcher } from '../store/warnings/records.js';
@@ -25,7 +26,7 @@ export type SilenceResult =
 export type NewSilence = Pick<Silence, 'id' | 'matcher' | 'startsAt' | 'endsAt' | 'author' | 'reason'>;
 
 export function createSilence(input: NewSilence, now: Date): SilenceResult {
-  if (!HANDLING_ROLES.includes(input.author.role)) {
+  if (!allows(input.author.role, 'silences.manage')) {
     return { ok: false, reason: 'role', message: `role ${input.author.role} may not create silences` };
   }
   const reason = input.reason.trim();
@@ -82,7 +83,7 @@ export function createSilence(input: NewSilence, now: Date): SilenceResult {
 
 /** The second approver: a different person with a handling role. */
 export function approveSilence(silence: Silence, approver: Actor, now: Date): SilenceResult {
-  if (!HANDLING_ROLES.includes(approver.role)) {
+  if (!allows(approver.role, 'silences.manage')) {
     return { ok: false, reason: 'role', message: `role ${approver.role} may not approve silences` };
   }
   if (approver.name === silence.author.name) {
@@ -156,5 +157,7 @@ export function isSilenced(warning: Warning, silences: readonly Silence[], now: 
 function approvedBySomeoneElse(silence: Silence): boolean {
   // Checked again here, not only at approval, so a hand-edited row cannot approve itself.
   const approver = silence.approvedBy;
-  return approver !== null && approver.name !== silence.author.name && HANDLING_ROLES.includes(approver.role);
+  return (
+    approver !== null && approver.name !== silence.author.name && allows(approver.role, 'silences.manage')
+  );
 }

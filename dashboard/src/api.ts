@@ -10,7 +10,7 @@ import type { LoginReply, SessionReply, SessionUser } from '../../shared/api/ses
 // serializes and documents with; type-only imports, so no schema code enters the bundle.
 export type { ApiKey, User } from '../../shared/api/access.js';
 export type { Agent, PendingAgent } from '../../shared/api/agents.js';
-export type { AuditEntry } from '../../shared/api/audit.js';
+export type { AuditEntry, ChainReport } from '../../shared/api/audit.js';
 export type { AssessmentDue, Hop, Incident, System } from '../../shared/api/clocks.js';
 export type { Actor } from '../../shared/api/common.js';
 export type { DocumentView } from '../../shared/api/documents.js';
@@ -111,6 +111,11 @@ export async function logout(): Promise<void> {
 }
 
 /** List endpoints may wrap items in {items} (SPEC §8) or return an array. */
+/** Whether the user's role may do this (the collector's permission table, as the session reports it). */
+export function may(user: SessionUser, permission: string): boolean {
+  return user.permissions.includes(permission);
+}
+
 export function itemsOf<T>(reply: unknown): T[] {
   if (Array.isArray(reply)) return reply as T[];
   const items = (reply as { items?: unknown } | undefined)?.items;

@@ -1,11 +1,17 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import { OCCURRENCE_NAMES, SEVERITY_NAMES, WARNING_STATE_NAMES, type Lang } from '../../shared/terms.js';
+import {
+  OCCURRENCE_NAMES,
+  ROLE_NAMES,
+  SEVERITY_NAMES,
+  WARNING_STATE_NAMES,
+  type Lang,
+} from '../../shared/terms.js';
 
 /** Chinese first (the officers' language), English for everyone else; chosen per browser. */
 export type { Lang };
 
-/** Severities (sev_*), warning states (st_*) and raised/cleared from their one home, shared/terms.ts. */
+/** Severities (sev_*), warning states (st_*), roles (role_*) and raised/cleared from their one home, shared/terms.ts. */
 function termKeys(lang: Lang) {
   const pick = <K extends string>(prefix: string, table: Record<K, { zh: string; en: string }>) =>
     Object.fromEntries(
@@ -15,6 +21,7 @@ function termKeys(lang: Lang) {
     ...(pick('sev_', SEVERITY_NAMES) as Record<`sev_${keyof typeof SEVERITY_NAMES}`, string>),
     ...(pick('st_', WARNING_STATE_NAMES) as Record<`st_${keyof typeof WARNING_STATE_NAMES}`, string>),
     ...(pick('', OCCURRENCE_NAMES) as Record<keyof typeof OCCURRENCE_NAMES, string>),
+    ...(pick('role_', ROLE_NAMES) as Record<`role_${keyof typeof ROLE_NAMES}`, string>),
   };
 }
 
@@ -128,7 +135,7 @@ const zh = {
   toClosed: '办结',
   toFalsePositive: '判定为误报并排除',
   actionDone: '已更新',
-  viewerCannotAct: '查阅人员不能处置预警事件。',
+  viewerCannotAct: '只有安全保密管理员可以处置预警事件。',
   verify: '验证签名',
   verified: '签名有效',
   verifyFailed: '签名无效',
@@ -175,9 +182,6 @@ const zh = {
   where: '来源地址',
   all: '全部',
   filterState: '按状态筛选',
-  role_admin: '管理员',
-  role_officer: '保密干部',
-  role_viewer: '查阅人员',
   ...termKeys('zh'),
   as_ok: '未到期',
   'as_due-soon': '即将到期',
@@ -301,6 +305,38 @@ const zh = {
     '证据为本预警的签名事件。发现时间是本单位发现泄密的时间：不填则取本预警的识别时间（尚未识别的，取登记时间），证据事件的时间另列于旁；24小时报告时限自发现时间起算。',
   discoveredAtFromWarning: '发现时间（北京时间；不填则取预警识别时间）',
   access: '访问管理',
+  auditTitle: '审计',
+  auditHint:
+    '安全审计员查阅全部审计记录（含系统管理员和安全保密管理员的操作），只读不改；每条记录按哈希链接前一条，链头由本采集器定期签名。',
+  chainStatus: '审计链',
+  chainCheck: '重新校验',
+  chainOk: '完整：共 {entries} 条，校验至第 {seq} 条；已签名 {heads} 次',
+  chainBroken: '已破坏：{where}{kind}',
+  chainUnsigned: '最近 {n} 条尚未签名（已入链）',
+  chainKind_edited: '被修改',
+  chainKind_deleted: '有记录被删除',
+  chainKind_reordered: '顺序被调换',
+  'chainKind_bad-signature': '签名无效',
+  'chainKind_unknown-signer': '签名者不受信任',
+  chainEntry: '第 {id} 条记录',
+  exportAudit: '导出审计日志（含哈希链）',
+  filterActor: '操作人',
+  filterAction: '操作包含',
+  filterSince: '起始日期',
+  filterUntil: '截止日期',
+  applyFilter: '筛选',
+  roles: '角色说明',
+  roleDuty_sysadmin: '用户、密钥、配置、终端（吊销、迁移）；不能处置预警事件，不能查阅审计日志',
+  roleDuty_secadmin:
+    '策略、登记、审批（终端准入、暂停通知）、预警事件、泄密事件、预警通报、涉密信息系统与风险评估、暂停通知',
+  roleDuty_auditor: '查阅全部审计记录（含两类管理员的操作）并导出；不能更改任何内容',
+  roleDuty_viewer: '只读；不能查阅审计日志',
+  oneRolePerAccount: '每个账号只担任一种角色，“三员”不得由同一账号兼任（第三十四条）。',
+  addUser: '新增用户',
+  addKey: '新建 API 密钥',
+  userAdded: '已新增用户 {name}',
+  keyCreated: '已新建密钥 {name}，请立即复制（仅显示这一次）：',
+  unitOptional: '单位（留空：全部单位）',
   accessHint: '停用用户、重设密码或吊销密钥后立即生效：相关会话和实时推送当即结束。每项操作都记入审计日志。',
   dashboardUsers: '看板用户',
   apiKeys: 'API 密钥',
@@ -471,7 +507,7 @@ const en: Record<MessageKey, string> = {
   toClosed: 'Close',
   toFalsePositive: 'False positive',
   actionDone: 'Updated',
-  viewerCannotAct: 'Viewers cannot handle warnings.',
+  viewerCannotAct: 'Only a security administrator handles warnings.',
   verify: 'Verify signature',
   verified: 'Signature valid',
   verifyFailed: 'Signature INVALID',
@@ -518,9 +554,6 @@ const en: Record<MessageKey, string> = {
   where: 'From address',
   all: 'All',
   filterState: 'Filter by state',
-  role_admin: 'admin',
-  role_officer: 'officer',
-  role_viewer: 'viewer',
   ...termKeys('en'),
   as_ok: 'ok',
   'as_due-soon': 'due soon',
@@ -645,6 +678,39 @@ const en: Record<MessageKey, string> = {
     'The evidence is this warning’s signed events. Discovery is when the unit found the leak: left empty, the warning’s identification (or now, if not yet identified); the evidence times are shown beside it. The 24-hour deadline runs from discovery.',
   discoveredAtFromWarning: 'Discovered (Beijing time; empty: when the warning was identified)',
   access: 'Access',
+  auditTitle: 'Audit',
+  auditHint:
+    'The security auditor reads every audit entry (the system and security administrators’ included) and changes nothing; each entry is chained to the one before by hash, and this collector signs the head of the chain periodically.',
+  chainStatus: 'Audit chain',
+  chainCheck: 'Check again',
+  chainOk: 'Intact: {entries} entries, verified through seq {seq}; {heads} signed heads',
+  chainBroken: 'BROKEN: {where}{kind}',
+  chainUnsigned: 'the last {n} entries are chained but not yet signed',
+  chainKind_edited: 'edited',
+  chainKind_deleted: 'entries deleted',
+  chainKind_reordered: 'reordered',
+  'chainKind_bad-signature': 'a signature does not verify',
+  'chainKind_unknown-signer': 'signed by an untrusted collector',
+  chainEntry: 'entry {id}: ',
+  exportAudit: 'Export the audit log (with its hash chain)',
+  filterActor: 'Actor',
+  filterAction: 'Action contains',
+  filterSince: 'From date',
+  filterUntil: 'To date',
+  applyFilter: 'Filter',
+  roles: 'Roles',
+  roleDuty_sysadmin:
+    'users, keys, configuration, agents (revoke, move); cannot handle warnings or read the audit log',
+  roleDuty_secadmin:
+    'policy, register, approvals (an agent’s admission, a silence), warnings, incidents, notices, systems and assessments, silences',
+  roleDuty_auditor: 'reads every audit entry (both administrators’ included) and exports it; changes nothing',
+  roleDuty_viewer: 'reads; no audit log',
+  oneRolePerAccount: 'Each account holds one role; no account holds two of the three duties (第34条).',
+  addUser: 'Add a user',
+  addKey: 'Create an API key',
+  userAdded: 'User {name} added',
+  keyCreated: 'Key {name} created; copy it now (shown this once):',
+  unitOptional: 'Unit (empty: all units)',
   accessHint:
     'Disabling a user, setting a password or revoking a key takes effect at once: the sessions and live streams concerned end. Every change is in the audit log.',
   dashboardUsers: 'Dashboard users',

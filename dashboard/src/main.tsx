@@ -7,6 +7,7 @@ import {
   itemsOf,
   login,
   logout,
+  may,
   whenUnauthorized,
   type SessionUser,
   type Warning,
@@ -18,7 +19,8 @@ import { AccessPage } from './pages/access.js';
 import { AgentDetail, AgentsPage } from './pages/agents.js';
 import { DocumentsPage } from './pages/documents.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
-import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
+import { AuditPage } from './pages/audit.js';
+import { NoticesPage, SilencesPage } from './pages/notices.js';
 import { SubordinatesPage } from './pages/subordinates.js';
 import { Overview } from './pages/overview.js';
 import { RectificationsPage } from './pages/rectifications.js';
@@ -43,19 +45,30 @@ function useRoute(): { path: string[]; query: URLSearchParams } {
   return route;
 }
 
-const NAV: [string, MessageKey][] = [
-  ['', 'overview'],
-  ['warnings', 'warnings'],
-  ['agents', 'agents'],
-  ['systems', 'systems'],
-  ['incidents', 'incidents'],
-  ['self-inspection', 'selfInspection'],
-  ['rectifications', 'rectifications'],
-  ['notices', 'notices'],
-  ['documents', 'documents'],
-  ['subordinates', 'subordinates'],
-  ['silences', 'silences'],
+/**
+ * The pages, each with the permission its data needs (collector/auth/permissions.ts): a user sees
+ * in the navigation, and may open, only those their role holds (the session says which).
+ */
+const NAV: [path: string, title: MessageKey, permission: string][] = [
+  ['', 'overview', 'monitoring.read'],
+  ['warnings', 'warnings', 'monitoring.read'],
+  ['agents', 'agents', 'agents.read'],
+  ['systems', 'systems', 'register.read'],
+  ['incidents', 'incidents', 'register.read'],
+  ['self-inspection', 'selfInspection', 'inspection.read'],
+  ['rectifications', 'rectifications', 'inspection.read'],
+  ['notices', 'notices', 'monitoring.read'],
+  ['documents', 'documents', 'documents.read'],
+  ['subordinates', 'subordinates', 'hierarchy.read'],
+  ['silences', 'silences', 'monitoring.read'],
+  ['audit', 'auditTitle', 'audit.read'],
+  ['access', 'access', 'access.manage'],
 ];
+
+/** The pages this user may open, in navigation order. */
+function navFor(user: SessionUser) {
+  return NAV.filter(([, , permission]) => may(user, permission));
+}
 
 function LoginForm(props: { onLogin: (user: SessionUser) => void; onLang: () => void }) {
   const { t } = useI18n();
@@ -128,9 +141,10 @@ const SOUND_KEY = 'smew.sound';
 
 /**
  * The tick the pages refetch on: bumped once per burst of live changes, on the slow poll, and on a
- * `smew:refresh` event; and whether the live stream is up.
+ * `smew:refresh` event; and whether the live stream is up. A role that may not read the stream
+ * (monitoring.read: not the system administrator or the auditor) has the poll alone.
  */
-function useLiveRefresh(): { tick: number; connected: boolean } {
+function useLiveRefresh(streams: boolean): { tick: number; connected: boolean } {
   const [tick, setTick] = useState(0);
   const [connected, setConnected] = useState(false);
   const pending = useRef<number | undefined>(undefined);
@@ -147,7 +161,9 @@ function useLiveRefresh(): { tick: number; connected: boolean } {
   useEffect(() => {
     // A stream the collector ends (logout elsewhere, the user disabled) leads to a refetch, which
     // meets the 401 and shows the login again.
-    const close = openLiveStream({ onMessage: refresh, onState: setConnected, onEnded: refresh });
+    const close = streams
+      ? openLiveStream({ onMessage: refresh, onState: setConnected, onEnded: refresh })
+      : () => undefined;
     // Rules may open a warning a moment after the event that caused it; a slow poll catches it, and anything missed.
     const poll = window.setInterval(refresh, 15_000);
     window.addEventListener('smew:refresh', refresh);
@@ -156,17 +172,22 @@ function useLiveRefresh(): { tick: number; connected: boolean } {
       window.clearInterval(poll);
       window.removeEventListener('smew:refresh', refresh);
     };
-  }, [refresh]);
+  }, [refresh, streams]);
 
   return { tick, connected };
 }
 
 /** A new critical warning draws attention: a banner (and a beep when sound is on). */
-function useCriticalAlerts(tick: number, sound: boolean): [Warning[], (alerts: Warning[]) => void] {
+function useCriticalAlerts(
+  tick: number,
+  sound: boolean,
+  readsWarnings: boolean,
+): [Warning[], (alerts: Warning[]) => void] {
   const [alerts, setAlerts] = useState<Warning[]>([]);
   const known = useRef<Set<string> | null>(null);
 
   useEffect(() => {
+    if (!readsWarnings) return;
     let cancelled = false;
     api<unknown>('/api/v1/warnings?severity=critical&limit=1000').then(
       (reply) => {
@@ -186,14 +207,20 @@ function useCriticalAlerts(tick: number, sound: boolean): [Warning[], (alerts: W
     return () => {
       cancelled = true;
     };
-  }, [tick, sound]);
+  }, [tick, sound, readsWarnings]);
 
   return [alerts, setAlerts];
 }
 
 /** The page the route names. */
 function pageFor(route: { path: string[]; query: URLSearchParams }, user: SessionUser) {
-  const [top, id] = route.path;
+  const allowed = navFor(user);
+  const [asked, askedId] = route.path;
+  // A page the role may not open (the overview, for a role without it) shows its first page instead.
+  const permitted = allowed.some(([path]) => path === (asked ?? ''));
+  const top = permitted ? asked : allowed[0]?.[0] || undefined;
+  const id = permitted ? askedId : undefined;
+  if (top === undefined && !permitted) return null;
   switch (top) {
     case undefined:
       return <Overview />;
@@ -229,13 +256,13 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
 function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => void }) {
   const { t, lang } = useI18n();
   const route = useRoute();
-  const { tick, connected } = useLiveRefresh();
+  const monitors = may(props.user, 'monitoring.read');
+  const { tick, connected } = useLiveRefresh(monitors);
   const [sound, setSound] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
-  const [alerts, setAlerts] = useCriticalAlerts(tick, sound);
+  const [alerts, setAlerts] = useCriticalAlerts(tick, sound, monitors);
   const page = pageFor(route, props.user);
 
-  const nav: [string, MessageKey][] =
-    props.user.role === 'admin' ? [...NAV, ['audit', 'audit'], ['access', 'access']] : NAV;
+  const nav = navFor(props.user);
   return (
     <LiveTick.Provider value={tick}>
       <header class="top">
@@ -253,25 +280,29 @@ function Shell(props: { user: SessionUser; onLogout: () => void; onLang: () => v
             </a>
           ))}
         </nav>
-        <span
-          class={connected ? 'live on' : 'live off'}
-          data-testid="live-state"
-          title={connected ? '' : t('liveDown')}
-        >
-          ● {connected ? t('live') : t('liveDown')}
-        </span>
-        <label class="sound">
-          <input
-            type="checkbox"
-            checked={sound}
-            onChange={(e) => {
-              const on = (e.target as HTMLInputElement).checked;
-              setSound(on);
-              localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
-            }}
-          />{' '}
-          {t('sound')}
-        </label>
+        {monitors ? (
+          <>
+            <span
+              class={connected ? 'live on' : 'live off'}
+              data-testid="live-state"
+              title={connected ? '' : t('liveDown')}
+            >
+              ● {connected ? t('live') : t('liveDown')}
+            </span>
+            <label class="sound">
+              <input
+                type="checkbox"
+                checked={sound}
+                onChange={(e) => {
+                  const on = (e.target as HTMLInputElement).checked;
+                  setSound(on);
+                  localStorage.setItem(SOUND_KEY, on ? 'on' : 'off');
+                }}
+              />{' '}
+              {t('sound')}
+            </label>
+          </>
+        ) : null}
         <button type="button" class="link" onClick={props.onLang} data-testid="switch-lang">
           {t('switchLang')}
         </button>

@@ -8,6 +8,9 @@ export const sessionUser = z.object({
   role: z.enum(ROLES),
   unit: z.string().nullable().meta({ description: 'null: every unit' }),
   kind: z.enum(['user', 'api-key']),
+  permissions: z
+    .array(z.string())
+    .meta({ description: 'what this role may do (the table of collector/auth/permissions.ts)' }),
 });
 export type SessionUser = z.infer<typeof sessionUser>;
 

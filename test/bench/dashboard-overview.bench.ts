@@ -57,10 +57,10 @@ try {
   await addUser(collector.store, {
     name: 'bench',
     password: 'bench-pass',
-    role: 'officer',
+    role: 'secadmin',
     unit: '测试单位',
   });
-  const key = await createApiKey(collector.store, { name: 'bench', role: 'admin' });
+  const key = await createApiKey(collector.store, { name: 'bench-key', role: 'secadmin' });
   const agent = makeTestAgent();
   const { token } = await createEnrollmentToken(collector.store, { unit: '测试单位' });
   const enrolled = await enrollOverHttp(collector.httpUrl, agent, token);

@@ -31,7 +31,7 @@ const store = { listEvents: async () => events } as unknown as Store;
 const app = Fastify();
 app.decorateRequest('principal', null);
 app.addHook('onRequest', async (request) => {
-  request.principal = { name: 'bench', role: 'admin', unit: null, kind: 'api-key' } as never;
+  request.principal = { name: 'bench', role: 'secadmin', unit: null, kind: 'api-key' } as never;
 });
 await app.register(eventRoutes(store));
 await app.ready();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditLog } from '../../collector/audit/audit-log.js';
 import { openStore } from '../../collector/store/open-store.js';
 import { migrationsFor, type SchemaMigration } from '../../collector/store/schema/ddl.js';
 import {
@@ -158,10 +159,18 @@ async function expectFixtureRows(store: Store): Promise<void> {
   ]);
   const [quarantined] = await store.listQuarantine({ limit: 10 });
   expect(Buffer.from(quarantined!.payload)).toEqual(Buffer.from([0, 1, 2, 250, 255]));
-  expect((await store.listApiKeys()).map((k) => k.name)).toEqual(['ci', 'old']);
-  expect((await store.listUsers()).map((u) => u.name)).toEqual(['admin', 'officer1']);
-  expect(await store.sessions.getSession('sess-1')).toMatchObject({ user: 'officer1' });
-  expect(await store.sessions.listAudit({ limit: 10 })).toHaveLength(1);
+  // Migration 17's stated mapping (三员): admin → sysadmin, officer → secadmin, viewer stays viewer.
+  expect((await store.listApiKeys()).map((k) => [k.name, k.role])).toEqual([
+    ['ci', 'viewer'],
+    ['old', 'sysadmin'],
+  ]);
+  expect((await store.listUsers()).map((u) => [u.name, u.role])).toEqual([
+    ['admin', 'sysadmin'],
+    ['officer1', 'secadmin'],
+  ]);
+  expect(await store.sessions.getSession('sess-1')).toMatchObject({ user: 'officer1', role: 'secadmin' });
+  // The entry keeps the role its actor had then.
+  expect(await store.audit.list({ limit: 10 })).toMatchObject([{ actor: 'officer1', role: 'officer' }]);
   expect(await store.approvals.get('agent-1')).toMatchObject({ state: 'approved', decidedBy: 'admin' });
   expect(await store.clocks.getSystem('sys-1')).toMatchObject({ name: 'Office network', level: '机密' });
   expect(await store.clocks.getIncident('inc-1')).toMatchObject({ title: 'Lost laptop' });
@@ -268,6 +277,32 @@ function upgradeSuite(title: string, makeCase: () => UpgradeCase): void {
         changes: 1,
       });
       await expectFixtureRows(store);
+    });
+
+    it('seals the audit entries written before the chain at the first append; the chain then verifies', async () => {
+      const store = await open(await upgrade.old());
+      expect(await verifyAuditLog(store, [])).toMatchObject({ ok: true, entries: 1, unchained: 1 });
+      await store.audit.append({
+        at: '2026-05-01T00:00:00.000Z',
+        actor: 'admin',
+        actorKind: 'user',
+        role: 'sysadmin',
+        unit: null,
+        action: 'login',
+        status: 200,
+        ip: '127.0.0.1',
+        detail: '',
+      });
+      expect(await verifyAuditLog(store, [])).toMatchObject({
+        ok: true,
+        entries: 2,
+        unchained: 0,
+        verifiedThrough: 2,
+      });
+      expect((await store.audit.list({ limit: 10 })).map((e) => [e.actor, e.seq])).toEqual([
+        ['admin', 2],
+        ['officer1', 1],
+      ]);
     });
 
     it('refuses a database whose schema is newer than this smew knows', async () => {

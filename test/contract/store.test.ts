@@ -422,12 +422,12 @@ describeEachDialect('Store contract', (makeFixture) => {
     const user = {
       name: '张三',
       passwordHash: 'scrypt$…',
-      role: 'officer' as const,
+      role: 'secadmin' as const,
       unit: '一处',
       createdAt: NOW,
     };
     expect(await store.addUser(user)).toBe(true);
-    expect(await store.addUser({ ...user, role: 'admin' })).toBe(false);
+    expect(await store.addUser({ ...user, role: 'sysadmin' })).toBe(false);
     expect(await store.getUser('张三')).toEqual({ ...user, disabledAt: null });
     expect(await store.getUser('李四')).toBeUndefined();
   });
@@ -448,7 +448,7 @@ describeEachDialect('Store contract', (makeFixture) => {
       ['h2', '2026-11-26T13:00:00.000Z'],
     ]);
 
-    const user = { passwordHash: 'old', role: 'officer' as const, unit: '一处', createdAt: NOW };
+    const user = { passwordHash: 'old', role: 'secadmin' as const, unit: '一处', createdAt: NOW };
     await store.addUser({ ...user, name: '张三' });
     await store.addUser({ ...user, name: '李四' });
     expect(await store.setUserDisabled('张三', '2026-11-26T13:00:00.000Z')).toBe(true);

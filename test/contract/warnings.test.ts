@@ -54,8 +54,8 @@ const allTo =
   () =>
     channels;
 
-const officer: Actor = { name: 'alice', role: 'officer', unit: 'u1' };
-const other: Actor = { name: 'bob', role: 'officer', unit: 'u1' };
+const officer: Actor = { name: 'alice', role: 'secadmin', unit: 'u1' };
+const other: Actor = { name: 'bob', role: 'secadmin', unit: 'u1' };
 
 describeEachDialect('WarningStore contract', (makeFixture) => {
   let fixture: DialectFixture;

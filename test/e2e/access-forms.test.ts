@@ -19,8 +19,8 @@ describe.skipIf(!hasChromium)('the access page in a browser', () => {
 
   beforeAll(async () => {
     site = await DashboardSite.start([
-      { name: 'root', password: 'root-pass-1', role: 'admin', unit: null },
-      { name: '张三', password: 'officer-pass', role: 'officer', unit: UNIT },
+      { name: 'root', password: 'root-pass-1', role: 'sysadmin', unit: null },
+      { name: '张三', password: 'officer-pass', role: 'secadmin', unit: UNIT },
     ]);
     wallKey = await createApiKey(site.collector.store, { name: 'wall', role: 'viewer', unit: UNIT });
     admin = await site.login('root', 'root-pass-1');
@@ -69,7 +69,7 @@ describe.skipIf(!hasChromium)('the access page in a browser', () => {
     await form.getByTestId('form-ok').getByText('已为 张三 设置新密码').waitFor();
     await DashboardSite.shot(admin, 'access-password');
     await (await site.login('张三', 'a much longer one')).close();
-    const audit = await site.collector.store.sessions.listAudit({ actor: 'root', limit: 20 });
+    const audit = await site.collector.store.audit.list({ actor: 'root', limit: 20 });
     expect(audit.map((e) => e.action)).toContain(`POST /api/v1/users/${encodeURIComponent('张三')}/password`);
     expect(JSON.stringify(audit)).not.toContain('a much longer one');
   });

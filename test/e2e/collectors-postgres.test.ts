@@ -97,7 +97,7 @@ describe.runIf(ready)('two collector processes on one Mosquitto ($share) and one
       '--name',
       'e2e',
       '--role',
-      'admin',
+      'secadmin',
       '--config',
       members[0]!.config,
     ]);

@@ -54,10 +54,10 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('dashboard i
       dashboardDir,
     });
     for (const [name, password, role, unit] of [
-      ['李四', 'officer-pass', 'officer', '测试单位'],
+      ['李四', 'officer-pass', 'secadmin', '测试单位'],
       ['guard', 'guard-pass', 'viewer', '测试单位'],
       ['watcher', 'watcher-pass', 'viewer', '测试单位'],
-      ['王五', 'sibling-pass', 'officer', '兄弟单位'],
+      ['王五', 'sibling-pass', 'secadmin', '兄弟单位'],
     ] as const) {
       await addUser(collector.store, { name, password, role, unit });
     }

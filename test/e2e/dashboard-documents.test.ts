@@ -22,7 +22,7 @@ describe.skipIf(!hasChromium || !hasPoppler)('the 公文 page in a browser', () 
 
   beforeAll(async () => {
     site = await DashboardSite.start([
-      { name: '李四', password: 'officer-pass', role: 'officer', unit: UNIT },
+      { name: '李四', password: 'officer-pass', role: 'secadmin', unit: UNIT },
       { name: 'guard', password: 'guard-pass', role: 'viewer', unit: UNIT },
     ]);
     await site.collector.store.clocks.createIncident(

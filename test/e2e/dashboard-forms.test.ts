@@ -36,7 +36,7 @@ describe.skipIf(!hasChromium)('dashboard forms in a browser', () => {
 
   beforeAll(async () => {
     site = await DashboardSite.start([
-      { name: '李四', password: 'officer-pass', role: 'officer', unit: UNIT },
+      { name: '李四', password: 'officer-pass', role: 'secadmin', unit: UNIT },
       { name: 'guard', password: 'guard-pass', role: 'viewer', unit: UNIT },
     ]);
     const enrolled = await enrollAgent(site.collector, { unit: UNIT });

@@ -38,12 +38,12 @@ describe.skipIf(!hasChromium)('self-inspection and rectification pages in a brow
   beforeAll(async () => {
     site = await DashboardSite.start(
       [
-        { name: '李四', password: 'officer-pass', role: 'officer', unit: UNIT },
+        { name: '李四', password: 'officer-pass', role: 'secadmin', unit: UNIT },
         { name: 'guard', password: 'guard-pass', role: 'viewer', unit: UNIT },
       ],
       { unit: UNIT },
     );
-    key = await createApiKey(site.collector.store, { name: 'officer-api', role: 'officer', unit: UNIT });
+    key = await createApiKey(site.collector.store, { name: 'officer-api', role: 'secadmin', unit: UNIT });
     await enrollAgent(site.collector, { unit: UNIT });
     page = await site.login('李四', 'officer-pass');
   });

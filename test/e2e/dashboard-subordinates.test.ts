@@ -33,7 +33,7 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
 
   beforeAll(async () => {
     site = await DashboardSite.start(
-      [{ name: '市干部', password: 'city-officer-pass', role: 'officer', unit: '某市保密局' }],
+      [{ name: '市干部', password: 'city-officer-pass', role: 'secadmin', unit: '某市保密局' }],
       { unit: '某市保密局', level: 'city' },
     );
     // The city is the dashboard's own collector; enrollNode needs only its store and URL.
@@ -66,7 +66,7 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
       { qos: 1 },
     );
     // … a system whose first assessment is long overdue, and an incident with its measure.
-    const key = await createApiKey(run(yi).store, { name: 'yi-officer', role: 'officer' });
+    const key = await createApiKey(run(yi).store, { name: 'yi-officer', role: 'secadmin' });
     const system = await callApi(yi, key, '/api/v1/systems', {
       name: '办公内网',
       level: '机密',
@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
     });
     expect(incident.status, JSON.stringify(incident.body)).toBe(201);
     // From the city: a 预警通报 (asks for a 排查 result) and a policy update (applied, not answered).
-    const cityKey = await createApiKey(run(city).store, { name: 'city-officer', role: 'officer' });
+    const cityKey = await createApiKey(run(city).store, { name: 'city-officer', role: 'secadmin' });
     for (const notice of [
       { type: 'notice', title: '关于排查无线网卡的通报', body: '请各单位排查并报告结果。' },
       { type: 'policy', title: '禁止无线网卡', body: '', policy: { wireless: { approved: [] } } },

@@ -74,9 +74,9 @@ describe.skipIf(!hasChromium)('the Chinese dashboard shows no raw event type or 
 
   beforeAll(async () => {
     site = await DashboardSite.start([
-      { name: '李四', password: 'officer-pass', role: 'officer', unit: UNIT },
+      { name: '李四', password: 'officer-pass', role: 'secadmin', unit: UNIT },
     ]);
-    key = await createApiKey(site.collector.store, { name: 'terms-officer', role: 'officer', unit: UNIT });
+    key = await createApiKey(site.collector.store, { name: 'terms-officer', role: 'secadmin', unit: UNIT });
     const enrolled = await enrollAgent(site.collector, { unit: UNIT });
     agent = enrolled.agent;
     mqtt = await connectAsAgent(

@@ -345,7 +345,7 @@ describePackages('the Debian packages', () => {
       if (result.code !== 0) throw new Error(`smew ${args.join(' ')}: ${result.stderr}`);
       return result.stdout.trim();
     };
-    const apiKey = await collectorCommand(['apikey', 'create', '--name', 'e2e', '--role', 'admin']);
+    const apiKey = await collectorCommand(['apikey', 'create', '--name', 'e2e', '--role', 'secadmin']);
     const token = await collectorCommand(['token', 'create', '--unit', '本单位']);
     const httpUrl = `http://127.0.0.1:${httpPort}`;
     let collector: Running | undefined;

@@ -46,10 +46,10 @@ describe('hierarchy views and answers are held to the caller’s units', () => {
       await run(county).hierarchy.issueNotice({ type: 'notice', title: '县级通报', body: '下发各单位' })
     ).id;
     // An officer of 甲单位, a unit below the county, and an officer of the county itself.
-    scoped = await createApiKey(run(county).store, { name: '甲单位干部', role: 'officer', unit: '甲单位' });
+    scoped = await createApiKey(run(county).store, { name: '甲单位干部', role: 'secadmin', unit: '甲单位' });
     countyWide = await createApiKey(run(county).store, {
       name: '县干部',
-      role: 'officer',
+      role: 'secadmin',
       unit: '某县保密局',
     });
   }, 60_000);

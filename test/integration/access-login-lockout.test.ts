@@ -34,7 +34,7 @@ describe.each(stores)('login throttle under concurrent guesses (%s)', (_name, st
     );
     // A fresh name per test: the PostgreSQL schema is shared by the tests of this file.
     const name = `u${Math.random().toString(36).slice(2, 10)}`;
-    await addUser(collector.store, { name, password: 'correct horse 9', role: 'officer' });
+    await addUser(collector.store, { name, password: 'correct horse 9', role: 'secadmin' });
     return { url: collector.httpUrl, name };
   }
 
@@ -66,7 +66,7 @@ describe.each(stores)('login throttle under concurrent guesses (%s)', (_name, st
     expect(burst.filter((s) => s === 429).length).toBeGreaterThanOrEqual(95);
 
     const { url: url2, name: name2 } = { url, name: `${name}x` };
-    await addUser(collector!.store, { name: name2, password: 'correct horse 9', role: 'officer' });
+    await addUser(collector!.store, { name: name2, password: 'correct horse 9', role: 'secadmin' });
     for (let i = 0; i < 5; i++) expect(await login(url2, name2, `first ${i}`)).toBe(401);
     const again = await Promise.all(guesses.map((g) => login(url2, name2, g)));
     expect(again.every((s) => s === 429)).toBe(true);
@@ -92,7 +92,7 @@ describe.each(stores)('login throttle under concurrent guesses (%s)', (_name, st
     expect(await login(url, name, 'correct horse 9', attacker)).toBe(429);
     // The same name from another client address behind the same proxy logs in.
     expect(await login(url, name, 'correct horse 9', user)).toBe(200);
-    const audit = await collector!.store.sessions.listAudit({ actor: name, limit: 100 });
+    const audit = await collector!.store.audit.list({ actor: name, limit: 100 });
     expect(audit.find((e) => e.action === 'login')?.ip).toBe('203.0.113.20');
     expect(audit.filter((e) => e.action === 'login.throttled').every((e) => e.ip === '198.51.100.7')).toBe(
       true,

@@ -42,11 +42,11 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     writeFileSync(configFile, `store:\n  url: ${JSON.stringify(config.store.url)}\n`);
     collector = await startCollector(config, quiet);
     url = collector.httpUrl;
-    admin = await createApiKey(collector.store, { name: 'root-key', role: 'admin' });
+    admin = await createApiKey(collector.store, { name: 'root-key', role: 'sysadmin' });
     await addUser(collector.store, {
       name: '张三',
       password: 'correct horse 9',
-      role: 'officer',
+      role: 'secadmin',
       unit: '一处',
     });
   }
@@ -127,7 +127,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
 
     expect((await asAdmin('POST', `/api/v1/users/${encodeURIComponent('张三')}/enable`)).status).toBe(200);
     expect((await login('张三', 'correct horse 9')).status).toBe(200);
-    const audit = await collector!.store.sessions.listAudit({ actor: 'root-key', limit: 20 });
+    const audit = await collector!.store.audit.list({ actor: 'root-key', limit: 20 });
     expect(audit.map((e) => e.action)).toEqual(
       expect.arrayContaining([
         `POST /api/v1/users/${encodeURIComponent('张三')}/disable`,
@@ -184,12 +184,12 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
       password: 'short',
     });
     expect(short.status).toBe(400);
-    const audit = await collector!.store.sessions.listAudit({ actor: 'root-key', limit: 20 });
+    const audit = await collector!.store.audit.list({ actor: 'root-key', limit: 20 });
     expect(JSON.stringify(audit)).not.toContain('battery staple');
 
     // An officer may not; an admin of another unit neither sees nor touches 张三.
-    const officer = await createApiKey(collector!.store, { name: 'o', role: 'officer' });
-    const otherAdmin = await createApiKey(collector!.store, { name: 'a2', role: 'admin', unit: '二处' });
+    const officer = await createApiKey(collector!.store, { name: 'o', role: 'secadmin' });
+    const otherAdmin = await createApiKey(collector!.store, { name: 'a2', role: 'sysadmin', unit: '二处' });
     for (const key of [officer, otherAdmin]) {
       const response = await fetch(`${url}/api/v1/users/${encodeURIComponent('张三')}/disable`, {
         method: 'POST',
@@ -221,7 +221,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     await within(keyStream.ended, 15_000, 'the stream of a key revoked by the CLI to end');
 
     const users = await smew(['user', 'list']);
-    expect(users.stdout).toMatch(/张三\s+officer\s+一处\s+disabled/);
+    expect(users.stdout).toMatch(/张三\s+secadmin\s+一处\s+disabled/);
     const keys = await smew(['apikey', 'list']);
     expect(keys.stdout).toMatch(/wall\s+viewer\s+\S+\s+revoked/);
     expect((await smew(['user', 'enable', '张三'])).code).toBe(0);
@@ -229,7 +229,7 @@ describe.each(stores)('withdrawing access (%s)', (_name, storeConfig) => {
     expect((await login('张三', 'a new long one')).status).toBe(200);
     expect((await smew(['user', 'disable', 'nobody'])).stderr).toContain('no user named "nobody"');
 
-    const audit = await collector!.store.sessions.listAudit({ limit: 50 });
+    const audit = await collector!.store.audit.list({ limit: 50 });
     expect(audit.filter((e) => e.actorKind === 'cli').map((e) => e.action)).toEqual(
       expect.arrayContaining(['user.disable', 'apikey.revoke', 'user.enable', 'user.passwd']),
     );

@@ -33,10 +33,10 @@ describe('clocks API: systems, assessments, due list', () => {
     dir = tempDir('smew-clocks-api-');
     collector = await startClockCollector(dir.path, clock, sink, { clocks: TODAYS_READING_CONFIG });
     call = apiClient(collector);
-    admin = await keyFor(collector, 'admin');
-    officer = await keyFor(collector, 'officer', '一处');
+    admin = await keyFor(collector, 'secadmin');
+    officer = await keyFor(collector, 'secadmin', '一处');
     viewer = await keyFor(collector, 'viewer', '一处');
-    otherUnit = await keyFor(collector, 'officer', '二处');
+    otherUnit = await keyFor(collector, 'secadmin', '二处');
   });
   afterAll(async () => {
     await collector.stop();
@@ -127,7 +127,7 @@ describe('clocks API: systems, assessments, due list', () => {
           kind: 'level',
           from: '机密',
           to: '绝密',
-          by: 'officer-一处',
+          by: 'secadmin-一处',
           newRisk: true,
           measures: '收紧访问控制',
         },
@@ -309,7 +309,7 @@ describe('clocks API: systems, assessments, due list', () => {
       commissionedAt: '2026-01-01',
     });
     expect(denied.status).toBe(403);
-    expect(denied.body.error).toMatch(/viewer may only read/);
+    expect(denied.body.error).toMatch(/role viewer may not do this \(register.manage: secadmin\)/);
 
     const elsewhere = await call('POST', '/api/v1/systems', otherUnit, {
       name: '二处系统',

@@ -20,7 +20,7 @@ describe('clocks API: the 第33条 gate and the assessment calendar', () => {
     dir = tempDir('smew-clocks-calendar-');
     collector = await startClockCollector(dir.path, clock, sink);
     call = apiClient(collector);
-    officer = await keyFor(collector, 'officer', '一处');
+    officer = await keyFor(collector, 'secadmin', '一处');
   });
   afterAll(async () => {
     await collector.stop();

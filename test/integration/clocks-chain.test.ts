@@ -40,7 +40,7 @@ describe('clocks API: the 24 h report chain', () => {
     dir = tempDir('smew-clocks-chain-');
     collector = await startClockCollector(dir.path, clock, sink);
     call = apiClient(collector);
-    officer = await keyFor(collector, 'officer', '一处');
+    officer = await keyFor(collector, 'secadmin', '一处');
     viewer = await keyFor(collector, 'viewer', '一处');
   });
   afterAll(async () => {
@@ -364,7 +364,7 @@ describe('clocks API: the 24 h report chain', () => {
     expect(created.body.hops[0].dueAt).toBe('2026-03-05T08:40:00.000Z');
 
     // Another unit cannot cite this unit's evidence.
-    const other = await keyFor(collector, 'officer', '二处');
+    const other = await keyFor(collector, 'secadmin', '二处');
     const refused = await call('POST', '/api/v1/incidents', other, {
       title: 'x',
       level: '秘密',
@@ -388,7 +388,7 @@ describe('clocks API: the unit reports by its own rank (第61条 同级, SPEC §
     // A 省直机关 whose collector sits at unit level, below a county collector.
     collector = await startClockCollector(dir.path, clock, sink, { clocks: { unitRank: 'province' } });
     call = apiClient(collector);
-    officer = await keyFor(collector, 'officer', '一处');
+    officer = await keyFor(collector, 'secadmin', '一处');
   });
   afterAll(async () => {
     await collector.stop();
@@ -488,7 +488,7 @@ describe('clocks API: measures first, end to end, closure (SPEC §7)', () => {
     dir = tempDir('smew-clocks-e2e-');
     collector = await startClockCollector(dir.path, clock, sink);
     call = apiClient(collector);
-    officer = await keyFor(collector, 'officer', '一处');
+    officer = await keyFor(collector, 'secadmin', '一处');
   });
   afterAll(async () => {
     await collector.stop();

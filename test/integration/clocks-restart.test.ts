@@ -41,7 +41,7 @@ describe('clocks across a collector restart', () => {
     async () => {
       const first = new RecordingSink();
       const running = await restart(first);
-      const key = await keyFor(running, 'officer', '一处');
+      const key = await keyFor(running, 'secadmin', '一处');
       let call = apiClient(running);
       const system = await call('POST', '/api/v1/systems', key, {
         name: '档案系统',
@@ -142,7 +142,7 @@ describe('clocks across a collector restart', () => {
   it('delivers after a restart a condition it recorded but could not deliver', async () => {
     const refusing = { report: async () => Promise.reject(new Error('warnings stage down')) };
     collector = await startClockCollector(dir.path, clock, refusing, { clocks: TODAYS_READING_CONFIG });
-    const key = await keyFor(collector, 'officer', '一处');
+    const key = await keyFor(collector, 'secadmin', '一处');
     const call = apiClient(collector);
     clock.set('2026-03-01T02:00:00Z');
     const created = await call('POST', '/api/v1/systems', key, {

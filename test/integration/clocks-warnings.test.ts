@@ -28,7 +28,7 @@ describe('clocks → warnings', () => {
       },
     );
     call = apiClient(collector);
-    officer = await keyFor(collector, 'officer', '一处');
+    officer = await keyFor(collector, 'secadmin', '一处');
   });
   afterAll(async () => {
     await collector.stop();

@@ -71,7 +71,7 @@ describe('collector lifecycle', () => {
     expect(collector.httpUrl).toBe(`http://127.0.0.1:${httpPort}`);
     expect(collector.brokerUrl).toBe(`mqtt://127.0.0.1:${brokerPort}`);
     const firstId = collector.collectorId;
-    const key = await createApiKey(collector.store, { name: 'k', role: 'admin' });
+    const key = await createApiKey(collector.store, { name: 'k', role: 'sysadmin' });
     await collector.stop();
 
     collector = await startCollector(config, quiet);

@@ -70,7 +70,7 @@ describe.skipIf(!hasPoppler)('签发 of what goes up', () => {
     });
     for (const node of [county, unit]) await startNode(node);
     await enrollNode(unit, county);
-    officer = await createApiKey(run(unit).store, { name: '王保密', role: 'officer' });
+    officer = await createApiKey(run(unit).store, { name: '王保密', role: 'secadmin' });
     viewer = await createApiKey(run(unit).store, { name: '查阅', role: 'viewer' });
   }, 60_000);
 
@@ -268,7 +268,7 @@ describe('a collector whose document font is missing', () => {
       },
     });
     await startNode(node);
-    key = await createApiKey(run(node).store, { name: '保密干部', role: 'officer' });
+    key = await createApiKey(run(node).store, { name: '保密干部', role: 'secadmin' });
   });
   afterAll(() => stopAndRemove([node]));
 

@@ -56,7 +56,7 @@ describe('第56条 annual figures up a chain', () => {
     unit = await makeNode('unit', '甲单位', 'unit', { ...manualScans, clocks: TODAYS_READING_CONFIG });
     for (const node of [city, county, unit]) {
       await startNode(node, { clock });
-      keys.set(node, await createApiKey(run(node).store, { name: `${node.name}-admin`, role: 'admin' }));
+      keys.set(node, await createApiKey(run(node).store, { name: `${node.name}-officer`, role: 'secadmin' }));
     }
     await enrollNode(county, city);
     await enrollNode(unit, county);

@@ -179,7 +179,7 @@ describe('a chain of collectors: unit → county → city', () => {
   });
 
   it('an incident goes up only with a measure (第61条), and its 处理结果 goes up in writing as the closure hop (第60条)', async () => {
-    const officer = await createApiKey(run(unit).store, { name: 'unit-officer', role: 'officer' });
+    const officer = await createApiKey(run(unit).store, { name: 'unit-officer', role: 'secadmin' });
     await run(unit).store.clocks.createIncident(
       unitIncident('inc-no-measure', '尚无补救措施', { measures: [] }),
     );
@@ -334,9 +334,9 @@ describe('a chain of collectors: unit → county → city', () => {
       { what: 'three acknowledgements at the city' },
     );
 
-    expect(await run(unit).hierarchy.recordResult(notice.id, '已排查，未发现无线网卡', 'officer')).toBe(true);
-    expect(await run(unit).hierarchy.recordResult(notice.id, 'again', 'officer')).toBe(false);
-    const key = await createApiKey(run(city).store, { name: 'city-admin', role: 'admin' });
+    expect(await run(unit).hierarchy.recordResult(notice.id, '已排查，未发现无线网卡', 'secadmin')).toBe(true);
+    expect(await run(unit).hierarchy.recordResult(notice.id, 'again', 'secadmin')).toBe(false);
+    const key = await createApiKey(run(city).store, { name: 'city-officer', role: 'secadmin' });
     const view = await eventually(
       async () => {
         const { body } = await callApi<{

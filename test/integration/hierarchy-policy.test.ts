@@ -57,7 +57,7 @@ describe('a policy update from the city, applied down the chain', () => {
     unit = await makeNode('unit', '甲单位', 'unit', { policy: unitPolicy });
     for (const node of [city, county, unit]) {
       await startNode(node);
-      keys.set(node, await createApiKey(run(node).store, { name: `${node.name}-admin`, role: 'admin' }));
+      keys.set(node, await createApiKey(run(node).store, { name: `${node.name}-officer`, role: 'secadmin' }));
     }
     await enrollNode(county, city);
     await enrollNode(unit, county);

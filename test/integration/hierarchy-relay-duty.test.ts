@@ -173,7 +173,7 @@ describe('an administration’s own 24 h for an incident from below', () => {
   });
 
   it('with the city away, the county records its onward hop by hand: a call, arrived as made', async () => {
-    const officer = await createApiKey(run(county).store, { name: 'county-officer', role: 'officer' });
+    const officer = await createApiKey(run(county).store, { name: 'county-officer', role: 'secadmin' });
     const now = clock.now().toISOString();
     await createSignedIncident(
       run(unit).store,

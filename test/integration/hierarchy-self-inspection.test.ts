@@ -58,9 +58,9 @@ describe('第58条 self-inspection up a chain', () => {
     county = await makeNode('county', '某县保密局', 'county');
     unit = await makeNode('unit', '甲单位', 'unit');
     for (const node of [county, unit]) await startNode(node);
-    officer = await createApiKey(run(unit).store, { name: '保密干部', role: 'officer', unit: '甲单位' });
+    officer = await createApiKey(run(unit).store, { name: '保密干部', role: 'secadmin', unit: '甲单位' });
     viewer = await createApiKey(run(unit).store, { name: '查阅', role: 'viewer', unit: '甲单位' });
-    countyKey = await createApiKey(run(county).store, { name: 'county-officer', role: 'officer' });
+    countyKey = await createApiKey(run(county).store, { name: 'county-officer', role: 'secadmin' });
     await enrollNode(unit, county);
     await enrollAgent(run(unit), { unit: '甲单位' });
   });

@@ -79,7 +79,7 @@ describe.each(dialects)('hostile enrollment on $name', ({ name, ready }) => {
       }),
       { logger },
     );
-    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'sysadmin' });
     victim = makeTestAgent();
     const reply = await enrollOverHttp(collector.httpUrl, victim, await token('一处'));
     victimPassword = reply.broker.password;
@@ -176,7 +176,7 @@ describe.each(dialects)('hostile enrollment on $name', ({ name, ready }) => {
     // The audit entry is written as the response goes out.
     const entry = await eventually(
       async () =>
-        (await collector.store.sessions.listAudit({ limit: 10 })).find(
+        (await collector.store.audit.list({ limit: 10 })).find(
           (a) => a.action === `POST /api/v1/agents/${victim.id}/unit` && a.status === 200,
         ),
       { what: 'the audit entry of the move' },

@@ -286,7 +286,7 @@ describe.each(dialects)('a child collector speaks only for its subtree ($name)',
     }
     const audit = await eventually(
       async () => {
-        const entries = await run(city).store.sessions.listAudit({ limit: 100 });
+        const entries = await run(city).store.audit.list({ limit: 100 });
         const refused = entries.filter((e) => e.action === 'hierarchy.reports.refused');
         return refused.length >= 7 ? refused : undefined;
       },

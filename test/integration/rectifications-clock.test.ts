@@ -34,7 +34,7 @@ describe('整改 items of an assessment with risks found, on the clocks', () => 
   beforeAll(async () => {
     dir = tempDir('smew-rectify-');
     await restart();
-    officer = await keyFor(collector, 'officer', '一处');
+    officer = await keyFor(collector, 'secadmin', '一处');
     viewer = await keyFor(collector, 'viewer', '一处');
     const created = await call('POST', '/api/v1/systems', officer, {
       name: '办公网',

@@ -92,7 +92,7 @@ describe('manual enrollment approval', () => {
 
   const stored = async (agentId: string) => collector.store.listEvents({ agentId, limit: 100 });
 
-  it('holds a pending agent’s events in its outbox until an admin approves it over the API', async () => {
+  it('holds a pending agent’s events in its outbox until a security administrator approves it over the API', async () => {
     const { config, agentId, password } = await enrolled('agent-api');
     // The broker refuses the pending agent: CONNACK 5, not authorized.
     await expect(connectAsAgent(collector.brokerUrl, agentId, password)).rejects.toThrow(/Not authorized/i);
@@ -106,7 +106,7 @@ describe('manual enrollment approval', () => {
     expect(agent.pendingCount()).toBeGreaterThan(0); // agent.started, held
     expect(await stored(agentId)).toEqual([]);
 
-    const admin = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    const admin = await createApiKey(collector.store, { name: 'admin', role: 'secadmin' });
     const viewer = await createApiKey(collector.store, { name: 'viewer', role: 'viewer' });
     const pending = await api('GET', '/api/v1/agents/pending', viewer);
     expect(pending.status).toBe(200);
@@ -216,7 +216,7 @@ describe('manual approval with Mosquitto’s files', () => {
       const logins = () => readFileSync(passwordFile, 'utf8');
       expect(logins()).toContain('smew-collector:');
       expect(logins()).not.toContain(identity.agentId);
-      const admin = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+      const admin = await createApiKey(collector.store, { name: 'admin', role: 'secadmin' });
       const response = await fetch(`${collector.httpUrl}/api/v1/agents/${identity.agentId}/approval`, {
         method: 'POST',
         headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },

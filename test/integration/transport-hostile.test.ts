@@ -215,7 +215,7 @@ describe('hostile input', () => {
   const dir = tempDir('smew-hostile-');
   let collector: RunningCollector;
   let client: MqttClient;
-  let adminKey: string;
+  let readerKey: string;
   const ctx = {} as Ctx;
   let nextSeq = 2;
   const table: string[] = [];
@@ -256,7 +256,7 @@ describe('hostile input', () => {
         logger,
       },
     );
-    adminKey = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    readerKey = await createApiKey(collector.store, { name: 'reader', role: 'secadmin' });
     const main = await enroll();
     const other = await enroll();
     const revoked = await enroll();
@@ -473,7 +473,7 @@ describe('hostile input', () => {
       what: 'stored',
     });
     const response = await fetch(`${collector.httpUrl}/api/v1/events?type=file.marked`, {
-      headers: { authorization: `Bearer ${adminKey}` },
+      headers: { authorization: `Bearer ${readerKey}` },
     });
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const body = (await response.json()) as { items: { data: { path: string } }[] };

@@ -149,7 +149,7 @@ describe.skipIf(!installed)('Mosquitto access control written by the collector',
     const [, b] = agents as [(typeof agents)[0], (typeof agents)[0]];
     expect((await connect(b.agent.id, b.password)).connected).toBe(true);
     const { createApiKey } = await import('../../collector/auth/api-keys.js');
-    const admin = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    const admin = await createApiKey(collector.store, { name: 'admin', role: 'sysadmin' });
     const response = await fetch(`${collector.httpUrl}/api/v1/agents/${b.agent.id}/revoke`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}` },
@@ -177,7 +177,7 @@ describe.skipIf(!installed)('Mosquitto access control written by the collector',
     });
     const cut = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now())));
     const { createApiKey } = await import('../../collector/auth/api-keys.js');
-    const admin = await createApiKey(collector.store, { name: 'admin-cut', role: 'admin' });
+    const admin = await createApiKey(collector.store, { name: 'admin-cut', role: 'sysadmin' });
     const revokedAt = Date.now();
     const response = await fetch(`${collector.httpUrl}/api/v1/agents/${agent.id}/revoke`, {
       method: 'POST',

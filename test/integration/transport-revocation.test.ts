@@ -73,9 +73,13 @@ describe('agent revocation', () => {
 
   it('API: disconnects at once, refuses the reconnect, quarantines later messages as revoked, counts them', async () => {
     const { agent, password, client } = await enrolledAndConnected();
-    const admin = await createApiKey(collector.store, { name: 'admin', role: 'admin' });
+    const admin = await createApiKey(collector.store, { name: 'admin', role: 'sysadmin' });
     const viewer = await createApiKey(collector.store, { name: 'viewer', role: 'viewer' });
-    const otherUnit = await createApiKey(collector.store, { name: 'other', role: 'admin', unit: '别的单位' });
+    const otherUnit = await createApiKey(collector.store, {
+      name: 'other',
+      role: 'sysadmin',
+      unit: '别的单位',
+    });
 
     expect((await api(`/api/v1/agents/${agent.id}/revoke`, viewer)).status).toBe(403);
     expect((await api(`/api/v1/agents/${agent.id}/revoke`, otherUnit)).status).toBe(404);

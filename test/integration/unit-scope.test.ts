@@ -57,12 +57,14 @@ beforeAll(async () => {
   await store.hierarchy.receive(child.id, [{ linkSeq: 1, report, chain: [], pathUnits: [CHILD] }], now);
 
   for (const unit of [UNIT, CHILD, GRANDCHILD, ELSEWHERE]) {
-    keys[unit] = await createApiKey(store, { name: `officer-${unit}`, role: 'officer', unit });
+    keys[unit] = await createApiKey(store, { name: `officer-${unit}`, role: 'secadmin', unit });
     const host = await site.addAgent(unit);
     await host.publish();
   }
   await site.settled();
-  const all = await site.api<{ items: { id: string; unit: string }[] }>('/api/v1/warnings', { key: 'admin' });
+  const all = await site.api<{ items: { id: string; unit: string }[] }>('/api/v1/warnings', {
+    key: 'allUnits',
+  });
   for (const w of all.body.items) warningOf[w.unit] = w.id;
 });
 afterAll(async () => site?.stop());

@@ -285,7 +285,7 @@ describe.runIf(await postgresAvailable())(
       await a.sessions.createSession({
         idHash: 'h'.repeat(64),
         user: '张三',
-        role: 'officer',
+        role: 'secadmin',
         unit: '一处',
         csrfToken: 'csrf',
         createdAt: at(0),

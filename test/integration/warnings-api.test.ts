@@ -111,12 +111,12 @@ describe('warning API', () => {
       (await site.api('/api/v1/notices', { key: 'viewer', body: { ...body, units: [UNIT] } })).status,
     ).toBe(403);
     const past = await site.api('/api/v1/notices', {
-      key: 'admin',
+      key: 'allUnits',
       body: { ...body, deadline: '2020-01-01T00:00:00Z' },
     });
     expect(past.status).toBe(400);
 
-    const issued = await site.api<ApiNotice>('/api/v1/notices', { key: 'admin', body });
+    const issued = await site.api<ApiNotice>('/api/v1/notices', { key: 'allUnits', body });
     expect(issued.status).toBe(201);
     const id = issued.body.id;
     expect(issued.body.recipients.map((r) => [r.unit, r.state, r.overdue])).toEqual([
@@ -138,7 +138,7 @@ describe('warning API', () => {
     // The other unit misses the deadline: the notice shows it overdue, to the issuer and to it.
     const overdue = await eventually(
       async () => {
-        const { body: notice } = await site.api<ApiNotice>(`/api/v1/notices/${id}`, { key: 'admin' });
+        const { body: notice } = await site.api<ApiNotice>(`/api/v1/notices/${id}`, { key: 'allUnits' });
         return notice.overdue === 1 && notice;
       },
       { what: 'the late recipient marked overdue' },

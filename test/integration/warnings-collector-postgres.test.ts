@@ -39,7 +39,7 @@ describe.runIf(await postgresAvailable())('warnings and dashboard through a coll
     await addUser(site.collector.store, {
       name: '张三',
       password: 'correct horse 9',
-      role: 'officer',
+      role: 'secadmin',
       unit: UNIT,
     });
     const login = (password: string) =>
@@ -71,10 +71,10 @@ describe.runIf(await postgresAvailable())('warnings and dashboard through a coll
       history: [{ to: 'identified', by: { name: '张三' }, note: '已确认' }],
     });
     // The audit entry is written once the response has gone (an onResponse hook).
-    const sessions = site.collector.store.sessions;
+    const auditLog = site.collector.store.audit;
     const audit = await eventually(
       async () => {
-        const entries = await sessions.listAudit({ actor: '张三', limit: 10 });
+        const entries = await auditLog.list({ actor: '张三', limit: 10 });
         return entries.length >= 3 ? entries : undefined;
       },
       { what: 'the transition in the audit log' },

@@ -126,7 +126,7 @@ describe('warnings through a real collector', () => {
         { key, body: { to, note } },
       );
 
-    expect(await step('identified', 'viewer')).toMatchObject({ status: 403, body: { reason: 'role' } });
+    expect(await step('identified', 'viewer')).toMatchObject({ status: 403, body: { reason: 'permission' } });
     // Another unit does not even see it.
     expect((await step('identified', 'otherUnit')).status).toBe(404);
     expect(await step('closed')).toMatchObject({ status: 409, body: { reason: 'illegal-transition' } });

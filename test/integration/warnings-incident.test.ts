@@ -100,7 +100,7 @@ describe('opening an incident from a warning', () => {
 
     const audit = await site.api<{ items: { actor: string; action: string; status: number }[] }>(
       '/api/v1/audit?limit=50',
-      { key: 'admin' },
+      { key: 'auditor' },
     );
     expect(audit.body.items).toContainEqual(
       expect.objectContaining({ actor: 'alice', action: `POST ${path}`, status: 201 }),

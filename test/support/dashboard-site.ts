@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Role } from '../../shared/api/access.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { addUser } from '../../collector/auth/users.js';
 import { startCollector, type RunningCollector } from '../../collector/server.js';
@@ -19,7 +20,7 @@ export const hasChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
 export interface DashboardUser {
   name: string;
   password: string;
-  role: 'admin' | 'officer' | 'viewer';
+  role: Role;
   unit: string | null;
 }
 
@@ -75,7 +76,13 @@ export class DashboardSite {
     await page.getByLabel('用户名').fill(name);
     await page.getByLabel('密码').fill(password);
     await page.getByRole('button', { name: '登录' }).click();
-    await page.getByRole('heading', { name: '未办结的预警事件' }).waitFor();
+    // Each role lands on the first page its permissions show: the overview, for those who read warnings.
+    await page.getByRole('button', { name: '退出' }).waitFor();
+    if ((await page.getByRole('link', { name: '总览' }).count()) > 0) {
+      await page.getByRole('heading', { name: '未办结的预警事件' }).waitFor();
+    } else {
+      await page.locator('main.page h1').first().waitFor();
+    }
     return page;
   }
 

@@ -167,7 +167,7 @@ export function describePagingContract(
       );
       expect(every.map((w) => w.id)).toEqual([...every].sort(order).map((w) => w.id));
       // Some of u1's move on, so a state filter leaves gaps in the order.
-      const officer = { name: 'alice', role: 'officer', unit: 'u1' } as const;
+      const officer = { name: 'alice', role: 'secadmin', unit: 'u1' } as const;
       for (const w of every.filter((w) => w.unit === 'u1').filter((_, i) => i % 2 === 0)) {
         await updateWarning(store.warnings, w.id, (it) =>
           transition(it, { to: 'identified', actor: officer }, new Date(at(10))),

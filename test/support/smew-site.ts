@@ -57,7 +57,7 @@ export async function createSite(
     '--name',
     'e2e',
     '--role',
-    'admin',
+    'secadmin',
     '--config',
     collectorConfig,
   ]);

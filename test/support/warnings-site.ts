@@ -42,12 +42,13 @@ interface Enrolled {
 
 export class WarningsSite {
   collector!: RunningCollector;
-  keys: Record<'admin' | 'officer' | 'officer2' | 'viewer' | 'otherUnit', string> = {
-    admin: '',
+  keys: Record<'allUnits' | 'officer' | 'officer2' | 'viewer' | 'otherUnit' | 'auditor', string> = {
+    allUnits: '',
     officer: '',
     officer2: '',
     viewer: '',
     otherUnit: '',
+    auditor: '',
   };
   private readonly agents: Enrolled[] = [];
 
@@ -67,11 +68,12 @@ export class WarningsSite {
     await site.startCollector();
     const store = site.collector.store;
     site.keys = {
-      admin: await createApiKey(store, { name: 'root', role: 'admin' }),
-      officer: await createApiKey(store, { name: 'alice', role: 'officer', unit: UNIT }),
-      officer2: await createApiKey(store, { name: 'bob', role: 'officer', unit: UNIT }),
+      allUnits: await createApiKey(store, { name: 'root', role: 'secadmin' }),
+      officer: await createApiKey(store, { name: 'alice', role: 'secadmin', unit: UNIT }),
+      officer2: await createApiKey(store, { name: 'bob', role: 'secadmin', unit: UNIT }),
       viewer: await createApiKey(store, { name: 'victor', role: 'viewer', unit: UNIT }),
-      otherUnit: await createApiKey(store, { name: 'olga', role: 'officer', unit: '其他单位' }),
+      otherUnit: await createApiKey(store, { name: 'olga', role: 'secadmin', unit: '其他单位' }),
+      auditor: await createApiKey(store, { name: 'audrey', role: 'auditor' }),
     };
     return site;
   }

@@ -21,7 +21,7 @@ describe('list routes paged by cursor', () => {
       clock: new ManualClock('2026-11-26T12:00:00Z'),
       warnings: true,
     }));
-    key = await createApiKey(store, { name: 'all', role: 'admin' });
+    key = await createApiKey(store, { name: 'all', role: 'secadmin' });
     await enrollAgentIn(store);
     // 23 events over 5 times, so pages cut through runs of equal ts.
     await store.insertEvents(

@@ -132,7 +132,7 @@ describe('collector HTTP API', () => {
       const { token } = await createEnrollmentToken(store, { unit, clock });
       expect((await enroll(await signed(makeTestAgent(), token))).statusCode).toBe(200);
     }
-    const all = await createApiKey(store, { name: 'all', role: 'admin' });
+    const all = await createApiKey(store, { name: 'all', role: 'secadmin' });
     const one = await createApiKey(store, { name: 'one', role: 'viewer', unit: '一处' });
     const get = (url: string, key: string) =>
       api.inject({ url, headers: { authorization: `Bearer ${key}` } });

@@ -94,7 +94,7 @@ describe('collector data commands', () => {
     expect(stderr.join('')).toContain(`moved ${agentId} from unit 一处 to 二处`);
     const [agent, audit] = await withStore(async (store) => [
       await store.getAgent(agentId),
-      await store.sessions.listAudit({ limit: 10 }),
+      await store.audit.list({ limit: 10 }),
     ]);
     expect(agent).toMatchObject({ unit: '二处' });
     expect(audit).toMatchObject([
@@ -118,7 +118,7 @@ describe('collector data commands', () => {
         '--name',
         'ops',
         '--role',
-        'officer',
+        'secadmin',
         '--unit',
         '一处',
         '--config',
@@ -128,9 +128,47 @@ describe('collector data commands', () => {
     const key = stdout.join('').trim();
     expect(key).toMatch(/^smew-ak-/);
     const record = await withStore((store) => store.findApiKey(hashSecret(key)));
-    expect(record).toMatchObject({ name: 'ops', role: 'officer', unit: '一处' });
+    expect(record).toMatchObject({ name: 'ops', role: 'secadmin', unit: '一处' });
     await expect(run(apikeyCreateCommand, ['--name', 'x', '--role', 'root'])).rejects.toThrow(
-      /--role: found "root"; expected one of admin, officer, viewer/,
+      /--role: found "root"; expected one of sysadmin \(系统管理员\), secadmin \(安全保密管理员\), auditor \(安全审计员\), viewer \(查阅人员\)/,
+    );
+  });
+
+  it('refuses the role names from before 三员 with the new roles and the mapping', async () => {
+    for (const [old, now] of [
+      ['admin', 'sysadmin'],
+      ['officer', 'secadmin'],
+    ]) {
+      await expect(
+        run(apikeyCreateCommand, ['--name', 'x', '--role', old!, '--config', config]),
+      ).rejects.toThrow(
+        new RegExp(
+          `smew apikey create: --role: role "${old}" is no longer used \\(第34条 三员\\): expected one of sysadmin .*; ` +
+            `${old} became ${now} \\(admin → sysadmin, officer → secadmin, viewer stays viewer\\)`,
+        ),
+      );
+    }
+    await expect(run(userAddCommand, ['bob', '--role', 'admin', '--password-stdin'])).rejects.toThrow(
+      /role "admin" is no longer used .* admin became sysadmin/,
+    );
+  });
+
+  it('gives a name one role: a key or a user of another role by that name is refused', async () => {
+    expect(await run(apikeyCreateCommand, ['--name', '张三', '--role', 'sysadmin', '--config', config])).toBe(
+      0,
+    );
+    await expect(
+      run(apikeyCreateCommand, ['--name', '张三', '--role', 'auditor', '--config', config]),
+    ).rejects.toThrow(/"张三" already holds sysadmin \(系统管理员\); an account holds one role/);
+    vi.spyOn(process, 'stdin', 'get').mockReturnValue(
+      Readable.from(['correct horse\n']) as typeof process.stdin,
+    );
+    await expect(
+      run(userAddCommand, ['张三', '--role', 'secadmin', '--password-stdin', '--config', config]),
+    ).rejects.toThrow(/cannot also be secadmin \(安全保密管理员\)/);
+    // The same role again (a second key, a rotated one) is fine.
+    expect(await run(apikeyCreateCommand, ['--name', '张三', '--role', 'sysadmin', '--config', config])).toBe(
+      0,
     );
   });
 
@@ -142,7 +180,7 @@ describe('collector data commands', () => {
       await run(userAddCommand, [
         '张三',
         '--role',
-        'officer',
+        'secadmin',
         '--unit',
         '一处',
         '--password-stdin',
@@ -152,7 +190,7 @@ describe('collector data commands', () => {
     ).toBe(0);
     expect(stdout).toEqual([]);
     const user = await withStore((store) => store.getUser('张三'));
-    expect(user).toMatchObject({ role: 'officer', unit: '一处' });
+    expect(user).toMatchObject({ role: 'secadmin', unit: '一处' });
     expect(user!.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
     expect(await verifyPassword('correct horse', user!.passwordHash)).toBe(true);
     expect(await verifyPassword('wrong horse', user!.passwordHash)).toBe(false);

@@ -22,8 +22,8 @@ describe('dashboard sessions', () => {
       clock,
       dashboardDir: join(dir.path, 'no-dashboard'),
     }));
-    await addUser(store, { name: '张三', password: 'correct horse', role: 'officer', unit: '一处', clock });
-    await addUser(store, { name: 'root', password: 'admin pass', role: 'admin', clock });
+    await addUser(store, { name: '张三', password: 'correct horse', role: 'secadmin', unit: '一处', clock });
+    await addUser(store, { name: 'root', password: 'admin pass', role: 'sysadmin', clock });
   });
   afterEach(async () => {
     await api.close();
@@ -40,7 +40,14 @@ describe('dashboard sessions', () => {
     const response = await login('张三', 'correct horse');
     expect(response.statusCode).toBe(200);
     const body = response.json();
-    expect(body.user).toEqual({ name: '张三', role: 'officer', unit: '一处', kind: 'user' });
+    expect(body.user).toEqual({
+      name: '张三',
+      role: 'secadmin',
+      unit: '一处',
+      kind: 'user',
+      permissions: expect.arrayContaining(['session', 'monitoring.read', 'warnings.handle']),
+    });
+    expect(body.user.permissions).not.toContain('audit.read');
     expect(body.csrfToken).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     const setCookie = String(response.headers['set-cookie']);
     expect(setCookie).toMatch(
@@ -56,7 +63,7 @@ describe('dashboard sessions', () => {
 
     const me = await api.inject({ url: '/api/v1/session', headers: { cookie: cookieOf(response) } });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ user: { name: '张三', role: 'officer' }, csrfToken: body.csrfToken });
+    expect(me.json()).toMatchObject({ user: { name: '张三', role: 'secadmin' }, csrfToken: body.csrfToken });
     const agents = await api.inject({ url: '/api/v1/agents', headers: { cookie: cookieOf(response) } });
     expect(agents.statusCode).toBe(200);
   });
@@ -107,7 +114,7 @@ describe('dashboard sessions', () => {
     expect(response.json().error).toContain('log in again');
   });
 
-  it('records every action with who, what, when and where; only admins read it', async () => {
+  it('records every action with who, what, when and where; only the auditor reads it', async () => {
     await login('张三', 'wrong', '10.200.0.7');
     const officer = await login('张三', 'correct horse', '10.200.0.7');
     await api.inject({
@@ -117,10 +124,12 @@ describe('dashboard sessions', () => {
       remoteAddress: '10.200.0.7',
     });
     const admin = await login('root', 'admin pass');
-    // The logout above lacked the CSRF header, so the session lives on; an officer may not read the log.
+    // The logout above lacked the CSRF header, so the session lives on; neither administrator may read the log.
     const refused = await api.inject({ url: '/api/v1/audit', headers: { cookie: cookieOf(officer) } });
     expect(refused.statusCode).toBe(403);
-    const key = await createApiKey(store, { name: 'ops', role: 'admin' });
+    const byAdmin = await api.inject({ url: '/api/v1/audit', headers: { cookie: cookieOf(admin) } });
+    expect(byAdmin.statusCode).toBe(403);
+    const key = await createApiKey(store, { name: 'ops', role: 'auditor' });
     const audit = await api.inject({ url: '/api/v1/audit', headers: { authorization: `Bearer ${key}` } });
     expect(audit.statusCode).toBe(200);
     const items = audit.json().items as {

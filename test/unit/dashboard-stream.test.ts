@@ -34,8 +34,8 @@ describe('dashboard stream and static files', () => {
     await api.listen({ host: '127.0.0.1', port: 0 });
     const address = api.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    await addUser(store, { name: 'one', password: 'pw-one-1', role: 'officer', unit: '一处' });
-    await addUser(store, { name: 'two', password: 'pw-two-2', role: 'officer', unit: '二处' });
+    await addUser(store, { name: 'one', password: 'pw-one-1', role: 'secadmin', unit: '一处' });
+    await addUser(store, { name: 'two', password: 'pw-two-2', role: 'secadmin', unit: '二处' });
   });
   afterEach(async () => {
     await api.close();

@@ -50,14 +50,14 @@ const LEGAL = new Set([
 ]);
 
 describe('permission and transition matrix: every role × every from × every to', () => {
-  const roles = ['admin', 'officer', 'viewer', 'auditor'];
+  const roles = ['sysadmin', 'secadmin', 'auditor', 'viewer'];
   const cases = roles.flatMap((role) =>
     WARNING_STATES.flatMap((from) => WARNING_STATES.map((to) => [role, from, to] as const)),
   );
   it.each(cases)('%s: %s → %s', (role, from, to) => {
     const result = transition(sampleWarning(from), { to, note: '已核查', actor: actor(role) }, NOW);
     const expected =
-      role !== 'admin' && role !== 'officer'
+      role !== 'secadmin'
         ? 'role'
         : from === 'closed' || from === 'false-positive'
           ? 'terminal'
@@ -88,7 +88,7 @@ describe('false positive', () => {
   it.each([undefined, '', '   \n'])('needs a reason (note %j refused)', (note) => {
     const result = transition(
       sampleWarning('identified'),
-      { to: 'false-positive', note, actor: actor('officer') },
+      { to: 'false-positive', note, actor: actor('secadmin') },
       NOW,
     );
     expect(result).toMatchObject({ ok: false, reason: 'note-required' });
@@ -97,7 +97,7 @@ describe('false positive', () => {
   it('records the reason', () => {
     const result = transition(
       sampleWarning('discovered'),
-      { to: 'false-positive', note: ' 测试用无线网卡，已备案 ', actor: actor('officer') },
+      { to: 'false-positive', note: ' 测试用无线网卡，已备案 ', actor: actor('secadmin') },
       NOW,
     );
     expect(result.ok && result.record.note).toBe('测试用无线网卡，已备案');
@@ -105,14 +105,14 @@ describe('false positive', () => {
 
   it('other steps take an optional note', () => {
     expect(
-      transition(sampleWarning('discovered'), { to: 'identified', actor: actor('officer') }, NOW).ok,
+      transition(sampleWarning('discovered'), { to: 'identified', actor: actor('secadmin') }, NOW).ok,
     ).toBe(true);
   });
 });
 
 describe('scope and limits', () => {
   it('an officer of another unit may not act; the unit hierarchy can allow it', () => {
-    const other = actor('officer', 'u2');
+    const other = actor('secadmin', 'u2');
     expect(transition(sampleWarning(), { to: 'identified', actor: other }, NOW)).toMatchObject({
       reason: 'scope',
     });
@@ -121,13 +121,15 @@ describe('scope and limits', () => {
     expect(
       transition(sampleWarning(), { to: 'identified', actor: other }, NOW, { inScope: parentOfU1 }).ok,
     ).toBe(true);
-    expect(transition(sampleWarning(), { to: 'identified', actor: actor('admin', null) }, NOW).ok).toBe(true);
+    expect(transition(sampleWarning(), { to: 'identified', actor: actor('secadmin', null) }, NOW).ok).toBe(
+      true,
+    );
   });
 
   it('refuses a note too long to be a note', () => {
     const result = transition(
       sampleWarning(),
-      { to: 'identified', note: 'x'.repeat(4001), actor: actor('officer') },
+      { to: 'identified', note: 'x'.repeat(4001), actor: actor('secadmin') },
       NOW,
     );
     expect(result).toMatchObject({ reason: 'note-too-long' });
@@ -136,7 +138,7 @@ describe('scope and limits', () => {
   it('keeps the history of every step, in order', () => {
     let warning = sampleWarning();
     for (const to of ['identified', 'handling', 'closed'] as const) {
-      const result = transition(warning, { to, note: to, actor: actor('officer') }, NOW);
+      const result = transition(warning, { to, note: to, actor: actor('secadmin') }, NOW);
       if (!result.ok) throw new Error(result.message);
       warning = result.warning;
     }
@@ -148,12 +150,12 @@ describe('scope and limits', () => {
   });
 
   it('lists the steps an actor may take', () => {
-    expect(allowedTransitions(sampleWarning('identified'), actor('officer'))).toEqual([
+    expect(allowedTransitions(sampleWarning('identified'), actor('secadmin'))).toEqual([
       'handling',
       'false-positive',
     ]);
     expect(allowedTransitions(sampleWarning('identified'), actor('viewer'))).toEqual([]);
-    expect(allowedTransitions(sampleWarning('closed'), actor('admin'))).toEqual([]);
+    expect(allowedTransitions(sampleWarning('closed'), actor('secadmin'))).toEqual([]);
   });
 });
 
@@ -161,7 +163,7 @@ describe('opening a 第61条 incident', () => {
   it('returns the request, discovered at the first evidence, and records the step', () => {
     const result = requestIncident(
       sampleWarning('handling'),
-      { actor: actor('officer'), note: '疑似泄密' },
+      { actor: actor('secadmin'), note: '疑似泄密' },
       NOW,
     );
     if (!result.ok) throw new Error(result.message);
@@ -180,7 +182,7 @@ describe('opening a 第61条 incident', () => {
         action: 'open-incident',
         from: 'handling',
         to: 'handling',
-        by: actor('officer'),
+        by: actor('secadmin'),
         at: NOW.toISOString(),
         note: '疑似泄密',
       },
@@ -191,18 +193,20 @@ describe('opening a 第61条 incident', () => {
     expect(requestIncident(sampleWarning(), { actor: actor('viewer') }, NOW)).toMatchObject({
       reason: 'role',
     });
-    expect(requestIncident(sampleWarning('false-positive'), { actor: actor('officer') }, NOW)).toMatchObject({
-      reason: 'illegal-transition',
-    });
-    expect(requestIncident(sampleWarning('closed'), { actor: actor('admin') }, NOW).ok).toBe(true);
+    expect(requestIncident(sampleWarning('false-positive'), { actor: actor('secadmin') }, NOW)).toMatchObject(
+      {
+        reason: 'illegal-transition',
+      },
+    );
+    expect(requestIncident(sampleWarning('closed'), { actor: actor('secadmin') }, NOW).ok).toBe(true);
   });
 
   it('records the incident it opened, and opens no second one', () => {
-    const first = requestIncident(sampleWarning(), { actor: actor('officer'), incidentId: 'inc-1' }, NOW);
+    const first = requestIncident(sampleWarning(), { actor: actor('secadmin'), incidentId: 'inc-1' }, NOW);
     if (!first.ok) throw new Error(first.message);
     expect(first.record.incidentId).toBe('inc-1');
     expect(incidentsOf(first.warning)).toEqual(['inc-1']);
-    expect(requestIncident(first.warning, { actor: actor('officer') }, NOW)).toMatchObject({
+    expect(requestIncident(first.warning, { actor: actor('secadmin') }, NOW)).toMatchObject({
       ok: false,
       reason: 'incident-exists',
     });

@@ -11,9 +11,9 @@ import type { Actor } from '../../collector/warnings/warning.js';
 
 const NOW = new Date('2026-11-26T08:00:00Z');
 const at = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
-const chief: Actor = { name: 'chief', role: 'officer', unit: null };
-const alice: Actor = { name: 'alice', role: 'officer', unit: 'u1' };
-const olga: Actor = { name: 'olga', role: 'officer', unit: 'u2' };
+const chief: Actor = { name: 'chief', role: 'secadmin', unit: null };
+const alice: Actor = { name: 'alice', role: 'secadmin', unit: 'u1' };
+const olga: Actor = { name: 'olga', role: 'secadmin', unit: 'u2' };
 const victor: Actor = { name: 'victor', role: 'viewer', unit: 'u1' };
 
 function input(over: Partial<NewNotice> = {}): NewNotice {

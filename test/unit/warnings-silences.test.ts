@@ -17,8 +17,8 @@ const NOW = new Date('2026-11-26T08:00:00Z');
 const HOUR = 3_600_000;
 const at = (hours: number) => new Date(NOW.getTime() + hours * HOUR);
 
-const alice: Actor = { name: 'alice', role: 'officer', unit: 'u1' };
-const bob: Actor = { name: 'bob', role: 'officer', unit: 'u1' };
+const alice: Actor = { name: 'alice', role: 'secadmin', unit: 'u1' };
+const bob: Actor = { name: 'bob', role: 'secadmin', unit: 'u1' };
 const victor: Actor = { name: 'victor', role: 'viewer', unit: 'u1' };
 
 function warning(

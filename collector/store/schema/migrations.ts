@@ -754,6 +754,71 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
     `,
   },
   {
+    version: 17,
+    name: '第34条 三员: roles sysadmin, secadmin, auditor, viewer; the audit log chained by hash, its head signed',
+    // The stated mapping: admin → sysadmin, officer → secadmin, viewer stays viewer. Audit entries
+    // keep the role their actor had then. The chain columns stay NULL on entries written before:
+    // the first append seals them in id order (collector/audit/audit-chain.ts), since SQL has no SHA-256.
+    sql: `
+      UPDATE sessions SET role = CASE role WHEN 'admin' THEN 'sysadmin' WHEN 'officer' THEN 'secadmin' ELSE role END;
+      ALTER TABLE audit_log ADD COLUMN seq {bigint};
+      ALTER TABLE audit_log ADD COLUMN prev_hash TEXT{bytewise};
+      ALTER TABLE audit_log ADD COLUMN hash TEXT{bytewise};
+      CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
+      CREATE INDEX audit_log_hash ON audit_log (hash);
+      CREATE TABLE audit_heads (
+        id         {id},
+        seq        {bigint} NOT NULL,
+        hash       TEXT{bytewise} NOT NULL,
+        signed_at  TEXT{bytewise} NOT NULL,
+        collector  TEXT NOT NULL,
+        alg        TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        signature  TEXT NOT NULL
+      );
+      CREATE INDEX audit_heads_seq ON audit_heads (seq);
+    `,
+    // SQLite cannot change a CHECK constraint: both account tables are rebuilt.
+    sqlite: `
+      CREATE TABLE api_keys_v17 (
+        key_hash   TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('sysadmin', 'secadmin', 'auditor', 'viewer')),
+        unit       TEXT,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      INSERT INTO api_keys_v17 SELECT key_hash, name,
+          CASE role WHEN 'admin' THEN 'sysadmin' WHEN 'officer' THEN 'secadmin' ELSE role END,
+          unit, created_at, revoked_at FROM api_keys;
+      DROP TABLE api_keys;
+      ALTER TABLE api_keys_v17 RENAME TO api_keys;
+      CREATE TABLE users_v17 (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('sysadmin', 'secadmin', 'auditor', 'viewer')),
+        unit          TEXT,
+        created_at    TEXT NOT NULL,
+        disabled_at   TEXT
+      );
+      INSERT INTO users_v17 SELECT name, password_hash,
+          CASE role WHEN 'admin' THEN 'sysadmin' WHEN 'officer' THEN 'secadmin' ELSE role END,
+          unit, created_at, disabled_at FROM users;
+      DROP TABLE users;
+      ALTER TABLE users_v17 RENAME TO users;
+    `,
+    postgres: `
+      ALTER TABLE api_keys DROP CONSTRAINT api_keys_role_check;
+      UPDATE api_keys SET role = CASE role WHEN 'admin' THEN 'sysadmin' WHEN 'officer' THEN 'secadmin' ELSE role END;
+      ALTER TABLE api_keys ADD CONSTRAINT api_keys_role_check
+        CHECK (role IN ('sysadmin', 'secadmin', 'auditor', 'viewer'));
+      ALTER TABLE users DROP CONSTRAINT users_role_check;
+      UPDATE users SET role = CASE role WHEN 'admin' THEN 'sysadmin' WHEN 'officer' THEN 'secadmin' ELSE role END;
+      ALTER TABLE users ADD CONSTRAINT users_role_check
+        CHECK (role IN ('sysadmin', 'secadmin', 'auditor', 'viewer'));
+    `,
+  },
+  {
     version: 18,
     name: '第59条 and 第35条: 整改 items (what, who, deadline) from a self-inspection, an assessment with risks found or by hand; their deadlines are clock rows',
     sql: `

@@ -1,12 +1,11 @@
 /**
- * Persistence of dashboard logins: sessions (only a hash of the cookie value is kept), the audit
- * log of every action (who, what, when, from where) and failed login attempts, which the login
- * throttle counts. In the store rather than in memory so that a restart logs nobody out, the
+ * Persistence of dashboard logins: sessions (only a hash of the cookie value is kept) and failed
+ * login attempts, which the login throttle counts (the audit log is its own domain, ../audit). In the store rather than in memory so that a restart logs nobody out, the
  * throttle cannot be reset by restarting, and several collectors sharing a database agree.
  */
 import type { Role } from '../../auth/roles.js';
 import type { Database } from '../sql/database.js';
-import { greatest, list, raw, sql, when } from '../sql/query.js';
+import { greatest, raw, sql } from '../sql/query.js';
 
 export interface SessionRecord {
   /** SHA-256 of the cookie value, hex. */
@@ -23,35 +22,6 @@ export interface SessionRecord {
   userAgent: string;
 }
 
-export interface NewAuditEntry {
-  at: string;
-  /** User or API key name; for a refused login, the name that was tried. */
-  actor: string;
-  /** collector: a child collector (its refused reports); cli: a command run on the collector's host. */
-  actorKind: 'user' | 'api-key' | 'anonymous' | 'collector' | 'cli';
-  role: Role | null;
-  unit: string | null;
-  /** e.g. `login`, `login.refused`, `logout`, `POST /api/v1/warnings/w-1/transitions`. */
-  action: string;
-  /** HTTP status of the request, when the action was one. */
-  status: number | null;
-  ip: string;
-  detail: string;
-}
-
-export interface AuditEntry extends NewAuditEntry {
-  id: number;
-}
-
-export interface AuditFilter {
-  /** Only entries with an actor of these units (unit-less actors are collector-wide and hidden); undefined = all. */
-  units?: readonly string[];
-  actor?: string;
-  /** Entries with id below this, for paging back. */
-  beforeId?: number;
-  limit: number;
-}
-
 export interface SessionStore {
   createSession(session: SessionRecord): Promise<void>;
   getSession(idHash: string): Promise<SessionRecord | undefined>;
@@ -62,10 +32,6 @@ export interface SessionStore {
   deleteUserSessions(user: string): Promise<number>;
   /** Removes sessions past expiresAt or idle since before `idleBefore`; returns how many. */
   deleteStaleSessions(now: string, idleBefore: string): Promise<number>;
-
-  addAudit(entry: NewAuditEntry): Promise<void>;
-  /** Newest first. */
-  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
 
   /**
    * Records a login attempt as failed and returns its id. The login records it before the password
@@ -98,10 +64,9 @@ const SESSION_COLUMNS = raw(
 const SESSION_FIELDS = raw(`id_hash AS "idHash", user_name AS "user", role, unit, csrf_token AS "csrfToken",
   created_at AS "createdAt", last_seen_at AS "lastSeenAt", expires_at AS "expiresAt", ip,
   user_agent AS "userAgent"`);
-const AUDIT_FIELDS = raw('id, at, actor, actor_kind AS "actorKind", role, unit, action, status, ip, detail');
 
 /**
- * Sessions, audit log and login failures in either database (migration 5). Every method is one
+ * Sessions and login failures in either database (migration 5). Every method is one
  * statement, so collectors sharing a PostgreSQL database agree without locks of their own: a
  * session made on one is valid on all, and the login throttle counts the failures every
  * collector recorded.
@@ -140,26 +105,6 @@ export class SqlSessionStore implements SessionStore {
       sql`DELETE FROM sessions WHERE expires_at <= ${now} OR last_seen_at < ${idleBefore}`,
     );
     return changes;
-  }
-
-  async addAudit(e: NewAuditEntry): Promise<void> {
-    await this.db.run(
-      sql`INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail)
-          VALUES (${e.at}, ${e.actor}, ${e.actorKind}, ${e.role}, ${e.unit}, ${e.action}, ${e.status},
-                  ${e.ip}, ${e.detail})`,
-    );
-  }
-
-  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
-    const { units, actor, beforeId } = filter;
-    if (units?.length === 0) return [];
-    return this.db.all<AuditEntry>(
-      sql`SELECT ${AUDIT_FIELDS} FROM audit_log WHERE 1 = 1
-          ${when(units !== undefined, sql`AND unit IN ${list(units ?? [])}`)}
-          ${when(actor !== undefined, sql`AND actor = ${actor}`)}
-          ${when(beforeId !== undefined, sql`AND id < ${beforeId}`)}
-          ORDER BY id DESC LIMIT ${filter.limit}`,
-    );
   }
 
   async recordFailedLogin(a: { name: string; ip: string; at: string }): Promise<number> {

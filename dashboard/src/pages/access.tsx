@@ -1,14 +1,25 @@
-import type { ComponentChildren } from 'preact';
+import { Fragment, type ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, itemsOf, type ApiKey, type SessionUser, type User } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
-import { Field, FormMessage, FormPanel, FormProblem, useSubmit } from '../components/form.js';
+import {
+  Field,
+  FormMessage,
+  FormPanel,
+  FormProblem,
+  requiredText,
+  Select,
+  TextInput,
+  useSubmit,
+} from '../components/form.js';
+import { ROLES } from '../../../shared/api/access.js';
 import { useI18n, type MessageKey } from '../i18n.js';
 
 /**
- * Withdrawing access (admins): dashboard users disabled and enabled, a password set, API keys
- * revoked. Each takes effect at once on the collector: the sessions and live streams concerned end.
+ * Access (系统管理员): the four roles and what each does, dashboard users and API keys added with
+ * one role each, disabled and enabled, a password set, keys revoked. Each withdrawal takes effect
+ * at once on the collector: the sessions and live streams concerned end.
  */
 
 const MIN_PASSWORD = 8;
@@ -18,6 +29,7 @@ export function AccessPage(props: { user: SessionUser }) {
   const users = useApi<unknown>('/api/v1/users');
   const keys = useApi<unknown>('/api/v1/apikeys');
   const [passwordFor, setPasswordFor] = useState<string | null>(null);
+  const [adding, setAdding] = useState<'users' | 'apikeys' | null>(null);
   const acting = useSubmit();
   const path = (kind: 'users' | 'apikeys', name: string, action: string) =>
     `/api/v1/${kind}/${encodeURIComponent(name)}/${action}`;
@@ -30,8 +42,18 @@ export function AccessPage(props: { user: SessionUser }) {
     <section>
       <h1>{t('access')}</h1>
       <p class="muted">{t('accessHint')}</p>
+      <RoleLegend />
       <FormMessage message={acting.message} />
       {passwordFor ? <PasswordForm name={passwordFor} onDone={() => setPasswordFor(null)} /> : null}
+      {adding ? <NewAccountForm kind={adding} onDone={() => setAdding(null)} /> : null}
+      <p class="buttons">
+        <button type="button" onClick={() => setAdding('users')} data-testid="add-user">
+          {t('addUser')}
+        </button>
+        <button type="button" class="secondary" onClick={() => setAdding('apikeys')} data-testid="add-key">
+          {t('addKey')}
+        </button>
+      </p>
       <h2>{t('dashboardUsers')}</h2>
       <Show loaded={users}>
         {(reply) => (
@@ -184,6 +206,93 @@ function PasswordForm(props: { name: string; onDone: () => void }) {
     >
       <Field label={t('newPassword')}>{input(password, setPassword, 'password')}</Field>
       <Field label={t('newPasswordAgain')}>{input(again, setAgain, 'again')}</Field>
+    </FormPanel>
+  );
+}
+
+/** The four roles (三员 and the reader) and what each may do. */
+function RoleLegend() {
+  const { t } = useI18n();
+  return (
+    <details class="roles" data-testid="role-legend">
+      <summary>{t('roles')}</summary>
+      <dl>
+        {ROLES.map((role) => (
+          <Fragment key={role}>
+            <dt>
+              {t(`role_${role}`)} <span class="muted mono">{role}</span>
+            </dt>
+            <dd>{t(`roleDuty_${role}`)}</dd>
+          </Fragment>
+        ))}
+      </dl>
+      <p class="muted">{t('oneRolePerAccount')}</p>
+    </details>
+  );
+}
+
+/** A dashboard user (with a password) or an API key (shown once), with one role and a unit. */
+function NewAccountForm(props: { kind: 'users' | 'apikeys'; onDone: () => void }) {
+  const { t } = useI18n();
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<string>('viewer');
+  const [unit, setUnit] = useState('');
+  const [password, setPassword] = useState('');
+  const [key, setKey] = useState<string | null>(null);
+  const submit = useSubmit();
+  const user = props.kind === 'users';
+  const save = () =>
+    submit.run(async () => {
+      requiredText(name, user ? t('userName') : t('keyName'), t);
+      if (user && password.length < MIN_PASSWORD)
+        throw new FormProblem(t('passwordTooShort', { min: MIN_PASSWORD }));
+      const body = { name: name.trim(), role, ...(unit.trim() ? { unit: unit.trim() } : {}) };
+      const created = await api<{ key?: string }>(`/api/v1/${props.kind}`, {
+        method: 'POST',
+        body: user ? { ...body, password } : body,
+      });
+      setPassword('');
+      if (created.key) setKey(created.key);
+      return user ? t('userAdded', { name: body.name }) : t('keyCreated', { name: body.name });
+    });
+  return (
+    <FormPanel
+      title={user ? t('addUser') : t('addKey')}
+      testId={user ? 'new-user-form' : 'new-key-form'}
+      submit={submit}
+      onSubmit={save}
+      onCancel={props.onDone}
+    >
+      <Field label={user ? t('userName') : t('keyName')}>
+        <TextInput name="name" value={name} onInput={setName} maxLength={64} />
+      </Field>
+      <Field label={t('role')}>
+        <Select
+          name="role"
+          value={role}
+          onChange={setRole}
+          options={ROLES.map((r) => [r, `${t(`role_${r}`)} (${r})`] as const)}
+        />
+      </Field>
+      <Field label={t('unitOptional')}>
+        <TextInput name="unit" value={unit} onInput={setUnit} maxLength={128} />
+      </Field>
+      {user ? (
+        <Field label={t('newPassword')}>
+          <input
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+          />
+        </Field>
+      ) : null}
+      {key ? (
+        <output class="mono" data-testid="new-key">
+          {key}
+        </output>
+      ) : null}
     </FormPanel>
   );
 }

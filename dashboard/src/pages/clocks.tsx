@@ -8,6 +8,7 @@ import {
   type Incident,
   type SessionUser,
   type System,
+  may,
 } from '../api.js';
 import { AgentText } from '../components/agent-text.js';
 import { Countdown, ExportLink, Time } from '../components/bits.js';
@@ -34,7 +35,7 @@ export function SystemsPage(props: { user: SessionUser }) {
   const { t } = useI18n();
   const systems = useApi<unknown>('/api/v1/systems');
   const due = useApi<unknown>('/api/v1/assessments/due');
-  const canWrite = props.user.role !== 'viewer';
+  const canWrite = may(props.user, 'register.manage');
   /** The open form: a new system, or a change or an assessment of one. */
   const [form, setForm] = useState<
     { kind: 'new' } | { kind: 'edit' | 'assess' | 'decommission'; system: System } | null
@@ -419,7 +420,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
     <section>
       <h1>{t('incidents')}</h1>
       <ExportLink href="/api/v1/incidents.xlsx" />
-      {props.user.role !== 'viewer' && !props.id ? (
+      {may(props.user, 'register.manage') && !props.id ? (
         <p>
           <button type="button" onClick={() => setCreating(true)}>
             {t('newIncident')}
@@ -448,7 +449,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                     {incident.endToEnd ? ` · ${t('endToEnd')} ${incident.endToEnd}` : ''}
                   </p>
                   <DiscoveryBeside incident={incident} />
-                  <MeasuresSection incident={incident} canWrite={props.user.role !== 'viewer'} />
+                  <MeasuresSection incident={incident} canWrite={may(props.user, 'register.manage')} />
                   <h3>{t('hops')}</h3>
                   <EndToEndLine incident={incident} />
                   <ol class="timeline">
@@ -457,7 +458,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                         key={hop.id}
                         hop={hop}
                         onRecord={
-                          props.user.role !== 'viewer' && hop.dueAt && incident.measures.length > 0
+                          may(props.user, 'register.manage') && hop.dueAt && incident.measures.length > 0
                             ? () => setRecording({ incident, hop })
                             : undefined
                         }
@@ -466,7 +467,7 @@ export function IncidentsPage(props: { id?: string; user: SessionUser }) {
                   </ol>
                   <ClosureSection
                     incident={incident}
-                    canWrite={props.user.role !== 'viewer'}
+                    canWrite={may(props.user, 'register.manage')}
                     onRecord={() => incident.closure && setRecording({ incident, hop: incident.closure })}
                   />
                   {recording?.incident.id === incident.id ? (

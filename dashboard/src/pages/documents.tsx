@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, itemsOf, type DocumentView, type Incident, type Notice, type SessionUser } from '../api.js';
+import { api, itemsOf, may, type DocumentView, type Incident, type Notice, type SessionUser } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import {
@@ -21,7 +21,7 @@ import { translateWord, useI18n, type MessageKey } from '../i18n.js';
 export function DocumentsPage(props: { user: SessionUser }) {
   const { t } = useI18n();
   const documents = useApi<unknown>('/api/v1/documents');
-  const canWrite = props.user.role !== 'viewer';
+  const canWrite = may(props.user, 'documents.sign');
   return (
     <section>
       <h1>{t('documents')}</h1>

@@ -1,13 +1,5 @@
 import { useState } from 'preact/hooks';
-import {
-  actorName,
-  api,
-  itemsOf,
-  type AuditEntry,
-  type Notice,
-  type SessionUser,
-  type Silence,
-} from '../api.js';
+import { actorName, api, itemsOf, type Notice, type SessionUser, type Silence, may } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import {
@@ -93,7 +85,7 @@ function NoticeAnswer(props: { notice: Notice; user: SessionUser }) {
   const [result, setResult] = useState('');
   const submit = useSubmit();
   const mine = props.notice.recipients?.find((r) => r.unit === props.user.unit);
-  if (!mine || props.user.role === 'viewer') return null;
+  if (!mine || !may(props.user, 'notices.manage')) return null;
   const path = `/api/v1/notices/${encodeURIComponent(props.notice.id)}`;
   const acknowledge = () =>
     submit.run(async () => {
@@ -149,7 +141,7 @@ export function SilencesPage(props: { user: SessionUser }) {
   const { t } = useI18n();
   const silences = useApi<unknown>('/api/v1/silences');
   const [creating, setCreating] = useState(false);
-  const canWrite = props.user.role !== 'viewer';
+  const canWrite = may(props.user, 'silences.manage');
   const ending = useSubmit();
   const end = (id: string) =>
     ending.run(async () => {
@@ -302,48 +294,5 @@ function SilenceForm(props: { onDone: () => void }) {
         <TextInput name="reason" value={reason} onInput={setReason} maxLength={20_000} multiline />
       </Field>
     </FormPanel>
-  );
-}
-
-export function AuditPage() {
-  const { t } = useI18n();
-  const audit = useApi<unknown>('/api/v1/audit?limit=200');
-  return (
-    <section>
-      <h1>{t('audit')}</h1>
-      <Show loaded={audit}>
-        {(reply) => (
-          <table data-testid="audit">
-            <thead>
-              <tr>
-                <th>{t('time')}</th>
-                <th>{t('actor')}</th>
-                <th>{t('action')}</th>
-                <th>{t('status')}</th>
-                <th>{t('where')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {itemsOf<AuditEntry>(reply).map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <Time iso={a.at} seconds />
-                  </td>
-                  <td>
-                    {a.actor} <span class="muted">{a.role ?? ''}</span>
-                  </td>
-                  <td>
-                    {a.action}
-                    {a.detail ? <div class="muted small mono">{a.detail}</div> : null}
-                  </td>
-                  <td>{a.status ?? ''}</td>
-                  <td>{a.ip}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Show>
-    </section>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, itemsOf, type Rectification, type SessionUser, type System } from '../api.js';
+import { api, itemsOf, may, type Rectification, type SessionUser, type System } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormPanel, requiredText, Select, TextInput, useSubmit } from '../components/form.js';
@@ -15,7 +15,7 @@ export function RectificationsPage(props: { user: SessionUser }) {
   const { t, lang } = useI18n();
   const [state, setState] = useState('');
   const list = useApi<unknown>(`/api/v1/rectifications${state ? `?state=${state}` : ''}`);
-  const writer = props.user.role !== 'viewer';
+  const writer = may(props.user, 'inspection.manage');
   return (
     <section>
       <h1>{t('rectifications')}</h1>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, itemsOf, type ChecklistItem, type SelfInspection, type SessionUser } from '../api.js';
+import { api, itemsOf, may, type ChecklistItem, type SelfInspection, type SessionUser } from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { Field, FormMessage, FormPanel, Select, TextInput, useSubmit } from '../components/form.js';
@@ -31,7 +31,7 @@ export function SelfInspectionPage(props: { id?: string; user: SessionUser }) {
       <h1>{t('selfInspection')}</h1>
       <p class="muted">{t('selfInspectionBasis')}</p>
       <InspectionList />
-      {props.user.role !== 'viewer' ? <StartInspection /> : null}
+      {may(props.user, 'inspection.manage') ? <StartInspection /> : null}
       <SubordinateInspections />
     </section>
   );
@@ -118,7 +118,7 @@ function InspectionDetail(props: { id: string; user: SessionUser }) {
       </p>
       <Show loaded={loaded}>
         {(inspection) => {
-          const editable = inspection.state === 'open' && props.user.role !== 'viewer';
+          const editable = inspection.state === 'open' && may(props.user, 'inspection.manage');
           return (
             <>
               <h1>

@@ -9,6 +9,7 @@ import {
   type StoredEvent,
   SECRET_LEVELS,
   type Warning,
+  may,
 } from '../api.js';
 import { AgentText } from '../components/agent-text.js';
 import { DataList, ExportLink, SeverityBadge, StateBadge, Time } from '../components/bits.js';
@@ -194,7 +195,7 @@ function Actions(props: { warning: Warning; user: SessionUser }) {
   const possible = NEXT[props.warning.state] ?? [];
   if (possible.length === 0) return null;
   // The collector says which steps this caller may take; an older one does not, so fall back to the role.
-  const next = props.warning.allowedTransitions ?? (props.user.role === 'viewer' ? [] : possible);
+  const next = props.warning.allowedTransitions ?? (may(props.user, 'warnings.handle') ? possible : []);
   if (next.length === 0)
     return (
       <p class="muted" data-testid="cannot-act">
@@ -282,7 +283,7 @@ function OpenIncident(props: { warning: Warning; user: SessionUser }) {
       </p>
     );
   }
-  if (props.user.role === 'viewer' || w.state === 'false-positive') return null;
+  if (!may(props.user, 'warnings.handle') || w.state === 'false-positive') return null;
   if (!open) {
     return (
       <p>
