@@ -45,7 +45,10 @@ export function notInFuture(at: Date, now: Date, field: string): void {
  * self-inspection (inspection.manage) and sign documents off (documents.sign). The route checked it
  * already; the domain checks again so no other caller can skip it.
  */
-export function requireWriter(principal: Principal | null, permission: Permission = 'register.manage'): Principal {
+export function requireWriter(
+  principal: Principal | null,
+  permission: Permission = 'register.manage',
+): Principal {
   if (!principal || !allows(principal.role, permission)) {
     throw new ClockRefusal(
       403,

@@ -334,7 +334,9 @@ describe('a chain of collectors: unit → county → city', () => {
       { what: 'three acknowledgements at the city' },
     );
 
-    expect(await run(unit).hierarchy.recordResult(notice.id, '已排查，未发现无线网卡', 'secadmin')).toBe(true);
+    expect(await run(unit).hierarchy.recordResult(notice.id, '已排查，未发现无线网卡', 'secadmin')).toBe(
+      true,
+    );
     expect(await run(unit).hierarchy.recordResult(notice.id, 'again', 'secadmin')).toBe(false);
     const key = await createApiKey(run(city).store, { name: 'city-officer', role: 'secadmin' });
     const view = await eventually(

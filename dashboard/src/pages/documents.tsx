@@ -1,5 +1,13 @@
 import { useState } from 'preact/hooks';
-import { api, itemsOf, may, type DocumentView, type Incident, type Notice, type SessionUser } from '../api.js';
+import {
+  api,
+  itemsOf,
+  may,
+  type DocumentView,
+  type Incident,
+  type Notice,
+  type SessionUser,
+} from '../api.js';
 import { Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import {
