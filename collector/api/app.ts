@@ -32,6 +32,7 @@ import { declarePermissions, type DeclaredRoute } from './permission-check.js';
 import { sessionRoutes } from './session.js';
 import { rectificationRoutes } from './rectifications.js';
 import { selfInspectionRoutes } from './self-inspections.js';
+import { SelfInspectionDesk } from '../self-inspection/self-inspection-desk.js';
 import { silenceRoutes } from './silences.js';
 import { addSecurityHeaders, dashboardRoutes } from './static.js';
 import { type ClockApiDeps, systemRoutes } from './systems.js';
@@ -173,7 +174,15 @@ export async function buildApi(deps: ApiDeps) {
     await app.register(rectificationRoutes(deps.clocks));
     await app.register(selfInspectionRoutes(deps.clocks));
   }
-  if (deps.documents) await app.register(documentRoutes(deps.documents));
+  if (deps.documents) {
+    const inspections = deps.clocks && new SelfInspectionDesk(deps.clocks);
+    await app.register(
+      documentRoutes({
+        ...deps.documents,
+        ...(inspections && { selfInspection: (principal, id) => inspections.get(principal, id) }),
+      }),
+    );
+  }
   await app.register(exportRoutes({ store: deps.store, clocks: deps.clocks }));
   // The routes as registered, each with its permission: the role × route table (docs/roles.md).
   app.decorate('declaredRoutes', routes as readonly DeclaredRoute[]);

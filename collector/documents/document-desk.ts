@@ -25,6 +25,11 @@ import type { Letterhead, OfficialDocument } from './official-document.js';
 import { renderDocx } from './render-docx.js';
 import { renderPdfOffThread } from './pdf-thread.js';
 import { selfInspectionReport, type SelfInspectionInput } from './self-inspection-report.js';
+import {
+  selfInspectionReportData,
+  type SelfInspectionReportData,
+} from '../self-inspection/self-inspection-report.js';
+import type { SelfInspection } from '../../shared/api/self-inspection.js';
 import { SUBJECTS } from './sign-off.js';
 import { investigationReply, warningNotice } from './warning-notice.js';
 
@@ -44,6 +49,8 @@ export interface DocumentDeps {
   clockOptions: ClockOptions;
   /** The rank a unit reports by (clocks.unitRank), for the annual report's recipient. */
   rankOf?: (unit: string) => CollectorLevel;
+  /** Reads a self-inspection as its caller may see it, for the 自查自评报告 (absent: none can be drafted). */
+  selfInspection?: (principal: Principal | null, id: string) => Promise<SelfInspection>;
   /** A document was signed off: what it gates may go up now. */
   onSignedOff?: (document: DocumentRecord) => void;
 }
@@ -133,6 +140,24 @@ export class DocumentDesk {
         unit: this.deps.unit,
         title: `${year}年度保密工作情况`,
         fields: { text: body.text ?? '' },
+      };
+    }
+    if (body.kind === 'self-inspection') {
+      const inspection = await this.inspectionOf(
+        author,
+        required(body.inspectionId, 'inspectionId', body.kind),
+      );
+      if (inspection.state !== 'finalised')
+        throw new ClockRefusal(
+          409,
+          `self-inspection ${inspection.id} is not finalised: finalise it, then draft its report`,
+        );
+      return {
+        ...base,
+        subject: SUBJECTS.selfInspection(inspection.id),
+        unit: inspection.unit,
+        title: `关于${inspection.year}年度保密自查自评情况的报告`,
+        fields: { inspectionId: inspection.id },
       };
     }
     const noticeId = required(body.noticeId, 'noticeId', body.kind);
@@ -268,10 +293,12 @@ export class DocumentDesk {
         return investigationReply({ head, notice, ...notice.answer(unit!) });
       }
       case 'self-inspection':
-        return selfInspectionReport({
-          head,
-          ...(document.fields as unknown as Omit<SelfInspectionInput, 'head'>),
-        });
+        return typeof document.fields.inspectionId === 'string'
+          ? this.selfInspectionDocument(head, document.fields.inspectionId)
+          : selfInspectionReport({
+              head,
+              ...(document.fields as unknown as Omit<SelfInspectionInput, 'head'>),
+            });
     }
   }
 
@@ -296,6 +323,48 @@ export class DocumentDesk {
         reportedAt: iso(h.reportedAt),
         receivedAt: iso(h.receivedAt),
         state: h.state,
+      })),
+    });
+  }
+
+  private async inspectionOf(principal: Principal | null, id: string): Promise<SelfInspection> {
+    if (!this.deps.selfInspection)
+      throw new ClockRefusal(404, `no self-inspection ${id}: this collector keeps none`);
+    return this.deps.selfInspection(principal, id);
+  }
+
+  /** The 自查自评报告 from the inspection as it stands (frozen at finalising), in the checklist's words. */
+  private async selfInspectionDocument(head: Letterhead, inspectionId: string): Promise<OfficialDocument> {
+    const data = selfInspectionReportData(await this.inspectionOf(null, inspectionId));
+    const to = sameLevelAdministration(this.deps.rankOf?.(data.unit) ?? this.deps.level);
+    const evidenceOf = (item: SelfInspectionReportData['items'][number]) =>
+      [
+        item.note,
+        ...item.evidence.map(
+          (e) => `${e.nameZh}：${e.figures.map((f) => `${f.nameZh}${f.value}`).join('，')}`,
+        ),
+        ...item.files.map((f) => `附：${f.name}`),
+      ]
+        .filter(Boolean)
+        .join('；');
+    return selfInspectionReport({
+      head,
+      year: data.year,
+      recipient: chainEndName(to, 'zh'),
+      ...(data.summary ? { summary: data.summary } : {}),
+      items: data.items.map((i) => ({
+        item: `${i.number}${i.title}`,
+        answer: i.answerZh ?? '未作答',
+        evidence: evidenceOf(i),
+      })),
+      findings: data.findings.map(
+        (f) => `${f.number}${f.title}：${f.answerZh}${f.note ? `（${f.note}）` : ''}`,
+      ),
+      rectifications: data.rectifications.map((r) => ({
+        what: r.what,
+        who: r.who,
+        deadline: r.deadline,
+        closedAt: r.closedAt ? shanghaiDate(new Date(r.closedAt)) : null,
       })),
     });
   }

@@ -13,6 +13,7 @@ export const SUBJECTS = {
   annual: (year: number) => `annual:${year}`,
   notice: (noticeId: string) => `notice:${noticeId}`,
   noticeReply: (noticeId: string, unit: string) => `notice:${noticeId}:${unit}`,
+  selfInspection: (inspectionId: string) => `self-inspection:${inspectionId}`,
 } as const;
 
 export function isSignedOff(document: DocumentRecord | undefined): boolean {

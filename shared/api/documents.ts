@@ -22,6 +22,7 @@ export const CREATABLE_DOCUMENT_KINDS = [
   'warning-notice',
   'notice-reply',
   'annual-report',
+  'self-inspection',
 ] as const;
 export const DOCUMENT_STATES = ['draft', 'signed', 'sent'] as const;
 export const URGENCIES = ['特急', '加急'] as const;
@@ -72,6 +73,11 @@ export const newDocumentBody = z.strictObject({
     .max(200)
     .optional()
     .meta({ description: 'notice-reply: the answering unit; default the caller’s' }),
+  inspectionId: z
+    .string()
+    .max(100)
+    .optional()
+    .meta({ description: 'self-inspection: a finalised 保密自查自评' }),
   year: z.int().min(2000).max(2100).optional().meta({ description: 'annual-report' }),
   text: z.string().max(50_000).optional().meta({ description: 'annual-report: the unit’s own account' }),
   level: z.enum(LEVELS).optional().meta({ description: 'default the incident’s level, else 非密' }),

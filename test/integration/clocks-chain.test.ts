@@ -73,7 +73,7 @@ describe('clocks API: the 24 h report chain', () => {
       discoverySource: 'manual',
       unitLevel: 'unit',
       measures: [
-        { what: '断开网络，收回文件，封存终端', by: 'officer-一处', at: '2026-03-01T02:10:00.000Z' },
+        { what: '断开网络，收回文件，封存终端', by: 'secadmin-一处', at: '2026-03-01T02:10:00.000Z' },
       ],
       endToEndMs: null,
       endToEnd: null,

@@ -23,6 +23,7 @@ import {
   type ChainNode,
   unitIncident,
   createSignedIncident,
+  signOffIncidentReport,
 } from '../support/collector-chain.js';
 import { agentTopic } from '../../shared/topics.js';
 
@@ -189,6 +190,10 @@ describe('a chain of collectors: unit → county → city', () => {
       what: '封存终端',
     });
     expect(measured.status).toBe(201);
+    // A measure is not enough: the 泄密事件报告 must also be signed off (签发).
+    await run(unit).hierarchy.scan();
+    expect(await run(unit).store.hierarchy.ownReport('incident:inc-no-measure')).toBeUndefined();
+    await signOffIncidentReport(run(unit).store, { id: 'inc-no-measure', unit: '甲单位', level: '秘密' });
     await run(unit).hierarchy.scan();
     expect(await run(unit).store.hierarchy.ownReport('incident:inc-no-measure')).toBeDefined();
 
@@ -474,6 +479,7 @@ describe('a chain of collectors: unit → county → city', () => {
       '/api/v1/hierarchy/policy',
       '/api/v1/hierarchy/pull',
       '/api/v1/hierarchy/reports',
+      '/api/v1/hierarchy/self-inspections',
       '/api/v1/hierarchy/status',
       '/api/v1/hierarchy/units',
     ]);

@@ -150,7 +150,7 @@ describe('整改 items of an assessment with risks found, on the clocks', () => 
     expect(closed.status).toBe(200);
     expect(closed.body).toMatchObject({
       state: 'done',
-      closedBy: 'officer-一处',
+      closedBy: 'secadmin-一处',
       closeNote: '制度已修订并印发',
     });
     expect(rectificationConditions()).toEqual([
