@@ -156,7 +156,7 @@ export class DocumentDesk {
         ...base,
         subject: SUBJECTS.selfInspection(inspection.id),
         unit: inspection.unit,
-        title: `关于${inspection.year}年度保密自查自评情况的报告`,
+        title: `${inspection.unit}${inspection.year}年度保密自查自评报告`,
         fields: { inspectionId: inspection.id },
       };
     }
@@ -260,14 +260,17 @@ export class DocumentDesk {
     format: DocumentFormat,
   ): Promise<{ file: Buffer; document: DocumentRecord }> {
     const document = await this.get(principal, id);
-    const official = await this.officialDocument(document);
+    const official = await this.officialDocument(document, principal);
     const file =
       format === 'pdf' ? await renderPdfOffThread(official, this.deps.fonts) : await renderDocx(official);
     return { file, document };
   }
 
-  /** The document as its records stand now. */
-  async officialDocument(document: DocumentRecord): Promise<OfficialDocument> {
+  /** The document as its records stand now, read as `reader` (who may see the document) sees them. */
+  private async officialDocument(
+    document: DocumentRecord,
+    reader: Principal | null,
+  ): Promise<OfficialDocument> {
     const now = this.deps.clock.now();
     const head: Letterhead = {
       issuer: document.unit,
@@ -294,7 +297,7 @@ export class DocumentDesk {
       }
       case 'self-inspection':
         return typeof document.fields.inspectionId === 'string'
-          ? this.selfInspectionDocument(head, document.fields.inspectionId)
+          ? this.selfInspectionDocument(head, document.fields.inspectionId, reader)
           : selfInspectionReport({
               head,
               ...(document.fields as unknown as Omit<SelfInspectionInput, 'head'>),
@@ -334,8 +337,12 @@ export class DocumentDesk {
   }
 
   /** The 自查自评报告 from the inspection as it stands (frozen at finalising), in the checklist's words. */
-  private async selfInspectionDocument(head: Letterhead, inspectionId: string): Promise<OfficialDocument> {
-    const data = selfInspectionReportData(await this.inspectionOf(null, inspectionId));
+  private async selfInspectionDocument(
+    head: Letterhead,
+    inspectionId: string,
+    reader: Principal | null,
+  ): Promise<OfficialDocument> {
+    const data = selfInspectionReportData(await this.inspectionOf(reader, inspectionId));
     const to = sameLevelAdministration(this.deps.rankOf?.(data.unit) ?? this.deps.level);
     const evidenceOf = (item: SelfInspectionReportData['items'][number]) =>
       [

@@ -15,6 +15,7 @@ import { verifyMessage } from '../../shared/envelope.js';
 import { suiteFor } from '../../shared/crypto/suites.js';
 import { loadOrCreateCollectorIdentity } from '../../collector/identity.js';
 import { enrollAgent } from '../support/collector-harness.js';
+import { docxText, hasPoppler, pdfText } from '../support/document-files.js';
 import { eventually } from '../support/eventually.js';
 import {
   callApi,
@@ -218,6 +219,39 @@ describe('第58条 self-inspection up a chain', () => {
     });
   });
 
+  it('drafts the 自查自评报告 from the finalised inspection, in the checklist’s words, and signs it off', async () => {
+    const download = async (id: string, format: 'docx' | 'pdf') => {
+      const response = await fetch(`${run(unit).httpUrl}/api/v1/documents/${id}.${format}`, {
+        headers: { authorization: `Bearer ${officer}` },
+      });
+      if (response.status !== 200) throw new Error(`${format}: ${response.status} ${await response.text()}`);
+      return Buffer.from(await response.arrayBuffer());
+    };
+    const refused = await call('/api/v1/documents', { kind: 'self-inspection', inspectionId: 'si-none' });
+    expect(refused.status).toBe(404);
+    const drafted = await call<{ id: string; title: string; state: string }>('/api/v1/documents', {
+      kind: 'self-inspection',
+      inspectionId: inspection.id,
+    });
+    expect(drafted.status).toBe(201);
+    expect(drafted.body).toMatchObject({ title: `甲单位${year}年度保密自查自评报告`, state: 'draft' });
+    const text = docxText(await download(drafted.body.id, 'docx'));
+    for (const words of [
+      drafted.body.title,
+      '信息系统和信息设备保密管理情况',
+      '不符合',
+      '基本符合',
+      '保密制度汇编.txt',
+    ])
+      expect(text).toContain(words);
+    const signed = await call<{ state: string; signedBy: string }>(
+      `/api/v1/documents/${drafted.body.id}/signoff`,
+      {},
+    );
+    expect(signed.body).toMatchObject({ state: 'signed', signedBy: '保密干部' });
+    if (hasPoppler)
+      expect(pdfText(await download(drafted.body.id, 'pdf')).replace(/\s/g, '')).toContain('保密干部');
+  });
   it('a rectification closed at the unit reaches the county', async () => {
     const open = await call<{ items: Json[] }>('/api/v1/rectifications?source=self-inspection');
     const training = open.body.items.find((r) => r.what === '组织全员保密培训');
