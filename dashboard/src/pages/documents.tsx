@@ -6,6 +6,7 @@ import {
   type DocumentView,
   type Incident,
   type Notice,
+  type SelfInspection,
   type SessionUser,
 } from '../api.js';
 import { Time } from '../components/bits.js';
@@ -151,7 +152,13 @@ function SignOff(props: { document: DocumentView }) {
   );
 }
 
-const KINDS = ['incident-report', 'warning-notice', 'notice-reply', 'annual-report'] as const;
+const KINDS = [
+  'incident-report',
+  'warning-notice',
+  'notice-reply',
+  'annual-report',
+  'self-inspection',
+] as const;
 const LEVEL_CHOICES = ['', '绝密', '机密', '秘密', '非密'] as const;
 
 /** Drafts a document about an incident, a notice or a year; the file is made from their records. */
@@ -170,14 +177,21 @@ function DraftForm() {
   const notices = useApi<unknown>(
     kind === 'warning-notice' || kind === 'notice-reply' ? '/api/v1/notices' : null,
   );
+  const inspections = useApi<unknown>(kind === 'self-inspection' ? '/api/v1/self-inspections' : null);
   const subjects: [string, string][] =
     kind === 'incident-report'
       ? incidents.status === 'ok'
         ? itemsOf<Incident>(incidents.data).map((i) => [i.id, `${i.title}（${i.unit}）`])
         : []
-      : notices.status === 'ok'
-        ? itemsOf<Notice>(notices.data).map((n) => [n.id, n.title])
-        : [];
+      : kind === 'self-inspection'
+        ? inspections.status === 'ok'
+          ? itemsOf<SelfInspection>(inspections.data)
+              .filter((i) => i.state === 'finalised')
+              .map((i) => [i.id, `${i.year}（${i.unit}）`])
+          : []
+        : notices.status === 'ok'
+          ? itemsOf<Notice>(notices.data).map((n) => [n.id, n.title])
+          : [];
   const chosen = subject || subjects[0]?.[0] || '';
 
   const onSubmit = () =>
@@ -190,7 +204,11 @@ function DraftForm() {
         if (!chosen) throw new FormProblem(t('fieldRequired', { field: t(subjectLabel(kind)) }));
         Object.assign(
           body,
-          kind === 'incident-report' ? { incidentId: chosen, nature } : { noticeId: chosen },
+          kind === 'incident-report'
+            ? { incidentId: chosen, nature }
+            : kind === 'self-inspection'
+              ? { inspectionId: chosen }
+              : { noticeId: chosen },
         );
       }
       if (level) body.level = level;
@@ -266,5 +284,6 @@ function DraftForm() {
 }
 
 function subjectLabel(kind: string): MessageKey {
+  if (kind === 'self-inspection') return 'docInspection';
   return kind === 'incident-report' ? 'docIncident' : 'docNotice';
 }
