@@ -1,5 +1,6 @@
 import { SqlApprovalStore } from './approvals/approval-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
+import { SqlRegisterStore } from './register/sql-register-store.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
 import {
@@ -73,6 +74,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   readonly transport: Domains['transport'];
   readonly hierarchy: Domains['hierarchy'];
   readonly approvals: SqlApprovalStore;
+  readonly register: SqlRegisterStore;
   private readonly writes: IngestWrites;
 
   /** `database` is the one connection every domain store written once shares. */
@@ -87,6 +89,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     this.hierarchy = parts.hierarchy;
     this.writes = parts.writes;
     this.approvals = new SqlApprovalStore(database);
+    this.register = new SqlRegisterStore(database);
   }
 
   async schemaVersion(): Promise<number> {

@@ -11,6 +11,7 @@ import type { SessionStore } from './sessions/session-store.js';
 import type { TransportStore } from './transport/transport-store.js';
 import type { WarningStore } from './warnings/warning-store.js';
 import type { AgentApprovalStore } from './approvals/approval-store.js';
+import type { RegisterStore } from './register/register-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
 export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;
@@ -181,6 +182,8 @@ export interface Store {
   readonly hierarchy: HierarchyStore;
   /** Manual enrollment approval (issue 4); absent where the store has no such domain yet (PostgreSQL). */
   readonly approvals: AgentApprovalStore;
+  /** The terminal register (issue 17): terminals, persons, their accounts and inventory. */
+  readonly register: RegisterStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

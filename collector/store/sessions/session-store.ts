@@ -37,6 +37,8 @@ export interface NewAuditEntry {
   status: number | null;
   ip: string;
   detail: string;
+  /** What the change was made to (`terminal:tm-…`, `person:ps-…`), so a record's history is read back. */
+  subject?: string | null;
 }
 
 export interface AuditEntry extends NewAuditEntry {
@@ -100,6 +102,15 @@ const SESSION_FIELDS = raw(`id_hash AS "idHash", user_name AS "user", role, unit
   user_agent AS "userAgent"`);
 const AUDIT_FIELDS = raw('id, at, actor, actor_kind AS "actorKind", role, unit, action, status, ip, detail');
 
+/** One audit entry; `db` may be a transaction, so a change and its audit entry commit together. */
+export async function insertAudit(db: Database, e: NewAuditEntry): Promise<void> {
+  await db.run(
+    sql`INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail, subject)
+        VALUES (${e.at}, ${e.actor}, ${e.actorKind}, ${e.role}, ${e.unit}, ${e.action}, ${e.status},
+                ${e.ip}, ${e.detail}, ${e.subject ?? null})`,
+  );
+}
+
 /**
  * Sessions, audit log and login failures in either database (migration 5). Every method is one
  * statement, so collectors sharing a PostgreSQL database agree without locks of their own: a
@@ -143,11 +154,7 @@ export class SqlSessionStore implements SessionStore {
   }
 
   async addAudit(e: NewAuditEntry): Promise<void> {
-    await this.db.run(
-      sql`INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail)
-          VALUES (${e.at}, ${e.actor}, ${e.actorKind}, ${e.role}, ${e.unit}, ${e.action}, ${e.status},
-                  ${e.ip}, ${e.detail})`,
-    );
+    await insertAudit(this.db, e);
   }
 
   async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
