@@ -13,6 +13,7 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import { explainListenError, formatHostPort, reachableHost, type ListenAddress } from './listen-address.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Notifier } from './notify/notifier.js';
+import type { TerminalRegister } from './register/terminal-register.js';
 import type { NotifyRoute } from './notify/occasion.js';
 import type { RevocationEnforcement } from './revocation.js';
 import type { CollectorContext, Stoppable, Subsystem } from './subsystem.js';
@@ -58,6 +59,7 @@ export interface HttpApiOptions {
   embedded: EmbeddedBroker | undefined;
   /** What enrollment hands to agents (agentBrokerUrls). */
   agentBrokerUrls: readonly string[];
+  register: TerminalRegister;
 }
 
 /** The HTTP API and the dashboard (collector/api/); it listens in the next step, httpListenSubsystem. */
@@ -94,6 +96,7 @@ export function httpApiSubsystem(
         dashboardDir: options.dashboardDir,
         ...(options.tls ? { tls: options.tls } : {}),
         trustProxy: config.http.trustProxy,
+        register: options.register,
         clocks: {
           store,
           scheduler,

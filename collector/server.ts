@@ -1,3 +1,4 @@
+import { TerminalRegister } from './register/terminal-register.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { ed25519Verifier, useSodiumEd25519 } from '../shared/crypto/ed25519.js';
@@ -63,6 +64,8 @@ export interface RunningCollector {
   liveness: LivenessMonitor;
   /** Collectors in a hierarchy (issue 7): the parent link, report producers, notices. */
   hierarchy: Hierarchy;
+  /** The terminal register (issue 17). */
+  register: TerminalRegister;
   stop(): Promise<void>;
 }
 
@@ -107,6 +110,7 @@ export async function startCollector(
     const { warnings } = await subsystems.start(warningsSubsystem(context, { rules, notify, notifier }));
     const sink = runtime.conditionSink ?? warnings;
     const { scheduler: clocks } = await subsystems.start(clocksSubsystem(context, config.clocks, sink));
+    const register = new TerminalRegister({ store, clock, unit: config.unit });
     const { verifyPool } = await subsystems.start(verifyPoolSubsystem(config.ingest));
 
     const transport = ingestTransport(config);
@@ -168,6 +172,7 @@ export async function startCollector(
         brokerAccess: access,
         embedded: broker.embedded,
         agentBrokerUrls: agentUrls,
+        register,
       }),
     );
     const { httpUrl } = await subsystems.start(httpListenSubsystem(api, httpAddress, httpTls !== undefined));
@@ -198,6 +203,7 @@ export async function startCollector(
       notifier,
       liveness,
       hierarchy,
+      register,
       stop: () => subsystems.stop(),
     };
   } catch (err) {

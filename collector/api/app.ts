@@ -29,6 +29,9 @@ import { sessionRoutes } from './session.js';
 import { silenceRoutes } from './silences.js';
 import { addSecurityHeaders, dashboardRoutes } from './static.js';
 import { type ClockApiDeps, systemRoutes } from './systems.js';
+import { personRoutes } from './persons.js';
+import { terminalRoutes } from './terminals.js';
+import type { TerminalRegister } from '../register/terminal-register.js';
 import { LiveFeed, streamRoutes } from './stream.js';
 import { warningRoutes, type WarningApiDeps } from './warnings.js';
 
@@ -63,6 +66,8 @@ export interface ApiDeps {
   hierarchy?: HierarchyApiDeps;
   /** 第64条 warnings, silences and notices; absent in tests of other routes. */
   warnings?: WarningApiDeps;
+  /** The terminal register (issue 17): terminals and persons; absent in tests of other routes. */
+  register?: TerminalRegister;
 }
 
 export async function buildApi(deps: ApiDeps) {
@@ -157,6 +162,10 @@ export async function buildApi(deps: ApiDeps) {
       await secured.register(systemRoutes(deps.clocks));
       await secured.register(assessmentRoutes(deps.clocks));
       await secured.register(incidentRoutes(deps.clocks));
+    }
+    if (deps.register) {
+      await secured.register(terminalRoutes(deps.register));
+      await secured.register(personRoutes(deps.register));
     }
   });
   return app;

@@ -108,7 +108,8 @@ export const terminal = z.object({
 export type Terminal = z.infer<typeof terminal>;
 export const terminalList = listOf(terminal);
 
-const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** `true` or `false` in the query string; Fastify's validator turns it into a boolean. */
+const flag = z.boolean();
 export const terminalQuery = z.object({
   unit: text.optional(),
   level: z.enum(LEVELS).optional(),
