@@ -13,7 +13,7 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import { explainListenError, formatHostPort, reachableHost, type ListenAddress } from './listen-address.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Notifier } from './notify/notifier.js';
-import type { TerminalRegister } from './register/terminal-register.js';
+import type { RegisterApiDeps } from './api/terminals.js';
 import type { NotifyRoute } from './notify/occasion.js';
 import type { RevocationEnforcement } from './revocation.js';
 import type { CollectorContext, Stoppable, Subsystem } from './subsystem.js';
@@ -59,7 +59,7 @@ export interface HttpApiOptions {
   embedded: EmbeddedBroker | undefined;
   /** What enrollment hands to agents (agentBrokerUrls). */
   agentBrokerUrls: readonly string[];
-  register: TerminalRegister;
+  register: RegisterApiDeps;
 }
 
 /** The HTTP API and the dashboard (collector/api/); it listens in the next step, httpListenSubsystem. */

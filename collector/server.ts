@@ -1,3 +1,4 @@
+import { RegisterTransfer } from './register/register-transfer.js';
 import { TerminalRegister } from './register/terminal-register.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/log.js';
@@ -110,7 +111,9 @@ export async function startCollector(
     const { warnings } = await subsystems.start(warningsSubsystem(context, { rules, notify, notifier }));
     const sink = runtime.conditionSink ?? warnings;
     const { scheduler: clocks } = await subsystems.start(clocksSubsystem(context, config.clocks, sink));
-    const register = new TerminalRegister({ store, clock, unit: config.unit });
+    const registerDeps = { store, clock, unit: config.unit };
+    const register = new TerminalRegister(registerDeps);
+    const transfer = new RegisterTransfer(register, registerDeps);
     const { verifyPool } = await subsystems.start(verifyPoolSubsystem(config.ingest));
 
     const transport = ingestTransport(config);
@@ -172,7 +175,7 @@ export async function startCollector(
         brokerAccess: access,
         embedded: broker.embedded,
         agentBrokerUrls: agentUrls,
-        register,
+        register: { register, transfer },
       }),
     );
     const { httpUrl } = await subsystems.start(httpListenSubsystem(api, httpAddress, httpTls !== undefined));

@@ -30,8 +30,7 @@ import { silenceRoutes } from './silences.js';
 import { addSecurityHeaders, dashboardRoutes } from './static.js';
 import { type ClockApiDeps, systemRoutes } from './systems.js';
 import { personRoutes } from './persons.js';
-import { terminalRoutes } from './terminals.js';
-import type { TerminalRegister } from '../register/terminal-register.js';
+import { terminalRoutes, type RegisterApiDeps } from './terminals.js';
 import { LiveFeed, streamRoutes } from './stream.js';
 import { warningRoutes, type WarningApiDeps } from './warnings.js';
 
@@ -67,7 +66,7 @@ export interface ApiDeps {
   /** 第64条 warnings, silences and notices; absent in tests of other routes. */
   warnings?: WarningApiDeps;
   /** The terminal register (issue 17): terminals and persons; absent in tests of other routes. */
-  register?: TerminalRegister;
+  register?: RegisterApiDeps;
 }
 
 export async function buildApi(deps: ApiDeps) {

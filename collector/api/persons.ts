@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { okBody } from '../../shared/api/common.js';
 import { newPersonBody, person, personList, personPatchBody } from '../../shared/api/register.js';
 import { z } from 'zod';
-import type { TerminalRegister } from '../register/terminal-register.js';
-import { answer, registerIdParams, registerWriteErrors } from './terminals.js';
+import { registerSheetRoutes } from './register-sheets.js';
+import { answer, registerIdParams, registerWriteErrors, type RegisterApiDeps } from './terminals.js';
 import {
   authErrorResponses,
   errorSchema,
@@ -18,8 +18,14 @@ import {
  */
 const personQuery = z.object({ unit: z.string().max(200).optional(), q: z.string().max(200).optional() });
 
-export function personRoutes(register: TerminalRegister) {
+export function personRoutes({ register, transfer }: RegisterApiDeps) {
   return async (fastify: FastifyInstance) => {
+    registerSheetRoutes(fastify, {
+      resource: 'persons',
+      fileName: '涉密人员',
+      exportSheet: (principal, format) => transfer.exportPersons(principal, format),
+      importSheet: (caller, format, body) => transfer.importPersons(caller, format, body),
+    });
     const app = fastify.withTypeProvider<ShapeTypes>();
     const tags = ['register'];
     const security = [{ bearer: [] }];

@@ -9,7 +9,9 @@ import {
   unregisteredAgentList,
 } from '../../shared/api/register.js';
 import { ClockRefusal } from '../clocks/clock-requests.js';
-import { TerminalRegister } from '../register/terminal-register.js';
+import type { RegisterTransfer } from '../register/register-transfer.js';
+import type { TerminalRegister } from '../register/terminal-register.js';
+import { registerSheetRoutes } from './register-sheets.js';
 import { RegisterConflict } from '../store/register/register-store.js';
 import {
   authErrorResponses,
@@ -51,8 +53,20 @@ export async function answer<T>(reply: FastifyReply, work: () => Promise<T>, sta
   }
 }
 
-export function terminalRoutes(register: TerminalRegister) {
+/** The register's service and its 台账 files, as the API uses them. */
+export interface RegisterApiDeps {
+  register: TerminalRegister;
+  transfer: RegisterTransfer;
+}
+
+export function terminalRoutes({ register, transfer }: RegisterApiDeps) {
   return async (fastify: FastifyInstance) => {
+    registerSheetRoutes(fastify, {
+      resource: 'terminals',
+      fileName: '涉密计算机台账',
+      exportSheet: (principal, format) => transfer.exportTerminals(principal, format),
+      importSheet: (caller, format, body) => transfer.importTerminals(caller, format, body),
+    });
     const app = fastify.withTypeProvider<ShapeTypes>();
     const tags = ['register'];
     const security = [{ bearer: [] }];

@@ -98,7 +98,8 @@ function notFound(what: string, id: string): ClockRefusal {
   return new ClockRefusal(404, `no ${what} ${id}`);
 }
 
-function actor(caller: Caller): RegisterActor {
+/** The caller as the audit log records them; only a role that may write gets one. */
+export function registerActor(caller: Caller): RegisterActor {
   const principal = requireWriter(caller.principal);
   return {
     actor: principal.name,
@@ -134,7 +135,7 @@ export class TerminalRegister {
   }
 
   async createTerminal(caller: Caller, body: NewTerminalBody): Promise<Terminal> {
-    const by = actor(caller);
+    const by = registerActor(caller);
     const unit = ownerUnit(caller.principal!, body.unit, this.deps.unit);
     const fields = await this.checkTerminal(caller.principal, unit, {
       assetNo: null,
@@ -155,7 +156,7 @@ export class TerminalRegister {
   }
 
   async changeTerminal(caller: Caller, id: string, patch: TerminalPatchBody): Promise<Terminal> {
-    const by = actor(caller);
+    const by = registerActor(caller);
     const before = await this.visibleTerminal(caller.principal, id);
     const checked = await this.checkTerminal(caller.principal, before.unit, patch);
     const after = await this.deps.store.register.updateTerminal(id, checked, by, this.now());
@@ -182,7 +183,7 @@ export class TerminalRegister {
   }
 
   async createPerson(caller: Caller, body: NewPersonBody): Promise<Person> {
-    const by = actor(caller);
+    const by = registerActor(caller);
     const unit = ownerUnit(caller.principal!, body.unit, this.deps.unit);
     const fields = checkPerson({
       department: null,
@@ -202,7 +203,7 @@ export class TerminalRegister {
   }
 
   async changePerson(caller: Caller, id: string, patch: PersonPatchBody): Promise<Person> {
-    const by = actor(caller);
+    const by = registerActor(caller);
     await this.visiblePerson(caller.principal, id);
     const after = await this.deps.store.register.updatePerson(id, checkPerson(patch), by, this.now());
     if (!after) throw notFound('person', id);
@@ -212,7 +213,7 @@ export class TerminalRegister {
   }
 
   async deletePerson(caller: Caller, id: string): Promise<void> {
-    const by = actor(caller);
+    const by = registerActor(caller);
     await this.visiblePerson(caller.principal, id);
     if (!(await this.deps.store.register.deletePerson(id, by, this.now()))) throw notFound('person', id);
   }

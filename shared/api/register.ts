@@ -169,4 +169,6 @@ export const personList = listOf(person);
 
 /** `?format=` of an export. */
 export const exportQuery = z.object({ format: z.enum(['csv', 'xlsx']).default('csv') });
+/** `?format=` of an import; without it the content type says. */
+export const importQuery = z.object({ format: z.enum(['csv', 'xlsx']).optional() });
 export const importResult = z.object({ created: z.int(), updated: z.int() });
