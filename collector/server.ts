@@ -1,3 +1,4 @@
+import { followInventory } from './register/inventory-intake.js';
 import { RegisterTransfer } from './register/register-transfer.js';
 import { TerminalRegister } from './register/terminal-register.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -134,6 +135,7 @@ export async function startCollector(
     );
     const live = liveStream(context, ingest, warnings);
     warnings.follow(ingest);
+    followInventory(ingest, store, logger);
     const { liveness } = await subsystems.start(
       livenessSubsystem(context, { config: config.liveness, sink, pipeline: ingest, acks }),
     );

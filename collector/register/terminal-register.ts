@@ -22,6 +22,7 @@ import type {
   TerminalRecord,
 } from '../store/register/register-store.js';
 import type { Store } from '../store/store.js';
+import { latestInventory } from './inventory-intake.js';
 
 /**
  * The terminal register (涉密计算机台账, issue 17): what an officer may see and change, checked
@@ -151,8 +152,9 @@ export class TerminalRegister {
     });
     const id = newRegisterId('tm');
     const created = await this.deps.store.register.createTerminal(id, unit, fields, by, this.now());
+    await this.linked(created.agentId);
     await this.deps.onTerminalsChanged?.([id]);
-    return terminalView(created);
+    return terminalView((await this.deps.store.register.getTerminal(id)) ?? created);
   }
 
   async changeTerminal(caller: Caller, id: string, patch: TerminalPatchBody): Promise<Terminal> {
@@ -161,6 +163,7 @@ export class TerminalRegister {
     const checked = await this.checkTerminal(caller.principal, before.unit, patch);
     const after = await this.deps.store.register.updateTerminal(id, checked, by, this.now());
     if (!after) throw notFound('terminal', id);
+    if (after.agentId !== before.agentId) await this.linked(after.agentId);
     await this.deps.onTerminalsChanged?.([id]);
     return this.getTerminal(caller.principal, id);
   }
@@ -216,6 +219,13 @@ export class TerminalRegister {
     const by = registerActor(caller);
     await this.visiblePerson(caller.principal, id);
     if (!(await this.deps.store.register.deletePerson(id, by, this.now()))) throw notFound('person', id);
+  }
+
+  /** An agent newly linked brings the inventory it last sent, so the register need not wait for the next one. */
+  private async linked(agentId: string | null): Promise<void> {
+    if (!agentId) return;
+    const latest = await latestInventory(this.deps.store, agentId);
+    if (latest) await this.deps.store.register.setInventory(agentId, latest.inventory, latest.at);
   }
 
   /** A terminal the caller may see; 404 for one of another unit, as if it did not exist. */

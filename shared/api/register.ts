@@ -128,6 +128,11 @@ export const unregisteredAgent = z.object({
   hostname: z.string().nullable(),
   online: z.boolean(),
   enrolledAt: isoTime,
+  lastSeen: nullableIsoTime,
+  candidateTerminalId: z.string().nullable().meta({
+    description:
+      'a terminal registered by hand under the same hostname, to link after checking (a hostname proves nothing)',
+  }),
 });
 export const unregisteredAgentList = listOf(unregisteredAgent);
 

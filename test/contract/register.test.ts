@@ -227,8 +227,17 @@ describeEachDialect('RegisterStore contract', (makeFixture) => {
     await enroll(B, 'ws-02', '二处');
     expect((await store.register.listUnregisteredAgents(undefined)).map((a) => a.agentId)).toEqual([A, B]);
     await store.register.createTerminal('tm-1', '一处', terminalFields({ agentId: A }), OFFICER, T0);
+    await store.register.createTerminal('tm-2', '二处', terminalFields({ hostname: 'ws-02' }), OFFICER, T0);
     expect(await store.register.listUnregisteredAgents(undefined)).toEqual([
-      { agentId: B, unit: '二处', hostname: 'ws-02', online: false, enrolledAt: T0, lastSeen: null },
+      {
+        agentId: B,
+        unit: '二处',
+        hostname: 'ws-02',
+        online: false,
+        enrolledAt: T0,
+        lastSeen: null,
+        candidateTerminalId: 'tm-2',
+      },
     ]);
     expect(await store.register.listUnregisteredAgents(['一处'])).toEqual([]);
     const inventory = { hostname: 'ws-01', os: {}, cpu: {}, interfaces: [], disks: [], board: {}, bios: {} };

@@ -40,6 +40,8 @@ export interface UnregisteredAgent {
   online: boolean;
   enrolledAt: string;
   lastSeen: string | null;
+  /** A terminal registered by hand in the agent's unit, without an agent, under the same hostname: the likely match. */
+  candidateTerminalId: string | null;
 }
 
 export interface TerminalRecord extends TerminalFields {

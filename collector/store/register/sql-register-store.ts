@@ -184,11 +184,14 @@ export class SqlRegisterStore implements RegisterStore {
 
   async listUnregisteredAgents(units: readonly string[] | undefined): Promise<UnregisteredAgent[]> {
     const rows = await this.db.all<Omit<UnregisteredAgent, 'online'> & { online: unknown }>(
-      sql`SELECT id AS "agentId", unit, hostname, online, enrolled_at AS "enrolledAt", last_seen AS "lastSeen"
-          FROM agents a WHERE revoked_at IS NULL
+      sql`SELECT a.id AS "agentId", a.unit, a.hostname, a.online, a.enrolled_at AS "enrolledAt",
+            a.last_seen AS "lastSeen",
+            (SELECT MIN(t.id) FROM register_terminals t
+              WHERE t.agent_id IS NULL AND t.unit = a.unit AND t.hostname = a.hostname) AS "candidateTerminalId"
+          FROM agents a WHERE a.revoked_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM register_terminals t WHERE t.agent_id = a.id)
-            ${when(units !== undefined, sql`AND unit IN ${list(units ?? [])}`)}
-          ORDER BY unit${bytewise}, hostname${bytewise} NULLS FIRST, id${bytewise}`,
+            ${when(units !== undefined, sql`AND a.unit IN ${list(units ?? [])}`)}
+          ORDER BY a.unit${bytewise}, a.hostname${bytewise} NULLS FIRST, a.id${bytewise}`,
     );
     return rows.map((row) => ({ ...row, online: flag(row.online) }));
   }
