@@ -1,4 +1,5 @@
 import { followInventory } from './register/inventory-intake.js';
+import { RegisterChecks } from './register/register-checks.js';
 import { RegisterTransfer } from './register/register-transfer.js';
 import { TerminalRegister } from './register/terminal-register.js';
 import { systemClock, type Clock } from '../shared/clock.js';
@@ -112,7 +113,13 @@ export async function startCollector(
     const { warnings } = await subsystems.start(warningsSubsystem(context, { rules, notify, notifier }));
     const sink = runtime.conditionSink ?? warnings;
     const { scheduler: clocks } = await subsystems.start(clocksSubsystem(context, config.clocks, sink));
-    const registerDeps = { store, clock, unit: config.unit };
+    const checks = new RegisterChecks({ store, clock, logger, sink });
+    const registerDeps = {
+      store,
+      clock,
+      unit: config.unit,
+      onTerminalsChanged: (ids: readonly string[]) => checks.check(ids),
+    };
     const register = new TerminalRegister(registerDeps);
     const transfer = new RegisterTransfer(register, registerDeps);
     const { verifyPool } = await subsystems.start(verifyPoolSubsystem(config.ingest));
@@ -186,6 +193,7 @@ export async function startCollector(
     // Events stored before a crash but not yet evaluated are evaluated now; the outbox resumes.
     await warnings.start();
     notifier.start();
+    await subsystems.run('register checks', checks, () => checks.start());
     await subsystems.run('clocks', clocks, () => clocks.start(config.clocks.schedule));
     await subsystems.run('liveness', liveness, () => liveness.start());
     await subsystems.run('revocation', revocation.watcher, () => revocation.watcher.start());

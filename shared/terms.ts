@@ -21,7 +21,10 @@ type ConditionType =
   | 'assessment.reminder'
   | 'assessment.unapproved'
   | 'incident.report.late'
-  | 'incident.report.reminder';
+  | 'incident.report.reminder'
+  | 'register.level.mismatch'
+  | 'register.terminal.incomplete'
+  | 'register.owner.left';
 
 /** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
 export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
@@ -87,6 +90,15 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
   },
   'incident.report.late': { zh: '泄密事件报告迟报或未报', en: 'Leak report deadline missed' },
   'incident.report.reminder': { zh: '泄密事件报告时限将至', en: 'Leak report deadline approaching' },
+  'register.level.mismatch': {
+    zh: '涉密计算机密级高于所属涉密信息系统',
+    en: 'Terminal classified above its system',
+  },
+  'register.terminal.incomplete': {
+    zh: '涉密计算机台账不完整（缺编号、责任人或所属系统）',
+    en: 'Register entry incomplete (no asset number, owner or system)',
+  },
+  'register.owner.left': { zh: '涉密计算机责任人已离岗', en: 'Terminal owner has left' },
 };
 
 /**

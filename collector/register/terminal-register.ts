@@ -80,7 +80,7 @@ export async function terminalNames(
 }
 
 export function terminalView(record: TerminalRecord): Terminal {
-  const { agentHostname: _, ownerName, ownerState: __, systemLevel: ___, ...fields } = record;
+  const { agentHostname: _, ownerName, ownerState: __, systemLevel: ___, findings: ____, ...fields } = record;
   return { ...fields, owner: ownerName, hostname: terminalHostname(record) };
 }
 

@@ -14,6 +14,9 @@ export const COLLECTOR_CONDITION_TYPES = [
   'assessment.unapproved',
   'incident.report.late',
   'incident.report.reminder',
+  'register.level.mismatch',
+  'register.terminal.incomplete',
+  'register.owner.left',
 ] as const;
 
 export function isCollectorConditionType(type: string): boolean {

@@ -60,6 +60,8 @@ export interface TerminalRecord extends TerminalFields {
   openWarnings: number;
   inventory: HostInventory | null;
   inventoryAt: string | null;
+  /** The register's findings about it raised as conditions now (condition types), kept to clear them once. */
+  findings: string[];
   createdAt: string;
   updatedAt: string;
 }
@@ -146,6 +148,8 @@ export interface RegisterStore {
   listTerminals(filter: TerminalFilter): Promise<TerminalRecord[]>;
   /** The latest host.inventory of an agent's terminal; an older report than the one kept is ignored. */
   setInventory(agentId: string, inventory: HostInventory, at: string): Promise<boolean>;
+  /** The findings raised for a terminal now; false when the terminal is gone. */
+  setFindings(id: string, findings: readonly string[]): Promise<boolean>;
   /** Enrolled, not revoked agents no terminal of the register is linked to. */
   listUnregisteredAgents(units: readonly string[] | undefined): Promise<UnregisteredAgent[]>;
 

@@ -54,13 +54,14 @@ const TERMINAL_SELECT = sql`SELECT t.id, t.unit, ${raw(
   s.name AS "systemName", s.level AS "systemLevel", a.online, a.last_seen AS "lastSeen",
   (SELECT COUNT(*) FROM warnings w WHERE w.agent = t.agent_id AND w.state IN ${list(OPEN_WARNING_STATES)})
     AS "openWarnings",
-  t.inventory, t.inventory_at AS "inventoryAt", t.created_at AS "createdAt", t.updated_at AS "updatedAt"
+  t.inventory, t.inventory_at AS "inventoryAt", t.findings, t.created_at AS "createdAt", t.updated_at AS "updatedAt"
   FROM register_terminals t
   LEFT JOIN agents a ON a.id = t.agent_id
   LEFT JOIN register_persons p ON p.id = t.owner_id
   LEFT JOIN info_systems s ON s.id = t.system_id`;
 
-type TerminalRow = Omit<TerminalRecord, 'online' | 'openWarnings' | 'inventory'> & {
+type TerminalRow = Omit<TerminalRecord, 'online' | 'openWarnings' | 'inventory' | 'findings'> & {
+  findings: string;
   online: unknown;
   openWarnings: number | string;
   inventory: string | null;
@@ -72,6 +73,7 @@ function toTerminal(row: TerminalRow): TerminalRecord {
     online: flag(row.online),
     openWarnings: Number(row.openWarnings),
     inventory: row.inventory === null ? null : (JSON.parse(row.inventory) as HostInventory),
+    findings: JSON.parse(row.findings) as string[],
   };
 }
 
@@ -180,6 +182,13 @@ export class SqlRegisterStore implements RegisterStore {
           WHERE agent_id = ${agentId} AND (inventory_at IS NULL OR inventory_at <= ${at})`,
     );
     return changes > 0;
+  }
+
+  async setFindings(id: string, findings: readonly string[]): Promise<boolean> {
+    const { changes } = await this.db.run(
+      sql`UPDATE register_terminals SET findings = ${JSON.stringify(findings)} WHERE id = ${id}`,
+    );
+    return changes === 1;
   }
 
   async listUnregisteredAgents(units: readonly string[] | undefined): Promise<UnregisteredAgent[]> {

@@ -758,6 +758,7 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
         hostname     TEXT,
         inventory    TEXT,
         inventory_at TEXT{bytewise},
+        findings     TEXT NOT NULL DEFAULT '[]',
         created_at   TEXT{bytewise} NOT NULL,
         updated_at   TEXT{bytewise} NOT NULL,
         UNIQUE (unit, asset_no)
