@@ -118,7 +118,13 @@ export async function startCollector(
       store,
       clock,
       unit: config.unit,
-      onTerminalsChanged: (ids: readonly string[]) => checks.check(ids),
+      onTerminalsChanged: async (ids: readonly string[]) => {
+        await checks.check(ids);
+        // The policy an agent is pushed follows its registered level.
+        void hierarchy.policy
+          ?.refresh()
+          .catch((err: unknown) => logger.error({ err }, 'policy refresh failed'));
+      },
     };
     const register = new TerminalRegister(registerDeps);
     const transfer = new RegisterTransfer(register, registerDeps);
