@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { sessionUsersSchema } from '../../shared/inventory.js';
+import { namedUsers, withTerminals } from '../register/terminal-naming.js';
 import { z } from 'zod';
 import { isoTime } from '../../shared/api/common.js';
 import { eventPage, type StoredEvent as ApiEvent } from '../../shared/api/events.js';
@@ -53,6 +55,18 @@ function toApi(event: StoredEvent): ApiEvent {
   };
 }
 
+/** Each event with its terminal's name, and its logged-in users mapped to persons of the register. */
+async function nameEvents(store: Store, events: ApiEvent[]): Promise<ApiEvent[]> {
+  const named = await withTerminals(store, events, (e) => e.agent);
+  return Promise.all(
+    named.map(async (event) => {
+      const users = sessionUsersSchema.safeParse(event.envelope.users);
+      if (!users.success || users.data.length === 0) return event;
+      return { ...event, users: await namedUsers(store, event.unit, users.data) };
+    }),
+  );
+}
+
 export function eventRoutes(store: Store) {
   return async (app: FastifyInstance) => {
     app.withTypeProvider<ShapeTypes>().get(
@@ -78,7 +92,7 @@ export function eventRoutes(store: Store) {
           limit: limit + 1,
         });
         const page = pageOf('events', events, limit, (e) => ({ at: e.ts, id: e.id }));
-        return { items: page.items.map(toApi), nextCursor: page.nextCursor };
+        return { items: await nameEvents(store, page.items.map(toApi)), nextCursor: page.nextCursor };
       },
     );
   };

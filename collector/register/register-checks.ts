@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/log.js';
 import type { TerminalRecord } from '../store/register/register-store.js';
 import type { Store } from '../store/store.js';
 import type { CollectorCondition, ConditionSink } from '../warnings/conditions.js';
-import { terminalName } from './terminal-register.js';
+import { terminalName } from './terminal-naming.js';
 
 /**
  * The register drives warnings (issue 17): what it says about a terminal that breaks a rule is

@@ -3,7 +3,7 @@ import { isCalendarDate } from '../../shared/calendar.js';
 import { LEVELS } from '../../shared/levels.js';
 import type { PersonFields, PersonRecord, TerminalRecord } from '../store/register/register-store.js';
 import { refuse, type Sheet } from './register-sheets.js';
-import { terminalHostname } from './terminal-register.js';
+import { terminalHostname } from './terminal-naming.js';
 
 /**
  * The register's columns in a 台账 as units keep it: Chinese headers, one row a terminal or a

@@ -5,7 +5,6 @@ import type {
   Person,
   PersonPatchBody,
   Terminal,
-  TerminalName,
   TerminalPatchBody,
 } from '../../shared/api/register.js';
 import type { Clock } from '../../shared/clock.js';
@@ -22,6 +21,7 @@ import type {
   TerminalRecord,
 } from '../store/register/register-store.js';
 import type { Store } from '../store/store.js';
+import { terminalHostname } from './terminal-naming.js';
 import { latestInventory } from './inventory-intake.js';
 
 /**
@@ -51,32 +51,6 @@ export interface Caller {
 
 export function newRegisterId(prefix: 'tm' | 'ps'): string {
   return `${prefix}-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-}
-
-/** The hostname a terminal is known by: its agent's, else the one registered, else its inventory's. */
-export function terminalHostname(record: TerminalRecord): string | null {
-  return record.agentHostname ?? record.hostname ?? record.inventory?.hostname ?? null;
-}
-
-/** SPEC §8: how a terminal is named beside its agent id (编号 · hostname · 责任人). */
-export function terminalName(record: TerminalRecord): TerminalName {
-  return {
-    id: record.id,
-    assetNo: record.assetNo,
-    hostname: terminalHostname(record),
-    owner: record.ownerName,
-  };
-}
-
-/** The register's names of these agents' terminals, by agent id. */
-export async function terminalNames(
-  store: Store,
-  agentIds: readonly string[],
-): Promise<Map<string, TerminalName>> {
-  const unique = [...new Set(agentIds)];
-  if (unique.length === 0) return new Map();
-  const records = await store.register.listTerminals({ agentIds: unique });
-  return new Map(records.map((r) => [r.agentId!, terminalName(r)]));
 }
 
 export function terminalView(record: TerminalRecord): Terminal {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isoTime, listOf, nullableIsoTime } from './common.js';
+import { calendarDate, isoTime, listOf, nullableIsoTime } from './common.js';
+import { terminalName } from './register.js';
 
 /**
  * The legal clocks over HTTP: the 第35条 register of classified systems with their assessments,
@@ -23,9 +24,7 @@ export const OFF_SYSTEM_ADVICE = {
 export const DUE_STATES = ['ok', 'due-soon', 'overdue', 'reassess'] as const;
 const DUE_BASES = ['first-assessment', 'periodic', 'change', 'failed-assessment'] as const;
 
-const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
-/** A calendar date, YYYY-MM-DD (Asia/Shanghai); the routes check that it is a real one. */
-export const calendarDate = z.string().regex(DATE_PATTERN);
+export { calendarDate };
 const nullableCalendarDate = calendarDate.nullable();
 const optionalText = (max: number) => z.string().max(max).nullable().optional();
 
@@ -248,6 +247,10 @@ export const incident = z.object({
     .optional()
     .meta({ description: 'remedial measures taken (第61条: at once)' }),
   evidence: z.array(z.int()).optional().meta({ description: 'event ids' }),
+  terminals: z
+    .array(terminalName)
+    .optional()
+    .meta({ description: 'the registered terminals the evidence came from (编号 · hostname · 责任人)' }),
   createdAt: isoTime.optional(),
   createdBy: z.string().optional(),
   hops: z.array(hop),

@@ -10,6 +10,8 @@ import { z } from 'zod';
  */
 export const isoTime = z.string().meta({ format: 'date-time' });
 export const nullableIsoTime = isoTime.nullable();
+/** A calendar date, YYYY-MM-DD (Asia/Shanghai); the routes check that it is a real one. */
+export const calendarDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 /** An object passed through as is (event data, a signed envelope). */
 export const openObject = z.record(z.string(), z.unknown());
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { hostInventorySchema } from '../inventory.js';
 import { LEVELS } from '../levels.js';
-import { calendarDate } from './clocks.js';
-import { isoTime, listOf, nullableIsoTime } from './common.js';
+import { calendarDate, isoTime, listOf, nullableIsoTime } from './common.js';
 
 /**
  * The terminal register (涉密计算机台账, issue 17; 第31–35条, 第6条 责任制): terminals and the persons
@@ -33,6 +32,16 @@ export const terminalName = z.object({
   owner: z.string().nullable(),
 });
 export type TerminalName = z.infer<typeof terminalName>;
+export const terminalNameField = terminalName
+  .nullable()
+  .optional()
+  .meta({
+    description: 'the terminal in the register (编号 · hostname · 责任人); null for an agent not registered',
+  });
+
+/** A person of the register, as an account maps to them. */
+export const personName = z.object({ id: z.string(), name: z.string() });
+export type PersonName = z.infer<typeof personName>;
 
 /** The register fields an officer sets (create and PATCH). */
 const terminalFields = {

@@ -246,7 +246,9 @@ export interface ClockStore {
   getIncident(id: string): Promise<IncidentRecord | undefined>;
   listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]>;
   /** The stored events an incident names as evidence, with their attested time and unit. */
-  evidenceEvents(ids: readonly number[]): Promise<{ id: number; ts: string; unit: string; type: string }[]>;
+  evidenceEvents(
+    ids: readonly number[],
+  ): Promise<{ id: number; ts: string; unit: string; type: string; agentId: string }[]>;
   addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined>;
   /** Records the receipt of an earlier report; false when there is no such report. */
   setReportReceipt(
