@@ -271,3 +271,12 @@ function conditionValueInWords(field: string, value: unknown): unknown {
   if (advice) return `建议日期前提醒（${advice[1]}）`;
   return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value] : value;
 }
+
+/** How a terminal is named wherever it appears (SPEC §8): `编号 · hostname · 责任人`, a part the register lacks as —. */
+export function terminalLabel(name: {
+  assetNo: string | null;
+  hostname: string | null;
+  owner: string | null;
+}): string {
+  return [name.assetNo, name.hostname, name.owner].map((part) => part ?? '—').join(' · ');
+}

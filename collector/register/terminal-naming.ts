@@ -6,6 +6,7 @@ import {
 import type { SessionUser } from '../../shared/inventory.js';
 import type { TerminalRecord } from '../store/register/register-store.js';
 import type { Store } from '../store/store.js';
+import { terminalLabel } from '../../shared/terms.js';
 import { REGISTER_CONDITION_TYPES } from './register-checks.js';
 
 const isRegisterConditionType = (type: string) =>
@@ -31,10 +32,7 @@ export function terminalName(record: TerminalRecord): TerminalName {
   };
 }
 
-/** `编号 · hostname · 责任人`, a part the register lacks as —. */
-export function terminalLabel(name: Pick<TerminalName, 'assetNo' | 'hostname' | 'owner'>): string {
-  return [name.assetNo, name.hostname, name.owner].map((part) => part ?? '—').join(' · ');
-}
+export { terminalLabel };
 
 /** The register's names of these agents' terminals, by agent id. */
 export async function terminalNames(

@@ -15,7 +15,10 @@ import { LiveTick } from './components/data.js';
 import { LangContext, saveLang, savedLang, translator, useI18n, type Lang, type MessageKey } from './i18n.js';
 import { beep, openLiveStream } from './live.js';
 import { AccessPage } from './pages/access.js';
-import { AgentDetail, AgentsPage } from './pages/agents.js';
+import { AgentDetail } from './pages/agents.js';
+import { PersonsPage } from './pages/persons.js';
+import { TerminalDetail } from './pages/terminal-page.js';
+import { AgentsPage } from './pages/terminals.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage, NoticesPage, SilencesPage } from './pages/notices.js';
 import { Overview } from './pages/overview.js';
@@ -43,6 +46,7 @@ const NAV: [string, MessageKey][] = [
   ['', 'overview'],
   ['warnings', 'warnings'],
   ['agents', 'agents'],
+  ['persons', 'persons'],
   ['systems', 'systems'],
   ['incidents', 'incidents'],
   ['notices', 'notices'],
@@ -192,7 +196,15 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
     case 'warnings':
       return id ? <WarningDetail id={id} user={user} /> : <WarningsPage query={route.query} />;
     case 'agents':
-      return id ? <AgentDetail id={id} /> : <AgentsPage />;
+      return id ? <AgentDetail id={id} /> : <AgentsPage canWrite={user.role !== 'viewer'} />;
+    case 'terminals':
+      return id ? (
+        <TerminalDetail id={id} canWrite={user.role !== 'viewer'} />
+      ) : (
+        <AgentsPage canWrite={user.role !== 'viewer'} />
+      );
+    case 'persons':
+      return <PersonsPage canWrite={user.role !== 'viewer'} />;
     case 'systems':
       return <SystemsPage user={user} />;
     case 'incidents':

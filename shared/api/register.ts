@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { hostInventorySchema } from '../inventory.js';
 import { LEVELS } from '../levels.js';
+import {
+  CLEARANCES,
+  PERSON_STATES,
+  TERMINAL_STATES,
+  TERMINAL_USES,
+  type Clearance,
+  type PersonState,
+  type TerminalState,
+  type TerminalUse,
+} from '../register-words.js';
 import { calendarDate, isoTime, listOf, nullableIsoTime } from './common.js';
 
 /**
@@ -8,17 +18,16 @@ import { calendarDate, isoTime, listOf, nullableIsoTime } from './common.js';
  * responsible for them. One home for the words the register uses, for the API shapes, and for the
  * columns of its CSV and Excel form.
  */
-export const TERMINAL_STATES = ['在用', '停用', '维修', '报废'] as const;
-export const TERMINAL_USES = ['涉密', '非涉密'] as const;
-/** 涉密人员 are 核心、重要、一般 (保密法第四十三条). */
-export const CLEARANCES = ['核心', '重要', '一般'] as const;
-/** 离岗 (left the post) and 脱密期 (the declassification period, with its end date). */
-export const PERSON_STATES = ['在岗', '离岗', '脱密期'] as const;
-
-export type TerminalState = (typeof TERMINAL_STATES)[number];
-export type TerminalUse = (typeof TERMINAL_USES)[number];
-export type Clearance = (typeof CLEARANCES)[number];
-export type PersonState = (typeof PERSON_STATES)[number];
+export {
+  CLEARANCES,
+  PERSON_STATES,
+  TERMINAL_STATES,
+  TERMINAL_USES,
+  type Clearance,
+  type PersonState,
+  type TerminalState,
+  type TerminalUse,
+};
 
 const text = z.string().trim().min(1).max(200);
 const optionalText = text.nullable().optional();
@@ -32,12 +41,9 @@ export const terminalName = z.object({
   owner: z.string().nullable(),
 });
 export type TerminalName = z.infer<typeof terminalName>;
-export const terminalNameField = terminalName
-  .nullable()
-  .optional()
-  .meta({
-    description: 'the terminal in the register (编号 · hostname · 责任人); null for an agent not registered',
-  });
+export const terminalNameField = terminalName.nullable().optional().meta({
+  description: 'the terminal in the register (编号 · hostname · 责任人); null for an agent not registered',
+});
 
 /** A person of the register, as an account maps to them. */
 export const personName = z.object({ id: z.string(), name: z.string() });

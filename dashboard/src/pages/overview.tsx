@@ -1,3 +1,4 @@
+import { terminalLabel } from '../../../shared/terms.js';
 import {
   itemsOf,
   type Agent,
@@ -189,7 +190,23 @@ export function RecentEvents(props: { events: StoredEvent[] }) {
               {e.skewed ? <span class="badge warn">{t('skewed')}</span> : null}
             </td>
             <td>
-              <a href={`#/agents/${encodeURIComponent(e.agent)}`}>{e.agent}</a>
+              {e.terminal ? (
+                <div>
+                  <a href={`#/terminals/${encodeURIComponent(e.terminal.id)}`}>
+                    <AgentText text={terminalLabel(e.terminal)} />
+                  </a>
+                </div>
+              ) : null}
+              <a class="muted small" href={`#/agents/${encodeURIComponent(e.agent)}`}>
+                {e.agent}
+              </a>
+              {e.users?.length ? (
+                <div class="small" data-testid="event-users">
+                  {e.users
+                    .map((u) => `${u.person?.name ?? u.account}${u.line ? `@${u.line}` : ''}`)
+                    .join(', ')}
+                </div>
+              ) : null}
             </td>
             <td>
               {eventTypeName(e.type, lang)}{' '}
