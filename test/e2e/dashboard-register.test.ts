@@ -112,6 +112,10 @@ describe.skipIf(!hasChromium)('the terminal register in a browser', () => {
     await page.getByTestId('terminals').waitFor({ state: 'detached' });
     await filters.getByLabel('搜索').fill('');
     await rows.first().waitFor();
+    await filters.getByLabel('单位').fill('其他单位');
+    await page.getByTestId('terminals').waitFor({ state: 'detached' });
+    await filters.getByLabel('单位').fill('');
+    await rows.first().waitFor();
   });
 
   it('a terminal’s page: register fields edited, the change in its history, inventory, events named', async () => {
@@ -140,6 +144,8 @@ describe.skipIf(!hasChromium)('the terminal register in a browser', () => {
     await events.getByText('JSJ-2026-001 · test-host · 王五').first().waitFor();
     await expect(page.getByTestId('event-users').first().textContent()).resolves.toBe('王五@tty1');
     await page.getByTestId('terminal-warnings').waitFor();
+    await page.goto(`${site.url}/#/warnings`);
+    await page.getByTestId('warnings').getByText('JSJ-2026-001 · test-host · 王五').first().waitFor();
     expect(site.dialogs).toEqual([]);
     await shot(page, 'terminal');
   });

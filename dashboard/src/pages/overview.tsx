@@ -1,4 +1,3 @@
-import { terminalLabel } from '../../../shared/terms.js';
 import {
   itemsOf,
   type Agent,
@@ -7,7 +6,7 @@ import {
   type StoredEvent,
   type Warning,
 } from '../api.js';
-import { AgentText } from '../components/agent-text.js';
+import { AgentText, TerminalCell } from '../components/agent-text.js';
 import { Countdown, DataList, SeverityBadge, Time, useNow } from '../components/bits.js';
 import { Show, Unavailable, useApi } from '../components/data.js';
 import { TrendChart } from '../components/trend-chart.js';
@@ -190,16 +189,7 @@ export function RecentEvents(props: { events: StoredEvent[] }) {
               {e.skewed ? <span class="badge warn">{t('skewed')}</span> : null}
             </td>
             <td>
-              {e.terminal ? (
-                <div>
-                  <a href={`#/terminals/${encodeURIComponent(e.terminal.id)}`}>
-                    <AgentText text={terminalLabel(e.terminal)} />
-                  </a>
-                </div>
-              ) : null}
-              <a class="muted small" href={`#/agents/${encodeURIComponent(e.agent)}`}>
-                {e.agent}
-              </a>
+              <TerminalCell terminal={e.terminal} agent={e.agent} />
               {e.users?.length ? (
                 <div class="small" data-testid="event-users">
                   {e.users

@@ -23,7 +23,14 @@ interface UnregisteredAgent {
 
 export function AgentsPage(props: { canWrite: boolean }) {
   const { t } = useI18n();
-  const [filter, setFilter] = useState({ q: '', level: '', state: '', online: '', openWarnings: '' });
+  const [filter, setFilter] = useState({
+    q: '',
+    unit: '',
+    level: '',
+    state: '',
+    online: '',
+    openWarnings: '',
+  });
   const [registering, setRegistering] = useState<UnregisteredAgent | 'new' | null>(null);
   const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== '')).toString();
   const terminals = useApi<unknown>(`/api/v1/terminals${query ? `?${query}` : ''}`);
@@ -36,6 +43,9 @@ export function AgentsPage(props: { canWrite: boolean }) {
       <div class="filters" data-testid="terminal-filters">
         <Field label={t('search')}>
           <TextInput name="q" value={filter.q} onInput={set('q')} maxLength={200} />
+        </Field>
+        <Field label={t('unit')}>
+          <TextInput name="unit" value={filter.unit} onInput={set('unit')} maxLength={200} />
         </Field>
         <Field label={t('level')}>
           <Select

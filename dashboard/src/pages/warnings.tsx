@@ -10,7 +10,7 @@ import {
   SECRET_LEVELS,
   type Warning,
 } from '../api.js';
-import { AgentText } from '../components/agent-text.js';
+import { AgentText, TerminalCell } from '../components/agent-text.js';
 import { DataList, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { LoadMore, usePaged } from '../components/paged.js';
@@ -107,7 +107,9 @@ export function WarningsPage(props: { query: URLSearchParams }) {
                       <StateBadge state={w.state} />
                     </td>
                     <td>{w.unit}</td>
-                    <td>{w.agent ?? '—'}</td>
+                    <td>
+                      <TerminalCell terminal={w.terminal} agent={w.agent} plain />
+                    </td>
                     <td>{w.count}</td>
                     <td>
                       <Time iso={w.lastSeen} />
@@ -152,7 +154,9 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
               <dt>{t('unit')}</dt>
               <dd>{w.unit}</dd>
               <dt>{t('agent')}</dt>
-              <dd>{w.agent ? <a href={`#/agents/${encodeURIComponent(w.agent)}`}>{w.agent}</a> : '—'}</dd>
+              <dd>
+                <TerminalCell terminal={w.terminal} agent={w.agent} />
+              </dd>
               <dt>{t('count')}</dt>
               <dd>{w.count}</dd>
               <dt>{t('firstSeen')}</dt>
