@@ -765,6 +765,8 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       );
       CREATE INDEX register_terminals_owner ON register_terminals (owner_id);
       CREATE INDEX register_terminals_system ON register_terminals (system_id);
+      -- The register counts each terminal's open warnings by its agent.
+      CREATE INDEX warnings_agent_state ON warnings (agent, state);
     `,
   },
   {
