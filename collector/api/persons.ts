@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { okBody } from '../../shared/api/common.js';
 import { newPersonBody, person, personList, personPatchBody } from '../../shared/api/register.js';
 import { z } from 'zod';
-import { registerSheetRoutes } from './register-sheets.js';
+import { registerSheetRoutes } from './sheet-routes.js';
 import { answer, registerIdParams, registerWriteErrors, type RegisterApiDeps } from './terminals.js';
 import {
   authErrorResponses,

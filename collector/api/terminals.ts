@@ -11,7 +11,7 @@ import {
 import { ClockRefusal } from '../clocks/clock-requests.js';
 import type { RegisterTransfer } from '../register/register-transfer.js';
 import type { TerminalRegister } from '../register/terminal-register.js';
-import { registerSheetRoutes } from './register-sheets.js';
+import { registerSheetRoutes } from './sheet-routes.js';
 import { RegisterConflict } from '../store/register/register-store.js';
 import {
   authErrorResponses,
