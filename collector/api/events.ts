@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { sessionUsersSchema } from '../../shared/inventory.js';
-import { namedUsers, withTerminals } from '../register/terminal-naming.js';
+import { withTerminals, withUsers } from '../register/terminal-naming.js';
 import { z } from 'zod';
 import { isoTime } from '../../shared/api/common.js';
 import { eventPage, type StoredEvent as ApiEvent } from '../../shared/api/events.js';
@@ -57,14 +56,7 @@ function toApi(event: StoredEvent): ApiEvent {
 
 /** Each event with its terminal's name, and its logged-in users mapped to persons of the register. */
 async function nameEvents(store: Store, events: ApiEvent[]): Promise<ApiEvent[]> {
-  const named = await withTerminals(store, events, (e) => e.agent);
-  return Promise.all(
-    named.map(async (event) => {
-      const users = sessionUsersSchema.safeParse(event.envelope.users);
-      if (!users.success || users.data.length === 0) return event;
-      return { ...event, users: await namedUsers(store, event.unit, users.data) };
-    }),
-  );
+  return withUsers(store, await withTerminals(store, events, (e) => e.agent));
 }
 
 export function eventRoutes(store: Store) {

@@ -3,7 +3,7 @@ import {
   type PersonName,
   type TerminalName,
 } from '../../shared/api/register.js';
-import type { SessionUser } from '../../shared/inventory.js';
+import { sessionUsersSchema, type SessionUser } from '../../shared/inventory.js';
 import type { TerminalRecord } from '../store/register/register-store.js';
 import type { Store } from '../store/store.js';
 import { terminalLabel } from '../../shared/terms.js';
@@ -76,17 +76,34 @@ export async function warningTerminal(
 export type NamedUser = SessionUser & { person: PersonName | null };
 
 /** An event's logged-in users, each account mapped to the person the register knows it as in that unit. */
-export async function namedUsers(
+/**
+ * Each event with its logged-in users (the signed envelope's `users`), each account mapped to the
+ * person the register knows it as in the event's unit: one look-up per unit, however many events.
+ */
+export async function withUsers<E extends { unit: string; envelope: Record<string, unknown> }>(
   store: Store,
-  unit: string,
-  users: readonly SessionUser[],
-): Promise<NamedUser[]> {
-  const persons = await store.register.personsByAccount(
-    unit,
-    users.map((u) => u.account),
-  );
-  return users.map((user) => {
-    const person = persons.get(user.account);
-    return { ...user, person: person ? { id: person.id, name: person.name } : null };
+  events: readonly E[],
+): Promise<(E & { users?: NamedUser[] })[]> {
+  const parsed = events.map((event) => {
+    const users = sessionUsersSchema.safeParse(event.envelope.users);
+    return users.success ? users.data : [];
+  });
+  const accounts = new Map<string, Set<string>>();
+  events.forEach((event, i) => {
+    for (const user of parsed[i]!) {
+      const set = accounts.get(event.unit) ?? new Set<string>();
+      accounts.set(event.unit, set.add(user.account));
+    }
+  });
+  const persons = new Map<string, Map<string, PersonName>>();
+  for (const [unit, names] of accounts) {
+    const found = await store.register.personsByAccount(unit, [...names]);
+    persons.set(unit, new Map([...found].map(([account, p]) => [account, { id: p.id, name: p.name }])));
+  }
+  return events.map((event, i) => {
+    const users = parsed[i]!;
+    if (users.length === 0) return event;
+    const known = persons.get(event.unit);
+    return { ...event, users: users.map((user) => ({ ...user, person: known?.get(user.account) ?? null })) };
   });
 }
