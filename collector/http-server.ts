@@ -14,6 +14,7 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import { explainListenError, formatHostPort, reachableHost, type ListenAddress } from './listen-address.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { Notifier } from './notify/notifier.js';
+import type { RegisterApiDeps } from './api/terminals.js';
 import type { NotifyRoute } from './notify/occasion.js';
 import type { RevocationEnforcement } from './revocation.js';
 import type { CollectorContext, Stoppable, Subsystem } from './subsystem.js';
@@ -59,6 +60,7 @@ export interface HttpApiOptions {
   embedded: EmbeddedBroker | undefined;
   /** What enrollment hands to agents (agentBrokerUrls). */
   agentBrokerUrls: readonly string[];
+  register: RegisterApiDeps;
 }
 
 /** The HTTP API and the dashboard (collector/api/); it listens in the next step, httpListenSubsystem. */
@@ -101,6 +103,7 @@ export function httpApiSubsystem(
         dashboardDir: options.dashboardDir,
         ...(options.tls ? { tls: options.tls } : {}),
         trustProxy: config.http.trustProxy,
+        register: options.register,
         clocks: {
           store,
           scheduler,

@@ -1,3 +1,7 @@
+import { followInventory } from './register/inventory-intake.js';
+import { RegisterChecks } from './register/register-checks.js';
+import { RegisterTransfer } from './register/register-transfer.js';
+import { TerminalRegister } from './register/terminal-register.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { ed25519Verifier, useSodiumEd25519 } from '../shared/crypto/ed25519.js';
@@ -68,6 +72,8 @@ export interface RunningCollector {
   hierarchy: Hierarchy;
   /** Every HTTP route with the permission it declared: the role × route table (docs/roles.md). */
   routes: readonly DeclaredRoute[];
+  /** The terminal register (issue 17). */
+  register: TerminalRegister;
   stop(): Promise<void>;
 }
 
@@ -114,6 +120,21 @@ export async function startCollector(
     // The 24 h reminders say when the 泄密事件报告 still waits for 签发 (collector/documents/sign-off.ts).
     const clockSink = withAwaitingSignature(sink, store.documents);
     const { scheduler: clocks } = await subsystems.start(clocksSubsystem(context, config.clocks, clockSink));
+    const checks = new RegisterChecks({ store, clock, logger, sink });
+    const registerDeps = {
+      store,
+      clock,
+      unit: config.unit,
+      onTerminalsChanged: async (ids: readonly string[]) => {
+        await checks.check(ids);
+        // The policy an agent is pushed follows its registered level.
+        void hierarchy.policy
+          ?.refresh()
+          .catch((err: unknown) => logger.error({ err }, 'policy refresh failed'));
+      },
+    };
+    const register = new TerminalRegister(registerDeps);
+    const transfer = new RegisterTransfer(register, registerDeps);
     const { verifyPool } = await subsystems.start(verifyPoolSubsystem(config.ingest));
 
     const transport = ingestTransport(config);
@@ -134,6 +155,7 @@ export async function startCollector(
     );
     const live = liveStream(context, ingest, warnings);
     warnings.follow(ingest);
+    followInventory(ingest, store, logger);
     const { liveness } = await subsystems.start(
       livenessSubsystem(context, { config: config.liveness, sink, pipeline: ingest, acks }),
     );
@@ -177,6 +199,7 @@ export async function startCollector(
         brokerAccess: access,
         embedded: broker.embedded,
         agentBrokerUrls: agentUrls,
+        register: { register, transfer },
       }),
     );
     const { httpUrl } = await subsystems.start(httpListenSubsystem(api, httpAddress, httpTls !== undefined));
@@ -185,6 +208,7 @@ export async function startCollector(
     // Events stored before a crash but not yet evaluated are evaluated now; the outbox resumes.
     await warnings.start();
     notifier.start();
+    await subsystems.run('register checks', checks, () => checks.start());
     await subsystems.run('clocks', clocks, () => clocks.start(config.clocks.schedule));
     await subsystems.run('liveness', liveness, () => liveness.start());
     await subsystems.run('revocation', revocation.watcher, () => revocation.watcher.start());
@@ -208,6 +232,7 @@ export async function startCollector(
       liveness,
       hierarchy,
       routes: api.declaredRoutes,
+      register,
       stop: () => subsystems.stop(),
     };
   } catch (err) {

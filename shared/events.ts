@@ -53,6 +53,10 @@ export const EVENT_TYPES = Object.keys(EVENT_DATA_SCHEMAS) as EventType[];
 /** Types that update a record (the terminal register) and never become a warning on their own. */
 export const RECORD_ONLY_EVENT_TYPES: readonly EventType[] = ['host.inventory'];
 
+export function isRecordOnlyEventType(type: string): boolean {
+  return (RECORD_ONLY_EVENT_TYPES as readonly string[]).includes(type);
+}
+
 export function isKnownEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_DATA_SCHEMAS, type);
 }

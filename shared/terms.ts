@@ -25,7 +25,10 @@ type ConditionType =
   | 'incident.report.reminder'
   | 'rectification.overdue'
   | 'rectification.reminder'
-  | 'incident.report.stuck';
+  | 'incident.report.stuck'
+  | 'register.level.mismatch'
+  | 'register.terminal.incomplete'
+  | 'register.owner.left';
 
 /** Every event type of the catalogue (shared/events.ts) and every collector condition, in words. */
 export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
@@ -97,6 +100,15 @@ export const EVENT_TYPE_NAMES: Record<EventType | ConditionType, Names> = {
     zh: '泄密事件报告未在24小时内逐级报至国家保密行政管理部门',
     en: 'Leak report not at the national level 24 h after the first administration received it',
   },
+  'register.level.mismatch': {
+    zh: '涉密计算机密级高于所属涉密信息系统',
+    en: 'Terminal classified above its system',
+  },
+  'register.terminal.incomplete': {
+    zh: '涉密计算机台账不完整（缺编号、责任人或所属系统）',
+    en: 'Register entry incomplete (no asset number, owner or system)',
+  },
+  'register.owner.left': { zh: '涉密计算机责任人已离岗', en: 'Terminal owner has left' },
 };
 
 /**
@@ -361,4 +373,13 @@ function conditionValueInWords(field: string, value: unknown): unknown {
   const advice = /^advice-(.+)$/.exec(value);
   if (advice) return `建议日期前提醒（${advice[1]}）`;
   return Object.hasOwn(CONDITION_VALUE_NAMES, value) ? CONDITION_VALUE_NAMES[value] : value;
+}
+
+/** How a terminal is named wherever it appears (SPEC §8): `编号 · hostname · 责任人`, a part the register lacks as —. */
+export function terminalLabel(name: {
+  assetNo: string | null;
+  hostname: string | null;
+  owner: string | null;
+}): string {
+  return [name.assetNo, name.hostname, name.owner].map((part) => part ?? '—').join(' · ');
 }

@@ -36,6 +36,8 @@ import { SelfInspectionDesk } from '../self-inspection/self-inspection-desk.js';
 import { silenceRoutes } from './silences.js';
 import { addSecurityHeaders, dashboardRoutes } from './static.js';
 import { type ClockApiDeps, systemRoutes } from './systems.js';
+import { personRoutes } from './persons.js';
+import { terminalRoutes, type RegisterApiDeps } from './terminals.js';
 import { LiveFeed, streamRoutes } from './stream.js';
 import { warningRoutes, type WarningApiDeps } from './warnings.js';
 
@@ -73,6 +75,8 @@ export interface ApiDeps {
   warnings?: WarningApiDeps;
   /** Official documents and their 签发; absent in tests of other routes. */
   documents?: DocumentDeps;
+  /** The terminal register (issue 17): terminals and persons; absent in tests of other routes. */
+  register?: RegisterApiDeps;
 }
 
 export async function buildApi(deps: ApiDeps) {
@@ -182,6 +186,10 @@ export async function buildApi(deps: ApiDeps) {
         ...(inspections && { selfInspection: (principal, id) => inspections.get(principal, id) }),
       }),
     );
+  }
+  if (deps.register) {
+    await app.register(terminalRoutes(deps.register));
+    await app.register(personRoutes(deps.register));
   }
   await app.register(exportRoutes({ store: deps.store, clocks: deps.clocks }));
   // The routes as registered, each with its permission: the role × route table (docs/roles.md).

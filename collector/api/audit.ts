@@ -52,6 +52,8 @@ export function auditActions(scope: FastifyInstance, store: Store, clock: Clock)
 
 function describeBody(request: FastifyRequest): string {
   if (request.body === undefined || request.body === null) return '';
+  // An uploaded file (a 台账 import) is recorded by its size; its rows are audited one by one.
+  if (Buffer.isBuffer(request.body)) return `[file, ${request.body.length} bytes]`;
   const text = JSON.stringify(request.body, (key, value: unknown) =>
     SECRET_FIELDS.has(key) ? '[redacted]' : value,
   );

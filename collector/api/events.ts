@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { withTerminals, withUsers } from '../register/terminal-naming.js';
 import { z } from 'zod';
 import { isoTime } from '../../shared/api/common.js';
 import { eventPage, type StoredEvent as ApiEvent } from '../../shared/api/events.js';
@@ -53,6 +54,11 @@ function toApi(event: StoredEvent): ApiEvent {
   };
 }
 
+/** Each event with its terminal's name, and its logged-in users mapped to persons of the register. */
+async function nameEvents(store: Store, events: ApiEvent[]): Promise<ApiEvent[]> {
+  return withUsers(store, await withTerminals(store, events, (e) => e.agent));
+}
+
 export function eventRoutes(store: Store) {
   return async (app: FastifyInstance) => {
     app.withTypeProvider<ShapeTypes>().get(
@@ -79,7 +85,7 @@ export function eventRoutes(store: Store) {
           limit: limit + 1,
         });
         const page = pageOf('events', events, limit, (e) => ({ at: e.ts, id: e.id }));
-        return { items: page.items.map(toApi), nextCursor: page.nextCursor };
+        return { items: await nameEvents(store, page.items.map(toApi)), nextCursor: page.nextCursor };
       },
     );
   };

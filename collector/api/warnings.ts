@@ -1,3 +1,4 @@
+import { withTerminals } from '../register/terminal-naming.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
@@ -196,7 +197,12 @@ export function warningRoutes(deps: WarningApiDeps) {
         const page = pageOf('warnings', warnings, limit, (w) => ({ at: w.lastSeen, id: w.id }));
         const actor = actorOf(request.principal);
         const scope = handlingScope(request.principal);
-        return { items: page.items.map((w) => warningToApi(w, actor, scope)), nextCursor: page.nextCursor };
+        const items = await withTerminals(
+          store,
+          page.items.map((w) => warningToApi(w, actor, scope)),
+          (w) => w.agent,
+        );
+        return { items, nextCursor: page.nextCursor };
       },
     );
 
@@ -219,8 +225,13 @@ export function warningRoutes(deps: WarningApiDeps) {
           store.warnings.listEvidence(warning.id, MAX_EVIDENCE),
           store.warnings.listNotifications({ warningId: warning.id, limit: 100 }),
         ]);
+        const [named] = await withTerminals(
+          store,
+          [warningToApi(warning, actorOf(request.principal), handlingScope(request.principal))],
+          (w) => w.agent,
+        );
         return {
-          ...warningToApi(warning, actorOf(request.principal), handlingScope(request.principal)),
+          ...named!,
           history: warning.history,
           evidence: evidence.map(evidenceToApi),
           notifications,

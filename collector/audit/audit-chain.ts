@@ -26,6 +26,8 @@ export interface AuditFields {
   status: number | null;
   ip: string;
   detail: string;
+  /** What a change was made to (`terminal:tm-…`, `person:ps-…`), so a record's history is read back. */
+  subject?: string | null;
 }
 
 export interface ChainedAuditEntry extends AuditFields {
@@ -36,8 +38,22 @@ export interface ChainedAuditEntry extends AuditFields {
 }
 
 export function auditEntryHash(fields: AuditFields, seq: number, prevHash: string): string {
-  const { at, actor, actorKind, role, unit, action, status, ip, detail } = fields;
-  const form = { at, actor, actorKind, role, unit, action, status, ip, detail, seq, prevHash };
+  const { at, actor, actorKind, role, unit, action, status, ip, detail, subject } = fields;
+  // subject is hashed only where there is one, so entries written before it keep their hashes.
+  const form = {
+    at,
+    actor,
+    actorKind,
+    role,
+    unit,
+    action,
+    status,
+    ip,
+    detail,
+    ...(subject ? { subject } : {}),
+    seq,
+    prevHash,
+  };
   return createHash('sha256').update(canonicalBytes(form)).digest('hex');
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Incident, MeasureBody } from '../../shared/api/clocks.js';
+import { terminalNames } from '../register/terminal-naming.js';
 import type { Principal } from '../auth/api-keys.js';
 import type { FireRecord, IncidentRecord, NewMeasure } from '../store/clocks/clock-store.js';
 import type { Warning } from '../store/warnings/records.js';
@@ -73,7 +74,15 @@ export class IncidentDesk {
   async get(principal: Principal | null, id: string): Promise<Incident> {
     const record = await this.visible(principal, id);
     const fires = await this.deps.store.clocks.listFires({ type: 'incident', id: record.id });
-    return incidentView(record, this.deps.scheduler.now(), fires, this.remindersMs);
+    const events = await this.deps.store.clocks.evidenceEvents(record.evidence);
+    const terminals = await terminalNames(
+      this.deps.store,
+      events.map((e) => e.agentId),
+    );
+    return {
+      ...incidentView(record, this.deps.scheduler.now(), fires, this.remindersMs),
+      terminals: [...terminals.values()],
+    };
   }
 
   private get remindersMs(): readonly number[] | undefined {

@@ -9,7 +9,8 @@ import type { Policy } from '../../shared/policy.js';
 import { agentTopic } from '../../shared/topics.js';
 import type { CollectorIdentity } from '../identity.js';
 import type { Store } from '../store/store.js';
-import { mergePolicies, policyUpdateSchema, type PolicyUpdate } from './policy-merge.js';
+import type { Level } from '../../shared/levels.js';
+import { mergePolicies, moreSecret, policyUpdateSchema, type PolicyUpdate } from './policy-merge.js';
 
 /**
  * Applies policy updates from above: the policy in force here (this collector's own narrowed by
@@ -41,6 +42,8 @@ export interface PolicyInForce {
   since: string;
   /** The rulings from above (and issued here) it applies: notice id, issuer unit, time. */
   rulings: { notice: string; issuerUnit: string; issuerLevel: string; ts: string }[];
+  /** The most secret level a ruling names: a floor the register's level of a terminal cannot go under. */
+  rulingLevel: Level | undefined;
 }
 
 const STATE_FILE = 'distributed-policy.json';
@@ -50,8 +53,8 @@ function hashOf(policy: Policy): string {
 }
 
 export class PolicyDistribution {
-  /** Agents that have the policy of `publishedHash` from this process. */
-  private readonly published = new Set<string>();
+  /** What each agent was sent from this process (the policy's hash, the registered level, its ts). */
+  private readonly published = new Map<string, string>();
   private publishedHash: string | undefined;
   private readonly refused = new Set<string>();
   private running: Promise<number> | undefined;
@@ -94,7 +97,9 @@ export class PolicyDistribution {
     );
     if (!policy) return undefined;
     const hash = hashOf(policy);
-    return { policy, hash, since: this.since(hash), rulings: rulings.map((r) => r.notice) };
+    const levels = rulings.flatMap((r) => (r.update.level ? [r.update.level] : []));
+    const rulingLevel = levels.length > 0 ? levels.reduce(moreSecret) : undefined;
+    return { policy, hash, since: this.since(hash), rulings: rulings.map((r) => r.notice), rulingLevel };
   }
 
   /** Publishes the policy in force to every agent that does not have it yet; returns how many. */
@@ -117,25 +122,34 @@ export class PolicyDistribution {
       );
     }
     const { identity } = this.deps;
+    const registered = await this.registeredTerminals();
     let sent = 0;
     for (const agent of await this.deps.store.listAgents({})) {
-      if (agent.revokedAt !== null || this.published.has(agent.id)) continue;
+      if (agent.revokedAt !== null) continue;
+      // The register decides a terminal's level (issue 17); a change there is a newer policy for it.
+      const terminal = registered.get(agent.id);
+      // A ruling from above still sets a floor: the register may not loosen what was ruled.
+      const level =
+        terminal && (current.rulingLevel ? moreSecret(terminal.level, current.rulingLevel) : terminal.level);
+      const policy = level ? { ...current.policy, level } : current.policy;
+      const ts = terminal && terminal.updatedAt > current.since ? terminal.updatedAt : current.since;
+      const version = `${current.hash} ${policy.level} ${ts}`;
+      if (this.published.get(agent.id) === version) continue;
       const message: PolicyMessage = signMessage(
-        {
-          v: ENVELOPE_VERSION,
-          agent: agent.id,
-          ts: current.since,
-          collector: identity.id,
-          policy: current.policy,
-          alg: identity.alg,
-        },
+        { v: ENVELOPE_VERSION, agent: agent.id, ts, collector: identity.id, policy, alg: identity.alg },
         identity.sign,
       );
       await this.deps.publish(agentTopic(agent.id, 'policy'), JSON.stringify(message));
-      this.published.add(agent.id);
+      this.published.set(agent.id, version);
       sent += 1;
     }
     return sent;
+  }
+
+  /** The register's level and last change of each agent's terminal. */
+  private async registeredTerminals(): Promise<Map<string, { level: Policy['level']; updatedAt: string }>> {
+    const terminals = await this.deps.store.register.listTerminals({});
+    return new Map(terminals.flatMap((t) => (t.agentId ? [[t.agentId, t] as const] : [])));
   }
 
   /** The time a policy was first distributed; a new policy is stamped now and remembered. */

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.js';
 import { silenceStatus } from '../warnings/silences.js';
 import { renderWarning } from '../warnings/templates.js';
 import { parseOccasionKey } from './occasion.js';
+import { warningTerminal } from '../register/terminal-naming.js';
 import type { NotifyConfig } from './config.js';
 import type { Sender } from './sender.js';
 
@@ -146,6 +147,7 @@ export class Notifier {
       );
     }
     const rendered = renderWarning(warning, {
+      terminal: await warningTerminal(this.options.store, warning),
       channel: sender.channel,
       lang: sender.lang,
       occasion: parseOccasionKey(notification.occasion),

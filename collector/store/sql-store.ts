@@ -4,6 +4,7 @@ import { SqlSelfInspectionStore } from './self-inspections/self-inspection-store
 import { SqlDocumentStore } from './documents/document-store.js';
 import { SqlAuditStore } from './audit/audit-store.js';
 import type { IngestWrites } from './ingest-writes/ingest-writes.js';
+import { SqlRegisterStore } from './register/sql-register-store.js';
 import { flag, type Database } from './sql/database.js';
 import { bytewise, dialectText, forUpdate, greatest, list, raw, sql, when, type Query } from './sql/query.js';
 import {
@@ -81,6 +82,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
   readonly selfInspections: SqlSelfInspectionStore;
   readonly documents: SqlDocumentStore;
   readonly audit: SqlAuditStore;
+  readonly register: SqlRegisterStore;
   private readonly writes: IngestWrites;
 
   /** `database` is the one connection every domain store written once shares. */
@@ -99,6 +101,7 @@ export abstract class SqlStore<D extends Database = Database> implements Store {
     this.selfInspections = new SqlSelfInspectionStore(database);
     this.documents = new SqlDocumentStore(database);
     this.audit = new SqlAuditStore(database);
+    this.register = new SqlRegisterStore(database);
   }
 
   async schemaVersion(): Promise<number> {

@@ -15,6 +15,7 @@ import type { AgentApprovalStore } from './approvals/approval-store.js';
 import type { RectificationStore } from './rectifications/rectification-store.js';
 import type { SelfInspectionStore } from './self-inspections/self-inspection-store.js';
 import type { DocumentStore } from './documents/document-store.js';
+import type { RegisterStore } from './register/register-store.js';
 
 /** What a token enrolls (SPEC §3): an agent token cannot enroll a collector, nor the reverse. */
 export const ENROLLMENT_TOKEN_KINDS = ['agent', 'collector'] as const;
@@ -193,6 +194,8 @@ export interface Store {
   readonly selfInspections: SelfInspectionStore;
   /** Official documents and their sign-off (签发): what goes up waits for a person to sign it. */
   readonly documents: DocumentStore;
+  /** The terminal register (issue 17): terminals, persons, their accounts and inventory. */
+  readonly register: RegisterStore;
   /** The highest migration applied, for diagnostics and tests. */
   schemaVersion(): Promise<number>;
 

@@ -17,6 +17,9 @@ export const COLLECTOR_CONDITION_TYPES = [
   'rectification.overdue',
   'rectification.reminder',
   'incident.report.stuck',
+  'register.level.mismatch',
+  'register.terminal.incomplete',
+  'register.owner.left',
 ] as const;
 
 export function isCollectorConditionType(type: string): boolean {

@@ -8,6 +8,7 @@ import type { Rule } from '../rules/schema.js';
 import type { NotifyRoute } from '../notify/occasion.js';
 import type { Store } from '../store/store.js';
 import { conditionSeq } from '../store/warnings/records.js';
+import { isRecordOnlyEventType } from '../../shared/events.js';
 import { isCollectorConditionType, type CollectorCondition, type ConditionSink } from './conditions.js';
 import { runRulesBatch, sweepRuleState, type RulesRunResult } from './rules-batch.js';
 
@@ -180,7 +181,9 @@ export class WarningStage implements ConditionSink {
       const envelope = JSON.parse(row.envelope) as EventEnvelope;
       const event: RuleEvent = { eventId: row.id, envelope, unit: row.unit };
       // Collector conditions come only from the collector: an agent naming one is not believed.
-      const applicable = isCollectorConditionType(envelope.type) ? [] : rules;
+      // A record-only event (the inventory) updates the register and is never a warning, whatever a rule says.
+      const applicable =
+        isCollectorConditionType(envelope.type) || isRecordOnlyEventType(envelope.type) ? [] : rules;
       return {
         input: { kind: 'event' as const, eventId: row.id, needed: rowsNeeded(event, applicable) },
         evaluate: (state: RuleState) => evaluate(state, event, applicable, now),

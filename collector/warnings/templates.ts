@@ -1,3 +1,5 @@
+import type { TerminalName } from '../../shared/api/register.js';
+import { terminalLabel } from '../register/terminal-naming.js';
 import type { NotifyOccasion } from '../notify/occasion.js';
 import { eventTypeName, keyInWords, monitoringBasis, SEVERITY_NAMES } from '../../shared/terms.js';
 import { WARNING_STATE_NAMES, type Warning } from './warning.js';
@@ -33,6 +35,8 @@ export interface RenderOptions {
   occasion?: NotifyOccasion;
   /** The collector's `level`: which article its monitoring rests on (shared/terms.ts monitoringBasis). */
   collectorLevel?: string;
+  /** The warning's terminal in the register (issue 17), named 编号 · hostname · 责任人. */
+  terminal?: TerminalName | null;
 }
 
 const TIME_ZONE = 'Asia/Shanghai';
@@ -51,9 +55,9 @@ export function renderWarning(warning: Warning, options: RenderOptions): Rendere
     ? {
         channel: 'webhook',
         contentType: 'application/json',
-        body: webhookBody(warning, lang, occasion, options.link, options.collectorLevel ?? 'unit'),
+        body: webhookBody(warning, lang, occasion, options),
       }
-    : { channel: 'email', ...email(warning, lang, occasion, options.link, options.collectorLevel ?? 'unit') };
+    : { channel: 'email', ...email(warning, lang, occasion, options) };
 }
 
 /** "新预警", "再次触发", "状态变更：识别" — what happened, ahead of the warning itself. */
@@ -101,13 +105,8 @@ function oneLine(text: string): string {
   return text.replace(INVISIBLE, ' ').replace(/\s+/g, ' ').trim();
 }
 
-function webhookBody(
-  warning: Warning,
-  lang: Lang,
-  occasion: NotifyOccasion,
-  link: string | undefined,
-  collectorLevel: string,
-): string {
+function webhookBody(warning: Warning, lang: Lang, occasion: NotifyOccasion, options: RenderOptions): string {
+  const { link, collectorLevel = 'unit', terminal } = options;
   const payload = {
     version: 1,
     kind: 'smew.warning',
@@ -128,6 +127,7 @@ function webhookBody(
       unit: warning.unit,
       agent: warning.agent,
       agents: warning.agents,
+      ...(terminal && { terminal, terminalLabel: terminalLabel(terminal) }),
       level: warning.level,
       count: warning.count,
       firstSeen: warning.firstSeen,
@@ -170,9 +170,9 @@ function email(
   warning: Warning,
   lang: Lang,
   occasion: NotifyOccasion,
-  link: string | undefined,
-  collectorLevel: string,
+  options: RenderOptions,
 ): { subject: string; text: string } {
+  const { link, collectorLevel = 'unit', terminal } = options;
   const zh = lang === 'zh';
   const title = oneLine(warning.title[lang]);
   const severity = SEVERITY_NAMES[warning.severity][lang];
@@ -182,7 +182,9 @@ function email(
     : `[smew warning]${what}[${severity}] ${title} — ${oneLine(warning.unit)}`;
   const time = (iso: string) =>
     zh ? `${formatShanghai(iso)}（北京时间）` : `${formatShanghai(iso)} (Beijing time, UTC+8)`;
-  const hosts = warning.agent ?? warning.agents.join(', ');
+  const agents = warning.agent ?? warning.agents.join(', ');
+  // 编号 · hostname · 责任人 first, the agent id beside it (SPEC §8).
+  const hosts = terminal ? `${terminalLabel(terminal)}（${agents || terminal.id}）` : agents;
   const level = warning.level ? (zh ? `（${warning.level}）` : ` (${warning.level})`) : '';
   const condition = warning.resolvedAt
     ? zh

@@ -18,6 +18,7 @@ export type { StoredEvent } from '../../shared/api/events.js';
 export type { Notice } from '../../shared/api/notices.js';
 export type { Rectification } from '../../shared/api/rectifications.js';
 export type { ChecklistItem, SelfInspection } from '../../shared/api/self-inspection.js';
+export type { Person, RegisterChange, Terminal, TerminalName } from '../../shared/api/register.js';
 export type { Silence } from '../../shared/api/silences.js';
 export type { TransitionRecord as Transition, WarningDetail } from '../../shared/api/warnings.js';
 /** A warning from a list, with its history and evidence once its detail is read. */
@@ -84,6 +85,23 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   return body as T;
 }
 
+/** Sends a file as the request body (a 台账 import); refusals as `api` gives them. */
+export async function upload<T>(path: string, file: File): Promise<T> {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: {
+      accept: 'application/json',
+      'x-csrf-token': csrfToken,
+      'content-type': file.type || 'text/csv',
+    },
+    body: file,
+    credentials: 'same-origin',
+  });
+  const body = (await response.json().catch(() => undefined)) as (T & { error?: string }) | undefined;
+  if (!response.ok) throw new ApiError(response.status, body?.error ?? `HTTP ${response.status}`, false);
+  return body as T;
+}
+
 export async function login(name: string, password: string): Promise<SessionUser> {
   const reply = await api<LoginReply>('/api/v1/session', {
     method: 'POST',
@@ -124,6 +142,8 @@ export function itemsOf<T>(reply: unknown): T[] {
 
 /** Levels of classified systems and incidents (SPEC §8). */
 export const SECRET_LEVELS = ['绝密', '机密', '秘密'] as const;
+/** Levels of terminals: the secret ones and 非密. */
+export const ALL_LEVELS = [...SECRET_LEVELS, '非密'] as const;
 
 export function actorName(actor: Actor | string | null | undefined): string {
   if (!actor) return '—';

@@ -16,8 +16,11 @@ import { LiveTick } from './components/data.js';
 import { LangContext, saveLang, savedLang, translator, useI18n, type Lang, type MessageKey } from './i18n.js';
 import { beep, openLiveStream } from './live.js';
 import { AccessPage } from './pages/access.js';
-import { AgentDetail, AgentsPage } from './pages/agents.js';
+import { AgentDetail } from './pages/agents.js';
 import { DocumentsPage } from './pages/documents.js';
+import { PersonsPage } from './pages/persons.js';
+import { TerminalDetail } from './pages/terminal-page.js';
+import { AgentsPage } from './pages/terminals.js';
 import { IncidentsPage, SystemsPage } from './pages/clocks.js';
 import { AuditPage } from './pages/audit.js';
 import { NoticesPage, SilencesPage } from './pages/notices.js';
@@ -53,6 +56,7 @@ const NAV: [path: string, title: MessageKey, permission: string][] = [
   ['', 'overview', 'monitoring.read'],
   ['warnings', 'warnings', 'monitoring.read'],
   ['agents', 'agents', 'agents.read'],
+  ['persons', 'persons', 'register.read'],
   ['systems', 'systems', 'register.read'],
   ['incidents', 'incidents', 'register.read'],
   ['self-inspection', 'selfInspection', 'inspection.read'],
@@ -227,7 +231,15 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
     case 'warnings':
       return id ? <WarningDetail id={id} user={user} /> : <WarningsPage query={route.query} />;
     case 'agents':
-      return id ? <AgentDetail id={id} /> : <AgentsPage />;
+      return id ? <AgentDetail id={id} /> : <AgentsPage canWrite={user.role !== 'viewer'} />;
+    case 'terminals':
+      return id ? (
+        <TerminalDetail id={id} canWrite={user.role !== 'viewer'} />
+      ) : (
+        <AgentsPage canWrite={user.role !== 'viewer'} />
+      );
+    case 'persons':
+      return <PersonsPage canWrite={user.role !== 'viewer'} />;
     case 'systems':
       return <SystemsPage user={user} />;
     case 'incidents':

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { calendarDate, isoTime, listOf, nullableIsoTime } from './common.js';
 import { rectificationInputs } from './rectifications.js';
+import { terminalName } from './register.js';
 
 export { calendarDate };
 
@@ -301,6 +302,10 @@ export const incident = z.object({
   description: z.string().nullable().optional(),
   measures: z.array(measure).meta({ description: 'remedial measures taken (第61条: at once)' }),
   evidence: z.array(z.int()).optional().meta({ description: 'event ids' }),
+  terminals: z
+    .array(terminalName)
+    .optional()
+    .meta({ description: 'the registered terminals the evidence came from (编号 · hostname · 责任人)' }),
   createdAt: isoTime.optional(),
   createdBy: z.string().optional(),
   hops: z.array(hop),

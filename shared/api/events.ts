@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { sessionUserSchema } from '../inventory.js';
 import { isoTime, openObject, pageOf } from './common.js';
+import { personName, terminalNameField } from './register.js';
 
 /** A stored event with the envelope exactly as the agent signed it (`GET /api/v1/events`). */
 export const storedEvent = z.object({
@@ -16,6 +18,11 @@ export const storedEvent = z.object({
   data: openObject,
   skewed: z.boolean().meta({ description: 'ts was off the collector clock by more than ingest.maxSkew' }),
   envelope: openObject.meta({ description: 'the signed envelope as received' }),
+  terminal: terminalNameField,
+  users: z
+    .array(sessionUserSchema.extend({ person: personName.nullable() }))
+    .optional()
+    .meta({ description: 'who was logged in (signed), each account mapped to a person of the register' }),
 });
 export type StoredEvent = z.infer<typeof storedEvent>;
 

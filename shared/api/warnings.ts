@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES, LEVELS } from '../levels.js';
 import { actor, isoTime, nullableIsoTime, openObject, pageOf } from './common.js';
+import { terminalNameField } from './register.js';
 
 /** 发现 → 识别 → 处置 → 关闭 / 误报 (SPEC §7); collector/warnings/warning.ts keeps warnings in them. */
 export const WARNING_STATES = ['discovered', 'identified', 'handling', 'closed', 'false-positive'] as const;
@@ -44,6 +45,7 @@ export const warning = z.object({
   unit: z.string(),
   agent: z.string().nullable().meta({ description: 'null for a unit-level (correlated) warning' }),
   agents: z.array(z.string()).optional(),
+  terminal: terminalNameField,
   level: z.enum(LEVELS).nullable().optional(),
   type: z.string().optional(),
   sample: z

@@ -109,6 +109,20 @@ describe('a policy update from the city, applied down the chain', () => {
     expect(await wirelessEvents()).toEqual([]);
   });
 
+  it('the policy pushed to the agent follows the level its terminal has in the register', async () => {
+    const [enrolled] = await run(unit).store.listAgents({});
+    const registered = await callApi<{ level: string }>(unit, keys.get(unit)!, '/api/v1/terminals', {
+      assetNo: 'JSJ-1',
+      level: '机密',
+      agentId: enrolled!.id,
+    });
+    expect(registered.status).toBe(201);
+    await eventually(() => agent.policy().level === '机密' || undefined, {
+      what: 'the agent at its registered 机密',
+    });
+    expect(agent.policy().wireless.approved).toEqual(['wlp2s0']);
+  });
+
   it('the city rules the Wi-Fi out: the agent at the unit now reports the NIC', async () => {
     const issued = await callApi<{ id: string }>(city, keys.get(city)!, '/api/v1/hierarchy/notices', {
       type: 'policy',

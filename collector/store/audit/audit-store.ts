@@ -70,10 +70,32 @@ export interface AuditStore {
   latestHead(): Promise<SignedAuditHead | undefined>;
 }
 
+/**
+ * Appends one entry chained onto the newest, inside the caller's transaction `tx`: the one way an
+ * entry is written, so a change (a register row) and its audit entry commit together and the
+ * chain stays whole. `tx` must be a transaction (SQLite's write lock, or the advisory lock here).
+ */
+export async function appendAuditIn(tx: Database, newEntry: NewAuditEntry): Promise<ChainedAuditEntry> {
+  const entry = storable(newEntry);
+  if (tx.dialect === 'postgres') await tx.get(sql`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`);
+  const previous = await sealUnchained(tx);
+  const seq = previous.seq + 1;
+  const hash = auditEntryHash(entry, seq, previous.hash);
+  const subject = entry.subject ?? null;
+  const row = await tx.get<{ id: number | string }>(
+    sql`INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail, subject, seq, prev_hash, hash)
+        VALUES (${entry.at}, ${entry.actor}, ${entry.actorKind}, ${entry.role}, ${entry.unit}, ${entry.action},
+                ${entry.status}, ${entry.ip}, ${entry.detail}, ${subject}, ${seq}, ${previous.hash}, ${hash})
+        RETURNING id`,
+  );
+  return { ...entry, subject, id: Number(row!.id), seq, prevHash: previous.hash, hash };
+}
+
 /** Any fixed number: the advisory lock every collector appending to one PostgreSQL log takes. */
 const AUDIT_LOCK = 0x61756469; // "audi"
 
-const FIELDS = raw(`id, at, actor, actor_kind AS "actorKind", role, unit, action, status, ip, detail, seq,
+const FIELDS =
+  raw(`id, at, actor, actor_kind AS "actorKind", role, unit, action, status, ip, detail, subject, seq,
   prev_hash AS "prevHash", hash`);
 const HEAD_FIELDS = raw(
   `seq, hash, signed_at AS "signedAt", collector, alg, public_key AS "publicKey", signature`,
@@ -103,6 +125,7 @@ function storable(entry: NewAuditEntry): NewAuditEntry {
     action: stripNul(entry.action),
     ip: stripNul(entry.ip),
     detail: stripNul(entry.detail),
+    subject: text(entry.subject ?? null),
   };
 }
 
@@ -110,20 +133,7 @@ export class SqlAuditStore implements AuditStore {
   constructor(private readonly db: Database) {}
 
   async append(newEntry: NewAuditEntry): Promise<ChainedAuditEntry> {
-    const entry = storable(newEntry);
-    return this.db.transaction(async (tx) => {
-      if (tx.dialect === 'postgres') await tx.get(sql`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`);
-      const previous = await sealUnchained(tx);
-      const seq = previous.seq + 1;
-      const hash = auditEntryHash(entry, seq, previous.hash);
-      const row = await tx.get<{ id: number | string }>(
-        sql`INSERT INTO audit_log (at, actor, actor_kind, role, unit, action, status, ip, detail, seq, prev_hash, hash)
-            VALUES (${entry.at}, ${entry.actor}, ${entry.actorKind}, ${entry.role}, ${entry.unit}, ${entry.action},
-                    ${entry.status}, ${entry.ip}, ${entry.detail}, ${seq}, ${previous.hash}, ${hash})
-            RETURNING id`,
-      );
-      return { ...entry, id: Number(row!.id), seq, prevHash: previous.hash, hash };
-    });
+    return this.db.transaction((tx) => appendAuditIn(tx, newEntry));
   }
 
   async list(filter: AuditFilter): Promise<StoredAuditEntry[]> {

@@ -280,7 +280,9 @@ export interface ClockStore {
   getIncident(id: string): Promise<IncidentRecord | undefined>;
   listIncidents(filter: { units?: readonly string[] }): Promise<IncidentRecord[]>;
   /** The stored events an incident names as evidence, with their attested time and unit. */
-  evidenceEvents(ids: readonly number[]): Promise<{ id: number; ts: string; unit: string; type: string }[]>;
+  evidenceEvents(
+    ids: readonly number[],
+  ): Promise<{ id: number; ts: string; unit: string; type: string; agentId: string }[]>;
   addReport(incidentId: string, report: NewReport): Promise<ReportEntry | undefined>;
   addMeasure(incidentId: string, measure: NewMeasure): Promise<MeasureEntry | undefined>;
   /** Closes an open incident; false when there is none or it is closed already. */

@@ -395,10 +395,10 @@ export class SqlClockStore implements ClockStore {
 
   async evidenceEvents(
     ids: readonly number[],
-  ): Promise<{ id: number; ts: string; unit: string; type: string }[]> {
+  ): Promise<{ id: number; ts: string; unit: string; type: string; agentId: string }[]> {
     if (ids.length === 0) return [];
-    return this.db.all<{ id: number; ts: string; unit: string; type: string }>(
-      sql`SELECT e.id, e.ts, a.unit, e.type FROM events e JOIN agents a ON a.id = e.agent_id
+    return this.db.all<{ id: number; ts: string; unit: string; type: string; agentId: string }>(
+      sql`SELECT e.id, e.ts, a.unit, e.type, e.agent_id AS "agentId" FROM events e JOIN agents a ON a.id = e.agent_id
           WHERE e.id IN ${list(ids)} ORDER BY e.ts, e.id`,
     );
   }

@@ -754,6 +754,66 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
     `,
   },
   {
+    version: 15,
+    name: '涉密计算机台账 (第31–35条, 第6条): persons, their OS accounts, and terminals with 编号, 密级, 责任人, 部门, 位置, 要害部门部位, system, use, state and inventory',
+    sql: `
+      CREATE TABLE register_persons (
+        id            TEXT{bytewise} PRIMARY KEY,
+        unit          TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        department    TEXT,
+        clearance     TEXT NOT NULL CHECK (clearance IN ('核心', '重要', '一般')),
+        state         TEXT NOT NULL CHECK (state IN ('在岗', '离岗', '脱密期')),
+        state_since   TEXT{bytewise},
+        state_until   TEXT{bytewise},
+        created_at    TEXT{bytewise} NOT NULL,
+        updated_at    TEXT{bytewise} NOT NULL
+      );
+      CREATE INDEX register_persons_unit ON register_persons (unit, name);
+      CREATE TABLE register_accounts (
+        unit      TEXT NOT NULL,
+        account   TEXT{bytewise} NOT NULL,
+        person_id TEXT NOT NULL REFERENCES register_persons (id) ON DELETE CASCADE,
+        PRIMARY KEY (unit, account)
+      );
+      CREATE INDEX register_accounts_person ON register_accounts (person_id);
+      CREATE TABLE register_terminals (
+        id           TEXT{bytewise} PRIMARY KEY,
+        unit         TEXT NOT NULL,
+        asset_no     TEXT,
+        level        TEXT NOT NULL CHECK (level IN ('绝密', '机密', '秘密', '非密')),
+        use          TEXT NOT NULL CHECK (use IN ('涉密', '非涉密')),
+        owner_id     TEXT REFERENCES register_persons (id),
+        department   TEXT,
+        location     TEXT,
+        key_part     TEXT,
+        system_id    TEXT REFERENCES info_systems (id),
+        state        TEXT NOT NULL CHECK (state IN ('在用', '停用', '维修', '报废')),
+        state_since  TEXT{bytewise},
+        agent_id     TEXT UNIQUE REFERENCES agents (id),
+        hostname     TEXT,
+        inventory    TEXT,
+        inventory_at TEXT{bytewise},
+        findings     TEXT NOT NULL DEFAULT '[]',
+        created_at   TEXT{bytewise} NOT NULL,
+        updated_at   TEXT{bytewise} NOT NULL,
+        UNIQUE (unit, asset_no)
+      );
+      CREATE INDEX register_terminals_owner ON register_terminals (owner_id);
+      CREATE INDEX register_terminals_system ON register_terminals (system_id);
+      -- The register counts each terminal's open warnings by its agent.
+      CREATE INDEX warnings_agent_state ON warnings (agent, state);
+    `,
+  },
+  {
+    version: 16,
+    name: 'the audit log names what a change was made to (a terminal, a person), so a record’s history is read from it',
+    sql: `
+      ALTER TABLE audit_log ADD COLUMN subject TEXT;
+      CREATE INDEX audit_log_subject ON audit_log (subject, id);
+    `,
+  },
+  {
     version: 17,
     name: '第34条 三员: roles sysadmin, secadmin, auditor, viewer; the audit log chained by hash, its head signed',
     // The stated mapping: admin → sysadmin, officer → secadmin, viewer stays viewer. Audit entries

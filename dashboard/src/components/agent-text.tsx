@@ -1,6 +1,8 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import { visibleParts } from '../../../shared/visible-text.js';
+import { terminalLabel } from '../../../shared/terms.js';
+import type { TerminalName } from '../api.js';
 import { useI18n } from '../i18n.js';
 
 /** Characters shown before a long value is cut (the rest is one click away). */
@@ -55,5 +57,36 @@ export function AgentText(props: {
         </>
       ) : null}
     </span>
+  );
+}
+
+/**
+ * A terminal as the register names it (编号 · hostname · 责任人), with its agent id one click away;
+ * `plain` in a list whose rows have one link each (the row's own).
+ */
+export function TerminalCell(props: {
+  terminal?: TerminalName | null;
+  agent: string | null;
+  plain?: boolean;
+}) {
+  const { terminal, agent, plain } = props;
+  const label = terminal ? <AgentText text={terminalLabel(terminal)} /> : null;
+  return (
+    <>
+      {terminal ? (
+        <div>{plain ? label : <a href={`#/terminals/${encodeURIComponent(terminal.id)}`}>{label}</a>}</div>
+      ) : null}
+      {!agent ? (
+        terminal ? null : (
+          '—'
+        )
+      ) : plain ? (
+        <span class={terminal ? 'muted small' : undefined}>{agent}</span>
+      ) : (
+        <a class={terminal ? 'muted small' : undefined} href={`#/agents/${encodeURIComponent(agent)}`}>
+          {agent}
+        </a>
+      )}
+    </>
   );
 }

@@ -6,64 +6,9 @@ import { LoadMore, usePaged } from '../components/paged.js';
 import { useI18n } from '../i18n.js';
 import { RecentEvents } from './overview.js';
 
-export function AgentsPage() {
-  const { t } = useI18n();
-  const agents = useApi<unknown>('/api/v1/agents');
-  return (
-    <section>
-      <h1>{t('agents')}</h1>
-      <Show loaded={agents}>
-        {(reply) => {
-          const list = itemsOf<Agent>(reply);
-          if (list.length === 0) return <p class="muted">{t('none')}</p>;
-          return (
-            <table data-testid="agents">
-              <thead>
-                <tr>
-                  <th>{t('status')}</th>
-                  <th>{t('hostname')}</th>
-                  <th>{t('agent')}</th>
-                  <th>{t('unit')}</th>
-                  <th>{t('lastSeen')}</th>
-                  <th>{t('version')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((a) => (
-                  <tr key={a.id} data-agent={a.id}>
-                    <td>
-                      <span class={a.online ? 'badge ok' : 'badge off'}>
-                        {a.online ? t('online') : t('offline')}
-                      </span>
-                    </td>
-                    <td>
-                      <AgentText text={a.hostname} />
-                    </td>
-                    <td>
-                      <a href={`#/agents/${encodeURIComponent(a.id)}`}>{a.id}</a>
-                    </td>
-                    <td>{a.unit}</td>
-                    <td>
-                      <Time iso={a.lastSeen} seconds />
-                    </td>
-                    <td>
-                      <AgentText text={a.version} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          );
-        }}
-      </Show>
-    </section>
-  );
-}
-
 export function AgentDetail(props: { id: string }) {
   const { t } = useI18n();
   const agents = useApi<unknown>('/api/v1/agents');
-  const events = usePaged<StoredEvent>(`/api/v1/events?agent=${encodeURIComponent(props.id)}&limit=100`);
   return (
     <section>
       <p>
@@ -111,6 +56,17 @@ export function AgentDetail(props: { id: string }) {
           );
         }}
       </Show>
+      <AgentEvents agentId={props.id} />
+    </section>
+  );
+}
+
+/** An agent's events, newest first, a page at a time. */
+export function AgentEvents(props: { agentId: string }) {
+  const { t } = useI18n();
+  const events = usePaged<StoredEvent>(`/api/v1/events?agent=${encodeURIComponent(props.agentId)}&limit=100`);
+  return (
+    <>
       <h2>{t('events')}</h2>
       <Show loaded={events.first}>
         {() => (
@@ -120,6 +76,6 @@ export function AgentDetail(props: { id: string }) {
           </>
         )}
       </Show>
-    </section>
+    </>
   );
 }

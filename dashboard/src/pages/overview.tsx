@@ -6,7 +6,7 @@ import {
   type StoredEvent,
   type Warning,
 } from '../api.js';
-import { AgentText } from '../components/agent-text.js';
+import { AgentText, TerminalCell } from '../components/agent-text.js';
 import { Countdown, DataList, SeverityBadge, Time, useNow } from '../components/bits.js';
 import { Show, Unavailable, useApi } from '../components/data.js';
 import { TrendChart } from '../components/trend-chart.js';
@@ -189,7 +189,14 @@ export function RecentEvents(props: { events: StoredEvent[] }) {
               {e.skewed ? <span class="badge warn">{t('skewed')}</span> : null}
             </td>
             <td>
-              <a href={`#/agents/${encodeURIComponent(e.agent)}`}>{e.agent}</a>
+              <TerminalCell terminal={e.terminal} agent={e.agent} />
+              {e.users?.length ? (
+                <div class="small" data-testid="event-users">
+                  {e.users
+                    .map((u) => `${u.person?.name ?? u.account}${u.line ? `@${u.line}` : ''}`)
+                    .join(', ')}
+                </div>
+              ) : null}
             </td>
             <td>
               {eventTypeName(e.type, lang)}{' '}

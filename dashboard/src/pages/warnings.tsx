@@ -11,7 +11,7 @@ import {
   type Warning,
   may,
 } from '../api.js';
-import { AgentText } from '../components/agent-text.js';
+import { AgentText, TerminalCell } from '../components/agent-text.js';
 import { DataList, ExportLink, SeverityBadge, StateBadge, Time } from '../components/bits.js';
 import { Show, useApi } from '../components/data.js';
 import { LoadMore, usePaged } from '../components/paged.js';
@@ -116,7 +116,9 @@ export function WarningsPage(props: { query: URLSearchParams }) {
                       <StateBadge state={w.state} />
                     </td>
                     <td>{w.unit}</td>
-                    <td>{w.agent ?? '—'}</td>
+                    <td>
+                      <TerminalCell terminal={w.terminal} agent={w.agent} plain />
+                    </td>
                     <td>{w.count}</td>
                     <td>
                       <Time iso={w.lastSeen} />
@@ -161,7 +163,9 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
               <dt>{t('unit')}</dt>
               <dd>{w.unit}</dd>
               <dt>{t('agent')}</dt>
-              <dd>{w.agent ? <a href={`#/agents/${encodeURIComponent(w.agent)}`}>{w.agent}</a> : '—'}</dd>
+              <dd>
+                <TerminalCell terminal={w.terminal} agent={w.agent} />
+              </dd>
               <dt>{t('count')}</dt>
               <dd>{w.count}</dd>
               <dt>{t('firstSeen')}</dt>
