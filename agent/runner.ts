@@ -42,6 +42,8 @@ export interface StartAgentOptions {
   detectors?: readonly Detector[];
   /** Instead of every registered probe. */
   probes?: readonly Probe[];
+  /** false: no host inventory (agent/inventory.ts); tests that count events leave it out. */
+  inventory?: boolean;
   /** The config file the agent was started with, watched for changes (agent.config.changed). */
   configFile?: string;
   /** Instead of the process's own memory and CPU figures; tests inject readings. */
@@ -292,6 +294,7 @@ class Agent {
     this.scheduleScan();
     // Kernel and file change notices scan at once; the periodic scan above is the net under them.
     this.watchers = this.watchChanges();
+    if (this.options.inventory === false) return;
     this.inventory = startInventoryRounds({
       paths: this.config.paths,
       intervalMs: this.config.inventory.interval,
