@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostInventorySchema, sessionUsersSchema } from '../../shared/inventory.js';
 import { FIXTURE_HOSTS, fixtureHostNames, fixtureScanConfig } from '../support/fixture-host.js';
-import { runSmew } from '../support/processes.js';
+import { completion, REPO_ROOT, runSmew, start } from '../support/processes.js';
 
 /**
  * The built `smew agent inventory` over each fixture host that has a golden `inventory.json`
@@ -29,5 +29,18 @@ describe('smew agent inventory over the fixture hosts', () => {
     if (UPDATE) writeFileSync(golden, `${JSON.stringify(output, null, 2)}\n`);
     const { default: expected } = (await import(golden, { with: { type: 'json' } })) as { default: unknown };
     expect(output).toEqual(expected);
+  });
+
+  // The agent's bundle (what the packaged launcher runs), with its stand-ins for Node's heavy
+  // modules (scripts/build-agent.mjs), reads the same inventory.
+  it.each(hosts)('%s: the agent bundle prints the same', async (host) => {
+    const bundle = join(REPO_ROOT, 'dist/bin/smew-agent.js');
+    const args = ['--lite-mode', bundle, 'agent', 'inventory', '--config', fixtureScanConfig(host)];
+    const result = await completion(start(process.execPath, args));
+    expect(result.stderr).toBe('');
+    const { default: expected } = (await import(join(FIXTURE_HOSTS, host, 'inventory.json'), {
+      with: { type: 'json' },
+    })) as { default: unknown };
+    expect(JSON.parse(result.stdout)).toEqual(expected);
   });
 });
