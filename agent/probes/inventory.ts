@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostInventorySchema, type HostInventory } from '../../shared/inventory.js';
 import { cidrContains, parseCidr, parseIp } from '../../shared/net/cidr.js';
 import { readNetInterfaces } from './netdev.js';
 import type { HostPaths } from './probe.js';
 import { parseIfInet6, parseIpv4Routes } from './routes.js';
-import { listNames, readText, realpathOrUndefined, usbPortOf } from './sysfs-files.js';
+import { readText, realpathOrUndefined, usbPortOf } from './sysfs-files.js';
 
 /**
  * The host inventory for the terminal register (issue 17): OS and version, kernel, hostname, IPs
@@ -149,7 +149,7 @@ async function readMemoryBytes(procfs: string): Promise<number | undefined> {
  */
 async function readInterfaces(paths: InventoryPaths): Promise<HostInventory['interfaces']> {
   const [nics, routes, inet6, fibTrie] = await Promise.all([
-    readNetInterfaces(paths).catch(() => []),
+    readNetInterfaces(paths).catch(absentAsNone),
     readText(join(paths.procfs, 'net', 'route')),
     readText(join(paths.procfs, 'net', 'if_inet6')),
     readText(join(paths.procfs, 'net', 'fib_trie')),
@@ -197,6 +197,16 @@ export function parseFibTrieLocal(text: string): string[] {
   return [...addresses].sort();
 }
 
+/**
+ * A tree that does not exist has none of its parts (a container, a fixture); one that cannot be
+ * read fails the inventory, which the next round retries: an unreadable /sys/block must not read
+ * as every disk removed.
+ */
+function absentAsNone(err: unknown): never[] {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+  throw err;
+}
+
 /** Block devices that are not disks of this host: loop, RAM, compressed RAM, device-mapper, md, optical. */
 const NOT_A_DISK = /^(loop|ram|zram|dm-|md|sr|nbd|fd)\d*/;
 
@@ -208,7 +218,9 @@ const NOT_A_DISK = /^(loop|ram|zram|dm-|md|sr|nbd|fd)\d*/;
  */
 async function readDisks(sysfs: string): Promise<HostInventory['disks']> {
   const block = join(sysfs, 'block');
-  const names = (await listNames(block)).filter((n) => !NOT_A_DISK.test(n) && !/(boot\d+|rpmb)$/.test(n));
+  const names = (await readdir(block).catch(absentAsNone))
+    .sort()
+    .filter((n) => !NOT_A_DISK.test(n) && !/(boot\d+|rpmb)$/.test(n));
   const disks = await Promise.all(names.map((name) => readDisk(join(block, name), name)));
   return disks.filter((d): d is NonNullable<typeof d> => d !== undefined).slice(0, MAX_ITEMS);
 }

@@ -86,6 +86,14 @@ describe('the inventory probe over the fixture host', () => {
     );
   });
 
+  it('fails rather than report every disk gone when /sys/block cannot be read; none when absent', async () => {
+    const host = writableHost();
+    rmSync(join(host.sysfs, 'block'), { recursive: true });
+    expect((await readHostInventory(pathsOf(host))).disks).toEqual([]);
+    writeFileSync(join(host.sysfs, 'block'), 'not a directory');
+    await expect(readHostInventory(pathsOf(host))).rejects.toThrow(/ENOTDIR/);
+  });
+
   it('reads a VPD serial page and refuses other pages', () => {
     expect(parseVpdSerial(vpdPage('  WD-WCC4E1234567 '))).toBe('WD-WCC4E1234567');
     expect(parseVpdSerial(Buffer.from([0, 0x83, 0, 2, 65, 66]))).toBeUndefined();
