@@ -73,13 +73,24 @@ export const agentConfigSchema = z.strictObject({
       batch: z.number().int().min(1).max(MAX_BATCH_EVENTS).default(OUTBOX_DEFAULTS.batch),
     })
     .default(OUTBOX_DEFAULTS),
+  /**
+   * The host trees the agent reads: `etc` for os-release (the inventory), `run` for who is logged
+   * in (logind's `systemd/sessions`, else `utmp`). Fixture trees and containers point them elsewhere.
+   */
   paths: z
     .strictObject({
       sysfs: z.string().default('/sys'),
       procfs: z.string().default('/proc'),
       devfs: z.string().default('/dev'),
+      etc: z.string().default('/etc'),
+      run: z.string().default('/run'),
     })
-    .default({ sysfs: '/sys', procfs: '/proc', devfs: '/dev' }),
+    .default({ sysfs: '/sys', procfs: '/proc', devfs: '/dev', etc: '/etc', run: '/run' }),
+  /**
+   * The host inventory for the terminal register (host.inventory, host.hardware.changed): taken
+   * at start and every `interval`; only a change is sent again.
+   */
+  inventory: z.strictObject({ interval: durationSchema.default(3_600_000) }).default({ interval: 3_600_000 }),
   policy: policySchema.default(policySchema.parse({})),
 });
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

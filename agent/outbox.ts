@@ -12,6 +12,7 @@ import {
   signMessage,
   type EventEnvelope,
 } from '../shared/envelope.js';
+import type { SessionUser } from '../shared/inventory.js';
 import { SEVERITIES, severityRank, type Severity } from '../shared/levels.js';
 
 /**
@@ -63,6 +64,11 @@ export interface OutboxOptions {
   clock: Clock;
   /** The bound on disk and what to give up when it is reached; unbounded when absent. */
   limits?: OutboxLimits;
+  /**
+   * Who is logged in now (agent/probes/session-users.ts), read as each append signs its events:
+   * every envelope then carries `users`, under its signature. Undefined (unknown): no field.
+   */
+  users?: () => SessionUser[] | undefined;
 }
 
 export const OVERFLOW_POLICIES = ['drop-oldest', 'drop-lowest-severity'] as const;
@@ -123,6 +129,8 @@ export class Outbox {
   private readonly statements;
   /** Bytes the rows take (see ROW_OVERHEAD_BYTES); kept here, this process is the only writer. */
   private bytes: number;
+  /** Who was logged in when the append in progress began: the same for each event it signs. */
+  private signingUsers: SessionUser[] | undefined;
 
   private constructor(
     private readonly options: OutboxOptions,
@@ -255,6 +263,7 @@ export class Outbox {
     return this.transaction(() => {
       let seq = this.lastSeq();
       const createdAt = this.options.clock.now().toISOString();
+      this.signingUsers = this.options.users?.();
       const dropped: number[] = [];
       const envelopes = drafts.map((draft) => {
         seq += 1;
@@ -285,6 +294,18 @@ export class Outbox {
     });
   }
 
+  /**
+   * A value the agent keeps beside its events (the last inventory sent), so that it changes in the
+   * same transaction as the events that announce it: after a crash they never disagree.
+   */
+  kept(name: string): string | undefined {
+    return this.getMeta(`kept:${name}`);
+  }
+
+  keep(name: string, value: string): void {
+    this.statements.setMeta.run(`kept:${name}`, value);
+  }
+
   /** Events dropped for room since this database was created (every one was reported). */
   droppedTotal(): number {
     return Number(this.getMeta('dropped_total') ?? '0');
@@ -307,6 +328,7 @@ export class Outbox {
         key: draft.key,
         severity: draft.severity,
         data: draft.data,
+        ...(this.signingUsers !== undefined ? { users: this.signingUsers } : {}),
         alg: this.options.alg,
       },
       this.options.sign,

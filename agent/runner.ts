@@ -11,6 +11,7 @@ import type { Detector } from './detectors/finding.js';
 import { runDetectors } from './detectors/run-detectors.js';
 import { recordDetectorPass } from './differ.js';
 import { brokerUrlsFor, identityFile, loadIdentity, type AgentIdentity } from './identity.js';
+import { startInventoryRounds, type InventoryRounds } from './inventory.js';
 import { Outbox, type EventDraft } from './outbox.js';
 import {
   acceptPolicyMessage,
@@ -24,6 +25,7 @@ import {
 } from './policy-store.js';
 import { collectObservations } from './probes/collect.js';
 import type { Probe } from './probes/probe.js';
+import { readSessionUsers } from './probes/session-users.js';
 import { Publisher, type BackoffPolicy } from './publisher.js';
 import { SelfLimiter, type UsageSample } from './self-limits.js';
 import { selfChangeDraft, type SelfChange } from './watch/self-watch.js';
@@ -40,6 +42,8 @@ export interface StartAgentOptions {
   detectors?: readonly Detector[];
   /** Instead of every registered probe. */
   probes?: readonly Probe[];
+  /** false: no host inventory (agent/inventory.ts); tests that count events leave it out. */
+  inventory?: boolean;
   /** The config file the agent was started with, watched for changes (agent.config.changed). */
   configFile?: string;
   /** Instead of the process's own memory and CPU figures; tests inject readings. */
@@ -51,6 +55,8 @@ export interface RunningAgent {
   identity: AgentIdentity;
   /** Runs one scan now (after any scan in progress); resolves with the events it recorded. */
   scanNow(): Promise<EventDraft[]>;
+  /** Takes the host inventory now (agent/inventory.ts); resolves with the events it recorded. */
+  inventoryNow(): Promise<EventDraft[]>;
   /** The policy in force: the collector's when it sent one, else the config's. */
   policy(): Policy;
   isConnected(): boolean;
@@ -95,6 +101,7 @@ class Agent {
   private scanTimer: NodeJS.Timeout | undefined;
   // Started after the publisher and the first scan; the policy handler may run first.
   private watchers: Watchers | undefined;
+  private inventory: InventoryRounds | undefined;
   private scanning: Promise<EventDraft[]> = Promise.resolve([]);
 
   constructor(
@@ -128,6 +135,7 @@ class Agent {
       collector: this.identity.collector,
       clock: this.clock,
       limits: { maxBytes: this.config.outbox.maxBytes, overflow: this.config.outbox.overflow },
+      users: () => readSessionUsers(this.config.paths.run),
     });
   }
 
@@ -286,6 +294,14 @@ class Agent {
     this.scheduleScan();
     // Kernel and file change notices scan at once; the periodic scan above is the net under them.
     this.watchers = this.watchChanges();
+    if (this.options.inventory === false) return;
+    this.inventory = startInventoryRounds({
+      paths: this.config.paths,
+      intervalMs: this.config.inventory.interval,
+      outbox: this.outbox,
+      logger: this.logger,
+      recorded: () => this.publisher.flush(),
+    });
   }
 
   private watchChanges(): Watchers {
@@ -327,6 +343,7 @@ class Agent {
       agentId: this.identity.agentId,
       identity: this.identity,
       scanNow: this.scanNow,
+      inventoryNow: () => this.inventory?.takeNow() ?? Promise.resolve([]),
       policy: () => this.policy,
       isConnected: () => this.publisher.connected,
       pendingCount: () => this.outbox.pendingCount(),
@@ -339,6 +356,7 @@ class Agent {
     this.stopped = true;
     clearTimeout(this.scanTimer);
     await this.watchers?.stop();
+    await this.inventory?.stop();
     await this.scanning;
     try {
       this.outbox.append([

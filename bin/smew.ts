@@ -21,6 +21,10 @@ const AGENT_COMMANDS: CommandEntry[] = [
     name: 'agent enroll',
     load: async () => (await import('../agent/commands/enroll.js')).agentEnrollCommand,
   },
+  {
+    name: 'agent inventory',
+    load: async () => (await import('../agent/commands/inventory.js')).agentInventoryCommand,
+  },
   { name: 'agent run', load: async () => (await import('../agent/commands/run.js')).agentRunCommand },
   {
     name: 'agent rotate-key',

@@ -9,7 +9,7 @@
 //   node scripts/build-agent.mjs [OUTFILE] [--sourcemap]      (npm run build runs it after tsc)
 // --sourcemap also writes OUTFILE.map, to read a minified stack trace from an agent's journal.
 import { readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -30,16 +30,74 @@ const builtinsThroughRequire = {
   name: 'builtins-through-require',
   setup(build) {
     build.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) => {
-      if (args.kind !== 'import-statement' && args.kind !== 'dynamic-import') return undefined;
       const name = args.path.replace(/^node:/, '');
-      return builtinModules.includes(name) ? { path: name, namespace: 'builtin' } : undefined;
+      // A stand-in's own require() is the real module: left to Node (external).
+      if (!builtinModules.includes(name) || args.namespace === 'lazy-builtin') return undefined;
+      if (args.kind === 'import-statement' || args.kind === 'dynamic-import') {
+        return { path: name, namespace: LAZY_BUILTINS.has(name) ? 'lazy-builtin' : 'builtin' };
+      }
+      // The CommonJS packages' own require() calls of a heavy module get the stand-in too.
+      return args.kind === 'require-call' && LAZY_BUILTINS.has(name)
+        ? { path: name, namespace: 'lazy-builtin' }
+        : undefined;
     });
     build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
       contents: `module.exports = require(${JSON.stringify(`node:${args.path}`)});`,
       loader: 'js',
     }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: lazyBuiltin(args.path),
+      loader: 'js',
+    }));
   },
 };
+
+/**
+ * Node's modules that cost resident memory and that an idle agent may never use: TLS and HTTPS
+ * only with an https:// collector or an mqtts:// broker, HTTP only to enroll or to probe a beacon,
+ * zlib, worker threads, UDP and DNS only for a beacon's DNS probe, perf_hooks, assert, tty.
+ * In the agent, which needs net and crypto anyway, leaving them unloaded saves ~2 MB resident on
+ * Node.js 24 (each alone in an empty process: https +9.7 MB). Each is a stand-in that loads the
+ * real module the first time one of its members is read, so a module that imports it but never
+ * uses it at idle leaves it unloaded.
+ */
+const LAZY_BUILTINS = new Set([
+  'http',
+  'https',
+  'tls',
+  'zlib',
+  'worker_threads',
+  'dgram',
+  'dns',
+  'dns/promises',
+  'perf_hooks',
+  'assert',
+  'tty',
+]);
+
+/**
+ * The stand-in: a Proxy whose keys are the module's export names (read here, at build time, from
+ * the same Node.js the package carries) and whose every read loads the real module. The checks
+ * bundlers and TypeScript's interop helpers make on an import (`__esModule`, `then`, symbols) are
+ * answered without loading it: Node's modules have none of them.
+ */
+function lazyBuiltin(name) {
+  const specifier = JSON.stringify(`node:${name}`);
+  const names = JSON.stringify(Object.keys(createRequire(import.meta.url)(`node:${name}`)));
+  return `let real;
+const load = () => (real ??= require(${specifier}));
+const names = ${names};
+const inert = (key) => typeof key === 'symbol' || key === '__esModule' || key === 'then';
+module.exports = new Proxy({}, {
+  get: (_, key) => (inert(key) ? undefined : load()[key]),
+  set: (_, key, value) => { load()[key] = value; return true; },
+  has: (_, key) => !inert(key) && key in load(),
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, key) =>
+    names.includes(key) ? { configurable: true, enumerable: true, get: () => load()[key] } : undefined,
+});
+`;
+}
 
 /**
  * zod re-exports every language's error messages (z.locales, ~260 KB of the bundle's ~1.1 MB); the
@@ -53,6 +111,28 @@ const zodWithoutLocales = {
     );
     build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
       contents: 'export {};',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * mqtt.js loads its WebSocket transport (the `ws` package, which reads node:http as it loads) on
+ * the first connection, whatever the URL. The agent speaks mqtt:// and mqtts:// only (the brokers
+ * the collector hands out); a ws:// URL is refused with a message instead. ~1 MB resident.
+ */
+const mqttWithoutWebSockets = {
+  name: 'mqtt-without-websockets',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/ws$/ }, (args) =>
+      /[\\/]mqtt[\\/]build[\\/]lib[\\/]connect[\\/]/.test(args.importer)
+        ? { path: 'mqtt-ws', namespace: 'mqtt-without-websockets' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'mqtt-without-websockets' }, () => ({
+      contents: `const refuse = () => { throw new Error('the agent connects to mqtt:// or mqtts:// brokers; a WebSocket (ws://, wss://) broker URL is not supported'); };
+exports.streamBuilder = refuse;
+exports.browserStreamBuilder = refuse;`,
       loader: 'js',
     }));
   },
@@ -72,7 +152,7 @@ const result = await build({
   sourcemap: process.argv.includes('--sourcemap') ? 'external' : false,
   define: { SMEW_AGENT_BUNDLE: 'true' },
   external: ['better-sqlite3'],
-  plugins: [builtinsThroughRequire, zodWithoutLocales],
+  plugins: [builtinsThroughRequire, zodWithoutLocales, mqttWithoutWebSockets],
   // The CommonJS packages inside (mqtt, pino, yaml…) call require() for Node's own modules.
   banner: {
     js: "import { createRequire as __smewCreateRequire } from 'node:module'; const require = __smewCreateRequire(import.meta.url);",

@@ -24,6 +24,20 @@ export function escapeInvisible(text: string): string {
   return text.replace(INVISIBLE_ALL, escapeCodePoint);
 }
 
+/**
+ * JSON text with every invisible character written as its JSON escape (`\u202e`; a character
+ * beyond the BMP as its two surrogate escapes), so it still parses to the same value. For JSON
+ * printed to a terminal: JSON itself escapes C0 controls only, not C1 controls or bidi overrides.
+ */
+export function escapeInvisibleJson(json: string): string {
+  return json.replace(INVISIBLE_ALL, (char) =>
+    Array.from(
+      { length: char.length },
+      (_, i) => `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`,
+    ).join(''),
+  );
+}
+
 export interface VisiblePart {
   text: string;
   /** An escape standing for one invisible character (to be shown in a style of its own). */

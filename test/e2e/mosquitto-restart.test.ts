@@ -3,7 +3,13 @@ import { eventually } from '../support/eventually.js';
 import { copyFixtureHost } from '../support/fixture-host.js';
 import { startOwnMosquitto, type OwnMosquitto } from '../support/mosquitto.js';
 import type { Running } from '../support/processes.js';
-import { createSite, enrollAgent, loggedChanges, toggleNic } from '../support/smew-site.js';
+import {
+  createSite,
+  enrollAgent,
+  loggedChanges,
+  loggedInventoryEvents,
+  toggleNic,
+} from '../support/smew-site.js';
 
 const running: Running[] = [];
 let mosquitto: OwnMosquitto | undefined;
@@ -26,8 +32,8 @@ describe('through a real Mosquitto restarted while events flow', () => {
     await toggleNic(host, agentProcess, 'wlp2s0', 20, (i) => {
       if (i === 10) void mosquitto?.restart();
     });
-    // agent.started plus every change the agent recorded
-    const expected = 1 + loggedChanges(agentProcess).length;
+    // agent.started plus every change and inventory the agent recorded
+    const expected = 1 + loggedChanges(agentProcess).length + loggedInventoryEvents(agentProcess);
     const events = await eventually(
       async () => {
         const { items } = await site.api<{ items: { seq: number; type: string }[] }>(

@@ -75,6 +75,7 @@ describe('manual enrollment approval', () => {
       logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(line) }),
       probes: [],
       detectors: [],
+      inventory: false,
       backoff: { initialMs: 50, maxMs: 200 },
     });
     agents.push(agent);

@@ -36,7 +36,14 @@ export function fixtureScanConfig(host: string): string {
     config,
     stringify({
       identity: { dir: join(dir, 'identity') },
-      paths: { sysfs: join(root, 'sys'), procfs: join(root, 'proc'), devfs: join(root, 'dev') },
+      paths: {
+        sysfs: join(root, 'sys'),
+        procfs: join(root, 'proc'),
+        devfs: join(root, 'dev'),
+        // A host without these trees of its own reads none (not this machine's).
+        etc: join(root, 'etc'),
+        run: join(root, 'run'),
+      },
       policy: existsSync(policyFile) ? parse(readFileSync(policyFile, 'utf8')) : {},
     }),
   );
@@ -62,7 +69,7 @@ export interface FixtureHost {
 }
 
 export function copyFixtureHost(name: string): FixtureHost {
-  const root = mkdtempSync(join(tmpdir(), `smew-host-${name}-`));
+  const root = mkdtempSync(join(tmpdir(), `smew-host-${name.replaceAll('/', '-')}-`));
   cpSync(join(REPO_ROOT, 'test/fixtures', name), root, { recursive: true, verbatimSymlinks: true });
   const parked = join(root, '.parked');
   mkdirSync(parked, { recursive: true });

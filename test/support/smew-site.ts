@@ -220,6 +220,14 @@ export function loggedChanges(agent: Running, key?: string): { key: string; stat
     .filter((change) => key === undefined || change.key === key);
 }
 
+/** The events an agent process recorded for its host inventory so far (agent/inventory.ts). */
+export function loggedInventoryEvents(agent: Running): number {
+  return agent
+    .stderr()
+    .split('\n')
+    .filter((line) => line.includes('"inventory recorded"')).length;
+}
+
 /**
  * Unplugs and replugs `netdev` `times` times, waiting after each move until the agent has
  * recorded the change, so the test knows exactly which events exist without racing the scan.

@@ -190,6 +190,7 @@ async function run(config: AgentConfig): Promise<RunningAgent> {
     // Only what these tests check; other detectors have their own tests.
     probes: [netdevProbe],
     detectors: [wirelessPresentDetector],
+    inventory: false,
   });
   cleanup.push(() => agent.stop());
   return agent;
