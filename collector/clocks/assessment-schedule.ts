@@ -1,4 +1,4 @@
-import { ASSESSMENT_RESULTS, SYSTEM_LEVELS } from '../../shared/api/clocks.js';
+import { ASSESSMENT_RESULTS, SYSTEM_LEVELS, type AssessmentResult } from '../../shared/api/clocks.js';
 import { z } from 'zod';
 import {
   addCalendarDays,
@@ -47,8 +47,7 @@ export { SYSTEM_LEVELS };
 export const systemLevelSchema = z.enum(SYSTEM_LEVELS);
 export type SystemLevel = z.infer<typeof systemLevelSchema>;
 
-export { ASSESSMENT_RESULTS };
-export type AssessmentResult = (typeof ASSESSMENT_RESULTS)[number];
+export { ASSESSMENT_RESULTS, type AssessmentResult };
 
 export const CHANGE_KINDS = ['level', 'scope', 'environment'] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];

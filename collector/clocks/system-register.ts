@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { shanghaiDate } from '../../shared/calendar.js';
-import { assessmentFoundRisks, type AssessmentDue, type Fire, type System } from '../../shared/api/clocks.js';
+import {
+  assessmentFoundRisks,
+  assessmentResultOf,
+  type AssessmentDue,
+  type Fire,
+  type System,
+} from '../../shared/api/clocks.js';
 import type { RectificationInput } from '../../shared/api/rectifications.js';
 import { RectificationRegister } from '../rectifications/rectification-register.js';
 import type { Principal } from '../auth/api-keys.js';
@@ -61,7 +67,8 @@ export interface SystemChange {
 export interface NewAssessment {
   completedAt: string;
   assessor: string;
-  result: AssessmentResult;
+  /** Today's word or an earlier version's (assessmentResultOf reads it). */
+  result: Parameters<typeof assessmentResultOf>[0];
   note?: string | null;
   /** 整改 items the risks found open (第35条 with 第59条's what, who and deadline). */
   rectifications?: RectificationInput[];
@@ -207,7 +214,7 @@ export class SystemRegister {
     const entry = await this.deps.store.clocks.addAssessment(system.id, {
       completedAt: input.completedAt,
       assessor: input.assessor,
-      result: input.result,
+      result: assessmentResultOf(input.result),
       note: input.note ?? null,
       recordedAt: now.toISOString(),
       recordedBy: principal.name,

@@ -108,7 +108,7 @@ export async function takeAnnualFigures(input: AnnualFiguresInput): Promise<Annu
     for (const a of system.assessments) {
       if (!within(startOfShanghaiDay(a.completedAt).toISOString(), from, to)) continue;
       bump(assessments, 'completed');
-      if (a.result === 'fail') bump(assessments, 'failed');
+      if (a.result === 'major-risks') bump(assessments, 'failed');
     }
     if (
       system.status !== 'decommissioned' &&

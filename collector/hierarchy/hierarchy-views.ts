@@ -101,8 +101,8 @@ export class HierarchyViews {
       overdueAssessments: figures?.overdueAssessments ?? null,
       incidents: figures?.incidents ?? null,
       noticesUnanswered: figures?.noticesUnanswered ?? null,
-      // Rectifications (issue 18) report up separately; wired when they land, shown as "—" until then.
-      openRectifications: null,
+      // A unit on an older smew reports no such figure: "—", not 0.
+      openRectifications: figures?.openRectifications ?? null,
     };
   }
 

@@ -9,8 +9,7 @@ import type { Store } from '../store/store.js';
  * at or above `parent.minSeverity` that go up one by one), overdue assessments, its incidents and
  * their late hops, and notices from above it has not answered. It goes up as one signed report,
  * `unit.status`, whenever a figure changes (and once an hour), so the page is as fresh as the
- * link. Open rectifications are not counted yet: issue 18's rectifications land separately and
- * add their figure here.
+ * link.
  */
 export interface UnitStatusFigures {
   terminals: { total: number; online: number };
@@ -18,6 +17,8 @@ export interface UnitStatusFigures {
   overdueAssessments: number;
   incidents: { total: number; open: number; lateHops: number };
   noticesUnanswered: number;
+  /** 整改 items not yet closed (第59条), from self-inspections, assessments or entered by hand. */
+  openRectifications: number;
 }
 
 /** Warning states that still need someone (待研判, 已研判, 处置中). */
@@ -41,6 +42,7 @@ export async function unitStatusFigures(
   const systems = await store.clocks.listSystems({});
   const incidents = await store.clocks.listIncidents({});
   const notices = await store.hierarchy.listNotices(1000);
+  const openRectifications = (await store.rectifications.list({ open: true })).length;
   return {
     terminals: { total: terminals.enrolled, online: terminals.online },
     openWarnings,
@@ -55,6 +57,7 @@ export async function unitStatusFigures(
     noticesUnanswered: notices.filter(
       (n) => n.source === 'received' && n.notice.type === 'notice' && n.result === null,
     ).length,
+    openRectifications,
   };
 }
 

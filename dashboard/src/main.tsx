@@ -69,6 +69,9 @@ const NAV: [path: string, title: MessageKey, permission: string][] = [
   ['access', 'access', 'access.manage'],
 ];
 
+/** Pages reached by a link rather than the navigation (a terminal's page from the 终端 list or a warning). */
+const LINKED_PAGES: [path: string, permission: string][] = [['terminals', 'agents.read']];
+
 /** The pages this user may open, in navigation order. */
 function navFor(user: SessionUser) {
   return NAV.filter(([, , permission]) => may(user, permission));
@@ -221,7 +224,9 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
   const allowed = navFor(user);
   const [asked, askedId] = route.path;
   // A page the role may not open (the overview, for a role without it) shows its first page instead.
-  const permitted = allowed.some(([path]) => path === (asked ?? ''));
+  const permitted =
+    allowed.some(([path]) => path === (asked ?? '')) ||
+    LINKED_PAGES.some(([path, permission]) => path === asked && may(user, permission));
   const top = permitted ? asked : allowed[0]?.[0] || undefined;
   const id = permitted ? askedId : undefined;
   if (top === undefined && !permitted) return null;
@@ -231,15 +236,15 @@ function pageFor(route: { path: string[]; query: URLSearchParams }, user: Sessio
     case 'warnings':
       return id ? <WarningDetail id={id} user={user} /> : <WarningsPage query={route.query} />;
     case 'agents':
-      return id ? <AgentDetail id={id} /> : <AgentsPage canWrite={user.role !== 'viewer'} />;
+      return id ? <AgentDetail id={id} /> : <AgentsPage canWrite={may(user, 'register.manage')} />;
     case 'terminals':
       return id ? (
-        <TerminalDetail id={id} canWrite={user.role !== 'viewer'} />
+        <TerminalDetail id={id} canWrite={may(user, 'register.manage')} />
       ) : (
-        <AgentsPage canWrite={user.role !== 'viewer'} />
+        <AgentsPage canWrite={may(user, 'register.manage')} />
       );
     case 'persons':
-      return <PersonsPage canWrite={user.role !== 'viewer'} />;
+      return <PersonsPage canWrite={may(user, 'register.manage')} />;
     case 'systems':
       return <SystemsPage user={user} />;
     case 'incidents':

@@ -11,7 +11,19 @@ export { calendarDate };
  * collector's clocks and config read them from here.
  */
 export const SYSTEM_LEVELS = ['绝密', '机密', '秘密'] as const;
-export const ASSESSMENT_RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+export const ASSESSMENT_RESULTS = ['pass', 'risks-found', 'major-risks'] as const;
+export type AssessmentResult = (typeof ASSESSMENT_RESULTS)[number];
+/** Words earlier versions took, read as SPEC §7 says: `fail` is `major-risks`. */
+const OLD_ASSESSMENT_RESULTS = { 'pass-with-findings': 'risks-found', fail: 'major-risks' } as const;
+
+/** An assessment result as given (today's word or an earlier version's) in SPEC §7's words. */
+export function assessmentResultOf(
+  word: AssessmentResult | keyof typeof OLD_ASSESSMENT_RESULTS,
+): AssessmentResult {
+  return Object.hasOwn(OLD_ASSESSMENT_RESULTS, word)
+    ? OLD_ASSESSMENT_RESULTS[word as keyof typeof OLD_ASSESSMENT_RESULTS]
+    : (word as AssessmentResult);
+}
 
 /** Whether an assessment result found risks (发现风险隐患 or 存在重大风险隐患): anything but a pass. */
 export function assessmentFoundRisks(result: string | undefined): boolean {
@@ -174,8 +186,14 @@ export const assessmentBody = z.strictObject({
   completedAt: calendarDate.meta({ description: 'date completed (Asia/Shanghai)' }),
   assessor: z.string().min(1).max(200),
   result: z
-    .enum(ASSESSMENT_RESULTS)
-    .meta({ description: 'an assessment counts whatever it found (SPEC §7)' }),
+    .enum([
+      ...ASSESSMENT_RESULTS,
+      ...(Object.keys(OLD_ASSESSMENT_RESULTS) as (keyof typeof OLD_ASSESSMENT_RESULTS)[]),
+    ])
+    .meta({
+      description:
+        'pass (未发现风险隐患), risks-found (发现风险隐患（需整改）) or major-risks (存在重大风险隐患); an assessment counts whatever it found (SPEC §7). Earlier words are read as: pass-with-findings → risks-found, fail → major-risks',
+    }),
   note: optionalText(2000),
   rectifications: rectificationInputs.optional().meta({
     description: 'the 整改 items (what, who, deadline) an assessment with risks found opens; more may follow',

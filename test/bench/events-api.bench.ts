@@ -26,7 +26,11 @@ const events: StoredEvent[] = Array.from({ length: PAGE + 1 }, (_, i) => ({
   skewed: false,
   envelope: JSON.stringify({ v: 1, agent: `agent-${i % 50}`, seq: i + 1, sig: 'x'.repeat(88) }),
 }));
-const store = { listEvents: async () => events } as unknown as Store;
+// The register names each event's terminal: an empty one here, so the figure is the page's own cost.
+const store = {
+  listEvents: async () => events,
+  register: { listTerminals: async () => [], personsByAccount: async () => new Map() },
+} as unknown as Store;
 
 const app = Fastify();
 app.decorateRequest('principal', null);

@@ -154,9 +154,9 @@ describeEachDialect('ClockStore contract', (makeFixture) => {
       recordedBy: 'admin',
     };
     await store.addAssessment('sys-1', { ...entry, completedAt: '2026-02-01' });
-    await store.addAssessment('sys-1', { ...entry, completedAt: '2025-02-01', result: 'fail' });
+    await store.addAssessment('sys-1', { ...entry, completedAt: '2025-02-01', result: 'major-risks' });
     expect((await store.getSystem('sys-1'))?.assessments.map((a) => [a.completedAt, a.result])).toEqual([
-      ['2025-02-01', 'fail'],
+      ['2025-02-01', 'major-risks'],
       ['2026-02-01', 'pass'],
     ]);
     expect(await store.addAssessment('nope', { ...entry, completedAt: '2026-02-01' })).toBeUndefined();

@@ -4,14 +4,22 @@
  * process. 乙单位 has a terminal with an open warning, an overdue assessment and an incident; what
  * the city officer sees is what the units reported up (signed `unit.status` reports, relayed by
  * the county). The tree nests, a header sorts the units under each parent, a unit opens its
- * reports and incidents, and rectifications show "—" until they report up.
+ * reports and incidents, with its open 整改 items counted.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../collector/auth/api-keys.js';
 import { ManualClock } from '../../shared/clock.js';
 import { agentTopic } from '../../shared/topics.js';
-import { callApi, enrollNode, makeNode, run, startNode, type ChainNode } from '../support/collector-chain.js';
+import {
+  callApi,
+  enrollNode,
+  makeNode,
+  run,
+  signOffIncidentReport,
+  startNode,
+  type ChainNode,
+} from '../support/collector-chain.js';
 import {
   connectAsAgent,
   enrollAgent,
@@ -81,6 +89,19 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
       measures: [{ what: '收回文件' }],
     });
     expect(incident.status, JSON.stringify(incident.body)).toBe(201);
+    // … and one 整改 item entered by hand, still open.
+    const rectification = await callApi(yi, key, '/api/v1/rectifications', {
+      what: '修订涉密计算机管理制度',
+      who: '办公室',
+      deadline: '2099-12-31',
+    });
+    expect(rectification.status, JSON.stringify(rectification.body)).toBe(201);
+    // Its 泄密事件报告 signed off (签发): only then does it go up.
+    await signOffIncidentReport(run(yi).store, {
+      id: (incident.body as { id: string }).id,
+      unit: '乙单位',
+      level: '秘密',
+    });
     // From the city: a 预警通报 (asks for a 排查 result) and a policy update (applied, not answered).
     const cityKey = await createApiKey(run(city).store, { name: 'city-officer', role: 'secadmin' });
     for (const notice of [
@@ -156,7 +177,7 @@ describe.skipIf(!hasChromium)('下级单位 over unit → county → city', () =
     // The 预警通报 waits for its 排查 result; the policy update asks for none.
     await expect(yiRow.locator('[data-col="notices"]').textContent()).resolves.toBe('1');
     // Rectifications are not reported up yet: no number is made up.
-    await expect(yiRow.locator('[data-col="rectifications"]').textContent()).resolves.toBe('—');
+    await expect(yiRow.locator('[data-col="rectifications"]').textContent()).resolves.toBe('1');
     const jiaRow = table.locator('tr[data-unit="甲单位"]');
     await expect(jiaRow.locator('[data-col="overdue"]').textContent()).resolves.toBe('0');
     await DashboardSite.shot(page, 'subordinates');

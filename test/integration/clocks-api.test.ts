@@ -154,9 +154,14 @@ describe('clocks API: systems, assessments, due list', () => {
     const reassessed = await call('POST', `/api/v1/systems/${system.id}/assessments`, officer, {
       completedAt: '2026-03-01',
       assessor: '省测评中心',
+      // An earlier version's word, read as SPEC §7 says (pass-with-findings → risks-found).
       result: 'pass-with-findings',
     });
     expect(reassessed.body.schedule).toMatchObject({ state: 'ok', nextDue: '2027-03-01', interval: 1 });
+    expect(reassessed.body.assessments.at(-1)).toMatchObject({
+      completedAt: '2026-03-01',
+      result: 'risks-found',
+    });
     expect(sink.take()).toEqual([expect.objectContaining({ type: 'assessment.overdue', state: 'cleared' })]);
 
     // A change on the day of an assessment counts as covered by it; the next day it is not.

@@ -89,7 +89,7 @@ describe('register API: terminals and persons', () => {
     });
     expect(changed.status).toBe(200);
     expect(changed.body.history[0]).toMatchObject({
-      actor: 'officer-一处',
+      actor: 'secadmin-一处',
       action: 'register.terminal.change',
       before: { state: '在用', stateSince: null },
       after: { state: '维修', stateSince: '2026-12-01' },

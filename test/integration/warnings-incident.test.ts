@@ -76,7 +76,8 @@ describe('opening an incident from a warning', () => {
       identifiedAt,
       evidenceFrom: earliest,
       evidenceTo: latest,
-      measures: '已断开无线网卡',
+      // A text measure (an earlier caller's form) is taken as one measure by the caller, now.
+      measures: [expect.objectContaining({ what: '已断开无线网卡' })],
     });
     expect(incident.title).toContain('无线');
     // The 24 hours run from when the unit found it (识别), not from when the evidence began.

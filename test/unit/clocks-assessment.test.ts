@@ -141,7 +141,7 @@ describe('第35条 schedule', () => {
     ],
     [
       'a failed assessment counts, whatever it found (SPEC §7: risks found open 整改 items)',
-      { assessments: [pass('2025-01-10'), { completedAt: '2026-05-20', result: 'fail' }] },
+      { assessments: [pass('2025-01-10'), { completedAt: '2026-05-20', result: 'major-risks' }] },
       '2026-06-15',
       '2028-05-20',
       705,
@@ -196,7 +196,7 @@ describe('第35条 schedule', () => {
   it('a failed first assessment counts as the pre-use assessment, as one with findings does (SPEC §7)', () => {
     const failed = system({
       commissionedAt: '2026-03-01',
-      assessments: [{ completedAt: '2026-02-20', result: 'fail' }],
+      assessments: [{ completedAt: '2026-02-20', result: 'major-risks' }],
     });
     expect(assessmentSchedule(failed, '2026-02-25', ROLLING)).toMatchObject({
       nextDue: '2028-02-20',
@@ -205,7 +205,7 @@ describe('第35条 schedule', () => {
     });
     const findings = system({
       commissionedAt: '2026-03-01',
-      assessments: [{ completedAt: '2026-02-20', result: 'pass-with-findings' }],
+      assessments: [{ completedAt: '2026-02-20', result: 'risks-found' }],
     });
     expect(assessmentSchedule(findings, '2026-02-25', ROLLING)).toMatchObject({
       nextDue: '2028-02-20',

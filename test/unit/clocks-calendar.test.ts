@@ -51,7 +51,7 @@ function system(overrides: Record<string, unknown> = {}): AssessedSystem {
 const pass = (completedAt: string) => ({ completedAt, result: 'pass' as const });
 const yearly = (
   approvedAt: string,
-  assessments: { completedAt: string; result: 'pass' | 'fail' }[] = [],
+  assessments: { completedAt: string; result: 'pass' | 'major-risks' }[] = [],
 ) => ({
   level: '绝密' as const,
   approvedAt,
@@ -161,7 +161,7 @@ describe('第35条 per period (calendar)', () => {
     ],
     [
       'a failed assessment still counts for its period',
-      yearly('2024-05-01', [{ completedAt: '2026-02-01', result: 'fail' }]),
+      yearly('2024-05-01', [{ completedAt: '2026-02-01', result: 'major-risks' }]),
       '2026-06-01',
       '2027-12-31',
       578,

@@ -1016,6 +1016,38 @@ export const SCHEMA_MIGRATIONS: readonly SchemaMigration[] = [
       ALTER TABLE info_systems ADD COLUMN disposal TEXT;
     `,
   },
+  {
+    version: 22,
+    name: '第35条: assessment results in the words of SPEC §7 — pass, risks-found (发现风险隐患), major-risks (存在重大风险隐患)',
+    // SQLite cannot change a CHECK constraint: the table is rebuilt with the results renamed.
+    sqlite: `
+      CREATE TABLE assessments_v22 (
+        id           {id},
+        system_id    TEXT NOT NULL REFERENCES info_systems (id),
+        completed_at TEXT{bytewise} NOT NULL,
+        assessor     TEXT NOT NULL,
+        result       TEXT NOT NULL CHECK (result IN ('pass', 'risks-found', 'major-risks')),
+        note         TEXT,
+        recorded_at  TEXT{bytewise} NOT NULL,
+        recorded_by  TEXT NOT NULL
+      );
+      INSERT INTO assessments_v22 (id, system_id, completed_at, assessor, result, note, recorded_at, recorded_by)
+        SELECT id, system_id, completed_at, assessor,
+               CASE result WHEN 'pass-with-findings' THEN 'risks-found' WHEN 'fail' THEN 'major-risks' ELSE result END,
+               note, recorded_at, recorded_by
+        FROM assessments;
+      DROP TABLE assessments;
+      ALTER TABLE assessments_v22 RENAME TO assessments;
+      CREATE INDEX assessments_system ON assessments (system_id);
+    `,
+    postgres: `
+      ALTER TABLE assessments DROP CONSTRAINT assessments_result_check;
+      UPDATE assessments SET result =
+        CASE result WHEN 'pass-with-findings' THEN 'risks-found' WHEN 'fail' THEN 'major-risks' ELSE result END;
+      ALTER TABLE assessments ADD CONSTRAINT assessments_result_check
+        CHECK (result IN ('pass', 'risks-found', 'major-risks'));
+    `,
+  },
 ];
 
 export const SQLITE_MIGRATIONS = migrationsFor('sqlite', SCHEMA_MIGRATIONS);

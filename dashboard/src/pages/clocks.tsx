@@ -278,7 +278,7 @@ function SystemForm(props: { system?: System; onDone: () => void }) {
   );
 }
 
-const RESULTS = ['pass', 'pass-with-findings', 'fail'] as const;
+const RESULTS = ['pass', 'risks-found', 'major-risks'] as const;
 
 function AssessmentForm(props: { system: System; onDone: () => void }) {
   const { t } = useI18n();
