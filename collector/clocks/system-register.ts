@@ -12,7 +12,7 @@ import { RectificationRegister } from '../rectifications/rectification-register.
 import type { Principal } from '../auth/api-keys.js';
 import type { FireRecord, SystemPatch, SystemRecord } from '../store/clocks/clock-store.js';
 import type { Store } from '../store/store.js';
-import type { AssessmentResult, SystemLevel } from './assessment-schedule.js';
+import type { SystemLevel } from './assessment-schedule.js';
 import { systemSchedule } from './clock-records.js';
 import { checkDate, ClockRefusal, inScope, ownerUnit, requireWriter } from './clock-requests.js';
 import type { ChainLevel } from './report-chain.js';
