@@ -225,6 +225,9 @@ export const EVIDENCE_LINK_NAMES: Record<string, Names> = {
 export const EVIDENCE_FIGURE_NAMES: Record<string, Names> = {
   enrolled: { zh: '已接入', en: 'enrolled' },
   online: { zh: '在线', en: 'online' },
+  registered: { zh: '已登记台账', en: 'registered' },
+  registerFindings: { zh: '台账信息不全或不符', en: 'register entries with findings' },
+  unregistered: { zh: '未登记台账', en: 'not registered' },
   offline: { zh: '离线', en: 'offline' },
   systems: { zh: '在用系统', en: 'systems in use' },
   overdue: { zh: '已逾期', en: 'overdue' },

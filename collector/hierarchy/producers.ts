@@ -5,6 +5,8 @@ import type { Logger } from '../../shared/log.js';
 import { measuresMissing, systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
 import { signedOff, SUBJECTS } from '../documents/sign-off.js';
 import type { Store } from '../store/store.js';
+import type { TerminalName } from '../../shared/api/register.js';
+import { terminalNames, warningTerminal } from '../register/terminal-naming.js';
 import { annualReportData, shanghaiYear, yearBounds } from './annual-figures.js';
 import type { ReportType } from './messages.js';
 import { unitStatusFigures, unitStatusKey } from './unit-status.js';
@@ -125,6 +127,20 @@ export class ReportProducers {
     };
   }
 
+  /** The registered terminals the evidence came from, by the register's names. */
+  private async evidenceTerminals(evidence: readonly number[]): Promise<TerminalName[]> {
+    if (evidence.length === 0) return [];
+    const events = await this.deps.store.clocks.evidenceEvents(evidence);
+    return [
+      ...(
+        await terminalNames(
+          this.deps.store,
+          events.map((e) => e.agentId),
+        )
+      ).values(),
+    ];
+  }
+
   /** Warnings at or above parent.minSeverity, once per state they reach. */
   private async warnings(): Promise<Item[]> {
     const min = severityRank(this.deps.minSeverity);
@@ -150,6 +166,8 @@ export class ReportProducers {
           lastSeen: w.lastSeen,
           unit: w.unit,
           agent: w.agent,
+          // The register's name beside the id (SPEC §8): 编号 · hostname · 责任人, null when unregistered.
+          terminal: await warningTerminal(this.deps.store, w),
           agents: w.agents,
           level: w.level,
           type: w.type,
@@ -186,6 +204,7 @@ export class ReportProducers {
           discoveredAt: incident.discoveredAt,
           discoverySource: incident.discoverySource,
           measures: incident.measures.map(({ what, by, at }) => ({ what, by, at })),
+          terminals: await this.evidenceTerminals(incident.evidence),
           createdAt: incident.createdAt,
         },
         evidenceIds: incident.evidence,

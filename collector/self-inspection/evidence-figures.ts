@@ -4,11 +4,14 @@ import { shanghaiDate } from '../../shared/calendar.js';
 import { incidentChain, systemSchedule, type ClockOptions } from '../clocks/clock-records.js';
 import { rectificationState } from '../rectifications/rectification-clock.js';
 import type { Store } from '../store/store.js';
+import { findingsOf } from '../register/register-checks.js';
 
 /**
  * smew's own records as evidence for a self-inspection answer, as figures taken from the store:
  * shown live while the inspection is open, kept as they stood when it is finalised. Terminals are
- * the enrolled agents for now (the terminal register will say how complete it is).
+ * the enrolled agents and the register's entries: how many are registered, how many lack what the
+ * register checks ask for (register-checks.ts findingsOf, the one rule), how many agents are not
+ * registered at all.
  */
 const OPEN_WARNING_STATES: readonly WarningState[] = ['discovered', 'identified', 'handling'];
 const PAGE = 1000;
@@ -18,7 +21,15 @@ type Figures = Record<string, number>;
 async function terminals(store: Store): Promise<Figures> {
   const live = (await store.listAgents({})).filter((a) => a.revokedAt === null);
   const online = live.filter((a) => a.online).length;
-  return { enrolled: live.length, online, offline: live.length - online };
+  const registered = await store.register.listTerminals({});
+  return {
+    enrolled: live.length,
+    online,
+    offline: live.length - online,
+    registered: registered.length,
+    registerFindings: registered.filter((t) => findingsOf(t).size > 0).length,
+    unregistered: (await store.register.listUnregisteredAgents(undefined)).length,
+  };
 }
 
 async function assessments(store: Store, now: Date, options: ClockOptions): Promise<Figures> {

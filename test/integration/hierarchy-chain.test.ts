@@ -48,6 +48,14 @@ describe('a chain of collectors: unit → county → city', () => {
     const agent = makeTestAgent();
     const { token } = await createEnrollmentToken(run(unit).store, { unit: '甲单位' });
     const enrolled = await enrollOverHttp(run(unit).httpUrl, agent, token);
+    // Registered before it reports, so what goes up names the terminal (SPEC §8).
+    const registrar = await createApiKey(run(unit).store, { name: 'unit-registrar', role: 'secadmin' });
+    const registered = await callApi(unit, registrar, '/api/v1/terminals', {
+      assetNo: 'JSJ-9',
+      level: '秘密',
+      agentId: agent.id,
+    });
+    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
     const client = await connectAsAgent(
       enrolled.broker.url,
       enrolled.broker.username,
@@ -119,6 +127,8 @@ describe('a chain of collectors: unit → county → city', () => {
     // Signed by the unit: verify with the key the county's certificate (in the chain) vouches for.
     const report = atCity!.report;
     expect(report.origin).toBe(unitId);
+    // The terminal its evidence came from, by the register's name.
+    expect(report.data.terminals).toEqual([expect.objectContaining({ assetNo: 'JSJ-9' })]);
     expect(atCity!.chain).toHaveLength(1);
     const cert = atCity!.chain[0]!;
     const countyKey = loadOrCreateCollectorIdentity(county.config.identity.dir);
@@ -242,6 +252,7 @@ describe('a chain of collectors: unit → county → city', () => {
     );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.report.data.severity).toBe('high');
+    expect(warnings[0]!.report.data.terminal).toMatchObject({ assetNo: 'JSJ-9' });
     expect(warnings[0]!.report.evidence).toHaveLength(1);
   });
 

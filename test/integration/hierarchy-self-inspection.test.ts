@@ -110,7 +110,15 @@ describe('第58条 self-inspection up a chain', () => {
       expect.objectContaining({ what: '为未纳入监测的终端安装监测程序', state: 'open', daysLeft: 30 }),
     ]);
     // The live figure: the unit's one enrolled terminal.
-    expect(systems.body.figures.terminals).toEqual({ enrolled: 1, online: 0, offline: 1 });
+    // One agent enrolled and none of the register's entries yet: the agent is counted as not registered.
+    expect(systems.body.figures.terminals).toEqual({
+      enrolled: 1,
+      online: 0,
+      offline: 1,
+      registered: 0,
+      registerFindings: 0,
+      unregistered: 1,
+    });
     // The open item is at the county before the next is opened: once that one is closed, the open
     // set is again one the county heard of, and the close must still reach it.
     await eventually(
