@@ -29,6 +29,7 @@ export function terminalName(record: TerminalRecord): TerminalName {
     assetNo: record.assetNo,
     hostname: terminalHostname(record),
     owner: record.ownerName,
+    system: record.systemId ? { id: record.systemId, name: record.systemName ?? record.systemId } : null,
   };
 }
 

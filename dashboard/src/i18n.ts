@@ -361,6 +361,9 @@ const zh = {
   userEnabled: '已启用 {name}',
   keyRevoked: '已吊销密钥 {name}',
   documents: '公文',
+  hardwareEnvironment:
+    '该终端属于涉密信息系统“{system}”：硬盘、主板或网卡发生变化，即其使用环境发生变化（第三十五条）。请判断是否可能产生新的安全保密风险隐患，并在涉密信息系统页登记变更。',
+  recordChange: '到涉密信息系统页登记变更',
   exportXlsx: '导出 Excel',
   documentsHint:
     '泄密事件报告和年度保密工作情况经签发后方报送上级；草稿仅在本单位可见，24小时报告时限照常计算。',
@@ -778,6 +781,9 @@ const en: Record<MessageKey, string> = {
   userEnabled: '{name} is enabled',
   keyRevoked: 'Key {name} revoked',
   documents: 'Documents',
+  hardwareEnvironment:
+    'This terminal belongs to the classified system “{system}”: a changed disk, board or network card changes its environment of use (第35条). Decide whether it may bring new risk and record the change on the system.',
+  recordChange: 'Record the change on the system',
   exportXlsx: 'Export to Excel',
   documentsHint:
     'A leak incident report and the annual report go up only once signed off; drafts stay visible here, and the 24-hour clock runs regardless.',

@@ -39,6 +39,8 @@ export const terminalName = z.object({
   assetNo: z.string().nullable(),
   hostname: z.string().nullable(),
   owner: z.string().nullable(),
+  /** The 涉密信息系统 it belongs to: a hardware change there is a 第35条 使用环境发生变化 of that system. */
+  system: z.object({ id: z.string(), name: z.string() }).nullable().optional(),
 });
 export type TerminalName = z.infer<typeof terminalName>;
 export const terminalNameField = terminalName.nullable().optional().meta({

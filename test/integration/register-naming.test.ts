@@ -60,6 +60,29 @@ describe('terminals named by the register', () => {
     });
   });
 
+  it('a hardware change names the system the terminal belongs to (第35条 使用环境发生变化)', async () => {
+    site = await WarningsSite.start();
+    const host = await site.addAgent();
+    const system = await site.api<{ id: string }>('/api/v1/systems', {
+      body: { name: '办公内网', level: '机密', commissionedAt: '2025-03-01' },
+    });
+    expect(system.status, JSON.stringify(system.body)).toBe(201);
+    await site.api('/api/v1/terminals', {
+      body: { assetNo: 'JSJ-8', level: '机密', systemId: system.body.id, agentId: host.agent.id },
+    });
+    await host.publish({
+      type: 'host.hardware.changed',
+      key: 'host.hardware.changed:disk',
+      severity: 'medium',
+      data: { changes: [{ part: 'disk', before: 'sda ST1000 serial A1', after: 'sda ST1000 serial B2' }] },
+    });
+    await site.settled();
+    const [warning] = (await site.warnings()).filter((w) => w.rule === 'hardware-changed');
+    expect(warning).toMatchObject({
+      terminal: { assetNo: 'JSJ-8', system: { id: system.body.id, name: '办公内网' } },
+    });
+  });
+
   it('the email names the terminal 编号 · hostname · 责任人 with the agent id beside it', () => {
     const warning = {
       id: 'w-1',

@@ -178,6 +178,12 @@ export function WarningDetail(props: { id: string; user: SessionUser }) {
               </dd>
             </dl>
             {w.sample ? <DataList data={dataInWords(w.sample.type, w.sample.data, lang)} /> : null}
+            {w.sample?.type === 'host.hardware.changed' && w.terminal?.system ? (
+              <p class="notice" data-testid="environment-change">
+                {t('hardwareEnvironment', { system: w.terminal.system.name })}{' '}
+                <a href="#/systems">{t('recordChange')}</a>
+              </p>
+            ) : null}
             <Actions warning={w} user={props.user} />
             <OpenIncident warning={w} user={props.user} />
             <h2>{t('history')}</h2>
