@@ -191,24 +191,28 @@ export class ReportProducers {
       if (measuresMissing(incident)) continue;
       if (!(await signedOff(this.deps.store.documents, 'incident-report', SUBJECTS.incident(incident.id))))
         continue;
-      items.push({
-        producerKey: `incident:${incident.id}`,
-        type: 'incident',
-        key: `incident:${incident.id}`,
-        data: {
-          id: incident.id,
-          title: incident.title,
-          level: incident.level,
-          unit: incident.unit,
-          unitLevel: incident.unitLevel,
-          discoveredAt: incident.discoveredAt,
-          discoverySource: incident.discoverySource,
-          measures: incident.measures.map(({ what, by, at }) => ({ what, by, at })),
-          terminals: await this.evidenceTerminals(incident.evidence),
-          createdAt: incident.createdAt,
-        },
-        evidenceIds: incident.evidence,
-      });
+      // Built once: an incident already queued is not read again (its evidence and terminals) each pass.
+      const incidentKey = `incident:${incident.id}`;
+      if (!(await this.deps.store.hierarchy.ownReport(incidentKey))) {
+        items.push({
+          producerKey: incidentKey,
+          type: 'incident',
+          key: `incident:${incident.id}`,
+          data: {
+            id: incident.id,
+            title: incident.title,
+            level: incident.level,
+            unit: incident.unit,
+            unitLevel: incident.unitLevel,
+            discoveredAt: incident.discoveredAt,
+            discoverySource: incident.discoverySource,
+            measures: incident.measures.map(({ what, by, at }) => ({ what, by, at })),
+            terminals: await this.evidenceTerminals(incident.evidence),
+            createdAt: incident.createdAt,
+          },
+          evidenceIds: incident.evidence,
+        });
+      }
       for (const report of incident.reports) {
         items.push({
           producerKey: `incident.hop:${incident.id}:${report.id}`,
